@@ -1,0 +1,47 @@
+# Two entry points (see README): `make synth` and `make test`. Each sets up what it needs.
+SHELL := /bin/bash
+PY_BOOT ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# The pinned Node 22 (node_modules/.bin/node) runs both the CDK CLI and the jsii kernel.
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup synth test lint typecheck unit nag docs diagram bench demo clean
+
+$(UV):
+	$(PY_BOOT) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PY_BOOT)
+	touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+setup: $(VENV)/.synced node_modules/.installed
+
+## Synthesize the reference app (app.py) into cdk.out/ with the pinned CDK CLI; no AWS credentials needed.
+synth: setup
+	cdk synth --quiet --no-notices --no-version-reporting
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+unit: setup
+	$(VENV)/bin/pytest -n 2 -q
+
+## Full suite: lint, types, tests (assertions, cfn-lint, cdk-nag, botocore model, scripts).
+test: lint typecheck unit
+
+clean:
+	rm -rf cdk.out $(VENV) $(TOOLS) node_modules

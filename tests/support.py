@@ -1,0 +1,51 @@
+"""Shared test helpers: apps with the project's feature flags, independent validators.
+
+Synth is the slow part of every CDK test, so modules build one app per module (fixtures with
+``scope="module"``) and run every check against it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cfnlint.api
+from aws_cdk import App, Stack, Validations
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+
+ROOT = Path(__file__).resolve().parent.parent
+CDK_CONTEXT: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+#: Regions every template is linted for (commercial, EU and an opt-in region).
+LINT_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-3"]
+
+
+def new_app(outdir: str | None = None, **context: Any) -> App:
+    """An App with cdk.json's feature flags, as `cdk synth` would build it."""
+    return App(context={**CDK_CONTEXT, **context}, outdir=outdir)
+
+
+def new_stack(app: App | None = None, id: str = "Test") -> Stack:
+    """An env-agnostic stack (no account or region), like the reference app's."""
+    return Stack(app or new_app(), id)
+
+
+def template_of(stack: Stack) -> Template:
+    return Template.from_stack(stack)
+
+
+def add_nag_packs(app: App) -> None:
+    """The four compliance packs the reference app must pass."""
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app),
+        HIPAASecurityChecks(app),
+        NIST80053R5Checks(app),
+        PCIDSS321Checks(app),
+    )
+
+
+def cfn_lint(template: dict[str, Any], regions: list[str] | None = None) -> list[str]:
+    """cfn-lint findings (errors, warnings and informational) as readable strings."""
+    matches = cfnlint.api.lint(json.dumps(template), regions=regions or LINT_REGIONS)
+    return [f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})" for m in matches]
