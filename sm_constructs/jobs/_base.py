@@ -1,0 +1,294 @@
+"""The shared machinery of every SageMaker job definition.
+
+A *definition* holds validated, typed settings and renders one SageMaker API request body
+(PascalCase, exactly as the API takes it). From that one object we derive:
+
+* the Step Functions task state (:class:`SageMakerTask`) that sends the request,
+* the IAM statements the state machine role needs (scoped to the definition's name prefix),
+* a one-step state machine, so a single job is deployable and schedulable on its own.
+
+Values may be fixed at synth time or read at run time with JSONPath
+(``sfn.JsonPath.string_at("$.input.instanceType")``); validation skips run-time values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Arn, ArnComponents, Aws, Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .._validation import Problems
+from ..state_machine import MlStateMachine
+from ._api import SageMakerApi
+
+__all__ = [
+    "RETRYABLE_ERRORS",
+    "RUN_SUFFIX_CHARS",
+    "SageMakerDefinition",
+    "SageMakerTask",
+    "add_default_retry",
+    "integration_arn",
+    "run_unique_name",
+    "sagemaker_arn",
+]
+
+#: Characters appended to a job-name prefix per run: ``-`` and 12 random hex digits.
+RUN_SUFFIX_CHARS = 13
+#: Tag that links every job to the Step Functions execution that started it.
+EXECUTION_TAG = "sm-constructs:execution"
+_STATE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+
+#: Errors worth retrying: throttling and capacity (``ResourceLimitExceeded`` arrives as
+#: ``SageMaker.AmazonSageMakerException`` from the optimized integrations, as its own name from SDK calls).
+RETRYABLE_ERRORS = [
+    "SageMaker.AmazonSageMakerException",
+    "SageMaker.ResourceLimitExceededException",
+    "SageMaker.ThrottlingException",
+    "ThrottlingException",
+]
+
+
+def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4) -> None:
+    """Retry throttling / capacity errors with exponential backoff and full jitter (10 s, 20 s, 40 s ...)."""
+    state.add_retry(
+        errors=RETRYABLE_ERRORS,
+        interval=Duration.seconds(10),
+        backoff_rate=2,
+        max_attempts=max_attempts,
+        max_delay=Duration.minutes(5),
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def run_unique_name(prefix: str) -> str:
+    """A JSONPath intrinsic that yields ``<prefix>-<12 hex>``, new for every task attempt.
+
+    The suffix is the last group of a fresh UUID (48 random bits), so names stay valid and unique
+    whatever the execution name is (1 to 80 chars), and a retried create never collides with an
+    earlier attempt. The execution is recorded on the job as the ``sm-constructs:execution`` tag.
+    """
+    suffix = sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.uuid(), "-"), 4)
+    return sfn.JsonPath.format("{}-{}", prefix, suffix)
+
+
+def integration_arn(scope: Construct, action: str, *, sync: bool) -> str:
+    """``arn:<partition>:states:::sagemaker:<action>[.sync]`` for the optimized integration."""
+    return f"arn:{Stack.of(scope).partition}:states:::sagemaker:{action}{'.sync' if sync else ''}"
+
+
+def sagemaker_arn(scope: Construct, arn_type: str, name_pattern: str) -> str:
+    """ARN of SageMaker resources of one type whose names match ``name_pattern`` (may end in ``*``)."""
+    return Stack.of(scope).format_arn(service="sagemaker", resource=arn_type, resource_name=name_pattern)
+
+
+def _events_rule_arn(scope: Construct, rule: str) -> str:
+    return Arn.format(
+        ArnComponents(service="events", resource="rule", resource_name=rule),
+        Stack.of(scope),
+    )
+
+
+class SageMakerTask(sfn.CustomState):
+    """A Task state that calls one SageMaker API and brings its own IAM.
+
+    aws-cdk's ``CustomState`` carries no permissions; this subclass registers the statements its
+    definition derived with every state graph it joins, so the task can be dropped into any
+    user-built chain and the state machine role still gets exactly what it needs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        resource: str,
+        parameters: Mapping[str, Any],
+        policy_statements: Sequence[iam.PolicyStatement],
+        result_selector: Mapping[str, Any] | None = None,
+        result_path: str | None = None,
+        timeout: Duration | None = None,
+        comment: str | None = None,
+    ) -> None:
+        state: dict[str, Any] = {"Type": "Task", "Resource": resource, "Parameters": dict(parameters)}
+        if comment:
+            state["Comment"] = comment
+        if result_selector:
+            state["ResultSelector"] = dict(result_selector)
+        if result_path is not None:
+            state["ResultPath"] = result_path
+        if timeout is not None:
+            state["TimeoutSeconds"] = int(timeout.to_seconds())
+        super().__init__(scope, id, state_json=state)
+        self.policy_statements: list[iam.PolicyStatement] = list(policy_statements)
+        self.state_json: dict[str, Any] = state
+
+    def bind_to_graph(self, graph: sfn.StateGraph) -> None:
+        super().bind_to_graph(graph)
+        for statement in self.policy_statements:
+            graph.register_policy_statement(statement)
+
+
+class SageMakerDefinition(Construct):
+    """Base of every definition: name prefix, execution role, tags and the task/IAM derivation.
+
+    Subclasses set :attr:`api`, validate their own props into the :class:`Problems` they get
+    from :meth:`_start_validation`, and implement :meth:`render_request` and
+    :meth:`result_selector`.
+    """
+
+    api: SageMakerApi
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name_prefix: str | None,
+        role: iam.IRole | None,
+        tags: Mapping[str, str] | None = None,
+        problems: Problems,
+    ) -> None:
+        if not _STATE_ID_RE.match(id):
+            problems.add("id", id, "definition ids become state names: use letters, digits and '_' (max 80)")
+        self.name_prefix = name_prefix if name_prefix is not None else self._default_prefix(scope, id)
+        problems.name(
+            "name_prefix",
+            self.name_prefix,
+            max_len=self.api.name_max,
+            reserve=RUN_SUFFIX_CHARS,
+            what=f"{self.api.name_field} prefix",
+        )
+        for key, value in (tags or {}).items():
+            if key.startswith("aws:"):
+                problems.add("tags", key, "tag keys starting with 'aws:' are reserved by AWS")
+            if len(key) > 128 or len(str(value)) > 256:
+                problems.add("tags", key, "tag keys are at most 128 chars and values at most 256")
+        problems.raise_if_any()
+        super().__init__(scope, id)
+        self.role = role
+        self.tags: dict[str, str] = dict(tags or {})
+
+    @staticmethod
+    def _start_validation(kind: str, scope: Construct, id: str) -> Problems:
+        return Problems.for_construct(kind, scope, id)
+
+    def _default_prefix(self, scope: Construct, id: str) -> str:
+        """``<stack name>-<id>`` lower-cased, cut to fit the name limit with the run suffix."""
+        stack_name = Stack.of(scope).stack_name if not Stack.of(scope).node.id.startswith("${") else ""
+        raw = f"{stack_name}-{id}" if stack_name else id
+        cleaned = re.sub(r"[^a-zA-Z0-9]+", "-", raw).strip("-").lower()
+        limit = self.api.name_max - RUN_SUFFIX_CHARS
+        return cleaned[:limit].rstrip("-") or "job"
+
+    # ---- what subclasses provide ---------------------------------------------------------
+    def render_request(self) -> dict[str, Any]:
+        """The request body, PascalCase, with run-time values as JSONPath tokens."""
+        raise NotImplementedError
+
+    def result_selector(self) -> dict[str, Any] | None:
+        """What the task keeps of the API response (the ``.sync`` Describe output is large)."""
+        return None
+
+    @property
+    def sync(self) -> bool:
+        return self.api.is_job
+
+    # ---- derived ------------------------------------------------------------------------
+    def request_parameters(self) -> dict[str, Any]:
+        """The task's ``Parameters``: the request with JSONPath fields as ``Key.$``."""
+        rendered = sfn.FieldUtils.render_object(self.render_request())
+        return dict(rendered or {})
+
+    def _tags(self) -> list[dict[str, Any]]:
+        tags: list[dict[str, Any]] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
+        tags.append({"Key": EXECUTION_TAG, "Value": sfn.JsonPath.string_at("$$.Execution.Id")})
+        return tags
+
+    def _name(self) -> str:
+        return run_unique_name(self.name_prefix)
+
+    def resource_arn_pattern(self) -> str:
+        """ARN pattern of everything this definition creates (``.../<prefix>-*``)."""
+        return sagemaker_arn(self, self.api.arn_type, f"{self.name_prefix}-*")
+
+    def policy_statements(self) -> list[iam.PolicyStatement]:
+        """Least privilege for the state machine role, derived from the request."""
+        api = self.api
+        actions = [f"sagemaker:{api.operation}", "sagemaker:AddTags"]
+        if api.describe:
+            actions.append(f"sagemaker:{api.describe}")
+        if api.stop:
+            actions.append(f"sagemaker:{api.stop}")
+        statements = [iam.PolicyStatement(actions=actions, resources=[self.resource_arn_pattern()])]
+        if api.events_rule:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                    resources=[_events_rule_arn(self, api.events_rule)],
+                )
+            )
+        if self.role is not None:
+            statements.append(
+                iam.PolicyStatement(
+                    actions=["iam:PassRole"],
+                    resources=[self.role.role_arn],
+                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                )
+            )
+        statements.extend(self.extra_policy_statements())
+        return statements
+
+    def extra_policy_statements(self) -> list[iam.PolicyStatement]:
+        """Statements a subclass needs beyond create/describe/stop/tag and PassRole."""
+        return []
+
+    def task(
+        self,
+        id: str | None = None,
+        *,
+        result_path: str | None = None,
+        timeout: Duration | None = None,
+        comment: str | None = None,
+    ) -> SageMakerTask:
+        """A Task state sending this request.
+
+        :param id: state name. Default: - the definition's id.
+        :param result_path: where the selected result goes. Default: - ``$.steps.<id>``, so the
+            execution input and earlier results are kept for later states.
+        :param timeout: state timeout. Default: - the job's maximum runtime plus 1 hour for jobs
+            (queueing and upload), none for request-response calls.
+        """
+        state_id = id or self.node.id
+        return SageMakerTask(
+            self,
+            state_id,
+            resource=integration_arn(self, self.api.create_action, sync=self.sync),
+            parameters=self.request_parameters(),
+            policy_statements=self.policy_statements(),
+            result_selector=self.result_selector(),
+            result_path=result_path if result_path is not None else f"$.steps.{state_id}",
+            timeout=timeout if timeout is not None else self.default_timeout(),
+            comment=comment,
+        )
+
+    def default_timeout(self) -> Duration | None:
+        return None
+
+    def to_state_machine(self, id: str = "StateMachine", **kwargs: Any) -> MlStateMachine:
+        """A one-step :class:`MlStateMachine` running just this definition, with the default retries.
+
+        Makes a single job deployable and schedulable without a pipeline. ``kwargs`` go to
+        :class:`MlStateMachine` (encryption key, log retention, timeout, name ...).
+        """
+        task = self.task()
+        add_default_retry(task)
+        return MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(task), **kwargs)
+
+    @property
+    def region(self) -> str:
+        return Aws.REGION

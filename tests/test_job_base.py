@@ -1,0 +1,158 @@
+"""The shared definition machinery, exercised through a minimal CreateModel definition."""
+
+from typing import Any
+
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from botocore.exceptions import ParamValidationError
+from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_machines, validate_request
+from support import cfn_lint, new_app, new_stack, template_of
+
+from sm_constructs._validation import ConstructValidationError
+from sm_constructs.jobs import SageMakerDefinition, add_default_retry
+from sm_constructs.jobs._api import MODEL, PROCESSING
+
+
+class _Model(SageMakerDefinition):
+    api = MODEL
+
+    def __init__(self, scope, id, *, role, image, name_prefix=None, extra=None):
+        problems = self._start_validation("Model", scope, id)
+        super().__init__(scope, id, name_prefix=name_prefix, role=role, problems=problems)
+        self.image = image
+        self.extra = extra or {}
+
+    def render_request(self) -> dict[str, Any]:
+        return {
+            "ModelName": self._name(),
+            "ExecutionRoleArn": self.role.role_arn,
+            "PrimaryContainer": {"Image": self.image, **self.extra},
+            "Tags": self._tags(),
+        }
+
+
+class _Processing(_Model):
+    api = PROCESSING
+
+
+@pytest.fixture(scope="module")
+def synthesized():
+    app = new_app()
+    stack = new_stack(app)
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    model = _Model(stack, "Model", role=role, image=sfn.JsonPath.string_at("$.image"), name_prefix="churn-model")
+    sm = model.to_state_machine()
+    return stack, template_of(stack), sm
+
+
+def test_request_is_valid_against_botocore(synthesized):
+    _, template, _ = synthesized
+    requests = assert_all_requests_valid(template.to_json())
+    assert [r.operation.name for r in requests] == ["CreateModel"]
+    params = requests[0].parameters
+    assert params["ModelName"] == "placeholder"  # a run-time field, filled by type
+    assert {"Key": "sm-constructs:execution", "Value": "placeholder"} in params["Tags"]
+
+
+def test_a_wrong_key_or_type_fails_validation(synthesized):
+    _, template, _ = synthesized
+    (request,) = sagemaker_requests(template.to_json())
+    request.parameters["PrimaryContainer"]["Bogus"] = 1
+    with pytest.raises(ParamValidationError, match="Bogus"):
+        validate_request(request)
+    (request,) = sagemaker_requests(template.to_json())
+    request.parameters["PrimaryContainer"]["Image"] = 42
+    with pytest.raises(ParamValidationError, match="Image"):
+        validate_request(request)
+
+
+def test_job_name_uses_prefix_and_fresh_suffix(synthesized):
+    _, template, _ = synthesized
+    (asl,) = state_machines(template.to_json()).values()
+    params = asl["States"]["Model"]["Parameters"]
+    assert params["ModelName.$"] == (
+        "States.Format('{}-{}', 'churn-model', States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
+    )
+
+
+def test_state_machine_role_gets_scoped_iam_only(synthesized):
+    _, template, _ = synthesized
+    policies = template.find_resources("AWS::IAM::Policy")
+    statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    sm_statements = [s for s in statements if "sagemaker:CreateModel" in str(s["Action"])]
+    assert len(sm_statements) == 1
+    assert ":model/churn-model-*" in str(sm_statements[0]["Resource"])
+    pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert pass_role and all(
+        s["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}} for s in pass_role
+    )
+    for s in statements:
+        if str(s["Action"]).startswith("sagemaker:") or "sagemaker:" in str(s["Action"]):
+            assert s["Resource"] != "*"
+
+
+def test_standalone_state_machine_is_encrypted_logged_and_traced(synthesized):
+    _, template, _ = synthesized
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "TracingConfiguration": {"Enabled": True},
+            "LoggingConfiguration": {"Level": "ALL", "IncludeExecutionData": True, "Destinations": [{}]},
+            "EncryptionConfiguration": {"Type": "CUSTOMER_MANAGED_KMS_KEY"},
+        },
+    )
+    template.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365})
+
+
+def test_template_is_cfn_lint_clean(synthesized):
+    _, template, _ = synthesized
+    assert cfn_lint(template.to_json()) == []
+
+
+def test_sync_jobs_get_the_events_rule_permissions():
+    stack = new_stack()
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    job = _Processing(stack, "Prep", role=role, image="img", name_prefix="prep")
+    task = job.task()
+    add_default_retry(task)
+    sfn.StateMachine(stack, "SM", definition_body=sfn.DefinitionBody.from_chainable(task))
+    t = template_of(stack).to_json()
+    text = str(t)
+    assert "StepFunctionsGetEventsForSageMakerProcessingJobsRule" in text
+    assert "sagemaker:DescribeProcessingJob" in text and "sagemaker:StopProcessingJob" in text
+    (asl,) = state_machines(t).values()
+    state = asl["States"]["Prep"]
+    assert state["Resource"].endswith(":states:::sagemaker:createProcessingJob.sync")
+    (retry,) = state["Retry"]
+    assert "SageMaker.AmazonSageMakerException" in retry["ErrorEquals"] and retry["JitterStrategy"] == "FULL"
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"name_prefix": "x" * 51}, r"prefix is 51 chars; use at most 50"),
+        ({"name_prefix": "bad_name"}, r"name_prefix='bad_name' is invalid"),
+        ({"name_prefix": "-lead"}, r"must match"),
+    ],
+)
+def test_name_prefix_is_validated(kwargs, match):
+    stack = new_stack()
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    with pytest.raises(ConstructValidationError, match=match) as err:
+        _Model(stack, "Model", role=role, image="img", **kwargs)
+    assert "Model 'Test/Model'" in str(err.value)
+
+
+def test_state_id_is_validated():
+    stack = new_stack()
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    with pytest.raises(ConstructValidationError, match="definition ids become state names"):
+        _Model(stack, "my model", role=role, image="img", name_prefix="m")
+
+
+def test_default_prefix_fits_the_limit():
+    stack = new_stack(id="A-Very-Long-Stack-Name-That-Goes-On-And-On-Forever-And-Ever")
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    m = _Model(stack, "Model", role=role, image="img")
+    assert len(m.name_prefix) <= 50 and m.name_prefix.startswith("a-very-long")
