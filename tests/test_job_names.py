@@ -1,0 +1,78 @@
+"""Every generated SageMaker name is valid for every execution name (1 to 80 chars).
+
+The names are produced at run time by Step Functions intrinsics, so they are evaluated by moto's
+ASL interpreter (independent of our code), and checked against the length limit and pattern that
+botocore's SageMaker model gives for each name field.
+"""
+
+import json
+import os
+import re
+import time
+
+import boto3
+import botocore.session
+import pytest
+from aws_cdk import aws_stepfunctions as sfn
+from moto import mock_aws
+
+from sm_constructs.jobs import RUN_SUFFIX_CHARS, _api, run_unique_name
+
+_MODEL = botocore.session.get_session().get_service_model("sagemaker")
+APIS = [_api.PROCESSING, _api.TRAINING, _api.TUNING, _api.TRANSFORM, _api.MODEL, _api.ENDPOINT_CONFIG]
+
+
+def _name_rule(api):
+    shape = _MODEL.operation_model(api.operation).input_shape.members[api.name_field]
+    return shape.metadata["max"], re.compile(shape.metadata["pattern"])
+
+
+def _longest_prefix(api):
+    # The longest prefix our validation accepts, with inner hyphens to exercise the pattern.
+    n = api.name_max - RUN_SUFFIX_CHARS
+    return ("a-" * n)[: n - 1] + "z"
+
+
+@pytest.fixture(scope="module")
+def evaluated_names():
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    params = {f"{api.name_field}": run_unique_name(_longest_prefix(api)) for api in APIS}
+    rendered = sfn.FieldUtils.render_object(params)
+    asl = {"StartAt": "Names", "States": {"Names": {"Type": "Pass", "Parameters": rendered, "End": True}}}
+    results = {}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions")
+        arn = client.create_state_machine(
+            name="names", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        for length in range(1, 81):
+            name = ("run-" * 20)[: length - 1] + "x"
+            execution = client.start_execution(stateMachineArn=arn, name=name, input="{}")["executionArn"]
+            for _ in range(200):
+                described = client.describe_execution(executionArn=execution)
+                if described["status"] != "RUNNING":
+                    break
+                time.sleep(0.01)
+            assert described["status"] == "SUCCEEDED", described
+            results[name] = json.loads(described["output"])
+    return results
+
+
+def test_all_execution_name_lengths_were_run(evaluated_names):
+    assert sorted(len(n) for n in evaluated_names) == list(range(1, 81))
+
+
+@pytest.mark.parametrize("api", APIS, ids=lambda a: a.name_field)
+def test_names_fit_botocore_limits_and_pattern(evaluated_names, api):
+    max_len, pattern = _name_rule(api)
+    assert api.name_max == max_len  # our table agrees with the service model
+    seen = set()
+    for output in evaluated_names.values():
+        value = output[api.name_field]
+        assert len(value) <= max_len, value
+        assert pattern.fullmatch(value), value
+        assert value.startswith(_longest_prefix(api) + "-")
+        seen.add(value)
+    assert len(seen) == len(evaluated_names)  # a new name every run
