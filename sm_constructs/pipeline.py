@@ -1,0 +1,512 @@
+"""MlPipeline: SageMaker job definitions composed into one Standard state machine.
+
+preprocessing → training / tuning → evaluation → quality gate → registration → hosting and/or
+batch transform. Every stage is optional, every task retries throttling and capacity errors and
+routes any other failure to one notification path, and the run's parameters come from a typed
+execution input with documented defaults.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ._validation import Problems, is_token
+from .jobs._base import SageMakerDefinition, add_default_retry
+from .state_machine import MlStateMachine
+
+__all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
+
+InputKind = Literal["string", "s3_uri", "number", "instance_type", "object"]
+
+
+@dataclass(frozen=True)
+class InputField:
+    """One documented field of the pipeline's execution input (``$.input.<name>`` in the states).
+
+    :param name: field name in the execution input JSON.
+    :param kind: what a valid value looks like: ``string``, ``s3_uri`` (``s3://...``), ``number``,
+        ``instance_type`` (``ml.*``) or ``object`` (e.g. hyperparameters).
+    :param default: value used when the input omits the field. Default: - none: the field is required.
+    :param description: shown in the generated input documentation.
+    """
+
+    name: str
+    kind: InputKind = "string"
+    default: Any = None
+    description: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class QualityGate:
+    """Continue only when a metric in the evaluation report passes a threshold (no Lambda).
+
+    The report (``evaluation.json`` written by the evaluation step) is read with the Step Functions
+    S3 SDK integration and parsed with ``States.StringToJson``; a Choice compares the metric.
+
+    :param bucket: bucket holding the report.
+    :param key: object key of the report; may be a JSONPath token, e.g. one that includes
+        ``$$.Execution.Name`` when every run writes its own report.
+    :param metric: dotted path of the metric inside the report, e.g. ``metrics.auc``.
+    :param threshold: default threshold; the execution input field ``threshold_input`` overrides it.
+    :param comparison: ``>=`` (default, higher is better), ``>``, ``<=`` or ``<``.
+    :param threshold_input: execution input field for a per-run threshold. Default: ``"threshold"``.
+    """
+
+    bucket: s3.IBucket
+    key: str
+    metric: str
+    threshold: float
+    comparison: Literal[">=", ">", "<=", "<"] = ">="
+    threshold_input: str = "threshold"
+
+
+@dataclass(frozen=True)
+class FanOut:
+    """Run a processing definition once per S3 object under a prefix (Distributed Map).
+
+    The iteration input is the S3 item (``$.Key``, ``$.Size`` ...), so the definition reads its
+    input from ``sfn.JsonPath.string_at("$.Key")``. ``max_concurrency`` bounds parallel jobs
+    (and so the account's processing-instance quota in use).
+    """
+
+    definition: SageMakerDefinition
+    bucket: s3.IBucket
+    prefix: str
+    max_concurrency: int = 10
+    tolerated_failure_percentage: int = 0
+
+
+@dataclass(frozen=True)
+class S3Trigger:
+    """Start the pipeline when an object is created under ``prefix`` in ``bucket``.
+
+    The bucket must send events to EventBridge; MlPipeline turns that on (CloudFormation's
+    ``EventBridgeConfiguration``, no custom resource) for buckets defined in the app, and an
+    imported bucket must already have it. The new object's URI is passed as ``input_field``.
+    """
+
+    bucket: s3.IBucket
+    prefix: str
+    input_field: str = "inputDataUri"
+
+
+@dataclass
+class _Stage:
+    name: str
+    states: list[sfn.IChainable] = field(default_factory=list)
+
+
+class MlPipeline(Construct):
+    """A SageMaker workflow as one Step Functions Standard state machine.
+
+    Stages run in this order, each optional: ``preprocessing`` (one or more processing
+    definitions, or ``fan_out`` steps), ``training`` (a training or tuning definition),
+    ``evaluation``, ``quality_gate``, ``registration``, then ``deployment`` (model → endpoint
+    config → endpoint deployment) and ``batch_transform`` — in parallel when both are given.
+
+    Reliability defaults: throttling / capacity errors are retried with backoff and jitter; any
+    other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
+    in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
+    timeout that is the sum of them. Stopping an execution stops its running jobs (``.sync``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        preprocessing: Sequence[SageMakerDefinition | FanOut] = (),
+        training: SageMakerDefinition | None = None,
+        evaluation: SageMakerDefinition | None = None,
+        quality_gate: QualityGate | None = None,
+        registration: SageMakerDefinition | None = None,
+        deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment] = (),
+        batch_transform: SageMakerDefinition | None = None,
+        inputs: Sequence[InputField] = (),
+        encryption_key: kms.IKey | None = None,
+        notification_topic: sns.ITopic | None = None,
+        alarms: bool = True,
+        dashboard: bool = False,
+        schedule: scheduler.ScheduleExpression | None = None,
+        schedule_input: Mapping[str, Any] | None = None,
+        s3_trigger: S3Trigger | None = None,
+        retry_attempts: int = 4,
+        state_machine_name: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        problems = Problems.for_construct(type(self).__name__, scope, id)
+        if not any([preprocessing, training, evaluation, registration, deployment, batch_transform]):
+            problems.add(
+                "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
+            )
+        if quality_gate is not None and evaluation is None:
+            problems.conflict(
+                ["quality_gate", "evaluation"], "a quality gate needs the evaluation step that writes its report"
+            )
+        names = [f.name for f in inputs]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.add("inputs", dup, "input field names must be unique")
+        if quality_gate is not None:
+            if not is_token(quality_gate.threshold) and not isinstance(quality_gate.threshold, int | float):
+                problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
+            if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
+                problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
+            if quality_gate.threshold_input in names:
+                problems.add(
+                    "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
+                )
+        problems.int_range("retry_attempts", retry_attempts, 0, 10)
+        for i, fan in enumerate(preprocessing):
+            if isinstance(fan, FanOut):
+                problems.int_range(f"preprocessing[{i}].max_concurrency", fan.max_concurrency, 1, 10000)
+                problems.int_range(
+                    f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
+                )
+                problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
+        if s3_trigger is not None:
+            problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
+        problems.raise_if_any()
+        super().__init__(scope, id)
+
+        self._retry_attempts = retry_attempts
+        self.encryption_key = encryption_key or kms.Key(
+            self,
+            "Key",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
+        )
+        self.topic = notification_topic or sns.Topic(
+            self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
+        )
+        self.inputs: list[InputField] = list(inputs)
+        if quality_gate is not None:
+            self.inputs.append(
+                InputField(quality_gate.threshold_input, "number", quality_gate.threshold, "quality gate threshold")
+            )
+        self.definitions: list[SageMakerDefinition] = []
+
+        # ---- failure path ----------------------------------------------------------------
+        failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        notify = tasks.SnsPublish(
+            self,
+            "NotifyFailure",
+            topic=self.topic,
+            subject="SageMaker pipeline failed",
+            message=sfn.TaskInput.from_object(
+                {
+                    "execution": sfn.JsonPath.execution_id,
+                    "error": sfn.JsonPath.string_at("$.error.Error"),
+                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify.next(failed)
+        self._failure = notify
+
+        # ---- input ------------------------------------------------------------------------
+        chain = self._input_states()
+
+        # ---- stages -----------------------------------------------------------------------
+        for item in preprocessing:
+            chain = chain.next(self._fan_out(item) if isinstance(item, FanOut) else self._task(item))
+        for definition in (training, evaluation):
+            if definition is not None:
+                chain = chain.next(self._task(definition))
+        if quality_gate is not None:
+            chain = self._gate(chain, quality_gate)
+        if registration is not None:
+            chain = chain.next(self._task(registration))
+        tail = self._release(deployment, batch_transform)
+        if tail is not None:
+            chain = chain.next(tail)
+        chain = chain.next(sfn.Succeed(self, "PipelineSucceeded"))
+
+        timeout = self._total_timeout()
+        self.state_machine = MlStateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            encryption_key=self.encryption_key,
+            timeout=timeout,
+            state_machine_name=state_machine_name,
+            removal_policy=removal_policy,
+            comment=f"SageMaker pipeline {self.node.path}",
+        )
+        if quality_gate is not None:
+            quality_gate.bucket.grant_read(self.state_machine.role, "*")
+        if alarms:
+            self._alarms()
+        if dashboard:
+            self._dashboard()
+        if schedule is not None:
+            self._schedule(schedule, schedule_input or {})
+        if s3_trigger is not None:
+            self._s3_trigger(s3_trigger)
+
+    # ---- public ---------------------------------------------------------------------------
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn
+
+    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        return self.state_machine.grant_start_execution(grantee)
+
+    def input_documentation(self) -> str:
+        """Markdown table of the execution input: field, kind, default, description."""
+        rows = ["| field | kind | default | description |", "| --- | --- | --- | --- |"]
+        for f in self.inputs:
+            default = "*required*" if f.required else f"`{json.dumps(f.default)}`"
+            rows.append(f"| `{f.name}` | {f.kind} | {default} | {f.description} |")
+        return "\n".join(rows)
+
+    # ---- building blocks --------------------------------------------------------------------
+    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
+        state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+
+    def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.CustomState:
+        """A retried task; inside a Parallel branch (``catch=False``) the Parallel state catches instead."""
+        self.definitions.append(definition)
+        task = definition.task()
+        if self._retry_attempts:
+            add_default_retry(task, max_attempts=self._retry_attempts)
+        if catch:
+            self._catch(task)
+        return task
+
+    def _fan_out(self, fan: FanOut) -> sfn.DistributedMap:
+        self.definitions.append(fan.definition)
+        task = fan.definition.task(result_path=sfn.JsonPath.DISCARD)
+        if self._retry_attempts:
+            add_default_retry(task, max_attempts=self._retry_attempts)
+        mapped = sfn.DistributedMap(
+            self,
+            f"{fan.definition.node.id}FanOut",
+            item_reader=sfn.S3ObjectsItemReader(bucket=fan.bucket, prefix=fan.prefix),
+            max_concurrency=fan.max_concurrency,
+            tolerated_failure_percentage=fan.tolerated_failure_percentage,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        mapped.item_processor(task)
+        self._catch(mapped)
+        return mapped
+
+    def _input_states(self) -> sfn.Chain:
+        defaults = {f.name: f.default for f in self.inputs if not f.required}
+        load = sfn.Pass(self, "LoadDefaults", result=sfn.Result.from_object({"defaults": defaults}))
+        merge = sfn.Pass(
+            self,
+            "ApplyDefaults",
+            parameters={
+                "input": sfn.JsonPath.json_merge(
+                    sfn.JsonPath.object_at("$.defaults"), sfn.JsonPath.object_at("$$.Execution.Input")
+                ),
+                "steps": {},
+            },
+        )
+        chain = sfn.Chain.start(load).next(merge)
+        checks = [self._condition(f) for f in self.inputs]
+        if not checks:
+            return chain
+        rules = "; ".join(f"{f.name}: {f.kind}{'' if not f.required else ' (required)'}" for f in self.inputs)
+        invalid = sfn.Fail(
+            self,
+            "InvalidInput",
+            error="InvalidInput",
+            cause=f"Execution input does not match the pipeline's fields: {rules}",
+        )
+        valid = sfn.Pass(self, "InputValid")
+        choice = sfn.Choice(self, "ValidateInput").when(
+            sfn.Condition.and_(*checks) if len(checks) > 1 else checks[0], valid
+        )
+        choice.otherwise(invalid)
+        return chain.next(choice.afterwards(include_otherwise=False))
+
+    @staticmethod
+    def _condition(f: InputField) -> sfn.Condition:
+        path = f"$.input.{f.name}"
+        present = sfn.Condition.is_present(path)
+        typed: sfn.Condition
+        if f.kind == "number":
+            typed = sfn.Condition.is_numeric(path)
+        elif f.kind == "s3_uri":
+            typed = sfn.Condition.and_(sfn.Condition.is_string(path), sfn.Condition.string_matches(path, "s3://*"))
+        elif f.kind == "instance_type":
+            typed = sfn.Condition.and_(sfn.Condition.is_string(path), sfn.Condition.string_matches(path, "ml.*"))
+        elif f.kind == "object":
+            typed = sfn.Condition.is_present(f"{path}")
+        else:
+            typed = sfn.Condition.is_string(path)
+        return sfn.Condition.and_(present, typed)
+
+    def _gate(self, chain: sfn.Chain, gate: QualityGate) -> sfn.Chain:
+        read = tasks.CallAwsService(
+            self,
+            "ReadEvaluation",
+            service="s3",
+            action="getObject",
+            parameters={"Bucket": gate.bucket.bucket_name, "Key": gate.key},
+            iam_resources=[gate.bucket.arn_for_objects("*")],
+            result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
+            result_path="$.steps.QualityGate",
+        )
+        if self._retry_attempts:
+            read.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"], max_attempts=3)
+        self._catch(read)
+        metric = f"$.steps.QualityGate.report.{gate.metric}"
+        threshold = f"$.input.{gate.threshold_input}"
+        compare = {
+            ">=": sfn.Condition.number_greater_than_equals_json_path,
+            ">": sfn.Condition.number_greater_than_json_path,
+            "<=": sfn.Condition.number_less_than_equals_json_path,
+            "<": sfn.Condition.number_less_than_json_path,
+        }[gate.comparison]
+        rejected = sfn.Fail(
+            self,
+            "QualityGateNotMet",
+            error="QualityGateNotMet",
+            cause=f"{gate.metric} did not pass {gate.comparison} the threshold; nothing was deployed",
+        )
+        passed = sfn.Pass(self, "QualityGatePassed")
+        choice = (
+            sfn.Choice(self, "QualityGate")
+            .when(sfn.Condition.and_(sfn.Condition.is_numeric(metric), compare(metric, threshold)), passed)
+            .otherwise(rejected)
+        )
+        return chain.next(read).next(choice.afterwards(include_otherwise=False))
+
+    def _release(
+        self,
+        deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
+        batch_transform: SageMakerDefinition | None,
+    ) -> sfn.IChainable | None:
+        branches: list[sfn.IChainable] = []
+        parallel = bool(deployment) and batch_transform is not None
+        if deployment:
+            steps: list[sfn.IChainable] = []
+            for item in deployment:
+                if isinstance(item, SageMakerDefinition):
+                    steps.append(self._task(item, catch=not parallel))
+                else:
+                    steps.append(item)
+            branch = sfn.Chain.start(steps[0])
+            for step in steps[1:]:
+                branch = branch.next(step)
+            branches.append(branch)
+        if batch_transform is not None:
+            branches.append(self._task(batch_transform, catch=not parallel))
+        if not branches:
+            return None
+        if not parallel:
+            return branches[0]
+        release = sfn.Parallel(self, "Release", result_path=sfn.JsonPath.DISCARD)
+        for each in branches:
+            release.branch(each)
+        self._catch(release)
+        return release
+
+    def _total_timeout(self) -> Duration:
+        seconds = 3600  # input handling, gate, notifications, endpoint waits
+        for definition in self.definitions:
+            t = definition.default_timeout()
+            if t is not None:
+                seconds += int(t.to_seconds())
+        return Duration.seconds(seconds)
+
+    def _alarms(self) -> None:
+        sm = self.state_machine.state_machine
+        action = cw_actions.SnsAction(self.topic)
+        for name, metric in (
+            ("ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5))),
+            ("ExecutionsTimedOut", sm.metric_timed_out(period=Duration.minutes(5))),
+        ):
+            alarm = cloudwatch.Alarm(
+                self,
+                f"{name}Alarm",
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"{self.node.path}: an execution {name[10:].lower()}",
+            )
+            alarm.add_alarm_action(action)
+
+    def _dashboard(self) -> None:
+        sm = self.state_machine.state_machine
+        board = cloudwatch.Dashboard(self, "Dashboard")
+        board.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Executions",
+                left=[sm.metric_started(), sm.metric_succeeded(), sm.metric_failed(), sm.metric_timed_out()],
+            ),
+            cloudwatch.GraphWidget(title="Execution time", left=[sm.metric_time()]),
+        )
+
+    def _schedule(self, expression: scheduler.ScheduleExpression, payload: Mapping[str, Any]) -> None:
+        scheduler.Schedule(
+            self,
+            "Schedule",
+            schedule=expression,
+            description=f"Starts {self.node.path}",
+            target=scheduler_targets.StepFunctionsStartExecution(
+                self.state_machine.state_machine, input=scheduler.ScheduleTargetInput.from_object(dict(payload))
+            ),
+        )
+
+    def _s3_trigger(self, trigger: S3Trigger) -> None:
+        cfn_bucket = trigger.bucket.node.default_child
+        if isinstance(cfn_bucket, s3.CfnBucket):
+            # The native property: aws-cdk's enable_event_bridge_notification() deploys a Lambda custom resource.
+            cfn_bucket.add_property_override(
+                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+            )
+        rule = events.Rule(
+            self,
+            "OnNewData",
+            description=f"Starts {self.node.path} for new objects under {trigger.prefix}",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [trigger.bucket.bucket_name]},
+                    "object": {"key": [{"prefix": trigger.prefix}]},
+                },
+            ),
+        )
+        rule.add_target(
+            events_targets.SfnStateMachine(
+                self.state_machine.state_machine,
+                input=events.RuleTargetInput.from_object(
+                    {
+                        trigger.input_field: "s3://{}/{}".format(
+                            events.EventField.from_path("$.detail.bucket.name"),
+                            events.EventField.from_path("$.detail.object.key"),
+                        )
+                    }
+                ),
+            )
+        )
