@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ENDPOINT", "ENDPOINT_CONFIG", "MODEL", "PROCESSING", "TRAINING", "TRANSFORM", "TUNING", "SageMakerApi"]
+__all__ = [
+    "ENDPOINT",
+    "ENDPOINT_CONFIG",
+    "MODEL",
+    "MODEL_PACKAGE",
+    "PROCESSING",
+    "TRAINING",
+    "TRANSFORM",
+    "TUNING",
+    "SageMakerApi",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,9 @@ class SageMakerApi:
     stop: str | None = None
     #: ... and the EventBridge managed rule it creates for completion events.
     events_rule: str | None = None
+    #: Called through the AWS SDK integration (``aws-sdk:sagemaker:``) when Step Functions has no
+    #: optimized integration for it.
+    sdk: bool = False
 
     @property
     def is_job(self) -> bool:
@@ -79,6 +92,13 @@ ENDPOINT_CONFIG = SageMakerApi(
     operation="CreateEndpointConfig",
     arn_type="endpoint-config",
     name_field="EndpointConfigName",
+)
+MODEL_PACKAGE = SageMakerApi(
+    create_action="createModelPackage",
+    operation="CreateModelPackage",
+    arn_type="model-package",
+    name_field="ModelPackageGroupName",
+    sdk=True,
 )
 ENDPOINT = SageMakerApi(
     create_action="createEndpoint", operation="CreateEndpoint", arn_type="endpoint", name_field="EndpointName"

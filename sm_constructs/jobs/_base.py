@@ -76,9 +76,10 @@ def run_unique_name(prefix: str) -> str:
     return sfn.JsonPath.format("{}-{}", prefix, suffix)
 
 
-def integration_arn(scope: Construct, action: str, *, sync: bool) -> str:
-    """``arn:<partition>:states:::sagemaker:<action>[.sync]`` for the optimized integration."""
-    return f"arn:{Stack.of(scope).partition}:states:::sagemaker:{action}{'.sync' if sync else ''}"
+def integration_arn(scope: Construct, action: str, *, sync: bool, sdk: bool = False) -> str:
+    """``arn:<partition>:states:::sagemaker:<action>[.sync]`` (optimized) or ``...:::aws-sdk:sagemaker:<action>``."""
+    service = "aws-sdk:sagemaker" if sdk else "sagemaker"
+    return f"arn:{Stack.of(scope).partition}:states:::{service}:{action}{'.sync' if sync else ''}"
 
 
 def sagemaker_arn(scope: Construct, arn_type: str, name_pattern: str) -> str:
@@ -267,7 +268,7 @@ class SageMakerDefinition(Construct):
         return SageMakerTask(
             self,
             state_id,
-            resource=integration_arn(self, self.api.create_action, sync=self.sync),
+            resource=integration_arn(self, self.api.create_action, sync=self.sync, sdk=self.api.sdk),
             parameters=self.request_parameters(),
             policy_statements=self.policy_statements(),
             result_selector=self.result_selector(),

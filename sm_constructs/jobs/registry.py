@@ -1,0 +1,170 @@
+"""Model registry: a model package group and the definition that registers each new model version."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from .._validation import Problems, is_token
+from ._api import MODEL_PACKAGE
+from ._base import SageMakerDefinition, sagemaker_arn
+
+__all__ = ["ModelPackageGroup", "ModelRegistrationDefinition"]
+
+ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
+
+
+class ModelPackageGroup(Construct):
+    """A SageMaker Model Registry group: the versioned history of one model.
+
+    There is no L2 for it in aws-cdk-lib; the L1 is exposed as :attr:`cfn_group`. The group is
+    RETAINed by default: it is the audit trail of every model that was ever registered.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        group_name: str,
+        description: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        problems = Problems.for_construct(type(self).__name__, scope, id)
+        problems.name("group_name", group_name, max_len=63, what="model package group name")
+        problems.raise_if_any()
+        super().__init__(scope, id)
+        self.group_name = group_name
+        self.cfn_group = sagemaker.CfnModelPackageGroup(
+            self,
+            "Resource",
+            model_package_group_name=group_name,
+            model_package_group_description=description,
+        )
+        self.cfn_group.apply_removal_policy(removal_policy)
+        self.group_arn = self.cfn_group.attr_model_package_group_arn
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Describe and list the group's versions (e.g. for an approval dashboard or a notebook)."""
+        stack = Stack.of(self)
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:ListModelPackages",
+            ],
+            resource_arns=[
+                self.group_arn,
+                stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{self.group_name}/*"),
+            ],
+        )
+
+
+class ModelRegistrationDefinition(SageMakerDefinition):
+    """Registers a trained model as a new version in a :class:`ModelPackageGroup` (CreateModelPackage).
+
+    Step Functions has no optimized integration for it, so the task uses the AWS SDK integration.
+    The version starts as ``PendingManualApproval`` by default: a person (or a later automation)
+    approves it before production deploys from the registry.
+
+    :param group: the model package group.
+    :param image: inference image URI (e.g. the training image for built-in algorithms).
+    :param model_data_url: S3 URI of the model artifact, static or JSONPath (e.g. the training
+        task's ``$.steps.Train.ModelArtifacts``).
+    :param approval_status: initial status. Default: ``PendingManualApproval``.
+    :param content_types: request content types. Default: ``["text/csv"]``.
+    :param response_types: response MIME types. Default: ``["text/csv"]``.
+    :param evaluation_report_uri: S3 URI of the evaluation report, attached as model-quality
+        statistics. Default: - none attached.
+    :param description: version description. Default: - none.
+    :param realtime_instance_types: instance types the version supports for endpoints. Default: ``["ml.m5.large"]``.
+    :param transform_instance_types: instance types for batch transform. Default: ``["ml.m5.large"]``.
+    """
+
+    api = MODEL_PACKAGE
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        group: ModelPackageGroup,
+        image: str,
+        model_data_url: str,
+        approval_status: ApprovalStatus = "PendingManualApproval",
+        content_types: Sequence[str] = ("text/csv",),
+        response_types: Sequence[str] = ("text/csv",),
+        evaluation_report_uri: str | None = None,
+        description: str | None = None,
+        realtime_instance_types: Sequence[str] = ("ml.m5.large",),
+        transform_instance_types: Sequence[str] = ("ml.m5.large",),
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        problems.one_of("approval_status", approval_status, ["PendingManualApproval", "Approved", "Rejected"])
+        problems.s3_uri("model_data_url", model_data_url)
+        problems.s3_uri("evaluation_report_uri", evaluation_report_uri)
+        for i, t in enumerate(realtime_instance_types):
+            problems.instance_type(f"realtime_instance_types[{i}]", t)
+        for i, t in enumerate(transform_instance_types):
+            problems.instance_type(f"transform_instance_types[{i}]", t)
+        if description is not None and not is_token(description) and len(description) > 1024:
+            problems.add("description", description, "at most 1024 characters")
+        super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
+        self.group = group
+        self.image = image
+        self.model_data_url = model_data_url
+        self.approval_status = approval_status
+        self.content_types = list(content_types)
+        self.response_types = list(response_types)
+        self.evaluation_report_uri = evaluation_report_uri
+        self.description = description
+        self.realtime_instance_types = list(realtime_instance_types)
+        self.transform_instance_types = list(transform_instance_types)
+
+    def _default_prefix(self, scope: Construct, id: str) -> str:  # pragma: no cover - group name always given
+        return id.lower()
+
+    def render_request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "ModelPackageGroupName": self.group.group_name,
+            "ModelApprovalStatus": self.approval_status,
+            "InferenceSpecification": {
+                "Containers": [{"Image": self.image, "ModelDataUrl": self.model_data_url}],
+                "SupportedContentTypes": self.content_types,
+                "SupportedResponseMIMETypes": self.response_types,
+                "SupportedRealtimeInferenceInstanceTypes": self.realtime_instance_types,
+                "SupportedTransformInstanceTypes": self.transform_instance_types,
+            },
+            "Tags": self._tags(),
+        }
+        if self.description:
+            request["ModelPackageDescription"] = self.description
+        if self.evaluation_report_uri:
+            request["ModelMetrics"] = {
+                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": self.evaluation_report_uri}}
+            }
+        return request
+
+    def result_selector(self) -> dict[str, Any]:
+        return {"ModelPackageArn.$": "$.ModelPackageArn"}
+
+    def resource_arn_pattern(self) -> str:
+        return sagemaker_arn(self, "model-package", f"{self.group.group_name}/*")
+
+    def policy_statements(self) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(
+                actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
+                resources=[
+                    self.resource_arn_pattern(),
+                    sagemaker_arn(self, "model-package-group", self.group.group_name),
+                ],
+            )
+        ]
