@@ -2,16 +2,40 @@
 
 from __future__ import annotations
 
+import json
+
+import jsii
 from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from ._validation import Problems
 
-__all__ = ["MlStateMachine"]
+__all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
+
+#: Step Functions' limit on a state machine definition (1 MiB), checked at synth.
+MAX_DEFINITION_BYTES = 1024 * 1024
+
+
+@jsii.implements(IValidation)
+class _DefinitionSize:
+    """Fails synth, naming the state machine, before Step Functions would reject a large definition."""
+
+    def __init__(self, owner: MlStateMachine, limit: int) -> None:
+        self._owner = owner
+        self._limit = limit
+
+    def validate(self) -> list[str]:
+        size = self._owner.definition_size()
+        if size > self._limit:
+            return [
+                f"MlStateMachine '{self._owner.node.path}': definition is {size} bytes, over Step Functions' "
+                f"limit of {self._limit}; split the workflow into several state machines"
+            ]
+        return []
 
 
 class MlStateMachine(Construct):
@@ -97,6 +121,7 @@ class MlStateMachine(Construct):
             comment=comment,
         )
         self._drop_redundant_role_dependency()
+        self.node.add_validation(_DefinitionSize(self, MAX_DEFINITION_BYTES))
 
     def _drop_redundant_role_dependency(self) -> None:
         """aws-cdk adds ``DependsOn: [Role]`` next to ``RoleArn: GetAtt Role`` (cfn-lint W3005); keep only the policy."""
@@ -109,6 +134,15 @@ class MlStateMachine(Construct):
             and isinstance(policy.node.default_child, CfnResource)
         ):
             cfn_sm.add_override("DependsOn", [Stack.of(self).get_logical_id(policy.node.default_child)])
+
+    def definition_size(self) -> int:
+        """Bytes of the synthesized definition (CloudFormation references counted as 64 bytes each)."""
+        cfn_sm = self.state_machine.node.default_child
+        assert isinstance(cfn_sm, sfn.CfnStateMachine)
+        body = Stack.of(self).resolve(cfn_sm.definition_string)
+        if isinstance(body, dict) and "Fn::Join" in body:
+            return sum(len(p.encode()) if isinstance(p, str) else 64 for p in body["Fn::Join"][1])
+        return len(json.dumps(body).encode())
 
     @property
     def state_machine_arn(self) -> str:

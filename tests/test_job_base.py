@@ -156,3 +156,27 @@ def test_default_prefix_fits_the_limit():
     role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
     m = _Model(stack, "Model", role=role, image="img")
     assert len(m.name_prefix) <= 50 and m.name_prefix.startswith("a-very-long")
+
+
+def test_definition_size_is_measured_and_limited(synthesized, monkeypatch):
+    from sm_constructs import state_machine
+
+    _, _, sm = synthesized
+    size = sm.definition_size()
+    assert 500 < size < 5000
+    validation = state_machine._DefinitionSize(sm, limit=size - 1)
+    (message,) = validation.validate()
+    assert "Test/Model/StateMachine" in message and f"{size} bytes" in message and "split" in message
+    assert state_machine._DefinitionSize(sm, limit=size).validate() == []
+
+
+def test_oversized_definition_fails_synth():
+    from aws_cdk import Duration
+
+    from sm_constructs.state_machine import MAX_DEFINITION_BYTES, MlStateMachine
+
+    stack = new_stack()
+    big = sfn.Pass(stack, "Big", result=sfn.Result.from_object({"blob": "x" * (MAX_DEFINITION_BYTES + 10)}))
+    MlStateMachine(stack, "Huge", definition_body=sfn.DefinitionBody.from_chainable(big), timeout=Duration.hours(1))
+    with pytest.raises(RuntimeError, match="over Step Functions' limit"):
+        template_of(stack)
