@@ -1,0 +1,60 @@
+"""Roles whose permissions live in customer-managed policies instead of inline ones.
+
+aws-cdk grants add statements to a role's inline ``DefaultPolicy``; HIPAA, NIST 800-53 and PCI DSS
+controls ask for no inline policies (managed policies are versioned, reusable and auditable).
+:class:`ManagedPolicyRole` keeps every grant working unchanged and routes the statements into
+customer-managed policies attached to the role, starting a new one before IAM's 6,144-character
+managed-policy limit.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+__all__ = ["ManagedPolicyRole"]
+
+#: Budget per managed policy: IAM allows 6,144 characters (whitespace excluded); tokens are estimated.
+_POLICY_BUDGET = 5000
+_TOKEN_ESTIMATE = 90
+
+
+def _estimated_size(statement: iam.PolicyStatement, scope: Construct) -> int:
+    rendered: Any = Stack.of(scope).resolve(statement.to_statement_json())
+    text = json.dumps(rendered, separators=(",", ":"))
+    # Each CloudFormation reference renders as an ARN or name at deploy time.
+    return len(text) + text.count('"Ref"') * _TOKEN_ESTIMATE + text.count('"Fn::') * _TOKEN_ESTIMATE
+
+
+class ManagedPolicyRole(iam.Role):
+    """An ``iam.Role`` whose added statements go to attached customer-managed policies."""
+
+    def __init__(self, scope: Construct, id: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        self._policies: list[iam.ManagedPolicy] = []
+        self._used = 0
+
+    @property
+    def permission_policies(self) -> list[iam.ManagedPolicy]:
+        """The customer-managed policies holding this role's granted statements."""
+        return list(self._policies)
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        size = _estimated_size(statement, self)
+        if not self._policies or self._used + size > _POLICY_BUDGET:
+            index = len(self._policies)
+            policy = iam.ManagedPolicy(
+                self,
+                "Permissions" if index == 0 else f"Permissions{index + 1}",
+                description=f"Permissions of {self.node.path}",
+                roles=[self],
+            )
+            self._policies.append(policy)
+            self._used = 0
+        self._used += size
+        self._policies[-1].add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._policies[-1])

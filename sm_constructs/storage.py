@@ -1,0 +1,240 @@
+"""The ML data bucket: encrypted, private, versioned, retained, with prefix-scoped grants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ._nag import acknowledge, acknowledge_in_packs
+from ._validation import Problems
+
+__all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
+
+
+@dataclass(frozen=True)
+class DataPrefix:
+    """The documented key layout of an :class:`MlDataBucket`; grants and jobs are scoped to these."""
+
+    #: Source data as it arrives (uploads, exports); read by preprocessing.
+    RAW = "raw/"
+    #: Preprocessing output: train / validation / test / batch splits, per run.
+    PROCESSED = "processed/"
+    #: Training output: ``model.tar.gz`` artifacts, per training job.
+    MODELS = "models/"
+    #: Evaluation reports (``evaluation.json``) read by the quality gate.
+    EVALUATION = "evaluation/"
+    #: Batch transform input and predictions.
+    BATCH = "batch/"
+    #: Job code shipped by the pipeline (scripts, source archives).
+    CODE = "code/"
+    #: Managed-spot training checkpoints.
+    CHECKPOINTS = "checkpoints/"
+    #: Endpoint data capture (requests and responses).
+    DATA_CAPTURE = "data-capture/"
+
+
+def default_bucket_props(
+    *, encryption_key: kms.IKey, access_logs: s3.IBucket | None, noncurrent_version_expiration: Duration
+) -> dict[str, Any]:
+    """Secure defaults for ML data: KMS, private, TLS-only, versioned, retained, access-logged."""
+    return {
+        "encryption": s3.BucketEncryption.KMS,
+        "encryption_key": encryption_key,
+        "bucket_key_enabled": True,
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "enforce_ssl": True,
+        "minimum_tls_version": 1.2,
+        "versioned": True,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        "removal_policy": RemovalPolicy.RETAIN,
+        "server_access_logs_bucket": access_logs,
+        "server_access_logs_prefix": "data-bucket/" if access_logs is not None else None,
+        "lifecycle_rules": [
+            s3.LifecycleRule(
+                id="ExpireNoncurrentVersions",
+                noncurrent_version_expiration=noncurrent_version_expiration,
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )
+        ],
+    }
+
+
+def _prefix_pattern(prefix: str) -> str:
+    return f"{prefix}*"
+
+
+_NINETY_DAYS = Duration.days(90)
+#: The action wildcards in aws-cdk's bucket grants (``Bucket.grant_read`` / ``grant_write``).
+_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
+_WRITE_ACTIONS = ["s3:DeleteObject*", "s3:Abort*", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+_REPLICATION_REASON = (
+    "Cross-region replication is a per-deployment disaster-recovery decision (destination region, "
+    "second KMS key, cost); versioning and RETAIN already protect against deletion. Pass "
+    "bucket_props with replication_rules to enable it."
+)
+
+
+class MlDataBucket(Construct):
+    """The S3 bucket for a SageMaker project's data, models and reports.
+
+    Secure by default, each default overridable through ``bucket_props``:
+
+    * a customer-managed KMS key with rotation (SageMaker jobs and notebooks use it through the
+      grants below), S3 bucket keys to keep KMS request costs down;
+    * all public access blocked, ACLs disabled, TLS 1.2+ only;
+    * versioned and RETAINed (training data and models are evidence), with noncurrent versions
+      expired after ``noncurrent_version_expiration``;
+    * server access logs to a separate, private log bucket.
+
+    Give ``existing_bucket`` instead to use a bucket defined elsewhere (grants still work); it
+    cannot be combined with the props that shape a new bucket.
+
+    :param existing_bucket: use this bucket instead of creating one. Default: - a new bucket.
+    :param encryption_key: the bucket's KMS key (with ``existing_bucket``: its key, so grants
+        include it). Default: - a new key with rotation, RETAINed.
+    :param bucket_props: overrides merged over :func:`default_bucket_props`. Default: - none.
+    :param server_access_logs_bucket: where access logs go. Default: - a new log bucket.
+    :param noncurrent_version_expiration: how long old object versions are kept. Default: 90 days.
+    :param removal_policy: for the bucket, key and log bucket. Default: RETAIN.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        existing_bucket: s3.IBucket | None = None,
+        encryption_key: kms.IKey | None = None,
+        bucket_props: s3.BucketProps | None = None,
+        server_access_logs_bucket: s3.IBucket | None = None,
+        noncurrent_version_expiration: Duration = _NINETY_DAYS,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        problems = Problems.for_construct(type(self).__name__, scope, id)
+        if existing_bucket is not None:
+            if bucket_props is not None:
+                problems.conflict(
+                    ["existing_bucket", "bucket_props"], "bucket_props shape a new bucket; give one or the other"
+                )
+            if server_access_logs_bucket is not None:
+                problems.conflict(
+                    ["existing_bucket", "server_access_logs_bucket"],
+                    "access logging of an existing bucket is configured where that bucket is defined",
+                )
+        days = noncurrent_version_expiration.to_days() if not noncurrent_version_expiration.is_unresolved() else 1
+        if days < 1:
+            problems.add(
+                "noncurrent_version_expiration", noncurrent_version_expiration.to_human_string(), "at least 1 day"
+            )
+        problems.raise_if_any()
+        super().__init__(scope, id)
+
+        self.log_bucket: s3.IBucket | None = None
+        if existing_bucket is not None:
+            self.bucket: s3.IBucket = existing_bucket
+            self.encryption_key: kms.IKey | None = encryption_key or existing_bucket.encryption_key
+            self.cfn_bucket: s3.CfnBucket | None = None
+            return
+
+        self.encryption_key = encryption_key or kms.Key(
+            self,
+            "Key",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            description=f"Encrypts the ML data in {self.node.path}",
+        )
+        if server_access_logs_bucket is None:
+            server_access_logs_bucket = s3.Bucket(
+                self,
+                "AccessLogs",
+                # S3 server access log delivery supports SSE-S3 only.
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                versioned=True,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                removal_policy=removal_policy,
+                lifecycle_rules=[s3.LifecycleRule(id="ExpireOldLogs", expiration=Duration.days(365))],
+            )
+            self.log_bucket = server_access_logs_bucket
+            acknowledge_in_packs(
+                server_access_logs_bucket,
+                "S3DefaultEncryptionKMS",
+                "S3 server access log delivery supports only SSE-S3 on the target bucket; SSE-KMS is not allowed there.",
+            )
+            acknowledge_in_packs(server_access_logs_bucket, "S3BucketReplicationEnabled", _REPLICATION_REASON)
+            acknowledge(
+                server_access_logs_bucket,
+                ["AwsSolutions-S1"],
+                "This is the access-log bucket itself; logging it into itself would loop.",
+            )
+        props = default_bucket_props(
+            encryption_key=self.encryption_key,
+            access_logs=server_access_logs_bucket,
+            noncurrent_version_expiration=noncurrent_version_expiration,
+        )
+        props["removal_policy"] = removal_policy
+        if bucket_props is not None:
+            props.update({k: v for k, v in bucket_props._values.items()})
+        bucket = s3.Bucket(self, "Bucket", **props)
+        self.bucket = bucket
+        self.cfn_bucket = bucket.node.default_child  # type: ignore[assignment]
+        if not props.get("replication_rules"):
+            acknowledge_in_packs(bucket, "S3BucketReplicationEnabled", _REPLICATION_REASON)
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.bucket.bucket_arn
+
+    def s3_uri(self, prefix: str = "") -> str:
+        """``s3://<bucket>/<prefix>`` (the bucket name may be a token resolved at deploy)."""
+        return f"s3://{self.bucket.bucket_name}/{prefix}"
+
+    def _check_prefix(self, method: str, prefix: str) -> None:
+        problems = Problems(type(self).__name__, self.node.path)
+        problems.s3_prefix(f"{method}(prefix)", prefix)
+        problems.raise_if_any()
+
+    def _acknowledge_grant(self, grantee: iam.IGrantable, prefix: str, actions: list[str]) -> None:
+        """The grant is scoped to one prefix; record why its wildcards are acceptable on the grantee."""
+        principal = grantee.grant_principal
+        if not isinstance(principal, Construct):
+            return
+        findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in actions]
+        if self.cfn_bucket is not None:
+            logical_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(self.cfn_bucket))
+            findings.append(f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]")
+        acknowledge(
+            principal,
+            findings,
+            f"Scoped to objects under '{prefix}' in the ML data bucket {self.node.path}; the action wildcards "
+            "are aws-cdk's standard S3/KMS read-write grant sets (GetObject*, List*, GenerateDataKey* ...).",
+        )
+
+    def grant_read(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """Read objects under ``prefix`` (and decrypt them). ``""`` means the whole bucket."""
+        self._check_prefix("grant_read", prefix)
+        self._acknowledge_grant(grantee, prefix, _READ_ACTIONS)
+        return self.bucket.grant_read(grantee, _prefix_pattern(prefix))
+
+    def grant_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """Write objects under ``prefix`` (and encrypt them). ``""`` means the whole bucket."""
+        self._check_prefix("grant_write", prefix)
+        self._acknowledge_grant(grantee, prefix, _WRITE_ACTIONS)
+        return self.bucket.grant_write(grantee, _prefix_pattern(prefix))
+
+    def grant_read_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
+        """Read and write objects under ``prefix``."""
+        self._check_prefix("grant_read_write", prefix)
+        self._acknowledge_grant(grantee, prefix, _READ_ACTIONS + _WRITE_ACTIONS)
+        return self.bucket.grant_read_write(grantee, _prefix_pattern(prefix))
