@@ -5,19 +5,34 @@ from __future__ import annotations
 import json
 
 import jsii
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct, IValidation
+from constructs import Construct, IConstruct, IValidation
 
+from ._iam import ManagedPolicyRole
 from ._validation import Problems
 
 __all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
 
 #: Step Functions' limit on a state machine definition (1 MiB), checked at synth.
 MAX_DEFINITION_BYTES = 1024 * 1024
+
+
+@jsii.implements(IAspect)
+class _PolicyOnlyDependsOn:
+    def __init__(self, owner: MlStateMachine) -> None:
+        self._owner = owner
+
+    def visit(self, node: IConstruct) -> None:
+        cfn_sm = self._owner.state_machine.node.default_child
+        if not isinstance(cfn_sm, CfnResource) or node.node.path != cfn_sm.node.path:
+            return
+        stack = Stack.of(cfn_sm)
+        policies = [p.node.default_child for p in self._owner._role.permission_policies]
+        cfn_sm.add_override("DependsOn", [stack.get_logical_id(p) for p in policies if isinstance(p, CfnResource)])
 
 
 @jsii.implements(IValidation)
@@ -107,9 +122,13 @@ class MlStateMachine(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
+        self._role = ManagedPolicyRole(
+            self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {self.node.path}"
+        )
         self.state_machine = sfn.StateMachine(
             self,
             "Resource",
+            role=self._role,
             definition_body=definition_body,
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(destination=self.log_group, level=log_level, include_execution_data=True),
@@ -124,16 +143,12 @@ class MlStateMachine(Construct):
         self.node.add_validation(_DefinitionSize(self, MAX_DEFINITION_BYTES))
 
     def _drop_redundant_role_dependency(self) -> None:
-        """aws-cdk adds ``DependsOn: [Role]`` next to ``RoleArn: GetAtt Role`` (cfn-lint W3005); keep only the policy."""
-        role = self.state_machine.role
-        policy = role.node.try_find_child("DefaultPolicy")
-        cfn_sm = self.state_machine.node.default_child
-        if (
-            isinstance(cfn_sm, CfnResource)
-            and policy is not None
-            and isinstance(policy.node.default_child, CfnResource)
-        ):
-            cfn_sm.add_override("DependsOn", [Stack.of(self).get_logical_id(policy.node.default_child)])
+        """aws-cdk adds ``DependsOn: [Role]`` next to ``RoleArn: GetAtt Role`` (cfn-lint W3005).
+
+        At synth (when every grant has been made) the dependency list is set to the role's
+        policies only, so the state machine still waits for its permissions.
+        """
+        Aspects.of(self).add(_PolicyOnlyDependsOn(self))
 
     def definition_size(self) -> int:
         """Bytes of the synthesized definition (CloudFormation references counted as 64 bytes each)."""

@@ -78,7 +78,7 @@ def test_job_name_uses_prefix_and_fresh_suffix(synthesized):
 
 def test_state_machine_role_gets_scoped_iam_only(synthesized):
     _, template, _ = synthesized
-    policies = template.find_resources("AWS::IAM::Policy")
+    policies = template.find_resources("AWS::IAM::ManagedPolicy")
     statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
     sm_statements = [s for s in statements if "sagemaker:CreateModel" in str(s["Action"])]
     assert len(sm_statements) == 1

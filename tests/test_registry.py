@@ -39,7 +39,7 @@ def test_request_is_valid_and_pending_approval(template):
 def test_iam_is_scoped_to_the_group(template):
     statements = [
         s
-        for p in template.find_resources("AWS::IAM::Policy").values()
+        for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if "sagemaker:CreateModelPackage" in s["Action"]
     ]
