@@ -13,6 +13,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
 from ._iam import ManagedPolicyRole
+from ._nag import acknowledge
 from ._validation import Problems
 
 __all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
@@ -140,6 +141,12 @@ class MlStateMachine(Construct):
             comment=comment,
         )
         self._drop_redundant_role_dependency()
+        acknowledge(
+            self._role,
+            ["AwsSolutions-IAM5[Resource::*]"],
+            "Step Functions log delivery (logs:*LogDelivery, DescribeLogGroups, PutResourcePolicy) and X-Ray "
+            "(PutTraceSegments, GetSampling*) actions support only '*' as resource (aws-cdk adds exactly these).",
+        )
         self.node.add_validation(_DefinitionSize(self, MAX_DEFINITION_BYTES))
 
     def _drop_redundant_role_dependency(self) -> None:

@@ -1,0 +1,1 @@
+"""Scripts embedded into notebook lifecycle configurations (nothing is downloaded at start)."""
