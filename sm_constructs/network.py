@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 from collections.abc import Sequence
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Annotations, Aws, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -17,13 +19,29 @@ from ._validation import Problems
 
 __all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "MlVpc"]
 
-#: What a notebook and VPC-attached jobs call: SageMaker API and runtime, STS, CloudWatch Logs.
+#: What a notebook and VPC-attached jobs call from inside the VPC: the SageMaker API (create and
+#: watch jobs, stop the notebook), SageMaker runtime (invoke endpoints), STS (the SageMaker SDK
+#: resolves the account) and CloudWatch Logs (notebook logs, reading job logs). S3 is the free
+#: gateway endpoint. Step Functions is added on demand (``NotebookInstance.grant_start_pipeline``).
 DEFAULT_INTERFACE_ENDPOINTS: tuple[ec2.InterfaceVpcEndpointAwsService, ...] = (
     ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
     ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
     ec2.InterfaceVpcEndpointAwsService.STS,
     ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
 )
+#: Smallest subnet per AZ we hand out (room for ENIs of jobs, endpoints, notebooks).
+_SUBNET_MASK = 22
+#: AWS subnets are at most /16 and at least /28.
+_MIN_VPC_MASK, _MAX_VPC_MASK = 16, 26
+
+
+def _subnet_mask(network: ipaddress.IPv4Network, azs: int) -> int:
+    """An even split of the block over the AZs, but no subnet bigger than /22."""
+    return max(_SUBNET_MASK, network.prefixlen + math.ceil(math.log2(azs)))
+
+
+def _endpoint_id(service: ec2.InterfaceVpcEndpointAwsService) -> str:
+    return "".join(part.capitalize() for part in service.short_name.replace("-", ".").split("."))
 
 
 class MlVpc(Construct):
@@ -31,24 +49,34 @@ class MlVpc(Construct):
 
     Isolated subnets only: no internet gateway, no NAT gateway, so nothing inside can reach the
     internet or be reached from it. S3 is reached through a (free) gateway endpoint and the AWS
-    APIs a notebook needs through interface endpoints with private DNS.
+    APIs through interface endpoints with private DNS, behind a security group that admits HTTPS
+    from the VPC only. VPC flow logs go to a KMS-encrypted log group.
 
-    Cost trade-off: each interface endpoint costs about USD 0.01 per hour per AZ (≈ USD 7 a month
-    per AZ) plus data processing, so the defaults (4 endpoints × 2 AZs) cost about USD 60 a month —
-    far less than a NAT gateway per AZ, and with no internet egress. Without internet, ``pip
-    install`` needs a mirror such as CodeArtifact (add its endpoints through
-    ``interface_endpoints``); add ECR endpoints if VPC-attached jobs pull images from your ECR.
+    Cost trade-off: each interface endpoint costs about USD 0.01 per hour *per AZ* (≈ USD 7.30 a
+    month per AZ, us-east-1) plus USD 0.01 per GB processed, so the defaults (4 endpoints × 2 AZs)
+    cost about USD 60 a month; every added endpoint adds ≈ USD 15 a month at 2 AZs. A NAT gateway
+    costs about USD 33 a month per AZ plus USD 0.045 per GB and opens a path to the internet.
+    Without internet, ``pip install`` / ``conda install`` need a mirror such as CodeArtifact (add
+    ``CODEARTIFACT_API`` and ``CODEARTIFACT_REPOSITORIES``), ``docker pull`` from your ECR in a
+    notebook needs ``ECR`` and ``ECR_DOCKER``, a CodeCommit repository needs ``CODECOMMIT_GIT``, and
+    opening Jupyter from inside the VPC (VPN, Direct Connect) needs ``SAGEMAKER_NOTEBOOK``. SageMaker
+    pulls job images itself; jobs need only S3 and whatever their code calls.
 
-    VPC flow logs go to a KMS-encrypted log group.
+    The default security group keeps AWS's default rules (members may talk to each other): closing
+    it needs a Lambda-backed custom resource, and nothing here is a member of it (endpoints,
+    notebooks and jobs get their own groups). ``restrict_default_security_group=True`` closes it.
 
-    :param max_azs: Availability Zones. Default: 2.
-    :param cidr: Default: ``10.42.0.0/16``.
-    :param interface_endpoints: replaces :data:`DEFAULT_INTERFACE_ENDPOINTS`.
+    :param max_azs: Availability Zones. An environment-agnostic stack (no account/region) gets at
+        most 2. Default: 2.
+    :param cidr: the VPC's IPv4 block, /16 to /26; each AZ gets one isolated subnet of /22 or an
+        even share of the block if that is smaller. Default: ``10.42.0.0/16``.
+    :param interface_endpoints: replaces :data:`DEFAULT_INTERFACE_ENDPOINTS`; ``[]`` for none.
+        Default: :data:`DEFAULT_INTERFACE_ENDPOINTS`.
     :param flow_log_retention: Default: one year.
     :param encryption_key: for the flow-log group. Default: - a new key with rotation.
-    :param restrict_default_security_group: remove the default security group's rules. aws-cdk
-        does this with a Lambda-backed custom resource, so it is off by default; nothing here
-        uses the default group. Default: False.
+    :param restrict_default_security_group: remove the default security group's rules (a
+        Lambda-backed custom resource). Default: False.
+    :param removal_policy: for the flow-log group and its key. Default: RETAIN (audit evidence).
     """
 
     def __init__(
@@ -66,15 +94,33 @@ class MlVpc(Construct):
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
         problems.int_range("max_azs", max_azs, 1, 6)
-        if cidr.count(".") != 3 or "/" not in cidr:
-            problems.add("cidr", cidr, "must be an IPv4 CIDR block such as '10.42.0.0/16'")
-        else:
-            mask = int(cidr.split("/")[1]) if cidr.split("/")[1].isdigit() else -1
-            if not 16 <= mask <= 24:
-                problems.add("cidr", cidr, "the VPC netmask must be between /16 and /24")
+        network: ipaddress.IPv4Network | None = None
+        try:
+            network = ipaddress.IPv4Network(cidr)
+        except (ValueError, TypeError) as error:
+            problems.add("cidr", cidr, f"must be an IPv4 CIDR block such as '10.42.0.0/16' ({error})")
+        if network is not None:
+            if not _MIN_VPC_MASK <= network.prefixlen <= _MAX_VPC_MASK:
+                problems.add("cidr", cidr, f"the VPC netmask must be between /{_MIN_VPC_MASK} and /{_MAX_VPC_MASK}")
+            elif not network.is_private:
+                problems.add("cidr", cidr, "use a private (RFC 1918) range such as 10.0.0.0/8 or 172.16.0.0/12")
+            elif isinstance(max_azs, int) and max_azs >= 1 and _subnet_mask(network, max_azs) > 28:
+                problems.conflict(
+                    ["cidr", "max_azs"],
+                    f"{cidr} split over {max_azs} AZs gives subnets smaller than AWS's minimum /28; "
+                    "use a bigger block or fewer AZs",
+                )
         problems.raise_if_any()
+        assert network is not None
         super().__init__(scope, id)
 
+        stack = Stack.of(self)
+        if Token.is_unresolved(stack.region) and max_azs > 2:
+            Annotations.of(self).add_warning_v2(
+                "sm-constructs:MlVpc.maxAzs",
+                f"max_azs={max_azs} but the stack has no region: CDK uses 2 AZs. Give the stack an env for more.",
+            )
+        subnet_mask = _subnet_mask(network, max_azs)
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -82,7 +128,9 @@ class MlVpc(Construct):
             max_azs=max_azs,
             nat_gateways=0,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=22)
+                ec2.SubnetConfiguration(
+                    name="Private", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=subnet_mask
+                )
             ],
             restrict_default_security_group=restrict_default_security_group,
         )
@@ -92,26 +140,36 @@ class MlVpc(Construct):
                 self.vpc,
                 "VPCDefaultSecurityGroupClosed",
                 "Closing the default security group needs a Lambda-backed custom resource; nothing in this VPC "
-                "uses the default group (endpoints, notebooks and jobs get their own). Opt in with "
+                "is a member of the default group (endpoints, notebooks and jobs get their own). Opt in with "
                 "restrict_default_security_group=True.",
             )
 
         key = encryption_key or kms.Key(
             self, "FlowLogKey", enable_key_rotation=True, removal_policy=removal_policy, description="VPC flow logs"
         )
-        stack_region = self.vpc.stack.region
-        key.grant_encrypt_decrypt(iam.ServicePrincipal(f"logs.{stack_region}.amazonaws.com"))
+        # CloudWatch Logs may use the key only for log groups of this account and region.
+        key.grant_encrypt_decrypt(
+            iam.ServicePrincipal(
+                f"logs.{Aws.REGION}.amazonaws.com",
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{Aws.PARTITION}:logs:{Aws.REGION}:"
+                        f"{Aws.ACCOUNT_ID}:log-group:*"
+                    }
+                },
+            )
+        )
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", encryption_key=key, retention=flow_log_retention, removal_policy=removal_policy
         )
         flow_log_role = ManagedPolicyRole(
             self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
         )
-        self.vpc.add_flow_log(
+        self.flow_log = self.vpc.add_flow_log(
             "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, flow_log_role)
         )
 
-        self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
+        self.s3_endpoint = self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3)
         self.endpoints_security_group = ec2.SecurityGroup(
             self,
             "EndpointsSecurityGroup",
@@ -125,16 +183,29 @@ class MlVpc(Construct):
             ec2.Port.tcp(443),
             "HTTPS from the VPC",
         )
-        self.interface_endpoints: list[ec2.InterfaceVpcEndpoint] = []
-        for service in interface_endpoints if interface_endpoints is not None else DEFAULT_INTERFACE_ENDPOINTS:
-            name = "".join(part.capitalize() for part in service.short_name.replace("-", ".").split("."))
-            self.interface_endpoints.append(
-                self.vpc.add_interface_endpoint(
-                    name,
-                    service=service,
-                    private_dns_enabled=True,
-                    security_groups=[self.endpoints_security_group],
-                    open=False,
-                    subnets=self.subnet_selection,
-                )
+        self.cidr = cidr
+        self._endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for service in DEFAULT_INTERFACE_ENDPOINTS if interface_endpoints is None else interface_endpoints:
+            self.add_interface_endpoint(service)
+
+    @property
+    def interface_endpoints(self) -> list[ec2.InterfaceVpcEndpoint]:
+        """The interface endpoints, in the order they were added."""
+        return list(self._endpoints.values())
+
+    def add_interface_endpoint(self, service: ec2.InterfaceVpcEndpointAwsService) -> ec2.InterfaceVpcEndpoint:
+        """An interface endpoint with private DNS in every subnet, behind the endpoints' security group.
+
+        Adding a service twice returns the existing endpoint.
+        """
+        endpoint_id = _endpoint_id(service)
+        if endpoint_id not in self._endpoints:
+            self._endpoints[endpoint_id] = self.vpc.add_interface_endpoint(
+                endpoint_id,
+                service=service,
+                private_dns_enabled=True,
+                security_groups=[self.endpoints_security_group],
+                open=False,
+                subnets=self.subnet_selection,
             )
+        return self._endpoints[endpoint_id]

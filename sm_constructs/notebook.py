@@ -7,10 +7,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
+import botocore.session
 from aws_cdk import ArnFormat, Aws, CfnResource, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -22,19 +22,32 @@ from constructs import Construct
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge
 from ._validation import Problems, is_token
-from .network import MlVpc
+from .lifecycle import autostop_script
+from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
 from .roles import SageMakerExecutionRole
 from .storage import DataPrefix, MlDataBucket
 
-__all__ = ["DEFAULT_PLATFORM", "LifecycleScript", "NotebookInstance"]
+__all__ = [
+    "DEFAULT_DATA_ACCESS",
+    "DEFAULT_PLATFORM",
+    "MAX_SCRIPT_CHARS",
+    "LifecycleScript",
+    "NotebookInstance",
+    "autostop_script",
+]
 
-#: Amazon Linux 2023 with JupyterLab 4: the current notebook platform.
-DEFAULT_PLATFORM = "notebook-al2023-v1"
+#: Amazon Linux 2023, the newest notebook platform SageMaker's API accepts.
+DEFAULT_PLATFORM = "notebook-al2023-v2"
 #: SageMaker's limit on each lifecycle script, after base64 encoding.
-MAX_SCRIPT_BYTES = 16384
+MAX_SCRIPT_CHARS = 16384
+#: Volume sizes SageMaker accepts for a notebook instance (GB).
+VOLUME_GB_RANGE = (5, 16384)
+#: Room left after the job name prefix for '-' and a run-unique suffix (SageMaker allows 63 chars).
+JOB_SUFFIX_CHARS = 13
 Access = Literal["read", "write", "read_write"]
 
-#: Default data access of the notebook role, per bucket prefix.
+#: Default data access of the notebook role, per bucket prefix: explore raw data, write
+#: processed data and code, read what the pipeline produced.
 DEFAULT_DATA_ACCESS: Mapping[str, Access] = {
     DataPrefix.RAW: "read_write",
     DataPrefix.PROCESSED: "read_write",
@@ -44,12 +57,25 @@ DEFAULT_DATA_ACCESS: Mapping[str, Access] = {
     DataPrefix.EVALUATION: "read",
 }
 _JOB_KINDS = (("ProcessingJob", "processing-job"), ("TrainingJob", "training-job"), ("TransformJob", "transform-job"))
+_JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
+_CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
+
+
+def _api_pattern(shape: str, member: str) -> re.Pattern[str] | None:
+    """A CreateNotebookInstance field's pattern from botocore's SageMaker model (None if absent)."""
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    pattern = model.shape_for(shape).members[member].metadata.get("pattern")
+    return re.compile(pattern) if pattern else None
 
 
 @dataclass(frozen=True)
 class LifecycleScript:
-    """A lifecycle shell script. SageMaker stops a notebook whose script runs over 5 minutes,
-    so start long work in the background (``nohup ... &``)."""
+    """A lifecycle shell script (run as root by bash when the notebook is created or started).
+
+    SageMaker fails the create/start when a script runs over 5 minutes, so start long work (conda
+    environments, big downloads) in the background: ``nohup bash -c '...' >/tmp/setup.log 2>&1 &``.
+    Each script may be at most 16,384 characters once base64-encoded.
+    """
 
     content: str
 
@@ -59,58 +85,62 @@ class LifecycleScript:
 
     @classmethod
     def from_file(cls, path: str | Path) -> LifecycleScript:
+        """The script in ``path`` (read at synth and embedded in the template)."""
         return cls(Path(path).read_text())
 
     def encoded(self) -> str:
         return base64.b64encode(self.content.encode()).decode()
 
 
-def autostop_script(idle_minutes: int) -> str:
-    """Shell that installs the embedded auto-stop checker as a cron job (no download)."""
-    checker = resources.files("sm_constructs.lifecycle").joinpath("autostop.py").read_text()
-    return f"""#!/bin/bash
-# sm_constructs: stop this notebook after {idle_minutes} idle minutes.
-set -euo pipefail
-install -d -o ec2-user /home/ec2-user/.sm-constructs
-cat > /home/ec2-user/.sm-constructs/autostop.py <<'SM_CONSTRUCTS_AUTOSTOP'
-{checker}SM_CONSTRUCTS_AUTOSTOP
-PYTHON=/home/ec2-user/anaconda3/envs/JupyterSystemEnv/bin/python
-[ -x "$PYTHON" ] || PYTHON=$(command -v python3)
-echo "*/5 * * * * root $PYTHON /home/ec2-user/.sm-constructs/autostop.py --idle-minutes {idle_minutes} >> /var/log/sm-autostop.log 2>&1" > /etc/cron.d/sm-autostop
-"""
-
-
 class NotebookInstance(Construct):
-    """A SageMaker notebook instance for exploring and processing data, secure by default.
+    """A SageMaker notebook instance for exploring data and starting jobs, secure by default.
 
-    Defaults, each overridable: placed in a private subnet with its own security group (an
-    :class:`MlVpc` is created when no ``vpc`` is given), no direct internet access, no root access,
-    IMDSv2 only, the volume encrypted with a customer-managed key, the current platform
-    (:data:`DEFAULT_PLATFORM`).
+    Defaults, each overridable: placed in a private subnet with its own security group that
+    allows HTTPS out only (an :class:`MlVpc` without internet is created when no ``vpc`` is
+    given), no direct internet access, no root access, IMDSv2 only, the volume encrypted with a
+    customer-managed key with rotation, the current Amazon Linux 2023 platform.
 
-    The notebook has its own role, not the execution role, with explicit, scoped grants for the
-    work the SageMaker docs describe: read/write data prefixes (``data_access``), create and watch
-    processing / training / transform jobs named ``<job_name_prefix>-*`` that run as the
-    execution role (``iam:PassRole`` to SageMaker only), and :meth:`grant_start_pipeline` /
-    :meth:`grant_invoke_endpoint` for the workflow.
+    The notebook has its own role, not the execution role, with explicit, scoped grants: the data
+    prefixes in ``data_access``; create, describe and stop processing / training / transform jobs
+    named ``<job_name_prefix>-*`` that run as the execution role (``iam:PassRole`` on that role
+    only, to SageMaker only); stop itself (auto-stop); its logs in
+    ``/aws/sagemaker/NotebookInstances`` and reading job logs. :meth:`grant_start_pipeline` and
+    :meth:`grant_invoke_endpoint` add the rest of the workflow.
+
+    The notebook has a fixed name: a change that replaces it (subnet, key, platform, ...) needs a
+    new ``notebook_instance_name``.
 
     :param data_bucket: the project's data bucket.
     :param execution_role: the role jobs started from the notebook run as.
+    :param role: the notebook's own role; grants are added to it. Default: - a new role trusted
+        by SageMaker for this account only.
     :param instance_type: Default: ``ml.t3.medium``.
     :param volume_size_gb: 5 to 16384. Default: 20.
-    :param vpc: Default: - a new :class:`MlVpc`.
-    :param subnet_selection: Default: - the VPC's private (isolated, else with-egress) subnets.
-    :param encryption_key: volume key. Default: - the data bucket's key, else a new key.
-    :param idle_timeout_minutes: stop after this many idle minutes (>= 5). Default: - never.
-    :param on_start: extra lifecycle script run at every start. Default: - none.
-    :param on_create: lifecycle script run once at creation. Default: - none.
-    :param default_code_repository: a git URL (https) or a SageMaker code repository name.
-    :param job_name_prefix: jobs the notebook may create. Default: - the notebook name.
-    :param data_access: prefix → access. Default: :data:`DEFAULT_DATA_ACCESS`.
-    :param root_access: Default: False.
-    :param direct_internet_access: Default: False.
+    :param vpc: Default: - a new :class:`MlVpc` (isolated subnets, endpoints, flow logs).
+    :param subnet_selection: which subnets of ``vpc``; the first is used. Default: - the VPC's
+        isolated subnets, else its private subnets with egress.
+    :param https_egress_to: where the security group lets HTTPS out. In a VPC without a route to
+        the internet (such as :class:`MlVpc`) anywhere reaches only the endpoints and S3's gateway
+        endpoint, whose region-specific prefix list an environment-agnostic stack cannot look up;
+        in a VPC with NAT, tighten this (e.g. the VPC CIDR and the S3 prefix list).
+        Default: - HTTPS to anywhere.
+    :param encryption_key: the volume's key. Default: - a new key with rotation.
+    :param idle_timeout_minutes: stop the notebook after this many idle minutes (>= 5), by an
+        embedded checker that needs no internet. Default: - never stopped automatically.
+    :param on_start: script run at every start (after the auto-stop setup). Default: - none.
+    :param on_create: script run once, at creation. Default: - none.
+    :param default_code_repository: an https git URL or a SageMaker code repository name, cloned
+        at start. Without internet only CodeCommit works (its endpoint is added to the created
+        VPC). Default: - none.
+    :param job_name_prefix: jobs the notebook may create and stop are named ``<prefix>-...``;
+        lower case (SageMaker puts names lower-cased into some ARNs). Default: - the notebook name.
+    :param data_access: bucket prefix → ``"read"``, ``"write"`` or ``"read_write"``.
+        Default: :data:`DEFAULT_DATA_ACCESS`.
+    :param root_access: Default: False (users cannot become root or change the instance).
+    :param direct_internet_access: SageMaker's own internet path around your VPC; enabling it
+        fails cdk-nag's SageMaker rules. Default: False.
     :param platform_identifier: Default: :data:`DEFAULT_PLATFORM`.
-    :param notebook_instance_name: Default: - derived from the construct path.
+    :param notebook_instance_name: Default: - ``<stack name>-<id>``, lower-cased.
     """
 
     def __init__(
@@ -120,10 +150,12 @@ class NotebookInstance(Construct):
         *,
         data_bucket: MlDataBucket,
         execution_role: SageMakerExecutionRole,
+        role: iam.IRole | None = None,
         instance_type: str = "ml.t3.medium",
         volume_size_gb: int = 20,
         vpc: ec2.IVpc | None = None,
         subnet_selection: ec2.SubnetSelection | None = None,
+        https_egress_to: Sequence[ec2.IPeer] | None = None,
         encryption_key: kms.IKey | None = None,
         idle_timeout_minutes: int | None = None,
         on_start: LifecycleScript | None = None,
@@ -140,63 +172,78 @@ class NotebookInstance(Construct):
         name = notebook_instance_name or _default_name(scope, id)
         problems.name("notebook_instance_name", name, max_len=63, what="notebook instance name")
         problems.instance_type("instance_type", instance_type)
-        problems.int_range("volume_size_gb", volume_size_gb, 5, 16384, " GB")
+        problems.int_range("volume_size_gb", volume_size_gb, *VOLUME_GB_RANGE, " GB")
         if idle_timeout_minutes is not None:
             problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
-        prefix = job_name_prefix or name[:50].rstrip("-")
-        problems.name("job_name_prefix", prefix, max_len=63, reserve=13, what="job name prefix")
-        if not re.match(r"^notebook-al[0-9a-z]+-v\d+$", platform_identifier):
-            problems.add("platform_identifier", platform_identifier, "must look like 'notebook-al2023-v1'")
-        for field, script in (("on_start", on_start), ("on_create", on_create)):
-            if script is not None and len(script.encoded()) > MAX_SCRIPT_BYTES:
+        prefix = job_name_prefix or name.lower()[: 63 - JOB_SUFFIX_CHARS].rstrip("-")
+        problems.name("job_name_prefix", prefix, max_len=63, reserve=JOB_SUFFIX_CHARS, what="job name prefix")
+        if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
+            problems.add(
+                "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
+            )
+        platform_rule = _api_pattern("CreateNotebookInstanceInput", "PlatformIdentifier")
+        if not is_token(platform_identifier) and platform_rule and not platform_rule.fullmatch(platform_identifier):
+            problems.add(
+                "platform_identifier", platform_identifier, f"SageMaker accepts {platform_rule.pattern.strip('()')}"
+            )
+        start_script = _start_script(on_start, idle_timeout_minutes)
+        for field, script in (("on_start", start_script), ("on_create", on_create)):
+            if script is None:
+                continue
+            size = len(script.encoded())
+            if size == 0:
+                problems.add(field, script.content, "a lifecycle script must not be empty")
+            elif size > MAX_SCRIPT_CHARS:
+                with_autostop = (
+                    " (including the auto-stop setup)" if field == "on_start" and idle_timeout_minutes else ""
+                )
                 problems.add(
                     field,
-                    f"<{len(script.encoded())} bytes base64>",
-                    f"SageMaker allows {MAX_SCRIPT_BYTES} bytes per lifecycle script after base64 encoding",
+                    f"<{size} chars base64{with_autostop}>",
+                    f"SageMaker allows {MAX_SCRIPT_CHARS} chars per lifecycle script after base64 encoding; "
+                    "move the bulk into a file on S3 or the code repository and fetch it from the script",
                 )
-        if subnet_selection is not None and vpc is None:
-            problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
-        if (
-            default_code_repository is not None
-            and not is_token(default_code_repository)
-            and default_code_repository.startswith("http://")
-        ):
-            problems.add("default_code_repository", default_code_repository, "use an https:// git URL")
-        for key in data_access or {}:
+        self._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
+        for key, mode in (data_access or {}).items():
             problems.s3_prefix("data_access", key)
+            problems.one_of(f"data_access[{key!r}]", mode, get_args(Access))
+        subnet_id = None
+        if vpc is None:
+            if subnet_selection is not None:
+                problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
+        else:
+            subnet_id = _first_subnet(problems, vpc, subnet_selection)
         problems.raise_if_any()
         super().__init__(scope, id)
 
         self.notebook_instance_name = name
         self.job_name_prefix = prefix
         self.execution_role = execution_role
+        self.network: MlVpc | None = None
         if vpc is None:
-            self.network: MlVpc | None = MlVpc(self, "Network")
+            endpoints = None
+            if default_code_repository is not None and _CODECOMMIT_URL.match(default_code_repository):
+                endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
+            self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
             vpc = self.network.vpc
-            subnet_selection = self.network.subnet_selection
-        else:
-            self.network = None
+            subnet_id = vpc.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
+        assert subnet_id is not None
         self.vpc = vpc
-        if subnet_selection is not None:
-            subnets = vpc.select_subnets(**subnet_selection._values)  # jsii struct fields
-        else:
-            subnets = vpc.select_subnets(subnet_type=_private_type(vpc))
 
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
             vpc=vpc,
             allow_all_outbound=False,
-            description=f"Notebook {name}: HTTPS out only (endpoints, S3 gateway)",
+            description=f"Notebook {name}: HTTPS out only, nothing in",
         )
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
+        for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
+            self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
 
-        self.encryption_key = (
-            encryption_key
-            or data_bucket.encryption_key
-            or kms.Key(self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume")
+        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+            self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume"
         )
-        self.role = ManagedPolicyRole(
+        self.role: iam.IRole = role or ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal(
@@ -206,25 +253,13 @@ class NotebookInstance(Construct):
         )
         self._grant_notebook_work(data_bucket, data_access or DEFAULT_DATA_ACCESS)
 
-        scripts_start = [s for s in (on_start,) if s is not None]
-        if idle_timeout_minutes is not None:
-            scripts_start.append(LifecycleScript(autostop_script(idle_timeout_minutes)))
         self.lifecycle_config: sagemaker.CfnNotebookInstanceLifecycleConfig | None = None
-        if scripts_start or on_create is not None:
-            merged_start = _merge(scripts_start)
-            if merged_start is not None and len(merged_start.encoded()) > MAX_SCRIPT_BYTES:
-                late = Problems(type(self).__name__, self.node.path)
-                late.add(
-                    "on_start",
-                    f"<{len(merged_start.encoded())} bytes base64 with auto-stop>",
-                    f"with the auto-stop script the start script exceeds SageMaker's {MAX_SCRIPT_BYTES} bytes",
-                )
-                late.raise_if_any()
+        if start_script is not None or on_create is not None:
             self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
                 self,
                 "Lifecycle",
-                notebook_instance_lifecycle_config_name=f"{name}-lifecycle"[:63],
-                on_start=[{"content": merged_start.encoded()}] if merged_start else None,
+                notebook_instance_lifecycle_config_name=f"{name}-lifecycle"[:63].rstrip("-"),
+                on_start=[{"content": start_script.encoded()}] if start_script else None,
                 on_create=[{"content": on_create.encoded()}] if on_create else None,
             )
 
@@ -234,7 +269,7 @@ class NotebookInstance(Construct):
             notebook_instance_name=name,
             instance_type=instance_type,
             role_arn=self.role.role_arn,
-            subnet_id=subnets.subnet_ids[0],
+            subnet_id=subnet_id,
             security_group_ids=[self.security_group.security_group_id],
             direct_internet_access="Enabled" if direct_internet_access else "Disabled",
             root_access="Enabled" if root_access else "Disabled",
@@ -249,87 +284,112 @@ class NotebookInstance(Construct):
             ),
             default_code_repository=default_code_repository,
         )
-        # The notebook must never start before its permissions exist (the role itself is a GetAtt already).
-        for policy in self.role.permission_policies:
-            self.cfn_notebook.node.add_dependency(policy)
+        # The notebook must never start before its permissions exist (policies are children of the role).
+        self.cfn_notebook.node.add_dependency(self.role)
+
+    # ---- validation helpers ---------------------------------------------------------------
+    @staticmethod
+    def _check_code_repository(
+        problems: Problems, url: str | None, vpc: ec2.IVpc | None, direct_internet_access: bool
+    ) -> None:
+        if url is None or is_token(url):
+            return
+        rule = _api_pattern("CreateNotebookInstanceInput", "DefaultCodeRepository")
+        if url.startswith("http://"):
+            problems.add("default_code_repository", url, "use an https:// git URL")
+        elif rule and not rule.match(url):
+            problems.add("default_code_repository", url, "must be an https:// git URL or a code repository name")
+        elif (
+            url.startswith("https://") and not _CODECOMMIT_URL.match(url) and vpc is None and not direct_internet_access
+        ):
+            problems.conflict(
+                ["default_code_repository", "vpc"],
+                f"{url} cannot be cloned from the created VPC, which has no internet path: use a CodeCommit "
+                "repository, give a vpc with a NAT gateway, or clone it yourself",
+            )
 
     # ---- grants --------------------------------------------------------------------------
     @property
     def notebook_arn(self) -> str:
-        return Stack.of(self).format_arn(
-            service="sagemaker", resource="notebook-instance", resource_name=self.notebook_instance_name.lower()
-        )
+        return self._sagemaker_arn("notebook-instance", self.notebook_instance_name.lower())
+
+    def _sagemaker_arn(self, arn_type: str, name: str) -> str:
+        return Stack.of(self).format_arn(service="sagemaker", resource=arn_type, resource_name=name)
 
     def _grant_notebook_work(self, bucket: MlDataBucket, access: Mapping[str, Access]) -> None:
         stack = Stack.of(self)
-        for prefix, mode in access.items():
-            {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
-                self.role, prefix
-            )
+        grants = {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}
+        for data_prefix, mode in access.items():
+            grants[mode](self.role, data_prefix)
         self.encryption_key.grant_encrypt_decrypt(self.role)
-        job_arns = [
-            stack.format_arn(service="sagemaker", resource=arn_type, resource_name=f"{self.job_name_prefix}-*")
-            for _, arn_type in _JOB_KINDS
-        ]
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[f"sagemaker:{verb}{kind}" for kind, _ in _JOB_KINDS for verb in ("Create", "Describe", "Stop")]
-                + ["sagemaker:AddTags"],
-                resources=job_arns,
-            )
+        job_arns = [self._sagemaker_arn(arn_type, f"{self.job_name_prefix}-*") for _, arn_type in _JOB_KINDS]
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=[f"sagemaker:{verb}{kind}" for kind, _ in _JOB_KINDS for verb in ("Create", "Describe", "Stop")]
+            + ["sagemaker:AddTags"],
+            resource_arns=job_arns,
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListTransformJobs"],
-                resources=["*"],
-            )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListTransformJobs"],
+            resource_arns=["*"],
         )
         self.execution_role.grant_pass_to_sagemaker(self.role)
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
-                resources=[self.notebook_arn],
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
+            resource_arns=[self.notebook_arn],
+        )
+
+        def log_group(group: str) -> str:
+            return stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=f"/aws/sagemaker/{group}",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
+
+        own_logs = log_group("NotebookInstances")
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resource_arns=[own_logs, f"{own_logs}:log-stream:*"],
         )
-        log_group = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        job_logs = [log_group(group) for group in _JOB_LOG_GROUPS]
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
+            resource_arns=[*job_logs, *(f"{arn}:log-stream:*" for arn in job_logs)],
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                    "logs:DescribeLogStreams",
-                    "logs:GetLogEvents",
-                ],
-                resources=[log_group, f"{log_group}:log-stream:*"],
-            )
-        )
+        arn_head = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:"
         acknowledge(
             self.role,
             [
                 "AwsSolutions-IAM5[Resource::*]",
                 *(
-                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-                    f"{arn_type}/{self.job_name_prefix}-*]"
+                    f"AwsSolutions-IAM5[Resource::{arn_head.format('sagemaker')}{arn_type}/{self.job_name_prefix}-*]"
                     for _, arn_type in _JOB_KINDS
                 ),
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*:log-stream:*]",
+                *(
+                    f"AwsSolutions-IAM5[Resource::{arn_head.format('logs')}log-group:/aws/sagemaker/{group}:log-stream:*]"
+                    for group in ("NotebookInstances", *_JOB_LOG_GROUPS)
+                ),
                 "AwsSolutions-IAM5[Action::kms:ReEncrypt*]",
                 "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
             ],
             f"Jobs are limited to names starting '{self.job_name_prefix}-' (their names are chosen at run time); "
-            "List* job calls have no resource type; job and notebook log groups are created by SageMaker under "
-            "/aws/sagemaker/; the KMS wildcards are the key-usage family on the notebook's own key.",
+            "List* job calls have no resource type; log streams are named by SageMaker at run time inside the "
+            "notebook and job log groups; the KMS wildcards are the key-usage family on the notebook's own key.",
         )
 
     def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
-        """Start and watch executions of a pipeline's state machine from the notebook."""
+        """Start and watch executions of a pipeline's state machine from the notebook.
+
+        Adds the Step Functions endpoint to the notebook's VPC when the notebook created it;
+        with your own VPC, make sure ``states`` is reachable.
+        """
+        if self.network is not None:
+            self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
         state_machine.grant_read(self.role)
         findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
         cfn_sm = state_machine.node.default_child
@@ -345,27 +405,50 @@ class NotebookInstance(Construct):
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
         return state_machine.grant_start_execution(self.role)
 
-    def grant_invoke_endpoint(self, endpoint_name: str) -> iam.Grant:
-        """Invoke one endpoint (by name) from the notebook, e.g. to try the deployed model."""
-        arn = Stack.of(self).format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint_name.lower())
+    def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
+        """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
+
+        ``endpoint`` is an endpoint ARN, a name, or a name pattern such as ``churn-*`` (a
+        wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
+        """
+        if endpoint.startswith("arn:") or is_token(endpoint):
+            arns = [endpoint]
+        else:
+            arns = sorted({self._sagemaker_arn("endpoint", n) for n in (endpoint, endpoint.lower())})
         return iam.Grant.add_to_principal(
-            grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=[arn]
+            grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=arns
         )
 
 
-def _private_type(vpc: ec2.IVpc) -> ec2.SubnetType:
-    return ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
+def _start_script(on_start: LifecycleScript | None, idle_minutes: int | None) -> LifecycleScript | None:
+    """SageMaker takes one start script: the auto-stop setup first (so an ``exit`` in the user's
+    script cannot skip it), then the user's script."""
+    parts = []
+    if idle_minutes is not None and isinstance(idle_minutes, int) and idle_minutes >= 5:
+        parts.append(autostop_script(idle_minutes))
+    if on_start is not None:
+        parts.append(on_start.content)
+    return LifecycleScript("\n".join(parts)) if parts else None
+
+
+def _first_subnet(problems: Problems, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> str | None:
+    values: dict[str, Any] = dict(selection._values) if selection is not None else {}
+    if selection is None:
+        values["subnet_type"] = (
+            ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+    try:
+        subnet_ids = vpc.select_subnets(**values).subnet_ids
+    except Exception as error:  # jsii reports selection errors as RuntimeError with the CDK message
+        problems.add("subnet_selection", values or None, f"selects no subnets of the vpc: {error}")
+        return None
+    if not subnet_ids:
+        problems.add("subnet_selection", values or None, "selects no subnets of the vpc")
+        return None
+    return subnet_ids[0]
 
 
 def _default_name(scope: Construct, id: str) -> str:
-    raw = f"{Stack.of(scope).stack_name}-{id}" if not Stack.of(scope).stack_name.startswith("${") else id
+    stack_name = Stack.of(scope).stack_name
+    raw = f"{stack_name}-{id}" if not is_token(stack_name) else id
     return re.sub(r"[^a-zA-Z0-9]+", "-", raw).strip("-").lower()[:63].rstrip("-") or "notebook"
-
-
-def _merge(scripts: Sequence[LifecycleScript]) -> LifecycleScript | None:
-    if not scripts:
-        return None
-    if len(scripts) == 1:
-        return scripts[0]
-    body = "\n".join(s.content for s in scripts)
-    return LifecycleScript(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import jsii
 from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack
@@ -34,6 +35,41 @@ class _PolicyOnlyDependsOn:
         stack = Stack.of(cfn_sm)
         policies = [p.node.default_child for p in self._owner._role.permission_policies]
         cfn_sm.add_override("DependsOn", [stack.get_logical_id(p) for p in policies if isinstance(p, CfnResource)])
+        self._acknowledge_prefix_arns(stack)
+
+    def _acknowledge_prefix_arns(self, stack: Stack) -> None:
+        """SageMaker ARNs ending in ``<name prefix>-*`` come from job definitions; say so to cdk-nag."""
+        findings = set()
+        for policy in self._owner._role.permission_policies:
+            document = stack.resolve(policy.document)
+            for statement in document.get("Statement", []):
+                resources = statement.get("Resource", [])
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    text = _nag_text(resource)
+                    if ":sagemaker:" in text and text.endswith("*"):
+                        findings.add(f"AwsSolutions-IAM5[Resource::{text}]")
+        if findings:
+            acknowledge(
+                self._owner._role,
+                sorted(findings),
+                "SageMaker resources created by this workflow get run-unique names under a fixed, "
+                "validated name prefix; access is limited to that prefix.",
+            )
+
+
+def _nag_text(value: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag prints it (``<AWS::Region>``, ``<Logical.Arn>``)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if "Fn::Join" in value:
+            sep, parts = value["Fn::Join"]
+            return str(sep).join(_nag_text(p) for p in parts)
+        if "Ref" in value:
+            return f"<{value['Ref']}>"
+        if "Fn::GetAtt" in value:
+            return f"<{'.'.join(value['Fn::GetAtt'])}>"
+    return json.dumps(value, separators=(",", ":"))
 
 
 @jsii.implements(IValidation)

@@ -1,11 +1,15 @@
 """Stop this SageMaker notebook instance after it has been idle for a while.
 
-Installed by the NotebookInstance lifecycle configuration and run by cron every 5 minutes with the
-notebook's own Python (which has boto3). It needs no internet: it reads the local Jupyter server's
-sessions API and calls SageMaker through the VPC endpoint.
+Embedded in the NotebookInstance start script and run every 5 minutes by a systemd timer (cron
+where systemd is missing). It needs no internet and no extra packages: it reads the local Jupyter
+server's sessions API and calls SageMaker StopNotebookInstance through the VPC endpoint, with
+boto3 when the interpreter has it, else with the AWS CLI that notebook instances ship.
 
 Idle means: no kernel is busy and the newest kernel activity is older than --idle-minutes. With no
-sessions at all, the time since the first check that saw none is used (kept in a state file).
+sessions at all, the time since the first check that saw none counts (kept in a state file that
+lives outside the persistent ~/SageMaker volume, so every start begins a fresh count).
+
+Written for any Python 3.7+: it may run under the notebook's system interpreter.
 """
 
 from __future__ import annotations
@@ -13,18 +17,22 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import shutil
 import ssl
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
 SESSIONS_URL = "https://localhost:8443/api/sessions"
 METADATA = Path("/opt/ml/metadata/resource-metadata.json")
-STATE = Path("/home/ec2-user/.sm-autostop-idle-since")
+STATE = Path("/home/ec2-user/.sm-constructs/idle-since")
+UTC = dt.timezone.utc  # noqa: UP017 - dt.UTC needs Python 3.11; the notebook's interpreter may be older
+_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
 def _parse(ts: str) -> dt.datetime:
-    return dt.datetime.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=dt.UTC)
+    return dt.datetime.strptime(ts[:19], _FORMAT).replace(tzinfo=UTC)
 
 
 def last_activity(sessions: list[dict], now: dt.datetime) -> dt.datetime | None:
@@ -44,13 +52,16 @@ def last_activity(sessions: list[dict], now: dt.datetime) -> dt.datetime | None:
 
 
 def idle_since(sessions: list[dict], now: dt.datetime, state: Path = STATE) -> dt.datetime:
+    """When the notebook became idle; starts (and remembers) the clock when there are no sessions."""
     activity = last_activity(sessions, now)
     if activity is not None:
-        state.unlink(missing_ok=True)
+        if state.exists():
+            state.unlink()
         return activity
     if state.exists():
         return _parse(state.read_text().strip())
-    state.write_text(now.strftime("%Y-%m-%dT%H:%M:%S"))
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text(now.strftime(_FORMAT))
     return now
 
 
@@ -62,21 +73,38 @@ def fetch_sessions(url: str = SESSIONS_URL) -> list[dict]:
         return json.loads(response.read().decode())
 
 
+def notebook_identity(metadata: Path = METADATA) -> tuple[str, str]:
+    """The notebook's name and region, from the metadata file SageMaker writes on the instance."""
+    data = json.loads(metadata.read_text())
+    return data["ResourceName"], data["ResourceArn"].split(":")[3]
+
+
+def stop_notebook(name: str, region: str) -> None:
+    try:
+        import boto3
+    except ImportError:
+        aws = shutil.which("aws") or "/usr/local/bin/aws"
+        subprocess.run(
+            [aws, "sagemaker", "stop-notebook-instance", "--notebook-instance-name", name, "--region", region],
+            check=True,
+        )
+        return
+    boto3.client("sagemaker", region_name=region).stop_notebook_instance(NotebookInstanceName=name)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Stop this notebook instance when it is idle.")
     parser.add_argument("--idle-minutes", type=int, required=True)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
-    now = dt.datetime.now(dt.UTC)
+    now = dt.datetime.now(UTC)
     since = idle_since(fetch_sessions(), now)
     idle_minutes = (now - since).total_seconds() / 60
-    name = json.loads(METADATA.read_text())["ResourceName"]
+    name, region = notebook_identity()
     print(f"{now.isoformat()} {name}: idle for {idle_minutes:.0f} of {args.idle_minutes} minutes")
     if idle_minutes >= args.idle_minutes and not args.dry_run:
-        import boto3  # the notebook's JupyterSystemEnv has it
-
-        boto3.client("sagemaker").stop_notebook_instance(NotebookInstanceName=name)
         print("stopping")
+        stop_notebook(name, region)
     return 0
 
 

@@ -1,0 +1,161 @@
+"""Settings shared by several job kinds: cluster, network, runtime limits and the role grants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from .._nag import acknowledge
+from .._validation import Problems, is_token
+from ..images import ContainerImage
+
+__all__ = ["CODE_CHANNEL", "ClusterConfig", "NetworkConfig"]
+
+#: Name of the input / channel that carries job code.
+CODE_CHANNEL = "code"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Instances that run a job.
+
+    :param instance_type: ``ml.*`` type, or a JSONPath token. Default: ``ml.m5.xlarge``.
+    :param instance_count: Default: 1.
+    :param volume_size_gb: attached storage per instance, 1 to 16384. Default: 30.
+    :param volume_kms_key: encrypts the attached volumes. Default: - AWS-managed encryption.
+    """
+
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = 1
+    volume_size_gb: int = 30
+    volume_kms_key: kms.IKey | None = None
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "InstanceType": self.instance_type,
+            "InstanceCount": self.instance_count,
+            "VolumeSizeInGB": self.volume_size_gb,
+        }
+        if self.volume_kms_key is not None:
+            out["VolumeKmsKeyId"] = self.volume_kms_key.key_arn
+        return out
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Where a job's containers run and what they may reach.
+
+    :param subnets: VPC subnets. Default: - no VPC (SageMaker-managed network).
+    :param security_groups: required with ``subnets``.
+    :param enable_network_isolation: no outbound network at all from the containers. Default: False.
+    :param encrypt_inter_container_traffic: Default: - on when more than one instance runs.
+    """
+
+    subnets: Sequence[ec2.ISubnet] = field(default_factory=list)
+    security_groups: Sequence[ec2.ISecurityGroup] = field(default_factory=list)
+    enable_network_isolation: bool = False
+    encrypt_inter_container_traffic: bool | None = None
+
+    def vpc_config(self) -> dict[str, Any] | None:
+        if not self.subnets:
+            return None
+        return {
+            "SecurityGroupIds": [g.security_group_id for g in self.security_groups],
+            "Subnets": [s.subnet_id for s in self.subnets],
+        }
+
+    def encryption(self, instance_count: int) -> bool:
+        if self.encrypt_inter_container_traffic is not None:
+            return self.encrypt_inter_container_traffic
+        return is_token(instance_count) or instance_count > 1
+
+
+def render_list(values: Sequence[str]) -> list[str] | str:
+    """A string list; with run-time (JSONPath) members it becomes a ``States.Array(...)`` intrinsic."""
+    if any(is_token(v) for v in values):
+        return sfn.JsonPath.array(*values)
+    return list(values)
+
+
+def render_network(network: NetworkConfig, instance_count: int) -> dict[str, Any]:
+    """The ``NetworkConfig`` block of processing requests."""
+    out: dict[str, Any] = {
+        "EnableInterContainerTrafficEncryption": network.encryption(instance_count),
+        "EnableNetworkIsolation": network.enable_network_isolation,
+    }
+    vpc = network.vpc_config()
+    if vpc:
+        out["VpcConfig"] = vpc
+    return out
+
+
+def validate_cluster(problems: Problems, cluster: ClusterConfig, *, volume: bool = True) -> None:
+    problems.instance_type("cluster.instance_type", cluster.instance_type)
+    problems.int_range("cluster.instance_count", cluster.instance_count, 1, 100)
+    if volume:
+        problems.int_range("cluster.volume_size_gb", cluster.volume_size_gb, 1, 16384, " GB")
+
+
+def validate_network(problems: Problems, network: NetworkConfig) -> None:
+    if len(network.subnets) > 16:
+        problems.add("network.subnets", len(network.subnets), "at most 16 subnets")
+    if network.subnets and not network.security_groups:
+        problems.add("network.security_groups", [], "a VPC job needs at least one security group")
+    if network.security_groups and not network.subnets:
+        problems.conflict(["network.security_groups", "network.subnets"], "security groups apply to VPC subnets")
+    if len(network.security_groups) > 5:
+        problems.add("network.security_groups", len(network.security_groups), "at most 5 security groups")
+
+
+def max_runtime_seconds(problems: Problems, max_runtime: Duration, low: int, high: int) -> None:
+    if max_runtime.is_unresolved():
+        return
+    seconds = max_runtime.to_seconds()
+    if not low <= seconds <= high:
+        problems.add("max_runtime", max_runtime.to_human_string(), f"must be between {low} s and {high} s")
+
+
+def grant_role(
+    scope: Construct,
+    role: iam.IRole | None,
+    image: ContainerImage | None,
+    asset: s3_assets.Asset | None,
+    keys: Sequence[kms.IKey | None],
+) -> None:
+    """What the execution role needs to run a job: pull the image, read the code, use the keys.
+
+    Data access (the job's inputs and outputs) stays an explicit grant of the data bucket, since
+    only the caller knows which prefixes a job may touch.
+    """
+    if role is None:
+        return
+    if image is not None:
+        image.grant_pull(scope, role)
+    if asset is not None:
+        asset.grant_read(role)
+        acknowledge(
+            role,
+            [
+                "AwsSolutions-IAM5[Action::s3:GetObject*]",
+                "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+                "AwsSolutions-IAM5[Action::s3:List*]",
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+            ],
+            "Read-only access to the CDK bootstrap asset bucket, where the job's code is published by cdk deploy.",
+        )
+    for key in keys:
+        if key is None:
+            continue
+        if hasattr(role, "grant_key"):
+            role.grant_key(key)
+        else:
+            key.grant_encrypt_decrypt(role)

@@ -1,0 +1,275 @@
+"""Processing jobs (CreateProcessingJob): built-in scikit-learn / Spark containers or your own image."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from .._validation import Problems, is_token
+from ..images import ContainerImage
+from ._api import PROCESSING
+from ._base import SageMakerDefinition
+from ._common import (
+    CODE_CHANNEL,
+    ClusterConfig,
+    NetworkConfig,
+    grant_role,
+    max_runtime_seconds,
+    render_list,
+    render_network,
+    validate_cluster,
+    validate_network,
+)
+
+__all__ = ["ProcessingDefinition", "ProcessingInput", "ProcessingOutput"]
+
+_PROCESSING_ROOT = "/opt/ml/processing"
+_ONE_HOUR = Duration.hours(1)
+
+
+@dataclass(frozen=True)
+class ProcessingInput:
+    """An S3 input copied (File) or streamed (Pipe) into the container.
+
+    :param name: input name (unique within the job).
+    :param source: S3 URI, static or JSONPath (e.g. ``sfn.JsonPath.string_at("$.input.inputDataUri")``).
+    :param destination: local path. Default: ``/opt/ml/processing/input/<name>``.
+    :param input_mode: ``File`` (default) or ``Pipe``.
+    :param distribution: ``FullyReplicated`` (default) or ``ShardedByS3Key`` (each instance gets a share).
+    :param s3_data_type: ``S3Prefix`` (default) or ``ManifestFile``.
+    :param compression: ``None`` (default) or ``Gzip`` (Pipe mode only).
+    """
+
+    name: str
+    source: str
+    destination: str | None = None
+    input_mode: Literal["File", "Pipe"] = "File"
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+    s3_data_type: Literal["S3Prefix", "ManifestFile"] = "S3Prefix"
+    compression: Literal["None", "Gzip"] = "None"
+
+    @property
+    def local_path(self) -> str:
+        return self.destination or f"{_PROCESSING_ROOT}/input/{self.name}"
+
+
+@dataclass(frozen=True)
+class ProcessingOutput:
+    """A local directory uploaded to S3.
+
+    :param name: output name (unique within the job).
+    :param destination: S3 URI, static or JSONPath.
+    :param source: local path. Default: ``/opt/ml/processing/output/<name>``.
+    :param upload_mode: ``EndOfJob`` (default) or ``Continuous``.
+    """
+
+    name: str
+    destination: str
+    source: str | None = None
+    upload_mode: Literal["EndOfJob", "Continuous"] = "EndOfJob"
+
+    @property
+    def local_path(self) -> str:
+        return self.source or f"{_PROCESSING_ROOT}/output/{self.name}"
+
+
+class ProcessingDefinition(SageMakerDefinition):
+    """A SageMaker processing job: data preparation, feature engineering, evaluation.
+
+    The job runs ``code`` (a local script shipped as an S3 asset and mounted at
+    ``/opt/ml/processing/input/code``) in ``image``: the built-in scikit-learn image runs it with
+    ``python3``, the Spark processing image with ``smspark-submit`` (set ``instance_count`` > 1 for a
+    Spark cluster), or any image with your ``entrypoint``.
+
+    :param role: the SageMaker execution role the job runs as.
+    :param image: Default: ``ContainerImage.sklearn()``.
+    :param code: local script (``.py``) to run. Default: - none; then ``entrypoint`` is required.
+    :param entrypoint: container entrypoint. Default: - from ``code`` and the image family.
+    :param arguments: command-line arguments (static or JSONPath). Default: - none.
+    :param environment: environment variables. Default: - none.
+    :param inputs: Default: - none.
+    :param outputs: Default: - none.
+    :param output_kms_key: encrypts outputs. Default: - the bucket's default encryption.
+    :param cluster: instances and volumes. Default: 1 × ml.m5.xlarge, 30 GB.
+    :param max_runtime: Default: 1 hour.
+    :param network: VPC, isolation, inter-container encryption. Default: - no VPC, no isolation,
+        inter-container traffic encrypted when more than one instance runs.
+    :param name_prefix: job names are ``<prefix>-<12 hex>``. Default: - ``<stack>-<id>``.
+    """
+
+    api = PROCESSING
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        role: iam.IRole,
+        image: ContainerImage | None = None,
+        code: str | Path | None = None,
+        entrypoint: Sequence[str] | None = None,
+        arguments: Sequence[str] = (),
+        environment: Mapping[str, str] | None = None,
+        inputs: Sequence[ProcessingInput] = (),
+        outputs: Sequence[ProcessingOutput] = (),
+        output_kms_key: kms.IKey | None = None,
+        cluster: ClusterConfig | None = None,
+        max_runtime: Duration = _ONE_HOUR,
+        network: NetworkConfig | None = None,
+        name_prefix: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        cluster = cluster or ClusterConfig()
+        network = network or NetworkConfig()
+        self.image = image or ContainerImage.sklearn()
+        if code is None and entrypoint is None:
+            problems.add("code", None, "give a script to run (code) or an entrypoint for your image")
+        if code is not None and not Path(code).is_file():
+            problems.add("code", str(code), "must be an existing local script file")
+        validate_cluster(problems, cluster)
+        validate_network(problems, network)
+        max_runtime_seconds(problems, max_runtime, 1, 777600)
+        _validate_io(problems, inputs, outputs, code is not None)
+        if len(environment or {}) > 100:
+            problems.add("environment", len(environment or {}), "at most 100 variables")
+        if len(arguments) > 256:
+            problems.add("arguments", len(arguments), "at most 256 arguments")
+        super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
+
+        self.cluster = cluster
+        self.network = network
+        self.max_runtime = max_runtime
+        self.arguments = list(arguments)
+        self.environment = dict(environment or {})
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.output_kms_key = output_kms_key
+        self.image_config = self.image.bind(self)
+        self.code_asset: s3_assets.Asset | None = None
+        if code is not None:
+            self.code_asset = s3_assets.Asset(self, "Code", path=str(code))
+            script = f"{_PROCESSING_ROOT}/input/{CODE_CHANNEL}/{Path(code).name}"
+            default_entry = ["smspark-submit", script] if self.image_config.family == "spark" else ["python3", script]
+            self.entrypoint = list(entrypoint) if entrypoint else default_entry
+        else:
+            self.entrypoint = list(entrypoint or [])
+        grant_role(self, role, self.image, self.code_asset, [cluster.volume_kms_key, output_kms_key])
+
+    # ---- rendering --------------------------------------------------------------------------
+    def output_uri(self, name: str) -> str:
+        """The S3 URI an output is uploaded to (e.g. for a training channel)."""
+        for output in self.outputs:
+            if output.name == name:
+                return output.destination
+        problems = Problems(type(self).__name__, self.node.path)
+        problems.add("output_uri(name)", name, f"no such output; outputs: {', '.join(o.name for o in self.outputs)}")
+        problems.raise_if_any()
+        raise AssertionError  # unreachable
+
+    def render_request(self) -> dict[str, Any]:
+        inputs = [_render_input(i) for i in self.inputs]
+        if self.code_asset is not None:
+            inputs.append(_render_input(ProcessingInput(CODE_CHANNEL, self.code_asset.s3_object_url)))
+        app: dict[str, Any] = {"ImageUri": self.image_config.image_uri}
+        if self.entrypoint:
+            app["ContainerEntrypoint"] = render_list(self.entrypoint)
+        if self.arguments:
+            app["ContainerArguments"] = render_list(self.arguments)
+        request: dict[str, Any] = {
+            "ProcessingJobName": self._name(),
+            "RoleArn": self.role.role_arn if self.role else None,
+            "AppSpecification": app,
+            "ProcessingResources": {"ClusterConfig": self.cluster.render()},
+            "StoppingCondition": {"MaxRuntimeInSeconds": int(self.max_runtime.to_seconds())},
+            "Tags": self._tags(),
+        }
+        if inputs:
+            request["ProcessingInputs"] = inputs
+        if self.outputs:
+            output_config: dict[str, Any] = {"Outputs": [_render_output(o) for o in self.outputs]}
+            if self.output_kms_key is not None:
+                output_config["KmsKeyId"] = self.output_kms_key.key_arn
+            request["ProcessingOutputConfig"] = output_config
+        if self.environment:
+            request["Environment"] = self.environment
+        network = render_network(self.network, self.cluster.instance_count)
+        if network:
+            request["NetworkConfig"] = network
+        return request
+
+    def result_selector(self) -> dict[str, Any]:
+        return (
+            {
+                "ProcessingJobName.$": "$.ProcessingJobName",
+                "ProcessingJobArn.$": "$.ProcessingJobArn",
+                "ProcessingJobStatus.$": "$.ProcessingJobStatus",
+                "Outputs.$": "$.ProcessingOutputConfig.Outputs[*].S3Output.S3Uri",
+            }
+            if self.outputs
+            else {
+                "ProcessingJobName.$": "$.ProcessingJobName",
+                "ProcessingJobArn.$": "$.ProcessingJobArn",
+                "ProcessingJobStatus.$": "$.ProcessingJobStatus",
+            }
+        )
+
+    def default_timeout(self) -> Duration:
+        return Duration.seconds(int(self.max_runtime.to_seconds()) + 3600)
+
+
+def _render_input(i: ProcessingInput) -> dict[str, Any]:
+    s3_input: dict[str, Any] = {
+        "S3Uri": i.source,
+        "LocalPath": i.local_path,
+        "S3DataType": i.s3_data_type,
+        "S3InputMode": i.input_mode,
+        "S3DataDistributionType": i.distribution,
+    }
+    if i.compression != "None":
+        s3_input["S3CompressionType"] = i.compression
+    return {"InputName": i.name, "AppManaged": False, "S3Input": s3_input}
+
+
+def _render_output(o: ProcessingOutput) -> dict[str, Any]:
+    return {
+        "OutputName": o.name,
+        "AppManaged": False,
+        "S3Output": {"S3Uri": o.destination, "LocalPath": o.local_path, "S3UploadMode": o.upload_mode},
+    }
+
+
+def _validate_io(
+    problems: Problems, inputs: Sequence[ProcessingInput], outputs: Sequence[ProcessingOutput], has_code: bool
+) -> None:
+    names = [i.name for i in inputs] + ([CODE_CHANNEL] if has_code else [])
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        problems.add("inputs", dup, f"input names must be unique ('{CODE_CHANNEL}' is taken by the code)")
+    if len(names) > 10:
+        problems.add("inputs", len(names), "SageMaker accepts at most 10 processing inputs (code included)")
+    out_names = [o.name for o in outputs]
+    for dup in sorted({n for n in out_names if out_names.count(n) > 1}):
+        problems.add("outputs", dup, "output names must be unique")
+    if len(outputs) > 10:
+        problems.add("outputs", len(outputs), "SageMaker accepts at most 10 processing outputs")
+    for i in inputs:
+        problems.s3_uri(f"inputs[{i.name}].source", i.source)
+        if not is_token(i.local_path) and not i.local_path.startswith(f"{_PROCESSING_ROOT}/"):
+            problems.add(f"inputs[{i.name}].destination", i.local_path, f"must be under {_PROCESSING_ROOT}/")
+        if i.compression == "Gzip" and i.input_mode != "Pipe":
+            problems.add(f"inputs[{i.name}].compression", i.compression, "Gzip input needs input_mode='Pipe'")
+        problems.one_of(f"inputs[{i.name}].input_mode", i.input_mode, ["File", "Pipe"])
+        problems.one_of(f"inputs[{i.name}].distribution", i.distribution, ["FullyReplicated", "ShardedByS3Key"])
+    for o in outputs:
+        problems.s3_uri(f"outputs[{o.name}].destination", o.destination)
+        if not is_token(o.local_path) and not o.local_path.startswith(f"{_PROCESSING_ROOT}/"):
+            problems.add(f"outputs[{o.name}].source", o.local_path, f"must be under {_PROCESSING_ROOT}/")
+        problems.one_of(f"outputs[{o.name}].upload_mode", o.upload_mode, ["EndOfJob", "Continuous"])
