@@ -36,8 +36,9 @@ __all__ = [
     "autostop_script",
 ]
 
-#: Amazon Linux 2023, the newest notebook platform SageMaker's API accepts.
-DEFAULT_PLATFORM = "notebook-al2023-v2"
+#: Amazon Linux 2023 with JupyterLab 4: the newest platform CloudFormation's resource schema
+#: accepts (SageMaker's API already lists ``notebook-al2023-v2``; CloudFormation does not yet).
+DEFAULT_PLATFORM = "notebook-al2023-v1"
 #: SageMaker's limit on each lifecycle script, after base64 encoding.
 MAX_SCRIPT_CHARS = 16384
 #: Volume sizes SageMaker accepts for a notebook instance (GB).
@@ -284,8 +285,12 @@ class NotebookInstance(Construct):
             ),
             default_code_repository=default_code_repository,
         )
-        # The notebook must never start before its permissions exist (policies are children of the role).
-        self.cfn_notebook.node.add_dependency(self.role)
+        # The notebook must never start before its permissions exist: depend on the role's policies
+        # (its children); the role itself is already a reference.
+        role_resource = self.role.node.default_child
+        for child in self.role.node.children:
+            if role_resource is None or child.node.path != role_resource.node.path:
+                self.cfn_notebook.node.add_dependency(child)
 
     # ---- validation helpers ---------------------------------------------------------------
     @staticmethod

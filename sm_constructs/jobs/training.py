@@ -1,0 +1,317 @@
+"""Training jobs (CreateTrainingJob): built-in algorithms or framework script mode."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from .._validation import Problems, is_token
+from ..images import ContainerImage
+from ._api import TRAINING
+from ._base import SageMakerDefinition
+from ._common import ClusterConfig, NetworkConfig, grant_role, max_runtime_seconds, validate_cluster, validate_network
+
+__all__ = ["TrainingChannel", "TrainingDefinition", "source_archive"]
+
+_ONE_HOUR = Duration.hours(1)
+_MAX_RUNTIME = 28 * 24 * 3600  # SageMaker's limit for MaxRuntimeInSeconds and MaxWaitTimeInSeconds
+Hyperparameter = str | int | float
+
+
+@dataclass(frozen=True)
+class TrainingChannel:
+    """An input channel, mounted at ``/opt/ml/input/data/<name>`` (``SM_CHANNEL_<NAME>`` in script mode).
+
+    :param name: channel name, e.g. ``train`` or ``validation``.
+    :param s3_uri: S3 URI, static or JSONPath (e.g. a processing output's URI).
+    :param content_type: e.g. ``text/csv`` (built-in algorithms need it). Default: - none.
+    :param input_mode: ``File`` (default), ``Pipe`` or ``FastFile``.
+    :param distribution: ``FullyReplicated`` (default) or ``ShardedByS3Key``.
+    :param compression: ``None`` (default) or ``Gzip``.
+    """
+
+    name: str
+    s3_uri: str
+    content_type: str | None = None
+    input_mode: Literal["File", "Pipe", "FastFile"] = "File"
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+    compression: Literal["None", "Gzip"] = "None"
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ChannelName": self.name,
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": self.s3_uri,
+                    "S3DataDistributionType": self.distribution,
+                }
+            },
+            "InputMode": self.input_mode,
+            "CompressionType": self.compression,
+        }
+        if self.content_type:
+            out["ContentType"] = self.content_type
+        return out
+
+
+def source_archive(source_dir: Path) -> Path:
+    """A reproducible ``sourcedir.tar.gz`` of ``source_dir`` (fixed times and owners, sorted), so the
+    asset hash changes only when the code does."""
+    buffer = io.BytesIO()
+    files = sorted(p for p in source_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in files:
+            info = tarfile.TarInfo(str(path.relative_to(source_dir)))
+            data = path.read_bytes()
+            info.size, info.mtime, info.mode, info.uid, info.gid = len(data), 0, 0o644, 0, 0
+            tar.addfile(info, io.BytesIO(data))
+    payload = gzip.compress(buffer.getvalue(), mtime=0)
+    digest = hashlib.sha256(payload).hexdigest()[:16]
+    out = Path(tempfile.gettempdir()) / "sm-constructs-source" / digest / "sourcedir.tar.gz"
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(payload)
+    return out
+
+
+class TrainingDefinition(SageMakerDefinition):
+    """A SageMaker training job.
+
+    Two ways to train: a built-in algorithm image such as ``ContainerImage.xgboost()`` (the
+    default), or a framework image in script mode (``entry_point`` with an optional
+    ``source_dir``, shipped as a reproducible ``sourcedir.tar.gz`` asset and passed through the
+    ``sagemaker_program`` / ``sagemaker_submit_directory`` hyperparameters, as the SageMaker SDK does).
+
+    :param role: the execution role the job runs as.
+    :param output_path: S3 URI for ``<job>/output/model.tar.gz``, static or JSONPath.
+    :param channels: input channels. Default: - none.
+    :param image: Default: ``ContainerImage.xgboost()``.
+    :param entry_point: script for script mode. Default: - none (algorithm mode).
+    :param source_dir: folder shipped with ``entry_point``. Default: - the entry point's folder.
+    :param hyperparameters: name → value (static or JSONPath string), or a JSONPath object
+        token for the whole map (algorithm mode only). Default: - none.
+    :param output_kms_key: encrypts the model artifact. Default: - bucket default.
+    :param cluster: Default: 1 × ml.m5.xlarge, 30 GB.
+    :param max_runtime: Default: 1 hour.
+    :param use_spot_instances: managed spot training (up to 90% cheaper, may wait for capacity).
+        Needs ``max_wait`` and ``checkpoint_s3_uri``. Default: False.
+    :param max_wait: total time including spot waits, >= ``max_runtime``. Default: - none.
+    :param checkpoint_s3_uri: where ``/opt/ml/checkpoints`` is synced. Default: - none.
+    :param metric_definitions: metric name → regex on the job log. Default: - none (built-in
+        algorithms publish their own).
+    :param network: Default: - no VPC; inter-container encryption when distributed.
+    :param environment: Default: - none.
+    """
+
+    api = TRAINING
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        role: iam.IRole,
+        output_path: str,
+        channels: Sequence[TrainingChannel] = (),
+        image: ContainerImage | None = None,
+        entry_point: str | Path | None = None,
+        source_dir: str | Path | None = None,
+        hyperparameters: Mapping[str, Hyperparameter] | str | None = None,
+        output_kms_key: kms.IKey | None = None,
+        cluster: ClusterConfig | None = None,
+        max_runtime: Duration = _ONE_HOUR,
+        use_spot_instances: bool = False,
+        max_wait: Duration | None = None,
+        checkpoint_s3_uri: str | None = None,
+        metric_definitions: Mapping[str, str] | None = None,
+        network: NetworkConfig | None = None,
+        environment: Mapping[str, str] | None = None,
+        name_prefix: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        cluster = cluster or ClusterConfig()
+        network = network or NetworkConfig()
+        image = image or ContainerImage.xgboost()
+        self._validate(
+            problems,
+            output_path=output_path,
+            channels=channels,
+            entry_point=entry_point,
+            source_dir=source_dir,
+            hyperparameters=hyperparameters,
+            cluster=cluster,
+            max_runtime=max_runtime,
+            use_spot_instances=use_spot_instances,
+            max_wait=max_wait,
+            checkpoint_s3_uri=checkpoint_s3_uri,
+            metric_definitions=metric_definitions or {},
+            network=network,
+        )
+        super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
+        self.image = image
+        self.output_path = output_path.rstrip("/") if not is_token(output_path) else output_path
+        self.channels = list(channels)
+        self.hyperparameters = hyperparameters if hyperparameters is not None else {}
+        self.output_kms_key = output_kms_key
+        self.cluster = cluster
+        self.max_runtime = max_runtime
+        self.use_spot_instances = use_spot_instances
+        self.max_wait = max_wait
+        self.checkpoint_s3_uri = checkpoint_s3_uri
+        self.metric_definitions = dict(metric_definitions or {})
+        self.network = network
+        self.environment = dict(environment or {})
+        self.image_config = image.bind(self)
+        self.source_asset: s3_assets.Asset | None = None
+        self.entry_point = Path(entry_point).name if entry_point else None
+        if entry_point is not None:
+            folder = Path(source_dir) if source_dir else Path(entry_point).parent
+            self.source_asset = s3_assets.Asset(self, "Source", path=str(source_archive(folder)))
+        grant_role(self, role, image, self.source_asset, [cluster.volume_kms_key, output_kms_key])
+
+    @staticmethod
+    def _validate(problems: Problems, **p: Any) -> None:
+        problems.s3_uri("output_path", p["output_path"])
+        names = [c.name for c in p["channels"]]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.add("channels", dup, "channel names must be unique")
+        if len(names) > 20:
+            problems.add("channels", len(names), "at most 20 channels")
+        for c in p["channels"]:
+            if not re.match(r"^[A-Za-z0-9.\-_]{1,64}$", c.name):
+                problems.add("channels.name", c.name, "1-64 letters, digits, '.', '-' or '_'")
+            problems.s3_uri(f"channels[{c.name}].s3_uri", c.s3_uri)
+            problems.one_of(f"channels[{c.name}].input_mode", c.input_mode, ["File", "Pipe", "FastFile"])
+        entry = p["entry_point"]
+        if entry is not None and not Path(entry).is_file():
+            problems.add("entry_point", str(entry), "must be an existing local script")
+        if p["source_dir"] is not None and entry is None:
+            problems.conflict(["source_dir", "entry_point"], "source_dir is shipped for an entry_point script")
+        if p["source_dir"] is not None and not Path(p["source_dir"]).is_dir():
+            problems.add("source_dir", str(p["source_dir"]), "must be an existing folder")
+        hps = p["hyperparameters"]
+        if isinstance(hps, str):
+            if entry is not None:
+                problems.add(
+                    "hyperparameters", "<JSONPath object>", "script mode merges sagemaker_program: give a map of values"
+                )
+        elif hps:
+            if len(hps) > 100:
+                problems.add("hyperparameters", len(hps), "at most 100 hyperparameters")
+            for key, value in hps.items():
+                if not isinstance(value, str | int | float) or isinstance(value, bool):
+                    problems.add(f"hyperparameters[{key}]", value, "values are strings or numbers")
+                elif not is_token(value) and len(str(value)) > 2500:
+                    problems.add(f"hyperparameters[{key}]", value, "values are at most 2500 characters")
+        validate_cluster(problems, p["cluster"])
+        max_runtime_seconds(problems, p["max_runtime"], 1, _MAX_RUNTIME)
+        if p["use_spot_instances"]:
+            if p["max_wait"] is None:
+                problems.add("max_wait", None, "managed spot training needs max_wait (>= max_runtime)")
+            elif not p["max_wait"].is_unresolved() and p["max_wait"].to_seconds() < p["max_runtime"].to_seconds():
+                problems.add("max_wait", p["max_wait"].to_human_string(), "must be at least max_runtime")
+            if p["checkpoint_s3_uri"] is None:
+                problems.add("checkpoint_s3_uri", None, "managed spot training needs checkpoints to resume")
+        elif p["max_wait"] is not None:
+            problems.conflict(["max_wait", "use_spot_instances"], "max_wait applies to managed spot training only")
+        problems.s3_uri("checkpoint_s3_uri", p["checkpoint_s3_uri"])
+        for name, regex in p["metric_definitions"].items():
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                problems.add(f"metric_definitions[{name}]", regex, f"not a regular expression ({exc})")
+        if len(p["metric_definitions"]) > 40:
+            problems.add("metric_definitions", len(p["metric_definitions"]), "at most 40 metrics")
+        validate_network(problems, p["network"])
+
+    # ---- rendering --------------------------------------------------------------------------
+    def rendered_hyperparameters(self) -> dict[str, str] | str:
+        if isinstance(self.hyperparameters, str):
+            return self.hyperparameters
+        out = {k: v if isinstance(v, str) else str(v) for k, v in self.hyperparameters.items()}
+        if self.source_asset is not None and self.entry_point:
+            out["sagemaker_program"] = self.entry_point
+            out["sagemaker_submit_directory"] = self.source_asset.s3_object_url
+        return out
+
+    def algorithm_specification(self) -> dict[str, Any]:
+        spec: dict[str, Any] = {"TrainingImage": self.image_config.image_uri, "TrainingInputMode": "File"}
+        if self.metric_definitions:
+            spec["MetricDefinitions"] = [{"Name": n, "Regex": r} for n, r in self.metric_definitions.items()]
+        return spec
+
+    def job_template(self) -> dict[str, Any]:
+        """The request fields a training job and a tuning job's training definition share."""
+        output: dict[str, Any] = {"S3OutputPath": self.output_path}
+        if self.output_kms_key is not None:
+            output["KmsKeyId"] = self.output_kms_key.key_arn
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(self.max_runtime.to_seconds())}
+        body: dict[str, Any] = {
+            "AlgorithmSpecification": self.algorithm_specification(),
+            "RoleArn": self.role.role_arn if self.role else None,
+            "OutputDataConfig": output,
+            "ResourceConfig": self.cluster.render(),
+            "StoppingCondition": stopping,
+            "EnableNetworkIsolation": self.network.enable_network_isolation,
+            "EnableInterContainerTrafficEncryption": self.network.encryption(self.cluster.instance_count),
+        }
+        if self.channels:
+            body["InputDataConfig"] = [c.render() for c in self.channels]
+        if self.use_spot_instances:
+            body["EnableManagedSpotTraining"] = True
+            assert self.max_wait is not None
+            stopping["MaxWaitTimeInSeconds"] = int(self.max_wait.to_seconds())
+        if self.checkpoint_s3_uri:
+            body["CheckpointConfig"] = {"S3Uri": self.checkpoint_s3_uri}
+        vpc = self.network.vpc_config()
+        if vpc:
+            body["VpcConfig"] = vpc
+        if self.environment:
+            body["Environment"] = self.environment
+        return body
+
+    def render_request(self) -> dict[str, Any]:
+        request = {"TrainingJobName": self._name(), **self.job_template(), "Tags": self._tags()}
+        hps = self.rendered_hyperparameters()
+        if hps:
+            request["HyperParameters"] = hps
+        return request
+
+    def publishes_metrics(self) -> bool:
+        return bool(self.metric_definitions) or self.image_config.family == "xgboost"
+
+    def result_selector(self) -> dict[str, Any]:
+        out = {
+            "TrainingJobName.$": "$.TrainingJobName",
+            "TrainingJobArn.$": "$.TrainingJobArn",
+            "TrainingJobStatus.$": "$.TrainingJobStatus",
+            "ModelArtifacts.$": "$.ModelArtifacts.S3ModelArtifacts",
+            "Image.$": "$.AlgorithmSpecification.TrainingImage",
+        }
+        if self.publishes_metrics():
+            out["FinalMetrics.$"] = "$.FinalMetricDataList"
+        return out
+
+    def model_data_path(self, state_id: str | None = None) -> str:
+        """JSONPath of the model artifact in the execution state after this definition's task."""
+        return f"$.steps.{state_id or self.node.id}.ModelArtifacts"
+
+    def default_timeout(self) -> Duration:
+        longest = self.max_wait if self.max_wait is not None else self.max_runtime
+        return Duration.seconds(int(longest.to_seconds()) + 3600)

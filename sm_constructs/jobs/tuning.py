@@ -1,0 +1,209 @@
+"""Hyperparameter tuning jobs (CreateHyperParameterTuningJob) over a training definition."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._api import TUNING
+from ._base import SageMakerDefinition, sagemaker_arn
+from .training import TrainingDefinition
+
+__all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
+
+Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
+
+
+@dataclass(frozen=True)
+class IntegerRange:
+    name: str
+    min_value: int
+    max_value: int
+    scaling: Scaling = "Auto"
+
+    def render(self) -> dict[str, Any]:
+        return {
+            "Name": self.name,
+            "MinValue": str(self.min_value),
+            "MaxValue": str(self.max_value),
+            "ScalingType": self.scaling,
+        }
+
+
+@dataclass(frozen=True)
+class ContinuousRange:
+    name: str
+    min_value: float
+    max_value: float
+    scaling: Scaling = "Auto"
+
+    def render(self) -> dict[str, Any]:
+        return {
+            "Name": self.name,
+            "MinValue": str(self.min_value),
+            "MaxValue": str(self.max_value),
+            "ScalingType": self.scaling,
+        }
+
+
+@dataclass(frozen=True)
+class CategoricalRange:
+    name: str
+    values: Sequence[str]
+
+    def render(self) -> dict[str, Any]:
+        return {"Name": self.name, "Values": [str(v) for v in self.values]}
+
+
+ParameterRange = IntegerRange | ContinuousRange | CategoricalRange
+
+
+class TuningDefinition(SageMakerDefinition):
+    """A hyperparameter tuning job that trains ``training`` many times and keeps the best model.
+
+    The task output carries the best training job's name *and* its model artifact URI
+    (``<output_path>/<best job>/output/model.tar.gz``, the layout SageMaker writes), so the next
+    state can create a model from it.
+
+    :param training: the training definition used as template; its static hyperparameters become
+        ``StaticHyperParameters`` (a tuned name may not also be static).
+    :param objective_metric: metric to optimize, e.g. ``validation:auc``.
+    :param objective_type: ``Maximize`` (default) or ``Minimize``.
+    :param ranges: the hyperparameters to tune.
+    :param strategy: ``Bayesian`` (default), ``Random``, ``Hyperband`` or ``Grid``.
+    :param max_training_jobs: Default: 10.
+    :param max_parallel_jobs: Default: 2.
+    :param early_stopping: ``Off`` (default) or ``Auto``.
+    :param name_prefix: tuning job names are limited to 32 chars: at most 19 here.
+    """
+
+    api = TUNING
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        training: TrainingDefinition,
+        objective_metric: str,
+        ranges: Sequence[ParameterRange],
+        objective_type: Literal["Maximize", "Minimize"] = "Maximize",
+        strategy: Literal["Bayesian", "Random", "Hyperband", "Grid"] = "Bayesian",
+        max_training_jobs: int = 10,
+        max_parallel_jobs: int = 2,
+        early_stopping: Literal["Off", "Auto"] = "Off",
+        name_prefix: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        problems.one_of("objective_type", objective_type, ["Maximize", "Minimize"])
+        problems.one_of("strategy", strategy, ["Bayesian", "Random", "Hyperband", "Grid"])
+        problems.one_of("early_stopping", early_stopping, ["Off", "Auto"])
+        problems.int_range("max_training_jobs", max_training_jobs, 1, 750)
+        problems.int_range("max_parallel_jobs", max_parallel_jobs, 1, 100)
+        if (
+            isinstance(max_parallel_jobs, int)
+            and isinstance(max_training_jobs, int)
+            and max_parallel_jobs > max_training_jobs
+        ):
+            problems.add("max_parallel_jobs", max_parallel_jobs, "cannot exceed max_training_jobs")
+        if not objective_metric or len(objective_metric) > 255:
+            problems.add("objective_metric", objective_metric, "a metric name of 1-255 characters")
+        if not ranges:
+            problems.add("ranges", [], "give at least one hyperparameter range")
+        names = [r.name for r in ranges]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.add("ranges", dup, "each hyperparameter is tuned once")
+        static = training.hyperparameters if isinstance(training.hyperparameters, Mapping) else {}
+        for name in names:
+            if name in static:
+                problems.add("ranges", name, "is also a static hyperparameter of the training definition")
+        for r in ranges:
+            if isinstance(r, IntegerRange | ContinuousRange) and r.min_value >= r.max_value:
+                problems.add(f"ranges[{r.name}]", (r.min_value, r.max_value), "min_value must be below max_value")
+            if isinstance(r, IntegerRange | ContinuousRange) and r.scaling == "Logarithmic" and r.min_value <= 0:
+                problems.add(f"ranges[{r.name}]", r.min_value, "logarithmic scaling needs min_value > 0")
+            if isinstance(r, CategoricalRange) and not 1 <= len(r.values) <= 30:
+                problems.add(f"ranges[{r.name}].values", list(r.values), "1 to 30 values")
+        if strategy == "Grid" and any(not isinstance(r, CategoricalRange) for r in ranges):
+            problems.add("strategy", strategy, "Grid search tunes categorical ranges only")
+        if training.use_spot_instances and strategy == "Hyperband":
+            problems.conflict(["strategy", "training.use_spot_instances"], "Hyperband does not support managed spot")
+        super().__init__(scope, id, name_prefix=name_prefix, role=training.role, tags=tags, problems=problems)
+        self.training = training
+        self.objective_metric = objective_metric
+        self.objective_type = objective_type
+        self.ranges = list(ranges)
+        self.strategy = strategy
+        self.max_training_jobs = max_training_jobs
+        self.max_parallel_jobs = max_parallel_jobs
+        self.early_stopping = early_stopping
+
+    def render_request(self) -> dict[str, Any]:
+        ranges: dict[str, list[dict[str, Any]]] = {}
+        for r in self.ranges:
+            key = {
+                IntegerRange: "IntegerParameterRanges",
+                ContinuousRange: "ContinuousParameterRanges",
+                CategoricalRange: "CategoricalParameterRanges",
+            }[type(r)]
+            ranges.setdefault(key, []).append(r.render())
+        template = self.training.job_template()
+        static = self.training.rendered_hyperparameters()
+        if static:
+            template["StaticHyperParameters"] = static
+        config: dict[str, Any] = {
+            "Strategy": self.strategy,
+            "HyperParameterTuningJobObjective": {"Type": self.objective_type, "MetricName": self.objective_metric},
+            "ResourceLimits": {
+                "MaxNumberOfTrainingJobs": self.max_training_jobs,
+                "MaxParallelTrainingJobs": self.max_parallel_jobs,
+            },
+            "ParameterRanges": ranges,
+        }
+        if self.strategy != "Hyperband":
+            config["TrainingJobEarlyStoppingType"] = self.early_stopping
+        return {
+            "HyperParameterTuningJobName": self._name(),
+            "HyperParameterTuningJobConfig": config,
+            "TrainingJobDefinition": template,
+            "Tags": self._tags(),
+        }
+
+    def result_selector(self) -> dict[str, Any]:
+        return {
+            "HyperParameterTuningJobName.$": "$.HyperParameterTuningJobName",
+            "HyperParameterTuningJobStatus.$": "$.HyperParameterTuningJobStatus",
+            "BestTrainingJobName.$": "$.BestTrainingJob.TrainingJobName",
+            "BestObjectiveValue.$": "$.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value",
+            "ModelArtifacts.$": (
+                "States.Format('{}/{}/output/model.tar.gz', $.TrainingJobDefinition.OutputDataConfig.S3OutputPath, "
+                "$.BestTrainingJob.TrainingJobName)"
+            ),
+            "Image.$": "$.TrainingJobDefinition.AlgorithmSpecification.TrainingImage",
+        }
+
+    def model_data_path(self, state_id: str | None = None) -> str:
+        return f"$.steps.{state_id or self.node.id}.ModelArtifacts"
+
+    def extra_policy_statements(self) -> list[iam.PolicyStatement]:
+        """The tuner's training jobs are named ``<tuning job name>-NNN-xxxxxxxx`` by SageMaker."""
+        return [
+            iam.PolicyStatement(
+                actions=["sagemaker:ListTags", "sagemaker:ListTrainingJobsForHyperParameterTuningJob"],
+                resources=[self.resource_arn_pattern()],
+            ),
+            iam.PolicyStatement(
+                actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
+                resources=[sagemaker_arn(self, "training-job", f"{self.name_prefix}-*")],
+            ),
+        ]
+
+    def default_timeout(self) -> Duration:
+        rounds = -(-self.max_training_jobs // self.max_parallel_jobs)
+        return Duration.seconds(rounds * int(self.training.default_timeout().to_seconds()) + 3600)

@@ -1,0 +1,199 @@
+import gzip
+import io
+import tarfile
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_stepfunctions as sfn
+from sfn_requests import assert_all_requests_valid, state_machines
+from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
+
+from sm_constructs._validation import ConstructValidationError
+from sm_constructs.images import ContainerImage
+from sm_constructs.jobs.training import TrainingChannel, TrainingDefinition, source_archive
+from sm_constructs.jobs.tuning import CategoricalRange, ContinuousRange, IntegerRange, TuningDefinition
+from sm_constructs.roles import SageMakerExecutionRole
+from sm_constructs.storage import MlDataBucket
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("src")
+    (folder / "train.py").write_text("print('train')\n")
+    (folder / "util.py").write_text("X = 1\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def synthesized(source):
+    app = new_app()
+    stack = new_stack(app)
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    xgb = TrainingDefinition(
+        stack,
+        "Train",
+        role=role,
+        output_path=data.s3_uri("models/"),
+        channels=[
+            TrainingChannel("train", sfn.JsonPath.string_at("$.steps.Prepare.Outputs[0]"), content_type="text/csv"),
+            TrainingChannel("validation", data.s3_uri("processed/validation/"), content_type="text/csv"),
+        ],
+        hyperparameters={"objective": "binary:logistic", "num_round": 50, "eta": sfn.JsonPath.string_at("$.input.eta")},
+        use_spot_instances=True,
+        max_wait=Duration.hours(3),
+        checkpoint_s3_uri=data.s3_uri("checkpoints/"),
+        output_kms_key=data.encryption_key,
+        name_prefix="churn-train",
+    )
+    xgb.to_state_machine()
+    script = TrainingDefinition(
+        stack,
+        "ScriptTrain",
+        role=role,
+        output_path=data.s3_uri("models/"),
+        image=ContainerImage.sklearn("1.2-1"),
+        entry_point=source / "train.py",
+        metric_definitions={"accuracy": r"accuracy=([0-9\.]+)"},
+        hyperparameters=None,
+    )
+    script.to_state_machine()
+    tune = TuningDefinition(
+        stack,
+        "Tune",
+        training=xgb,
+        objective_metric="validation:auc",
+        ranges=[IntegerRange("max_depth", 3, 9), ContinuousRange("alpha", 0.001, 1.0, "Logarithmic")],
+        name_prefix="churn-tune",
+    )
+    tune.to_state_machine()
+    add_nag_packs(app)
+    app.synth()
+    return stack, template_of(stack)
+
+
+def _state(template, name):
+    for asl in state_machines(template.to_json()).values():
+        if name in asl["States"]:
+            return asl["States"][name]
+    raise KeyError(name)
+
+
+def test_requests_valid(synthesized):
+    _, template = synthesized
+    ops = [r.operation.name for r in assert_all_requests_valid(template.to_json(), expect_at_least=3)]
+    assert sorted(ops) == ["CreateHyperParameterTuningJob", "CreateTrainingJob", "CreateTrainingJob"]
+
+
+def test_xgboost_spot_training(synthesized):
+    _, template = synthesized
+    state = _state(template, "Train")
+    p = state["Parameters"]
+    assert state["Resource"].endswith(":states:::sagemaker:createTrainingJob.sync")
+    assert p["EnableManagedSpotTraining"] is True
+    assert p["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600, "MaxWaitTimeInSeconds": 10800}
+    assert "CheckpointConfig" in p
+    assert p["HyperParameters"]["num_round"] == "50" and p["HyperParameters"]["eta.$"] == "$.input.eta"
+    assert p["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri.$"] == "$.steps.Prepare.Outputs[0]"
+    assert p["InputDataConfig"][0]["ContentType"] == "text/csv"
+    assert state["TimeoutSeconds"] == 10800 + 3600
+    assert state["ResultSelector"]["ModelArtifacts.$"] == "$.ModelArtifacts.S3ModelArtifacts"
+    assert "FinalMetrics.$" in state["ResultSelector"]
+
+
+def test_script_mode(synthesized):
+    _, template = synthesized
+    p = _state(template, "ScriptTrain")["Parameters"]
+    assert p["HyperParameters"]["sagemaker_program"] == "train.py"
+    assert "sagemaker_submit_directory" in p["HyperParameters"]
+    assert p["AlgorithmSpecification"]["MetricDefinitions"] == [{"Name": "accuracy", "Regex": r"accuracy=([0-9\.]+)"}]
+
+
+def test_tuning_carries_best_model_uri(synthesized):
+    _, template = synthesized
+    state = _state(template, "Tune")
+    p = state["Parameters"]
+    assert p["HyperParameterTuningJobName.$"].startswith("States.Format('{}-{}', 'churn-tune'")
+    assert p["TrainingJobDefinition"]["StaticHyperParameters"]["objective"] == "binary:logistic"
+    assert [r["Name"] for r in p["HyperParameterTuningJobConfig"]["ParameterRanges"]["IntegerParameterRanges"]] == [
+        "max_depth"
+    ]
+    sel = state["ResultSelector"]
+    assert sel["BestTrainingJobName.$"] == "$.BestTrainingJob.TrainingJobName"
+    assert "output/model.tar.gz" in sel["ModelArtifacts.$"]
+
+
+def test_tuning_iam_covers_its_training_jobs(synthesized):
+    _, template = synthesized
+    text = str(template.find_resources("AWS::IAM::ManagedPolicy"))
+    assert "hyper-parameter-tuning-job/churn-tune-*" in text and "training-job/churn-tune-*" in text
+    assert "StepFunctionsGetEventsForSageMakerHyperparameterTuningJobsRule" in text
+
+
+def test_cfn_lint_clean(synthesized):
+    assert cfn_lint(synthesized[1].to_json()) == []
+
+
+def test_source_archive_is_reproducible(source):
+    first = source_archive(source).read_bytes()
+    assert source_archive(source).read_bytes() == first
+    with tarfile.open(fileobj=io.BytesIO(gzip.decompress(first))) as tar:
+        assert sorted(tar.getnames()) == ["train.py", "util.py"]
+        assert {m.mtime for m in tar.getmembers()} == {0}
+
+
+def test_training_validation(source):
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError) as err:
+        TrainingDefinition(
+            stack,
+            "T",
+            role=role,
+            output_path="models/",
+            channels=[TrainingChannel("train", "s3://bucket-a/x"), TrainingChannel("train", "nope")],
+            use_spot_instances=True,
+            max_runtime=Duration.hours(2),
+            max_wait=Duration.hours(1),
+            metric_definitions={"m": "("},
+            source_dir=source,
+        )
+    text = str(err.value)
+    for expected in (
+        "output_path='models/'",
+        "channels='train' is invalid: channel names must be unique",
+        "channels[train].s3_uri='nope'",
+        "max_wait='1 hour' is invalid: must be at least max_runtime",
+        "checkpoint_s3_uri=None",
+        "metric_definitions[m]",
+        "source_dir and entry_point conflict",
+    ):
+        assert expected in text, expected
+
+
+def test_tuning_validation():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    train = TrainingDefinition(stack, "T", role=role, output_path="s3://bucket-a/m", hyperparameters={"eta": "0.1"})
+    with pytest.raises(ConstructValidationError) as err:
+        TuningDefinition(
+            stack,
+            "Tu",
+            training=train,
+            objective_metric="validation:auc",
+            ranges=[IntegerRange("depth", 9, 3), ContinuousRange("eta", 0.1, 0.3), CategoricalRange("booster", [])],
+            max_training_jobs=2,
+            max_parallel_jobs=4,
+            strategy="Grid",
+            name_prefix="a-tuning-prefix-too-long",
+        )
+    text = str(err.value)
+    for expected in (
+        "max_parallel_jobs=4",
+        "ranges='eta' is invalid: is also a static hyperparameter",
+        "ranges[depth]",
+        "ranges[booster].values",
+        "Grid search tunes categorical ranges only",
+        "prefix is 24 chars; use at most 19",
+    ):
+        assert expected in text, expected
