@@ -1,0 +1,176 @@
+"""Batch transform jobs (CreateTransformJob): offline predictions for a whole dataset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_cdk import Duration
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from ._api import TRANSFORM
+from ._base import SageMakerDefinition
+from ._common import ClusterConfig, max_runtime_seconds, validate_cluster
+
+__all__ = ["DataProcessing", "TransformDefinition"]
+
+_ONE_HOUR = Duration.hours(1)
+
+
+@dataclass(frozen=True)
+class DataProcessing:
+    """Which part of each record goes to the model and what is written out (JSONPath filters).
+
+    :param input_filter: e.g. ``$[1:]`` to drop an id column. Default: - whole record.
+    :param output_filter: e.g. ``$[0,-1]``. Default: - whole output.
+    :param join_source: ``Input`` to join each prediction to its input record. Default: ``None``.
+    """
+
+    input_filter: str | None = None
+    output_filter: str | None = None
+    join_source: Literal["Input", "None"] = "None"
+
+    def render(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"JoinSource": self.join_source}
+        if self.input_filter:
+            out["InputFilter"] = self.input_filter
+        if self.output_filter:
+            out["OutputFilter"] = self.output_filter
+        return out
+
+
+class TransformDefinition(SageMakerDefinition):
+    """A batch transform job over an S3 prefix; each input file gives ``<file>.out`` in ``output_path``.
+
+    :param model_name: the model, static or JSONPath (e.g. ``ModelDefinition.model_name_path()``).
+    :param input_uri: S3 prefix of the input, static or JSONPath.
+    :param output_path: S3 prefix for predictions, static or JSONPath.
+    :param content_type: MIME type of the input. Default: ``text/csv``.
+    :param split_type: ``Line`` (default), ``None``, ``RecordIO`` or ``TFRecord``.
+    :param compression: ``None`` (default) or ``Gzip``.
+    :param batch_strategy: ``MultiRecord`` (default) or ``SingleRecord``.
+    :param max_payload_mb: 0-100. Default: 6.
+    :param max_concurrent_transforms: per instance. Default: - SageMaker chooses.
+    :param accept: output MIME type. Default: ``text/csv``.
+    :param assemble_with: ``Line`` (default) or ``None``.
+    :param data_processing: input/output filters and join. Default: - none.
+    :param output_kms_key: Default: - bucket default encryption.
+    :param cluster: instances (volume size is not used). Default: 1 × ml.m5.large.
+    :param max_runtime: bounds the task's wait. Default: 1 hour.
+    :param environment: Default: - none.
+    """
+
+    api = TRANSFORM
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        model_name: str,
+        input_uri: str,
+        output_path: str,
+        content_type: str = "text/csv",
+        split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = "Line",
+        compression: Literal["None", "Gzip"] = "None",
+        batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord",
+        max_payload_mb: int = 6,
+        max_concurrent_transforms: int | None = None,
+        accept: str = "text/csv",
+        assemble_with: Literal["None", "Line"] = "Line",
+        data_processing: DataProcessing | None = None,
+        output_kms_key: kms.IKey | None = None,
+        cluster: ClusterConfig | None = None,
+        max_runtime: Duration = _ONE_HOUR,
+        environment: Mapping[str, str] | None = None,
+        name_prefix: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        cluster = cluster or ClusterConfig(instance_type="ml.m5.large")
+        validate_cluster(problems, cluster, volume=False)
+        problems.s3_uri("input_uri", input_uri)
+        problems.s3_uri("output_path", output_path)
+        problems.one_of("split_type", split_type, ["None", "Line", "RecordIO", "TFRecord"])
+        problems.one_of("compression", compression, ["None", "Gzip"])
+        problems.one_of("batch_strategy", batch_strategy, ["MultiRecord", "SingleRecord"])
+        problems.one_of("assemble_with", assemble_with, ["None", "Line"])
+        problems.int_range("max_payload_mb", max_payload_mb, 0, 100, " MB")
+        if max_concurrent_transforms is not None:
+            problems.int_range("max_concurrent_transforms", max_concurrent_transforms, 0, 1000)
+        if batch_strategy == "MultiRecord" and split_type == "None":
+            problems.conflict(["batch_strategy", "split_type"], "MultiRecord batches need records: set split_type")
+        if data_processing is not None:
+            problems.one_of("data_processing.join_source", data_processing.join_source, ["Input", "None"])
+            for name in ("input_filter", "output_filter"):
+                value = getattr(data_processing, name)
+                if value is not None and not value.startswith("$"):
+                    problems.add(f"data_processing.{name}", value, "must be a JSONPath expression starting with '$'")
+        max_runtime_seconds(problems, max_runtime, 1, 7 * 24 * 3600)
+        super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
+        self.model_name = model_name
+        self.input_uri = input_uri
+        self.output_path = output_path
+        self.content_type = content_type
+        self.split_type = split_type
+        self.compression = compression
+        self.batch_strategy = batch_strategy
+        self.max_payload_mb = max_payload_mb
+        self.max_concurrent_transforms = max_concurrent_transforms
+        self.accept = accept
+        self.assemble_with = assemble_with
+        self.data_processing = data_processing
+        self.output_kms_key = output_kms_key
+        self.cluster = cluster
+        self.max_runtime = max_runtime
+        self.environment = dict(environment or {})
+
+    def render_request(self) -> dict[str, Any]:
+        output: dict[str, Any] = {
+            "S3OutputPath": self.output_path,
+            "Accept": self.accept,
+            "AssembleWith": self.assemble_with,
+        }
+        if self.output_kms_key is not None:
+            output["KmsKeyId"] = self.output_kms_key.key_arn
+        resources: dict[str, Any] = {
+            "InstanceType": self.cluster.instance_type,
+            "InstanceCount": self.cluster.instance_count,
+        }
+        if self.cluster.volume_kms_key is not None:
+            resources["VolumeKmsKeyId"] = self.cluster.volume_kms_key.key_arn
+        request: dict[str, Any] = {
+            "TransformJobName": self._name(),
+            "ModelName": self.model_name,
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": self.input_uri}},
+                "ContentType": self.content_type,
+                "SplitType": self.split_type,
+                "CompressionType": self.compression,
+            },
+            "TransformOutput": output,
+            "TransformResources": resources,
+            "BatchStrategy": self.batch_strategy,
+            "MaxPayloadInMB": self.max_payload_mb,
+            "Tags": self._tags(),
+        }
+        if self.max_concurrent_transforms is not None:
+            request["MaxConcurrentTransforms"] = self.max_concurrent_transforms
+        if self.data_processing is not None:
+            request["DataProcessing"] = self.data_processing.render()
+        if self.environment:
+            request["Environment"] = self.environment
+        return request
+
+    def result_selector(self) -> dict[str, Any]:
+        return {
+            "TransformJobName.$": "$.TransformJobName",
+            "TransformJobArn.$": "$.TransformJobArn",
+            "TransformJobStatus.$": "$.TransformJobStatus",
+            "OutputPath.$": "$.TransformOutput.S3OutputPath",
+        }
+
+    def default_timeout(self) -> Duration:
+        return Duration.seconds(int(self.max_runtime.to_seconds()) + 3600)

@@ -1,0 +1,204 @@
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_stepfunctions as sfn
+from sfn_requests import assert_all_requests_valid, state_machines
+from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
+
+from sm_constructs._validation import ConstructValidationError
+from sm_constructs.images import ContainerImage
+from sm_constructs.jobs.hosting import (
+    BlueGreenDeployment,
+    DataCapture,
+    EndpointConfigDefinition,
+    EndpointDeployment,
+    ModelDefinition,
+    ServerlessConfig,
+)
+from sm_constructs.jobs.transform import DataProcessing, TransformDefinition
+from sm_constructs.roles import SageMakerExecutionRole
+from sm_constructs.state_machine import MlStateMachine
+from sm_constructs.storage import MlDataBucket
+
+
+@pytest.fixture(scope="module")
+def synthesized():
+    app = new_app()
+    stack = new_stack(app)
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    model = ModelDefinition(
+        stack,
+        "Model",
+        role=role,
+        image=ContainerImage.xgboost(),
+        model_data_url=sfn.JsonPath.string_at("$.steps.Train.ModelArtifacts"),
+        name_prefix="churn-model",
+    )
+    config = EndpointConfigDefinition(
+        stack,
+        "EndpointConfig",
+        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        data_capture=DataCapture(data.s3_uri("data-capture/"), sampling_percentage=20, kms_key=data.encryption_key),
+        kms_key=data.encryption_key,
+        name_prefix="churn-config",
+    )
+    deploy = EndpointDeployment(
+        stack,
+        "Deploy",
+        endpoint_name="churn",
+        endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
+        endpoint_config_prefix="churn-config",
+        deployment=BlueGreenDeployment(alarm_names=["churn-5xx"], traffic="CANARY", canary_percent=20),
+        poll_interval=Duration.seconds(60),
+        max_wait=Duration.minutes(30),
+    )
+    serverless = EndpointConfigDefinition(
+        stack,
+        "ServerlessConfig",
+        model_name="static-model",
+        serverless=ServerlessConfig(3072, 10),
+        name_prefix="churn-sls",
+    )
+    transform = TransformDefinition(
+        stack,
+        "Transform",
+        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        input_uri=data.s3_uri("batch/in/"),
+        output_path=sfn.JsonPath.format("s3://{}/batch/{}/", data.bucket_name, sfn.JsonPath.execution_name),
+        data_processing=DataProcessing(input_filter="$[1:]", join_source="Input"),
+        output_kms_key=data.encryption_key,
+    )
+    chain = sfn.Chain.start(model.task()).next(config.task()).next(deploy).next(transform.task())
+    MlStateMachine(stack, "Hosting", definition_body=sfn.DefinitionBody.from_chainable(chain))
+    serverless.to_state_machine()
+    transform_only = TransformDefinition(
+        stack, "BatchOnly", model_name="m", input_uri=data.s3_uri("batch/in/"), output_path=data.s3_uri("batch/out/")
+    )
+    transform_only.to_state_machine()
+    add_nag_packs(app)
+    app.synth()
+    return stack, template_of(stack), deploy
+
+
+def _states(template):
+    out = {}
+    for asl in state_machines(template.to_json()).values():
+        out.update(asl["States"])
+    return out
+
+
+def test_all_requests_valid(synthesized):
+    _, template, _ = synthesized
+    ops = sorted(r.operation.name for r in assert_all_requests_valid(template.to_json(), expect_at_least=9))
+    for op in (
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "UpdateEndpoint",
+        "DescribeEndpoint",
+        "CreateTransformJob",
+    ):
+        assert op in ops
+
+
+def test_model_and_config_names_flow_through(synthesized):
+    _, template, _ = synthesized
+    s = _states(template)
+    assert s["Model"]["ResultSelector"]["ModelName.$"] == "States.ArrayGetItem(States.StringSplit($.ModelArn, '/'), 1)"
+    assert s["EndpointConfig"]["Parameters"]["ProductionVariants"][0]["ModelName.$"] == "$.steps.Model.ModelName"
+    cfg = s["EndpointConfig"]["Parameters"]
+    assert cfg["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
+    assert [o["CaptureMode"] for o in cfg["DataCaptureConfig"]["CaptureOptions"]] == ["Input", "Output"]
+    assert s["ServerlessConfig"]["Parameters"]["ProductionVariants"][0]["ServerlessConfig"] == {
+        "MemorySizeInMB": 3072,
+        "MaxConcurrency": 10,
+    }
+
+
+def test_create_or_update_then_wait_for_in_service(synthesized):
+    _, template, deploy = synthesized
+    s = _states(template)
+    assert s["DeployDescribe"]["Resource"].endswith(":states:::aws-sdk:sagemaker:describeEndpoint")
+    assert s["DeployDescribe"]["Next"] == "DeployUpdate"
+    assert s["DeployDescribe"]["Catch"][0]["Next"] == "DeployCreate"
+    assert s["DeployCreate"]["Next"] == s["DeployUpdate"]["Next"] == "DeployStartPolling"
+    assert s["DeployWait"]["Seconds"] == 60 and s["DeployWait"]["Next"] == "DeployPoll"
+    choices = s["DeployCheck"]["Choices"]
+    assert choices[0]["Next"] == "DeployInService"
+    assert choices[1]["Next"] == "DeployRolledBack"
+    assert choices[2]["Next"] == "DeployFailed"
+    assert choices[3]["Next"] == "DeployTimedOut" and choices[3]["NumericGreaterThanEquals"] == 30
+    assert s["DeployCheck"]["Default"] == "DeployWait"
+    assert deploy.max_polls == 30
+    update = s["DeployUpdate"]["Parameters"]["DeploymentConfig"]
+    assert update["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "churn-5xx"}]}
+    assert update["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["CanarySize"] == {
+        "Type": "CAPACITY_PERCENT",
+        "Value": 20,
+    }
+
+
+def test_transform_request(synthesized):
+    _, template, _ = synthesized
+    p = _states(template)["Transform"]["Parameters"]
+    assert p["DataProcessing"] == {"JoinSource": "Input", "InputFilter": "$[1:]"}
+    assert p["TransformInput"]["SplitType"] == "Line" and p["BatchStrategy"] == "MultiRecord"
+    assert p["TransformOutput"]["S3OutputPath.$"].startswith("States.Format(")
+
+
+def test_endpoint_iam_is_scoped(synthesized):
+    _, template, _ = synthesized
+    text = str(template.find_resources("AWS::IAM::ManagedPolicy"))
+    assert ":endpoint/churn" in text and ":endpoint-config/churn-config-*" in text
+    assert "kms:GrantIsForAWSResource" in text
+
+
+def test_cfn_lint_clean(synthesized):
+    assert cfn_lint(synthesized[1].to_json()) == []
+
+
+def test_validation():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError, match=r"name_prefix='Churn' is invalid: use lower case"):
+        ModelDefinition(
+            stack, "M", role=role, image="img", model_data_url="s3://bucket-a/m.tar.gz", name_prefix="Churn"
+        )
+    with pytest.raises(ConstructValidationError) as err:
+        EndpointConfigDefinition(
+            stack,
+            "C",
+            model_name="m",
+            serverless=ServerlessConfig(1500, 500),
+            data_capture=DataCapture("nope", sampling_percentage=120),
+        )
+    text = str(err.value)
+    for expected in (
+        "memory_size_mb=1500",
+        "must be a multiple of 1024",
+        "max_concurrency=500",
+        "destination_s3_uri='nope'",
+        "sampling_percentage=120",
+    ):
+        assert expected in text
+    with pytest.raises(ConstructValidationError, match="endpoint_name='bad_name'"):
+        EndpointDeployment(stack, "D", endpoint_name="bad_name", endpoint_config_name="c", endpoint_config_prefix="c")
+    with pytest.raises(ConstructValidationError) as err:
+        TransformDefinition(
+            stack,
+            "T",
+            model_name="m",
+            input_uri="s3://bucket-a/in/",
+            output_path="out/",
+            split_type="None",
+            max_payload_mb=200,
+            data_processing=DataProcessing(input_filter="[1:]"),
+        )
+    text = str(err.value)
+    for expected in (
+        "output_path='out/'",
+        "max_payload_mb=200",
+        "MultiRecord batches need records",
+        "data_processing.input_filter='[1:]'",
+    ):
+        assert expected in text
