@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import botocore.session
-from aws_cdk import ArnFormat, Aws, CfnResource, Stack
+import jsii
+from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge
@@ -285,12 +286,9 @@ class NotebookInstance(Construct):
             ),
             default_code_repository=default_code_repository,
         )
-        # The notebook must never start before its permissions exist: depend on the role's policies
-        # (its children); the role itself is already a reference.
-        role_resource = self.role.node.default_child
-        for child in self.role.node.children:
-            if role_resource is None or child.node.path != role_resource.node.path:
-                self.cfn_notebook.node.add_dependency(child)
+        # The notebook must never start before its permissions exist, including grants made after
+        # construction (grant_* methods, users' own grants): resolved when the app is synthesized.
+        Aspects.of(self.cfn_notebook).add(_WaitForRolePolicies(self))
 
     # ---- validation helpers ---------------------------------------------------------------
     @staticmethod
@@ -302,7 +300,7 @@ class NotebookInstance(Construct):
         rule = _api_pattern("CreateNotebookInstanceInput", "DefaultCodeRepository")
         if url.startswith("http://"):
             problems.add("default_code_repository", url, "use an https:// git URL")
-        elif rule and not rule.match(url):
+        elif rule and not rule.fullmatch(url):
             problems.add("default_code_repository", url, "must be an https:// git URL or a code repository name")
         elif (
             url.startswith("https://") and not _CODECOMMIT_URL.match(url) and vpc is None and not direct_internet_access
@@ -423,6 +421,24 @@ class NotebookInstance(Construct):
         return iam.Grant.add_to_principal(
             grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=arns
         )
+
+
+@jsii.implements(IAspect)
+class _WaitForRolePolicies:
+    """Make the notebook depend on its role's policies (the role's children), not the role itself
+    (already a reference: a DependsOn on it is redundant)."""
+
+    def __init__(self, owner: NotebookInstance) -> None:
+        self._owner = owner
+
+    def visit(self, node: IConstruct) -> None:
+        notebook = self._owner.cfn_notebook
+        if node.node.path != notebook.node.path:
+            return
+        role_resource = self._owner.role.node.default_child
+        for child in self._owner.role.node.children:
+            if role_resource is None or child.node.path != role_resource.node.path:
+                notebook.node.add_dependency(child)
 
 
 def _start_script(on_start: LifecycleScript | None, idle_minutes: int | None) -> LifecycleScript | None:

@@ -51,8 +51,9 @@ def last_activity(sessions: list[dict], now: dt.datetime) -> dt.datetime | None:
     return newest or now
 
 
-def idle_since(sessions: list[dict], now: dt.datetime, state: Path = STATE) -> dt.datetime:
+def idle_since(sessions: list[dict], now: dt.datetime, state: Path | None = None) -> dt.datetime:
     """When the notebook became idle; starts (and remembers) the clock when there are no sessions."""
+    state = state or STATE
     activity = last_activity(sessions, now)
     if activity is not None:
         if state.exists():
@@ -65,17 +66,17 @@ def idle_since(sessions: list[dict], now: dt.datetime, state: Path = STATE) -> d
     return now
 
 
-def fetch_sessions(url: str = SESSIONS_URL) -> list[dict]:
+def fetch_sessions(url: str | None = None) -> list[dict]:
     context = ssl.create_default_context()
     context.check_hostname = False  # the local Jupyter server uses a self-signed certificate
     context.verify_mode = ssl.CERT_NONE
-    with urllib.request.urlopen(url, context=context, timeout=20) as response:
+    with urllib.request.urlopen(url or SESSIONS_URL, context=context, timeout=20) as response:
         return json.loads(response.read().decode())
 
 
-def notebook_identity(metadata: Path = METADATA) -> tuple[str, str]:
+def notebook_identity(metadata: Path | None = None) -> tuple[str, str]:
     """The notebook's name and region, from the metadata file SageMaker writes on the instance."""
-    data = json.loads(metadata.read_text())
+    data = json.loads((metadata or METADATA).read_text())
     return data["ResourceName"], data["ResourceArn"].split(":")[3]
 
 
