@@ -1,8 +1,287 @@
 #!/usr/bin/env python3
-"""Reference app: the sm_constructs foundation and pipeline, synthesized env-agnostic."""
+"""Reference app: the sm_constructs foundation plus a complete churn pipeline, env-agnostic.
 
-from aws_cdk import App, Stack
+``make synth`` runs this file through the CDK CLI; the four cdk-nag packs run on every synth and
+any unacknowledged finding fails it. ``build(app, pipelines=N)`` is also used by the tests and the
+benchmark.
+"""
 
-app = App()
-Stack(app, "SmConstructsReference")
-app.synth()
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from aws_cdk import App, Duration, Stack, Validations
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from sm_constructs import (
+    ClusterConfig,
+    ContainerImage,
+    ContinuousRange,
+    DataCapture,
+    DataPrefix,
+    EndpointConfigDefinition,
+    EndpointDeployment,
+    InputField,
+    IntegerRange,
+    MlDataBucket,
+    MlPipeline,
+    ModelDefinition,
+    ModelPackageGroup,
+    ModelRegistrationDefinition,
+    NetworkConfig,
+    NotebookInstance,
+    ProcessingDefinition,
+    ProcessingInput,
+    ProcessingOutput,
+    QualityGate,
+    SageMakerExecutionRole,
+    TrainingChannel,
+    TrainingDefinition,
+    TransformDefinition,
+    TuningDefinition,
+)
+
+REFERENCE = Path(__file__).resolve().parent / "reference"
+RUN = sfn.JsonPath.execution_name
+
+
+class ReferenceStack(Stack):
+    """Data bucket, execution role, exploration notebook, and ``pipelines`` churn pipelines."""
+
+    def __init__(self, scope: Construct, id: str, *, pipelines: int = 1, notebook: bool = True) -> None:
+        super().__init__(scope, id, description="sm_constructs reference: SageMaker churn workflow")
+        self.data = MlDataBucket(self, "Data")
+        self.execution_role = SageMakerExecutionRole(self, "ExecutionRole")
+        for prefix in (DataPrefix.RAW,):
+            self.data.grant_read(self.execution_role, prefix)
+        for prefix in (DataPrefix.PROCESSED, DataPrefix.MODELS, DataPrefix.EVALUATION, DataPrefix.BATCH):
+            self.data.grant_read_write(self.execution_role, prefix)
+        self.data.grant_write(self.execution_role, DataPrefix.DATA_CAPTURE)
+        self.pipelines = [
+            churn_pipeline(self, "Churn" if i == 0 else f"Churn{i + 1}", self.data, self.execution_role, index=i)
+            for i in range(pipelines)
+        ]
+        self.tuning = churn_tuning(self, self.data, self.execution_role)
+        if notebook:
+            self.notebook = NotebookInstance(
+                self,
+                "Notebook",
+                data_bucket=self.data,
+                execution_role=self.execution_role,
+                idle_timeout_minutes=60,
+                notebook_instance_name="sm-constructs-explore",
+            )
+            self.notebook.grant_start_pipeline(self.pipelines[0].state_machine.state_machine)
+            self.notebook.grant_invoke_endpoint(self.pipelines[0].endpoint_name)
+
+
+def _uri(data: MlDataBucket, prefix: str, name: str = "") -> str:
+    """``s3://<bucket>/<prefix><execution name>/<name>``: every run writes its own prefix, nothing is overwritten."""
+    return sfn.JsonPath.format(f"s3://{{}}/{prefix}{{}}/{name}", data.bucket_name, RUN)
+
+
+def churn_pipeline(
+    scope: Construct, id: str, data: MlDataBucket, role: SageMakerExecutionRole, *, index: int = 0
+) -> MlPipeline:
+    """preprocess → train (XGBoost) → evaluate → gate → register → model → (endpoint ‖ batch transform)."""
+    group = Construct(scope, id)
+    slug = "churn" if index == 0 else f"churn{index + 1}"
+    hyperparameters = json.loads((REFERENCE / "hyperparameters.json").read_text())
+    isolated = NetworkConfig(enable_network_isolation=True)
+
+    prepare = ProcessingDefinition(
+        group,
+        "Preprocess",
+        role=role,
+        image=ContainerImage.sklearn("1.2-1"),
+        code=REFERENCE / "scripts" / "preprocess.py",
+        inputs=[ProcessingInput("raw", sfn.JsonPath.string_at("$.input.inputDataUri"))],
+        outputs=[
+            ProcessingOutput(split, _uri(data, DataPrefix.PROCESSED, f"{split}/"))
+            for split in ("train", "validation", "test", "batch")
+        ],
+        output_kms_key=data.encryption_key,
+        cluster=ClusterConfig(
+            instance_type=sfn.JsonPath.string_at("$.input.processingInstanceType"), volume_kms_key=data.encryption_key
+        ),
+        network=isolated,
+        name_prefix=f"{slug}-preprocess",
+    )
+    train = TrainingDefinition(
+        group,
+        "Train",
+        role=role,
+        image=ContainerImage.xgboost("1.7-1"),
+        output_path=sfn.JsonPath.format(f"s3://{{}}/{DataPrefix.MODELS}{{}}", data.bucket_name, RUN),
+        channels=[
+            TrainingChannel("train", _uri(data, DataPrefix.PROCESSED, "train/"), content_type="text/csv"),
+            TrainingChannel("validation", _uri(data, DataPrefix.PROCESSED, "validation/"), content_type="text/csv"),
+        ],
+        hyperparameters=hyperparameters,
+        output_kms_key=data.encryption_key,
+        cluster=ClusterConfig(
+            instance_type=sfn.JsonPath.string_at("$.input.trainingInstanceType"), volume_kms_key=data.encryption_key
+        ),
+        network=isolated,
+        name_prefix=f"{slug}-train",
+    )
+    evaluate = ProcessingDefinition(
+        group,
+        "Evaluate",
+        role=role,
+        image=ContainerImage.xgboost("1.7-1"),
+        code=REFERENCE / "scripts" / "evaluate.py",
+        inputs=[
+            ProcessingInput("model", sfn.JsonPath.string_at(train.model_data_path())),
+            ProcessingInput("test", _uri(data, DataPrefix.PROCESSED, "test/")),
+        ],
+        outputs=[
+            ProcessingOutput("evaluation", _uri(data, DataPrefix.EVALUATION), source="/opt/ml/processing/evaluation")
+        ],
+        output_kms_key=data.encryption_key,
+        cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
+        network=isolated,
+        name_prefix=f"{slug}-evaluate",
+    )
+    registry = ModelPackageGroup(
+        group, "Registry", group_name=f"{slug}-models", description="Churn models that passed the gate"
+    )
+    register = ModelRegistrationDefinition(
+        group,
+        "Register",
+        group=registry,
+        image=sfn.JsonPath.string_at("$.steps.Train.Image"),
+        model_data_url=sfn.JsonPath.string_at(train.model_data_path()),
+        evaluation_report_uri=_uri(data, DataPrefix.EVALUATION, "evaluation.json"),
+        description="XGBoost churn model",
+    )
+    model = ModelDefinition(
+        group,
+        "Model",
+        role=role,
+        image=sfn.JsonPath.string_at("$.steps.Train.Image"),
+        model_data_url=sfn.JsonPath.string_at(train.model_data_path()),
+        network=isolated,
+        name_prefix=f"{slug}-model",
+    )
+    config = EndpointConfigDefinition(
+        group,
+        "EndpointConfig",
+        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        instance_type="ml.m5.large",
+        data_capture=DataCapture(
+            data.s3_uri(f"{DataPrefix.DATA_CAPTURE}{slug}/"), sampling_percentage=20, kms_key=data.encryption_key
+        ),
+        kms_key=data.encryption_key,
+        name_prefix=f"{slug}-config",
+    )
+    endpoint_name = f"sm-constructs-{slug}"
+    deploy = EndpointDeployment(
+        group,
+        "Deploy",
+        endpoint_name=endpoint_name,
+        endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
+        endpoint_config_prefix=f"{slug}-config",
+    )
+    transform = TransformDefinition(
+        group,
+        "BatchTransform",
+        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        input_uri=_uri(data, DataPrefix.PROCESSED, "batch/"),
+        output_path=_uri(data, DataPrefix.BATCH),
+        output_kms_key=data.encryption_key,
+        cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
+        name_prefix=f"{slug}-transform",
+    )
+    pipeline = MlPipeline(
+        group,
+        "Pipeline",
+        preprocessing=[prepare],
+        training=train,
+        evaluation=evaluate,
+        quality_gate=QualityGate(
+            bucket=data.bucket,
+            key=sfn.JsonPath.format(f"{DataPrefix.EVALUATION}{{}}/evaluation.json", RUN),
+            metric="metrics.auc",
+            threshold=0.75,
+        ),
+        registration=register,
+        model=model,
+        deployment=[config, deploy],
+        batch_transform=transform,
+        inputs=[
+            InputField("inputDataUri", "s3_uri", data.s3_uri(DataPrefix.RAW), "S3 prefix of the raw CSV data"),
+            InputField("processingInstanceType", "instance_type", "ml.m5.large", "preprocessing instances"),
+            InputField("trainingInstanceType", "instance_type", "ml.m5.xlarge", "training instances"),
+        ],
+        schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
+        state_machine_name=f"sm-constructs-{slug}",
+    )
+    pipeline.endpoint_name = endpoint_name  # type: ignore[attr-defined]
+    data.grant_read(pipeline.state_machine.role, DataPrefix.EVALUATION)
+    return pipeline
+
+
+def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole) -> TuningDefinition:
+    """A stand-alone tuning job (one-step state machine) over the same training setup."""
+    group = Construct(scope, "ChurnTuning")
+    base = TrainingDefinition(
+        group,
+        "TrainTemplate",
+        role=role,
+        image=ContainerImage.xgboost("1.7-1"),
+        output_path=data.s3_uri(f"{DataPrefix.MODELS}tuning"),
+        channels=[
+            TrainingChannel("train", data.s3_uri(f"{DataPrefix.PROCESSED}latest/train/"), content_type="text/csv"),
+            TrainingChannel(
+                "validation", data.s3_uri(f"{DataPrefix.PROCESSED}latest/validation/"), content_type="text/csv"
+            ),
+        ],
+        hyperparameters={"objective": "binary:logistic", "eval_metric": "auc", "num_round": "120"},
+        output_kms_key=data.encryption_key,
+        cluster=ClusterConfig(volume_kms_key=data.encryption_key),
+        network=NetworkConfig(enable_network_isolation=True),
+        name_prefix="churn-tune-template",
+    )
+    tuning = TuningDefinition(
+        group,
+        "Tune",
+        training=base,
+        objective_metric="validation:auc",
+        ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5, "Logarithmic")],
+        max_training_jobs=8,
+        max_parallel_jobs=2,
+        name_prefix="churn-tune",
+    )
+    tuning.to_state_machine("StateMachine", state_machine_name="sm-constructs-churn-tuning")
+    return tuning
+
+
+def add_compliance_checks(app: App) -> None:
+    """The four cdk-nag packs; any unacknowledged finding fails synth."""
+    from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app), PCIDSS321Checks(app)
+    )
+
+
+def build(app: App, *, pipelines: int = 1, nag: bool = True) -> ReferenceStack:
+    stack = ReferenceStack(app, "SmConstructsReference", pipelines=pipelines)
+    if nag:
+        add_compliance_checks(app)
+    return stack
+
+
+def main() -> None:
+    app = App(outdir=os.environ.get("CDK_OUTDIR"))
+    build(app, pipelines=int(os.environ.get("BENCH_PIPELINES", "1")), nag=os.environ.get("SM_NAG", "1") == "1")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -28,6 +28,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ._iam import ManagedPolicyRole
+from ._nag import acknowledge
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry
 from .state_machine import MlStateMachine
@@ -121,10 +123,11 @@ class _Stage:
 class MlPipeline(Construct):
     """A SageMaker workflow as one Step Functions Standard state machine.
 
-    Stages run in this order, each optional: ``preprocessing`` (one or more processing
-    definitions, or ``fan_out`` steps), ``training`` (a training or tuning definition),
-    ``evaluation``, ``quality_gate``, ``registration``, then ``deployment`` (model → endpoint
-    config → endpoint deployment) and ``batch_transform`` — in parallel when both are given.
+    Stages run in this order, each optional: ``preprocessing`` (processing definitions, or
+    :class:`FanOut` steps), ``training`` (a training or tuning definition), ``evaluation``,
+    ``quality_gate``, ``registration``, ``model`` (CreateModel, shared by what follows), then
+    ``deployment`` (endpoint config → :class:`EndpointDeployment`) and ``batch_transform`` — in
+    parallel when both are given.
 
     Reliability defaults: throttling / capacity errors are retried with backoff and jitter; any
     other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
@@ -142,6 +145,7 @@ class MlPipeline(Construct):
         evaluation: SageMakerDefinition | None = None,
         quality_gate: QualityGate | None = None,
         registration: SageMakerDefinition | None = None,
+        model: SageMakerDefinition | None = None,
         deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment] = (),
         batch_transform: SageMakerDefinition | None = None,
         inputs: Sequence[InputField] = (),
@@ -157,7 +161,7 @@ class MlPipeline(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
-        if not any([preprocessing, training, evaluation, registration, deployment, batch_transform]):
+        if not any([preprocessing, training, evaluation, registration, model, deployment, batch_transform]):
             problems.add(
                 "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
             )
@@ -240,6 +244,8 @@ class MlPipeline(Construct):
             chain = self._gate(chain, quality_gate)
         if registration is not None:
             chain = chain.next(self._task(registration))
+        if model is not None:
+            chain = chain.next(self._task(model))
         tail = self._release(deployment, batch_transform)
         if tail is not None:
             chain = chain.next(tail)
@@ -257,7 +263,7 @@ class MlPipeline(Construct):
             comment=f"SageMaker pipeline {self.node.path}",
         )
         if quality_gate is not None:
-            quality_gate.bucket.grant_read(self.state_machine.role, "*")
+            self._grant_report_read(quality_gate)
         if alarms:
             self._alarms()
         if dashboard:
@@ -411,6 +417,9 @@ class MlPipeline(Construct):
                 if isinstance(item, SageMakerDefinition):
                     steps.append(self._task(item, catch=not parallel))
                 else:
+                    if not parallel:  # inside a Parallel branch the Parallel state catches
+                        for task in getattr(item, "tasks", []):
+                            self._catch(task)
                     steps.append(item)
             branch = sfn.Chain.start(steps[0])
             for step in steps[1:]:
@@ -435,6 +444,22 @@ class MlPipeline(Construct):
             if t is not None:
                 seconds += int(t.to_seconds())
         return Duration.seconds(seconds)
+
+    def _grant_report_read(self, gate: QualityGate) -> None:
+        """Read access to the report's fixed key prefix only (the part before any run-time value)."""
+        prefix = gate.key.split("${Token", 1)[0] if is_token(gate.key) else gate.key
+        role = self.state_machine.role
+        gate.bucket.grant_read(role, f"{prefix}*")
+        findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in ("s3:GetObject*", "s3:GetBucket*", "s3:List*")]
+        cfn_bucket = gate.bucket.node.default_child
+        if isinstance(cfn_bucket, s3.CfnBucket):
+            logical_id = Stack.of(self).resolve(Stack.of(cfn_bucket).get_logical_id(cfn_bucket))
+            findings.append(f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]")
+        acknowledge(
+            role,
+            findings,
+            f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
+        )
 
     def _alarms(self) -> None:
         sm = self.state_machine.state_machine
@@ -473,7 +498,11 @@ class MlPipeline(Construct):
             schedule=expression,
             description=f"Starts {self.node.path}",
             target=scheduler_targets.StepFunctionsStartExecution(
-                self.state_machine.state_machine, input=scheduler.ScheduleTargetInput.from_object(dict(payload))
+                self.state_machine.state_machine,
+                input=scheduler.ScheduleTargetInput.from_object(dict(payload)),
+                role=ManagedPolicyRole(
+                    self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
+                ),
             ),
         )
 

@@ -1,0 +1,121 @@
+"""The reference app (app.py) as `make synth` builds it: cdk-nag, cfn-lint, botocore, structure."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from sfn_requests import assert_all_requests_valid, iter_states, state_machines
+from support import cfn_lint, new_app
+
+import app as reference
+from sm_constructs.diagram import to_mermaid
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cdk.out")
+    app = new_app(outdir=str(out))
+    stack = reference.build(app)  # registers the four cdk-nag packs
+    assembly = app.synth()  # raises on any unacknowledged finding
+    templates = {p.name: json.loads(p.read_text()) for p in Path(assembly.directory).glob("*.template.json")}
+    return stack, templates
+
+
+@pytest.fixture(scope="module")
+def template(synthesized):
+    return synthesized[1]["SmConstructsReference.template.json"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(template):
+    machines = state_machines(template)
+    (asl,) = [a for a in machines.values() if "QualityGate" in a["States"]]
+    return asl
+
+
+def test_every_template_is_cfn_lint_clean(synthesized):
+    _, templates = synthesized
+    assert templates
+    for name, body in templates.items():
+        assert cfn_lint(body) == [], name
+
+
+def test_every_sagemaker_request_is_valid(template):
+    requests = assert_all_requests_valid(template, expect_at_least=10)
+    operations = {r.operation.name for r in requests}
+    # all five job kinds: processing, training, tuning, hosting, batch transform
+    assert {
+        "CreateProcessingJob",
+        "CreateTrainingJob",
+        "CreateHyperParameterTuningJob",
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "UpdateEndpoint",
+        "DescribeEndpoint",
+        "CreateTransformJob",
+        "CreateModelPackage",
+    } <= operations
+
+
+def test_env_agnostic(template):
+    assert "SmConstructsImageRegistry" in template["Mappings"]
+    assert '"us-east-1"' not in json.dumps(template["Resources"])
+
+
+def test_pipeline_has_the_gate_and_the_stages(pipeline):
+    states = pipeline["States"]
+    for name in (
+        "ValidateInput",
+        "Preprocess",
+        "Train",
+        "Evaluate",
+        "ReadEvaluation",
+        "QualityGate",
+        "Register",
+        "Model",
+        "Release",
+        "NotifyFailure",
+        "PipelineFailed",
+    ):
+        assert name in states, name
+    gate = states["QualityGate"]
+    assert gate["Type"] == "Choice"
+    assert "$.input.threshold" in json.dumps(gate["Choices"])
+    assert gate["Default"] == "QualityGateNotMet"
+    branches = [list(b["States"]) for b in states["Release"]["Branches"]]
+    assert any("DeployPoll" in b for b in branches) and any("BatchTransform" in b for b in branches)
+
+
+def test_every_task_retries_and_is_caught(pipeline):
+    top = pipeline["States"]
+    for name, state in top.items():
+        if state["Type"] in ("Task", "Parallel", "Map") and name != "NotifyFailure":
+            assert state.get("Catch"), name
+            assert any(c["Next"] == "NotifyFailure" for c in state["Catch"]), name
+    for name, state in iter_states(pipeline):
+        if state.get("Type") == "Task" and ":sagemaker:create" in state["Resource"]:
+            assert state.get("Retry"), name
+            if state["Resource"].endswith(".sync"):
+                assert state["TimeoutSeconds"] >= 3600, name
+
+
+def test_state_machine_timeout_covers_the_jobs(template, pipeline):
+    sm = next(
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::StepFunctions::StateMachine"
+        and r["Properties"].get("StateMachineName") == "sm-constructs-churn"
+    )
+    total = json.loads(json.dumps(pipeline)).get("TimeoutSeconds")
+    jobs = sum(s.get("TimeoutSeconds", 0) for _, s in iter_states(pipeline))
+    assert total and total >= jobs
+    assert sm["Properties"]["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_diagram_shows_every_state(pipeline):
+    mermaid = to_mermaid(pipeline)
+    for name, _ in iter_states(pipeline):
+        assert re.sub(r"[^A-Za-z0-9_]", "_", name) in mermaid
+    assert "-->|otherwise| QualityGateNotMet" in mermaid
