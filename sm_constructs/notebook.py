@@ -411,10 +411,12 @@ class NotebookInstance(Construct):
     def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
 
-        ``endpoint`` is an endpoint ARN, a name, or a name pattern such as ``churn-*`` (a
-        wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
+        ``endpoint`` is an endpoint ARN, a name (also a deploy-time token), or a name pattern such
+        as ``churn-*`` (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
         """
-        if endpoint.startswith("arn:") or is_token(endpoint):
+        if is_token(endpoint):  # a name known at deploy time, e.g. from an EndpointDeployment
+            arns = [self._sagemaker_arn("endpoint", endpoint)]
+        elif endpoint.startswith("arn:"):
             arns = [endpoint]
         else:
             arns = sorted({self._sagemaker_arn("endpoint", n) for n in (endpoint, endpoint.lower())})

@@ -6,6 +6,7 @@ import subprocess
 
 import botocore.session
 import pytest
+from aws_cdk import CfnParameter
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -338,7 +339,9 @@ def test_invoke_endpoint_by_arn_and_pattern():
     nb = NotebookInstance(stack, "Nb", data_bucket=data, execution_role=execution)
     nb.grant_invoke_endpoint("arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud")
     nb.grant_invoke_endpoint("Churn-*")
+    nb.grant_invoke_endpoint(CfnParameter(stack, "EndpointName").value_as_string)
     text = _policies_text(template_of(stack))
+    assert ':endpoint/",{"Ref":"EndpointName"}' in text.replace(" ", "")
     assert "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud" in text
     assert ":endpoint/Churn-*" in text and ":endpoint/churn-*" in text
 
@@ -461,7 +464,7 @@ _NOTEBOOK_TYPES = (
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     size=st.integers(min_value=-10, max_value=20000),
     itype=st.one_of(
