@@ -83,6 +83,8 @@ class ContainerImage:
         """Let ``grantee`` pull this image; None when nothing can be derived (``from_uri``: grant it yourself).
 
         A grantee with ``grant_ecr_pull`` (``SageMakerExecutionRole``) uses it, so its statements stay in one place.
+        Any other grantee gets the pull actions on the repositories plus ``ecr:GetAuthorizationToken`` on ``*``
+        (that action has no resource type), which cdk-nag reports as ``AwsSolutions-IAM5[Resource::*]``.
         """
         config = self.bind(scope)
         if not config.repository_arns:
