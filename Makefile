@@ -7,7 +7,6 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # The pinned Node 22 (node_modules/.bin/node) runs both the CDK CLI and the jsii kernel.
-export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: setup synth test lint typecheck unit nag docs diagram bench demo clean
@@ -42,6 +41,18 @@ unit: setup
 
 ## Full suite: lint, types, tests (assertions, cfn-lint, cdk-nag, botocore model, scripts).
 test: lint typecheck unit
+
+## README's Mermaid picture of the reference pipeline, from the synthesized definition.
+diagram: synth
+	$(VENV)/bin/python scripts/update_readme_diagram.py cdk.out/SmConstructsReference.template.json
+
+## API reference from the docstrings into docs/api/.
+docs: setup
+	$(VENV)/bin/pdoc -o docs/api sm_constructs
+
+## Synth-time benchmark against a hand-written aws-cdk-lib baseline (not part of `make test`).
+bench: setup
+	$(VENV)/bin/python bench/synth.py --markdown bench/out.md
 
 clean:
 	rm -rf cdk.out $(VENV) $(TOOLS) node_modules

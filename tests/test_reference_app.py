@@ -119,3 +119,18 @@ def test_diagram_shows_every_state(pipeline):
     for name, _ in iter_states(pipeline):
         assert re.sub(r"[^A-Za-z0-9_]", "_", name) in mermaid
     assert "-->|otherwise| QualityGateNotMet" in mermaid
+
+
+def test_readme_diagram_is_the_synthesized_pipeline(template):
+    import scripts.update_readme_diagram as readme
+
+    text = readme.README.read_text()
+    match = readme.BLOCK.search(text)
+    assert match, "README has no diagram block"
+    assert readme.pipeline_diagram(template) in text, "run `make diagram` to refresh README's picture"
+
+
+def test_standalone_tuning_has_a_timeout(template):
+    machines = state_machines(template)
+    (tuning,) = [a for a in machines.values() if "Tune" in a["States"]]
+    assert tuning["TimeoutSeconds"] > tuning["States"]["Tune"]["TimeoutSeconds"]

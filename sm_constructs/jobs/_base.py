@@ -288,6 +288,9 @@ class SageMakerDefinition(Construct):
         """
         task = self.task()
         add_default_retry(task)
+        timeout = self.default_timeout()
+        if timeout is not None:
+            kwargs.setdefault("timeout", Duration.seconds(int(timeout.to_seconds()) + 3600))  # retries' backoff
         return MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(task), **kwargs)
 
     @property
