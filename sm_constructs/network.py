@@ -6,7 +6,7 @@ import ipaddress
 import math
 from collections.abc import Sequence
 
-from aws_cdk import Annotations, Aws, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, Aws, CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -40,6 +40,15 @@ def _subnet_mask(network: ipaddress.IPv4Network, azs: int) -> int:
     return max(_SUBNET_MASK, network.prefixlen + math.ceil(math.log2(azs)))
 
 
+def _drop_redundant_provider_dependency(stack: Stack) -> None:
+    """aws-cdk's provider function for closing default security groups ``DependsOn`` its role, which
+    its ``Role`` GetAtt already implies (cfn-lint W3005); drop the duplicate."""
+    provider = stack.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+    handler = provider.node.try_find_child("Handler") if provider is not None else None
+    if isinstance(handler, CfnResource):
+        handler.add_deletion_override("DependsOn")
+
+
 def _endpoint_id(service: ec2.InterfaceVpcEndpointAwsService) -> str:
     return "".join(part.capitalize() for part in service.short_name.replace("-", ".").split("."))
 
@@ -62,9 +71,8 @@ class MlVpc(Construct):
     opening Jupyter from inside the VPC (VPN, Direct Connect) needs ``SAGEMAKER_NOTEBOOK``. SageMaker
     pulls job images itself; jobs need only S3 and whatever their code calls.
 
-    The default security group keeps AWS's default rules (members may talk to each other): closing
-    it needs a Lambda-backed custom resource, and nothing here is a member of it (endpoints,
-    notebooks and jobs get their own groups). ``restrict_default_security_group=True`` closes it.
+    The VPC's default security group is closed (all its rules removed, by aws-cdk's Lambda-backed
+    custom resource) so nothing can fall back to it; endpoints, notebooks and jobs get their own.
 
     :param max_azs: Availability Zones. An environment-agnostic stack (no account/region) gets at
         most 2. Default: 2.
@@ -74,8 +82,8 @@ class MlVpc(Construct):
         Default: :data:`DEFAULT_INTERFACE_ENDPOINTS`.
     :param flow_log_retention: Default: one year.
     :param encryption_key: for the flow-log group. Default: - a new key with rotation.
-    :param restrict_default_security_group: remove the default security group's rules (a
-        Lambda-backed custom resource). Default: False.
+    :param restrict_default_security_group: remove the default security group's rules. ``False``
+        avoids the custom resource (one small Lambda function per stack). Default: True.
     :param removal_policy: for the flow-log group and its key. Default: RETAIN (audit evidence).
     """
 
@@ -89,7 +97,7 @@ class MlVpc(Construct):
         interface_endpoints: Sequence[ec2.InterfaceVpcEndpointAwsService] | None = None,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
-        restrict_default_security_group: bool = False,
+        restrict_default_security_group: bool = True,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
@@ -135,13 +143,14 @@ class MlVpc(Construct):
             restrict_default_security_group=restrict_default_security_group,
         )
         self.subnet_selection = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
-        if not restrict_default_security_group:
+        if restrict_default_security_group:
+            _drop_redundant_provider_dependency(stack)
+        else:
             acknowledge_in_packs(
                 self.vpc,
                 "VPCDefaultSecurityGroupClosed",
-                "Closing the default security group needs a Lambda-backed custom resource; nothing in this VPC "
-                "is a member of the default group (endpoints, notebooks and jobs get their own). Opt in with "
-                "restrict_default_security_group=True.",
+                "Closing the default security group was turned off (restrict_default_security_group=False); "
+                "nothing in this VPC is a member of it (endpoints, notebooks and jobs get their own groups).",
             )
 
         key = encryption_key or kms.Key(

@@ -98,9 +98,11 @@ def test_flow_logs_encrypted_and_retained(template):
     assert logs_statement and "kms:EncryptionContext:aws:logs:arn" in json.dumps(logs_statement[0]["Condition"])
 
 
-def test_default_security_group_left_alone_without_custom_resource(template):
-    template.resource_count_is("AWS::Lambda::Function", 0)
-    assert template.find_resources("Custom::VpcRestrictDefaultSG") == {}
+def test_default_security_group_closed(template):
+    template.has_resource_properties(
+        "Custom::VpcRestrictDefaultSG",
+        {"DefaultSecurityGroupId": {"Fn::GetAtt": [Match.any_value(), "DefaultSecurityGroup"]}},
+    )
 
 
 def test_cfn_lint_clean(template):
@@ -117,7 +119,7 @@ def test_overrides():
         interface_endpoints=[ec2.InterfaceVpcEndpointAwsService.ECR],
         flow_log_retention=logs.RetentionDays.THREE_MONTHS,
         encryption_key=key,
-        restrict_default_security_group=True,
+        restrict_default_security_group=False,
     )
     same = net.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.ECR)
     net.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
@@ -133,7 +135,8 @@ def test_overrides():
     assert same.node.path == net.interface_endpoints[0].node.path
     t.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 90})
     t.resource_count_is("AWS::KMS::Key", 1)
-    t.has_resource_properties("Custom::VpcRestrictDefaultSG", Match.any_value())
+    t.resource_count_is("Custom::VpcRestrictDefaultSG", 0)
+    t.resource_count_is("AWS::Lambda::Function", 0)
 
 
 def test_no_interface_endpoints():
