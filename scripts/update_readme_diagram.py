@@ -1,6 +1,6 @@
 """Regenerate README.md's pipeline diagram from a synthesized template (``make diagram``).
 
-    .venv/bin/python scripts/update_readme_diagram.py cdk.out/SmConstructsReference.template.json
+.venv/bin/python scripts/update_readme_diagram.py cdk.out/SmConstructsReference.template.json
 """
 
 from __future__ import annotations
