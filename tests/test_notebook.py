@@ -1,8 +1,10 @@
+import ast
 import base64
 import datetime as dt
 import json
 import re
 import subprocess
+import sys
 
 import botocore.session
 import pytest
@@ -147,6 +149,14 @@ def test_autostop_is_embedded_and_valid_bash_and_python(template, tmp_path):
     subprocess.run(["bash", "-n", str(path)], check=True)
     checker = script.split(f"<<'{AUTOSTOP_MARKER}'\n", 1)[1].split(f"\n{AUTOSTOP_MARKER}\n", 1)[0]
     compile(checker, "autostop.py", "exec")
+    # it may run under the notebook's system Python: no syntax newer than 3.7, no project imports
+    ast.parse(checker, feature_version=(3, 7))
+    assert "sm_constructs" not in checker
+    (tmp_path / "autostop.py").write_text(checker)
+    usage = subprocess.run(
+        [sys.executable, str(tmp_path / "autostop.py"), "--help"], check=True, capture_output=True, text=True
+    )
+    assert "--idle-minutes" in usage.stdout
     assert "import boto3" in checker and "stop_notebook_instance" in checker
 
 
