@@ -177,7 +177,9 @@ class NotebookInstance(Construct):
         problems.int_range("volume_size_gb", volume_size_gb, *VOLUME_GB_RANGE, " GB")
         if idle_timeout_minutes is not None:
             problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
-        prefix = job_name_prefix or name.lower()[: 63 - JOB_SUFFIX_CHARS].rstrip("-")
+        # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
+        slug = _slug(_default_name(scope, id) if is_token(name) else name)
+        prefix = job_name_prefix or slug[: 63 - JOB_SUFFIX_CHARS].rstrip("-")
         problems.name("job_name_prefix", prefix, max_len=63, reserve=JOB_SUFFIX_CHARS, what="job name prefix")
         if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
             problems.add(
@@ -260,7 +262,7 @@ class NotebookInstance(Construct):
             self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
                 self,
                 "Lifecycle",
-                notebook_instance_lifecycle_config_name=f"{name}-lifecycle"[:63].rstrip("-"),
+                notebook_instance_lifecycle_config_name=f"{slug[:53].rstrip('-')}-lifecycle",
                 on_start=[{"content": start_script.encoded()}] if start_script else None,
                 on_create=[{"content": on_create.encoded()}] if on_create else None,
             )
@@ -314,7 +316,8 @@ class NotebookInstance(Construct):
     # ---- grants --------------------------------------------------------------------------
     @property
     def notebook_arn(self) -> str:
-        return self._sagemaker_arn("notebook-instance", self.notebook_instance_name.lower())
+        name = self.notebook_instance_name
+        return self._sagemaker_arn("notebook-instance", name if is_token(name) else name.lower())
 
     def _sagemaker_arn(self, arn_type: str, name: str) -> str:
         return Stack.of(self).format_arn(service="sagemaker", resource=arn_type, resource_name=name)
@@ -471,7 +474,12 @@ def _first_subnet(problems: Problems, vpc: ec2.IVpc, selection: ec2.SubnetSelect
     return subnet_ids[0]
 
 
+def _slug(text: str) -> str:
+    """Lower-case letters, digits and single inner hyphens: valid in every SageMaker name."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "notebook"
+
+
 def _default_name(scope: Construct, id: str) -> str:
     stack_name = Stack.of(scope).stack_name
     raw = f"{stack_name}-{id}" if not is_token(stack_name) else id
-    return re.sub(r"[^a-zA-Z0-9]+", "-", raw).strip("-").lower()[:63].rstrip("-") or "notebook"
+    return _slug(raw)[:63].rstrip("-")

@@ -327,6 +327,20 @@ def test_overrides(tmp_path):
     assert "processing-job/churn-*" in text and "raw/*" in text and "processed/*" not in text
 
 
+def test_notebook_name_known_only_at_deploy_time():
+    stack = new_stack()
+    data, execution = _deps(stack)
+    name = CfnParameter(stack, "NotebookName").value_as_string
+    nb = NotebookInstance(
+        stack, "Nb", data_bucket=data, execution_role=execution, notebook_instance_name=name, idle_timeout_minutes=30
+    )
+    assert nb.job_name_prefix == "test-nb"
+    t = template_of(stack)
+    t.has_resource_properties(NOTEBOOK, {"NotebookInstanceName": {"Ref": "NotebookName"}})
+    t.has_resource_properties(LIFECYCLE, {"NotebookInstanceLifecycleConfigName": "test-nb-lifecycle"})
+    assert '"NotebookName"' in _policies_text(t)  # the self-stop statement names the deploy-time notebook
+
+
 def test_no_lifecycle_config_without_scripts():
     stack = new_stack()
     data, execution = _deps(stack)
@@ -378,7 +392,7 @@ def test_invoke_endpoint_by_arn_and_pattern():
         ),
         ({"job_name_prefix": "bad_prefix"}, r"job_name_prefix='bad_prefix' is invalid: job name prefix must match"),
         ({"job_name_prefix": "Churn"}, r"job_name_prefix='Churn' is invalid: use lower case"),
-        ({"notebook_instance_name": "my_notebook"}, r"notebook_instance_name='my_notebook' is invalid"),
+        ({"notebook_instance_name": "my_notebook"}, r"notebook_instance_name='my_notebook' is invalid: [^\n]*$"),
         (
             {"platform_identifier": "notebook-al3-v9"},
             r"platform_identifier='notebook-al3-v9' is invalid: SageMaker accepts",
