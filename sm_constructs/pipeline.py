@@ -29,7 +29,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ._iam import ManagedPolicyRole
-from ._nag import acknowledge
+from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry
 from .state_machine import MlStateMachine
@@ -264,6 +264,8 @@ class MlPipeline(Construct):
         )
         if quality_gate is not None:
             self._grant_report_read(quality_gate)
+        if any(isinstance(p, FanOut) for p in preprocessing):
+            self._acknowledge_distributed_map()
         if alarms:
             self._alarms()
         if dashboard:
@@ -461,6 +463,25 @@ class MlPipeline(Construct):
             f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
         )
 
+    def _acknowledge_distributed_map(self) -> None:
+        """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
+        sm = self.state_machine.state_machine
+        cfn_sm = sm.node.default_child
+        stack = Stack.of(self)
+        ref = json.dumps(
+            {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},  # type: ignore[arg-type]
+            separators=(",", ":"),
+        )
+        execution = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}"
+        reason = (
+            "aws-cdk attaches the Distributed Map's rights (start, describe and stop child executions of this "
+            "same state machine) as its own policy; it is scoped to this state machine's executions."
+        )
+        acknowledge(
+            sm, [f"AwsSolutions-IAM5[Resource::{execution}:*]", f"AwsSolutions-IAM5[Resource::{execution}/*:*]"], reason
+        )
+        acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
+
     def _alarms(self) -> None:
         sm = self.state_machine.state_machine
         action = cw_actions.SnsAction(self.topic)
@@ -529,6 +550,7 @@ class MlPipeline(Construct):
         rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
+                role=ManagedPolicyRole(self, "OnNewDataRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
                 input=events.RuleTargetInput.from_object(
                     {
                         trigger.input_field: "s3://{}/{}".format(

@@ -1,0 +1,207 @@
+"""MlPipeline composition: input handling, failure path, gate, fan-out, triggers, observability."""
+
+import json
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_stepfunctions as sfn
+from sfn_requests import assert_all_requests_valid, state_machines
+from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
+
+from sm_constructs import (
+    FanOut,
+    InputField,
+    MlDataBucket,
+    MlPipeline,
+    ProcessingDefinition,
+    ProcessingInput,
+    ProcessingOutput,
+    QualityGate,
+    S3Trigger,
+    SageMakerExecutionRole,
+)
+from sm_constructs._validation import ConstructValidationError
+
+
+@pytest.fixture(scope="module")
+def script(tmp_path_factory):
+    path = tmp_path_factory.mktemp("code") / "job.py"
+    path.write_text("print('job')\n")
+    return path
+
+
+def _job(stack, id, role, data, script, *, source=None):
+    return ProcessingDefinition(
+        stack,
+        id,
+        role=role,
+        code=script,
+        inputs=[ProcessingInput("data", source or sfn.JsonPath.string_at("$.input.inputDataUri"))],
+        outputs=[
+            ProcessingOutput(
+                "out", sfn.JsonPath.format("s3://{}/processed/{}/", data.bucket_name, sfn.JsonPath.execution_name)
+            )
+        ],
+        name_prefix=id.lower(),
+    )
+
+
+@pytest.fixture(scope="module")
+def synthesized(script):
+    app = new_app()
+    stack = new_stack(app)
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    data.grant_read_write(role, "processed/")
+    fan = _job(
+        stack,
+        "PerFile",
+        role,
+        data,
+        script,
+        source=sfn.JsonPath.format("s3://{}/{}", data.bucket_name, sfn.JsonPath.string_at("$.Key")),
+    )
+    prepare = _job(stack, "Prepare", role, data, script)
+    evaluate = _job(stack, "Evaluate", role, data, script)
+    pipeline = MlPipeline(
+        stack,
+        "Pipeline",
+        preprocessing=[FanOut(fan, data.bucket, "raw/", max_concurrency=5), prepare],
+        evaluation=evaluate,
+        quality_gate=QualityGate(
+            bucket=data.bucket,
+            key=sfn.JsonPath.format("evaluation/{}/evaluation.json", sfn.JsonPath.execution_name),
+            metric="metrics.auc",
+            threshold=0.8,
+            comparison=">",
+        ),
+        inputs=[InputField("inputDataUri", "s3_uri", description="raw data"), InputField("epochs", "number", 3)],
+        dashboard=True,
+        schedule=scheduler.ScheduleExpression.rate(Duration.days(1)),
+        schedule_input={"inputDataUri": data.s3_uri("raw/")},
+        s3_trigger=S3Trigger(data.bucket, "raw/incoming/"),
+    )
+    add_nag_packs(app)
+    app.synth()  # four cdk-nag packs
+    return pipeline, template_of(stack)
+
+
+@pytest.fixture(scope="module")
+def asl(synthesized):
+    (definition,) = [a for a in state_machines(synthesized[1].to_json()).values() if "ValidateInput" in a["States"]]
+    return definition
+
+
+def test_requests_valid_and_lint_clean(synthesized):
+    _, template = synthesized
+    assert_all_requests_valid(template.to_json(), expect_at_least=3)
+    assert cfn_lint(template.to_json()) == []
+
+
+def test_defaults_merged_under_the_input(asl):
+    s = asl["States"]
+    assert asl["StartAt"] == "LoadDefaults"
+    assert s["LoadDefaults"]["Result"] == {"defaults": {"epochs": 3, "threshold": 0.8}}
+    assert s["ApplyDefaults"]["Parameters"]["input.$"] == "States.JsonMerge($.defaults, $$.Execution.Input, false)"
+
+
+def test_invalid_input_fails_fast_with_a_clear_cause(asl):
+    s = asl["States"]
+    assert s["ValidateInput"]["Default"] == "InvalidInput"
+    rule = json.dumps(s["ValidateInput"]["Choices"][0])
+    assert '"StringMatches": "s3://*"' in rule and '"IsNumeric": true' in rule
+    assert (
+        s["InvalidInput"]["Error"] == "InvalidInput" and "inputDataUri: s3_uri (required)" in s["InvalidInput"]["Cause"]
+    )
+
+
+def test_failure_path_notifies_then_fails(asl):
+    s = asl["States"]
+    assert (
+        s["NotifyFailure"]["Resource"].endswith(":states:::sns:publish")
+        and s["NotifyFailure"]["Next"] == "PipelineFailed"
+    )
+    assert s["PipelineFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    for name in ("PerFileFanOut", "Prepare", "Evaluate", "ReadEvaluation"):
+        assert s[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}]
+
+
+def test_fan_out_is_a_distributed_map_over_the_prefix(asl):
+    m = asl["States"]["PerFileFanOut"]
+    assert m["Type"] == "Map" and m["MaxConcurrency"] == 5
+    assert m["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+    assert m["ItemReader"]["Parameters"]["Prefix"] == "raw/"
+    assert m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+    inner = m["ItemProcessor"]["States"]["PerFile"]
+    assert inner["Retry"] and "Catch" not in inner  # the Map state catches
+
+
+def test_gate_compares_against_the_runtime_threshold(asl):
+    gate = asl["States"]["QualityGate"]
+    (choice,) = gate["Choices"]
+    assert {
+        "Variable": "$.steps.QualityGate.report.metrics.auc",
+        "NumericGreaterThanPath": "$.input.threshold",
+    } in choice["And"]
+    read = asl["States"]["ReadEvaluation"]
+    assert read["ResultSelector"] == {"report.$": "States.StringToJson($.Body)"}
+
+
+def test_observability_and_triggers(synthesized):
+    _, template = synthesized
+    template.resource_count_is("AWS::CloudWatch::Alarm", 2)
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    template.resource_count_is("AWS::Scheduler::Schedule", 1)
+    template.has_resource_properties(
+        "AWS::Events::Rule", {"EventPattern": {"detail": {"object": {"key": [{"prefix": "raw/incoming/"}]}}}}
+    )
+    bucket = next(
+        r for r in template.find_resources("AWS::S3::Bucket").values() if "NotificationConfiguration" in r["Properties"]
+    )
+    assert bucket["Properties"]["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
+    template.resource_count_is("AWS::Lambda::Function", 0)
+    # every role's permissions are managed policies, except aws-cdk's own Distributed Map policy
+    inline = template.find_resources("AWS::IAM::Policy")
+    assert len(inline) == 1 and next(iter(inline)).startswith("PipelineStateMachineDistributedMapPolicy")
+
+
+def test_timeout_is_the_sum_of_job_timeouts(asl):
+    jobs = 3 * (3600 + 3600)
+    assert asl["TimeoutSeconds"] == jobs + 3600
+
+
+def test_input_documentation(synthesized):
+    pipeline, _ = synthesized
+    doc = pipeline.input_documentation()
+    assert "| `inputDataUri` | s3_uri | *required* | raw data |" in doc and "| `threshold` | number | `0.8` |" in doc
+
+
+def test_bad_pipelines_are_rejected(script):
+    stack = new_stack()
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError, match="give at least one of"):
+        MlPipeline(stack, "Empty")
+    job = _job(stack, "Job", role, data, script)
+    with pytest.raises(ConstructValidationError) as err:
+        MlPipeline(
+            stack,
+            "Bad",
+            preprocessing=[job, FanOut(job, data.bucket, "/raw", max_concurrency=0)],
+            quality_gate=QualityGate(bucket=data.bucket, key="k", metric="metrics.2auc", threshold=0.5),
+            inputs=[InputField("a"), InputField("a")],
+            retry_attempts=20,
+        )
+    text = str(err.value)
+    for expected in (
+        "quality_gate and evaluation conflict",
+        "inputs='a' is invalid: input field names must be unique",
+        "quality_gate.metric='metrics.2auc'",
+        "retry_attempts=20",
+        "preprocessing[1].max_concurrency=0",
+        "preprocessing[1].prefix='/raw'",
+    ):
+        assert expected in text, expected
