@@ -76,3 +76,56 @@ def test_names_fit_botocore_limits_and_pattern(evaluated_names, api):
         assert value.startswith(_longest_prefix(api) + "-")
         seen.add(value)
     assert len(seen) == len(evaluated_names)  # a new name every run
+
+
+def _reference_name_fields():
+    """Every run-unique SageMaker name expression the reference app's state machines send."""
+    from sfn_requests import iter_states, state_machines
+    from support import new_app, template_of
+
+    import app as reference
+
+    stack = reference.build(new_app(), nag=False)
+    fields = {}
+    for asl in state_machines(template_of(stack).to_json()).values():
+        for state_name, state in iter_states(asl):
+            for key, value in state.get("Parameters", {}).items():
+                if key.endswith("Name.$") and "States.UUID()" in value:
+                    fields[f"{state_name}.{key[:-2]}"] = (key[:-2], value)
+    return fields
+
+
+def test_reference_app_job_names_are_valid_for_every_execution_name():
+    fields = _reference_name_fields()
+    # processing x2, training, tuning (+ its template), model, endpoint config, transform
+    assert len(fields) >= 7, fields
+    asl = {
+        "StartAt": "Names",
+        "States": {"Names": {"Type": "Pass", "Parameters": {f"{k}.$": v for k, (_, v) in fields.items()}, "End": True}},
+    }
+    limits = {}
+    for label, (field, _) in fields.items():
+        for op in _MODEL.operation_names:
+            shape = _MODEL.operation_model(op).input_shape
+            if shape is not None and field in shape.members and op.startswith("Create"):
+                limits[label] = (
+                    shape.members[field].metadata["max"],
+                    re.compile(shape.members[field].metadata["pattern"]),
+                )
+                break
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = client.create_state_machine(
+            name="refnames", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        for length in (1, 2, 40, 79, 80):
+            execution = client.start_execution(stateMachineArn=arn, name="e" * length, input="{}")["executionArn"]
+            for _ in range(200):
+                described = client.describe_execution(executionArn=execution)
+                if described["status"] != "RUNNING":
+                    break
+                time.sleep(0.01)
+            assert described["status"] == "SUCCEEDED", described
+            for label, value in json.loads(described["output"]).items():
+                max_len, pattern = limits[label]
+                assert len(value) <= max_len and pattern.fullmatch(value), (label, value)
