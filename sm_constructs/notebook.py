@@ -59,6 +59,7 @@ DEFAULT_DATA_ACCESS: Mapping[str, Access] = {
     DataPrefix.EVALUATION: "read",
 }
 _JOB_KINDS = (("ProcessingJob", "processing-job"), ("TrainingJob", "training-job"), ("TransformJob", "transform-job"))
+_BACKGROUND_MARKER = "SM_CONSTRUCTS_BACKGROUND"
 _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
 
@@ -75,7 +76,7 @@ class LifecycleScript:
     """A lifecycle shell script (run as root by bash when the notebook is created or started).
 
     SageMaker fails the create/start when a script runs over 5 minutes, so start long work (conda
-    environments, big downloads) in the background: ``nohup bash -c '...' >/tmp/setup.log 2>&1 &``.
+    environments, big downloads) in the background (:meth:`in_background` does that).
     Each script may be at most 16,384 characters once base64-encoded.
     """
 
@@ -89,6 +90,19 @@ class LifecycleScript:
     def from_file(cls, path: str | Path) -> LifecycleScript:
         """The script in ``path`` (read at synth and embedded in the template)."""
         return cls(Path(path).read_text())
+
+    @classmethod
+    def in_background(cls, text: str, *, log_file: str = "/var/log/sm-lifecycle-background.log") -> LifecycleScript:
+        """``text`` run detached with ``nohup``, so the hook returns at once: for work that may take
+        longer than SageMaker's 5-minute limit. Its output goes to ``log_file``."""
+        if _BACKGROUND_MARKER in text.splitlines():
+            raise ValueError(
+                f"LifecycleScript.in_background: the script must not contain a line '{_BACKGROUND_MARKER}'"
+            )
+        body = text.rstrip("\n")
+        return cls(
+            f"#!/bin/bash\nnohup bash >{log_file} 2>&1 <<'{_BACKGROUND_MARKER}' &\n{body}\n{_BACKGROUND_MARKER}\n"
+        )
 
     def encoded(self) -> str:
         return base64.b64encode(self.content.encode()).decode()

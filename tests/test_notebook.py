@@ -5,6 +5,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 
 import botocore.session
 import pytest
@@ -163,6 +164,23 @@ def test_autostop_is_embedded_and_valid_bash_and_python(template, tmp_path):
 def test_autostop_setup_runs_before_the_users_script():
     script = autostop_script(30) + "\n" + "exit 0\n"
     assert script.index("sm-autostop.timer") < script.index("exit 0")
+
+
+def test_background_script_returns_at_once_and_runs_to_the_end(tmp_path):
+    done, log = tmp_path / "done", tmp_path / "background.log"
+    script = LifecycleScript.in_background(f"sleep 2\necho finished > {done}\n", log_file=str(log))
+    path = tmp_path / "start.sh"
+    path.write_text(script.content)
+    started = time.monotonic()
+    subprocess.run(["bash", str(path)], check=True, timeout=10)
+    assert time.monotonic() - started < 1.5 and not done.exists()
+    for _ in range(50):
+        if done.exists():
+            break
+        time.sleep(0.1)
+    assert done.read_text() == "finished\n"
+    with pytest.raises(ValueError, match="must not contain a line 'SM_CONSTRUCTS_BACKGROUND'"):
+        LifecycleScript.in_background("echo\nSM_CONSTRUCTS_BACKGROUND\n")
 
 
 def test_autostop_idle_logic(tmp_path):
