@@ -180,3 +180,22 @@ def test_oversized_definition_fails_synth():
     MlStateMachine(stack, "Huge", definition_body=sfn.DefinitionBody.from_chainable(big), timeout=Duration.hours(1))
     with pytest.raises(RuntimeError, match="over Step Functions' limit"):
         template_of(stack)
+
+
+def test_extra_request_fields_reach_the_request_and_are_validated():
+    stack = new_stack()
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    model = _Model(stack, "Model", role=role, image="img", name_prefix="m")
+    model.add_request_fields(InferenceExecutionConfig={"Mode": "Serial"}, PrimaryContainer={"Mode": "SingleModel"})
+    with pytest.raises(ConstructValidationError, match=r"add_request_fields=\['ModelName'\]"):
+        model.add_request_fields(ModelName="x")
+    model.to_state_machine()
+    bad = _Model(stack, "Bad", role=role, image="img", name_prefix="b")
+    bad.add_request_fields(NotAField=1)
+    bad.to_state_machine()
+    requests = {r.state: r for r in sagemaker_requests(template_of(stack).to_json())}
+    validate_request(requests["Model"])
+    assert requests["Model"].parameters["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert requests["Model"].parameters["PrimaryContainer"] == {"Image": "img", "Mode": "SingleModel"}
+    with pytest.raises(ParamValidationError, match="NotAField"):
+        validate_request(requests["Bad"])

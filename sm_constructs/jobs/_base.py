@@ -94,6 +94,16 @@ def _events_rule_arn(scope: Construct, rule: str) -> str:
     )
 
 
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 class SageMakerTask(sfn.CustomState):
     """A Task state that calls one SageMaker API and brings its own IAM.
 
@@ -173,6 +183,7 @@ class SageMakerDefinition(Construct):
         super().__init__(scope, id)
         self.role = role
         self.tags: dict[str, str] = dict(tags or {})
+        self._extra_fields: dict[str, Any] = {}
 
     @staticmethod
     def _start_validation(kind: str, scope: Construct, id: str) -> Problems:
@@ -200,9 +211,24 @@ class SageMakerDefinition(Construct):
         return self.api.is_job
 
     # ---- derived ------------------------------------------------------------------------
+    def add_request_fields(self, **fields: Any) -> None:
+        """Escape hatch: add API fields this definition does not model (e.g. ``ExperimentConfig``).
+
+        Nested dicts are merged into the rendered request; a field the definition already sets is
+        refused, so the typed, validated props stay the single source of truth.
+        """
+        rendered = self.render_request()
+        clash = sorted(k for k, v in fields.items() if k in rendered and not isinstance(v, Mapping))
+        if clash:
+            problems = Problems(type(self).__name__, self.node.path)
+            problems.add("add_request_fields", clash, "already set from the definition's props; use those")
+            problems.raise_if_any()
+        self._extra_fields.update(fields)
+
     def request_parameters(self) -> dict[str, Any]:
         """The task's ``Parameters``: the request with JSONPath fields as ``Key.$``."""
-        rendered = sfn.FieldUtils.render_object(self.render_request())
+        request = _merge(self.render_request(), self._extra_fields)
+        rendered = sfn.FieldUtils.render_object(request)
         return dict(rendered or {})
 
     def _tags(self) -> list[dict[str, Any]]:
