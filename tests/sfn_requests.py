@@ -76,6 +76,15 @@ def iter_states(asl: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield from iter_states(state[key])
 
 
+def state_named(template: dict[str, Any], name: str) -> dict[str, Any]:
+    """The state called ``name`` in whichever state machine of the template holds it."""
+    for asl in state_machines(template).values():
+        for state_name, state in iter_states(asl):
+            if state_name == name:
+                return state
+    raise KeyError(name)
+
+
 def placeholder_for(shape: Shape) -> Any:
     """A minimal value of the right type for a run-time (``.$``) field."""
     t = shape.type_name

@@ -5,7 +5,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_stepfunctions as sfn
 from botocore.exceptions import ParamValidationError
-from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_machines, validate_request
+from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_named, validate_request
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs._validation import ConstructValidationError
@@ -75,10 +75,7 @@ def synthesized(script):
 
 
 def _state(template, name):
-    for asl in state_machines(template.to_json()).values():
-        if name in asl["States"]:
-            return asl["States"][name]
-    raise KeyError(name)
+    return state_named(template.to_json(), name)
 
 
 def test_requests_are_valid_against_botocore(synthesized):

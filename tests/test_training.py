@@ -5,7 +5,7 @@ import tarfile
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
-from sfn_requests import assert_all_requests_valid, state_machines
+from sfn_requests import assert_all_requests_valid, state_named
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs._validation import ConstructValidationError
@@ -73,10 +73,7 @@ def synthesized(source):
 
 
 def _state(template, name):
-    for asl in state_machines(template.to_json()).values():
-        if name in asl["States"]:
-            return asl["States"][name]
-    raise KeyError(name)
+    return state_named(template.to_json(), name)
 
 
 def test_requests_valid(synthesized):

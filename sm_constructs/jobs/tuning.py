@@ -20,23 +20,7 @@ Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 
 
 @dataclass(frozen=True)
-class IntegerRange:
-    name: str
-    min_value: int
-    max_value: int
-    scaling: Scaling = "Auto"
-
-    def render(self) -> dict[str, Any]:
-        return {
-            "Name": self.name,
-            "MinValue": str(self.min_value),
-            "MaxValue": str(self.max_value),
-            "ScalingType": self.scaling,
-        }
-
-
-@dataclass(frozen=True)
-class ContinuousRange:
+class _NumericRange:
     name: str
     min_value: float
     max_value: float
@@ -49,6 +33,19 @@ class ContinuousRange:
             "MaxValue": str(self.max_value),
             "ScalingType": self.scaling,
         }
+
+
+@dataclass(frozen=True)
+class IntegerRange(_NumericRange):
+    """Whole-number hyperparameter between ``min_value`` and ``max_value``."""
+
+    min_value: int
+    max_value: int
+
+
+@dataclass(frozen=True)
+class ContinuousRange(_NumericRange):
+    """Real-valued hyperparameter between ``min_value`` and ``max_value``."""
 
 
 @dataclass(frozen=True)
@@ -124,9 +121,9 @@ class TuningDefinition(SageMakerDefinition):
             if name in static:
                 problems.add("ranges", name, "is also a static hyperparameter of the training definition")
         for r in ranges:
-            if isinstance(r, IntegerRange | ContinuousRange) and r.min_value >= r.max_value:
+            if isinstance(r, _NumericRange) and r.min_value >= r.max_value:
                 problems.add(f"ranges[{r.name}]", (r.min_value, r.max_value), "min_value must be below max_value")
-            if isinstance(r, IntegerRange | ContinuousRange) and r.scaling == "Logarithmic" and r.min_value <= 0:
+            if isinstance(r, _NumericRange) and r.scaling == "Logarithmic" and r.min_value <= 0:
                 problems.add(f"ranges[{r.name}]", r.min_value, "logarithmic scaling needs min_value > 0")
             if isinstance(r, CategoricalRange) and not 1 <= len(r.values) <= 30:
                 problems.add(f"ranges[{r.name}].values", list(r.values), "1 to 30 values")
