@@ -1,0 +1,205 @@
+"""``sm-pipeline``: start and follow pipeline executions (AWS, or any endpoint in AWS_ENDPOINT_URL).
+
+    sm-pipeline list
+    sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
+    sm-pipeline watch <execution ARN>
+
+Errors (unknown pipeline, malformed input, no endpoint or credentials) are one line on stderr
+and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+__all__ = ["main"]
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 1 (2 for usage)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _client() -> Any:
+    config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.client("stepfunctions", config=config)
+
+
+def _state_machines(client: Any) -> list[dict[str, Any]]:
+    machines: list[dict[str, Any]] = []
+    for page in client.get_paginator("list_state_machines").paginate():
+        machines.extend(page["stateMachines"])
+    return machines
+
+
+def _resolve(client: Any, pipeline: str) -> str:
+    if pipeline.startswith("arn:"):
+        return pipeline
+    machines = _state_machines(client)
+    for machine in machines:
+        if machine["name"] == pipeline:
+            return str(machine["stateMachineArn"])
+    known = ", ".join(sorted(m["name"] for m in machines)) or "none"
+    raise CliError(f"no pipeline named '{pipeline}' (state machines here: {known})")
+
+
+def _parse_input(raw: str | None) -> str:
+    if raw is None:
+        return "{}"
+    text = raw
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise CliError(f"cannot read input file {path}: {exc.strerror}", 2) from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"--input is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", 2) from None
+    if not isinstance(value, dict):
+        raise CliError('--input must be a JSON object, e.g. \'{"inputDataUri": "s3://bucket/raw/"}\'', 2)
+    return json.dumps(value)
+
+
+def _count_states(definition: dict[str, Any]) -> int:
+    total = 0
+    for state in definition.get("States", {}).values():
+        total += 1
+        for branch in state.get("Branches", []):
+            total += _count_states(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                total += _count_states(state[key])
+    return total
+
+
+def _progress(client: Any, execution_arn: str) -> dict[str, Any]:
+    described = client.describe_execution(executionArn=execution_arn)
+    events: list[dict[str, Any]] = []
+    for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events.extend(page["events"])
+    done = [e["stateExitedEventDetails"]["name"] for e in events if "stateExitedEventDetails" in e]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    current = entered[-1] if len(entered) > len(done) else None
+    return {"described": described, "done": done, "current": current, "events": events}
+
+
+def _failure_cause(progress: dict[str, Any]) -> str:
+    described = progress["described"]
+    error, cause = described.get("error"), described.get("cause")
+    if not error:
+        for event in reversed(progress["events"]):
+            for key in ("executionFailedEventDetails", "taskFailedEventDetails", "executionTimedOutEventDetails"):
+                if key in event:
+                    error = event[key].get("error")
+                    cause = event[key].get("cause")
+                    break
+            if error:
+                break
+    return f"{error or described['status']}: {cause or 'no cause reported'}"
+
+
+def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callable[[str], None] = print) -> int:
+    """Follow an execution to its end; 0 when it succeeded."""
+    start = time.monotonic()
+    described = client.describe_execution(executionArn=execution_arn)
+    definition = json.loads(client.describe_state_machine(stateMachineArn=described["stateMachineArn"])["definition"])
+    total = _count_states(definition)
+    last = None
+    while True:
+        progress = _progress(client, execution_arn)
+        status = progress["described"]["status"]
+        line = f"[{time.monotonic() - start:6.0f}s] {status:9s} states done {len(set(progress['done']))}/{total}" + (
+            f"  current: {progress['current']}" if progress["current"] else ""
+        )
+        if line != last:
+            out(line)
+            last = line
+        if status in TERMINAL:
+            break
+        time.sleep(interval)
+    if status == "SUCCEEDED":
+        out(f"succeeded in {time.monotonic() - start:.0f}s; output: {progress['described'].get('output', '{}')}")
+        return 0
+    out(f"{status.lower()}: {_failure_cause(progress)}")
+    return 1
+
+
+def _cmd_list(client: Any, args: argparse.Namespace) -> int:
+    for machine in _state_machines(client):
+        print(f"{machine['name']}\t{machine['stateMachineArn']}")
+    return 0
+
+
+def _cmd_run(client: Any, args: argparse.Namespace) -> int:
+    payload = _parse_input(args.input)
+    arn = _resolve(client, args.pipeline)
+    kwargs = {"stateMachineArn": arn, "input": payload}
+    if args.name:
+        kwargs["name"] = args.name
+    execution = client.start_execution(**kwargs)["executionArn"]
+    print(f"started {execution}")
+    return watch(client, execution, interval=args.interval) if args.watch else 0
+
+
+def _cmd_watch(client: Any, args: argparse.Namespace) -> int:
+    return watch(client, args.execution, interval=args.interval)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sm-pipeline", description="Start and follow SageMaker pipeline executions.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the state machines").set_defaults(func=_cmd_list)
+    run = sub.add_parser("run", help="start an execution")
+    run.add_argument("pipeline", help="state machine name or ARN")
+    run.add_argument("--input", help="execution input: JSON object, or @file.json")
+    run.add_argument("--name", help="execution name (default: generated)")
+    run.add_argument("--watch", action="store_true", help="follow the execution to its end")
+    run.add_argument("--interval", type=float, default=5.0, help="seconds between progress checks")
+    run.set_defaults(func=_cmd_run)
+    follow = sub.add_parser("watch", help="follow an execution")
+    follow.add_argument("execution", help="execution ARN")
+    follow.add_argument("--interval", type=float, default=5.0)
+    follow.set_defaults(func=_cmd_watch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "AWS")
+    try:
+        return int(args.func(_client(), args))
+    except CliError as exc:
+        print(f"sm-pipeline: {exc}", file=sys.stderr)
+        return exc.code
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        print(f"sm-pipeline: {error.get('Code', 'error')}: {error.get('Message', exc)}", file=sys.stderr)
+        return 1
+    except BotoCoreError as exc:
+        print(f"sm-pipeline: cannot reach Step Functions ({endpoint}): {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("sm-pipeline: interrupted (the execution keeps running)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""sm-pipeline against Step Functions emulated by moto (executions really run)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sm_constructs.cli import main
+
+ROLE = "arn:aws:iam::123456789012:role/sm"
+OK = {
+    "StartAt": "Prepare",
+    "States": {"Prepare": {"Type": "Pass", "Next": "Train"}, "Train": {"Type": "Pass", "End": True}},
+}
+FAILS = {
+    "StartAt": "Boom",
+    "States": {"Boom": {"Type": "Fail", "Error": "QualityGateNotMet", "Cause": "auc 0.61 < 0.75"}},
+}
+
+
+@pytest.fixture
+def sfn(monkeypatch):
+    for key, value in {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+    }.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions")
+        client.create_state_machine(name="churn", definition=json.dumps(OK), roleArn=ROLE)
+        client.create_state_machine(name="broken", definition=json.dumps(FAILS), roleArn=ROLE)
+        yield client
+
+
+def test_list(sfn, capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "churn\tarn:aws:states:us-east-1:123456789012:stateMachine:churn" in out and "broken" in out
+
+
+def test_run_and_watch_to_success(sfn, capsys, tmp_path):
+    payload = tmp_path / "input.json"
+    payload.write_text('{"inputDataUri": "s3://bucket-a/raw/"}')
+    assert main(["run", "churn", "--input", f"@{payload}", "--name", "r1", "--watch", "--interval", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "started arn:aws:states:us-east-1:123456789012:execution:churn:r1" in out
+    assert "SUCCEEDED states done 2/2" in out
+    assert '"inputDataUri": "s3://bucket-a/raw/"' in out
+
+
+def test_failure_cause_is_printed(sfn, capsys):
+    assert main(["run", "broken", "--watch", "--interval", "0.05"]) == 1
+    assert "failed: QualityGateNotMet: auc 0.61 < 0.75" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,message,code",
+    [
+        (["run", "nope"], "no pipeline named 'nope' (state machines here: broken, churn)", 1),
+        (["run", "churn", "--input", "{bad"], "--input is not valid JSON", 2),
+        (["run", "churn", "--input", "[1]"], "--input must be a JSON object", 2),
+        (["run", "churn", "--input", "@/nonexistent.json"], "cannot read input file /nonexistent.json", 2),
+        (["watch", "arn:aws:states:us-east-1:123456789012:execution:churn:missing"], "ExecutionDoesNotExist", 1),
+    ],
+)
+def test_bad_input_is_one_clear_line(sfn, capsys, argv, message, code):
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_no_endpoint_running_is_a_clear_error():
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "t",
+        "AWS_SECRET_ACCESS_KEY": "t",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "sm_constructs.cli", "list"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert "cannot reach Step Functions (http://127.0.0.1:9)" in done.stderr and "Traceback" not in done.stderr
