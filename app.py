@@ -29,6 +29,7 @@ from sm_constructs import (
     IntegerRange,
     MlDataBucket,
     MlPipeline,
+    MlVpc,
     ModelDefinition,
     ModelPackageGroup,
     ModelRegistrationDefinition,
@@ -67,9 +68,14 @@ class ReferenceStack(Stack):
         ]
         self.tuning = churn_tuning(self, self.data, self.execution_role)
         if notebook:
+            # The notebook's network, made here only to skip the Lambda-backed custom resource that
+            # closes the default security group: the reference app then has no Lambda function at all
+            # and deploys into the local emulator (see README "Limits"). Nothing joins that group.
+            self.network = MlVpc(self, "Network", restrict_default_security_group=False)
             self.notebook = NotebookInstance(
                 self,
                 "Notebook",
+                vpc=self.network.vpc,
                 data_bucket=self.data,
                 execution_role=self.execution_role,
                 idle_timeout_minutes=60,

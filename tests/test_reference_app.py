@@ -64,6 +64,12 @@ def test_env_agnostic(template):
     assert '"us-east-1"' not in json.dumps(template["Resources"])
 
 
+def test_no_lambda_functions(template):
+    """The workflow and the infrastructure run without Lambda (the app also deploys into the local emulator)."""
+    types = {r["Type"] for r in template["Resources"].values()}
+    assert not {t for t in types if t.startswith(("AWS::Lambda::", "Custom::", "AWS::CloudFormation::CustomResource"))}
+
+
 def test_pipeline_has_the_gate_and_the_stages(pipeline):
     states = pipeline["States"]
     for name in (
