@@ -7,10 +7,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import botocore.session
 import jsii
 from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -64,8 +64,14 @@ _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
 
 
+@cache
 def _api_pattern(shape: str, member: str) -> re.Pattern[str] | None:
-    """A CreateNotebookInstance field's pattern from botocore's SageMaker model (None if absent)."""
+    """A CreateNotebookInstance field's pattern from botocore's SageMaker model (None if absent).
+
+    Loaded on first use only: botocore and the SageMaker model cost about half a second of synth.
+    """
+    import botocore.session
+
     model = botocore.session.get_session().get_service_model("sagemaker")
     pattern = model.shape_for(shape).members[member].metadata.get("pattern")
     return re.compile(pattern) if pattern else None
@@ -199,8 +205,12 @@ class NotebookInstance(Construct):
             problems.add(
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
             )
-        platform_rule = _api_pattern("CreateNotebookInstanceInput", "PlatformIdentifier")
-        if not is_token(platform_identifier) and platform_rule and not platform_rule.fullmatch(platform_identifier):
+        platform_rule = (
+            None
+            if platform_identifier == DEFAULT_PLATFORM or is_token(platform_identifier)
+            else _api_pattern("CreateNotebookInstanceInput", "PlatformIdentifier")
+        )
+        if platform_rule and not platform_rule.fullmatch(platform_identifier):
             problems.add(
                 "platform_identifier", platform_identifier, f"SageMaker accepts {platform_rule.pattern.strip('()')}"
             )
