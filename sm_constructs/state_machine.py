@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
 from ._iam import ManagedPolicyRole
+from ._limits import check_template_size
 from ._nag import acknowledge
 from ._validation import Problems
 
@@ -184,6 +185,7 @@ class MlStateMachine(Construct):
             "(PutTraceSegments, GetSampling*) actions support only '*' as resource (aws-cdk adds exactly these).",
         )
         self.node.add_validation(_DefinitionSize(self, MAX_DEFINITION_BYTES))
+        check_template_size(self)
 
     def _drop_redundant_role_dependency(self) -> None:
         """aws-cdk adds ``DependsOn: [Role]`` next to ``RoleArn: GetAtt Role`` (cfn-lint W3005).
