@@ -54,5 +54,9 @@ docs: setup
 bench: setup
 	$(VENV)/bin/python bench/synth.py --markdown bench/out.md
 
+## Deploy the reference app into the local emulator (real CDK CLI) and run its pipeline: no AWS account, no Docker.
+demo: setup
+	$(VENV)/bin/python -m sm_constructs.local demo
+
 clean:
-	rm -rf cdk.out $(VENV) $(TOOLS) node_modules
+	rm -rf cdk.out .sm-local $(VENV) $(TOOLS) node_modules

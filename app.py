@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from aws_cdk import App, Duration, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -45,6 +46,7 @@ from sm_constructs import (
     TransformDefinition,
     TuningDefinition,
 )
+from sm_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 RUN = sfn.JsonPath.execution_name
@@ -71,7 +73,12 @@ class ReferenceStack(Stack):
             # The notebook's network, made here only to skip the Lambda-backed custom resource that
             # closes the default security group: the reference app then has no Lambda function at all
             # and deploys into the local emulator (see README "Limits"). Nothing joins that group.
-            self.network = MlVpc(self, "Network", restrict_default_security_group=False)
+            self.network = MlVpc(
+                self,
+                "Network",
+                interface_endpoints=[*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS],
+                restrict_default_security_group=False,
+            )
             self.notebook = NotebookInstance(
                 self,
                 "Notebook",
@@ -105,6 +112,8 @@ def churn_pipeline(
         role=role,
         image=ContainerImage.sklearn("1.2-1"),
         code=REFERENCE / "scripts" / "preprocess.py",
+        # Directories passed explicitly (the script's defaults are the same): the local runner maps them.
+        arguments=["--input-dir", "/opt/ml/processing/input/raw", "--output-dir", "/opt/ml/processing/output"],
         inputs=[ProcessingInput("raw", sfn.JsonPath.string_at("$.input.inputDataUri"))],
         outputs=[
             ProcessingOutput(split, _uri(data, DataPrefix.PROCESSED, f"{split}/"))
@@ -141,6 +150,14 @@ def churn_pipeline(
         role=role,
         image=ContainerImage.xgboost("1.7-1"),
         code=REFERENCE / "scripts" / "evaluate.py",
+        arguments=[
+            "--model-dir",
+            "/opt/ml/processing/input/model",
+            "--test-dir",
+            "/opt/ml/processing/input/test",
+            "--output-dir",
+            "/opt/ml/processing/evaluation",
+        ],
         inputs=[
             ProcessingInput("model", sfn.JsonPath.string_at(train.model_data_path())),
             ProcessingInput("test", _uri(data, DataPrefix.PROCESSED, "test/")),

@@ -15,6 +15,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -126,12 +127,13 @@ def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callab
     while True:
         progress = _progress(client, execution_arn)
         status = progress["described"]["status"]
-        line = f"[{time.monotonic() - start:6.0f}s] {status:9s} states done {len(set(progress['done']))}/{total}" + (
-            f"  current: {progress['current']}" if progress["current"] else ""
-        )
-        if line != last:
-            out(line)
-            last = line
+        state = (status, len(set(progress["done"])), progress["current"])
+        if state != last:
+            out(
+                f"[{time.monotonic() - start:6.0f}s] {status:9s} states done {state[1]}/{total}"
+                + (f"  current: {state[2]}" if state[2] else "")
+            )
+            last = state
         if status in TERMINAL:
             break
         time.sleep(interval)
@@ -151,9 +153,8 @@ def _cmd_list(client: Any, args: argparse.Namespace) -> int:
 def _cmd_run(client: Any, args: argparse.Namespace) -> int:
     payload = _parse_input(args.input)
     arn = _resolve(client, args.pipeline)
-    kwargs = {"stateMachineArn": arn, "input": payload}
-    if args.name:
-        kwargs["name"] = args.name
+    # A generated name (as AWS would choose) also for emulators that do not generate one.
+    kwargs = {"stateMachineArn": arn, "input": payload, "name": args.name or str(uuid.uuid4())}
     execution = client.start_execution(**kwargs)["executionArn"]
     print(f"started {execution}")
     return watch(client, execution, interval=args.interval) if args.watch else 0

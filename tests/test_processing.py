@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 from aws_cdk import Duration
@@ -97,7 +98,9 @@ def test_sklearn_request_shape(synthesized):
     state = _state(template, "Prepare")
     assert state["Resource"].endswith(":states:::sagemaker:createProcessingJob.sync")
     p = state["Parameters"]
-    assert p["AppSpecification"]["ContainerEntrypoint"] == ["python3", "/opt/ml/processing/input/code/prepare.py"]
+    python, script = p["AppSpecification"]["ContainerEntrypoint"]
+    # SageMaker saves the code object under its key's last segment: the asset's <hash>.py, not prepare.py
+    assert python == "python3" and re.fullmatch(r"/opt/ml/processing/input/code/[0-9a-f]{64}\.py", script)
     assert p["AppSpecification"]["ContainerArguments.$"] == "States.Array('--split', $.input.split)"
     assert (
         "sagemaker-scikit-learn" in json.dumps(p["AppSpecification"]["ImageUri"]) or "ImageUri" in p["AppSpecification"]
@@ -119,10 +122,8 @@ def test_sklearn_request_shape(synthesized):
 def test_spark_uses_smspark_submit_and_encrypts_cluster_traffic(synthesized):
     _, template = synthesized
     p = _state(template, "SparkPrep")["Parameters"]
-    assert p["AppSpecification"]["ContainerEntrypoint"] == [
-        "smspark-submit",
-        "/opt/ml/processing/input/code/prepare.py",
-    ]
+    submit, script = p["AppSpecification"]["ContainerEntrypoint"]
+    assert submit == "smspark-submit" and re.fullmatch(r"/opt/ml/processing/input/code/[0-9a-f]{64}\.py", script)
     assert p["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 4
     assert p["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
     assert p["ProcessingInputs"][0]["S3Input"]["S3DataDistributionType"] == "ShardedByS3Key"

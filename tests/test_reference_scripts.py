@@ -36,7 +36,7 @@ def _load(path):
 
 def test_preprocess_outputs_follow_the_xgboost_csv_contract(processed):
     out = processed / "output"
-    schema = json.loads((out / "train" / "features.json").read_text())
+    schema = json.loads((out / "test" / "features.json").read_text())
     train, val, test = (_load(out / d / f"{d}.csv") for d in ("train", "validation", "test"))
     batch = _load(out / "batch" / "batch.csv")
     assert schema["rows"]["raw"] == 402 and schema["rows"]["clean"] == 400  # duplicates removed
@@ -48,6 +48,9 @@ def test_preprocess_outputs_follow_the_xgboost_csv_contract(processed):
         assert split.shape[1] == len(schema["features"]) + 1
     assert batch.shape == (len(test), test.shape[1] - 1)
     assert not (out / "train" / "train.csv").read_text().startswith("churn")  # no header
+    # the built-in XGBoost container parses every file of a channel (and transform every input file)
+    for channel in ("train", "validation", "batch"):
+        assert [p.name for p in (out / channel).iterdir()] == [f"{channel}.csv"]
 
 
 def test_trained_model_evaluates_to_a_real_auc(processed, tmp_path):
@@ -73,5 +76,5 @@ def test_trained_model_evaluates_to_a_real_auc(processed, tmp_path):
     report = json.loads((tmp_path / "evaluation" / "evaluation.json").read_text())
     assert report["metrics"]["auc"] == report["binary_classification_metrics"]["auc"]["value"]
     assert 0.7 < report["metrics"]["auc"] <= 1.0
-    schema = json.loads((out / "train" / "features.json").read_text())
+    schema = json.loads((out / "test" / "features.json").read_text())
     assert report["test_rows"] == schema["rows"]["test"]

@@ -2,7 +2,9 @@
 
 Reads every CSV under the raw input, cleans (duplicates, missing totals), engineers features,
 splits stratified train / validation / test and writes them in the built-in XGBoost CSV contract:
-label first, no header. Also writes the batch-transform input (features only) and features.json.
+label first, no header. Also writes the batch-transform input (features only) and the feature
+schema (test/features.json: the training channels hold CSV only, as the XGBoost container reads
+every file in them).
 Paths default to SageMaker's processing layout and can be overridden for local runs.
 """
 
@@ -85,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "positive_rate": float(np.round(table[LABEL].mean(), 4)),
     }
-    (out / "train" / "features.json").write_text(json.dumps(schema, indent=2))
+    (out / "test" / "features.json").write_text(json.dumps(schema, indent=2))
     print(json.dumps(schema["rows"]))
     return 0
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
@@ -85,7 +85,7 @@ class ProcessingDefinition(SageMakerDefinition):
     """A SageMaker processing job: data preparation, feature engineering, evaluation.
 
     The job runs ``code`` (a local script shipped as an S3 asset and mounted at
-    ``/opt/ml/processing/input/code``) in ``image``: the built-in scikit-learn image runs it with
+    ``/opt/ml/processing/input/code/<asset hash>.py``, see :attr:`script_path`) in ``image``: the built-in scikit-learn image runs it with
     ``python3``, the Spark processing image with ``smspark-submit`` (set ``instance_count`` > 1 for a
     Spark cluster), or any image with your ``entrypoint``.
 
@@ -157,7 +157,15 @@ class ProcessingDefinition(SageMakerDefinition):
         self.code_asset: s3_assets.Asset | None = None
         if code is not None:
             self.code_asset = s3_assets.Asset(self, "Code", path=str(code))
-            script = f"{_PROCESSING_ROOT}/input/{CODE_CHANNEL}/{Path(code).name}"
+            # SageMaker downloads the object under its own key's last segment (<asset hash>.py).
+            key = self.code_asset.s3_object_key
+            file_name = (
+                f"{self.code_asset.asset_hash}{Path(code).suffix}"
+                if Token.is_unresolved(key)
+                else key.rsplit("/", 1)[-1]
+            )
+            self.script_path = f"{_PROCESSING_ROOT}/input/{CODE_CHANNEL}/{file_name}"
+            script = self.script_path
             default_entry = ["smspark-submit", script] if self.image_config.family == "spark" else ["python3", script]
             self.entrypoint = list(entrypoint) if entrypoint else default_entry
         else:

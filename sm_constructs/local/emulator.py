@@ -1,0 +1,227 @@
+"""A local AWS endpoint for sm_constructs stacks: moto's server plus what SageMaker workflows need.
+
+:class:`Emulator` runs moto's server in this process on ``localhost`` with state machine execution
+turned on, and installs, as plug-ins rather than changes to moto:
+
+* :class:`~sm_constructs.local.sagemaker_service.SageMakerIntegration` for the Step Functions
+  SageMaker integration (validated requests, ``.sync``), with the
+  :class:`~sm_constructs.local.runner.JobRunner` that runs jobs here;
+* ``AWS::SageMaker::ModelPackageGroup`` for moto's CloudFormation (it skips types it does not know;
+  the model registry step needs the group), state machines created by CloudFormation placed where
+  moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
+  bodies as strings and SDK error names, as on AWS;
+* an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
+  endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
+
+The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
+template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
+topic policies, EventBridge Scheduler) are skipped by moto with a warning; none of them takes part
+in a pipeline run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import functools
+import os
+import socket
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+__all__ = ["ACCOUNT_ID", "Emulator"]
+
+ACCOUNT_ID = "123456789012"
+_installed = False
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _install_model_package_group() -> None:
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.models import sagemaker_backends
+
+    class ModelPackageGroupResource(CloudFormationModel):
+        def __init__(self, name: str, arn: str) -> None:
+            self.name = name
+            self.arn = arn
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "ModelPackageGroupName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::ModelPackageGroup"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.arn  # Ref returns the ARN
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("ModelPackageGroupArn", "ModelPackageGroupName")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self.arn if attribute_name == "ModelPackageGroupArn" else self.name
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> ModelPackageGroupResource:
+            props = cloudformation_json["Properties"]
+            name = props.get("ModelPackageGroupName", resource_name)
+            backend = sagemaker_backends[account_id][region_name]
+            arn = backend.create_model_package_group(
+                model_package_group_name=name,
+                model_package_group_description=props.get("ModelPackageGroupDescription", ""),
+                tags=props.get("Tags"),
+            )
+            return cls(name, arn)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def _install_executable_state_machines() -> None:
+    """State machines from CloudFormation go to the backend that executes them (moto keeps two)."""
+    from moto.stepfunctions import models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    models.stepfunctions_backends = stepfunctions_parser_backends  # type: ignore[assignment]
+
+
+def _install_rethrown_state_errors() -> None:
+    """A Fail state (``ErrorPath`` to a caught error) or a failed Parallel branch passes on any error
+    name, ``States.TaskFailed`` included; moto's interpreter refuses ``States.*`` names there."""
+    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
+
+    custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX = "\x00"  # type: ignore[misc]
+
+
+def _install_sdk_results() -> None:
+    """``aws-sdk:s3:getObject`` returns the body as a string on AWS and timestamps as text (moto's
+    interpreter leaves botocore's body and datetime objects in the task result), and SDK errors are named after the
+    service as AWS names them (moto: ``sagemaker.sagemakerException``)."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+
+    # error names as AWS SDK integrations report them: SageMaker.SageMakerException, S3.NoSuchKeyException
+    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"sagemaker": "SageMaker", "s3": "S3"})
+    original = StateTaskServiceAwsSdk._eval_service_task
+
+    def read_bodies(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: read_bodies(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [read_bodies(v) for v in value]
+        if hasattr(value, "read") and callable(value.read):
+            return value.read().decode("utf-8")
+        if isinstance(value, datetime.datetime):
+            return value.isoformat()
+        return value
+
+    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, env, *args, **kwargs)
+        env.stack.append(read_bodies(env.stack.pop()))
+
+    StateTaskServiceAwsSdk._eval_service_task = eval_service_task  # type: ignore[method-assign]
+
+
+def _install_time_scale(scale: float) -> None:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    original = WaitFunction._wait_interval
+
+    @functools.wraps(original)
+    def scaled_wait(self: Any, env: Any, wait_seconds: int) -> None:
+        original(self, env, wait_seconds * scale)  # type: ignore[arg-type]
+
+    WaitFunction._wait_interval = scaled_wait  # type: ignore[method-assign]
+    retrier_decl.time = SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale))  # type: ignore[assignment]
+
+
+def _install_sagemaker(runner: Any, faults: Any) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+
+    from .sagemaker_service import SageMakerIntegration
+
+    SageMakerIntegration.runner = runner
+    SageMakerIntegration.faults = faults
+    delegate = state_task_factory.state_task_service_for
+
+    def state_task_service_for(service_name: str) -> Any:
+        return SageMakerIntegration() if service_name == "sagemaker" else delegate(service_name)
+
+    state_task_factory.state_task_service_for = state_task_service_for
+
+
+class Emulator:
+    """moto's server with the sm_constructs plug-ins, in this process (one per process).
+
+    :param port: Default: - a free port.
+    :param workdir: job directories, logs and ``faults.json``. Default: ``.sm-local`` here.
+    :param time_scale: factor for Wait states and Retry intervals. Default: 1.0.
+    """
+
+    def __init__(self, *, port: int | None = None, workdir: Path | None = None, time_scale: float = 1.0) -> None:
+        self.port = port or _free_port()
+        self.workdir = (workdir or Path(".sm-local")).resolve()
+        self.time_scale = time_scale
+        self.endpoint_url = f"http://localhost:{self.port}"
+        self._server: Any = None
+
+    def start(self) -> str:
+        global _installed
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        os.environ["MOTO_PORT"] = str(self.port)  # moto's interpreter calls services on this port
+        from moto.core.config import default_user_config
+        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+        from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+        from .runner import JobRunner
+        from .sagemaker_service import Faults
+
+        default_user_config["stepfunctions"]["execute_state_machine"] = True
+        if _installed:
+            raise RuntimeError("one Emulator per process")
+        _installed = True
+        runner = JobRunner(lambda region: boto_client_for(region=region, service="s3"), self.workdir, ACCOUNT_ID)
+        _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
+        _install_model_package_group()
+        _install_executable_state_machines()
+        _install_rethrown_state_errors()
+        _install_sdk_results()
+        if self.time_scale != 1.0:
+            _install_time_scale(self.time_scale)
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,329 @@
+"""Runs SageMaker processing, training and transform jobs on this machine, without Docker.
+
+A job created in the emulator is run here in a subprocess with SageMaker's directory and
+environment contract, mapped to a temporary directory per job:
+
+* container paths (``/opt/ml/...``) in the request (input/output ``LocalPath``, entry point,
+  arguments) become ``<job dir>/opt/ml/...``; scripts should take their directories from arguments
+  or ``SM_*`` variables, as the reference scripts do;
+* inputs are downloaded from the emulated S3 before the run and outputs uploaded after it;
+* processing: ``ContainerEntrypoint`` + ``ContainerArguments`` with ``python``/``python3`` run by
+  this Python (so the container's libraries must be installed here);
+* training, script mode (``sagemaker_program`` + ``sagemaker_submit_directory`` hyperparameters):
+  the program with ``SM_CHANNEL_<NAME>``, ``SM_MODEL_DIR``, ``SM_OUTPUT_DATA_DIR``, ``SM_HPS`` and the
+  hyperparameters as ``--name value`` arguments; ``model.tar.gz`` of the model directory goes to
+  ``<S3OutputPath>/<job>/output/``; ``MetricDefinitions`` regexes read the job's output;
+* the built-in XGBoost algorithm image (training and batch transform) cannot run here: it is
+  **substituted** by :mod:`sm_constructs.local.xgboost_substitute`, the same algorithm through the
+  ``xgboost`` Python package with the container's data and model contract (CSV, label first, no
+  header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
+
+The job ends Completed, or Failed with a ``FailureReason`` built from its exit code and last
+error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs are not run: they
+complete with moto's placeholder result.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+__all__ = ["JobRunner"]
+
+_OPT_ML = "/opt/ml"
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    match = re.fullmatch(r"s3://([^/]+)/?(.*)", uri)
+    if not match:
+        raise ValueError(f"not an S3 URI: {uri}")
+    return match.group(1), match.group(2)
+
+
+class JobFailed(Exception):
+    """The job's FailureReason."""
+
+
+class JobRunner:
+    """Runs jobs of moto's SageMaker backend locally (see the module docs).
+
+    :param s3: factory of a boto3 S3 client for a region (the emulated S3).
+    :param workdir: job directories and logs (``<workdir>/jobs/<job name>/``).
+    """
+
+    def __init__(self, s3: Callable[[str], Any], workdir: Path, account_id: str = "123456789012") -> None:
+        self._s3 = s3
+        self.workdir = workdir
+        self.account_id = account_id
+
+    # -- moto backend access -------------------------------------------------------------
+    def _backend(self, region: str) -> Any:
+        from moto.sagemaker.models import sagemaker_backends
+
+        return sagemaker_backends[self.account_id][region]
+
+    def _job(self, operation: str, name: str, region: str) -> Any:
+        backend = self._backend(region)
+        return {
+            "CreateProcessingJob": backend.processing_jobs,
+            "CreateTrainingJob": backend.training_jobs,
+            "CreateTransformJob": backend.transform_jobs,
+        }[operation][name]
+
+    def submit(self, operation: str, request: dict[str, Any], region: str) -> None:
+        """Mark the job InProgress and run it in the background, from the request as sent."""
+        kind = {"CreateProcessingJob": "processing", "CreateTrainingJob": "training", "CreateTransformJob": "transform"}
+        if operation not in kind:
+            return
+        name = request[f"{kind[operation].title()}JobName"]
+        job = self._job(operation, name, region)
+        field = f"{kind[operation]}_job_status"
+        setattr(job, field, "InProgress")
+        if operation == "CreateTrainingJob":
+            job.secondary_status = "Training"
+        thread = threading.Thread(
+            target=self._run, args=(operation, name, request, job, field, region), name=f"job-{name}", daemon=True
+        )
+        thread.start()
+
+    def _run(self, operation: str, name: str, request: dict[str, Any], job: Any, field: str, region: str) -> None:
+        root = self.workdir / "jobs" / name
+        root.mkdir(parents=True, exist_ok=True)
+        log = root / "job.log"
+        start = datetime.datetime.now(datetime.UTC)
+        try:
+            if operation == "CreateProcessingJob":
+                self._processing(name, request, root, log, region)
+            elif operation == "CreateTrainingJob":
+                self._training(name, request, job, root, log, region)
+            else:
+                self._transform(name, request, root, log, region)
+        except Exception as error:  # the job fails; the emulator keeps running
+            reason = str(error) if isinstance(error, JobFailed) else f"InternalServerError: {error!r}"
+            job.failure_reason = reason[:1024]
+            setattr(job, field, "Failed")
+            if operation == "CreateTrainingJob":
+                job.secondary_status = "Failed"
+            with log.open("a") as f:
+                f.write(f"\nFAILED: {reason}\n")
+        else:
+            setattr(job, field, "Completed")
+            if operation == "CreateTrainingJob":
+                job.secondary_status = "Completed"
+        end = datetime.datetime.now(datetime.UTC)
+        job.last_modified_time = end
+        for attr in ("processing_end_time", "training_end_time", "transform_end_time"):
+            if hasattr(job, attr):
+                setattr(job, attr, end)
+        for attr in ("processing_start_time", "training_start_time", "transform_start_time"):
+            if hasattr(job, attr):
+                setattr(job, attr, start)
+
+    # -- S3 ------------------------------------------------------------------------------
+    def _download(self, uri: str, dest: Path, region: str) -> int:
+        bucket, prefix = _split_s3(uri)
+        s3 = self._s3(region)
+        count = 0
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                if key.endswith("/"):
+                    continue
+                relative = key[len(prefix) :].lstrip("/") if key != prefix else Path(key).name
+                target = dest / relative
+                target.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, key, str(target))
+                count += 1
+        if count == 0:
+            raise JobFailed(f"ClientError: no objects under {uri}")
+        return count
+
+    def _upload(self, source: Path, uri: str, region: str, kms_key: str | None = None) -> list[str]:
+        bucket, prefix = _split_s3(uri)
+        s3 = self._s3(region)
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
+        uploaded = []
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            key = f"{prefix.rstrip('/')}/{path.relative_to(source).as_posix()}".lstrip("/")
+            s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
+            uploaded.append(f"s3://{bucket}/{key}")
+        return uploaded
+
+    # -- running ---------------------------------------------------------------------------
+    @staticmethod
+    def _local(path: str, root: Path) -> str:
+        return str(root) + path if path.startswith(_OPT_ML) else path
+
+    def _exec(
+        self, argv: list[str], root: Path, log: Path, env: dict[str, str], timeout: float | None, cwd: Path
+    ) -> str:
+        if argv and Path(argv[0]).name.startswith("python"):
+            argv = [sys.executable, *argv[1:]]
+        elif argv:
+            raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
+        argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
+        with log.open("a") as out:
+            out.write(f"$ {shlex.join(argv)}\n")
+            out.flush()
+            try:
+                done = subprocess.run(
+                    argv,
+                    cwd=cwd,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                    timeout=timeout,
+                )
+            except subprocess.TimeoutExpired:
+                raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
+            out.write(done.stdout)
+        if done.returncode != 0:
+            lines = [line for line in done.stdout.splitlines() if line.strip()]
+            last = lines[-1] if lines else "no output"
+            raise JobFailed(
+                f"AlgorithmError: See job logs for more information. Exit code {done.returncode}: {last[:400]}"
+            )
+        return done.stdout
+
+    def _processing(self, name: str, request: dict[str, Any], root: Path, log: Path, region: str) -> None:
+        app = request["AppSpecification"]
+        for item in request.get("ProcessingInputs", []):
+            s3_input = item.get("S3Input")
+            if s3_input is None:
+                raise JobFailed(f"ClientError: input {item.get('InputName')}: only S3 inputs run locally")
+            self._download(s3_input["S3Uri"], Path(self._local(s3_input["LocalPath"], root)), region)
+        output_config = request.get("ProcessingOutputConfig", {})
+        outputs = output_config.get("Outputs", [])
+        for item in outputs:
+            Path(self._local(item["S3Output"]["LocalPath"], root)).mkdir(parents=True, exist_ok=True)
+        argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
+        if not argv:
+            raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
+        env = dict(request.get("Environment", {}))
+        limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        with log.open("w") as f:
+            f.write(f"processing job {name}: image {app.get('ImageUri')} run by {sys.executable}\n")
+        self._exec(argv, root, log, env, limit, root)
+        kms = output_config.get("KmsKeyId")
+        for item in outputs:
+            self._upload(Path(self._local(item["S3Output"]["LocalPath"], root)), item["S3Output"]["S3Uri"], region, kms)
+
+    def _training(self, name: str, request: dict[str, Any], job: Any, root: Path, log: Path, region: str) -> None:
+        spec = request["AlgorithmSpecification"]
+        hps = {k: str(v) for k, v in request.get("HyperParameters", {}).items()}
+        channels = []
+        for channel in request.get("InputDataConfig", []):
+            channel_name = channel["ChannelName"]
+            source = channel["DataSource"]["S3DataSource"]["S3Uri"]
+            self._download(source, root / "opt/ml/input/data" / channel_name, region)
+            channels.append(channel_name)
+        model_dir, output_dir = root / "opt/ml/model", root / "opt/ml/output/data"
+        model_dir.mkdir(parents=True, exist_ok=True)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        config = root / "opt/ml/input/config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "hyperparameters.json").write_text(json.dumps(hps))
+        env = {
+            "SM_MODEL_DIR": str(model_dir),
+            "SM_OUTPUT_DATA_DIR": str(output_dir),
+            "SM_CHANNELS": json.dumps(channels),
+            "SM_HPS": json.dumps(hps),
+            "SM_CURRENT_HOST": "algo-1",
+            "SM_HOSTS": json.dumps(["algo-1"]),
+            "SM_NUM_GPUS": "0",
+            "SM_NUM_CPUS": str(os.cpu_count() or 1),
+            "SM_INPUT_DIR": str(root / "opt/ml/input"),
+            "SM_INPUT_CONFIG_DIR": str(config),
+            **{f"SM_CHANNEL_{c.upper()}": str(root / "opt/ml/input/data" / c) for c in channels},
+            **{f"SM_HP_{k.upper()}": v for k, v in hps.items()},
+            **dict(request.get("Environment", {})),
+        }
+        image = spec.get("TrainingImage", "")
+        limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        if "sagemaker_program" in hps and "sagemaker_submit_directory" in hps:
+            code = root / "opt/ml/code"
+            with tempfile.TemporaryDirectory() as tmp:
+                self._download(hps["sagemaker_submit_directory"].strip('"'), Path(tmp), region)
+                for archive in Path(tmp).rglob("*.tar.gz"):
+                    with tarfile.open(archive) as tar:
+                        tar.extractall(code, filter="data")
+            program = hps["sagemaker_program"].strip('"')
+            args = [a for k, v in hps.items() if not k.startswith("sagemaker_") for a in (f"--{k}", v)]
+            with log.open("w") as f:
+                f.write(f"training job {name}: script mode {program}, image {image}\n")
+            stdout = self._exec(["python", str(code / program), *args], root, log, env, limit, code)
+        elif "sagemaker-xgboost" in image:
+            with log.open("w") as f:
+                f.write(
+                    f"training job {name}: LOCAL SUBSTITUTE for the built-in XGBoost image "
+                    f"{image}: sm_constructs.local.xgboost_substitute with the xgboost package\n"
+                )
+            stdout = self._exec(
+                ["python", "-m", "sm_constructs.local.xgboost_substitute", "train"], root, log, env, limit, root
+            )
+        else:
+            raise JobFailed(
+                f"ClientError: image {image} cannot run locally (script mode or the built-in XGBoost algorithm only)"
+            )
+        metrics: dict[str, float] = {}
+        for definition in spec.get("MetricDefinitions", []):
+            for match in re.finditer(definition["Regex"], stdout):
+                metrics[definition["Name"]] = float(match.group(1))
+        if "sagemaker-xgboost" in image and "sagemaker_program" not in hps:
+            for line in stdout.splitlines():
+                if line.startswith("#metric "):
+                    metric, value = line.split()[1:3]
+                    metrics[metric] = float(value)
+        now = datetime.datetime.now(datetime.UTC)
+        job.final_metric_data_list = [{"MetricName": k, "Value": v, "Timestamp": now} for k, v in metrics.items()]
+        artifact = root / "model.tar.gz"
+        with tarfile.open(artifact, "w:gz") as tar:
+            for path in sorted(model_dir.rglob("*")):
+                tar.add(path, arcname=path.relative_to(model_dir).as_posix())
+        output = request["OutputDataConfig"]
+        bucket, key = _split_s3(f"{output['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz")
+        kms = output.get("KmsKeyId")
+        extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms} if kms else None
+        self._s3(region).upload_file(str(artifact), bucket, key, ExtraArgs=extra)
+
+    def _transform(self, name: str, request: dict[str, Any], root: Path, log: Path, region: str) -> None:
+        model = self._backend(region)._models.get(request["ModelName"])
+        if model is None:
+            raise JobFailed(f"ClientError: model {request['ModelName']} does not exist")
+        container = model.primary_container or (model.containers or [{}])[0]
+        image = container.get("Image", "")
+        if "sagemaker-xgboost" not in image:
+            raise JobFailed(f"ClientError: image {image} cannot serve locally (the built-in XGBoost algorithm only)")
+        transform_input, transform_output = request["TransformInput"], request["TransformOutput"]
+        source = transform_input["DataSource"]["S3DataSource"]["S3Uri"]
+        self._download(source, root / "input", region)
+        self._download(container["ModelDataUrl"], root / "model", region)
+        with log.open("w") as f:
+            f.write(f"transform job {name}: LOCAL SUBSTITUTE for the built-in XGBoost image {image}\n")
+        env = {
+            "SM_TRANSFORM_INPUT": str(root / "input"),
+            "SM_TRANSFORM_OUTPUT": str(root / "output"),
+            "SM_MODEL_DIR": str(root / "model"),
+            "SM_TRANSFORM_SETTINGS": json.dumps(
+                {
+                    "ContentType": transform_input.get("ContentType", "text/csv"),
+                    "SplitType": transform_input.get("SplitType", "None"),
+                    "DataProcessing": request.get("DataProcessing", {}),
+                    "AssembleWith": transform_output.get("AssembleWith", "None"),
+                }
+            ),
+        }
+        self._exec(["python", "-m", "sm_constructs.local.xgboost_substitute", "transform"], root, log, env, None, root)
+        self._upload(root / "output", transform_output["S3OutputPath"], region, transform_output.get("KmsKeyId"))

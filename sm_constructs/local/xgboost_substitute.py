@@ -1,0 +1,122 @@
+"""LOCAL SUBSTITUTE for SageMaker's built-in XGBoost algorithm container (training and batch transform).
+
+The container cannot run without Docker; this runs the same algorithm through the ``xgboost`` Python
+package, with the container's contract:
+
+* ``train``: channels ``train`` (required) and ``validation`` (optional) as CSV files, label in the
+  first column, no header; hyperparameters from ``SM_HPS`` (``num_round`` is the number of boosting
+  rounds, every other one goes to ``xgboost.train`` as a parameter); the model is saved as
+  ``xgboost-model`` (XGBoost's JSON format) in ``SM_MODEL_DIR``; metrics are printed per round as the
+  container logs them (``[0]#011train-auc:0.81#011validation-auc:0.79``) and finally as
+  ``#metric validation:auc 0.79``.
+* ``transform``: ``model.tar.gz`` from ``SM_MODEL_DIR``, every CSV file under ``SM_TRANSFORM_INPUT``
+  (features only, no label, no header) scored line by line; predictions to ``<file>.out`` under
+  ``SM_TRANSFORM_OUTPUT``. ``DataProcessing`` ``InputFilter``/``OutputFilter`` of the form ``$[a:b]``
+  or ``$[i,j,...]`` and ``JoinSource: Input`` are applied as SageMaker does for CSV.
+
+Results match the container's for the same data and hyperparameters up to XGBoost version
+differences; they are not bit-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def _csv_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _load(directory: Path) -> np.ndarray:
+    parts = [np.loadtxt(p, delimiter=",", ndmin=2) for p in _csv_files(directory)]
+    if not parts:
+        raise SystemExit(f"no data files in {directory}")
+    return np.vstack(parts)
+
+
+def train() -> int:
+    import xgboost as xgb
+
+    hps = json.loads(os.environ.get("SM_HPS", "{}"))
+    rounds = int(hps.pop("num_round", 100))
+    params = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
+    train_data = _load(Path(os.environ["SM_CHANNEL_TRAIN"]))
+    dtrain = xgb.DMatrix(train_data[:, 1:], label=train_data[:, 0])
+    evals = [(dtrain, "train")]
+    if os.environ.get("SM_CHANNEL_VALIDATION"):
+        val = _load(Path(os.environ["SM_CHANNEL_VALIDATION"]))
+        evals.append((xgb.DMatrix(val[:, 1:], label=val[:, 0]), "validation"))
+    history: dict[str, dict[str, list[float]]] = {}
+
+    class _Log(xgb.callback.TrainingCallback):
+        def after_iteration(self, model, epoch, evals_log):
+            line = "#011".join(f"{d}-{m}:{v[-1]:.5f}" for d, ms in evals_log.items() for m, v in ms.items())
+            print(f"[{epoch}]#011{line}")
+            return False
+
+    booster = xgb.train(params, dtrain, num_boost_round=rounds, evals=evals, evals_result=history, callbacks=[_Log()])
+    model_dir = Path(os.environ["SM_MODEL_DIR"])
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / "xgboost-model").write_bytes(bytes(booster.save_raw("json")))
+    for data, metrics in history.items():
+        for metric, values in metrics.items():
+            print(f"#metric {data}:{metric} {values[-1]:.6f}")
+    return 0
+
+
+def _columns(spec: str, width: int) -> list[int]:
+    """Columns selected by a SageMaker CSV filter such as ``$[1:]``, ``$[0,3]`` or ``$``."""
+    spec = spec.strip()
+    if spec in ("", "$"):
+        return list(range(width))
+    match = re.fullmatch(r"\$\[(.*)\]", spec)
+    if not match:
+        raise SystemExit(f"unsupported filter {spec!r}: use $[a:b] or $[i,j,...]")
+    body = match.group(1)
+    if ":" in body:
+        start, _, stop = body.partition(":")
+        return list(range(width))[int(start) if start else None : int(stop) if stop else None]
+    return [int(i) if int(i) >= 0 else width + int(i) for i in body.split(",")]
+
+
+def transform() -> int:
+    import xgboost as xgb
+
+    settings = json.loads(os.environ.get("SM_TRANSFORM_SETTINGS", "{}"))
+    processing = settings.get("DataProcessing") or {}
+    if settings.get("ContentType", "text/csv") not in ("text/csv", "text/csv; label_size=0"):
+        raise SystemExit(f"unsupported ContentType {settings.get('ContentType')!r}: text/csv only")
+    model_dir = Path(os.environ["SM_MODEL_DIR"])
+    archive = next(model_dir.rglob("model.tar.gz"))
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        booster = xgb.Booster()
+        booster.load_model(str(Path(tmp) / "xgboost-model"))
+    source, target = Path(os.environ["SM_TRANSFORM_INPUT"]), Path(os.environ["SM_TRANSFORM_OUTPUT"])
+    for path in _csv_files(source):
+        rows = np.loadtxt(path, delimiter=",", ndmin=2)
+        features = rows[:, _columns(processing.get("InputFilter", "$"), rows.shape[1])]
+        scores = booster.predict(xgb.DMatrix(features))
+        joined = np.column_stack([rows, scores]) if processing.get("JoinSource") == "Input" else scores.reshape(-1, 1)
+        out = joined[:, _columns(processing.get("OutputFilter", "$"), joined.shape[1])]
+        destination = target / f"{path.relative_to(source).as_posix()}.out"
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        np.savetxt(destination, out, delimiter=",", fmt="%.6g")
+        print(f"{path.name}: {len(rows)} records -> {destination.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command not in ("train", "transform"):
+        raise SystemExit("usage: python -m sm_constructs.local.xgboost_substitute train|transform")
+    raise SystemExit(train() if command == "train" else transform())
