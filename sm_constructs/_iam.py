@@ -10,9 +10,9 @@ managed-policy limit.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -24,9 +24,15 @@ __all__ = ["ManagedPolicyRole"]
 _POLICY_BUDGET = 5200
 
 
-def _estimated_size(statement: iam.PolicyStatement, scope: Construct) -> int:
-    rendered: Any = Stack.of(scope).resolve(statement.to_statement_json())
-    return len(json.dumps(rendered, separators=(",", ":")))
+#: Characters counted for each unresolved token (``{"Fn::GetAtt": [...]}``, an ARN or a name once
+#: deployed): more than any of them takes in practice, so policies stay under IAM's limit.
+_TOKEN_CHARS = 100
+_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+
+
+def _estimated_size(rendered: str) -> int:
+    """Size of a statement once deployed, from its JSON with tokens unresolved (no jsii round trip)."""
+    return len(_TOKEN.sub("", rendered)) + _TOKEN_CHARS * len(_TOKEN.findall(rendered))
 
 
 class ManagedPolicyRole(iam.Role):
@@ -36,6 +42,7 @@ class ManagedPolicyRole(iam.Role):
         super().__init__(scope, id, **kwargs)
         self._policies: list[iam.ManagedPolicy] = []
         self._used = 0
+        self._added: dict[str, iam.ManagedPolicy] = {}
 
     @property
     def permission_policies(self) -> list[iam.ManagedPolicy]:
@@ -43,7 +50,12 @@ class ManagedPolicyRole(iam.Role):
         return list(self._policies)
 
     def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
-        size = _estimated_size(statement, self)
+        # Identical statements (the same grant from several jobs) are added once: tokens render the
+        # same for the same reference, so the unresolved JSON identifies a statement.
+        rendered = json.dumps(statement.to_statement_json(), sort_keys=True, separators=(",", ":"))
+        if rendered in self._added:
+            return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._added[rendered])
+        size = _estimated_size(rendered)
         if not self._policies or self._used + size > _POLICY_BUDGET:
             index = len(self._policies)
             policy = iam.ManagedPolicy(
@@ -56,4 +68,5 @@ class ManagedPolicyRole(iam.Role):
             self._used = 0
         self._used += size
         self._policies[-1].add_statements(statement)
+        self._added[rendered] = self._policies[-1]
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._policies[-1])

@@ -40,6 +40,8 @@ def is_token(value: Any) -> bool:
     """True when ``value`` is (or contains) an unresolved CDK token: it cannot be checked at synth."""
     if value is None:
         return False
+    if isinstance(value, str):  # string tokens always carry this marker; no jsii round trip needed
+        return "${Token[" in value
     try:
         return bool(Token.is_unresolved(value))
     except Exception:  # pragma: no cover - jsii refuses some Python objects; those are not tokens

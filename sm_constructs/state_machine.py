@@ -193,7 +193,9 @@ class MlStateMachine(Construct):
         At synth (when every grant has been made) the dependency list is set to the role's
         policies only, so the state machine still waits for its permissions.
         """
-        Aspects.of(self).add(_PolicyOnlyDependsOn(self))
+        cfn_sm = self.state_machine.node.default_child
+        assert cfn_sm is not None
+        Aspects.of(cfn_sm).add(_PolicyOnlyDependsOn(self))  # visits only the CfnStateMachine
 
     def definition_size(self) -> int:
         """Bytes of the synthesized definition (CloudFormation references counted as 64 bytes each)."""
