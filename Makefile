@@ -37,7 +37,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 unit: setup
-	$(VENV)/bin/pytest -n 2 -q
+	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 ## Full suite: lint, types, tests (assertions, cfn-lint, cdk-nag, botocore model, scripts).
 test: lint typecheck unit

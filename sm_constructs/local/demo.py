@@ -1,0 +1,212 @@
+"""The reference app in the local emulator: start it, deploy with the CDK CLI, run, summarize.
+
+Used by ``python -m sm_constructs.local demo`` (``make demo``) and by the end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .emulator import ACCOUNT_ID, Emulator
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+STACK = "SmConstructsReference"
+
+
+def emulator_env(endpoint_url: str) -> dict[str, str]:
+    """Environment for AWS clients (and the CDK CLI) talking to the emulator."""
+    return {
+        **os.environ,
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "CDK_DISABLE_LEGACY_EXPORT_WARNING": "1",
+    }
+
+
+class LocalSession:
+    """AWS clients for the emulator at ``endpoint_url`` (no environment variables needed)."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        import boto3
+
+        self.endpoint_url = endpoint_url
+        self._session = boto3.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+
+    def client(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self.endpoint_url)
+
+
+def serve(args: argparse.Namespace) -> int:
+    with Emulator(port=args.port, workdir=args.workdir, time_scale=args.time_scale) as emulator:
+        print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir})", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def start_server(port: int, workdir: Path, time_scale: float) -> tuple[subprocess.Popen[str], str]:
+    """The emulator in a child process; returns it once it answers."""
+    import urllib.request
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = (workdir / "emulator.log").open("a")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sm_constructs.local",
+            "serve",
+            "--port",
+            str(port),
+            "--workdir",
+            str(workdir),
+            "--time-scale",
+            str(time_scale),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://localhost:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"emulator exited (exit {proc.returncode}); see {workdir / 'emulator.log'}")
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+            return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("emulator did not start within 60 s")
+
+
+def cdk(env: dict[str, str], *args: str, log: Path) -> None:
+    """The pinned CDK CLI from node_modules against the emulator."""
+    binary = ROOT / "node_modules" / ".bin" / "cdk"
+    command = [str(binary), *args, "--no-notices", "--no-version-reporting", "--ci"]
+    env = {
+        **env,
+        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}",
+    }
+    with log.open("a") as out:
+        out.write(f"$ {' '.join(command)}\n")
+        out.flush()
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args[:1])} failed (exit {done.returncode}); see {log}")
+
+
+def deploy(env: dict[str, str], workdir: Path) -> None:
+    """cdk bootstrap + cdk deploy of the reference app (synthesized into ``<workdir>/cdk.out``)."""
+    log = workdir / "cdk.log"
+    out = workdir / "cdk.out"
+    cdk(env, "bootstrap", f"aws://{ACCOUNT_ID}/{REGION}", "--output", str(out), log=log)
+    cdk(env, "deploy", STACK, "--require-approval", "never", "--output", str(out), log=log)
+
+
+def stack_outputs(session: Any) -> dict[str, str]:
+    """Physical ids of the reference stack's resources that a run needs."""
+    resources = session.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+    found: dict[str, str] = {}
+    for r in resources:
+        if r["ResourceType"] == "AWS::S3::Bucket" and r["LogicalResourceId"].startswith("DataBucket"):
+            found["bucket"] = r["PhysicalResourceId"]
+        if r["ResourceType"] == "AWS::SNS::Topic" and r["LogicalResourceId"].startswith("ChurnPipeline"):
+            found["topic"] = r["PhysicalResourceId"]
+    return found
+
+
+def upload_sample(session: Any, bucket: str) -> str:
+    key = "raw/churn.csv"
+    session.client("s3").upload_file(str(ROOT / "reference" / "data" / "churn.csv"), bucket, key)
+    return f"s3://{bucket}/raw/"
+
+
+def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
+    """Where a run's outputs are, from the emulated S3 and SageMaker."""
+    name = execution_arn.rsplit(":", 1)[1]
+    s3 = session.client("s3")
+    lines = []
+    for prefix in ("processed/", "models/", "evaluation/", "batch/"):
+        keys = [
+            o["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}{name}/")
+            for o in page.get("Contents", [])
+        ]
+        lines.append(f"  s3://{bucket}/{prefix}{name}/: {len(keys)} objects" + (f" (e.g. {keys[0]})" if keys else ""))
+    try:
+        body = s3.get_object(Bucket=bucket, Key=f"evaluation/{name}/evaluation.json")["Body"].read()
+        metrics = json.loads(body)["metrics"]
+        lines.append("  evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
+    except Exception as error:  # no evaluation when the run failed before it
+        lines.append(f"  evaluation: none ({error.__class__.__name__})")
+    sm = session.client("sagemaker")
+    try:
+        endpoint = sm.describe_endpoint(EndpointName="sm-constructs-churn")
+        lines.append(f"  endpoint sm-constructs-churn: {endpoint['EndpointStatus']} ({endpoint['EndpointConfigName']})")
+    except Exception:
+        lines.append("  endpoint sm-constructs-churn: not created")
+    return lines
+
+
+def demo(args: argparse.Namespace) -> int:
+    from ..cli import watch
+
+    started = time.monotonic()
+    workdir = args.workdir.resolve()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    port = args.port or 0
+    if not port:
+        from .emulator import _free_port
+
+        port = _free_port()
+    proc, url = start_server(port, workdir, args.time_scale)
+    try:
+        print(f"[{time.monotonic() - started:5.1f}s] emulator on {url} (work dir {workdir})", flush=True)
+        env = emulator_env(url)
+        deploy(env, workdir)
+        print(f"[{time.monotonic() - started:5.1f}s] cdk bootstrap + cdk deploy {STACK}: done", flush=True)
+        session = LocalSession(url)
+        found = stack_outputs(session)
+        data_uri = upload_sample(session, found["bucket"])
+        print(f"[{time.monotonic() - started:5.1f}s] sample data uploaded to {data_uri}", flush=True)
+        sfn = session.client("stepfunctions")
+        arn = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
+        execution = sfn.start_execution(
+            stateMachineArn=arn, name=f"demo-{int(time.time())}", input=json.dumps({"inputDataUri": data_uri})
+        )["executionArn"]
+        print(f"[{time.monotonic() - started:5.1f}s] started {execution}", flush=True)
+        code = watch(sfn, execution, interval=0.5)
+        print(f"[{time.monotonic() - started:5.1f}s] outputs:")
+        for line in summary(session, found["bucket"], execution):
+            print(line)
+        print(f"job logs: {workdir / 'jobs'}; CDK log: {workdir / 'cdk.log'}")
+        print(f"demo {'succeeded' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f}s")
+        return code
+    finally:
+        if args.keep:
+            print(f"emulator left running on {url} (pid {proc.pid})")
+        else:
+            proc.terminate()
+            proc.wait(timeout=10)

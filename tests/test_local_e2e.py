@@ -1,0 +1,177 @@
+"""End to end, offline: the reference app deployed into the local emulator with the real CDK CLI, then run.
+
+One emulator and one deployment for the module (all its tests run on one xdist worker). Waits and
+retry intervals run 20x faster (time scale 0.05); everything else is as the state machine says.
+"""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from sm_constructs.local.demo import ACCOUNT_ID, REGION, LocalSession, deploy, emulator_env, stack_outputs, start_server
+from sm_constructs.local.emulator import _free_port
+
+pytestmark = pytest.mark.xdist_group("emulator")
+STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
+ROOT_DATA = "reference/data/churn.csv"
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sm-local")
+    proc, url = start_server(_free_port(), workdir, time_scale=0.05)
+    try:
+        deploy(emulator_env(url), workdir)
+        session = LocalSession(url)
+        found = stack_outputs(session)
+        session.client("s3").upload_file(ROOT_DATA, found["bucket"], "raw/churn.csv")
+        yield {"session": session, "workdir": workdir, **found}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _run(local, name, **input_fields):
+    sfn = local["session"].client("stepfunctions")
+    payload = {"inputDataUri": f"s3://{local['bucket']}/raw/", **input_fields}
+    arn = sfn.start_execution(stateMachineArn=STATE_MACHINE, name=name, input=json.dumps(payload))["executionArn"]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.5)
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return described, events
+
+
+def _keys(local, prefix):
+    s3 = local["session"].client("s3")
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=local["bucket"], Prefix=prefix).get("Contents", []))
+
+
+def _versions(local):
+    listed = local["session"].client("s3").list_object_versions(Bucket=local["bucket"])
+    return {(v["Key"], v["VersionId"], v["ETag"]) for v in listed.get("Versions", [])}
+
+
+def _load_csv(local, key):
+    body = local["session"].client("s3").get_object(Bucket=local["bucket"], Key=key)["Body"].read().decode()
+    return np.loadtxt(body.splitlines(), delimiter=",", ndmin=2)
+
+
+def test_pipeline_runs_to_the_end_and_retries_a_throttled_create(local):
+    (local["workdir"] / "faults.json").write_text(
+        json.dumps({"CreateTrainingJob": {"error": "ThrottlingException", "times": 1}})
+    )
+    described, events = _run(local, "happy")
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+
+    # the injected throttling failed the first CreateTrainingJob; the Retry policy made the second
+    failed = {
+        (e["taskFailedEventDetails"]["resource"], e["taskFailedEventDetails"]["error"])
+        for e in events
+        if e["type"] == "TaskFailed"
+    }
+    # and the only other failed call is the endpoint lookup that routes to CreateEndpoint
+    assert failed == {
+        ("createTrainingJob.sync", "SageMaker.ThrottlingException"),
+        ("describeEndpoint", "SageMaker.SageMakerException"),
+    }
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert entered.count("Train") == 1  # retried inside the state, not re-entered
+
+    # every stage wrote its outputs under the run's own prefix
+    assert set(_keys(local, "processed/happy/")) == {
+        "processed/happy/batch/batch.csv",
+        "processed/happy/test/features.json",
+        "processed/happy/test/test.csv",
+        "processed/happy/train/train.csv",
+        "processed/happy/validation/validation.csv",
+    }
+    (model,) = _keys(local, "models/happy/")
+    assert model.endswith("/output/model.tar.gz")
+    assert _keys(local, "batch/happy/") == ["batch/happy/batch.csv.out"]
+
+    # the metric is real: the batch predictions, scored against the held-out labels here, give the
+    # AUC the evaluation job reported (two jobs, one model, same test rows)
+    report = json.loads(
+        local["session"]
+        .client("s3")
+        .get_object(Bucket=local["bucket"], Key="evaluation/happy/evaluation.json")["Body"]
+        .read()
+    )
+    labels = _load_csv(local, "processed/happy/test/test.csv")[:, 0]
+    scores = _load_csv(local, "batch/happy/batch.csv.out")[:, 0]
+    assert report["metrics"]["auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
+    assert 0.75 <= report["metrics"]["auc"] < 1.0
+
+    # released: endpoint in service with this run's config, model registered in the group
+    sm = local["session"].client("sagemaker")
+    output = json.loads(described["output"])
+    endpoint = sm.describe_endpoint(EndpointName="sm-constructs-churn")
+    assert endpoint["EndpointStatus"] == "InService"
+    (config_request,) = [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])
+        for e in events
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"] == "createEndpointConfig"
+    ]
+    assert endpoint["EndpointConfigName"] == config_request["EndpointConfigName"]
+    packages = sm.list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"]
+    assert len(packages) >= 1
+
+    training = sm.describe_training_job(TrainingJobName=output["steps"]["Train"]["TrainingJobName"])
+    metrics = {m["MetricName"]: m["Value"] for m in training["FinalMetricDataList"]}
+    assert 0.5 < metrics["validation:auc"] <= 1.0
+
+
+def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local):
+    session = local["session"]
+    sqs, sns = session.client("sqs"), session.client("sns")
+    queue = sqs.create_queue(QueueName="failures")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=local["topic"], Protocol="sqs", Endpoint=queue_arn)
+    session.client("s3").put_object(Bucket=local["bucket"], Key="raw-broken/churn.csv", Body=b"not,the,schema\n1,2,3\n")
+    before = _versions(local)
+
+    described, events = _run(local, "broken", inputDataUri=f"s3://{local['bucket']}/raw-broken/")
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.TaskFailed"
+    assert "AlgorithmError" in described["cause"] and "churn-preprocess-" in described["cause"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert entered[-2:] == ["NotifyFailure", "PipelineFailed"] and "Train" not in entered
+
+    messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2).get("Messages", [])
+    assert len(messages) == 1
+    assert "AlgorithmError" in json.loads(messages[0]["Body"])["Message"]
+
+    after = _versions(local)
+    assert before <= after  # nothing deleted or replaced
+    assert not _keys(local, "processed/broken/") and not _keys(local, "models/broken/")
+
+
+def test_a_gate_below_the_threshold_changes_no_endpoint(local):
+    sm = local["session"].client("sagemaker")
+
+    def endpoint_state():
+        try:
+            return sm.describe_endpoint(EndpointName="sm-constructs-churn")["EndpointConfigName"]
+        except sm.exceptions.ClientError:
+            return None
+
+    def packages():
+        return len(sm.list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"])
+
+    before, registered = endpoint_state(), packages()
+    described, events = _run(local, "strict", threshold=0.99)
+
+    assert described["status"] == "FAILED"
+    assert described["error"] == "QualityGateNotMet"
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert "QualityGate" in entered and not {"Register", "Model", "EndpointConfig", "BatchTransform"} & set(entered)
+    assert endpoint_state() == before
+    assert packages() == registered
