@@ -103,6 +103,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
             "ecr:GetAuthorizationToken has no resource type.",
         )
         self._ecr_token_granted = False
+        self._grants: dict[tuple[str, ...], iam.Grant] = {}  # repeated grants (one per job) made once
         self._vpc_granted = False
         if vpc_access:
             self.allow_vpc_access()
@@ -126,10 +127,15 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         ARN strings cover SageMaker's built-in image repositories in AWS-owned accounts.
         """
         arns = [r if isinstance(r, str) else r.repository_arn for r in repositories]
+        cache_key = ("ecr", *arns)
+        if cache_key in self._grants:
+            return self._grants[cache_key]
         if not self._ecr_token_granted:
             self._ecr_token_granted = True
             iam.Grant.add_to_principal(grantee=self, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
-        return iam.Grant.add_to_principal(grantee=self, actions=_ECR_PULL, resource_arns=arns)
+        grant = iam.Grant.add_to_principal(grantee=self, actions=_ECR_PULL, resource_arns=arns)
+        self._grants[cache_key] = grant
+        return grant
 
     def grant_key(self, key: kms.IKey) -> iam.Grant:
         """Use a KMS key for job volumes, outputs and model artifacts.
@@ -137,6 +143,9 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         Encrypt/decrypt plus ``kms:CreateGrant`` limited to grants for AWS resources, which
         SageMaker needs to attach encrypted EBS volumes.
         """
+        cache_key = ("kms", key.key_arn)
+        if cache_key in self._grants:
+            return self._grants[cache_key]
         iam.Grant.add_to_principal(
             grantee=self,
             actions=["kms:CreateGrant"],
@@ -148,7 +157,9 @@ class SageMakerExecutionRole(ManagedPolicyRole):
             ["AwsSolutions-IAM5[Action::kms:ReEncrypt*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
             "aws-cdk's encrypt/decrypt grant on one specific key ARN; the wildcards are the key-usage action family.",
         )
-        return key.grant_encrypt_decrypt(self)
+        grant = key.grant_encrypt_decrypt(self)
+        self._grants[cache_key] = grant
+        return grant
 
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> iam.Grant:
         """``iam:PassRole`` on this role only, and only to SageMaker (``iam:PassedToService``)."""
