@@ -10,29 +10,93 @@ task (``.task()``) with its own least-privilege IAM, or a one-step state machine
 (``.to_state_machine()``). Workflow: :class:`MlPipeline`.
 """
 
-from ._validation import ConstructValidationError
-from .images import ContainerImage, ImageConfig
-from .jobs import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, add_default_retry, run_unique_name
-from .jobs._common import ClusterConfig, NetworkConfig
-from .jobs.hosting import (
-    BlueGreenDeployment,
-    DataCapture,
-    EndpointConfigDefinition,
-    EndpointDeployment,
-    ModelDefinition,
-    ServerlessConfig,
-)
-from .jobs.processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
-from .jobs.registry import ModelPackageGroup, ModelRegistrationDefinition
-from .jobs.training import TrainingChannel, TrainingDefinition
-from .jobs.transform import DataProcessing, TransformDefinition
-from .jobs.tuning import CategoricalRange, ContinuousRange, IntegerRange, TuningDefinition
-from .network import MlVpc
-from .notebook import LifecycleScript, NotebookInstance
-from .pipeline import FanOut, InputField, MlPipeline, QualityGate, S3Trigger
-from .roles import SageMakerExecutionRole
-from .state_machine import MlStateMachine
-from .storage import DataPrefix, MlDataBucket
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._validation import ConstructValidationError
+    from .images import ContainerImage, ImageConfig
+    from .jobs import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, add_default_retry, run_unique_name
+    from .jobs._common import ClusterConfig, NetworkConfig
+    from .jobs.hosting import (
+        BlueGreenDeployment,
+        DataCapture,
+        EndpointConfigDefinition,
+        EndpointDeployment,
+        ModelDefinition,
+        ServerlessConfig,
+    )
+    from .jobs.processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
+    from .jobs.registry import ModelPackageGroup, ModelRegistrationDefinition
+    from .jobs.training import TrainingChannel, TrainingDefinition
+    from .jobs.transform import DataProcessing, TransformDefinition
+    from .jobs.tuning import CategoricalRange, ContinuousRange, IntegerRange, TuningDefinition
+    from .network import MlVpc
+    from .notebook import LifecycleScript, NotebookInstance
+    from .pipeline import FanOut, InputField, MlPipeline, QualityGate, S3Trigger
+    from .roles import SageMakerExecutionRole
+    from .state_machine import MlStateMachine
+    from .storage import DataPrefix, MlDataBucket
+
+# Public names load their module (and aws-cdk-lib with it) on first use, so the command-line tools
+# (``sm-pipeline``, ``python -m sm_constructs.local``) start without the jsii runtime.
+_EXPORTS = {
+    "BlueGreenDeployment": ".jobs.hosting",
+    "CategoricalRange": ".jobs.tuning",
+    "ClusterConfig": ".jobs._common",
+    "ConstructValidationError": "._validation",
+    "ContainerImage": ".images",
+    "ContinuousRange": ".jobs.tuning",
+    "DataCapture": ".jobs.hosting",
+    "DataPrefix": ".storage",
+    "DataProcessing": ".jobs.transform",
+    "EndpointConfigDefinition": ".jobs.hosting",
+    "EndpointDeployment": ".jobs.hosting",
+    "FanOut": ".pipeline",
+    "ImageConfig": ".images",
+    "InputField": ".pipeline",
+    "IntegerRange": ".jobs.tuning",
+    "LifecycleScript": ".notebook",
+    "MlDataBucket": ".storage",
+    "MlPipeline": ".pipeline",
+    "MlStateMachine": ".state_machine",
+    "MlVpc": ".network",
+    "ModelDefinition": ".jobs.hosting",
+    "ModelPackageGroup": ".jobs.registry",
+    "ModelRegistrationDefinition": ".jobs.registry",
+    "NetworkConfig": ".jobs._common",
+    "NotebookInstance": ".notebook",
+    "ProcessingDefinition": ".jobs.processing",
+    "ProcessingInput": ".jobs.processing",
+    "ProcessingOutput": ".jobs.processing",
+    "QualityGate": ".pipeline",
+    "RETRYABLE_ERRORS": ".jobs",
+    "S3Trigger": ".pipeline",
+    "SageMakerDefinition": ".jobs",
+    "SageMakerExecutionRole": ".roles",
+    "SageMakerTask": ".jobs",
+    "ServerlessConfig": ".jobs.hosting",
+    "TrainingChannel": ".jobs.training",
+    "TrainingDefinition": ".jobs.training",
+    "TransformDefinition": ".jobs.transform",
+    "TuningDefinition": ".jobs.tuning",
+    "add_default_retry": ".jobs",
+    "run_unique_name": ".jobs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "RETRYABLE_ERRORS",

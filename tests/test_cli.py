@@ -88,3 +88,17 @@ def test_no_endpoint_running_is_a_clear_error():
     )
     assert done.returncode == 1
     assert "cannot reach Step Functions (http://127.0.0.1:9)" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_command_line_tools_start_without_the_jsii_runtime():
+    """The CLI and the emulator load neither aws-cdk-lib nor its Node kernel; the constructs still import."""
+    probe = (
+        "import sys, sm_constructs.cli, sm_constructs.local.demo, sm_constructs.local.emulator;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    import sm_constructs
+
+    assert set(sm_constructs.__all__) == set(dir(sm_constructs)) & set(sm_constructs.__all__)
+    assert all(getattr(sm_constructs, name) is not None for name in sm_constructs.__all__)

@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from sm_constructs.local.demo import ACCOUNT_ID, REGION, LocalSession, deploy, emulator_env, stack_outputs, start_server
+from sm_constructs.local.demo import (
+    ACCOUNT_ID,
+    REGION,
+    LocalSession,
+    deploy,
+    emulator_env,
+    stack_outputs,
+    start_server,
+    start_synth,
+)
 from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator")
@@ -22,9 +31,10 @@ ROOT_DATA = "reference/data/churn.csv"
 @pytest.fixture(scope="module")
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local")
+    synth = start_synth(workdir)  # while the emulator starts
     proc, url = start_server(_free_port(), workdir, time_scale=0.05)
     try:
-        deploy(emulator_env(url), workdir)
+        deploy(emulator_env(url), workdir, synth)
         session = LocalSession(url)
         found = stack_outputs(session)
         session.client("s3").upload_file(ROOT_DATA, found["bucket"], "raw/churn.csv")

@@ -99,28 +99,47 @@ def start_server(port: int, workdir: Path, time_scale: float) -> tuple[subproces
     raise RuntimeError("emulator did not start within 60 s")
 
 
-def cdk(env: dict[str, str], *args: str, log: Path) -> None:
-    """The pinned CDK CLI from node_modules against the emulator."""
+def _cdk_command(*args: str) -> tuple[list[str], dict[str, str]]:
     binary = ROOT / "node_modules" / ".bin" / "cdk"
-    command = [str(binary), *args, "--no-notices", "--no-version-reporting", "--ci"]
-    env = {
-        **env,
-        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}",
-    }
+    path = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
+    return [str(binary), *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path}
+
+
+def cdk(env: dict[str, str], *args: str, log: Path, cwd: Path = ROOT) -> None:
+    """The pinned CDK CLI from node_modules against the emulator."""
+    command, extra = _cdk_command(*args)
     with log.open("a") as out:
         out.write(f"$ {' '.join(command)}\n")
         out.flush()
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, timeout=600)
+        started = time.monotonic()
+        done = subprocess.run(command, cwd=cwd, env={**env, **extra}, stdout=out, stderr=subprocess.STDOUT, timeout=600)
+        out.write(f"# {args[0]}: exit {done.returncode} in {time.monotonic() - started:.1f}s\n")
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:1])} failed (exit {done.returncode}); see {log}")
 
 
-def deploy(env: dict[str, str], workdir: Path) -> None:
+def start_synth(workdir: Path) -> subprocess.Popen[bytes]:
+    """``cdk synth`` of the reference app into ``<workdir>/cdk.out``, in the background.
+
+    Synthesis needs no endpoint, so it runs while the emulator starts; ``deploy`` then deploys the
+    assembly without synthesizing again.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    command, extra = _cdk_command("synth", "--quiet", "--output", str(workdir / "cdk.out"))
+    log = (workdir / "synth.log").open("w")
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **extra}, stdout=log, stderr=subprocess.STDOUT)
+
+
+def deploy(env: dict[str, str], workdir: Path, synth: subprocess.Popen[bytes] | None = None) -> None:
     """cdk bootstrap + cdk deploy of the reference app (synthesized into ``<workdir>/cdk.out``)."""
     log = workdir / "cdk.log"
     out = workdir / "cdk.out"
-    cdk(env, "bootstrap", f"aws://{ACCOUNT_ID}/{REGION}", "--output", str(out), log=log)
-    cdk(env, "deploy", STACK, "--require-approval", "never", "--output", str(out), log=log)
+    # From the work dir: outside the project the CLI does not synthesize the app just to bootstrap.
+    cdk(env, "bootstrap", f"aws://{ACCOUNT_ID}/{REGION}", log=log, cwd=workdir)
+    synth = synth or start_synth(workdir)
+    if synth.wait(timeout=600) != 0:
+        raise RuntimeError(f"cdk synth failed (exit {synth.returncode}); see {workdir / 'synth.log'}")
+    cdk(env, "deploy", STACK, "--app", str(out), "--require-approval", "never", log=log)
 
 
 def stack_outputs(session: Any) -> dict[str, str]:
@@ -181,11 +200,16 @@ def demo(args: argparse.Namespace) -> int:
         from .emulator import _free_port
 
         port = _free_port()
-    proc, url = start_server(port, workdir, args.time_scale)
+    synth = start_synth(workdir)
+    try:
+        proc, url = start_server(port, workdir, args.time_scale)
+    except BaseException:
+        synth.kill()
+        raise
     try:
         print(f"[{time.monotonic() - started:5.1f}s] emulator on {url} (work dir {workdir})", flush=True)
         env = emulator_env(url)
-        deploy(env, workdir)
+        deploy(env, workdir, synth)
         print(f"[{time.monotonic() - started:5.1f}s] cdk bootstrap + cdk deploy {STACK}: done", flush=True)
         session = LocalSession(url)
         found = stack_outputs(session)
