@@ -9,7 +9,7 @@ checked by the service instead.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_cdk import Token
@@ -60,15 +60,32 @@ class Problems:
     so the user can find the offending call in a large app.
     """
 
-    def __init__(self, kind: str, path: str) -> None:
+    def __init__(self, kind: str, path: str | Callable[[], str]) -> None:
         self.kind = kind
-        self.path = path
+        self._path = path
         self._items: list[str] = []
+
+    @property
+    def path(self) -> str:
+        """The construct path, looked up only when there is something to report."""
+        if callable(self._path):
+            self._path = self._path()
+        return self._path
 
     @classmethod
     def for_construct(cls, kind: str, scope: Any, id: str) -> Problems:
-        parent = scope.node.path if scope is not None else ""
-        return cls(kind, f"{parent}/{id}" if parent else id)
+        """Problems of the construct ``id`` about to be created in ``scope``."""
+
+        def path() -> str:
+            parent = scope.node.path if scope is not None else ""
+            return f"{parent}/{id}" if parent else id
+
+        return cls(kind, path)
+
+    @classmethod
+    def at(cls, kind: str, construct: Any) -> Problems:
+        """Problems of an existing construct (or of one in scope ``construct``)."""
+        return cls(kind, lambda: str(construct.node.path))
 
     def add(self, field: str, value: Any, rule: str) -> None:
         self._items.append(f"{field}={_show(value)} is invalid: {rule}")

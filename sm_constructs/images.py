@@ -24,12 +24,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Aws, CfnMapping, Stack, Token
+from aws_cdk import CfnMapping, Stack, Token
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ._memo import aws, stack_memo
 from ._validation import Problems, is_token
 
 __all__ = ["DEFAULT_VERSIONS", "MAPPING_ID", "ContainerImage", "ImageConfig", "image_registry"]
@@ -169,7 +170,7 @@ class _BuiltIn(ContainerImage):
     def _validate(self, scope: Construct, stack: Stack) -> dict[str, Any]:
         spec: dict[str, Any] = image_registry()["families"][self.family]
         versions: dict[str, Any] = spec["versions"]
-        problems = Problems("ContainerImage", scope.node.path)
+        problems = Problems.at("ContainerImage", scope)
         entry = versions.get(self.version)
         if entry is None:
             problems.add(f"{self.family} framework_version", self.version, f"supported: {', '.join(versions)}")
@@ -195,7 +196,10 @@ class _BuiltIn(ContainerImage):
         return spec
 
     def bind(self, scope: Construct) -> ImageConfig:
-        stack = Stack.of(scope)
+        key = ("builtin-image", self.family, self.version, self.py_version, self.container_version)
+        return stack_memo(scope, key, lambda stack: self._bind(scope, stack))
+
+    def _bind(self, scope: Construct, stack: Stack) -> ImageConfig:
         spec = self._validate(scope, stack)
         tag: str = spec["versions"][self.version]["tag"]
         if self.py_version and self.container_version:
@@ -203,8 +207,8 @@ class _BuiltIn(ContainerImage):
         # Env-agnostic: Fn::FindInMap on AWS::Region. Concrete region: the lazy mapping returns the literal account.
         account = _mapping(stack).find_in_map(stack.region, self.family)
         repository = spec["repository"]
-        uri = f"{account}.dkr.ecr.{Aws.REGION}.{Aws.URL_SUFFIX}/{repository}:{tag}"
-        arn = f"arn:{Aws.PARTITION}:ecr:{Aws.REGION}:{account}:repository/{repository}"
+        uri = f"{account}.dkr.ecr.{aws('REGION')}.{aws('URL_SUFFIX')}/{repository}:{tag}"
+        arn = f"arn:{aws('PARTITION')}:ecr:{aws('REGION')}:{account}:repository/{repository}"
         return ImageConfig(image_uri=uri, repository_arns=[arn], family=self.family)
 
 
@@ -226,7 +230,7 @@ class _Repository(ContainerImage):
         if not is_token(self.tag) and not (
             isinstance(self.tag, str) and (_ECR_TAG_RE.match(self.tag) or _DIGEST_RE.match(self.tag))
         ):
-            problems = Problems("ContainerImage", scope.node.path)
+            problems = Problems.at("ContainerImage", scope)
             problems.add(
                 "tag", self.tag, "an ECR image tag ([a-zA-Z0-9_][a-zA-Z0-9_.-], at most 128) or sha256:<digest>"
             )
@@ -249,7 +253,7 @@ class _Asset(ContainerImage):
         key = Stack.of(scope).node.path
         if key not in self._assets:
             dockerfile = Path(self.directory) / self.kwargs.get("file", "Dockerfile")
-            problems = Problems("ContainerImage", scope.node.path)
+            problems = Problems.at("ContainerImage", scope)
             if not dockerfile.is_file():
                 problems.add("from_asset(directory)", self.directory, f"no Dockerfile at {dockerfile}")
             problems.raise_if_any()
@@ -275,7 +279,7 @@ class _Uri(ContainerImage):
 
     def bind(self, scope: Construct) -> ImageConfig:
         if not is_token(self.uri) and (not isinstance(self.uri, str) or not self.uri.strip() or " " in self.uri):
-            problems = Problems("ContainerImage", scope.node.path)
+            problems = Problems.at("ContainerImage", scope)
             problems.add("from_uri(uri)", self.uri, "an image URI such as '<registry>/<repository>:<tag>'")
             problems.raise_if_any()
         return ImageConfig(self.uri, [])

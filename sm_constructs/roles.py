@@ -104,6 +104,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         )
         self._ecr_token_granted = False
         self._grants: dict[tuple[str, ...], iam.Grant] = {}  # repeated grants (one per job) made once
+        self._keys: list[kms.IKey] = []
         self._vpc_granted = False
         if vpc_access:
             self.allow_vpc_access()
@@ -143,9 +144,10 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         Encrypt/decrypt plus ``kms:CreateGrant`` limited to grants for AWS resources, which
         SageMaker needs to attach encrypted EBS volumes.
         """
-        cache_key = ("kms", key.key_arn)
+        cache_key = ("kms", str(id(key)))
         if cache_key in self._grants:
             return self._grants[cache_key]
+        self._keys.append(key)  # keeps id(key) unique while cached
         iam.Grant.add_to_principal(
             grantee=self,
             actions=["kms:CreateGrant"],

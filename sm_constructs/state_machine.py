@@ -40,15 +40,11 @@ class _PolicyOnlyDependsOn:
 
     def _acknowledge_prefix_arns(self, stack: Stack) -> None:
         """SageMaker ARNs ending in ``<name prefix>-*`` come from job definitions; say so to cdk-nag."""
-        findings = set()
-        for policy in self._owner._role.permission_policies:
-            document = stack.resolve(policy.document)
-            for statement in document.get("Statement", []):
-                resources = statement.get("Resource", [])
-                for resource in resources if isinstance(resources, list) else [resources]:
-                    text = _nag_text(resource)
-                    if ":sagemaker:" in text and text.endswith("*"):
-                        findings.add(f"AwsSolutions-IAM5[Resource::{text}]")
+        # Only the candidate resource strings are resolved (one jsii call), not whole policy documents.
+        candidates = [
+            r for r in self._owner._role.statement_resources if ":sagemaker:" in str(r) and str(r).endswith("*")
+        ]
+        findings = {f"AwsSolutions-IAM5[Resource::{_nag_text(v)}]" for v in stack.resolve(candidates) or []}
         if findings:
             acknowledge(
                 self._owner._role,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -188,20 +189,27 @@ class MlDataBucket(Construct):
         if not props.get("replication_rules"):
             acknowledge_in_packs(bucket, "S3BucketReplicationEnabled", _REPLICATION_REASON)
 
-    @property
+    @cached_property
     def bucket_name(self) -> str:
         return self.bucket.bucket_name
 
-    @property
+    @cached_property
     def bucket_arn(self) -> str:
         return self.bucket.bucket_arn
 
     def s3_uri(self, prefix: str = "") -> str:
         """``s3://<bucket>/<prefix>`` (the bucket name may be a token resolved at deploy)."""
-        return f"s3://{self.bucket.bucket_name}/{prefix}"
+        return f"s3://{self.bucket_name}/{prefix}"
+
+    @cached_property
+    def _logical_id(self) -> str | None:
+        """The bucket's logical id as cdk-nag names it in findings (None for an imported bucket)."""
+        if self.cfn_bucket is None:
+            return None
+        return str(Stack.of(self).resolve(Stack.of(self).get_logical_id(self.cfn_bucket)))
 
     def _check_prefix(self, method: str, prefix: str) -> None:
-        problems = Problems(type(self).__name__, self.node.path)
+        problems = Problems.at(type(self).__name__, self)
         problems.s3_prefix(f"{method}(prefix)", prefix)
         problems.raise_if_any()
 
@@ -211,9 +219,8 @@ class MlDataBucket(Construct):
         if not isinstance(principal, Construct):
             return
         findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in actions]
-        if self.cfn_bucket is not None:
-            logical_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(self.cfn_bucket))
-            findings.append(f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]")
+        if self._logical_id is not None:
+            findings.append(f"AwsSolutions-IAM5[Resource::<{self._logical_id}.Arn>/{prefix}*]")
         acknowledge(
             principal,
             findings,

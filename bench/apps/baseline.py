@@ -1163,14 +1163,13 @@ class ChurnStack(Stack):
             notebook(self, shared)
 
 
-def main() -> None:
-    app = App(outdir=os.environ.get("CDK_OUTDIR"))
-    total = int(os.environ.get("BENCH_PIPELINES", "1"))
+def build(app: App, total: int) -> None:
     for first in range(0, total, PIPELINES_PER_STACK):
         stack_id = "ChurnBaseline" if first == 0 else f"ChurnBaseline{first // PIPELINES_PER_STACK + 1}"
         ChurnStack(app, stack_id, first=first, pipelines=min(PIPELINES_PER_STACK, total - first))
-    app.synth()
 
 
 if __name__ == "__main__":
-    main()
+    app = App(outdir=os.environ.get("CDK_OUTDIR"))
+    build(app, int(os.environ.get("BENCH_PIPELINES", "1")))
+    app.synth()

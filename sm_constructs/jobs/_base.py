@@ -14,7 +14,9 @@ Values may be fixed at synth time or read at run time with JSONPath
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from aws_cdk import Arn, ArnComponents, Aws, Duration, Stack
@@ -22,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._memo import aws, stack_memo, statement
 from .._validation import Problems
 from ..state_machine import MlStateMachine
 from ._api import SageMakerApi
@@ -53,14 +56,29 @@ RETRYABLE_ERRORS = [
 ]
 
 
+#: Statements already registered per state graph (by object identity; the statements are kept alive by their tasks).
+_REGISTERED: weakref.WeakKeyDictionary[sfn.StateGraph, set[int]] = weakref.WeakKeyDictionary()
+
+
+@cache
+def _duration(unit: str, amount: int) -> Duration:
+    """Durations are immutable: one object per value instead of a jsii call per use."""
+    return getattr(Duration, unit)(amount)
+
+
+@cache
+def _execution_id() -> str:
+    return sfn.JsonPath.string_at("$$.Execution.Id")
+
+
 def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4) -> None:
     """Retry throttling / capacity errors with exponential backoff and full jitter (10 s, 20 s, 40 s ...)."""
     state.add_retry(
         errors=RETRYABLE_ERRORS,
-        interval=Duration.seconds(10),
+        interval=_duration("seconds", 10),
         backoff_rate=2,
         max_attempts=max_attempts,
-        max_delay=Duration.minutes(5),
+        max_delay=_duration("minutes", 5),
         jitter_strategy=sfn.JitterType.FULL,
     )
 
@@ -79,18 +97,23 @@ def run_unique_name(prefix: str) -> str:
 def integration_arn(scope: Construct, action: str, *, sync: bool, sdk: bool = False) -> str:
     """``arn:<partition>:states:::sagemaker:<action>[.sync]`` (optimized) or ``...:::aws-sdk:sagemaker:<action>``."""
     service = "aws-sdk:sagemaker" if sdk else "sagemaker"
-    return f"arn:{Stack.of(scope).partition}:states:::{service}:{action}{'.sync' if sync else ''}"
+    return f"arn:{aws('PARTITION')}:states:::{service}:{action}{'.sync' if sync else ''}"
 
 
 def sagemaker_arn(scope: Construct, arn_type: str, name_pattern: str) -> str:
     """ARN of SageMaker resources of one type whose names match ``name_pattern`` (may end in ``*``)."""
-    return Stack.of(scope).format_arn(service="sagemaker", resource=arn_type, resource_name=name_pattern)
+    return stack_memo(
+        scope,
+        ("sagemaker-arn", arn_type, name_pattern),
+        lambda stack: stack.format_arn(service="sagemaker", resource=arn_type, resource_name=name_pattern),
+    )
 
 
 def _events_rule_arn(scope: Construct, rule: str) -> str:
-    return Arn.format(
-        ArnComponents(service="events", resource="rule", resource_name=rule),
-        Stack.of(scope),
+    return stack_memo(
+        scope,
+        ("events-rule-arn", rule),
+        lambda stack: Arn.format(ArnComponents(service="events", resource="rule", resource_name=rule), stack),
     )
 
 
@@ -138,10 +161,14 @@ class SageMakerTask(sfn.CustomState):
         self.policy_statements: list[iam.PolicyStatement] = list(policy_statements)
         self.state_json: dict[str, Any] = state
 
-    def bind_to_graph(self, graph: sfn.StateGraph) -> None:
-        super().bind_to_graph(graph)
-        for statement in self.policy_statements:
-            graph.register_policy_statement(statement)
+    def _when_bound_to_graph(self, graph: sfn.StateGraph) -> None:
+        # Called once, when the state joins its graph (bind_to_graph runs again for every neighbour).
+        super()._when_bound_to_graph(graph)
+        registered = _REGISTERED.setdefault(graph, set())  # statements are shared per stack: register once
+        for policy in self.policy_statements:
+            if id(policy) not in registered:
+                registered.add(id(policy))
+                graph.register_policy_statement(policy)
 
 
 class SageMakerDefinition(Construct):
@@ -220,7 +247,7 @@ class SageMakerDefinition(Construct):
         rendered = self.render_request()
         clash = sorted(k for k, v in fields.items() if k in rendered and not isinstance(v, Mapping))
         if clash:
-            problems = Problems(type(self).__name__, self.node.path)
+            problems = Problems.at(type(self).__name__, self)
             problems.add("add_request_fields", clash, "already set from the definition's props; use those")
             problems.raise_if_any()
         self._extra_fields.update(fields)
@@ -233,7 +260,7 @@ class SageMakerDefinition(Construct):
 
     def _tags(self) -> list[dict[str, Any]]:
         tags: list[dict[str, Any]] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
-        tags.append({"Key": EXECUTION_TAG, "Value": sfn.JsonPath.string_at("$$.Execution.Id")})
+        tags.append({"Key": EXECUTION_TAG, "Value": _execution_id()})
         return tags
 
     def _name(self) -> str:
@@ -251,17 +278,19 @@ class SageMakerDefinition(Construct):
             actions.append(f"sagemaker:{api.describe}")
         if api.stop:
             actions.append(f"sagemaker:{api.stop}")
-        statements = [iam.PolicyStatement(actions=actions, resources=[self.resource_arn_pattern()])]
+        statements = [statement(self, actions=actions, resources=[self.resource_arn_pattern()])]
         if api.events_rule:
             statements.append(
-                iam.PolicyStatement(
+                statement(
+                    self,
                     actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
                     resources=[_events_rule_arn(self, api.events_rule)],
                 )
             )
         if self.role is not None:
             statements.append(
-                iam.PolicyStatement(
+                statement(
+                    self,
                     actions=["iam:PassRole"],
                     resources=[self.role.role_arn],
                     conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},

@@ -178,7 +178,7 @@ class ProcessingDefinition(SageMakerDefinition):
         for output in self.outputs:
             if output.name == name:
                 return output.destination
-        problems = Problems(type(self).__name__, self.node.path)
+        problems = Problems.at(type(self).__name__, self)
         problems.add("output_uri(name)", name, f"no such output; outputs: {', '.join(o.name for o in self.outputs)}")
         problems.raise_if_any()
         raise AssertionError  # unreachable
