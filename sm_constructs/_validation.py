@@ -42,6 +42,8 @@ def is_token(value: Any) -> bool:
         return False
     if isinstance(value, str):  # string tokens always carry this marker; no jsii round trip needed
         return "${Token[" in value
+    if isinstance(value, int):  # number tokens are encoded as (huge negative) doubles, never as ints
+        return False
     try:
         return bool(Token.is_unresolved(value))
     except Exception:  # pragma: no cover - jsii refuses some Python objects; those are not tokens
