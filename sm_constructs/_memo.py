@@ -45,7 +45,10 @@ def statement(
     resources: Sequence[str],
     conditions: Mapping[str, Any] | None = None,
 ) -> iam.PolicyStatement:
-    """One shared ``PolicyStatement`` per stack for identical (actions, resources, conditions)."""
+    """One shared ``PolicyStatement`` per stack for identical (actions, resources, conditions).
+
+    Shared between tasks and roles: treat it as frozen (build a new statement to vary it).
+    """
     key = ("statement", tuple(actions), tuple(resources), json.dumps(conditions, sort_keys=True))
     return stack_memo(
         scope,

@@ -231,3 +231,51 @@ def test_entrypoint_without_code(script):
     assert p.render_request()["AppSpecification"]["ContainerEntrypoint"] == ["/bin/run"]
     with pytest.raises(ConstructValidationError, match="give a script to run"):
         ProcessingDefinition(stack, "None_", role=SageMakerExecutionRole(stack, "Exec2"))
+
+
+def test_jobs_sharing_an_image_and_role_grant_it_once(script):
+    """Several jobs (as in several pipelines) with the same built-in image: one ECR pull and one KMS
+    statement on the execution role, one create/PassRole statement set per state machine role."""
+    app = new_app()
+    stack = new_stack(app)
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    chains = []
+    for i in range(3):
+        job = ProcessingDefinition(
+            stack,
+            f"Prep{i}",
+            role=role,
+            code=script,
+            image=ContainerImage.sklearn(),  # a new image object per job, as separate pipelines have
+            outputs=[ProcessingOutput("out", data.s3_uri(f"processed/{i}/"))],
+            output_kms_key=data.encryption_key,
+        )
+        chains.append(job.task())
+    sfn.StateMachine(
+        stack,
+        "Flow",
+        definition_body=sfn.DefinitionBody.from_chainable(sfn.Chain.start(chains[0]).next(chains[1]).next(chains[2])),
+    )
+    template = template_of(stack).to_json()
+    role_id = stack.resolve(stack.get_logical_id(role.node.default_child))
+    statements = [
+        s
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and r["Properties"].get("Roles") == [{"Ref": role_id}]
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    ecr = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
+    assert len(ecr) == 1
+    rendered = [json.dumps(s, sort_keys=True) for s in statements]
+    assert len(rendered) == len(set(rendered))
+    flow_policy = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and "Flow" in json.dumps(r["Properties"]["Roles"])
+    ]
+    (flow,) = flow_policy
+    flow_statements = [json.dumps(s, sort_keys=True) for s in flow["Properties"]["PolicyDocument"]["Statement"]]
+    assert len(flow_statements) == len(set(flow_statements))
+    passrole = [s for s in flow["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"]
+    assert len(passrole) == 1

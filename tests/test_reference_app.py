@@ -70,6 +70,20 @@ def test_no_lambda_functions(template):
     assert not {t for t in types if t.startswith(("AWS::Lambda::", "Custom::", "AWS::CloudFormation::CustomResource"))}
 
 
+def test_no_role_gets_the_same_statement_twice(template):
+    """Grants repeated by several jobs (PassRole, ECR pull, KMS, events rules) land once per role."""
+    per_role: dict[str, list[str]] = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::ManagedPolicy":
+            continue
+        for role in resource["Properties"].get("Roles", []):
+            statements = resource["Properties"]["PolicyDocument"]["Statement"]
+            per_role.setdefault(json.dumps(role), []).extend(json.dumps(s, sort_keys=True) for s in statements)
+    assert per_role
+    for role, statements in per_role.items():
+        assert len(statements) == len(set(statements)), role
+
+
 def test_pipeline_has_the_gate_and_the_stages(pipeline):
     states = pipeline["States"]
     for name in (
