@@ -247,20 +247,18 @@ class _Asset(ContainerImage):
     def __init__(self, directory: str, kwargs: dict[str, Any]) -> None:
         self.directory = directory
         self.kwargs = kwargs
-        self._assets: dict[str, ecr_assets.DockerImageAsset] = {}
 
     def bind(self, scope: Construct) -> ImageConfig:
-        key = Stack.of(scope).node.path
-        if key not in self._assets:
-            dockerfile = Path(self.directory) / self.kwargs.get("file", "Dockerfile")
-            problems = Problems.at("ContainerImage", scope)
-            if not dockerfile.is_file():
-                problems.add("from_asset(directory)", self.directory, f"no Dockerfile at {dockerfile}")
-            problems.raise_if_any()
-            self._assets[key] = ecr_assets.DockerImageAsset(
-                scope, _free_id(scope, "Image"), directory=self.directory, **self.kwargs
-            )
-        asset = self._assets[key]
+        # One asset per stack however many jobs use this image.
+        return stack_memo(scope, ("asset-image", self), lambda _: self._bind(scope))
+
+    def _bind(self, scope: Construct) -> ImageConfig:
+        dockerfile = Path(self.directory) / self.kwargs.get("file", "Dockerfile")
+        problems = Problems.at("ContainerImage", scope)
+        if not dockerfile.is_file():
+            problems.add("from_asset(directory)", self.directory, f"no Dockerfile at {dockerfile}")
+        problems.raise_if_any()
+        asset = ecr_assets.DockerImageAsset(scope, _free_id(scope, "Image"), directory=self.directory, **self.kwargs)
         return ImageConfig(asset.image_uri, [asset.repository.repository_arn])
 
 

@@ -103,8 +103,9 @@ class SageMakerExecutionRole(ManagedPolicyRole):
             "ecr:GetAuthorizationToken has no resource type.",
         )
         self._ecr_token_granted = False
-        self._grants: dict[tuple[str, ...], iam.Grant] = {}  # repeated grants (one per job) made once
-        self._keys: list[kms.IKey] = []
+        # Jobs ask for the same grants again and again (one per job): each is made once.
+        self._ecr_grants: dict[tuple[str, ...], iam.Grant] = {}
+        self._key_grants: dict[kms.IKey, iam.Grant] = {}
         self._vpc_granted = False
         if vpc_access:
             self.allow_vpc_access()
@@ -128,14 +129,13 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         ARN strings cover SageMaker's built-in image repositories in AWS-owned accounts.
         """
         arns = [r if isinstance(r, str) else r.repository_arn for r in repositories]
-        cache_key = ("ecr", *arns)
-        if cache_key in self._grants:
-            return self._grants[cache_key]
+        if tuple(arns) in self._ecr_grants:
+            return self._ecr_grants[tuple(arns)]
         if not self._ecr_token_granted:
             self._ecr_token_granted = True
             iam.Grant.add_to_principal(grantee=self, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
         grant = iam.Grant.add_to_principal(grantee=self, actions=_ECR_PULL, resource_arns=arns)
-        self._grants[cache_key] = grant
+        self._ecr_grants[tuple(arns)] = grant
         return grant
 
     def grant_key(self, key: kms.IKey) -> iam.Grant:
@@ -144,10 +144,8 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         Encrypt/decrypt plus ``kms:CreateGrant`` limited to grants for AWS resources, which
         SageMaker needs to attach encrypted EBS volumes.
         """
-        cache_key = ("kms", str(id(key)))
-        if cache_key in self._grants:
-            return self._grants[cache_key]
-        self._keys.append(key)  # keeps id(key) unique while cached
+        if key in self._key_grants:
+            return self._key_grants[key]
         iam.Grant.add_to_principal(
             grantee=self,
             actions=["kms:CreateGrant"],
@@ -160,7 +158,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
             "aws-cdk's encrypt/decrypt grant on one specific key ARN; the wildcards are the key-usage action family.",
         )
         grant = key.grant_encrypt_decrypt(self)
-        self._grants[cache_key] = grant
+        self._key_grants[key] = grant
         return grant
 
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> iam.Grant:
