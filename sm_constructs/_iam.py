@@ -43,7 +43,7 @@ class ManagedPolicyRole(iam.Role):
         self._policies: list[iam.ManagedPolicy] = []
         self._used = 0
         self._added: dict[str, iam.ManagedPolicy] = {}
-        self._by_object: dict[int, tuple[iam.PolicyStatement, iam.ManagedPolicy]] = {}
+        self._by_object: dict[iam.PolicyStatement, iam.ManagedPolicy] = {}  # by identity
         self._resources: list[str] = []
 
     @property
@@ -60,13 +60,13 @@ class ManagedPolicyRole(iam.Role):
         # Identical statements (the same grant from several jobs) are added once: tokens render the
         # same for the same reference, so the unresolved JSON identifies a statement.
         # The same statement object (shared per stack, see _memo.statement) is recognised without rendering.
-        known = self._by_object.get(id(statement))
-        if known is not None and known[0] is statement:
-            return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=known[1])
+        known = self._by_object.get(statement)
+        if known is not None:
+            return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=known)
         statement_json = statement.to_statement_json()
         rendered = json.dumps(statement_json, sort_keys=True, separators=(",", ":"))
         if rendered in self._added:
-            self._by_object[id(statement)] = (statement, self._added[rendered])
+            self._by_object[statement] = self._added[rendered]
             return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._added[rendered])
         size = _estimated_size(rendered)
         if not self._policies or self._used + size > _POLICY_BUDGET:
@@ -84,5 +84,5 @@ class ManagedPolicyRole(iam.Role):
         self._added[rendered] = self._policies[-1]
         resources = statement_json.get("Resource", [])
         self._resources.extend(resources if isinstance(resources, list) else [resources])
-        self._by_object[id(statement)] = (statement, self._policies[-1])
+        self._by_object[statement] = self._policies[-1]
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._policies[-1])

@@ -56,8 +56,8 @@ RETRYABLE_ERRORS = [
 ]
 
 
-#: Statements already registered per state graph (by object identity; the statements are kept alive by their tasks).
-_REGISTERED: weakref.WeakKeyDictionary[sfn.StateGraph, set[int]] = weakref.WeakKeyDictionary()
+#: Statements already registered per state graph (by identity: statements are shared per stack).
+_REGISTERED: weakref.WeakKeyDictionary[sfn.StateGraph, set[iam.PolicyStatement]] = weakref.WeakKeyDictionary()
 
 
 @cache
@@ -166,8 +166,8 @@ class SageMakerTask(sfn.CustomState):
         super()._when_bound_to_graph(graph)
         registered = _REGISTERED.setdefault(graph, set())  # statements are shared per stack: register once
         for policy in self.policy_statements:
-            if id(policy) not in registered:
-                registered.add(id(policy))
+            if policy not in registered:
+                registered.add(policy)
                 graph.register_policy_statement(policy)
 
 
