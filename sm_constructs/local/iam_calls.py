@@ -111,6 +111,8 @@ class Call:
     context: Mapping[str, str] = field(default_factory=dict)
     #: request field whose presence makes the call happen (``when`` = ``kms``)
     field: str | None = None
+    #: a service acting as itself (``sts:AssumeRole`` of the role it works with); default: the role
+    principal: str | None = None
 
 
 def _arn(kind: str, name: str) -> str:
@@ -260,6 +262,7 @@ JOB_ACCESS: dict[str, tuple[Call, ...]] = {
             "sts:AssumeRole",
             "{role}",
             SM_TRUST,
+            principal="sagemaker.amazonaws.com",
             context={"aws:SourceAccount": "{account}", "aws:SourceArn": "{job_arn}"},
         ),
         Call("ecr:GetAuthorizationToken", "*", SM_ROLES),
@@ -329,6 +332,7 @@ STATE_MACHINE_ACCESS: tuple[Call, ...] = (
         "sts:AssumeRole",
         "{role}",
         SFN_TRUST,
+        principal="states.amazonaws.com",
         context={"aws:SourceAccount": "{account}", "aws:SourceArn": "{state_machine_arn}"},
     ),
 )

@@ -232,6 +232,7 @@ class Enforcer:
 
     def check(self, principal: str, call: Call, values: Mapping[str, Any], *, session: str) -> Request | None:
         """Authorize one call; raises :class:`AccessDenied`. ``None`` when the call does not happen."""
+        principal = call.principal or principal
         resource = _fill(call.resource, values)
         if call.when in ("kms", "tags") and resource is None:
             return None
@@ -287,7 +288,7 @@ class Enforcer:
             **self._lookups(integration, parameters, region),
         }
         for call in STATE_MACHINE_ACCESS:
-            self.check("states.amazonaws.com", call, values, session="states")
+            self.check(role_arn, call, values, session="states")
         for call in calls:
             if call.when == "stop" or (call.when == "sync" and not sync):
                 continue

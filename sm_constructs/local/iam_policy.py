@@ -412,4 +412,6 @@ def authorize(
         return Outcome(Decision.IMPLICIT_DENY, f"because no identity-based policy allows the {action} action")
     if identity_allows or direct_allow:
         return Outcome(Decision.ALLOW, "")
+    if not request.principal.startswith("arn:"):  # a service principal has no identity-based policies
+        return Outcome(Decision.IMPLICIT_DENY, f"because no resource-based policy allows the {action} action")
     return Outcome(Decision.IMPLICIT_DENY, f"because no identity-based policy allows the {action} action")
