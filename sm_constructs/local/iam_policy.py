@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -103,6 +104,7 @@ class Outcome:
 
 
 # -- matching -------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4096)
 def _wildcard(pattern: str, *, case: bool = True) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(f"^{regex}$", 0 if case else re.IGNORECASE | re.DOTALL)
