@@ -10,6 +10,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
   the model registry step needs the group), state machines created by CloudFormation placed where
   moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
   bodies as strings and SDK error names, as on AWS;
+* IAM enforcement (on by default): every call of a run authorized against the deployed policies
+  as AWS would (:mod:`~sm_constructs.local.iam_enforcement`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
   endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
 

@@ -357,7 +357,7 @@ def _install_task_authorization(enforcer: Enforcer) -> None:
                 raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1].split(":")[0], denied) from None
             original(env, resource_runtime_part, normalised_parameters, state_credentials)
 
-        service._eval_service_task = eval_service_task
+        service._eval_service_task = eval_service_task  # type: ignore[method-assign]
         return service
 
     state_task_factory.state_task_service_for = state_task_service_for
