@@ -249,12 +249,11 @@ def test_without_the_key_grant_the_job_cannot_encrypt_its_volume(local):
     )
 
 
-# Condition keys that only statements for principals the emulator never acts as use: CloudWatch Logs
-# and log delivery (key policies), S3 server access logging (log bucket policy), and Step Functions'
-# encryption of execution data (the emulator keeps execution data unencrypted: not enforced).
+# Condition keys used only by statements for calls the emulator does not make: CloudWatch Logs
+# encrypting log groups (logs.<region> principal in key policies) and the delivery of the state
+# machine's logs.
 NOT_EXERCISED = {
     "kms:EncryptionContext:aws:logs:arn": "CloudWatch Logs encrypting log groups (logs.<region> principal)",
-    "kms:EncryptionContext:aws:states:stateMachineArn": "Step Functions encrypting execution data",
     "kms:EncryptionContext:SourceArn": "log delivery of the state machine's logs",
 }
 

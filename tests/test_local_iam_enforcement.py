@@ -197,3 +197,34 @@ def test_endpoint_and_topic_keys_are_found(aws):
             state_machine_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m",
             region=REGION,
         )
+
+
+def test_execution_data_key_needs_the_state_machine_encryption_context(aws, monkeypatch):
+    from sm_constructs.local import iam_enforcement
+
+    key = aws.client("kms").create_key()["KeyMetadata"]["Arn"]
+    machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m"
+    monkeypatch.setitem(iam_enforcement.STATE_MACHINE_KEYS, machine, key)
+    describe = {"Effect": "Allow", "Action": "sagemaker:DescribeEndpoint", "Resource": "*"}
+
+    def use_key(state_machine):
+        return {
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:states:stateMachineArn": state_machine}},
+        }
+
+    def run(role):
+        _enforcer().task(
+            "arn:aws:states:::aws-sdk:sagemaker:describeEndpoint",
+            {"EndpointName": "e"},
+            role_arn=role,
+            state_machine_arn=machine,
+            region=REGION,
+        )
+
+    run(_role(aws, "Right", trust_service="states.amazonaws.com", inline=[describe, use_key(machine)]))
+    wrong = _role(aws, "Wrong", trust_service="states.amazonaws.com", inline=[describe, use_key(f"{machine}-other")])
+    with pytest.raises(AccessDenied, match=re.escape(f"kms:GenerateDataKey on resource: {key}")):
+        run(wrong)

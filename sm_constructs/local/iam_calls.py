@@ -94,6 +94,11 @@ SDK_INTEGRATION = (
     "role needs the IAM action of the API called (Service Authorization Reference names the resource)"
 )
 SFN_SNS = "Step Functions developer guide, 'IAM policies for Amazon SNS' (sns-iam.html): sns:Publish on the topic"
+SFN_ENCRYPTION = (
+    "Step Functions developer guide, 'Data at rest encryption' (encryption-at-rest.html): with a customer "
+    "managed key the execution role needs kms:GenerateDataKey and kms:Decrypt, called with the encryption "
+    "context aws:states:stateMachineArn"
+)
 SFN_TRUST = (
     "Step Functions developer guide, 'Prevent cross-service confused deputy' (cross-service-confused-deputy-"
     "prevention.html): Step Functions assumes the state machine role with aws:SourceAccount and aws:SourceArn"
@@ -326,7 +331,8 @@ JOB_ACCESS: dict[str, tuple[Call, ...]] = {
     ),
 }
 
-#: Step Functions assumes the state machine's role for each task (principal states.amazonaws.com)
+#: for each task: Step Functions assumes the state machine's role (principal states.amazonaws.com)
+#: and, with a customer managed key, encrypts and decrypts the execution's data as that role
 STATE_MACHINE_ACCESS: tuple[Call, ...] = (
     Call(
         "sts:AssumeRole",
@@ -334,6 +340,17 @@ STATE_MACHINE_ACCESS: tuple[Call, ...] = (
         SFN_TRUST,
         principal="states.amazonaws.com",
         context={"aws:SourceAccount": "{account}", "aws:SourceArn": "{state_machine_arn}"},
+    ),
+    *(
+        Call(
+            action,
+            "{@state_machine_key}",
+            SFN_ENCRYPTION,
+            when="kms",
+            field="@state_machine_key",
+            context={"kms:EncryptionContext:aws:states:stateMachineArn": "{state_machine_arn}"},
+        )
+        for action in ("kms:GenerateDataKey", "kms:Decrypt")
     ),
 )
 

@@ -41,6 +41,8 @@ PARTITION = "aws"
 #: (account, bucket) → bucket policy deployed by CloudFormation. Kept here, not on moto's bucket:
 #: moto's S3 would then evaluate it itself, with the shortcomings listed in iam_policy's docs.
 BUCKET_POLICIES: dict[tuple[str, str], dict[str, Any]] = {}
+#: state machine ARN → its customer managed key (moto's CloudFormation drops EncryptionConfiguration)
+STATE_MACHINE_KEYS: dict[str, str] = {}
 
 
 class AccessDenied(Exception):
@@ -285,6 +287,7 @@ class Enforcer:
             "account": self.account,
             "role": role_arn,
             "state_machine_arn": state_machine_arn,
+            "@state_machine_key": STATE_MACHINE_KEYS.get(state_machine_arn),
             **self._lookups(integration, parameters, region),
         }
         for call in STATE_MACHINE_ACCESS:
@@ -403,10 +406,29 @@ def _install_bucket_policies() -> None:
         cached.cache_clear()
 
 
+def _install_state_machine_keys() -> None:
+    """Record each CloudFormation state machine's customer managed key (moto's model drops it)."""
+    from moto.stepfunctions.models import StateMachine
+
+    original = StateMachine.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        machine = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        encryption = cloudformation_json.get("Properties", {}).get("EncryptionConfiguration") or {}
+        if encryption.get("Type") == "CUSTOMER_MANAGED_KMS_KEY" and encryption.get("KmsKeyId"):
+            STATE_MACHINE_KEYS[machine.arn] = str(encryption["KmsKeyId"])
+        return machine
+
+    StateMachine.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
 def install(enforcer: Enforcer) -> None:
-    """Authorize every state machine task; deploy bucket policies so that they are honoured."""
+    """Authorize every state machine task; record bucket policies and state machine keys for it."""
     _install_task_authorization(enforcer)
     _install_bucket_policies()
+    _install_state_machine_keys()
 
 
 def job_runner_class() -> Callable[..., Any]:
