@@ -238,7 +238,17 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
             SDK_INTEGRATION,
             context={"aws:SecureTransport": "true"},
         ),
-        Call("kms:Decrypt", "{@object_kms_key}", S3_KMS, when="kms", field="@object_kms_key"),
+        Call(
+            "kms:Decrypt",
+            "{@object_kms_key}",
+            S3_KMS,
+            when="kms",
+            field="@object_kms_key",
+            context={
+                "kms:ViaService": "s3.{region}.amazonaws.com",
+                "kms:EncryptionContext:aws:s3:arn": "arn:{partition}:s3:::{Bucket}/{Key}",
+            },
+        ),
     ),
     "sns:publish": (
         Call("sns:Publish", "{TopicArn}", SFN_SNS, context={"aws:SecureTransport": "true"}),
