@@ -29,10 +29,15 @@ from sm_constructs.local.demo import (
 )
 from sm_constructs.local.emulator import _free_port
 from sm_constructs.local.iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
+from sm_constructs.local.iam_enforcement import ADDED_CONTEXT_KEYS
 
 pytestmark = pytest.mark.xdist_group("emulator-iam")
 PIPELINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
 TUNING = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-tuning"
+# role name fragments (CloudFormation names roles <stack>-<logical id>-<suffix>)
+PIPELINE_ROLE = ("ChurnPipeline", "StateMachineRole")
+TUNING_ROLE = ("ChurnTuning", "StateMachineRole")
+EXECUTION_ROLE = ("-ExecutionRole",)
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +57,17 @@ def local(tmp_path_factory):
         proc.wait(timeout=10)
 
 
-def _role(local, fragment):
+def _role(local, *fragments):
     roles = local["session"].client("iam").list_roles()["Roles"]
-    (role,) = [r for r in roles if fragment in r["RoleName"]]
+    (role,) = [r for r in roles if all(f in r["RoleName"] for f in fragments)]
     return role
 
 
 @contextlib.contextmanager
-def edited_policies(local, role_fragment, edit):
+def edited_policies(local, role_fragments, edit):
     """Each managed policy of the role replaced by ``edit(document)`` (a new default version), then restored."""
     iam = local["session"].client("iam")
-    role = _role(local, role_fragment)
+    role = _role(local, *role_fragments)
     restore = []
     try:
         for attached in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
@@ -179,7 +184,7 @@ def test_tuning_machine_runs_green(local):
 
 def test_tuning_without_its_events_rule_is_denied_at_tune(local):
     rule = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/StepFunctionsGetEventsForSageMakerTuningJobsRule"
-    with edited_policies(local, "ChurnTuningTuneStateMachineRole", without_statement("events:PutRule")) as role:
+    with edited_policies(local, TUNING_ROLE, without_statement("events:PutRule")) as role:
         described, events = _run(local, TUNING, "tune-no-rule")
     assert described["status"] == "FAILED"
     state, error, cause = first_failure(events)
@@ -188,7 +193,7 @@ def test_tuning_without_its_events_rule_is_denied_at_tune(local):
 
 
 def test_without_list_tags_the_first_job_is_denied(local):
-    with edited_policies(local, "ChurnPipelineStateMachineRole", without_action("sagemaker:ListTags")) as role:
+    with edited_policies(local, PIPELINE_ROLE, without_action("sagemaker:ListTags")) as role:
         described, events = _run(local, PIPELINE, "no-listtags")
     assert described["status"] == "FAILED"
     assert_denied(
@@ -202,9 +207,9 @@ def test_without_list_tags_the_first_job_is_denied(local):
 
 
 def test_pass_role_narrowed_to_another_role_is_denied(local):
-    execution_role = _role(local, "ExecutionRole")["Arn"]
+    execution_role = _role(local, *EXECUTION_ROLE)["Arn"]
     other = f"arn:aws:iam::{ACCOUNT_ID}:role/SomeOtherRole"
-    with edited_policies(local, "ChurnPipelineStateMachineRole", with_resource("iam:PassRole", other)) as role:
+    with edited_policies(local, PIPELINE_ROLE, with_resource("iam:PassRole", other)) as role:
         described, events = _run(local, PIPELINE, "passrole-other")
     assert described["status"] == "FAILED"
     assert_denied(
@@ -218,7 +223,7 @@ def test_pass_role_narrowed_to_another_role_is_denied(local):
 
 
 def test_an_output_prefix_not_granted_fails_the_job_that_writes_it(local):
-    with edited_policies(local, "ExecutionRole", without_resource("/processed/*")) as role:
+    with edited_policies(local, EXECUTION_ROLE, without_resource("/processed/*")) as role:
         described, events = _run(local, PIPELINE, "no-processed")
     assert described["status"] == "FAILED"
     assert_denied(
@@ -236,7 +241,7 @@ def test_without_the_key_grant_the_job_cannot_encrypt_its_volume(local):
     key_arn = key["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"][
         "KMSMasterKeyID"
     ]
-    with edited_policies(local, "ExecutionRole", without_statement("kms:CreateGrant")) as role:
+    with edited_policies(local, EXECUTION_ROLE, without_statement("kms:CreateGrant")) as role:
         described, events = _run(local, PIPELINE, "no-grant")
     assert described["status"] == "FAILED"
     assert_denied(
@@ -260,7 +265,7 @@ NOT_EXERCISED = {
 
 def test_every_condition_key_in_the_deployed_policies_is_evaluated(local):
     """Each condition key of the synthesized policies is one the emulator puts in the requests it checks."""
-    supplied = set(GLOBAL_CONTEXT) | {"kms:CallerAccount"}
+    supplied = set(GLOBAL_CONTEXT) | set(ADDED_CONTEXT_KEYS)
     for calls in [*INTEGRATIONS.values(), *JOB_ACCESS.values(), STATE_MACHINE_ACCESS]:
         for call in calls:
             supplied |= set(call.context)

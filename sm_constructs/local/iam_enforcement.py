@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 from .iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, STATE_MACHINE_ACCESS, Call
 from .iam_policy import Outcome, Request, authorize
 
-__all__ = ["AccessDenied", "Enforcer", "PolicyStore", "install"]
+__all__ = ["ADDED_CONTEXT_KEYS", "AccessDenied", "Enforcer", "PolicyStore", "install"]
 
 PARTITION = "aws"
 
@@ -225,6 +225,17 @@ def _fill(template: str, values: Mapping[str, Any]) -> str | None:
     return None if missing else filled
 
 
+#: condition keys every request carries besides its call's own (IAM User Guide, "AWS global condition
+#: context keys": principal keys; KMS developer guide: kms:CallerAccount on every KMS request)
+ADDED_CONTEXT_KEYS = ("aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalIsAWSService", "kms:CallerAccount")
+
+
+def _principal_context(principal: str, account: str) -> dict[str, str]:
+    if principal.startswith("arn:"):
+        return {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account, "aws:PrincipalIsAWSService": "false"}
+    return {"aws:PrincipalIsAWSService": "true"}
+
+
 @dataclass
 class Enforcer:
     """Authorizes calls against the policies in a :class:`PolicyStore`."""
@@ -247,6 +258,7 @@ class Enforcer:
                 context[key] = filled
         region = str(values.get("region", ""))
         service = call.action.split(":", 1)[0]
+        context.update(_principal_context(principal, self.account))
         if service == "kms":
             resource = self.store.key_arn(resource, region)
             context.setdefault("kms:CallerAccount", self.account)
