@@ -657,6 +657,21 @@ CASES = [
     ),
 ]
 
+# Control Tower CT.KMS.PR.3: deny kms:CreateGrant unless it is for an AWS resource or by an AWS service
+CT_KMS_PR_3 = {
+    "Effect": "Deny",
+    "Principal": {"AWS": "*"},
+    "Action": "kms:CreateGrant",
+    "Resource": "*",
+    "Condition": {"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
+}
+CT_KEY_POLICY = {"Statement": [*KEY_POLICY_ROOT["Statement"], CT_KMS_PR_3]}
+CASES += [
+    ("BoolIfExists: CT.KMS.PR.3 deny hits a direct grant", [allow("kms:*", KEY)], CT_KEY_POLICY, True, "kms:CreateGrant", KEY, {"kms:GrantIsForAWSResource": False, "aws:PrincipalIsAWSService": False}, Decision.EXPLICIT_DENY),
+    ("BoolIfExists: CT.KMS.PR.3 deny spares a grant for an AWS resource", [allow("kms:*", KEY)], CT_KEY_POLICY, True, "kms:CreateGrant", KEY, {"kms:GrantIsForAWSResource": True, "aws:PrincipalIsAWSService": False}, Decision.ALLOW),
+    ("BoolIfExists: absent keys match", [allow("kms:*", KEY)], CT_KEY_POLICY, True, "kms:CreateGrant", KEY, {}, Decision.EXPLICIT_DENY),
+]  # fmt: skip
+
 
 @pytest.mark.parametrize(
     ("identity", "resource_policy", "is_key", "action", "resource", "context", "expected"),
