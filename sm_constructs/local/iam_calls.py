@@ -34,6 +34,11 @@ SFN_SYNC_RULES = (
     "creates with the role; names for tuning and processing as in AWS's execution-role policy for the "
     "Step Functions Data Science SDK (aws/amazon-sagemaker-examples, step-functions-data-science-sdk)"
 )
+SFN_SYNC_TAG = (
+    "aws-cdk-lib aws-stepfunctions-tasks: with .sync Step Functions tags the job MANAGED_BY_AWS="
+    "STARTED_BY_STEP_FUNCTIONS, so the role needs sagemaker:AddTags on it even without Tags in the request "
+    "(aws/aws-cdk issues 26012 and 32294, AWS's AccessDenied quoted there)"
+)
 CDK_CREATE_MODEL = (
     "aws-cdk-lib aws-stepfunctions-tasks/lib/sagemaker/create-model.ts (sagemaker:ListTags on '*', "
     "citing sagemaker-iam.html)"
@@ -138,6 +143,7 @@ def _job(kind: str, name_field: str, rule: str, role_field: str | None, rule_sou
     calls = [
         Call(f"sagemaker:Create{api}", arn, f"{SFN_SAGEMAKER_IAM}; {SAR_SAGEMAKER}"),
         Call("sagemaker:AddTags", arn, SM_TAGGING, when="tags"),
+        Call("sagemaker:AddTags", arn, SFN_SYNC_TAG, when="sync"),
         Call("sagemaker:ListTags", "*", SFN_SAGEMAKER_IAM),
         Call(f"sagemaker:Describe{api}", arn, SFN_SAGEMAKER_IAM, when="sync"),
         *(
