@@ -228,3 +228,13 @@ def test_execution_data_key_needs_the_state_machine_encryption_context(aws, monk
     wrong = _role(aws, "Wrong", trust_service="states.amazonaws.com", inline=[describe, use_key(f"{machine}-other")])
     with pytest.raises(AccessDenied, match=re.escape(f"kms:GenerateDataKey on resource: {key}")):
         run(wrong)
+
+
+def test_enforcement_is_on_unless_switched_off(monkeypatch):
+    from sm_constructs.local import Emulator
+
+    monkeypatch.delenv("SM_LOCAL_IAM", raising=False)
+    assert Emulator().enforce_iam is True
+    assert Emulator(enforce_iam=False).enforce_iam is False
+    monkeypatch.setenv("SM_LOCAL_IAM", "off")
+    assert Emulator().enforce_iam is False
