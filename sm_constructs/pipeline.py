@@ -30,10 +30,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ._iam import ManagedPolicyRole
-from ._kms import new_key
-from ._nag import acknowledge, acknowledge_in_packs
-from ._validation import Problems, is_token
-from .jobs._api import (
+from ._iam_facts import (
     ALARM_TOPIC_KEY_ACTIONS,
     CLOUDWATCH_PRINCIPAL,
     S3_GET_OBJECT_ACTIONS,
@@ -44,6 +41,9 @@ from .jobs._api import (
     SOURCE_ARN,
     VIA_SERVICE,
 )
+from ._kms import new_key
+from ._nag import acknowledge, acknowledge_in_packs
+from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry
 from .state_machine import MlStateMachine
 

@@ -14,11 +14,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
 from ._iam import ManagedPolicyRole
+from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
 from ._validation import Problems
-from .jobs._api import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL
 
 __all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
 
