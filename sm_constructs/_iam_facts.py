@@ -211,6 +211,31 @@ S3_GET_OBJECT_ACTIONS = ("s3:GetObject",)
 #: (SSE-KMS)": GetObject needs ``kms:Decrypt`` on the object's key.
 S3_KMS_READ_ACTIONS = ("kms:Decrypt",)
 
+# ---- what every state machine itself needs (aws-cdk-lib aws-stepfunctions state-machine.ts adds these) --
+#: Execution logging to CloudWatch Logs: Step Functions Developer Guide, "Using CloudWatch Logs to
+#: log execution history" (IAM policy for logging). The log-delivery APIs take no resource ARN.
+STATE_MACHINE_LOGGING_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+#: Tracing: Step Functions Developer Guide, "AWS X-Ray and Step Functions" (IAM policy for tracing).
+STATE_MACHINE_TRACING_ACTIONS = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+)
+#: A customer-managed key on the state machine: Step Functions Developer Guide, "Data at rest
+#: encryption" (the execution role decrypts and generates data keys with the state machine's
+#: encryption context; with logging, GenerateDataKey for the logs' context).
+STATE_MACHINE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
 # ---- condition keys and service principals -------------------------------------------------
 #: IAM User Guide, "IAM and AWS STS condition context keys": the service a role is passed to.
 PASSED_TO_SERVICE = "iam:PassedToService"
