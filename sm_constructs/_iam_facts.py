@@ -253,7 +253,15 @@ SOURCE_ARN = "aws:SourceArn"
 LOGS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+#: Trust policies of the roles that services assume for us carry ``aws:SourceAccount`` (confused-deputy
+#: prevention), as each service documents: Step Functions Developer Guide "Cross-service confused
+#: deputy prevention"; EventBridge Scheduler User Guide "Setting up the execution role"; EventBridge
+#: User Guide "Confused deputy prevention"; Amazon VPC User Guide "IAM role for publishing flow logs
+#: to CloudWatch Logs"; SageMaker Developer Guide "Cross-service confused deputy prevention".
 STATES_PRINCIPAL = "states.amazonaws.com"
+SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+FLOW_LOGS_PRINCIPAL = "vpc-flow-logs.amazonaws.com"
 #: CloudWatch Logs' regional principal that encrypts log groups (encrypt-log-data-kms).
 LOGS_REGIONAL_PRINCIPAL = "logs.{region}.amazonaws.com"
 #: CloudWatch Logs vended-log delivery (Step Functions execution logs): CloudWatch Logs User

@@ -13,8 +13,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
-from ._iam import ManagedPolicyRole
-from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
@@ -160,7 +160,7 @@ class MlStateMachine(Construct):
             removal_policy=removal_policy,
         )
         self._role = ManagedPolicyRole(
-            self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {self.node.path}"
+            self, "Role", assumed_by=service_of_this_account(STATES_PRINCIPAL), description=f"Runs {self.node.path}"
         )
         self.state_machine = sfn.StateMachine(
             self,
