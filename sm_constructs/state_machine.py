@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -98,7 +98,9 @@ class MlStateMachine(Construct):
       with the same customer-managed KMS key, kept for one year: SageMaker failure reasons end up
       there and an audit needs them;
     * the state machine definition and execution data are encrypted with that key;
-    * X-Ray tracing is on.
+    * X-Ray tracing is on;
+    * without ``state_machine_name``, a name unique in the app is generated from the construct path:
+      the role may use the key only for this state machine's ARN, which needs the name at synth.
     """
 
     def __init__(
@@ -171,7 +173,9 @@ class MlStateMachine(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=log_level, include_execution_data=True),
             tracing_enabled=tracing_enabled,
             timeout=timeout,
-            state_machine_name=state_machine_name,
+            # aws-cdk scopes the role's use of the key to the state machine's ARN, built from its name: a
+            # name left to CloudFormation would render as "stateMachine:" and deny every execution.
+            state_machine_name=state_machine_name or Names.unique_resource_name(self, max_length=80, separator="-"),
             # aws-cdk adds an unconditioned ``kms:Decrypt*`` for delivery.logs to the key it is given; it gets
             # a reference instead (resource-policy additions are dropped) and allow_log_delivery adds the
             # statement with the confused-deputy conditions.

@@ -402,3 +402,48 @@ def test_standalone_tuning_is_caught_notified_and_alarmed(body, stack):
         and "ChurnTuning" in json.dumps(r["Properties"].get("AlarmDescription"))
     ]
     assert len(alarms) == 2
+
+
+def test_service_roles_act_for_this_account_only(template):
+    """states, scheduler (and events, flow logs) trust policies carry aws:SourceAccount."""
+    for service in ("states.amazonaws.com", "scheduler.amazonaws.com", "vpc-flow-logs.amazonaws.com"):
+        template.has_resource_properties(
+            "AWS::IAM::Role",
+            {
+                "AssumeRolePolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Principal": {"Service": service},
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                                }
+                            )
+                        ]
+                    )
+                }
+            },
+        )
+
+
+def test_unnamed_state_machine_can_use_its_key():
+    """The role's key use is bound to the state machine ARN: an unnamed one gets a generated name."""
+    from sm_constructs import MlStateMachine
+
+    stack = new_stack()
+    MlStateMachine(stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "Step")))
+    template = Template.from_stack(stack)
+    machine = next(iter(template.find_resources("AWS::StepFunctions::StateMachine").values()))
+    name = machine["Properties"]["StateMachineName"]
+    assert name and len(name) <= 80
+    _statement_in_policies(
+        template,
+        {
+            "Action": Match.array_with(["kms:Decrypt"]),
+            "Condition": {
+                "StringEquals": {
+                    "kms:EncryptionContext:aws:states:stateMachineArn": _arn_ending(f":stateMachine:{name}")
+                }
+            },
+        },
+    )
