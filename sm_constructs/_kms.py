@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from .jobs._api import (
+from ._iam_facts import (
     CREATE_GRANT_ONLY_FOR_AWS_SERVICES,
     LOGS_DELIVERY_KEY_ACTIONS,
     LOGS_DELIVERY_PRINCIPAL,

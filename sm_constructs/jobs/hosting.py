@@ -13,9 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._validation import Problems, is_token
-from ..images import ContainerImage
-from ._api import (
+from .._iam_facts import (
     DESCRIBE_ENDPOINT_ACTIONS,
     ENDPOINT,
     ENDPOINT_CONFIG,
@@ -24,6 +22,8 @@ from ._api import (
     MODEL,
     UPDATE_ENDPOINT_ACTIONS,
 )
+from .._validation import Problems, is_token
+from ..images import ContainerImage
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
 
