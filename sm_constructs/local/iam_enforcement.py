@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -441,9 +441,3 @@ def install(enforcer: Enforcer) -> None:
     _install_task_authorization(enforcer)
     _install_bucket_policies()
     _install_state_machine_keys()
-
-
-def job_runner_class() -> Callable[..., Any]:
-    from .iam_jobs import EnforcedJobRunner
-
-    return EnforcedJobRunner
