@@ -336,11 +336,18 @@ def _session(state_machine_arn: str) -> str:
 
 
 # -- hooks into moto's interpreter ------------------------------------------------------------
-def _denied_error(service: str, error: AccessDenied) -> ClientError:
+def _denied_error(integration: str, error: AccessDenied) -> ClientError:
+    """The error the service returns; the integration turns it into the task's error and cause."""
+    sdk = integration.startswith("aws-sdk:")
+    service = integration.split(":")[1 if sdk else 0]
     code = {"s3": "AccessDenied", "sns": "AuthorizationError"}.get(service, "AccessDeniedException")
+    message = str(error)
+    if service == "sagemaker" and not sdk:
+        # the optimized integration's cause, as AWS reports it (quoted in aws/aws-cdk issue 26012)
+        message += " (Service: AmazonSageMaker; Status Code: 400; Error Code: AccessDeniedException; Request ID: local-iam; Proxy: null)"
     return ClientError(
         {
-            "Error": {"Code": code, "Message": str(error)},
+            "Error": {"Code": code, "Message": message},
             "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "local-iam"},
         },
         error.request.action.split(":", 1)[1],
@@ -369,7 +376,7 @@ def _install_task_authorization(enforcer: Enforcer) -> None:
                     region=resource_runtime_part.region,
                 )
             except AccessDenied as denied:
-                raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1].split(":")[0], denied) from None
+                raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1], denied) from None
             original(env, resource_runtime_part, normalised_parameters, state_credentials)
 
         service._eval_service_task = eval_service_task  # type: ignore[method-assign]
