@@ -463,6 +463,15 @@ def _implements(value_type: type, hint: type) -> bool:
     return all(any(n in vars(c) for c in value_type.__mro__) for n in _protocol_members(hint))
 
 
+def _implements_value(value: Any, hint: type) -> bool:
+    # jsii hands back objects known only by several interfaces as one proxy over a delegate per interface.
+    delegates = getattr(value, "_delegates", None) if type(value).__name__ == "InterfaceDynamicProxy" else None
+    if delegates:
+        names = _protocol_members(hint)
+        return all(any(any(n in vars(c) for c in type(d).__mro__) for d in delegates) for n in names)
+    return _implements(type(value), hint)
+
+
 @cache
 def _hints(target: Any) -> dict[str, Any]:
     return get_type_hints(target)
@@ -494,7 +503,7 @@ def _matches(value: Any, hint: Any) -> bool:
     if hint is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
     if isinstance(hint, type) and getattr(hint, "_is_protocol", False):
-        return _implements(type(value), hint)
+        return _implements_value(value, hint)
     if isinstance(hint, type):
         return isinstance(value, hint)
     return True  # a typing construct we do not check (TypeVar, Callable ...)
