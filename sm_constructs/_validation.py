@@ -139,7 +139,7 @@ class Problems:
             return
         if is_token(value):
             return
-        if not isinstance(value, str) or not ML_INSTANCE_RE.match(value):
+        if not isinstance(value, str) or not ML_INSTANCE_RE.fullmatch(value):
             self.add(field, value, "must be a SageMaker ML instance type such as 'ml.m5.xlarge'")
 
     def int_range(self, field: str, value: Any, low: int, high: int, unit: str = "") -> None:
@@ -158,7 +158,7 @@ class Problems:
         if not isinstance(value, str) or not value:
             self.add(field, value, f"{what} must be a non-empty string")
             return
-        if not SAGEMAKER_NAME_RE.match(value):
+        if not SAGEMAKER_NAME_RE.fullmatch(value):
             self.add(
                 field,
                 value,
@@ -413,7 +413,7 @@ def check_state_machine_name(problems: Problems, field: str, name: Any) -> None:
     if name is None or is_token(name):
         return
     check_value(problems, field, "stepfunctions", "Name", name)
-    if isinstance(name, str) and name and not STATE_MACHINE_NAME_RE.match(name):
+    if isinstance(name, str) and name and not STATE_MACHINE_NAME_RE.fullmatch(name):
         problems.add(
             field, name, f"state machine names match {STATE_MACHINE_NAME_RE.pattern} (aws-cdk-lib StateMachine)"
         )
@@ -421,7 +421,7 @@ def check_state_machine_name(problems: Problems, field: str, name: Any) -> None:
 
 def check_jsonpath_member(problems: Problems, field: str, name: Any) -> None:
     """A name that becomes ``$.<...>.<name>`` in a state: letters, digits and '_' only."""
-    if isinstance(name, str) and not JSONPATH_MEMBER_RE.match(name):
+    if isinstance(name, str) and not JSONPATH_MEMBER_RE.fullmatch(name):
         problems.add(field, name, f"becomes a JSONPath member ('$.input.{name}'): use {JSONPATH_MEMBER_RE.pattern}")
 
 

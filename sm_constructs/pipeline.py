@@ -30,7 +30,7 @@ from constructs import Construct
 
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge, acknowledge_in_packs
-from ._validation import Problems, check_jsonpath_member, check_request, is_token, typed
+from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry
 from .state_machine import MlStateMachine
 
@@ -204,6 +204,7 @@ class MlPipeline(Construct):
                 )
         check_request(problems, "sns", "Publish", {"Subject": _FAILURE_SUBJECT, "Message": "{}"})
         problems.int_range("retry_attempts", retry_attempts, 0, 10)
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
         for i, fan in enumerate(preprocessing):
             if isinstance(fan, FanOut):
                 problems.int_range(f"preprocessing[{i}].max_concurrency", fan.max_concurrency, 1, 10000)

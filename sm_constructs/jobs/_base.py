@@ -208,7 +208,7 @@ class SageMakerDefinition(Construct):
         tags: Mapping[str, str] | None = None,
         problems: Problems,
     ) -> None:
-        if not _STATE_ID_RE.match(id):
+        if not _STATE_ID_RE.fullmatch(id):
             problems.add("id", id, "definition ids become state names: use letters, digits and '_' (max 80)")
             problems.raise_if_any()  # the construct cannot be created under that id
         self.name_prefix = name_prefix if name_prefix is not None else self._default_prefix(scope, id)
