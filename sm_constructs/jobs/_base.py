@@ -181,6 +181,8 @@ class SageMakerDefinition(Construct):
     """
 
     api: SageMakerApi
+    #: Whether each run appends ``-<12 hex>`` to the name prefix (model packages are versioned instead).
+    run_suffix = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every definition's request is checked when its constructor returns, if the constructor
@@ -216,8 +218,8 @@ class SageMakerDefinition(Construct):
             "name_prefix",
             self.name_prefix,
             max_len=self.api.name_max,
-            reserve=RUN_SUFFIX_CHARS,
-            what=f"{self.api.name_field} prefix",
+            reserve=RUN_SUFFIX_CHARS if self.run_suffix else 0,
+            what=f"{self.api.name_field} prefix" if self.run_suffix else self.api.name_field,
         )
         for key in tags or {}:  # lengths, characters and the count (50 with the execution tag) come from the model
             if isinstance(key, str) and key.startswith("aws:"):

@@ -42,8 +42,9 @@ class ModelDefinition(SageMakerDefinition):
 
     :param role: execution role the model's containers run as.
     :param image: a :class:`ContainerImage`, or an image URI string / JSONPath token (e.g. the
-        training task's ``$.steps.Train.Image``).
-    :param model_data_url: S3 URI of ``model.tar.gz``, static or JSONPath (e.g. ``$.steps.Train.ModelArtifacts``).
+        training task's image: ``sfn.JsonPath.string_at("$.steps.Train.Image")``).
+    :param model_data_url: S3 URI of ``model.tar.gz``, static or a JSONPath token (e.g.
+        ``sfn.JsonPath.string_at(train.model_data_path())``; a bare ``"$..."`` string is an error).
     :param environment: container environment. Default: - none.
     :param network: VPC and isolation. Default: - no VPC, no isolation.
     """
@@ -97,6 +98,8 @@ class ModelDefinition(SageMakerDefinition):
         return {"ModelArn.$": "$.ModelArn", "ModelName.$": _NAME_FROM_ARN.format("$.ModelArn")}
 
     def model_name_path(self, state_id: str | None = None) -> str:
+        """JSONPath of the model's name after this definition's task: pass it as
+        ``sfn.JsonPath.string_at(model.model_name_path())``."""
         return f"$.steps.{state_id or self.node.id}.ModelName"
 
 
@@ -127,7 +130,8 @@ class DataCapture:
 class EndpointConfigDefinition(SageMakerDefinition):
     """An endpoint configuration (CreateEndpointConfig) with one production variant.
 
-    :param model_name: the model, static or JSONPath (e.g. ``ModelDefinition.model_name_path()``).
+    :param model_name: the model, static or a JSONPath token (e.g.
+        ``sfn.JsonPath.string_at(model.model_name_path())``; a bare ``"$..."`` string is an error).
     :param instance_type: Default: ``ml.m5.large`` (ignored with ``serverless``).
     :param initial_instance_count: Default: 1.
     :param serverless: serverless variant instead of instances. Default: - instances.

@@ -83,8 +83,8 @@ class ModelRegistrationDefinition(SageMakerDefinition):
 
     :param group: the model package group.
     :param image: inference image URI (e.g. the training image for built-in algorithms).
-    :param model_data_url: S3 URI of the model artifact, static or JSONPath (e.g. the training
-        task's ``$.steps.Train.ModelArtifacts``).
+    :param model_data_url: S3 URI of the model artifact, static or a JSONPath token (e.g.
+        ``sfn.JsonPath.string_at(train.model_data_path())``).
     :param approval_status: initial status. Default: ``PendingManualApproval``.
     :param content_types: request content types. Default: ``["text/csv"]``.
     :param response_types: response MIME types. Default: ``["text/csv"]``.
@@ -96,6 +96,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     """
 
     api = MODEL_PACKAGE
+    run_suffix = False  # versions of the group are numbered by SageMaker
 
     @typed
     def __init__(

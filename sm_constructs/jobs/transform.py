@@ -45,7 +45,8 @@ class DataProcessing:
 class TransformDefinition(SageMakerDefinition):
     """A batch transform job over an S3 prefix; each input file gives ``<file>.out`` in ``output_path``.
 
-    :param model_name: the model, static or JSONPath (e.g. ``ModelDefinition.model_name_path()``).
+    :param model_name: the model, static or a JSONPath token (e.g.
+        ``sfn.JsonPath.string_at(model.model_name_path())``; a bare ``"$..."`` string is an error).
     :param input_uri: S3 prefix of the input, static or JSONPath.
     :param output_path: S3 prefix for predictions, static or JSONPath.
     :param content_type: MIME type of the input. Default: ``text/csv``.

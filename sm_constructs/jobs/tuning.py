@@ -10,13 +10,15 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .._validation import typed
+from .._validation import service_shapes, typed
 from ._api import TUNING
 from ._base import SageMakerDefinition, sagemaker_arn
 from .training import TrainingDefinition
 
 __all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
 
+#: Hyperparameters one tuning job may tune, all kinds together (the per-kind list ``max`` of the model).
+_MAX_RANGES: int = service_shapes("sagemaker")["shapes"]["IntegerParameterRanges"]["max"]
 Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 
 
@@ -111,6 +113,9 @@ class TuningDefinition(SageMakerDefinition):
             problems.add("max_parallel_jobs", max_parallel_jobs, "cannot exceed max_training_jobs")
         if not ranges:
             problems.add("ranges", [], "give at least one hyperparameter range")
+        elif isinstance(ranges, Sequence) and len(ranges) > _MAX_RANGES:
+            # botocore's ParameterRanges documentation: the 30 per kind is also the job's total.
+            problems.add("ranges", f"<{len(ranges)} ranges>", f"at most {_MAX_RANGES} hyperparameters in all ranges")
         names = [r.name for r in ranges]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.add("ranges", dup, "each hyperparameter is tuned once")
