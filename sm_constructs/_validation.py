@@ -256,7 +256,9 @@ def _nearest(value: str, options: list[str]) -> str:
     close = difflib.get_close_matches(value, options, n=3, cutoff=0.6)
     if not close and "." in value:
         family, _, size = value.rpartition(".")
-        close = [o for o in options if o.startswith(family + ".")][:3] or [o for o in options if o.endswith("." + size)][:3]
+        close = [o for o in options if o.startswith(family + ".")][:3] or [
+            o for o in options if o.endswith("." + size)
+        ][:3]
     return f"; nearest: {', '.join(repr(c) for c in close)}" if close else ""
 
 
