@@ -464,7 +464,7 @@ def _protocol_members(hint: type) -> tuple[str, ...]:
 
 
 @cache
-def _implements(value_type: type, hint: type) -> bool:
+def _implements(value_type: Any, hint: Any) -> bool:
     """Structural check (as jsii does): the value's class has every member the interface declares."""
     return all(any(n in vars(c) for c in value_type.__mro__) for n in _protocol_members(hint))
 
