@@ -297,7 +297,7 @@ class _RequestWalk:
             for key, item in value.items():
                 if not isinstance(key, str) or key.endswith(".$"):
                     continue
-                self.walk(shape["key"]["shape"], key, f"{path} key {key!r}")
+                self.walk(shape["key"]["shape"], key, f"{path} key")
                 self.walk(shape["value"]["shape"], item, f"{path}.{key}")
         elif kind == "string":
             self._string(shape_name, shape, value, path)
