@@ -273,7 +273,7 @@ LOGS_DELIVERY_KEY_ACTIONS = ("kms:Decrypt",)
 #: AWS Control Tower proactive control CT.KMS.PR.3 ("Require an AWS KMS key policy to have a
 #: statement that limits creation of AWS KMS grants to AWS services"): the deny statement it checks
 #: for, word for word (the guard rule in cdklabs/cdk-validator-cfnguard ``ct-kms-pr-3.guard``).
-CREATE_GRANT_ONLY_FOR_AWS_SERVICES = {
-    "actions": ["kms:CreateGrant"],
-    "conditions": {"BoolIfExists": {GRANT_IS_FOR_AWS_RESOURCE: "false", PRINCIPAL_IS_AWS_SERVICE: "false"}},
+CREATE_GRANT_DENY_ACTIONS = ("kms:CreateGrant",)
+CREATE_GRANT_DENY_CONDITIONS: dict[str, dict[str, str]] = {
+    "BoolIfExists": {GRANT_IS_FOR_AWS_RESOURCE: "false", PRINCIPAL_IS_AWS_SERVICE: "false"}
 }
