@@ -213,3 +213,16 @@ def test_extra_request_fields_reach_the_request_and_are_validated():
     assert requests["Model"].parameters["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert requests["Model"].parameters["PrimaryContainer"] == {"Image": "img", "Mode": "SingleModel"}
     assert "NotAField" not in requests["Bad"].parameters
+
+
+def test_task_then_state_machine_and_a_second_task_of_the_same_name():
+    stack = new_stack()
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    model = _Model(stack, "Model", role=role, image="img", name_prefix="m")
+    model.task()
+    model.to_state_machine()  # its own task gets a free name instead of a construct clash
+    with pytest.raises(ConstructValidationError, match=r"_Model 'Test/Model': task\(id\)='Model' is invalid"):
+        model.task()
+    with pytest.raises(ConstructValidationError, match=r"to_state_machine\(id\)='StateMachine' is invalid"):
+        model.to_state_machine()
+    template_of(stack)
