@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -32,6 +32,7 @@ from ._iam import ManagedPolicyRole
 from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry
+from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
@@ -112,12 +113,6 @@ class S3Trigger:
     bucket: s3.IBucket
     prefix: str
     input_field: str = "inputDataUri"
-
-
-@dataclass
-class _Stage:
-    name: str
-    states: list[sfn.IChainable] = field(default_factory=list)
 
 
 class MlPipeline(Construct):
@@ -211,6 +206,8 @@ class MlPipeline(Construct):
                 InputField(quality_gate.threshold_input, "number", quality_gate.threshold, "quality gate threshold")
             )
         self.definitions: list[SageMakerDefinition] = []
+        #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
+        self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
 
         # ---- failure path ----------------------------------------------------------------
         failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")

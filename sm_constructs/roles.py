@@ -12,7 +12,7 @@ from ._iam import ManagedPolicyRole
 from ._nag import acknowledge
 from ._validation import Problems
 
-__all__ = ["SageMakerExecutionRole"]
+__all__ = ["SageMakerExecutionRole", "grant_pass_role"]
 
 _ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 #: EC2 actions SageMaker needs to attach jobs and models to a VPC (AWS docs: "Give SageMaker
@@ -163,9 +163,14 @@ class SageMakerExecutionRole(ManagedPolicyRole):
 
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> iam.Grant:
         """``iam:PassRole`` on this role only, and only to SageMaker (``iam:PassedToService``)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["iam:PassRole"],
-            resource_arns=[self.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
+        return grant_pass_role(self, grantee)
+
+
+def grant_pass_role(role: iam.IRole, grantee: iam.IGrantable) -> iam.Grant:
+    """``iam:PassRole`` on ``role`` only, and only to SageMaker (``iam:PassedToService``)."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["iam:PassRole"],
+        resource_arns=[role.role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    )

@@ -37,7 +37,7 @@ def synthesized():
     config = EndpointConfigDefinition(
         stack,
         "EndpointConfig",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        model=model,
         data_capture=DataCapture(data.s3_uri("data-capture/"), sampling_percentage=20, kms_key=data.encryption_key),
         kms_key=data.encryption_key,
         name_prefix="churn-config",
@@ -46,8 +46,7 @@ def synthesized():
         stack,
         "Deploy",
         endpoint_name="churn",
-        endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
-        endpoint_config_prefix="churn-config",
+        config=config,
         deployment=BlueGreenDeployment(alarm_names=["churn-5xx"], traffic="CANARY", canary_percent=20),
         poll_interval=Duration.seconds(60),
         max_wait=Duration.minutes(30),
@@ -55,14 +54,14 @@ def synthesized():
     serverless = EndpointConfigDefinition(
         stack,
         "ServerlessConfig",
-        model_name="static-model",
+        model=ModelDefinition.from_model_name(stack, "Existing", "static-model"),
         serverless=ServerlessConfig(3072, 10),
         name_prefix="churn-sls",
     )
     transform = TransformDefinition(
         stack,
         "Transform",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        model=model,
         input_uri=data.s3_uri("batch/in/"),
         output_path=sfn.JsonPath.format("s3://{}/batch/{}/", data.bucket_name, sfn.JsonPath.execution_name),
         data_processing=DataProcessing(input_filter="$[1:]", join_source="Input"),
@@ -72,7 +71,11 @@ def synthesized():
     MlStateMachine(stack, "Hosting", definition_body=sfn.DefinitionBody.from_chainable(chain))
     serverless.to_state_machine()
     transform_only = TransformDefinition(
-        stack, "BatchOnly", model_name="m", input_uri=data.s3_uri("batch/in/"), output_path=data.s3_uri("batch/out/")
+        stack,
+        "BatchOnly",
+        model=ModelDefinition.from_model_name(stack, "M", "m"),
+        input_uri=data.s3_uri("batch/in/"),
+        output_path=data.s3_uri("batch/out/"),
     )
     transform_only.to_state_machine()
     add_nag_packs(app)
@@ -168,7 +171,7 @@ def test_validation():
         EndpointConfigDefinition(
             stack,
             "C",
-            model_name="m",
+            model=ModelDefinition.from_model_name(stack, "Existing", "m"),
             serverless=ServerlessConfig(1500, 500),
             data_capture=DataCapture("nope", sampling_percentage=120),
         )
@@ -182,12 +185,14 @@ def test_validation():
     ):
         assert expected in text
     with pytest.raises(ConstructValidationError, match="endpoint_name='bad_name'"):
-        EndpointDeployment(stack, "D", endpoint_name="bad_name", endpoint_config_name="c", endpoint_config_prefix="c")
+        EndpointDeployment(
+            stack, "D", endpoint_name="bad_name", config=EndpointConfigDefinition.from_config_name(stack, "Cfg", "c")
+        )
     with pytest.raises(ConstructValidationError) as err:
         TransformDefinition(
             stack,
             "T",
-            model_name="m",
+            model=ModelDefinition.from_model_name(stack, "M", "m"),
             input_uri="s3://bucket-a/in/",
             output_path="out/",
             split_type="None",

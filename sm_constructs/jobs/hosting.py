@@ -15,9 +15,21 @@ from constructs import Construct
 
 from .._validation import Problems, is_token
 from ..images import ContainerImage
-from ._api import ENDPOINT, ENDPOINT_CONFIG, MODEL
+from ._api import ENDPOINT_CONFIG, MODEL
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
+from .refs import (
+    IEndpointConfigRef,
+    IEndpointRef,
+    IModelRef,
+    ImportedEndpoint,
+    ImportedEndpointConfig,
+    ImportedModel,
+    check_model_source,
+    require,
+)
+from .training import TrainingDefinition
+from .tuning import TuningDefinition
 
 __all__ = [
     "BlueGreenDeployment",
@@ -28,6 +40,13 @@ __all__ = [
     "ServerlessConfig",
 ]
 
+_PASS_MODEL = (
+    "the ModelDefinition, or ModelDefinition.from_model_name(scope, id, name) for a model made outside this app"
+)
+_PASS_CONFIG = (
+    "the EndpointConfigDefinition, or EndpointConfigDefinition.from_config_name(scope, id, name) for a config "
+    "made outside this app"
+)
 # SageMaker ARNs carry names in lower case; lower-case prefixes let the name be read back from the ARN.
 _NAME_FROM_ARN = "States.ArrayGetItem(States.StringSplit({}, '/'), 1)"
 
@@ -40,10 +59,18 @@ def _lowercase_prefix(problems: Problems, prefix: str | None) -> None:
 class ModelDefinition(SageMakerDefinition):
     """A SageMaker model (CreateModel): an inference image plus a model artifact.
 
+    Give the ``training`` (or tuning) definition that produced the model: its artifact and image are
+    read from that task's result at run time. For a model trained elsewhere give ``image`` and
+    ``model_data_url`` instead. The model's name, chosen per run, is :attr:`model_name`; pass this
+    object (not a name) to :class:`EndpointConfigDefinition` and ``TransformDefinition``.
+
     :param role: execution role the model's containers run as.
-    :param image: a :class:`ContainerImage`, or an image URI string / JSONPath token (e.g. the
-        training task's ``$.steps.Train.Image``).
-    :param model_data_url: S3 URI of ``model.tar.gz``, static or JSONPath (e.g. ``$.steps.Train.ModelArtifacts``).
+    :param training: the training or tuning definition whose model this is. Default: - none;
+        then ``image`` and ``model_data_url`` are required.
+    :param image: a :class:`ContainerImage`, or an image URI string. Default: - the image the
+        ``training`` job ran.
+    :param model_data_url: S3 URI of ``model.tar.gz`` (static or a token). Default: - the
+        ``training`` job's artifact.
     :param environment: container environment. Default: - none.
     :param network: VPC and isolation. Default: - no VPC, no isolation.
     """
@@ -56,8 +83,9 @@ class ModelDefinition(SageMakerDefinition):
         id: str,
         *,
         role: iam.IRole,
-        image: ContainerImage | str,
-        model_data_url: str,
+        training: TrainingDefinition | TuningDefinition | None = None,
+        image: ContainerImage | str | None = None,
+        model_data_url: str | None = None,
         environment: Mapping[str, str] | None = None,
         network: NetworkConfig | None = None,
         name_prefix: str | None = None,
@@ -65,16 +93,34 @@ class ModelDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        problems.s3_uri("model_data_url", model_data_url)
+        check_model_source(problems, training, image, model_data_url)
         network = network or NetworkConfig()
         validate_network(problems, network)
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
+        pull: ContainerImage | None = image if isinstance(image, ContainerImage) else None
+        if training is not None:
+            pull = pull or _trained_image(training)
+            model_data_url = training.model_data_url
+        self.training = training
         self.image = image
-        self.image_uri = image.bind(self).image_uri if isinstance(image, ContainerImage) else image
-        self.model_data_url = model_data_url
+        if isinstance(image, ContainerImage):
+            self.image_uri = image.bind(self).image_uri
+        else:
+            self.image_uri = image if image is not None else training.image_uri  # type: ignore[union-attr]
+        self.model_data_url: str = model_data_url  # type: ignore[assignment]
         self.environment = dict(environment or {})
         self.network = network
-        grant_role(self, role, image if isinstance(image, ContainerImage) else None, None, [])
+        grant_role(self, role, pull, None, [])
+
+    @staticmethod
+    def from_model_name(scope: Construct, id: str, model_name: str) -> IModelRef:
+        """A model that exists outside this app, by name (for endpoint configs and transform jobs)."""
+        return ImportedModel(scope, id, model_name=model_name)
+
+    @property
+    def model_name(self) -> str:
+        """This run's model name, read at run time from the model task's result."""
+        return self.state_output("ModelName")
 
     def render_request(self) -> dict[str, Any]:
         container: dict[str, Any] = {"Image": self.image_uri, "ModelDataUrl": self.model_data_url}
@@ -95,8 +141,9 @@ class ModelDefinition(SageMakerDefinition):
     def result_selector(self) -> dict[str, Any]:
         return {"ModelArn.$": "$.ModelArn", "ModelName.$": _NAME_FROM_ARN.format("$.ModelArn")}
 
-    def model_name_path(self, state_id: str | None = None) -> str:
-        return f"$.steps.{state_id or self.node.id}.ModelName"
+
+def _trained_image(training: TrainingDefinition | TuningDefinition) -> ContainerImage:
+    return training.training.image if isinstance(training, TuningDefinition) else training.image
 
 
 @dataclass(frozen=True)
@@ -126,7 +173,10 @@ class DataCapture:
 class EndpointConfigDefinition(SageMakerDefinition):
     """An endpoint configuration (CreateEndpointConfig) with one production variant.
 
-    :param model_name: the model, static or JSONPath (e.g. ``ModelDefinition.model_name_path()``).
+    Its name, chosen per run, is :attr:`config_name`; pass this object to :class:`EndpointDeployment`.
+
+    :param model: the :class:`ModelDefinition` to serve, or a model made outside this app
+        (:meth:`ModelDefinition.from_model_name`).
     :param instance_type: Default: ``ml.m5.large`` (ignored with ``serverless``).
     :param initial_instance_count: Default: 1.
     :param serverless: serverless variant instead of instances. Default: - instances.
@@ -142,7 +192,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         scope: Construct,
         id: str,
         *,
-        model_name: str,
+        model: IModelRef,
         instance_type: str = "ml.m5.large",
         initial_instance_count: int = 1,
         serverless: ServerlessConfig | None = None,
@@ -154,6 +204,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
+        require(problems, "model", model, IModelRef, _PASS_MODEL)
         if serverless is None:
             problems.instance_type("instance_type", instance_type)
             problems.int_range("initial_instance_count", initial_instance_count, 1, 100)
@@ -171,7 +222,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
                 problems.add("data_capture.capture_modes", [], "capture Input, Output or both")
         problems.name("variant_name", variant_name, max_len=63, what="variant name")
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
-        self.model_name = model_name
+        self.model = model
         self.instance_type = instance_type
         self.initial_instance_count = initial_instance_count
         self.serverless = serverless
@@ -180,7 +231,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self.variant_name = variant_name
 
     def render_request(self) -> dict[str, Any]:
-        variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model_name}
+        variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model.model_name}
         if self.serverless is not None:
             variant["ServerlessConfig"] = {
                 "MemorySizeInMB": self.serverless.memory_size_mb,
@@ -219,8 +270,20 @@ class EndpointConfigDefinition(SageMakerDefinition):
             "EndpointConfigName.$": _NAME_FROM_ARN.format("$.EndpointConfigArn"),
         }
 
-    def config_name_path(self, state_id: str | None = None) -> str:
-        return f"$.steps.{state_id or self.node.id}.EndpointConfigName"
+    @staticmethod
+    def from_config_name(scope: Construct, id: str, config_name: str) -> IEndpointConfigRef:
+        """An endpoint config that exists outside this app, by name (for :class:`EndpointDeployment`)."""
+        return ImportedEndpointConfig(scope, id, config_name=config_name)
+
+    @property
+    def config_name(self) -> str:
+        """This run's endpoint config name, read at run time from the config task's result."""
+        return self.state_output("EndpointConfigName")
+
+    @property
+    def config_arn(self) -> str:
+        """ARN pattern of the configs this definition creates (``endpoint-config/<prefix>-*``)."""
+        return self.resource_arn_pattern()
 
     def extra_policy_statements(self) -> list[iam.PolicyStatement]:
         """With a KMS key, the caller must be able to let SageMaker use it (CreateGrant)."""
@@ -281,14 +344,13 @@ class EndpointDeployment(sfn.StateMachineFragment):
     another config), or after ``max_wait``.
 
     :param endpoint_name: the endpoint's name (1-63, letters, digits, hyphens).
-    :param endpoint_config_name: the config to deploy, static or JSONPath.
-    :param endpoint_config_prefix: name prefix of the configs it may deploy (for IAM).
+    :param config: the :class:`EndpointConfigDefinition` whose config (made earlier in the same
+        run) is deployed, or a config made outside this app
+        (:meth:`EndpointConfigDefinition.from_config_name`). IAM is scoped to its name prefix.
     :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
     :param poll_interval: Default: 30 seconds.
     :param max_wait: Default: 1 hour.
     """
-
-    api = ENDPOINT
 
     def __init__(
         self,
@@ -296,8 +358,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         id: str,
         *,
         endpoint_name: str,
-        endpoint_config_name: str,
-        endpoint_config_prefix: str,
+        config: IEndpointConfigRef,
         deployment: BlueGreenDeployment | None = None,
         poll_interval: Duration | None = None,
         max_wait: Duration | None = None,
@@ -305,6 +366,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
         problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
+        require(problems, "config", config, IEndpointConfigRef, _PASS_CONFIG)
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)
         if not 5 <= poll_interval.to_seconds() <= 3600:
@@ -316,11 +378,14 @@ class EndpointDeployment(sfn.StateMachineFragment):
             problems.int_range("deployment.canary_percent", deployment.canary_percent, 1, 99, " %")
         problems.raise_if_any()
         super().__init__(scope, id)
-        self.endpoint_name = endpoint_name
+        self._endpoint_name = endpoint_name
+        self.config = config
+        endpoint_config_name = config.config_name
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
         stack = Stack.of(self)
-        endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
-        config_arn = sagemaker_arn(self, "endpoint-config", f"{endpoint_config_prefix}-*")
+        # SageMaker puts endpoint names lower-cased into their ARNs.
+        endpoint_arn = self._endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
+        config_arn = config.config_arn
         result = f"$.steps.{id}"
         tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
 
@@ -459,12 +524,23 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def end_states(self) -> list[sfn.INextable]:
         return self._ends
 
+    @staticmethod
+    def from_endpoint_name(scope: Construct, id: str, endpoint_name: str) -> IEndpointRef:
+        """An endpoint that exists outside this app, by name (e.g. to grant invoking it)."""
+        return ImportedEndpoint(scope, id, endpoint_name=endpoint_name)
+
+    @property
+    def endpoint_name(self) -> str:
+        return self._endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        return self._endpoint_arn
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
         return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint"],
-            resource_arns=[sagemaker_arn(self, "endpoint", self.endpoint_name.lower())],
+            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
         )
 
 
@@ -473,5 +549,5 @@ def _path_of(stack: Stack, token: str) -> str:
     rendered = sfn.FieldUtils.render_object({"v": token}) or {}
     path = rendered.get("v.$")
     if not isinstance(path, str) or not path.startswith("$"):
-        raise ValueError(f"endpoint_config_name must be a literal or a JSONPath reference, got {token!r}")
+        raise ValueError(f"config.config_name must be a literal or a JSONPath reference, got {token!r}")
     return path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -13,6 +13,9 @@ from constructs import Construct
 from .._validation import Problems, is_token
 from ._api import MODEL_PACKAGE
 from ._base import SageMakerDefinition, sagemaker_arn
+from .refs import IModelPackageGroup, ImportedModelPackageGroup, check_model_source, grant_group_read, require
+from .training import TrainingDefinition
+from .tuning import TuningDefinition
 
 __all__ = ["ModelPackageGroup", "ModelRegistrationDefinition"]
 
@@ -49,21 +52,14 @@ class ModelPackageGroup(Construct):
         self.cfn_group.apply_removal_policy(removal_policy)
         self.group_arn = self.cfn_group.attr_model_package_group_arn
 
+    @staticmethod
+    def from_group_name(scope: Construct, id: str, group_name: str) -> IModelPackageGroup:
+        """A group that exists already, by name: e.g. one a deleted stack retained, or another team's."""
+        return ImportedModelPackageGroup(scope, id, group_name=group_name)
+
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Describe and list the group's versions (e.g. for an approval dashboard or a notebook)."""
-        stack = Stack.of(self)
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-            ],
-            resource_arns=[
-                self.group_arn,
-                stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{self.group_name}/*"),
-            ],
-        )
+        return grant_group_read(self, grantee)
 
 
 class ModelRegistrationDefinition(SageMakerDefinition):
@@ -73,10 +69,14 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     The version starts as ``PendingManualApproval`` by default: a person (or a later automation)
     approves it before production deploys from the registry.
 
-    :param group: the model package group.
-    :param image: inference image URI (e.g. the training image for built-in algorithms).
-    :param model_data_url: S3 URI of the model artifact, static or JSONPath (e.g. the training
-        task's ``$.steps.Train.ModelArtifacts``).
+    :param group: the model package group: a :class:`ModelPackageGroup`, or an existing one
+        (:meth:`ModelPackageGroup.from_group_name`).
+    :param training: the training or tuning definition whose model is registered; its image and
+        artifact are read from that task's result at run time. Default: - none; then ``image`` and
+        ``model_data_url`` are required.
+    :param image: inference image URI. Default: - the image the ``training`` job ran.
+    :param model_data_url: S3 URI of the model artifact (static or a token). Default: - the
+        ``training`` job's artifact.
     :param approval_status: initial status. Default: ``PendingManualApproval``.
     :param content_types: request content types. Default: ``["text/csv"]``.
     :param response_types: response MIME types. Default: ``["text/csv"]``.
@@ -94,9 +94,10 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         scope: Construct,
         id: str,
         *,
-        group: ModelPackageGroup,
-        image: str,
-        model_data_url: str,
+        group: IModelPackageGroup,
+        training: TrainingDefinition | TuningDefinition | None = None,
+        image: str | None = None,
+        model_data_url: str | None = None,
         approval_status: ApprovalStatus = "PendingManualApproval",
         content_types: Sequence[str] = ("text/csv",),
         response_types: Sequence[str] = ("text/csv",),
@@ -108,7 +109,14 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         problems.one_of("approval_status", approval_status, ["PendingManualApproval", "Approved", "Rejected"])
-        problems.s3_uri("model_data_url", model_data_url)
+        require(
+            problems,
+            "group",
+            group,
+            IModelPackageGroup,
+            "the ModelPackageGroup, or ModelPackageGroup.from_group_name(scope, id, name) for an existing group",
+        )
+        check_model_source(problems, training, image, model_data_url)
         problems.s3_uri("evaluation_report_uri", evaluation_report_uri)
         for i, t in enumerate(realtime_instance_types):
             problems.instance_type(f"realtime_instance_types[{i}]", t)
@@ -116,10 +124,14 @@ class ModelRegistrationDefinition(SageMakerDefinition):
             problems.instance_type(f"transform_instance_types[{i}]", t)
         if description is not None and not is_token(description) and len(description) > 1024:
             problems.add("description", description, "at most 1024 characters")
+        problems.raise_if_any()  # the group's name is the prefix
         super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
         self.group = group
-        self.image = image
-        self.model_data_url = model_data_url
+        self.training = training
+        self.image: str = image if image is not None else training.image_uri  # type: ignore[union-attr]
+        self.model_data_url: str = (
+            training.model_data_url if training is not None else model_data_url  # type: ignore[assignment]
+        )
         self.approval_status = approval_status
         self.content_types = list(content_types)
         self.response_types = list(response_types)

@@ -13,6 +13,7 @@ from constructs import Construct
 from ._api import TRANSFORM
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, max_runtime_seconds, validate_cluster
+from .refs import IModelRef, require
 
 __all__ = ["DataProcessing", "TransformDefinition"]
 
@@ -44,7 +45,8 @@ class DataProcessing:
 class TransformDefinition(SageMakerDefinition):
     """A batch transform job over an S3 prefix; each input file gives ``<file>.out`` in ``output_path``.
 
-    :param model_name: the model, static or JSONPath (e.g. ``ModelDefinition.model_name_path()``).
+    :param model: the ``ModelDefinition`` whose model (made earlier in the same run) predicts, or a
+        model made outside this app (``ModelDefinition.from_model_name``).
     :param input_uri: S3 prefix of the input, static or JSONPath.
     :param output_path: S3 prefix for predictions, static or JSONPath.
     :param content_type: MIME type of the input. Default: ``text/csv``.
@@ -69,7 +71,7 @@ class TransformDefinition(SageMakerDefinition):
         scope: Construct,
         id: str,
         *,
-        model_name: str,
+        model: IModelRef,
         input_uri: str,
         output_path: str,
         content_type: str = "text/csv",
@@ -91,6 +93,13 @@ class TransformDefinition(SageMakerDefinition):
         problems = self._start_validation(type(self).__name__, scope, id)
         cluster = cluster or ClusterConfig(instance_type="ml.m5.large")
         validate_cluster(problems, cluster, volume=False)
+        require(
+            problems,
+            "model",
+            model,
+            IModelRef,
+            "the ModelDefinition, or ModelDefinition.from_model_name(scope, id, name) for a model made outside this app",
+        )
         problems.s3_uri("input_uri", input_uri)
         problems.s3_uri("output_path", output_path)
         problems.one_of("split_type", split_type, ["None", "Line", "RecordIO", "TFRecord"])
@@ -110,7 +119,7 @@ class TransformDefinition(SageMakerDefinition):
                     problems.add(f"data_processing.{name}", value, "must be a JSONPath expression starting with '$'")
         max_runtime_seconds(problems, max_runtime, 1, 7 * 24 * 3600)
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
-        self.model_name = model_name
+        self.model = model
         self.input_uri = input_uri
         self.output_path = output_path
         self.content_type = content_type
@@ -143,7 +152,7 @@ class TransformDefinition(SageMakerDefinition):
             resources["VolumeKmsKeyId"] = self.cluster.volume_kms_key.key_arn
         request: dict[str, Any] = {
             "TransformJobName": self._name(),
-            "ModelName": self.model_name,
+            "ModelName": self.model.model_name,
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": self.input_uri}},
                 "ContentType": self.content_type,

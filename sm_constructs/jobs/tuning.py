@@ -185,8 +185,15 @@ class TuningDefinition(SageMakerDefinition):
             "Image.$": "$.TrainingJobDefinition.AlgorithmSpecification.TrainingImage",
         }
 
-    def model_data_path(self, state_id: str | None = None) -> str:
-        return f"$.steps.{state_id or self.node.id}.ModelArtifacts"
+    @property
+    def model_data_url(self) -> str:
+        """S3 URI of the best training job's model artifact, read at run time from the task's result."""
+        return self.state_output("ModelArtifacts")
+
+    @property
+    def image_uri(self) -> str:
+        """URI of the image the training jobs ran, read at run time from the task's result."""
+        return self.state_output("Image")
 
     def extra_policy_statements(self) -> list[iam.PolicyStatement]:
         """The tuner's training jobs are named ``<tuning job name>-NNN-xxxxxxxx`` by SageMaker."""

@@ -1,0 +1,68 @@
+"""Structural IAM assertions: an action is checked together with its resources and condition.
+
+Policies are minimised (cdk.json's ``@aws-cdk/aws-iam:minimizePolicies``): statements with the same
+resources and condition are merged and their actions sorted, so a test names the whole statement it
+expects, not a substring that would still pass on a broader one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk.assertions import Match, Template
+
+
+def sagemaker_arn(resource: str) -> dict[str, Any]:
+    """A SageMaker ARN in an env-agnostic stack, as ``Stack.format_arn`` renders it."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":sagemaker:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":{resource}",
+            ],
+        ]
+    }
+
+
+def statement(actions: Sequence[str], resources: Sequence[Any] | Any, condition: Any = None) -> dict[str, Any]:
+    """The pattern of one Allow statement with exactly these actions, resources and condition (or none)."""
+    listed = list(resources) if isinstance(resources, list | tuple) else [resources]
+    return {
+        "Effect": "Allow",
+        "Action": actions[0] if len(actions) == 1 else list(actions),
+        "Resource": listed[0] if len(listed) == 1 else listed,
+        "Condition": condition if condition is not None else Match.absent(),
+    }
+
+
+def assert_allows(
+    template: Template,
+    actions: Sequence[str],
+    resources: Sequence[Any] | Any,
+    condition: Any = None,
+    *,
+    policy_type: str = "AWS::IAM::ManagedPolicy",
+    roles: Any = None,
+) -> None:
+    """Some policy (of ``roles`` when given) holds exactly this statement."""
+    props: dict[str, Any] = {
+        "PolicyDocument": {"Statement": Match.array_with([statement(actions, resources, condition)])}
+    }
+    if roles is not None:
+        props["Roles"] = roles
+    template.has_resource_properties(policy_type, props)
+
+
+def assert_nowhere(template: Template, action: str, *, policy_type: str = "AWS::IAM::ManagedPolicy") -> None:
+    """No statement of any policy of this type allows ``action`` (alone or among others)."""
+    for policy in template.find_resources(policy_type).values():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+            assert action not in actions, s
