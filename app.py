@@ -88,7 +88,7 @@ class ReferenceStack(Stack):
                 idle_timeout_minutes=60,
                 notebook_instance_name="sm-constructs-explore",
             )
-            self.notebook.grant_start_pipeline(self.pipelines[0].state_machine.state_machine)
+            self.notebook.grant_start_pipeline(self.pipelines[0])
             self.notebook.grant_invoke_endpoint(self.pipelines[0].endpoints[0])
 
 

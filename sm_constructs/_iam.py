@@ -16,7 +16,16 @@ from typing import Any
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-__all__ = ["ManagedPolicyRole"]
+__all__ = ["ManagedPolicyRole", "combine_grants"]
+
+
+def combine_grants(first: iam.Grant, *rest: iam.Grant) -> iam.Grant:
+    """One ``iam.Grant`` covering everything several grants added (``Grant.combine``)."""
+    grant = first
+    for other in rest:
+        grant = grant.combine(other)
+    return grant
+
 
 #: Budget per managed policy: IAM allows 6,144 characters (whitespace excluded). A CloudFormation
 #: reference such as ``{"Fn::GetAtt":["Bucket","Arn"]}`` is about as long as the ARN it becomes;

@@ -21,7 +21,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, combine_grants
 from ._nag import acknowledge
 from ._validation import Problems, is_token
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
@@ -29,7 +29,9 @@ from .jobs._base import RUN_SUFFIX_CHARS
 from .jobs.refs import IEndpointRef
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
+from .pipeline import MlPipeline
 from .roles import grant_pass_role
+from .state_machine import MlStateMachine
 from .storage import DataPrefix, MlDataBucket
 
 __all__ = [
@@ -424,15 +426,17 @@ class NotebookInstance(Construct):
             "notebook and job log groups; the KMS wildcards are the key-usage family on the notebook's own key.",
         )
 
-    def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
-        """Start and watch executions of a pipeline's state machine from the notebook.
+    def grant_start_pipeline(self, pipeline: MlPipeline | MlStateMachine | sfn.IStateMachine) -> iam.Grant:
+        """Start and watch executions of a pipeline (or any state machine) from the notebook.
 
         Adds the Step Functions endpoint to the notebook's VPC when the notebook created it;
         with your own VPC, make sure ``states`` is reachable.
         """
+        if isinstance(pipeline, MlPipeline):
+            pipeline = pipeline.state_machine
+        state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
-        state_machine.grant_read(self.role)
         findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
         cfn_sm = state_machine.node.default_child
         if isinstance(cfn_sm, CfnResource):
@@ -445,7 +449,7 @@ class NotebookInstance(Construct):
                 f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}:*]"
             )
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return state_machine.grant_start_execution(self.role)
+        return combine_grants(state_machine.grant_read(self.role), state_machine.grant_start_execution(self.role))
 
     def grant_invoke_endpoint(self, endpoint: IEndpointRef | str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.

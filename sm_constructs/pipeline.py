@@ -31,7 +31,7 @@ from constructs import Construct
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems, is_token
-from .jobs._base import SageMakerDefinition, add_default_retry
+from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
 
@@ -278,7 +278,57 @@ class MlPipeline(Construct):
         return self.state_machine.state_machine_arn
 
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Start executions and read them back; the grant covers both."""
         return self.state_machine.grant_start_execution(grantee)
+
+    # ---- metrics --------------------------------------------------------------------------
+    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that failed (Sum over 5 minutes unless ``props`` say otherwise)."""
+        return self.state_machine.metric_failed(**props)
+
+    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that timed out (Sum over 5 minutes)."""
+        return self.state_machine.metric_timed_out(**props)
+
+    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that succeeded (Sum over 5 minutes)."""
+        return self.state_machine.metric_succeeded(**props)
+
+    def metric_started(self, **props: Any) -> cloudwatch.Metric:
+        """Executions started (Sum over 5 minutes)."""
+        return self.state_machine.metric_started(**props)
+
+    def metric_time(self, **props: Any) -> cloudwatch.Metric:
+        """Execution time in milliseconds (Average over 5 minutes)."""
+        return self.state_machine.metric_time(**props)
+
+    def metric_job_duration(self, definition: SageMakerDefinition, **props: Any) -> cloudwatch.Metric:
+        """How long the SageMaker calls of ``definition``'s kind run, in milliseconds (Average over 5 minutes).
+
+        Step Functions publishes ``ServiceIntegrationRunTime`` (namespace ``AWS/States``) per
+        integration resource, e.g. ``arn:aws:states:::sagemaker:createTrainingJob.sync`` (AWS docs:
+        "Monitoring Step Functions metrics using Amazon CloudWatch", service integration metrics).
+        That dimension is the integration, not the state machine: the metric covers every state
+        machine in the account and region that runs the same kind of job. For a ``.sync`` job it is
+        the job's whole run (start to completion); SageMaker itself publishes no duration metric.
+        """
+        if definition not in self.definitions:
+            problems = Problems.at(type(self).__name__, self)
+            problems.add("metric_job_duration(definition)", definition.node.path, "is not a step of this pipeline")
+            problems.raise_if_any()
+        api = definition.api
+        return cloudwatch.Metric(
+            namespace="AWS/States",
+            metric_name="ServiceIntegrationRunTime",
+            dimensions_map={
+                "ServiceIntegrationResourceArn": integration_arn(
+                    self, api.create_action, sync=definition.sync, sdk=api.sdk
+                )
+            },
+            statistic=props.pop("statistic", "Average"),
+            period=props.pop("period", Duration.minutes(5)),
+            **props,
+        )
 
     def input_documentation(self) -> str:
         """Markdown table of the execution input: field, kind, default, description."""
