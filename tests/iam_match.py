@@ -13,15 +13,15 @@ from typing import Any
 from aws_cdk.assertions import Match, Template
 
 
-def sagemaker_arn(resource: str) -> dict[str, Any]:
-    """A SageMaker ARN in an env-agnostic stack, as ``Stack.format_arn`` renders it."""
+def service_arn(service: str, resource: str) -> dict[str, Any]:
+    """An ARN of this account and region in an env-agnostic stack, as ``Stack.format_arn`` renders it."""
     return {
         "Fn::Join": [
             "",
             [
                 "arn:",
                 {"Ref": "AWS::Partition"},
-                ":sagemaker:",
+                f":{service}:",
                 {"Ref": "AWS::Region"},
                 ":",
                 {"Ref": "AWS::AccountId"},
@@ -29,6 +29,20 @@ def sagemaker_arn(resource: str) -> dict[str, Any]:
             ],
         ]
     }
+
+
+def sagemaker_arn(resource: str) -> dict[str, Any]:
+    """A SageMaker ARN in an env-agnostic stack."""
+    return service_arn("sagemaker", resource)
+
+
+def role_ref(logical_id_prefix: str) -> list[Any]:
+    """The ``Roles`` of a policy attached to the role whose logical id starts with this prefix."""
+    return [{"Ref": Match.string_like_regexp(f"^{logical_id_prefix}")}]
+
+
+def get_att_arn(logical_id_prefix: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [Match.string_like_regexp(f"^{logical_id_prefix}"), "Arn"]}
 
 
 def statement(actions: Sequence[str], resources: Sequence[Any] | Any, condition: Any = None) -> dict[str, Any]:

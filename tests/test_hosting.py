@@ -1,6 +1,7 @@
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
+from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn
 from sfn_requests import assert_all_requests_valid, state_machines
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
@@ -151,9 +152,35 @@ def test_transform_request(synthesized):
 
 def test_endpoint_iam_is_scoped(synthesized):
     _, template, _ = synthesized
-    text = str(template.find_resources("AWS::IAM::ManagedPolicy"))
-    assert ":endpoint/churn" in text and ":endpoint-config/churn-config-*" in text
-    assert "kms:GrantIsForAWSResource" in text
+    role = role_ref("HostingRole")
+    endpoint = sagemaker_arn("endpoint/churn")
+    assert_allows(template, ["sagemaker:DescribeEndpoint"], endpoint, roles=role)
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+        [sagemaker_arn("endpoint-config/churn-config-*"), endpoint],
+        roles=role,
+    )
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig"],
+        sagemaker_arn("endpoint-config/churn-config-*"),
+        roles=role,
+    )
+    # The config's volume and capture keys: SageMaker may use them (grants for AWS resources only).
+    assert_allows(
+        template,
+        ["kms:CreateGrant", "kms:DescribeKey"],
+        get_att_arn("DataKey"),
+        {"Bool": {"kms:GrantIsForAWSResource": True}},
+        roles=role,
+    )
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig"],
+        sagemaker_arn("endpoint-config/churn-sls-*"),
+        roles=role_ref("ServerlessConfigStateMachineRole"),
+    )
 
 
 def test_cfn_lint_clean(synthesized):
