@@ -228,9 +228,21 @@ def churn_pipeline(
         deployment=[config, deploy],
         batch_transform=transform,
         inputs=[
-            InputField("inputDataUri", "s3_uri", data.s3_uri(DataPrefix.RAW), "S3 prefix of the raw CSV data"),
-            InputField("processingInstanceType", "instance_type", "ml.m5.large", "preprocessing instances"),
-            InputField("trainingInstanceType", "instance_type", "ml.m5.xlarge", "training instances"),
+            InputField(
+                "inputDataUri",
+                kind="s3_uri",
+                default=data.s3_uri(DataPrefix.RAW),
+                description="S3 prefix of the raw CSV data",
+            ),
+            InputField(
+                "processingInstanceType",
+                kind="instance_type",
+                default="ml.m5.large",
+                description="preprocessing instances",
+            ),
+            InputField(
+                "trainingInstanceType", kind="instance_type", default="ml.m5.xlarge", description="training instances"
+            ),
         ],
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
         state_machine_name=f"sm-constructs-{slug}",
@@ -265,7 +277,7 @@ def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole)
         "Tune",
         training=base,
         objective_metric="validation:auc",
-        ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5, "Logarithmic")],
+        ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5, scaling="Logarithmic")],
         max_training_jobs=8,
         max_parallel_jobs=2,
         name_prefix="churn-tune",

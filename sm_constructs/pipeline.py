@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration, RemovalPolicy, Stack
@@ -52,6 +52,7 @@ class InputField:
     """
 
     name: str
+    _: KW_ONLY
     kind: InputKind = "string"
     default: Any = None
     description: str = ""
@@ -81,6 +82,7 @@ class QualityGate:
     key: str
     metric: str
     threshold: float
+    _: KW_ONLY
     comparison: Literal[">=", ">", "<=", "<"] = ">="
     threshold_input: str = "threshold"
 
@@ -97,6 +99,7 @@ class FanOut:
     definition: SageMakerDefinition
     bucket: s3.IBucket
     prefix: str
+    _: KW_ONLY
     max_concurrency: int = 10
     tolerated_failure_percentage: int = 0
 
@@ -112,6 +115,7 @@ class S3Trigger:
 
     bucket: s3.IBucket
     prefix: str
+    _: KW_ONLY
     input_field: str = "inputDataUri"
 
 
@@ -203,7 +207,12 @@ class MlPipeline(Construct):
         self.inputs: list[InputField] = list(inputs)
         if quality_gate is not None:
             self.inputs.append(
-                InputField(quality_gate.threshold_input, "number", quality_gate.threshold, "quality gate threshold")
+                InputField(
+                    quality_gate.threshold_input,
+                    kind="number",
+                    default=quality_gate.threshold,
+                    description="quality gate threshold",
+                )
             )
         self.definitions: list[SageMakerDefinition] = []
         #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.

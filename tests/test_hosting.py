@@ -56,7 +56,7 @@ def synthesized():
         stack,
         "ServerlessConfig",
         model=ModelDefinition.from_model_name(stack, "Existing", "static-model"),
-        serverless=ServerlessConfig(3072, 10),
+        serverless=ServerlessConfig(memory_size_mb=3072, max_concurrency=10),
         name_prefix="churn-sls",
     )
     transform = TransformDefinition(
@@ -199,7 +199,7 @@ def test_validation():
             stack,
             "C",
             model=ModelDefinition.from_model_name(stack, "Existing", "m"),
-            serverless=ServerlessConfig(1500, 500),
+            serverless=ServerlessConfig(memory_size_mb=1500, max_concurrency=500),
             data_capture=DataCapture("nope", sampling_percentage=120),
         )
     text = str(err.value)

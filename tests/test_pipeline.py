@@ -76,7 +76,10 @@ def synthesized(script):
             threshold=0.8,
             comparison=">",
         ),
-        inputs=[InputField("inputDataUri", "s3_uri", description="raw data"), InputField("epochs", "number", 3)],
+        inputs=[
+            InputField("inputDataUri", kind="s3_uri", description="raw data"),
+            InputField("epochs", kind="number", default=3),
+        ],
         dashboard=True,
         schedule=scheduler.ScheduleExpression.rate(Duration.days(1)),
         schedule_input={"inputDataUri": data.s3_uri("raw/")},

@@ -4,7 +4,7 @@ until the endpoint is InService."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 from aws_cdk import Duration, Stack
@@ -146,7 +146,7 @@ def _trained_image(training: TrainingDefinition | TuningDefinition) -> Container
     return training.training.image if isinstance(training, TuningDefinition) else training.image
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServerlessConfig:
     """Serverless inference: memory 1024-6144 MB in 1 GB steps, 1-200 concurrent invocations."""
 
@@ -165,6 +165,7 @@ class DataCapture:
     """
 
     destination_s3_uri: str
+    _: KW_ONLY
     sampling_percentage: int = 100
     capture_modes: Sequence[Literal["Input", "Output"]] = ("Input", "Output")
     kms_key: kms.IKey | None = None
@@ -299,7 +300,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BlueGreenDeployment:
     """Blue/green update with automatic rollback when any of ``alarm_names`` fires.
 

@@ -9,7 +9,7 @@ import re
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,7 @@ class TrainingChannel:
 
     name: str
     s3_uri: str
+    _: KW_ONLY
     content_type: str | None = None
     input_mode: Literal["File", "Pipe", "FastFile"] = "File"
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"

@@ -20,7 +20,7 @@ __all__ = ["DataProcessing", "TransformDefinition"]
 _ONE_HOUR = Duration.hours(1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataProcessing:
     """Which part of each record goes to the model and what is written out (JSONPath filters).
 

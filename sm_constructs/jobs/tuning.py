@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
@@ -24,6 +24,7 @@ class _NumericRange:
     name: str
     min_value: float
     max_value: float
+    _: KW_ONLY
     scaling: Scaling = "Auto"
 
     def render(self) -> dict[str, Any]:
