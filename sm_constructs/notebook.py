@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Aws, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -22,7 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from ._iam import ManagedPolicyRole, combine_grants
-from ._nag import acknowledge
+from ._nag import acknowledge, iam5, state_machine_executions
 from ._validation import Problems, is_token
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
 from .jobs._base import RUN_SUFFIX_CHARS
@@ -437,17 +436,10 @@ class NotebookInstance(Construct):
         state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
-        findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
-        cfn_sm = state_machine.node.default_child
-        if isinstance(cfn_sm, CfnResource):
-            stack = Stack.of(self)
-            ref = json.dumps(
-                {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},
-                separators=(",", ":"),
-            )
-            findings.append(
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}:*]"
-            )
+        findings = [iam5(action="states:ListExecutions")]
+        executions = state_machine_executions(state_machine)
+        if executions is not None:
+            findings.append(iam5(resource=f"{executions}:*"))
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
         return combine_grants(state_machine.grant_read(self.role), state_machine.grant_start_execution(self.role))
 

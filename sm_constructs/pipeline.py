@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -29,11 +29,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ._iam import ManagedPolicyRole
-from ._nag import acknowledge, acknowledge_in_packs
+from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
+from .storage import BUCKET_READ_ACTIONS
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
 
@@ -508,34 +509,21 @@ class MlPipeline(Construct):
         prefix = gate.key.split("${Token", 1)[0] if is_token(gate.key) else gate.key
         role = self.state_machine.role
         gate.bucket.grant_read(role, f"{prefix}*")
-        findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in ("s3:GetObject*", "s3:GetBucket*", "s3:List*")]
-        cfn_bucket = gate.bucket.node.default_child
-        if isinstance(cfn_bucket, s3.CfnBucket):
-            logical_id = Stack.of(self).resolve(Stack.of(cfn_bucket).get_logical_id(cfn_bucket))
-            findings.append(f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]")
         acknowledge(
             role,
-            findings,
+            bucket_prefix_findings(gate.bucket, prefix, BUCKET_READ_ACTIONS),
             f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
         )
 
     def _acknowledge_distributed_map(self) -> None:
         """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
         sm = self.state_machine.state_machine
-        cfn_sm = sm.node.default_child
-        stack = Stack.of(self)
-        ref = json.dumps(
-            {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},  # type: ignore[arg-type]
-            separators=(",", ":"),
-        )
-        execution = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}"
+        execution = state_machine_executions(sm)
         reason = (
             "aws-cdk attaches the Distributed Map's rights (start, describe and stop child executions of this "
             "same state machine) as its own policy; it is scoped to this state machine's executions."
         )
-        acknowledge(
-            sm, [f"AwsSolutions-IAM5[Resource::{execution}:*]", f"AwsSolutions-IAM5[Resource::{execution}/*:*]"], reason
-        )
+        acknowledge(sm, [iam5(resource=f"{execution}:*"), iam5(resource=f"{execution}/*:*")], reason)
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _alarms(self) -> None:

@@ -220,3 +220,14 @@ def test_extra_request_fields_reach_the_request_and_are_validated():
     assert requests["Model"].parameters["PrimaryContainer"] == {"Image": "img", "Mode": "SingleModel"}
     with pytest.raises(ParamValidationError, match="NotAField"):
         validate_request(requests["Bad"])
+
+
+def test_shared_statements_are_frozen_and_shared_once_per_stack():
+    from sm_constructs._memo import statement
+
+    stack = new_stack()
+    shared = statement(stack, actions=["sagemaker:CreateModel"], resources=["arn:aws:sagemaker:::model/m-*"])
+    assert shared.frozen
+    assert statement(stack, actions=["sagemaker:CreateModel"], resources=["arn:aws:sagemaker:::model/m-*"]) is shared
+    with pytest.raises(RuntimeError, match=r"freeze\(\) has been called"):
+        shared.add_actions("s3:GetObject")

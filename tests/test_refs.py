@@ -314,3 +314,18 @@ def test_notebook_takes_the_bucket_of_a_data_bucket():
         ["s3:GetBucket*", "s3:GetObject*", "s3:List*"],
         [bucket_arn, {"Fn::Join": ["", [bucket_arn, "/raw/*"]]}],
     )
+
+
+def test_default_child_is_the_main_l1():
+    from aws_cdk import aws_ec2 as ec2
+
+    from sm_constructs import MlVpc
+
+    stack = new_stack()
+    data = MlDataBucket(stack, "Data")
+    vpc = MlVpc(stack, "Net")
+    assert isinstance(data.node.default_child, s3.CfnBucket)
+    assert data.node.default_child.node.path == data.cfn_bucket.node.path == "Test/Data/Bucket/Resource"
+    assert isinstance(vpc.node.default_child, ec2.CfnVPC)
+    imported = MlDataBucket(stack, "Imported", existing_bucket=s3.Bucket.from_bucket_name(stack, "B", "b-1"))
+    assert imported.node.default_child is None

@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._memo import statement
 from .._validation import Problems, is_token
 from ..images import ContainerImage
 from ._api import ENDPOINT_CONFIG, MODEL
@@ -292,7 +293,8 @@ class EndpointConfigDefinition(SageMakerDefinition):
         if not keys:
             return []
         return [
-            iam.PolicyStatement(
+            statement(
+                self,
                 actions=["kms:CreateGrant", "kms:DescribeKey"],
                 resources=[k.key_arn for k in keys],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
@@ -390,7 +392,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         result = f"$.steps.{id}"
         tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
 
-        describe_statements = [iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=[endpoint_arn])]
+        describe_statements = [statement(self, actions=["sagemaker:DescribeEndpoint"], resources=[endpoint_arn])]
         describe = SageMakerTask(
             self,
             f"{id}Describe",
@@ -412,8 +414,10 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=integration_arn(self, "createEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(create_request) or {},
             policy_statements=[
-                iam.PolicyStatement(
-                    actions=["sagemaker:CreateEndpoint", "sagemaker:AddTags"], resources=[endpoint_arn, config_arn]
+                statement(
+                    self,
+                    actions=["sagemaker:CreateEndpoint", "sagemaker:AddTags"],
+                    resources=[endpoint_arn, config_arn],
                 )
             ],
             result_path=sfn.JsonPath.DISCARD,
@@ -427,7 +431,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=integration_arn(self, "updateEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(update_request) or {},
             policy_statements=[
-                iam.PolicyStatement(actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn, config_arn])
+                statement(self, actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn, config_arn])
             ],
             result_path=sfn.JsonPath.DISCARD,
         )

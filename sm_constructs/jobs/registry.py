@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from .._memo import statement
 from .._validation import Problems, is_token
 from ._api import MODEL_PACKAGE
 from ._base import SageMakerDefinition, sagemaker_arn
@@ -172,7 +173,8 @@ class ModelRegistrationDefinition(SageMakerDefinition):
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
         return [
-            iam.PolicyStatement(
+            statement(
+                self,
                 actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
                 resources=[
                     self.resource_arn_pattern(),

@@ -10,6 +10,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._memo import statement
 from ._api import TUNING
 from ._base import SageMakerDefinition, sagemaker_arn
 from .training import TrainingDefinition
@@ -199,11 +200,13 @@ class TuningDefinition(SageMakerDefinition):
     def extra_policy_statements(self) -> list[iam.PolicyStatement]:
         """The tuner's training jobs are named ``<tuning job name>-NNN-xxxxxxxx`` by SageMaker."""
         return [
-            iam.PolicyStatement(
+            statement(
+                self,
                 actions=["sagemaker:ListTags", "sagemaker:ListTrainingJobsForHyperParameterTuningJob"],
                 resources=[self.resource_arn_pattern()],
             ),
-            iam.PolicyStatement(
+            statement(
+                self,
                 actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
                 resources=[sagemaker_arn(self, "training-job", f"{self.name_prefix}-*")],
             ),
