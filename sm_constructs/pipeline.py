@@ -34,7 +34,7 @@ from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
-from .storage import BUCKET_READ_ACTIONS
+from .storage import BUCKET_READ_ACTIONS, MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
 
@@ -109,12 +109,12 @@ class FanOut:
 class S3Trigger:
     """Start the pipeline when an object is created under ``prefix`` in ``bucket``.
 
-    The bucket must send events to EventBridge; MlPipeline turns that on (CloudFormation's
-    ``EventBridgeConfiguration``, no custom resource) for buckets defined in the app, and an
-    imported bucket must already have it. The new object's URI is passed as ``input_field``.
+    The bucket must send events to EventBridge: an :class:`MlDataBucket` (or its ``bucket``)
+    turns that on itself (CloudFormation's ``EventBridgeConfiguration``, no custom resource); any
+    other bucket must already have it. The new object's URI is passed as ``input_field``.
     """
 
-    bucket: s3.IBucket
+    bucket: MlDataBucket | s3.IBucket
     prefix: str
     _: KW_ONLY
     input_field: str = "inputDataUri"
@@ -189,8 +189,6 @@ class MlPipeline(Construct):
                     f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
                 )
                 problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
-        if s3_trigger is not None:
-            problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
         super().__init__(scope, id)
 
@@ -273,14 +271,17 @@ class MlPipeline(Construct):
             self._grant_report_read(quality_gate)
         if any(isinstance(p, FanOut) for p in preprocessing):
             self._acknowledge_distributed_map()
+        self._dashboard: cloudwatch.Dashboard | None = None
+        self._schedules: list[scheduler.Schedule] = []
+        self._s3_triggers: list[events.Rule] = []
         if alarms:
             self._alarms()
         if dashboard:
-            self._dashboard()
+            self.add_dashboard()
         if schedule is not None:
-            self._schedule(schedule, schedule_input or {})
+            self.add_schedule(schedule, input=schedule_input)
         if s3_trigger is not None:
-            self._s3_trigger(s3_trigger)
+            self.add_s3_trigger(s3_trigger)
 
     # ---- public ---------------------------------------------------------------------------
     @property
@@ -527,11 +528,10 @@ class MlPipeline(Construct):
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _alarms(self) -> None:
-        sm = self.state_machine.state_machine
         action = cw_actions.SnsAction(self.topic)
         for name, metric in (
-            ("ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5))),
-            ("ExecutionsTimedOut", sm.metric_timed_out(period=Duration.minutes(5))),
+            ("ExecutionsFailed", self.metric_failed(period=Duration.minutes(5))),
+            ("ExecutionsTimedOut", self.metric_timed_out(period=Duration.minutes(5))),
         ):
             alarm = cloudwatch.Alarm(
                 self,
@@ -545,48 +545,76 @@ class MlPipeline(Construct):
             )
             alarm.add_alarm_action(action)
 
-    def _dashboard(self) -> None:
-        sm = self.state_machine.state_machine
-        board = cloudwatch.Dashboard(self, "Dashboard")
+    # ---- triggers and dashboard ------------------------------------------------------------
+    def add_dashboard(self) -> cloudwatch.Dashboard:
+        """A CloudWatch dashboard of executions, execution time and each job's run time (made once)."""
+        if self._dashboard is not None:
+            return self._dashboard
+        board = self._dashboard = cloudwatch.Dashboard(self, "Dashboard")
         board.add_widgets(
             cloudwatch.GraphWidget(
                 title="Executions",
-                left=[sm.metric_started(), sm.metric_succeeded(), sm.metric_failed(), sm.metric_timed_out()],
+                left=[self.metric_started(), self.metric_succeeded(), self.metric_failed(), self.metric_timed_out()],
             ),
-            cloudwatch.GraphWidget(title="Execution time", left=[sm.metric_time()]),
+            cloudwatch.GraphWidget(title="Execution time", left=[self.metric_time()]),
         )
+        jobs = [d for d in self.definitions if d.sync]
+        if jobs:
+            board.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Job run time (all state machines running the same job kind)",
+                    left=[self.metric_job_duration(d, label=d.node.id) for d in jobs],
+                )
+            )
+        return board
 
-    def _schedule(self, expression: scheduler.ScheduleExpression, payload: Mapping[str, Any]) -> None:
-        scheduler.Schedule(
+    def add_schedule(
+        self, expression: scheduler.ScheduleExpression, *, input: Mapping[str, Any] | None = None
+    ) -> scheduler.Schedule:
+        """Start the pipeline on a schedule (EventBridge Scheduler, with its own role).
+
+        :param input: the execution input. Default: - empty: the input fields' defaults apply.
+        """
+        n = len(self._schedules)
+        id = "Schedule" if n == 0 else f"Schedule{n + 1}"
+        schedule = scheduler.Schedule(
             self,
-            "Schedule",
+            id,
             schedule=expression,
             description=f"Starts {self.node.path}",
             target=scheduler_targets.StepFunctionsStartExecution(
                 self.state_machine.state_machine,
-                input=scheduler.ScheduleTargetInput.from_object(dict(payload)),
-                role=ManagedPolicyRole(
-                    self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
-                ),
+                input=scheduler.ScheduleTargetInput.from_object(dict(input or {})),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")),
             ),
         )
+        self._schedules.append(schedule)
+        return schedule
 
-    def _s3_trigger(self, trigger: S3Trigger) -> None:
-        cfn_bucket = trigger.bucket.node.default_child
-        if isinstance(cfn_bucket, s3.CfnBucket):
-            # The native property: aws-cdk's enable_event_bridge_notification() deploys a Lambda custom resource.
-            cfn_bucket.add_property_override(
-                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
-            )
+    def add_s3_trigger(self, trigger: S3Trigger) -> events.Rule:
+        """Start the pipeline for each object created under ``trigger.prefix`` (an EventBridge rule).
+
+        An :class:`MlDataBucket` (or its ``bucket``) is switched to send events to EventBridge by
+        the data bucket itself; any other bucket must already send them (set where it is defined).
+        """
+        problems = Problems.at(type(self).__name__, self)
+        problems.s3_prefix("s3_trigger.prefix", trigger.prefix)
+        problems.raise_if_any()
+        owner = trigger.bucket if isinstance(trigger.bucket, MlDataBucket) else trigger.bucket.node.scope
+        if isinstance(owner, MlDataBucket):
+            owner.enable_event_bridge()
+        bucket = trigger.bucket.bucket if isinstance(trigger.bucket, MlDataBucket) else trigger.bucket
+        n = len(self._s3_triggers)
+        id = "OnNewData" if n == 0 else f"OnNewData{n + 1}"
         rule = events.Rule(
             self,
-            "OnNewData",
+            id,
             description=f"Starts {self.node.path} for new objects under {trigger.prefix}",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],
                 detail={
-                    "bucket": {"name": [trigger.bucket.bucket_name]},
+                    "bucket": {"name": [bucket.bucket_name]},
                     "object": {"key": [{"prefix": trigger.prefix}]},
                 },
             ),
@@ -594,7 +622,7 @@ class MlPipeline(Construct):
         rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
-                role=ManagedPolicyRole(self, "OnNewDataRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
                 input=events.RuleTargetInput.from_object(
                     {
                         trigger.input_field: "s3://{}/{}".format(
@@ -605,3 +633,5 @@ class MlPipeline(Construct):
                 ),
             )
         )
+        self._s3_triggers.append(rule)
+        return rule

@@ -200,6 +200,18 @@ class MlDataBucket(Construct):
     def bucket_arn(self) -> str:
         return self.bucket.bucket_arn
 
+    def enable_event_bridge(self) -> None:
+        """Send the bucket's object events to EventBridge (e.g. for ``MlPipeline.add_s3_trigger``).
+
+        Set as CloudFormation's ``NotificationConfiguration.EventBridgeConfiguration`` on the bucket
+        itself: aws-cdk's ``event_bridge_enabled`` deploys a Lambda-backed custom resource instead.
+        An ``existing_bucket`` is configured where it is defined: nothing changes here.
+        """
+        if self.cfn_bucket is not None:
+            self.cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            )
+
     def s3_uri(self, prefix: str = "") -> str:
         """``s3://<bucket>/<prefix>`` (the bucket name may be a token resolved at deploy)."""
         return f"s3://{self.bucket_name}/{prefix}"
