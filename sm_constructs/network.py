@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ._iam import ManagedPolicyRole
+from ._kms import new_key
 from ._nag import acknowledge_in_packs
 from ._validation import Problems
 
@@ -155,9 +156,7 @@ class MlVpc(Construct):
                 "nothing in this VPC is a member of it (endpoints, notebooks and jobs get their own groups).",
             )
 
-        key = encryption_key or kms.Key(
-            self, "FlowLogKey", enable_key_rotation=True, removal_policy=removal_policy, description="VPC flow logs"
-        )
+        key = encryption_key or new_key(self, "FlowLogKey", removal_policy=removal_policy, description="VPC flow logs")
         # CloudWatch Logs may use the key only for log groups of this account and region.
         key.grant_encrypt_decrypt(
             iam.ServicePrincipal(

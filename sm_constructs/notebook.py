@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Aws, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -21,6 +21,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from ._iam import ManagedPolicyRole, combine_grants
+from ._kms import new_key
 from ._nag import acknowledge, iam5, state_machine_executions
 from ._validation import Problems, is_token
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
@@ -275,9 +276,7 @@ class NotebookInstance(Construct):
         for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
             self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume"
-        )
+        self.encryption_key: kms.IKey = encryption_key or new_key(self, "Key", description=f"Notebook {name} volume")
         self.role: iam.IRole = role or ManagedPolicyRole(
             self,
             "Role",
@@ -436,12 +435,28 @@ class NotebookInstance(Construct):
         state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
+        # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
+        # ListActivities on "*". These are the read calls on this state machine and its executions.
+        read = iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resource_arns=[state_machine.state_machine_arn],
+        )
+        watch = iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=[
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+            ],
+            resource_arns=[_executions_of(state_machine)],
+        )
         findings = [iam5(action="states:ListExecutions")]
         executions = state_machine_executions(state_machine)
         if executions is not None:
             findings.append(iam5(resource=f"{executions}:*"))
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return combine_grants(state_machine.grant_read(self.role), state_machine.grant_start_execution(self.role))
+        return combine_grants(read, watch, state_machine.grant_start_execution(self.role))
 
     def grant_invoke_endpoint(self, endpoint: IEndpointRef | str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
@@ -461,6 +476,15 @@ class NotebookInstance(Construct):
         return iam.Grant.add_to_principal(
             grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=arns
         )
+
+
+def _executions_of(state_machine: sfn.IStateMachine) -> str:
+    """``arn:...:execution:<state machine name>:*`` (the name is the ARN's 7th field)."""
+    stack = Stack.of(state_machine)
+    name = Fn.select(6, Fn.split(":", state_machine.state_machine_arn))
+    return stack.format_arn(
+        service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
 
 
 @jsii.implements(IAspect)

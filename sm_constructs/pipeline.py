@@ -9,11 +9,12 @@ execution input with documented defaults.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -29,12 +30,24 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ._iam import ManagedPolicyRole
+from ._iam_facts import (
+    ALARM_TOPIC_KEY_ACTIONS,
+    CLOUDWATCH_PRINCIPAL,
+    S3_GET_OBJECT_ACTIONS,
+    S3_KMS_READ_ACTIONS,
+    SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS,
+    SNS_PUBLISH_ACTIONS,
+    SOURCE_ACCOUNT,
+    SOURCE_ARN,
+    VIA_SERVICE,
+)
+from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
-from .storage import BUCKET_READ_ACTIONS, MlDataBucket
+from .storage import MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
 
@@ -77,6 +90,10 @@ class QualityGate:
     :param threshold: default threshold; the execution input field ``threshold_input`` overrides it.
     :param comparison: ``>=`` (default, higher is better), ``>``, ``<=`` or ``<``.
     :param threshold_input: execution input field for a per-run threshold. Default: ``"threshold"``.
+    :param key_prefix: fixed start of every key the gate may read; the state machine may read objects
+        under it only. Default: - ``key`` itself when it is fixed; for a ``sfn.JsonPath.format`` key,
+        its text before the first run-time value (``evaluation/`` for
+        ``JsonPath.format("evaluation/{}/evaluation.json", ...)``). Required for any other run-time key.
     """
 
     bucket: s3.IBucket
@@ -86,6 +103,21 @@ class QualityGate:
     _: KW_ONLY
     comparison: Literal[">=", ">", "<=", "<"] = ">="
     threshold_input: str = "threshold"
+    key_prefix: str | None = None
+
+    def static_prefix(self) -> str:
+        """The key prefix the gate's IAM is scoped to ("" when none can be derived)."""
+        if self.key_prefix is not None:
+            return self.key_prefix
+        if not is_token(self.key):
+            return self.key
+        rendered = sfn.FieldUtils.render_object({"Key": self.key}) or {}
+        match = _FORMAT_PREFIX.match(str(rendered.get("Key.$", "")))
+        return match.group(1).replace("\\'", "'") if match else ""
+
+
+#: ``States.Format('<literal>{}...', ...)``: the literal text before the first placeholder.
+_FORMAT_PREFIX = re.compile(r"^States\.Format\('((?:[^'\\{]|\\.)*)")
 
 
 @dataclass(frozen=True)
@@ -177,6 +209,16 @@ class MlPipeline(Construct):
                 problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
             if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
                 problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
+            prefix = quality_gate.static_prefix()
+            if not prefix:
+                problems.add(
+                    "quality_gate.key_prefix",
+                    quality_gate.key_prefix,
+                    "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
+                    "so the state machine may read that prefix only, not the whole bucket",
+                )
+            else:
+                problems.s3_prefix("quality_gate.key_prefix", prefix)
             if quality_gate.threshold_input in names:
                 problems.add(
                     "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
@@ -193,13 +235,13 @@ class MlPipeline(Construct):
         super().__init__(scope, id)
 
         self._retry_attempts = retry_attempts
-        self.encryption_key = encryption_key or kms.Key(
+        self.encryption_key = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
         )
+        self._own_topic = notification_topic is None
         self.topic = notification_topic or sns.Topic(
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
         )
@@ -267,6 +309,8 @@ class MlPipeline(Construct):
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
         )
+        if self._own_topic:
+            self._grant_encrypted_publish()
         if quality_gate is not None:
             self._grant_report_read(quality_gate)
         if any(isinstance(p, FanOut) for p in preprocessing):
@@ -435,7 +479,8 @@ class MlPipeline(Construct):
             service="s3",
             action="getObject",
             parameters={"Bucket": gate.bucket.bucket_name, "Key": gate.key},
-            iam_resources=[gate.bucket.arn_for_objects("*")],
+            iam_action=S3_GET_OBJECT_ACTIONS[0],
+            iam_resources=[gate.bucket.arn_for_objects(f"{gate.static_prefix()}*")],
             result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
             result_path="$.steps.QualityGate",
         )
@@ -506,15 +551,25 @@ class MlPipeline(Construct):
         return Duration.seconds(seconds)
 
     def _grant_report_read(self, gate: QualityGate) -> None:
-        """Read access to the report's fixed key prefix only (the part before any run-time value)."""
-        prefix = gate.key.split("${Token", 1)[0] if is_token(gate.key) else gate.key
+        """Decrypt the report (SSE-KMS) through S3 only; the read itself is the ReadEvaluation task's own grant."""
+        prefix = gate.static_prefix()
         role = self.state_machine.role
-        gate.bucket.grant_read(role, f"{prefix}*")
-        acknowledge(
-            role,
-            bucket_prefix_findings(gate.bucket, prefix, BUCKET_READ_ACTIONS),
-            f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
-        )
+        key = gate.bucket.encryption_key
+        if key is not None:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=list(S3_KMS_READ_ACTIONS),
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {VIA_SERVICE: f"s3.{Stack.of(self).region}.amazonaws.com"}},
+                )
+            )
+        findings = bucket_prefix_findings(gate.bucket, prefix, actions=())
+        if findings:
+            acknowledge(
+                role,
+                findings,
+                f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
+            )
 
     def _acknowledge_distributed_map(self) -> None:
         """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
@@ -527,7 +582,48 @@ class MlPipeline(Construct):
         acknowledge(sm, [iam5(resource=f"{execution}:*"), iam5(resource=f"{execution}/*:*")], reason)
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
+    def _grant_encrypted_publish(self) -> None:
+        """NotifyFailure publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
+        self.state_machine.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
+                resources=[self.encryption_key.key_arn],
+                conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(self).region}.amazonaws.com"}},
+            )
+        )
+        acknowledge(
+            self.state_machine.role,
+            ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
+            "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
+            "only through SNS (kms:ViaService).",
+        )
+
+    def _allow_alarm_publish(self) -> None:
+        """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
+        stack = Stack.of(self)
+        alarms_of_account = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=list(SNS_PUBLISH_ACTIONS),
+                resources=[self.topic.topic_arn],
+                conditions=source,
+            )
+        )
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=list(ALARM_TOPIC_KEY_ACTIONS),
+                resources=["*"],
+            )
+        )
+
     def _alarms(self) -> None:
+        if self._own_topic:
+            self._allow_alarm_publish()
         action = cw_actions.SnsAction(self.topic)
         for name, metric in (
             ("ExecutionsFailed", self.metric_failed(period=Duration.minutes(5))),

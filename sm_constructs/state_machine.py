@@ -15,6 +15,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
 from ._iam import ManagedPolicyRole, combine_grants
+from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL
+from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
 from ._validation import Problems
@@ -124,10 +126,9 @@ class MlStateMachine(Construct):
         super().__init__(scope, id)
         stack = Stack.of(self)
         if encryption_key is None:
-            encryption_key = kms.Key(
+            encryption_key = new_key(
                 self,
                 "Key",
-                enable_key_rotation=True,
                 removal_policy=removal_policy,
                 description=f"Encrypts the {self.node.path} state machine and its logs",
             )
@@ -136,11 +137,11 @@ class MlStateMachine(Construct):
         encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(LOGS_REGIONAL_PRINCIPAL.format(region=stack.region))],
                 resources=["*"],
                 conditions={
                     "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        LOGS_ENCRYPTION_CONTEXT: stack.format_arn(
                             service="logs",
                             resource="log-group",
                             resource_name="*",
@@ -150,6 +151,8 @@ class MlStateMachine(Construct):
                 },
             )
         )
+        if log_level != sfn.LogLevel.OFF:
+            allow_log_delivery(encryption_key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -170,7 +173,12 @@ class MlStateMachine(Construct):
             tracing_enabled=tracing_enabled,
             timeout=timeout,
             state_machine_name=state_machine_name,
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+            # aws-cdk adds an unconditioned ``kms:Decrypt*`` for delivery.logs to the key it is given; it gets
+            # a reference instead (resource-policy additions are dropped) and allow_log_delivery adds the
+            # statement with the confused-deputy conditions.
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
+                kms.Key.from_key_arn(self, "KeyRef", encryption_key.key_arn)
+            ),
             removal_policy=removal_policy,
             comment=comment,
         )

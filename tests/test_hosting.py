@@ -1,7 +1,7 @@
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
-from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn
+from iam_match import assert_allows, assert_grants, get_att_arn, role_ref, sagemaker_arn
 from sfn_requests import assert_all_requests_valid, state_machines
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
@@ -154,30 +154,26 @@ def test_endpoint_iam_is_scoped(synthesized):
     _, template, _ = synthesized
     role = role_ref("HostingRole")
     endpoint = sagemaker_arn("endpoint/churn")
-    assert_allows(template, ["sagemaker:DescribeEndpoint"], endpoint, roles=role)
+    configs = sagemaker_arn("endpoint-config/churn-config-*")
+    assert_grants(template, ["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], endpoint, roles=role)
+    assert_grants(template, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [configs, endpoint], roles=role)
     assert_allows(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
-        [sagemaker_arn("endpoint-config/churn-config-*"), endpoint],
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:ListTags"],
+        configs,
         roles=role,
     )
+    # The config's volume key: whoever creates or updates the endpoint lets SageMaker use it.
     assert_allows(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig"],
-        sagemaker_arn("endpoint-config/churn-config-*"),
-        roles=role,
-    )
-    # The config's volume and capture keys: SageMaker may use them (grants for AWS resources only).
-    assert_allows(
-        template,
-        ["kms:CreateGrant", "kms:DescribeKey"],
+        ["kms:CreateGrant"],
         get_att_arn("DataKey"),
         {"Bool": {"kms:GrantIsForAWSResource": True}},
         roles=role,
     )
     assert_allows(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig"],
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:ListTags"],
         sagemaker_arn("endpoint-config/churn-sls-*"),
         roles=role_ref("ServerlessConfigStateMachineRole"),
     )

@@ -83,7 +83,10 @@ def test_state_machine_role_gets_scoped_iam_only(synthesized):
     _, template, _ = synthesized
     role = role_ref("ModelStateMachineRole")
     assert_allows(
-        template, ["sagemaker:AddTags", "sagemaker:CreateModel"], sagemaker_arn("model/churn-model-*"), roles=role
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:ListTags"],
+        sagemaker_arn("model/churn-model-*"),
+        roles=role,
     )
     assert_allows(
         template,
@@ -137,6 +140,7 @@ def test_sync_jobs_get_the_events_rule_permissions():
             "sagemaker:AddTags",
             "sagemaker:CreateProcessingJob",
             "sagemaker:DescribeProcessingJob",
+            "sagemaker:ListTags",
             "sagemaker:StopProcessingJob",
         ],
         sagemaker_arn("processing-job/prep-*"),

@@ -303,7 +303,7 @@ def test_pipeline_and_endpoint_grants(template):
     own = role_ref("NotebookRole")
     sm = {"Ref": Match.string_like_regexp("^Sm")}
     assert_allows(
-        template, ["states:ListExecutions", "states:ListStateMachines", "states:StartExecution"], sm, roles=own
+        template, ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"], sm, roles=own
     )
     executions = {"Fn::Join": ["", Match.array_with([":execution:", ":*"])]}
     assert_allows(

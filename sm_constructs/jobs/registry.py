@@ -175,7 +175,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         return [
             statement(
                 self,
-                actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
+                actions=MODEL_PACKAGE.resource_actions(sync=False, tagged=bool(self.render_request().get("Tags"))),
                 resources=[
                     self.resource_arn_pattern(),
                     sagemaker_arn(self, "model-package-group", self.group.group_name),

@@ -7,12 +7,10 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .._memo import statement
 from ._api import TUNING
-from ._base import SageMakerDefinition, sagemaker_arn
+from ._base import SageMakerDefinition
 from .training import TrainingDefinition
 
 __all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
@@ -196,21 +194,6 @@ class TuningDefinition(SageMakerDefinition):
     def image_uri(self) -> str:
         """URI of the image the training jobs ran, read at run time from the task's result."""
         return self.state_output("Image")
-
-    def extra_policy_statements(self) -> list[iam.PolicyStatement]:
-        """The tuner's training jobs are named ``<tuning job name>-NNN-xxxxxxxx`` by SageMaker."""
-        return [
-            statement(
-                self,
-                actions=["sagemaker:ListTags", "sagemaker:ListTrainingJobsForHyperParameterTuningJob"],
-                resources=[self.resource_arn_pattern()],
-            ),
-            statement(
-                self,
-                actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-                resources=[sagemaker_arn(self, "training-job", f"{self.name_prefix}-*")],
-            ),
-        ]
 
     def default_timeout(self) -> Duration:
         rounds = -(-self.max_training_jobs // self.max_parallel_jobs)
