@@ -215,8 +215,14 @@ def test_a_referenced_task_keeps_its_result_path():
             r"training and model_data_url conflict",
         ),
         (
-            lambda s, r: ModelDefinition.from_model_name(s, "M", "bad_name"),
-            r"ImportedModel 'Test/M': model_name='bad_name'",
+            lambda s, r: TransformDefinition(
+                s,
+                "T",
+                model=ModelDefinition.from_model_name(s, "M", "bad_name"),
+                input_uri="s3://b-1/i/",
+                output_path="s3://b-1/o/",
+            ),
+            r"TransformDefinition 'Test/T': ModelName='bad_name' is invalid",
         ),
         (lambda s, r: ModelPackageGroup.from_group_name(s, "G", "-x"), r"group_name='-x' is invalid"),
         (lambda s, r: EndpointDeployment.from_endpoint_name(s, "E", "e" * 64), r"endpoint name is 64 chars"),
