@@ -211,6 +211,31 @@ S3_GET_OBJECT_ACTIONS = ("s3:GetObject",)
 #: (SSE-KMS)": GetObject needs ``kms:Decrypt`` on the object's key.
 S3_KMS_READ_ACTIONS = ("kms:Decrypt",)
 
+# ---- what every state machine itself needs (aws-cdk-lib aws-stepfunctions state-machine.ts adds these) --
+#: Execution logging to CloudWatch Logs: Step Functions Developer Guide, "Using CloudWatch Logs to
+#: log execution history" (IAM policy for logging). The log-delivery APIs take no resource ARN.
+STATE_MACHINE_LOGGING_ACTIONS = (
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+)
+#: Tracing: Step Functions Developer Guide, "AWS X-Ray and Step Functions" (IAM policy for tracing).
+STATE_MACHINE_TRACING_ACTIONS = (
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+)
+#: A customer-managed key on the state machine: Step Functions Developer Guide, "Data at rest
+#: encryption" (the execution role decrypts and generates data keys with the state machine's
+#: encryption context; with logging, GenerateDataKey for the logs' context).
+STATE_MACHINE_KEY_ACTIONS = ("kms:Decrypt", "kms:GenerateDataKey")
+
 # ---- condition keys and service principals -------------------------------------------------
 #: IAM User Guide, "IAM and AWS STS condition context keys": the service a role is passed to.
 PASSED_TO_SERVICE = "iam:PassedToService"
@@ -228,7 +253,15 @@ SOURCE_ARN = "aws:SourceArn"
 LOGS_ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+#: Trust policies of the roles that services assume for us carry ``aws:SourceAccount`` (confused-deputy
+#: prevention), as each service documents: Step Functions Developer Guide "Cross-service confused
+#: deputy prevention"; EventBridge Scheduler User Guide "Setting up the execution role"; EventBridge
+#: User Guide "Confused deputy prevention"; Amazon VPC User Guide "IAM role for publishing flow logs
+#: to CloudWatch Logs"; SageMaker Developer Guide "Cross-service confused deputy prevention".
 STATES_PRINCIPAL = "states.amazonaws.com"
+SCHEDULER_PRINCIPAL = "scheduler.amazonaws.com"
+EVENTS_PRINCIPAL = "events.amazonaws.com"
+FLOW_LOGS_PRINCIPAL = "vpc-flow-logs.amazonaws.com"
 #: CloudWatch Logs' regional principal that encrypts log groups (encrypt-log-data-kms).
 LOGS_REGIONAL_PRINCIPAL = "logs.{region}.amazonaws.com"
 #: CloudWatch Logs vended-log delivery (Step Functions execution logs): CloudWatch Logs User
@@ -240,7 +273,7 @@ LOGS_DELIVERY_KEY_ACTIONS = ("kms:Decrypt",)
 #: AWS Control Tower proactive control CT.KMS.PR.3 ("Require an AWS KMS key policy to have a
 #: statement that limits creation of AWS KMS grants to AWS services"): the deny statement it checks
 #: for, word for word (the guard rule in cdklabs/cdk-validator-cfnguard ``ct-kms-pr-3.guard``).
-CREATE_GRANT_ONLY_FOR_AWS_SERVICES = {
-    "actions": ["kms:CreateGrant"],
-    "conditions": {"BoolIfExists": {GRANT_IS_FOR_AWS_RESOURCE: "false", PRINCIPAL_IS_AWS_SERVICE: "false"}},
+CREATE_GRANT_DENY_ACTIONS = ("kms:CreateGrant",)
+CREATE_GRANT_DENY_CONDITIONS: dict[str, dict[str, str]] = {
+    "BoolIfExists": {GRANT_IS_FOR_AWS_RESOURCE: "false", PRINCIPAL_IS_AWS_SERVICE: "false"}
 }

@@ -16,7 +16,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ._iam_facts import (
-    CREATE_GRANT_ONLY_FOR_AWS_SERVICES,
+    CREATE_GRANT_DENY_ACTIONS,
+    CREATE_GRANT_DENY_CONDITIONS,
     LOGS_DELIVERY_KEY_ACTIONS,
     LOGS_DELIVERY_PRINCIPAL,
     SOURCE_ACCOUNT,
@@ -32,9 +33,9 @@ def deny_grants_to_non_aws_callers(key: kms.IKey) -> None:
         iam.PolicyStatement(
             effect=iam.Effect.DENY,
             principals=[iam.AnyPrincipal()],
-            actions=list(CREATE_GRANT_ONLY_FOR_AWS_SERVICES["actions"]),
+            actions=list(CREATE_GRANT_DENY_ACTIONS),
             resources=["*"],
-            conditions=dict(CREATE_GRANT_ONLY_FOR_AWS_SERVICES["conditions"]),
+            conditions={k: dict(v) for k, v in CREATE_GRANT_DENY_CONDITIONS.items()},
         )
     )
 

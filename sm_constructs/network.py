@@ -13,7 +13,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import FLOW_LOGS_PRINCIPAL
 from ._kms import new_key
 from ._nag import acknowledge_in_packs
 from ._validation import Problems, typed
@@ -173,9 +174,7 @@ class MlVpc(Construct):
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", encryption_key=key, retention=flow_log_retention, removal_policy=removal_policy
         )
-        flow_log_role = ManagedPolicyRole(
-            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
-        )
+        flow_log_role = ManagedPolicyRole(self, "FlowLogRole", assumed_by=service_of_this_account(FLOW_LOGS_PRINCIPAL))
         self.flow_log = self.vpc.add_flow_log(
             "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, flow_log_role)
         )

@@ -29,12 +29,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
     ALARM_TOPIC_KEY_ACTIONS,
     CLOUDWATCH_PRINCIPAL,
+    EVENTS_PRINCIPAL,
     S3_GET_OBJECT_ACTIONS,
     S3_KMS_READ_ACTIONS,
+    SCHEDULER_PRINCIPAL,
     SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS,
     SNS_PUBLISH_ACTIONS,
     SOURCE_ACCOUNT,
@@ -700,7 +702,7 @@ class MlPipeline(Construct):
             target=scheduler_targets.StepFunctionsStartExecution(
                 self.state_machine.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(dict(input or {})),
-                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(SCHEDULER_PRINCIPAL)),
             ),
         )
         self._schedules.append(schedule)
@@ -737,7 +739,7 @@ class MlPipeline(Construct):
         rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
-                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
                 input=events.RuleTargetInput.from_object(
                     {
                         trigger.input_field: "s3://{}/{}".format(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,8 +14,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
-from ._iam import ManagedPolicyRole, combine_grants
-from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL
+from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
+from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
@@ -99,7 +99,9 @@ class MlStateMachine(Construct):
       with the same customer-managed KMS key, kept for one year: SageMaker failure reasons end up
       there and an audit needs them;
     * the state machine definition and execution data are encrypted with that key;
-    * X-Ray tracing is on.
+    * X-Ray tracing is on;
+    * without ``state_machine_name``, a name unique in the app is generated from the construct path:
+      the role may use the key only for this state machine's ARN, which needs the name at synth.
     """
 
     @typed
@@ -161,7 +163,7 @@ class MlStateMachine(Construct):
             removal_policy=removal_policy,
         )
         self._role = ManagedPolicyRole(
-            self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {self.node.path}"
+            self, "Role", assumed_by=service_of_this_account(STATES_PRINCIPAL), description=f"Runs {self.node.path}"
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -172,7 +174,9 @@ class MlStateMachine(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=log_level, include_execution_data=True),
             tracing_enabled=tracing_enabled,
             timeout=timeout,
-            state_machine_name=state_machine_name,
+            # aws-cdk scopes the role's use of the key to the state machine's ARN, built from its name: a
+            # name left to CloudFormation would render as "stateMachine:" and deny every execution.
+            state_machine_name=state_machine_name or Names.unique_resource_name(self, max_length=80, separator="-"),
             # aws-cdk adds an unconditioned ``kms:Decrypt*`` for delivery.logs to the key it is given; it gets
             # a reference instead (resource-policy additions are dropped) and allow_log_delivery adds the
             # statement with the confused-deputy conditions.

@@ -135,3 +135,72 @@ def constructs_app(app: App) -> None:
         schedule=scheduler.ScheduleExpression.rate(Duration.days(1)),
         s3_trigger=S3Trigger(data.bucket, "raw/incoming/"),
     )
+
+
+@scanned_app("jobs")
+def jobs_app(app: App) -> None:
+    """Each job kind on its own (one-step state machines), script training with spot and checkpoints, a notebook
+    with its own network."""
+    from sm_constructs import (
+        ContainerImage,
+        ContinuousRange,
+        DataCapture,
+        EndpointConfigDefinition,
+        IntegerRange,
+        MlDataBucket,
+        NotebookInstance,
+        SageMakerExecutionRole,
+        TrainingChannel,
+        TrainingDefinition,
+        TransformDefinition,
+        TuningDefinition,
+    )
+
+    stack = Stack(app, "ScannedJobs")
+    scripts = Path(__file__).resolve().parent.parent / "reference" / "scripts"
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    data.grant_read_write(role, "models/")
+    data.grant_read(role, "processed/")
+    train = TrainingDefinition(
+        stack,
+        "Train",
+        role=role,
+        image=ContainerImage.sklearn("1.2-1"),
+        entry_point=scripts / "preprocess.py",
+        output_path=data.s3_uri("models/"),
+        channels=[TrainingChannel("train", data.s3_uri("processed/train/"), content_type="text/csv")],
+        use_spot_instances=True,
+        max_wait=Duration.hours(3),
+        checkpoint_s3_uri=data.s3_uri("checkpoints/"),
+        output_kms_key=data.encryption_key,
+        name_prefix="scan-train",
+    )
+    train.to_state_machine()
+    TuningDefinition(
+        stack,
+        "Tune",
+        training=train,
+        objective_metric="validation:auc",
+        ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5)],
+        name_prefix="scan-tune",
+    ).to_state_machine()
+    TransformDefinition(
+        stack,
+        "Transform",
+        model_name=sfn.JsonPath.string_at("$.input.modelName"),
+        input_uri=data.s3_uri("processed/batch/"),
+        output_path=data.s3_uri("batch/"),
+        output_kms_key=data.encryption_key,
+        name_prefix="scan-transform",
+    ).to_state_machine()
+    EndpointConfigDefinition(
+        stack,
+        "Config",
+        model_name=sfn.JsonPath.string_at("$.input.modelName"),
+        instance_type="ml.m5.large",
+        kms_key=data.encryption_key,
+        data_capture=DataCapture(data.s3_uri("data-capture/"), kms_key=data.encryption_key),
+        name_prefix="scan-config",
+    ).to_state_machine()
+    NotebookInstance(stack, "Notebook", data_bucket=data, execution_role=role, idle_timeout_minutes=30)
