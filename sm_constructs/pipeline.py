@@ -226,6 +226,12 @@ class MlPipeline(Construct):
                 problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
             if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
                 problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
+            check_jsonpath_member(problems, "quality_gate.threshold_input", quality_gate.threshold_input)
+            problems.one_of("quality_gate.comparison", quality_gate.comparison, list(_COMPARISONS))
+            # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
+            check_request(
+                problems, "s3", "GetObject", {"Bucket": quality_gate.bucket.bucket_name, "Key": quality_gate.key}
+            )
             prefix = quality_gate.static_prefix()
             if not prefix:
                 problems.add(
@@ -236,12 +242,6 @@ class MlPipeline(Construct):
                 )
             else:
                 problems.s3_prefix("quality_gate.key_prefix", prefix)
-            check_jsonpath_member(problems, "quality_gate.threshold_input", quality_gate.threshold_input)
-            problems.one_of("quality_gate.comparison", quality_gate.comparison, list(_COMPARISONS))
-            # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
-            check_request(
-                problems, "s3", "GetObject", {"Bucket": quality_gate.bucket.bucket_name, "Key": quality_gate.key}
-            )
             if quality_gate.threshold_input in names:
                 problems.add(
                     "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
