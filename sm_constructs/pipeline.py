@@ -176,6 +176,17 @@ class MlPipeline(Construct):
     other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
     in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
     timeout that is the sum of them. Stopping an execution stops its running jobs (``.sync``).
+
+    Observability and triggers: alarms on failed and timed-out executions (``alarms``), and after
+    construction :meth:`add_dashboard`, :meth:`add_schedule`, :meth:`add_s3_trigger` (the
+    ``dashboard``, ``schedule`` / ``schedule_input`` and ``s3_trigger`` props call them) and the
+    ``metric_*`` helpers. :attr:`endpoints` lists the endpoints it deploys (e.g. to grant invoking them).
+
+    :param alarms: alarms on failed and timed-out executions, to the notification topic. Default: True.
+    :param dashboard: add a dashboard (:meth:`add_dashboard`). Default: False.
+    :param schedule: start on a schedule (:meth:`add_schedule`). Default: - no schedule.
+    :param schedule_input: the scheduled executions' input. Default: - empty (field defaults apply).
+    :param s3_trigger: start for new objects under a prefix (:meth:`add_s3_trigger`). Default: - none.
     """
 
     @typed
