@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,21 +10,28 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, Fn, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
+from ._iam_facts import SAGEMAKER_PRINCIPAL
 from ._kms import new_key
-from ._nag import acknowledge
+from ._nag import acknowledge, iam5, state_machine_executions
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
+from .jobs._api import PROCESSING, TRAINING, TRANSFORM
+from .jobs._base import RUN_SUFFIX_CHARS
+from .jobs.refs import IEndpointRef
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
-from .roles import SageMakerExecutionRole
+from .pipeline import MlPipeline
+from .roles import grant_pass_role
+from .state_machine import MlStateMachine
 from .storage import DataPrefix, MlDataBucket
 
 __all__ = [
@@ -42,8 +48,6 @@ __all__ = [
 DEFAULT_PLATFORM = "notebook-al2023-v1"
 #: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
 MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
-#: Room left after the job name prefix for '-' and a run-unique suffix (SageMaker allows 63 chars).
-JOB_SUFFIX_CHARS = 13
 Access = Literal["read", "write", "read_write"]
 
 #: Default data access of the notebook role, per bucket prefix: explore raw data, write
@@ -56,7 +60,8 @@ DEFAULT_DATA_ACCESS: Mapping[str, Access] = {
     DataPrefix.MODELS: "read",
     DataPrefix.EVALUATION: "read",
 }
-_JOB_KINDS = (("ProcessingJob", "processing-job"), ("TrainingJob", "training-job"), ("TransformJob", "transform-job"))
+#: The jobs a notebook may start: their create/describe/stop actions and ARN types come from the API table.
+_JOB_APIS = (PROCESSING, TRAINING, TRANSFORM)
 _BACKGROUND_MARKER = "SM_CONSTRUCTS_BACKGROUND"
 _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
@@ -99,6 +104,18 @@ class LifecycleScript:
         return base64.b64encode(self.content.encode()).decode()
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """What a notebook's props come to, once checked: its name, the job prefix, the start script, the subnet."""
+
+    name: str
+    slug: str
+    job_name_prefix: str
+    start_script: LifecycleScript | None
+    #: The subnet of the given VPC (None: the notebook makes its own network).
+    subnet_id: str | None
+
+
 class NotebookInstance(Construct):
     """A SageMaker notebook instance for exploring data and starting jobs, secure by default.
 
@@ -117,8 +134,11 @@ class NotebookInstance(Construct):
     The notebook has a fixed name: a change that replaces it (subnet, key, platform, ...) needs a
     new ``notebook_instance_name``.
 
-    :param data_bucket: the project's data bucket.
-    :param execution_role: the role jobs started from the notebook run as.
+    :param data_bucket: the project's data bucket: an :class:`MlDataBucket` or any ``s3.IBucket``
+        (e.g. ``s3.Bucket.from_bucket_name``; grants then cover the bucket's key only if the
+        imported bucket carries it).
+    :param execution_role: the role jobs started from the notebook run as (any ``iam.IRole``,
+        e.g. ``iam.Role.from_role_arn`` for an existing execution role).
     :param role: the notebook's own role; grants are added to it. Default: - a new role trusted
         by SageMaker for this account only.
     :param instance_type: Default: ``ml.t3.medium``.
@@ -156,8 +176,8 @@ class NotebookInstance(Construct):
         scope: Construct,
         id: str,
         *,
-        data_bucket: MlDataBucket,
-        execution_role: SageMakerExecutionRole,
+        data_bucket: MlDataBucket | s3.IBucket,
+        execution_role: iam.IRole,
         role: iam.IRole | None = None,
         instance_type: str = "ml.t3.medium",
         volume_size_gb: int = 20,
@@ -176,7 +196,89 @@ class NotebookInstance(Construct):
         platform_identifier: str = DEFAULT_PLATFORM,
         notebook_instance_name: str | None = None,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
+        plan = self._plan(
+            scope,
+            id,
+            notebook_instance_name=notebook_instance_name,
+            instance_type=instance_type,
+            volume_size_gb=volume_size_gb,
+            platform_identifier=platform_identifier,
+            default_code_repository=default_code_repository,
+            idle_timeout_minutes=idle_timeout_minutes,
+            job_name_prefix=job_name_prefix,
+            on_start=on_start,
+            on_create=on_create,
+            data_access=data_access,
+            vpc=vpc,
+            subnet_selection=subnet_selection,
+            direct_internet_access=direct_internet_access,
+        )
+        super().__init__(scope, id)
+        self.notebook_instance_name = plan.name
+        self.job_name_prefix = plan.job_name_prefix
+        self.execution_role = execution_role
+        self.network: MlVpc | None = None
+        self.vpc, subnet_id = self._build_network(vpc, plan.subnet_id, default_code_repository)
+        self.security_group = self._build_security_group(plan.name, https_egress_to)
+        self.encryption_key: kms.IKey = encryption_key or new_key(
+            self, "Key", description=f"Notebook {plan.name} volume"
+        )
+        self.role: iam.IRole = role or ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=service_of_this_account(SAGEMAKER_PRINCIPAL),
+            description=f"Notebook {plan.name}: data exploration and job submission",
+        )
+        self._grant_notebook_work(data_bucket, data_access or DEFAULT_DATA_ACCESS)
+        self.lifecycle_config = self._build_lifecycle(plan, on_create)
+        self.cfn_notebook = sagemaker.CfnNotebookInstance(
+            self,
+            "Resource",
+            notebook_instance_name=plan.name,
+            instance_type=instance_type,
+            role_arn=self.role.role_arn,
+            subnet_id=subnet_id,
+            security_group_ids=[self.security_group.security_group_id],
+            direct_internet_access="Enabled" if direct_internet_access else "Disabled",
+            root_access="Enabled" if root_access else "Disabled",
+            kms_key_id=self.encryption_key.key_id,
+            volume_size_in_gb=volume_size_gb,
+            platform_identifier=platform_identifier,
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"
+            ),
+            lifecycle_config_name=(
+                self.lifecycle_config.attr_notebook_instance_lifecycle_config_name if self.lifecycle_config else None
+            ),
+            default_code_repository=default_code_repository,
+        )
+        # The notebook must never start before its permissions exist, including grants made after
+        # construction (grant_* methods, users' own grants): resolved when the app is synthesized.
+        Aspects.of(self.cfn_notebook).add(_WaitForRolePolicies(self))
+
+    # ---- validate and plan ------------------------------------------------------------------
+    @classmethod
+    def _plan(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        notebook_instance_name: str | None,
+        instance_type: str,
+        volume_size_gb: int,
+        platform_identifier: str,
+        default_code_repository: str | None,
+        idle_timeout_minutes: int | None,
+        job_name_prefix: str | None,
+        on_start: LifecycleScript | None,
+        on_create: LifecycleScript | None,
+        data_access: Mapping[str, Access] | None,
+        vpc: ec2.IVpc | None,
+        subnet_selection: ec2.SubnetSelection | None,
+        direct_internet_access: bool,
+    ) -> _Plan:
+        """Every prop checked (all problems raised together) and what the build steps derive from them."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
         name = notebook_instance_name or _default_name(scope, id)
         # CloudFormation creates the notebook with CreateNotebookInstance: the same rules apply.
         check_fields(
@@ -195,8 +297,8 @@ class NotebookInstance(Construct):
             problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
         # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
         slug = _slug(_default_name(scope, id) if is_token(name) else name)
-        prefix = job_name_prefix or slug[: 63 - JOB_SUFFIX_CHARS].rstrip("-")
-        problems.name("job_name_prefix", prefix, max_len=63, reserve=JOB_SUFFIX_CHARS, what="job name prefix")
+        prefix = job_name_prefix or slug[: 63 - RUN_SUFFIX_CHARS].rstrip("-")
+        problems.name("job_name_prefix", prefix, max_len=63, reserve=RUN_SUFFIX_CHARS, what="job name prefix")
         if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
             problems.add(
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
@@ -218,7 +320,7 @@ class NotebookInstance(Construct):
                     f"SageMaker allows {MAX_SCRIPT_CHARS} chars per lifecycle script after base64 encoding; "
                     "move the bulk into a file on S3 or the code repository and fetch it from the script",
                 )
-        self._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
+        cls._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
         for key, mode in (data_access or {}).items():
             problems.s3_prefix("data_access", key)
             problems.one_of(f"data_access[{key!r}]", mode, get_args(Access))
@@ -229,77 +331,49 @@ class NotebookInstance(Construct):
         else:
             subnet_id = _first_subnet(problems, vpc, subnet_selection)
         problems.raise_if_any()
-        super().__init__(scope, id)
+        return _Plan(name=name, slug=slug, job_name_prefix=prefix, start_script=start_script, subnet_id=subnet_id)
 
-        self.notebook_instance_name = name
-        self.job_name_prefix = prefix
-        self.execution_role = execution_role
-        self.network: MlVpc | None = None
-        if vpc is None:
-            endpoints = None
-            if default_code_repository is not None and _CODECOMMIT_URL.match(default_code_repository):
-                endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
-            self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
-            vpc = self.network.vpc
-            subnet_id = vpc.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
-        assert subnet_id is not None
-        self.vpc = vpc
+    # ---- build steps ------------------------------------------------------------------------
+    def _build_network(
+        self, vpc: ec2.IVpc | None, subnet_id: str | None, code_repository: str | None
+    ) -> tuple[ec2.IVpc, str]:
+        """The given VPC and subnet, or a new :class:`MlVpc` (with CodeCommit's endpoint when cloning from it)."""
+        if vpc is not None:
+            assert subnet_id is not None  # chosen by _plan
+            return vpc, subnet_id
+        endpoints = None
+        if code_repository is not None and _CODECOMMIT_URL.match(code_repository):
+            endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
+        self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
+        created = self.network.vpc
+        return created, created.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
 
-        self.security_group = ec2.SecurityGroup(
+    def _build_security_group(self, name: str, https_egress_to: Sequence[ec2.IPeer] | None) -> ec2.SecurityGroup:
+        """HTTPS out only (to ``https_egress_to``, by default anywhere), nothing in."""
+        group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
-            vpc=vpc,
+            vpc=self.vpc,
             allow_all_outbound=False,
             description=f"Notebook {name}: HTTPS out only, nothing in",
         )
         for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
-            self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
+            group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
+        return group
 
-        self.encryption_key: kms.IKey = encryption_key or new_key(self, "Key", description=f"Notebook {name} volume")
-        self.role: iam.IRole = role or ManagedPolicyRole(
+    def _build_lifecycle(
+        self, plan: _Plan, on_create: LifecycleScript | None
+    ) -> sagemaker.CfnNotebookInstanceLifecycleConfig | None:
+        """The lifecycle configuration, when there is a start script (auto-stop included) or a create script."""
+        if plan.start_script is None and on_create is None:
+            return None
+        return sagemaker.CfnNotebookInstanceLifecycleConfig(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description=f"Notebook {name}: data exploration and job submission",
+            "Lifecycle",
+            notebook_instance_lifecycle_config_name=f"{plan.slug[:53].rstrip('-')}-lifecycle",
+            on_start=[{"content": plan.start_script.encoded()}] if plan.start_script else None,
+            on_create=[{"content": on_create.encoded()}] if on_create else None,
         )
-        self._grant_notebook_work(data_bucket, data_access or DEFAULT_DATA_ACCESS)
-
-        self.lifecycle_config: sagemaker.CfnNotebookInstanceLifecycleConfig | None = None
-        if start_script is not None or on_create is not None:
-            self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
-                self,
-                "Lifecycle",
-                notebook_instance_lifecycle_config_name=f"{slug[:53].rstrip('-')}-lifecycle",
-                on_start=[{"content": start_script.encoded()}] if start_script else None,
-                on_create=[{"content": on_create.encoded()}] if on_create else None,
-            )
-
-        self.cfn_notebook = sagemaker.CfnNotebookInstance(
-            self,
-            "Resource",
-            notebook_instance_name=name,
-            instance_type=instance_type,
-            role_arn=self.role.role_arn,
-            subnet_id=subnet_id,
-            security_group_ids=[self.security_group.security_group_id],
-            direct_internet_access="Enabled" if direct_internet_access else "Disabled",
-            root_access="Enabled" if root_access else "Disabled",
-            kms_key_id=self.encryption_key.key_id,
-            volume_size_in_gb=volume_size_gb,
-            platform_identifier=platform_identifier,
-            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
-                minimum_instance_metadata_service_version="2"
-            ),
-            lifecycle_config_name=(
-                self.lifecycle_config.attr_notebook_instance_lifecycle_config_name if self.lifecycle_config else None
-            ),
-            default_code_repository=default_code_repository,
-        )
-        # The notebook must never start before its permissions exist, including grants made after
-        # construction (grant_* methods, users' own grants): resolved when the app is synthesized.
-        Aspects.of(self.cfn_notebook).add(_WaitForRolePolicies(self))
 
     # ---- validation helpers ---------------------------------------------------------------
     @staticmethod
@@ -328,25 +402,31 @@ class NotebookInstance(Construct):
     def _sagemaker_arn(self, arn_type: str, name: str) -> str:
         return Stack.of(self).format_arn(service="sagemaker", resource=arn_type, resource_name=name)
 
-    def _grant_notebook_work(self, bucket: MlDataBucket, access: Mapping[str, Access]) -> None:
+    def _grant_notebook_work(self, bucket: MlDataBucket | s3.IBucket, access: Mapping[str, Access]) -> None:
         stack = Stack.of(self)
-        grants = {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}
         for data_prefix, mode in access.items():
-            grants[mode](self.role, data_prefix)
+            if isinstance(bucket, MlDataBucket):
+                {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
+                    self.role, data_prefix
+                )
+            else:
+                {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
+                    self.role, f"{data_prefix}*"
+                )
         self.encryption_key.grant_encrypt_decrypt(self.role)
-        job_arns = [self._sagemaker_arn(arn_type, f"{self.job_name_prefix}-*") for _, arn_type in _JOB_KINDS]
+        job_arns = [self._sagemaker_arn(api.arn_type, f"{self.job_name_prefix}-*") for api in _JOB_APIS]
         iam.Grant.add_to_principal(
             grantee=self.role,
-            actions=[f"sagemaker:{verb}{kind}" for kind, _ in _JOB_KINDS for verb in ("Create", "Describe", "Stop")]
+            actions=[f"sagemaker:{action}" for api in _JOB_APIS for action in (api.operation, api.describe, api.stop)]
             + ["sagemaker:AddTags"],
             resource_arns=job_arns,
         )
         iam.Grant.add_to_principal(
             grantee=self.role,
-            actions=["sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListTransformJobs"],
+            actions=[f"sagemaker:List{api.operation.removeprefix('Create')}s" for api in _JOB_APIS],
             resource_arns=["*"],
         )
-        self.execution_role.grant_pass_to_sagemaker(self.role)
+        grant_pass_role(self.execution_role, self.role)
         iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
@@ -379,8 +459,8 @@ class NotebookInstance(Construct):
             [
                 "AwsSolutions-IAM5[Resource::*]",
                 *(
-                    f"AwsSolutions-IAM5[Resource::{arn_head.format('sagemaker')}{arn_type}/{self.job_name_prefix}-*]"
-                    for _, arn_type in _JOB_KINDS
+                    f"AwsSolutions-IAM5[Resource::{arn_head.format('sagemaker')}{api.arn_type}/{self.job_name_prefix}-*]"
+                    for api in _JOB_APIS
                 ),
                 *(
                     f"AwsSolutions-IAM5[Resource::{arn_head.format('logs')}log-group:/aws/sagemaker/{group}:log-stream:*]"
@@ -395,22 +475,25 @@ class NotebookInstance(Construct):
         )
 
     @typed
-    def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
-        """Start and watch executions of a pipeline's state machine from the notebook.
+    def grant_start_pipeline(self, pipeline: MlPipeline | MlStateMachine | sfn.IStateMachine) -> iam.Grant:
+        """Start and watch executions of a pipeline (or any state machine) from the notebook.
 
         Adds the Step Functions endpoint to the notebook's VPC when the notebook created it;
         with your own VPC, make sure ``states`` is reachable.
         """
+        if isinstance(pipeline, MlPipeline):
+            pipeline = pipeline.state_machine
+        state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
         # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
         # ListActivities on "*". These are the read calls on this state machine and its executions.
-        iam.Grant.add_to_principal(
+        read = iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["states:DescribeStateMachine", "states:ListExecutions"],
             resource_arns=[state_machine.state_machine_arn],
         )
-        iam.Grant.add_to_principal(
+        watch = iam.Grant.add_to_principal(
             grantee=self.role,
             actions=[
                 "states:DescribeExecution",
@@ -419,28 +502,24 @@ class NotebookInstance(Construct):
             ],
             resource_arns=[_executions_of(state_machine)],
         )
-        findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
-        cfn_sm = state_machine.node.default_child
-        if isinstance(cfn_sm, CfnResource):
-            stack = Stack.of(self)
-            ref = json.dumps(
-                {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},
-                separators=(",", ":"),
-            )
-            findings.append(
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}:*]"
-            )
+        findings = [iam5(action="states:ListExecutions")]
+        executions = state_machine_executions(state_machine)
+        if executions is not None:
+            findings.append(iam5(resource=f"{executions}:*"))
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return state_machine.grant_start_execution(self.role)
+        return combine_grants(read, watch, state_machine.grant_start_execution(self.role))
 
     @typed
-    def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
+    def grant_invoke_endpoint(self, endpoint: IEndpointRef | str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
 
-        ``endpoint`` is an endpoint ARN, a name (also a deploy-time token), or a name pattern such
-        as ``churn-*`` (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
+        ``endpoint`` is an :class:`EndpointDeployment` (or ``EndpointDeployment.from_endpoint_name``),
+        an endpoint ARN, a name (also a deploy-time token), or a name pattern such as ``churn-*``
+        (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
         """
-        if is_token(endpoint):  # a name known at deploy time, e.g. from an EndpointDeployment
+        if isinstance(endpoint, IEndpointRef):
+            arns = [endpoint.endpoint_arn]
+        elif is_token(endpoint):  # a name known at deploy time
             arns = [self._sagemaker_arn("endpoint", endpoint)]
         elif endpoint.startswith("arn:"):
             arns = [endpoint]
