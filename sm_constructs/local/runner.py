@@ -165,6 +165,13 @@ class JobRunner:
     def _local(path: str, root: Path) -> str:
         return str(root) + path if path.startswith(_OPT_ML) else path
 
+    @staticmethod
+    def _contract_env(root: Path) -> dict[str, str]:
+        """``/opt/ml`` mapped to the job directory for Python scripts (see ``_contract/sitecustomize.py``)."""
+        contract = str(Path(__file__).resolve().parent / "_contract")
+        python_path = os.pathsep.join(p for p in (contract, os.environ.get("PYTHONPATH")) if p)
+        return {"PYTHONPATH": python_path, "SM_LOCAL_OPT_ML": str(root / "opt/ml")}
+
     def _exec(
         self, argv: list[str], root: Path, log: Path, env: dict[str, str], timeout: float | None, cwd: Path
     ) -> str:
@@ -180,7 +187,7 @@ class JobRunner:
                 done = subprocess.run(
                     argv,
                     cwd=cwd,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **self._contract_env(root), **env},
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,
