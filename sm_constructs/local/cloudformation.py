@@ -163,7 +163,7 @@ def _install_iam_resources() -> None:
         for policy_name in set(role.policies) - set(wanted):
             role.delete_policy(policy_name)
         for policy_name, document in wanted.items():
-            role.put_policy(policy_name, document)
+            role.put_policy(policy_name, document if isinstance(document, str) else json.dumps(document))
         return role
 
     ManagedPolicy.delete = delete_policy  # type: ignore[attr-defined]

@@ -202,7 +202,12 @@ class Emulator:
         if _installed:
             raise RuntimeError("one Emulator per process")
         _installed = True
-        runner = JobRunner(lambda region: boto_client_for(region=region, service="s3"), self.workdir, ACCOUNT_ID)
+        runner = JobRunner(
+            lambda region: boto_client_for(region=region, service="s3"),
+            self.workdir,
+            ACCOUNT_ID,
+            logs=lambda region: boto_client_for(region=region, service="logs"),
+        )
         _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
         _install_model_package_group()
         _install_executable_state_machines()

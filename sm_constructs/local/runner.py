@@ -25,6 +25,7 @@ complete with moto's placeholder result.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -62,10 +63,42 @@ class JobRunner:
     :param workdir: job directories and logs (``<workdir>/jobs/<job name>/``).
     """
 
-    def __init__(self, s3: Callable[[str], Any], workdir: Path, account_id: str = "123456789012") -> None:
+    def __init__(
+        self,
+        s3: Callable[[str], Any],
+        workdir: Path,
+        account_id: str = "123456789012",
+        logs: Callable[[str], Any] | None = None,
+    ) -> None:
         self._s3 = s3
+        self._logs = logs
         self.workdir = workdir
         self.account_id = account_id
+
+    #: create operation → CloudWatch Logs group SageMaker writes the job's log to
+    LOG_GROUPS = {
+        "CreateProcessingJob": "/aws/sagemaker/ProcessingJobs",
+        "CreateTrainingJob": "/aws/sagemaker/TrainingJobs",
+        "CreateTransformJob": "/aws/sagemaker/TransformJobs",
+    }
+
+    def _publish_log(self, operation: str, name: str, log: Path, region: str) -> None:
+        """The job's log to CloudWatch Logs (``<group>/<job>/algo-1-<epoch>``), where ``sm-pipeline`` reads it."""
+        if self._logs is None or not log.exists():
+            return
+        import time
+
+        logs = self._logs(region)
+        group = self.LOG_GROUPS[operation]
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+        stream = f"{name}/algo-1-{int(time.time())}"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        now = int(time.time() * 1000)
+        lines = log.read_text(errors="replace").splitlines()[-5000:] or ["(no output)"]
+        events = [{"timestamp": now, "message": line or " "} for line in lines]
+        for start in range(0, len(events), 1000):
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events[start : start + 1000])
 
     # -- moto backend access -------------------------------------------------------------
     def _backend(self, region: str) -> Any:
@@ -111,13 +144,15 @@ class JobRunner:
                 self._transform(name, request, root, log, region)
         except Exception as error:  # the job fails; the emulator keeps running
             reason = str(error) if isinstance(error, JobFailed) else f"InternalServerError: {error!r}"
+            with log.open("a") as f:
+                f.write(f"\nFAILED: {reason}\n")
+            self._publish_log_safely(operation, name, log, region)
             job.failure_reason = reason[:1024]
             setattr(job, field, "Failed")
             if operation == "CreateTrainingJob":
                 job.secondary_status = "Failed"
-            with log.open("a") as f:
-                f.write(f"\nFAILED: {reason}\n")
         else:
+            self._publish_log_safely(operation, name, log, region)
             setattr(job, field, "Completed")
             if operation == "CreateTrainingJob":
                 job.secondary_status = "Completed"
@@ -129,6 +164,13 @@ class JobRunner:
         for attr in ("processing_start_time", "training_start_time", "transform_start_time"):
             if hasattr(job, attr):
                 setattr(job, attr, start)
+
+    def _publish_log_safely(self, operation: str, name: str, log: Path, region: str) -> None:
+        try:
+            self._publish_log(operation, name, log, region)
+        except Exception as error:  # the log stays in the job directory
+            with log.open("a") as f:
+                f.write(f"(not published to CloudWatch Logs: {error!r})\n")
 
     # -- S3 ------------------------------------------------------------------------------
     def _download(self, uri: str, dest: Path, region: str) -> int:
