@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge_in_packs
 from ._validation import Problems
@@ -121,6 +122,7 @@ class MlVpc(Construct):
         problems.raise_if_any()
         assert network is not None
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         stack = Stack.of(self)
         if Token.is_unresolved(stack.region) and max_azs > 2:
@@ -154,7 +156,12 @@ class MlVpc(Construct):
             )
 
         key = encryption_key or kms.Key(
-            self, "FlowLogKey", enable_key_rotation=True, removal_policy=removal_policy, description="VPC flow logs"
+            self,
+            "FlowLogKey",
+            enable_key_rotation=True,
+            removal_policy=removal_policy,
+            description="VPC flow logs",
+            policy=key_policy(),
         )
         # CloudWatch Logs may use the key only for log groups of this account and region.
         key.grant_encrypt_decrypt(

@@ -20,6 +20,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge
 from ._validation import Problems, is_token
@@ -243,6 +244,7 @@ class NotebookInstance(Construct):
             subnet_id = _first_subnet(problems, vpc, subnet_selection)
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         self.notebook_instance_name = name
         self.job_name_prefix = prefix
@@ -269,7 +271,7 @@ class NotebookInstance(Construct):
             self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
 
         self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume"
+            self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume", policy=key_policy()
         )
         self.role: iam.IRole = role or ManagedPolicyRole(
             self,

@@ -28,6 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems, is_token
@@ -193,6 +194,7 @@ class MlPipeline(Construct):
             problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         self._retry_attempts = retry_attempts
         self.encryption_key = encryption_key or kms.Key(
@@ -201,6 +203,7 @@ class MlPipeline(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
+            policy=key_policy(),
         )
         self.topic = notification_topic or sns.Topic(
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole
 from ._limits import check_template_size
 from ._nag import acknowledge
@@ -121,6 +122,7 @@ class MlStateMachine(Construct):
             problems.add("state_machine_name", state_machine_name, "must be 1 to 80 characters")
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         stack = Stack.of(self)
         if encryption_key is None:
             encryption_key = kms.Key(
@@ -129,6 +131,7 @@ class MlStateMachine(Construct):
                 enable_key_rotation=True,
                 removal_policy=removal_policy,
                 description=f"Encrypts the {self.node.path} state machine and its logs",
+                policy=key_policy(),
             )
         self.encryption_key = encryption_key
         # CloudWatch Logs encrypts the log group with the key: it needs the key policy to allow it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -12,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems
 
@@ -68,6 +70,29 @@ def default_bucket_props(
 
 def _prefix_pattern(prefix: str) -> str:
     return f"{prefix}*"
+
+
+def _flatten_cfn_reference(node: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag names it in a finding id (cdk-nag
+    ``src/utils/flatten-cfn-reference.ts``: ``Ref`` → ``<X>``, ``Fn::GetAtt`` → ``<X.Attr>``, joins
+    joined, ``${X}`` → ``<X>``)."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict) and len(node) == 1:
+        (key, value), *_ = node.items()
+        if key == "Fn::Join":
+            delimiter, items = value
+            return str(delimiter).join(_flatten_cfn_reference(item) for item in items)
+        if key in ("Fn::Sub", "Fn::ImportValue"):
+            return _flatten_cfn_reference(value)
+        if key == "Fn::GetAtt":
+            resource, attribute = value
+            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
+        if key == "Ref":
+            return f"<{_flatten_cfn_reference(value)}>"
+    return json.dumps(node, separators=(",", ":"))
 
 
 _NINETY_DAYS = Duration.days(90)
@@ -135,6 +160,7 @@ class MlDataBucket(Construct):
             )
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         self.log_bucket: s3.IBucket | None = None
         if existing_bucket is not None:
@@ -149,6 +175,7 @@ class MlDataBucket(Construct):
             enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the ML data in {self.node.path}",
+            policy=key_policy(),
         )
         if server_access_logs_bucket is None:
             server_access_logs_bucket = s3.Bucket(
@@ -221,6 +248,9 @@ class MlDataBucket(Construct):
         findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in actions]
         if self._logical_id is not None:
             findings.append(f"AwsSolutions-IAM5[Resource::<{self._logical_id}.Arn>/{prefix}*]")
+        else:  # an imported bucket: its object ARN as cdk-nag writes it in the finding
+            objects = Stack.of(self).resolve(self.bucket.arn_for_objects(_prefix_pattern(prefix)))
+            findings.append(f"AwsSolutions-IAM5[Resource::{_flatten_cfn_reference(objects)}]")
         acknowledge(
             principal,
             findings,

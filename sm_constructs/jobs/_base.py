@@ -24,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems
 from ..state_machine import MlStateMachine
@@ -208,6 +209,7 @@ class SageMakerDefinition(Construct):
                 problems.add("tags", key, "tag keys are at most 128 chars and values at most 256")
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self.role = role
         self.tags: dict[str, str] = dict(tags or {})
         self._extra_fields: dict[str, Any] = {}

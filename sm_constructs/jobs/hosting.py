@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._validation import Problems, is_token
 from ..images import ContainerImage
 from ._api import ENDPOINT, ENDPOINT_CONFIG, MODEL
@@ -316,6 +317,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             problems.int_range("deployment.canary_percent", deployment.canary_percent, 1, 99, " %")
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self.endpoint_name = endpoint_name
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
         stack = Stack.of(self)

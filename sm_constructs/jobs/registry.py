@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._validation import Problems, is_token
 from ._api import MODEL_PACKAGE
 from ._base import SageMakerDefinition, sagemaker_arn
@@ -39,6 +40,7 @@ class ModelPackageGroup(Construct):
         problems.name("group_name", group_name, max_len=63, what="model package group name")
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self.group_name = group_name
         self.cfn_group = sagemaker.CfnModelPackageGroup(
             self,

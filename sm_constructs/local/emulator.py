@@ -207,6 +207,7 @@ class Emulator:
             self.workdir,
             ACCOUNT_ID,
             logs=lambda region: boto_client_for(region=region, service="logs"),
+            sagemaker=lambda region: boto_client_for(region=region, service="sagemaker"),
         )
         _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
         _install_model_package_group()

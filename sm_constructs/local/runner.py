@@ -19,8 +19,8 @@ environment contract, mapped to a temporary directory per job:
   header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
 
 The job ends Completed, or Failed with a ``FailureReason`` built from its exit code and last
-error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs are not run: they
-complete with moto's placeholder result.
+error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs run their trials as
+training jobs here (:mod:`sm_constructs.local.tuning`).
 """
 
 from __future__ import annotations
@@ -69,9 +69,11 @@ class JobRunner:
         workdir: Path,
         account_id: str = "123456789012",
         logs: Callable[[str], Any] | None = None,
+        sagemaker: Callable[[str], Any] | None = None,
     ) -> None:
         self._s3 = s3
         self._logs = logs
+        self._sagemaker = sagemaker
         self.workdir = workdir
         self.account_id = account_id
 
@@ -117,6 +119,9 @@ class JobRunner:
     def submit(self, operation: str, request: dict[str, Any], region: str) -> None:
         """Mark the job InProgress and run it in the background, from the request as sent."""
         kind = {"CreateProcessingJob": "processing", "CreateTrainingJob": "training", "CreateTransformJob": "transform"}
+        if operation == "CreateHyperParameterTuningJob" and self._sagemaker is not None:
+            self._submit_tuning(request, region)
+            return
         if operation not in kind:
             return
         name = request[f"{kind[operation].title()}JobName"]
@@ -129,6 +134,24 @@ class JobRunner:
             target=self._run, args=(operation, name, request, job, field, region), name=f"job-{name}", daemon=True
         )
         thread.start()
+
+    def _submit_tuning(self, request: dict[str, Any], region: str) -> None:
+        """Run the tuning job's trials in the background (see :mod:`sm_constructs.local.tuning`)."""
+        from .tuning import run_tuning_job
+
+        name = request["HyperParameterTuningJobName"]
+        job = self._backend(region).hyper_parameter_tuning_jobs[name]
+        job.hyper_parameter_tuning_job_status = "InProgress"
+        sagemaker = self._sagemaker(region) if self._sagemaker else None
+
+        def run() -> None:
+            try:
+                run_tuning_job(self, name, request, job, region, sagemaker)
+            except Exception as error:  # the tuning job fails; the emulator keeps running
+                job.failure_reason = f"InternalServerError: {error!r}"[:1024]
+                job.hyper_parameter_tuning_job_status = "Failed"
+
+        threading.Thread(target=run, name=f"tuning-{name}", daemon=True).start()
 
     def _run(self, operation: str, name: str, request: dict[str, Any], job: Any, field: str, region: str) -> None:
         root = self.workdir / "jobs" / name
