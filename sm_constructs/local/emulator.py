@@ -11,7 +11,11 @@ turned on, and installs, as plug-ins rather than changes to moto:
   moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
   bodies as strings and SDK error names, as on AWS;
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
-  endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
+  endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing;
+* endpoint lifecycles that take (scaled) time and reject what SageMaker rejects
+  (:mod:`~sm_constructs.local.endpoints`), per-instance-type job quotas from ``quotas.json``
+  (:mod:`~sm_constructs.local.quotas`) and slow or failing jobs from ``faults.json``
+  (:mod:`~sm_constructs.local.job_faults`).
 
 The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
 template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
@@ -172,6 +176,15 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
     state_task_factory.state_task_service_for = state_task_service_for
 
 
+def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: float) -> None:
+    """Endpoint lifecycles, job quotas (``quotas.json``) and job faults, each in its own module."""
+    from . import endpoints, job_faults, quotas
+
+    endpoints.install(endpoints.EndpointTiming(scale=scale), faults)
+    quotas.install(quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
+    job_faults.install(runner, faults, scale)
+
+
 class Emulator:
     """moto's server with the sm_constructs plug-ins, in this process (one per process).
 
@@ -209,7 +222,9 @@ class Emulator:
             logs=lambda region: boto_client_for(region=region, service="logs"),
             sagemaker=lambda region: boto_client_for(region=region, service="sagemaker"),
         )
-        _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
+        faults = Faults(self.workdir / "faults.json")
+        _install_sagemaker(runner.submit, faults)
+        _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
         _install_model_package_group()
         _install_executable_state_machines()
         _install_rethrown_state_errors()

@@ -76,6 +76,8 @@ class JobRunner:
         self._sagemaker = sagemaker
         self.workdir = workdir
         self.account_id = account_id
+        #: called in the job's thread before it runs; may sleep, or raise :class:`JobFailed`
+        self.before_run: Callable[[str, str], None] | None = None
 
     #: create operation → CloudWatch Logs group SageMaker writes the job's log to
     LOG_GROUPS = {
@@ -159,6 +161,8 @@ class JobRunner:
         log = root / "job.log"
         start = datetime.datetime.now(datetime.UTC)
         try:
+            if self.before_run is not None:  # injected faults: a slow start, a job that fails (local/chaos.py)
+                self.before_run(operation, name)
             if operation == "CreateProcessingJob":
                 self._processing(name, request, root, log, region)
             elif operation == "CreateTrainingJob":

@@ -1,0 +1,254 @@
+"""The emulator's endpoint lifecycles, job quotas, job faults and error names against what SageMaker does.
+
+Each test names the AWS behaviour it copies (the sources are in the emulator modules' docs). One
+emulator for the module, at time scale 0.02: an endpoint takes 1.8 s to create or update, 0.6 s
+to delete.
+"""
+
+import json
+import os
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, start_server
+from sm_constructs.local.emulator import _free_port
+
+pytestmark = pytest.mark.xdist_group("emulator-behaviour")
+ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/jobs"
+SCALE = 0.02
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sm-local-behaviour")
+    saved = os.environ.get("SM_LOCAL_IAM")
+    os.environ["SM_LOCAL_IAM"] = "off"  # raw calls here, not a deployed app: no policies to check
+    try:
+        proc, url = start_server(_free_port(), workdir, time_scale=SCALE)
+    finally:
+        if saved is None:
+            os.environ.pop("SM_LOCAL_IAM", None)
+        else:
+            os.environ["SM_LOCAL_IAM"] = saved
+    try:
+        session = LocalSession(url)
+        sm = session.client("sagemaker")
+        sm.create_model(
+            ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"}
+        )
+        for config in ("c1", "c2", "c3"):
+            sm.create_endpoint_config(
+                EndpointConfigName=config,
+                ProductionVariants=[
+                    {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+                ],
+            )
+        yield {"session": session, "sm": sm, "workdir": workdir}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _faults(emu, faults):
+    (emu["workdir"] / "faults.json").write_text(json.dumps(faults))
+
+
+def _status(sm, name):
+    return sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
+
+
+def _wait_for(sm, name, status, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sm.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] == status:
+            return described
+        time.sleep(0.1)
+    raise AssertionError(f"{name} not {status} after {timeout}s: {described['EndpointStatus']}")
+
+
+def _wait_gone(sm, name, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            sm.describe_endpoint(EndpointName=name)
+        except ClientError as error:
+            assert error.response["Error"]["Message"].startswith("Could not find endpoint")
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} still there after {timeout}s")
+
+
+def _rejected(call, **kwargs):
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+def _arn(name):
+    return f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/{name}"
+
+
+def test_create_takes_time_and_busy_endpoints_refuse_updates_deletes_and_a_second_create(emu):
+    # CreateEndpoint: "sets the endpoint status to Creating. After it creates the endpoint, it sets the status to InService"
+    sm = emu["sm"]
+    started = time.monotonic()
+    sm.create_endpoint(EndpointName="e-busy", EndpointConfigName="c1")
+    creating = sm.describe_endpoint(EndpointName="e-busy")
+    assert creating["EndpointStatus"] == "Creating"
+    assert creating["PendingDeploymentSummary"]["EndpointConfigName"] == "c1"
+    in_progress = ("ValidationException", f'Cannot update in-progress endpoint "{_arn("e-busy")}".')
+    assert _rejected(sm.update_endpoint, EndpointName="e-busy", EndpointConfigName="c2") == in_progress
+    assert _rejected(sm.delete_endpoint, EndpointName="e-busy") == in_progress
+    existing = ("ValidationException", f'Cannot create already existing endpoint "{_arn("e-busy")}".')
+    assert _rejected(sm.create_endpoint, EndpointName="e-busy", EndpointConfigName="c2") == existing
+
+    _wait_for(sm, "e-busy", "InService")
+    assert time.monotonic() - started >= 90 * SCALE * 0.9
+    assert _rejected(sm.create_endpoint, EndpointName="e-busy", EndpointConfigName="c2") == existing
+
+
+def test_update_keeps_serving_the_old_config_until_the_new_one_is_in_service(emu):
+    # UpdateEndpoint: Updating, then InService; DescribeEndpoint shows the pending config meanwhile
+    sm = emu["sm"]
+    sm.create_endpoint(EndpointName="e-update", EndpointConfigName="c1")
+    _wait_for(sm, "e-update", "InService")
+    sm.update_endpoint(EndpointName="e-update", EndpointConfigName="c2")
+    updating = sm.describe_endpoint(EndpointName="e-update")
+    assert (updating["EndpointStatus"], updating["EndpointConfigName"]) == ("Updating", "c1")
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == "c2"
+    assert _rejected(sm.update_endpoint, EndpointName="e-update", EndpointConfigName="c3")[1].startswith(
+        "Cannot update in-progress endpoint"
+    )
+    done = _wait_for(sm, "e-update", "InService")
+    assert done["EndpointConfigName"] == "c2" and "PendingDeploymentSummary" not in done
+    assert _rejected(sm.update_endpoint, EndpointName="e-missing", EndpointConfigName="c2") == (
+        "ValidationException",
+        f'Could not find endpoint "{_arn("e-missing")}".',
+    )
+
+
+def test_a_failed_update_rolls_back_to_the_previous_config(emu):
+    sm = emu["sm"]
+    sm.create_endpoint(EndpointName="e-rollback", EndpointConfigName="c1")
+    _wait_for(sm, "e-rollback", "InService")
+    _faults(
+        emu, {"EndpointFailure": {"error": "The primary container did not pass the ping health check.", "times": 1}}
+    )
+    sm.update_endpoint(EndpointName="e-rollback", EndpointConfigName="c2")
+    back = _wait_for(sm, "e-rollback", "InService")
+    assert back["EndpointConfigName"] == "c1"
+    assert "ping health check" in back["FailureReason"]
+
+
+def test_a_failed_endpoint_stays_failed_until_deleted(emu):
+    # DescribeEndpoint: "DeleteEndpoint is the only operation that can be performed on a failed endpoint"
+    sm = emu["sm"]
+    _faults(emu, {"EndpointFailure": {"error": "Image i does not exist.", "times": 1}})
+    sm.create_endpoint(EndpointName="e-failed", EndpointConfigName="c1")
+    failed = _wait_for(sm, "e-failed", "Failed")
+    assert failed["FailureReason"] == "Image i does not exist."
+    time.sleep(90 * SCALE)
+    assert _status(sm, "e-failed") == "Failed"
+    code, message = _rejected(sm.update_endpoint, EndpointName="e-failed", EndpointConfigName="c2")
+    assert code == "ValidationException" and "failed endpoint" in message
+
+    sm.delete_endpoint(EndpointName="e-failed")
+    assert _status(sm, "e-failed") == "Deleting"
+    assert _rejected(sm.create_endpoint, EndpointName="e-failed", EndpointConfigName="c2")[1].startswith(
+        "Cannot create already existing endpoint"
+    )
+    _wait_gone(sm, "e-failed")
+    sm.create_endpoint(EndpointName="e-failed", EndpointConfigName="c2")
+    assert _wait_for(sm, "e-failed", "InService")["EndpointConfigName"] == "c2"
+
+
+def _processing_machine(emu, name, seconds, retry=None):
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Parameters": {
+            "ProcessingJobName.$": "$.job",
+            "RoleArn": ROLE,
+            "AppSpecification": {
+                "ImageUri": "python",
+                "ContainerEntrypoint": ["python3", "-c", f"import time; time.sleep({seconds})"],
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
+            },
+        },
+        "End": True,
+    }
+    if retry:
+        task["Retry"] = retry
+    sfn = emu["session"].client("stepfunctions")
+    return sfn.create_state_machine(
+        name=name, roleArn=ROLE, definition=json.dumps({"StartAt": "Job", "States": {"Job": task}})
+    )["stateMachineArn"]
+
+
+def _start(emu, machine, job):
+    sfn = emu["session"].client("stepfunctions")
+    return sfn.start_execution(stateMachineArn=machine, name=job, input=json.dumps({"job": job}))["executionArn"]
+
+
+def _finish(emu, arn, timeout=30.0):
+    sfn = emu["session"].client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described, sfn.get_execution_history(executionArn=arn)["events"]
+        time.sleep(0.1)
+    raise AssertionError(f"{arn} still running")
+
+
+def test_a_job_over_its_instance_quota_is_refused_with_resource_limit_exceeded(emu):
+    # "The account-level service limit 'ml.m5.large for processing job usage' is 1 Instances, ..."
+    (emu["workdir"] / "quotas.json").write_text(json.dumps({"ml.m5.large for processing job usage": 1}))
+    try:
+        machine = _processing_machine(emu, "quota", seconds=3)
+        first = _start(emu, machine, "quota-first")
+        time.sleep(0.5)
+        described, _ = _finish(emu, _start(emu, machine, "quota-second"))
+        assert described["status"] == "FAILED"
+        # the optimized integration names the modeled error after its SDK exception
+        assert described["error"] == "SageMaker.ResourceLimitExceededException"
+        assert described["cause"].startswith(
+            "The account-level service limit 'ml.m5.large for processing job usage' is 1 Instances, with current "
+            "utilization of 1 Instances and a request delta of 1 Instances."
+        )
+        assert _finish(emu, first)[0]["status"] == "SUCCEEDED"
+        # the first job's instance is free again
+        assert _finish(emu, _start(emu, machine, "quota-third"))[0]["status"] == "SUCCEEDED"
+    finally:
+        (emu["workdir"] / "quotas.json").unlink()
+
+
+def test_unmodeled_errors_are_amazon_sagemaker_exceptions_in_the_optimized_integration(emu):
+    _faults(emu, {"CreateProcessingJob": {"error": "ThrottlingException", "times": 1}})
+    machine = _processing_machine(emu, "throttled", seconds=0)
+    described, _ = _finish(emu, _start(emu, machine, "throttled-1"))
+    assert described["error"] == "SageMaker.AmazonSageMakerException"
+    assert "Error Code: ThrottlingException" in described["cause"]
+
+
+def test_job_faults_slow_a_job_down_or_fail_it_with_the_given_reason(emu):
+    capacity = (
+        "CapacityError: Unable to provision requested ML compute capacity. "
+        "Please retry using a different ML instance type."
+    )
+    _faults(
+        emu,
+        {"SlowProcessingJob": {"seconds": 100, "times": 1}, "FailProcessingJob": {"error": capacity, "times": 1}},
+    )
+    machine = _processing_machine(emu, "faulty", seconds=0)
+    started = time.monotonic()
+    described, _ = _finish(emu, _start(emu, machine, "faulty-1"))
+    assert time.monotonic() - started >= 100 * SCALE
+    assert described["status"] == "FAILED" and described["error"] == "States.TaskFailed"
+    assert json.loads(described["cause"])["FailureReason"] == capacity
+    assert _finish(emu, _start(emu, machine, "faulty-2"))[0]["status"] == "SUCCEEDED"
