@@ -13,10 +13,19 @@ import json
 import re
 from typing import Any
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-__all__ = ["ManagedPolicyRole"]
+from ._iam_facts import SOURCE_ACCOUNT
+
+__all__ = ["ManagedPolicyRole", "service_of_this_account"]
+
+
+def service_of_this_account(service: str) -> iam.ServicePrincipal:
+    """``service`` as a trusted principal, acting for this account only (``aws:SourceAccount``)."""
+    return iam.ServicePrincipal(service, conditions={"StringEquals": {SOURCE_ACCOUNT: Aws.ACCOUNT_ID}})
+
 
 #: Budget per managed policy: IAM allows 6,144 characters (whitespace excluded). A CloudFormation
 #: reference such as ``{"Fn::GetAtt":["Bucket","Arn"]}`` is about as long as the ARN it becomes;

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -22,6 +22,7 @@ from constructs import Construct, IConstruct
 
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole
+from ._kms import new_key
 from ._nag import acknowledge
 from ._validation import Problems, is_token
 from .lifecycle import autostop_script
@@ -270,8 +271,8 @@ class NotebookInstance(Construct):
         for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
             self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
 
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume", policy=key_policy()
+        self.encryption_key: kms.IKey = encryption_key or new_key(
+            self, "Key", description=f"Notebook {name} volume", policy=key_policy()
         )
         self.role: iam.IRole = role or ManagedPolicyRole(
             self,
@@ -422,7 +423,22 @@ class NotebookInstance(Construct):
         """
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
-        state_machine.grant_read(self.role)
+        # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
+        # ListActivities on "*". These are the read calls on this state machine and its executions.
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resource_arns=[state_machine.state_machine_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=[
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+            ],
+            resource_arns=[_executions_of(state_machine)],
+        )
         findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
         cfn_sm = state_machine.node.default_child
         if isinstance(cfn_sm, CfnResource):
@@ -452,6 +468,15 @@ class NotebookInstance(Construct):
         return iam.Grant.add_to_principal(
             grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=arns
         )
+
+
+def _executions_of(state_machine: sfn.IStateMachine) -> str:
+    """``arn:...:execution:<state machine name>:*`` (the name is the ARN's 7th field)."""
+    stack = Stack.of(state_machine)
+    name = Fn.select(6, Fn.split(":", state_machine.state_machine_arn))
+    return stack.format_arn(
+        service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
 
 
 @jsii.implements(IAspect)

@@ -9,11 +9,12 @@ execution input with documented defaults.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -29,7 +30,21 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import (
+    ALARM_TOPIC_KEY_ACTIONS,
+    CLOUDWATCH_PRINCIPAL,
+    EVENTS_PRINCIPAL,
+    S3_GET_OBJECT_ACTIONS,
+    S3_KMS_READ_ACTIONS,
+    SCHEDULER_PRINCIPAL,
+    SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS,
+    SNS_PUBLISH_ACTIONS,
+    SOURCE_ACCOUNT,
+    SOURCE_ARN,
+    VIA_SERVICE,
+)
+from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry
@@ -75,6 +90,10 @@ class QualityGate:
     :param threshold: default threshold; the execution input field ``threshold_input`` overrides it.
     :param comparison: ``>=`` (default, higher is better), ``>``, ``<=`` or ``<``.
     :param threshold_input: execution input field for a per-run threshold. Default: ``"threshold"``.
+    :param key_prefix: fixed start of every key the gate may read; the state machine may read objects
+        under it only. Default: - ``key`` itself when it is fixed; for a ``sfn.JsonPath.format`` key,
+        its text before the first run-time value (``evaluation/`` for
+        ``JsonPath.format("evaluation/{}/evaluation.json", ...)``). Required for any other run-time key.
     """
 
     bucket: s3.IBucket
@@ -83,6 +102,21 @@ class QualityGate:
     threshold: float
     comparison: Literal[">=", ">", "<=", "<"] = ">="
     threshold_input: str = "threshold"
+    key_prefix: str | None = None
+
+    def static_prefix(self) -> str:
+        """The key prefix the gate's IAM is scoped to ("" when none can be derived)."""
+        if self.key_prefix is not None:
+            return self.key_prefix
+        if not is_token(self.key):
+            return self.key
+        rendered = sfn.FieldUtils.render_object({"Key": self.key}) or {}
+        match = _FORMAT_PREFIX.match(str(rendered.get("Key.$", "")))
+        return match.group(1).replace("\\'", "'") if match else ""
+
+
+#: ``States.Format('<literal>{}...', ...)``: the literal text before the first placeholder.
+_FORMAT_PREFIX = re.compile(r"^States\.Format\('((?:[^'\\{]|\\.)*)")
 
 
 @dataclass(frozen=True)
@@ -178,6 +212,16 @@ class MlPipeline(Construct):
                 problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
             if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
                 problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
+            prefix = quality_gate.static_prefix()
+            if not prefix:
+                problems.add(
+                    "quality_gate.key_prefix",
+                    quality_gate.key_prefix,
+                    "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
+                    "so the state machine may read that prefix only, not the whole bucket",
+                )
+            else:
+                problems.s3_prefix("quality_gate.key_prefix", prefix)
             if quality_gate.threshold_input in names:
                 problems.add(
                     "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
@@ -197,14 +241,14 @@ class MlPipeline(Construct):
         pin_feature_flags(self)
 
         self._retry_attempts = retry_attempts
-        self.encryption_key = encryption_key or kms.Key(
+        self.encryption_key = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
             policy=key_policy(),
         )
+        self._own_topic = notification_topic is None
         self.topic = notification_topic or sns.Topic(
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
         )
@@ -265,6 +309,8 @@ class MlPipeline(Construct):
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
         )
+        if self._own_topic:
+            self._grant_encrypted_publish()
         if quality_gate is not None:
             self._grant_report_read(quality_gate)
         if any(isinstance(p, FanOut) for p in preprocessing):
@@ -380,7 +426,8 @@ class MlPipeline(Construct):
             service="s3",
             action="getObject",
             parameters={"Bucket": gate.bucket.bucket_name, "Key": gate.key},
-            iam_resources=[gate.bucket.arn_for_objects("*")],
+            iam_action=S3_GET_OBJECT_ACTIONS[0],
+            iam_resources=[gate.bucket.arn_for_objects(f"{gate.static_prefix()}*")],
             result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
             result_path="$.steps.QualityGate",
         )
@@ -451,20 +498,26 @@ class MlPipeline(Construct):
         return Duration.seconds(seconds)
 
     def _grant_report_read(self, gate: QualityGate) -> None:
-        """Read access to the report's fixed key prefix only (the part before any run-time value)."""
-        prefix = gate.key.split("${Token", 1)[0] if is_token(gate.key) else gate.key
+        """Decrypt the report (SSE-KMS) through S3 only; the read itself is the ReadEvaluation task's own grant."""
+        prefix = gate.static_prefix()
         role = self.state_machine.role
-        gate.bucket.grant_read(role, f"{prefix}*")
-        findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in ("s3:GetObject*", "s3:GetBucket*", "s3:List*")]
+        key = gate.bucket.encryption_key
+        if key is not None:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=list(S3_KMS_READ_ACTIONS),
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {VIA_SERVICE: f"s3.{Stack.of(self).region}.amazonaws.com"}},
+                )
+            )
         cfn_bucket = gate.bucket.node.default_child
         if isinstance(cfn_bucket, s3.CfnBucket):
             logical_id = Stack.of(self).resolve(Stack.of(cfn_bucket).get_logical_id(cfn_bucket))
-            findings.append(f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]")
-        acknowledge(
-            role,
-            findings,
-            f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
-        )
+            acknowledge(
+                role,
+                [f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]"],
+                f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
+            )
 
     def _acknowledge_distributed_map(self) -> None:
         """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
@@ -485,8 +538,49 @@ class MlPipeline(Construct):
         )
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
+    def _grant_encrypted_publish(self) -> None:
+        """NotifyFailure publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
+        self.state_machine.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
+                resources=[self.encryption_key.key_arn],
+                conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(self).region}.amazonaws.com"}},
+            )
+        )
+        acknowledge(
+            self.state_machine.role,
+            ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
+            "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
+            "only through SNS (kms:ViaService).",
+        )
+
+    def _allow_alarm_publish(self) -> None:
+        """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
+        stack = Stack.of(self)
+        alarms_of_account = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=list(SNS_PUBLISH_ACTIONS),
+                resources=[self.topic.topic_arn],
+                conditions=source,
+            )
+        )
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=list(ALARM_TOPIC_KEY_ACTIONS),
+                resources=["*"],
+            )
+        )
+
     def _alarms(self) -> None:
         sm = self.state_machine.state_machine
+        if self._own_topic:
+            self._allow_alarm_publish()
         action = cw_actions.SnsAction(self.topic)
         for name, metric in (
             ("ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5))),
@@ -524,9 +618,7 @@ class MlPipeline(Construct):
             target=scheduler_targets.StepFunctionsStartExecution(
                 self.state_machine.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(dict(payload)),
-                role=ManagedPolicyRole(
-                    self, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")
-                ),
+                role=ManagedPolicyRole(self, "ScheduleRole", assumed_by=service_of_this_account(SCHEDULER_PRINCIPAL)),
             ),
         )
 
@@ -553,7 +645,7 @@ class MlPipeline(Construct):
         rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
-                role=ManagedPolicyRole(self, "OnNewDataRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
+                role=ManagedPolicyRole(self, "OnNewDataRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
                 input=events.RuleTargetInput.from_object(
                     {
                         trigger.input_field: "s3://{}/{}".format(

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, Names, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -14,7 +14,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
 from ._flags import key_policy, pin_feature_flags
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
+from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
 from ._validation import Problems
@@ -97,7 +99,9 @@ class MlStateMachine(Construct):
       with the same customer-managed KMS key, kept for one year: SageMaker failure reasons end up
       there and an audit needs them;
     * the state machine definition and execution data are encrypted with that key;
-    * X-Ray tracing is on.
+    * X-Ray tracing is on;
+    * without ``state_machine_name``, a name unique in the app is generated from the construct path:
+      the role may use the key only for this state machine's ARN, which needs the name at synth.
     """
 
     def __init__(
@@ -125,10 +129,9 @@ class MlStateMachine(Construct):
         pin_feature_flags(self)
         stack = Stack.of(self)
         if encryption_key is None:
-            encryption_key = kms.Key(
+            encryption_key = new_key(
                 self,
                 "Key",
-                enable_key_rotation=True,
                 removal_policy=removal_policy,
                 description=f"Encrypts the {self.node.path} state machine and its logs",
                 policy=key_policy(),
@@ -138,11 +141,11 @@ class MlStateMachine(Construct):
         encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(LOGS_REGIONAL_PRINCIPAL.format(region=stack.region))],
                 resources=["*"],
                 conditions={
                     "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        LOGS_ENCRYPTION_CONTEXT: stack.format_arn(
                             service="logs",
                             resource="log-group",
                             resource_name="*",
@@ -152,6 +155,8 @@ class MlStateMachine(Construct):
                 },
             )
         )
+        if log_level != sfn.LogLevel.OFF:
+            allow_log_delivery(encryption_key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -160,7 +165,7 @@ class MlStateMachine(Construct):
             removal_policy=removal_policy,
         )
         self._role = ManagedPolicyRole(
-            self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {self.node.path}"
+            self, "Role", assumed_by=service_of_this_account(STATES_PRINCIPAL), description=f"Runs {self.node.path}"
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -171,8 +176,15 @@ class MlStateMachine(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=log_level, include_execution_data=True),
             tracing_enabled=tracing_enabled,
             timeout=timeout,
-            state_machine_name=state_machine_name,
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+            # aws-cdk scopes the role's use of the key to the state machine's ARN, built from its name: a
+            # name left to CloudFormation would render as "stateMachine:" and deny every execution.
+            state_machine_name=state_machine_name or Names.unique_resource_name(self, max_length=80, separator="-"),
+            # aws-cdk adds an unconditioned ``kms:Decrypt*`` for delivery.logs to the key it is given; it gets
+            # a reference instead (resource-policy additions are dropped) and allow_log_delivery adds the
+            # statement with the confused-deputy conditions.
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
+                kms.Key.from_key_arn(self, "KeyRef", encryption_key.key_arn)
+            ),
             removal_policy=removal_policy,
             comment=comment,
         )

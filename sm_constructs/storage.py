@@ -14,6 +14,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
+from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems
 
@@ -169,10 +170,9 @@ class MlDataBucket(Construct):
             self.cfn_bucket: s3.CfnBucket | None = None
             return
 
-        self.encryption_key = encryption_key or kms.Key(
+        self.encryption_key = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the ML data in {self.node.path}",
             policy=key_policy(),

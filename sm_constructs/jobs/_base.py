@@ -25,10 +25,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._flags import pin_feature_flags
+from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems
 from ..state_machine import MlStateMachine
-from ._api import SageMakerApi
 
 __all__ = [
     "QUOTA_ERRORS",
@@ -297,29 +297,21 @@ class SageMakerDefinition(Construct):
         return sagemaker_arn(self, self.api.arn_type, f"{self.name_prefix}-*")
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
-        """Least privilege for the state machine role, derived from the request."""
+        """Least privilege for the state machine role, derived from the request and the IAM facts table."""
         api = self.api
-        actions = [f"sagemaker:{api.operation}", "sagemaker:AddTags"]
-        if api.describe:
-            actions.append(f"sagemaker:{api.describe}")
-        if api.stop:
-            actions.append(f"sagemaker:{api.stop}")
+        actions = api.resource_actions(sync=self.sync, tagged=bool(self.render_request().get("Tags")))
         statements = [statement(self, actions=actions, resources=[self.resource_arn_pattern()])]
-        if api.events_rule:
+        if self.sync and api.events_rule:
             statements.append(
-                statement(
-                    self,
-                    actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                    resources=[_events_rule_arn(self, api.events_rule)],
-                )
+                statement(self, actions=list(EVENTS_RULE_ACTIONS), resources=[_events_rule_arn(self, api.events_rule)])
             )
-        if self.role is not None:
+        if api.passes_role and self.role is not None:
             statements.append(
                 statement(
                     self,
                     actions=["iam:PassRole"],
                     resources=[self.role.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                    conditions={"StringEquals": {PASSED_TO_SERVICE: SAGEMAKER_PRINCIPAL}},
                 )
             )
         statements.extend(self.extra_policy_statements())

@@ -14,9 +14,18 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._flags import pin_feature_flags
+from .._iam_facts import (
+    DELETE_ENDPOINT_ACTIONS,
+    DESCRIBE_ENDPOINT_ACTIONS,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    ENDPOINT_KEY_ACTIONS,
+    GRANT_IS_FOR_AWS_RESOURCE,
+    MODEL,
+    UPDATE_ENDPOINT_ACTIONS,
+)
 from .._validation import Problems, is_token
 from ..images import ContainerImage
-from ._api import ENDPOINT, ENDPOINT_CONFIG, MODEL
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
 
@@ -224,15 +233,18 @@ class EndpointConfigDefinition(SageMakerDefinition):
         return f"$.steps.{state_id or self.node.id}.EndpointConfigName"
 
     def extra_policy_statements(self) -> list[iam.PolicyStatement]:
-        """With a KMS key, the caller must be able to let SageMaker use it (CreateGrant)."""
-        keys = [k for k in (self.kms_key, self.data_capture.kms_key if self.data_capture else None) if k]
-        if not keys:
+        """With ``kms_key``, whoever creates or updates the endpoint lets SageMaker use it (CreateGrant).
+
+        The pipeline's state machine role makes those calls, so the grant goes with the config.
+        The data capture key is used by SageMaker with the model's execution role, not by the caller.
+        """
+        if self.kms_key is None:
             return []
         return [
             iam.PolicyStatement(
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[k.key_arn for k in keys],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
+                actions=list(ENDPOINT_KEY_ACTIONS),
+                resources=[self.kms_key.key_arn],
+                conditions={"Bool": {GRANT_IS_FOR_AWS_RESOURCE: True}},
             )
         ]
 
@@ -343,7 +355,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
 
         start = sfn.Pass(self, f"{id}Start", parameters={"Count": 0}, result_path=f"{result}.Busy")
-        describe_statements = [iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=[endpoint_arn])]
+        describe_statements = [iam.PolicyStatement(actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
         describe = SageMakerTask(
             self,
             f"{id}Describe",
@@ -365,9 +377,10 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=integration_arn(self, "createEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(create_request) or {},
             policy_statements=[
+                iam.PolicyStatement(actions=[f"sagemaker:{ENDPOINT.operation}"], resources=[endpoint_arn, config_arn]),
                 iam.PolicyStatement(
-                    actions=["sagemaker:CreateEndpoint", "sagemaker:AddTags"], resources=[endpoint_arn, config_arn]
-                )
+                    actions=ENDPOINT.resource_actions(sync=False, tagged=bool(tag_list))[1:], resources=[endpoint_arn]
+                ),
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
@@ -380,7 +393,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=integration_arn(self, "updateEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(update_request) or {},
             policy_statements=[
-                iam.PolicyStatement(actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn, config_arn])
+                iam.PolicyStatement(actions=list(UPDATE_ENDPOINT_ACTIONS), resources=[endpoint_arn, config_arn])
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
@@ -465,7 +478,9 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 f"{id}Delete",
                 resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
                 parameters={"EndpointName": endpoint_name},
-                policy_statements=[iam.PolicyStatement(actions=["sagemaker:DeleteEndpoint"], resources=[endpoint_arn])],
+                policy_statements=[
+                    iam.PolicyStatement(actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])
+                ],
                 result_path=sfn.JsonPath.DISCARD,
             )
             delete.add_retry(

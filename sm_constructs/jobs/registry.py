@@ -163,7 +163,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     def policy_statements(self) -> list[iam.PolicyStatement]:
         return [
             iam.PolicyStatement(
-                actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
+                actions=MODEL_PACKAGE.resource_actions(sync=False, tagged=bool(self.render_request().get("Tags"))),
                 resources=[
                     self.resource_arn_pattern(),
                     sagemaker_arn(self, "model-package-group", self.group.group_name),

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._api import TUNING
-from ._base import SageMakerDefinition, sagemaker_arn
+from ._base import SageMakerDefinition
 from .training import TrainingDefinition
 
 __all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
@@ -187,19 +186,6 @@ class TuningDefinition(SageMakerDefinition):
 
     def model_data_path(self, state_id: str | None = None) -> str:
         return f"$.steps.{state_id or self.node.id}.ModelArtifacts"
-
-    def extra_policy_statements(self) -> list[iam.PolicyStatement]:
-        """The tuner's training jobs are named ``<tuning job name>-NNN-xxxxxxxx`` by SageMaker."""
-        return [
-            iam.PolicyStatement(
-                actions=["sagemaker:ListTags", "sagemaker:ListTrainingJobsForHyperParameterTuningJob"],
-                resources=[self.resource_arn_pattern()],
-            ),
-            iam.PolicyStatement(
-                actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-                resources=[sagemaker_arn(self, "training-job", f"{self.name_prefix}-*")],
-            ),
-        ]
 
     def default_timeout(self) -> Duration:
         rounds = -(-self.max_training_jobs // self.max_parallel_jobs)
