@@ -18,7 +18,7 @@ from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import FLOW_LOGS_PRINCIPAL
 from ._kms import new_key
 from ._nag import acknowledge_in_packs
-from ._validation import Problems
+from ._validation import Problems, typed
 
 __all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "MlVpc"]
 
@@ -90,6 +90,7 @@ class MlVpc(Construct):
     :param removal_policy: for the flow-log group and its key. Default: RETAIN (audit evidence).
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,

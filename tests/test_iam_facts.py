@@ -19,7 +19,14 @@ from sfn_requests import iter_states, state_machines
 from support import new_app, new_stack
 
 import app as reference
-from sm_constructs import MlDataBucket, MlPipeline, ProcessingDefinition, ProcessingInput, QualityGate
+from sm_constructs import (
+    MlDataBucket,
+    MlPipeline,
+    ProcessingDefinition,
+    ProcessingInput,
+    QualityGate,
+    SageMakerExecutionRole,
+)
 from sm_constructs import _iam_facts as facts
 from sm_constructs._validation import ConstructValidationError
 
@@ -227,7 +234,11 @@ def test_quality_gate_key_without_a_fixed_prefix_is_refused():
     stack = new_stack()
     data = MlDataBucket(stack, "Data")
     job = ProcessingDefinition(
-        stack, "Evaluate", role=None, code=__file__, inputs=[ProcessingInput("in", data.s3_uri("raw/"))]
+        stack,
+        "Evaluate",
+        role=SageMakerExecutionRole(stack, "Exec"),
+        code=__file__,
+        inputs=[ProcessingInput("in", data.s3_uri("raw/"))],
     )
     with pytest.raises(ConstructValidationError, match="key_prefix"):
         MlPipeline(

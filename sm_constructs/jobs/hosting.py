@@ -24,7 +24,7 @@ from .._iam_facts import (
     MODEL,
     UPDATE_ENDPOINT_ACTIONS,
 )
-from .._validation import Problems, is_token
+from .._validation import Problems, check_request, is_token, typed
 from ..images import ContainerImage
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
@@ -52,14 +52,16 @@ class ModelDefinition(SageMakerDefinition):
 
     :param role: execution role the model's containers run as.
     :param image: a :class:`ContainerImage`, or an image URI string / JSONPath token (e.g. the
-        training task's ``$.steps.Train.Image``).
-    :param model_data_url: S3 URI of ``model.tar.gz``, static or JSONPath (e.g. ``$.steps.Train.ModelArtifacts``).
+        training task's image: ``sfn.JsonPath.string_at("$.steps.Train.Image")``).
+    :param model_data_url: S3 URI of ``model.tar.gz``, static or a JSONPath token (e.g.
+        ``sfn.JsonPath.string_at(train.model_data_path())``; a bare ``"$..."`` string is an error).
     :param environment: container environment. Default: - none.
     :param network: VPC and isolation. Default: - no VPC, no isolation.
     """
 
     api = MODEL
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -75,7 +77,6 @@ class ModelDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        problems.s3_uri("model_data_url", model_data_url)
         network = network or NetworkConfig()
         validate_network(problems, network)
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
@@ -84,6 +85,7 @@ class ModelDefinition(SageMakerDefinition):
         self.model_data_url = model_data_url
         self.environment = dict(environment or {})
         self.network = network
+        self._check_request()
         grant_role(self, role, image if isinstance(image, ContainerImage) else None, None, [])
 
     def render_request(self) -> dict[str, Any]:
@@ -106,6 +108,8 @@ class ModelDefinition(SageMakerDefinition):
         return {"ModelArn.$": "$.ModelArn", "ModelName.$": _NAME_FROM_ARN.format("$.ModelArn")}
 
     def model_name_path(self, state_id: str | None = None) -> str:
+        """JSONPath of the model's name after this definition's task: pass it as
+        ``sfn.JsonPath.string_at(model.model_name_path())``."""
         return f"$.steps.{state_id or self.node.id}.ModelName"
 
 
@@ -136,7 +140,8 @@ class DataCapture:
 class EndpointConfigDefinition(SageMakerDefinition):
     """An endpoint configuration (CreateEndpointConfig) with one production variant.
 
-    :param model_name: the model, static or JSONPath (e.g. ``ModelDefinition.model_name_path()``).
+    :param model_name: the model, static or a JSONPath token (e.g.
+        ``sfn.JsonPath.string_at(model.model_name_path())``; a bare ``"$..."`` string is an error).
     :param instance_type: Default: ``ml.m5.large`` (ignored with ``serverless``).
     :param initial_instance_count: Default: 1.
     :param serverless: serverless variant instead of instances. Default: - instances.
@@ -147,6 +152,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
 
     api = ENDPOINT_CONFIG
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -164,22 +170,13 @@ class EndpointConfigDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        if serverless is None:
-            problems.instance_type("instance_type", instance_type)
-            problems.int_range("initial_instance_count", initial_instance_count, 1, 100)
-        else:
-            problems.int_range("serverless.memory_size_mb", serverless.memory_size_mb, 1024, 6144, " MB")
+        # Instance types, counts, serverless and capture limits, the variant name: from the model.
+        if serverless is not None:
             if isinstance(serverless.memory_size_mb, int) and serverless.memory_size_mb % 1024:
+                # CreateEndpointConfig ServerlessConfig: "1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, or 6144 MB".
                 problems.add("serverless.memory_size_mb", serverless.memory_size_mb, "must be a multiple of 1024")
-            problems.int_range("serverless.max_concurrency", serverless.max_concurrency, 1, 200)
             if kms_key is not None:
                 problems.conflict(["kms_key", "serverless"], "serverless endpoints have no volume to encrypt")
-        if data_capture is not None:
-            problems.s3_uri("data_capture.destination_s3_uri", data_capture.destination_s3_uri)
-            problems.int_range("data_capture.sampling_percentage", data_capture.sampling_percentage, 0, 100, " %")
-            if not data_capture.capture_modes:
-                problems.add("data_capture.capture_modes", [], "capture Input, Output or both")
-        problems.name("variant_name", variant_name, max_len=63, what="variant name")
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
         self.model_name = model_name
         self.instance_type = instance_type
@@ -188,6 +185,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self.data_capture = data_capture
         self.kms_key = kms_key
         self.variant_name = variant_name
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model_name}
@@ -317,6 +315,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
 
     api = ENDPOINT
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -332,16 +331,27 @@ class EndpointDeployment(sfn.StateMachineFragment):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
-        problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)
         if not 5 <= poll_interval.to_seconds() <= 3600:
             problems.add("poll_interval", poll_interval.to_human_string(), "between 5 seconds and 1 hour")
         if max_wait.to_seconds() < poll_interval.to_seconds():
             problems.add("max_wait", max_wait.to_human_string(), "must be at least poll_interval")
+        if deployment is not None and isinstance(deployment.canary_percent, int) and deployment.canary_percent > 99:
+            # The model allows 1-100 %; a canary or linear step of all traffic leaves nothing to shift.
+            problems.add("deployment.canary_percent", deployment.canary_percent, "at most 99 %")
+        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
+        if tag_list:
+            create_request["Tags"] = tag_list
+        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
         if deployment is not None:
-            problems.one_of("deployment.traffic", deployment.traffic, ["ALL_AT_ONCE", "CANARY", "LINEAR"])
-            problems.int_range("deployment.canary_percent", deployment.canary_percent, 1, 99, " %")
+            update_request["DeploymentConfig"] = deployment.render()
+        # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model.
+        check_request(problems, "sagemaker", "CreateEndpoint", create_request)
+        check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
+        if isinstance(endpoint_config_prefix, str) and not is_token(endpoint_config_prefix):
+            problems.name("endpoint_config_prefix", endpoint_config_prefix, max_len=63, what="endpoint config prefix")
         problems.raise_if_any()
         super().__init__(scope, id)
         pin_feature_flags(self)
@@ -352,7 +362,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
         endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
         config_arn = sagemaker_arn(self, "endpoint-config", f"{endpoint_config_prefix}-*")
         result = f"$.steps.{id}"
-        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
 
         start = sfn.Pass(self, f"{id}Start", parameters={"Count": 0}, result_path=f"{result}.Busy")
         describe_statements = [iam.PolicyStatement(actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
@@ -368,9 +377,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
         describe.add_retry(
             errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL
         )
-        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if tag_list:
-            create_request["Tags"] = tag_list
         create = SageMakerTask(
             self,
             f"{id}Create",
@@ -384,9 +390,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
-        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if deployment is not None:
-            update_request["DeploymentConfig"] = deployment.render()
         update = SageMakerTask(
             self,
             f"{id}Update",
@@ -585,6 +588,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def end_states(self) -> list[sfn.INextable]:
         return self._ends
 
+    @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
         return iam.Grant.add_to_principal(
