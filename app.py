@@ -88,8 +88,8 @@ class ReferenceStack(Stack):
                 idle_timeout_minutes=60,
                 notebook_instance_name="sm-constructs-explore",
             )
-            self.notebook.grant_start_pipeline(self.pipelines[0].state_machine.state_machine)
-            self.notebook.grant_invoke_endpoint(self.pipelines[0].endpoint_name)
+            self.notebook.grant_start_pipeline(self.pipelines[0])
+            self.notebook.grant_invoke_endpoint(self.pipelines[0].endpoints[0])
 
 
 def _uri(data: MlDataBucket, prefix: str, name: str = "") -> str:
@@ -133,8 +133,8 @@ def churn_pipeline(
         image=ContainerImage.xgboost("1.7-1"),
         output_path=sfn.JsonPath.format(f"s3://{{}}/{DataPrefix.MODELS}{{}}", data.bucket_name, RUN),
         channels=[
-            TrainingChannel("train", _uri(data, DataPrefix.PROCESSED, "train/"), content_type="text/csv"),
-            TrainingChannel("validation", _uri(data, DataPrefix.PROCESSED, "validation/"), content_type="text/csv"),
+            TrainingChannel("train", prepare.output_uri("train"), content_type="text/csv"),
+            TrainingChannel("validation", prepare.output_uri("validation"), content_type="text/csv"),
         ],
         hyperparameters=hyperparameters,
         output_kms_key=data.encryption_key,
@@ -159,8 +159,8 @@ def churn_pipeline(
             "/opt/ml/processing/evaluation",
         ],
         inputs=[
-            ProcessingInput("model", sfn.JsonPath.string_at(train.model_data_path())),
-            ProcessingInput("test", _uri(data, DataPrefix.PROCESSED, "test/")),
+            ProcessingInput("model", train.model_data_url),
+            ProcessingInput("test", prepare.output_uri("test")),
         ],
         outputs=[
             ProcessingOutput("evaluation", _uri(data, DataPrefix.EVALUATION), source="/opt/ml/processing/evaluation")
@@ -177,8 +177,7 @@ def churn_pipeline(
         group,
         "Register",
         group=registry,
-        image=sfn.JsonPath.string_at("$.steps.Train.Image"),
-        model_data_url=sfn.JsonPath.string_at(train.model_data_path()),
+        training=train,
         evaluation_report_uri=_uri(data, DataPrefix.EVALUATION, "evaluation.json"),
         description="XGBoost churn model",
     )
@@ -186,15 +185,14 @@ def churn_pipeline(
         group,
         "Model",
         role=role,
-        image=sfn.JsonPath.string_at("$.steps.Train.Image"),
-        model_data_url=sfn.JsonPath.string_at(train.model_data_path()),
+        training=train,
         network=isolated,
         name_prefix=f"{slug}-model",
     )
     config = EndpointConfigDefinition(
         group,
         "EndpointConfig",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        model=model,
         instance_type="ml.m5.large",
         data_capture=DataCapture(
             data.s3_uri(f"{DataPrefix.DATA_CAPTURE}{slug}/"), sampling_percentage=20, kms_key=data.encryption_key
@@ -202,19 +200,12 @@ def churn_pipeline(
         kms_key=data.encryption_key,
         name_prefix=f"{slug}-config",
     )
-    endpoint_name = f"sm-constructs-{slug}"
-    deploy = EndpointDeployment(
-        group,
-        "Deploy",
-        endpoint_name=endpoint_name,
-        endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
-        endpoint_config_prefix=f"{slug}-config",
-    )
+    deploy = EndpointDeployment(group, "Deploy", endpoint_name=f"sm-constructs-{slug}", config=config)
     transform = TransformDefinition(
         group,
         "BatchTransform",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
-        input_uri=_uri(data, DataPrefix.PROCESSED, "batch/"),
+        model=model,
+        input_uri=prepare.output_uri("batch"),
         output_path=_uri(data, DataPrefix.BATCH),
         output_kms_key=data.encryption_key,
         cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
@@ -237,14 +228,25 @@ def churn_pipeline(
         deployment=[config, deploy],
         batch_transform=transform,
         inputs=[
-            InputField("inputDataUri", "s3_uri", data.s3_uri(DataPrefix.RAW), "S3 prefix of the raw CSV data"),
-            InputField("processingInstanceType", "instance_type", "ml.m5.large", "preprocessing instances"),
-            InputField("trainingInstanceType", "instance_type", "ml.m5.xlarge", "training instances"),
+            InputField(
+                "inputDataUri",
+                kind="s3_uri",
+                default=data.s3_uri(DataPrefix.RAW),
+                description="S3 prefix of the raw CSV data",
+            ),
+            InputField(
+                "processingInstanceType",
+                kind="instance_type",
+                default="ml.m5.large",
+                description="preprocessing instances",
+            ),
+            InputField(
+                "trainingInstanceType", kind="instance_type", default="ml.m5.xlarge", description="training instances"
+            ),
         ],
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
         state_machine_name=f"sm-constructs-{slug}",
     )
-    pipeline.endpoint_name = endpoint_name  # type: ignore[attr-defined]
     return pipeline
 
 
@@ -279,7 +281,7 @@ def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole)
         "Tune",
         training=base,
         objective_metric="validation:auc",
-        ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5, "Logarithmic")],
+        ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5, scaling="Logarithmic")],
         max_training_jobs=8,
         max_parallel_jobs=2,
         name_prefix="churn-tune",

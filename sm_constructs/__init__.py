@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         ServerlessConfig,
     )
     from .jobs.processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
+    from .jobs.refs import IEndpointConfigRef, IEndpointRef, IModelPackageGroup, IModelRef
     from .jobs.registry import ModelPackageGroup, ModelRegistrationDefinition
     from .jobs.training import TrainingChannel, TrainingDefinition
     from .jobs.transform import DataProcessing, TransformDefinition
@@ -82,6 +83,10 @@ _EXPORTS = {
     "TuningDefinition": ".jobs.tuning",
     "add_default_retry": ".jobs",
     "run_unique_name": ".jobs",
+    "IEndpointConfigRef": ".jobs.refs",
+    "IEndpointRef": ".jobs.refs",
+    "IModelPackageGroup": ".jobs.refs",
+    "IModelRef": ".jobs.refs",
 }
 
 
@@ -112,6 +117,10 @@ __all__ = [
     "EndpointConfigDefinition",
     "EndpointDeployment",
     "FanOut",
+    "IEndpointConfigRef",
+    "IEndpointRef",
+    "IModelPackageGroup",
+    "IModelRef",
     "ImageConfig",
     "InputField",
     "IntegerRange",

@@ -19,7 +19,15 @@ from constructs import Construct
 
 from ._iam_facts import SOURCE_ACCOUNT
 
-__all__ = ["ManagedPolicyRole", "service_of_this_account"]
+__all__ = ["ManagedPolicyRole", "combine_grants", "service_of_this_account"]
+
+
+def combine_grants(first: iam.Grant, *rest: iam.Grant) -> iam.Grant:
+    """One ``iam.Grant`` covering everything several grants added (``Grant.combine``)."""
+    grant = first
+    for other in rest:
+        grant = grant.combine(other)
+    return grant
 
 
 def service_of_this_account(service: str) -> iam.ServicePrincipal:

@@ -47,7 +47,9 @@ def statement(
 ) -> iam.PolicyStatement:
     """One shared ``PolicyStatement`` per stack for identical (actions, resources, conditions).
 
-    Shared between tasks and roles: treat it as frozen (build a new statement to vary it).
+    Every statement that several tasks or roles share comes from here, and it is frozen
+    (``PolicyStatement.freeze()``): changing it would change every holder, so aws-cdk refuses.
+    Build a new statement to vary one.
     """
     key = ("statement", tuple(actions), tuple(resources), json.dumps(conditions, sort_keys=True))
     return stack_memo(
@@ -55,5 +57,5 @@ def statement(
         key,
         lambda _: iam.PolicyStatement(
             actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
-        ),
+        ).freeze(),
     )

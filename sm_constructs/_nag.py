@@ -7,12 +7,20 @@ Every acknowledgement names the exact finding and says why it is acceptable.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
-__all__ = ["PACKS", "acknowledge", "acknowledge_in_packs"]
+__all__ = [
+    "PACKS",
+    "acknowledge",
+    "acknowledge_in_packs",
+    "bucket_prefix_findings",
+    "iam5",
+    "state_machine_executions",
+]
 
 #: The rule-id prefixes of the compliance packs we keep clean.
 PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
@@ -26,3 +34,34 @@ def acknowledge(construct: IConstruct, rule_ids: Iterable[str], reason: str) -> 
 def acknowledge_in_packs(construct: IConstruct, rule: str, reason: str, packs: Iterable[str] = PACKS) -> None:
     """Acknowledge a rule that several packs share under the same name (e.g. ``S3BucketReplicationEnabled``)."""
     acknowledge(construct, [f"{pack}-{rule}" for pack in packs], reason)
+
+
+# ---- finding ids, built in one place -----------------------------------------------------------
+def iam5(*, action: str | None = None, resource: str | None = None) -> str:
+    """The id cdk-nag gives a wildcard finding: ``AwsSolutions-IAM5[Action::<a>]`` or ``[Resource::<r>]``."""
+    return f"AwsSolutions-IAM5[Action::{action}]" if action is not None else f"AwsSolutions-IAM5[Resource::{resource}]"
+
+
+def _logical_id(cfn: CfnResource) -> str:
+    stack = Stack.of(cfn)
+    return str(stack.resolve(stack.get_logical_id(cfn)))
+
+
+def bucket_prefix_findings(bucket: IConstruct, prefix: str, actions: Iterable[str]) -> list[str]:
+    """The findings of a grant on ``<bucket>/<prefix>*``: its action wildcards and, for a bucket defined
+    in the app (cdk-nag prints it as ``<LogicalId.Arn>``), the object pattern."""
+    findings = [iam5(action=a) for a in actions]
+    cfn_bucket = bucket.node.default_child
+    if isinstance(cfn_bucket, CfnResource):
+        findings.append(iam5(resource=f"<{_logical_id(cfn_bucket)}.Arn>/{prefix}*"))
+    return findings
+
+
+def state_machine_executions(state_machine: IConstruct) -> str | None:
+    """The ARN of a state machine's executions as cdk-nag prints it (aws-cdk builds it from the state
+    machine's name, the 7th field of its ARN); None for a state machine not defined in the app."""
+    cfn_sm = state_machine.node.default_child
+    if not isinstance(cfn_sm, CfnResource):
+        return None
+    name = json.dumps({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": _logical_id(cfn_sm)}]}]}, separators=(",", ":"))
+    return f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{name}"

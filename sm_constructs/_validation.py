@@ -515,13 +515,32 @@ def _matches(value: Any, hint: Any) -> bool:
     return True  # a typing construct we do not check (TypeVar, Callable ...)
 
 
+#: For the types other constructs are referred by (definitions, imports): what to pass, said in the
+#: error when something else (e.g. a JSONPath string) was given. Filled by ``jobs.refs``.
+WHAT_TO_PASS: dict[type, str] = {}
+
+
+def _what_to_pass(hint: Any) -> str:
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    return " or ".join(dict.fromkeys(WHAT_TO_PASS[t] for t in options if t in WHAT_TO_PASS))
+
+
 def check_type(problems: Problems, field: str, value: Any, hint: Any) -> None:
     """Add a problem when ``value`` is not of type ``hint``, looking into sequences, mappings and dataclasses."""
     if not _matches(value, hint):
         wanted = _type_text(hint)
         got = "None" if value is None else type(value).__name__
         required = " (a value is required)" if value is None else ""
-        problems.add(field, value, f"expected {wanted}, got {got}{required}")
+        instead = _what_to_pass(hint)
+        if instead and value is not None:
+            literal = (
+                "a JSONPath string would be sent literally, not read at run time; "
+                if looks_like_jsonpath(value)
+                else ""
+            )
+            problems.add(field, value, f"{literal}pass {instead} (expected {wanted}, got {got})")
+        else:
+            problems.add(field, value, f"expected {wanted}, got {got}{required}")
         return
     origin = get_origin(hint)
     if origin in (Union, UnionType):

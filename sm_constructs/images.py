@@ -30,6 +30,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from ._iam import combine_grants
 from ._memo import aws, stack_memo
 from ._validation import Problems, is_token
 
@@ -44,6 +45,13 @@ DEFAULT_VERSIONS = {"sklearn": "1.4-2", "spark": "3.5", "xgboost": "1.7-1"}
 
 #: What an execution role needs to pull from a repository (plus ecr:GetAuthorizationToken on "*").
 ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+
+
+def grant_ecr_token(grantee: iam.IGrantable) -> iam.Grant:
+    """``ecr:GetAuthorizationToken`` on ``*``: the action has no resource type (what aws-cdk's
+    ``ecr.AuthorizationToken.grant_read`` adds, as a grant that can be combined)."""
+    return iam.Grant.add_to_principal(grantee=grantee, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
+
 
 _ECR_TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$")
 _DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -80,8 +88,9 @@ class ContainerImage:
         """The image URI (tokens allowed) and repository ARNs as seen from ``scope``'s stack."""
         raise NotImplementedError
 
-    def grant_pull(self, scope: Construct, grantee: iam.IGrantable) -> iam.Grant | None:
-        """Let ``grantee`` pull this image; None when nothing can be derived (``from_uri``: grant it yourself).
+    def grant_pull(self, scope: Construct, grantee: iam.IGrantable) -> iam.Grant:
+        """Let ``grantee`` pull this image; a dropped grant (``success`` False, no statements) when nothing
+        can be derived (``from_uri``: grant it yourself).
 
         A grantee with ``grant_ecr_pull`` (``SageMakerExecutionRole``) uses it, so its statements stay in one place.
         Any other grantee gets the pull actions on the repositories plus ``ecr:GetAuthorizationToken`` on ``*``
@@ -89,13 +98,13 @@ class ContainerImage:
         """
         config = self.bind(scope)
         if not config.repository_arns:
-            return None
+            return iam.Grant.drop(grantee, "pull an image given by URI only (no repository known)")
         if hasattr(grantee, "grant_ecr_pull"):
             grant: iam.Grant = grantee.grant_ecr_pull(*config.repository_arns)
             return grant
-        ecr.AuthorizationToken.grant_read(grantee)
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=ECR_PULL_ACTIONS, resource_arns=config.repository_arns
+        return combine_grants(
+            grant_ecr_token(grantee),
+            iam.Grant.add_to_principal(grantee=grantee, actions=ECR_PULL_ACTIONS, resource_arns=config.repository_arns),
         )
 
     # ---- factories ------------------------------------------------------------------------

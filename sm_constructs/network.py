@@ -147,6 +147,8 @@ class MlVpc(Construct):
             ],
             restrict_default_security_group=restrict_default_security_group,
         )
+        # The VPC's L1 (AWS::EC2::VPC) as this construct's default child, as aws-cdk's own L2s have it.
+        self.node.default_child = self.vpc.node.default_child
         self.subnet_selection = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         if restrict_default_security_group:
             _drop_redundant_provider_dependency(stack)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -11,22 +10,28 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, CfnResource, Fn, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Aws, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from ._flags import key_policy, pin_feature_flags
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, combine_grants
 from ._kms import new_key
-from ._nag import acknowledge
+from ._nag import acknowledge, iam5, state_machine_executions
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
+from .jobs._api import PROCESSING, TRAINING, TRANSFORM
+from .jobs._base import RUN_SUFFIX_CHARS
+from .jobs.refs import IEndpointRef
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
-from .roles import SageMakerExecutionRole
+from .pipeline import MlPipeline
+from .roles import grant_pass_role
+from .state_machine import MlStateMachine
 from .storage import DataPrefix, MlDataBucket
 
 __all__ = [
@@ -43,8 +48,6 @@ __all__ = [
 DEFAULT_PLATFORM = "notebook-al2023-v1"
 #: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
 MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
-#: Room left after the job name prefix for '-' and a run-unique suffix (SageMaker allows 63 chars).
-JOB_SUFFIX_CHARS = 13
 Access = Literal["read", "write", "read_write"]
 
 #: Default data access of the notebook role, per bucket prefix: explore raw data, write
@@ -57,7 +60,8 @@ DEFAULT_DATA_ACCESS: Mapping[str, Access] = {
     DataPrefix.MODELS: "read",
     DataPrefix.EVALUATION: "read",
 }
-_JOB_KINDS = (("ProcessingJob", "processing-job"), ("TrainingJob", "training-job"), ("TransformJob", "transform-job"))
+#: The jobs a notebook may start: their create/describe/stop actions and ARN types come from the API table.
+_JOB_APIS = (PROCESSING, TRAINING, TRANSFORM)
 _BACKGROUND_MARKER = "SM_CONSTRUCTS_BACKGROUND"
 _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
@@ -118,8 +122,11 @@ class NotebookInstance(Construct):
     The notebook has a fixed name: a change that replaces it (subnet, key, platform, ...) needs a
     new ``notebook_instance_name``.
 
-    :param data_bucket: the project's data bucket.
-    :param execution_role: the role jobs started from the notebook run as.
+    :param data_bucket: the project's data bucket: an :class:`MlDataBucket` or any ``s3.IBucket``
+        (e.g. ``s3.Bucket.from_bucket_name``; grants then cover the bucket's key only if the
+        imported bucket carries it).
+    :param execution_role: the role jobs started from the notebook run as (any ``iam.IRole``,
+        e.g. ``iam.Role.from_role_arn`` for an existing execution role).
     :param role: the notebook's own role; grants are added to it. Default: - a new role trusted
         by SageMaker for this account only.
     :param instance_type: Default: ``ml.t3.medium``.
@@ -157,8 +164,8 @@ class NotebookInstance(Construct):
         scope: Construct,
         id: str,
         *,
-        data_bucket: MlDataBucket,
-        execution_role: SageMakerExecutionRole,
+        data_bucket: MlDataBucket | s3.IBucket,
+        execution_role: iam.IRole,
         role: iam.IRole | None = None,
         instance_type: str = "ml.t3.medium",
         volume_size_gb: int = 20,
@@ -196,8 +203,8 @@ class NotebookInstance(Construct):
             problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
         # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
         slug = _slug(_default_name(scope, id) if is_token(name) else name)
-        prefix = job_name_prefix or slug[: 63 - JOB_SUFFIX_CHARS].rstrip("-")
-        problems.name("job_name_prefix", prefix, max_len=63, reserve=JOB_SUFFIX_CHARS, what="job name prefix")
+        prefix = job_name_prefix or slug[: 63 - RUN_SUFFIX_CHARS].rstrip("-")
+        problems.name("job_name_prefix", prefix, max_len=63, reserve=RUN_SUFFIX_CHARS, what="job name prefix")
         if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
             problems.add(
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
@@ -332,25 +339,31 @@ class NotebookInstance(Construct):
     def _sagemaker_arn(self, arn_type: str, name: str) -> str:
         return Stack.of(self).format_arn(service="sagemaker", resource=arn_type, resource_name=name)
 
-    def _grant_notebook_work(self, bucket: MlDataBucket, access: Mapping[str, Access]) -> None:
+    def _grant_notebook_work(self, bucket: MlDataBucket | s3.IBucket, access: Mapping[str, Access]) -> None:
         stack = Stack.of(self)
-        grants = {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}
         for data_prefix, mode in access.items():
-            grants[mode](self.role, data_prefix)
+            if isinstance(bucket, MlDataBucket):
+                {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
+                    self.role, data_prefix
+                )
+            else:
+                {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
+                    self.role, f"{data_prefix}*"
+                )
         self.encryption_key.grant_encrypt_decrypt(self.role)
-        job_arns = [self._sagemaker_arn(arn_type, f"{self.job_name_prefix}-*") for _, arn_type in _JOB_KINDS]
+        job_arns = [self._sagemaker_arn(api.arn_type, f"{self.job_name_prefix}-*") for api in _JOB_APIS]
         iam.Grant.add_to_principal(
             grantee=self.role,
-            actions=[f"sagemaker:{verb}{kind}" for kind, _ in _JOB_KINDS for verb in ("Create", "Describe", "Stop")]
+            actions=[f"sagemaker:{action}" for api in _JOB_APIS for action in (api.operation, api.describe, api.stop)]
             + ["sagemaker:AddTags"],
             resource_arns=job_arns,
         )
         iam.Grant.add_to_principal(
             grantee=self.role,
-            actions=["sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListTransformJobs"],
+            actions=[f"sagemaker:List{api.operation.removeprefix('Create')}s" for api in _JOB_APIS],
             resource_arns=["*"],
         )
-        self.execution_role.grant_pass_to_sagemaker(self.role)
+        grant_pass_role(self.execution_role, self.role)
         iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["sagemaker:StopNotebookInstance", "sagemaker:DescribeNotebookInstance"],
@@ -383,8 +396,8 @@ class NotebookInstance(Construct):
             [
                 "AwsSolutions-IAM5[Resource::*]",
                 *(
-                    f"AwsSolutions-IAM5[Resource::{arn_head.format('sagemaker')}{arn_type}/{self.job_name_prefix}-*]"
-                    for _, arn_type in _JOB_KINDS
+                    f"AwsSolutions-IAM5[Resource::{arn_head.format('sagemaker')}{api.arn_type}/{self.job_name_prefix}-*]"
+                    for api in _JOB_APIS
                 ),
                 *(
                     f"AwsSolutions-IAM5[Resource::{arn_head.format('logs')}log-group:/aws/sagemaker/{group}:log-stream:*]"
@@ -399,22 +412,25 @@ class NotebookInstance(Construct):
         )
 
     @typed
-    def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
-        """Start and watch executions of a pipeline's state machine from the notebook.
+    def grant_start_pipeline(self, pipeline: MlPipeline | MlStateMachine | sfn.IStateMachine) -> iam.Grant:
+        """Start and watch executions of a pipeline (or any state machine) from the notebook.
 
         Adds the Step Functions endpoint to the notebook's VPC when the notebook created it;
         with your own VPC, make sure ``states`` is reachable.
         """
+        if isinstance(pipeline, MlPipeline):
+            pipeline = pipeline.state_machine
+        state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
         # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
         # ListActivities on "*". These are the read calls on this state machine and its executions.
-        iam.Grant.add_to_principal(
+        read = iam.Grant.add_to_principal(
             grantee=self.role,
             actions=["states:DescribeStateMachine", "states:ListExecutions"],
             resource_arns=[state_machine.state_machine_arn],
         )
-        iam.Grant.add_to_principal(
+        watch = iam.Grant.add_to_principal(
             grantee=self.role,
             actions=[
                 "states:DescribeExecution",
@@ -423,28 +439,24 @@ class NotebookInstance(Construct):
             ],
             resource_arns=[_executions_of(state_machine)],
         )
-        findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
-        cfn_sm = state_machine.node.default_child
-        if isinstance(cfn_sm, CfnResource):
-            stack = Stack.of(self)
-            ref = json.dumps(
-                {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},
-                separators=(",", ":"),
-            )
-            findings.append(
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}:*]"
-            )
+        findings = [iam5(action="states:ListExecutions")]
+        executions = state_machine_executions(state_machine)
+        if executions is not None:
+            findings.append(iam5(resource=f"{executions}:*"))
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return state_machine.grant_start_execution(self.role)
+        return combine_grants(read, watch, state_machine.grant_start_execution(self.role))
 
     @typed
-    def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
+    def grant_invoke_endpoint(self, endpoint: IEndpointRef | str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
 
-        ``endpoint`` is an endpoint ARN, a name (also a deploy-time token), or a name pattern such
-        as ``churn-*`` (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
+        ``endpoint`` is an :class:`EndpointDeployment` (or ``EndpointDeployment.from_endpoint_name``),
+        an endpoint ARN, a name (also a deploy-time token), or a name pattern such as ``churn-*``
+        (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
         """
-        if is_token(endpoint):  # a name known at deploy time, e.g. from an EndpointDeployment
+        if isinstance(endpoint, IEndpointRef):
+            arns = [endpoint.endpoint_arn]
+        elif is_token(endpoint):  # a name known at deploy time
             arns = [self._sagemaker_arn("endpoint", endpoint)]
         elif endpoint.startswith("arn:"):
             arns = [endpoint]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, get_args
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
@@ -45,10 +45,12 @@ from ._iam_facts import (
     VIA_SERVICE,
 )
 from ._kms import new_key
-from ._nag import acknowledge, acknowledge_in_packs
+from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
-from .jobs._base import SageMakerDefinition, add_default_retry
+from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
+from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
+from .storage import MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
 
@@ -76,6 +78,7 @@ class InputField:
     """
 
     name: str
+    _: KW_ONLY
     kind: InputKind = "string"
     default: Any = None
     description: str = ""
@@ -109,6 +112,7 @@ class QualityGate:
     key: str
     metric: str
     threshold: float
+    _: KW_ONLY
     comparison: Literal[">=", ">", "<=", "<"] = ">="
     threshold_input: str = "threshold"
     key_prefix: str | None = None
@@ -140,6 +144,7 @@ class FanOut:
     definition: SageMakerDefinition
     bucket: s3.IBucket
     prefix: str
+    _: KW_ONLY
     max_concurrency: int = 10
     tolerated_failure_percentage: int = 0
 
@@ -148,20 +153,15 @@ class FanOut:
 class S3Trigger:
     """Start the pipeline when an object is created under ``prefix`` in ``bucket``.
 
-    The bucket must send events to EventBridge; MlPipeline turns that on (CloudFormation's
-    ``EventBridgeConfiguration``, no custom resource) for buckets defined in the app, and an
-    imported bucket must already have it. The new object's URI is passed as ``input_field``.
+    The bucket must send events to EventBridge: an :class:`MlDataBucket` (or its ``bucket``)
+    turns that on itself (CloudFormation's ``EventBridgeConfiguration``, no custom resource); any
+    other bucket must already have it. The new object's URI is passed as ``input_field``.
     """
 
-    bucket: s3.IBucket
+    bucket: MlDataBucket | s3.IBucket
     prefix: str
+    _: KW_ONLY
     input_field: str = "inputDataUri"
-
-
-@dataclass
-class _Stage:
-    name: str
-    states: list[sfn.IChainable] = field(default_factory=list)
 
 
 class MlPipeline(Construct):
@@ -257,8 +257,6 @@ class MlPipeline(Construct):
                     f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
                 )
                 problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
-        if s3_trigger is not None:
-            problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
         super().__init__(scope, id)
         pin_feature_flags(self)
@@ -278,9 +276,16 @@ class MlPipeline(Construct):
         self.inputs: list[InputField] = list(inputs)
         if quality_gate is not None:
             self.inputs.append(
-                InputField(quality_gate.threshold_input, "number", quality_gate.threshold, "quality gate threshold")
+                InputField(
+                    quality_gate.threshold_input,
+                    kind="number",
+                    default=quality_gate.threshold,
+                    description="quality gate threshold",
+                )
             )
         self.definitions: list[SageMakerDefinition] = []
+        #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
+        self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
 
         # ---- failure path ----------------------------------------------------------------
         failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
@@ -338,14 +343,17 @@ class MlPipeline(Construct):
             self._grant_report_read(quality_gate)
         if any(isinstance(p, FanOut) for p in preprocessing):
             self._acknowledge_distributed_map()
+        self._dashboard: cloudwatch.Dashboard | None = None
+        self._schedules: list[scheduler.Schedule] = []
+        self._s3_triggers: list[events.Rule] = []
         if alarms:
             self._alarms()
         if dashboard:
-            self._dashboard()
+            self.add_dashboard()
         if schedule is not None:
-            self._schedule(schedule, schedule_input or {})
+            self.add_schedule(schedule, input=schedule_input)
         if s3_trigger is not None:
-            self._s3_trigger(s3_trigger)
+            self.add_s3_trigger(s3_trigger)
 
     # ---- public ---------------------------------------------------------------------------
     @property
@@ -354,7 +362,57 @@ class MlPipeline(Construct):
 
     @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Start executions and read them back; the grant covers both."""
         return self.state_machine.grant_start_execution(grantee)
+
+    # ---- metrics --------------------------------------------------------------------------
+    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that failed (Sum over 5 minutes unless ``props`` say otherwise)."""
+        return self.state_machine.metric_failed(**props)
+
+    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that timed out (Sum over 5 minutes)."""
+        return self.state_machine.metric_timed_out(**props)
+
+    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that succeeded (Sum over 5 minutes)."""
+        return self.state_machine.metric_succeeded(**props)
+
+    def metric_started(self, **props: Any) -> cloudwatch.Metric:
+        """Executions started (Sum over 5 minutes)."""
+        return self.state_machine.metric_started(**props)
+
+    def metric_time(self, **props: Any) -> cloudwatch.Metric:
+        """Execution time in milliseconds (Average over 5 minutes)."""
+        return self.state_machine.metric_time(**props)
+
+    def metric_job_duration(self, definition: SageMakerDefinition, **props: Any) -> cloudwatch.Metric:
+        """How long the SageMaker calls of ``definition``'s kind run, in milliseconds (Average over 5 minutes).
+
+        Step Functions publishes ``ServiceIntegrationRunTime`` (namespace ``AWS/States``) per
+        integration resource, e.g. ``arn:aws:states:::sagemaker:createTrainingJob.sync`` (AWS docs:
+        "Monitoring Step Functions metrics using Amazon CloudWatch", service integration metrics).
+        That dimension is the integration, not the state machine: the metric covers every state
+        machine in the account and region that runs the same kind of job. For a ``.sync`` job it is
+        the job's whole run (start to completion); SageMaker itself publishes no duration metric.
+        """
+        if definition not in self.definitions:
+            problems = Problems.at(type(self).__name__, self)
+            problems.add("metric_job_duration(definition)", definition.node.path, "is not a step of this pipeline")
+            problems.raise_if_any()
+        api = definition.api
+        return cloudwatch.Metric(
+            namespace="AWS/States",
+            metric_name="ServiceIntegrationRunTime",
+            dimensions_map={
+                "ServiceIntegrationResourceArn": integration_arn(
+                    self, api.create_action, sync=definition.sync, sdk=api.sdk
+                )
+            },
+            statistic=props.pop("statistic", "Average"),
+            period=props.pop("period", Duration.minutes(5)),
+            **props,
+        )
 
     def input_documentation(self) -> str:
         """Markdown table of the execution input: field, kind, default, description."""
@@ -529,32 +587,23 @@ class MlPipeline(Construct):
                     conditions={"StringEquals": {VIA_SERVICE: f"s3.{Stack.of(self).region}.amazonaws.com"}},
                 )
             )
-        cfn_bucket = gate.bucket.node.default_child
-        if isinstance(cfn_bucket, s3.CfnBucket):
-            logical_id = Stack.of(self).resolve(Stack.of(cfn_bucket).get_logical_id(cfn_bucket))
+        findings = bucket_prefix_findings(gate.bucket, prefix, actions=())
+        if findings:
             acknowledge(
                 role,
-                [f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/{prefix}*]"],
+                findings,
                 f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
             )
 
     def _acknowledge_distributed_map(self) -> None:
         """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
         sm = self.state_machine.state_machine
-        cfn_sm = sm.node.default_child
-        stack = Stack.of(self)
-        ref = json.dumps(
-            {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},  # type: ignore[arg-type]
-            separators=(",", ":"),
-        )
-        execution = f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}"
+        execution = state_machine_executions(sm)
         reason = (
             "aws-cdk attaches the Distributed Map's rights (start, describe and stop child executions of this "
             "same state machine) as its own policy; it is scoped to this state machine's executions."
         )
-        acknowledge(
-            sm, [f"AwsSolutions-IAM5[Resource::{execution}:*]", f"AwsSolutions-IAM5[Resource::{execution}/*:*]"], reason
-        )
+        acknowledge(sm, [iam5(resource=f"{execution}:*"), iam5(resource=f"{execution}/*:*")], reason)
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _grant_encrypted_publish(self) -> None:
@@ -597,13 +646,12 @@ class MlPipeline(Construct):
         )
 
     def _alarms(self) -> None:
-        sm = self.state_machine.state_machine
         if self._own_topic:
             self._allow_alarm_publish()
         action = cw_actions.SnsAction(self.topic)
         for name, metric in (
-            ("ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5))),
-            ("ExecutionsTimedOut", sm.metric_timed_out(period=Duration.minutes(5))),
+            ("ExecutionsFailed", self.metric_failed(period=Duration.minutes(5))),
+            ("ExecutionsTimedOut", self.metric_timed_out(period=Duration.minutes(5))),
         ):
             alarm = cloudwatch.Alarm(
                 self,
@@ -617,46 +665,76 @@ class MlPipeline(Construct):
             )
             alarm.add_alarm_action(action)
 
-    def _dashboard(self) -> None:
-        sm = self.state_machine.state_machine
-        board = cloudwatch.Dashboard(self, "Dashboard")
+    # ---- triggers and dashboard ------------------------------------------------------------
+    def add_dashboard(self) -> cloudwatch.Dashboard:
+        """A CloudWatch dashboard of executions, execution time and each job's run time (made once)."""
+        if self._dashboard is not None:
+            return self._dashboard
+        board = self._dashboard = cloudwatch.Dashboard(self, "Dashboard")
         board.add_widgets(
             cloudwatch.GraphWidget(
                 title="Executions",
-                left=[sm.metric_started(), sm.metric_succeeded(), sm.metric_failed(), sm.metric_timed_out()],
+                left=[self.metric_started(), self.metric_succeeded(), self.metric_failed(), self.metric_timed_out()],
             ),
-            cloudwatch.GraphWidget(title="Execution time", left=[sm.metric_time()]),
+            cloudwatch.GraphWidget(title="Execution time", left=[self.metric_time()]),
         )
+        jobs = [d for d in self.definitions if d.sync]
+        if jobs:
+            board.add_widgets(
+                cloudwatch.GraphWidget(
+                    title="Job run time (all state machines running the same job kind)",
+                    left=[self.metric_job_duration(d, label=d.node.id) for d in jobs],
+                )
+            )
+        return board
 
-    def _schedule(self, expression: scheduler.ScheduleExpression, payload: Mapping[str, Any]) -> None:
-        scheduler.Schedule(
+    def add_schedule(
+        self, expression: scheduler.ScheduleExpression, *, input: Mapping[str, Any] | None = None
+    ) -> scheduler.Schedule:
+        """Start the pipeline on a schedule (EventBridge Scheduler, with its own role).
+
+        :param input: the execution input. Default: - empty: the input fields' defaults apply.
+        """
+        n = len(self._schedules)
+        id = "Schedule" if n == 0 else f"Schedule{n + 1}"
+        schedule = scheduler.Schedule(
             self,
-            "Schedule",
+            id,
             schedule=expression,
             description=f"Starts {self.node.path}",
             target=scheduler_targets.StepFunctionsStartExecution(
                 self.state_machine.state_machine,
-                input=scheduler.ScheduleTargetInput.from_object(dict(payload)),
-                role=ManagedPolicyRole(self, "ScheduleRole", assumed_by=service_of_this_account(SCHEDULER_PRINCIPAL)),
+                input=scheduler.ScheduleTargetInput.from_object(dict(input or {})),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(SCHEDULER_PRINCIPAL)),
             ),
         )
+        self._schedules.append(schedule)
+        return schedule
 
-    def _s3_trigger(self, trigger: S3Trigger) -> None:
-        cfn_bucket = trigger.bucket.node.default_child
-        if isinstance(cfn_bucket, s3.CfnBucket):
-            # The native property: aws-cdk's enable_event_bridge_notification() deploys a Lambda custom resource.
-            cfn_bucket.add_property_override(
-                "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
-            )
+    def add_s3_trigger(self, trigger: S3Trigger) -> events.Rule:
+        """Start the pipeline for each object created under ``trigger.prefix`` (an EventBridge rule).
+
+        An :class:`MlDataBucket` (or its ``bucket``) is switched to send events to EventBridge by
+        the data bucket itself; any other bucket must already send them (set where it is defined).
+        """
+        problems = Problems.at(type(self).__name__, self)
+        problems.s3_prefix("s3_trigger.prefix", trigger.prefix)
+        problems.raise_if_any()
+        owner = trigger.bucket if isinstance(trigger.bucket, MlDataBucket) else trigger.bucket.node.scope
+        if isinstance(owner, MlDataBucket):
+            owner.enable_event_bridge()
+        bucket = trigger.bucket.bucket if isinstance(trigger.bucket, MlDataBucket) else trigger.bucket
+        n = len(self._s3_triggers)
+        id = "OnNewData" if n == 0 else f"OnNewData{n + 1}"
         rule = events.Rule(
             self,
-            "OnNewData",
+            id,
             description=f"Starts {self.node.path} for new objects under {trigger.prefix}",
             event_pattern=events.EventPattern(
                 source=["aws.s3"],
                 detail_type=["Object Created"],
                 detail={
-                    "bucket": {"name": [trigger.bucket.bucket_name]},
+                    "bucket": {"name": [bucket.bucket_name]},
                     "object": {"key": [{"prefix": trigger.prefix}]},
                 },
             ),
@@ -664,7 +742,7 @@ class MlPipeline(Construct):
         rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
-                role=ManagedPolicyRole(self, "OnNewDataRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
                 input=events.RuleTargetInput.from_object(
                     {
                         trigger.input_field: "s3://{}/{}".format(
@@ -675,3 +753,5 @@ class MlPipeline(Construct):
                 ),
             )
         )
+        self._s3_triggers.append(rule)
+        return rule

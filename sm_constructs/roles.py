@@ -8,13 +8,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, combine_grants
 from ._nag import acknowledge
 from ._validation import Problems, typed
+from .images import ECR_PULL_ACTIONS, grant_ecr_token
 
-__all__ = ["SageMakerExecutionRole"]
+__all__ = ["SageMakerExecutionRole", "grant_pass_role"]
 
-_ECR_PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 #: EC2 actions SageMaker needs to attach jobs and models to a VPC (AWS docs: "Give SageMaker
 #: access to resources in your Amazon VPC").
 _VPC_DESCRIBE = [
@@ -103,26 +103,28 @@ class SageMakerExecutionRole(ManagedPolicyRole):
             "cloudwatch:PutMetricData has no resource type and is limited by a namespace condition; "
             "ecr:GetAuthorizationToken has no resource type.",
         )
-        self._ecr_token_granted = False
+        self._ecr_token_grant: iam.Grant | None = None
         # Jobs ask for the same grants again and again (one per job): each is made once.
         self._ecr_grants: dict[tuple[str, ...], iam.Grant] = {}
         self._key_grants: dict[kms.IKey, iam.Grant] = {}
-        self._vpc_granted = False
+        self._vpc_grant: iam.Grant | None = None
         if vpc_access:
             self.allow_vpc_access()
 
-    def allow_vpc_access(self) -> None:
+    def allow_vpc_access(self) -> iam.Grant:
         """Let SageMaker create the network interfaces that put jobs and models into a VPC."""
-        if self._vpc_granted:
-            return
-        self._vpc_granted = True
-        self.add_to_principal_policy(iam.PolicyStatement(actions=_VPC_DESCRIBE + _VPC_MUTATE, resources=["*"]))
+        if self._vpc_grant is not None:
+            return self._vpc_grant
+        self._vpc_grant = iam.Grant.add_to_principal(
+            grantee=self, actions=_VPC_DESCRIBE + _VPC_MUTATE, resource_arns=["*"]
+        )
         acknowledge(
             self,
             ["AwsSolutions-IAM5[Resource::*]"],
             "The EC2 network-interface actions SageMaker uses for VPC jobs do not support resource-level scoping "
             "at creation (the interface does not exist yet).",
         )
+        return self._vpc_grant
 
     def grant_ecr_pull(self, *repositories: ecr.IRepository | str) -> iam.Grant:
         """Pull images from these repositories (``IRepository`` or repository ARN strings).
@@ -132,11 +134,10 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         arns = [r if isinstance(r, str) else r.repository_arn for r in repositories]
         if tuple(arns) in self._ecr_grants:
             return self._ecr_grants[tuple(arns)]
-        if not self._ecr_token_granted:
-            self._ecr_token_granted = True
-            iam.Grant.add_to_principal(grantee=self, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
-        grant = iam.Grant.add_to_principal(grantee=self, actions=_ECR_PULL, resource_arns=arns)
-        self._ecr_grants[tuple(arns)] = grant
+        if self._ecr_token_grant is None:
+            self._ecr_token_grant = grant_ecr_token(self)
+        pull = iam.Grant.add_to_principal(grantee=self, actions=ECR_PULL_ACTIONS, resource_arns=arns)
+        grant = self._ecr_grants[tuple(arns)] = combine_grants(self._ecr_token_grant, pull)
         return grant
 
     @typed
@@ -148,7 +149,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         """
         if key in self._key_grants:
             return self._key_grants[key]
-        iam.Grant.add_to_principal(
+        create_grant = iam.Grant.add_to_principal(
             grantee=self,
             actions=["kms:CreateGrant"],
             resource_arns=[key.key_arn],
@@ -159,16 +160,20 @@ class SageMakerExecutionRole(ManagedPolicyRole):
             ["AwsSolutions-IAM5[Action::kms:ReEncrypt*]", "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
             "aws-cdk's encrypt/decrypt grant on one specific key ARN; the wildcards are the key-usage action family.",
         )
-        grant = key.grant_encrypt_decrypt(self)
-        self._key_grants[key] = grant
+        grant = self._key_grants[key] = combine_grants(create_grant, key.grant_encrypt_decrypt(self))
         return grant
 
     @typed
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> iam.Grant:
         """``iam:PassRole`` on this role only, and only to SageMaker (``iam:PassedToService``)."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["iam:PassRole"],
-            resource_arns=[self.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-        )
+        return grant_pass_role(self, grantee)
+
+
+def grant_pass_role(role: iam.IRole, grantee: iam.IGrantable) -> iam.Grant:
+    """``iam:PassRole`` on ``role`` only, and only to SageMaker (``iam:PassedToService``)."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=["iam:PassRole"],
+        resource_arns=[role.role_arn],
+        conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    )

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsii
 from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, Names, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -14,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
 from ._flags import key_policy, pin_feature_flags
-from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
 from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
@@ -227,6 +228,30 @@ class MlStateMachine(Construct):
 
     @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Start executions (and read them back, which every caller of start wants)."""
-        self.state_machine.grant_read(grantee)
-        return self.state_machine.grant_start_execution(grantee)
+        """Start executions and read them back (which every caller of start wants); the grant covers both."""
+        return combine_grants(self.state_machine.grant_read(grantee), self.state_machine.grant_start_execution(grantee))
+
+    # ---- metrics (namespace AWS/States, dimension StateMachineArn; Sum over 5 minutes by default) ----
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        """Any Step Functions execution metric of this state machine (``props``: ``cloudwatch.MetricOptions``)."""
+        return self.state_machine.metric(metric_name, **props)
+
+    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that failed."""
+        return self.state_machine.metric_failed(**props)
+
+    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that timed out."""
+        return self.state_machine.metric_timed_out(**props)
+
+    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that succeeded."""
+        return self.state_machine.metric_succeeded(**props)
+
+    def metric_started(self, **props: Any) -> cloudwatch.Metric:
+        """Executions started."""
+        return self.state_machine.metric_started(**props)
+
+    def metric_time(self, **props: Any) -> cloudwatch.Metric:
+        """Execution time in milliseconds (average)."""
+        return self.state_machine.metric_time(**props)

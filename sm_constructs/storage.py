@@ -15,7 +15,7 @@ from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
 from ._kms import new_key
-from ._nag import acknowledge, acknowledge_in_packs
+from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5
 from ._validation import Problems, typed
 
 __all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
@@ -98,7 +98,8 @@ def _flatten_cfn_reference(node: Any) -> str:
 
 _NINETY_DAYS = Duration.days(90)
 #: The action wildcards in aws-cdk's bucket grants (``Bucket.grant_read`` / ``grant_write``).
-_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
+BUCKET_READ_ACTIONS = ["s3:GetObject*", "s3:GetBucket*", "s3:List*"]
+
 _WRITE_ACTIONS = ["s3:DeleteObject*", "s3:Abort*", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
 _REPLICATION_REASON = (
     "Cross-region replication is a per-deployment disaster-recovery decision (destination region, "
@@ -214,6 +215,8 @@ class MlDataBucket(Construct):
         bucket = s3.Bucket(self, "Bucket", **props)
         self.bucket = bucket
         self.cfn_bucket = bucket.node.default_child  # type: ignore[assignment]
+        # The L1 escape hatch where aws-cdk users look for it (the child is not named "Resource").
+        self.node.default_child = self.cfn_bucket
         if not props.get("replication_rules"):
             acknowledge_in_packs(bucket, "S3BucketReplicationEnabled", _REPLICATION_REASON)
 
@@ -225,17 +228,22 @@ class MlDataBucket(Construct):
     def bucket_arn(self) -> str:
         return self.bucket.bucket_arn
 
+    def enable_event_bridge(self) -> None:
+        """Send the bucket's object events to EventBridge (e.g. for ``MlPipeline.add_s3_trigger``).
+
+        Set as CloudFormation's ``NotificationConfiguration.EventBridgeConfiguration`` on the bucket
+        itself: aws-cdk's ``event_bridge_enabled`` deploys a Lambda-backed custom resource instead.
+        An ``existing_bucket`` is configured where it is defined: nothing changes here.
+        """
+        if self.cfn_bucket is not None:
+            self.cfn_bucket.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+                event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
+            )
+
     @typed
     def s3_uri(self, prefix: str = "") -> str:
         """``s3://<bucket>/<prefix>`` (the bucket name may be a token resolved at deploy)."""
         return f"s3://{self.bucket_name}/{prefix}"
-
-    @cached_property
-    def _logical_id(self) -> str | None:
-        """The bucket's logical id as cdk-nag names it in findings (None for an imported bucket)."""
-        if self.cfn_bucket is None:
-            return None
-        return str(Stack.of(self).resolve(Stack.of(self).get_logical_id(self.cfn_bucket)))
 
     def _check_prefix(self, method: str, prefix: str) -> None:
         problems = Problems.at(type(self).__name__, self)
@@ -247,12 +255,10 @@ class MlDataBucket(Construct):
         principal = grantee.grant_principal
         if not isinstance(principal, Construct):
             return
-        findings = [f"AwsSolutions-IAM5[Action::{a}]" for a in actions]
-        if self._logical_id is not None:
-            findings.append(f"AwsSolutions-IAM5[Resource::<{self._logical_id}.Arn>/{prefix}*]")
-        else:  # an imported bucket: its object ARN as cdk-nag writes it in the finding
+        findings = bucket_prefix_findings(self.bucket, prefix, actions)
+        if self.cfn_bucket is None:  # an imported bucket: its object ARN as cdk-nag writes it in the finding
             objects = Stack.of(self).resolve(self.bucket.arn_for_objects(_prefix_pattern(prefix)))
-            findings.append(f"AwsSolutions-IAM5[Resource::{_flatten_cfn_reference(objects)}]")
+            findings.append(iam5(resource=_flatten_cfn_reference(objects)))
         acknowledge(
             principal,
             findings,
@@ -264,7 +270,7 @@ class MlDataBucket(Construct):
     def grant_read(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Read objects under ``prefix`` (and decrypt them). ``""`` means the whole bucket."""
         self._check_prefix("grant_read", prefix)
-        self._acknowledge_grant(grantee, prefix, _READ_ACTIONS)
+        self._acknowledge_grant(grantee, prefix, BUCKET_READ_ACTIONS)
         return self.bucket.grant_read(grantee, _prefix_pattern(prefix))
 
     @typed
@@ -278,5 +284,5 @@ class MlDataBucket(Construct):
     def grant_read_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Read and write objects under ``prefix``."""
         self._check_prefix("grant_read_write", prefix)
-        self._acknowledge_grant(grantee, prefix, _READ_ACTIONS + _WRITE_ACTIONS)
+        self._acknowledge_grant(grantee, prefix, BUCKET_READ_ACTIONS + _WRITE_ACTIONS)
         return self.bucket.grant_read_write(grantee, _prefix_pattern(prefix))

@@ -106,7 +106,7 @@ def constructs_app(app: App) -> None:
     config = EndpointConfigDefinition(
         stack,
         "Config",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        model=model,
         serverless=ServerlessConfig(memory_size_mb=2048, max_concurrency=2),
         name_prefix="scan-config",
     )
@@ -114,8 +114,7 @@ def constructs_app(app: App) -> None:
         stack,
         "Deploy",
         endpoint_name="scan-endpoint",
-        endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
-        endpoint_config_prefix="scan-config",
+        config=config,
         deployment=BlueGreenDeployment(traffic="CANARY", alarm_names=["scan-endpoint-errors"]),
     )
     MlPipeline(

@@ -635,9 +635,14 @@ def test_tuning_bad_input() -> None:
 # ---- transform, model, endpoint config, deployment ---------------------------------------------------
 
 
+def _existing_model(scope: Any, id: str, name: Any) -> Any:
+    return ModelDefinition.from_model_name(scope, f"{id}Model", name)
+
+
 def transform(scope: Any, id: str, **kw: Any) -> TransformDefinition:
+    if "model" not in kw:
+        kw["model"] = _existing_model(scope, id, kw.pop("model_name", "churn-model"))
     props: dict[str, Any] = {
-        "model_name": "churn-model",
         "input_uri": "s3://bucket-a/in/",
         "output_path": "s3://bucket-a/out/",
     }
@@ -726,7 +731,7 @@ TRANSFORM_FIELDS = [
         lambda s, i, v: transform(s, i, data_processing=DataProcessing(join_source=v)),
         ("JoinSource",),
     ),
-    Field("model_name type", wrong_types("str"), lambda s, i, v: transform(s, i, model_name=v), ("model_name",)),
+    Field("model type", wrong_types(), lambda s, i, v: transform(s, i, model=v), ("model",)),
     Field("max_runtime type", wrong_types(), lambda s, i, v: transform(s, i, max_runtime=v), ("max_runtime",)),
 ]
 
@@ -757,7 +762,7 @@ MODEL_FIELDS = [
         "model_data_url JSONPath",
         st.sampled_from(["$.steps.Train.ModelArtifacts", "$.input.model"]),
         lambda s, i, v: model(s, i, model_data_url=v),
-        ("ModelDataUrl",),
+        ("ModelDataUrl", "model_data_url"),
     ),
     Field(
         "environment.key",
@@ -793,7 +798,8 @@ def test_model_bad_input() -> None:
 
 
 def endpoint_config(scope: Any, id: str, **kw: Any) -> EndpointConfigDefinition:
-    return EndpointConfigDefinition(scope, id, **{"model_name": "churn-model", **kw})
+    name = kw.pop("model_name", "churn-model")
+    return EndpointConfigDefinition(scope, id, **{"model": _existing_model(scope, id, name), **kw})
 
 
 ENDPOINT_CONFIG_FIELDS = [
@@ -878,10 +884,10 @@ def test_endpoint_config_bad_input() -> None:
 
 
 def deployment(scope: Any, id: str, **kw: Any) -> EndpointDeployment:
+    config_name = kw.pop("endpoint_config_name", "churn-config-1")
     props: dict[str, Any] = {
         "endpoint_name": "churn",
-        "endpoint_config_name": "churn-config-1",
-        "endpoint_config_prefix": "churn-config",
+        "config": EndpointConfigDefinition.from_config_name(scope, f"{id}Config", config_name),
     }
     return EndpointDeployment(scope, id, **{**props, **kw})
 

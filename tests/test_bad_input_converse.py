@@ -112,21 +112,23 @@ def at_limits(tmp_path_factory):
     config = EndpointConfigDefinition(
         stack,
         "Config",
-        model_name="m" * 63,
+        model=ModelDefinition.from_model_name(stack, "LongModel", "m" * 63),
         instance_type="ml.m5.24xlarge",
         initial_instance_count=100,
         data_capture=DataCapture("s3://bucket-a/capture/", sampling_percentage=100),
         variant_name="v" * 63,
     )
     serverless = EndpointConfigDefinition(
-        stack, "Serverless", model_name="m", serverless=ServerlessConfig(memory_size_mb=6144, max_concurrency=200)
+        stack,
+        "Serverless",
+        model=ModelDefinition.from_model_name(stack, "ShortModel", "m"),
+        serverless=ServerlessConfig(memory_size_mb=6144, max_concurrency=200),
     )
     deploy = EndpointDeployment(
         stack,
         "Deploy",
         endpoint_name="e" * 63,
-        endpoint_config_name="c" * 63,
-        endpoint_config_prefix="c",
+        config=EndpointConfigDefinition.from_config_name(stack, "LongConfig", "c" * 63),
         deployment=BlueGreenDeployment(
             alarm_names=[f"alarm-{i}" for i in range(10)],
             traffic="LINEAR",
@@ -139,7 +141,7 @@ def at_limits(tmp_path_factory):
     transform = TransformDefinition(
         stack,
         "Transform",
-        model_name="m" * 63,
+        model=ModelDefinition.from_model_name(stack, "LongModel2", "m" * 63),
         input_uri="s3://bucket-a/in/",
         output_path="s3://bucket-a/out/",
         max_payload_mb=100,

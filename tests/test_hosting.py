@@ -1,6 +1,7 @@
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
+from iam_match import assert_allows, assert_grants, get_att_arn, role_ref, sagemaker_arn
 from sfn_requests import assert_all_requests_valid, state_machines
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
@@ -37,7 +38,7 @@ def synthesized():
     config = EndpointConfigDefinition(
         stack,
         "EndpointConfig",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        model=model,
         data_capture=DataCapture(data.s3_uri("data-capture/"), sampling_percentage=20, kms_key=data.encryption_key),
         kms_key=data.encryption_key,
         name_prefix="churn-config",
@@ -46,8 +47,7 @@ def synthesized():
         stack,
         "Deploy",
         endpoint_name="churn",
-        endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
-        endpoint_config_prefix="churn-config",
+        config=config,
         deployment=BlueGreenDeployment(alarm_names=["churn-5xx"], traffic="CANARY", canary_percent=20),
         poll_interval=Duration.seconds(60),
         max_wait=Duration.minutes(30),
@@ -55,14 +55,14 @@ def synthesized():
     serverless = EndpointConfigDefinition(
         stack,
         "ServerlessConfig",
-        model_name="static-model",
-        serverless=ServerlessConfig(3072, 10),
+        model=ModelDefinition.from_model_name(stack, "Existing", "static-model"),
+        serverless=ServerlessConfig(memory_size_mb=3072, max_concurrency=10),
         name_prefix="churn-sls",
     )
     transform = TransformDefinition(
         stack,
         "Transform",
-        model_name=sfn.JsonPath.string_at(model.model_name_path()),
+        model=model,
         input_uri=data.s3_uri("batch/in/"),
         output_path=sfn.JsonPath.format("s3://{}/batch/{}/", data.bucket_name, sfn.JsonPath.execution_name),
         data_processing=DataProcessing(input_filter="$[1:]", join_source="Input"),
@@ -72,7 +72,11 @@ def synthesized():
     MlStateMachine(stack, "Hosting", definition_body=sfn.DefinitionBody.from_chainable(chain))
     serverless.to_state_machine()
     transform_only = TransformDefinition(
-        stack, "BatchOnly", model_name="m", input_uri=data.s3_uri("batch/in/"), output_path=data.s3_uri("batch/out/")
+        stack,
+        "BatchOnly",
+        model=ModelDefinition.from_model_name(stack, "M", "m"),
+        input_uri=data.s3_uri("batch/in/"),
+        output_path=data.s3_uri("batch/out/"),
     )
     transform_only.to_state_machine()
     add_nag_packs(app)
@@ -220,9 +224,31 @@ def test_transform_request(synthesized):
 
 def test_endpoint_iam_is_scoped(synthesized):
     _, template, _ = synthesized
-    text = str(template.find_resources("AWS::IAM::ManagedPolicy"))
-    assert ":endpoint/churn" in text and ":endpoint-config/churn-config-*" in text
-    assert "kms:GrantIsForAWSResource" in text
+    role = role_ref("HostingRole")
+    endpoint = sagemaker_arn("endpoint/churn")
+    configs = sagemaker_arn("endpoint-config/churn-config-*")
+    assert_grants(template, ["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], endpoint, roles=role)
+    assert_grants(template, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [configs, endpoint], roles=role)
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:ListTags"],
+        configs,
+        roles=role,
+    )
+    # The config's volume key: whoever creates or updates the endpoint lets SageMaker use it.
+    assert_allows(
+        template,
+        ["kms:CreateGrant"],
+        get_att_arn("DataKey"),
+        {"Bool": {"kms:GrantIsForAWSResource": True}},
+        roles=role,
+    )
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:ListTags"],
+        sagemaker_arn("endpoint-config/churn-sls-*"),
+        roles=role_ref("ServerlessConfigStateMachineRole"),
+    )
 
 
 def test_cfn_lint_clean(synthesized):
@@ -240,8 +266,8 @@ def test_validation():
         EndpointConfigDefinition(
             stack,
             "C",
-            model_name="m",
-            serverless=ServerlessConfig(1500, 500),
+            model=ModelDefinition.from_model_name(stack, "Existing", "m"),
+            serverless=ServerlessConfig(memory_size_mb=1500, max_concurrency=500),
             data_capture=DataCapture("nope", sampling_percentage=120),
         )
     text = str(err.value)
@@ -254,12 +280,14 @@ def test_validation():
     ):
         assert expected in text
     with pytest.raises(ConstructValidationError, match="EndpointName='bad_name' is invalid: must match"):
-        EndpointDeployment(stack, "D", endpoint_name="bad_name", endpoint_config_name="c", endpoint_config_prefix="c")
+        EndpointDeployment(
+            stack, "D", endpoint_name="bad_name", config=EndpointConfigDefinition.from_config_name(stack, "Cfg", "c")
+        )
     with pytest.raises(ConstructValidationError) as err:
         TransformDefinition(
             stack,
             "T",
-            model_name="m",
+            model=ModelDefinition.from_model_name(stack, "M", "m"),
             input_uri="s3://bucket-a/in/",
             output_path="out/",
             split_type="None",

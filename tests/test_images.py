@@ -288,7 +288,8 @@ def test_uri_escape_hatch_grants_nothing():
     image = ContainerImage.from_uri("public.ecr.aws/x/y:1")
     config = image.bind(stack)
     assert config.image_uri == "public.ecr.aws/x/y:1" and config.repository_arns == []
-    assert image.grant_pull(stack, role) is None
+    grant = image.grant_pull(stack, role)
+    assert not grant.success and grant.principal_statements == []
     assert "Policy" not in [c.node.id for c in role.node.children]
     with pytest.raises(ConstructValidationError, match=r"from_uri\(uri\)='' is invalid"):
         ContainerImage.from_uri("").bind(stack)

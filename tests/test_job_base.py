@@ -1,11 +1,14 @@
 """The shared definition machinery, exercised through a minimal CreateModel definition."""
 
+import re
 from typing import Any
 
 import pytest
+from asl_eval import evaluate_parameters
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from botocore.exceptions import ParamValidationError
+from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn, service_arn
 from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_machines, validate_request
 from support import cfn_lint, new_app, new_stack, template_of
 
@@ -81,23 +84,30 @@ def test_a_wrong_key_or_type_fails_validation(synthesized):
 def test_job_name_uses_prefix_and_fresh_suffix(synthesized):
     _, template, _ = synthesized
     (asl,) = state_machines(template.to_json()).values()
-    params = asl["States"]["Model"]["Parameters"]
-    assert params["ModelName.$"] == (
-        "States.Format('{}-{}', 'churn-model', States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), 4))"
-    )
+    expression = asl["States"]["Model"]["Parameters"]["ModelName.$"]
+    names = [out["ModelName"] for out in evaluate_parameters({"ModelName.$": expression}, runs=3)]
+    assert all(re.fullmatch(r"churn-model-[0-9a-f]{12}", n) for n in names), names
+    assert len(set(names)) == 3  # a fresh suffix every time
 
 
 def test_state_machine_role_gets_scoped_iam_only(synthesized):
     _, template, _ = synthesized
+    role = role_ref("ModelStateMachineRole")
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:ListTags"],
+        sagemaker_arn("model/churn-model-*"),
+        roles=role,
+    )
+    assert_allows(
+        template,
+        ["iam:PassRole"],
+        get_att_arn("Exec"),
+        {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        roles=role,
+    )
     policies = template.find_resources("AWS::IAM::ManagedPolicy")
     statements = [s for p in policies.values() for s in p["Properties"]["PolicyDocument"]["Statement"]]
-    sm_statements = [s for s in statements if "sagemaker:CreateModel" in str(s["Action"])]
-    assert len(sm_statements) == 1
-    assert ":model/churn-model-*" in str(sm_statements[0]["Resource"])
-    pass_role = [s for s in statements if s["Action"] == "iam:PassRole"]
-    assert pass_role and all(
-        s["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}} for s in pass_role
-    )
     for s in statements:
         if str(s["Action"]).startswith("sagemaker:") or "sagemaker:" in str(s["Action"]):
             assert s["Resource"] != "*"
@@ -128,11 +138,26 @@ def test_sync_jobs_get_the_events_rule_permissions():
     task = job.task()
     add_default_retry(task)
     sfn.StateMachine(stack, "SM", definition_body=sfn.DefinitionBody.from_chainable(task))
-    t = template_of(stack).to_json()
-    text = str(t)
-    assert "StepFunctionsGetEventsForSageMakerProcessingJobsRule" in text
-    assert "sagemaker:DescribeProcessingJob" in text and "sagemaker:StopProcessingJob" in text
-    (asl,) = state_machines(t).values()
+    template = template_of(stack)
+    assert_allows(
+        template,
+        ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
+        service_arn("events", "rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule"),
+        policy_type="AWS::IAM::Policy",
+    )
+    assert_allows(
+        template,
+        [
+            "sagemaker:AddTags",
+            "sagemaker:CreateProcessingJob",
+            "sagemaker:DescribeProcessingJob",
+            "sagemaker:ListTags",
+            "sagemaker:StopProcessingJob",
+        ],
+        sagemaker_arn("processing-job/prep-*"),
+        policy_type="AWS::IAM::Policy",
+    )
+    (asl,) = state_machines(template.to_json()).values()
     state = asl["States"]["Prep"]
     assert state["Resource"].endswith(":states:::sagemaker:createProcessingJob.sync")
     quota, retry = state["Retry"]
@@ -220,3 +245,14 @@ def test_extra_request_fields_reach_the_request_and_are_validated():
     assert requests["Model"].parameters["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert requests["Model"].parameters["PrimaryContainer"] == {"Image": "img", "Mode": "SingleModel"}
     assert "NotAField" not in requests["Bad"].parameters
+
+
+def test_shared_statements_are_frozen_and_shared_once_per_stack():
+    from sm_constructs._memo import statement
+
+    stack = new_stack()
+    shared = statement(stack, actions=["sagemaker:CreateModel"], resources=["arn:aws:sagemaker:::model/m-*"])
+    assert shared.frozen
+    assert statement(stack, actions=["sagemaker:CreateModel"], resources=["arn:aws:sagemaker:::model/m-*"]) is shared
+    with pytest.raises(RuntimeError, match=r"freeze\(\) has been called"):
+        shared.add_actions("s3:GetObject")

@@ -17,6 +17,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn, service_arn
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs._validation import ConstructValidationError
@@ -57,10 +58,6 @@ def template(built):
 def _notebook(template):
     (resource,) = template.find_resources(NOTEBOOK).values()
     return resource
-
-
-def _policies_text(template):
-    return json.dumps(template.find_resources("AWS::IAM::ManagedPolicy"))
 
 
 def _start_script(template):
@@ -223,49 +220,104 @@ def test_autostop_main_stops_only_when_idle_long_enough(tmp_path, monkeypatch):
 
 # ---- the notebook's role ------------------------------------------------------------------
 def test_role_is_its_own_and_scoped(template):
-    text = json.dumps(
-        {k: v for k, v in template.find_resources("AWS::IAM::ManagedPolicy").items() if k.startswith("NotebookRole")}
+    own = role_ref("NotebookRole")
+    jobs = [sagemaker_arn(f"{kind}/test-notebook-*") for kind in ("processing-job", "training-job", "transform-job")]
+    verbs = [
+        f"sagemaker:{v}{k}Job" for v in ("Create", "Describe", "Stop") for k in ("Processing", "Training", "Transform")
+    ]
+    assert_allows(template, ["sagemaker:AddTags", *verbs], jobs, roles=own)
+    assert_allows(
+        template,
+        ["sagemaker:ListProcessingJobs", "sagemaker:ListTrainingJobs", "sagemaker:ListTransformJobs"],
+        "*",
+        roles=own,
     )
-    for kind in ("processing-job", "training-job", "transform-job"):
-        assert f":{kind}/test-notebook-*" in text
-    assert "sagemaker:CreateTrainingJob" in text and "sagemaker:StopProcessingJob" in text
-    assert "sagemaker:StopNotebookInstance" in text and "notebook-instance/test-notebook" in text
-    assert "/aws/sagemaker/NotebookInstances" in text and "/aws/sagemaker/TrainingJobs" in text
-    assert "/aws/sagemaker/*" not in text
+    assert_allows(
+        template,
+        ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"],
+        sagemaker_arn("notebook-instance/test-notebook"),
+        roles=own,
+    )
+    own_logs = service_arn("logs", "log-group:/aws/sagemaker/NotebookInstances")
+    own_streams = service_arn("logs", "log-group:/aws/sagemaker/NotebookInstances:log-stream:*")
+    assert_allows(
+        template,
+        ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        [own_logs, own_streams],
+        roles=own,
+    )
+    job_logs = [
+        service_arn("logs", f"log-group:/aws/sagemaker/{group}{stream}")
+        for group in ("ProcessingJobs", "TrainingJobs", "TransformJobs")
+        for stream in ("", ":log-stream:*")
+    ]
+    assert_allows(
+        template, ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents"], job_logs, roles=own
+    )
     template.resource_count_is("AWS::IAM::Policy", 0)
     roles = template.find_resources("AWS::IAM::Role")
     assert "FullAccess" not in json.dumps(roles)
     ours = {k: v for k, v in roles.items() if not k.startswith("CustomVpcRestrictDefaultSG")}  # aws-cdk's provider
     for role in ours.values():
         assert "aws:policy" not in json.dumps(role["Properties"].get("ManagedPolicyArns", []))
-    role_ref = _notebook(template)["Properties"]["RoleArn"]["Fn::GetAtt"][0]
-    assert role_ref.startswith("NotebookRole")
+    role_id = _notebook(template)["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    assert role_id.startswith("NotebookRole")
 
 
 def test_pass_role_only_execution_role_only_to_sagemaker(template):
-    statements = [
-        s
-        for p in template.find_resources("AWS::IAM::ManagedPolicy").values()
-        for s in p["Properties"]["PolicyDocument"]["Statement"]
-        if s["Action"] == "iam:PassRole"
-    ]
-    notebook_pass = [s for s in statements if s["Resource"]["Fn::GetAtt"][0].startswith("Exec")]
-    assert notebook_pass and all(
-        s["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}} for s in notebook_pass
+    assert_allows(
+        template,
+        ["iam:PassRole"],
+        get_att_arn("Exec"),
+        {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        roles=role_ref("NotebookRole"),
     )
+    for policy in template.find_resources("AWS::IAM::ManagedPolicy").values():
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if "iam:PassRole" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]):
+                assert "Condition" in s and s["Resource"] != "*", s
 
 
 def test_data_access_through_bucket_prefix_grants(template):
-    text = _policies_text(template)
-    for prefix in ("raw/*", "processed/*", "models/*", "evaluation/*"):
-        assert prefix in text, prefix
-    assert "checkpoints/*" not in text
+    bucket = get_att_arn("DataBucket")
+
+    def under(prefix):
+        return {"Fn::Join": ["", [bucket, f"/{prefix}*"]]}
+
+    own = role_ref("NotebookRole")
+    read = ["s3:GetBucket*", "s3:GetObject*", "s3:List*"]
+    write = ["s3:Abort*", "s3:DeleteObject*", "s3:PutObject", "s3:PutObjectLegalHold", "s3:PutObjectRetention"]
+    write += ["s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+    assert_allows(
+        template,
+        sorted(read + write),
+        [bucket, *(under(p) for p in ("batch/", "code/", "processed/", "raw/"))],
+        roles=own,
+    )
+    assert_allows(template, read, [bucket, under("evaluation/"), under("models/")], roles=own)
+    text = json.dumps(template.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": own}}))
+    assert "checkpoints/" not in text
 
 
 def test_pipeline_and_endpoint_grants(template):
-    text = _policies_text(template)
-    assert "states:StartExecution" in text and "states:DescribeExecution" in text
-    assert "sagemaker:InvokeEndpoint" in text and ":endpoint/churn" in text
+    own = role_ref("NotebookRole")
+    sm = {"Ref": Match.string_like_regexp("^Sm")}
+    assert_allows(
+        template, ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"], sm, roles=own
+    )
+    executions = {"Fn::Join": ["", Match.array_with([":execution:", ":*"])]}
+    assert_allows(
+        template,
+        ["states:DescribeExecution", "states:DescribeStateMachineForExecution", "states:GetExecutionHistory"],
+        executions,
+        roles=own,
+    )
+    assert_allows(
+        template,
+        ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+        sagemaker_arn("endpoint/churn"),
+        roles=own,
+    )
     # the notebook created its VPC, so the Step Functions endpoint was added for the pipeline grant
     services = json.dumps(
         [e["Properties"]["ServiceName"] for e in template.find_resources("AWS::EC2::VPCEndpoint").values()]
@@ -341,8 +393,21 @@ def test_overrides(tmp_path):
     t.has_resource_properties(
         "AWS::EC2::SecurityGroupEgress", {"DestinationPrefixListId": "pl-63a5400a", "FromPort": 443}
     )
-    text = json.dumps(t.find_resources("AWS::IAM::Policy"))  # grants to a plain iam.Role land in its DefaultPolicy
-    assert "processing-job/churn-*" in text and "raw/*" in text and "processed/*" not in text
+    # grants to a plain iam.Role land in its DefaultPolicy
+    jobs = [sagemaker_arn(f"{kind}/churn-*") for kind in ("processing-job", "training-job", "transform-job")]
+    verbs = [
+        f"sagemaker:{v}{k}Job" for v in ("Create", "Describe", "Stop") for k in ("Processing", "Training", "Transform")
+    ]
+    assert_allows(t, ["sagemaker:AddTags", *verbs], jobs, policy_type="AWS::IAM::Policy", roles=role_ref("MyRole"))
+    bucket = get_att_arn("DataBucket")
+    assert_allows(
+        t,
+        ["s3:GetBucket*", "s3:GetObject*", "s3:List*"],
+        [bucket, {"Fn::Join": ["", [bucket, "/raw/*"]]}],
+        policy_type="AWS::IAM::Policy",
+        roles=role_ref("MyRole"),
+    )
+    assert "processed/*" not in json.dumps(t.find_resources("AWS::IAM::Policy"))
 
 
 def test_notebook_name_known_only_at_deploy_time():
@@ -356,7 +421,9 @@ def test_notebook_name_known_only_at_deploy_time():
     t = template_of(stack)
     t.has_resource_properties(NOTEBOOK, {"NotebookInstanceName": {"Ref": "NotebookName"}})
     t.has_resource_properties(LIFECYCLE, {"NotebookInstanceLifecycleConfigName": "test-nb-lifecycle"})
-    assert '"NotebookName"' in _policies_text(t)  # the self-stop statement names the deploy-time notebook
+    own = sagemaker_arn("notebook-instance/")  # the self-stop statement names the deploy-time notebook
+    own["Fn::Join"][1].append({"Ref": "NotebookName"})
+    assert_allows(t, ["sagemaker:DescribeNotebookInstance", "sagemaker:StopNotebookInstance"], own)
 
 
 def test_no_lifecycle_config_without_scripts():
@@ -385,10 +452,18 @@ def test_invoke_endpoint_by_arn_and_pattern():
     nb.grant_invoke_endpoint("arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud")
     nb.grant_invoke_endpoint("Churn-*")
     nb.grant_invoke_endpoint(CfnParameter(stack, "EndpointName").value_as_string)
-    text = _policies_text(template_of(stack))
-    assert ':endpoint/",{"Ref":"EndpointName"}' in text.replace(" ", "")
-    assert "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud" in text
-    assert ":endpoint/Churn-*" in text and ":endpoint/churn-*" in text
+    by_token = sagemaker_arn("endpoint/")
+    by_token["Fn::Join"][1].append({"Ref": "EndpointName"})
+    assert_allows(
+        template_of(stack),
+        ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+        [
+            "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud",
+            by_token,
+            sagemaker_arn("endpoint/Churn-*"),  # the pattern as given and lower-cased (names in ARNs)
+            sagemaker_arn("endpoint/churn-*"),
+        ],
+    )
 
 
 # ---- validation ---------------------------------------------------------------------------

@@ -76,7 +76,10 @@ def synthesized(script):
             threshold=0.8,
             comparison=">",
         ),
-        inputs=[InputField("inputDataUri", "s3_uri", description="raw data"), InputField("epochs", "number", 3)],
+        inputs=[
+            InputField("inputDataUri", kind="s3_uri", description="raw data"),
+            InputField("epochs", kind="number", default=3),
+        ],
         dashboard=True,
         schedule=scheduler.ScheduleExpression.rate(Duration.days(1)),
         schedule_input={"inputDataUri": data.s3_uri("raw/")},
@@ -205,3 +208,33 @@ def test_bad_pipelines_are_rejected(script):
         "preprocessing[1].prefix='/raw'",
     ):
         assert expected in text, expected
+
+
+# ---- triggers and dashboard added after construction ------------------------------------------
+def test_add_schedule_s3_trigger_and_dashboard(script):
+    stack = new_stack()
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    pipeline = MlPipeline(stack, "Pipeline", preprocessing=[_job(stack, "Prep", role, data, script)])
+    daily = pipeline.add_schedule(scheduler.ScheduleExpression.rate(Duration.days(1)), input={"threshold": 0.8})
+    weekly = pipeline.add_schedule(scheduler.ScheduleExpression.rate(Duration.days(7)))
+    assert (daily.node.id, weekly.node.id) == ("Schedule", "Schedule2")
+    rule = pipeline.add_s3_trigger(S3Trigger(data, "raw/incoming/"))
+    assert rule.node.id == "OnNewData"
+    board = pipeline.add_dashboard()
+    assert pipeline.add_dashboard() is board
+    with pytest.raises(ConstructValidationError, match=r"s3_trigger\.prefix='/raw' is invalid"):
+        pipeline.add_s3_trigger(S3Trigger(data, "/raw"))
+    template = template_of(stack)
+    template.resource_count_is("AWS::Scheduler::Schedule", 2)
+    template.has_resource_properties(
+        "AWS::Scheduler::Schedule", {"ScheduleExpression": "rate(1 day)", "Target": {"Input": '{"threshold":0.8}'}}
+    )
+    # the data bucket itself turned on EventBridge (no Lambda-backed custom resource)
+    template.has_resource_properties(
+        "AWS::S3::Bucket", {"NotificationConfiguration": {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}}
+    )
+    template.resource_count_is("AWS::Lambda::Function", 0)
+    (dashboard,) = template.find_resources("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    assert "ServiceIntegrationRunTime" in body and "createProcessingJob.sync" in body

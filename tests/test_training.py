@@ -64,7 +64,7 @@ def synthesized(source):
         "Tune",
         training=xgb,
         objective_metric="validation:auc",
-        ranges=[IntegerRange("max_depth", 3, 9), ContinuousRange("alpha", 0.001, 1.0, "Logarithmic")],
+        ranges=[IntegerRange("max_depth", 3, 9), ContinuousRange("alpha", 0.001, 1.0, scaling="Logarithmic")],
         name_prefix="churn-tune",
     )
     tune.to_state_machine()

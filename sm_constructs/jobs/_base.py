@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from aws_cdk import Arn, ArnComponents, Aws, Duration, Stack
+from aws_cdk import Arn, ArnComponents, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -257,6 +257,9 @@ class SageMakerDefinition(Construct):
         self.role = role
         self.tags: dict[str, str] = dict(tags or {})
         self._extra_fields: dict[str, Any] = {}
+        # Where the task puts its result; other definitions read this definition's outputs there.
+        self._result_path = f"$.steps.{id}"
+        self._outputs: dict[str, str] = {}
 
     @staticmethod
     def _start_validation(kind: str, scope: Construct, id: str) -> Problems:
@@ -392,6 +395,8 @@ class SageMakerDefinition(Construct):
                 "before); give each further task its own id, e.g. task('" + state_id + "Again')",
             )
             problems.raise_if_any()
+        result_path = result_path if result_path is not None else f"$.steps.{state_id}"
+        self._bind_result_path(result_path)
         return SageMakerTask(
             self,
             state_id,
@@ -399,13 +404,41 @@ class SageMakerDefinition(Construct):
             parameters=self.request_parameters(),
             policy_statements=self.policy_statements(),
             result_selector=self.result_selector(),
-            result_path=result_path if result_path is not None else f"$.steps.{state_id}",
+            result_path=result_path,
             timeout=timeout if timeout is not None else self.default_timeout(),
             comment=comment,
         )
 
     def default_timeout(self) -> Duration | None:
         return None
+
+    # ---- run-time references ------------------------------------------------------------------
+    def state_output(self, field: str) -> str:
+        """A run-time reference (a JSONPath token) to ``field`` of this definition's task result.
+
+        Other definitions take the object and call this, so a reference always names the state
+        the task really writes to. The task keeps its default ``result_path`` (``$.steps.<id>``)
+        once something refers to it.
+        """
+        if self._result_path == sfn.JsonPath.DISCARD:
+            problems = Problems.at(type(self).__name__, self)
+            problems.add("task(result_path)", self._result_path, f"the result is discarded, so {field} cannot be read")
+            problems.raise_if_any()
+        if field not in self._outputs:
+            self._outputs[field] = sfn.JsonPath.string_at(f"{self._result_path}.{field}")
+        return self._outputs[field]
+
+    def _bind_result_path(self, result_path: str) -> None:
+        if result_path != self._result_path and self._outputs:
+            problems = Problems.at(type(self).__name__, self)
+            problems.add(
+                "task(id / result_path)",
+                result_path,
+                f"other definitions already read this task's result at {self._result_path} "
+                f"({', '.join(sorted(self._outputs))}); keep the default id and result_path",
+            )
+            problems.raise_if_any()
+        self._result_path = result_path
 
     def to_state_machine(self, id: str = "StateMachine", **kwargs: Any) -> MlStateMachine:
         """A one-step :class:`MlStateMachine` running just this definition, with the default retries.
@@ -423,7 +456,3 @@ class SageMakerDefinition(Construct):
         if timeout is not None:
             kwargs.setdefault("timeout", Duration.seconds(int(timeout.to_seconds()) + 3600))  # retries' backoff
         return MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(task), **kwargs)
-
-    @property
-    def region(self) -> str:
-        return Aws.REGION

@@ -24,7 +24,7 @@ __all__ = ["CODE_CHANNEL", "ClusterConfig", "NetworkConfig"]
 CODE_CHANNEL = "code"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
     """Instances that run a job.
 
@@ -50,7 +50,7 @@ class ClusterConfig:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NetworkConfig:
     """Where a job's containers run and what they may reach.
 

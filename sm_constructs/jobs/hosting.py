@@ -4,7 +4,7 @@ until the endpoint is InService."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
 
 from aws_cdk import Duration, Stack
@@ -24,10 +24,22 @@ from .._iam_facts import (
     MODEL,
     UPDATE_ENDPOINT_ACTIONS,
 )
+from .._memo import statement
 from .._validation import Problems, check_request, is_token, typed
 from ..images import ContainerImage
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
+from .refs import (
+    IEndpointConfigRef,
+    IEndpointRef,
+    IModelRef,
+    ImportedEndpoint,
+    ImportedEndpointConfig,
+    ImportedModel,
+    check_model_source,
+)
+from .training import TrainingDefinition
+from .tuning import TuningDefinition
 
 __all__ = [
     "BlueGreenDeployment",
@@ -50,11 +62,18 @@ def _lowercase_prefix(problems: Problems, prefix: str | None) -> None:
 class ModelDefinition(SageMakerDefinition):
     """A SageMaker model (CreateModel): an inference image plus a model artifact.
 
+    Give the ``training`` (or tuning) definition that produced the model: its artifact and image are
+    read from that task's result at run time. For a model trained elsewhere give ``image`` and
+    ``model_data_url`` instead. The model's name, chosen per run, is :attr:`model_name`; pass this
+    object (not a name) to :class:`EndpointConfigDefinition` and ``TransformDefinition``.
+
     :param role: execution role the model's containers run as.
-    :param image: a :class:`ContainerImage`, or an image URI string / JSONPath token (e.g. the
-        training task's image: ``sfn.JsonPath.string_at("$.steps.Train.Image")``).
-    :param model_data_url: S3 URI of ``model.tar.gz``, static or a JSONPath token (e.g.
-        ``sfn.JsonPath.string_at(train.model_data_path())``; a bare ``"$..."`` string is an error).
+    :param training: the training or tuning definition whose model this is. Default: - none;
+        then ``image`` and ``model_data_url`` are required.
+    :param image: a :class:`ContainerImage`, or an image URI string. Default: - the image the
+        ``training`` job ran.
+    :param model_data_url: S3 URI of ``model.tar.gz`` (static or a token). Default: - the
+        ``training`` job's artifact.
     :param environment: container environment. Default: - none.
     :param network: VPC and isolation. Default: - no VPC, no isolation.
     """
@@ -68,8 +87,9 @@ class ModelDefinition(SageMakerDefinition):
         id: str,
         *,
         role: iam.IRole,
-        image: ContainerImage | str,
-        model_data_url: str,
+        training: TrainingDefinition | TuningDefinition | None = None,
+        image: ContainerImage | str | None = None,
+        model_data_url: str | None = None,
         environment: Mapping[str, str] | None = None,
         network: NetworkConfig | None = None,
         name_prefix: str | None = None,
@@ -77,16 +97,36 @@ class ModelDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
+        check_model_source(problems, training, image, model_data_url)
+        problems.raise_if_any()  # nothing to render without the model's image and artifact
         network = network or NetworkConfig()
         validate_network(problems, network)
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
+        pull: ContainerImage | None = image if isinstance(image, ContainerImage) else None
+        if training is not None:
+            pull = pull or _trained_image(training)
+            model_data_url = training.model_data_url
+        self.training = training
         self.image = image
-        self.image_uri = image.bind(self).image_uri if isinstance(image, ContainerImage) else image
-        self.model_data_url = model_data_url
+        if isinstance(image, ContainerImage):
+            self.image_uri = image.bind(self).image_uri
+        else:
+            self.image_uri = image if image is not None else training.image_uri  # type: ignore[union-attr]
+        self.model_data_url: str = model_data_url  # type: ignore[assignment]
         self.environment = dict(environment or {})
         self.network = network
         self._check_request()
-        grant_role(self, role, image if isinstance(image, ContainerImage) else None, None, [])
+        grant_role(self, role, pull, None, [])
+
+    @staticmethod
+    def from_model_name(scope: Construct, id: str, model_name: str) -> IModelRef:
+        """A model that exists outside this app, by name (for endpoint configs and transform jobs)."""
+        return ImportedModel(scope, id, model_name=model_name)
+
+    @property
+    def model_name(self) -> str:
+        """This run's model name, read at run time from the model task's result."""
+        return self.state_output("ModelName")
 
     def render_request(self) -> dict[str, Any]:
         container: dict[str, Any] = {"Image": self.image_uri, "ModelDataUrl": self.model_data_url}
@@ -107,13 +147,12 @@ class ModelDefinition(SageMakerDefinition):
     def result_selector(self) -> dict[str, Any]:
         return {"ModelArn.$": "$.ModelArn", "ModelName.$": _NAME_FROM_ARN.format("$.ModelArn")}
 
-    def model_name_path(self, state_id: str | None = None) -> str:
-        """JSONPath of the model's name after this definition's task: pass it as
-        ``sfn.JsonPath.string_at(model.model_name_path())``."""
-        return f"$.steps.{state_id or self.node.id}.ModelName"
+
+def _trained_image(training: TrainingDefinition | TuningDefinition) -> ContainerImage:
+    return training.training.image if isinstance(training, TuningDefinition) else training.image
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServerlessConfig:
     """Serverless inference: memory 1024-6144 MB in 1 GB steps, 1-200 concurrent invocations."""
 
@@ -132,6 +171,7 @@ class DataCapture:
     """
 
     destination_s3_uri: str
+    _: KW_ONLY
     sampling_percentage: int = 100
     capture_modes: Sequence[Literal["Input", "Output"]] = ("Input", "Output")
     kms_key: kms.IKey | None = None
@@ -140,8 +180,10 @@ class DataCapture:
 class EndpointConfigDefinition(SageMakerDefinition):
     """An endpoint configuration (CreateEndpointConfig) with one production variant.
 
-    :param model_name: the model, static or a JSONPath token (e.g.
-        ``sfn.JsonPath.string_at(model.model_name_path())``; a bare ``"$..."`` string is an error).
+    Its name, chosen per run, is :attr:`config_name`; pass this object to :class:`EndpointDeployment`.
+
+    :param model: the :class:`ModelDefinition` to serve, or a model made outside this app
+        (:meth:`ModelDefinition.from_model_name`).
     :param instance_type: Default: ``ml.m5.large`` (ignored with ``serverless``).
     :param initial_instance_count: Default: 1.
     :param serverless: serverless variant instead of instances. Default: - instances.
@@ -158,7 +200,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         scope: Construct,
         id: str,
         *,
-        model_name: str,
+        model: IModelRef,
         instance_type: str = "ml.m5.large",
         initial_instance_count: int = 1,
         serverless: ServerlessConfig | None = None,
@@ -178,7 +220,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
             if kms_key is not None:
                 problems.conflict(["kms_key", "serverless"], "serverless endpoints have no volume to encrypt")
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
-        self.model_name = model_name
+        self.model = model
         self.instance_type = instance_type
         self.initial_instance_count = initial_instance_count
         self.serverless = serverless
@@ -188,7 +230,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self._check_request()
 
     def render_request(self) -> dict[str, Any]:
-        variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model_name}
+        variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model.model_name}
         if self.serverless is not None:
             variant["ServerlessConfig"] = {
                 "MemorySizeInMB": self.serverless.memory_size_mb,
@@ -227,8 +269,20 @@ class EndpointConfigDefinition(SageMakerDefinition):
             "EndpointConfigName.$": _NAME_FROM_ARN.format("$.EndpointConfigArn"),
         }
 
-    def config_name_path(self, state_id: str | None = None) -> str:
-        return f"$.steps.{state_id or self.node.id}.EndpointConfigName"
+    @staticmethod
+    def from_config_name(scope: Construct, id: str, config_name: str) -> IEndpointConfigRef:
+        """An endpoint config that exists outside this app, by name (for :class:`EndpointDeployment`)."""
+        return ImportedEndpointConfig(scope, id, config_name=config_name)
+
+    @property
+    def config_name(self) -> str:
+        """This run's endpoint config name, read at run time from the config task's result."""
+        return self.state_output("EndpointConfigName")
+
+    @property
+    def config_arn(self) -> str:
+        """ARN pattern of the configs this definition creates (``endpoint-config/<prefix>-*``)."""
+        return self.resource_arn_pattern()
 
     def extra_policy_statements(self) -> list[iam.PolicyStatement]:
         """With ``kms_key``, whoever creates or updates the endpoint lets SageMaker use it (CreateGrant).
@@ -239,7 +293,8 @@ class EndpointConfigDefinition(SageMakerDefinition):
         if self.kms_key is None:
             return []
         return [
-            iam.PolicyStatement(
+            statement(
+                self,
                 actions=list(ENDPOINT_KEY_ACTIONS),
                 resources=[self.kms_key.key_arn],
                 conditions={"Bool": {GRANT_IS_FOR_AWS_RESOURCE: True}},
@@ -247,7 +302,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BlueGreenDeployment:
     """Blue/green update with automatic rollback when any of ``alarm_names`` fires.
 
@@ -303,8 +358,9 @@ class EndpointDeployment(sfn.StateMachineFragment):
     is a success: this release was in service and a newer one followed it.
 
     :param endpoint_name: the endpoint's name (1-63, letters, digits, hyphens).
-    :param endpoint_config_name: the config to deploy, static or JSONPath.
-    :param endpoint_config_prefix: name prefix of the configs it may deploy (for IAM).
+    :param config: the :class:`EndpointConfigDefinition` whose config (made earlier in the same
+        run) is deployed, or a config made outside this app
+        (:meth:`EndpointConfigDefinition.from_config_name`). IAM is scoped to its name prefix.
     :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
     :param poll_interval: Default: 30 seconds.
     :param max_wait: how long to wait for a busy endpoint, and then for the update. Default: 1 hour.
@@ -313,8 +369,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
         the run fails and names the endpoint to delete.
     """
 
-    api = ENDPOINT
-
     @typed
     def __init__(
         self,
@@ -322,8 +376,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         id: str,
         *,
         endpoint_name: str,
-        endpoint_config_name: str,
-        endpoint_config_prefix: str,
+        config: IEndpointConfigRef,
         deployment: BlueGreenDeployment | None = None,
         poll_interval: Duration | None = None,
         max_wait: Duration | None = None,
@@ -331,6 +384,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
+        endpoint_config_name = config.config_name
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)
         if not 5 <= poll_interval.to_seconds() <= 3600:
@@ -350,21 +404,21 @@ class EndpointDeployment(sfn.StateMachineFragment):
         # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model.
         check_request(problems, "sagemaker", "CreateEndpoint", create_request)
         check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
-        if isinstance(endpoint_config_prefix, str) and not is_token(endpoint_config_prefix):
-            problems.name("endpoint_config_prefix", endpoint_config_prefix, max_len=63, what="endpoint config prefix")
         problems.raise_if_any()
         super().__init__(scope, id)
         pin_feature_flags(self)
-        self.endpoint_name = endpoint_name
+        self._endpoint_name = endpoint_name
+        self.config = config
         self.replace_failed_endpoint = replace_failed_endpoint
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
         stack = Stack.of(self)
-        endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
-        config_arn = sagemaker_arn(self, "endpoint-config", f"{endpoint_config_prefix}-*")
+        # SageMaker puts endpoint names lower-cased into their ARNs.
+        endpoint_arn = self._endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
+        config_arn = config.config_arn
         result = f"$.steps.{id}"
 
         start = sfn.Pass(self, f"{id}Start", parameters={"Count": 0}, result_path=f"{result}.Busy")
-        describe_statements = [iam.PolicyStatement(actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
+        describe_statements = [statement(self, actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
         describe = SageMakerTask(
             self,
             f"{id}Describe",
@@ -383,9 +437,11 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=integration_arn(self, "createEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(create_request) or {},
             policy_statements=[
-                iam.PolicyStatement(actions=[f"sagemaker:{ENDPOINT.operation}"], resources=[endpoint_arn, config_arn]),
-                iam.PolicyStatement(
-                    actions=ENDPOINT.resource_actions(sync=False, tagged=bool(tag_list))[1:], resources=[endpoint_arn]
+                statement(self, actions=[f"sagemaker:{ENDPOINT.operation}"], resources=[endpoint_arn, config_arn]),
+                statement(
+                    self,
+                    actions=ENDPOINT.resource_actions(sync=False, tagged=bool(tag_list))[1:],
+                    resources=[endpoint_arn],
                 ),
             ],
             result_path=sfn.JsonPath.DISCARD,
@@ -396,7 +452,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=integration_arn(self, "updateEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(update_request) or {},
             policy_statements=[
-                iam.PolicyStatement(actions=list(UPDATE_ENDPOINT_ACTIONS), resources=[endpoint_arn, config_arn])
+                statement(self, actions=list(UPDATE_ENDPOINT_ACTIONS), resources=[endpoint_arn, config_arn])
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
@@ -482,7 +538,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
                 parameters={"EndpointName": endpoint_name},
                 policy_statements=[
-                    iam.PolicyStatement(actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])
+                    statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])
                 ],
                 result_path=sfn.JsonPath.DISCARD,
             )
@@ -588,13 +644,24 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def end_states(self) -> list[sfn.INextable]:
         return self._ends
 
+    @staticmethod
+    def from_endpoint_name(scope: Construct, id: str, endpoint_name: str) -> IEndpointRef:
+        """An endpoint that exists outside this app, by name (e.g. to grant invoking it)."""
+        return ImportedEndpoint(scope, id, endpoint_name=endpoint_name)
+
+    @property
+    def endpoint_name(self) -> str:
+        return self._endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        return self._endpoint_arn
+
     @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
         return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["sagemaker:InvokeEndpoint"],
-            resource_arns=[sagemaker_arn(self, "endpoint", self.endpoint_name.lower())],
+            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
         )
 
 
@@ -603,5 +670,5 @@ def _path_of(stack: Stack, token: str) -> str:
     rendered = sfn.FieldUtils.render_object({"v": token}) or {}
     path = rendered.get("v.$")
     if not isinstance(path, str) or not path.startswith("$"):
-        raise ValueError(f"endpoint_config_name must be a literal or a JSONPath reference, got {token!r}")
+        raise ValueError(f"config.config_name must be a literal or a JSONPath reference, got {token!r}")
     return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ class ProcessingInput:
 
     name: str
     source: str
+    _: KW_ONLY
     destination: str | None = None
     input_mode: Literal["File", "Pipe"] = "File"
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
@@ -71,6 +72,7 @@ class ProcessingOutput:
 
     name: str
     destination: str
+    _: KW_ONLY
     source: str | None = None
     upload_mode: Literal["EndOfJob", "Continuous"] = "EndOfJob"
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._flags import pin_feature_flags
+from .._memo import statement
 from .._validation import Problems, check_request, typed
 from ._api import MODEL_PACKAGE
 from ._base import SageMakerDefinition, sagemaker_arn
+from .refs import IModelPackageGroup, ImportedModelPackageGroup, check_model_source, grant_group_read
+from .training import TrainingDefinition
+from .tuning import TuningDefinition
 
 __all__ = ["ModelPackageGroup", "ModelRegistrationDefinition"]
 
@@ -48,7 +52,7 @@ class ModelPackageGroup(Construct):
         problems.raise_if_any()
         super().__init__(scope, id)
         pin_feature_flags(self)
-        self.group_name = group_name
+        self._group_name = group_name
         self.cfn_group = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",
@@ -56,24 +60,25 @@ class ModelPackageGroup(Construct):
             model_package_group_description=description,
         )
         self.cfn_group.apply_removal_policy(removal_policy)
-        self.group_arn = self.cfn_group.attr_model_package_group_arn
+        self._group_arn = self.cfn_group.attr_model_package_group_arn
+
+    @property
+    def group_name(self) -> str:
+        return self._group_name
+
+    @property
+    def group_arn(self) -> str:
+        return self._group_arn
+
+    @staticmethod
+    def from_group_name(scope: Construct, id: str, group_name: str) -> IModelPackageGroup:
+        """A group that exists already, by name: e.g. one a deleted stack retained, or another team's."""
+        return ImportedModelPackageGroup(scope, id, group_name=group_name)
 
     @typed
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Describe and list the group's versions (e.g. for an approval dashboard or a notebook)."""
-        stack = Stack.of(self)
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=[
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-            ],
-            resource_arns=[
-                self.group_arn,
-                stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{self.group_name}/*"),
-            ],
-        )
+        return grant_group_read(self, grantee)
 
 
 class ModelRegistrationDefinition(SageMakerDefinition):
@@ -83,10 +88,14 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     The version starts as ``PendingManualApproval`` by default: a person (or a later automation)
     approves it before production deploys from the registry.
 
-    :param group: the model package group.
-    :param image: inference image URI (e.g. the training image for built-in algorithms).
-    :param model_data_url: S3 URI of the model artifact, static or a JSONPath token (e.g.
-        ``sfn.JsonPath.string_at(train.model_data_path())``).
+    :param group: the model package group: a :class:`ModelPackageGroup`, or an existing one
+        (:meth:`ModelPackageGroup.from_group_name`).
+    :param training: the training or tuning definition whose model is registered; its image and
+        artifact are read from that task's result at run time. Default: - none; then ``image`` and
+        ``model_data_url`` are required.
+    :param image: inference image URI. Default: - the image the ``training`` job ran.
+    :param model_data_url: S3 URI of the model artifact (static or a token). Default: - the
+        ``training`` job's artifact.
     :param approval_status: initial status. Default: ``PendingManualApproval``.
     :param content_types: request content types. Default: ``["text/csv"]``.
     :param response_types: response MIME types. Default: ``["text/csv"]``.
@@ -106,9 +115,10 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         scope: Construct,
         id: str,
         *,
-        group: ModelPackageGroup,
-        image: str,
-        model_data_url: str,
+        group: IModelPackageGroup,
+        training: TrainingDefinition | TuningDefinition | None = None,
+        image: str | None = None,
+        model_data_url: str | None = None,
         approval_status: ApprovalStatus = "PendingManualApproval",
         content_types: Sequence[str] = ("text/csv",),
         response_types: Sequence[str] = ("text/csv",),
@@ -120,10 +130,15 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         # Status, URIs, instance types, content types and the description: from the model.
+        check_model_source(problems, training, image, model_data_url)
+        problems.raise_if_any()  # nothing to render without the model's image and artifact
         super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
         self.group = group
-        self.image = image
-        self.model_data_url = model_data_url
+        self.training = training
+        self.image: str = image if image is not None else training.image_uri  # type: ignore[union-attr]
+        self.model_data_url: str = (
+            training.model_data_url if training is not None else model_data_url  # type: ignore[assignment]
+        )
         self.approval_status = approval_status
         self.content_types = list(content_types)
         self.response_types = list(response_types)
@@ -165,7 +180,8 @@ class ModelRegistrationDefinition(SageMakerDefinition):
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
         return [
-            iam.PolicyStatement(
+            statement(
+                self,
                 actions=MODEL_PACKAGE.resource_actions(sync=False, tagged=bool(self.render_request().get("Tags"))),
                 resources=[
                     self.resource_arn_pattern(),

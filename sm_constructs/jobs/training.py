@@ -9,7 +9,7 @@ import re
 import tarfile
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,6 +46,7 @@ class TrainingChannel:
 
     name: str
     s3_uri: str
+    _: KW_ONLY
     content_type: str | None = None
     input_mode: Literal["File", "Pipe", "FastFile"] = "File"
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
@@ -296,9 +297,15 @@ class TrainingDefinition(SageMakerDefinition):
             out["FinalMetrics.$"] = "$.FinalMetricDataList"
         return out
 
-    def model_data_path(self, state_id: str | None = None) -> str:
-        """JSONPath of the model artifact in the execution state after this definition's task."""
-        return f"$.steps.{state_id or self.node.id}.ModelArtifacts"
+    @property
+    def model_data_url(self) -> str:
+        """S3 URI of the model artifact this run's job wrote, read at run time from the task's result."""
+        return self.state_output("ModelArtifacts")
+
+    @property
+    def image_uri(self) -> str:
+        """URI of the image this run's job trained with, read at run time from the task's result."""
+        return self.state_output("Image")
 
     def default_timeout(self) -> Duration:
         longest = self.max_wait if self.max_wait is not None else self.max_runtime

@@ -14,13 +14,14 @@ from .._validation import typed
 from ._api import TRANSFORM
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, max_runtime_seconds
+from .refs import IModelRef
 
 __all__ = ["DataProcessing", "TransformDefinition"]
 
 _ONE_HOUR = Duration.hours(1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataProcessing:
     """Which part of each record goes to the model and what is written out (JSONPath filters).
 
@@ -45,8 +46,8 @@ class DataProcessing:
 class TransformDefinition(SageMakerDefinition):
     """A batch transform job over an S3 prefix; each input file gives ``<file>.out`` in ``output_path``.
 
-    :param model_name: the model, static or a JSONPath token (e.g.
-        ``sfn.JsonPath.string_at(model.model_name_path())``; a bare ``"$..."`` string is an error).
+    :param model: the ``ModelDefinition`` whose model (made earlier in the same run) predicts, or a
+        model made outside this app (``ModelDefinition.from_model_name``).
     :param input_uri: S3 prefix of the input, static or JSONPath.
     :param output_path: S3 prefix for predictions, static or JSONPath.
     :param content_type: MIME type of the input. Default: ``text/csv``.
@@ -72,7 +73,7 @@ class TransformDefinition(SageMakerDefinition):
         scope: Construct,
         id: str,
         *,
-        model_name: str,
+        model: IModelRef,
         input_uri: str,
         output_path: str,
         content_type: str = "text/csv",
@@ -94,6 +95,7 @@ class TransformDefinition(SageMakerDefinition):
         problems = self._start_validation(type(self).__name__, scope, id)
         cluster = cluster or ClusterConfig(instance_type="ml.m5.large")
         # URIs, enums, instance types, filters' length, environment (16 at most): from the model.
+        # The model is an IModelRef (checked with the other argument types before this runs).
         # CreateTransformJob: "The value of MaxPayloadInMB cannot be greater than 100 MB" (model: min 0 only).
         problems.int_range("max_payload_mb", max_payload_mb, 0, 100, " MB")
         if batch_strategy == "MultiRecord" and split_type == "None":
@@ -105,7 +107,7 @@ class TransformDefinition(SageMakerDefinition):
                     problems.add(f"data_processing.{name}", value, "must be a JSONPath expression starting with '$'")
         max_runtime_seconds(problems, max_runtime, 1, 7 * 24 * 3600)
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
-        self.model_name = model_name
+        self.model = model
         self.input_uri = input_uri
         self.output_path = output_path
         self.content_type = content_type
@@ -139,7 +141,7 @@ class TransformDefinition(SageMakerDefinition):
             resources["VolumeKmsKeyId"] = self.cluster.volume_kms_key.key_arn
         request: dict[str, Any] = {
             "TransformJobName": self._name(),
-            "ModelName": self.model_name,
+            "ModelName": self.model.model_name,
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": self.input_uri}},
                 "ContentType": self.content_type,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
@@ -26,6 +26,7 @@ class _NumericRange:
     name: str
     min_value: float
     max_value: float
+    _: KW_ONLY
     scaling: Scaling = "Auto"
 
     def render(self) -> dict[str, Any]:
@@ -186,8 +187,15 @@ class TuningDefinition(SageMakerDefinition):
             "Image.$": "$.TrainingJobDefinition.AlgorithmSpecification.TrainingImage",
         }
 
-    def model_data_path(self, state_id: str | None = None) -> str:
-        return f"$.steps.{state_id or self.node.id}.ModelArtifacts"
+    @property
+    def model_data_url(self) -> str:
+        """S3 URI of the best training job's model artifact, read at run time from the task's result."""
+        return self.state_output("ModelArtifacts")
+
+    @property
+    def image_uri(self) -> str:
+        """URI of the image the training jobs ran, read at run time from the task's result."""
+        return self.state_output("Image")
 
     def default_timeout(self) -> Duration:
         rounds = -(-self.max_training_jobs // self.max_parallel_jobs)

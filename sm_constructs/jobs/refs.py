@@ -1,0 +1,241 @@
+"""Typed references between definitions, and imports of SageMaker resources made outside the app.
+
+A definition that needs another one's result (the model a transform job uses, the config an
+endpoint deploys) takes the object, not a JSONPath string: the object renders its own reference,
+a JSONPath token into its task's result (``$.steps.<id>.<field>``) when it is created by this
+workflow, or a fixed name when it was imported with ``from_*``. A plain string where an object is
+expected fails at synth and says what to pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from .._validation import WHAT_TO_PASS, Problems, is_token
+from ._base import sagemaker_arn
+from .training import TrainingDefinition
+from .tuning import TuningDefinition
+
+__all__ = [
+    "IEndpointConfigRef",
+    "IEndpointRef",
+    "IModelPackageGroup",
+    "IModelRef",
+    "ImportedEndpoint",
+    "ImportedEndpointConfig",
+    "ImportedModel",
+    "ImportedModelPackageGroup",
+    "check_model_source",
+]
+
+
+@runtime_checkable
+class IModelRef(Protocol):
+    """A SageMaker model that a request can name (CreateEndpointConfig, CreateTransformJob)."""
+
+    @property
+    def model_name(self) -> str:
+        """The model's name: a JSONPath token read at run time, or a fixed name."""
+        ...
+
+
+@runtime_checkable
+class IEndpointConfigRef(Protocol):
+    """An endpoint configuration that an endpoint can be created or updated with."""
+
+    @property
+    def config_name(self) -> str:
+        """The config's name: a JSONPath token read at run time, or a fixed name."""
+        ...
+
+    @property
+    def config_arn(self) -> str:
+        """ARN of the config, or the ARN pattern of every config this reference may name (for IAM)."""
+        ...
+
+
+@runtime_checkable
+class IEndpointRef(Protocol):
+    """A SageMaker endpoint that can be invoked."""
+
+    @property
+    def endpoint_name(self) -> str: ...
+
+    @property
+    def endpoint_arn(self) -> str: ...
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+@runtime_checkable
+class IModelPackageGroup(Protocol):
+    """A Model Registry group that model versions are registered in."""
+
+    @property
+    def group_name(self) -> str: ...
+
+    @property
+    def group_arn(self) -> str: ...
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+# What the construction-time type checks (``_validation.typed``) say to pass instead of, say, a string.
+WHAT_TO_PASS.update(
+    {
+        IModelRef: "the ModelDefinition, or ModelDefinition.from_model_name(scope, id, name) for a model made "
+        "outside this app",
+        IEndpointConfigRef: "the EndpointConfigDefinition, or EndpointConfigDefinition.from_config_name(scope, id, "
+        "name) for a config made outside this app",
+        IEndpointRef: "the EndpointDeployment, or EndpointDeployment.from_endpoint_name(scope, id, name)",
+        IModelPackageGroup: "the ModelPackageGroup, or ModelPackageGroup.from_group_name(scope, id, name) for an "
+        "existing group",
+        TrainingDefinition: "the TrainingDefinition (or TuningDefinition) whose model this is",
+        TuningDefinition: "the TrainingDefinition (or TuningDefinition) whose model this is",
+    }
+)
+
+
+def check_model_source(
+    problems: Problems,
+    training: Any,
+    image: Any,
+    model_data_url: Any,
+) -> None:
+    """Either the training that made the model, or its image and artifact; never JSONPath strings.
+
+    Only what the request cannot show: the artifact URI's and image's own rules are checked with
+    the rendered request (botocore's model).
+    """
+    if training is not None:
+        if model_data_url is not None:
+            problems.conflict(
+                ["training", "model_data_url"], "the artifact is the training job's; give one or the other"
+            )
+    else:
+        if image is None:
+            problems.add("image", None, "give the training definition (training=...) or the inference image")
+        if model_data_url is None:
+            problems.add(
+                "model_data_url", None, "give the training definition (training=...) or the model artifact URI"
+            )
+    for field, value in (("image", image), ("model_data_url", model_data_url)):
+        if isinstance(value, str) and not is_token(value) and value.startswith("$"):
+            problems.add(
+                field,
+                value,
+                "a JSONPath string would be sent literally, not read at run time; pass training=<the "
+                "TrainingDefinition> (or a token such as sfn.JsonPath.string_at(...))",
+            )
+
+
+def _arn_name(name: Any) -> str:
+    """SageMaker puts model, config and endpoint names lower-cased into their ARNs."""
+    return name.lower() if isinstance(name, str) and not is_token(name) else str(name)
+
+
+def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str) -> None:
+    problems = Problems.for_construct(kind, scope, id)
+    problems.name(field, name, max_len=63, what=what)
+    problems.raise_if_any()
+
+
+class ImportedModel(Construct):
+    """A model created outside this app, by name (``ModelDefinition.from_model_name``).
+
+    The name is checked where it is used: in the request of the definition that names it.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, model_name: str) -> None:
+        super().__init__(scope, id)
+        self._model_name = model_name
+        self.model_arn = sagemaker_arn(self, "model", _arn_name(model_name))
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+
+class ImportedEndpointConfig(Construct):
+    """An endpoint config created outside this app, by name (``EndpointConfigDefinition.from_config_name``).
+
+    The name is checked where it is used: in the CreateEndpoint / UpdateEndpoint requests.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, config_name: str) -> None:
+        super().__init__(scope, id)
+        self._config_name = config_name
+        self._config_arn = sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
+
+    @property
+    def config_name(self) -> str:
+        return self._config_name
+
+    @property
+    def config_arn(self) -> str:
+        return self._config_arn
+
+
+class ImportedEndpoint(Construct):
+    """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
+
+    def __init__(self, scope: Construct, id: str, *, endpoint_name: str) -> None:
+        _check_name(type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name")
+        super().__init__(scope, id)
+        self._endpoint_name = endpoint_name
+        self._endpoint_arn = sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
+
+    @property
+    def endpoint_name(self) -> str:
+        return self._endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        return self._endpoint_arn
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``sagemaker:InvokeEndpoint`` on this endpoint only."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
+        )
+
+
+class ImportedModelPackageGroup(Construct):
+    """A model package group created outside this stack (``ModelPackageGroup.from_group_name``).
+
+    The groups this library creates are retained when their stack is deleted; a new stack
+    registers into the same group by importing it.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, group_name: str) -> None:
+        _check_name(type(self).__name__, scope, id, "group_name", group_name, "model package group name")
+        super().__init__(scope, id)
+        self._group_name = group_name
+        self._group_arn = sagemaker_arn(self, "model-package-group", group_name)
+
+    @property
+    def group_name(self) -> str:
+        return self._group_name
+
+    @property
+    def group_arn(self) -> str:
+        return self._group_arn
+
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        return grant_group_read(self, grantee)
+
+
+def grant_group_read(group: Any, grantee: iam.IGrantable) -> iam.Grant:
+    """Describe and list a group's versions (the group ARN and ``model-package/<group>/*``)."""
+    return iam.Grant.add_to_principal(
+        grantee=grantee,
+        actions=[
+            "sagemaker:DescribeModelPackageGroup",
+            "sagemaker:DescribeModelPackage",
+            "sagemaker:ListModelPackages",
+        ],
+        resource_arns=[group.group_arn, sagemaker_arn(group, "model-package", f"{group.group_name}/*")],
+    )

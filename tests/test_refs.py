@@ -1,0 +1,337 @@
+"""Definitions refer to each other by object; imports stand in for resources made outside the app."""
+
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Match
+from iam_match import assert_allows, assert_grants
+from iam_match import sagemaker_arn as _arn
+from sfn_requests import assert_all_requests_valid, state_machines
+from support import cfn_lint, new_app, new_stack, template_of
+
+from sm_constructs import (
+    ContainerImage,
+    EndpointConfigDefinition,
+    EndpointDeployment,
+    IEndpointConfigRef,
+    IEndpointRef,
+    IModelPackageGroup,
+    IModelRef,
+    MlDataBucket,
+    MlPipeline,
+    ModelDefinition,
+    ModelPackageGroup,
+    ModelRegistrationDefinition,
+    NotebookInstance,
+    SageMakerExecutionRole,
+    TrainingDefinition,
+    TransformDefinition,
+)
+from sm_constructs._validation import ConstructValidationError
+
+
+def _train(stack, role, id="Train"):
+    return TrainingDefinition(
+        stack, id, role=role, image=ContainerImage.xgboost("1.7-1"), output_path="s3://bucket-a/models", name_prefix="t"
+    )
+
+
+@pytest.fixture(scope="module")
+def synthesized():
+    app = new_app()
+    stack = new_stack(app)
+    role = SageMakerExecutionRole(stack, "Exec")
+    train = _train(stack, role)
+    model = ModelDefinition(stack, "Model", role=role, training=train, name_prefix="churn-model")
+    config = EndpointConfigDefinition(stack, "Config", model=model, name_prefix="churn-config")
+    deploy = EndpointDeployment(stack, "Deploy", endpoint_name="churn", config=config)
+    transform = TransformDefinition(
+        stack, "Transform", model=model, input_uri="s3://bucket-a/in/", output_path="s3://bucket-a/out/"
+    )
+    register = ModelRegistrationDefinition(
+        stack, "Register", group=ModelPackageGroup.from_group_name(stack, "Group", "churn"), training=train
+    )
+    pipeline = MlPipeline(
+        stack,
+        "Pipeline",
+        training=train,
+        registration=register,
+        model=model,
+        deployment=[config, deploy],
+        batch_transform=transform,
+        alarms=False,
+    )
+    app.synth()
+    (asl,) = state_machines(template_of(stack).to_json()).values()
+    return stack, template_of(stack), asl, pipeline
+
+
+def _states(asl):
+    states = dict(asl["States"])
+    for state in asl["States"].values():
+        for branch in state.get("Branches", []):
+            states.update(_states(branch))
+    return states
+
+
+def test_each_object_renders_its_own_run_time_reference(synthesized):
+    _, _, asl, _ = synthesized
+    s = _states(asl)
+    assert s["Model"]["Parameters"]["PrimaryContainer"] == {
+        "Image.$": "$.steps.Train.Image",
+        "ModelDataUrl.$": "$.steps.Train.ModelArtifacts",
+    }
+    container = s["Register"]["Parameters"]["InferenceSpecification"]["Containers"][0]
+    assert container == {"Image.$": "$.steps.Train.Image", "ModelDataUrl.$": "$.steps.Train.ModelArtifacts"}
+    assert s["Config"]["Parameters"]["ProductionVariants"][0]["ModelName.$"] == "$.steps.Model.ModelName"
+    assert s["Transform"]["Parameters"]["ModelName.$"] == "$.steps.Model.ModelName"
+    assert s["DeployCreate"]["Parameters"]["EndpointConfigName.$"] == "$.steps.Config.EndpointConfigName"
+    assert s["DeployUpdate"]["Parameters"]["EndpointConfigName.$"] == "$.steps.Config.EndpointConfigName"
+    # The rollback check compares the endpoint's config with the one this run made.
+    first = s["DeployCheck"]["Choices"][0]["And"]
+    assert {
+        "Variable": "$.steps.Deploy.Endpoint.EndpointConfigName",
+        "StringEqualsPath": "$.steps.Config.EndpointConfigName",
+    } in first
+    # The referenced fields are what the referenced tasks keep of their results.
+    assert "ModelName.$" in s["Model"]["ResultSelector"] and "EndpointConfigName.$" in s["Config"]["ResultSelector"]
+    assert {"ModelArtifacts.$", "Image.$"} <= set(s["Train"]["ResultSelector"])
+
+
+def test_requests_are_valid(synthesized):
+    _, template, _, _ = synthesized
+    ops = {r.operation.name for r in assert_all_requests_valid(template.to_json())}
+    assert {"CreateModel", "CreateEndpointConfig", "CreateTransformJob", "CreateModelPackage"} <= ops
+
+
+def test_deployment_iam_is_scoped_to_the_configs_name_prefix(synthesized):
+    _, template, _, _ = synthesized
+    assert_grants(
+        template,
+        ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+        [_arn("endpoint-config/churn-config-*"), _arn("endpoint/churn")],
+    )
+    assert_grants(template, ["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], _arn("endpoint/churn"))
+
+
+def test_imported_group_is_registered_into_by_name(synthesized):
+    _, template, _, _ = synthesized
+    assert_allows(
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateModelPackage"],
+        [_arn("model-package-group/churn"), _arn("model-package/churn/*")],
+    )
+    assert template.find_resources("AWS::SageMaker::ModelPackageGroup") == {}
+
+
+def test_pipeline_lists_its_endpoints(synthesized):
+    _, _, _, pipeline = synthesized
+    assert [e.endpoint_name for e in pipeline.endpoints] == ["churn"]
+    assert isinstance(pipeline.endpoints[0], IEndpointRef)
+
+
+def test_template_is_cfn_lint_clean(synthesized):
+    assert cfn_lint(synthesized[1].to_json()) == []
+
+
+def test_the_protocols_are_implemented():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    model = ModelDefinition(stack, "Model", role=role, training=_train(stack, role))
+    config = EndpointConfigDefinition(stack, "Config", model=model)
+    assert isinstance(model, IModelRef) and isinstance(ModelDefinition.from_model_name(stack, "M", "m"), IModelRef)
+    assert isinstance(config, IEndpointConfigRef)
+    assert isinstance(EndpointConfigDefinition.from_config_name(stack, "C", "c"), IEndpointConfigRef)
+    assert isinstance(ModelPackageGroup(stack, "G", group_name="g"), IModelPackageGroup)
+    assert isinstance(ModelPackageGroup.from_group_name(stack, "G2", "g2"), IModelPackageGroup)
+    assert isinstance(EndpointDeployment.from_endpoint_name(stack, "E", "e"), IEndpointRef)
+
+
+def test_a_reference_follows_the_state_id_it_was_given():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    model = ModelDefinition(stack, "Model", role=role, image="img", model_data_url="s3://bucket-a/m.tar.gz")
+    first = model.task("MakeModel")
+    config = EndpointConfigDefinition(stack, "Config", model=model)
+    chain = sfn.Chain.start(first).next(config.task())
+    sfn.StateMachine(stack, "SM", definition_body=sfn.DefinitionBody.from_chainable(chain))
+    (asl,) = state_machines(template_of(stack).to_json()).values()
+    assert (
+        asl["States"]["Config"]["Parameters"]["ProductionVariants"][0]["ModelName.$"] == "$.steps.MakeModel.ModelName"
+    )
+
+
+def test_a_referenced_task_keeps_its_result_path():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    model = ModelDefinition(stack, "Model", role=role, image="img", model_data_url="s3://bucket-a/m.tar.gz")
+    EndpointConfigDefinition(stack, "Config", model=model)
+    with pytest.raises(ConstructValidationError, match=r"already read this task's result at \$\.steps\.Model"):
+        model.task("Elsewhere")
+    discarded = ModelDefinition(stack, "Gone", role=role, image="img", model_data_url="s3://bucket-a/m.tar.gz")
+    discarded.task(result_path=sfn.JsonPath.DISCARD)
+    with pytest.raises(ConstructValidationError, match="the result is discarded, so ModelName cannot be read"):
+        EndpointConfigDefinition(stack, "Config2", model=discarded).render_request()
+
+
+@pytest.mark.parametrize(
+    "build,match",
+    [
+        (
+            lambda s, r: EndpointConfigDefinition(s, "C", model="$.steps.Model.ModelName"),
+            r"model='\$\.steps\.Model\.ModelName' is invalid: a JSONPath string would be sent literally, not read at "
+            r"run time; pass the ModelDefinition, or ModelDefinition\.from_model_name\(scope, id, name\)",
+        ),
+        (
+            lambda s, r: TransformDefinition(
+                s, "T", model="my-model", input_uri="s3://b-1/i/", output_path="s3://b-1/o/"
+            ),
+            r"model='my-model' is invalid: pass the ModelDefinition, or ModelDefinition\.from_model_name",
+        ),
+        (
+            lambda s, r: EndpointDeployment(s, "D", endpoint_name="e", config="$.steps.Config.EndpointConfigName"),
+            r"config='\$\.steps\.Config\.EndpointConfigName' is invalid: a JSONPath string .* pass the "
+            r"EndpointConfigDefinition, or EndpointConfigDefinition\.from_config_name",
+        ),
+        (
+            lambda s, r: ModelRegistrationDefinition(s, "R", group="churn", training=_train(s, r)),
+            r"group='churn' is invalid: pass the ModelPackageGroup, or ModelPackageGroup\.from_group_name",
+        ),
+        (
+            lambda s, r: ModelDefinition(s, "M", role=r, image="$.steps.Train.Image", model_data_url="s3://b-1/m"),
+            r"image='\$\.steps\.Train\.Image' is invalid: a JSONPath string would be sent literally.*training=",
+        ),
+        (
+            lambda s, r: ModelDefinition(s, "M", role=r, training="$.steps.Train"),
+            r"training='\$\.steps\.Train' is invalid: .*pass the TrainingDefinition",
+        ),
+        (
+            lambda s, r: ModelDefinition(s, "M", role=r, image="img"),
+            r"model_data_url=None is invalid: give the training definition \(training=\.\.\.\)",
+        ),
+        (
+            lambda s, r: ModelDefinition(s, "M", role=r, training=_train(s, r), model_data_url="s3://b-1/m.tar.gz"),
+            r"training and model_data_url conflict",
+        ),
+        (
+            lambda s, r: TransformDefinition(
+                s,
+                "T",
+                model=ModelDefinition.from_model_name(s, "M", "bad_name"),
+                input_uri="s3://b-1/i/",
+                output_path="s3://b-1/o/",
+            ),
+            r"TransformDefinition 'Test/T': ModelName='bad_name' is invalid",
+        ),
+        (lambda s, r: ModelPackageGroup.from_group_name(s, "G", "-x"), r"group_name='-x' is invalid"),
+        (lambda s, r: EndpointDeployment.from_endpoint_name(s, "E", "e" * 64), r"endpoint name is 64 chars"),
+    ],
+)
+def test_what_to_pass_instead_of_a_string(build, match):
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError, match=match):
+        build(stack, role)
+
+
+def test_imported_endpoint_and_config():
+    stack = new_stack()
+    existing = EndpointConfigDefinition.from_config_name(stack, "Cfg", "Prod-Config")
+    deploy = EndpointDeployment(stack, "Deploy", endpoint_name="Prod", config=existing)
+    sfn.StateMachine(stack, "SM", definition_body=sfn.DefinitionBody.from_chainable(deploy))
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    EndpointDeployment.from_endpoint_name(stack, "Other", "Other-Endpoint").grant_invoke(reader)
+    template = template_of(stack)
+    (asl,) = state_machines(template.to_json()).values()
+    assert asl["States"]["DeployCreate"]["Parameters"]["EndpointConfigName"] == "Prod-Config"
+    first = asl["States"]["DeployCheck"]["Choices"][0]["And"]
+    assert {"Variable": "$.steps.Deploy.Endpoint.EndpointConfigName", "StringEquals": "Prod-Config"} in first
+    # The config's exact ARN, not a prefix; ARNs carry SageMaker names lower-cased.
+    assert_grants(
+        template,
+        ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+        [_arn("endpoint-config/prod-config"), _arn("endpoint/prod")],
+        policy_type="AWS::IAM::Policy",
+    )
+    assert_allows(
+        template, ["sagemaker:InvokeEndpoint"], _arn("endpoint/other-endpoint"), policy_type="AWS::IAM::Policy"
+    )
+
+
+def test_imported_group_grant_read():
+    stack = new_stack()
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    grant = ModelPackageGroup.from_group_name(stack, "Group", "churn").grant_read(reader)
+    assert grant.success
+    assert_allows(
+        template_of(stack),
+        ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"],
+        [_arn("model-package-group/churn"), _arn("model-package/churn/*")],
+        policy_type="AWS::IAM::Policy",
+    )
+
+
+def test_model_role_other_than_the_training_role_may_pull_the_training_image():
+    stack = new_stack()
+    train = _train(stack, SageMakerExecutionRole(stack, "TrainRole"))
+    model_role = iam.Role(stack, "ModelRole", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    ModelDefinition(stack, "Model", role=model_role, training=train)
+    template = template_of(stack)
+    roles = [{"Ref": Match.string_like_regexp("^ModelRole")}]
+    assert_allows(template, ["ecr:GetAuthorizationToken"], "*", policy_type="AWS::IAM::Policy", roles=roles)
+    assert_allows(
+        template,
+        ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        Match.object_like({"Fn::Join": ["", Match.array_with([":repository/sagemaker-xgboost"])]}),
+        policy_type="AWS::IAM::Policy",
+        roles=roles,
+    )
+
+
+def test_notebook_takes_any_bucket_and_role():
+    stack = new_stack()
+    bucket = s3.Bucket.from_bucket_name(stack, "Existing", "team-data-bucket")
+    role = iam.Role.from_role_arn(stack, "ExecRole", "arn:aws:iam::123456789012:role/team-sagemaker", mutable=False)
+    NotebookInstance(stack, "Notebook", data_bucket=bucket, execution_role=role, data_access={"raw/": "read"})
+    template = template_of(stack)
+    assert_allows(
+        template,
+        ["iam:PassRole"],
+        "arn:aws:iam::123456789012:role/team-sagemaker",
+        {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    )
+    bucket_arn = ["arn:", {"Ref": "AWS::Partition"}, ":s3:::team-data-bucket"]
+    assert_allows(
+        template,
+        ["s3:GetBucket*", "s3:GetObject*", "s3:List*"],
+        [{"Fn::Join": ["", bucket_arn]}, {"Fn::Join": ["", [*bucket_arn[:2], ":s3:::team-data-bucket/raw/*"]]}],
+    )
+
+
+def test_notebook_takes_the_bucket_of_a_data_bucket():
+    stack = new_stack()
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    NotebookInstance(stack, "Notebook", data_bucket=data.bucket, execution_role=role, data_access={"raw/": "read"})
+    bucket_arn = {"Fn::GetAtt": [Match.string_like_regexp("^DataBucket"), "Arn"]}
+    assert_allows(
+        template_of(stack),
+        ["s3:GetBucket*", "s3:GetObject*", "s3:List*"],
+        [bucket_arn, {"Fn::Join": ["", [bucket_arn, "/raw/*"]]}],
+    )
+
+
+def test_default_child_is_the_main_l1():
+    from aws_cdk import aws_ec2 as ec2
+
+    from sm_constructs import MlVpc
+
+    stack = new_stack()
+    data = MlDataBucket(stack, "Data")
+    vpc = MlVpc(stack, "Net")
+    assert isinstance(data.node.default_child, s3.CfnBucket)
+    assert data.node.default_child.node.path == data.cfn_bucket.node.path == "Test/Data/Bucket/Resource"
+    assert isinstance(vpc.node.default_child, ec2.CfnVPC)
+    imported = MlDataBucket(stack, "Imported", existing_bucket=s3.Bucket.from_bucket_name(stack, "B", "b-1"))
+    assert imported.node.default_child is None
