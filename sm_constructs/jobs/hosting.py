@@ -537,9 +537,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 f"{id}Delete",
                 resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
                 parameters={"EndpointName": endpoint_name},
-                policy_statements=[
-                    statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])
-                ],
+                policy_statements=[statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])],
                 result_path=sfn.JsonPath.DISCARD,
             )
             delete.add_retry(

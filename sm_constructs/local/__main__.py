@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=0)
     serve.add_argument("--workdir", type=Path, default=Path(".sm-local"))
     serve.add_argument("--time-scale", type=float, default=1.0)
+    serve.add_argument("--no-iam", action="store_true", help="do not enforce IAM (also: SM_LOCAL_IAM=off)")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser("demo", help="deploy and run the reference app")
     demo.add_argument("--port", type=int, default=0)
