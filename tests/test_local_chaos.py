@@ -18,6 +18,7 @@ import collections
 import json
 import os
 import random
+import subprocess
 import time
 
 import pytest
@@ -65,7 +66,11 @@ def local(tmp_path_factory):
         yield {"session": session, "workdir": workdir, **found}
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def plan(seed: int) -> dict:
