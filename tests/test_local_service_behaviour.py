@@ -7,6 +7,7 @@ to delete.
 
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -48,7 +49,11 @@ def emu(tmp_path_factory):
         yield {"session": session, "sm": sm, "workdir": workdir}
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _faults(emu, faults):
@@ -201,7 +206,8 @@ def _finish(emu, arn, timeout=30.0):
     while time.monotonic() < deadline:
         described = sfn.describe_execution(executionArn=arn)
         if described["status"] != "RUNNING":
-            return described, sfn.get_execution_history(executionArn=arn)["events"]
+            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+            return described, [e for page in pages for e in page["events"]]
         time.sleep(0.1)
     raise AssertionError(f"{arn} still running")
 
@@ -252,3 +258,114 @@ def test_job_faults_slow_a_job_down_or_fail_it_with_the_given_reason(emu):
     assert described["status"] == "FAILED" and described["error"] == "States.TaskFailed"
     assert json.loads(described["cause"])["FailureReason"] == capacity
     assert _finish(emu, _start(emu, machine, "faulty-2"))[0]["status"] == "SUCCEEDED"
+
+
+# -- EndpointDeployment against these behaviours ---------------------------------------------------
+def _deployment_definition(endpoint_name, *, replace_failed_endpoint=False):
+    """The ASL of an EndpointDeployment state machine, as CloudFormation would pass it (us-east-1)."""
+    from aws_cdk import App, Duration, Stack
+    from aws_cdk import aws_stepfunctions as sfn
+
+    from sm_constructs.jobs.hosting import EndpointDeployment
+
+    stack = Stack(App(), "Releases")
+    deploy = EndpointDeployment(
+        stack,
+        "Deploy",
+        endpoint_name=endpoint_name,
+        endpoint_config_name=sfn.JsonPath.string_at("$.config"),
+        endpoint_config_prefix="c",
+        poll_interval=Duration.seconds(5),
+        max_wait=Duration.minutes(30),
+        replace_failed_endpoint=replace_failed_endpoint,
+    )
+    machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(deploy))
+    joined = stack.resolve(machine.node.default_child.definition_string)
+    names = {
+        "AWS::Partition": "aws",
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    if isinstance(joined, str):
+        return joined
+    sep, parts = joined["Fn::Join"]
+    return sep.join(p if isinstance(p, str) else names[p["Ref"]] for p in parts)
+
+
+def _release(emu, machine, name, config):
+    sfn = emu["session"].client("stepfunctions")
+    return sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps({"config": config}))["executionArn"]
+
+
+@pytest.fixture(scope="module")
+def release_machines(emu):
+    sfn = emu["session"].client("stepfunctions")
+
+    def create(name, endpoint, **kwargs):
+        definition = _deployment_definition(endpoint, **kwargs)
+        return sfn.create_state_machine(name=name, roleArn=ROLE, definition=definition)["stateMachineArn"]
+
+    return {
+        "shared": create("release-shared", "e-shared"),
+        "keep-failed": create("release-keep-failed", "e-broken"),
+        "replace-failed": create("release-replace-failed", "e-broken", replace_failed_endpoint=True),
+    }
+
+
+def test_concurrent_releases_take_turns_and_the_last_to_start_its_update_stays(emu, release_machines):
+    sm = emu["sm"]
+    arns = []
+    for i, config in enumerate(["c1", "c2", "c3", "c2"]):
+        arns.append(_release(emu, release_machines["shared"], f"shared-{i}", config))
+        time.sleep(0.3)
+    results = [_finish(emu, arn, timeout=120) for arn in arns]
+    assert [r[0]["status"] for r in results] == ["SUCCEEDED"] * 4, [r[0].get("cause") for r in results]
+    started = sorted(
+        (e["timestamp"], json.loads(e["taskScheduledEventDetails"]["parameters"])["EndpointConfigName"])
+        for _, events in results
+        for i, e in enumerate(events)
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"] in ("createEndpoint", "updateEndpoint")
+        and any(n["type"] == "TaskSucceeded" for n in events[i + 1 : i + 4])
+    )
+    assert len(started) == 4  # each release reached the endpoint once
+    endpoint = sm.describe_endpoint(EndpointName="e-shared")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", started[-1][1])
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for _, events in results
+        for e in events
+        if "stateEnteredEventDetails" in e
+    ]
+    assert "DeployBusyWait" in entered  # someone found the endpoint busy and waited
+
+
+def test_a_rolled_back_release_fails_and_a_failed_endpoint_is_kept_or_replaced(emu, release_machines):
+    sm = emu["sm"]
+    # rollback: the update fails, the endpoint is back on its previous config
+    first = _finish(emu, _release(emu, release_machines["keep-failed"], "broken-0", "c1"), timeout=60)[0]
+    assert first["status"] == "SUCCEEDED"
+    _faults(emu, {"EndpointFailure": {"error": "ping health check failed", "times": 1}})
+    rolled = _finish(emu, _release(emu, release_machines["keep-failed"], "broken-1", "c2"), timeout=60)[0]
+    assert rolled["status"] == "FAILED" and rolled["error"] == "EndpointDeploymentRolledBack"
+    assert sm.describe_endpoint(EndpointName="e-broken")["EndpointConfigName"] == "c1"
+
+    # a Failed endpoint: left alone by default, with what to do in the cause
+    sm.delete_endpoint(EndpointName="e-broken")
+    _wait_gone(sm, "e-broken")
+    _faults(emu, {"EndpointFailure": {"error": "image not found", "times": 1}})
+    sm.create_endpoint(EndpointName="e-broken", EndpointConfigName="c1")
+    _wait_for(sm, "e-broken", "Failed")
+    kept = _finish(emu, _release(emu, release_machines["keep-failed"], "broken-2", "c3"), timeout=60)[0]
+    assert kept["status"] == "FAILED" and kept["error"] == "EndpointFailed"
+    assert "delete-endpoint --endpoint-name e-broken" in kept["cause"]
+    assert _status(sm, "e-broken") == "Failed"
+
+    # allowed to replace it: delete, wait until gone, create
+    replaced, events = _finish(emu, _release(emu, release_machines["replace-failed"], "broken-3", "c3"), timeout=60)
+    assert replaced["status"] == "SUCCEEDED", replaced.get("cause")
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered.index("DeployDelete") < entered.index("DeployCreate")
+    endpoint = sm.describe_endpoint(EndpointName="e-broken")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", "c3")

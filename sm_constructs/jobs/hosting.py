@@ -486,7 +486,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             "another release or change is still in progress; run again when it is InService",
         )
         # SageMaker's refusals that only mean "busy" (ValidationException, message documented in
-        # the emulator's endpoints module); any other refusal fails the deployment with its cause.
+        # the emulator's endpoint_lifecycle module); any other refusal fails the deployment with its cause.
         refused = f"{result}.Refused"
         rejected = (
             sfn.Choice(self, f"{id}Refused")

@@ -15,7 +15,7 @@ turned on, and installs, as plug-ins rather than changes to moto:
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
   endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing;
 * endpoint lifecycles that take (scaled) time and reject what SageMaker rejects
-  (:mod:`~sm_constructs.local.endpoints`), per-instance-type job quotas from ``quotas.json``
+  (:mod:`~sm_constructs.local.endpoint_lifecycle`), per-instance-type job quotas from ``quotas.json``
   (:mod:`~sm_constructs.local.quotas`) and slow or failing jobs from ``faults.json``
   (:mod:`~sm_constructs.local.job_faults`).
 
@@ -180,9 +180,9 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
 
 def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: float) -> None:
     """Endpoint lifecycles, job quotas (``quotas.json``) and job faults, each in its own module."""
-    from . import endpoints, job_faults, quotas
+    from . import endpoint_lifecycle, job_faults, quotas
 
-    endpoints.install(endpoints.EndpointTiming(scale=scale), faults)
+    endpoint_lifecycle.install(endpoint_lifecycle.EndpointTiming(scale=scale), faults)
     quotas.install(quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
     job_faults.install(runner, faults, scale)
 

@@ -37,7 +37,8 @@ set                                          previous configuration")
 A create or update fails when an ``EndpointFailure`` fault is pending in ``faults.json``
 (``{"EndpointFailure": {"error": "<FailureReason>", "times": 1}}``). Durations are SageMaker's
 minutes scaled by the emulator's time scale, as Wait states are. State changes are applied when
-the endpoint is next read or written, so no timer threads run.
+the endpoint is next read, written or invoked, so no timer threads run. Install this after any
+other plug-in that replaces ``UpdateEndpoint`` or ``InvokeEndpoint``: it wraps what it finds.
 """
 
 from __future__ import annotations
@@ -178,6 +179,20 @@ def install(timing: EndpointTiming, faults: Any) -> None:
         )
         return responses.ActionResult({"EndpointArn": endpoint_arn})
 
+    from urllib.parse import unquote
+
+    from moto.sagemaker.models import sagemaker_backends
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    original_invoke = SageMakerRuntimeResponse.invoke_endpoint
+
+    def invoke_endpoint(self: Any) -> Any:
+        """Invocations read the endpoint's status: apply what is due first (POST /endpoints/<name>/invocations)."""
+        with lock:
+            settle(sagemaker_backends[self.current_account][self.region], unquote(self.path.split("/")[2]))
+        return original_invoke(self)
+
+    SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
     SageMakerModelBackend.create_endpoint = create_endpoint  # type: ignore[method-assign]
     SageMakerModelBackend.update_endpoint = update_endpoint  # type: ignore[attr-defined]
     SageMakerModelBackend.delete_endpoint = delete_endpoint  # type: ignore[method-assign]
