@@ -214,9 +214,10 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
-        from . import cloudformation
+        from . import cloudformation, endpoints
 
         cloudformation.install()
+        endpoints.install()
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
