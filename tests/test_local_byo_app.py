@@ -148,3 +148,20 @@ def test_the_endpoint_answers_with_the_deployed_model(byo, run, tmp_path):
         timeout=120,
     )
     assert unknown.returncode == 1 and "Endpoint nope of account 123456789012 not found" in unknown.stderr
+
+
+def test_the_bring_your_own_container_ran_from_its_dockerfile(byo, run):
+    """Published into the emulator's ECR by the CDK CLI without Docker, run here from the asset's files."""
+    session = byo["session"]
+    ecr = session.client("ecr")
+    repositories = [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    (assets,) = [r for r in repositories if r.startswith("cdk-") and "container-assets" in r]
+    assert ecr.describe_images(repositoryName=assets)["imageDetails"]
+    body = session.client("s3").get_object(Bucket=byo["bucket"], Key="processed/grid/featured/data.csv")["Body"].read()
+    header, first = body.decode().splitlines()[:2]
+    assert header == "f1,f2,f3,f4,f1_times_f2,label"  # the Dockerfile's ENV named the feature
+    f1, f2, *_, product, _label = (float(v) for v in first.split(","))
+    assert product == pytest.approx(f1 * f2, abs=1e-3)
+    (log,) = (byo["app"] / ".sm-local" / "jobs").glob("byo-featurize-*/job.log")
+    text = log.read_text()
+    assert "image asset FROM python:3.11-slim" in text and "not run locally (no Docker engine): RUN pip install" in text

@@ -53,7 +53,7 @@ def _booster(account_id: str, model_data_url: str) -> Any:
             return _boosters[model_data_url]
         bucket, _, key = model_data_url.removeprefix("s3://").partition("/")
         try:
-            data = s3_backends[account_id]["aws"].get_object(bucket, key).value
+            data = s3_backends[account_id]["aws"].get_object(bucket, key).value  # type: ignore[union-attr]
         except Exception:
             raise _model_error(f"the model artifact {model_data_url} does not exist") from None
         with tempfile.TemporaryDirectory() as tmp, tarfile.open(fileobj=io.BytesIO(data)) as tar:

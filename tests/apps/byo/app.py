@@ -1,4 +1,4 @@
-"""A CDK app of its own (not the reference app): split → hyperparameter tuning → model of the best
+"""A CDK app of its own (not the reference app): featurize (a bring-your-own container) → split → hyperparameter tuning → model of the best
 trial → endpoint ‖ batch transform. Knobs for a change between deployments come from the context."""
 
 from aws_cdk import App, Stack
@@ -41,13 +41,23 @@ class ByoStack(Stack):
         def uri(prefix: str, name: str = "") -> str:
             return sfn.JsonPath.format(f"s3://{{}}/{prefix}{{}}/{name}", data.bucket_name, RUN)
 
+        featurize = ProcessingDefinition(
+            self,
+            "Featurize",
+            role=role,
+            image=ContainerImage.from_asset("container"),  # a Dockerfile of our own
+            entrypoint=["python", "/app/featurize.py"],
+            inputs=[ProcessingInput("raw", data.s3_uri(DataPrefix.RAW))],
+            outputs=[ProcessingOutput("featured", uri(DataPrefix.PROCESSED, "featured/"))],
+            name_prefix="byo-featurize",
+        )
         split = ProcessingDefinition(
             self,
             "Split",
             role=role,
             image=ContainerImage.sklearn("1.2-1"),
             code="scripts/split.py",
-            inputs=[ProcessingInput("raw", data.s3_uri(DataPrefix.RAW))],
+            inputs=[ProcessingInput("raw", uri(DataPrefix.PROCESSED, "featured/"))],
             outputs=[ProcessingOutput(s, uri(DataPrefix.PROCESSED, f"{s}/")) for s in ("train", "validation", "batch")],
             name_prefix="byo-split",
         )
@@ -111,7 +121,7 @@ class ByoStack(Stack):
         MlPipeline(
             self,
             "Pipeline",
-            preprocessing=[split],
+            preprocessing=[featurize, split],
             training=tune,
             model=model,
             deployment=[config, deploy],
