@@ -259,6 +259,11 @@ class JobRunner:
     ) -> str:
         if argv and Path(argv[0]).name.startswith("python"):
             argv = [sys.executable, *argv[1:]]
+        elif argv and Path(argv[0]).name == "smspark-submit":
+            raise JobFailed(
+                "ClientError: Spark processing (smspark-submit) cannot run on this machine: the local emulator "
+                "has no Spark runtime; run the job on AWS or test the PySpark code with pyspark in local mode"
+            )
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
         argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
