@@ -153,12 +153,12 @@ def _failed_task(events: list[dict[str, Any]]) -> tuple[str | None, dict[str, An
     if not failed:
         return None, None
     last = failed[-1]
-    entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in events
-        if "stateEnteredEventDetails" in e and e["id"] < last["id"]
-    ]
-    return (entered[-1] if entered else None), last["taskFailedEventDetails"]
+    by_id = {e["id"]: e for e in events}
+    event: dict[str, Any] | None = last
+    while event is not None and "stateEnteredEventDetails" not in event:  # back to the state it ran in
+        event = by_id.get(event.get("previousEventId", -1))
+    state = event["stateEnteredEventDetails"]["name"] if event else None
+    return state, last["taskFailedEventDetails"]
 
 
 def _job_log(job_field: str, job_name: str, lines: int = LOG_LINES) -> list[str]:

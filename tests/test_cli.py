@@ -124,13 +124,25 @@ def test_a_failed_job_is_reported_line_by_line_with_its_log(sfn, capsys):
     described_job = {"ProcessingJobName": "prep-1", "ProcessingJobStatus": "Failed", "FailureReason": reason}
     events = [
         {"id": 1, "type": "ExecutionStarted"},
-        {"id": 2, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Preprocess"}},
+        {"id": 2, "type": "TaskStateEntered", "previousEventId": 1, "stateEnteredEventDetails": {"name": "Preprocess"}},
         {
             "id": 3,
+            "type": "WaitStateEntered",
+            "previousEventId": 1,
+            "stateEnteredEventDetails": {"name": "OtherBranch"},
+        },
+        {
+            "id": 4,
+            "previousEventId": 2,
             "type": "TaskFailed",
             "taskFailedEventDetails": {"error": "States.TaskFailed", "cause": json.dumps(described_job)},
         },
-        {"id": 4, "type": "PassStateEntered", "stateEnteredEventDetails": {"name": "NotifyFailure"}},
+        {
+            "id": 5,
+            "type": "PassStateEntered",
+            "previousEventId": 4,
+            "stateEnteredEventDetails": {"name": "NotifyFailure"},
+        },
     ]
     described = {"status": "FAILED", "error": "States.TaskFailed", "cause": json.dumps(described_job)}
     report = failure_report({"described": described, "events": events})

@@ -243,7 +243,6 @@ class Emulator:
             runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **options)
         faults = Faults(self.workdir / "faults.json")
         _install_sagemaker(runner.submit, faults)
-        _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
         if enforcer is not None:
             from .iam_enforcement import install
 
@@ -252,9 +251,12 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
-        from . import cloudformation
+        from . import cloudformation, endpoints
 
         cloudformation.install()
+        endpoints.install()
+        # after endpoints.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
+        _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

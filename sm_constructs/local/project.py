@@ -158,7 +158,10 @@ class LocalProject:
         command = [*find_cdk(self.app_dir), *args, "--no-notices"]
         # the app's `python` is this interpreter (the one sm_constructs is installed in)
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        env = {**self.env(url), "PATH": path}
+        from .images import shim_command
+
+        # image assets go to the emulator's ECR without a Docker engine (see images.py)
+        env = {**self.env(url), "PATH": path, "CDK_DOCKER": str(shim_command(self.workdir))}
         print(f"$ {shlex.join(command)}", flush=True)
         done = subprocess.run(command, cwd=cwd or self.app_dir, env=env)
         if check and done.returncode != 0:

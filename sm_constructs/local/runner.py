@@ -234,6 +234,23 @@ class JobRunner:
     def _local(path: str, root: Path) -> str:
         return str(root) + path if path.startswith(_OPT_ML) else path
 
+    def _image(self, uri: str) -> Any:
+        """The image asset behind ``uri`` as published into the emulator, checked to run here."""
+        from .images import local_image
+
+        image = local_image(self.workdir, uri)
+        if image is not None and (reason := image.runnable()) is not None:
+            raise JobFailed(reason)
+        return image
+
+    @staticmethod
+    def _describe_image(image: Any, out: Any) -> None:
+        if image is None:
+            return
+        out.write(f"image asset FROM {image.base}: its Python entry point runs here, with the image's files and ENV\n")
+        for step in image.skipped:
+            out.write(f"not run locally (no Docker engine): {step}\n")
+
     @staticmethod
     def _contract_env(root: Path) -> dict[str, str]:
         """``/opt/ml`` mapped to the job directory for Python scripts (see ``_contract/sitecustomize.py``)."""
@@ -246,6 +263,11 @@ class JobRunner:
     ) -> str:
         if argv and Path(argv[0]).name.startswith("python"):
             argv = [sys.executable, *argv[1:]]
+        elif argv and Path(argv[0]).name == "smspark-submit":
+            raise JobFailed(
+                "ClientError: Spark processing (smspark-submit) cannot run on this machine: the local emulator "
+                "has no Spark runtime; run the job on AWS or test the PySpark code with pyspark in local mode"
+            )
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
         argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
@@ -285,13 +307,20 @@ class JobRunner:
         for item in outputs:
             Path(self._local(item["S3Output"]["LocalPath"], root)).mkdir(parents=True, exist_ok=True)
         argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
-        if not argv:
-            raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
         env = dict(request.get("Environment", {}))
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        image = self._image(app.get("ImageUri", ""))
+        cwd = root
+        if image is not None:
+            cwd = image.layout(root / "image")
+            argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
+            env = {**image.env, **env}
+        elif not argv:
+            raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
         with log.open("w") as f:
             f.write(f"processing job {name}: image {app.get('ImageUri')} run by {sys.executable}\n")
-        self._exec(argv, root, log, env, limit, root)
+            self._describe_image(image, f)
+        self._exec(argv, root, log, env, limit, cwd)
         kms = output_config.get("KmsKeyId")
         for item in outputs:
             self._upload(Path(self._local(item["S3Output"]["LocalPath"], root)), item["S3Output"]["S3Uri"], region, kms)
@@ -349,9 +378,18 @@ class JobRunner:
             stdout = self._exec(
                 ["python", "-m", "sm_constructs.local.xgboost_substitute", "train"], root, log, env, limit, root
             )
+        elif (container := self._image(image)) is not None:
+            # SageMaker starts a training image as `docker run <image> train`
+            cwd = container.layout(root / "image")
+            with log.open("w") as f:
+                f.write(f"training job {name}: image {image} run by {sys.executable}\n")
+                self._describe_image(container, f)
+            argv = container.command(root / "image", None, ["train"])
+            stdout = self._exec(argv, root, log, {**container.env, **env}, limit, cwd)
         else:
             raise JobFailed(
-                f"ClientError: image {image} cannot run locally (script mode or the built-in XGBoost algorithm only)"
+                f"ClientError: image {image} cannot run locally (script mode, the built-in XGBoost algorithm, "
+                "or an image asset FROM a Python base image whose entry point is a Python script)"
             )
         metrics: dict[str, float] = {}
         for definition in spec.get("MetricDefinitions", []):

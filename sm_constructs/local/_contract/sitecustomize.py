@@ -14,12 +14,13 @@ import builtins
 import functools
 import io
 import os
+from typing import Any
 
 _CONTAINER = "/opt/ml"
-_HOST = os.environ.get("SM_LOCAL_OPT_ML")
+_HOST = os.environ.get("SM_LOCAL_OPT_ML", "")
 
 
-def _map(path):  # type: ignore[no-untyped-def]
+def _map(path: Any) -> Any:
     if isinstance(path, int | bytes) or path is None:
         return path
     try:
@@ -31,24 +32,24 @@ def _map(path):  # type: ignore[no-untyped-def]
     return path
 
 
-def _first(function):  # type: ignore[no-untyped-def]
+def _first(function: Any) -> Any:
     @functools.wraps(function)
-    def mapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def mapped(*args: Any, **kwargs: Any) -> Any:
         return function(*(_map(args[0]), *args[1:]) if args else (), **kwargs)
 
     return mapped
 
 
-def _two(function):  # type: ignore[no-untyped-def]
+def _two(function: Any) -> Any:
     @functools.wraps(function)
-    def mapped(source, target, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def mapped(source: Any, target: Any, *args: Any, **kwargs: Any) -> Any:
         return function(_map(source), _map(target), *args, **kwargs)
 
     return mapped
 
 
 if _HOST:
-    builtins.open = io.open = _first(io.open)  # type: ignore[assignment]
+    builtins.open = io.open = _first(io.open)
     for _name in (
         "open", "stat", "lstat", "listdir", "scandir", "mkdir", "makedirs", "remove", "unlink", "rmdir",
         "chdir", "access", "chmod", "utime", "readlink", "truncate",
