@@ -266,15 +266,14 @@ def _deployment_definition(endpoint_name, *, replace_failed_endpoint=False):
     from aws_cdk import App, Duration, Stack
     from aws_cdk import aws_stepfunctions as sfn
 
-    from sm_constructs.jobs.hosting import EndpointDeployment
+    from sm_constructs.jobs.hosting import EndpointConfigDefinition, EndpointDeployment
 
     stack = Stack(App(), "Releases")
     deploy = EndpointDeployment(
         stack,
         "Deploy",
         endpoint_name=endpoint_name,
-        endpoint_config_name=sfn.JsonPath.string_at("$.config"),
-        endpoint_config_prefix="c",
+        config=EndpointConfigDefinition.from_config_name(stack, "Config", sfn.JsonPath.string_at("$.config")),
         poll_interval=Duration.seconds(5),
         max_wait=Duration.minutes(30),
         replace_failed_endpoint=replace_failed_endpoint,
