@@ -169,7 +169,7 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
             stateMachineArn=STATE_MACHINE, name=name, input=json.dumps({"inputDataUri": f"s3://{bucket}/{raw}/"})
         )["executionArn"]
     described = {}
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + 900
     while len(described) < RUNS and time.monotonic() < deadline:
         for name, arn in executions.items():
             if name not in described:
@@ -178,6 +178,10 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
                     described[name] = status
         time.sleep(0.5)
     wall = time.monotonic() - started
+    if len(described) < RUNS:  # where the stragglers are, to tell slow from stuck
+        for name in sorted(set(executions) - set(described)):
+            entered = _entered(_history(sfn, executions[name]))
+            print(f"{name} still running: {len(entered)} states entered, last {entered[-5:]}")
     assert len(described) == RUNS, f"seed {seed}: still running after {wall:.0f}s: {set(executions) - set(described)}"
     histories = {name: _history(sfn, arn) for name, arn in executions.items()}
     calls = {name: _task_calls(events) for name, events in histories.items()}

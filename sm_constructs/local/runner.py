@@ -161,7 +161,7 @@ class JobRunner:
         log = root / "job.log"
         start = datetime.datetime.now(datetime.UTC)
         try:
-            if self.before_run is not None:  # injected faults: a slow start, a job that fails (local/chaos.py)
+            if self.before_run is not None:  # injected faults: a slow start, a job that fails (job_faults.py)
                 self.before_run(operation, name)
             if operation == "CreateProcessingJob":
                 self._processing(name, request, root, log, region)
