@@ -185,8 +185,15 @@ def assert_denied(failure, *, state, error, principal, action, resource):
 
 
 def test_tuning_machine_runs_green(local):
+    log = local["workdir"] / "iam.jsonl"
+    seen = len(log.read_text().splitlines()) if log.exists() else 0
     described, events = _run(local, TUNING, "tune-ok")
     assert described["status"] == "SUCCEEDED", first_failure(events)
+    # the run was authorized call by call: the create, the role it passes, the .sync rule
+    decisions = [json.loads(line) for line in log.read_text().splitlines()[seen:]]
+    allowed = {d["action"] for d in decisions if d["decision"] == "allow"}
+    assert {"sagemaker:CreateHyperParameterTuningJob", "iam:PassRole", "events:PutRule", "sts:AssumeRole"} <= allowed
+    assert all(d["decision"] == "allow" for d in decisions)
 
 
 def test_tuning_without_its_events_rule_is_denied_at_tune(local):

@@ -238,3 +238,19 @@ def test_enforcement_is_on_unless_switched_off(monkeypatch):
     assert Emulator(enforce_iam=False).enforce_iam is False
     monkeypatch.setenv("SM_LOCAL_IAM", "off")
     assert Emulator().enforce_iam is False
+
+
+def test_each_decision_is_logged(aws, tmp_path):
+    role = _role(aws, "Execution", trust_service="ec2.amazonaws.com")
+    (assume,) = [c for c in JOB_ACCESS["start"] if c.action == "sts:AssumeRole"]
+    enforcer = Enforcer(PolicyStore(ACCOUNT), ACCOUNT, log=tmp_path / "iam.jsonl")
+    with pytest.raises(AccessDenied):
+        enforcer.check(role, assume, _values(role, job_arn="arn:aws:sagemaker:::training-job/j"), session="SageMaker")
+    (line,) = [json.loads(line) for line in (tmp_path / "iam.jsonl").read_text().splitlines()]
+    assert line == {
+        "principal": "sagemaker.amazonaws.com",
+        "action": "sts:AssumeRole",
+        "resource": role,
+        "decision": "implicit deny",
+        "reason": "because no resource-based policy allows the sts:AssumeRole action",
+    }

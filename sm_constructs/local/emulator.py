@@ -237,7 +237,7 @@ class Emulator:
             from .iam_enforcement import Enforcer, PolicyStore
             from .iam_jobs import EnforcedJobRunner
 
-            enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID)
+            enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=self.workdir / "iam.jsonl")
             runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **options)
         else:
             runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **options)

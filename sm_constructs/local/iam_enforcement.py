@@ -17,6 +17,7 @@
   cause naming principal, action and resource; a job fails with ``ClientError: AccessDenied: ...``
   as its ``FailureReason``, which the ``.sync`` task reports. Both are in the execution history.
 
+Each decision is logged to ``<workdir>/iam.jsonl`` (principal, action, resource, decision).
 Enforcement is on by default (``Emulator(enforce_iam=False)``, ``serve --no-iam`` or
 ``SM_LOCAL_IAM=off`` turn it off).
 """
@@ -25,8 +26,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -238,10 +241,31 @@ def _principal_context(principal: str, account: str) -> dict[str, str]:
 
 @dataclass
 class Enforcer:
-    """Authorizes calls against the policies in a :class:`PolicyStore`."""
+    """Authorizes calls against the policies in a :class:`PolicyStore`.
+
+    :param log: a JSON-lines file that gets one line per decision (principal, action, resource,
+        decision, reason). Default: no log.
+    """
 
     store: PolicyStore
     account: str
+    log: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _record(self, request: Request, outcome: Outcome) -> None:
+        if self.log is None:
+            return
+        line = {
+            "principal": request.principal,
+            "action": request.action,
+            "resource": request.resource,
+            "decision": outcome.decision.value,
+            "reason": outcome.reason,
+        }
+        with self._lock, self.log.open("a") as out:
+            out.write(json.dumps(line) + "\n")
 
     def check(self, principal: str, call: Call, values: Mapping[str, Any], *, session: str) -> Request | None:
         """Authorize one call; raises :class:`AccessDenied`. ``None`` when the call does not happen."""
@@ -274,6 +298,7 @@ class Enforcer:
             elif service == "kms":
                 resource_policy, key_policy = self.store.key_policy(resource, region), True
         outcome = authorize(request, identity, resource_policy, key_policy=key_policy)
+        self._record(request, outcome)
         if not outcome.allowed:
             raise AccessDenied(request, outcome)
         return request
@@ -336,11 +361,18 @@ def _session(state_machine_arn: str) -> str:
 
 
 # -- hooks into moto's interpreter ------------------------------------------------------------
-def _denied_error(service: str, error: AccessDenied) -> ClientError:
+def _denied_error(integration: str, error: AccessDenied) -> ClientError:
+    """The error the service returns; the integration turns it into the task's error and cause."""
+    sdk = integration.startswith("aws-sdk:")
+    service = integration.split(":")[1 if sdk else 0]
     code = {"s3": "AccessDenied", "sns": "AuthorizationError"}.get(service, "AccessDeniedException")
+    message = str(error)
+    if service == "sagemaker" and not sdk:
+        # the optimized integration's cause, as AWS reports it (quoted in aws/aws-cdk issue 26012)
+        message += " (Service: AmazonSageMaker; Status Code: 400; Error Code: AccessDeniedException; Request ID: local-iam; Proxy: null)"
     return ClientError(
         {
-            "Error": {"Code": code, "Message": str(error)},
+            "Error": {"Code": code, "Message": message},
             "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "local-iam"},
         },
         error.request.action.split(":", 1)[1],
@@ -369,7 +401,7 @@ def _install_task_authorization(enforcer: Enforcer) -> None:
                     region=resource_runtime_part.region,
                 )
             except AccessDenied as denied:
-                raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1].split(":")[0], denied) from None
+                raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1], denied) from None
             original(env, resource_runtime_part, normalised_parameters, state_credentials)
 
         service._eval_service_task = eval_service_task  # type: ignore[method-assign]

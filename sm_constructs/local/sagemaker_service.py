@@ -95,14 +95,24 @@ def optimized_error_name(code: str) -> str:
     It names the SDK exception: an error modeled in SageMaker's API (botocore's ``error_shapes``:
     ``ResourceLimitExceeded``, ``ResourceInUse``, ``ResourceNotFound``, ``ConflictException``) as
     ``SageMaker.<Name>Exception``, any other (``ValidationException``, ``ThrottlingException``) as
-    ``SageMaker.AmazonSageMakerException``. Source: Step Functions Developer Guide, "Create and manage
+    ``SageMaker.AmazonSageMakerException``. Sources: Step Functions Developer Guide, "Create and manage
     Amazon SageMaker AI jobs with Step Functions", example training job state (Retry on
-    ``SageMaker.AmazonSageMakerException`` and ``SageMaker.ResourceLimitExceededException``). The
+    ``SageMaker.AmazonSageMakerException`` and ``SageMaker.ResourceLimitExceededException``); an
+    ``updateEndpoint`` task denied by IAM, quoted in aws/aws-cdk issue 11594 (error
+    ``SageMaker.AmazonSageMakerException``, cause ``... (Service: AmazonSageMaker; Status Code: 400;
+    Error Code: AccessDeniedException; ...)``). The
     ``aws-sdk:sagemaker:*`` integrations name errors differently (moto's interpreter does that part).
     """
     if code in _MODELED_ERRORS:
         return f"SageMaker.{code if code.endswith('Exception') else code + 'Exception'}"
     return "SageMaker.AmazonSageMakerException"
+
+
+def _cause(message: str, code: str) -> str:
+    """The cause as the optimized integration words it: the message, then the SDK's service, status and code."""
+    if "(Service: AmazonSageMaker;" in message:
+        return message
+    return f"{message} (Service: AmazonSageMaker; Status Code: 400; Error Code: {code}; Request ID: local; Proxy: null)"
 
 
 def _json_safe(value: Any) -> Any:
@@ -148,9 +158,7 @@ class SageMakerIntegration(StateTaskServiceCallback):
                 event_details=_event_details(
                     taskFailedEventDetails=TaskFailedEventDetails(
                         error=error,
-                        # as AWS words it: the message, then the service, status and error code
-                        cause=f"{ex.response['Error']['Message']} (Service: AmazonSageMaker; Status Code: 400; "
-                        f"Error Code: {code})",
+                        cause=_cause(ex.response["Error"]["Message"], code),
                         resource=self._get_sfn_resource(),
                         resourceType=self._get_sfn_resource_type(),
                     )
