@@ -1,6 +1,7 @@
 """End to end with an app that is not the reference app (tests/apps/byo): deployed into the emulator
 by ``sm-local``, changed and redeployed, then run: split → hyperparameter tuning (real trials) → model
-of the best trial → endpoint ‖ batch transform; the endpoint answers ``sm-pipeline invoke`` with the
+of the best trial → endpoint ‖ batch transform, with a bring-your-own container and a Spark split;
+the endpoint answers ``sm-pipeline invoke`` with the
 deployed model's scores.
 
 One emulator and app for the module (all its tests on one xdist worker); waits run 20x faster.
@@ -109,7 +110,19 @@ def test_tuning_picks_the_real_best_trial_and_its_model_is_used(byo, run):
     model = sm.describe_model(ModelName=output["steps"]["Model"]["ModelName"])
     assert model["PrimaryContainer"]["ModelDataUrl"] == output["steps"]["Tune"]["ModelArtifacts"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=byo["bucket"], Prefix="batch/grid/").get("Contents", [])]
-    assert keys == ["batch/grid/batch.csv.out"]
+    (predictions,) = [k for k in keys if k.endswith(".csv.out") and not k.split("/")[-1].startswith(".")]
+    scores = s3.get_object(Bucket=byo["bucket"], Key=predictions)["Body"].read().decode().split()
+    assert len(scores) > 20 and all(0 <= float(v) <= 1 for v in scores)
+
+
+def test_the_split_ran_on_spark_in_local_mode(byo, run):
+    s3 = byo["session"].client("s3")
+    listed = s3.list_objects_v2(Bucket=byo["bucket"], Prefix="processed/grid/").get("Contents", [])
+    parts = {o["Key"].split("/")[2] for o in listed if "/part-" in o["Key"] and o["Key"].endswith(".csv")}
+    assert parts == {"train", "validation", "batch"}
+    (log,) = (byo["app"] / ".sm-local" / "jobs").glob("byo-split-*/job.log")
+    text = log.read_text()
+    assert "spark-submit --master 'local[*]'" in text and "split 400 rows into train" in text
 
 
 def test_the_endpoint_answers_with_the_deployed_model(byo, run, tmp_path):

@@ -60,3 +60,32 @@ def test_unknown_docker_commands_fail(tmp_path):
     assert docker_shim(["run", "python:3.11"], tmp_path) == 1
     assert local_image(tmp_path, URI) is None
     assert not Path(tmp_path / "images").exists()
+
+
+def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
+    from sm_constructs.local.spark import spark_command
+
+    argv, env = spark_command(
+        [
+            "smspark-submit",
+            "--py-files",
+            "/x/lib.zip",
+            "--spark-event-logs-s3-uri",
+            "s3://b/logs",
+            "/x/app.py",
+            "--n",
+            "1",
+        ]
+    )
+    assert argv[0].endswith("pyspark/bin/spark-submit")
+    assert argv[1:] == ["--master", "local[*]", "--py-files", "/x/lib.zip", "/x/app.py", "--n", "1"]
+    assert env["PYSPARK_PYTHON"] == sys.executable and Path(env["JAVA_HOME"], "bin", "java").exists()
+
+
+def test_spark_without_java_says_so(monkeypatch, tmp_path):
+    from sm_constructs.local.spark import SparkUnavailable, spark_command
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(SparkUnavailable, match=r"needs Java \(17 or later\).*no java on PATH"):
+        spark_command(["smspark-submit", "/x/app.py"])

@@ -8,7 +8,8 @@ environment contract, mapped to a temporary directory per job:
   or ``SM_*`` variables, as the reference scripts do;
 * inputs are downloaded from the emulated S3 before the run and outputs uploaded after it;
 * processing: ``ContainerEntrypoint`` + ``ContainerArguments`` with ``python``/``python3`` run by
-  this Python (so the container's libraries must be installed here);
+  this Python (so the container's libraries must be installed here), ``smspark-submit`` by a local
+  Spark (:mod:`sm_constructs.local.spark`);
 * training, script mode (``sagemaker_program`` + ``sagemaker_submit_directory`` hyperparameters):
   the program with ``SM_CHANNEL_<NAME>``, ``SM_MODEL_DIR``, ``SM_OUTPUT_DATA_DIR``, ``SM_HPS`` and the
   hyperparameters as ``--name value`` arguments; ``model.tar.gz`` of the model directory goes to
@@ -264,10 +265,13 @@ class JobRunner:
         if argv and Path(argv[0]).name.startswith("python"):
             argv = [sys.executable, *argv[1:]]
         elif argv and Path(argv[0]).name == "smspark-submit":
-            raise JobFailed(
-                "ClientError: Spark processing (smspark-submit) cannot run on this machine: the local emulator "
-                "has no Spark runtime; run the job on AWS or test the PySpark code with pyspark in local mode"
-            )
+            from .spark import SparkUnavailable, spark_command
+
+            try:
+                argv, spark_env = spark_command(argv)
+            except SparkUnavailable as error:
+                raise JobFailed(str(error)) from None
+            env = {**spark_env, **env}
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
         argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]

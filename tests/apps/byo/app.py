@@ -1,4 +1,4 @@
-"""A CDK app of its own (not the reference app): featurize (a bring-your-own container) → split → hyperparameter tuning → model of the best
+"""A CDK app of its own (not the reference app): featurize (a bring-your-own container) → split (Spark) → hyperparameter tuning → model of the best
 trial → endpoint ‖ batch transform. Knobs for a change between deployments come from the context."""
 
 from aws_cdk import App, Stack
@@ -55,8 +55,9 @@ class ByoStack(Stack):
             self,
             "Split",
             role=role,
-            image=ContainerImage.sklearn("1.2-1"),
+            image=ContainerImage.spark_processing("3.5"),
             code="scripts/split.py",
+            arguments=["--input", "/opt/ml/processing/input/raw", "--output", "/opt/ml/processing/output"],
             inputs=[ProcessingInput("raw", uri(DataPrefix.PROCESSED, "featured/"))],
             outputs=[ProcessingOutput(s, uri(DataPrefix.PROCESSED, f"{s}/")) for s in ("train", "validation", "batch")],
             name_prefix="byo-split",

@@ -1,17 +1,24 @@
-"""Splits raw CSV (header, label column `label`) into the XGBoost container's layout: label first, no header."""
+"""Spark: splits the featured rows into the XGBoost container's layout (label first, no header)."""
 
-import glob
-import os
+import argparse
 
-import pandas as pd
+from pyspark.sql import SparkSession
 
-frames = [pd.read_csv(path) for path in sorted(glob.glob("/opt/ml/processing/input/raw/*.csv"))]
-data = pd.concat(frames).sample(frac=1.0, random_state=0)
-columns = ["label", *[c for c in data.columns if c != "label"]]
-cut, end = int(len(data) * 0.7), int(len(data) * 0.85)
-for name, part in (("train", data[:cut]), ("validation", data[cut:end])):
-    os.makedirs(f"/opt/ml/processing/output/{name}", exist_ok=True)
-    part[columns].to_csv(f"/opt/ml/processing/output/{name}/{name}.csv", header=False, index=False)
-os.makedirs("/opt/ml/processing/output/batch", exist_ok=True)
-data[end:][columns[1:]].to_csv("/opt/ml/processing/output/batch/batch.csv", header=False, index=False)
-print(f"split {len(data)} rows")
+parser = argparse.ArgumentParser()
+parser.add_argument("--input", default="/opt/ml/processing/input/raw")
+parser.add_argument("--output", default="/opt/ml/processing/output")
+args = parser.parse_args()
+
+spark = SparkSession.builder.appName("byo-split").getOrCreate()
+spark.conf.set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")  # no _SUCCESS marker files
+data = spark.read.csv(args.input, header=True, inferSchema=True)
+features = [c for c in data.columns if c != "label"]
+train, validation, batch = data.randomSplit([0.7, 0.15, 0.15], seed=7)
+for name, part, columns in (
+    ("train", train, ["label", *features]),
+    ("validation", validation, ["label", *features]),
+    ("batch", batch, features),
+):
+    part.select(*columns).coalesce(1).write.mode("overwrite").csv(f"{args.output}/{name}", header=False)
+print(f"split {data.count()} rows into train {train.count()}, validation {validation.count()}, batch {batch.count()}")
+spark.stop()
