@@ -186,6 +186,9 @@ UPDATE_ENDPOINT_ACTIONS = ("sagemaker:UpdateEndpoint",)
 #: named API only (Step Functions Developer Guide, "AWS SDK service integrations": the IAM action is
 #: ``<service>:<Action>``).
 DESCRIBE_ENDPOINT_ACTIONS = ("sagemaker:DescribeEndpoint",)
+#: DeleteEndpoint through ``aws-sdk:sagemaker:deleteEndpoint`` (replacing a Failed endpoint): the SDK
+#: integration calls the named API only (same source as DescribeEndpoint above).
+DELETE_ENDPOINT_ACTIONS = ("sagemaker:DeleteEndpoint",)
 #: SM-PERMS CreateEndpoint: ``kms:CreateGrant`` on the endpoint config's ``KmsKeyId`` (the caller of
 #: CreateEndpoint / UpdateEndpoint lets SageMaker use the key for the instances' volumes). The grant
 #: is made for SageMaker's resources, so it is limited by ``kms:GrantIsForAWSResource``.

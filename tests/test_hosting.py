@@ -123,16 +123,23 @@ def test_create_or_update_then_wait_for_in_service(synthesized):
     _, template, deploy = synthesized
     s = _states(template)
     assert s["DeployDescribe"]["Resource"].endswith(":states:::aws-sdk:sagemaker:describeEndpoint")
-    assert s["DeployDescribe"]["Next"] == "DeployUpdate"
+    assert s["DeployStart"]["Next"] == "DeployDescribe"
+    assert s["DeployDescribe"]["Next"] == "DeployRoute"
     assert s["DeployDescribe"]["Catch"][0]["Next"] == "DeployCreate"
     assert s["DeployCreate"]["Next"] == s["DeployUpdate"]["Next"] == "DeployStartPolling"
     assert s["DeployWait"]["Seconds"] == 60 and s["DeployWait"]["Next"] == "DeployPoll"
     choices = s["DeployCheck"]["Choices"]
     assert choices[0]["Next"] == "DeployInService"
     assert choices[1]["Next"] == "DeployRolledBack"
-    assert choices[2]["Next"] == "DeployFailed"
-    assert choices[3]["Next"] == "DeployTimedOut" and choices[3]["NumericGreaterThanEquals"] == 30
+    assert choices[2]["Next"] == "DeploySuperseded"
+    assert choices[3]["Next"] == "DeployFailed"
+    assert choices[4]["Next"] == "DeployTimedOut" and choices[4]["NumericGreaterThanEquals"] == 30
     assert s["DeployCheck"]["Default"] == "DeployWait"
+    # rolled back = InService on the config it served before this deployment updated it
+    assert choices[1]["And"][1]["And"][1] == {
+        "Variable": "$.steps.Deploy.Endpoint.EndpointConfigName",
+        "StringEqualsPath": "$.steps.Deploy.Existing.EndpointConfigName",
+    }
     assert deploy.max_polls == 30
     update = s["DeployUpdate"]["Parameters"]["DeploymentConfig"]
     assert update["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "churn-5xx"}]}
@@ -140,6 +147,70 @@ def test_create_or_update_then_wait_for_in_service(synthesized):
         "Type": "CAPACITY_PERCENT",
         "Value": 20,
     }
+
+
+def test_a_busy_endpoint_is_waited_for_and_a_failed_one_is_not_touched(synthesized):
+    _, template, _ = synthesized
+    s = _states(template)
+    route = s["DeployRoute"]
+    assert [c["Next"] for c in route["Choices"]] == ["DeployUpdate", "DeployEndpointFailed", "DeployBusyTimedOut"]
+    assert route["Default"] == "DeployBusyWait"  # Creating, Updating, Deleting, ...
+    assert s["DeployBusyWait"]["Seconds"] == 60 and s["DeployBusyWait"]["Next"] == "DeployCountBusy"
+    assert s["DeployCountBusy"]["Next"] == "DeployDescribe"
+    assert route["Choices"][2]["NumericGreaterThanEquals"] == 30  # bounded by max_wait
+    failed = s["DeployEndpointFailed"]
+    assert failed["Error"] == "EndpointFailed"
+    assert (
+        "delete-endpoint --endpoint-name churn" in failed["Cause"] and "replace_failed_endpoint=True" in failed["Cause"]
+    )
+    assert "DeployDelete" not in s
+    # refused because another release is in progress: wait; refused for anything else: fail with the cause
+    for task in ("DeployCreate", "DeployUpdate"):
+        (catch,) = s[task]["Catch"]
+        assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.steps.Deploy.Refused", "Next": "DeployRefused"}
+        assert s[task]["Retry"][0]["ErrorEquals"][0] == "SageMaker.AmazonSageMakerException"
+    refused = s["DeployRefused"]
+    patterns = [c["StringMatches"] for c in refused["Choices"][0]["Or"]]
+    assert patterns == ["*Cannot update in-progress endpoint*", "*Cannot create already existing endpoint*"]
+    assert refused["Choices"][0]["Next"] == "DeployBusyWait" and refused["Default"] == "DeployRejected"
+    assert s["DeployRejected"] == {
+        "Type": "Fail",
+        "ErrorPath": "$.steps.Deploy.Refused.Error",
+        "CausePath": "$.steps.Deploy.Refused.Cause",
+    }
+
+
+def test_a_failed_endpoint_is_replaced_when_allowed():
+    app = new_app()
+    stack = new_stack(app)
+    deploy = EndpointDeployment(
+        stack,
+        "Deploy",
+        endpoint_name="churn",
+        config=EndpointConfigDefinition.from_config_name(stack, "Config", "churn-config-1"),
+        replace_failed_endpoint=True,
+    )
+    MlStateMachine(stack, "Release", definition_body=sfn.DefinitionBody.from_chainable(deploy))
+    add_nag_packs(app)
+    app.synth()
+    template = template_of(stack)
+    s = _states(template)
+    assert s["DeployRoute"]["Choices"][1]["Next"] == "DeployDelete"
+    assert s["DeployDelete"]["Resource"].endswith(":states:::aws-sdk:sagemaker:deleteEndpoint")
+    assert s["DeployDelete"]["Next"] == "DeployBusyWait"  # Deleting, then gone, then created
+    assert "DeployEndpointFailed" not in s
+    ops = {r.operation.name for r in assert_all_requests_valid(template.to_json(), expect_at_least=4)}
+    assert {"DeleteEndpoint", "CreateEndpoint", "UpdateEndpoint", "DescribeEndpoint"} <= ops
+    policies = [
+        st
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in template.find_resources(kind).values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (delete,) = [st for st in policies if "sagemaker:DeleteEndpoint" in str(st["Action"])]
+    assert {"sagemaker:DeleteEndpoint", "sagemaker:DescribeEndpoint"} <= set(delete["Action"])
+    assert ":endpoint/churn" in str(delete["Resource"]) and "*" not in str(delete["Resource"])
+    assert cfn_lint(template.to_json()) == []
 
 
 def test_transform_request(synthesized):

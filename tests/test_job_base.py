@@ -160,8 +160,15 @@ def test_sync_jobs_get_the_events_rule_permissions():
     (asl,) = state_machines(template.to_json()).values()
     state = asl["States"]["Prep"]
     assert state["Resource"].endswith(":states:::sagemaker:createProcessingJob.sync")
-    (retry,) = state["Retry"]
+    quota, retry = state["Retry"]
     assert "SageMaker.AmazonSageMakerException" in retry["ErrorEquals"] and retry["JitterStrategy"] == "FULL"
+    # quota refusals first (the first matching retrier applies), waiting long enough for a burst to drain
+    assert quota["ErrorEquals"] == ["SageMaker.ResourceLimitExceededException"]
+    assert "SageMaker.ResourceLimitExceededException" not in retry["ErrorEquals"]
+    assert (quota["IntervalSeconds"], quota["BackoffRate"], quota["MaxDelaySeconds"]) == (60, 2, 600)
+    assert quota["JitterStrategy"] == "FULL"
+    waits = [min(60 * 2**n, 600) for n in range(quota["MaxAttempts"])]
+    assert sum(waits) >= 3600  # at least an hour of waiting (before jitter) before the run fails
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,7 @@ def test_pipeline_runs_to_the_end_and_retries_a_throttled_create(local):
     }
     # and the only other failed call is the endpoint lookup that routes to CreateEndpoint
     assert failed == {
-        ("createTrainingJob.sync", "SageMaker.ThrottlingException"),
+        ("createTrainingJob.sync", "SageMaker.AmazonSageMakerException"),
         ("describeEndpoint", "SageMaker.SageMakerException"),
     }
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]

@@ -25,12 +25,14 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems, check_request
 from ..state_machine import MlStateMachine
 
 __all__ = [
+    "QUOTA_ERRORS",
     "RETRYABLE_ERRORS",
     "RUN_SUFFIX_CHARS",
     "SageMakerDefinition",
@@ -47,8 +49,10 @@ RUN_SUFFIX_CHARS = 13
 EXECUTION_TAG = "sm-constructs:execution"
 _STATE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
-#: Errors worth retrying: throttling and capacity (``ResourceLimitExceeded`` arrives as
-#: ``SageMaker.AmazonSageMakerException`` from the optimized integrations, as its own name from SDK calls).
+#: Errors worth retrying: throttling and capacity. The optimized integrations report errors SageMaker's
+#: API does not model (ThrottlingException, ValidationException) as ``SageMaker.AmazonSageMakerException``
+#: and modeled ones by name (``SageMaker.ResourceLimitExceededException``); see
+#: ``sm_constructs.local.sagemaker_service.optimized_error_name`` for the source.
 RETRYABLE_ERRORS = [
     "SageMaker.AmazonSageMakerException",
     "SageMaker.ResourceLimitExceededException",
@@ -72,10 +76,31 @@ def _execution_id() -> str:
     return sfn.JsonPath.string_at("$$.Execution.Id")
 
 
-def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4) -> None:
-    """Retry throttling / capacity errors with exponential backoff and full jitter (10 s, 20 s, 40 s ...)."""
+#: The error of a job create over the account's instance quota for its type (``ResourceLimitExceeded``,
+#: modeled in SageMaker's API, so both the optimized and the SDK integration name it
+#: ``SageMaker.ResourceLimitExceededException``; Step Functions Developer Guide, SageMaker example).
+QUOTA_ERRORS = ["SageMaker.ResourceLimitExceededException"]
+
+
+def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4, quota_attempts: int = 9) -> None:
+    """Retry throttling / capacity errors with exponential backoff and full jitter (10 s, 20 s, 40 s ...).
+
+    A create refused for the instance quota waits longer, since a burst drains only as running jobs
+    finish: 1, 2, 4, 8, then every 10 minutes (full jitter), ``quota_attempts`` times (9: up to
+    65 minutes). When that is not enough, the task fails with SageMaker's message, which names the
+    quota, its value and its use.
+    """
+    if quota_attempts:
+        state.add_retry(
+            errors=QUOTA_ERRORS,
+            interval=_duration("minutes", 1),
+            backoff_rate=2,
+            max_attempts=quota_attempts,
+            max_delay=_duration("minutes", 10),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
     state.add_retry(
-        errors=RETRYABLE_ERRORS,
+        errors=[e for e in RETRYABLE_ERRORS if e not in QUOTA_ERRORS] if quota_attempts else RETRYABLE_ERRORS,
         interval=_duration("seconds", 10),
         backoff_rate=2,
         max_attempts=max_attempts,
@@ -225,6 +250,7 @@ class SageMakerDefinition(Construct):
             if isinstance(key, str) and key.startswith("aws:"):
                 problems.add("tags", key, "tag keys starting with 'aws:' are reserved by AWS")
         super().__init__(scope, id)
+        pin_feature_flags(self)
         # Raised with the request's problems by _check_request, so that all are reported at once.
         self._problems = problems
         self._request_checked = False

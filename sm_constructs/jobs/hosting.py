@@ -14,7 +14,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._iam_facts import (
+    DELETE_ENDPOINT_ACTIONS,
     DESCRIBE_ENDPOINT_ACTIONS,
     ENDPOINT,
     ENDPOINT_CONFIG,
@@ -355,10 +357,21 @@ class EndpointDeployment(sfn.StateMachineFragment):
     """Create the endpoint if it does not exist, update it if it does, then wait until InService.
 
     The endpoint name is stable (endpoints are long-lived; each run brings a new endpoint config).
-    States (prefixed with the construct id): ``<id>Describe`` → ``<id>Create`` or ``<id>Update`` →
-    ``<id>Wait`` → ``<id>Poll`` → ``<id>Check``. The deployment fails on ``Failed`` /
-    ``OutOfService``, when a blue/green update rolled back (the endpoint came back InService on
-    another config), or after ``max_wait``.
+    Several runs may release to the same endpoint at once. SageMaker refuses ``UpdateEndpoint`` and
+    ``DeleteEndpoint`` while the endpoint is ``Creating`` or ``Updating`` ("Cannot update in-progress
+    endpoint") and a second ``CreateEndpoint`` for its name, so a deployment that finds the endpoint
+    busy, or is refused for that reason, waits (``poll_interval``, at most ``max_wait``) and looks
+    again; releases therefore take turns, and the endpoint ends on the config of the last release
+    that started its update. A ``Failed`` endpoint accepts only ``DeleteEndpoint`` (DescribeEndpoint,
+    SageMaker API reference): with ``replace_failed_endpoint`` the deployment deletes it and creates it
+    anew, otherwise it fails with ``EndpointFailed`` and says what to do.
+
+    States (prefixed with the construct id): ``<id>Start`` → ``<id>Describe`` → ``<id>Route`` →
+    ``<id>Create`` / ``<id>Update`` / ``<id>Delete`` / ``<id>BusyWait`` → … → ``<id>Wait`` →
+    ``<id>Poll`` → ``<id>Check``. After its own update, the deployment fails on ``Failed`` /
+    ``OutOfService``, when the update rolled back (the endpoint came back InService on the config it
+    had before), or after ``max_wait``; InService on a config of a later release (``<id>Superseded``)
+    is a success: this release was in service and a newer one followed it.
 
     :param endpoint_name: the endpoint's name (1-63, letters, digits, hyphens).
     :param config: the :class:`EndpointConfigDefinition` whose config (made earlier in the same
@@ -366,7 +379,10 @@ class EndpointDeployment(sfn.StateMachineFragment):
         (:meth:`EndpointConfigDefinition.from_config_name`). IAM is scoped to its name prefix.
     :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
     :param poll_interval: Default: 30 seconds.
-    :param max_wait: Default: 1 hour.
+    :param max_wait: how long to wait for a busy endpoint, and then for the update. Default: 1 hour.
+    :param replace_failed_endpoint: delete and re-create an endpoint found ``Failed`` (it serves
+        nothing; the role gets ``sagemaker:DeleteEndpoint`` on this endpoint only). Default: false -
+        the run fails and names the endpoint to delete.
     """
 
     @typed
@@ -380,6 +396,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         deployment: BlueGreenDeployment | None = None,
         poll_interval: Duration | None = None,
         max_wait: Duration | None = None,
+        replace_failed_endpoint: bool = False,
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
@@ -414,8 +431,10 @@ class EndpointDeployment(sfn.StateMachineFragment):
         check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self._endpoint_name = endpoint_name
         self.config = config
+        self.replace_failed_endpoint = replace_failed_endpoint
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
         stack = Stack.of(self)
         # SageMaker puts endpoint names lower-cased into their ARNs.
@@ -423,6 +442,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         config_arn = config.config_arn
         result = f"$.steps.{id}"
 
+        start = sfn.Pass(self, f"{id}Start", parameters={"Count": 0}, result_path=f"{result}.Busy")
         describe_statements = [statement(self, actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
         describe = SageMakerTask(
             self,
@@ -430,7 +450,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:describeEndpoint",
             parameters={"EndpointName": endpoint_name},
             policy_statements=describe_statements,
-            result_selector={"EndpointStatus.$": "$.EndpointStatus"},
+            result_selector={"EndpointStatus.$": "$.EndpointStatus", "EndpointConfigName.$": "$.EndpointConfigName"},
             result_path=f"{result}.Existing",
         )
         describe.add_retry(
@@ -472,9 +492,94 @@ class EndpointDeployment(sfn.StateMachineFragment):
         describe.add_catch(
             create,
             errors=["SageMaker.SageMakerException", "SageMaker.ValidationException"],
-            result_path=sfn.JsonPath.DISCARD,
+            result_path=f"{result}.Existing",
         )
 
+        # -- a busy endpoint: wait, bounded, and look again -----------------------------------
+        busy_wait = sfn.Wait(self, f"{id}BusyWait", time=sfn.WaitTime.duration(poll_interval))
+        count_busy = sfn.Pass(
+            self,
+            f"{id}CountBusy",
+            parameters={"Count": sfn.JsonPath.math_add(sfn.JsonPath.number_at(f"{result}.Busy.Count"), 1)},
+            result_path=f"{result}.Busy",
+        )
+        busy_too_long = sfn.Fail(
+            self,
+            f"{id}BusyTimedOut",
+            error="EndpointDeploymentTimedOut",
+            cause=f"Endpoint {endpoint_name} stayed busy (Creating, Updating or Deleting) for {self.max_polls} polls: "
+            "another release or change is still in progress; run again when it is InService",
+        )
+        # SageMaker's refusals that only mean "busy" (ValidationException, message documented in
+        # the emulator's endpoint_lifecycle module); any other refusal fails the deployment with its cause.
+        refused = f"{result}.Refused"
+        rejected = (
+            sfn.Choice(self, f"{id}Refused")
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.string_matches(f"{refused}.Cause", "*Cannot update in-progress endpoint*"),
+                    sfn.Condition.string_matches(f"{refused}.Cause", "*Cannot create already existing endpoint*"),
+                ),
+                busy_wait,
+            )
+            .otherwise(
+                sfn.Fail(
+                    self,
+                    f"{id}Rejected",
+                    error_path=f"{refused}.Error",
+                    cause_path=f"{refused}.Cause",
+                )
+            )
+        )
+        for task in (create, update):
+            task.add_catch(rejected, errors=["States.ALL"], result_path=refused)
+
+        failed_endpoint = sfn.Fail(
+            self,
+            f"{id}EndpointFailed",
+            error="EndpointFailed",
+            cause=f"Endpoint {endpoint_name} is Failed and SageMaker accepts only DeleteEndpoint on a failed "
+            f"endpoint (its FailureReason says why it failed). Delete it (aws sagemaker delete-endpoint "
+            f"--endpoint-name {endpoint_name}) and run again, or set replace_failed_endpoint=True on "
+            f"EndpointDeployment {self.node.path} to let the pipeline replace it.",
+        )
+        existing_status = f"{result}.Existing.EndpointStatus"
+        route = sfn.Choice(self, f"{id}Route")
+        route.when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(existing_status),
+                sfn.Condition.or_(
+                    sfn.Condition.string_equals(existing_status, "InService"),
+                    sfn.Condition.string_equals(existing_status, "OutOfService"),
+                ),
+            ),
+            update,
+        )
+        self.tasks = [describe, create, update]
+        if replace_failed_endpoint:
+            delete = SageMakerTask(
+                self,
+                f"{id}Delete",
+                resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
+                parameters={"EndpointName": endpoint_name},
+                policy_statements=[statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])],
+                result_path=sfn.JsonPath.DISCARD,
+            )
+            delete.add_retry(
+                errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL
+            )
+            delete.add_catch(rejected, errors=["States.ALL"], result_path=refused)
+            delete.next(busy_wait)  # Deleting, then gone: the next look creates it
+            route.when(sfn.Condition.string_equals(existing_status, "Failed"), delete)
+            self.tasks.append(delete)
+        else:
+            route.when(sfn.Condition.string_equals(existing_status, "Failed"), failed_endpoint)
+        route.when(sfn.Condition.number_greater_than_equals(f"{result}.Busy.Count", self.max_polls), busy_too_long)
+        route.otherwise(busy_wait)
+        busy_wait.next(count_busy)
+        count_busy.next(describe)
+
+        # -- after our create or update: wait until it is in service -------------------------
         count = sfn.Pass(self, f"{id}StartPolling", parameters={"Polls": 0}, result_path=f"{result}.Progress")
         wait = sfn.Wait(self, f"{id}Wait", time=sfn.WaitTime.duration(poll_interval))
         poll = SageMakerTask(
@@ -499,6 +604,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             result_path=f"{result}.Progress",
         )
         status = f"{result}.Endpoint.EndpointStatus"
+        serving = f"{result}.Endpoint.EndpointConfigName"
         failed = sfn.Fail(
             self, f"{id}Failed", error="EndpointDeploymentFailed", cause_path=f"{result}.Endpoint.Details"
         )
@@ -506,7 +612,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             self,
             f"{id}RolledBack",
             error="EndpointDeploymentRolledBack",
-            cause="The endpoint is InService on a different endpoint config: the update was rolled back.",
+            cause="The endpoint is InService on the endpoint config it had before: the update was rolled back.",
         )
         timed_out = sfn.Fail(
             self,
@@ -515,18 +621,23 @@ class EndpointDeployment(sfn.StateMachineFragment):
             cause=f"Not InService after {self.max_polls} polls",
         )
         done = sfn.Pass(self, f"{id}InService")
+        superseded = sfn.Pass(self, f"{id}Superseded")
         in_service = sfn.Condition.string_equals(status, "InService")
         same_config = (
-            sfn.Condition.string_equals_json_path(
-                f"{result}.Endpoint.EndpointConfigName", _path_of(stack, endpoint_config_name)
-            )
+            sfn.Condition.string_equals_json_path(serving, _path_of(stack, endpoint_config_name))
             if is_token(endpoint_config_name)
-            else sfn.Condition.string_equals(f"{result}.Endpoint.EndpointConfigName", endpoint_config_name)
+            else sfn.Condition.string_equals(serving, endpoint_config_name)
+        )
+        # the config the endpoint served when this deployment updated it (absent when it created it)
+        previous = f"{result}.Existing.EndpointConfigName"
+        back_on_previous = sfn.Condition.and_(
+            sfn.Condition.is_present(previous), sfn.Condition.string_equals_json_path(serving, previous)
         )
         check = (
             sfn.Choice(self, f"{id}Check")
             .when(sfn.Condition.and_(in_service, same_config), done)
-            .when(in_service, rolled_back)
+            .when(sfn.Condition.and_(in_service, back_on_previous), rolled_back)
+            .when(in_service, superseded)
             .when(
                 sfn.Condition.or_(
                     sfn.Condition.string_equals(status, "Failed"), sfn.Condition.string_equals(status, "OutOfService")
@@ -536,16 +647,17 @@ class EndpointDeployment(sfn.StateMachineFragment):
             .when(sfn.Condition.number_greater_than_equals(f"{result}.Progress.Polls", self.max_polls), timed_out)
             .otherwise(wait)
         )
-        describe.next(update)
+        start.next(describe)
+        describe.next(route)
         create.next(count)
         update.next(count)
         count.next(wait)
         wait.next(poll)
         poll.next(bump)
         bump.next(check)
-        self._start = describe
-        self._ends: list[sfn.INextable] = [done]
-        self.tasks = [describe, create, update, poll]
+        self._start = start
+        self._ends: list[sfn.INextable] = [done, superseded]
+        self.tasks.append(poll)
 
     @property
     def start_state(self) -> sfn.State:

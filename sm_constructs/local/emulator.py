@@ -13,7 +13,11 @@ turned on, and installs, as plug-ins rather than changes to moto:
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
   as AWS would (:mod:`~sm_constructs.local.iam_enforcement`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
-  endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
+  endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing;
+* endpoint lifecycles that take (scaled) time and reject what SageMaker rejects
+  (:mod:`~sm_constructs.local.endpoint_lifecycle`), per-instance-type job quotas from ``quotas.json``
+  (:mod:`~sm_constructs.local.quotas`) and slow or failing jobs from ``faults.json``
+  (:mod:`~sm_constructs.local.job_faults`).
 
 The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
 template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
@@ -174,6 +178,15 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
     state_task_factory.state_task_service_for = state_task_service_for
 
 
+def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: float) -> None:
+    """Endpoint lifecycles, job quotas (``quotas.json``) and job faults, each in its own module."""
+    from . import endpoint_lifecycle, job_faults, quotas
+
+    endpoint_lifecycle.install(endpoint_lifecycle.EndpointTiming(scale=scale), faults)
+    quotas.install(quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
+    job_faults.install(runner, faults, scale)
+
+
 class Emulator:
     """moto's server with the sm_constructs plug-ins, in this process (one per process).
 
@@ -215,16 +228,21 @@ class Emulator:
             raise RuntimeError("one Emulator per process")
         _installed = True
         s3 = lambda region: boto_client_for(region=region, service="s3")  # noqa: E731
+        options: dict[str, Any] = {
+            "logs": lambda region: boto_client_for(region=region, service="logs"),
+            "sagemaker": lambda region: boto_client_for(region=region, service="sagemaker"),
+        }
         enforcer = None
         if self.enforce_iam:
             from .iam_enforcement import Enforcer, PolicyStore
             from .iam_jobs import EnforcedJobRunner
 
             enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=self.workdir / "iam.jsonl")
-            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer)
+            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **options)
         else:
-            runner = JobRunner(s3, self.workdir, ACCOUNT_ID)
-        _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
+            runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **options)
+        faults = Faults(self.workdir / "faults.json")
+        _install_sagemaker(runner.submit, faults)
         if enforcer is not None:
             from .iam_enforcement import install
 
@@ -233,6 +251,12 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
+        from . import cloudformation, endpoints
+
+        cloudformation.install()
+        endpoints.install()
+        # after endpoints.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
+        _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

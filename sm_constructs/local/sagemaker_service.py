@@ -4,7 +4,8 @@ moto forwards ``arn:aws:states:::sagemaker:*`` requests without checking them an
 pattern for SageMaker. :class:`SageMakerIntegration` supplies both, as AWS behaves:
 
 * every request is validated against botocore's SageMaker model first; a bad key or type fails the
-  task with ``SageMaker.ValidationException`` and botocore's own report as the cause;
+  task with SageMaker's ``ValidationException`` and botocore's own report as the cause;
+* errors are named as Step Functions names them for this integration (:func:`optimized_error_name`);
 * request-response calls go to moto's SageMaker backend with the parameters exactly as the state
   machine rendered them;
 * ``.sync`` creates the job, hands it to the local :class:`~sm_constructs.local.runner.JobRunner`,
@@ -41,7 +42,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-__all__ = ["JOB_KINDS", "Faults", "SageMakerIntegration"]
+__all__ = ["JOB_KINDS", "Faults", "SageMakerIntegration", "optimized_error_name"]
 
 #: create operation → (job kind, name field, status field) for the jobs ``.sync`` waits for.
 JOB_KINDS: dict[str, tuple[str, str, str]] = {
@@ -67,16 +68,51 @@ class Faults:
         self._lock = threading.Lock()
 
     def take(self, operation: str) -> str | None:
+        fault = self.take_fault(operation)
+        return str(fault["error"]) if fault else None
+
+    def take_fault(self, key: str) -> dict[str, Any] | None:
+        """The fault for ``key`` if one is left (and count it taken), e.g. ``{"seconds": 60, "times": 2}``."""
         with self._lock:
             if not self.path.exists():
                 return None
             faults = json.loads(self.path.read_text() or "{}")
-            fault = faults.get(operation)
+            fault = faults.get(key)
             if not fault or fault.get("times", 1) <= 0:
                 return None
             fault["times"] = fault.get("times", 1) - 1
             self.path.write_text(json.dumps(faults))
-            return str(fault["error"])
+            return dict(fault)
+
+
+_SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+_MODELED_ERRORS = frozenset(shape.name for shape in _SAGEMAKER.error_shapes)
+
+
+def optimized_error_name(code: str) -> str:
+    """The error name Step Functions' optimized SageMaker integration reports for a SageMaker error code.
+
+    It names the SDK exception: an error modeled in SageMaker's API (botocore's ``error_shapes``:
+    ``ResourceLimitExceeded``, ``ResourceInUse``, ``ResourceNotFound``, ``ConflictException``) as
+    ``SageMaker.<Name>Exception``, any other (``ValidationException``, ``ThrottlingException``) as
+    ``SageMaker.AmazonSageMakerException``. Sources: Step Functions Developer Guide, "Create and manage
+    Amazon SageMaker AI jobs with Step Functions", example training job state (Retry on
+    ``SageMaker.AmazonSageMakerException`` and ``SageMaker.ResourceLimitExceededException``); an
+    ``updateEndpoint`` task denied by IAM, quoted in aws/aws-cdk issue 11594 (error
+    ``SageMaker.AmazonSageMakerException``, cause ``... (Service: AmazonSageMaker; Status Code: 400;
+    Error Code: AccessDeniedException; ...)``). The
+    ``aws-sdk:sagemaker:*`` integrations name errors differently (moto's interpreter does that part).
+    """
+    if code in _MODELED_ERRORS:
+        return f"SageMaker.{code if code.endswith('Exception') else code + 'Exception'}"
+    return "SageMaker.AmazonSageMakerException"
+
+
+def _cause(message: str, code: str) -> str:
+    """The cause as the optimized integration words it: the message, then the SDK's service, status and code."""
+    if "(Service: AmazonSageMaker;" in message:
+        return message
+    return f"{message} (Service: AmazonSageMaker; Status Code: 400; Error Code: {code}; Request ID: local; Proxy: null)"
 
 
 def _json_safe(value: Any) -> Any:
@@ -96,7 +132,7 @@ class SageMakerIntegration(StateTaskServiceCallback):
     #: set by the emulator: runs a created job locally; called with (operation, request, region)
     runner: Callable[[str, dict[str, Any], str], None] | None = None
     faults: Faults | None = None
-    _model = botocore.session.get_session().get_service_model("sagemaker")
+    _model = _SAGEMAKER
 
     def __init__(self) -> None:
         patterns: Any = {ResourceCondition.Sync, ResourceCondition.WaitForTaskToken}
@@ -113,7 +149,8 @@ class SageMakerIntegration(StateTaskServiceCallback):
 
     def _from_error(self, env: Any, ex: Exception) -> FailureEvent:
         if isinstance(ex, ClientError):
-            error = f"SageMaker.{ex.response['Error']['Code']}"
+            code = ex.response["Error"]["Code"]
+            error = optimized_error_name(code)
             return FailureEvent(
                 env=env,
                 error_name=CustomErrorName(error),
@@ -121,7 +158,7 @@ class SageMakerIntegration(StateTaskServiceCallback):
                 event_details=_event_details(
                     taskFailedEventDetails=TaskFailedEventDetails(
                         error=error,
-                        cause=ex.response["Error"]["Message"],
+                        cause=_cause(ex.response["Error"]["Message"], code),
                         resource=self._get_sfn_resource(),
                         resourceType=self._get_sfn_resource_type(),
                     )
@@ -146,12 +183,24 @@ class SageMakerIntegration(StateTaskServiceCallback):
         if fault:
             raise ClientError({"Error": {"Code": fault, "Message": f"{fault} (injected fault)"}}, operation)
         client = self._client(resource_runtime_part.region, state_credentials)
-        response = getattr(client, xform_name(operation))(**normalised_parameters)
+
+        def call() -> Any:
+            return getattr(client, xform_name(operation))(**normalised_parameters)
+
+        if operation in JOB_KINDS:
+            response = self.create_job(operation, normalised_parameters, resource_runtime_part.region, call)
+        else:
+            response = call()
         response.pop("ResponseMetadata", None)
-        runner = type(self).runner
-        if operation in JOB_KINDS and runner is not None:
-            runner(operation, normalised_parameters, resource_runtime_part.region)
         env.stack.append(_json_safe(response))
+
+    def create_job(self, operation: str, request: dict[str, Any], region: str, create: Callable[[], Any]) -> Any:
+        """Create a job (``create`` calls SageMaker) and hand it to the runner; quotas wrap this."""
+        response = create()
+        runner = type(self).runner
+        if runner is not None:
+            runner(operation, request, region)
+        return response
 
     def _build_sync_resolver(
         self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any

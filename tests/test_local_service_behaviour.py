@@ -1,0 +1,370 @@
+"""The emulator's endpoint lifecycles, job quotas, job faults and error names against what SageMaker does.
+
+Each test names the AWS behaviour it copies (the sources are in the emulator modules' docs). One
+emulator for the module, at time scale 0.02: an endpoint takes 1.8 s to create or update, 0.6 s
+to delete.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+from botocore.exceptions import ClientError
+
+from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, start_server
+from sm_constructs.local.emulator import _free_port
+
+pytestmark = pytest.mark.xdist_group("emulator-behaviour")
+ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/jobs"
+SCALE = 0.02
+
+
+@pytest.fixture(scope="module")
+def emu(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sm-local-behaviour")
+    saved = os.environ.get("SM_LOCAL_IAM")
+    os.environ["SM_LOCAL_IAM"] = "off"  # raw calls here, not a deployed app: no policies to check
+    try:
+        proc, url = start_server(_free_port(), workdir, time_scale=SCALE)
+    finally:
+        if saved is None:
+            os.environ.pop("SM_LOCAL_IAM", None)
+        else:
+            os.environ["SM_LOCAL_IAM"] = saved
+    try:
+        session = LocalSession(url)
+        sm = session.client("sagemaker")
+        sm.create_model(
+            ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"}
+        )
+        for config in ("c1", "c2", "c3"):
+            sm.create_endpoint_config(
+                EndpointConfigName=config,
+                ProductionVariants=[
+                    {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+                ],
+            )
+        yield {"session": session, "sm": sm, "workdir": workdir}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _faults(emu, faults):
+    (emu["workdir"] / "faults.json").write_text(json.dumps(faults))
+
+
+def _status(sm, name):
+    return sm.describe_endpoint(EndpointName=name)["EndpointStatus"]
+
+
+def _wait_for(sm, name, status, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sm.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] == status:
+            return described
+        time.sleep(0.1)
+    raise AssertionError(f"{name} not {status} after {timeout}s: {described['EndpointStatus']}")
+
+
+def _wait_gone(sm, name, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            sm.describe_endpoint(EndpointName=name)
+        except ClientError as error:
+            assert error.response["Error"]["Message"].startswith("Could not find endpoint")
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} still there after {timeout}s")
+
+
+def _rejected(call, **kwargs):
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+def _arn(name):
+    return f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:endpoint/{name}"
+
+
+def test_create_takes_time_and_busy_endpoints_refuse_updates_deletes_and_a_second_create(emu):
+    # CreateEndpoint: "sets the endpoint status to Creating. After it creates the endpoint, it sets the status to InService"
+    sm = emu["sm"]
+    started = time.monotonic()
+    sm.create_endpoint(EndpointName="e-busy", EndpointConfigName="c1")
+    creating = sm.describe_endpoint(EndpointName="e-busy")
+    assert creating["EndpointStatus"] == "Creating"
+    assert creating["PendingDeploymentSummary"]["EndpointConfigName"] == "c1"
+    in_progress = ("ValidationException", f'Cannot update in-progress endpoint "{_arn("e-busy")}".')
+    assert _rejected(sm.update_endpoint, EndpointName="e-busy", EndpointConfigName="c2") == in_progress
+    assert _rejected(sm.delete_endpoint, EndpointName="e-busy") == in_progress
+    existing = ("ValidationException", f'Cannot create already existing endpoint "{_arn("e-busy")}".')
+    assert _rejected(sm.create_endpoint, EndpointName="e-busy", EndpointConfigName="c2") == existing
+
+    _wait_for(sm, "e-busy", "InService")
+    assert time.monotonic() - started >= 90 * SCALE * 0.9
+    assert _rejected(sm.create_endpoint, EndpointName="e-busy", EndpointConfigName="c2") == existing
+
+
+def test_update_keeps_serving_the_old_config_until_the_new_one_is_in_service(emu):
+    # UpdateEndpoint: Updating, then InService; DescribeEndpoint shows the pending config meanwhile
+    sm = emu["sm"]
+    sm.create_endpoint(EndpointName="e-update", EndpointConfigName="c1")
+    _wait_for(sm, "e-update", "InService")
+    sm.update_endpoint(EndpointName="e-update", EndpointConfigName="c2")
+    updating = sm.describe_endpoint(EndpointName="e-update")
+    assert (updating["EndpointStatus"], updating["EndpointConfigName"]) == ("Updating", "c1")
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == "c2"
+    assert _rejected(sm.update_endpoint, EndpointName="e-update", EndpointConfigName="c3")[1].startswith(
+        "Cannot update in-progress endpoint"
+    )
+    done = _wait_for(sm, "e-update", "InService")
+    assert done["EndpointConfigName"] == "c2" and "PendingDeploymentSummary" not in done
+    assert _rejected(sm.update_endpoint, EndpointName="e-missing", EndpointConfigName="c2") == (
+        "ValidationException",
+        f'Could not find endpoint "{_arn("e-missing")}".',
+    )
+
+
+def test_a_failed_update_rolls_back_to_the_previous_config(emu):
+    sm = emu["sm"]
+    sm.create_endpoint(EndpointName="e-rollback", EndpointConfigName="c1")
+    _wait_for(sm, "e-rollback", "InService")
+    _faults(
+        emu, {"EndpointFailure": {"error": "The primary container did not pass the ping health check.", "times": 1}}
+    )
+    sm.update_endpoint(EndpointName="e-rollback", EndpointConfigName="c2")
+    back = _wait_for(sm, "e-rollback", "InService")
+    assert back["EndpointConfigName"] == "c1"
+    assert "ping health check" in back["FailureReason"]
+
+
+def test_a_failed_endpoint_stays_failed_until_deleted(emu):
+    # DescribeEndpoint: "DeleteEndpoint is the only operation that can be performed on a failed endpoint"
+    sm = emu["sm"]
+    _faults(emu, {"EndpointFailure": {"error": "Image i does not exist.", "times": 1}})
+    sm.create_endpoint(EndpointName="e-failed", EndpointConfigName="c1")
+    failed = _wait_for(sm, "e-failed", "Failed")
+    assert failed["FailureReason"] == "Image i does not exist."
+    time.sleep(90 * SCALE)
+    assert _status(sm, "e-failed") == "Failed"
+    code, message = _rejected(sm.update_endpoint, EndpointName="e-failed", EndpointConfigName="c2")
+    assert code == "ValidationException" and "failed endpoint" in message
+
+    sm.delete_endpoint(EndpointName="e-failed")
+    assert _status(sm, "e-failed") == "Deleting"
+    assert _rejected(sm.create_endpoint, EndpointName="e-failed", EndpointConfigName="c2")[1].startswith(
+        "Cannot create already existing endpoint"
+    )
+    _wait_gone(sm, "e-failed")
+    sm.create_endpoint(EndpointName="e-failed", EndpointConfigName="c2")
+    assert _wait_for(sm, "e-failed", "InService")["EndpointConfigName"] == "c2"
+
+
+def _processing_machine(emu, name, seconds, retry=None):
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Parameters": {
+            "ProcessingJobName.$": "$.job",
+            "RoleArn": ROLE,
+            "AppSpecification": {
+                "ImageUri": "python",
+                "ContainerEntrypoint": ["python3", "-c", f"import time; time.sleep({seconds})"],
+            },
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}
+            },
+        },
+        "End": True,
+    }
+    if retry:
+        task["Retry"] = retry
+    sfn = emu["session"].client("stepfunctions")
+    return sfn.create_state_machine(
+        name=name, roleArn=ROLE, definition=json.dumps({"StartAt": "Job", "States": {"Job": task}})
+    )["stateMachineArn"]
+
+
+def _start(emu, machine, job):
+    sfn = emu["session"].client("stepfunctions")
+    return sfn.start_execution(stateMachineArn=machine, name=job, input=json.dumps({"job": job}))["executionArn"]
+
+
+def _finish(emu, arn, timeout=30.0):
+    sfn = emu["session"].client("stepfunctions")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+            return described, [e for page in pages for e in page["events"]]
+        time.sleep(0.1)
+    raise AssertionError(f"{arn} still running")
+
+
+def test_a_job_over_its_instance_quota_is_refused_with_resource_limit_exceeded(emu):
+    # "The account-level service limit 'ml.m5.large for processing job usage' is 1 Instances, ..."
+    (emu["workdir"] / "quotas.json").write_text(json.dumps({"ml.m5.large for processing job usage": 1}))
+    try:
+        machine = _processing_machine(emu, "quota", seconds=3)
+        first = _start(emu, machine, "quota-first")
+        time.sleep(0.5)
+        described, _ = _finish(emu, _start(emu, machine, "quota-second"))
+        assert described["status"] == "FAILED"
+        # the optimized integration names the modeled error after its SDK exception
+        assert described["error"] == "SageMaker.ResourceLimitExceededException"
+        assert described["cause"].startswith(
+            "The account-level service limit 'ml.m5.large for processing job usage' is 1 Instances, with current "
+            "utilization of 1 Instances and a request delta of 1 Instances."
+        )
+        assert _finish(emu, first)[0]["status"] == "SUCCEEDED"
+        # the first job's instance is free again
+        assert _finish(emu, _start(emu, machine, "quota-third"))[0]["status"] == "SUCCEEDED"
+    finally:
+        (emu["workdir"] / "quotas.json").unlink()
+
+
+def test_unmodeled_errors_are_amazon_sagemaker_exceptions_in_the_optimized_integration(emu):
+    _faults(emu, {"CreateProcessingJob": {"error": "ThrottlingException", "times": 1}})
+    machine = _processing_machine(emu, "throttled", seconds=0)
+    described, _ = _finish(emu, _start(emu, machine, "throttled-1"))
+    assert described["error"] == "SageMaker.AmazonSageMakerException"
+    assert "Error Code: ThrottlingException" in described["cause"]
+
+
+def test_job_faults_slow_a_job_down_or_fail_it_with_the_given_reason(emu):
+    capacity = (
+        "CapacityError: Unable to provision requested ML compute capacity. "
+        "Please retry using a different ML instance type."
+    )
+    _faults(
+        emu,
+        {"SlowProcessingJob": {"seconds": 100, "times": 1}, "FailProcessingJob": {"error": capacity, "times": 1}},
+    )
+    machine = _processing_machine(emu, "faulty", seconds=0)
+    started = time.monotonic()
+    described, _ = _finish(emu, _start(emu, machine, "faulty-1"))
+    assert time.monotonic() - started >= 100 * SCALE
+    assert described["status"] == "FAILED" and described["error"] == "States.TaskFailed"
+    assert json.loads(described["cause"])["FailureReason"] == capacity
+    assert _finish(emu, _start(emu, machine, "faulty-2"))[0]["status"] == "SUCCEEDED"
+
+
+# -- EndpointDeployment against these behaviours ---------------------------------------------------
+def _deployment_definition(endpoint_name, *, replace_failed_endpoint=False):
+    """The ASL of an EndpointDeployment state machine, as CloudFormation would pass it (us-east-1)."""
+    from aws_cdk import App, Duration, Stack
+    from aws_cdk import aws_stepfunctions as sfn
+
+    from sm_constructs.jobs.hosting import EndpointConfigDefinition, EndpointDeployment
+
+    stack = Stack(App(), "Releases")
+    deploy = EndpointDeployment(
+        stack,
+        "Deploy",
+        endpoint_name=endpoint_name,
+        config=EndpointConfigDefinition.from_config_name(stack, "Config", sfn.JsonPath.string_at("$.config")),
+        poll_interval=Duration.seconds(5),
+        max_wait=Duration.minutes(30),
+        replace_failed_endpoint=replace_failed_endpoint,
+    )
+    machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(deploy))
+    joined = stack.resolve(machine.node.default_child.definition_string)
+    names = {
+        "AWS::Partition": "aws",
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+    if isinstance(joined, str):
+        return joined
+    sep, parts = joined["Fn::Join"]
+    return sep.join(p if isinstance(p, str) else names[p["Ref"]] for p in parts)
+
+
+def _release(emu, machine, name, config):
+    sfn = emu["session"].client("stepfunctions")
+    return sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps({"config": config}))["executionArn"]
+
+
+@pytest.fixture(scope="module")
+def release_machines(emu):
+    sfn = emu["session"].client("stepfunctions")
+
+    def create(name, endpoint, **kwargs):
+        definition = _deployment_definition(endpoint, **kwargs)
+        return sfn.create_state_machine(name=name, roleArn=ROLE, definition=definition)["stateMachineArn"]
+
+    return {
+        "shared": create("release-shared", "e-shared"),
+        "keep-failed": create("release-keep-failed", "e-broken"),
+        "replace-failed": create("release-replace-failed", "e-broken", replace_failed_endpoint=True),
+    }
+
+
+def test_concurrent_releases_take_turns_and_the_last_to_start_its_update_stays(emu, release_machines):
+    sm = emu["sm"]
+    arns = []
+    for i, config in enumerate(["c1", "c2", "c3", "c2"]):
+        arns.append(_release(emu, release_machines["shared"], f"shared-{i}", config))
+        time.sleep(0.3)
+    results = [_finish(emu, arn, timeout=120) for arn in arns]
+    assert [r[0]["status"] for r in results] == ["SUCCEEDED"] * 4, [r[0].get("cause") for r in results]
+    started = sorted(
+        (e["timestamp"], json.loads(e["taskScheduledEventDetails"]["parameters"])["EndpointConfigName"])
+        for _, events in results
+        for i, e in enumerate(events)
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"] in ("createEndpoint", "updateEndpoint")
+        and any(n["type"] == "TaskSucceeded" for n in events[i + 1 : i + 4])
+    )
+    assert len(started) == 4  # each release reached the endpoint once
+    endpoint = sm.describe_endpoint(EndpointName="e-shared")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", started[-1][1])
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for _, events in results
+        for e in events
+        if "stateEnteredEventDetails" in e
+    ]
+    assert "DeployBusyWait" in entered  # someone found the endpoint busy and waited
+
+
+def test_a_rolled_back_release_fails_and_a_failed_endpoint_is_kept_or_replaced(emu, release_machines):
+    sm = emu["sm"]
+    # rollback: the update fails, the endpoint is back on its previous config
+    first = _finish(emu, _release(emu, release_machines["keep-failed"], "broken-0", "c1"), timeout=60)[0]
+    assert first["status"] == "SUCCEEDED"
+    _faults(emu, {"EndpointFailure": {"error": "ping health check failed", "times": 1}})
+    rolled = _finish(emu, _release(emu, release_machines["keep-failed"], "broken-1", "c2"), timeout=60)[0]
+    assert rolled["status"] == "FAILED" and rolled["error"] == "EndpointDeploymentRolledBack"
+    assert sm.describe_endpoint(EndpointName="e-broken")["EndpointConfigName"] == "c1"
+
+    # a Failed endpoint: left alone by default, with what to do in the cause
+    sm.delete_endpoint(EndpointName="e-broken")
+    _wait_gone(sm, "e-broken")
+    _faults(emu, {"EndpointFailure": {"error": "image not found", "times": 1}})
+    sm.create_endpoint(EndpointName="e-broken", EndpointConfigName="c1")
+    _wait_for(sm, "e-broken", "Failed")
+    kept = _finish(emu, _release(emu, release_machines["keep-failed"], "broken-2", "c3"), timeout=60)[0]
+    assert kept["status"] == "FAILED" and kept["error"] == "EndpointFailed"
+    assert "delete-endpoint --endpoint-name e-broken" in kept["cause"]
+    assert _status(sm, "e-broken") == "Failed"
+
+    # allowed to replace it: delete, wait until gone, create
+    replaced, events = _finish(emu, _release(emu, release_machines["replace-failed"], "broken-3", "c3"), timeout=60)
+    assert replaced["status"] == "SUCCEEDED", replaced.get("cause")
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    assert entered.index("DeployDelete") < entered.index("DeployCreate")
+    endpoint = sm.describe_endpoint(EndpointName="e-broken")
+    assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", "c3")
