@@ -5,6 +5,7 @@ retry intervals run 20x faster (time scale 0.05); everything else is as the stat
 """
 
 import json
+import subprocess
 import time
 
 import numpy as np
@@ -41,7 +42,11 @@ def local(tmp_path_factory):
         yield {"session": session, "workdir": workdir, **found}
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)  # a loaded machine can take a while to finish in-flight requests
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _run(local, name, **input_fields):

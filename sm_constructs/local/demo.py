@@ -6,6 +6,7 @@ Used by ``python -m sm_constructs.local demo`` (``make demo``) and by the end-to
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import shlex
@@ -59,6 +60,7 @@ def serve(args: argparse.Namespace) -> int:
     with Emulator(port=args.port, workdir=args.workdir, time_scale=args.time_scale) as emulator:
         print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir})", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack to the log
         try:
             while True:
                 time.sleep(3600)
