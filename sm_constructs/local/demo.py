@@ -259,4 +259,8 @@ def demo(args: argparse.Namespace) -> int:
             print(f"emulator left running on {url} (pid {proc.pid})")
         else:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
