@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -566,3 +567,10 @@ def test_every_rule_explains_the_fix_with_and_without_sm_constructs() -> None:
     for rule in RULES:
         assert rule.info and rule.explanation, rule.id
         assert "Fix" in rule.explanation, rule.id
+
+
+def test_readme_table_lists_every_rule() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## SageMakerChecks", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| `SageMaker-(\w+)` \|", section, re.MULTILINE)
+    assert listed == [rule.id for rule in RULES]

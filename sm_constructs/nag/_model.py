@@ -59,7 +59,7 @@ def _input(operation: str) -> StructureShape | None:
 
 def _is_definition(shape: Shape) -> bool:
     if shape.type_name == "list":
-        shape = shape.member  # type: ignore[attr-defined]
+        shape = shape.member
     return isinstance(shape, StructureShape) and "RoleArn" in shape.members
 
 
@@ -78,15 +78,13 @@ def _walk(shape: StructureShape, *, lists: bool) -> Iterator[tuple[tuple[str, ..
     def walk(current: Shape, path: tuple[str, ...], seen: frozenset[str]) -> Iterator[tuple[tuple[str, ...], Shape]]:
         if isinstance(current, StructureShape):
             for name, member in current.members.items():
-                if path == () and shape is not current:
-                    pass
                 if _is_definition(member):
                     continue
                 yield (*path, name), member
                 if member.name not in seen:
                     yield from walk(member, (*path, name), seen | {member.name})
         elif current.type_name == "list" and lists:
-            yield from walk(current.member, (*path, "[]"), seen)  # type: ignore[attr-defined]
+            yield from walk(current.member, (*path, "[]"), seen)
 
     yield from walk(shape, (), frozenset({shape.name}))
 
@@ -98,7 +96,7 @@ def _definition_shape(operation: str, member: str | None) -> StructureShape | No
         return shape
     inner = shape.members[member]
     if inner.type_name == "list":
-        inner = inner.member  # type: ignore[attr-defined]
+        inner = inner.member
     return inner if isinstance(inner, StructureShape) else None
 
 
@@ -117,7 +115,7 @@ def _paths(operation: str, member: str | None, field: str, container: str, lists
 
 def has_field(operation: str, field: str, *, container: str = "") -> bool:
     """The request (or its job definitions) can carry ``field`` inside a member matching ``container``."""
-    members = [name for name, _ in _definition_members(operation)] or [None]
+    members: list[str | None] = [name for name, _ in _definition_members(operation)] or [None]
     return any(_paths(operation, member, field, container, False) for member in members)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import jsii
 from aws_cdk import CfnResource
@@ -62,7 +62,8 @@ class SageMakerChecks(NagPack):
 
     def _check_resource(self, node: CfnResource) -> None:
         for rule in self._rules_by_type.get(node.cfn_resource_type, ()):
-            self._apply_rule(_AppliedRule(rule, node, self._context))
+            # cdk-nag reads the rule through the IApplyRule interface (read-only here: cdk-nag never sets it).
+            self._apply_rule(cast(IApplyRule, _AppliedRule(rule, node, self._context)))
 
 
 @jsii.implements(IApplyRule)
