@@ -336,6 +336,32 @@ def _model_l1(isolated: bool) -> Callable[[Construct, Env], None]:
     return make
 
 
+def _jsonata_training(scope: Construct, env: Env) -> None:
+    """A JSONata state: the whole request is in Arguments, names and keys as {% %} expressions."""
+    request = training(env)
+    del request["TrainingJobName.$"]
+    request["TrainingJobName"] = "{% 'job-' & $uuid() %}"
+    request["ResourceConfig"] = {
+        "InstanceType": "ml.m5.xlarge",
+        "InstanceCount": 1,
+        "VolumeSizeInGB": 30,
+        "VolumeKmsKeyId": "{% $states.input.key %}",
+    }
+    state = sfn.CustomState(
+        scope,
+        STATE,
+        state_json={
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": _integration("createTrainingJob"),
+            "Arguments": request,
+        },
+    )
+    state.add_retry(errors=["SageMaker.ThrottlingException"])
+    state.add_catch(sfn.Fail(scope, "Failed"))
+    sfn.StateMachine(scope, "Machine", definition_body=sfn.DefinitionBody.from_chainable(state))
+
+
 def _machine_without_sagemaker(scope: Construct, env: Env) -> None:
     sfn.StateMachine(scope, "Machine", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(scope, "Nothing")))
 
@@ -379,6 +405,9 @@ CASES = [
     Case("JobVolumeKms", "volume-key-parameter", Job(training, changes={"ResourceConfig.VolumeKmsKeyId": _parameter}), UNVERIFIED),
     Case("JobVolumeKms", "volume-key-literal", Job(transform, changes={"TransformResources.VolumeKmsKeyId": "alias/ml"})),
     Case("JobVolumeKms", "volume-config-at-run-time", Job(training, drop=("ResourceConfig",), changes={"ResourceConfig.$": "$.resources"}), UNVERIFIED),
+    Case("JobVolumeKms", "volume-jsonata", Resource(_jsonata_training), UNVERIFIED),
+    Case("JobVolumeKms", "volume-key-joined-intrinsics", Job(training, changes={"ResourceConfig.VolumeKmsKeyId": lambda env: env.parameter + env.parameter}), UNVERIFIED),
+    Case("JobVolumeKms", "volume-key-arn-with-intrinsics", Job(training, changes={"ResourceConfig.VolumeKmsKeyId": lambda env: f"arn:{Aws.PARTITION}:kms:{Aws.REGION}:{Aws.ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"})),
     Case("JobVolumeKms", "volume-tuning", Job(tuning)),
     Case("JobVolumeKms", "volume-tuning-no-key", Job(tuning, drop=("TrainingJobDefinition.ResourceConfig.VolumeKmsKeyId",)), FAIL),
     Case("JobVolumeKms", "volume-substitution", Resource(_machine_with_substitutions(secure=True))),
@@ -427,6 +456,7 @@ CASES = [
     Case("UniqueJobName", "execution-name", Job(processing, drop=("ProcessingJobName.$",), changes={"ProcessingJobName.$": "$$.Execution.Name"}), FAIL),
     Case("UniqueJobName", "execution-name-and-attempt", Job(model, drop=("ModelName.$",), changes={"ModelName.$": "States.Format('{}-{}', $$.Execution.Name, $$.State.RetryCount)"}), FAIL),
     Case("UniqueJobName", "tuning-name-too-long", Job(tuning, drop=("HyperParameterTuningJobName.$",), changes={"HyperParameterTuningJobName.$": UNIQUE.replace("'job'", "'churn-hyperparameter-tuning'")}), FAIL),
+    Case("UniqueJobName", "name-in-jsonata", Resource(_jsonata_training), UNVERIFIED),
     Case("UniqueJobName", "name-from-input", Job(training, drop=("TrainingJobName.$",), changes={"TrainingJobName.$": "$.name"}), UNVERIFIED),
     # --- hosting ------------------------------------------------------------------------------
     Case("EndpointConfigKms", "config-key", Job(endpoint_config)),

@@ -15,12 +15,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._values import MARKER as _MARK
+from ._values import MARKER_RE as _MARK_RE
 from ._values import MISSING, Deployed, RunTime
 
 __all__ = ["Machine", "Task", "convert", "get", "read_machine"]
 
-_MARK = "@@cfn:{}@@"
-_MARK_RE = re.compile(r"@@cfn:(\d+)@@")
 _SUBSTITUTION_RE = re.compile(r"\$\{([^}]+)\}")
 #: Step Functions' SageMaker integrations: optimized (``sagemaker:``) and AWS SDK (``aws-sdk:sagemaker:``).
 #: Resource ARN shapes: Step Functions Developer Guide, "Integrating services" / "AWS SDK integrations".

@@ -9,10 +9,16 @@ literal counts as a particular *value* (``true``, ``"Disabled"``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["MISSING", "Deployed", "Missing", "RunTime", "Verdict", "equals", "is_present"]
+
+
+#: Stands for a CloudFormation intrinsic inside a string of a joined definition (see ``_asl``).
+MARKER = "@@cfn:{}@@"
+MARKER_RE = re.compile(r"@@cfn:(\d+)@@")
 
 
 class Missing:
@@ -73,6 +79,8 @@ def is_present(value: Any) -> str:
         return Verdict.OK if value.resource else Verdict.UNKNOWN
     if isinstance(value, RunTime):
         return Verdict.UNKNOWN
+    if isinstance(value, str) and MARKER_RE.search(value) and not MARKER_RE.sub("", value).strip():
+        return Verdict.UNKNOWN  # only intrinsics joined together: each may be empty
     return Verdict.OK
 
 
