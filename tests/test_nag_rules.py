@@ -604,3 +604,13 @@ def test_readme_table_lists_every_rule() -> None:
     section = readme.split("## SageMakerChecks", 1)[1].split("\n## ", 1)[0]
     listed = re.findall(r"^\| `SageMaker-(\w+)` \|", section, re.MULTILINE)
     assert listed == [rule.id for rule in RULES]
+
+
+def test_name_evaluation_stays_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An emulator's endpoint in the environment (``make demo`` synthesizes beside one) is not used."""
+    from sm_constructs.nag import _names
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setattr(_names, "_CACHE", {})
+    evaluation = _names.evaluate_name(UNIQUE)
+    assert evaluation.error == "" and len(evaluation.attempts) == 2

@@ -81,6 +81,7 @@ def _run(expressions: tuple[str, ...]) -> dict[str, NameEvaluation] | None:
     """Results per expression; ``None`` when a batch of several fails (the caller retries one by one)."""
     try:
         import boto3
+        from botocore.config import Config
         from moto import mock_aws
     except ImportError:  # pragma: no cover - moto is a dependency of the nag extra
         return {e: NameEvaluation({}, "moto is not installed (pip install 'sm-constructs[nag]')") for e in expressions}
@@ -96,7 +97,9 @@ def _run(expressions: tuple[str, ...]) -> dict[str, NameEvaluation] | None:
     quiet.setLevel(logging.CRITICAL)
     with _LOCK, mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         try:
-            client = boto3.client("stepfunctions", region_name="us-east-1")
+            # In-process moto only: never an endpoint from the environment (AWS_ENDPOINT_URL of an emulator).
+            config = Config(ignore_configured_endpoint_urls=True)
+            client = boto3.client("stepfunctions", region_name="us-east-1", config=config)
             arn = client.create_state_machine(
                 name="names", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/names"
             )["stateMachineArn"]
