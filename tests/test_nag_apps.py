@@ -18,16 +18,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from support import new_app, new_stack
+from support import new_app, new_stack, sagemaker_findings
 
 import app as reference
-from sm_constructs.nag import RULES, SageMakerChecks
-
-
-def _report_names(app) -> dict[str, set[str]]:
-    """``{rule finding: {construct paths}}`` of the pack's unacknowledged findings."""
-    report = SageMakerChecks(app).validate_scope(app)
-    return {v.rule_name: {r.construct_path for r in v.violating_resources} for v in report.violations}
+from sm_constructs.nag import RULES
 
 
 def plain_app_stack(stack: Stack) -> None:
@@ -189,7 +183,7 @@ EXPECTED = {
 def plain_findings() -> dict[str, set[str]]:
     app = new_app()
     plain_app_stack(new_stack(app))
-    return _report_names(app)
+    return sagemaker_findings(app)
 
 
 def test_plain_app_shows_every_deviation(plain_findings: dict[str, set[str]]) -> None:
@@ -210,7 +204,7 @@ def test_reference_app_is_clean() -> None:
     """The reference app (app.py) with its acknowledgements: no unacknowledged finding."""
     app = new_app()
     reference.build(app, nag=False)
-    assert _report_names(app) == {}
+    assert sagemaker_findings(app) == {}
 
 
 def test_reference_app_acknowledgement_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,6 +218,6 @@ def test_reference_app_acknowledgement_is_needed(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(reference, "Validations", NoAcknowledgements)
     app = new_app()
     reference.build(app, nag=False)
-    assert _report_names(app) == {
+    assert sagemaker_findings(app) == {
         "SageMaker-JobCatch[State::Tune]": {"SmConstructsReference/ChurnTuning/Tune/StateMachine/Resource/Resource"}
     }

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from .._asl import Task
 from .._model import JOB_OPERATIONS, Definition, combine, each_definition, has_field, settings
-from .._values import Verdict, equals, is_present
+from .._values import equals, is_present
 
 __all__ = ["creates_job", "field_is_set", "field_is_true", "job_with_field"]
 
@@ -37,6 +37,3 @@ def field_is_true(field: str) -> Callable[[Task, object, object], str]:
         return combine([equals(value, True, default=False) for _, value in settings(definition, field)])
 
     return lambda task, node, context: each_definition(task.operation, task.request, definition_verdict)
-
-
-__all__ += ["Verdict"]
