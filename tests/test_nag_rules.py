@@ -121,6 +121,16 @@ def tuning(env: Env) -> dict[str, Any]:
     }
 
 
+def tuning_list(env: Env) -> dict[str, Any]:
+    """Two training definitions (TrainingJobDefinitions[]); the second without a volume key."""
+    request = tuning(env)
+    first = request.pop("TrainingJobDefinition")
+    second = copy.deepcopy(first)
+    del second["ResourceConfig"]["VolumeKmsKeyId"]
+    request["TrainingJobDefinitions"] = [{**first, "DefinitionName": "a"}, {**second, "DefinitionName": "b"}]
+    return request
+
+
 def model(env: Env) -> dict[str, Any]:
     return {
         "ModelName.$": UNIQUE,
@@ -151,6 +161,7 @@ ACTIONS = {
     processing: "createProcessingJob",
     transform: "createTransformJob",
     tuning: "createHyperParameterTuningJob",
+    tuning_list: "createHyperParameterTuningJob",
     model: "createModel",
     endpoint_config: "createEndpointConfig",
 }
@@ -183,6 +194,7 @@ class Job:
     retry_attempts: int = 3
     catch: bool = True
     in_parallel: bool = False
+    in_map: bool = False
     secure_machine: bool = True
     vpc_only: bool = False
 
@@ -210,6 +222,11 @@ class Job:
             parallel.branch(state)
             parallel.add_catch(failed)
             chain = parallel
+        elif self.in_map:
+            each = sfn.Map(scope, "Each", items_path="$.items")
+            each.item_processor(state)
+            each.add_catch(failed)
+            chain = each
         elif self.catch:
             state.add_catch(failed)
         secure = self.secure_machine
@@ -410,6 +427,7 @@ CASES = [
     Case("JobVolumeKms", "volume-key-arn-with-intrinsics", Job(training, changes={"ResourceConfig.VolumeKmsKeyId": lambda env: f"arn:{Aws.PARTITION}:kms:{Aws.REGION}:{Aws.ACCOUNT_ID}:key/1234abcd-12ab-34cd-56ef-1234567890ab"})),
     Case("JobVolumeKms", "volume-tuning", Job(tuning)),
     Case("JobVolumeKms", "volume-tuning-no-key", Job(tuning, drop=("TrainingJobDefinition.ResourceConfig.VolumeKmsKeyId",)), FAIL),
+    Case("JobVolumeKms", "volume-tuning-second-definition-no-key", Job(tuning_list), FAIL),
     Case("JobVolumeKms", "volume-substitution", Resource(_machine_with_substitutions(secure=True))),
     Case("JobVolumeKms", "volume-substitution-parameter", Resource(_machine_with_substitutions(secure=False)), UNVERIFIED),
     Case("JobOutputKms", "output-key", Job(processing)),
@@ -449,6 +467,7 @@ CASES = [
     Case("TaskRetryThrottling", "retry-zero-attempts", Job(training, retry_attempts=0), FAIL),
     Case("JobCatch", "catch", Job(training)),
     Case("JobCatch", "catch-on-parallel", Job(transform, catch=False, in_parallel=True)),
+    Case("JobCatch", "catch-on-map", Job(processing, catch=False, in_map=True)),
     Case("JobCatch", "no-catch", Job(training, catch=False), FAIL),
     Case("UniqueJobName", "uuid-name", Job(training)),
     Case("UniqueJobName", "uuid-name-tuning", Job(tuning)),
