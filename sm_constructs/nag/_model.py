@@ -29,7 +29,10 @@ from ._values import MISSING, Deployed, RunTime, Verdict
 __all__ = [
     "JOB_OPERATIONS",
     "NAMED_OPERATIONS",
+    "Definition",
+    "combine",
     "definitions",
+    "each_definition",
     "has_field",
     "name_rule",
     "settings",
