@@ -5,12 +5,16 @@ from typing import Any
 from aws_cdk import CfnResource
 
 from .._asl import Task, get
+from .._model import JOB_OPERATIONS, has_field
 from .._rule import STATE_MACHINE, Context, SageMakerRule, dispatch, properties_rule, task_rule
 from .._values import MISSING, Deployed, RunTime, Verdict, is_present
 from .endpoint_config_kms import ENDPOINT_CONFIG
 
-#: Requests that can capture data (botocore's model: CreateEndpointConfig and CreateTransformJob have DataCaptureConfig).
-CAPTURING_OPERATIONS = frozenset({"CreateEndpointConfig", "CreateTransformJob"})
+#: Requests that can capture data: those with a DataCaptureConfig.KmsKeyId in botocore's model
+#: (CreateEndpointConfig, CreateTransformJob).
+CAPTURING_OPERATIONS = frozenset(
+    op for op in (*JOB_OPERATIONS, "CreateEndpointConfig") if has_field(op, "KmsKeyId", container="^DataCaptureConfig$")
+)
 
 
 def capture_verdict(request: Any) -> str:

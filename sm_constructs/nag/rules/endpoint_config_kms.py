@@ -12,7 +12,7 @@ ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
 
 
 def _serverless_only(config: Any) -> bool:
-    """Serverless variants have no volume to encrypt (SageMaker rejects KmsKeyId with ServerlessConfig)."""
+    """Serverless variants have no ML storage volume to encrypt (why EndpointConfigDefinition refuses kms_key with serverless)."""
     variants = get(config, ("ProductionVariants",))
     return (
         isinstance(variants, list)
