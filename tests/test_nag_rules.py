@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Acknowledgment, Aws, CfnParameter, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnParameter, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -42,6 +42,7 @@ class Env:
     key: str
     role: str
     parameter: str
+    count: Any = None
 
 
 def _integration(action: str, pattern: str = ".sync", sdk: bool = False) -> str:
@@ -443,6 +444,7 @@ CASES = [
     Case("JobInterContainerEncryption", "two-instances", Job(training, changes={"ResourceConfig.InstanceCount": 2}), FAIL),
     Case("JobInterContainerEncryption", "two-instances-encrypted", Job(training, changes={"ResourceConfig.InstanceCount": 2, "EnableInterContainerTrafficEncryption": True})),
     Case("JobInterContainerEncryption", "two-processing-instances", Job(processing, changes={"ProcessingResources.ClusterConfig.InstanceCount": 2}), FAIL),
+    Case("JobInterContainerEncryption", "count-from-parameter", Job(training, changes={"ResourceConfig.InstanceCount": lambda env: Token.as_number(env.count)}), UNVERIFIED),
     Case("JobInterContainerEncryption", "count-at-run-time", Job(training, drop=("ResourceConfig.InstanceCount",), changes={"ResourceConfig.InstanceCount.$": "$.count"}), UNVERIFIED),
     Case("JobVpcConfig", "vpc-not-asked", Job(training)),
     Case("JobVpcConfig", "vpc-asked-missing", Job(training, vpc_only=True), FAIL),
@@ -536,6 +538,7 @@ def findings() -> dict[str, set[str]]:
         key=kms.Key(stack, "Key").key_arn,
         role=iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com")).role_arn,
         parameter=parameter.value_as_string,
+        count=CfnParameter(stack, "Count", type="Number").value_as_number,
     )
     built: set[str] = set()
     for case in CASES:
