@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import Acknowledgment, Duration, Size, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -221,3 +221,13 @@ def test_reference_app_acknowledgement_is_needed(monkeypatch: pytest.MonkeyPatch
     assert sagemaker_findings(app) == {
         "SageMaker-JobCatch[State::Tune]": {"SmConstructsReference/ChurnTuning/Tune/StateMachine/Resource/Resource"}
     }
+
+
+def test_every_finding_can_be_acknowledged_with_a_reason() -> None:
+    app = new_app()
+    stack = new_stack(app)
+    plain_app_stack(stack)
+    Validations.of(stack).acknowledge(
+        *(Acknowledgment(id=finding, reason="accepted for this test app") for finding in EXPECTED)
+    )
+    assert sagemaker_findings(app) == {}
