@@ -76,8 +76,9 @@ def check_api_request(
 ) -> None:
     """Check ``request`` against the input shape of SageMaker's ``operation`` in botocore's model.
 
-    Unknown and missing required members, enums, string lengths, patterns (searched, as Smithy
-    patterns are unanchored), number ranges and list sizes; unresolved tokens are skipped (the
+    Unknown and missing required members, enums, string lengths, patterns (matching the whole
+    value, as Java's ``Pattern.matches`` does: ``[a-zA-Z0-9:/_-]*`` would allow anything if searched),
+    number ranges and list sizes; unresolved tokens are skipped (the
     service checks them at deploy). ``fields`` maps a request path (``DefaultUserSettings.
     SecurityGroups``) to the construct prop it comes from, so problems name what the user wrote.
     """
@@ -128,7 +129,7 @@ def _walk(problems: Problems, operation: str, shape: Any, value: Any, path: str,
                 problems.add(field, value, f"SageMaker accepts one of {', '.join(shape.enum)}")
         else:
             _check_range(problems, field, len(value), meta, "characters")
-            if "pattern" in meta and not _pattern(meta["pattern"]).search(value):
+            if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
                 problems.add(field, value, f"must match SageMaker's pattern {meta['pattern']}")
     elif kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):

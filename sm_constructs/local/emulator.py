@@ -6,8 +6,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
 * :class:`~sm_constructs.local.sagemaker_service.SageMakerIntegration` for the Step Functions
   SageMaker integration (validated requests, ``.sync``), with the
   :class:`~sm_constructs.local.runner.JobRunner` that runs jobs here;
-* ``AWS::SageMaker::ModelPackageGroup`` for moto's CloudFormation (it skips types it does not know;
-  the model registry step needs the group), state machines created by CloudFormation placed where
+* ``AWS::SageMaker::ModelPackageGroup`` and ``AWS::SageMaker::Domain`` for moto's CloudFormation (it
+  skips types it does not know; the model registry step needs the group, Studio roles the domain ID), state machines created by CloudFormation placed where
   moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
   bodies as strings and SDK error names, as on AWS;
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
@@ -91,6 +91,84 @@ def _install_model_package_group() -> None:
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def _install_studio_domain() -> None:
+    """``AWS::SageMaker::Domain`` for moto's CloudFormation, backed by moto's SageMaker ``CreateDomain``.
+
+    Execution roles are scoped to their domain through its ``DomainId`` attribute, so a skipped
+    domain would fail the whole stack; user profiles, spaces and Studio lifecycle configurations have
+    no moto backend and are skipped with moto's warning like other unsupported types.
+    """
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.models import sagemaker_backends
+
+    class DomainResource(CloudFormationModel):
+        def __init__(self, domain: Any) -> None:
+            self.domain = domain
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "DomainName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::Domain"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.domain.id)  # Ref returns the domain ID (the schema's primary identifier)
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("DomainId", "DomainArn", "Url", "HomeEfsFileSystemId")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return str(
+                {
+                    "DomainId": self.domain.id,
+                    "DomainArn": self.domain.arn,
+                    "Url": self.domain.url,
+                    "HomeEfsFileSystemId": self.domain.home_efs_file_system_id,
+                }[attribute_name]
+            )
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> DomainResource:
+            props = cloudformation_json["Properties"]
+            backend = sagemaker_backends[account_id][region_name]
+            backend.create_domain(
+                domain_name=props.get("DomainName", resource_name),
+                auth_mode=props["AuthMode"],
+                default_user_settings=props["DefaultUserSettings"],
+                subnet_ids=props.get("SubnetIds", []),
+                vpc_id=props.get("VpcId", ""),
+                domain_settings=props.get("DomainSettings"),
+                tags=props.get("Tags"),
+                app_network_access_type=props.get("AppNetworkAccessType"),
+                home_efs_file_system_kms_key_id=None,
+                kms_key_id=props.get("KmsKeyId"),
+                app_security_group_management=props.get("AppSecurityGroupManagement"),
+                default_space_settings=props.get("DefaultSpaceSettings"),
+            )
+            domain = next(
+                d for d in backend.domains.values() if d.domain_name == props.get("DomainName", resource_name)
+            )
+            return cls(domain)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            backend = sagemaker_backends[account_id][region_name]
+            for domain_id in [i for i, d in backend.domains.items() if i == resource_name or d.arn == resource_name]:
+                backend.delete_domain(domain_id, retention_policy=None)
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
@@ -205,6 +283,7 @@ class Emulator:
         runner = JobRunner(lambda region: boto_client_for(region=region, service="s3"), self.workdir, ACCOUNT_ID)
         _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
         _install_model_package_group()
+        _install_studio_domain()
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
