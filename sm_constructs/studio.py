@@ -256,7 +256,8 @@ def _grant_studio_use(role: SageMakerExecutionRole, domain: StudioDomain, owner:
     """What Studio's UI does with the execution role, scoped to one domain.
 
     After AWS's example in "Give your users access to spaces" (SageMaker developer guide,
-    studio-updated-jl-admin-guide-permissions): list and describe; apps in shared spaces; create,
+    studio-updated-jl-admin-guide-permissions): list and describe; apps in shared spaces (no owner,
+    or ``sagemaker:SpaceSharingType`` ``Shared``); create,
     update and delete one's *own* private spaces and their apps (condition
     ``sagemaker:OwnerUserProfileArn``); tags only while creating (``sagemaker:TaggingAction``).
     ``owner`` is a user profile name, or ``None`` for the domain's default role, shared by users
@@ -281,12 +282,16 @@ def _grant_studio_use(role: SageMakerExecutionRole, domain: StudioDomain, owner:
         ],
         resource_arns=[domain.domain_arn, domain.resource_arn("user-profile", f"{domain_id}/*"), spaces, apps],
     )
-    iam.Grant.add_to_principal(
-        grantee=role,
-        actions=["sagemaker:CreateApp", "sagemaker:DeleteApp"],
-        resource_arns=[apps],
-        conditions={"Null": {"sagemaker:OwnerUserProfileArn": "true"}},
-    )
+    for shared in (
+        {"Null": {"sagemaker:OwnerUserProfileArn": "true"}},
+        {"StringEquals": {"sagemaker:SpaceSharingType": "Shared"}},
+    ):
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["sagemaker:CreateApp", "sagemaker:DeleteApp"],
+            resource_arns=[apps],
+            conditions=shared,
+        )
     iam.Grant.add_to_principal(
         grantee=role,
         actions=[

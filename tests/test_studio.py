@@ -224,6 +224,9 @@ def test_studio_permissions_are_limited_to_the_domain(studio, template):
     assert [list(s["Condition"]) for s in create_space] == [["ArnLike"]]
     owner = json.dumps(create_space[0]["Condition"]["ArnLike"]["sagemaker:OwnerUserProfileArn"])
     assert "${sagemaker:UserProfileName}" in owner
+    create_app = [s["Condition"] for s in sagemaker if "sagemaker:CreateApp" in _actions(s)]
+    assert {"StringEquals": {"sagemaker:SpaceSharingType": "Shared"}} in create_app
+    assert {"Null": {"sagemaker:OwnerUserProfileArn": "true"}} in create_app
 
 
 def test_jupyterlab_and_code_editor_default_to_small_instances_with_idle_shutdown(template):

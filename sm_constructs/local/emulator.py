@@ -15,8 +15,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
 
 The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
 template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
-topic policies, EventBridge Scheduler) are skipped by moto with a warning; none of them takes part
-in a pipeline run.
+topic policies, EventBridge Scheduler, Studio user profiles, spaces and lifecycle configurations) are
+skipped by moto with a warning; none of them takes part in a pipeline run.
 """
 
 from __future__ import annotations
