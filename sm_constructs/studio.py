@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any, Literal, get_args
 
-from aws_cdk import ArnFormat, CfnResource, CfnTag, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnResource, CfnTag, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -213,11 +213,32 @@ class _StudioAccess:
         if self.domain.network is not None:
             self.domain.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
         role = self.execution_role
-        state_machine.grant_read(role)
+        stack = Stack.of(role)
+        # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
+        # ListActivities on "*". These are the read calls on this state machine and its executions.
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{Fn.select(6, Fn.split(':', state_machine.state_machine_arn))}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resource_arns=[state_machine.state_machine_arn],
+        )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=[
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+            ],
+            resource_arns=[executions],
+        )
         findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
         cfn_sm = state_machine.node.default_child
         if isinstance(cfn_sm, CfnResource):
-            stack = Stack.of(role)
             ref = json.dumps(
                 {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},
                 separators=(",", ":"),

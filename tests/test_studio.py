@@ -293,6 +293,7 @@ def test_user_profiles_have_their_own_role_scoped_to_their_prefix(studio, templa
         assert json.dumps(owner[0]["Condition"]["ArnLike"]).endswith(f'"/{name}"]]}}}}')
     alice_text = json.dumps(_statements(template, profiles["alice"]["UserSettings"]["ExecutionRole"]["Fn::GetAtt"][0]))
     assert "/raw/*" in alice_text and "endpoint/churn" in alice_text and "states:StartExecution" in alice_text
+    assert "states:DescribeActivity" not in alice_text and "states:ListActivities" not in alice_text
     bob_text = json.dumps(_statements(template, profiles["bob"]["UserSettings"]["ExecutionRole"]["Fn::GetAtt"][0]))
     assert "/processed/*" in bob_text and "/raw/*" not in bob_text and "states:StartExecution" not in bob_text
 
