@@ -15,7 +15,7 @@ from constructs import Construct
 
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge_in_packs
-from ._validation import Problems
+from ._validation import Problems, typed
 
 __all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "MlVpc"]
 
@@ -87,6 +87,7 @@ class MlVpc(Construct):
     :param removal_policy: for the flow-log group and its key. Default: RETAIN (audit evidence).
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,

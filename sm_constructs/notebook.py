@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -22,7 +21,7 @@ from constructs import Construct, IConstruct
 
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge
-from ._validation import Problems, is_token
+from ._validation import Problems, check_fields, is_token, service_shapes, typed
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
 from .roles import SageMakerExecutionRole
@@ -40,10 +39,8 @@ __all__ = [
 #: Amazon Linux 2023 with JupyterLab 4: the newest platform CloudFormation's resource schema
 #: accepts (SageMaker's API already lists ``notebook-al2023-v2``; CloudFormation does not yet).
 DEFAULT_PLATFORM = "notebook-al2023-v1"
-#: SageMaker's limit on each lifecycle script, after base64 encoding.
-MAX_SCRIPT_CHARS = 16384
-#: Volume sizes SageMaker accepts for a notebook instance (GB).
-VOLUME_GB_RANGE = (5, 16384)
+#: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
+MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
 #: Room left after the job name prefix for '-' and a run-unique suffix (SageMaker allows 63 chars).
 JOB_SUFFIX_CHARS = 13
 Access = Literal["read", "write", "read_write"]
@@ -62,19 +59,6 @@ _JOB_KINDS = (("ProcessingJob", "processing-job"), ("TrainingJob", "training-job
 _BACKGROUND_MARKER = "SM_CONSTRUCTS_BACKGROUND"
 _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
-
-
-@cache
-def _api_pattern(shape: str, member: str) -> re.Pattern[str] | None:
-    """A CreateNotebookInstance field's pattern from botocore's SageMaker model (None if absent).
-
-    Loaded on first use only: botocore and the SageMaker model cost about half a second of synth.
-    """
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    pattern = model.shape_for(shape).members[member].metadata.get("pattern")
-    return re.compile(pattern) if pattern else None
 
 
 @dataclass(frozen=True)
@@ -165,6 +149,7 @@ class NotebookInstance(Construct):
     :param notebook_instance_name: Default: - ``<stack name>-<id>``, lower-cased.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -192,9 +177,19 @@ class NotebookInstance(Construct):
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
         name = notebook_instance_name or _default_name(scope, id)
-        problems.name("notebook_instance_name", name, max_len=63, what="notebook instance name")
-        problems.instance_type("instance_type", instance_type)
-        problems.int_range("volume_size_gb", volume_size_gb, *VOLUME_GB_RANGE, " GB")
+        # CloudFormation creates the notebook with CreateNotebookInstance: the same rules apply.
+        check_fields(
+            problems,
+            "sagemaker",
+            "CreateNotebookInstanceInput",
+            {
+                "NotebookInstanceName": ("notebook_instance_name", name),
+                "InstanceType": ("instance_type", instance_type),
+                "VolumeSizeInGB": ("volume_size_gb", volume_size_gb),
+                "PlatformIdentifier": ("platform_identifier", platform_identifier),
+                "DefaultCodeRepository": ("default_code_repository", default_code_repository),
+            },
+        )
         if idle_timeout_minutes is not None:
             problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
         # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
@@ -204,15 +199,6 @@ class NotebookInstance(Construct):
         if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
             problems.add(
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
-            )
-        platform_rule = (
-            None
-            if platform_identifier == DEFAULT_PLATFORM or is_token(platform_identifier)
-            else _api_pattern("CreateNotebookInstanceInput", "PlatformIdentifier")
-        )
-        if platform_rule and not platform_rule.fullmatch(platform_identifier):
-            problems.add(
-                "platform_identifier", platform_identifier, f"SageMaker accepts {platform_rule.pattern.strip('()')}"
             )
         start_script = _start_script(on_start, idle_timeout_minutes)
         for field, script in (("on_start", start_script), ("on_create", on_create)):
@@ -323,11 +309,8 @@ class NotebookInstance(Construct):
     ) -> None:
         if url is None or is_token(url):
             return
-        rule = _api_pattern("CreateNotebookInstanceInput", "DefaultCodeRepository")
         if url.startswith("http://"):
             problems.add("default_code_repository", url, "use an https:// git URL")
-        elif rule and not rule.fullmatch(url):
-            problems.add("default_code_repository", url, "must be an https:// git URL or a code repository name")
         elif (
             url.startswith("https://") and not _CODECOMMIT_URL.match(url) and vpc is None and not direct_internet_access
         ):
@@ -412,6 +395,7 @@ class NotebookInstance(Construct):
             "notebook and job log groups; the KMS wildcards are the key-usage family on the notebook's own key.",
         )
 
+    @typed
     def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
         """Start and watch executions of a pipeline's state machine from the notebook.
 
@@ -435,6 +419,7 @@ class NotebookInstance(Construct):
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
         return state_machine.grant_start_execution(self.role)
 
+    @typed
     def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -30,12 +30,21 @@ from constructs import Construct
 
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge, acknowledge_in_packs
-from ._validation import Problems, is_token
+from ._validation import Problems, check_jsonpath_member, check_request, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry
 from .state_machine import MlStateMachine
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
 
+#: Subject of the failure notification (SNS Publish).
+_FAILURE_SUBJECT = "SageMaker pipeline failed"
+#: QualityGate comparisons and the Choice rule each becomes.
+_COMPARISONS = {
+    ">=": "number_greater_than_equals_json_path",
+    ">": "number_greater_than_json_path",
+    "<=": "number_less_than_equals_json_path",
+    "<": "number_less_than_json_path",
+}
 InputKind = Literal["string", "s3_uri", "number", "instance_type", "object"]
 
 
@@ -135,6 +144,7 @@ class MlPipeline(Construct):
     timeout that is the sum of them. Stopping an execution stops its running jobs (``.sync``).
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -172,15 +182,27 @@ class MlPipeline(Construct):
         names = [f.name for f in inputs]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.add("inputs", dup, "input field names must be unique")
+        for i, f in enumerate(inputs):
+            check_jsonpath_member(problems, f"inputs[{i}].name", f.name)
+            problems.one_of(f"inputs[{i}].kind", f.kind, get_args(InputKind))
+        if s3_trigger is not None:
+            check_jsonpath_member(problems, "s3_trigger.input_field", s3_trigger.input_field)
         if quality_gate is not None:
             if not is_token(quality_gate.threshold) and not isinstance(quality_gate.threshold, int | float):
                 problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
             if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
                 problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
+            check_jsonpath_member(problems, "quality_gate.threshold_input", quality_gate.threshold_input)
+            problems.one_of("quality_gate.comparison", quality_gate.comparison, list(_COMPARISONS))
+            # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
+            check_request(
+                problems, "s3", "GetObject", {"Bucket": quality_gate.bucket.bucket_name, "Key": quality_gate.key}
+            )
             if quality_gate.threshold_input in names:
                 problems.add(
                     "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
                 )
+        check_request(problems, "sns", "Publish", {"Subject": _FAILURE_SUBJECT, "Message": "{}"})
         problems.int_range("retry_attempts", retry_attempts, 0, 10)
         for i, fan in enumerate(preprocessing):
             if isinstance(fan, FanOut):
@@ -218,7 +240,7 @@ class MlPipeline(Construct):
             self,
             "NotifyFailure",
             topic=self.topic,
-            subject="SageMaker pipeline failed",
+            subject=_FAILURE_SUBJECT,
             message=sfn.TaskInput.from_object(
                 {
                     "execution": sfn.JsonPath.execution_id,
@@ -280,6 +302,7 @@ class MlPipeline(Construct):
     def state_machine_arn(self) -> str:
         return self.state_machine.state_machine_arn
 
+    @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         return self.state_machine.grant_start_execution(grantee)
 
@@ -386,12 +409,7 @@ class MlPipeline(Construct):
         self._catch(read)
         metric = f"$.steps.QualityGate.report.{gate.metric}"
         threshold = f"$.input.{gate.threshold_input}"
-        compare = {
-            ">=": sfn.Condition.number_greater_than_equals_json_path,
-            ">": sfn.Condition.number_greater_than_json_path,
-            "<=": sfn.Condition.number_less_than_equals_json_path,
-            "<": sfn.Condition.number_less_than_json_path,
-        }[gate.comparison]
+        compare = getattr(sfn.Condition, _COMPARISONS[gate.comparison])
         rejected = sfn.Fail(
             self,
             "QualityGateNotMet",

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from ._iam import ManagedPolicyRole
 from ._nag import acknowledge
-from ._validation import Problems
+from ._validation import Problems, typed
 
 __all__ = ["SageMakerExecutionRole"]
 
@@ -49,6 +49,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
     :param description: Default: - says what the role is for.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -138,6 +139,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         self._ecr_grants[tuple(arns)] = grant
         return grant
 
+    @typed
     def grant_key(self, key: kms.IKey) -> iam.Grant:
         """Use a KMS key for job volumes, outputs and model artifacts.
 
@@ -161,6 +163,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         self._key_grants[key] = grant
         return grant
 
+    @typed
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> iam.Grant:
         """``iam:PassRole`` on this role only, and only to SageMaker (``iam:PassedToService``)."""
         return iam.Grant.add_to_principal(

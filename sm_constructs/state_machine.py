@@ -16,7 +16,7 @@ from constructs import Construct, IConstruct, IValidation
 from ._iam import ManagedPolicyRole
 from ._limits import check_template_size
 from ._nag import acknowledge
-from ._validation import Problems
+from ._validation import Problems, check_state_machine_name, typed
 
 __all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
 
@@ -99,6 +99,7 @@ class MlStateMachine(Construct):
     * X-Ray tracing is on.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -117,8 +118,7 @@ class MlStateMachine(Construct):
         problems = Problems.for_construct(type(self).__name__, scope, id)
         if timeout is not None and not timeout.is_unresolved() and timeout.to_seconds() > 365 * 24 * 3600:
             problems.add("timeout", timeout.to_human_string(), "Standard workflows run at most one year")
-        if state_machine_name is not None and not (1 <= len(state_machine_name) <= 80):
-            problems.add("state_machine_name", state_machine_name, "must be 1 to 80 characters")
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
         problems.raise_if_any()
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -210,6 +210,7 @@ class MlStateMachine(Construct):
     def role(self) -> iam.IRole:
         return self.state_machine.role
 
+    @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions (and read them back, which every caller of start wants)."""
         self.state_machine.grant_read(grantee)

@@ -176,12 +176,12 @@ def test_validation():
     for expected in (
         "memory_size_mb=1500",
         "must be a multiple of 1024",
-        "max_concurrency=500",
-        "destination_s3_uri='nope'",
-        "sampling_percentage=120",
+        "ServerlessConfig.MaxConcurrency=500 is invalid: must be between 1 and 200",
+        "DataCaptureConfig.DestinationS3Uri='nope' is invalid: must match",
+        "DataCaptureConfig.InitialSamplingPercentage=120 is invalid: must be between 0 and 100",
     ):
         assert expected in text
-    with pytest.raises(ConstructValidationError, match="endpoint_name='bad_name'"):
+    with pytest.raises(ConstructValidationError, match="EndpointName='bad_name' is invalid: must match"):
         EndpointDeployment(stack, "D", endpoint_name="bad_name", endpoint_config_name="c", endpoint_config_prefix="c")
     with pytest.raises(ConstructValidationError) as err:
         TransformDefinition(
@@ -196,7 +196,7 @@ def test_validation():
         )
     text = str(err.value)
     for expected in (
-        "output_path='out/'",
+        "TransformOutput.S3OutputPath='out/' is invalid: must match",
         "max_payload_mb=200",
         "MultiRecord batches need records",
         "data_processing.input_filter='[1:]'",

@@ -35,6 +35,17 @@ class _Model(SageMakerDefinition):
 class _Processing(_Model):
     api = PROCESSING
 
+    def render_request(self) -> dict[str, Any]:
+        return {
+            "ProcessingJobName": self._name(),
+            "RoleArn": self.role.role_arn,
+            "AppSpecification": {"ImageUri": self.image},
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+            },
+            "Tags": self._tags(),
+        }
+
 
 @pytest.fixture(scope="module")
 def synthesized():
@@ -191,11 +202,14 @@ def test_extra_request_fields_reach_the_request_and_are_validated():
         model.add_request_fields(ModelName="x")
     model.to_state_machine()
     bad = _Model(stack, "Bad", role=role, image="img", name_prefix="b")
-    bad.add_request_fields(NotAField=1)
+    with pytest.raises(ConstructValidationError, match=r"_Model 'Test/Bad': NotAField=1 is invalid: not a field"):
+        bad.add_request_fields(NotAField=1)
+    with pytest.raises(ConstructValidationError, match=r"PrimaryContainer.Mode='Single' is invalid: must be one of"):
+        bad.add_request_fields(PrimaryContainer={"Mode": "Single"})
     bad.to_state_machine()
     requests = {r.state: r for r in sagemaker_requests(template_of(stack).to_json())}
     validate_request(requests["Model"])
+    validate_request(requests["Bad"])  # the refused fields never reached the request
     assert requests["Model"].parameters["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert requests["Model"].parameters["PrimaryContainer"] == {"Image": "img", "Mode": "SingleModel"}
-    with pytest.raises(ParamValidationError, match="NotAField"):
-        validate_request(requests["Bad"])
+    assert "NotAField" not in requests["Bad"].parameters

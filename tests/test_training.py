@@ -157,9 +157,9 @@ def test_training_validation(source):
         )
     text = str(err.value)
     for expected in (
-        "output_path='models/'",
+        "OutputDataConfig.S3OutputPath='models' is invalid: must match",
         "channels='train' is invalid: channel names must be unique",
-        "channels[train].s3_uri='nope'",
+        "InputDataConfig[1].DataSource.S3DataSource.S3Uri='nope'",
         "max_wait='1 hour' is invalid: must be at least max_runtime",
         "checkpoint_s3_uri=None",
         "metric_definitions[m]",
@@ -189,7 +189,7 @@ def test_tuning_validation():
         "max_parallel_jobs=4",
         "ranges='eta' is invalid: is also a static hyperparameter",
         "ranges[depth]",
-        "ranges[booster].values",
+        "CategoricalParameterRanges[0].Values=[] is invalid: has 0 items; at least 1",
         "Grid search tunes categorical ranges only",
         "prefix is 24 chars; use at most 19",
     ):

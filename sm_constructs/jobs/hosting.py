@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._validation import Problems, is_token
+from .._validation import Problems, check_request, is_token, typed
 from ..images import ContainerImage
 from ._api import ENDPOINT, ENDPOINT_CONFIG, MODEL
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
@@ -50,6 +50,7 @@ class ModelDefinition(SageMakerDefinition):
 
     api = MODEL
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -65,7 +66,6 @@ class ModelDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        problems.s3_uri("model_data_url", model_data_url)
         network = network or NetworkConfig()
         validate_network(problems, network)
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
@@ -74,6 +74,7 @@ class ModelDefinition(SageMakerDefinition):
         self.model_data_url = model_data_url
         self.environment = dict(environment or {})
         self.network = network
+        self._check_request()
         grant_role(self, role, image if isinstance(image, ContainerImage) else None, None, [])
 
     def render_request(self) -> dict[str, Any]:
@@ -137,6 +138,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
 
     api = ENDPOINT_CONFIG
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -154,22 +156,13 @@ class EndpointConfigDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        if serverless is None:
-            problems.instance_type("instance_type", instance_type)
-            problems.int_range("initial_instance_count", initial_instance_count, 1, 100)
-        else:
-            problems.int_range("serverless.memory_size_mb", serverless.memory_size_mb, 1024, 6144, " MB")
+        # Instance types, counts, serverless and capture limits, the variant name: from the model.
+        if serverless is not None:
             if isinstance(serverless.memory_size_mb, int) and serverless.memory_size_mb % 1024:
+                # CreateEndpointConfig ServerlessConfig: "1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, or 6144 MB".
                 problems.add("serverless.memory_size_mb", serverless.memory_size_mb, "must be a multiple of 1024")
-            problems.int_range("serverless.max_concurrency", serverless.max_concurrency, 1, 200)
             if kms_key is not None:
                 problems.conflict(["kms_key", "serverless"], "serverless endpoints have no volume to encrypt")
-        if data_capture is not None:
-            problems.s3_uri("data_capture.destination_s3_uri", data_capture.destination_s3_uri)
-            problems.int_range("data_capture.sampling_percentage", data_capture.sampling_percentage, 0, 100, " %")
-            if not data_capture.capture_modes:
-                problems.add("data_capture.capture_modes", [], "capture Input, Output or both")
-        problems.name("variant_name", variant_name, max_len=63, what="variant name")
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
         self.model_name = model_name
         self.instance_type = instance_type
@@ -178,6 +171,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self.data_capture = data_capture
         self.kms_key = kms_key
         self.variant_name = variant_name
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model_name}
@@ -290,6 +284,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
 
     api = ENDPOINT
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -304,16 +299,27 @@ class EndpointDeployment(sfn.StateMachineFragment):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
-        problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)
         if not 5 <= poll_interval.to_seconds() <= 3600:
             problems.add("poll_interval", poll_interval.to_human_string(), "between 5 seconds and 1 hour")
         if max_wait.to_seconds() < poll_interval.to_seconds():
             problems.add("max_wait", max_wait.to_human_string(), "must be at least poll_interval")
+        if deployment is not None and isinstance(deployment.canary_percent, int) and deployment.canary_percent > 99:
+            # The model allows 1-100 %; a canary or linear step of all traffic leaves nothing to shift.
+            problems.add("deployment.canary_percent", deployment.canary_percent, "at most 99 %")
+        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
+        if tag_list:
+            create_request["Tags"] = tag_list
+        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
         if deployment is not None:
-            problems.one_of("deployment.traffic", deployment.traffic, ["ALL_AT_ONCE", "CANARY", "LINEAR"])
-            problems.int_range("deployment.canary_percent", deployment.canary_percent, 1, 99, " %")
+            update_request["DeploymentConfig"] = deployment.render()
+        # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model.
+        check_request(problems, "sagemaker", "CreateEndpoint", create_request)
+        check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
+        if isinstance(endpoint_config_prefix, str) and not is_token(endpoint_config_prefix):
+            problems.name("endpoint_config_prefix", endpoint_config_prefix, max_len=63, what="endpoint config prefix")
         problems.raise_if_any()
         super().__init__(scope, id)
         self.endpoint_name = endpoint_name
@@ -322,7 +328,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
         endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
         config_arn = sagemaker_arn(self, "endpoint-config", f"{endpoint_config_prefix}-*")
         result = f"$.steps.{id}"
-        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
 
         describe_statements = [iam.PolicyStatement(actions=["sagemaker:DescribeEndpoint"], resources=[endpoint_arn])]
         describe = SageMakerTask(
@@ -337,9 +342,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
         describe.add_retry(
             errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL
         )
-        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if tag_list:
-            create_request["Tags"] = tag_list
         create = SageMakerTask(
             self,
             f"{id}Create",
@@ -352,9 +354,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
-        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if deployment is not None:
-            update_request["DeploymentConfig"] = deployment.render()
         update = SageMakerTask(
             self,
             f"{id}Update",
@@ -459,6 +458,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def end_states(self) -> list[sfn.INextable]:
         return self._ends
 
+    @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
         return iam.Grant.add_to_principal(

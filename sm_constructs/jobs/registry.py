@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from .._validation import Problems, is_token
+from .._validation import Problems, check_request, typed
 from ._api import MODEL_PACKAGE
 from ._base import SageMakerDefinition, sagemaker_arn
 
@@ -26,6 +26,7 @@ class ModelPackageGroup(Construct):
     RETAINed by default: it is the audit trail of every model that was ever registered.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -36,7 +37,13 @@ class ModelPackageGroup(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
-        problems.name("group_name", group_name, max_len=63, what="model package group name")
+        # The same rules as the API call CloudFormation makes for the group (name pattern, description length).
+        check_request(
+            problems,
+            "sagemaker",
+            "CreateModelPackageGroup",
+            {"ModelPackageGroupName": group_name, "ModelPackageGroupDescription": description},
+        )
         problems.raise_if_any()
         super().__init__(scope, id)
         self.group_name = group_name
@@ -49,6 +56,7 @@ class ModelPackageGroup(Construct):
         self.cfn_group.apply_removal_policy(removal_policy)
         self.group_arn = self.cfn_group.attr_model_package_group_arn
 
+    @typed
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Describe and list the group's versions (e.g. for an approval dashboard or a notebook)."""
         stack = Stack.of(self)
@@ -89,6 +97,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
 
     api = MODEL_PACKAGE
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -107,15 +116,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
-        problems.one_of("approval_status", approval_status, ["PendingManualApproval", "Approved", "Rejected"])
-        problems.s3_uri("model_data_url", model_data_url)
-        problems.s3_uri("evaluation_report_uri", evaluation_report_uri)
-        for i, t in enumerate(realtime_instance_types):
-            problems.instance_type(f"realtime_instance_types[{i}]", t)
-        for i, t in enumerate(transform_instance_types):
-            problems.instance_type(f"transform_instance_types[{i}]", t)
-        if description is not None and not is_token(description) and len(description) > 1024:
-            problems.add("description", description, "at most 1024 characters")
+        # Status, URIs, instance types, content types and the description: from the model.
         super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
         self.group = group
         self.image = image
@@ -127,6 +128,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         self.description = description
         self.realtime_instance_types = list(realtime_instance_types)
         self.transform_instance_types = list(transform_instance_types)
+        self._check_request()
 
     def _default_prefix(self, scope: Construct, id: str) -> str:  # pragma: no cover - group name always given
         return id.lower()

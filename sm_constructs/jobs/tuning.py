@@ -10,6 +10,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._validation import typed
 from ._api import TUNING
 from ._base import SageMakerDefinition, sagemaker_arn
 from .training import TrainingDefinition
@@ -81,6 +82,7 @@ class TuningDefinition(SageMakerDefinition):
 
     api = TUNING
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -98,10 +100,8 @@ class TuningDefinition(SageMakerDefinition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
-        problems.one_of("objective_type", objective_type, ["Maximize", "Minimize"])
-        problems.one_of("strategy", strategy, ["Bayesian", "Random", "Hyperband", "Grid"])
-        problems.one_of("early_stopping", early_stopping, ["Off", "Auto"])
-        problems.int_range("max_training_jobs", max_training_jobs, 1, 750)
+        # Enums, the metric name, range names and values, counts per range kind: from the model.
+        problems.int_range("max_training_jobs", max_training_jobs, 1, 750)  # the account quota's default
         problems.int_range("max_parallel_jobs", max_parallel_jobs, 1, 100)
         if (
             isinstance(max_parallel_jobs, int)
@@ -109,8 +109,6 @@ class TuningDefinition(SageMakerDefinition):
             and max_parallel_jobs > max_training_jobs
         ):
             problems.add("max_parallel_jobs", max_parallel_jobs, "cannot exceed max_training_jobs")
-        if not objective_metric or len(objective_metric) > 255:
-            problems.add("objective_metric", objective_metric, "a metric name of 1-255 characters")
         if not ranges:
             problems.add("ranges", [], "give at least one hyperparameter range")
         names = [r.name for r in ranges]
@@ -125,8 +123,6 @@ class TuningDefinition(SageMakerDefinition):
                 problems.add(f"ranges[{r.name}]", (r.min_value, r.max_value), "min_value must be below max_value")
             if isinstance(r, _NumericRange) and r.scaling == "Logarithmic" and r.min_value <= 0:
                 problems.add(f"ranges[{r.name}]", r.min_value, "logarithmic scaling needs min_value > 0")
-            if isinstance(r, CategoricalRange) and not 1 <= len(r.values) <= 30:
-                problems.add(f"ranges[{r.name}].values", list(r.values), "1 to 30 values")
         if strategy == "Grid" and any(not isinstance(r, CategoricalRange) for r in ranges):
             problems.add("strategy", strategy, "Grid search tunes categorical ranges only")
         if training.use_spot_instances and strategy == "Hyperband":
@@ -140,6 +136,7 @@ class TuningDefinition(SageMakerDefinition):
         self.max_training_jobs = max_training_jobs
         self.max_parallel_jobs = max_parallel_jobs
         self.early_stopping = early_stopping
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         ranges: dict[str, list[dict[str, Any]]] = {}
