@@ -13,7 +13,6 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any, Literal, get_args
 
 from aws_cdk import ArnFormat, CfnResource, CfnTag, Fn, RemovalPolicy, Stack
@@ -25,7 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ._nag import acknowledge
-from ._validation import Problems, is_token
+from ._validation import Problems, check_request, is_token, typed
 from .network import MlVpc
 from .notebook import DEFAULT_DATA_ACCESS, MAX_SCRIPT_CHARS, Access, LifecycleScript
 from .roles import SageMakerExecutionRole
@@ -55,98 +54,34 @@ USER_TAG = "sm-constructs:user-profile"
 
 
 # ---- request checks against botocore's SageMaker model --------------------------------------
-@cache
-def _sagemaker_model() -> Any:
-    """botocore's SageMaker service model, loaded on first use (about half a second of synth)."""
-    import botocore.session
+class _PropNamed(Problems):
+    """Problems of a request, reported under the prop each request path comes from."""
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    def __init__(self, target: Problems, operation: str, fields: Mapping[str, str]) -> None:
+        super().__init__(target.kind, lambda: target.path)
+        self._target = target
+        self._operation = operation
+        self._fields = fields
+        self._seen: set[tuple[str, str]] = set()
 
-
-@cache
-def _pattern(source: str) -> Any:
-    # SageMaker's patterns are Java regular expressions (``\p{L}`` ...): the ``regex`` package reads them.
-    import regex
-
-    return regex.compile(source)
+    def add(self, field: str, value: Any, rule: str) -> None:
+        prop = self._fields.get(re.sub(r"\[\d+\]| key '.*'$", "", field))
+        if prop is not None:
+            # One prop often fills several members (user and space defaults): report it once.
+            if (prop, repr(value)) in self._seen:
+                return
+            self._seen.add((prop, repr(value)))
+        self._target.add(f"{prop} ({self._operation}.{field})" if prop else f"{self._operation}.{field}", value, rule)
 
 
 def check_api_request(
     problems: Problems, operation: str, request: Mapping[str, Any], fields: Mapping[str, str] | None = None
 ) -> None:
-    """Check ``request`` against the input shape of SageMaker's ``operation`` in botocore's model.
-
-    Unknown and missing required members, enums, string lengths, patterns (matching the whole
-    value, as Java's ``Pattern.matches`` does: ``[a-zA-Z0-9:/_-]*`` would allow anything if searched),
-    number ranges and list sizes; unresolved tokens are skipped (the
-    service checks them at deploy). ``fields`` maps a request path (``DefaultUserSettings.
-    SecurityGroups``) to the construct prop it comes from, so problems name what the user wrote.
-    """
-    shape = _sagemaker_model().operation_model(operation).input_shape
-    _walk(problems, operation, shape, request, "", fields or {})
-
-
-def _walk(problems: Problems, operation: str, shape: Any, value: Any, path: str, fields: Mapping[str, str]) -> None:
-    if value is None or is_token(value):
-        return
-    prop = fields.get(re.sub(r"\[\d+\]", "", path))
-    field = f"{prop} ({operation}.{path})" if prop else f"{operation}.{path or '<request>'}"
-    kind = shape.type_name
-    meta = shape.metadata
-    if kind == "structure":
-        if not isinstance(value, Mapping):
-            problems.add(field, value, f"must be a {shape.name} structure")
-            return
-        for name in shape.required_members:
-            if name not in value:
-                problems.add(f"{field}.{name}" if path else f"{operation}.{name}", None, "is required")
-        for name, item in value.items():
-            member = shape.members.get(name)
-            child = f"{path}.{name}" if path else name
-            if member is None:
-                problems.add(f"{operation}.{child}", item, f"{shape.name} has no member {name!r}")
-            else:
-                _walk(problems, operation, member, item, child, fields)
-    elif kind == "list":
-        if not isinstance(value, list | tuple):
-            problems.add(field, value, "must be a list")
-            return
-        _check_range(problems, field, len(value), meta, "items")
-        for index, item in enumerate(value):
-            _walk(problems, operation, shape.member, item, f"{path}[{index}]", fields)
-    elif kind == "map":
-        if not isinstance(value, Mapping):
-            problems.add(field, value, "must be a mapping")
-            return
-        for key, item in value.items():
-            _walk(problems, operation, shape.key, key, f"{path}.<key>", fields)
-            _walk(problems, operation, shape.value, item, f"{path}[{key!r}]", fields)
-    elif kind == "string":
-        if not isinstance(value, str):
-            problems.add(field, value, "must be a string")
-        elif shape.enum:
-            if value not in shape.enum:
-                problems.add(field, value, f"SageMaker accepts one of {', '.join(shape.enum)}")
-        else:
-            _check_range(problems, field, len(value), meta, "characters")
-            if "pattern" in meta and not _pattern(meta["pattern"]).fullmatch(value):
-                problems.add(field, value, f"must match SageMaker's pattern {meta['pattern']}")
-    elif kind in ("integer", "long"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.add(field, value, "must be a whole number")
-        else:
-            _check_range(problems, field, value, meta, "")
-    elif kind == "boolean" and not isinstance(value, bool):
-        problems.add(field, value, "must be True or False")
-
-
-def _check_range(problems: Problems, field: str, size: int, meta: Mapping[str, Any], unit: str) -> None:
-    low, high = meta.get("min"), meta.get("max")
-    what = f" {unit}" if unit else ""
-    if low is not None and size < low:
-        problems.add(field, size if not unit else f"<{size}{what}>", f"SageMaker requires at least {low}{what}")
-    if high is not None and size > high:
-        problems.add(field, size if not unit else f"<{size}{what}>", f"SageMaker allows at most {high}{what}")
+    """Check ``request`` against SageMaker's ``operation`` in botocore's model (:func:`check_request`:
+    members, required, enums, lengths, Java patterns, ranges; tokens skipped). ``fields`` maps a
+    request path (``DefaultUserSettings.SecurityGroups``, list indexes dropped) to the construct
+    prop it comes from, so problems name what the user wrote."""
+    check_request(_PropNamed(problems, operation, fields or {}), "sagemaker", operation, request)
 
 
 def _tags(problems: Problems, field: str, tags: Mapping[str, str] | None) -> list[dict[str, str]]:
@@ -187,14 +122,17 @@ class _StudioAccess:
     data_bucket: MlDataBucket
     domain: StudioDomain
 
+    @typed
     def grant_read_prefix(self, prefix: str) -> iam.Grant:
         """Read objects under ``prefix`` of the data bucket (and decrypt them)."""
         return self.data_bucket.grant_read(self.execution_role, prefix)
 
+    @typed
     def grant_write_prefix(self, prefix: str) -> iam.Grant:
         """Write objects under ``prefix`` of the data bucket (and encrypt them)."""
         return self.data_bucket.grant_write(self.execution_role, prefix)
 
+    @typed
     def grant_read_write_prefix(self, prefix: str) -> iam.Grant:
         """Read and write objects under ``prefix`` of the data bucket."""
         return self.data_bucket.grant_read_write(self.execution_role, prefix)
@@ -204,6 +142,7 @@ class _StudioAccess:
         for prefix, mode in access.items():
             grants.get(mode, self.grant_read_write_prefix)(prefix)
 
+    @typed
     def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
         """Start and watch executions of a pipeline's state machine from Studio.
 
@@ -249,6 +188,7 @@ class _StudioAccess:
         acknowledge(role, findings, "Executions of this one state machine; their names are chosen at start time.")
         return state_machine.grant_start_execution(role)
 
+    @typed
     def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
         """Invoke and describe an endpoint from Studio, e.g. to try the deployed model.
 
@@ -407,6 +347,7 @@ class StudioDomain(_StudioAccess, Construct):
     :param removal_policy: for the domain. Default: RETAIN.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -783,6 +724,7 @@ class StudioUserProfile(_StudioAccess, Construct):
     :param tags: cost allocation tags (team, cost centre ...). Default: - only the user tag.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -899,6 +841,7 @@ class StudioSharedSpace(Construct):
     :param tags: cost allocation tags. Default: - none.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -920,7 +863,7 @@ class StudioSharedSpace(Construct):
         rendered_tags = _tags(problems, "tags", tags)
         settings_key = _APP_SETTINGS.get(app_type, "JupyterLabAppSettings")
         space_settings: dict[str, Any] = {
-            "AppType": app_type,
+            "AppType": app_type if app_type in _APP_SETTINGS else None,  # reported above
             settings_key: {"DefaultResourceSpec": {"InstanceType": instance_type}},
         }
         if volume_size_gb is not None:

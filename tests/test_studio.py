@@ -450,23 +450,23 @@ def _error(make):
     [
         (
             {"jupyter_lab_instance_type": "ml.nope.large"},
-            "jupyter_lab_instance_type (CreateDomain.DefaultUserSettings.JupyterLabAppSettings.DefaultResourceSpec.InstanceType)='ml.nope.large' is invalid: SageMaker accepts one of",
+            "jupyter_lab_instance_type (CreateDomain.DefaultUserSettings.JupyterLabAppSettings.DefaultResourceSpec.InstanceType)='ml.nope.large' is invalid: must be one of 176 values",
         ),
-        ({"idle_timeout_minutes": 30, "min_idle_timeout_minutes": 30}, "SageMaker requires at least 60"),
+        ({"idle_timeout_minutes": 30, "min_idle_timeout_minutes": 30}, "must be between 60 and 525600"),
         (
             {"idle_timeout_minutes": 600},
             "min_idle_timeout_minutes and idle_timeout_minutes and max_idle_timeout_minutes conflict",
         ),
         ({"space_volume_size_gb": 200}, "space_volume_size_gb and max_space_volume_size_gb conflict"),
-        ({"max_space_volume_size_gb": 20000}, "SageMaker allows at most 16384"),
+        ({"max_space_volume_size_gb": 20000}, "must be between 5 and 16384"),
         (
             {"auth_mode": "LDAP"},
-            "auth_mode (CreateDomain.AuthMode)='LDAP' is invalid: SageMaker accepts one of SSO, IAM",
+            "auth_mode (CreateDomain.AuthMode)='LDAP' is invalid: must be one of 'SSO', 'IAM'",
         ),
-        ({"domain_name": "bad_name"}, "must match SageMaker's pattern"),
+        ({"domain_name": "bad_name"}, "domain_name (CreateDomain.DomainName)='bad_name' is invalid: must match"),
         ({"tags": {"aws:team": "x"}}, "reserved for AWS"),
-        ({"tags": {"team": "x" * 300}}, "SageMaker allows at most 256 characters"),
-        ({"tags": {"team#": "x"}}, "must match SageMaker's pattern"),
+        ({"tags": {"team": "x" * 300}}, "is 300 characters; at most 256"),
+        ({"tags": {"team#": "x"}}, "tags (CreateDomain.Tags[0].Key)='team#' is invalid: must match"),
         ({"data_access": {"/raw": "read"}}, "data_access='/raw' is invalid"),
         ({"code_editor_lifecycle": LifecycleScript("")}, "must not be empty"),
         (
@@ -479,6 +479,12 @@ def test_bad_domain_props(bad, props, expected):
     message = _error(lambda: StudioDomain(bad["stack"], "Domain", data_bucket=bad["data"], vpc=bad["vpc"], **props))
     assert message.startswith("StudioDomain 'Bad/Domain'")
     assert expected in message
+
+
+def test_wrong_types_fail_before_any_jsii_call(bad):
+    message = _error(lambda: StudioDomain(bad["stack"], "Typed", data_bucket="my-bucket", idle_timeout_minutes="60"))  # type: ignore[arg-type]
+    assert "data_bucket='my-bucket' is invalid: expected MlDataBucket, got str" in message
+    assert "idle_timeout_minutes='60' is invalid: expected int | None, got str" in message
 
 
 def test_subnet_selection_needs_a_vpc(bad):
@@ -502,7 +508,7 @@ def test_unicode_letters_are_valid_tag_keys(bad):
             {"user_profile_name": "bad_name"},
             "user_profile_name (CreateUserProfile.UserProfileName)='bad_name' is invalid: must match",
         ),
-        ({"user_profile_name": "a" * 64}, "SageMaker allows at most 63 characters"),
+        ({"user_profile_name": "a" * 64}, "is 64 characters; at most 63"),
         ({"user_profile_name": "dave", "single_sign_on_user_name": "dave"}, "only for domains with auth_mode='SSO'"),
         ({"user_profile_name": "dave", "data_prefix": ""}, "must not be the whole bucket"),
         (
@@ -544,7 +550,7 @@ def test_bad_space_props(bad):
         "owner and domain conflict",
         "space_name (CreateSpace.SpaceName)='x_y' is invalid: must match",
         "instance_type (CreateSpace.SpaceSettings.JupyterLabAppSettings.DefaultResourceSpec.InstanceType)='ml.t3.huge'",
-        "volume_size_gb (CreateSpace.SpaceSettings.SpaceStorageSettings.EbsStorageSettings.EbsVolumeSizeInGb)=2 is invalid: SageMaker requires at least 5",
+        "volume_size_gb (CreateSpace.SpaceSettings.SpaceStorageSettings.EbsStorageSettings.EbsVolumeSizeInGb)=2 is invalid: must be between 5 and 16384",
     ):
         assert expected in message
 
@@ -556,7 +562,7 @@ def test_api_check_reports_unknown_and_missing_members():
     )
     text = "\n".join(problems._items)
     assert "CreateSpace.DomainId=None is invalid: is required" in text
-    assert "SpaceSettings has no member 'Bogus'" in text
+    assert "CreateSpace.SpaceSettings.Bogus=1 is invalid: not a field of SpaceSettings" in text
     assert "CreateSpace.SpaceSharingSettings.SharingType=None is invalid: is required" in text
 
 
