@@ -445,6 +445,7 @@ class StudioDomain(_StudioAccess, Construct):
 
         self.domain_name = name
         self.auth_mode = auth_mode
+        self.max_space_volume_size_gb = max_space_volume_size_gb
         self.data_bucket = data_bucket
         self.domain = self
         self.network: MlVpc | None = None
@@ -835,7 +836,8 @@ class StudioSharedSpace(Construct):
     :param space_name: letters, digits and inner hyphens, at most 63.
     :param app_type: ``"JupyterLab"`` or ``"CodeEditor"``. Default: ``"JupyterLab"``.
     :param instance_type: Default: :data:`DEFAULT_APP_INSTANCE_TYPE`.
-    :param volume_size_gb: the space's EBS volume. Default: - the domain's default.
+    :param volume_size_gb: the space's EBS volume, at most the domain's ``max_space_volume_size_gb``.
+        Default: - the domain's default.
     :param owner: the user profile that owns the space. Default: - none.
     :param display_name: Default: - the space name.
     :param tags: cost allocation tags. Default: - none.
@@ -860,6 +862,12 @@ class StudioSharedSpace(Construct):
         problems.one_of("app_type", app_type, get_args(StudioApp))
         if owner is not None and owner.domain is not domain:
             problems.conflict(["owner", "domain"], "the owner must be a user profile of the same domain")
+        limit = domain.max_space_volume_size_gb
+        if isinstance(volume_size_gb, int) and isinstance(limit, int) and volume_size_gb > limit:
+            problems.conflict(
+                ["volume_size_gb", "domain"],
+                f"{volume_size_gb} GB is more than the domain's max_space_volume_size_gb ({limit} GB)",
+            )
         rendered_tags = _tags(problems, "tags", tags)
         settings_key = _APP_SETTINGS.get(app_type, "JupyterLabAppSettings")
         space_settings: dict[str, Any] = {

@@ -555,6 +555,16 @@ def test_bad_space_props(bad):
         assert expected in message
 
 
+def test_space_volume_within_the_domain_maximum(bad):
+    message = _error(
+        lambda: StudioSharedSpace(bad["stack"], "Big", domain=bad["domain"], space_name="big", volume_size_gb=500)
+    )
+    assert (
+        "volume_size_gb and domain conflict: 500 GB is more than the domain's max_space_volume_size_gb (100 GB)"
+        in message
+    )
+
+
 def test_api_check_reports_unknown_and_missing_members():
     problems = Problems("Test", "Test/x")
     check_api_request(
@@ -576,25 +586,42 @@ def test_deploys_into_the_local_emulator():
 
     app = new_app(outdir=tempfile.mkdtemp())
     stack = build(app, restrict_default_security_group=False)  # the emulator runs no Lambda functions
-    body = json.dumps(app.synth().get_stack_by_name(stack.stack_name).template)
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    body = json.dumps(template)
     workdir = Path(tempfile.mkdtemp())
     proc, url = start_server(_free_port(), workdir, time_scale=1.0)
     try:
         session = LocalSession(url)
         session.client("ssm").put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="21", Type="String")
         cloudformation = session.client("cloudformation")
+        sagemaker = session.client("sagemaker")
+
+        def settled(expected):
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                stacks = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"]
+                if not stacks or not stacks[0]["StackStatus"].endswith("IN_PROGRESS"):
+                    break
+                time.sleep(0.5)
+            assert stacks[0]["StackStatus"] == expected, stacks[0].get("StackStatusReason")
+
         cloudformation.create_stack(StackName=stack.stack_name, TemplateBody=body, Capabilities=["CAPABILITY_IAM"])
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            described = cloudformation.describe_stacks(StackName=stack.stack_name)["Stacks"][0]
-            if not described["StackStatus"].endswith("IN_PROGRESS"):
-                break
-            time.sleep(0.5)
-        assert described["StackStatus"] == "CREATE_COMPLETE", described.get("StackStatusReason")
-        (domain,) = session.client("sagemaker").list_domains()["Domains"]
+        settled("CREATE_COMPLETE")
+        (domain,) = sagemaker.list_domains()["Domains"]
         assert domain["DomainName"] == "studiotest-studio"
-        described_domain = session.client("sagemaker").describe_domain(DomainId=domain["DomainId"])
-        assert described_domain["AppNetworkAccessType"] == "VpcOnly"
+        described = sagemaker.describe_domain(DomainId=domain["DomainId"])
+        assert described["AppNetworkAccessType"] == "VpcOnly"
+        # an update in place (the idle timeout users start with)
+        (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == DOMAIN]
+        settings = template["Resources"][logical_id]["Properties"]["DefaultUserSettings"]["JupyterLabAppSettings"]
+        settings["AppLifecycleManagement"]["IdleSettings"]["IdleTimeoutInMinutes"] = 120
+        cloudformation.update_stack(
+            StackName=stack.stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_IAM"]
+        )
+        settled("UPDATE_COMPLETE")
+        described = sagemaker.describe_domain(DomainId=domain["DomainId"])
+        idle = described["DefaultUserSettings"]["JupyterLabAppSettings"]["AppLifecycleManagement"]["IdleSettings"]
+        assert idle["IdleTimeoutInMinutes"] == 120
     finally:
         proc.terminate()
         proc.wait(timeout=10)
