@@ -32,6 +32,7 @@ from .storage import MlDataBucket
 
 __all__ = [
     "DEFAULT_APP_INSTANCE_TYPE",
+    "USER_TAG",
     "StudioApp",
     "StudioDomain",
     "StudioSharedSpace",
@@ -310,9 +311,10 @@ class StudioDomain(_StudioAccess, Construct):
     * tags propagate from the domain, user profiles and spaces to the apps they start, for cost
       allocation;
     * the home file system is kept: CloudFormation deletes a domain without a ``RetentionPolicy``
-      (its delete handler sends ``DeleteDomain`` with the domain ID only), and SageMaker's default
-      for ``RetentionPolicy.HomeEfsFileSystem`` is ``Retain`` (botocore's docs); the domain itself
-      and the key are RETAINed too, so the retained file system stays readable.
+      (its handler sends ``DeleteDomain`` with the domain ID only: ``translateToDeleteRequest`` in
+      aws-cloudformation-resource-providers-sagemaker, ``aws-sagemaker-domain``), and SageMaker's
+      default for ``RetentionPolicy.HomeEfsFileSystem`` is ``Retain`` (botocore's docs); the domain
+      itself and the key are RETAINed too, so the retained file system stays readable.
 
     :param data_bucket: the project's data bucket.
     :param execution_role: the default execution role (users without their own, shared spaces);
