@@ -78,16 +78,15 @@ _EXPORTS = {
     "SageMakerExecutionRole": ".roles",
     "SageMakerTask": ".jobs",
     "ServerlessConfig": ".jobs.hosting",
+    "StudioDomain": ".studio",
+    "StudioSharedSpace": ".studio",
+    "StudioUserProfile": ".studio",
     "TrainingChannel": ".jobs.training",
     "TrainingDefinition": ".jobs.training",
     "TransformDefinition": ".jobs.transform",
     "TuningDefinition": ".jobs.tuning",
     "add_default_retry": ".jobs",
     "run_unique_name": ".jobs",
-    # SageMaker Studio
-    "StudioDomain": ".studio",
-    "StudioSharedSpace": ".studio",
-    "StudioUserProfile": ".studio",
 }
 
 
