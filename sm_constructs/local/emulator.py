@@ -163,7 +163,7 @@ def _install_studio_domain() -> None:
             return cls(domain)
 
         @classmethod
-        def update_from_cloudformation_json(  # type: ignore[misc]
+        def update_from_cloudformation_json(
             cls,
             original_resource: Any,
             new_resource_name: str,
@@ -188,7 +188,7 @@ def _install_studio_domain() -> None:
             domain.domain_settings = props.get("DomainSettings")
             domain.app_network_access_type = props.get("AppNetworkAccessType", domain.app_network_access_type)
             domain.app_security_group_management = props.get("AppSecurityGroupManagement")
-            return original_resource  # type: ignore[no-any-return]
+            return original_resource
 
         @classmethod
         def delete_from_cloudformation_json(
