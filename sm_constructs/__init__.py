@@ -2,7 +2,8 @@
 evaluate → host → batch-transform workflow.
 
 Foundation: :class:`MlDataBucket`, :class:`SageMakerExecutionRole`, :class:`MlVpc`,
-:class:`NotebookInstance`. Jobs: one definition per SageMaker request
+:class:`NotebookInstance`, or Studio (:class:`StudioDomain`, :class:`StudioUserProfile`,
+:class:`StudioSharedSpace`). Jobs: one definition per SageMaker request
 (:class:`ProcessingDefinition`, :class:`TrainingDefinition`, :class:`TuningDefinition`,
 :class:`ModelDefinition`, :class:`EndpointConfigDefinition`, :class:`TransformDefinition`,
 :class:`ModelRegistrationDefinition`) plus :class:`EndpointDeployment`; each gives a Step Functions
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from .roles import SageMakerExecutionRole
     from .state_machine import MlStateMachine
     from .storage import DataPrefix, MlDataBucket
+    from .studio import StudioDomain, StudioSharedSpace, StudioUserProfile
 
 # Public names load their module (and aws-cdk-lib with it) on first use, so the command-line tools
 # (``sm-pipeline``, ``python -m sm_constructs.local``) start without the jsii runtime.
@@ -80,6 +82,9 @@ _EXPORTS = {
     "SageMakerExecutionRole": ".roles",
     "SageMakerTask": ".jobs",
     "ServerlessConfig": ".jobs.hosting",
+    "StudioDomain": ".studio",
+    "StudioSharedSpace": ".studio",
+    "StudioUserProfile": ".studio",
     "TrainingChannel": ".jobs.training",
     "TrainingDefinition": ".jobs.training",
     "TransformDefinition": ".jobs.transform",
@@ -147,6 +152,9 @@ __all__ = [
     "SageMakerExecutionRole",
     "SageMakerTask",
     "ServerlessConfig",
+    "StudioDomain",
+    "StudioSharedSpace",
+    "StudioUserProfile",
     "TrainingChannel",
     "TrainingDefinition",
     "TransformDefinition",

@@ -6,8 +6,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
 * :class:`~sm_constructs.local.sagemaker_service.SageMakerIntegration` for the Step Functions
   SageMaker integration (validated requests, ``.sync``), with the
   :class:`~sm_constructs.local.runner.JobRunner` that runs jobs here;
-* ``AWS::SageMaker::ModelPackageGroup`` for moto's CloudFormation (it skips types it does not know;
-  the model registry step needs the group), state machines created by CloudFormation placed where
+* ``AWS::SageMaker::ModelPackageGroup`` and ``AWS::SageMaker::Domain`` for moto's CloudFormation (it
+  skips types it does not know; the model registry step needs the group, Studio roles the domain ID), state machines created by CloudFormation placed where
   moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
   bodies as strings and SDK error names, as on AWS;
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
@@ -21,8 +21,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
 
 The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
 template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
-topic policies, EventBridge Scheduler) are skipped by moto with a warning; none of them takes part
-in a pipeline run.
+topic policies, EventBridge Scheduler, Studio user profiles, spaces and lifecycle configurations) are
+skipped by moto with a warning; none of them takes part in a pipeline run.
 """
 
 from __future__ import annotations
@@ -97,6 +97,112 @@ def _install_model_package_group() -> None:
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
             sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def _install_studio_domain() -> None:
+    """``AWS::SageMaker::Domain`` for moto's CloudFormation, backed by moto's SageMaker ``CreateDomain``.
+
+    Execution roles are scoped to their domain through its ``DomainId`` attribute, so a skipped
+    domain would fail the whole stack; user profiles, spaces and Studio lifecycle configurations have
+    no moto backend and are skipped with moto's warning like other unsupported types.
+    """
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.models import sagemaker_backends
+
+    class DomainResource(CloudFormationModel):
+        def __init__(self, domain: Any) -> None:
+            self.domain = domain
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "DomainName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::Domain"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.domain.id)  # Ref returns the domain ID (the schema's primary identifier)
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr in ("DomainId", "DomainArn", "Url", "HomeEfsFileSystemId")
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return str(
+                {
+                    "DomainId": self.domain.id,
+                    "DomainArn": self.domain.arn,
+                    "Url": self.domain.url,
+                    "HomeEfsFileSystemId": self.domain.home_efs_file_system_id,
+                }[attribute_name]
+            )
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> DomainResource:
+            props = cloudformation_json["Properties"]
+            backend = sagemaker_backends[account_id][region_name]
+            backend.create_domain(
+                domain_name=props.get("DomainName", resource_name),
+                auth_mode=props["AuthMode"],
+                default_user_settings=props["DefaultUserSettings"],
+                subnet_ids=props.get("SubnetIds", []),
+                vpc_id=props.get("VpcId", ""),
+                domain_settings=props.get("DomainSettings"),
+                tags=props.get("Tags"),
+                app_network_access_type=props.get("AppNetworkAccessType"),
+                home_efs_file_system_kms_key_id=None,
+                kms_key_id=props.get("KmsKeyId"),
+                app_security_group_management=props.get("AppSecurityGroupManagement"),
+                default_space_settings=props.get("DefaultSpaceSettings"),
+            )
+            domain = next(
+                d for d in backend.domains.values() if d.domain_name == props.get("DomainName", resource_name)
+            )
+            return cls(domain)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> DomainResource:
+            props = cloudformation_json["Properties"]
+            domain = original_resource.domain
+            # DomainName, AuthMode and KmsKeyId are create-only in CloudFormation's schema: a change replaces.
+            if (props.get("DomainName"), props["AuthMode"], props.get("KmsKeyId")) != (
+                domain.domain_name,
+                domain.auth_mode,
+                domain.kms_key_id,
+            ):
+                sagemaker_backends[account_id][region_name].delete_domain(domain.id, retention_policy=None)
+                return cls.create_from_cloudformation_json(
+                    new_resource_name, cloudformation_json, account_id, region_name
+                )
+            domain.default_user_settings = props["DefaultUserSettings"]
+            domain.default_space_settings = props.get("DefaultSpaceSettings")
+            domain.domain_settings = props.get("DomainSettings")
+            domain.app_network_access_type = props.get("AppNetworkAccessType", domain.app_network_access_type)
+            domain.app_security_group_management = props.get("AppSecurityGroupManagement")
+            return original_resource
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            backend = sagemaker_backends[account_id][region_name]
+            for domain_id in [i for i, d in backend.domains.items() if i == resource_name or d.arn == resource_name]:
+                backend.delete_domain(domain_id, retention_policy=None)
 
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
@@ -248,6 +354,7 @@ class Emulator:
 
             install(enforcer)
         _install_model_package_group()
+        _install_studio_domain()
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()

@@ -1,0 +1,1 @@
+"""Test apps that scanners (cdk-nag, cfn-lint, checkov, ...) synthesize: each module has ``build(app)``."""
