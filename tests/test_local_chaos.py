@@ -63,8 +63,9 @@ def local(tmp_path_factory):
         session = LocalSession(url)
         found = stack_outputs(session)
         s3 = session.client("s3")
-        s3.upload_file("reference/data/churn.csv", found["bucket"], "raw/churn.csv")
-        s3.put_object(Bucket=found["bucket"], Key="raw-broken/churn.csv", Body=b"not,the,schema\n1,2,3\n")
+        # both under raw/, the prefix the execution role may read
+        s3.upload_file("reference/data/churn.csv", found["bucket"], "raw/good/churn.csv")
+        s3.put_object(Bucket=found["bucket"], Key="raw/broken/churn.csv", Body=b"not,the,schema\n1,2,3\n")
         yield {"session": session, "workdir": workdir, **found}
     finally:
         proc.terminate()
@@ -163,7 +164,7 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
     executions = {}
     for i, offset in sorted(enumerate(chosen["start_offsets"]), key=lambda item: item[1]):
         time.sleep(max(0.0, offset - (time.monotonic() - started)))
-        raw = "raw-broken" if i in chosen["broken_runs"] else "raw"
+        raw = "raw/broken" if i in chosen["broken_runs"] else "raw/good"
         name = f"chaos-{i:02d}"
         executions[name] = sfn.start_execution(
             stateMachineArn=STATE_MACHINE, name=name, input=json.dumps({"inputDataUri": f"s3://{bucket}/{raw}/"})

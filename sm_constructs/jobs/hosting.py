@@ -65,6 +65,16 @@ _DEPLOYMENT_STATES = (
     "RolledBack",
     "TimedOut",
     "InService",
+    "Start",
+    "Route",
+    "BusyWait",
+    "CountBusy",
+    "BusyTimedOut",
+    "Refused",
+    "Rejected",
+    "EndpointFailed",
+    "Delete",
+    "Superseded",
 )
 # SageMaker ARNs carry names in lower case; lower-case prefixes let the name be read back from the ARN.
 _NAME_FROM_ARN = "States.ArrayGetItem(States.StringSplit({}, '/'), 1)"
@@ -136,7 +146,10 @@ class ModelDefinition(SageMakerDefinition):
 
     @staticmethod
     def from_model_name(scope: Construct, id: str, model_name: str) -> IModelRef:
-        """A model that exists outside this app, by name (for endpoint configs and transform jobs)."""
+        """A model that exists outside this app, by name (for endpoint configs and transform jobs).
+
+        The name may be read at run time, e.g. ``sfn.JsonPath.string_at("$.input.modelName")``.
+        """
         return ImportedModel(scope, id, model_name=model_name)
 
     @property
