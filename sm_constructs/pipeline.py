@@ -33,6 +33,7 @@ from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
+from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .state_machine import MlStateMachine
 from .storage import BUCKET_READ_ACTIONS, MlDataBucket
 
@@ -129,6 +130,15 @@ class MlPipeline(Construct):
     ``deployment`` (endpoint config → :class:`EndpointDeployment`) and ``batch_transform`` — in
     parallel when both are given.
 
+    ``approval`` decides what the Model Registry's approval means:
+
+    * ``"auto"``: the quality gate passing approves the registered version (``<id>`` state
+      ``Approve``, UpdateModelPackage → ``Approved``) and the release deploys *from that version*
+      (the ``model`` must be built with ``model_package=<the registration>``);
+    * ``"manual"``: the pipeline ends after registering the version as ``PendingManualApproval``;
+      a person approves it and a :class:`~sm_constructs.ModelDeployment` deploys it;
+    * not given: the registration is a record only and the release deploys the trained artifact.
+
     Reliability defaults: throttling / capacity errors are retried with backoff and jitter; any
     other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
     in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
@@ -148,6 +158,7 @@ class MlPipeline(Construct):
         model: SageMakerDefinition | None = None,
         deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment] = (),
         batch_transform: SageMakerDefinition | None = None,
+        approval: Literal["auto", "manual"] | None = None,
         inputs: Sequence[InputField] = (),
         encryption_key: kms.IKey | None = None,
         notification_topic: sns.ITopic | None = None,
@@ -182,6 +193,7 @@ class MlPipeline(Construct):
                     "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
                 )
         problems.int_range("retry_attempts", retry_attempts, 0, 10)
+        self._check_approval(problems, approval, registration, quality_gate, model, deployment, batch_transform)
         for i, fan in enumerate(preprocessing):
             if isinstance(fan, FanOut):
                 problems.int_range(f"preprocessing[{i}].max_concurrency", fan.max_concurrency, 1, 10000)
@@ -249,6 +261,17 @@ class MlPipeline(Construct):
             chain = self._gate(chain, quality_gate)
         if registration is not None:
             chain = chain.next(self._task(registration))
+        #: The approval step (``approval="auto"``), or None.
+        self.approval: ModelApprovalDefinition | None = None
+        if approval == "auto" and isinstance(registration, ModelRegistrationDefinition):
+            assert quality_gate is not None  # checked above
+            self.approval = ModelApprovalDefinition(
+                self,
+                "Approve",
+                version=registration,
+                approval_description=f"Approved by {self.node.path}: {quality_gate.metric} passed the quality gate",
+            )
+            chain = chain.next(self._task(self.approval))
         if model is not None:
             chain = chain.next(self._task(model))
         tail = self._release(deployment, batch_transform)
@@ -350,6 +373,50 @@ class MlPipeline(Construct):
         return "\n".join(rows)
 
     # ---- building blocks --------------------------------------------------------------------
+    @staticmethod
+    def _check_approval(
+        problems: Problems,
+        approval: str | None,
+        registration: SageMakerDefinition | None,
+        gate: QualityGate | None,
+        model: SageMakerDefinition | None,
+        deployment: Sequence[Any],
+        batch_transform: SageMakerDefinition | None,
+    ) -> None:
+        if approval is None:
+            return
+        problems.one_of("approval", approval, ["auto", "manual"])
+        if not isinstance(registration, ModelRegistrationDefinition):
+            problems.conflict(["approval", "registration"], "approval acts on the version the registration step makes")
+            return
+        if registration.approval_status != "PendingManualApproval":
+            problems.add(
+                "registration.approval_status",
+                registration.approval_status,
+                f"with approval='{approval}' the version is registered PendingManualApproval and approved "
+                + ("by the quality gate" if approval == "auto" else "by a person"),
+            )
+        if approval == "manual":
+            given = [
+                n for n, v in (("model", model), ("deployment", deployment), ("batch_transform", batch_transform)) if v
+            ]
+            if given:
+                problems.conflict(
+                    ["approval", *given],
+                    "with approval='manual' the build pipeline ends at registration; deploy approved versions "
+                    "with a ModelDeployment",
+                )
+        if approval == "auto":
+            if gate is None:
+                problems.conflict(["approval", "quality_gate"], "approval='auto' approves when the quality gate passes")
+            if model is not None and getattr(model, "model_package", None) is not registration:
+                problems.add(
+                    "model",
+                    model.node.path,
+                    "with approval='auto' the release deploys the approved version: build the ModelDefinition "
+                    "with model_package=<the ModelRegistrationDefinition>",
+                )
+
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 

@@ -13,6 +13,7 @@ __all__ = [
     "ENDPOINT_CONFIG",
     "MODEL",
     "MODEL_PACKAGE",
+    "MODEL_PACKAGE_UPDATE",
     "PROCESSING",
     "TRAINING",
     "TRANSFORM",
@@ -96,6 +97,13 @@ ENDPOINT_CONFIG = SageMakerApi(
 MODEL_PACKAGE = SageMakerApi(
     create_action="createModelPackage",
     operation="CreateModelPackage",
+    arn_type="model-package",
+    name_field="ModelPackageGroupName",
+    sdk=True,
+)
+MODEL_PACKAGE_UPDATE = SageMakerApi(
+    create_action="updateModelPackage",
+    operation="UpdateModelPackage",
     arn_type="model-package",
     name_field="ModelPackageGroupName",
     sdk=True,

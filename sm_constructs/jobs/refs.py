@@ -23,6 +23,7 @@ __all__ = [
     "IEndpointConfigRef",
     "IEndpointRef",
     "IModelPackageGroup",
+    "IModelPackageVersion",
     "IModelRef",
     "ImportedEndpoint",
     "ImportedEndpointConfig",
@@ -82,6 +83,21 @@ class IModelPackageGroup(Protocol):
     def group_arn(self) -> str: ...
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+@runtime_checkable
+class IModelPackageVersion(Protocol):
+    """One version in a Model Registry group, that a model can be created from (``ModelPackageName``)."""
+
+    @property
+    def model_package_arn(self) -> str:
+        """The version's ARN: a JSONPath token read at run time, or a fixed ARN."""
+        ...
+
+    @property
+    def group(self) -> IModelPackageGroup:
+        """The group the version belongs to (IAM is scoped to its versions)."""
+        ...
 
 
 def require(problems: Problems, field: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:

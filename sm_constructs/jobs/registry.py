@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
@@ -12,13 +13,20 @@ from constructs import Construct
 
 from .._memo import statement
 from .._validation import Problems, is_token
-from ._api import MODEL_PACKAGE
+from ._api import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from ._base import SageMakerDefinition, sagemaker_arn
-from .refs import IModelPackageGroup, ImportedModelPackageGroup, check_model_source, grant_group_read, require
+from .refs import (
+    IModelPackageGroup,
+    IModelPackageVersion,
+    ImportedModelPackageGroup,
+    check_model_source,
+    grant_group_read,
+    require,
+)
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
 
-__all__ = ["ModelPackageGroup", "ModelRegistrationDefinition"]
+__all__ = ["ModelApprovalDefinition", "ModelPackageGroup", "ModelPackageVersion", "ModelRegistrationDefinition"]
 
 ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
 
@@ -168,6 +176,11 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     def result_selector(self) -> dict[str, Any]:
         return {"ModelPackageArn.$": "$.ModelPackageArn"}
 
+    @property
+    def model_package_arn(self) -> str:
+        """This run's new version, read at run time from the registration task's result."""
+        return self.state_output("ModelPackageArn")
+
     def resource_arn_pattern(self) -> str:
         return sagemaker_arn(self, "model-package", f"{self.group.group_name}/*")
 
@@ -182,3 +195,75 @@ class ModelRegistrationDefinition(SageMakerDefinition):
                 ],
             )
         ]
+
+
+@dataclass(frozen=True)
+class ModelPackageVersion:
+    """A version of ``group`` named at run time, e.g. the one an approval event carries.
+
+    ``ModelPackageVersion(group, sfn.JsonPath.string_at("$.detail.ModelPackageArn"))`` lets a
+    :class:`~sm_constructs.ModelDefinition` (``model_package=``) or a
+    :class:`ModelApprovalDefinition` act on it; IAM is scoped to the group's versions.
+    """
+
+    group: IModelPackageGroup
+    model_package_arn: str
+
+
+class ModelApprovalDefinition(SageMakerDefinition):
+    """Sets a model version's approval status (UpdateModelPackage), e.g. when a quality gate passed.
+
+    Approving a version is what releases it: the registry sends "SageMaker Model Package State
+    Change" to EventBridge, which a :class:`~sm_constructs.ModelDeployment` listens to.
+
+    :param version: the version: the :class:`ModelRegistrationDefinition` of the same run, or a
+        :class:`ModelPackageVersion`.
+    :param status: Default: ``Approved``.
+    :param approval_description: why. Default: - none.
+    """
+
+    api = MODEL_PACKAGE_UPDATE
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        version: IModelPackageVersion,
+        status: Literal["Approved", "Rejected"] = "Approved",
+        approval_description: str | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        problems.one_of("status", status, ["Approved", "Rejected"])
+        require(
+            problems,
+            "version",
+            version,
+            IModelPackageVersion,
+            "the ModelRegistrationDefinition, or a ModelPackageVersion(group, arn)",
+        )
+        if approval_description is not None and not is_token(approval_description) and len(approval_description) > 1024:
+            problems.add("approval_description", approval_description, "at most 1024 characters")
+        problems.raise_if_any()
+        super().__init__(scope, id, name_prefix=version.group.group_name, role=None, problems=problems)
+        self.version = version
+        self.status = status
+        self.approval_description = approval_description
+
+    def render_request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "ModelPackageArn": self.version.model_package_arn,
+            "ModelApprovalStatus": self.status,
+        }
+        if self.approval_description:
+            request["ApprovalDescription"] = self.approval_description
+        return request
+
+    def result_selector(self) -> dict[str, Any]:
+        return {"ModelPackageArn.$": "$.ModelPackageArn"}
+
+    def resource_arn_pattern(self) -> str:
+        return sagemaker_arn(self, "model-package", f"{self.version.group.group_name}/*")
+
+    def policy_statements(self) -> list[iam.PolicyStatement]:
+        return [statement(self, actions=["sagemaker:UpdateModelPackage"], resources=[self.resource_arn_pattern()])]

@@ -208,6 +208,9 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
+        from . import registry_events
+
+        registry_events.install()  # registry approval events → state machine targets
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
