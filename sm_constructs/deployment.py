@@ -290,6 +290,10 @@ class ModelDeployment(Construct):
     def state_machine_arn(self) -> str:
         return self.state_machine.state_machine_arn
 
+    @property
+    def endpoint_arn(self) -> str:
+        return self.endpoint.endpoint_arn
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on the deployed endpoint only."""
         return self.endpoint.grant_invoke(grantee)
