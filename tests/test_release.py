@@ -419,3 +419,23 @@ def test_run_time_version_reference(parts):
     stack, role, group, _register = parts
     version = ModelPackageVersion(group, sfn.JsonPath.string_at("$.detail.ModelPackageArn"))
     ModelDefinition(stack, "FromEvent", role=role, model_package=version)
+
+
+def test_model_monitor_analyzer_image_per_region():
+    """The analyzer's registry account per region comes from the SDK's model-monitor config, like other images."""
+    from aws_cdk import App, Stack
+
+    from sm_constructs import ContainerImage
+    from sm_constructs.images import image_registry
+
+    assert image_registry()["families"]["modelmonitor"]["repository"] == "sagemaker-model-monitor-analyzer"
+    app = App()
+    pinned = Stack(app, "Pinned", env={"region": "us-east-1", "account": "111111111111"})
+    uri = pinned.resolve(ContainerImage.model_monitor().bind(pinned).image_uri)
+    assert "156813124566.dkr.ecr." in json.dumps(uri) and "sagemaker-model-monitor-analyzer:latest" in json.dumps(uri)
+    agnostic = new_stack()
+    body = json.dumps(agnostic.resolve(ContainerImage.model_monitor().bind(agnostic).image_uri))
+    assert '"Fn::FindInMap"' in body and '"modelmonitor"' in body
+    nowhere = Stack(app, "Nowhere", env={"region": "ap-east-2", "account": "111111111111"})
+    with pytest.raises(ConstructValidationError, match="sagemaker-model-monitor-analyzer"):
+        ContainerImage.model_monitor().bind(nowhere)
