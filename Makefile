@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # The pinned Node 22 (node_modules/.bin/node) runs both the CDK CLI and the jsii kernel.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup synth test lint typecheck unit nag docs diagram bench demo clean
+.PHONY: setup setup-scanners synth test lint typecheck unit nag docs diagram bench demo clean
 
 $(UV):
 	$(PY_BOOT) -m venv $(TOOLS)
@@ -25,6 +25,17 @@ node_modules/.installed: package-lock.json
 
 setup: $(VENV)/.synced node_modules/.installed
 
+## checkov in its own virtual environment (it pins its own boto3), used by tests/test_scanners.py.
+CHECKOV_VERSION := 3.3.30
+CHECKOV := $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
+$(CHECKOV):
+	rm -rf $(TOOLS)/checkov
+	$(PY_BOOT) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	touch $@
+
+setup-scanners: $(CHECKOV)
+
 ## Synthesize the reference app (app.py) into cdk.out/ with the pinned CDK CLI; no AWS credentials needed.
 synth: setup
 	cdk synth --quiet --no-notices --no-version-reporting
@@ -36,7 +47,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-unit: setup
+unit: setup setup-scanners
 	$(VENV)/bin/pytest -n 2 --dist loadgroup -q
 
 ## Full suite: lint, then types and tests side by side (assertions, cfn-lint, cdk-nag, botocore model,

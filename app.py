@@ -247,12 +247,16 @@ def churn_pipeline(
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
         state_machine_name=f"sm-constructs-{slug}",
     )
-    data.grant_read(pipeline.state_machine.role, DataPrefix.EVALUATION)
     return pipeline, deployment
 
 
 def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole) -> TuningDefinition:
-    """A stand-alone tuning job (one-step state machine) over the same training setup."""
+    """A stand-alone tuning job over the same training setup.
+
+    Run as an :class:`MlPipeline` with the tuning job as its only stage, so it has what the churn
+    pipeline has: retries, a catch that notifies an encrypted SNS topic, and alarms on failed and
+    timed-out executions.
+    """
     group = Construct(scope, "ChurnTuning")
     base = TrainingDefinition(
         group,
@@ -282,7 +286,9 @@ def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole)
         max_parallel_jobs=2,
         name_prefix="churn-tune",
     )
-    tuning.to_state_machine("StateMachine", state_machine_name="sm-constructs-churn-tuning")
+    tuning.pipeline = MlPipeline(  # type: ignore[attr-defined]
+        group, "Pipeline", training=tuning, state_machine_name="sm-constructs-churn-tuning"
+    )
     return tuning
 
 

@@ -13,10 +13,13 @@ import json
 import re
 from typing import Any
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-__all__ = ["ManagedPolicyRole", "combine_grants"]
+from ._iam_facts import SOURCE_ACCOUNT
+
+__all__ = ["ManagedPolicyRole", "combine_grants", "service_of_this_account"]
 
 
 def combine_grants(first: iam.Grant, *rest: iam.Grant) -> iam.Grant:
@@ -25,6 +28,11 @@ def combine_grants(first: iam.Grant, *rest: iam.Grant) -> iam.Grant:
     for other in rest:
         grant = grant.combine(other)
     return grant
+
+
+def service_of_this_account(service: str) -> iam.ServicePrincipal:
+    """``service`` as a trusted principal, acting for this account only (``aws:SourceAccount``)."""
+    return iam.ServicePrincipal(service, conditions={"StringEquals": {SOURCE_ACCOUNT: Aws.ACCOUNT_ID}})
 
 
 #: Budget per managed policy: IAM allows 6,144 characters (whitespace excluded). A CloudFormation

@@ -4,17 +4,43 @@ Every construct collects all problems with its props and raises them once, as a
 :class:`ConstructValidationError` naming the construct kind and path, the field, the bad value
 and the rule. Unresolved tokens (values known only at deploy or run time) are skipped: they are
 checked by the service instead.
+
+The rules come from where AWS keeps them: :func:`check_request` walks every request we render
+against botocore's model of the API (SageMaker, SNS, S3, Step Functions), so limits, enums and
+patterns follow the API when botocore updates; :func:`typed` checks the types of public props and
+arguments at construction. Hand-written rules remain only for what no model knows (files exist,
+cross-field rules, unique names, our own name budgets).
 """
 
 from __future__ import annotations
 
+import collections.abc
+import dataclasses
+import difflib
+import functools
+import gzip
+import inspect
+import json
 import re
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from types import UnionType
+from typing import Any, Literal, ParamSpec, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from aws_cdk import Token
 
-__all__ = ["ConstructValidationError", "Problems", "is_token"]
+__all__ = [
+    "ConstructValidationError",
+    "Problems",
+    "check_fields",
+    "check_request",
+    "check_type",
+    "check_value",
+    "is_token",
+    "service_shapes",
+    "typed",
+]
 
 #: Name pattern shared by SageMaker jobs, models, endpoints and endpoint configs.
 SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
@@ -90,7 +116,9 @@ class Problems:
         return cls(kind, lambda: str(construct.node.path))
 
     def add(self, field: str, value: Any, rule: str) -> None:
-        self._items.append(f"{field}={_show(value)} is invalid: {rule}")
+        item = f"{field}={_show(value)} is invalid: {rule}"
+        if item not in self._items:  # the same value checked by two requests (create and update) is one problem
+            self._items.append(item)
 
     def conflict(self, fields: Iterable[str], rule: str) -> None:
         self._items.append(f"{' and '.join(fields)} conflict: {rule}")
@@ -111,7 +139,7 @@ class Problems:
             return
         if is_token(value):
             return
-        if not isinstance(value, str) or not ML_INSTANCE_RE.match(value):
+        if not isinstance(value, str) or not ML_INSTANCE_RE.fullmatch(value):
             self.add(field, value, "must be a SageMaker ML instance type such as 'ml.m5.xlarge'")
 
     def int_range(self, field: str, value: Any, low: int, high: int, unit: str = "") -> None:
@@ -130,7 +158,7 @@ class Problems:
         if not isinstance(value, str) or not value:
             self.add(field, value, f"{what} must be a non-empty string")
             return
-        if not SAGEMAKER_NAME_RE.match(value):
+        if not SAGEMAKER_NAME_RE.fullmatch(value):
             self.add(
                 field,
                 value,
@@ -161,3 +189,410 @@ class Problems:
         options = list(allowed)
         if value not in options:
             self.add(field, value, f"must be one of {', '.join(repr(o) for o in options)}")
+
+
+# ---- the API models: every request checked against the service's own constraints ---------------
+#: SageMaker marks a field that carries a JSONPath (``DataProcessing.InputFilter`` ...) with this shape.
+_JSONPATH_SHAPES = frozenset({"JsonPath"})
+#: How many enum values an error lists in full; longer enums (instance types) show the nearest ones.
+_ENUM_LISTED = 12
+
+
+@cache
+def service_shapes(service: str) -> dict[str, Any]:
+    """The ``shapes`` and ``operations`` of botocore's model of ``service`` (newest API version).
+
+    Read straight from the JSON botocore ships (once per process, about 40 ms for SageMaker): a
+    botocore session would cost ten times that and is not needed to read constraints.
+    """
+    import botocore
+
+    root = Path(botocore.__file__).parent / "data" / service
+    version = sorted(p.name for p in root.iterdir() if (p / "service-2.json.gz").exists())[-1]
+    with gzip.open(root / version / "service-2.json.gz") as f:
+        model: dict[str, Any] = json.load(f)
+    return model
+
+
+@cache
+def _java_pattern(pattern: str) -> Any:
+    """A botocore (Java) pattern compiled with ``regex``, which knows ``\\p{L}``-style classes; None if it
+    cannot be compiled (the constraint is then left to the service)."""
+    import regex
+
+    try:
+        return regex.compile(pattern)
+    except regex.error:  # pragma: no cover - no current SageMaker pattern fails to compile
+        return None
+
+
+def _is_runtime(value: Any) -> bool:
+    """A value known only at deploy or run time: a string/list token or a number token."""
+    if isinstance(value, str):
+        return "{Token[" in value  # "${Token[..]}" strings, "#{Token[..]}" list members
+    if isinstance(value, bool | int) or value is None:
+        return False
+    if isinstance(value, float):
+        return is_token(value)
+    if isinstance(value, list):
+        return any(isinstance(v, str) and "{Token[" in v for v in value)
+    return False
+
+
+def looks_like_jsonpath(value: Any) -> bool:
+    """``$.x``, ``$$.x``, ``$`` or ``$[..]``: a path that Step Functions would send literally from a static field."""
+    return isinstance(value, str) and (value in ("$", "$$") or value.startswith(("$.", "$$.", "$[")))
+
+
+def jsonpath_rule(value: str) -> str:
+    return (
+        f"a JSONPath in a static field is sent literally, not read from the state; pass it as a path, e.g. "
+        f"sfn.JsonPath.string_at({value!r})"
+    )
+
+
+def _nearest(value: str, options: list[str]) -> str:
+    """The closest options to a typo; for dotted values (instance types) else the same family or size."""
+    close = difflib.get_close_matches(value, options, n=3, cutoff=0.6)
+    if not close and "." in value:
+        family, _, size = value.rpartition(".")
+        close = [o for o in options if o.startswith(family + ".")][:3] or [
+            o for o in options if o.endswith("." + size)
+        ][:3]
+    return f"; nearest: {', '.join(repr(c) for c in close)}" if close else ""
+
+
+class _RequestWalk:
+    """Walks a request's static parts against the shapes of one service model."""
+
+    def __init__(self, problems: Problems, service: str, operation: str) -> None:
+        model = service_shapes(service)
+        self.shapes: dict[str, Any] = model["shapes"]
+        self.problems = problems
+        self.source = f"{model['metadata'].get('serviceId', service)} {operation}"
+
+    def add(self, path: str, value: Any, rule: str, shape: str) -> None:
+        self.problems.add(path, value, f"{rule} ({self.source}, shape {shape})")
+
+    def walk(self, shape_name: str, value: Any, path: str) -> None:
+        shape = self.shapes[shape_name]
+        kind = shape["type"]
+        if _is_runtime(value):
+            return
+        if kind == "structure":
+            self._structure(shape_name, shape, value, path)
+        elif kind == "list":
+            if not isinstance(value, list | tuple):
+                self.add(path, value, "must be a list", shape_name)
+                return
+            self._size(shape_name, shape, value, path, "items")
+            member = shape["member"]["shape"]
+            for i, item in enumerate(value):
+                self.walk(member, item, f"{path}[{i}]")
+        elif kind == "map":
+            if not isinstance(value, Mapping):
+                self.add(path, value, "must be a map", shape_name)
+                return
+            self._size(shape_name, shape, value, path, "entries")
+            for key, item in value.items():
+                if not isinstance(key, str) or key.endswith(".$"):
+                    continue
+                self.walk(shape["key"]["shape"], key, f"{path} key {key!r}")
+                self.walk(shape["value"]["shape"], item, f"{path}.{key}")
+        elif kind == "string":
+            self._string(shape_name, shape, value, path)
+        elif kind in ("integer", "long", "float", "double"):
+            self._number(shape_name, shape, value, path, whole=kind in ("integer", "long"))
+        elif kind == "boolean" and not isinstance(value, bool):
+            self.add(path, value, "must be true or false", shape_name)
+
+    def _structure(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
+        if not isinstance(value, Mapping):
+            self.add(path, value, "must be an object", shape_name)
+            return
+        members: dict[str, Any] = shape.get("members", {})
+        at = f"{path}." if path else ""
+        for key, item in value.items():
+            name = key[:-2] if key.endswith(".$") else key
+            if name not in members:
+                self.add(f"{at}{name}", item, f"not a field of {shape_name}{_nearest(name, list(members))}", shape_name)
+            elif key == name:
+                if item is None:
+                    if name in shape.get("required", []):
+                        self.add(f"{at}{name}", None, "is required", shape_name)
+                    continue
+                self.walk(members[name]["shape"], item, f"{at}{name}")
+        for name in shape.get("required", []):
+            if name not in value and f"{name}.$" not in value:
+                self.add(f"{at}{name}", None, "is required", shape_name)
+
+    def _size(self, shape_name: str, shape: dict[str, Any], value: Any, path: str, unit: str) -> None:
+        low, high = shape.get("min"), shape.get("max")
+        if low is not None and len(value) < low:
+            self.add(path, value, f"has {len(value)} {unit}; at least {low}", shape_name)
+        if high is not None and len(value) > high:
+            self.add(path, f"<{len(value)} {unit}>", f"has {len(value)} {unit}; at most {high}", shape_name)
+
+    def _string(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
+        if not isinstance(value, str):
+            self.add(path, value, f"must be a string, not {type(value).__name__}", shape_name)
+            return
+        if looks_like_jsonpath(value) and shape_name not in _JSONPATH_SHAPES:
+            self.problems.add(path, value, jsonpath_rule(value))
+            return
+        enum = shape.get("enum")
+        if enum is not None:
+            if value not in enum:
+                listed = ", ".join(repr(e) for e in enum) if len(enum) <= _ENUM_LISTED else f"{len(enum)} values"
+                self.add(path, value, f"must be one of {listed}{_nearest(value, enum)}", shape_name)
+            return
+        low, high = shape.get("min"), shape.get("max")
+        if low is not None and len(value) < low:
+            self.add(path, value, f"is {len(value)} characters; at least {low}", shape_name)
+        if high is not None and len(value) > high:
+            self.add(path, value, f"is {len(value)} characters; at most {high}", shape_name)
+        pattern = shape.get("pattern")
+        if pattern and (high is None or len(value) <= high):
+            compiled = _java_pattern(pattern)
+            if compiled is not None and compiled.fullmatch(value) is None:
+                self.add(path, value, f"must match {pattern}", shape_name)
+
+    def _number(self, shape_name: str, shape: dict[str, Any], value: Any, path: str, *, whole: bool) -> None:
+        wanted = int if whole else int | float
+        if isinstance(value, bool) or not isinstance(value, wanted):
+            self.add(path, value, f"must be {'a whole number' if whole else 'a number'}", shape_name)
+            return
+        low, high = shape.get("min"), shape.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = (
+                f"between {low} and {high}"
+                if low is not None and high is not None
+                else (f"at least {low}" if low is not None else f"at most {high}")
+            )
+            self.add(path, value, f"must be {bounds}", shape_name)
+
+
+def check_request(problems: Problems, service: str, operation: str, request: Mapping[str, Any]) -> None:
+    """Add a problem for every static part of ``request`` that ``operation`` of ``service`` rejects.
+
+    Checks what botocore's own ParamValidator leaves out as well as what it checks: required
+    members, types, ``enum``, ``min``/``max`` of strings, lists, maps and numbers, and ``pattern``
+    (SageMaker's are Java regexes; ``regex`` reads their ``\\p{..}`` classes). Run-time values
+    (``Key.$`` fields, tokens) are skipped; a static string that looks like a JSONPath is an error.
+    """
+    model = service_shapes(service)
+    walk = _RequestWalk(problems, service, operation)
+    walk.walk(model["operations"][operation]["input"]["shape"], dict(request), "")
+
+
+def check_value(problems: Problems, field: str, service: str, shape: str, value: Any) -> None:
+    """One value against one shape of a service model (for values that are not part of a request we send)."""
+    if value is None:
+        return
+    walk = _RequestWalk(problems, service, shape)
+    walk.walk(shape, value, field)
+
+
+def check_fields(problems: Problems, service: str, structure: str, fields: Mapping[str, tuple[str, Any]]) -> None:
+    """Props checked against the members of one structure shape: ``{member: (prop name, value)}``.
+
+    For resources CloudFormation creates (the API call it makes takes the same members), so the
+    error names the prop rather than a request path.
+    """
+    model = service_shapes(service)
+    members = model["shapes"][structure]["members"]
+    walk = _RequestWalk(problems, service, structure)
+    for member, (field, value) in fields.items():
+        if value is not None:
+            walk.walk(members[member]["shape"], value, field)
+
+
+# ---- Step Functions names we build from user input ---------------------------------------------
+#: aws-cdk-lib's StateMachine rule (``validateStateMachineName`` in aws-stepfunctions/lib/state-machine.ts),
+#: within botocore's ``Name`` shape of CreateStateMachine (1-80 characters).
+STATE_MACHINE_NAME_RE = re.compile(r"^[a-z0-9+!@.()\-=_']+$", re.IGNORECASE)
+#: JSONPath member names Step Functions reads with the ``$.a.b`` dot notation (no quoting needed).
+JSONPATH_MEMBER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_state_machine_name(problems: Problems, field: str, name: Any) -> None:
+    if name is None or is_token(name):
+        return
+    check_value(problems, field, "stepfunctions", "Name", name)
+    if isinstance(name, str) and name and not STATE_MACHINE_NAME_RE.fullmatch(name):
+        problems.add(
+            field, name, f"state machine names match {STATE_MACHINE_NAME_RE.pattern} (aws-cdk-lib StateMachine)"
+        )
+
+
+def check_jsonpath_member(problems: Problems, field: str, name: Any) -> None:
+    """A name that becomes ``$.<...>.<name>`` in a state: letters, digits and '_' only."""
+    if isinstance(name, str) and not JSONPATH_MEMBER_RE.fullmatch(name):
+        problems.add(field, name, f"becomes a JSONPath member ('$.input.{name}'): use {JSONPATH_MEMBER_RE.pattern}")
+
+
+# ---- construction-time type checks of public props and arguments ------------------------------
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _type_text(hint: Any) -> str:
+    origin = get_origin(hint)
+    args = get_args(hint)
+    if hint is type(None):
+        return "None"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (Union, UnionType):
+        return " | ".join(_type_text(a) for a in args)
+    if origin in (list, tuple, Sequence, collections.abc.Sequence):
+        return f"a sequence of {_type_text(args[0])}" if args else "a sequence"
+    if origin in (dict, Mapping, collections.abc.Mapping):
+        return f"a mapping of {_type_text(args[0])} to {_type_text(args[1])}" if args else "a mapping"
+    return getattr(hint, "__name__", str(hint))
+
+
+@cache
+def _protocol_members(hint: type) -> tuple[str, ...]:
+    """Public members a jsii interface (a ``typing.Protocol``) declares, inherited ones included."""
+    names: set[str] = set()
+    for cls in hint.__mro__:
+        if cls in (object, Protocol) or not getattr(cls, "_is_protocol", False):
+            continue
+        names.update(n for n in vars(cls) if not n.startswith("_"))
+    return tuple(sorted(names))
+
+
+@cache
+def _implements(value_type: type, hint: type) -> bool:
+    """Structural check (as jsii does): the value's class has every member the interface declares."""
+    return all(any(n in vars(c) for c in value_type.__mro__) for n in _protocol_members(hint))
+
+
+def _implements_value(value: Any, hint: type) -> bool:
+    # jsii hands back objects known only by several interfaces as one proxy over a delegate per interface.
+    delegates = getattr(value, "_delegates", None) if type(value).__name__ == "InterfaceDynamicProxy" else None
+    if delegates:
+        names = _protocol_members(hint)
+        return all(any(any(n in vars(c) for c in type(d).__mro__) for d in delegates) for n in names)
+    return _implements(type(value), hint)
+
+
+@cache
+def _hints(target: Any) -> dict[str, Any]:
+    return get_type_hints(target)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` has the type ``hint`` at the top level (containers' members are checked by the caller)."""
+    if hint is Any or hint is object:
+        return True
+    if hint is type(None):
+        return value is None
+    origin = get_origin(hint)
+    if origin is Literal:
+        # A string outside the literal is a bad value, not a bad type: the API model's enum (or the
+        # construct's own rule) reports it with the other problems, with the nearest matches.
+        return value in get_args(hint) or (isinstance(value, str) and all(isinstance(a, str) for a in get_args(hint)))
+    if origin in (Union, UnionType):
+        return any(_matches(value, a) for a in get_args(hint))
+    if origin in (list, tuple, collections.abc.Sequence):
+        return isinstance(value, list | tuple)
+    if origin in (dict, collections.abc.Mapping):
+        return isinstance(value, Mapping)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, float) and is_token(value)
+        )
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(hint, type) and getattr(hint, "_is_protocol", False):
+        return _implements_value(value, hint)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True  # a typing construct we do not check (TypeVar, Callable ...)
+
+
+#: For the types other constructs are referred by (definitions, imports): what to pass, said in the
+#: error when something else (e.g. a JSONPath string) was given. Filled by ``jobs.refs``.
+WHAT_TO_PASS: dict[type, str] = {}
+
+
+def _what_to_pass(hint: Any) -> str:
+    options = get_args(hint) if get_origin(hint) in (Union, UnionType) else (hint,)
+    return " or ".join(dict.fromkeys(WHAT_TO_PASS[t] for t in options if t in WHAT_TO_PASS))
+
+
+def check_type(problems: Problems, field: str, value: Any, hint: Any) -> None:
+    """Add a problem when ``value`` is not of type ``hint``, looking into sequences, mappings and dataclasses."""
+    if not _matches(value, hint):
+        wanted = _type_text(hint)
+        got = "None" if value is None else type(value).__name__
+        required = " (a value is required)" if value is None else ""
+        instead = _what_to_pass(hint)
+        if instead and value is not None:
+            literal = (
+                "a JSONPath string would be sent literally, not read at run time; "
+                if looks_like_jsonpath(value)
+                else ""
+            )
+            problems.add(field, value, f"{literal}pass {instead} (expected {wanted}, got {got})")
+        else:
+            problems.add(field, value, f"expected {wanted}, got {got}{required}")
+        return
+    origin = get_origin(hint)
+    if origin in (Union, UnionType):
+        fitting = [a for a in get_args(hint) if _matches(value, a)]
+        if len(fitting) == 1:
+            check_type(problems, field, value, fitting[0])
+        return
+    args = get_args(hint)
+    if origin in (list, tuple, collections.abc.Sequence) and args:
+        for i, item in enumerate(value):
+            check_type(problems, f"{field}[{i}]", item, args[0])
+    elif origin in (dict, collections.abc.Mapping) and len(args) == 2:
+        for key, item in value.items():
+            check_type(problems, f"{field} key", key, args[0])
+            check_type(problems, f"{field}[{key!r}]", item, args[1])
+    elif isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, hint):
+        hints = _hints(type(value))
+        for f in dataclasses.fields(value):
+            check_type(problems, f"{field}.{f.name}", getattr(value, f.name), hints.get(f.name, Any))
+
+
+def typed(method: Callable[P, R]) -> Callable[P, R]:
+    """Check every argument of a public constructor or method against its annotations first.
+
+    A wrong type (``None`` for a required value included) is a :class:`ConstructValidationError`
+    naming the argument, the type given and the type wanted, instead of an AttributeError or a
+    jsii error deep inside aws-cdk. Constructors (``scope, id``) report the path of the construct
+    about to be created; methods the path of their construct.
+    """
+    signature = inspect.signature(method)
+    is_init = method.__name__ == "__init__"
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        self = values.pop("self")
+        kind = type(self).__name__
+        if is_init:
+            scope, id = values.get("scope"), values.get("id")
+            problems = Problems.for_construct(kind, scope if hasattr(scope, "node") else None, str(id))
+        else:
+            problems = Problems.at(kind, self)
+        hints = _hints(method)
+        for name, value in values.items():
+            if name in hints and signature.parameters[name].kind not in (
+                inspect.Parameter.VAR_KEYWORD,
+                inspect.Parameter.VAR_POSITIONAL,
+            ):
+                check_type(problems, name if is_init else f"{method.__name__}({name})", value, hints[name])
+        problems.raise_if_any()
+        return method(*args, **kwargs)
+
+    return wrapper

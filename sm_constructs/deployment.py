@@ -30,9 +30,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS, EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
 from ._memo import aws, statement
-from ._validation import Problems
+from ._validation import Problems, check_state_machine_name, typed
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry, sagemaker_arn
 from .jobs._common import NetworkConfig
 from .jobs.autoscaling import EndpointAutoscaling
@@ -44,7 +45,7 @@ from .jobs.hosting import (
     EndpointDeployment,
     ModelDefinition,
 )
-from .jobs.refs import IModelPackageGroup, IModelRef, require
+from .jobs.refs import IModelPackageGroup, IModelRef
 from .jobs.registry import ModelPackageVersion
 from .state_machine import MlStateMachine
 
@@ -92,6 +93,7 @@ class ModelDeployment(Construct):
     :param state_machine_name: Default: ``<endpoint name>-deployment``.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -119,16 +121,9 @@ class ModelDeployment(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
-        require(
-            problems,
-            "group",
-            group,
-            IModelPackageGroup,
-            "the ModelPackageGroup, or ModelPackageGroup.from_group_name(scope, id, name) for an existing group",
-        )
         problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
         state_machine_name = state_machine_name or f"{endpoint_name}-deployment"
-        problems.name("state_machine_name", state_machine_name, max_len=80, what="state machine name")
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
         problems.raise_if_any()
         super().__init__(scope, id)
         self.group = group
@@ -259,7 +254,7 @@ class ModelDeployment(Construct):
         self.rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
-                role=ManagedPolicyRole(self, "OnApprovalRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
+                role=ManagedPolicyRole(self, "OnApprovalRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
             )
         )
         alarm = cloudwatch.Alarm(
@@ -322,7 +317,7 @@ class ModelDeployment(Construct):
             policy_statements=[
                 statement(
                     self,
-                    actions=["sagemaker:DescribeModelPackage"],
+                    actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
                     resources=[sagemaker_arn(self, "model-package", f"{group.group_name}/*")],
                 )
             ],
@@ -334,7 +329,7 @@ class ModelDeployment(Construct):
             f"NewestDeployment{when}",
             resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sfn:listExecutions",
             parameters={"StateMachineArn.$": "$$.StateMachine.Id", "MaxResults": 1},
-            policy_statements=[statement(self, actions=["states:ListExecutions"], resources=[own_arn])],
+            policy_statements=[statement(self, actions=list(LIST_EXECUTIONS_ACTIONS), resources=[own_arn])],
             # The newest execution (Step Functions lists them newest first); the whole item, read with
             # a path that ends in the index, is the same value on AWS and in the emulator.
             result_selector={"Newest.$": "$.Executions[0]"},

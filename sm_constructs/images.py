@@ -243,7 +243,7 @@ class _Repository(ContainerImage):
 
     def bind(self, scope: Construct) -> ImageConfig:
         if not is_token(self.tag) and not (
-            isinstance(self.tag, str) and (_ECR_TAG_RE.match(self.tag) or _DIGEST_RE.match(self.tag))
+            isinstance(self.tag, str) and (_ECR_TAG_RE.fullmatch(self.tag) or _DIGEST_RE.fullmatch(self.tag))
         ):
             problems = Problems.at("ContainerImage", scope)
             problems.add(

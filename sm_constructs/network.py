@@ -13,9 +13,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import FLOW_LOGS_PRINCIPAL
+from ._kms import new_key
 from ._nag import acknowledge_in_packs
-from ._validation import Problems
+from ._validation import Problems, typed
 
 __all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "MlVpc"]
 
@@ -87,6 +89,7 @@ class MlVpc(Construct):
     :param removal_policy: for the flow-log group and its key. Default: RETAIN (audit evidence).
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -155,9 +158,7 @@ class MlVpc(Construct):
                 "nothing in this VPC is a member of it (endpoints, notebooks and jobs get their own groups).",
             )
 
-        key = encryption_key or kms.Key(
-            self, "FlowLogKey", enable_key_rotation=True, removal_policy=removal_policy, description="VPC flow logs"
-        )
+        key = encryption_key or new_key(self, "FlowLogKey", removal_policy=removal_policy, description="VPC flow logs")
         # CloudWatch Logs may use the key only for log groups of this account and region.
         key.grant_encrypt_decrypt(
             iam.ServicePrincipal(
@@ -173,9 +174,7 @@ class MlVpc(Construct):
         self.flow_log_group = logs.LogGroup(
             self, "FlowLogs", encryption_key=key, retention=flow_log_retention, removal_policy=removal_policy
         )
-        flow_log_role = ManagedPolicyRole(
-            self, "FlowLogRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com")
-        )
+        flow_log_role = ManagedPolicyRole(self, "FlowLogRole", assumed_by=service_of_this_account(FLOW_LOGS_PRINCIPAL))
         self.flow_log = self.vpc.add_flow_log(
             "FlowLog", destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, flow_log_role)
         )

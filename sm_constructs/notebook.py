@@ -6,12 +6,11 @@ import base64
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -20,9 +19,11 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
-from ._iam import ManagedPolicyRole, combine_grants
+from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
+from ._iam_facts import SAGEMAKER_PRINCIPAL
+from ._kms import new_key
 from ._nag import acknowledge, iam5, state_machine_executions
-from ._validation import Problems, is_token
+from ._validation import Problems, check_fields, is_token, service_shapes, typed
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
 from .jobs._base import RUN_SUFFIX_CHARS
 from .jobs.refs import IEndpointRef
@@ -45,10 +46,8 @@ __all__ = [
 #: Amazon Linux 2023 with JupyterLab 4: the newest platform CloudFormation's resource schema
 #: accepts (SageMaker's API already lists ``notebook-al2023-v2``; CloudFormation does not yet).
 DEFAULT_PLATFORM = "notebook-al2023-v1"
-#: SageMaker's limit on each lifecycle script, after base64 encoding.
-MAX_SCRIPT_CHARS = 16384
-#: Volume sizes SageMaker accepts for a notebook instance (GB).
-VOLUME_GB_RANGE = (5, 16384)
+#: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
+MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
 Access = Literal["read", "write", "read_write"]
 
 #: Default data access of the notebook role, per bucket prefix: explore raw data, write
@@ -66,19 +65,6 @@ _JOB_APIS = (PROCESSING, TRAINING, TRANSFORM)
 _BACKGROUND_MARKER = "SM_CONSTRUCTS_BACKGROUND"
 _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
-
-
-@cache
-def _api_pattern(shape: str, member: str) -> re.Pattern[str] | None:
-    """A CreateNotebookInstance field's pattern from botocore's SageMaker model (None if absent).
-
-    Loaded on first use only: botocore and the SageMaker model cost about half a second of synth.
-    """
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    pattern = model.shape_for(shape).members[member].metadata.get("pattern")
-    return re.compile(pattern) if pattern else None
 
 
 @dataclass(frozen=True)
@@ -116,6 +102,18 @@ class LifecycleScript:
 
     def encoded(self) -> str:
         return base64.b64encode(self.content.encode()).decode()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """What a notebook's props come to, once checked: its name, the job prefix, the start script, the subnet."""
+
+    name: str
+    slug: str
+    job_name_prefix: str
+    start_script: LifecycleScript | None
+    #: The subnet of the given VPC (None: the notebook makes its own network).
+    subnet_id: str | None
 
 
 class NotebookInstance(Construct):
@@ -172,6 +170,7 @@ class NotebookInstance(Construct):
     :param notebook_instance_name: Default: - ``<stack name>-<id>``, lower-cased.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -197,111 +196,45 @@ class NotebookInstance(Construct):
         platform_identifier: str = DEFAULT_PLATFORM,
         notebook_instance_name: str | None = None,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
-        name = notebook_instance_name or _default_name(scope, id)
-        problems.name("notebook_instance_name", name, max_len=63, what="notebook instance name")
-        problems.instance_type("instance_type", instance_type)
-        problems.int_range("volume_size_gb", volume_size_gb, *VOLUME_GB_RANGE, " GB")
-        if idle_timeout_minutes is not None:
-            problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
-        # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
-        slug = _slug(_default_name(scope, id) if is_token(name) else name)
-        prefix = job_name_prefix or slug[: 63 - RUN_SUFFIX_CHARS].rstrip("-")
-        problems.name("job_name_prefix", prefix, max_len=63, reserve=RUN_SUFFIX_CHARS, what="job name prefix")
-        if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
-            problems.add(
-                "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
-            )
-        platform_rule = (
-            None
-            if platform_identifier == DEFAULT_PLATFORM or is_token(platform_identifier)
-            else _api_pattern("CreateNotebookInstanceInput", "PlatformIdentifier")
+        plan = self._plan(
+            scope,
+            id,
+            notebook_instance_name=notebook_instance_name,
+            instance_type=instance_type,
+            volume_size_gb=volume_size_gb,
+            platform_identifier=platform_identifier,
+            default_code_repository=default_code_repository,
+            idle_timeout_minutes=idle_timeout_minutes,
+            job_name_prefix=job_name_prefix,
+            on_start=on_start,
+            on_create=on_create,
+            data_access=data_access,
+            vpc=vpc,
+            subnet_selection=subnet_selection,
+            direct_internet_access=direct_internet_access,
         )
-        if platform_rule and not platform_rule.fullmatch(platform_identifier):
-            problems.add(
-                "platform_identifier", platform_identifier, f"SageMaker accepts {platform_rule.pattern.strip('()')}"
-            )
-        start_script = _start_script(on_start, idle_timeout_minutes)
-        for field, script in (("on_start", start_script), ("on_create", on_create)):
-            if script is None:
-                continue
-            size = len(script.encoded())
-            if size == 0:
-                problems.add(field, script.content, "a lifecycle script must not be empty")
-            elif size > MAX_SCRIPT_CHARS:
-                with_autostop = (
-                    " (including the auto-stop setup)" if field == "on_start" and idle_timeout_minutes else ""
-                )
-                problems.add(
-                    field,
-                    f"<{size} chars base64{with_autostop}>",
-                    f"SageMaker allows {MAX_SCRIPT_CHARS} chars per lifecycle script after base64 encoding; "
-                    "move the bulk into a file on S3 or the code repository and fetch it from the script",
-                )
-        self._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
-        for key, mode in (data_access or {}).items():
-            problems.s3_prefix("data_access", key)
-            problems.one_of(f"data_access[{key!r}]", mode, get_args(Access))
-        subnet_id = None
-        if vpc is None:
-            if subnet_selection is not None:
-                problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
-        else:
-            subnet_id = _first_subnet(problems, vpc, subnet_selection)
-        problems.raise_if_any()
         super().__init__(scope, id)
-
-        self.notebook_instance_name = name
-        self.job_name_prefix = prefix
+        self.notebook_instance_name = plan.name
+        self.job_name_prefix = plan.job_name_prefix
         self.execution_role = execution_role
         self.network: MlVpc | None = None
-        if vpc is None:
-            endpoints = None
-            if default_code_repository is not None and _CODECOMMIT_URL.match(default_code_repository):
-                endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
-            self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
-            vpc = self.network.vpc
-            subnet_id = vpc.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
-        assert subnet_id is not None
-        self.vpc = vpc
-
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            allow_all_outbound=False,
-            description=f"Notebook {name}: HTTPS out only, nothing in",
-        )
-        for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
-            self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
-
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
-            self, "Key", enable_key_rotation=True, description=f"Notebook {name} volume"
+        self.vpc, subnet_id = self._build_network(vpc, plan.subnet_id, default_code_repository)
+        self.security_group = self._build_security_group(plan.name, https_egress_to)
+        self.encryption_key: kms.IKey = encryption_key or new_key(
+            self, "Key", description=f"Notebook {plan.name} volume"
         )
         self.role: iam.IRole = role or ManagedPolicyRole(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description=f"Notebook {name}: data exploration and job submission",
+            assumed_by=service_of_this_account(SAGEMAKER_PRINCIPAL),
+            description=f"Notebook {plan.name}: data exploration and job submission",
         )
         self._grant_notebook_work(data_bucket, data_access or DEFAULT_DATA_ACCESS)
-
-        self.lifecycle_config: sagemaker.CfnNotebookInstanceLifecycleConfig | None = None
-        if start_script is not None or on_create is not None:
-            self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
-                self,
-                "Lifecycle",
-                notebook_instance_lifecycle_config_name=f"{slug[:53].rstrip('-')}-lifecycle",
-                on_start=[{"content": start_script.encoded()}] if start_script else None,
-                on_create=[{"content": on_create.encoded()}] if on_create else None,
-            )
-
+        self.lifecycle_config = self._build_lifecycle(plan, on_create)
         self.cfn_notebook = sagemaker.CfnNotebookInstance(
             self,
             "Resource",
-            notebook_instance_name=name,
+            notebook_instance_name=plan.name,
             instance_type=instance_type,
             role_arn=self.role.role_arn,
             subnet_id=subnet_id,
@@ -323,6 +256,125 @@ class NotebookInstance(Construct):
         # construction (grant_* methods, users' own grants): resolved when the app is synthesized.
         Aspects.of(self.cfn_notebook).add(_WaitForRolePolicies(self))
 
+    # ---- validate and plan ------------------------------------------------------------------
+    @classmethod
+    def _plan(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        notebook_instance_name: str | None,
+        instance_type: str,
+        volume_size_gb: int,
+        platform_identifier: str,
+        default_code_repository: str | None,
+        idle_timeout_minutes: int | None,
+        job_name_prefix: str | None,
+        on_start: LifecycleScript | None,
+        on_create: LifecycleScript | None,
+        data_access: Mapping[str, Access] | None,
+        vpc: ec2.IVpc | None,
+        subnet_selection: ec2.SubnetSelection | None,
+        direct_internet_access: bool,
+    ) -> _Plan:
+        """Every prop checked (all problems raised together) and what the build steps derive from them."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
+        name = notebook_instance_name or _default_name(scope, id)
+        # CloudFormation creates the notebook with CreateNotebookInstance: the same rules apply.
+        check_fields(
+            problems,
+            "sagemaker",
+            "CreateNotebookInstanceInput",
+            {
+                "NotebookInstanceName": ("notebook_instance_name", name),
+                "InstanceType": ("instance_type", instance_type),
+                "VolumeSizeInGB": ("volume_size_gb", volume_size_gb),
+                "PlatformIdentifier": ("platform_identifier", platform_identifier),
+                "DefaultCodeRepository": ("default_code_repository", default_code_repository),
+            },
+        )
+        if idle_timeout_minutes is not None:
+            problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
+        # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
+        slug = _slug(_default_name(scope, id) if is_token(name) else name)
+        prefix = job_name_prefix or slug[: 63 - RUN_SUFFIX_CHARS].rstrip("-")
+        problems.name("job_name_prefix", prefix, max_len=63, reserve=RUN_SUFFIX_CHARS, what="job name prefix")
+        if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
+            problems.add(
+                "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
+            )
+        start_script = _start_script(on_start, idle_timeout_minutes)
+        for field, script in (("on_start", start_script), ("on_create", on_create)):
+            if script is None:
+                continue
+            size = len(script.encoded())
+            if size == 0:
+                problems.add(field, script.content, "a lifecycle script must not be empty")
+            elif size > MAX_SCRIPT_CHARS:
+                with_autostop = (
+                    " (including the auto-stop setup)" if field == "on_start" and idle_timeout_minutes else ""
+                )
+                problems.add(
+                    field,
+                    f"<{size} chars base64{with_autostop}>",
+                    f"SageMaker allows {MAX_SCRIPT_CHARS} chars per lifecycle script after base64 encoding; "
+                    "move the bulk into a file on S3 or the code repository and fetch it from the script",
+                )
+        cls._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
+        for key, mode in (data_access or {}).items():
+            problems.s3_prefix("data_access", key)
+            problems.one_of(f"data_access[{key!r}]", mode, get_args(Access))
+        subnet_id = None
+        if vpc is None:
+            if subnet_selection is not None:
+                problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
+        else:
+            subnet_id = _first_subnet(problems, vpc, subnet_selection)
+        problems.raise_if_any()
+        return _Plan(name=name, slug=slug, job_name_prefix=prefix, start_script=start_script, subnet_id=subnet_id)
+
+    # ---- build steps ------------------------------------------------------------------------
+    def _build_network(
+        self, vpc: ec2.IVpc | None, subnet_id: str | None, code_repository: str | None
+    ) -> tuple[ec2.IVpc, str]:
+        """The given VPC and subnet, or a new :class:`MlVpc` (with CodeCommit's endpoint when cloning from it)."""
+        if vpc is not None:
+            assert subnet_id is not None  # chosen by _plan
+            return vpc, subnet_id
+        endpoints = None
+        if code_repository is not None and _CODECOMMIT_URL.match(code_repository):
+            endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
+        self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
+        created = self.network.vpc
+        return created, created.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
+
+    def _build_security_group(self, name: str, https_egress_to: Sequence[ec2.IPeer] | None) -> ec2.SecurityGroup:
+        """HTTPS out only (to ``https_egress_to``, by default anywhere), nothing in."""
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=self.vpc,
+            allow_all_outbound=False,
+            description=f"Notebook {name}: HTTPS out only, nothing in",
+        )
+        for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
+            group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
+        return group
+
+    def _build_lifecycle(
+        self, plan: _Plan, on_create: LifecycleScript | None
+    ) -> sagemaker.CfnNotebookInstanceLifecycleConfig | None:
+        """The lifecycle configuration, when there is a start script (auto-stop included) or a create script."""
+        if plan.start_script is None and on_create is None:
+            return None
+        return sagemaker.CfnNotebookInstanceLifecycleConfig(
+            self,
+            "Lifecycle",
+            notebook_instance_lifecycle_config_name=f"{plan.slug[:53].rstrip('-')}-lifecycle",
+            on_start=[{"content": plan.start_script.encoded()}] if plan.start_script else None,
+            on_create=[{"content": on_create.encoded()}] if on_create else None,
+        )
+
     # ---- validation helpers ---------------------------------------------------------------
     @staticmethod
     def _check_code_repository(
@@ -330,11 +382,8 @@ class NotebookInstance(Construct):
     ) -> None:
         if url is None or is_token(url):
             return
-        rule = _api_pattern("CreateNotebookInstanceInput", "DefaultCodeRepository")
         if url.startswith("http://"):
             problems.add("default_code_repository", url, "use an https:// git URL")
-        elif rule and not rule.fullmatch(url):
-            problems.add("default_code_repository", url, "must be an https:// git URL or a code repository name")
         elif (
             url.startswith("https://") and not _CODECOMMIT_URL.match(url) and vpc is None and not direct_internet_access
         ):
@@ -425,6 +474,7 @@ class NotebookInstance(Construct):
             "notebook and job log groups; the KMS wildcards are the key-usage family on the notebook's own key.",
         )
 
+    @typed
     def grant_start_pipeline(self, pipeline: MlPipeline | MlStateMachine | sfn.IStateMachine) -> iam.Grant:
         """Start and watch executions of a pipeline (or any state machine) from the notebook.
 
@@ -436,13 +486,30 @@ class NotebookInstance(Construct):
         state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
+        # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
+        # ListActivities on "*". These are the read calls on this state machine and its executions.
+        read = iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resource_arns=[state_machine.state_machine_arn],
+        )
+        watch = iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=[
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+            ],
+            resource_arns=[_executions_of(state_machine)],
+        )
         findings = [iam5(action="states:ListExecutions")]
         executions = state_machine_executions(state_machine)
         if executions is not None:
             findings.append(iam5(resource=f"{executions}:*"))
         acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return combine_grants(state_machine.grant_read(self.role), state_machine.grant_start_execution(self.role))
+        return combine_grants(read, watch, state_machine.grant_start_execution(self.role))
 
+    @typed
     def grant_invoke_endpoint(self, endpoint: IEndpointRef | str) -> iam.Grant:
         """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
 
@@ -461,6 +528,15 @@ class NotebookInstance(Construct):
         return iam.Grant.add_to_principal(
             grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=arns
         )
+
+
+def _executions_of(state_machine: sfn.IStateMachine) -> str:
+    """``arn:...:execution:<state machine name>:*`` (the name is the ARN's 7th field)."""
+    stack = Stack.of(state_machine)
+    name = Fn.select(6, Fn.split(":", state_machine.state_machine_arn))
+    return stack.format_arn(
+        service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
 
 
 @jsii.implements(IAspect)

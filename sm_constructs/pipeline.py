@@ -9,11 +9,12 @@ execution input with documented defaults.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -28,17 +29,40 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ._iam import ManagedPolicyRole
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import (
+    ALARM_TOPIC_KEY_ACTIONS,
+    CLOUDWATCH_PRINCIPAL,
+    EVENTS_PRINCIPAL,
+    S3_GET_OBJECT_ACTIONS,
+    S3_KMS_READ_ACTIONS,
+    SCHEDULER_PRINCIPAL,
+    SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS,
+    SNS_PUBLISH_ACTIONS,
+    SOURCE_ACCOUNT,
+    SOURCE_ARN,
+    VIA_SERVICE,
+)
+from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
-from ._validation import Problems, is_token
+from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .state_machine import MlStateMachine
-from .storage import BUCKET_READ_ACTIONS, MlDataBucket
+from .storage import MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
 
+#: Subject of the failure notification (SNS Publish).
+_FAILURE_SUBJECT = "SageMaker pipeline failed"
+#: QualityGate comparisons and the Choice rule each becomes.
+_COMPARISONS = {
+    ">=": "number_greater_than_equals_json_path",
+    ">": "number_greater_than_json_path",
+    "<=": "number_less_than_equals_json_path",
+    "<": "number_less_than_json_path",
+}
 InputKind = Literal["string", "s3_uri", "number", "instance_type", "object"]
 
 
@@ -78,6 +102,10 @@ class QualityGate:
     :param threshold: default threshold; the execution input field ``threshold_input`` overrides it.
     :param comparison: ``>=`` (default, higher is better), ``>``, ``<=`` or ``<``.
     :param threshold_input: execution input field for a per-run threshold. Default: ``"threshold"``.
+    :param key_prefix: fixed start of every key the gate may read; the state machine may read objects
+        under it only. Default: - ``key`` itself when it is fixed; for a ``sfn.JsonPath.format`` key,
+        its text before the first run-time value (``evaluation/`` for
+        ``JsonPath.format("evaluation/{}/evaluation.json", ...)``). Required for any other run-time key.
     """
 
     bucket: s3.IBucket
@@ -87,6 +115,21 @@ class QualityGate:
     _: KW_ONLY
     comparison: Literal[">=", ">", "<=", "<"] = ">="
     threshold_input: str = "threshold"
+    key_prefix: str | None = None
+
+    def static_prefix(self) -> str:
+        """The key prefix the gate's IAM is scoped to ("" when none can be derived)."""
+        if self.key_prefix is not None:
+            return self.key_prefix
+        if not is_token(self.key):
+            return self.key
+        rendered = sfn.FieldUtils.render_object({"Key": self.key}) or {}
+        match = _FORMAT_PREFIX.match(str(rendered.get("Key.$", "")))
+        return match.group(1).replace("\\'", "'") if match else ""
+
+
+#: ``States.Format('<literal>{}...', ...)``: the literal text before the first placeholder.
+_FORMAT_PREFIX = re.compile(r"^States\.Format\('((?:[^'\\{]|\\.)*)")
 
 
 @dataclass(frozen=True)
@@ -143,8 +186,20 @@ class MlPipeline(Construct):
     other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
     in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
     timeout that is the sum of them. Stopping an execution stops its running jobs (``.sync``).
+
+    Observability and triggers: alarms on failed and timed-out executions (``alarms``), and after
+    construction :meth:`add_dashboard`, :meth:`add_schedule`, :meth:`add_s3_trigger` (the
+    ``dashboard``, ``schedule`` / ``schedule_input`` and ``s3_trigger`` props call them) and the
+    ``metric_*`` helpers. :attr:`endpoints` lists the endpoints it deploys (e.g. to grant invoking them).
+
+    :param alarms: alarms on failed and timed-out executions, to the notification topic. Default: True.
+    :param dashboard: add a dashboard (:meth:`add_dashboard`). Default: False.
+    :param schedule: start on a schedule (:meth:`add_schedule`). Default: - no schedule.
+    :param schedule_input: the scheduled executions' input. Default: - empty (field defaults apply).
+    :param s3_trigger: start for new objects under a prefix (:meth:`add_s3_trigger`). Default: - none.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -171,47 +226,29 @@ class MlPipeline(Construct):
         state_machine_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
-        if not any([preprocessing, training, evaluation, registration, model, deployment, batch_transform]):
-            problems.add(
-                "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
-            )
-        if quality_gate is not None and evaluation is None:
-            problems.conflict(
-                ["quality_gate", "evaluation"], "a quality gate needs the evaluation step that writes its report"
-            )
-        names = [f.name for f in inputs]
-        for dup in sorted({n for n in names if names.count(n) > 1}):
-            problems.add("inputs", dup, "input field names must be unique")
-        if quality_gate is not None:
-            if not is_token(quality_gate.threshold) and not isinstance(quality_gate.threshold, int | float):
-                problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
-            if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
-                problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
-            if quality_gate.threshold_input in names:
-                problems.add(
-                    "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
-                )
-        problems.int_range("retry_attempts", retry_attempts, 0, 10)
-        self._check_approval(problems, approval, registration, quality_gate, model, deployment, batch_transform)
-        for i, fan in enumerate(preprocessing):
-            if isinstance(fan, FanOut):
-                problems.int_range(f"preprocessing[{i}].max_concurrency", fan.max_concurrency, 1, 10000)
-                problems.int_range(
-                    f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
-                )
-                problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
-        problems.raise_if_any()
+        self._validate(
+            scope,
+            id,
+            stages=[preprocessing, training, evaluation, registration, model, deployment, batch_transform],
+            preprocessing=preprocessing,
+            evaluation=evaluation,
+            quality_gate=quality_gate,
+            inputs=inputs,
+            s3_trigger=s3_trigger,
+            retry_attempts=retry_attempts,
+            state_machine_name=state_machine_name,
+            approval=(approval, registration, model, deployment, batch_transform),
+        )
         super().__init__(scope, id)
 
         self._retry_attempts = retry_attempts
-        self.encryption_key = encryption_key or kms.Key(
+        self.encryption_key = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
         )
+        self._own_topic = notification_topic is None
         self.topic = notification_topic or sns.Topic(
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
         )
@@ -229,56 +266,18 @@ class MlPipeline(Construct):
         #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
         self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
 
-        # ---- failure path ----------------------------------------------------------------
-        failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
-        notify = tasks.SnsPublish(
-            self,
-            "NotifyFailure",
-            topic=self.topic,
-            subject="SageMaker pipeline failed",
-            message=sfn.TaskInput.from_object(
-                {
-                    "execution": sfn.JsonPath.execution_id,
-                    "error": sfn.JsonPath.string_at("$.error.Error"),
-                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
-                }
-            ),
-            result_path=sfn.JsonPath.DISCARD,
+        self._failure = self._build_failure_path()
+        chain = self._build_chain(
+            preprocessing=preprocessing,
+            training=training,
+            evaluation=evaluation,
+            quality_gate=quality_gate,
+            registration=registration,
+            model=model,
+            deployment=deployment,
+            batch_transform=batch_transform,
+            approval=approval,
         )
-        notify.next(failed)
-        self._failure = notify
-
-        # ---- input ------------------------------------------------------------------------
-        chain = self._input_states()
-
-        # ---- stages -----------------------------------------------------------------------
-        for item in preprocessing:
-            chain = chain.next(self._fan_out(item) if isinstance(item, FanOut) else self._task(item))
-        for definition in (training, evaluation):
-            if definition is not None:
-                chain = chain.next(self._task(definition))
-        if quality_gate is not None:
-            chain = self._gate(chain, quality_gate)
-        if registration is not None:
-            chain = chain.next(self._task(registration))
-        #: The approval step (``approval="auto"``), or None.
-        self.approval: ModelApprovalDefinition | None = None
-        if approval == "auto" and isinstance(registration, ModelRegistrationDefinition):
-            assert quality_gate is not None  # checked above
-            self.approval = ModelApprovalDefinition(
-                self,
-                "Approve",
-                version=registration,
-                approval_description=f"Approved by {self.node.path}: {quality_gate.metric} passed the quality gate",
-            )
-            chain = chain.next(self._task(self.approval))
-        if model is not None:
-            chain = chain.next(self._task(model))
-        tail = self._release(deployment, batch_transform)
-        if tail is not None:
-            chain = chain.next(tail)
-        chain = chain.next(sfn.Succeed(self, "PipelineSucceeded"))
-
         timeout = self._total_timeout()
         self.state_machine = MlStateMachine(
             self,
@@ -290,6 +289,8 @@ class MlPipeline(Construct):
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
         )
+        if self._own_topic:
+            self._grant_encrypted_publish()
         if quality_gate is not None:
             self._grant_report_read(quality_gate)
         if any(isinstance(p, FanOut) for p in preprocessing):
@@ -306,11 +307,148 @@ class MlPipeline(Construct):
         if s3_trigger is not None:
             self.add_s3_trigger(s3_trigger)
 
+    # ---- validate ---------------------------------------------------------------------------
+    @classmethod
+    def _validate(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        stages: Sequence[Any],
+        preprocessing: Sequence[SageMakerDefinition | FanOut],
+        evaluation: SageMakerDefinition | None,
+        quality_gate: QualityGate | None,
+        inputs: Sequence[InputField],
+        s3_trigger: S3Trigger | None,
+        retry_attempts: int,
+        state_machine_name: str | None,
+        approval: tuple[Any, ...] = (None, None, None, (), None),
+    ) -> None:
+        """Every prop checked; all problems raised together."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
+        mode, registration, model, deployment, batch_transform = approval
+        cls._check_approval(problems, mode, registration, quality_gate, model, deployment, batch_transform)
+        if not any(stages):
+            problems.add(
+                "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
+            )
+        if quality_gate is not None and evaluation is None:
+            problems.conflict(
+                ["quality_gate", "evaluation"], "a quality gate needs the evaluation step that writes its report"
+            )
+        names = [f.name for f in inputs]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            problems.add("inputs", dup, "input field names must be unique")
+        for i, f in enumerate(inputs):
+            check_jsonpath_member(problems, f"inputs[{i}].name", f.name)
+            problems.one_of(f"inputs[{i}].kind", f.kind, get_args(InputKind))
+        if s3_trigger is not None:
+            check_jsonpath_member(problems, "s3_trigger.input_field", s3_trigger.input_field)
+        if quality_gate is not None:
+            if not is_token(quality_gate.threshold) and not isinstance(quality_gate.threshold, int | float):
+                problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
+            if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
+                problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
+            check_jsonpath_member(problems, "quality_gate.threshold_input", quality_gate.threshold_input)
+            problems.one_of("quality_gate.comparison", quality_gate.comparison, list(_COMPARISONS))
+            # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
+            check_request(
+                problems, "s3", "GetObject", {"Bucket": quality_gate.bucket.bucket_name, "Key": quality_gate.key}
+            )
+            prefix = quality_gate.static_prefix()
+            if not prefix:
+                problems.add(
+                    "quality_gate.key_prefix",
+                    quality_gate.key_prefix,
+                    "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
+                    "so the state machine may read that prefix only, not the whole bucket",
+                )
+            else:
+                problems.s3_prefix("quality_gate.key_prefix", prefix)
+            if quality_gate.threshold_input in names:
+                problems.add(
+                    "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
+                )
+        check_request(problems, "sns", "Publish", {"Subject": _FAILURE_SUBJECT, "Message": "{}"})
+        problems.int_range("retry_attempts", retry_attempts, 0, 10)
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
+        for i, fan in enumerate(preprocessing):
+            if isinstance(fan, FanOut):
+                problems.int_range(f"preprocessing[{i}].max_concurrency", fan.max_concurrency, 1, 10000)
+                problems.int_range(
+                    f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
+                )
+                problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
+        problems.raise_if_any()
+
+    # ---- build steps ------------------------------------------------------------------------
+    def _build_failure_path(self) -> sfn.IChainable:
+        """Publish the error to the notification topic, then fail: where every catch leads."""
+        failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        notify = tasks.SnsPublish(
+            self,
+            "NotifyFailure",
+            topic=self.topic,
+            subject=_FAILURE_SUBJECT,
+            message=sfn.TaskInput.from_object(
+                {
+                    "execution": sfn.JsonPath.execution_id,
+                    "error": sfn.JsonPath.string_at("$.error.Error"),
+                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify.next(failed)
+        return notify
+
+    def _build_chain(
+        self,
+        *,
+        preprocessing: Sequence[SageMakerDefinition | FanOut],
+        training: SageMakerDefinition | None,
+        evaluation: SageMakerDefinition | None,
+        quality_gate: QualityGate | None,
+        registration: SageMakerDefinition | None,
+        model: SageMakerDefinition | None,
+        deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
+        batch_transform: SageMakerDefinition | None,
+        approval: str | None = None,
+    ) -> sfn.Chain:
+        """Input handling, then the stages in their fixed order, then success."""
+        chain = self._input_states()
+        for item in preprocessing:
+            chain = chain.next(self._fan_out(item) if isinstance(item, FanOut) else self._task(item))
+        for definition in (training, evaluation):
+            if definition is not None:
+                chain = chain.next(self._task(definition))
+        if quality_gate is not None:
+            chain = self._gate(chain, quality_gate)
+        if registration is not None:
+            chain = chain.next(self._task(registration))
+        #: The approval step (``approval="auto"``), or None.
+        self.approval: ModelApprovalDefinition | None = None
+        if approval == "auto" and isinstance(registration, ModelRegistrationDefinition) and quality_gate is not None:
+            self.approval = ModelApprovalDefinition(
+                self,
+                "Approve",
+                version=registration,
+                approval_description=f"Approved by {self.node.path}: {quality_gate.metric} passed the quality gate",
+            )
+            chain = chain.next(self._task(self.approval))
+        if model is not None:
+            chain = chain.next(self._task(model))
+        tail = self._release(deployment, batch_transform)
+        if tail is not None:
+            chain = chain.next(tail)
+        return chain.next(sfn.Succeed(self, "PipelineSucceeded"))
+
     # ---- public ---------------------------------------------------------------------------
     @property
     def state_machine_arn(self) -> str:
         return self.state_machine.state_machine_arn
 
+    @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions and read them back; the grant covers both."""
         return self.state_machine.grant_start_execution(grantee)
@@ -502,7 +640,8 @@ class MlPipeline(Construct):
             service="s3",
             action="getObject",
             parameters={"Bucket": gate.bucket.bucket_name, "Key": gate.key},
-            iam_resources=[gate.bucket.arn_for_objects("*")],
+            iam_action=S3_GET_OBJECT_ACTIONS[0],
+            iam_resources=[gate.bucket.arn_for_objects(f"{gate.static_prefix()}*")],
             result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
             result_path="$.steps.QualityGate",
         )
@@ -511,12 +650,7 @@ class MlPipeline(Construct):
         self._catch(read)
         metric = f"$.steps.QualityGate.report.{gate.metric}"
         threshold = f"$.input.{gate.threshold_input}"
-        compare = {
-            ">=": sfn.Condition.number_greater_than_equals_json_path,
-            ">": sfn.Condition.number_greater_than_json_path,
-            "<=": sfn.Condition.number_less_than_equals_json_path,
-            "<": sfn.Condition.number_less_than_json_path,
-        }[gate.comparison]
+        compare = getattr(sfn.Condition, _COMPARISONS[gate.comparison])
         rejected = sfn.Fail(
             self,
             "QualityGateNotMet",
@@ -573,15 +707,25 @@ class MlPipeline(Construct):
         return Duration.seconds(seconds)
 
     def _grant_report_read(self, gate: QualityGate) -> None:
-        """Read access to the report's fixed key prefix only (the part before any run-time value)."""
-        prefix = gate.key.split("${Token", 1)[0] if is_token(gate.key) else gate.key
+        """Decrypt the report (SSE-KMS) through S3 only; the read itself is the ReadEvaluation task's own grant."""
+        prefix = gate.static_prefix()
         role = self.state_machine.role
-        gate.bucket.grant_read(role, f"{prefix}*")
-        acknowledge(
-            role,
-            bucket_prefix_findings(gate.bucket, prefix, BUCKET_READ_ACTIONS),
-            f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
-        )
+        key = gate.bucket.encryption_key
+        if key is not None:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=list(S3_KMS_READ_ACTIONS),
+                    resources=[key.key_arn],
+                    conditions={"StringEquals": {VIA_SERVICE: f"s3.{Stack.of(self).region}.amazonaws.com"}},
+                )
+            )
+        findings = bucket_prefix_findings(gate.bucket, prefix, actions=())
+        if findings:
+            acknowledge(
+                role,
+                findings,
+                f"The quality gate reads the evaluation report, whose key is only known per run under '{prefix}'.",
+            )
 
     def _acknowledge_distributed_map(self) -> None:
         """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
@@ -594,7 +738,48 @@ class MlPipeline(Construct):
         acknowledge(sm, [iam5(resource=f"{execution}:*"), iam5(resource=f"{execution}/*:*")], reason)
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
+    def _grant_encrypted_publish(self) -> None:
+        """NotifyFailure publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
+        self.state_machine.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
+                resources=[self.encryption_key.key_arn],
+                conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(self).region}.amazonaws.com"}},
+            )
+        )
+        acknowledge(
+            self.state_machine.role,
+            ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
+            "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
+            "only through SNS (kms:ViaService).",
+        )
+
+    def _allow_alarm_publish(self) -> None:
+        """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
+        stack = Stack.of(self)
+        alarms_of_account = stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=list(SNS_PUBLISH_ACTIONS),
+                resources=[self.topic.topic_arn],
+                conditions=source,
+            )
+        )
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+                actions=list(ALARM_TOPIC_KEY_ACTIONS),
+                resources=["*"],
+            )
+        )
+
     def _alarms(self) -> None:
+        if self._own_topic:
+            self._allow_alarm_publish()
         action = cw_actions.SnsAction(self.topic)
         for name, metric in (
             ("ExecutionsFailed", self.metric_failed(period=Duration.minutes(5))),
@@ -652,7 +837,7 @@ class MlPipeline(Construct):
             target=scheduler_targets.StepFunctionsStartExecution(
                 self.state_machine.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(dict(input or {})),
-                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com")),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(SCHEDULER_PRINCIPAL)),
             ),
         )
         self._schedules.append(schedule)
@@ -689,7 +874,7 @@ class MlPipeline(Construct):
         rule.add_target(
             events_targets.SfnStateMachine(
                 self.state_machine.state_machine,
-                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=iam.ServicePrincipal("events.amazonaws.com")),
+                role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
                 input=events.RuleTargetInput.from_object(
                     {
                         trigger.input_field: "s3://{}/{}".format(

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from ._iam import ManagedPolicyRole, combine_grants
 from ._nag import acknowledge
-from ._validation import Problems
+from ._validation import Problems, typed
 from .images import ECR_PULL_ACTIONS, grant_ecr_token
 
 __all__ = ["SageMakerExecutionRole", "grant_pass_role"]
@@ -49,6 +49,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
     :param description: Default: - says what the role is for.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -139,6 +140,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         grant = self._ecr_grants[tuple(arns)] = combine_grants(self._ecr_token_grant, pull)
         return grant
 
+    @typed
     def grant_key(self, key: kms.IKey) -> iam.Grant:
         """Use a KMS key for job volumes, outputs and model artifacts.
 
@@ -161,6 +163,7 @@ class SageMakerExecutionRole(ManagedPolicyRole):
         grant = self._key_grants[key] = combine_grants(create_grant, key.grant_encrypt_decrypt(self))
         return grant
 
+    @typed
     def grant_pass_to_sagemaker(self, grantee: iam.IGrantable) -> iam.Grant:
         """``iam:PassRole`` on this role only, and only to SageMaker (``iam:PassedToService``)."""
         return grant_pass_role(self, grantee)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -14,10 +14,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
-from ._iam import ManagedPolicyRole, combine_grants
+from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
+from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
+from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
-from ._validation import Problems
+from ._validation import Problems, check_state_machine_name, typed
 
 __all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
 
@@ -115,9 +117,12 @@ class MlStateMachine(Construct):
       with the same customer-managed KMS key, kept for one year: SageMaker failure reasons end up
       there and an audit needs them;
     * the state machine definition and execution data are encrypted with that key;
-    * X-Ray tracing is on.
+    * X-Ray tracing is on;
+    * without ``state_machine_name``, a name unique in the app is generated from the construct path:
+      the role may use the key only for this state machine's ARN, which needs the name at synth.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -136,16 +141,14 @@ class MlStateMachine(Construct):
         problems = Problems.for_construct(type(self).__name__, scope, id)
         if timeout is not None and not timeout.is_unresolved() and timeout.to_seconds() > 365 * 24 * 3600:
             problems.add("timeout", timeout.to_human_string(), "Standard workflows run at most one year")
-        if state_machine_name is not None and not (1 <= len(state_machine_name) <= 80):
-            problems.add("state_machine_name", state_machine_name, "must be 1 to 80 characters")
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
         problems.raise_if_any()
         super().__init__(scope, id)
         stack = Stack.of(self)
         if encryption_key is None:
-            encryption_key = kms.Key(
+            encryption_key = new_key(
                 self,
                 "Key",
-                enable_key_rotation=True,
                 removal_policy=removal_policy,
                 description=f"Encrypts the {self.node.path} state machine and its logs",
             )
@@ -154,11 +157,11 @@ class MlStateMachine(Construct):
         encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(LOGS_REGIONAL_PRINCIPAL.format(region=stack.region))],
                 resources=["*"],
                 conditions={
                     "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        LOGS_ENCRYPTION_CONTEXT: stack.format_arn(
                             service="logs",
                             resource="log-group",
                             resource_name="*",
@@ -168,6 +171,8 @@ class MlStateMachine(Construct):
                 },
             )
         )
+        if log_level != sfn.LogLevel.OFF:
+            allow_log_delivery(encryption_key)
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -176,7 +181,7 @@ class MlStateMachine(Construct):
             removal_policy=removal_policy,
         )
         self._role = ManagedPolicyRole(
-            self, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {self.node.path}"
+            self, "Role", assumed_by=service_of_this_account(STATES_PRINCIPAL), description=f"Runs {self.node.path}"
         )
         self.state_machine = sfn.StateMachine(
             self,
@@ -187,8 +192,15 @@ class MlStateMachine(Construct):
             logs=sfn.LogOptions(destination=self.log_group, level=log_level, include_execution_data=True),
             tracing_enabled=tracing_enabled,
             timeout=timeout,
-            state_machine_name=state_machine_name,
-            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(encryption_key),
+            # aws-cdk scopes the role's use of the key to the state machine's ARN, built from its name: a
+            # name left to CloudFormation would render as "stateMachine:" and deny every execution.
+            state_machine_name=state_machine_name or Names.unique_resource_name(self, max_length=80, separator="-"),
+            # aws-cdk adds an unconditioned ``kms:Decrypt*`` for delivery.logs to the key it is given; it gets
+            # a reference instead (resource-policy additions are dropped) and allow_log_delivery adds the
+            # statement with the confused-deputy conditions.
+            encryption_configuration=sfn.CustomerManagedEncryptionConfiguration(
+                kms.Key.from_key_arn(self, "KeyRef", encryption_key.key_arn)
+            ),
             removal_policy=removal_policy,
             comment=comment,
         )
@@ -229,6 +241,7 @@ class MlStateMachine(Construct):
     def role(self) -> iam.IRole:
         return self.state_machine.role
 
+    @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions and read them back (which every caller of start wants); the grant covers both."""
         return combine_grants(self.state_machine.grant_read(grantee), self.state_machine.grant_start_execution(grantee))

@@ -12,8 +12,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings
-from ._validation import Problems
+from ._validation import Problems, typed
 
 __all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
 
@@ -106,6 +107,7 @@ class MlDataBucket(Construct):
     :param removal_policy: for the bucket, key and log bucket. Default: RETAIN.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -144,10 +146,9 @@ class MlDataBucket(Construct):
             self.cfn_bucket: s3.CfnBucket | None = None
             return
 
-        self.encryption_key = encryption_key or kms.Key(
+        self.encryption_key = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the ML data in {self.node.path}",
         )
@@ -212,6 +213,7 @@ class MlDataBucket(Construct):
                 event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
             )
 
+    @typed
     def s3_uri(self, prefix: str = "") -> str:
         """``s3://<bucket>/<prefix>`` (the bucket name may be a token resolved at deploy)."""
         return f"s3://{self.bucket_name}/{prefix}"
@@ -233,18 +235,21 @@ class MlDataBucket(Construct):
             "are aws-cdk's standard S3/KMS read-write grant sets (GetObject*, List*, GenerateDataKey* ...).",
         )
 
+    @typed
     def grant_read(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Read objects under ``prefix`` (and decrypt them). ``""`` means the whole bucket."""
         self._check_prefix("grant_read", prefix)
         self._acknowledge_grant(grantee, prefix, BUCKET_READ_ACTIONS)
         return self.bucket.grant_read(grantee, _prefix_pattern(prefix))
 
+    @typed
     def grant_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Write objects under ``prefix`` (and encrypt them). ``""`` means the whole bucket."""
         self._check_prefix("grant_write", prefix)
         self._acknowledge_grant(grantee, prefix, _WRITE_ACTIONS)
         return self.bucket.grant_write(grantee, _prefix_pattern(prefix))
 
+    @typed
     def grant_read_write(self, grantee: iam.IGrantable, prefix: str) -> iam.Grant:
         """Read and write objects under ``prefix``."""
         self._check_prefix("grant_read_write", prefix)

@@ -80,3 +80,44 @@ def assert_nowhere(template: Template, action: str, *, policy_type: str = "AWS::
         for s in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
             assert action not in actions, s
+
+
+def assert_grants(
+    template: Template,
+    actions: Sequence[str],
+    resources: Sequence[Any] | Any,
+    condition: Any = None,
+    *,
+    policy_type: str = "AWS::IAM::ManagedPolicy",
+    roles: Any = None,
+) -> None:
+    """Each action is allowed on each resource by one statement with exactly this condition (or none).
+
+    Unlike :func:`assert_allows` it does not fix how statements were merged or split across policies
+    (minimisation and policy-size splitting decide that), only what each statement allows.
+    """
+    listed = list(resources) if isinstance(resources, list | tuple) else [resources]
+    for action in actions:
+        for resource in listed:
+            failures = []
+            for action_form in (action, Match.array_with([action])):
+                for resource_form in (resource, Match.array_with([resource])):
+                    pattern = {
+                        "Effect": "Allow",
+                        "Action": action_form,
+                        "Resource": resource_form,
+                        "Condition": condition if condition is not None else Match.absent(),
+                    }
+                    props: dict[str, Any] = {"PolicyDocument": {"Statement": Match.array_with([pattern])}}
+                    if roles is not None:
+                        props["Roles"] = roles
+                    try:
+                        template.has_resource_properties(policy_type, props)
+                        break
+                    except Exception as error:  # jsii reports the mismatch as RuntimeError
+                        failures.append(error)
+                else:
+                    continue
+                break
+            else:
+                raise AssertionError(f"no {policy_type} statement allows {action} on {resource}: {failures[-1]}")

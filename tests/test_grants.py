@@ -6,7 +6,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
-from iam_match import assert_allows
+from iam_match import assert_grants, role_ref
 from support import new_stack, template_of
 
 from sm_constructs import (
@@ -94,10 +94,11 @@ def test_start_grants_cover_start_and_read(pipeline_stack):
 def test_notebook_start_grant_is_scoped_to_the_pipeline(pipeline_stack):
     stack, pipeline, _, notebook = pipeline_stack
     notebook.grant_start_pipeline(pipeline)
-    assert_allows(
+    assert_grants(
         template_of(stack),
-        ["states:ListExecutions", "states:ListStateMachines", "states:StartExecution"],
-        {"Ref": stack.resolve(stack.get_logical_id(pipeline.state_machine.state_machine.node.default_child))},
+        ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"],
+        roles=role_ref("NotebookRole"),
+        resources={"Ref": stack.resolve(stack.get_logical_id(pipeline.state_machine.state_machine.node.default_child))},
     )
 
 

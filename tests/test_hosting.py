@@ -1,7 +1,7 @@
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_stepfunctions as sfn
-from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn
+from iam_match import assert_allows, assert_grants, get_att_arn, role_ref, sagemaker_arn
 from sfn_requests import assert_all_requests_valid, state_machines
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
@@ -154,30 +154,26 @@ def test_endpoint_iam_is_scoped(synthesized):
     _, template, _ = synthesized
     role = role_ref("HostingRole")
     endpoint = sagemaker_arn("endpoint/churn")
-    assert_allows(template, ["sagemaker:DescribeEndpoint"], endpoint, roles=role)
+    configs = sagemaker_arn("endpoint-config/churn-config-*")
+    assert_grants(template, ["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], endpoint, roles=role)
+    assert_grants(template, ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"], [configs, endpoint], roles=role)
     assert_allows(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
-        [sagemaker_arn("endpoint-config/churn-config-*"), endpoint],
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:ListTags"],
+        configs,
         roles=role,
     )
+    # The config's volume key: whoever creates or updates the endpoint lets SageMaker use it.
     assert_allows(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig"],
-        sagemaker_arn("endpoint-config/churn-config-*"),
-        roles=role,
-    )
-    # The config's volume and capture keys: SageMaker may use them (grants for AWS resources only).
-    assert_allows(
-        template,
-        ["kms:CreateGrant", "kms:DescribeKey"],
+        ["kms:CreateGrant"],
         get_att_arn("DataKey"),
         {"Bool": {"kms:GrantIsForAWSResource": True}},
         roles=role,
     )
     assert_allows(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig"],
+        ["sagemaker:AddTags", "sagemaker:CreateEndpointConfig", "sagemaker:ListTags"],
         sagemaker_arn("endpoint-config/churn-sls-*"),
         roles=role_ref("ServerlessConfigStateMachineRole"),
     )
@@ -206,12 +202,12 @@ def test_validation():
     for expected in (
         "memory_size_mb=1500",
         "must be a multiple of 1024",
-        "max_concurrency=500",
-        "destination_s3_uri='nope'",
-        "sampling_percentage=120",
+        "ServerlessConfig.MaxConcurrency=500 is invalid: must be between 1 and 200",
+        "DataCaptureConfig.DestinationS3Uri='nope' is invalid: must match",
+        "DataCaptureConfig.InitialSamplingPercentage=120 is invalid: must be between 0 and 100",
     ):
         assert expected in text
-    with pytest.raises(ConstructValidationError, match="endpoint_name='bad_name'"):
+    with pytest.raises(ConstructValidationError, match="EndpointName='bad_name' is invalid: must match"):
         EndpointDeployment(
             stack, "D", endpoint_name="bad_name", config=EndpointConfigDefinition.from_config_name(stack, "Cfg", "c")
         )
@@ -228,7 +224,7 @@ def test_validation():
         )
     text = str(err.value)
     for expected in (
-        "output_path='out/'",
+        "TransformOutput.S3OutputPath='out/' is invalid: must match",
         "max_payload_mb=200",
         "MultiRecord batches need records",
         "data_processing.input_filter='[1:]'",

@@ -38,6 +38,17 @@ class _Model(SageMakerDefinition):
 class _Processing(_Model):
     api = PROCESSING
 
+    def render_request(self) -> dict[str, Any]:
+        return {
+            "ProcessingJobName": self._name(),
+            "RoleArn": self.role.role_arn,
+            "AppSpecification": {"ImageUri": self.image},
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1}
+            },
+            "Tags": self._tags(),
+        }
+
 
 @pytest.fixture(scope="module")
 def synthesized():
@@ -83,7 +94,10 @@ def test_state_machine_role_gets_scoped_iam_only(synthesized):
     _, template, _ = synthesized
     role = role_ref("ModelStateMachineRole")
     assert_allows(
-        template, ["sagemaker:AddTags", "sagemaker:CreateModel"], sagemaker_arn("model/churn-model-*"), roles=role
+        template,
+        ["sagemaker:AddTags", "sagemaker:CreateModel", "sagemaker:ListTags"],
+        sagemaker_arn("model/churn-model-*"),
+        roles=role,
     )
     assert_allows(
         template,
@@ -137,6 +151,7 @@ def test_sync_jobs_get_the_events_rule_permissions():
             "sagemaker:AddTags",
             "sagemaker:CreateProcessingJob",
             "sagemaker:DescribeProcessingJob",
+            "sagemaker:ListTags",
             "sagemaker:StopProcessingJob",
         ],
         sagemaker_arn("processing-job/prep-*"),
@@ -212,14 +227,17 @@ def test_extra_request_fields_reach_the_request_and_are_validated():
         model.add_request_fields(ModelName="x")
     model.to_state_machine()
     bad = _Model(stack, "Bad", role=role, image="img", name_prefix="b")
-    bad.add_request_fields(NotAField=1)
+    with pytest.raises(ConstructValidationError, match=r"_Model 'Test/Bad': NotAField=1 is invalid: not a field"):
+        bad.add_request_fields(NotAField=1)
+    with pytest.raises(ConstructValidationError, match=r"PrimaryContainer.Mode='Single' is invalid: must be one of"):
+        bad.add_request_fields(PrimaryContainer={"Mode": "Single"})
     bad.to_state_machine()
     requests = {r.state: r for r in sagemaker_requests(template_of(stack).to_json())}
     validate_request(requests["Model"])
+    validate_request(requests["Bad"])  # the refused fields never reached the request
     assert requests["Model"].parameters["InferenceExecutionConfig"] == {"Mode": "Serial"}
     assert requests["Model"].parameters["PrimaryContainer"] == {"Image": "img", "Mode": "SingleModel"}
-    with pytest.raises(ParamValidationError, match="NotAField"):
-        validate_request(requests["Bad"])
+    assert "NotAField" not in requests["Bad"].parameters
 
 
 def test_shared_statements_are_frozen_and_shared_once_per_stack():

@@ -303,7 +303,7 @@ def test_pipeline_and_endpoint_grants(template):
     own = role_ref("NotebookRole")
     sm = {"Ref": Match.string_like_regexp("^Sm")}
     assert_allows(
-        template, ["states:ListExecutions", "states:ListStateMachines", "states:StartExecution"], sm, roles=own
+        template, ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"], sm, roles=own
     )
     executions = {"Fn::Join": ["", Match.array_with([":execution:", ":*"])]}
     assert_allows(
@@ -470,8 +470,14 @@ def test_invoke_endpoint_by_arn_and_pattern():
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"instance_type": "t3.medium"}, r"instance_type='t3.medium' is invalid: must be a SageMaker ML instance"),
-        ({"volume_size_gb": 4}, r"volume_size_gb=4 is invalid: must be between 5 and 16384 GB"),
+        (
+            {"instance_type": "t3.medium"},
+            r"instance_type='t3.medium' is invalid: must be one of \d+ values; nearest: 'ml.t3.medium'",
+        ),
+        (
+            {"volume_size_gb": 4},
+            r"volume_size_gb=4 is invalid: must be between 5 and 16384 \(SageMaker CreateNotebookInstanceInput",
+        ),
         ({"volume_size_gb": 16385}, r"volume_size_gb=16385 is invalid"),
         ({"idle_timeout_minutes": 4}, r"idle_timeout_minutes=4 is invalid: must be between 5 and"),
         (
@@ -488,7 +494,7 @@ def test_invoke_endpoint_by_arn_and_pattern():
         ({"notebook_instance_name": "my_notebook"}, r"notebook_instance_name='my_notebook' is invalid: [^\n]*$"),
         (
             {"platform_identifier": "notebook-al3-v9"},
-            r"platform_identifier='notebook-al3-v9' is invalid: SageMaker accepts",
+            r"platform_identifier='notebook-al3-v9' is invalid: must match \(notebook-al1-v1\|",
         ),
         (
             {"default_code_repository": "http://example.com/r.git"},
@@ -496,7 +502,7 @@ def test_invoke_endpoint_by_arn_and_pattern():
         ),
         (
             {"default_code_repository": "git@github.com:x/y.git"},
-            r"must be an https:// git URL or a code repository name",
+            r"default_code_repository='git@github.com:x/y.git' is invalid: must match https://",
         ),
         (
             {"default_code_repository": "https://github.com/example/repo.git"},

@@ -193,14 +193,14 @@ def test_every_bad_input_is_reported(script):
     for expected in (
         "code=",
         "inputs='raw' is invalid: input names must be unique",
-        "inputs[raw].source='bucket/raw'",
+        "ProcessingInputs[0].S3Input.S3Uri='bucket/raw' is invalid: must match (https|s3)://",
         "inputs[raw].destination='/tmp/raw'",
         "Gzip input needs input_mode='Pipe'",
-        "upload_mode='Sometimes'",
-        "cluster.instance_type='m5.xlarge'",
-        "cluster.instance_count=0",
-        "cluster.volume_size_gb=0",
-        "max_runtime='10 days'",
+        "S3Output.S3UploadMode='Sometimes' is invalid: must be one of 'Continuous', 'EndOfJob'",
+        "ProcessingResources.ClusterConfig.InstanceType='m5.xlarge' is invalid: must be one of",
+        "ClusterConfig.InstanceCount=0 is invalid: must be between 1 and 100",
+        "ClusterConfig.VolumeSizeInGB=0 is invalid: must be between 1 and 16384",
+        "StoppingCondition.MaxRuntimeInSeconds=864000 is invalid: must be between 1 and 777600",
         "prefix is 51 chars; use at most 50",
     ):
         assert expected in text, expected

@@ -5,7 +5,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match
-from iam_match import assert_allows
+from iam_match import assert_allows, assert_grants
 from iam_match import sagemaker_arn as _arn
 from sfn_requests import assert_all_requests_valid, state_machines
 from support import cfn_lint, new_app, new_stack, template_of
@@ -107,12 +107,12 @@ def test_requests_are_valid(synthesized):
 
 def test_deployment_iam_is_scoped_to_the_configs_name_prefix(synthesized):
     _, template, _, _ = synthesized
-    assert_allows(
+    assert_grants(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+        ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
         [_arn("endpoint-config/churn-config-*"), _arn("endpoint/churn")],
     )
-    assert_allows(template, ["sagemaker:DescribeEndpoint"], _arn("endpoint/churn"))
+    assert_grants(template, ["sagemaker:DescribeEndpoint", "sagemaker:ListTags"], _arn("endpoint/churn"))
 
 
 def test_imported_group_is_registered_into_by_name(synthesized):
@@ -215,8 +215,14 @@ def test_a_referenced_task_keeps_its_result_path():
             r"training and model_data_url conflict",
         ),
         (
-            lambda s, r: ModelDefinition.from_model_name(s, "M", "bad_name"),
-            r"ImportedModel 'Test/M': model_name='bad_name'",
+            lambda s, r: TransformDefinition(
+                s,
+                "T",
+                model=ModelDefinition.from_model_name(s, "M", "bad_name"),
+                input_uri="s3://b-1/i/",
+                output_path="s3://b-1/o/",
+            ),
+            r"TransformDefinition 'Test/T': ModelName='bad_name' is invalid",
         ),
         (lambda s, r: ModelPackageGroup.from_group_name(s, "G", "-x"), r"group_name='-x' is invalid"),
         (lambda s, r: EndpointDeployment.from_endpoint_name(s, "E", "e" * 64), r"endpoint name is 64 chars"),
@@ -242,9 +248,9 @@ def test_imported_endpoint_and_config():
     first = asl["States"]["DeployCheck"]["Choices"][0]["And"]
     assert {"Variable": "$.steps.Deploy.Endpoint.EndpointConfigName", "StringEquals": "Prod-Config"} in first
     # The config's exact ARN, not a prefix; ARNs carry SageMaker names lower-cased.
-    assert_allows(
+    assert_grants(
         template,
-        ["sagemaker:AddTags", "sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
+        ["sagemaker:CreateEndpoint", "sagemaker:UpdateEndpoint"],
         [_arn("endpoint-config/prod-config"), _arn("endpoint/prod")],
         policy_type="AWS::IAM::Policy",
     )

@@ -67,6 +67,8 @@ def test_bad_input():
         )
     text = str(err.value)
     assert "'Test/Register'" in text and "3 problems" in text
-    assert "approval_status='Maybe'" in text and "model_data_url='model.tar.gz'" in text and "m5.large" in text
-    with pytest.raises(ConstructValidationError, match="group_name='bad_name'"):
+    assert "ModelApprovalStatus='Maybe' is invalid: must be one of 'Approved', 'Rejected'" in text
+    assert "Containers[0].ModelDataUrl='model.tar.gz' is invalid: must match" in text
+    assert "SupportedRealtimeInferenceInstanceTypes[0]='m5.large'" in text
+    with pytest.raises(ConstructValidationError, match="ModelPackageGroupName='bad_name' is invalid: must match"):
         ModelPackageGroup(stack, "G2", group_name="bad_name")

@@ -13,6 +13,7 @@ Values may be fixed at synth time or read at run time with JSONPath
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -24,10 +25,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
-from .._validation import Problems
+from .._validation import Problems, check_request
 from ..state_machine import MlStateMachine
-from ._api import SageMakerApi
 
 __all__ = [
     "RETRYABLE_ERRORS",
@@ -180,6 +181,24 @@ class SageMakerDefinition(Construct):
     """
 
     api: SageMakerApi
+    #: Whether each run appends ``-<12 hex>`` to the name prefix (model packages are versioned instead).
+    run_suffix = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every definition's request is checked when its constructor returns, if the constructor
+        did not do it itself (before its grants, as the built-in definitions do)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+
+        @functools.wraps(init)
+        def checked_init(self: SageMakerDefinition, *args: Any, **kw: Any) -> None:
+            init(self, *args, **kw)
+            if not self._request_checked:
+                self._check_request()
+
+        cls.__init__ = checked_init  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -191,23 +210,24 @@ class SageMakerDefinition(Construct):
         tags: Mapping[str, str] | None = None,
         problems: Problems,
     ) -> None:
-        if not _STATE_ID_RE.match(id):
+        if not _STATE_ID_RE.fullmatch(id):
             problems.add("id", id, "definition ids become state names: use letters, digits and '_' (max 80)")
+            problems.raise_if_any()  # the construct cannot be created under that id
         self.name_prefix = name_prefix if name_prefix is not None else self._default_prefix(scope, id)
         problems.name(
             "name_prefix",
             self.name_prefix,
             max_len=self.api.name_max,
-            reserve=RUN_SUFFIX_CHARS,
-            what=f"{self.api.name_field} prefix",
+            reserve=RUN_SUFFIX_CHARS if self.run_suffix else 0,
+            what=f"{self.api.name_field} prefix" if self.run_suffix else self.api.name_field,
         )
-        for key, value in (tags or {}).items():
-            if key.startswith("aws:"):
+        for key in tags or {}:  # lengths, characters and the count (50 with the execution tag) come from the model
+            if isinstance(key, str) and key.startswith("aws:"):
                 problems.add("tags", key, "tag keys starting with 'aws:' are reserved by AWS")
-            if len(key) > 128 or len(str(value)) > 256:
-                problems.add("tags", key, "tag keys are at most 128 chars and values at most 256")
-        problems.raise_if_any()
         super().__init__(scope, id)
+        # Raised with the request's problems by _check_request, so that all are reported at once.
+        self._problems = problems
+        self._request_checked = False
         self.role = role
         self.tags: dict[str, str] = dict(tags or {})
         self._extra_fields: dict[str, Any] = {}
@@ -240,6 +260,30 @@ class SageMakerDefinition(Construct):
     def sync(self) -> bool:
         return self.api.is_job
 
+    def _check_request(self, extra: Mapping[str, Any] | None = None) -> None:
+        """Walk the rendered request (with ``extra`` fields) against botocore's model of the API.
+
+        Called last in every definition's constructor, before any grant, together with the
+        constructor's own problems: on any problem the definition is taken out of the construct
+        tree again and all problems are raised at once.
+        """
+        if extra is None:
+            self._request_checked = True
+        problems = self._problems if extra is None else Problems.at(type(self).__name__, self)
+        try:
+            request = _merge(self.render_request(), {**self._extra_fields, **(extra or {})})
+        except Exception:
+            if not problems:  # a bug, not bad input: let it through
+                raise
+            request = None  # props already reported make the request impossible to render
+        if request is not None:
+            check_request(problems, "sagemaker", self.api.operation, request)
+        if problems and extra is None:
+            scope = self.node.scope
+            if scope is not None:
+                scope.node.try_remove_child(self.node.id)
+        problems.raise_if_any()
+
     # ---- derived ------------------------------------------------------------------------
     def add_request_fields(self, **fields: Any) -> None:
         """Escape hatch: add API fields this definition does not model (e.g. ``ExperimentConfig``).
@@ -253,6 +297,7 @@ class SageMakerDefinition(Construct):
             problems = Problems.at(type(self).__name__, self)
             problems.add("add_request_fields", clash, "already set from the definition's props; use those")
             problems.raise_if_any()
+        self._check_request(fields)
         self._extra_fields.update(fields)
 
     def request_parameters(self) -> dict[str, Any]:
@@ -274,29 +319,21 @@ class SageMakerDefinition(Construct):
         return sagemaker_arn(self, self.api.arn_type, f"{self.name_prefix}-*")
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
-        """Least privilege for the state machine role, derived from the request."""
+        """Least privilege for the state machine role, derived from the request and the IAM facts table."""
         api = self.api
-        actions = [f"sagemaker:{api.operation}", "sagemaker:AddTags"]
-        if api.describe:
-            actions.append(f"sagemaker:{api.describe}")
-        if api.stop:
-            actions.append(f"sagemaker:{api.stop}")
+        actions = api.resource_actions(sync=self.sync, tagged=bool(self.render_request().get("Tags")))
         statements = [statement(self, actions=actions, resources=[self.resource_arn_pattern()])]
-        if api.events_rule:
+        if self.sync and api.events_rule:
             statements.append(
-                statement(
-                    self,
-                    actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                    resources=[_events_rule_arn(self, api.events_rule)],
-                )
+                statement(self, actions=list(EVENTS_RULE_ACTIONS), resources=[_events_rule_arn(self, api.events_rule)])
             )
-        if self.role is not None:
+        if api.passes_role and self.role is not None:
             statements.append(
                 statement(
                     self,
                     actions=["iam:PassRole"],
                     resources=[self.role.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+                    conditions={"StringEquals": {PASSED_TO_SERVICE: SAGEMAKER_PRINCIPAL}},
                 )
             )
         statements.extend(self.extra_policy_statements())
@@ -323,6 +360,15 @@ class SageMakerDefinition(Construct):
             (queueing and upload), none for request-response calls.
         """
         state_id = id or self.node.id
+        if self.node.try_find_child(state_id) is not None:
+            problems = Problems.at(type(self).__name__, self)
+            problems.add(
+                "task(id)",
+                state_id,
+                "this definition already has a task of that name (task() or to_state_machine() was called "
+                "before); give each further task its own id, e.g. task('" + state_id + "Again')",
+            )
+            problems.raise_if_any()
         result_path = result_path if result_path is not None else f"$.steps.{state_id}"
         self._bind_result_path(result_path)
         return SageMakerTask(
@@ -374,7 +420,11 @@ class SageMakerDefinition(Construct):
         Makes a single job deployable and schedulable without a pipeline. ``kwargs`` go to
         :class:`MlStateMachine` (encryption key, log retention, timeout, name ...).
         """
-        task = self.task()
+        if self.node.try_find_child(id) is not None:
+            problems = Problems.at(type(self).__name__, self)
+            problems.add("to_state_machine(id)", id, "this definition already has a state machine of that id")
+            problems.raise_if_any()
+        task = self.task(self.node.id if self.node.try_find_child(self.node.id) is None else f"{self.node.id}Run")
         add_default_retry(task)
         timeout = self.default_timeout()
         if timeout is not None:

@@ -99,24 +99,27 @@ def render_network(network: NetworkConfig, instance_count: int) -> dict[str, Any
 
 
 def validate_cluster(problems: Problems, cluster: ClusterConfig, *, volume: bool = True) -> None:
-    problems.instance_type("cluster.instance_type", cluster.instance_type)
-    problems.int_range("cluster.instance_count", cluster.instance_count, 1, 100)
+    """What the API model leaves open: training's model allows 0 instances and 0 GB, SageMaker does not.
+
+    Instance types (per API), the processing count and volume limits come from the model.
+    """
+    count = cluster.instance_count
+    if isinstance(count, int) and not isinstance(count, bool) and count < 1:
+        problems.add("cluster.instance_count", count, "at least 1 instance")
     if volume:
         problems.int_range("cluster.volume_size_gb", cluster.volume_size_gb, 1, 16384, " GB")
 
 
 def validate_network(problems: Problems, network: NetworkConfig) -> None:
-    if len(network.subnets) > 16:
-        problems.add("network.subnets", len(network.subnets), "at most 16 subnets")
+    """Cross-field rules; the subnet and security group counts (16, 5) come from the model's VpcConfig."""
     if network.subnets and not network.security_groups:
         problems.add("network.security_groups", [], "a VPC job needs at least one security group")
     if network.security_groups and not network.subnets:
         problems.conflict(["network.security_groups", "network.subnets"], "security groups apply to VPC subnets")
-    if len(network.security_groups) > 5:
-        problems.add("network.security_groups", len(network.security_groups), "at most 5 security groups")
 
 
 def max_runtime_seconds(problems: Problems, max_runtime: Duration, low: int, high: int) -> None:
+    """Limits the model does not carry (it has only ``min: 1`` for training and transform runtimes)."""
     if max_runtime.is_unresolved():
         return
     seconds = max_runtime.to_seconds()

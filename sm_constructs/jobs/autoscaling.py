@@ -19,13 +19,27 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._iam_facts import (
+    AUTOSCALING_ACTIONS,
+    AUTOSCALING_ALARM_ACTIONS,
+    AUTOSCALING_ALARM_NAME,
+    AUTOSCALING_DIMENSION_KEY,
+    AUTOSCALING_NAMESPACE_KEY,
+    AUTOSCALING_SAGEMAKER_ACTIONS,
+    AUTOSCALING_SAGEMAKER_PRINCIPAL,
+    AUTOSCALING_SERVICE_LINKED_ROLE,
+    AUTOSCALING_TARGET_ARN,
+    AWS_SERVICE_NAME,
+    CREATE_SERVICE_LINKED_ROLE_ACTIONS,
+)
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems, is_token
 from ._base import SageMakerTask
 
 __all__ = ["AUTOSCALING_FACTS", "EndpointAutoscaling"]
 
-#: Facts about Application Auto Scaling for SageMaker variants, each with its source.
+#: Facts about Application Auto Scaling's API for SageMaker variants, each with its source (the IAM
+#: facts are in :mod:`sm_constructs._iam_facts`).
 AUTOSCALING_FACTS: dict[str, Any] = {
     # Application Auto Scaling API Reference, RegisterScalableTarget: "ScalableDimension ...
     # sagemaker:variant:DesiredInstanceCount - The number of EC2 instances for a SageMaker model
@@ -40,32 +54,6 @@ AUTOSCALING_FACTS: dict[str, Any] = {
     # errors are named ``<service>.<exception>`` after the SDK's service id (ApplicationAutoScaling).
     "sdk_service": "applicationautoscaling",
     "not_found_error": "ApplicationAutoScaling.ObjectNotFoundException",
-    # Service Authorization Reference, "Actions, resources, and condition keys for Application Auto
-    # Scaling": scalable-target ARNs end in a generated id, and the actions take the condition keys
-    # application-autoscaling:service-namespace and application-autoscaling:scalable-dimension.
-    "actions": [
-        "application-autoscaling:RegisterScalableTarget",
-        "application-autoscaling:DeregisterScalableTarget",
-        "application-autoscaling:PutScalingPolicy",
-    ],
-    "scalable_target_arn": "scalable-target/*",
-    # Application Auto Scaling User Guide, "Identity-based policy examples" → "Permissions required
-    # for API actions on target resources": SageMaker endpoint variants need these on the endpoint ...
-    "target_actions": [
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
-        "sagemaker:UpdateEndpointWeightsAndCapacities",
-    ],
-    # ... and target tracking creates and deletes its CloudWatch alarms with the caller's rights; the
-    # alarms are named "TargetTracking-<resource id>-AlarmHigh-<uuid>" / "-AlarmLow-<uuid>".
-    "alarm_actions": ["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
-    "alarm_name": "TargetTracking-endpoint/{endpoint}/variant/*",
-    # Application Auto Scaling User Guide, "Service-linked roles for Application Auto Scaling": the
-    # first registration creates AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint; the caller
-    # needs iam:CreateServiceLinkedRole on that role with iam:AWSServiceName as the condition.
-    "service_linked_role_service": "sagemaker.application-autoscaling.amazonaws.com",
-    "service_linked_role": "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
 }
 
 
@@ -173,16 +161,14 @@ def policy_statements(scope: Construct, endpoint_name: str, endpoint_arn: str) -
     """What the state machine needs to register, scale and deregister one endpoint's variants."""
     conditions = {
         "StringEquals": {
-            "application-autoscaling:service-namespace": AUTOSCALING_FACTS["service_namespace"],
-            "application-autoscaling:scalable-dimension": AUTOSCALING_FACTS["scalable_dimension"],
+            AUTOSCALING_NAMESPACE_KEY: AUTOSCALING_FACTS["service_namespace"],
+            AUTOSCALING_DIMENSION_KEY: AUTOSCALING_FACTS["scalable_dimension"],
         }
     }
     targets = stack_memo(
         scope,
         ("scalable-targets",),
-        lambda stack: stack.format_arn(
-            service="application-autoscaling", resource=str(AUTOSCALING_FACTS["scalable_target_arn"])
-        ),
+        lambda stack: stack.format_arn(service="application-autoscaling", resource=AUTOSCALING_TARGET_ARN),
     )
     alarms = stack_memo(
         scope,
@@ -190,7 +176,7 @@ def policy_statements(scope: Construct, endpoint_name: str, endpoint_arn: str) -
         lambda stack: stack.format_arn(
             service="cloudwatch",
             resource="alarm",
-            resource_name=str(AUTOSCALING_FACTS["alarm_name"]).format(endpoint=endpoint_name),
+            resource_name=AUTOSCALING_ALARM_NAME.format(endpoint=endpoint_name),
             arn_format=_colon_arn(),
         ),
     )
@@ -198,22 +184,18 @@ def policy_statements(scope: Construct, endpoint_name: str, endpoint_arn: str) -
         scope,
         ("autoscaling-linked-role",),
         lambda stack: stack.format_arn(
-            service="iam", region="", resource="role", resource_name=str(AUTOSCALING_FACTS["service_linked_role"])
+            service="iam", region="", resource="role", resource_name=AUTOSCALING_SERVICE_LINKED_ROLE
         ),
     )
     return [
-        statement(scope, actions=list(AUTOSCALING_FACTS["actions"]), resources=[targets], conditions=conditions),
+        statement(scope, actions=list(AUTOSCALING_ACTIONS), resources=[targets], conditions=conditions),
+        statement(scope, actions=list(AUTOSCALING_SAGEMAKER_ACTIONS), resources=[endpoint_arn, _config_arns(scope)]),
+        statement(scope, actions=list(AUTOSCALING_ALARM_ACTIONS), resources=[alarms]),
         statement(
             scope,
-            actions=list(AUTOSCALING_FACTS["target_actions"]),
-            resources=[endpoint_arn, _config_arns(scope)],
-        ),
-        statement(scope, actions=list(AUTOSCALING_FACTS["alarm_actions"]), resources=[alarms]),
-        statement(
-            scope,
-            actions=["iam:CreateServiceLinkedRole"],
+            actions=list(CREATE_SERVICE_LINKED_ROLE_ACTIONS),
             resources=[linked_role],
-            conditions={"StringEquals": {"iam:AWSServiceName": AUTOSCALING_FACTS["service_linked_role_service"]}},
+            conditions={"StringEquals": {AWS_SERVICE_NAME: AUTOSCALING_SAGEMAKER_PRINCIPAL}},
         ),
     ]
 

@@ -14,10 +14,19 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._iam_facts import (
+    DESCRIBE_ENDPOINT_ACTIONS,
+    DESCRIBE_MODEL_PACKAGE_ACTIONS,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    ENDPOINT_KEY_ACTIONS,
+    GRANT_IS_FOR_AWS_RESOURCE,
+    MODEL,
+    UPDATE_ENDPOINT_ACTIONS,
+)
 from .._memo import statement
-from .._validation import Problems, is_token
+from .._validation import Problems, check_request, is_token, typed
 from ..images import ContainerImage
-from ._api import ENDPOINT_CONFIG, MODEL
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
 from .autoscaling import AUTOSCALING_FACTS, EndpointAutoscaling, scaling_states
@@ -30,7 +39,6 @@ from .refs import (
     ImportedEndpointConfig,
     ImportedModel,
     check_model_source,
-    require,
 )
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -45,13 +53,6 @@ __all__ = [
     "ServerlessConfig",
 ]
 
-_PASS_MODEL = (
-    "the ModelDefinition, or ModelDefinition.from_model_name(scope, id, name) for a model made outside this app"
-)
-_PASS_CONFIG = (
-    "the EndpointConfigDefinition, or EndpointConfigDefinition.from_config_name(scope, id, name) for a config "
-    "made outside this app"
-)
 # SageMaker ARNs carry names in lower case; lower-case prefixes let the name be read back from the ARN.
 _NAME_FROM_ARN = "States.ArrayGetItem(States.StringSplit({}, '/'), 1)"
 
@@ -87,6 +88,7 @@ class ModelDefinition(SageMakerDefinition):
 
     api = MODEL
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -106,14 +108,8 @@ class ModelDefinition(SageMakerDefinition):
         _lowercase_prefix(problems, name_prefix)
         if model_package is None:
             check_model_source(problems, training, image, model_data_url)
+            problems.raise_if_any()  # nothing to render without the model's image and artifact
         else:
-            require(
-                problems,
-                "model_package",
-                model_package,
-                IModelPackageVersion,
-                "the ModelRegistrationDefinition, or a ModelPackageVersion(group, arn)",
-            )
             given = [n for n, v in (("training", training), ("image", image), ("model_data_url", model_data_url)) if v]
             if given:
                 problems.conflict(
@@ -139,6 +135,7 @@ class ModelDefinition(SageMakerDefinition):
         self.model_data_url: str = model_data_url  # type: ignore[assignment]
         self.environment = dict(environment or {})
         self.network = network
+        self._check_request()
         grant_role(self, role, pull, None, [])
 
     @staticmethod
@@ -184,7 +181,7 @@ class ModelDefinition(SageMakerDefinition):
         return [
             statement(
                 self,
-                actions=["sagemaker:DescribeModelPackage"],
+                actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
                 resources=[sagemaker_arn(self, "model-package", f"{group}/*")],
             )
         ]
@@ -280,6 +277,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
 
     api = ENDPOINT_CONFIG
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -298,35 +296,15 @@ class EndpointConfigDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        require(problems, "model", model, IModelRef, _PASS_MODEL)
-        if serverless is None:
-            problems.instance_type("instance_type", instance_type)
-            problems.int_range("initial_instance_count", initial_instance_count, 1, 100)
-        else:
-            problems.int_range("serverless.memory_size_mb", serverless.memory_size_mb, 1024, 6144, " MB")
+        # Instance types, counts, serverless and capture limits, the variant name: from the model.
+        if serverless is not None:
             if isinstance(serverless.memory_size_mb, int) and serverless.memory_size_mb % 1024:
+                # CreateEndpointConfig ServerlessConfig: "1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, or 6144 MB".
                 problems.add("serverless.memory_size_mb", serverless.memory_size_mb, "must be a multiple of 1024")
-            problems.int_range("serverless.max_concurrency", serverless.max_concurrency, 1, 200)
             if kms_key is not None:
                 problems.conflict(["kms_key", "serverless"], "serverless endpoints have no volume to encrypt")
-        if async_inference is not None:
-            if serverless is not None:
-                problems.conflict(["async_inference", "serverless"], "asynchronous inference runs on instances")
-            problems.s3_uri("async_inference.output_path", async_inference.output_path)
-            problems.s3_uri("async_inference.failure_path", async_inference.failure_path)
-            if async_inference.max_concurrent_invocations_per_instance is not None:
-                problems.int_range(
-                    "async_inference.max_concurrent_invocations_per_instance",
-                    async_inference.max_concurrent_invocations_per_instance,
-                    1,
-                    1000,
-                )
-        if data_capture is not None:
-            problems.s3_uri("data_capture.destination_s3_uri", data_capture.destination_s3_uri)
-            problems.int_range("data_capture.sampling_percentage", data_capture.sampling_percentage, 0, 100, " %")
-            if not data_capture.capture_modes:
-                problems.add("data_capture.capture_modes", [], "capture Input, Output or both")
-        problems.name("variant_name", variant_name, max_len=63, what="variant name")
+        if async_inference is not None and serverless is not None:
+            problems.conflict(["async_inference", "serverless"], "asynchronous inference runs on instances")
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
         self.model = model
         self.instance_type = instance_type
@@ -336,6 +314,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self.data_capture = data_capture
         self.kms_key = kms_key
         self.variant_name = variant_name
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         variant: dict[str, Any] = {"VariantName": self.variant_name, "ModelName": self.model.model_name}
@@ -395,24 +374,19 @@ class EndpointConfigDefinition(SageMakerDefinition):
         return self.resource_arn_pattern()
 
     def extra_policy_statements(self) -> list[iam.PolicyStatement]:
-        """With a KMS key, the caller must be able to let SageMaker use it (CreateGrant)."""
-        keys = [
-            k
-            for k in (
-                self.kms_key,
-                self.data_capture.kms_key if self.data_capture else None,
-                self.async_inference.kms_key if self.async_inference else None,
-            )
-            if k
-        ]
-        if not keys:
+        """With ``kms_key``, whoever creates or updates the endpoint lets SageMaker use it (CreateGrant).
+
+        The pipeline's state machine role makes those calls, so the grant goes with the config.
+        The data capture key is used by SageMaker with the model's execution role, not by the caller.
+        """
+        if self.kms_key is None:
             return []
         return [
             statement(
                 self,
-                actions=["kms:CreateGrant", "kms:DescribeKey"],
-                resources=[k.key_arn for k in keys],
-                conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
+                actions=list(ENDPOINT_KEY_ACTIONS),
+                resources=[self.kms_key.key_arn],
+                conditions={"Bool": {GRANT_IS_FOR_AWS_RESOURCE: True}},
             )
         ]
 
@@ -474,6 +448,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
     :param max_wait: Default: 1 hour.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -496,31 +471,38 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 problems.add(
                     "endpoint_name", endpoint_name, "with autoscaling the endpoint name must be fixed at synth"
                 )
-        problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
-        require(problems, "config", config, IEndpointConfigRef, _PASS_CONFIG)
+        endpoint_config_name = config.config_name
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)
         if not 5 <= poll_interval.to_seconds() <= 3600:
             problems.add("poll_interval", poll_interval.to_human_string(), "between 5 seconds and 1 hour")
         if max_wait.to_seconds() < poll_interval.to_seconds():
             problems.add("max_wait", max_wait.to_human_string(), "must be at least poll_interval")
+        if deployment is not None and isinstance(deployment.canary_percent, int) and deployment.canary_percent > 99:
+            # The model allows 1-100 %; a canary or linear step of all traffic leaves nothing to shift.
+            problems.add("deployment.canary_percent", deployment.canary_percent, "at most 99 %")
+        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
+        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
+        if tag_list:
+            create_request["Tags"] = tag_list
+        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
         if deployment is not None:
-            problems.one_of("deployment.traffic", deployment.traffic, ["ALL_AT_ONCE", "CANARY", "LINEAR"])
-            problems.int_range("deployment.canary_percent", deployment.canary_percent, 1, 99, " %")
+            update_request["DeploymentConfig"] = deployment.render()
+        # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model.
+        check_request(problems, "sagemaker", "CreateEndpoint", create_request)
+        check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
         problems.raise_if_any()
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
         self.config = config
-        endpoint_config_name = config.config_name
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
         stack = Stack.of(self)
         # SageMaker puts endpoint names lower-cased into their ARNs.
         endpoint_arn = self._endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
         config_arn = config.config_arn
         result = f"$.steps.{id}"
-        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
 
-        describe_statements = [statement(self, actions=["sagemaker:DescribeEndpoint"], resources=[endpoint_arn])]
+        describe_statements = [statement(self, actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
         describe = SageMakerTask(
             self,
             f"{id}Describe",
@@ -533,33 +515,28 @@ class EndpointDeployment(sfn.StateMachineFragment):
         describe.add_retry(
             errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL
         )
-        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if tag_list:
-            create_request["Tags"] = tag_list
         create = SageMakerTask(
             self,
             f"{id}Create",
             resource=integration_arn(self, "createEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(create_request) or {},
             policy_statements=[
+                statement(self, actions=[f"sagemaker:{ENDPOINT.operation}"], resources=[endpoint_arn, config_arn]),
                 statement(
                     self,
-                    actions=["sagemaker:CreateEndpoint", "sagemaker:AddTags"],
-                    resources=[endpoint_arn, config_arn],
-                )
+                    actions=ENDPOINT.resource_actions(sync=False, tagged=bool(tag_list))[1:],
+                    resources=[endpoint_arn],
+                ),
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
-        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if deployment is not None:
-            update_request["DeploymentConfig"] = deployment.render()
         update = SageMakerTask(
             self,
             f"{id}Update",
             resource=integration_arn(self, "updateEndpoint", sync=False),
             parameters=sfn.FieldUtils.render_object(update_request) or {},
             policy_statements=[
-                statement(self, actions=["sagemaker:UpdateEndpoint"], resources=[endpoint_arn, config_arn])
+                statement(self, actions=list(UPDATE_ENDPOINT_ACTIONS), resources=[endpoint_arn, config_arn])
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
@@ -693,6 +670,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def endpoint_arn(self) -> str:
         return self._endpoint_arn
 
+    @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
         return iam.Grant.add_to_principal(

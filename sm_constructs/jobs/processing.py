@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from .._validation import Problems, is_token
+from .._validation import Problems, is_token, typed
 from ..images import ContainerImage
 from ._api import PROCESSING
 from ._base import SageMakerDefinition
@@ -22,10 +22,8 @@ from ._common import (
     ClusterConfig,
     NetworkConfig,
     grant_role,
-    max_runtime_seconds,
     render_list,
     render_network,
-    validate_cluster,
     validate_network,
 )
 
@@ -109,6 +107,7 @@ class ProcessingDefinition(SageMakerDefinition):
 
     api = PROCESSING
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -137,14 +136,8 @@ class ProcessingDefinition(SageMakerDefinition):
             problems.add("code", None, "give a script to run (code) or an entrypoint for your image")
         if code is not None and not Path(code).is_file():
             problems.add("code", str(code), "must be an existing local script file")
-        validate_cluster(problems, cluster)
         validate_network(problems, network)
-        max_runtime_seconds(problems, max_runtime, 1, 777600)
         _validate_io(problems, inputs, outputs, code is not None)
-        if len(environment or {}) > 100:
-            problems.add("environment", len(environment or {}), "at most 100 variables")
-        if len(arguments) > 256:
-            problems.add("arguments", len(arguments), "at most 256 arguments")
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
 
         self.cluster = cluster
@@ -157,7 +150,7 @@ class ProcessingDefinition(SageMakerDefinition):
         self.output_kms_key = output_kms_key
         self.image_config = self.image.bind(self)
         self.code_asset: s3_assets.Asset | None = None
-        if code is not None:
+        if code is not None and Path(code).is_file():  # a missing file is reported with the other problems
             self.code_asset = s3_assets.Asset(self, "Code", path=str(code))
             # SageMaker downloads the object under its own key's last segment (<asset hash>.py).
             key = self.code_asset.s3_object_key
@@ -172,6 +165,7 @@ class ProcessingDefinition(SageMakerDefinition):
             self.entrypoint = list(entrypoint) if entrypoint else default_entry
         else:
             self.entrypoint = list(entrypoint or [])
+        self._check_request()
         grant_role(self, role, self.image, self.code_asset, [cluster.volume_kms_key, output_kms_key])
 
     # ---- rendering --------------------------------------------------------------------------
@@ -260,26 +254,18 @@ def _render_output(o: ProcessingOutput) -> dict[str, Any]:
 def _validate_io(
     problems: Problems, inputs: Sequence[ProcessingInput], outputs: Sequence[ProcessingOutput], has_code: bool
 ) -> None:
+    """Unique names, local paths and Gzip-needs-Pipe; counts (10 each), URIs and enums come from the model."""
     names = [i.name for i in inputs] + ([CODE_CHANNEL] if has_code else [])
     for dup in sorted({n for n in names if names.count(n) > 1}):
         problems.add("inputs", dup, f"input names must be unique ('{CODE_CHANNEL}' is taken by the code)")
-    if len(names) > 10:
-        problems.add("inputs", len(names), "SageMaker accepts at most 10 processing inputs (code included)")
     out_names = [o.name for o in outputs]
     for dup in sorted({n for n in out_names if out_names.count(n) > 1}):
         problems.add("outputs", dup, "output names must be unique")
-    if len(outputs) > 10:
-        problems.add("outputs", len(outputs), "SageMaker accepts at most 10 processing outputs")
     for i in inputs:
-        problems.s3_uri(f"inputs[{i.name}].source", i.source)
         if not is_token(i.local_path) and not i.local_path.startswith(f"{_PROCESSING_ROOT}/"):
             problems.add(f"inputs[{i.name}].destination", i.local_path, f"must be under {_PROCESSING_ROOT}/")
         if i.compression == "Gzip" and i.input_mode != "Pipe":
             problems.add(f"inputs[{i.name}].compression", i.compression, "Gzip input needs input_mode='Pipe'")
-        problems.one_of(f"inputs[{i.name}].input_mode", i.input_mode, ["File", "Pipe"])
-        problems.one_of(f"inputs[{i.name}].distribution", i.distribution, ["FullyReplicated", "ShardedByS3Key"])
     for o in outputs:
-        problems.s3_uri(f"outputs[{o.name}].destination", o.destination)
         if not is_token(o.local_path) and not o.local_path.startswith(f"{_PROCESSING_ROOT}/"):
             problems.add(f"outputs[{o.name}].source", o.local_path, f"must be under {_PROCESSING_ROOT}/")
-        problems.one_of(f"outputs[{o.name}].upload_mode", o.upload_mode, ["EndOfJob", "Continuous"])

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .._validation import Problems, is_token
+from .._validation import WHAT_TO_PASS, Problems, is_token
 from ._base import sagemaker_arn
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -30,7 +30,6 @@ __all__ = [
     "ImportedModel",
     "ImportedModelPackageGroup",
     "check_model_source",
-    "require",
 ]
 
 
@@ -100,16 +99,21 @@ class IModelPackageVersion(Protocol):
         ...
 
 
-def require(problems: Problems, field: str, value: Any, kind: type | tuple[type, ...], what: str) -> None:
-    """``value`` must implement ``kind``; a string (e.g. a JSONPath) is refused with what to pass instead."""
-    if isinstance(value, kind):
-        return
-    shown = value if isinstance(value, str) else type(value).__name__
-    if isinstance(value, str) and not is_token(value) and value.startswith("$"):
-        rule = f"a JSONPath string would be sent literally, not read at run time; pass {what}"
-    else:
-        rule = f"pass {what}"
-    problems.add(field, shown, rule)
+# What the construction-time type checks (``_validation.typed``) say to pass instead of, say, a string.
+WHAT_TO_PASS.update(
+    {
+        IModelRef: "the ModelDefinition, or ModelDefinition.from_model_name(scope, id, name) for a model made "
+        "outside this app",
+        IEndpointConfigRef: "the EndpointConfigDefinition, or EndpointConfigDefinition.from_config_name(scope, id, "
+        "name) for a config made outside this app",
+        IEndpointRef: "the EndpointDeployment, or EndpointDeployment.from_endpoint_name(scope, id, name)",
+        IModelPackageGroup: "the ModelPackageGroup, or ModelPackageGroup.from_group_name(scope, id, name) for an "
+        "existing group",
+        TrainingDefinition: "the TrainingDefinition (or TuningDefinition) whose model this is",
+        TuningDefinition: "the TrainingDefinition (or TuningDefinition) whose model this is",
+        IModelPackageVersion: "the ModelRegistrationDefinition, or a ModelPackageVersion(group, arn)",
+    }
+)
 
 
 def check_model_source(
@@ -118,9 +122,12 @@ def check_model_source(
     image: Any,
     model_data_url: Any,
 ) -> None:
-    """Either the training that made the model, or its image and artifact; never JSONPath strings."""
+    """Either the training that made the model, or its image and artifact; never JSONPath strings.
+
+    Only what the request cannot show: the artifact URI's and image's own rules are checked with
+    the rendered request (botocore's model).
+    """
     if training is not None:
-        require(problems, "training", training, (TrainingDefinition, TuningDefinition), "the TrainingDefinition")
         if model_data_url is not None:
             problems.conflict(
                 ["training", "model_data_url"], "the artifact is the training job's; give one or the other"
@@ -140,8 +147,11 @@ def check_model_source(
                 "a JSONPath string would be sent literally, not read at run time; pass training=<the "
                 "TrainingDefinition> (or a token such as sfn.JsonPath.string_at(...))",
             )
-    if not (isinstance(model_data_url, str) and model_data_url.startswith("$")):
-        problems.s3_uri("model_data_url", model_data_url)
+
+
+def _arn_name(name: Any) -> str:
+    """SageMaker puts model, config and endpoint names lower-cased into their ARNs."""
+    return name.lower() if isinstance(name, str) and not is_token(name) else str(name)
 
 
 def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str) -> None:
@@ -151,13 +161,15 @@ def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, wha
 
 
 class ImportedModel(Construct):
-    """A model created outside this app, by name (``ModelDefinition.from_model_name``)."""
+    """A model created outside this app, by name (``ModelDefinition.from_model_name``).
+
+    The name is checked where it is used: in the request of the definition that names it.
+    """
 
     def __init__(self, scope: Construct, id: str, *, model_name: str) -> None:
-        _check_name(type(self).__name__, scope, id, "model_name", model_name, "model name")
         super().__init__(scope, id)
         self._model_name = model_name
-        self.model_arn = sagemaker_arn(self, "model", model_name if is_token(model_name) else model_name.lower())
+        self.model_arn = sagemaker_arn(self, "model", _arn_name(model_name))
 
     @property
     def model_name(self) -> str:
@@ -165,15 +177,15 @@ class ImportedModel(Construct):
 
 
 class ImportedEndpointConfig(Construct):
-    """An endpoint config created outside this app, by name (``EndpointConfigDefinition.from_config_name``)."""
+    """An endpoint config created outside this app, by name (``EndpointConfigDefinition.from_config_name``).
+
+    The name is checked where it is used: in the CreateEndpoint / UpdateEndpoint requests.
+    """
 
     def __init__(self, scope: Construct, id: str, *, config_name: str) -> None:
-        _check_name(type(self).__name__, scope, id, "config_name", config_name, "endpoint config name")
         super().__init__(scope, id)
         self._config_name = config_name
-        self._config_arn = sagemaker_arn(
-            self, "endpoint-config", config_name if is_token(config_name) else config_name.lower()
-        )
+        self._config_arn = sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
 
     @property
     def config_name(self) -> str:
@@ -191,10 +203,7 @@ class ImportedEndpoint(Construct):
         _check_name(type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name")
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
-        # SageMaker puts endpoint names lower-cased into their ARNs.
-        self._endpoint_arn = sagemaker_arn(
-            self, "endpoint", endpoint_name if is_token(endpoint_name) else endpoint_name.lower()
-        )
+        self._endpoint_arn = sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
 
     @property
     def endpoint_name(self) -> str:

@@ -12,7 +12,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._memo import statement
-from .._validation import Problems, is_token
+from .._validation import Problems, check_request, typed
 from ._api import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from ._base import SageMakerDefinition, sagemaker_arn
 from .refs import (
@@ -21,7 +21,6 @@ from .refs import (
     ImportedModelPackageGroup,
     check_model_source,
     grant_group_read,
-    require,
 )
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -38,6 +37,7 @@ class ModelPackageGroup(Construct):
     RETAINed by default: it is the audit trail of every model that was ever registered.
     """
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -48,10 +48,16 @@ class ModelPackageGroup(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
-        problems.name("group_name", group_name, max_len=63, what="model package group name")
+        # The same rules as the API call CloudFormation makes for the group (name pattern, description length).
+        check_request(
+            problems,
+            "sagemaker",
+            "CreateModelPackageGroup",
+            {"ModelPackageGroupName": group_name, "ModelPackageGroupDescription": description},
+        )
         problems.raise_if_any()
         super().__init__(scope, id)
-        self.group_name = group_name
+        self._group_name = group_name
         self.cfn_group = sagemaker.CfnModelPackageGroup(
             self,
             "Resource",
@@ -59,13 +65,22 @@ class ModelPackageGroup(Construct):
             model_package_group_description=description,
         )
         self.cfn_group.apply_removal_policy(removal_policy)
-        self.group_arn = self.cfn_group.attr_model_package_group_arn
+        self._group_arn = self.cfn_group.attr_model_package_group_arn
+
+    @property
+    def group_name(self) -> str:
+        return self._group_name
+
+    @property
+    def group_arn(self) -> str:
+        return self._group_arn
 
     @staticmethod
     def from_group_name(scope: Construct, id: str, group_name: str) -> IModelPackageGroup:
         """A group that exists already, by name: e.g. one a deleted stack retained, or another team's."""
         return ImportedModelPackageGroup(scope, id, group_name=group_name)
 
+    @typed
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Describe and list the group's versions (e.g. for an approval dashboard or a notebook)."""
         return grant_group_read(self, grantee)
@@ -97,7 +112,9 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     """
 
     api = MODEL_PACKAGE
+    run_suffix = False  # versions of the group are numbered by SageMaker
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -117,23 +134,9 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
-        problems.one_of("approval_status", approval_status, ["PendingManualApproval", "Approved", "Rejected"])
-        require(
-            problems,
-            "group",
-            group,
-            IModelPackageGroup,
-            "the ModelPackageGroup, or ModelPackageGroup.from_group_name(scope, id, name) for an existing group",
-        )
+        # Status, URIs, instance types, content types and the description: from the model.
         check_model_source(problems, training, image, model_data_url)
-        problems.s3_uri("evaluation_report_uri", evaluation_report_uri)
-        for i, t in enumerate(realtime_instance_types):
-            problems.instance_type(f"realtime_instance_types[{i}]", t)
-        for i, t in enumerate(transform_instance_types):
-            problems.instance_type(f"transform_instance_types[{i}]", t)
-        if description is not None and not is_token(description) and len(description) > 1024:
-            problems.add("description", description, "at most 1024 characters")
-        problems.raise_if_any()  # the group's name is the prefix
+        problems.raise_if_any()  # nothing to render without the model's image and artifact
         super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
         self.group = group
         self.training = training
@@ -148,6 +151,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         self.description = description
         self.realtime_instance_types = list(realtime_instance_types)
         self.transform_instance_types = list(transform_instance_types)
+        self._check_request()
 
     def _default_prefix(self, scope: Construct, id: str) -> str:  # pragma: no cover - group name always given
         return id.lower()
@@ -188,7 +192,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         return [
             statement(
                 self,
-                actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
+                actions=MODEL_PACKAGE.resource_actions(sync=False, tagged=bool(self.render_request().get("Tags"))),
                 resources=[
                     self.resource_arn_pattern(),
                     sagemaker_arn(self, "model-package-group", self.group.group_name),
@@ -224,6 +228,7 @@ class ModelApprovalDefinition(SageMakerDefinition):
 
     api = MODEL_PACKAGE_UPDATE
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -234,21 +239,12 @@ class ModelApprovalDefinition(SageMakerDefinition):
         approval_description: str | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
-        problems.one_of("status", status, ["Approved", "Rejected"])
-        require(
-            problems,
-            "version",
-            version,
-            IModelPackageVersion,
-            "the ModelRegistrationDefinition, or a ModelPackageVersion(group, arn)",
-        )
-        if approval_description is not None and not is_token(approval_description) and len(approval_description) > 1024:
-            problems.add("approval_description", approval_description, "at most 1024 characters")
-        problems.raise_if_any()
+        # Status and description: from the model (UpdateModelPackage).
         super().__init__(scope, id, name_prefix=version.group.group_name, role=None, problems=problems)
         self.version = version
         self.status = status
         self.approval_description = approval_description
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         request: dict[str, Any] = {
@@ -266,4 +262,10 @@ class ModelApprovalDefinition(SageMakerDefinition):
         return sagemaker_arn(self, "model-package", f"{self.version.group.group_name}/*")
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
-        return [statement(self, actions=["sagemaker:UpdateModelPackage"], resources=[self.resource_arn_pattern()])]
+        return [
+            statement(
+                self,
+                actions=MODEL_PACKAGE_UPDATE.resource_actions(sync=False, tagged=False),
+                resources=[self.resource_arn_pattern()],
+            )
+        ]

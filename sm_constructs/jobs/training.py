@@ -19,7 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from .._validation import Problems, is_token
+from .._validation import Problems, is_token, typed
 from ..images import ContainerImage
 from ._api import TRAINING
 from ._base import SageMakerDefinition
@@ -121,6 +121,7 @@ class TrainingDefinition(SageMakerDefinition):
 
     api = TRAINING
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -181,24 +182,18 @@ class TrainingDefinition(SageMakerDefinition):
         self.image_config = image.bind(self)
         self.source_asset: s3_assets.Asset | None = None
         self.entry_point = Path(entry_point).name if entry_point else None
-        if entry_point is not None:
+        if entry_point is not None and Path(entry_point).is_file():  # else reported with the other problems
             folder = Path(source_dir) if source_dir else Path(entry_point).parent
             self.source_asset = s3_assets.Asset(self, "Source", path=str(source_archive(folder)))
+        self._check_request()
         grant_role(self, role, image, self.source_asset, [cluster.volume_kms_key, output_kms_key])
 
     @staticmethod
     def _validate(problems: Problems, **p: Any) -> None:
-        problems.s3_uri("output_path", p["output_path"])
+        # URIs, channel names and count, hyperparameter and metric limits, enums: from the model.
         names = [c.name for c in p["channels"]]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.add("channels", dup, "channel names must be unique")
-        if len(names) > 20:
-            problems.add("channels", len(names), "at most 20 channels")
-        for c in p["channels"]:
-            if not re.match(r"^[A-Za-z0-9.\-_]{1,64}$", c.name):
-                problems.add("channels.name", c.name, "1-64 letters, digits, '.', '-' or '_'")
-            problems.s3_uri(f"channels[{c.name}].s3_uri", c.s3_uri)
-            problems.one_of(f"channels[{c.name}].input_mode", c.input_mode, ["File", "Pipe", "FastFile"])
         entry = p["entry_point"]
         if entry is not None and not Path(entry).is_file():
             problems.add("entry_point", str(entry), "must be an existing local script")
@@ -213,13 +208,9 @@ class TrainingDefinition(SageMakerDefinition):
                     "hyperparameters", "<JSONPath object>", "script mode merges sagemaker_program: give a map of values"
                 )
         elif hps:
-            if len(hps) > 100:
-                problems.add("hyperparameters", len(hps), "at most 100 hyperparameters")
             for key, value in hps.items():
-                if not isinstance(value, str | int | float) or isinstance(value, bool):
+                if isinstance(value, bool):
                     problems.add(f"hyperparameters[{key}]", value, "values are strings or numbers")
-                elif not is_token(value) and len(str(value)) > 2500:
-                    problems.add(f"hyperparameters[{key}]", value, "values are at most 2500 characters")
         validate_cluster(problems, p["cluster"])
         max_runtime_seconds(problems, p["max_runtime"], 1, _MAX_RUNTIME)
         if p["use_spot_instances"]:
@@ -231,14 +222,11 @@ class TrainingDefinition(SageMakerDefinition):
                 problems.add("checkpoint_s3_uri", None, "managed spot training needs checkpoints to resume")
         elif p["max_wait"] is not None:
             problems.conflict(["max_wait", "use_spot_instances"], "max_wait applies to managed spot training only")
-        problems.s3_uri("checkpoint_s3_uri", p["checkpoint_s3_uri"])
         for name, regex in p["metric_definitions"].items():
             try:
                 re.compile(regex)
             except re.error as exc:
                 problems.add(f"metric_definitions[{name}]", regex, f"not a regular expression ({exc})")
-        if len(p["metric_definitions"]) > 40:
-            problems.add("metric_definitions", len(p["metric_definitions"]), "at most 40 metrics")
         validate_network(problems, p["network"])
 
     # ---- rendering --------------------------------------------------------------------------

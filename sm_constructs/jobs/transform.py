@@ -10,10 +10,11 @@ from aws_cdk import Duration
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .._validation import typed
 from ._api import TRANSFORM
 from ._base import SageMakerDefinition
-from ._common import ClusterConfig, max_runtime_seconds, validate_cluster
-from .refs import IModelRef, require
+from ._common import ClusterConfig, max_runtime_seconds
+from .refs import IModelRef
 
 __all__ = ["DataProcessing", "TransformDefinition"]
 
@@ -66,6 +67,7 @@ class TransformDefinition(SageMakerDefinition):
 
     api = TRANSFORM
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -92,30 +94,16 @@ class TransformDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         cluster = cluster or ClusterConfig(instance_type="ml.m5.large")
-        validate_cluster(problems, cluster, volume=False)
-        require(
-            problems,
-            "model",
-            model,
-            IModelRef,
-            "the ModelDefinition, or ModelDefinition.from_model_name(scope, id, name) for a model made outside this app",
-        )
-        problems.s3_uri("input_uri", input_uri)
-        problems.s3_uri("output_path", output_path)
-        problems.one_of("split_type", split_type, ["None", "Line", "RecordIO", "TFRecord"])
-        problems.one_of("compression", compression, ["None", "Gzip"])
-        problems.one_of("batch_strategy", batch_strategy, ["MultiRecord", "SingleRecord"])
-        problems.one_of("assemble_with", assemble_with, ["None", "Line"])
+        # URIs, enums, instance types, filters' length, environment (16 at most): from the model.
+        # The model is an IModelRef (checked with the other argument types before this runs).
+        # CreateTransformJob: "The value of MaxPayloadInMB cannot be greater than 100 MB" (model: min 0 only).
         problems.int_range("max_payload_mb", max_payload_mb, 0, 100, " MB")
-        if max_concurrent_transforms is not None:
-            problems.int_range("max_concurrent_transforms", max_concurrent_transforms, 0, 1000)
         if batch_strategy == "MultiRecord" and split_type == "None":
             problems.conflict(["batch_strategy", "split_type"], "MultiRecord batches need records: set split_type")
         if data_processing is not None:
-            problems.one_of("data_processing.join_source", data_processing.join_source, ["Input", "None"])
             for name in ("input_filter", "output_filter"):
                 value = getattr(data_processing, name)
-                if value is not None and not value.startswith("$"):
+                if isinstance(value, str) and not value.startswith("$"):
                     problems.add(f"data_processing.{name}", value, "must be a JSONPath expression starting with '$'")
         max_runtime_seconds(problems, max_runtime, 1, 7 * 24 * 3600)
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
@@ -135,6 +123,7 @@ class TransformDefinition(SageMakerDefinition):
         self.cluster = cluster
         self.max_runtime = max_runtime
         self.environment = dict(environment or {})
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         output: dict[str, Any] = {

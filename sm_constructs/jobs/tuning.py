@@ -7,16 +7,17 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .._memo import statement
+from .._validation import service_shapes, typed
 from ._api import TUNING
-from ._base import SageMakerDefinition, sagemaker_arn
+from ._base import SageMakerDefinition
 from .training import TrainingDefinition
 
 __all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
 
+#: Hyperparameters one tuning job may tune, all kinds together (the per-kind list ``max`` of the model).
+_MAX_RANGES: int = service_shapes("sagemaker")["shapes"]["IntegerParameterRanges"]["max"]
 Scaling = Literal["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"]
 
 
@@ -83,6 +84,7 @@ class TuningDefinition(SageMakerDefinition):
 
     api = TUNING
 
+    @typed
     def __init__(
         self,
         scope: Construct,
@@ -100,10 +102,8 @@ class TuningDefinition(SageMakerDefinition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
-        problems.one_of("objective_type", objective_type, ["Maximize", "Minimize"])
-        problems.one_of("strategy", strategy, ["Bayesian", "Random", "Hyperband", "Grid"])
-        problems.one_of("early_stopping", early_stopping, ["Off", "Auto"])
-        problems.int_range("max_training_jobs", max_training_jobs, 1, 750)
+        # Enums, the metric name, range names and values, counts per range kind: from the model.
+        problems.int_range("max_training_jobs", max_training_jobs, 1, 750)  # the account quota's default
         problems.int_range("max_parallel_jobs", max_parallel_jobs, 1, 100)
         if (
             isinstance(max_parallel_jobs, int)
@@ -111,10 +111,11 @@ class TuningDefinition(SageMakerDefinition):
             and max_parallel_jobs > max_training_jobs
         ):
             problems.add("max_parallel_jobs", max_parallel_jobs, "cannot exceed max_training_jobs")
-        if not objective_metric or len(objective_metric) > 255:
-            problems.add("objective_metric", objective_metric, "a metric name of 1-255 characters")
         if not ranges:
             problems.add("ranges", [], "give at least one hyperparameter range")
+        elif isinstance(ranges, Sequence) and len(ranges) > _MAX_RANGES:
+            # botocore's ParameterRanges documentation: the 30 per kind is also the job's total.
+            problems.add("ranges", f"<{len(ranges)} ranges>", f"at most {_MAX_RANGES} hyperparameters in all ranges")
         names = [r.name for r in ranges]
         for dup in sorted({n for n in names if names.count(n) > 1}):
             problems.add("ranges", dup, "each hyperparameter is tuned once")
@@ -127,8 +128,6 @@ class TuningDefinition(SageMakerDefinition):
                 problems.add(f"ranges[{r.name}]", (r.min_value, r.max_value), "min_value must be below max_value")
             if isinstance(r, _NumericRange) and r.scaling == "Logarithmic" and r.min_value <= 0:
                 problems.add(f"ranges[{r.name}]", r.min_value, "logarithmic scaling needs min_value > 0")
-            if isinstance(r, CategoricalRange) and not 1 <= len(r.values) <= 30:
-                problems.add(f"ranges[{r.name}].values", list(r.values), "1 to 30 values")
         if strategy == "Grid" and any(not isinstance(r, CategoricalRange) for r in ranges):
             problems.add("strategy", strategy, "Grid search tunes categorical ranges only")
         if training.use_spot_instances and strategy == "Hyperband":
@@ -142,6 +141,7 @@ class TuningDefinition(SageMakerDefinition):
         self.max_training_jobs = max_training_jobs
         self.max_parallel_jobs = max_parallel_jobs
         self.early_stopping = early_stopping
+        self._check_request()
 
     def render_request(self) -> dict[str, Any]:
         ranges: dict[str, list[dict[str, Any]]] = {}
@@ -196,21 +196,6 @@ class TuningDefinition(SageMakerDefinition):
     def image_uri(self) -> str:
         """URI of the image the training jobs ran, read at run time from the task's result."""
         return self.state_output("Image")
-
-    def extra_policy_statements(self) -> list[iam.PolicyStatement]:
-        """The tuner's training jobs are named ``<tuning job name>-NNN-xxxxxxxx`` by SageMaker."""
-        return [
-            statement(
-                self,
-                actions=["sagemaker:ListTags", "sagemaker:ListTrainingJobsForHyperParameterTuningJob"],
-                resources=[self.resource_arn_pattern()],
-            ),
-            statement(
-                self,
-                actions=["sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-                resources=[sagemaker_arn(self, "training-job", f"{self.name_prefix}-*")],
-            ),
-        ]
 
     def default_timeout(self) -> Duration:
         rounds = -(-self.max_training_jobs // self.max_parallel_jobs)
