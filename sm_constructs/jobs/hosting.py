@@ -14,6 +14,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._iam_facts import (
     DESCRIBE_ENDPOINT_ACTIONS,
     DESCRIBE_MODEL_PACKAGE_ACTIONS,
@@ -495,6 +496,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
         self.config = config
+        pin_feature_flags(self)
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
         stack = Stack.of(self)
         # SageMaker puts endpoint names lower-cased into their ARNs.

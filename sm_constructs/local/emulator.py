@@ -215,15 +215,19 @@ class Emulator:
             raise RuntimeError("one Emulator per process")
         _installed = True
         s3 = lambda region: boto_client_for(region=region, service="s3")  # noqa: E731
+        clients = {
+            "logs": lambda region: boto_client_for(region=region, service="logs"),
+            "sagemaker": lambda region: boto_client_for(region=region, service="sagemaker"),
+        }
         enforcer = None
         if self.enforce_iam:
             from .iam_enforcement import Enforcer, PolicyStore
             from .iam_jobs import EnforcedJobRunner
 
             enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=self.workdir / "iam.jsonl")
-            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer)
+            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **clients)
         else:
-            runner = JobRunner(s3, self.workdir, ACCOUNT_ID)
+            runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **clients)
         _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
         if enforcer is not None:
             from .iam_enforcement import install
@@ -233,8 +237,10 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
-        from . import registry_events
+        from . import cloudformation, endpoints, registry_events
 
+        cloudformation.install()
+        endpoints.install()
         registry_events.install()  # registry approval events → state machine targets
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
