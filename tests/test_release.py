@@ -407,9 +407,10 @@ def test_async_inference_bad_input(parts):
             async_inference=AsyncInferenceConfig("b/out", max_concurrent_invocations_per_instance=0),
         )
     message = _error(excinfo)
-    assert "async_inference.output_path" in message
-    assert "async_inference.max_concurrent_invocations_per_instance" in message
-    assert "serverless" in message
+    # the rendered request checked against botocore's model names the request fields
+    assert "AsyncInferenceConfig.OutputConfig.S3OutputPath='b/out'" in message
+    assert "MaxConcurrentInvocationsPerInstance=0" in message and "between 1 and 1000" in message
+    assert "async_inference and serverless conflict" in message
 
 
 def test_run_time_version_reference(parts):

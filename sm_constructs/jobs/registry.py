@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import RemovalPolicy
@@ -140,7 +139,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         check_model_source(problems, training, image, model_data_url)
         problems.raise_if_any()  # nothing to render without the model's image and artifact
         super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
-        self.group = group
+        self._group = group
         self.training = training
         self.image: str = image if image is not None else training.image_uri  # type: ignore[union-attr]
         self.model_data_url: str = (
@@ -187,6 +186,11 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         """This run's new version, read at run time from the registration task's result."""
         return self.state_output("ModelPackageArn")
 
+    @property
+    def group(self) -> IModelPackageGroup:
+        """The group the version is registered in."""
+        return self._group
+
     def resource_arn_pattern(self) -> str:
         return sagemaker_arn(self, "model-package", f"{self.group.group_name}/*")
 
@@ -203,7 +207,6 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         ]
 
 
-@dataclass(frozen=True)
 class ModelPackageVersion:
     """A version of ``group`` named at run time, e.g. the one an approval event carries.
 
@@ -212,8 +215,17 @@ class ModelPackageVersion:
     :class:`ModelApprovalDefinition` act on it; IAM is scoped to the group's versions.
     """
 
-    group: IModelPackageGroup
-    model_package_arn: str
+    def __init__(self, group: IModelPackageGroup, model_package_arn: str) -> None:
+        self._group = group
+        self._model_package_arn = model_package_arn
+
+    @property
+    def group(self) -> IModelPackageGroup:
+        return self._group
+
+    @property
+    def model_package_arn(self) -> str:
+        return self._model_package_arn
 
 
 class ModelApprovalDefinition(SageMakerDefinition):
