@@ -317,6 +317,7 @@ def _cmd_approve(client: Any, args: argparse.Namespace) -> int:
         request["ApprovalDescription"] = args.description
     sm.update_model_package(**request)
     print(f"{args.group} version {version.get('ModelPackageVersion')}: {status} ({version['ModelPackageArn']})")
+    return 0
 
 
 def _read_body(raw: str) -> bytes:
