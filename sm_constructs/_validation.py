@@ -475,7 +475,8 @@ def _implements_value(value: Any, hint: type) -> bool:
     if delegates:
         names = _protocol_members(hint)
         return all(any(any(n in vars(c) for c in type(d).__mro__) for d in delegates) for n in names)
-    return _implements(type(value), hint)
+    value_type: Any = type(value)
+    return _implements(value_type, hint)
 
 
 @cache

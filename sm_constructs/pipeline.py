@@ -382,6 +382,13 @@ class MlPipeline(Construct):
                     f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
                 )
                 problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
+                state = f"{fan.definition.node.id}FanOut"
+                if len(state) > 80:  # the States Language limits state names to 80 characters
+                    problems.add(
+                        f"preprocessing[{i}].definition", fan.definition.node.id, f"state '{state}' is over 80 chars"
+                    )
+        if s3_trigger is not None:
+            problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
 
     # ---- build steps ------------------------------------------------------------------------
