@@ -7,6 +7,7 @@ Used by ``python -m sm_constructs.local demo`` (``make demo``) and by the end-to
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import shlex
@@ -62,6 +63,7 @@ def serve(args: argparse.Namespace) -> int:
         iam = "IAM enforced" if emulator.enforce_iam else "IAM NOT enforced"
         print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir}; {iam})", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack to the log
         try:
             while True:
                 time.sleep(3600)
@@ -303,4 +305,8 @@ def demo(args: argparse.Namespace) -> int:
             print(f"emulator left running on {url} (pid {proc.pid})")
         else:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)

@@ -134,11 +134,14 @@ class LocalProject:
         if not state:
             return False
         if _alive(state["url"]):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(state["pid"]), signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and _alive(state["url"]):
-                time.sleep(0.1)
+            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(state["pid"]), sig)
+                deadline = time.monotonic() + grace
+                while time.monotonic() < deadline and _alive(state["url"]):
+                    time.sleep(0.1)
+                if not _alive(state["url"]):
+                    break
         self._state_file.unlink(missing_ok=True)
         return True
 
