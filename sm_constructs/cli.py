@@ -291,7 +291,7 @@ def _cmd_models(client: Any, args: argparse.Namespace) -> int:
         return 0
     print("version\tstatus\tcreated\tmetrics")
     for v in versions:
-        created = v.get("CreationTime")
+        created: Any = v.get("CreationTime")
         created_text = created.isoformat(timespec="seconds") if hasattr(created, "isoformat") else str(created)
         status = v.get("ModelApprovalStatus", "-")
         print(f"{v.get('ModelPackageVersion')}\t{status}\t{created_text}\t{_metrics(sm, v['ModelPackageArn'])}")

@@ -127,7 +127,7 @@ class ModelDeployment(Construct):
         problems.raise_if_any()
         super().__init__(scope, id)
         self.group = group
-        self.endpoint_name = endpoint_name
+        self._endpoint_name = endpoint_name
         prefix = (name_prefix or endpoint_name).lower()
 
         self.encryption_key = encryption_key or kms.Key(
@@ -284,6 +284,11 @@ class ModelDeployment(Construct):
     @property
     def state_machine_arn(self) -> str:
         return self.state_machine.state_machine_arn
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint each approved version is deployed to."""
+        return self._endpoint_name
 
     @property
     def endpoint_arn(self) -> str:
