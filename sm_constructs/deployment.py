@@ -30,8 +30,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS, EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
+from ._kms import new_key
 from ._memo import aws, statement
 from ._validation import Problems, check_state_machine_name, typed
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry, sagemaker_arn
@@ -47,6 +49,7 @@ from .jobs.hosting import (
 )
 from .jobs.refs import IModelPackageGroup, IModelRef
 from .jobs.registry import ModelPackageVersion
+from .pipeline import allow_alarm_publish, grant_encrypted_publish
 from .state_machine import MlStateMachine
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
@@ -126,17 +129,19 @@ class ModelDeployment(Construct):
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self.group = group
         self._endpoint_name = endpoint_name
         prefix = (name_prefix or endpoint_name).lower()
 
-        self.encryption_key = encryption_key or kms.Key(
+        self.encryption_key = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=removal_policy,
             description=f"Encrypts the {self.node.path} deployments, their logs and notifications",
+            policy=key_policy(),
         )
+        own_topic = notification_topic is None
         self.topic = notification_topic or sns.Topic(
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
         )
@@ -268,6 +273,9 @@ class ModelDeployment(Construct):
             alarm_description=f"{self.node.path}: a deployment failed",
         )
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        if own_topic:
+            grant_encrypted_publish(self.state_machine.role, self.encryption_key)
+            allow_alarm_publish(self.topic, self.encryption_key)
 
     # ---- public -------------------------------------------------------------------------------
     def event_pattern(self) -> events.EventPattern:

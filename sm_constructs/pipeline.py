@@ -749,43 +749,10 @@ class MlPipeline(Construct):
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _grant_encrypted_publish(self) -> None:
-        """NotifyFailure publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
-        self.state_machine.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
-                resources=[self.encryption_key.key_arn],
-                conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(self).region}.amazonaws.com"}},
-            )
-        )
-        acknowledge(
-            self.state_machine.role,
-            ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
-            "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
-            "only through SNS (kms:ViaService).",
-        )
+        grant_encrypted_publish(self.state_machine.role, self.encryption_key)
 
     def _allow_alarm_publish(self) -> None:
-        """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
-        stack = Stack.of(self)
-        alarms_of_account = stack.format_arn(
-            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-        )
-        source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-                actions=list(SNS_PUBLISH_ACTIONS),
-                resources=[self.topic.topic_arn],
-                conditions=source,
-            )
-        )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-                actions=list(ALARM_TOPIC_KEY_ACTIONS),
-                resources=["*"],
-            )
-        )
+        allow_alarm_publish(self.topic, self.encryption_key)
 
     def _alarms(self) -> None:
         if self._own_topic:
@@ -897,3 +864,45 @@ class MlPipeline(Construct):
         )
         self._s3_triggers.append(rule)
         return rule
+
+
+# ---- shared with ModelDeployment: a workflow's own encrypted notification topic ----------------------
+def grant_encrypted_publish(role: iam.IRole, key: kms.IKey) -> None:
+    """The state machine publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
+            resources=[key.key_arn],
+            conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(key).region}.amazonaws.com"}},
+        )
+    )
+    acknowledge(
+        role,
+        ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
+        "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
+        "only through SNS (kms:ViaService).",
+    )
+
+
+def allow_alarm_publish(topic: sns.ITopic, key: kms.IKey) -> None:
+    """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
+    stack = Stack.of(topic)
+    alarms_of_account = stack.format_arn(
+        service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+    source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+            actions=list(SNS_PUBLISH_ACTIONS),
+            resources=[topic.topic_arn],
+            conditions=source,
+        )
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+            actions=list(ALARM_TOPIC_KEY_ACTIONS),
+            resources=["*"],
+        )
+    )
