@@ -241,7 +241,7 @@ class Emulator:
 
         cloudformation.install()
         endpoints.install()
-        registry_events.install()  # registry approval events → state machine targets
+        registry_events.install(enforcer)  # registry approval events → state machine targets
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

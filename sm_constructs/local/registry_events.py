@@ -8,8 +8,8 @@ SQS queues, event buses and API destinations. This module adds, as plug-ins:
   ``detail`` fields SageMaker documents (group, ARN, version, approval and package status);
 * Step Functions state machines as rule targets: a matching event starts an execution with the
   event as input (or the target's ``Input`` / ``InputPath``), like EventBridge's
-  ``StartExecution`` target. A target whose state machine does not exist fails loudly in the
-  emulator log instead of being dropped silently.
+  ``StartExecution`` target, with IAM enforced only when the target's role may start it. A target
+  whose state machine does not exist fails loudly in the emulator log instead of being dropped.
 * Application Auto Scaling in AWS SDK integrations: Step Functions calls the service
   ``applicationautoscaling`` (botocore: ``application-autoscaling``) and names its errors
   ``ApplicationAutoScaling.<exception>``.
@@ -93,7 +93,32 @@ def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
     return json.dumps(event)
 
 
-def _install_state_machine_targets() -> None:
+#: EventBridge User Guide, "Amazon EventBridge targets" / "Using IAM roles": a rule starts a state
+#: machine with the target's role, which needs states:StartExecution on it.
+_START_EXECUTION_SOURCE = "EventBridge user guide: the target's role needs states:StartExecution on the state machine"
+
+
+def _authorized(enforcer: Any, target: dict[str, Any]) -> bool:
+    """With IAM enforced: the target's role may start the state machine (else EventBridge's invocation fails)."""
+    if enforcer is None:
+        return True
+    from moto.utilities.arns import parse_arn
+
+    from .iam_calls import Call
+    from .iam_enforcement import PARTITION, AccessDenied
+
+    arn = parse_arn(target["Arn"])
+    call = Call("states:StartExecution", target["Arn"], _START_EXECUTION_SOURCE)
+    values = {"partition": PARTITION, "region": arn.region, "account": arn.account}
+    try:
+        enforcer.check(str(target.get("RoleArn", "")), call, values, session="events")
+    except AccessDenied as denied:
+        LOG.warning("rule target %s: %s", target["Arn"], denied)
+        return False
+    return True
+
+
+def _install_state_machine_targets(enforcer: Any = None) -> None:
     from moto.events.models import Rule
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
     from moto.utilities.arns import parse_arn
@@ -105,6 +130,8 @@ def _install_state_machine_targets() -> None:
         others = [t for t in self.targets if t not in machines]
         if machines and self.event_pattern.matches_event(original_event):
             for target in machines:
+                if not _authorized(enforcer, target):
+                    continue  # EventBridge's invocation fails: nothing starts
                 arn = parse_arn(target["Arn"])
                 backend = stepfunctions_parser_backends[arn.account][arn.region]
                 try:
@@ -139,11 +166,14 @@ def _install_application_autoscaling() -> None:
     state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"applicationautoscaling": "ApplicationAutoScaling"})
 
 
-def install() -> None:
-    """Registry events, state machine targets, the Application Auto Scaling SDK name and SDK field casing."""
+def install(enforcer: Any = None) -> None:
+    """Registry events, state machine targets, the Application Auto Scaling SDK name and SDK field casing.
+
+    :param enforcer: with IAM enforced, a rule starts its state machine only if the target's role may.
+    """
     from . import sdk_fields
 
     sdk_fields.install()
     _install_registry_events()
-    _install_state_machine_targets()
+    _install_state_machine_targets(enforcer)
     _install_application_autoscaling()
