@@ -24,14 +24,13 @@ from sm_constructs import (
     ContinuousRange,
     DataCapture,
     DataPrefix,
-    EndpointConfigDefinition,
-    EndpointDeployment,
+    EndpointAutoscaling,
     InputField,
     IntegerRange,
     MlDataBucket,
     MlPipeline,
     MlVpc,
-    ModelDefinition,
+    ModelDeployment,
     ModelPackageGroup,
     ModelRegistrationDefinition,
     NetworkConfig,
@@ -64,10 +63,13 @@ class ReferenceStack(Stack):
         for prefix in (DataPrefix.PROCESSED, DataPrefix.MODELS, DataPrefix.EVALUATION, DataPrefix.BATCH):
             self.data.grant_read_write(self.execution_role, prefix)
         self.data.grant_write(self.execution_role, DataPrefix.DATA_CAPTURE)
-        self.pipelines = [
+        releases = [
             churn_pipeline(self, "Churn" if i == 0 else f"Churn{i + 1}", self.data, self.execution_role, index=i)
             for i in range(pipelines)
         ]
+        self.pipelines = [pipeline for pipeline, _ in releases]
+        #: The deployment of each pipeline's approved versions.
+        self.deployments = [deployment for _, deployment in releases]
         self.tuning = churn_tuning(self, self.data, self.execution_role)
         if notebook:
             # The notebook's network, made here only to skip the Lambda-backed custom resource that
@@ -89,7 +91,7 @@ class ReferenceStack(Stack):
                 notebook_instance_name="sm-constructs-explore",
             )
             self.notebook.grant_start_pipeline(self.pipelines[0])
-            self.notebook.grant_invoke_endpoint(self.pipelines[0].endpoints[0])
+            self.notebook.grant_invoke_endpoint(self.deployments[0])
 
 
 def _uri(data: MlDataBucket, prefix: str, name: str = "") -> str:
@@ -99,8 +101,12 @@ def _uri(data: MlDataBucket, prefix: str, name: str = "") -> str:
 
 def churn_pipeline(
     scope: Construct, id: str, data: MlDataBucket, role: SageMakerExecutionRole, *, index: int = 0
-) -> MlPipeline:
-    """preprocess → train (XGBoost) → evaluate → gate → register → model → (endpoint ‖ batch transform)."""
+) -> tuple[MlPipeline, ModelDeployment]:
+    """Build: preprocess → train (XGBoost) → evaluate → gate → register (pending approval).
+
+    Release, when a person approves the version (``sm-pipeline approve churn-models``): model from
+    the version → endpoint config → endpoint (autoscaled) → batch transform of ``processed/latest/batch/``.
+    """
     group = Construct(scope, id)
     slug = "churn" if index == 0 else f"churn{index + 1}"
     hyperparameters = json.loads((REFERENCE / "hyperparameters.json").read_text())
@@ -181,35 +187,31 @@ def churn_pipeline(
         evaluation_report_uri=_uri(data, DataPrefix.EVALUATION, "evaluation.json"),
         description="XGBoost churn model",
     )
-    model = ModelDefinition(
+    deployment = ModelDeployment(
         group,
-        "Model",
+        "Deployment",
+        group=registry,
         role=role,
-        training=train,
-        network=isolated,
-        name_prefix=f"{slug}-model",
-    )
-    config = EndpointConfigDefinition(
-        group,
-        "EndpointConfig",
-        model=model,
+        endpoint_name=f"sm-constructs-{slug}",
         instance_type="ml.m5.large",
         data_capture=DataCapture(
             data.s3_uri(f"{DataPrefix.DATA_CAPTURE}{slug}/"), sampling_percentage=20, kms_key=data.encryption_key
         ),
         kms_key=data.encryption_key,
-        name_prefix=f"{slug}-config",
-    )
-    deploy = EndpointDeployment(group, "Deploy", endpoint_name=f"sm-constructs-{slug}", config=config)
-    transform = TransformDefinition(
-        group,
-        "BatchTransform",
-        model=model,
-        input_uri=prepare.output_uri("batch"),
-        output_path=_uri(data, DataPrefix.BATCH),
-        output_kms_key=data.encryption_key,
-        cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
-        name_prefix=f"{slug}-transform",
+        network=isolated,
+        autoscaling=EndpointAutoscaling(min_capacity=1, max_capacity=4, target_value=100),
+        batch_transform=lambda scope, model: TransformDefinition(
+            scope,
+            "BatchTransform",
+            model=model,
+            input_uri=data.s3_uri(f"{DataPrefix.PROCESSED}latest/batch/"),
+            output_path=_uri(data, DataPrefix.BATCH),
+            output_kms_key=data.encryption_key,
+            cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
+            name_prefix=f"{slug}-transform",
+        ),
+        name_prefix=slug,
+        state_machine_name=f"sm-constructs-{slug}-deployment",
     )
     pipeline = MlPipeline(
         group,
@@ -224,9 +226,7 @@ def churn_pipeline(
             threshold=0.75,
         ),
         registration=register,
-        model=model,
-        deployment=[config, deploy],
-        batch_transform=transform,
+        approval="manual",
         inputs=[
             InputField(
                 "inputDataUri",
@@ -247,7 +247,7 @@ def churn_pipeline(
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
         state_machine_name=f"sm-constructs-{slug}",
     )
-    return pipeline
+    return pipeline, deployment
 
 
 def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole) -> TuningDefinition:

@@ -40,7 +40,13 @@ FAMILIES = {
     "sklearn": ("sklearn", "training"),
     "spark": ("spark", "processing"),
     "xgboost": ("xgboost", "training"),
+    # Model Monitor's analyzer (data-quality baselines and monitoring schedules): the SDK's
+    # DefaultModelMonitor retrieves framework "model-monitor"; its config has one unnamed version.
+    # (The family key is a CloudFormation mapping attribute name: alphanumeric only.)
+    "modelmonitor": ("model-monitor", "monitoring"),
 }
+#: The SDK gives the analyzer image no tag (ECR then serves ``latest``); the mapping names it.
+UNTAGGED = "latest"
 
 
 def _pip() -> list[str]:
@@ -64,7 +70,7 @@ def load_configs(package: str) -> tuple[dict[str, Any], str, str]:
         with zipfile.ZipFile(wheel) as zf:
             names = set(zf.namelist())
             for folder in CONFIG_DIRS:
-                if f"{folder}/sklearn.json" in names:
+                if f"{folder}/sklearn.json" in names:  # every family's config is in the same folder
                     configs = {cfg: json.loads(zf.read(f"{folder}/{cfg}.json")) for cfg, _ in FAMILIES.values()}
                     return configs, version, folder
     raise SystemExit(f"{package}: no image_uri_config folder ({', '.join(CONFIG_DIRS)}) in the wheel")
@@ -82,7 +88,8 @@ def build(configs: dict[str, Any], package: str, version: str, folder: str) -> d
     regions: dict[str, dict[str, str]] = {}
     families: dict[str, Any] = {}
     for family, (cfg, scope) in FAMILIES.items():
-        config = configs[cfg][scope]
+        # Framework configs have a section per scope; model-monitor lists its scopes instead.
+        config = configs[cfg][scope] if scope in configs[cfg] else configs[cfg]
         versions: dict[str, Any] = config["versions"]
         # The SDK's legacy XGBoost "1" lives in another repository: keep the family to one repository.
         repository = list(versions.values())[-1]["repository"]
@@ -96,10 +103,10 @@ def build(configs: dict[str, Any], package: str, version: str, folder: str) -> d
             elif spec["registries"] != table:
                 # One account per region and family is what a mapping can hold; fail loudly if AWS ever splits it.
                 raise SystemExit(f"{cfg}.json {scope} {name}: registry accounts differ from other versions")
-            entry: dict[str, Any] = {"tag": _tag(family, name, config, spec)}
+            entry: dict[str, Any] = {"tag": _tag(family, name, config, spec) if name else UNTAGGED}
             if family == "spark":
                 entry["py_versions"] = spec.get("py_versions") or []
-            entries[name] = entry
+            entries[name or UNTAGGED] = entry
         assert table is not None
         families[family] = {"repository": repository, "scope": scope, "versions": entries}
         for region, account in table.items():

@@ -17,10 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._validation import ConstructValidationError
+
+    # release: approval, deployment from the registry, autoscaling, asynchronous inference
+    from .deployment import ModelDeployment
     from .images import ContainerImage, ImageConfig
     from .jobs import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, add_default_retry, run_unique_name
     from .jobs._common import ClusterConfig, NetworkConfig
+    from .jobs.autoscaling import EndpointAutoscaling
     from .jobs.hosting import (
+        AsyncInferenceConfig,
         BlueGreenDeployment,
         DataCapture,
         EndpointConfigDefinition,
@@ -29,8 +34,13 @@ if TYPE_CHECKING:
         ServerlessConfig,
     )
     from .jobs.processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
-    from .jobs.refs import IEndpointConfigRef, IEndpointRef, IModelPackageGroup, IModelRef
-    from .jobs.registry import ModelPackageGroup, ModelRegistrationDefinition
+    from .jobs.refs import IEndpointConfigRef, IEndpointRef, IModelPackageGroup, IModelPackageVersion, IModelRef
+    from .jobs.registry import (
+        ModelApprovalDefinition,
+        ModelPackageGroup,
+        ModelPackageVersion,
+        ModelRegistrationDefinition,
+    )
     from .jobs.training import TrainingChannel, TrainingDefinition
     from .jobs.transform import DataProcessing, TransformDefinition
     from .jobs.tuning import CategoricalRange, ContinuousRange, IntegerRange, TuningDefinition
@@ -95,6 +105,13 @@ _EXPORTS = {
     "IEndpointRef": ".jobs.refs",
     "IModelPackageGroup": ".jobs.refs",
     "IModelRef": ".jobs.refs",
+    # release: approval, deployment from the registry, autoscaling, asynchronous inference
+    "AsyncInferenceConfig": ".jobs.hosting",
+    "EndpointAutoscaling": ".jobs.autoscaling",
+    "IModelPackageVersion": ".jobs.refs",
+    "ModelApprovalDefinition": ".jobs.registry",
+    "ModelDeployment": ".deployment",
+    "ModelPackageVersion": ".jobs.registry",
 }
 
 
@@ -113,6 +130,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "RETRYABLE_ERRORS",
+    # release
+    "AsyncInferenceConfig",
     "BlueGreenDeployment",
     "CategoricalRange",
     "ClusterConfig",
@@ -122,12 +141,14 @@ __all__ = [
     "DataCapture",
     "DataPrefix",
     "DataProcessing",
+    "EndpointAutoscaling",
     "EndpointConfigDefinition",
     "EndpointDeployment",
     "FanOut",
     "IEndpointConfigRef",
     "IEndpointRef",
     "IModelPackageGroup",
+    "IModelPackageVersion",
     "IModelRef",
     "ImageConfig",
     "InputField",
@@ -137,8 +158,11 @@ __all__ = [
     "MlPipeline",
     "MlStateMachine",
     "MlVpc",
+    "ModelApprovalDefinition",
     "ModelDefinition",
+    "ModelDeployment",
     "ModelPackageGroup",
+    "ModelPackageVersion",
     "ModelRegistrationDefinition",
     "NetworkConfig",
     "NotebookInstance",

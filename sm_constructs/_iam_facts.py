@@ -36,6 +36,7 @@ __all__ = [
     "ENDPOINT_CONFIG",
     "MODEL",
     "MODEL_PACKAGE",
+    "MODEL_PACKAGE_UPDATE",
     "PROCESSING",
     "TRAINING",
     "TRANSFORM",
@@ -172,6 +173,18 @@ MODEL_PACKAGE = SageMakerApi(
     sdk=True,
     source="SM-PERMS CreateModelPackage; SM-TAGS",
 )
+#: Approving or rejecting a version (UpdateModelPackage) through the AWS SDK integration: the IAM
+#: action is the API's own (Step Functions Developer Guide, "AWS SDK service integrations"), on the
+#: version's ARN ``model-package/<group>/<version>`` (SM-PERMS UpdateModelPackage).
+MODEL_PACKAGE_UPDATE = SageMakerApi(
+    create_action="updateModelPackage",
+    operation="UpdateModelPackage",
+    arn_type="model-package",
+    name_field="ModelPackageGroupName",
+    list_tags=False,
+    sdk=True,
+    source="SM-PERMS UpdateModelPackage; SFN AWS SDK service integrations",
+)
 ENDPOINT = SageMakerApi(
     create_action="createEndpoint",
     operation="CreateEndpoint",
@@ -280,3 +293,46 @@ CREATE_GRANT_DENY_ACTIONS = ("kms:CreateGrant",)
 CREATE_GRANT_DENY_CONDITIONS: dict[str, dict[str, str]] = {
     "BoolIfExists": {GRANT_IS_FOR_AWS_RESOURCE: "false", PRINCIPAL_IS_AWS_SERVICE: "false"}
 }
+
+
+# ---- releases: deployment from the Model Registry, endpoint autoscaling ------------------------
+#: Reading a version (``aws-sdk:sagemaker:describeModelPackage``) and creating a model from it
+#: (CreateModel with ``Containers[].ModelPackageName``): SM-PERMS DescribeModelPackage, on
+#: ``model-package/<group>/*``.
+DESCRIBE_MODEL_PACKAGE_ACTIONS = ("sagemaker:DescribeModelPackage",)
+#: ``aws-sdk:sfn:listExecutions`` on the state machine itself (Step Functions Developer Guide, "AWS
+#: SDK service integrations"; Service Authorization Reference for Step Functions: ListExecutions
+#: takes the ``stateMachine`` resource).
+LIST_EXECUTIONS_ACTIONS = ("states:ListExecutions",)
+#: Application Auto Scaling (Service Authorization Reference, "Actions, resources, and condition keys
+#: for Application Auto Scaling"): scalable targets have generated ids (``scalable-target/<id>``); the
+#: actions take the ``service-namespace`` and ``scalable-dimension`` condition keys.
+AUTOSCALING_ACTIONS = (
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DeregisterScalableTarget",
+    "application-autoscaling:PutScalingPolicy",
+)
+AUTOSCALING_TARGET_ARN = "scalable-target/*"
+AUTOSCALING_NAMESPACE_KEY = "application-autoscaling:service-namespace"
+AUTOSCALING_DIMENSION_KEY = "application-autoscaling:scalable-dimension"
+#: Application Auto Scaling User Guide, "Identity-based policy examples" → "Permissions required for
+#: API actions on target resources": a SageMaker variant needs these on its endpoint (and config) ...
+AUTOSCALING_SAGEMAKER_ACTIONS = (
+    "sagemaker:DescribeEndpoint",
+    "sagemaker:DescribeEndpointConfig",
+    "sagemaker:UpdateEndpointWeightsAndCapacities",
+)
+#: ... and target tracking creates and deletes its CloudWatch alarms with the caller's rights; they are
+#: named ``TargetTracking-<resource id>-AlarmHigh-<uuid>`` / ``-AlarmLow-<uuid>``.
+AUTOSCALING_ALARM_ACTIONS = ("cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms")
+AUTOSCALING_ALARM_NAME = "TargetTracking-endpoint/{endpoint}/variant/*"
+#: Application Auto Scaling User Guide, "Service-linked roles for Application Auto Scaling": the first
+#: registration creates ``AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint``; the caller needs
+#: ``iam:CreateServiceLinkedRole`` on that role, limited by ``iam:AWSServiceName``.
+CREATE_SERVICE_LINKED_ROLE_ACTIONS = ("iam:CreateServiceLinkedRole",)
+AWS_SERVICE_NAME = "iam:AWSServiceName"
+AUTOSCALING_SAGEMAKER_PRINCIPAL = "sagemaker.application-autoscaling.amazonaws.com"
+AUTOSCALING_SERVICE_LINKED_ROLE = (
+    "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+)

@@ -54,6 +54,11 @@ def bucket_prefix_findings(bucket: IConstruct, prefix: str, actions: Iterable[st
     cfn_bucket = bucket.node.default_child
     if isinstance(cfn_bucket, CfnResource):
         findings.append(iam5(resource=f"<{_logical_id(cfn_bucket)}.Arn>/{prefix}*"))
+    elif hasattr(bucket, "arn_for_objects"):  # an imported bucket: its object ARN as cdk-nag writes it
+        from .storage import _flatten_cfn_reference
+
+        objects = Stack.of(bucket).resolve(bucket.arn_for_objects(f"{prefix}*"))
+        findings.append(iam5(resource=_flatten_cfn_reference(objects)))
     return findings
 
 

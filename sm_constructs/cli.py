@@ -3,6 +3,8 @@
     sm-pipeline list
     sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
     sm-pipeline watch <execution ARN>
+    sm-pipeline models <model package group>
+    sm-pipeline approve <model package group> [--version N] [--reject] [--description TEXT]
     sm-pipeline invoke <endpoint name> --body @rows.csv [--content-type text/csv]
 
 A failed run ends with the failed state, the error, the job's FailureReason and the last lines of
@@ -246,6 +248,78 @@ def _cmd_watch(client: Any, args: argparse.Namespace) -> int:
     return watch(client, args.execution, interval=args.interval)
 
 
+# ---- Model Registry ----------------------------------------------------------------------------
+def _sagemaker() -> Any:
+    config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
+    return boto3.client("sagemaker", config=config)
+
+
+def _versions(sm: Any, group: str) -> list[dict[str, Any]]:
+    """The group's versions, oldest first."""
+    try:
+        sm.describe_model_package_group(ModelPackageGroupName=group)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("ValidationException", "ResourceNotFound"):
+            raise CliError(f"no model package group named '{group}'") from None
+        raise
+    versions: list[dict[str, Any]] = []
+    for page in sm.get_paginator("list_model_packages").paginate(ModelPackageGroupName=group):
+        versions.extend(page["ModelPackageSummaryList"])
+    return sorted(versions, key=lambda v: v.get("ModelPackageVersion", 0))
+
+
+def _metrics(sm: Any, arn: str) -> str:
+    """The version's model-quality report: its ``metrics`` object when readable, else where it is."""
+    described = sm.describe_model_package(ModelPackageName=arn)
+    uri = described.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
+    if not uri:
+        return "-"
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    try:
+        body = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        metrics = json.loads(body).get("metrics", {})
+        return ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.items()) or uri
+    except (ClientError, BotoCoreError, ValueError, AttributeError):
+        return uri
+
+
+def _cmd_models(client: Any, args: argparse.Namespace) -> int:
+    sm = _sagemaker()
+    versions = _versions(sm, args.group)
+    if not versions:
+        print(f"{args.group}: no versions registered")
+        return 0
+    print("version\tstatus\tcreated\tmetrics")
+    for v in versions:
+        created: Any = v.get("CreationTime")
+        created_text = created.isoformat(timespec="seconds") if hasattr(created, "isoformat") else str(created)
+        status = v.get("ModelApprovalStatus", "-")
+        print(f"{v.get('ModelPackageVersion')}\t{status}\t{created_text}\t{_metrics(sm, v['ModelPackageArn'])}")
+    return 0
+
+
+def _cmd_approve(client: Any, args: argparse.Namespace) -> int:
+    sm = _sagemaker()
+    versions = _versions(sm, args.group)
+    if args.version is not None:
+        chosen = [v for v in versions if v.get("ModelPackageVersion") == args.version]
+        if not chosen:
+            known = ", ".join(str(v.get("ModelPackageVersion")) for v in versions) or "none"
+            raise CliError(f"{args.group} has no version {args.version} (versions: {known})")
+    else:
+        chosen = [v for v in versions if v.get("ModelApprovalStatus") == "PendingManualApproval"][-1:]
+        if not chosen:
+            raise CliError(f"{args.group} has no version pending approval; name one with --version")
+    version = chosen[0]
+    status = "Rejected" if args.reject else "Approved"
+    request = {"ModelPackageArn": version["ModelPackageArn"], "ModelApprovalStatus": status}
+    if args.description:
+        request["ApprovalDescription"] = args.description
+    sm.update_model_package(**request)
+    print(f"{args.group} version {version.get('ModelPackageVersion')}: {status} ({version['ModelPackageArn']})")
+    return 0
+
+
 def _read_body(raw: str) -> bytes:
     if not raw.startswith("@"):
         return raw.encode()
@@ -280,6 +354,15 @@ def _parser() -> argparse.ArgumentParser:
     follow.add_argument("execution", help="execution ARN")
     follow.add_argument("--interval", type=float, default=5.0)
     follow.set_defaults(func=_cmd_watch)
+    models = sub.add_parser("models", help="list a model package group's versions with status and metrics")
+    models.add_argument("group", help="model package group name")
+    models.set_defaults(func=_cmd_models)
+    approve = sub.add_parser("approve", help="approve (or reject) a model version")
+    approve.add_argument("group", help="model package group name")
+    approve.add_argument("--version", type=int, help="version number (default: the newest pending approval)")
+    approve.add_argument("--reject", action="store_true", help="reject instead of approving")
+    approve.add_argument("--description", help="why (stored as the approval description)")
+    approve.set_defaults(func=_cmd_approve)
     invoke = sub.add_parser("invoke", help="send a request to an endpoint, print the response")
     invoke.add_argument("endpoint", help="endpoint name")
     invoke.add_argument("--body", required=True, help="request body, or @file (e.g. @rows.csv)")

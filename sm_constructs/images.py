@@ -41,7 +41,7 @@ MAPPING_ID = "SmConstructsImageRegistry"
 
 #: Framework versions used when none is given. Pinned here, not taken from the data file, so that
 #: refreshing the registry data never changes a deployed job's image behind its owner's back.
-DEFAULT_VERSIONS = {"sklearn": "1.4-2", "spark": "3.5", "xgboost": "1.7-1"}
+DEFAULT_VERSIONS = {"sklearn": "1.4-2", "spark": "3.5", "xgboost": "1.7-1", "modelmonitor": "latest"}
 
 #: What an execution role needs to pull from a repository (plus ecr:GetAuthorizationToken on "*").
 ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
@@ -142,6 +142,12 @@ class ContainerImage:
         :param framework_version: e.g. ``"3.0-5"``. Default: ``DEFAULT_VERSIONS["xgboost"]`` (1.7-1).
         """
         return _BuiltIn("xgboost", framework_version or DEFAULT_VERSIONS["xgboost"])
+
+    @staticmethod
+    def model_monitor() -> ContainerImage:
+        """SageMaker Model Monitor's analyzer (``sagemaker-model-monitor-analyzer``): data-quality
+        baselines (a processing job) and monitoring schedules. The SDK pins no tag (``latest``)."""
+        return _BuiltIn("modelmonitor", DEFAULT_VERSIONS["modelmonitor"])
 
     @staticmethod
     def from_ecr_repository(repository: ecr.IRepository, tag: str = "latest") -> ContainerImage:

@@ -49,6 +49,7 @@ from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam
 from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.hosting import EndpointDeployment
+from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .state_machine import MlStateMachine
 from .storage import MlDataBucket
 
@@ -173,6 +174,15 @@ class MlPipeline(Construct):
     ``deployment`` (endpoint config → :class:`EndpointDeployment`) and ``batch_transform`` — in
     parallel when both are given.
 
+    ``approval`` decides what the Model Registry's approval means:
+
+    * ``"auto"``: the quality gate passing approves the registered version (``<id>`` state
+      ``Approve``, UpdateModelPackage → ``Approved``) and the release deploys *from that version*
+      (the ``model`` must be built with ``model_package=<the registration>``);
+    * ``"manual"``: the pipeline ends after registering the version as ``PendingManualApproval``;
+      a person approves it and a :class:`~sm_constructs.ModelDeployment` deploys it;
+    * not given: the registration is a record only and the release deploys the trained artifact.
+
     Reliability defaults: throttling / capacity errors are retried with backoff and jitter; any
     other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
     in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
@@ -204,6 +214,7 @@ class MlPipeline(Construct):
         model: SageMakerDefinition | None = None,
         deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment] = (),
         batch_transform: SageMakerDefinition | None = None,
+        approval: Literal["auto", "manual"] | None = None,
         inputs: Sequence[InputField] = (),
         encryption_key: kms.IKey | None = None,
         notification_topic: sns.ITopic | None = None,
@@ -227,6 +238,7 @@ class MlPipeline(Construct):
             s3_trigger=s3_trigger,
             retry_attempts=retry_attempts,
             state_machine_name=state_machine_name,
+            approval=(approval, registration, model, deployment, batch_transform),
         )
         super().__init__(scope, id)
         pin_feature_flags(self)
@@ -267,6 +279,7 @@ class MlPipeline(Construct):
             model=model,
             deployment=deployment,
             batch_transform=batch_transform,
+            approval=approval,
         )
         timeout = self._total_timeout()
         self.state_machine = MlStateMachine(
@@ -312,9 +325,12 @@ class MlPipeline(Construct):
         s3_trigger: S3Trigger | None,
         retry_attempts: int,
         state_machine_name: str | None,
+        approval: tuple[Any, ...] = (None, None, None, (), None),
     ) -> None:
         """Every prop checked; all problems raised together."""
         problems = Problems.for_construct(cls.__name__, scope, id)
+        mode, registration, model, deployment, batch_transform = approval
+        cls._check_approval(problems, mode, registration, quality_gate, model, deployment, batch_transform)
         if not any(stages):
             problems.add(
                 "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
@@ -407,6 +423,7 @@ class MlPipeline(Construct):
         model: SageMakerDefinition | None,
         deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
         batch_transform: SageMakerDefinition | None,
+        approval: str | None = None,
     ) -> sfn.Chain:
         """Input handling, then the stages in their fixed order, then success."""
         chain = self._input_states()
@@ -419,6 +436,16 @@ class MlPipeline(Construct):
             chain = self._gate(chain, quality_gate)
         if registration is not None:
             chain = chain.next(self._task(registration))
+        #: The approval step (``approval="auto"``), or None.
+        self.approval: ModelApprovalDefinition | None = None
+        if approval == "auto" and isinstance(registration, ModelRegistrationDefinition) and quality_gate is not None:
+            self.approval = ModelApprovalDefinition(
+                self,
+                "Approve",
+                version=registration,
+                approval_description=f"Approved by {self.node.path}: {quality_gate.metric} passed the quality gate",
+            )
+            chain = chain.next(self._task(self.approval))
         if model is not None:
             chain = chain.next(self._task(model))
         tail = self._release(deployment, batch_transform)
@@ -494,6 +521,50 @@ class MlPipeline(Construct):
         return "\n".join(rows)
 
     # ---- building blocks --------------------------------------------------------------------
+    @staticmethod
+    def _check_approval(
+        problems: Problems,
+        approval: str | None,
+        registration: SageMakerDefinition | None,
+        gate: QualityGate | None,
+        model: SageMakerDefinition | None,
+        deployment: Sequence[Any],
+        batch_transform: SageMakerDefinition | None,
+    ) -> None:
+        if approval is None:
+            return
+        problems.one_of("approval", approval, ["auto", "manual"])
+        if not isinstance(registration, ModelRegistrationDefinition):
+            problems.conflict(["approval", "registration"], "approval acts on the version the registration step makes")
+            return
+        if registration.approval_status != "PendingManualApproval":
+            problems.add(
+                "registration.approval_status",
+                registration.approval_status,
+                f"with approval='{approval}' the version is registered PendingManualApproval and approved "
+                + ("by the quality gate" if approval == "auto" else "by a person"),
+            )
+        if approval == "manual":
+            given = [
+                n for n, v in (("model", model), ("deployment", deployment), ("batch_transform", batch_transform)) if v
+            ]
+            if given:
+                problems.conflict(
+                    ["approval", *given],
+                    "with approval='manual' the build pipeline ends at registration; deploy approved versions "
+                    "with a ModelDeployment",
+                )
+        if approval == "auto":
+            if gate is None:
+                problems.conflict(["approval", "quality_gate"], "approval='auto' approves when the quality gate passes")
+            if model is not None and getattr(model, "model_package", None) is not registration:
+                problems.add(
+                    "model",
+                    model.node.path,
+                    "with approval='auto' the release deploys the approved version: build the ModelDefinition "
+                    "with model_package=<the ModelRegistrationDefinition>",
+                )
+
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
@@ -678,43 +749,10 @@ class MlPipeline(Construct):
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _grant_encrypted_publish(self) -> None:
-        """NotifyFailure publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
-        self.state_machine.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
-                resources=[self.encryption_key.key_arn],
-                conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(self).region}.amazonaws.com"}},
-            )
-        )
-        acknowledge(
-            self.state_machine.role,
-            ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
-            "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
-            "only through SNS (kms:ViaService).",
-        )
+        grant_encrypted_publish(self.state_machine.role, self.encryption_key)
 
     def _allow_alarm_publish(self) -> None:
-        """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
-        stack = Stack.of(self)
-        alarms_of_account = stack.format_arn(
-            service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-        )
-        source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-                actions=list(SNS_PUBLISH_ACTIONS),
-                resources=[self.topic.topic_arn],
-                conditions=source,
-            )
-        )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-                actions=list(ALARM_TOPIC_KEY_ACTIONS),
-                resources=["*"],
-            )
-        )
+        allow_alarm_publish(self.topic, self.encryption_key)
 
     def _alarms(self) -> None:
         if self._own_topic:
@@ -826,3 +864,45 @@ class MlPipeline(Construct):
         )
         self._s3_triggers.append(rule)
         return rule
+
+
+# ---- shared with ModelDeployment: a workflow's own encrypted notification topic ----------------------
+def grant_encrypted_publish(role: iam.IRole, key: kms.IKey) -> None:
+    """The state machine publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
+            resources=[key.key_arn],
+            conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(key).region}.amazonaws.com"}},
+        )
+    )
+    acknowledge(
+        role,
+        ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
+        "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
+        "only through SNS (kms:ViaService).",
+    )
+
+
+def allow_alarm_publish(topic: sns.ITopic, key: kms.IKey) -> None:
+    """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
+    stack = Stack.of(topic)
+    alarms_of_account = stack.format_arn(
+        service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+    )
+    source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+            actions=list(SNS_PUBLISH_ACTIONS),
+            resources=[topic.topic_arn],
+            conditions=source,
+        )
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
+            actions=list(ALARM_TOPIC_KEY_ACTIONS),
+            resources=["*"],
+        )
+    )

@@ -56,6 +56,24 @@ class _PolicyOnlyDependsOn:
                 "SageMaker resources created by this workflow get run-unique names under a fixed, "
                 "validated name prefix; access is limited to that prefix.",
             )
+        # Endpoint autoscaling: scalable targets have generated ids (the statement is limited to SageMaker
+        # variants by its service-namespace and scalable-dimension condition), and target tracking names
+        # its alarms after the variant with a generated suffix.
+        scaling = [
+            r
+            for r in self._owner._role.statement_resources
+            if (":application-autoscaling:" in str(r) and str(r).endswith(":scalable-target/*"))
+            or (":alarm:TargetTracking-" in str(r) and str(r).endswith("/variant/*"))
+        ]
+        scaling_findings = {f"AwsSolutions-IAM5[Resource::{_nag_text(v)}]" for v in stack.resolve(scaling) or []}
+        if scaling_findings:
+            acknowledge(
+                self._owner._role,
+                sorted(scaling_findings),
+                "Endpoint autoscaling: Application Auto Scaling gives scalable targets generated ids (the "
+                "statement is limited to SageMaker variants by its service-namespace and scalable-dimension "
+                "condition) and names target-tracking alarms after the endpoint variant with a generated suffix.",
+            )
 
 
 def _nag_text(value: Any) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -15,7 +15,7 @@ from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
 from ._kms import new_key
-from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5
+from ._nag import acknowledge, acknowledge_in_packs
 from ._validation import Problems, typed
 
 __all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
@@ -255,10 +255,6 @@ class MlDataBucket(Construct):
         principal = grantee.grant_principal
         if not isinstance(principal, Construct):
             return
-        findings = bucket_prefix_findings(self.bucket, prefix, actions)
-        if self.cfn_bucket is None:  # an imported bucket: its object ARN as cdk-nag writes it in the finding
-            objects = Stack.of(self).resolve(self.bucket.arn_for_objects(_prefix_pattern(prefix)))
-            findings.append(iam5(resource=_flatten_cfn_reference(objects)))
         acknowledge(
             principal,
             findings,

@@ -165,3 +165,44 @@ def assert_all_requests_valid(template: dict[str, Any], *, expect_at_least: int 
             errors.append(f"{request}: {exc}")
     assert not errors, "\n".join(errors)
     return requests
+
+
+# ---- AWS SDK integrations of any service (aws-sdk:<service>:<action>) -----------------------------
+_SDK_RE = re.compile(r":states:::aws-sdk:(\w+):(\w+)$")
+#: Step Functions' service names that differ from botocore's (AWS docs, "AWS SDK service integrations").
+_SDK_SERVICES = {"sfn": "stepfunctions", "applicationautoscaling": "application-autoscaling"}
+
+
+def _to_model_names(params: Any, shape: Shape) -> Any:
+    """Step Functions takes PascalCase names; botocore's model may spell a member camelCase."""
+    if isinstance(params, dict) and isinstance(shape, StructureShape):
+        out = {}
+        for key, value in params.items():
+            bare = key[:-2] if key.endswith(".$") else key
+            name = bare if bare in shape.members else bare[:1].lower() + bare[1:]
+            name = name if name in shape.members else bare
+            member = shape.members.get(name)
+            out[name + (".$" if key.endswith(".$") else "")] = (
+                _to_model_names(value, member) if member is not None and not key.endswith(".$") else value
+            )
+        return out
+    if isinstance(params, list) and shape.type_name == "list":
+        return [_to_model_names(v, shape.member) for v in params]  # type: ignore[attr-defined]
+    return params
+
+
+def sdk_requests(template: dict[str, Any]) -> list[SageMakerRequest]:
+    """Every ``aws-sdk:<service>:<action>`` call in a template's state machines, run-time fields filled."""
+    session = botocore.session.get_session()
+    found = []
+    for sm_id, asl in state_machines(template).items():
+        for name, state in iter_states(asl):
+            match = _SDK_RE.search(str(state.get("Resource", "")))
+            if state.get("Type") != "Task" or not match:
+                continue
+            service, action = match.groups()
+            model = session.get_service_model(_SDK_SERVICES.get(service, service))
+            operation = model.operation_model(action[0].upper() + action[1:])
+            params = _to_model_names(state.get("Parameters", {}), operation.input_shape)
+            found.append(SageMakerRequest(sm_id, name, operation, fill_runtime_fields(params, operation.input_shape)))
+    return found

@@ -178,15 +178,22 @@ def test_refresh_builds_tags_and_accounts_like_the_sdk(refresh):
                 }
             )
         },
+        # as the SDK ships it: scopes listed, one unnamed version
+        "model-monitor": _config(
+            {"": {"repository": "sagemaker-model-monitor-analyzer", "registries": {"us-east-1": "555"}}},
+            processors=["cpu"],
+            scope=["monitoring"],
+        ),
     }
     data = refresh.build(configs, "sagemaker-core==9.9", "9.9", "sagemaker/core/image_uri_config")
     assert data["source"] == {"package": "sagemaker-core", "version": "9.9", "path": "sagemaker/core/image_uri_config"}
     assert data["families"]["sklearn"]["versions"] == {"1.2-1": {"tag": "1.2-1-cpu-py3"}}
     assert data["families"]["spark"]["versions"] == {"3.5": {"tag": "3.5-cpu", "py_versions": ["py39", "py312"]}}
     assert data["families"]["xgboost"]["versions"] == {"1.0-1": {"tag": "1.0-1-cpu-py3"}, "1.7-1": {"tag": "1.7-1"}}
+    assert data["families"]["modelmonitor"]["versions"] == {"latest": {"tag": "latest"}}
     assert data["regions"] == {
         "cn-north-1": {"sklearn": "222", "xgboost": "222"},
-        "us-east-1": {"sklearn": "111", "spark": "333", "xgboost": "111"},
+        "us-east-1": {"sklearn": "111", "spark": "333", "xgboost": "111", "modelmonitor": "555"},
     }
     configs["xgboost"]["training"]["versions"]["1.7-1"]["registries"] = {"us-east-1": "444"}
     with pytest.raises(SystemExit, match="registry accounts differ"):

@@ -1,4 +1,5 @@
-"""End to end, offline: the reference app deployed into the local emulator with the real CDK CLI, then run.
+"""End to end, offline: the reference app deployed into the local emulator with the real CDK CLI, then run:
+build → version pending approval → ``sm-pipeline approve`` → deployment run → endpoint InService, scaled.
 
 One emulator and one deployment for the module (all its tests run on one xdist worker). Waits and
 retry intervals run 20x faster (time scale 0.05); everything else is as the state machine says.
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from sm_constructs import cli
 from sm_constructs.local.demo import (
     ACCOUNT_ID,
     REGION,
@@ -26,6 +28,7 @@ from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator")
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
+DEPLOYMENT = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-deployment"
 ROOT_DATA = "reference/data/churn.csv"
 
 
@@ -78,7 +81,7 @@ def _load_csv(local, key):
     return np.loadtxt(body.splitlines(), delimiter=",", ndmin=2)
 
 
-def test_pipeline_runs_to_the_end_and_retries_a_throttled_create(local):
+def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, monkeypatch, capsys):
     (local["workdir"] / "faults.json").write_text(
         json.dumps({"CreateTrainingJob": {"error": "ThrottlingException", "times": 1}})
     )
@@ -91,11 +94,7 @@ def test_pipeline_runs_to_the_end_and_retries_a_throttled_create(local):
         for e in events
         if e["type"] == "TaskFailed"
     }
-    # and the only other failed call is the endpoint lookup that routes to CreateEndpoint
-    assert failed == {
-        ("createTrainingJob.sync", "SageMaker.AmazonSageMakerException"),
-        ("describeEndpoint", "SageMaker.SageMakerException"),
-    }
+    assert failed == {("createTrainingJob.sync", "SageMaker.AmazonSageMakerException")}
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered.count("Train") == 1  # retried inside the state, not re-entered
 
@@ -109,10 +108,41 @@ def test_pipeline_runs_to_the_end_and_retries_a_throttled_create(local):
     }
     (model,) = _keys(local, "models/happy/")
     assert model.endswith("/output/model.tar.gz")
-    assert _keys(local, "batch/happy/") == ["batch/happy/batch.csv.out"]
 
-    # the metric is real: the batch predictions, scored against the held-out labels here, give the
-    # AUC the evaluation job reported (two jobs, one model, same test rows)
+    # approval="manual": the build ends with the version pending approval and nothing deployed
+    assert entered[-2:] == ["Register", "PipelineSucceeded"]
+    sm = local["session"].client("sagemaker")
+    (version,) = sm.list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"]
+    assert version["ModelApprovalStatus"] == "PendingManualApproval"
+    with pytest.raises(sm.exceptions.ClientError):
+        sm.describe_endpoint(EndpointName="sm-constructs-churn")
+
+    # the deployment scores processed/latest/batch/: this run's batch split
+    s3 = local["session"].client("s3")
+    s3.copy_object(
+        Bucket=local["bucket"],
+        Key="processed/latest/batch/batch.csv",
+        CopySource={"Bucket": local["bucket"], "Key": "processed/happy/batch/batch.csv"},
+    )
+    # a person approves it (the CLI, as on AWS); the registry's event starts the deployment
+    for key, value in emulator_env(local["session"].endpoint_url).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    assert cli.main(["approve", "churn-models"]) == 0
+    assert "version 1: Approved" in capsys.readouterr().out
+    sfn = local["session"].client("stepfunctions")
+    (deployment,) = sfn.list_executions(stateMachineArn=DEPLOYMENT)["executions"]
+    deadline = time.monotonic() + 120
+    while sfn.describe_execution(executionArn=deployment["executionArn"])["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    deployed = sfn.describe_execution(executionArn=deployment["executionArn"])
+    assert deployed["status"] == "SUCCEEDED", deployed.get("cause")
+    run = deployment["name"]
+    assert _keys(local, f"batch/{run}/") == [f"batch/{run}/batch.csv.out"]
+
+    # the metric is real: the batch predictions of the approved version, scored against the held-out
+    # labels here, give the AUC the evaluation job reported (two jobs, one model, same test rows)
     report = json.loads(
         local["session"]
         .client("s3")
@@ -120,24 +150,28 @@ def test_pipeline_runs_to_the_end_and_retries_a_throttled_create(local):
         .read()
     )
     labels = _load_csv(local, "processed/happy/test/test.csv")[:, 0]
-    scores = _load_csv(local, "batch/happy/batch.csv.out")[:, 0]
+    scores = _load_csv(local, f"batch/{run}/batch.csv.out")[:, 0]
     assert report["metrics"]["auc"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-4)
     assert 0.75 <= report["metrics"]["auc"] < 1.0
 
-    # released: endpoint in service with this run's config, model registered in the group
-    sm = local["session"].client("sagemaker")
-    output = json.loads(described["output"])
+    # released: endpoint in service on a model made from the approved version, scaled
     endpoint = sm.describe_endpoint(EndpointName="sm-constructs-churn")
     assert endpoint["EndpointStatus"] == "InService"
-    (config_request,) = [
-        json.loads(e["taskScheduledEventDetails"]["parameters"])
-        for e in events
-        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"] == "createEndpointConfig"
+    config = sm.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    served = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert served["Containers"][0]["ModelPackageName"] == version["ModelPackageArn"]
+    package = sm.describe_model_package(ModelPackageName=version["ModelPackageArn"])
+    assert package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == f"s3://{local['bucket']}/{model}"
+    scaling = local["session"].client("application-autoscaling")
+    resource = "endpoint/sm-constructs-churn/variant/AllTraffic"
+    (target,) = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])[
+        "ScalableTargets"
     ]
-    assert endpoint["EndpointConfigName"] == config_request["EndpointConfigName"]
-    packages = sm.list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"]
-    assert len(packages) >= 1
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 4)
+    (policy,) = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
 
+    output = json.loads(described["output"])
     training = sm.describe_training_job(TrainingJobName=output["steps"]["Train"]["TrainingJobName"])
     metrics = {m["MetricName"]: m["Value"] for m in training["FinalMetricDataList"]}
     assert 0.5 < metrics["validation:auc"] <= 1.0

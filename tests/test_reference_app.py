@@ -94,8 +94,6 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
         "ReadEvaluation",
         "QualityGate",
         "Register",
-        "Model",
-        "Release",
         "NotifyFailure",
         "PipelineFailed",
     ):
@@ -104,8 +102,29 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
     assert gate["Type"] == "Choice"
     assert "$.input.threshold" in json.dumps(gate["Choices"])
     assert gate["Default"] == "QualityGateNotMet"
-    branches = [list(b["States"]) for b in states["Release"]["Branches"]]
-    assert any("DeployPoll" in b for b in branches) and any("BatchTransform" in b for b in branches)
+    # approval="manual": the build ends with the version pending approval; nothing is deployed
+    assert states["Register"]["Next"] == "PipelineSucceeded"
+    assert states["Register"]["Parameters"]["ModelApprovalStatus"] == "PendingManualApproval"
+    assert not {"Model", "Release", "DeployDescribe", "BatchTransform"} & set(states)
+
+
+def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template):
+    machines = state_machines(template)
+    (deploy,) = [a for a in machines.values() if "ReadApproval" in a["States"]]
+    states = deploy["States"]
+    assert states["Model"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.package.ModelPackageArn"}]
+    assert states["DeployInService"]["Next"] == "DeployRegisterScaling"
+    assert states["DeployScalingPolicy"]["Next"] == "BatchTransform"
+    assert states["BatchTransform"]["Next"] == "Deployed"
+    (rule,) = [
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Events::Rule" and "ModelPackageGroupName" in json.dumps(r["Properties"])
+    ]
+    assert rule["EventPattern"]["detail"] == {
+        "ModelPackageGroupName": ["churn-models"],
+        "ModelApprovalStatus": ["Approved"],
+    }
 
 
 def test_every_task_retries_and_is_caught(pipeline):
@@ -148,6 +167,8 @@ def test_readme_diagram_is_the_synthesized_pipeline(template):
     match = readme.BLOCK.search(text)
     assert match, "README has no diagram block"
     assert readme.pipeline_diagram(template) in text, "run `make diagram` to refresh README's picture"
+    assert readme.DEPLOYMENT_BLOCK.search(text), "README has no deployment diagram block"
+    assert readme.deployment_diagram(template) in text, "run `make diagram` to refresh README's picture"
 
 
 def test_standalone_tuning_has_a_timeout(template):

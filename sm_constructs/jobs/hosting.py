@@ -11,6 +11,7 @@ from typing import Any, Literal
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -18,6 +19,7 @@ from .._flags import pin_feature_flags
 from .._iam_facts import (
     DELETE_ENDPOINT_ACTIONS,
     DESCRIBE_ENDPOINT_ACTIONS,
+    DESCRIBE_MODEL_PACKAGE_ACTIONS,
     ENDPOINT,
     ENDPOINT_CONFIG,
     ENDPOINT_KEY_ACTIONS,
@@ -30,9 +32,11 @@ from .._validation import Problems, check_request, is_token, typed
 from ..images import ContainerImage
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
+from .autoscaling import AUTOSCALING_FACTS, EndpointAutoscaling, scaling_states
 from .refs import (
     IEndpointConfigRef,
     IEndpointRef,
+    IModelPackageVersion,
     IModelRef,
     ImportedEndpoint,
     ImportedEndpointConfig,
@@ -43,6 +47,7 @@ from .training import TrainingDefinition
 from .tuning import TuningDefinition
 
 __all__ = [
+    "AsyncInferenceConfig",
     "BlueGreenDeployment",
     "DataCapture",
     "EndpointConfigDefinition",
@@ -75,6 +80,10 @@ _DEPLOYMENT_STATES = (
     "EndpointFailed",
     "Delete",
     "Superseded",
+    # with autoscaling
+    "DeregisterScaling",
+    "RegisterScaling",
+    "ScalingPolicy",
 )
 # SageMaker ARNs carry names in lower case; lower-case prefixes let the name be read back from the ARN.
 _NAME_FROM_ARN = "States.ArrayGetItem(States.StringSplit({}, '/'), 1)"
@@ -90,7 +99,8 @@ class ModelDefinition(SageMakerDefinition):
 
     Give the ``training`` (or tuning) definition that produced the model: its artifact and image are
     read from that task's result at run time. For a model trained elsewhere give ``image`` and
-    ``model_data_url`` instead. The model's name, chosen per run, is :attr:`model_name`; pass this
+    ``model_data_url`` instead. To deploy a version from the Model Registry give ``model_package``:
+    the container (image and artifact) is then the one the version holds. The model's name, chosen per run, is :attr:`model_name`; pass this
     object (not a name) to :class:`EndpointConfigDefinition` and ``TransformDefinition``.
 
     :param role: execution role the model's containers run as.
@@ -100,6 +110,10 @@ class ModelDefinition(SageMakerDefinition):
         ``training`` job ran.
     :param model_data_url: S3 URI of ``model.tar.gz`` (static or a token). Default: - the
         ``training`` job's artifact.
+    :param model_package: a registered version: the ``ModelRegistrationDefinition`` of the same
+        run, or a ``ModelPackageVersion`` (e.g. the one an approval event names). Excludes
+        ``training``, ``image`` and ``model_data_url``. The execution ``role`` must be able to pull
+        the version's image and read its artifact. Default: - none.
     :param environment: container environment. Default: - none.
     :param network: VPC and isolation. Default: - no VPC, no isolation.
     """
@@ -116,6 +130,7 @@ class ModelDefinition(SageMakerDefinition):
         training: TrainingDefinition | TuningDefinition | None = None,
         image: ContainerImage | str | None = None,
         model_data_url: str | None = None,
+        model_package: IModelPackageVersion | None = None,
         environment: Mapping[str, str] | None = None,
         network: NetworkConfig | None = None,
         name_prefix: str | None = None,
@@ -123,8 +138,16 @@ class ModelDefinition(SageMakerDefinition):
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         _lowercase_prefix(problems, name_prefix)
-        check_model_source(problems, training, image, model_data_url)
-        problems.raise_if_any()  # nothing to render without the model's image and artifact
+        if model_package is None:
+            check_model_source(problems, training, image, model_data_url)
+            problems.raise_if_any()  # nothing to render without the model's image and artifact
+        else:
+            given = [n for n, v in (("training", training), ("image", image), ("model_data_url", model_data_url)) if v]
+            if given:
+                problems.conflict(
+                    ["model_package", *given],
+                    "the registered version holds the image and artifact; give one or the other",
+                )
         network = network or NetworkConfig()
         validate_network(problems, network)
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
@@ -134,8 +157,11 @@ class ModelDefinition(SageMakerDefinition):
             model_data_url = training.model_data_url
         self.training = training
         self.image = image
+        self.model_package = model_package
         if isinstance(image, ContainerImage):
             self.image_uri = image.bind(self).image_uri
+        elif model_package is not None:
+            self.image_uri = ""
         else:
             self.image_uri = image if image is not None else training.image_uri  # type: ignore[union-attr]
         self.model_data_url: str = model_data_url  # type: ignore[assignment]
@@ -158,13 +184,19 @@ class ModelDefinition(SageMakerDefinition):
         return self.state_output("ModelName")
 
     def render_request(self) -> dict[str, Any]:
-        container: dict[str, Any] = {"Image": self.image_uri, "ModelDataUrl": self.model_data_url}
+        container: dict[str, Any]
+        if self.model_package is not None:
+            container = {"ModelPackageName": self.model_package.model_package_arn}
+        else:
+            container = {"Image": self.image_uri, "ModelDataUrl": self.model_data_url}
         if self.environment:
             container["Environment"] = self.environment
         request: dict[str, Any] = {
             "ModelName": self._name(),
             "ExecutionRoleArn": self.role.role_arn if self.role else None,
-            "PrimaryContainer": container,
+            # A model from a registered version names it in Containers (CreateModel API reference:
+            # ContainerDefinition.ModelPackageName), as SageMaker's own deploy-from-registry does.
+            **({"Containers": [container]} if self.model_package is not None else {"PrimaryContainer": container}),
             "EnableNetworkIsolation": self.network.enable_network_isolation,
             "Tags": self._tags(),
         }
@@ -175,6 +207,19 @@ class ModelDefinition(SageMakerDefinition):
 
     def result_selector(self) -> dict[str, Any]:
         return {"ModelArn.$": "$.ModelArn", "ModelName.$": _NAME_FROM_ARN.format("$.ModelArn")}
+
+    def extra_policy_statements(self) -> list[iam.PolicyStatement]:
+        """From a registered version: read the version (only those of its group)."""
+        if self.model_package is None:
+            return []
+        group = self.model_package.group.group_name
+        return [
+            statement(
+                self,
+                actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
+                resources=[sagemaker_arn(self, "model-package", f"{group}/*")],
+            )
+        ]
 
 
 def _trained_image(training: TrainingDefinition | TuningDefinition) -> ContainerImage:
@@ -187,6 +232,48 @@ class ServerlessConfig:
 
     memory_size_mb: int = 2048
     max_concurrency: int = 5
+
+
+@dataclass(frozen=True)
+class AsyncInferenceConfig:
+    """Asynchronous inference: requests are queued, responses written to S3 (payloads up to 1 GB).
+
+    The model's execution role must be able to write ``output_path`` / ``failure_path``, publish
+    to the topics and use ``kms_key``.
+
+    :param output_path: S3 URI where responses are written.
+    :param failure_path: S3 URI for failed requests' errors. Default: - errors go to ``output_path``.
+    :param kms_key: encrypts the responses. Default: - the bucket's default encryption.
+    :param success_topic: SNS topic told of each response. Default: - none.
+    :param error_topic: SNS topic told of each failure. Default: - none.
+    :param max_concurrent_invocations_per_instance: 1-1000. Default: - SageMaker chooses.
+    """
+
+    output_path: str
+    _: KW_ONLY
+    failure_path: str | None = None
+    kms_key: kms.IKey | None = None
+    success_topic: sns.ITopic | None = None
+    error_topic: sns.ITopic | None = None
+    max_concurrent_invocations_per_instance: int | None = None
+
+    def render(self) -> dict[str, Any]:
+        output: dict[str, Any] = {"S3OutputPath": self.output_path}
+        if self.failure_path is not None:
+            output["S3FailurePath"] = self.failure_path
+        if self.kms_key is not None:
+            output["KmsKeyId"] = self.kms_key.key_arn
+        notify: dict[str, Any] = {}
+        if self.success_topic is not None:
+            notify["SuccessTopic"] = self.success_topic.topic_arn
+        if self.error_topic is not None:
+            notify["ErrorTopic"] = self.error_topic.topic_arn
+        if notify:
+            output["NotificationConfig"] = notify
+        out: dict[str, Any] = {"OutputConfig": output}
+        if self.max_concurrent_invocations_per_instance is not None:
+            out["ClientConfig"] = {"MaxConcurrentInvocationsPerInstance": self.max_concurrent_invocations_per_instance}
+        return out
 
 
 @dataclass(frozen=True)
@@ -216,6 +303,8 @@ class EndpointConfigDefinition(SageMakerDefinition):
     :param instance_type: Default: ``ml.m5.large`` (ignored with ``serverless``).
     :param initial_instance_count: Default: 1.
     :param serverless: serverless variant instead of instances. Default: - instances.
+    :param async_inference: queue requests and write responses to S3 instead of answering in the
+        call (not with ``serverless``). Default: - real-time.
     :param data_capture: Default: - no capture.
     :param kms_key: encrypts the instances' storage volume. Default: - AWS-managed.
     :param variant_name: Default: ``AllTraffic``.
@@ -233,6 +322,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         instance_type: str = "ml.m5.large",
         initial_instance_count: int = 1,
         serverless: ServerlessConfig | None = None,
+        async_inference: AsyncInferenceConfig | None = None,
         data_capture: DataCapture | None = None,
         kms_key: kms.IKey | None = None,
         variant_name: str = "AllTraffic",
@@ -248,11 +338,14 @@ class EndpointConfigDefinition(SageMakerDefinition):
                 problems.add("serverless.memory_size_mb", serverless.memory_size_mb, "must be a multiple of 1024")
             if kms_key is not None:
                 problems.conflict(["kms_key", "serverless"], "serverless endpoints have no volume to encrypt")
+        if async_inference is not None and serverless is not None:
+            problems.conflict(["async_inference", "serverless"], "asynchronous inference runs on instances")
         super().__init__(scope, id, name_prefix=name_prefix, role=None, tags=tags, problems=problems)
         self.model = model
         self.instance_type = instance_type
         self.initial_instance_count = initial_instance_count
         self.serverless = serverless
+        self.async_inference = async_inference
         self.data_capture = data_capture
         self.kms_key = kms_key
         self.variant_name = variant_name
@@ -290,6 +383,8 @@ class EndpointConfigDefinition(SageMakerDefinition):
             if self.data_capture.kms_key is not None:
                 capture["KmsKeyId"] = self.data_capture.kms_key.key_arn
             request["DataCaptureConfig"] = capture
+        if self.async_inference is not None:
+            request["AsyncInferenceConfig"] = self.async_inference.render()
         return request
 
     def result_selector(self) -> dict[str, Any]:
@@ -391,6 +486,10 @@ class EndpointDeployment(sfn.StateMachineFragment):
         run) is deployed, or a config made outside this app
         (:meth:`EndpointConfigDefinition.from_config_name`). IAM is scoped to its name prefix.
     :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
+    :param autoscaling: scale the variant once the endpoint is InService (``<id>RegisterScaling`` →
+        ``<id>ScalingPolicy``); before an update the variant is deregistered
+        (``<id>DeregisterScaling``) so the update or blue/green shift runs on a fixed fleet and the
+        new fleet is scaled once InService. Default: - no autoscaling.
     :param poll_interval: Default: 30 seconds.
     :param max_wait: how long to wait for a busy endpoint, and then for the update. Default: 1 hour.
     :param replace_failed_endpoint: delete and re-create an endpoint found ``Failed`` (it serves
@@ -407,12 +506,21 @@ class EndpointDeployment(sfn.StateMachineFragment):
         endpoint_name: str,
         config: IEndpointConfigRef,
         deployment: BlueGreenDeployment | None = None,
+        autoscaling: EndpointAutoscaling | None = None,
         poll_interval: Duration | None = None,
         max_wait: Duration | None = None,
         replace_failed_endpoint: bool = False,
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
+        if autoscaling is not None:
+            autoscaling.validate(problems)
+            if isinstance(config, EndpointConfigDefinition) and config.serverless is not None:
+                problems.conflict(["autoscaling", "config.serverless"], "serverless endpoints scale by themselves")
+            if is_token(endpoint_name):
+                problems.add(
+                    "endpoint_name", endpoint_name, "with autoscaling the endpoint name must be fixed at synth"
+                )
         # State names are "<id>StartPolling" etc.; the States Language allows 80 characters.
         longest = max(len(s) for s in _DEPLOYMENT_STATES)
         if not re.fullmatch(rf"[A-Za-z][A-Za-z0-9_]{{0,{79 - longest}}}", id):
@@ -556,6 +664,29 @@ class EndpointDeployment(sfn.StateMachineFragment):
             f"--endpoint-name {endpoint_name}) and run again, or set replace_failed_endpoint=True on "
             f"EndpointDeployment {self.node.path} to let the pipeline replace it.",
         )
+        # -- autoscaling: deregister before an update (a fixed fleet for the update), register after --
+        self.autoscaling = autoscaling
+        update_entry: sfn.IChainable = update
+        scaling_states_ = None
+        if autoscaling is not None:
+            variant = config.variant_name if isinstance(config, EndpointConfigDefinition) else "AllTraffic"
+            scaling_states_ = scaling_states(
+                self,
+                id,
+                autoscaling,
+                endpoint_name=endpoint_name,
+                endpoint_arn=endpoint_arn,
+                variant_name=variant,
+                result_path=f"{result}.Scaling",
+            )
+            deregister = scaling_states_[0]
+            # Nothing registered yet (first deployment, or scaling added later): go on with the update.
+            deregister.add_catch(
+                update, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
+            )
+            deregister.next(update)
+            update_entry = deregister
+
         existing_status = f"{result}.Existing.EndpointStatus"
         route = sfn.Choice(self, f"{id}Route")
         route.when(
@@ -566,9 +697,9 @@ class EndpointDeployment(sfn.StateMachineFragment):
                     sfn.Condition.string_equals(existing_status, "OutOfService"),
                 ),
             ),
-            update,
+            update_entry,
         )
-        self.tasks = [describe, create, update]
+        self.tasks = [describe, create, update, *(scaling_states_ or ())]
         if replace_failed_endpoint:
             delete = SageMakerTask(
                 self,
@@ -669,8 +800,15 @@ class EndpointDeployment(sfn.StateMachineFragment):
         poll.next(bump)
         bump.next(check)
         self._start = start
-        self._ends: list[sfn.INextable] = [done, superseded]
         self.tasks.append(poll)
+        if scaling_states_ is None:
+            self._ends: list[sfn.INextable] = [done, superseded]
+        else:
+            _, register, scaling = scaling_states_
+            done.next(register)
+            register.next(scaling)
+            # a superseded release leaves scaling to the later one that is in service
+            self._ends = [scaling, superseded]
 
     @property
     def start_state(self) -> sfn.State:

@@ -23,6 +23,7 @@ __all__ = [
     "IEndpointConfigRef",
     "IEndpointRef",
     "IModelPackageGroup",
+    "IModelPackageVersion",
     "IModelRef",
     "ImportedEndpoint",
     "ImportedEndpointConfig",
@@ -83,6 +84,21 @@ class IModelPackageGroup(Protocol):
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
+@runtime_checkable
+class IModelPackageVersion(Protocol):
+    """One version in a Model Registry group, that a model can be created from (``ModelPackageName``)."""
+
+    @property
+    def model_package_arn(self) -> str:
+        """The version's ARN: a JSONPath token read at run time, or a fixed ARN."""
+        ...
+
+    @property
+    def group(self) -> IModelPackageGroup:
+        """The group the version belongs to (IAM is scoped to its versions)."""
+        ...
+
+
 # What the construction-time type checks (``_validation.typed``) say to pass instead of, say, a string.
 WHAT_TO_PASS.update(
     {
@@ -95,6 +111,7 @@ WHAT_TO_PASS.update(
         "existing group",
         TrainingDefinition: "the TrainingDefinition (or TuningDefinition) whose model this is",
         TuningDefinition: "the TrainingDefinition (or TuningDefinition) whose model this is",
+        IModelPackageVersion: "the ModelRegistrationDefinition, or a ModelPackageVersion(group, arn)",
     }
 )
 

@@ -13,13 +13,19 @@ from constructs import Construct
 from .._flags import pin_feature_flags
 from .._memo import statement
 from .._validation import Problems, check_request, typed
-from ._api import MODEL_PACKAGE
+from ._api import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from ._base import SageMakerDefinition, sagemaker_arn
-from .refs import IModelPackageGroup, ImportedModelPackageGroup, check_model_source, grant_group_read
+from .refs import (
+    IModelPackageGroup,
+    IModelPackageVersion,
+    ImportedModelPackageGroup,
+    check_model_source,
+    grant_group_read,
+)
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
 
-__all__ = ["ModelPackageGroup", "ModelRegistrationDefinition"]
+__all__ = ["ModelApprovalDefinition", "ModelPackageGroup", "ModelPackageVersion", "ModelRegistrationDefinition"]
 
 ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
 
@@ -133,7 +139,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         check_model_source(problems, training, image, model_data_url)
         problems.raise_if_any()  # nothing to render without the model's image and artifact
         super().__init__(scope, id, name_prefix=group.group_name, role=None, tags=tags, problems=problems)
-        self.group = group
+        self._group = group
         self.training = training
         self.image: str = image if image is not None else training.image_uri  # type: ignore[union-attr]
         self.model_data_url: str = (
@@ -175,6 +181,16 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     def result_selector(self) -> dict[str, Any]:
         return {"ModelPackageArn.$": "$.ModelPackageArn"}
 
+    @property
+    def model_package_arn(self) -> str:
+        """This run's new version, read at run time from the registration task's result."""
+        return self.state_output("ModelPackageArn")
+
+    @property
+    def group(self) -> IModelPackageGroup:
+        """The group the version is registered in."""
+        return self._group
+
     def resource_arn_pattern(self) -> str:
         return sagemaker_arn(self, "model-package", f"{self.group.group_name}/*")
 
@@ -187,5 +203,83 @@ class ModelRegistrationDefinition(SageMakerDefinition):
                     self.resource_arn_pattern(),
                     sagemaker_arn(self, "model-package-group", self.group.group_name),
                 ],
+            )
+        ]
+
+
+class ModelPackageVersion:
+    """A version of ``group`` named at run time, e.g. the one an approval event carries.
+
+    ``ModelPackageVersion(group, sfn.JsonPath.string_at("$.detail.ModelPackageArn"))`` lets a
+    :class:`~sm_constructs.ModelDefinition` (``model_package=``) or a
+    :class:`ModelApprovalDefinition` act on it; IAM is scoped to the group's versions.
+    """
+
+    def __init__(self, group: IModelPackageGroup, model_package_arn: str) -> None:
+        self._group = group
+        self._model_package_arn = model_package_arn
+
+    @property
+    def group(self) -> IModelPackageGroup:
+        return self._group
+
+    @property
+    def model_package_arn(self) -> str:
+        return self._model_package_arn
+
+
+class ModelApprovalDefinition(SageMakerDefinition):
+    """Sets a model version's approval status (UpdateModelPackage), e.g. when a quality gate passed.
+
+    Approving a version is what releases it: the registry sends "SageMaker Model Package State
+    Change" to EventBridge, which a :class:`~sm_constructs.ModelDeployment` listens to.
+
+    :param version: the version: the :class:`ModelRegistrationDefinition` of the same run, or a
+        :class:`ModelPackageVersion`.
+    :param status: Default: ``Approved``.
+    :param approval_description: why. Default: - none.
+    """
+
+    api = MODEL_PACKAGE_UPDATE
+
+    @typed
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        version: IModelPackageVersion,
+        status: Literal["Approved", "Rejected"] = "Approved",
+        approval_description: str | None = None,
+    ) -> None:
+        problems = self._start_validation(type(self).__name__, scope, id)
+        # Status and description: from the model (UpdateModelPackage).
+        super().__init__(scope, id, name_prefix=version.group.group_name, role=None, problems=problems)
+        self.version = version
+        self.status = status
+        self.approval_description = approval_description
+        self._check_request()
+
+    def render_request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "ModelPackageArn": self.version.model_package_arn,
+            "ModelApprovalStatus": self.status,
+        }
+        if self.approval_description:
+            request["ApprovalDescription"] = self.approval_description
+        return request
+
+    def result_selector(self) -> dict[str, Any]:
+        return {"ModelPackageArn.$": "$.ModelPackageArn"}
+
+    def resource_arn_pattern(self) -> str:
+        return sagemaker_arn(self, "model-package", f"{self.version.group.group_name}/*")
+
+    def policy_statements(self) -> list[iam.PolicyStatement]:
+        return [
+            statement(
+                self,
+                actions=MODEL_PACKAGE_UPDATE.resource_actions(sync=False, tagged=False),
+                resources=[self.resource_arn_pattern()],
             )
         ]

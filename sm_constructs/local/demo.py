@@ -1,4 +1,5 @@
-"""The reference app in the local emulator: start it, deploy with the CDK CLI, run, summarize.
+"""The reference app in the local emulator: start it, deploy with the CDK CLI, run the build, approve
+the version it registered (``sm-pipeline approve``), follow the deployment it starts, summarize.
 
 Used by ``python -m sm_constructs.local demo`` (``make demo``) and by the end-to-end tests.
 """
@@ -212,7 +213,47 @@ def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
         lines.append(f"  endpoint sm-constructs-churn: {endpoint['EndpointStatus']} ({endpoint['EndpointConfigName']})")
     except Exception:
         lines.append("  endpoint sm-constructs-churn: not created")
+    resource = "endpoint/sm-constructs-churn/variant/AllTraffic"
+    scaling = session.client("application-autoscaling")
+    for target in scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])[
+        "ScalableTargets"
+    ]:
+        lines.append(f"  scalable target {resource}: {target['MinCapacity']}-{target['MaxCapacity']} instances")
+    for policy in scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)[
+        "ScalingPolicies"
+    ]:
+        tracking = policy.get("TargetTrackingScalingPolicyConfiguration", {})
+        metric = tracking.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType", "custom metric")
+        lines.append(f"  scaling policy {policy['PolicyName']}: {metric} target {tracking.get('TargetValue')}")
     return lines
+
+
+def release(session: Any, bucket: str, execution_arn: str, started: float) -> int:
+    """The built version is pending approval: approve it as a person would, follow the deployment."""
+    from ..cli import main as cli
+    from ..cli import watch
+
+    name = execution_arn.rsplit(":", 1)[1]
+    s3 = session.client("s3")
+    # the deployment's batch transform scores processed/latest/batch/: this run's batch split
+    s3.copy_object(
+        Bucket=bucket,
+        Key="processed/latest/batch/batch.csv",
+        CopySource={"Bucket": bucket, "Key": f"processed/{name}/batch/batch.csv"},
+    )
+    print(f"[{time.monotonic() - started:5.1f}s] $ sm-pipeline models churn-models", flush=True)
+    cli(["models", "churn-models"])
+    print(f"[{time.monotonic() - started:5.1f}s] $ sm-pipeline approve churn-models", flush=True)
+    if cli(["approve", "churn-models"]) != 0:
+        return 1
+    sfn = session.client("stepfunctions")
+    deployment = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-deployment"
+    executions = sfn.list_executions(stateMachineArn=deployment)["executions"]
+    if not executions:
+        print("the approval started no deployment")
+        return 1
+    print(f"[{time.monotonic() - started:5.1f}s] the approval started {executions[0]['executionArn']}", flush=True)
+    return watch(sfn, executions[0]["executionArn"], interval=0.5)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -250,6 +291,9 @@ def demo(args: argparse.Namespace) -> int:
         )["executionArn"]
         print(f"[{time.monotonic() - started:5.1f}s] started {execution}", flush=True)
         code = watch(sfn, execution, interval=0.5)
+        if code == 0:
+            os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})  # the CLI talks to the emulator
+            code = release(session, found["bucket"], execution, started)
         print(f"[{time.monotonic() - started:5.1f}s] outputs:")
         for line in summary(session, found["bucket"], execution):
             print(line)

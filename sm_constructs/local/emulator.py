@@ -358,12 +358,13 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
-        from . import cloudformation, endpoints
+        from . import cloudformation, endpoints, registry_events
 
         cloudformation.install()
         endpoints.install()
         # after endpoints.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
         _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
+        registry_events.install(enforcer)  # registry approval events → state machine targets
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

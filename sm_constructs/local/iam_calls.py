@@ -114,6 +114,29 @@ SFN_TRUST = (
 )
 
 
+AAS_IAM = (
+    "Application Auto Scaling user guide, 'Identity-based policy examples' / 'Permissions required for API "
+    "actions on target resources' and the Service Authorization Reference for Application Auto Scaling: "
+    "RegisterScalableTarget, PutScalingPolicy and DeregisterScalableTarget on the scalable target (generated "
+    "id) with application-autoscaling:service-namespace and :scalable-dimension; for a SageMaker variant also "
+    "sagemaker:DescribeEndpoint, sagemaker:DescribeEndpointConfig and sagemaker:UpdateEndpointWeightsAndCapacities; "
+    "target tracking creates and deletes CloudWatch alarms TargetTracking-<resource id>-AlarmHigh/Low-<uuid>"
+)
+AAS_SLR = (
+    "Application Auto Scaling user guide, 'Service-linked roles': the first registration for SageMaker creates "
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint with iam:CreateServiceLinkedRole "
+    "(condition iam:AWSServiceName)"
+)
+_SCALABLE_TARGET = "arn:{partition}:application-autoscaling:{region}:{account}:scalable-target/{@scalable_target_id}"
+_SCALING_CONTEXT = {
+    "application-autoscaling:service-namespace": "{ServiceNamespace}",
+    "application-autoscaling:scalable-dimension": "{ScalableDimension}",
+}
+_TRACKING_ALARM = (
+    "arn:{partition}:cloudwatch:{region}:{account}:alarm:TargetTracking-{ResourceId}-AlarmHigh-{@alarm_id}"
+)
+
+
 @dataclass(frozen=True)
 class Call:
     """One call AWS authorizes: action on resource with these condition keys, at ``when``."""
@@ -244,6 +267,35 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         # the new version's ARN: model-package/<group>/<version>
         Call("sagemaker:CreateModelPackage", "{@next_model_package}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
         Call("sagemaker:AddTags", "{@next_model_package}", SM_TAGGING, when="tags"),
+    ),
+    "aws-sdk:sagemaker:updateModelPackage": (
+        Call("sagemaker:UpdateModelPackage", "{ModelPackageArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:describeModelPackage": (
+        Call("sagemaker:DescribeModelPackage", "{ModelPackageName}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sfn:listExecutions": (Call("states:ListExecutions", "{StateMachineArn}", SDK_INTEGRATION),),
+    "aws-sdk:applicationautoscaling:registerScalableTarget": (
+        Call("application-autoscaling:RegisterScalableTarget", _SCALABLE_TARGET, AAS_IAM, context=_SCALING_CONTEXT),
+        Call("sagemaker:DescribeEndpoint", "{@autoscaling_endpoint}", AAS_IAM),
+        Call("sagemaker:DescribeEndpointConfig", "{@autoscaling_endpoint_config}", AAS_IAM),
+        Call("sagemaker:UpdateEndpointWeightsAndCapacities", "{@autoscaling_endpoint}", AAS_IAM),
+        Call(
+            "iam:CreateServiceLinkedRole",
+            "arn:{partition}:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+            AAS_SLR,
+            context={"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"},
+        ),
+    ),
+    "aws-sdk:applicationautoscaling:putScalingPolicy": (
+        Call("application-autoscaling:PutScalingPolicy", _SCALABLE_TARGET, AAS_IAM, context=_SCALING_CONTEXT),
+        Call("cloudwatch:DescribeAlarms", _TRACKING_ALARM, AAS_IAM),
+        Call("cloudwatch:PutMetricAlarm", _TRACKING_ALARM, AAS_IAM),
+    ),
+    "aws-sdk:applicationautoscaling:deregisterScalableTarget": (
+        Call("application-autoscaling:DeregisterScalableTarget", _SCALABLE_TARGET, AAS_IAM, context=_SCALING_CONTEXT),
+        Call("cloudwatch:DeleteAlarms", _TRACKING_ALARM, AAS_IAM),
     ),
     "aws-sdk:s3:getObject": (
         Call(

@@ -178,6 +178,13 @@ class PolicyStore:
             return None
         return getattr(config, "kms_key_id", None) or None
 
+    def endpoint_config_of(self, endpoint: str, region: str) -> str | None:
+        """The endpoint config an endpoint runs on (what Application Auto Scaling reads for a variant)."""
+        try:
+            return str(self._sagemaker(region).endpoints[endpoint].endpoint_config_name)
+        except Exception:
+            return None
+
     def next_model_package(self, group: str, region: str) -> str:
         """ARN of the version CreateModelPackage is about to make in ``group``."""
         try:
@@ -348,6 +355,19 @@ class Enforcer:
         if integration == "aws-sdk:sagemaker:createModelPackage" and parameters.get("ModelPackageGroupName"):
             found["@next_model_package"] = self.store.next_model_package(
                 str(parameters["ModelPackageGroupName"]), region
+            )
+        if integration.startswith("aws-sdk:applicationautoscaling:"):
+            # the scalable target and target-tracking alarms get generated ids; the variant's endpoint is
+            # the first two parts of the resource id (endpoint/<name>/variant/<variant>)
+            found["@scalable_target_id"] = "local-target"
+            found["@alarm_id"] = "local-alarm"
+            endpoint = "/".join(str(parameters.get("ResourceId", "")).split("/")[:2])
+            found["@autoscaling_endpoint"] = f"arn:{PARTITION}:sagemaker:{region}:{self.account}:{endpoint.lower()}"
+            config = self.store.endpoint_config_of(endpoint.split("/")[-1], region)
+            found["@autoscaling_endpoint_config"] = (
+                f"arn:{PARTITION}:sagemaker:{region}:{self.account}:endpoint-config/{config.lower()}"
+                if config
+                else None
             )
         if integration == "aws-sdk:s3:getObject" and parameters.get("Bucket") and parameters.get("Key"):
             found["@object_kms_key"] = self.store.object_kms_key(str(parameters["Bucket"]), str(parameters["Key"]))

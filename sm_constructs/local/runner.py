@@ -421,6 +421,9 @@ class JobRunner:
         if model is None:
             raise JobFailed(f"ClientError: model {request['ModelName']} does not exist")
         container = model.primary_container or (model.containers or [{}])[0]
+        if "ModelPackageName" in container:  # a model from a registered version serves the version's container
+            package = self._backend(region).describe_model_package(container["ModelPackageName"])
+            container = package.inference_specification["Containers"][0]
         image = container.get("Image", "")
         if "sagemaker-xgboost" not in image:
             raise JobFailed(f"ClientError: image {image} cannot serve locally (the built-in XGBoost algorithm only)")

@@ -1,0 +1,372 @@
+"""ModelDeployment: deploy a Model Registry version when it is approved.
+
+An EventBridge rule on the registry's "SageMaker Model Package State Change" event (a version of
+the group became ``Approved``) starts a Step Functions state machine that deploys that version:
+CreateModel from the version (``ModelPackageName``) → CreateEndpointConfig → create-or-update
+the endpoint with its InService wait and rollback detection (:class:`EndpointDeployment`, with
+autoscaling) → optionally a batch transform with the same model.
+
+Ordering: approvals are deployed in the order their events arrive and the later one wins. Each
+execution checks, when it starts and again just before it touches the endpoint, that its version
+is still ``Approved`` and that no later execution of this state machine has started (Step
+Functions lists executions newest first); otherwise it ends as ``Superseded`` without changing
+the endpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from ._flags import key_policy, pin_feature_flags
+from ._iam import ManagedPolicyRole, service_of_this_account
+from ._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS, EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
+from ._kms import new_key
+from ._memo import aws, statement
+from ._validation import Problems, check_state_machine_name, typed
+from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry, sagemaker_arn
+from .jobs._common import NetworkConfig
+from .jobs.autoscaling import EndpointAutoscaling
+from .jobs.hosting import (
+    AsyncInferenceConfig,
+    BlueGreenDeployment,
+    DataCapture,
+    EndpointConfigDefinition,
+    EndpointDeployment,
+    ModelDefinition,
+)
+from .jobs.refs import IModelPackageGroup, IModelRef
+from .jobs.registry import ModelPackageVersion
+from .pipeline import allow_alarm_publish, grant_encrypted_publish
+from .state_machine import MlStateMachine
+
+__all__ = ["APPROVAL_EVENT", "ModelDeployment"]
+
+#: The Model Registry's event when a version changes state (AWS docs, SageMaker Developer Guide:
+#: "Events that Amazon SageMaker sends to Amazon EventBridge" → "Model package state change"):
+#: source ``aws.sagemaker``, detail-type ``SageMaker Model Package State Change``, and in ``detail``
+#: ``ModelPackageGroupName``, ``ModelPackageArn``, ``ModelPackageVersion`` and ``ModelApprovalStatus``.
+APPROVAL_EVENT = {
+    "source": "aws.sagemaker",
+    "detail_type": "SageMaker Model Package State Change",
+    "approved": "Approved",
+}
+
+
+class ModelDeployment(Construct):
+    """Deploys each Model Registry version of ``group`` that becomes ``Approved``.
+
+    Usable on its own (any process that registers and approves versions) or after an
+    :class:`~sm_constructs.MlPipeline` with ``approval="manual"`` or ``"auto"``. Rejections and
+    versions of other groups start nothing (the rule's event pattern).
+
+    :param group: the model package group whose approvals are deployed.
+    :param role: the execution role the model's containers run as; it must pull the versions'
+        image and read their artifacts.
+    :param endpoint_name: the endpoint (created on the first approval, updated on later ones).
+    :param instance_type: Default: ``ml.m5.large``.
+    :param initial_instance_count: Default: 1.
+    :param async_inference: asynchronous endpoint. Default: - real-time.
+    :param data_capture: capture requests and responses (for monitoring). Default: - none.
+    :param kms_key: encrypts the endpoint's storage volume. Default: - AWS-managed.
+    :param network: the model's VPC and isolation. Default: - no VPC, no isolation.
+    :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
+    :param autoscaling: scale the variant once InService. Default: - no autoscaling.
+    :param batch_transform: builds a batch transform of the deployed model, e.g.
+        ``lambda scope, model: TransformDefinition(scope, "BatchTransform", model=model, ...)``;
+        it runs after the endpoint is InService. Default: - none.
+    :param name_prefix: prefix of the model and endpoint config names. Default: - the endpoint name.
+    :param encryption_key: encrypts the state machine, its logs and the notification topic.
+        Default: - a new customer-managed key with rotation.
+    :param notification_topic: told of failed deployments. Default: - a new encrypted topic.
+    :param poll_interval: endpoint status polling. Default: 30 seconds.
+    :param max_wait: longest wait for InService. Default: 1 hour.
+    :param state_machine_name: Default: ``<endpoint name>-deployment``.
+    """
+
+    @typed
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        group: IModelPackageGroup,
+        role: iam.IRole,
+        endpoint_name: str,
+        instance_type: str = "ml.m5.large",
+        initial_instance_count: int = 1,
+        async_inference: AsyncInferenceConfig | None = None,
+        data_capture: DataCapture | None = None,
+        kms_key: kms.IKey | None = None,
+        network: NetworkConfig | None = None,
+        deployment: BlueGreenDeployment | None = None,
+        autoscaling: EndpointAutoscaling | None = None,
+        batch_transform: Callable[[Construct, IModelRef], SageMakerDefinition] | None = None,
+        name_prefix: str | None = None,
+        encryption_key: kms.IKey | None = None,
+        notification_topic: sns.ITopic | None = None,
+        poll_interval: Duration | None = None,
+        max_wait: Duration | None = None,
+        state_machine_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        problems = Problems.for_construct(type(self).__name__, scope, id)
+        problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
+        state_machine_name = state_machine_name or f"{endpoint_name}-deployment"
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
+        problems.raise_if_any()
+        super().__init__(scope, id)
+        pin_feature_flags(self)
+        self.group = group
+        self._endpoint_name = endpoint_name
+        prefix = (name_prefix or endpoint_name).lower()
+
+        self.encryption_key = encryption_key or new_key(
+            self,
+            "Key",
+            removal_policy=removal_policy,
+            description=f"Encrypts the {self.node.path} deployments, their logs and notifications",
+            policy=key_policy(),
+        )
+        own_topic = notification_topic is None
+        self.topic = notification_topic or sns.Topic(
+            self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
+        )
+
+        # ---- what is deployed: the approved version the event names -------------------------
+        version = ModelPackageVersion(group, sfn.JsonPath.string_at("$.package.ModelPackageArn"))
+        #: The model created from the approved version.
+        self.model = ModelDefinition(
+            self, "Model", role=role, model_package=version, network=network, name_prefix=f"{prefix}-model", tags=tags
+        )
+        #: The endpoint config of each deployment.
+        self.endpoint_config = EndpointConfigDefinition(
+            self,
+            "EndpointConfig",
+            model=self.model,
+            instance_type=instance_type,
+            initial_instance_count=initial_instance_count,
+            async_inference=async_inference,
+            data_capture=data_capture,
+            kms_key=kms_key,
+            name_prefix=f"{prefix}-config",
+            tags=tags,
+        )
+        #: The endpoint's create-or-update and InService wait.
+        self.endpoint = EndpointDeployment(
+            self,
+            "Deploy",
+            endpoint_name=endpoint_name,
+            config=self.endpoint_config,
+            deployment=deployment,
+            autoscaling=autoscaling,
+            poll_interval=poll_interval,
+            max_wait=max_wait,
+            tags=tags,
+        )
+        self.batch_transform = batch_transform(self, self.model) if batch_transform is not None else None
+
+        # ---- failure path ----------------------------------------------------------------------
+        failed = sfn.Fail(self, "DeploymentFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        notify = tasks.SnsPublish(
+            self,
+            "NotifyFailure",
+            topic=self.topic,
+            subject="SageMaker model deployment failed",
+            message=sfn.TaskInput.from_object(
+                {
+                    "execution": sfn.JsonPath.execution_id,
+                    "modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn"),
+                    "error": sfn.JsonPath.string_at("$.error.Error"),
+                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        notify.next(failed)
+        self._failure = notify
+
+        stack = Stack.of(self)
+        own_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=state_machine_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        superseded = sfn.Succeed(
+            self,
+            "Superseded",
+            comment="The version is no longer Approved, or a later approval is being deployed: nothing changed.",
+        )
+        read = sfn.Pass(
+            self,
+            "ReadApproval",
+            parameters={
+                "package": {
+                    "ModelPackageArn.$": "$.detail.ModelPackageArn",
+                    "ModelPackageVersion.$": "$.detail.ModelPackageVersion",
+                    "ModelPackageGroupName.$": "$.detail.ModelPackageGroupName",
+                },
+                "execution.$": "$$.Execution.Id",
+                "steps": {},
+            },
+        )
+        chain = sfn.Chain.start(read).next(self._still_current("Start", group, own_arn, superseded))
+        for definition in (self.model, self.endpoint_config):
+            chain = chain.next(self._task(definition))
+        chain = chain.next(self._still_current("BeforeEndpoint", group, own_arn, superseded))
+        for task in self.endpoint.tasks:
+            self._catch(task)
+        chain = chain.next(self.endpoint)
+        if self.batch_transform is not None:
+            chain = chain.next(self._task(self.batch_transform))
+        chain = chain.next(sfn.Succeed(self, "Deployed"))
+
+        seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
+        if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
+            seconds += int(self.batch_transform.default_timeout().to_seconds())  # type: ignore[union-attr]
+        self.state_machine = MlStateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            encryption_key=self.encryption_key,
+            timeout=Duration.seconds(seconds),
+            state_machine_name=state_machine_name,
+            removal_policy=removal_policy,
+            comment=f"Deploys approved versions of model package group {group.group_name} to {endpoint_name}",
+        )
+
+        # ---- trigger ---------------------------------------------------------------------------
+        self.rule = events.Rule(
+            self,
+            "OnApproval",
+            description=f"Starts {self.node.path} when a version of {group.group_name} is approved",
+            event_pattern=self.event_pattern(),
+        )
+        self.rule.add_target(
+            events_targets.SfnStateMachine(
+                self.state_machine.state_machine,
+                role=ManagedPolicyRole(self, "OnApprovalRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
+            )
+        )
+        alarm = cloudwatch.Alarm(
+            self,
+            "DeploymentsFailedAlarm",
+            metric=self.state_machine.metric_failed(period=Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"{self.node.path}: a deployment failed",
+        )
+        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        if own_topic:
+            grant_encrypted_publish(self.state_machine.role, self.encryption_key)
+            allow_alarm_publish(self.topic, self.encryption_key)
+
+    # ---- public -------------------------------------------------------------------------------
+    def event_pattern(self) -> events.EventPattern:
+        """Approvals of this group's versions only (rejections and other groups do not match)."""
+        return events.EventPattern(
+            source=[APPROVAL_EVENT["source"]],
+            detail_type=[APPROVAL_EVENT["detail_type"]],
+            detail={
+                "ModelPackageGroupName": [self.group.group_name],
+                "ModelApprovalStatus": [APPROVAL_EVENT["approved"]],
+            },
+        )
+
+    @property
+    def state_machine_arn(self) -> str:
+        return self.state_machine.state_machine_arn
+
+    @property
+    def endpoint_name(self) -> str:
+        """The endpoint each approved version is deployed to."""
+        return self._endpoint_name
+
+    @property
+    def endpoint_arn(self) -> str:
+        return self.endpoint.endpoint_arn
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """``sagemaker:InvokeEndpoint`` on the deployed endpoint only."""
+        return self.endpoint.grant_invoke(grantee)
+
+    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
+        """Deployments that failed (Sum over 5 minutes)."""
+        return self.state_machine.metric_failed(**props)
+
+    # ---- building blocks ------------------------------------------------------------------------
+    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase) -> None:
+        state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+
+    def _task(self, definition: SageMakerDefinition) -> sfn.CustomState:
+        task = definition.task()
+        add_default_retry(task)
+        self._catch(task)
+        return task
+
+    def _still_current(self, when: str, group: IModelPackageGroup, own_arn: str, superseded: sfn.Succeed) -> sfn.Chain:
+        """The version is still Approved and this is the newest execution; else ``superseded``."""
+        describe = SageMakerTask(
+            self,
+            f"ReadVersion{when}",
+            resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sagemaker:describeModelPackage",
+            parameters={"ModelPackageName.$": "$.package.ModelPackageArn"},
+            policy_statements=[
+                statement(
+                    self,
+                    actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
+                    resources=[sagemaker_arn(self, "model-package", f"{group.group_name}/*")],
+                )
+            ],
+            result_selector={"ModelApprovalStatus.$": "$.ModelApprovalStatus"},
+            result_path=f"$.steps.ReadVersion{when}",
+        )
+        newest = SageMakerTask(
+            self,
+            f"NewestDeployment{when}",
+            resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sfn:listExecutions",
+            parameters={"StateMachineArn.$": "$$.StateMachine.Id", "MaxResults": 1},
+            policy_statements=[statement(self, actions=list(LIST_EXECUTIONS_ACTIONS), resources=[own_arn])],
+            # The newest execution (Step Functions lists them newest first); the whole item, read with
+            # a path that ends in the index, is the same value on AWS and in the emulator.
+            result_selector={"Newest.$": "$.Executions[0]"},
+            result_path=f"$.steps.NewestDeployment{when}",
+        )
+        for task in (describe, newest):
+            task.add_retry(
+                errors=["SageMaker.ThrottlingException", "Sfn.SfnException", "States.Timeout"],
+                interval=Duration.seconds(5),
+                max_attempts=3,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            self._catch(task)
+        current = sfn.Choice(self, f"StillCurrent{when}")
+        current.when(
+            sfn.Condition.and_(
+                sfn.Condition.string_equals(
+                    f"$.steps.ReadVersion{when}.ModelApprovalStatus", APPROVAL_EVENT["approved"]
+                ),
+                sfn.Condition.string_equals_json_path(
+                    f"$.steps.NewestDeployment{when}.Newest.ExecutionArn", "$.execution"
+                ),
+            ),
+            sfn.Pass(self, f"Current{when}"),
+        )
+        current.otherwise(superseded)
+        return sfn.Chain.start(describe).next(newest).next(current.afterwards(include_otherwise=False))

@@ -1,0 +1,179 @@
+"""Model Registry events and state machine targets for the emulator, as EventBridge delivers them.
+
+moto's SageMaker sends no events, and moto's EventBridge delivers only to log groups, archives,
+SQS queues, event buses and API destinations. This module adds, as plug-ins:
+
+* the registry's "SageMaker Model Package State Change" event (source ``aws.sagemaker``) on the
+  default event bus whenever a version is created or its approval status is updated, with the
+  ``detail`` fields SageMaker documents (group, ARN, version, approval and package status);
+* Step Functions state machines as rule targets: a matching event starts an execution with the
+  event as input (or the target's ``Input`` / ``InputPath``), like EventBridge's
+  ``StartExecution`` target, with IAM enforced only when the target's role may start it. A target
+  whose state machine does not exist fails loudly in the emulator log instead of being dropped.
+* Application Auto Scaling in AWS SDK integrations: Step Functions calls the service
+  ``applicationautoscaling`` (botocore: ``application-autoscaling``) and names its errors
+  ``ApplicationAutoScaling.<exception>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+__all__ = ["install"]
+
+LOG = logging.getLogger(__name__)
+SOURCE = "aws.sagemaker"
+DETAIL_TYPE = "SageMaker Model Package State Change"
+
+
+def _detail(package: Any) -> dict[str, Any]:
+    created = package.creation_time
+    return {
+        "ModelPackageGroupName": package.model_package_group_name,
+        "ModelPackageVersion": package.model_package_version,
+        "ModelPackageArn": package.arn,
+        "ModelPackageName": package.model_package_name,
+        "ModelApprovalStatus": package.model_approval_status,
+        "ModelPackageStatus": package.model_package_status,
+        "CreationTime": created if isinstance(created, str) else str(created),
+        "InferenceSpecification": package.inference_specification,
+    }
+
+
+def _emit(backend: Any, package_arn: str) -> None:
+    from moto.events.models import events_backends
+
+    package = backend.model_packages.get(backend.model_package_name_mapping.get(package_arn, package_arn))
+    if package is None or package.model_package_group_name is None:
+        return  # unversioned packages belong to no group
+    events_backends[backend.account_id][backend.region_name].put_events(
+        [
+            {
+                "Source": SOURCE,
+                "DetailType": DETAIL_TYPE,
+                "Detail": json.dumps(_detail(package)),
+                "Resources": [package.arn],
+            }
+        ]
+    )
+
+
+def _install_registry_events() -> None:
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    create = SageMakerModelBackend.create_model_package
+    update = SageMakerModelBackend.update_model_package
+
+    def create_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
+        arn = create(self, *args, **kwargs)
+        _emit(self, arn)
+        return str(arn)
+
+    def update_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
+        arn = update(self, *args, **kwargs)
+        _emit(self, arn)
+        return str(arn)
+
+    SageMakerModelBackend.create_model_package = create_model_package  # type: ignore[method-assign]
+    SageMakerModelBackend.update_model_package = update_model_package  # type: ignore[method-assign]
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
+    if "Input" in target:
+        return str(target["Input"])
+    if "InputPath" in target:
+        from moto.stepfunctions.parser.asl.utils.json_path import extract_json
+
+        return json.dumps(extract_json(target["InputPath"], event))
+    if "InputTransformer" in target:
+        raise NotImplementedError("InputTransformer on a state machine target is not emulated")
+    return json.dumps(event)
+
+
+#: EventBridge User Guide, "Amazon EventBridge targets" / "Using IAM roles": a rule starts a state
+#: machine with the target's role, which needs states:StartExecution on it.
+_START_EXECUTION_SOURCE = "EventBridge user guide: the target's role needs states:StartExecution on the state machine"
+
+
+def _authorized(enforcer: Any, target: dict[str, Any]) -> bool:
+    """With IAM enforced: the target's role may start the state machine (else EventBridge's invocation fails)."""
+    if enforcer is None:
+        return True
+    from moto.utilities.arns import parse_arn
+
+    from .iam_calls import Call
+    from .iam_enforcement import PARTITION, AccessDenied
+
+    arn = parse_arn(target["Arn"])
+    call = Call("states:StartExecution", target["Arn"], _START_EXECUTION_SOURCE)
+    values = {"partition": PARTITION, "region": arn.region, "account": arn.account}
+    try:
+        enforcer.check(str(target.get("RoleArn", "")), call, values, session="events")
+    except AccessDenied as denied:
+        LOG.warning("rule target %s: %s", target["Arn"], denied)
+        return False
+    return True
+
+
+def _install_state_machine_targets(enforcer: Any = None) -> None:
+    from moto.events.models import Rule
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from moto.utilities.arns import parse_arn
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
+        others = [t for t in self.targets if t not in machines]
+        if machines and self.event_pattern.matches_event(original_event):
+            for target in machines:
+                if not _authorized(enforcer, target):
+                    continue  # EventBridge's invocation fails: nothing starts
+                arn = parse_arn(target["Arn"])
+                backend = stepfunctions_parser_backends[arn.account][arn.region]
+                try:
+                    backend.start_execution(
+                        target["Arn"], name=str(uuid.uuid4()), execution_input=_target_input(target, original_event)
+                    )
+                except Exception:
+                    LOG.exception("rule %s: could not start %s", self.name, target["Arn"])
+                    raise
+        if others:
+            every = self.targets
+            self.targets = others
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = every
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def _install_application_autoscaling() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+        state_task_service_aws_sdk,
+    )
+
+    overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
+    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES = {  # type: ignore[misc]
+        **overrides,
+        "applicationautoscaling": "application-autoscaling",
+    }
+    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"applicationautoscaling": "ApplicationAutoScaling"})
+
+
+def install(enforcer: Any = None) -> None:
+    """Registry events, state machine targets, the Application Auto Scaling SDK name and SDK field casing.
+
+    :param enforcer: with IAM enforced, a rule starts its state machine only if the target's role may.
+    """
+    from . import sdk_fields
+
+    sdk_fields.install()
+    _install_registry_events()
+    _install_state_machine_targets(enforcer)
+    _install_application_autoscaling()
