@@ -15,7 +15,7 @@ from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
 from ._kms import new_key
-from ._nag import acknowledge, acknowledge_in_packs
+from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings
 from ._validation import Problems, typed
 
 __all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
@@ -257,7 +257,7 @@ class MlDataBucket(Construct):
             return
         acknowledge(
             principal,
-            findings,
+            bucket_prefix_findings(self.bucket, prefix, actions),
             f"Scoped to objects under '{prefix}' in the ML data bucket {self.node.path}; the action wildcards "
             "are aws-cdk's standard S3/KMS read-write grant sets (GetObject*, List*, GenerateDataKey* ...).",
         )
