@@ -41,6 +41,7 @@ from sm_constructs import (
     ProcessingOutput,
     QualityGate,
     SageMakerExecutionRole,
+    StepCache,
     TrainingChannel,
     TrainingDefinition,
     TransformDefinition,
@@ -144,6 +145,8 @@ def churn_pipeline(
         network=isolated,
         name_prefix=f"{slug}-train",
     )
+    trained = train.state_output("TrainingJobName")
+    report_dir = sfn.JsonPath.format(f"s3://{{}}/{DataPrefix.EVALUATION}{{}}/", data.bucket_name, trained)
     evaluate = ProcessingDefinition(
         group,
         "Evaluate",
@@ -162,9 +165,8 @@ def churn_pipeline(
             ProcessingInput("model", train.model_data_url),
             ProcessingInput("test", prepare.output_uri("test")),
         ],
-        outputs=[
-            ProcessingOutput("evaluation", _uri(data, DataPrefix.EVALUATION), source="/opt/ml/processing/evaluation")
-        ],
+        # Under the model's training job, not the run: a reused evaluation's report is where the gate reads it.
+        outputs=[ProcessingOutput("evaluation", report_dir, source="/opt/ml/processing/evaluation")],
         output_kms_key=data.encryption_key,
         cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
         network=isolated,
@@ -178,7 +180,9 @@ def churn_pipeline(
         "Register",
         group=registry,
         training=train,
-        evaluation_report_uri=_uri(data, DataPrefix.EVALUATION, "evaluation.json"),
+        evaluation_report_uri=sfn.JsonPath.format(
+            f"s3://{{}}/{DataPrefix.EVALUATION}{{}}/evaluation.json", data.bucket_name, trained
+        ),
         description="XGBoost churn model",
     )
     model = ModelDefinition(
@@ -219,7 +223,7 @@ def churn_pipeline(
         evaluation=evaluate,
         quality_gate=QualityGate(
             bucket=data.bucket,
-            key=sfn.JsonPath.format(f"{DataPrefix.EVALUATION}{{}}/evaluation.json", RUN),
+            key=sfn.JsonPath.format(f"{DataPrefix.EVALUATION}{{}}/evaluation.json", trained),
             metric="metrics.auc",
             threshold=0.75,
         ),
@@ -246,6 +250,8 @@ def churn_pipeline(
         ],
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
         state_machine_name=f"sm-constructs-{slug}",
+        # Preprocessing, training and evaluation reuse a Completed job with the same request.
+        cache=StepCache(expire_after=Duration.days(30)),
     )
     return pipeline
 

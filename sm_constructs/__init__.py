@@ -150,3 +150,8 @@ __all__ = [
     "add_default_retry",
     "run_unique_name",
 ]
+
+# ---- step caching -----------------------------------------------------------------------------
+from .jobs.cache import CachedStep, StepCache  # noqa: E402
+
+__all__ += ["CachedStep", "StepCache"]

@@ -47,6 +47,7 @@ from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
+from .jobs.cache import CachedStep, StepCache
 from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
 from .storage import MlDataBucket
@@ -176,6 +177,9 @@ class MlPipeline(Construct):
     other error goes to one failure path that publishes to an SNS topic (KMS-encrypted) and ends
     in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
     timeout that is the sum of them. Stopping an execution stops its running jobs (``.sync``).
+
+    ``cache`` turns on step caching (:class:`StepCache`) for the preprocessing, training and
+    evaluation steps that have no cache of their own. Default: - only the steps given a cache.
     """
 
     @typed
@@ -203,6 +207,7 @@ class MlPipeline(Construct):
         retry_attempts: int = 4,
         state_machine_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        cache: StepCache | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
         if not any([preprocessing, training, evaluation, registration, model, deployment, batch_transform]):
@@ -302,6 +307,16 @@ class MlPipeline(Construct):
         )
         notify.next(failed)
         self._failure = notify
+
+        # ---- step caching: preprocessing, training and evaluation steps without a cache of their own
+        if cache is not None:
+            for step in [*preprocessing, training, evaluation]:
+                if isinstance(step, SageMakerDefinition) and step.cacheable and step.cache is None:
+                    step.enable_cache(cache)
+        self._cached = any(
+            isinstance(d, SageMakerDefinition) and d.cache is not None
+            for d in [*preprocessing, training, evaluation, registration, model, batch_transform]
+        )
 
         # ---- input ------------------------------------------------------------------------
         chain = self._input_states()
@@ -423,15 +438,20 @@ class MlPipeline(Construct):
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
-    def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.CustomState:
-        """A retried task; inside a Parallel branch (``catch=False``) the Parallel state catches instead."""
+    def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.IChainable:
+        """A retried task (behind its cache lookup when cached); inside a Parallel branch
+        (``catch=False``) the Parallel state catches instead."""
         self.definitions.append(definition)
-        task = definition.task()
+        step = definition.step()
+        cached = step if isinstance(step, CachedStep) else None
+        task = cached.task if cached is not None else step
+        assert isinstance(task, sfn.CustomState)
         if self._retry_attempts:
             add_default_retry(task, max_attempts=self._retry_attempts)
-        if catch:
-            self._catch(task)
-        return task
+        for state in [task, *(cached.lookups if cached is not None else [])]:
+            if catch:
+                self._catch(state)
+        return step
 
     def _fan_out(self, fan: FanOut) -> sfn.DistributedMap:
         self.definitions.append(fan.definition)
@@ -461,6 +481,7 @@ class MlPipeline(Construct):
                     sfn.JsonPath.object_at("$.defaults"), sfn.JsonPath.object_at("$$.Execution.Input")
                 ),
                 "steps": {},
+                **({"cache": {}} if self._cached else {}),
             },
         )
         chain = sfn.Chain.start(load).next(merge)

@@ -24,6 +24,7 @@ from ..images import ContainerImage
 from ._api import TRAINING
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, NetworkConfig, grant_role, max_runtime_seconds, validate_cluster, validate_network
+from .cache import StepCache
 
 __all__ = ["TrainingChannel", "TrainingDefinition", "source_archive"]
 
@@ -117,9 +118,12 @@ class TrainingDefinition(SageMakerDefinition):
         algorithms publish their own).
     :param network: Default: - no VPC; inter-container encryption when distributed.
     :param environment: Default: - none.
+    :param cache: reuse a Completed job with the same request (see :class:`StepCache`). Default: - no
+        caching: every run creates a job.
     """
 
     api = TRAINING
+    cacheable = True
 
     @typed
     def __init__(
@@ -145,6 +149,7 @@ class TrainingDefinition(SageMakerDefinition):
         environment: Mapping[str, str] | None = None,
         name_prefix: str | None = None,
         tags: Mapping[str, str] | None = None,
+        cache: StepCache | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         cluster = cluster or ClusterConfig()
@@ -185,6 +190,8 @@ class TrainingDefinition(SageMakerDefinition):
         if entry_point is not None and Path(entry_point).is_file():  # else reported with the other problems
             folder = Path(source_dir) if source_dir else Path(entry_point).parent
             self.source_asset = s3_assets.Asset(self, "Source", path=str(source_archive(folder)))
+        if cache is not None:
+            self.enable_cache(cache)
         self._check_request()
         grant_role(self, role, image, self.source_asset, [cluster.volume_kms_key, output_kms_key])
 
