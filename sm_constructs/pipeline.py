@@ -47,7 +47,7 @@ from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
-from .jobs.cache import CachedStep, StepCache
+from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
 from .state_machine import MlStateMachine
 from .storage import MlDataBucket
@@ -349,6 +349,8 @@ class MlPipeline(Construct):
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
         )
+        if self._cached:
+            acknowledge_lookups(self.state_machine.role)
         if self._own_topic:
             self._grant_encrypted_publish()
         if quality_gate is not None:

@@ -29,7 +29,7 @@ from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINC
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems, check_request
 from ..state_machine import MlStateMachine
-from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache
+from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache, acknowledge_lookups
 
 __all__ = [
     "RETRYABLE_ERRORS",
@@ -472,4 +472,7 @@ class SageMakerDefinition(Construct):
         timeout = self.default_timeout()
         if timeout is not None:
             kwargs.setdefault("timeout", Duration.seconds(int(timeout.to_seconds()) + 3600))  # retries' backoff
-        return MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(body), **kwargs)
+        machine = MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(body), **kwargs)
+        if self.cache is not None:
+            acknowledge_lookups(machine.role)
+        return machine

@@ -72,6 +72,18 @@ class StepCache:
         return int(self.expire_after.to_days())
 
 
+def acknowledge_lookups(role: Any) -> None:
+    """The lookups' calls that take no resource ARN (SM-PERMS: Search and List* take ``*``)."""
+    from .._nag import acknowledge, iam5
+
+    acknowledge(
+        role,
+        [iam5(resource=ANY_RESOURCE)],
+        "Step caching looks up earlier jobs with sagemaker:Search and sagemaker:ListProcessingJobs, which take no "
+        "resource ARN (SageMaker API permissions reference); every other cache call is scoped to the step's prefix.",
+    )
+
+
 def _is_per_run(value: Any) -> bool:
     return isinstance(value, str) and ("$$." in value or "States.UUID" in value)
 
