@@ -137,7 +137,8 @@ def churn_pipeline(
             TrainingChannel("train", prepare.output_uri("train"), content_type="text/csv"),
             TrainingChannel("validation", prepare.output_uri("validation"), content_type="text/csv"),
         ],
-        hyperparameters=hyperparameters,
+        # One hyperparameter per run from the input (default: the file's), the rest fixed.
+        hyperparameters={**hyperparameters, "num_round": sfn.JsonPath.string_at("$.input.numRound")},
         output_kms_key=data.encryption_key,
         cluster=ClusterConfig(
             instance_type=sfn.JsonPath.string_at("$.input.trainingInstanceType"), volume_kms_key=data.encryption_key
@@ -246,6 +247,9 @@ def churn_pipeline(
             ),
             InputField(
                 "trainingInstanceType", kind="instance_type", default="ml.m5.xlarge", description="training instances"
+            ),
+            InputField(
+                "numRound", default=str(hyperparameters["num_round"]), description="XGBoost boosting rounds (num_round)"
             ),
         ],
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,

@@ -152,6 +152,7 @@ __all__ = [
 ]
 
 # ---- step caching -----------------------------------------------------------------------------
-from .jobs.cache import CachedStep, StepCache  # noqa: E402
-
+if TYPE_CHECKING:
+    from .jobs.cache import CachedStep, StepCache
+_EXPORTS.update({"CachedStep": ".jobs.cache", "StepCache": ".jobs.cache"})
 __all__ += ["CachedStep", "StepCache"]

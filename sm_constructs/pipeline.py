@@ -319,30 +319,47 @@ class MlPipeline(Construct):
         )
 
         # ---- input ------------------------------------------------------------------------
-        chain = self._input_states()
+        head = self._input_states()
+        resume = sfn.Choice(
+            self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
+        )
+        head.next(resume)
 
         # ---- stages -----------------------------------------------------------------------
+        self._resumable: list[tuple[str, sfn.IChainable]] = []
+        stages: list[sfn.Chain] = []
+
+        def add(step: sfn.IChainable, resumable: SageMakerDefinition | None = None) -> None:
+            if resumable is not None:
+                self._resumable.append((resumable.node.id, step))
+            stages.append(stages[-1].next(step) if stages else sfn.Chain.start(step))
+
         for item in preprocessing:
-            chain = chain.next(self._fan_out(item) if isinstance(item, FanOut) else self._task(item))
+            if isinstance(item, FanOut):
+                add(self._fan_out(item))
+            else:
+                add(self._task(item), item)
         for definition in (training, evaluation):
             if definition is not None:
-                chain = chain.next(self._task(definition))
+                add(self._task(definition), definition)
         if quality_gate is not None:
-            chain = self._gate(chain, quality_gate)
+            stages.append(self._gate(stages[-1], quality_gate))
         if registration is not None:
-            chain = chain.next(self._task(registration))
+            add(self._task(registration), registration)
         if model is not None:
-            chain = chain.next(self._task(model))
+            add(self._task(model), model)
         tail = self._release(deployment, batch_transform)
         if tail is not None:
-            chain = chain.next(tail)
+            add(tail)
+        chain = stages[-1]
+        self._resume_states(resume, first=stages[0])
         chain = chain.next(sfn.Succeed(self, "PipelineSucceeded"))
 
         timeout = self._total_timeout()
         self.state_machine = MlStateMachine(
             self,
             "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            definition_body=sfn.DefinitionBody.from_chainable(head),
             encryption_key=self.encryption_key,
             timeout=timeout,
             state_machine_name=state_machine_name,
@@ -503,6 +520,24 @@ class MlPipeline(Construct):
         )
         choice.otherwise(invalid)
         return chain.next(choice.afterwards(include_otherwise=False))
+
+    def _resume_states(self, resume: sfn.Choice, *, first: sfn.IChainable) -> None:
+        """``Resume`` jumps to the step named in ``input.resume.from`` with ``input.resume.steps`` as the
+        earlier steps' results (``sm-pipeline run --from <step> --reuse <execution>`` fills both);
+        without ``resume`` every step runs. The choices list the steps in pipeline order."""
+        at = "$.input.resume.from"
+        for step_id, step in self._resumable:
+            fill: dict[str, Any] = {"input.$": "$.input", "steps.$": "$.input.resume.steps"}
+            if self._cached:
+                fill["cache"] = {}
+            jump = sfn.CustomState(
+                self, f"ResumeAt{step_id}", state_json={"Type": "Pass", "Parameters": fill, "ResultPath": "$"}
+            )
+            jump.next(step)
+            resume.when(
+                sfn.Condition.and_(sfn.Condition.is_present(at), sfn.Condition.string_equals(at, step_id)), jump
+            )
+        resume.otherwise(first)
 
     @staticmethod
     def _condition(f: InputField) -> sfn.Condition:

@@ -8,6 +8,7 @@ and from the jobs SageMaker holds, not from the state machine's own claims.
 from __future__ import annotations
 
 import datetime
+import json
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,32 @@ def test_expiry_is_respected(emulator):
     assert expired["status"] == "SUCCEEDED", expired["described"].get("cause")
     assert _ran(expired, "Train") == "miss"
     assert expired["output"]["steps"]["Train"]["TrainingJobArn"] != job
+
+
+def test_selective_rerun_starts_at_a_step_with_the_earlier_results(emulator):
+    from sm_constructs.cli import CliError, cache_hits, resume_input
+
+    sfn_client = emulator["session"].client("stepfunctions")
+    raw = _upload(emulator, "raw-rerun/")
+    earlier = run(emulator["session"], emulator["machine"], "rerun-1", {"rawUri": raw})
+    assert earlier["status"] == "SUCCEEDED"
+    processing, _ = _jobs(emulator)
+
+    payload = json.loads(resume_input(sfn_client, emulator["machine"], "Train", earlier["arn"], '{"numRound": "5"}'))
+    assert payload["rawUri"] == raw and payload["numRound"] == "5"  # the earlier input, --input over it
+    assert payload["resume"]["steps"] == {"Prepare": earlier["output"]["steps"]["Prepare"]}
+    rerun = run(emulator["session"], emulator["machine"], "rerun-2", payload)
+    assert rerun["status"] == "SUCCEEDED", rerun["described"].get("cause")
+    assert "ResumeAtTrain" in rerun["entered"]
+    assert not any(name.startswith("Prepare") for name in rerun["entered"])  # preprocessing did not run
+    assert len(_jobs(emulator)[0]) == len(processing)
+    assert rerun["output"]["steps"]["Prepare"] == earlier["output"]["steps"]["Prepare"]
+    assert _ran(rerun, "Train") == "miss"  # numRound changed
+
+    again = run(emulator["session"], emulator["machine"], "rerun-3", {"rawUri": raw})
+    assert cache_hits(again["events"]) == [
+        f"Prepare: cache hit, reused {earlier['output']['steps']['Prepare']['ProcessingJobName']}",
+        f"Train: cache hit, reused {earlier['output']['steps']['Train']['TrainingJobName']}",
+    ]
+    with pytest.raises(CliError, match=r"--from Evaluate: not a step.*Prepare, Train"):
+        resume_input(sfn_client, emulator["machine"], "Evaluate", earlier["arn"], "{}")
