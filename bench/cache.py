@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -90,7 +91,11 @@ def main() -> int:
         ]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+            proc.kill()
+            proc.wait(timeout=10)
     lines = [
         "| run | status | processing jobs | training jobs | transform jobs | wall time | state transitions | cache hits |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",

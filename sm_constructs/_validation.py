@@ -297,7 +297,7 @@ class _RequestWalk:
             for key, item in value.items():
                 if not isinstance(key, str) or key.endswith(".$"):
                     continue
-                self.walk(shape["key"]["shape"], key, f"{path} key {key!r}")
+                self.walk(shape["key"]["shape"], key, f"{path} key")
                 self.walk(shape["value"]["shape"], item, f"{path}.{key}")
         elif kind == "string":
             self._string(shape_name, shape, value, path)
@@ -464,7 +464,7 @@ def _protocol_members(hint: type) -> tuple[str, ...]:
 
 
 @cache
-def _implements(value_type: type, hint: type) -> bool:
+def _implements(value_type: Any, hint: Any) -> bool:
     """Structural check (as jsii does): the value's class has every member the interface declares."""
     return all(any(n in vars(c) for c in value_type.__mro__) for n in _protocol_members(hint))
 
@@ -475,7 +475,8 @@ def _implements_value(value: Any, hint: type) -> bool:
     if delegates:
         names = _protocol_members(hint)
         return all(any(any(n in vars(c) for c in type(d).__mro__) for d in delegates) for n in names)
-    return _implements(type(value), hint)
+    value_type: Any = type(value)
+    return _implements(value_type, hint)
 
 
 @cache

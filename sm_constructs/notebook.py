@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Aws, Fn, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, Fn, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -19,7 +19,8 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
-from ._iam import ManagedPolicyRole, combine_grants
+from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
+from ._iam_facts import SAGEMAKER_PRINCIPAL
 from ._kms import new_key
 from ._nag import acknowledge, iam5, state_machine_executions
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
@@ -103,6 +104,18 @@ class LifecycleScript:
         return base64.b64encode(self.content.encode()).decode()
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Plan:
+    """What a notebook's props come to, once checked: its name, the job prefix, the start script, the subnet."""
+
+    name: str
+    slug: str
+    job_name_prefix: str
+    start_script: LifecycleScript | None
+    #: The subnet of the given VPC (None: the notebook makes its own network).
+    subnet_id: str | None
+
+
 class NotebookInstance(Construct):
     """A SageMaker notebook instance for exploring data and starting jobs, secure by default.
 
@@ -183,7 +196,89 @@ class NotebookInstance(Construct):
         platform_identifier: str = DEFAULT_PLATFORM,
         notebook_instance_name: str | None = None,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
+        plan = self._plan(
+            scope,
+            id,
+            notebook_instance_name=notebook_instance_name,
+            instance_type=instance_type,
+            volume_size_gb=volume_size_gb,
+            platform_identifier=platform_identifier,
+            default_code_repository=default_code_repository,
+            idle_timeout_minutes=idle_timeout_minutes,
+            job_name_prefix=job_name_prefix,
+            on_start=on_start,
+            on_create=on_create,
+            data_access=data_access,
+            vpc=vpc,
+            subnet_selection=subnet_selection,
+            direct_internet_access=direct_internet_access,
+        )
+        super().__init__(scope, id)
+        self.notebook_instance_name = plan.name
+        self.job_name_prefix = plan.job_name_prefix
+        self.execution_role = execution_role
+        self.network: MlVpc | None = None
+        self.vpc, subnet_id = self._build_network(vpc, plan.subnet_id, default_code_repository)
+        self.security_group = self._build_security_group(plan.name, https_egress_to)
+        self.encryption_key: kms.IKey = encryption_key or new_key(
+            self, "Key", description=f"Notebook {plan.name} volume"
+        )
+        self.role: iam.IRole = role or ManagedPolicyRole(
+            self,
+            "Role",
+            assumed_by=service_of_this_account(SAGEMAKER_PRINCIPAL),
+            description=f"Notebook {plan.name}: data exploration and job submission",
+        )
+        self._grant_notebook_work(data_bucket, data_access or DEFAULT_DATA_ACCESS)
+        self.lifecycle_config = self._build_lifecycle(plan, on_create)
+        self.cfn_notebook = sagemaker.CfnNotebookInstance(
+            self,
+            "Resource",
+            notebook_instance_name=plan.name,
+            instance_type=instance_type,
+            role_arn=self.role.role_arn,
+            subnet_id=subnet_id,
+            security_group_ids=[self.security_group.security_group_id],
+            direct_internet_access="Enabled" if direct_internet_access else "Disabled",
+            root_access="Enabled" if root_access else "Disabled",
+            kms_key_id=self.encryption_key.key_id,
+            volume_size_in_gb=volume_size_gb,
+            platform_identifier=platform_identifier,
+            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
+                minimum_instance_metadata_service_version="2"
+            ),
+            lifecycle_config_name=(
+                self.lifecycle_config.attr_notebook_instance_lifecycle_config_name if self.lifecycle_config else None
+            ),
+            default_code_repository=default_code_repository,
+        )
+        # The notebook must never start before its permissions exist, including grants made after
+        # construction (grant_* methods, users' own grants): resolved when the app is synthesized.
+        Aspects.of(self.cfn_notebook).add(_WaitForRolePolicies(self))
+
+    # ---- validate and plan ------------------------------------------------------------------
+    @classmethod
+    def _plan(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        notebook_instance_name: str | None,
+        instance_type: str,
+        volume_size_gb: int,
+        platform_identifier: str,
+        default_code_repository: str | None,
+        idle_timeout_minutes: int | None,
+        job_name_prefix: str | None,
+        on_start: LifecycleScript | None,
+        on_create: LifecycleScript | None,
+        data_access: Mapping[str, Access] | None,
+        vpc: ec2.IVpc | None,
+        subnet_selection: ec2.SubnetSelection | None,
+        direct_internet_access: bool,
+    ) -> _Plan:
+        """Every prop checked (all problems raised together) and what the build steps derive from them."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
         name = notebook_instance_name or _default_name(scope, id)
         # CloudFormation creates the notebook with CreateNotebookInstance: the same rules apply.
         check_fields(
@@ -225,7 +320,7 @@ class NotebookInstance(Construct):
                     f"SageMaker allows {MAX_SCRIPT_CHARS} chars per lifecycle script after base64 encoding; "
                     "move the bulk into a file on S3 or the code repository and fetch it from the script",
                 )
-        self._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
+        cls._check_code_repository(problems, default_code_repository, vpc, direct_internet_access)
         for key, mode in (data_access or {}).items():
             problems.s3_prefix("data_access", key)
             problems.one_of(f"data_access[{key!r}]", mode, get_args(Access))
@@ -236,77 +331,49 @@ class NotebookInstance(Construct):
         else:
             subnet_id = _first_subnet(problems, vpc, subnet_selection)
         problems.raise_if_any()
-        super().__init__(scope, id)
+        return _Plan(name=name, slug=slug, job_name_prefix=prefix, start_script=start_script, subnet_id=subnet_id)
 
-        self.notebook_instance_name = name
-        self.job_name_prefix = prefix
-        self.execution_role = execution_role
-        self.network: MlVpc | None = None
-        if vpc is None:
-            endpoints = None
-            if default_code_repository is not None and _CODECOMMIT_URL.match(default_code_repository):
-                endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
-            self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
-            vpc = self.network.vpc
-            subnet_id = vpc.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
-        assert subnet_id is not None
-        self.vpc = vpc
+    # ---- build steps ------------------------------------------------------------------------
+    def _build_network(
+        self, vpc: ec2.IVpc | None, subnet_id: str | None, code_repository: str | None
+    ) -> tuple[ec2.IVpc, str]:
+        """The given VPC and subnet, or a new :class:`MlVpc` (with CodeCommit's endpoint when cloning from it)."""
+        if vpc is not None:
+            assert subnet_id is not None  # chosen by _plan
+            return vpc, subnet_id
+        endpoints = None
+        if code_repository is not None and _CODECOMMIT_URL.match(code_repository):
+            endpoints = [*DEFAULT_INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpointAwsService.CODECOMMIT_GIT]
+        self.network = MlVpc(self, "Network", interface_endpoints=endpoints)
+        created = self.network.vpc
+        return created, created.select_subnets(**self.network.subnet_selection._values).subnet_ids[0]
 
-        self.security_group = ec2.SecurityGroup(
+    def _build_security_group(self, name: str, https_egress_to: Sequence[ec2.IPeer] | None) -> ec2.SecurityGroup:
+        """HTTPS out only (to ``https_egress_to``, by default anywhere), nothing in."""
+        group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
-            vpc=vpc,
+            vpc=self.vpc,
             allow_all_outbound=False,
             description=f"Notebook {name}: HTTPS out only, nothing in",
         )
         for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
-            self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
+            group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
+        return group
 
-        self.encryption_key: kms.IKey = encryption_key or new_key(self, "Key", description=f"Notebook {name} volume")
-        self.role: iam.IRole = role or ManagedPolicyRole(
+    def _build_lifecycle(
+        self, plan: _Plan, on_create: LifecycleScript | None
+    ) -> sagemaker.CfnNotebookInstanceLifecycleConfig | None:
+        """The lifecycle configuration, when there is a start script (auto-stop included) or a create script."""
+        if plan.start_script is None and on_create is None:
+            return None
+        return sagemaker.CfnNotebookInstanceLifecycleConfig(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description=f"Notebook {name}: data exploration and job submission",
+            "Lifecycle",
+            notebook_instance_lifecycle_config_name=f"{plan.slug[:53].rstrip('-')}-lifecycle",
+            on_start=[{"content": plan.start_script.encoded()}] if plan.start_script else None,
+            on_create=[{"content": on_create.encoded()}] if on_create else None,
         )
-        self._grant_notebook_work(data_bucket, data_access or DEFAULT_DATA_ACCESS)
-
-        self.lifecycle_config: sagemaker.CfnNotebookInstanceLifecycleConfig | None = None
-        if start_script is not None or on_create is not None:
-            self.lifecycle_config = sagemaker.CfnNotebookInstanceLifecycleConfig(
-                self,
-                "Lifecycle",
-                notebook_instance_lifecycle_config_name=f"{slug[:53].rstrip('-')}-lifecycle",
-                on_start=[{"content": start_script.encoded()}] if start_script else None,
-                on_create=[{"content": on_create.encoded()}] if on_create else None,
-            )
-
-        self.cfn_notebook = sagemaker.CfnNotebookInstance(
-            self,
-            "Resource",
-            notebook_instance_name=name,
-            instance_type=instance_type,
-            role_arn=self.role.role_arn,
-            subnet_id=subnet_id,
-            security_group_ids=[self.security_group.security_group_id],
-            direct_internet_access="Enabled" if direct_internet_access else "Disabled",
-            root_access="Enabled" if root_access else "Disabled",
-            kms_key_id=self.encryption_key.key_id,
-            volume_size_in_gb=volume_size_gb,
-            platform_identifier=platform_identifier,
-            instance_metadata_service_configuration=sagemaker.CfnNotebookInstance.InstanceMetadataServiceConfigurationProperty(
-                minimum_instance_metadata_service_version="2"
-            ),
-            lifecycle_config_name=(
-                self.lifecycle_config.attr_notebook_instance_lifecycle_config_name if self.lifecycle_config else None
-            ),
-            default_code_repository=default_code_repository,
-        )
-        # The notebook must never start before its permissions exist, including grants made after
-        # construction (grant_* methods, users' own grants): resolved when the app is synthesized.
-        Aspects.of(self.cfn_notebook).add(_WaitForRolePolicies(self))
 
     # ---- validation helpers ---------------------------------------------------------------
     @staticmethod

@@ -178,8 +178,18 @@ class MlPipeline(Construct):
     in ``Fail``; every job task has a timeout (its max runtime + 1 h) and the state machine a
     timeout that is the sum of them. Stopping an execution stops its running jobs (``.sync``).
 
-    ``cache`` turns on step caching (:class:`StepCache`) for the preprocessing, training and
-    evaluation steps that have no cache of their own. Default: - only the steps given a cache.
+    Observability and triggers: alarms on failed and timed-out executions (``alarms``), and after
+    construction :meth:`add_dashboard`, :meth:`add_schedule`, :meth:`add_s3_trigger` (the
+    ``dashboard``, ``schedule`` / ``schedule_input`` and ``s3_trigger`` props call them) and the
+    ``metric_*`` helpers. :attr:`endpoints` lists the endpoints it deploys (e.g. to grant invoking them).
+
+    :param alarms: alarms on failed and timed-out executions, to the notification topic. Default: True.
+    :param dashboard: add a dashboard (:meth:`add_dashboard`). Default: False.
+    :param schedule: start on a schedule (:meth:`add_schedule`). Default: - no schedule.
+    :param schedule_input: the scheduled executions' input. Default: - empty (field defaults apply).
+    :param s3_trigger: start for new objects under a prefix (:meth:`add_s3_trigger`). Default: - none.
+    :param cache: step caching (:class:`StepCache`) for the preprocessing, training and evaluation
+        steps that have no cache of their own. Default: - only the steps given a cache.
     """
 
     @typed
@@ -209,8 +219,115 @@ class MlPipeline(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         cache: StepCache | None = None,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
-        if not any([preprocessing, training, evaluation, registration, model, deployment, batch_transform]):
+        self._validate(
+            scope,
+            id,
+            stages=[preprocessing, training, evaluation, registration, model, deployment, batch_transform],
+            preprocessing=preprocessing,
+            evaluation=evaluation,
+            quality_gate=quality_gate,
+            inputs=inputs,
+            s3_trigger=s3_trigger,
+            retry_attempts=retry_attempts,
+            state_machine_name=state_machine_name,
+        )
+        super().__init__(scope, id)
+
+        self._retry_attempts = retry_attempts
+        self.encryption_key = encryption_key or new_key(
+            self,
+            "Key",
+            removal_policy=removal_policy,
+            description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
+        )
+        self._own_topic = notification_topic is None
+        self.topic = notification_topic or sns.Topic(
+            self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
+        )
+        self.inputs: list[InputField] = list(inputs)
+        if quality_gate is not None:
+            self.inputs.append(
+                InputField(
+                    quality_gate.threshold_input,
+                    kind="number",
+                    default=quality_gate.threshold,
+                    description="quality gate threshold",
+                )
+            )
+        self.definitions: list[SageMakerDefinition] = []
+        #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
+        self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
+
+        # step caching: the preprocessing, training and evaluation steps without a cache of their own
+        if cache is not None:
+            for step in [*preprocessing, training, evaluation]:
+                if isinstance(step, SageMakerDefinition) and step.cacheable and step.cache is None:
+                    step.enable_cache(cache)
+        self._cached = any(
+            isinstance(d, SageMakerDefinition) and d.cache is not None
+            for d in [*preprocessing, training, evaluation, registration, model, batch_transform]
+        )
+        self._failure = self._build_failure_path()
+        chain = self._build_chain(
+            preprocessing=preprocessing,
+            training=training,
+            evaluation=evaluation,
+            quality_gate=quality_gate,
+            registration=registration,
+            model=model,
+            deployment=deployment,
+            batch_transform=batch_transform,
+        )
+        timeout = self._total_timeout()
+        self.state_machine = MlStateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
+            encryption_key=self.encryption_key,
+            timeout=timeout,
+            state_machine_name=state_machine_name,
+            removal_policy=removal_policy,
+            comment=f"SageMaker pipeline {self.node.path}",
+        )
+        if self._cached:
+            acknowledge_lookups(self.state_machine.role)
+        if self._own_topic:
+            self._grant_encrypted_publish()
+        if quality_gate is not None:
+            self._grant_report_read(quality_gate)
+        if any(isinstance(p, FanOut) for p in preprocessing):
+            self._acknowledge_distributed_map()
+        self._dashboard: cloudwatch.Dashboard | None = None
+        self._schedules: list[scheduler.Schedule] = []
+        self._s3_triggers: list[events.Rule] = []
+        if alarms:
+            self._alarms()
+        if dashboard:
+            self.add_dashboard()
+        if schedule is not None:
+            self.add_schedule(schedule, input=schedule_input)
+        if s3_trigger is not None:
+            self.add_s3_trigger(s3_trigger)
+
+    # ---- validate ---------------------------------------------------------------------------
+    @classmethod
+    def _validate(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        stages: Sequence[Any],
+        preprocessing: Sequence[SageMakerDefinition | FanOut],
+        evaluation: SageMakerDefinition | None,
+        quality_gate: QualityGate | None,
+        inputs: Sequence[InputField],
+        s3_trigger: S3Trigger | None,
+        retry_attempts: int,
+        state_machine_name: str | None,
+    ) -> None:
+        """Every prop checked; all problems raised together."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
+        if not any(stages):
             problems.add(
                 "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
             )
@@ -261,35 +378,18 @@ class MlPipeline(Construct):
                     f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
                 )
                 problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
+                state = f"{fan.definition.node.id}FanOut"
+                if len(state) > 80:  # the States Language limits state names to 80 characters
+                    problems.add(
+                        f"preprocessing[{i}].definition", fan.definition.node.id, f"state '{state}' is over 80 chars"
+                    )
+        if s3_trigger is not None:
+            problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
-        super().__init__(scope, id)
 
-        self._retry_attempts = retry_attempts
-        self.encryption_key = encryption_key or new_key(
-            self,
-            "Key",
-            removal_policy=removal_policy,
-            description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
-        )
-        self._own_topic = notification_topic is None
-        self.topic = notification_topic or sns.Topic(
-            self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
-        )
-        self.inputs: list[InputField] = list(inputs)
-        if quality_gate is not None:
-            self.inputs.append(
-                InputField(
-                    quality_gate.threshold_input,
-                    kind="number",
-                    default=quality_gate.threshold,
-                    description="quality gate threshold",
-                )
-            )
-        self.definitions: list[SageMakerDefinition] = []
-        #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
-        self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
-
-        # ---- failure path ----------------------------------------------------------------
+    # ---- build steps ------------------------------------------------------------------------
+    def _build_failure_path(self) -> sfn.IChainable:
+        """Publish the error to the notification topic, then fail: where every catch leads."""
         failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
         notify = tasks.SnsPublish(
             self,
@@ -306,26 +406,25 @@ class MlPipeline(Construct):
             result_path=sfn.JsonPath.DISCARD,
         )
         notify.next(failed)
-        self._failure = notify
+        return notify
 
-        # ---- step caching: preprocessing, training and evaluation steps without a cache of their own
-        if cache is not None:
-            for step in [*preprocessing, training, evaluation]:
-                if isinstance(step, SageMakerDefinition) and step.cacheable and step.cache is None:
-                    step.enable_cache(cache)
-        self._cached = any(
-            isinstance(d, SageMakerDefinition) and d.cache is not None
-            for d in [*preprocessing, training, evaluation, registration, model, batch_transform]
-        )
-
-        # ---- input ------------------------------------------------------------------------
-        head = self._input_states()
+    def _build_chain(
+        self,
+        *,
+        preprocessing: Sequence[SageMakerDefinition | FanOut],
+        training: SageMakerDefinition | None,
+        evaluation: SageMakerDefinition | None,
+        quality_gate: QualityGate | None,
+        registration: SageMakerDefinition | None,
+        model: SageMakerDefinition | None,
+        deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
+        batch_transform: SageMakerDefinition | None,
+    ) -> sfn.Chain:
+        """Input handling, the ``Resume`` choice (selective re-runs), the stages in their fixed order, then success."""
         resume = sfn.Choice(
             self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
         )
-        head.next(resume)
-
-        # ---- stages -----------------------------------------------------------------------
+        head = self._input_states().next(resume)
         self._resumable: list[tuple[str, sfn.IChainable]] = []
         stages: list[sfn.Chain] = []
 
@@ -351,40 +450,9 @@ class MlPipeline(Construct):
         tail = self._release(deployment, batch_transform)
         if tail is not None:
             add(tail)
-        chain = stages[-1]
+        stages[-1].next(sfn.Succeed(self, "PipelineSucceeded"))
         self._resume_states(resume, first=stages[0])
-        chain = chain.next(sfn.Succeed(self, "PipelineSucceeded"))
-
-        timeout = self._total_timeout()
-        self.state_machine = MlStateMachine(
-            self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(head),
-            encryption_key=self.encryption_key,
-            timeout=timeout,
-            state_machine_name=state_machine_name,
-            removal_policy=removal_policy,
-            comment=f"SageMaker pipeline {self.node.path}",
-        )
-        if self._cached:
-            acknowledge_lookups(self.state_machine.role)
-        if self._own_topic:
-            self._grant_encrypted_publish()
-        if quality_gate is not None:
-            self._grant_report_read(quality_gate)
-        if any(isinstance(p, FanOut) for p in preprocessing):
-            self._acknowledge_distributed_map()
-        self._dashboard: cloudwatch.Dashboard | None = None
-        self._schedules: list[scheduler.Schedule] = []
-        self._s3_triggers: list[events.Rule] = []
-        if alarms:
-            self._alarms()
-        if dashboard:
-            self.add_dashboard()
-        if schedule is not None:
-            self.add_schedule(schedule, input=schedule_input)
-        if s3_trigger is not None:
-            self.add_s3_trigger(s3_trigger)
+        return head
 
     # ---- public ---------------------------------------------------------------------------
     @property

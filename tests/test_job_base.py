@@ -240,6 +240,19 @@ def test_extra_request_fields_reach_the_request_and_are_validated():
     assert "NotAField" not in requests["Bad"].parameters
 
 
+def test_task_then_state_machine_and_a_second_task_of_the_same_name():
+    stack = new_stack()
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    model = _Model(stack, "Model", role=role, image="img", name_prefix="m")
+    model.task()
+    model.to_state_machine()  # its own task gets a free name instead of a construct clash
+    with pytest.raises(ConstructValidationError, match=r"_Model 'Test/Model': task\(id\)='Model' is invalid"):
+        model.task()
+    with pytest.raises(ConstructValidationError, match=r"to_state_machine\(id\)='StateMachine' is invalid"):
+        model.to_state_machine()
+    template_of(stack)
+
+
 def test_shared_statements_are_frozen_and_shared_once_per_stack():
     from sm_constructs._memo import statement
 

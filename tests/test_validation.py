@@ -48,3 +48,69 @@ def test_instance_type_rule_accepts_only_ml_types(value):
         and "-" not in parts[2]
     )
     assert ok == looks_ml
+
+
+# ---- the walk of a request against botocore's model --------------------------------------------------
+def _problems_of(operation: str, request: dict, service: str = "sagemaker") -> list[str]:
+    from sm_constructs._validation import check_request
+
+    p = Problems("X", "S/X")
+    check_request(p, service, operation, request)
+    return p._items
+
+
+def test_walk_checks_enum_length_pattern_range_and_required():
+    items = _problems_of(
+        "CreateModelPackageGroup",
+        {"ModelPackageGroupName": "bad_name", "ModelPackageGroupDescription": "d" * 1025},
+    )
+    assert any(i.startswith("ModelPackageGroupName='bad_name' is invalid: must match") for i in items)
+    assert any("ModelPackageGroupDescription=" in i and "at most 1024" in i for i in items)
+    items = _problems_of("CreateEndpoint", {"EndpointName": "e"})
+    assert items == [
+        "EndpointConfigName=None is invalid: is required (SageMaker CreateEndpoint, shape CreateEndpointInput)"
+    ]
+
+
+def test_walk_reads_java_unicode_classes():
+    # EntityDescription is [\p{L}\p{M}\p{Z}\p{S}\p{N}\p{P}]*: letters of any script pass, a control character fails.
+    ok = _problems_of(
+        "CreateModelPackageGroup", {"ModelPackageGroupName": "g", "ModelPackageGroupDescription": "Ærø 模型 ✓"}
+    )
+    bad = _problems_of(
+        "CreateModelPackageGroup", {"ModelPackageGroupName": "g", "ModelPackageGroupDescription": "a\x07"}
+    )
+    assert ok == [] and len(bad) == 1 and "must match" in bad[0]
+
+
+def test_walk_skips_run_time_values_but_not_static_jsonpaths():
+    from aws_cdk import aws_stepfunctions as sfn
+
+    token = sfn.JsonPath.string_at("$.steps.Model.ModelName")
+    assert _problems_of("CreateEndpoint", {"EndpointName": token, "EndpointConfigName.$": "$.c"}) == []
+    (item,) = _problems_of("CreateEndpoint", {"EndpointName": "e", "EndpointConfigName": "$.steps.C.Name"})
+    assert "sfn.JsonPath.string_at('$.steps.C.Name')" in item
+    # DataProcessing filters are JSONPaths by definition (shape JsonPath): no error there.
+    request = {
+        "TransformJobName": "t",
+        "ModelName": "m",
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
+        "TransformOutput": {"S3OutputPath": "s3://b/out/"},
+        "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+        "DataProcessing": {"InputFilter": "$[1:]", "OutputFilter": "$.x"},
+    }
+    assert _problems_of("CreateTransformJob", request) == []
+
+
+def test_walk_names_unknown_fields_with_the_nearest_member():
+    (item,) = _problems_of("CreateEndpoint", {"EndpointName": "e", "EndpointConfigName": "c", "Tag": []})
+    assert "Tag=[] is invalid: not a field of CreateEndpointInput; nearest: 'Tags'" in item
+
+
+def test_walk_covers_other_services():
+    (item,) = _problems_of("GetObject", {"Bucket": "b", "Key": ""}, service="s3")
+    assert item.startswith("Key='' is invalid: is 0 characters; at least 1 (S3 GetObject")
+    (item,) = _problems_of(
+        "CreateStateMachine", {"name": "n" * 81, "definition": "{}", "roleArn": "r"}, "stepfunctions"
+    )
+    assert "at most 80" in item

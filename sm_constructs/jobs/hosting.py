@@ -3,6 +3,7 @@ until the endpoint is InService."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Literal
@@ -48,6 +49,21 @@ __all__ = [
     "ServerlessConfig",
 ]
 
+#: Suffixes of the states an EndpointDeployment adds (``<id><suffix>``).
+_DEPLOYMENT_STATES = (
+    "Describe",
+    "Create",
+    "Update",
+    "StartPolling",
+    "Wait",
+    "Poll",
+    "CountPoll",
+    "Check",
+    "Failed",
+    "RolledBack",
+    "TimedOut",
+    "InService",
+)
 # SageMaker ARNs carry names in lower case; lower-case prefixes let the name be read back from the ARN.
 _NAME_FROM_ARN = "States.ArrayGetItem(States.StringSplit({}, '/'), 1)"
 
@@ -367,6 +383,15 @@ class EndpointDeployment(sfn.StateMachineFragment):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
+        # State names are "<id>StartPolling" etc.; the States Language allows 80 characters.
+        longest = max(len(s) for s in _DEPLOYMENT_STATES)
+        if not re.fullmatch(rf"[A-Za-z][A-Za-z0-9_]{{0,{79 - longest}}}", id):
+            problems.add(
+                "id",
+                id,
+                f"becomes state names such as '{id}StartPolling': letters, digits and '_', "
+                f"at most {80 - longest} characters",
+            )
         endpoint_config_name = config.config_name
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)

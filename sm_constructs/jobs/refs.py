@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from .._validation import WHAT_TO_PASS, Problems, is_token
+from .._validation import WHAT_TO_PASS, Problems, is_token, looks_like_jsonpath
 from ._base import sagemaker_arn
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -123,7 +123,7 @@ def check_model_source(
                 "model_data_url", None, "give the training definition (training=...) or the model artifact URI"
             )
     for field, value in (("image", image), ("model_data_url", model_data_url)):
-        if isinstance(value, str) and not is_token(value) and value.startswith("$"):
+        if looks_like_jsonpath(value):
             problems.add(
                 field,
                 value,
