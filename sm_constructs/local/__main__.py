@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--port", type=int, default=0)
         cmd.add_argument("--workdir", type=Path, default=Path(".sm-local"))
         cmd.add_argument("--time-scale", type=float, default=1.0 if name == "serve" else 0.05)
+        if name == "serve":
+            cmd.add_argument("--no-iam", action="store_true", help="do not enforce IAM (also: SM_LOCAL_IAM=off)")
         if name == "demo":
             cmd.add_argument("--keep", action="store_true", help="leave the emulator running")
         cmd.set_defaults(func=func)

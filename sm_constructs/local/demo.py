@@ -50,8 +50,10 @@ class LocalSession:
 
 
 def serve(args: argparse.Namespace) -> int:
-    with Emulator(port=args.port, workdir=args.workdir, time_scale=args.time_scale) as emulator:
-        print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir})", flush=True)
+    enforce = False if getattr(args, "no_iam", False) else None  # None: the default (SM_LOCAL_IAM)
+    with Emulator(port=args.port, workdir=args.workdir, time_scale=args.time_scale, enforce_iam=enforce) as emulator:
+        iam = "IAM enforced" if emulator.enforce_iam else "IAM NOT enforced"
+        print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir}; {iam})", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             while True:

@@ -14,6 +14,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
   (:mod:`~sm_constructs.local.sagemaker_search`: every filter, sort order and limit), which step
   caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
   indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS;
+* IAM enforcement (on by default): every call of a run authorized against the deployed policies
+  as AWS would (:mod:`~sm_constructs.local.iam_enforcement`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
   endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
 
@@ -228,9 +230,19 @@ class Emulator:
     :param port: Default: - a free port.
     :param workdir: job directories, logs and ``faults.json``. Default: ``.sm-local`` here.
     :param time_scale: factor for Wait states and Retry intervals. Default: 1.0.
+    :param enforce_iam: authorize every call of a run as AWS would
+        (:mod:`~sm_constructs.local.iam_enforcement`). Default: on, unless ``SM_LOCAL_IAM=off``.
     """
 
-    def __init__(self, *, port: int | None = None, workdir: Path | None = None, time_scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        workdir: Path | None = None,
+        time_scale: float = 1.0,
+        enforce_iam: bool | None = None,
+    ) -> None:
+        self.enforce_iam = os.environ.get("SM_LOCAL_IAM", "on") != "off" if enforce_iam is None else enforce_iam
         self.port = port or _free_port()
         self.workdir = (workdir or Path(".sm-local")).resolve()
         self.time_scale = time_scale
@@ -253,8 +265,21 @@ class Emulator:
         if _installed:
             raise RuntimeError("one Emulator per process")
         _installed = True
-        runner = JobRunner(lambda region: boto_client_for(region=region, service="s3"), self.workdir, ACCOUNT_ID)
+        s3 = lambda region: boto_client_for(region=region, service="s3")  # noqa: E731
+        enforcer = None
+        if self.enforce_iam:
+            from .iam_enforcement import Enforcer, PolicyStore
+            from .iam_jobs import EnforcedJobRunner
+
+            enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=self.workdir / "iam.jsonl")
+            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer)
+        else:
+            runner = JobRunner(s3, self.workdir, ACCOUNT_ID)
         _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
+        if enforcer is not None:
+            from .iam_enforcement import install
+
+            install(enforcer)
         _install_model_package_group()
         _install_executable_state_machines()
         _install_rethrown_state_errors()

@@ -1,0 +1,475 @@
+"""IAM enforcement in the local emulator: every call a run makes is authorized as AWS would.
+
+* **State machine calls.** Each task's integration is looked up in
+  :data:`~sm_constructs.local.iam_calls.INTEGRATIONS` and every call AWS makes for it (the API call
+  itself, ``iam:PassRole`` with ``iam:PassedToService``, ``sagemaker:AddTags`` for tags,
+  ``sagemaker:ListTags``, and for ``.sync`` the ``Describe*`` polls and the managed events rule) is
+  authorized against the state machine role's policies as deployed: inline and managed, read from
+  moto's IAM backend. An integration without a row fails the task: the emulator cannot tell what
+  AWS would authorize.
+* **Job data access.** A job run by the local runner acts as its execution role: SageMaker assumes
+  it (the trust policy is checked with ``aws:SourceAccount``/``aws:SourceArn``), pulls the image
+  (ECR), opens the job's log stream, creates the grant on the volume key, lists and reads each
+  input, writes each output (with ``kms:Decrypt``/``kms:GenerateDataKey`` through S3 for SSE-KMS
+  objects) and, for training, publishes metrics. Each is authorized against the role's policies,
+  the bucket policy and the key policy (:data:`~sm_constructs.local.iam_calls.JOB_ACCESS`).
+* **A denied call fails as on AWS**: the task fails with the service's AccessDenied error and a
+  cause naming principal, action and resource; a job fails with ``ClientError: AccessDenied: ...``
+  as its ``FailureReason``, which the ``.sync`` task reports. Both are in the execution history.
+
+Each decision is logged to ``<workdir>/iam.jsonl`` (principal, action, resource, decision).
+Enforcement is on by default (``Emulator(enforce_iam=False)``, ``serve --no-iam`` or
+``SM_LOCAL_IAM=off`` turn it off).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, STATE_MACHINE_ACCESS, Call
+from .iam_policy import Outcome, Request, authorize
+
+__all__ = ["ADDED_CONTEXT_KEYS", "AccessDenied", "Enforcer", "PolicyStore", "install"]
+
+PARTITION = "aws"
+
+#: (account, bucket) → bucket policy deployed by CloudFormation. Kept here, not on moto's bucket:
+#: moto's S3 would then evaluate it itself, with the shortcomings listed in iam_policy's docs.
+BUCKET_POLICIES: dict[tuple[str, str], dict[str, Any]] = {}
+#: state machine ARN → its customer managed key (moto's CloudFormation drops EncryptionConfiguration)
+STATE_MACHINE_KEYS: dict[str, str] = {}
+
+
+class AccessDenied(Exception):
+    """A call the principal's policies do not allow."""
+
+    def __init__(self, request: Request, outcome: Outcome) -> None:
+        super().__init__(outcome.message(request))
+        self.request = request
+        self.outcome = outcome
+
+
+class UnknownIntegration(Exception):
+    """An integration the emulator's call table does not describe."""
+
+
+def _loads(document: Any) -> dict[str, Any]:
+    if isinstance(document, bytes):
+        document = document.decode()
+    if isinstance(document, str):
+        from urllib.parse import unquote
+
+        text = document if document.lstrip().startswith("{") else unquote(document)
+        return dict(json.loads(text))
+    return dict(document)
+
+
+class PolicyStore:
+    """Policies and resource facts as deployed, read from moto's backends in this process."""
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+
+    def _role(self, role_arn: str) -> Any:
+        from moto.iam.models import iam_backends
+
+        try:
+            return iam_backends[self.account][PARTITION].get_role_by_arn(role_arn)
+        except Exception:
+            return None
+
+    def identity_policies(self, role_arn: str) -> list[dict[str, Any]]:
+        """Inline and attached managed policies (the default version) of a role; none if it does not exist."""
+        from moto.iam.access_control import IAMPolicy
+
+        role = self._role(role_arn)
+        if role is None:
+            return []
+        documents = [_loads(document) for document in role.policies.values()]
+        documents += [IAMPolicy(policy)._policy_json for policy in role.managed_policies.values()]
+        return documents
+
+    def trust_policy(self, role_arn: str) -> dict[str, Any] | None:
+        role = self._role(role_arn)
+        return _loads(role.assume_role_policy_document) if role is not None else None
+
+    def _s3(self) -> Any:
+        from moto.s3.models import s3_backends
+
+        return s3_backends[self.account][PARTITION]
+
+    def bucket_policy(self, bucket: str) -> dict[str, Any] | None:
+        """The policy deployed for the bucket (by CloudFormation, or put through the S3 API)."""
+        deployed = BUCKET_POLICIES.get((self.account, bucket))
+        if deployed is not None:
+            return deployed
+        try:
+            policy = self._s3().get_bucket(bucket).policy
+        except Exception:
+            return None
+        return _loads(policy) if policy else None
+
+    def _kms(self, region: str) -> Any:
+        from moto.kms.models import kms_backends
+
+        return kms_backends[self.account][region]
+
+    def key_arn(self, key: str, region: str) -> str:
+        """A key id, key ARN, alias or alias ARN as the key's ARN (the resource KMS authorizes)."""
+        try:
+            return str(self._kms(region).describe_key(key).arn)
+        except Exception:
+            return key if key.startswith("arn:") else f"arn:{PARTITION}:kms:{region}:{self.account}:key/{key}"
+
+    def key_policy(self, key_arn: str, region: str) -> dict[str, Any]:
+        """The key policy; a key that does not exist has none, and KMS denies."""
+        try:
+            return _loads(self._kms(region).describe_key(key_arn).policy)
+        except Exception:
+            return {"Statement": []}
+
+    def object_kms_key(self, bucket: str, key: str) -> str | None:
+        try:
+            stored = self._s3().get_object(bucket, key)
+        except Exception:
+            return None
+        if stored is None or stored.encryption != "aws:kms":
+            return None
+        return str(stored.kms_key_id) if stored.kms_key_id else None
+
+    def bucket_kms_key(self, bucket: str) -> str | None:
+        """The bucket's default SSE-KMS key, if its default encryption is SSE-KMS."""
+        try:
+            encryption = self._s3().get_bucket_encryption(bucket)
+        except Exception:
+            return None
+        for rule in _as_list((encryption or {}).get("Rule", [])):
+            default = rule.get("ApplyServerSideEncryptionByDefault", {})
+            if default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+                return str(default["KMSMasterKeyID"])
+        return None
+
+    def topic_kms_key(self, topic_arn: str, region: str) -> str | None:
+        from moto.sns.models import sns_backends
+
+        try:
+            topic = sns_backends[self.account][region].get_topic(topic_arn)
+        except Exception:
+            return None
+        return str(topic.kms_master_key_id) or None
+
+    def _sagemaker(self, region: str) -> Any:
+        from moto.sagemaker.models import sagemaker_backends
+
+        return sagemaker_backends[self.account][region]
+
+    def endpoint_config_kms_key(self, name: str, region: str) -> str | None:
+        try:
+            config = self._sagemaker(region).endpoint_configs[name]
+        except Exception:
+            return None
+        return getattr(config, "kms_key_id", None) or None
+
+    def next_model_package(self, group: str, region: str) -> str:
+        """ARN of the version CreateModelPackage is about to make in ``group``."""
+        try:
+            packages = self._sagemaker(region).model_packages.values()
+            count = sum(1 for p in packages if p.model_package_group_name == group)
+        except Exception:
+            count = 0
+        return f"arn:{PARTITION}:sagemaker:{region}:{self.account}:model-package/{group.lower()}/{count + 1}"
+
+    def model_role(self, model_name: str, region: str) -> tuple[str | None, str | None]:
+        """(execution role ARN, image) of a model, for transform jobs."""
+        model = self._sagemaker(region)._models.get(model_name)
+        if model is None:
+            return None, None
+        container = model.primary_container or (model.containers or [{}])[0]
+        return model.execution_role_arn, container.get("Image")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+_FIELD = re.compile(r"\{([^{}]+)\}")
+
+
+def _lookup(values: Mapping[str, Any], path: str) -> Any:
+    value: Any = values
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
+def _fill(template: str, values: Mapping[str, Any]) -> str | None:
+    """A template with every ``{field}`` filled, or ``None`` when a field has no value."""
+    missing = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal missing
+        value = _lookup(values, match.group(1))
+        if value is None or value == "":
+            missing = True
+            return ""
+        return str(value)
+
+    filled = _FIELD.sub(replace, template)
+    return None if missing else filled
+
+
+#: condition keys every request carries besides its call's own (IAM User Guide, "AWS global condition
+#: context keys": principal keys; KMS developer guide: kms:CallerAccount on every KMS request)
+ADDED_CONTEXT_KEYS = ("aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalIsAWSService", "kms:CallerAccount")
+
+
+def _principal_context(principal: str, account: str) -> dict[str, str]:
+    if principal.startswith("arn:"):
+        return {"aws:PrincipalArn": principal, "aws:PrincipalAccount": account, "aws:PrincipalIsAWSService": "false"}
+    return {"aws:PrincipalIsAWSService": "true"}
+
+
+@dataclass
+class Enforcer:
+    """Authorizes calls against the policies in a :class:`PolicyStore`.
+
+    :param log: a JSON-lines file that gets one line per decision (principal, action, resource,
+        decision, reason). Default: no log.
+    """
+
+    store: PolicyStore
+    account: str
+    log: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def _record(self, request: Request, outcome: Outcome) -> None:
+        if self.log is None:
+            return
+        line = {
+            "principal": request.principal,
+            "action": request.action,
+            "resource": request.resource,
+            "decision": outcome.decision.value,
+            "reason": outcome.reason,
+        }
+        with self._lock, self.log.open("a") as out:
+            out.write(json.dumps(line) + "\n")
+
+    def check(self, principal: str, call: Call, values: Mapping[str, Any], *, session: str) -> Request | None:
+        """Authorize one call; raises :class:`AccessDenied`. ``None`` when the call does not happen."""
+        principal = call.principal or principal
+        resource = _fill(call.resource, values)
+        if call.when in ("kms", "tags") and resource is None:
+            return None
+        if resource is None:
+            raise ValueError(f"the emulator cannot name the resource of {call.action} ({call.resource})")
+        context: dict[str, Any] = dict(GLOBAL_CONTEXT)
+        for key, template in call.context.items():
+            filled = _fill(template, values)
+            if filled is not None:
+                context[key] = filled
+        region = str(values.get("region", ""))
+        service = call.action.split(":", 1)[0]
+        context.update(_principal_context(principal, self.account))
+        if service == "kms":
+            resource = self.store.key_arn(resource, region)
+            context.setdefault("kms:CallerAccount", self.account)
+        request = Request(principal, call.action, resource, context, session=session)
+        resource_policy, key_policy = None, False
+        if call.action == "sts:AssumeRole":
+            resource_policy = self.store.trust_policy(resource) or {"Statement": []}
+            identity: list[dict[str, Any]] = []
+        else:
+            identity = self.store.identity_policies(principal) if principal.startswith("arn:") else []
+            if service == "s3":
+                resource_policy = self.store.bucket_policy(resource.split(":::", 1)[1].split("/", 1)[0])
+            elif service == "kms":
+                resource_policy, key_policy = self.store.key_policy(resource, region), True
+        outcome = authorize(request, identity, resource_policy, key_policy=key_policy)
+        self._record(request, outcome)
+        if not outcome.allowed:
+            raise AccessDenied(request, outcome)
+        return request
+
+    # -- state machine tasks --------------------------------------------------------------
+    def task(
+        self, resource_arn: str, parameters: Mapping[str, Any], *, role_arn: str, state_machine_arn: str, region: str
+    ) -> None:
+        """Every call AWS makes for one task of a state machine (see the module docs)."""
+        integration = resource_arn.split(":::", 1)[-1]
+        sync = integration.endswith(".sync") or integration.endswith(".sync:2")
+        integration = integration.split(".sync", 1)[0].split(".waitForTaskToken", 1)[0]
+        calls = INTEGRATIONS.get(integration)
+        if calls is None:
+            raise UnknownIntegration(
+                f"the local emulator enforces IAM and has no table of the calls AWS makes for {integration} "
+                f"(sm_constructs/local/iam_calls.py); run with IAM enforcement off to use it"
+            )
+        values: dict[str, Any] = {
+            **parameters,
+            "partition": PARTITION,
+            "region": region,
+            "account": self.account,
+            "role": role_arn,
+            "state_machine_arn": state_machine_arn,
+            "@state_machine_key": STATE_MACHINE_KEYS.get(state_machine_arn),
+            **self._lookups(integration, parameters, region),
+        }
+        for call in STATE_MACHINE_ACCESS:
+            self.check(role_arn, call, values, session="states")
+        for call in calls:
+            if call.when == "stop" or (call.when == "sync" and not sync):
+                continue
+            if call.when == "tags" and not parameters.get("Tags"):
+                continue
+            self.check(role_arn, call, values, session=_session(state_machine_arn))
+
+    def _lookups(self, integration: str, parameters: Mapping[str, Any], region: str) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if "EndpointConfigName" in parameters and integration in (
+            "sagemaker:createEndpoint",
+            "sagemaker:updateEndpoint",
+        ):
+            found["@endpoint_config_kms_key"] = self.store.endpoint_config_kms_key(
+                str(parameters["EndpointConfigName"]), region
+            )
+        if integration == "aws-sdk:sagemaker:createModelPackage" and parameters.get("ModelPackageGroupName"):
+            found["@next_model_package"] = self.store.next_model_package(
+                str(parameters["ModelPackageGroupName"]), region
+            )
+        if integration == "aws-sdk:s3:getObject" and parameters.get("Bucket") and parameters.get("Key"):
+            found["@object_kms_key"] = self.store.object_kms_key(str(parameters["Bucket"]), str(parameters["Key"]))
+        if integration == "sns:publish" and parameters.get("TopicArn"):
+            found["@topic_kms_key"] = self.store.topic_kms_key(str(parameters["TopicArn"]), region)
+        return found
+
+
+def _session(state_machine_arn: str) -> str:
+    return state_machine_arn.rsplit(":", 1)[-1] or "states"
+
+
+# -- hooks into moto's interpreter ------------------------------------------------------------
+def _denied_error(integration: str, error: AccessDenied) -> ClientError:
+    """The error the service returns; the integration turns it into the task's error and cause."""
+    sdk = integration.startswith("aws-sdk:")
+    service = integration.split(":")[1 if sdk else 0]
+    code = {"s3": "AccessDenied", "sns": "AuthorizationError"}.get(service, "AccessDeniedException")
+    message = str(error)
+    if service == "sagemaker" and not sdk:
+        # the optimized integration's cause, as AWS reports it (quoted in aws/aws-cdk issue 26012)
+        message += " (Service: AmazonSageMaker; Status Code: 400; Error Code: AccessDeniedException; Request ID: local-iam; Proxy: null)"
+    return ClientError(
+        {
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": {"HTTPStatusCode": 403, "RequestId": "local-iam"},
+        },
+        error.request.action.split(":", 1)[1],
+    )
+
+
+def _install_task_authorization(enforcer: Enforcer) -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+
+    delegate = state_task_factory.state_task_service_for
+
+    def state_task_service_for(service_name: str) -> Any:
+        service = delegate(service_name)
+        original = service._eval_service_task
+
+        def eval_service_task(
+            env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+        ) -> None:
+            machine = env.states.context_object.context_object_data.get("StateMachine", {}).get("Id", "")
+            try:
+                enforcer.task(
+                    service.resource.resource_arn,
+                    normalised_parameters,
+                    role_arn=state_credentials.role_arn,
+                    state_machine_arn=machine,
+                    region=resource_runtime_part.region,
+                )
+            except AccessDenied as denied:
+                raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1], denied) from None
+            original(env, resource_runtime_part, normalised_parameters, state_credentials)
+
+        service._eval_service_task = eval_service_task  # type: ignore[method-assign]
+        return service
+
+    state_task_factory.state_task_service_for = state_task_service_for
+
+
+def _install_bucket_policies() -> None:
+    """``AWS::S3::BucketPolicy`` for moto's CloudFormation (it skips the type), recorded for enforcement."""
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+
+    class BucketPolicyResource(CloudFormationModel):
+        def __init__(self, bucket: str) -> None:
+            self.bucket = bucket
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::S3::BucketPolicy"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self.bucket
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> BucketPolicyResource:
+            props = cloudformation_json["Properties"]
+            bucket = str(props["Bucket"])
+            BUCKET_POLICIES[(account_id, bucket)] = _loads(props["PolicyDocument"])
+            return cls(bucket)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            BUCKET_POLICIES.pop((account_id, str(cloudformation_json["Properties"]["Bucket"])), None)
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def _install_state_machine_keys() -> None:
+    """Record each CloudFormation state machine's customer managed key (moto's model drops it)."""
+    from moto.stepfunctions.models import StateMachine
+
+    original = StateMachine.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def create(
+        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        machine = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        encryption = cloudformation_json.get("Properties", {}).get("EncryptionConfiguration") or {}
+        if encryption.get("Type") == "CUSTOMER_MANAGED_KMS_KEY" and encryption.get("KmsKeyId"):
+            STATE_MACHINE_KEYS[machine.arn] = str(encryption["KmsKeyId"])
+        return machine
+
+    StateMachine.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
+
+
+def install(enforcer: Enforcer) -> None:
+    """Authorize every state machine task; record bucket policies and state machine keys for it."""
+    _install_task_authorization(enforcer)
+    _install_bucket_policies()
+    _install_state_machine_keys()

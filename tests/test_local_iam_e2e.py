@@ -1,0 +1,296 @@
+"""IAM enforced end to end: the reference app deployed into the emulator, its policies edited in place.
+
+One emulator and one deployment for the module (its own xdist group, so it runs beside
+``test_local_e2e``). Each negative test removes one needed statement or narrows one resource in
+the deployed policies (a new default policy version through the IAM API, restored afterwards) and
+checks that the matching run fails with AccessDenied at the expected step, naming principal,
+action and resource, as AWS would. The positive runs of the churn pipeline are in
+``test_local_e2e`` (the emulator enforces IAM by default); the reference app has every definition
+kind (processing, training, transform, tuning, model, endpoint config, endpoint, registration).
+"""
+
+import contextlib
+import copy
+import json
+import subprocess
+import time
+
+import pytest
+
+from sm_constructs.local.demo import (
+    ACCOUNT_ID,
+    REGION,
+    STACK,
+    LocalSession,
+    deploy,
+    emulator_env,
+    stack_outputs,
+    start_server,
+    start_synth,
+)
+from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
+from sm_constructs.local.iam_enforcement import ADDED_CONTEXT_KEYS
+
+pytestmark = pytest.mark.xdist_group("emulator-iam")
+PIPELINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
+TUNING = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-tuning"
+# role name fragments (CloudFormation names roles <stack>-<logical id>-<suffix>)
+PIPELINE_ROLE = ("ChurnPipeline", "StateMachineRole")
+TUNING_ROLE = ("ChurnTuning", "StateMachineRole")
+EXECUTION_ROLE = ("-ExecutionRole",)
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("sm-local-iam")
+    synth = start_synth(workdir)
+    proc, url = start_server(_free_port(), workdir, time_scale=0.05)
+    try:
+        deploy(emulator_env(url), workdir, synth)
+        session = LocalSession(url)
+        found = stack_outputs(session)
+        session.client("s3").upload_file("reference/data/churn.csv", found["bucket"], "raw/churn.csv")
+        template = json.loads((workdir / "cdk.out" / f"{STACK}.template.json").read_text())
+        yield {"session": session, "workdir": workdir, "template": template, **found}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not fail the module on shutdown
+            proc.kill()
+            proc.wait()
+
+
+def _role(local, *fragments):
+    roles = local["session"].client("iam").list_roles()["Roles"]
+    (role,) = [r for r in roles if all(f in r["RoleName"] for f in fragments)]
+    return role
+
+
+@contextlib.contextmanager
+def edited_policies(local, role_fragments, edit):
+    """Each managed policy of the role replaced by ``edit(document)`` (a new default version), then restored."""
+    iam = local["session"].client("iam")
+    role = _role(local, *role_fragments)
+    restore = []
+    try:
+        for attached in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]:
+            arn = attached["PolicyArn"]
+            current = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+            document = iam.get_policy_version(PolicyArn=arn, VersionId=current)["PolicyVersion"]["Document"]
+            document = json.loads(document) if isinstance(document, str) else document
+            changed = edit(copy.deepcopy(document))
+            if changed != document:
+                new = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(changed), SetAsDefault=True)
+                restore.append((arn, current, new["PolicyVersion"]["VersionId"]))
+        assert restore, f"the edit changed no policy of {role['RoleName']}"
+        yield role["Arn"]
+    finally:
+        for arn, previous, new in restore:
+            iam.set_default_policy_version(PolicyArn=arn, VersionId=previous)
+            iam.delete_policy_version(PolicyArn=arn, VersionId=new)
+
+
+def _actions(statement):
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def without_action(action):
+    """Remove one action from every statement (and statements left with none)."""
+
+    def edit(document):
+        statements = []
+        for statement in document["Statement"]:
+            kept = [a for a in _actions(statement) if a.lower() != action.lower()]
+            if kept:
+                statements.append({**statement, "Action": kept})
+        return {**document, "Statement": statements}
+
+    return edit
+
+
+def without_statement(action):
+    """Remove every statement that grants ``action``."""
+
+    def edit(document):
+        kept = [s for s in document["Statement"] if action.lower() not in (a.lower() for a in _actions(s))]
+        return {**document, "Statement": kept}
+
+    return edit
+
+
+def with_resource(action, resource):
+    """Narrow the resources of the statements granting ``action`` to ``resource``."""
+
+    def edit(document):
+        for statement in document["Statement"]:
+            if action.lower() in (a.lower() for a in _actions(statement)):
+                statement["Resource"] = resource
+        return document
+
+    return edit
+
+
+def without_resource(suffix):
+    """Drop the resources ending in ``suffix`` from every statement."""
+
+    def edit(document):
+        for statement in document["Statement"]:
+            resources = statement.get("Resource")
+            if isinstance(resources, list):
+                statement["Resource"] = [r for r in resources if not r.endswith(suffix)]
+        return document
+
+    return edit
+
+
+def _run(local, machine, name, payload=None):
+    sfn = local["session"].client("stepfunctions")
+    if payload is None and machine == PIPELINE:
+        payload = {"inputDataUri": f"s3://{local['bucket']}/raw/"}
+    arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload or {}))["executionArn"]
+    deadline = time.monotonic() + 180
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the run did not finish"
+        time.sleep(0.3)
+    return described, sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+
+
+def first_failure(events):
+    """(state, error, cause) of the run's first failed task; a job's FailureReason stands for its cause."""
+    state = None
+    for event in events:
+        if event["type"].endswith("StateEntered"):
+            state = event["stateEnteredEventDetails"]["name"]
+        if event["type"] == "TaskFailed":
+            details = event["taskFailedEventDetails"]
+            cause = details.get("cause", "")
+            with contextlib.suppress(ValueError, AttributeError):
+                cause = json.loads(cause).get("FailureReason", cause)
+            return state, details["error"], cause
+    return None
+
+
+def assert_denied(failure, *, state, error, principal, action, resource):
+    assert failure is not None, "no task failed"
+    got_state, got_error, cause = failure
+    assert (got_state, got_error) == (state, error), failure
+    role_name = principal.rsplit("/", 1)[1]
+    assert f":assumed-role/{role_name}/" in cause, cause
+    assert f"is not authorized to perform: {action} on resource: {resource}" in cause, cause
+
+
+def test_tuning_machine_runs_green(local):
+    log = local["workdir"] / "iam.jsonl"
+    seen = len(log.read_text().splitlines()) if log.exists() else 0
+    described, events = _run(local, TUNING, "tune-ok")
+    assert described["status"] == "SUCCEEDED", first_failure(events)
+    # the run was authorized call by call: the create, the role it passes, the .sync rule
+    decisions = [json.loads(line) for line in log.read_text().splitlines()[seen:]]
+    allowed = {d["action"] for d in decisions if d["decision"] == "allow"}
+    assert {"sagemaker:CreateHyperParameterTuningJob", "iam:PassRole", "events:PutRule", "sts:AssumeRole"} <= allowed
+    assert all(d["decision"] == "allow" for d in decisions)
+
+
+def test_tuning_without_its_events_rule_is_denied_at_tune(local):
+    rule = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/StepFunctionsGetEventsForSageMakerTuningJobsRule"
+    with edited_policies(local, TUNING_ROLE, without_statement("events:PutRule")) as role:
+        described, events = _run(local, TUNING, "tune-no-rule")
+    assert described["status"] == "FAILED"
+    state, error, cause = first_failure(events)
+    assert (state, error) == ("Tune", "SageMaker.AccessDeniedException"), cause
+    assert f":assumed-role/{role.rsplit('/', 1)[1]}/" in cause and f"on resource: {rule} " in cause, cause
+
+
+def test_without_list_tags_the_first_job_is_denied(local):
+    with edited_policies(local, PIPELINE_ROLE, without_action("sagemaker:ListTags")) as role:
+        described, events = _run(local, PIPELINE, "no-listtags")
+    assert described["status"] == "FAILED"
+    assert_denied(
+        first_failure(events),
+        state="Preprocess",
+        error="SageMaker.AccessDeniedException",
+        principal=role,
+        action="sagemaker:ListTags",
+        resource="*",
+    )
+
+
+def test_pass_role_narrowed_to_another_role_is_denied(local):
+    execution_role = _role(local, *EXECUTION_ROLE)["Arn"]
+    other = f"arn:aws:iam::{ACCOUNT_ID}:role/SomeOtherRole"
+    with edited_policies(local, PIPELINE_ROLE, with_resource("iam:PassRole", other)) as role:
+        described, events = _run(local, PIPELINE, "passrole-other")
+    assert described["status"] == "FAILED"
+    assert_denied(
+        first_failure(events),
+        state="Preprocess",
+        error="SageMaker.AccessDeniedException",
+        principal=role,
+        action="iam:PassRole",
+        resource=execution_role,
+    )
+
+
+def test_an_output_prefix_not_granted_fails_the_job_that_writes_it(local):
+    with edited_policies(local, EXECUTION_ROLE, without_resource("/processed/*")) as role:
+        described, events = _run(local, PIPELINE, "no-processed")
+    assert described["status"] == "FAILED"
+    assert_denied(
+        first_failure(events),
+        state="Preprocess",
+        error="States.TaskFailed",
+        principal=role,
+        action="s3:PutObject",
+        resource=f"arn:aws:s3:::{local['bucket']}/processed/no-processed/",
+    )
+
+
+def test_without_the_key_grant_the_job_cannot_encrypt_its_volume(local):
+    key = local["session"].client("s3").get_bucket_encryption(Bucket=local["bucket"])
+    key_arn = key["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"][
+        "KMSMasterKeyID"
+    ]
+    with edited_policies(local, EXECUTION_ROLE, without_statement("kms:CreateGrant")) as role:
+        described, events = _run(local, PIPELINE, "no-grant")
+    assert described["status"] == "FAILED"
+    assert_denied(
+        first_failure(events),
+        state="Preprocess",
+        error="States.TaskFailed",
+        principal=role,
+        action="kms:CreateGrant",
+        resource=key_arn,
+    )
+
+
+# Condition keys used only by statements for calls the emulator does not make: CloudWatch Logs
+# encrypting log groups (logs.<region> principal in key policies) and the delivery of the state
+# machine's logs.
+NOT_EXERCISED = {
+    "kms:EncryptionContext:aws:logs:arn": "CloudWatch Logs encrypting log groups (logs.<region> principal)",
+    "kms:EncryptionContext:SourceArn": "log delivery of the state machine's logs",
+}
+
+
+def test_every_condition_key_in_the_deployed_policies_is_evaluated(local):
+    """Each condition key of the synthesized policies is one the emulator puts in the requests it checks."""
+    supplied = set(GLOBAL_CONTEXT) | set(ADDED_CONTEXT_KEYS)
+    for calls in [*INTEGRATIONS.values(), *JOB_ACCESS.values(), STATE_MACHINE_ACCESS]:
+        for call in calls:
+            supplied |= set(call.context)
+    used = set()
+    for resource in local["template"]["Resources"].values():
+        properties = resource.get("Properties", {})
+        documents = [
+            properties.get(name)
+            for name in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
+            if isinstance(properties.get(name), dict)
+        ]
+        for document in documents:
+            for statement in document.get("Statement", []):
+                for pairs in statement.get("Condition", {}).values():
+                    used |= set(pairs)
+    assert used - supplied - set(NOT_EXERCISED) == set()
