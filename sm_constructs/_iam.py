@@ -93,6 +93,8 @@ class ManagedPolicyRole(iam.Role):
                 "Permissions" if index == 0 else f"Permissions{index + 1}",
                 description=f"Permissions of {self.node.path}",
                 roles=[self],
+                # merged, sorted statements whatever the app's feature flags (see _flags.py)
+                document=iam.PolicyDocument(minimize=True),
             )
             self._policies.append(policy)
             self._used = 0

@@ -4,6 +4,10 @@
     sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
                     [--from STEP --reuse <execution ARN>]
     sm-pipeline watch <execution ARN>
+    sm-pipeline invoke <endpoint name> --body @rows.csv [--content-type text/csv]
+
+A failed run ends with the failed state, the error, the job's FailureReason and the last lines of
+its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each on its own line.
 
 ``--from Train --reuse <execution>`` is a selective re-run: the new execution starts at the step
 ``Train`` and takes the results of the steps before it from that execution's history (its input
@@ -120,7 +124,84 @@ def _failure_cause(progress: dict[str, Any]) -> str:
                     break
             if error:
                 break
-    return f"{error or described['status']}: {cause or 'no cause reported'}"
+    return f"{error or described['status']}: {_short_cause(cause) or 'no cause reported'}"
+
+
+#: describe-response field with the job name → CloudWatch Logs group SageMaker writes the job's log to
+#: ("Log group and stream names", Amazon SageMaker Developer Guide, *Log Amazon SageMaker Events with CloudWatch*)
+JOB_LOG_GROUPS = {
+    "ProcessingJobName": "/aws/sagemaker/ProcessingJobs",
+    "TrainingJobName": "/aws/sagemaker/TrainingJobs",
+    "TransformJobName": "/aws/sagemaker/TransformJobs",
+}
+LOG_LINES = 10
+
+
+def _as_json(cause: str | None) -> dict[str, Any] | None:
+    try:
+        value = json.loads(cause or "")
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _short_cause(cause: str | None) -> str | None:
+    """A job's describe response as its FailureReason; any other cause as it is."""
+    described = _as_json(cause)
+    if described and "FailureReason" in described:
+        return str(described["FailureReason"])
+    return cause
+
+
+def _failed_task(events: list[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
+    """The state whose task failed last, and the failure's details."""
+    failed = [e for e in events if "taskFailedEventDetails" in e]
+    if not failed:
+        return None, None
+    last = failed[-1]
+    by_id = {e["id"]: e for e in events}
+    event: dict[str, Any] | None = last
+    while event is not None and "stateEnteredEventDetails" not in event:  # back to the state it ran in
+        event = by_id.get(event.get("previousEventId", -1))
+    state = event["stateEnteredEventDetails"]["name"] if event else None
+    return state, last["taskFailedEventDetails"]
+
+
+def _job_log(job_field: str, job_name: str, lines: int = LOG_LINES) -> list[str]:
+    group = JOB_LOG_GROUPS[job_field]
+    try:
+        logs = boto3.client("logs", config=Config(connect_timeout=5, read_timeout=30))
+        events = logs.filter_log_events(logGroupName=group, logStreamNamePrefix=f"{job_name}/")["events"]
+    except (ClientError, BotoCoreError):
+        return []
+    return [e["message"].rstrip("\n") for e in events][-lines:]
+
+
+def failure_report(progress: dict[str, Any]) -> list[str]:
+    """The failed state, the error, the job's FailureReason and its last log lines, one per line."""
+    described = progress["described"]
+    state, task = _failed_task(progress["events"])
+    lines = [f"{described['status'].lower()}: {_failure_cause(progress)}"]
+    if state:
+        lines.append(f"  failed state: {state}")
+    if task:
+        lines.append(f"  error: {task.get('error')}")
+    job = _as_json((task or {}).get("cause")) or _as_json(described.get("cause")) or {}
+    for field in JOB_LOG_GROUPS:
+        if field in job:
+            lines.append(f"  job: {job[field]}")
+            if job.get("FailureReason"):
+                lines.append(f"  FailureReason: {job['FailureReason']}")
+            log = _job_log(field, str(job[field]))
+            if log:
+                lines.append(f"  last lines of the job log ({JOB_LOG_GROUPS[field]}):")
+                lines.extend(f"    {line}" for line in log)
+            break
+    else:
+        cause = (task or {}).get("cause") or described.get("cause")
+        if cause:
+            lines.append(f"  cause: {cause}")
+    return lines
 
 
 def _resume_steps(definition: dict[str, Any]) -> list[str]:
@@ -223,7 +304,8 @@ def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callab
     if status == "SUCCEEDED":
         out(f"succeeded in {time.monotonic() - start:.0f}s; output: {progress['described'].get('output', '{}')}")
         return 0
-    out(f"{status.lower()}: {_failure_cause(progress)}")
+    for line in failure_report(progress):
+        out(line)
     return 1
 
 
@@ -251,6 +333,25 @@ def _cmd_watch(client: Any, args: argparse.Namespace) -> int:
     return watch(client, args.execution, interval=args.interval)
 
 
+def _read_body(raw: str) -> bytes:
+    if not raw.startswith("@"):
+        return raw.encode()
+    try:
+        return Path(raw[1:]).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read body file {raw[1:]}: {exc.strerror}", 2) from None
+
+
+def _cmd_invoke(client: Any, args: argparse.Namespace) -> int:
+    runtime = boto3.client("sagemaker-runtime", config=Config(connect_timeout=5, read_timeout=60))
+    response = runtime.invoke_endpoint(
+        EndpointName=args.endpoint, Body=_read_body(args.body), ContentType=args.content_type, Accept=args.accept
+    )
+    sys.stdout.write(response["Body"].read().decode("utf-8", "replace"))
+    sys.stdout.flush()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sm-pipeline", description="Start and follow SageMaker pipeline executions.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -268,6 +369,12 @@ def _parser() -> argparse.ArgumentParser:
     follow.add_argument("execution", help="execution ARN")
     follow.add_argument("--interval", type=float, default=5.0)
     follow.set_defaults(func=_cmd_watch)
+    invoke = sub.add_parser("invoke", help="send a request to an endpoint, print the response")
+    invoke.add_argument("endpoint", help="endpoint name")
+    invoke.add_argument("--body", required=True, help="request body, or @file (e.g. @rows.csv)")
+    invoke.add_argument("--content-type", default="text/csv")
+    invoke.add_argument("--accept", default="text/csv")
+    invoke.set_defaults(func=_cmd_invoke)
     return parser
 
 

@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import FLOW_LOGS_PRINCIPAL
 from ._kms import new_key
@@ -124,6 +125,7 @@ class MlVpc(Construct):
         problems.raise_if_any()
         assert network is not None
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         stack = Stack.of(self)
         if Token.is_unresolved(stack.region) and max_azs > 2:
@@ -158,7 +160,9 @@ class MlVpc(Construct):
                 "nothing in this VPC is a member of it (endpoints, notebooks and jobs get their own groups).",
             )
 
-        key = encryption_key or new_key(self, "FlowLogKey", removal_policy=removal_policy, description="VPC flow logs")
+        key = encryption_key or new_key(
+            self, "FlowLogKey", removal_policy=removal_policy, description="VPC flow logs", policy=key_policy()
+        )
         # CloudWatch Logs may use the key only for log groups of this account and region.
         key.grant_encrypt_decrypt(
             iam.ServicePrincipal(

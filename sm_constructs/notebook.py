@@ -19,6 +19,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
 from ._iam_facts import SAGEMAKER_PRINCIPAL
 from ._kms import new_key
@@ -214,6 +215,7 @@ class NotebookInstance(Construct):
             direct_internet_access=direct_internet_access,
         )
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self.notebook_instance_name = plan.name
         self.job_name_prefix = plan.job_name_prefix
         self.execution_role = execution_role
@@ -221,7 +223,7 @@ class NotebookInstance(Construct):
         self.vpc, subnet_id = self._build_network(vpc, plan.subnet_id, default_code_repository)
         self.security_group = self._build_security_group(plan.name, https_egress_to)
         self.encryption_key: kms.IKey = encryption_key or new_key(
-            self, "Key", description=f"Notebook {plan.name} volume"
+            self, "Key", description=f"Notebook {plan.name} volume", policy=key_policy()
         )
         self.role: iam.IRole = role or ManagedPolicyRole(
             self,

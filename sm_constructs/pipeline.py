@@ -29,6 +29,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
     ALARM_TOPIC_KEY_ACTIONS,
@@ -232,6 +233,7 @@ class MlPipeline(Construct):
             state_machine_name=state_machine_name,
         )
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         self._retry_attempts = retry_attempts
         self.encryption_key = encryption_key or new_key(
@@ -239,6 +241,7 @@ class MlPipeline(Construct):
             "Key",
             removal_policy=removal_policy,
             description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
+            policy=key_policy(),
         )
         self._own_topic = notification_topic is None
         self.topic = notification_topic or sns.Topic(

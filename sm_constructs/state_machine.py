@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct, IValidation
 
+from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
 from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
 from ._kms import allow_log_delivery, new_key
@@ -126,6 +127,7 @@ class MlStateMachine(Construct):
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         stack = Stack.of(self)
         if encryption_key is None:
             encryption_key = new_key(
@@ -133,6 +135,7 @@ class MlStateMachine(Construct):
                 "Key",
                 removal_policy=removal_policy,
                 description=f"Encrypts the {self.node.path} state machine and its logs",
+                policy=key_policy(),
             )
         self.encryption_key = encryption_key
         # CloudWatch Logs encrypts the log group with the key: it needs the key policy to allow it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -12,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from ._flags import key_policy, pin_feature_flags
 from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings
 from ._validation import Problems, typed
@@ -69,6 +71,29 @@ def default_bucket_props(
 
 def _prefix_pattern(prefix: str) -> str:
     return f"{prefix}*"
+
+
+def _flatten_cfn_reference(node: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag names it in a finding id (cdk-nag
+    ``src/utils/flatten-cfn-reference.ts``: ``Ref`` → ``<X>``, ``Fn::GetAtt`` → ``<X.Attr>``, joins
+    joined, ``${X}`` → ``<X>``)."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict) and len(node) == 1:
+        (key, value), *_ = node.items()
+        if key == "Fn::Join":
+            delimiter, items = value
+            return str(delimiter).join(_flatten_cfn_reference(item) for item in items)
+        if key in ("Fn::Sub", "Fn::ImportValue"):
+            return _flatten_cfn_reference(value)
+        if key == "Fn::GetAtt":
+            resource, attribute = value
+            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
+        if key == "Ref":
+            return f"<{_flatten_cfn_reference(value)}>"
+    return json.dumps(node, separators=(",", ":"))
 
 
 _NINETY_DAYS = Duration.days(90)
@@ -138,6 +163,7 @@ class MlDataBucket(Construct):
             )
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
 
         self.log_bucket: s3.IBucket | None = None
         if existing_bucket is not None:
@@ -151,6 +177,7 @@ class MlDataBucket(Construct):
             "Key",
             removal_policy=removal_policy,
             description=f"Encrypts the ML data in {self.node.path}",
+            policy=key_policy(),
         )
         if server_access_logs_bucket is None:
             server_access_logs_bucket = s3.Bucket(

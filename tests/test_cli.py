@@ -1,9 +1,11 @@
 """sm-pipeline against Step Functions emulated by moto (executions really run)."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import time
 
 import boto3
 import pytest
@@ -102,3 +104,75 @@ def test_command_line_tools_start_without_the_jsii_runtime():
 
     assert set(sm_constructs.__all__) == set(dir(sm_constructs)) & set(sm_constructs.__all__)
     assert all(getattr(sm_constructs, name) is not None for name in sm_constructs.__all__)
+
+
+def test_a_failed_job_is_reported_line_by_line_with_its_log(sfn, capsys):
+    """Failed state, error, FailureReason and the job log's last lines, each on its own line (not the
+    whole describe response on one)."""
+    from sm_constructs.cli import LOG_LINES, failure_report
+
+    logs = boto3.client("logs")
+    logs.create_log_group(logGroupName="/aws/sagemaker/ProcessingJobs")
+    logs.create_log_stream(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamName="prep-1/algo-1-1")
+    lines = [f"line {i}" for i in range(30)] + ["ValueError: no column 'churn'"]
+    logs.put_log_events(
+        logGroupName="/aws/sagemaker/ProcessingJobs",
+        logStreamName="prep-1/algo-1-1",
+        logEvents=[{"timestamp": int(time.time() * 1000) + i, "message": m} for i, m in enumerate(lines)],
+    )
+    reason = "AlgorithmError: See job logs for more information. Exit code 1: ValueError: no column 'churn'"
+    described_job = {"ProcessingJobName": "prep-1", "ProcessingJobStatus": "Failed", "FailureReason": reason}
+    events = [
+        {"id": 1, "type": "ExecutionStarted"},
+        {"id": 2, "type": "TaskStateEntered", "previousEventId": 1, "stateEnteredEventDetails": {"name": "Preprocess"}},
+        {
+            "id": 3,
+            "type": "WaitStateEntered",
+            "previousEventId": 1,
+            "stateEnteredEventDetails": {"name": "OtherBranch"},
+        },
+        {
+            "id": 4,
+            "previousEventId": 2,
+            "type": "TaskFailed",
+            "taskFailedEventDetails": {"error": "States.TaskFailed", "cause": json.dumps(described_job)},
+        },
+        {
+            "id": 5,
+            "type": "PassStateEntered",
+            "previousEventId": 4,
+            "stateEnteredEventDetails": {"name": "NotifyFailure"},
+        },
+    ]
+    described = {"status": "FAILED", "error": "States.TaskFailed", "cause": json.dumps(described_job)}
+    report = failure_report({"described": described, "events": events})
+    assert report[:5] == [
+        f"failed: States.TaskFailed: {reason}",
+        "  failed state: Preprocess",
+        "  error: States.TaskFailed",
+        "  job: prep-1",
+        f"  FailureReason: {reason}",
+    ]
+    assert report[6:] == [f"    {m}" for m in lines[-LOG_LINES:]]
+    assert all(len(line) < 200 for line in report)
+
+
+def test_invoke_sends_the_body_file(sfn, capsys, tmp_path, monkeypatch):
+    rows = tmp_path / "rows.csv"
+    rows.write_text("1,2,3\n")
+    sent = {}
+
+    class Runtime:
+        def invoke_endpoint(self, **kwargs):
+            sent.update(kwargs)
+            return {"Body": io.BytesIO(b"0.25\n")}
+
+    monkeypatch.setattr("sm_constructs.cli.boto3.client", lambda service, **_: Runtime())
+    assert main(["invoke", "churn-endpoint", "--body", f"@{rows}"]) == 0
+    assert capsys.readouterr().out == "0.25\n"
+    assert sent == {
+        "EndpointName": "churn-endpoint",
+        "Body": b"1,2,3\n",
+        "ContentType": "text/csv",
+        "Accept": "text/csv",
+    }

@@ -154,3 +154,28 @@ def test_standalone_tuning_has_a_timeout(template):
     machines = state_machines(template)
     (tuning,) = [a for a in machines.values() if "Tune" in a["States"]]
     assert tuning["TimeoutSeconds"] > tuning["States"]["Tune"]["TimeoutSeconds"]
+
+
+def test_the_app_s_feature_flags_do_not_change_our_templates(template):
+    """A bare cdk.json (no feature flags) renders the same template as the recommended flags: our
+    constructs pin the flags that shape them (sm_constructs/_flags.py)."""
+    from aws_cdk import App
+
+    bare = App(context={})  # what `cdk synth` builds from {"app": "python app.py"}
+    stack = reference.ReferenceStack(bare, "SmConstructsReference")
+    assert bare.synth().get_stack_by_name(stack.stack_name).template == template
+
+
+def test_pinned_flags_are_aws_cdk_lib_s_recommended_values():
+    import tarfile
+
+    import aws_cdk
+
+    from sm_constructs._flags import PINNED_FLAGS
+
+    (tgz,) = (Path(aws_cdk.__file__).parent / "_jsii").glob("aws-cdk-lib@*.tgz")
+    with tarfile.open(tgz) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        recommended = json.load(member)
+    assert {flag: recommended[flag] for flag in PINNED_FLAGS} == PINNED_FLAGS

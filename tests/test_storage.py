@@ -188,3 +188,30 @@ def test_prefix_rule(prefix):
     p.s3_prefix("prefix", prefix)
     bad = prefix.startswith("/") or prefix.startswith("s3://") or "*" in prefix
     assert bool(p) == bad
+
+
+def _imported_bucket_app(*, through_ml_data_bucket: bool):
+    app = new_app()
+    stack = new_stack(app)
+    by_name = s3.Bucket.from_bucket_name(stack, "ByName", "team-data")
+    by_arn = s3.Bucket.from_bucket_arn(stack, "ByArn", "arn:aws:s3:::team-archive")
+    role = ManagedPolicyRole(stack, "Reader", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    for index, imported in enumerate((by_name, by_arn)):
+        if through_ml_data_bucket:
+            data = MlDataBucket(stack, f"Data{index}", existing_bucket=imported)
+            data.grant_read(role, DataPrefix.RAW)
+            data.grant_read_write(role, DataPrefix.MODELS)
+        else:
+            imported.grant_read(role, f"{DataPrefix.RAW}*")
+    add_nag_packs(app)
+    return app
+
+
+def test_prefix_grants_on_an_imported_bucket_carry_the_same_acknowledgements():
+    _imported_bucket_app(through_ml_data_bucket=True).synth()  # raises on any unacknowledged finding
+
+
+def test_the_same_grants_made_directly_on_the_imported_bucket_are_findings():
+    """The control: without MlDataBucket's acknowledgement cdk-nag reports the prefix wildcard."""
+    with pytest.raises(Exception, match=r"AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:s3:::team-data/raw/\*\]"):
+        _imported_bucket_app(through_ml_data_bucket=False).synth()

@@ -25,6 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems, check_request
@@ -229,6 +230,7 @@ class SageMakerDefinition(Construct):
         # Raised with the request's problems by _check_request, so that all are reported at once.
         self._problems = problems
         self._request_checked = False
+        pin_feature_flags(self)
         self.role = role
         self.tags: dict[str, str] = dict(tags or {})
         self._extra_fields: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._iam_facts import (
     DESCRIBE_ENDPOINT_ACTIONS,
     ENDPOINT,
@@ -414,6 +415,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self._endpoint_name = endpoint_name
         self.config = config
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))

@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from .._flags import pin_feature_flags
 from .._memo import statement
 from .._validation import Problems, check_request, typed
 from ._api import MODEL_PACKAGE
@@ -50,6 +51,7 @@ class ModelPackageGroup(Construct):
         )
         problems.raise_if_any()
         super().__init__(scope, id)
+        pin_feature_flags(self)
         self._group_name = group_name
         self.cfn_group = sagemaker.CfnModelPackageGroup(
             self,

@@ -6,8 +6,10 @@ Used by ``python -m sm_constructs.local demo`` (``make demo``) and by the end-to
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -21,6 +23,11 @@ from .emulator import ACCOUNT_ID, Emulator
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 STACK = "SmConstructsReference"
+
+
+def reference_app() -> Path:
+    """The reference app's directory: the source tree, or its copy inside the installed package."""
+    return ROOT if (ROOT / "app.py").is_file() else Path(__file__).resolve().parent / "_reference"
 
 
 def emulator_env(endpoint_url: str) -> dict[str, str]:
@@ -55,6 +62,7 @@ def serve(args: argparse.Namespace) -> int:
         iam = "IAM enforced" if emulator.enforce_iam else "IAM NOT enforced"
         print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir}; {iam})", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack to the log
         try:
             while True:
                 time.sleep(3600)
@@ -63,12 +71,19 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def start_server(port: int, workdir: Path, time_scale: float) -> tuple[subprocess.Popen[str], str]:
-    """The emulator in a child process; returns it once it answers."""
+def start_server(
+    port: int, workdir: Path, time_scale: float, *, detach: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    """The emulator in a child process; returns it once it answers.
+
+    :param detach: run it in its own session, so it outlives this process (``sm-local``).
+    """
     import urllib.request
 
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "emulator.log").open("a")
+    package_parent = str(Path(__file__).resolve().parents[2])
+    python_path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -82,10 +97,12 @@ def start_server(port: int, workdir: Path, time_scale: float) -> tuple[subproces
             "--time-scale",
             str(time_scale),
         ],
-        cwd=ROOT,
+        cwd=workdir,
+        env={**os.environ, "PYTHONPATH": python_path},
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=detach,
     )
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 60
@@ -102,9 +119,12 @@ def start_server(port: int, workdir: Path, time_scale: float) -> tuple[subproces
 
 
 def _cdk_command(*args: str) -> tuple[list[str], dict[str, str]]:
-    binary = ROOT / "node_modules" / ".bin" / "cdk"
-    path = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"
-    return [str(binary), *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path}
+    from .project import find_cdk
+
+    node_bin = ROOT / "node_modules" / ".bin"
+    path = f"{node_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    command = find_cdk(ROOT)
+    return [*command, *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path}
 
 
 def cdk(env: dict[str, str], *args: str, log: Path, cwd: Path = ROOT) -> None:
@@ -124,12 +144,18 @@ def start_synth(workdir: Path) -> subprocess.Popen[bytes]:
     """``cdk synth`` of the reference app into ``<workdir>/cdk.out``, in the background.
 
     Synthesis needs no endpoint, so it runs while the emulator starts; ``deploy`` then deploys the
-    assembly without synthesizing again.
+    assembly without synthesizing again. Outside the source tree the packaged copy of the app is
+    synthesized from ``<workdir>/app`` with this interpreter.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    command, extra = _cdk_command("synth", "--quiet", "--output", str(workdir / "cdk.out"))
+    app = reference_app()
+    args = ["synth", "--quiet", "--output", str(workdir / "cdk.out")]
+    if app != ROOT:
+        app = Path(shutil.copytree(app, workdir / "app", dirs_exist_ok=True))
+        args += ["--app", f"{shlex.quote(sys.executable)} app.py"]
+    command, extra = _cdk_command(*args)
     log = (workdir / "synth.log").open("w")
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **extra}, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(command, cwd=app, env={**os.environ, **extra}, stdout=log, stderr=subprocess.STDOUT)
 
 
 def deploy(env: dict[str, str], workdir: Path, synth: subprocess.Popen[bytes] | None = None) -> None:
@@ -141,7 +167,7 @@ def deploy(env: dict[str, str], workdir: Path, synth: subprocess.Popen[bytes] | 
     synth = synth or start_synth(workdir)
     if synth.wait(timeout=600) != 0:
         raise RuntimeError(f"cdk synth failed (exit {synth.returncode}); see {workdir / 'synth.log'}")
-    cdk(env, "deploy", STACK, "--app", str(out), "--require-approval", "never", log=log)
+    cdk(env, "deploy", STACK, "--app", str(out), "--require-approval", "never", log=log, cwd=workdir)
 
 
 def stack_outputs(session: Any) -> dict[str, str]:
@@ -158,7 +184,7 @@ def stack_outputs(session: Any) -> dict[str, str]:
 
 def upload_sample(session: Any, bucket: str) -> str:
     key = "raw/churn.csv"
-    session.client("s3").upload_file(str(ROOT / "reference" / "data" / "churn.csv"), bucket, key)
+    session.client("s3").upload_file(str(reference_app() / "reference" / "data" / "churn.csv"), bucket, key)
     return f"s3://{bucket}/raw/"
 
 
@@ -238,4 +264,8 @@ def demo(args: argparse.Namespace) -> int:
             print(f"emulator left running on {url} (pid {proc.pid})")
         else:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)

@@ -266,15 +266,19 @@ class Emulator:
             raise RuntimeError("one Emulator per process")
         _installed = True
         s3 = lambda region: boto_client_for(region=region, service="s3")  # noqa: E731
+        clients = {
+            "logs": lambda region: boto_client_for(region=region, service="logs"),
+            "sagemaker": lambda region: boto_client_for(region=region, service="sagemaker"),
+        }
         enforcer = None
         if self.enforce_iam:
             from .iam_enforcement import Enforcer, PolicyStore
             from .iam_jobs import EnforcedJobRunner
 
             enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=self.workdir / "iam.jsonl")
-            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer)
+            runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **clients)
         else:
-            runner = JobRunner(s3, self.workdir, ACCOUNT_ID)
+            runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **clients)
         _install_sagemaker(runner.submit, Faults(self.workdir / "faults.json"))
         if enforcer is not None:
             from .iam_enforcement import install
@@ -287,6 +291,10 @@ class Emulator:
         sagemaker_search.install()
         _install_context_start_time()
         _install_indefinite_paths()
+        from . import cloudformation, endpoints
+
+        cloudformation.install()
+        endpoints.install()
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

@@ -83,8 +83,10 @@ class EnforcedJobRunner(JobRunner):
 
     enforcer: Enforcer
 
-    def __init__(self, s3: Callable[[str], Any], workdir: Path, account_id: str, *, enforcer: Enforcer) -> None:
-        super().__init__(lambda region: _GuardedS3(s3(region), self), workdir, account_id)
+    def __init__(
+        self, s3: Callable[[str], Any], workdir: Path, account_id: str, *, enforcer: Enforcer, **clients: Any
+    ) -> None:
+        super().__init__(lambda region: _GuardedS3(s3(region), self), workdir, account_id, **clients)
         self.enforcer = enforcer
         self.store = enforcer.store
         self._current = threading.local()

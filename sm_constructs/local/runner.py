@@ -8,7 +8,8 @@ environment contract, mapped to a temporary directory per job:
   or ``SM_*`` variables, as the reference scripts do;
 * inputs are downloaded from the emulated S3 before the run and outputs uploaded after it;
 * processing: ``ContainerEntrypoint`` + ``ContainerArguments`` with ``python``/``python3`` run by
-  this Python (so the container's libraries must be installed here);
+  this Python (so the container's libraries must be installed here), ``smspark-submit`` by a local
+  Spark (:mod:`sm_constructs.local.spark`);
 * training, script mode (``sagemaker_program`` + ``sagemaker_submit_directory`` hyperparameters):
   the program with ``SM_CHANNEL_<NAME>``, ``SM_MODEL_DIR``, ``SM_OUTPUT_DATA_DIR``, ``SM_HPS`` and the
   hyperparameters as ``--name value`` arguments; ``model.tar.gz`` of the model directory goes to
@@ -19,12 +20,13 @@ environment contract, mapped to a temporary directory per job:
   header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
 
 The job ends Completed, or Failed with a ``FailureReason`` built from its exit code and last
-error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs are not run: they
-complete with moto's placeholder result.
+error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs run their trials as
+training jobs here (:mod:`sm_constructs.local.tuning`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -62,10 +64,44 @@ class JobRunner:
     :param workdir: job directories and logs (``<workdir>/jobs/<job name>/``).
     """
 
-    def __init__(self, s3: Callable[[str], Any], workdir: Path, account_id: str = "123456789012") -> None:
+    def __init__(
+        self,
+        s3: Callable[[str], Any],
+        workdir: Path,
+        account_id: str = "123456789012",
+        logs: Callable[[str], Any] | None = None,
+        sagemaker: Callable[[str], Any] | None = None,
+    ) -> None:
         self._s3 = s3
+        self._logs = logs
+        self._sagemaker = sagemaker
         self.workdir = workdir
         self.account_id = account_id
+
+    #: create operation → CloudWatch Logs group SageMaker writes the job's log to
+    LOG_GROUPS = {
+        "CreateProcessingJob": "/aws/sagemaker/ProcessingJobs",
+        "CreateTrainingJob": "/aws/sagemaker/TrainingJobs",
+        "CreateTransformJob": "/aws/sagemaker/TransformJobs",
+    }
+
+    def _publish_log(self, operation: str, name: str, log: Path, region: str) -> None:
+        """The job's log to CloudWatch Logs (``<group>/<job>/algo-1-<epoch>``), where ``sm-pipeline`` reads it."""
+        if self._logs is None or not log.exists():
+            return
+        import time
+
+        logs = self._logs(region)
+        group = self.LOG_GROUPS[operation]
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=group)
+        stream = f"{name}/algo-1-{int(time.time())}"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        now = int(time.time() * 1000)
+        lines = log.read_text(errors="replace").splitlines()[-5000:] or ["(no output)"]
+        events = [{"timestamp": now, "message": line or " "} for line in lines]
+        for start in range(0, len(events), 1000):
+            logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events[start : start + 1000])
 
     # -- moto backend access -------------------------------------------------------------
     def _backend(self, region: str) -> Any:
@@ -84,6 +120,9 @@ class JobRunner:
     def submit(self, operation: str, request: dict[str, Any], region: str) -> None:
         """Mark the job InProgress and run it in the background, from the request as sent."""
         kind = {"CreateProcessingJob": "processing", "CreateTrainingJob": "training", "CreateTransformJob": "transform"}
+        if operation == "CreateHyperParameterTuningJob" and self._sagemaker is not None:
+            self._submit_tuning(request, region)
+            return
         if operation not in kind:
             return
         name = request[f"{kind[operation].title()}JobName"]
@@ -96,6 +135,24 @@ class JobRunner:
             target=self._run, args=(operation, name, request, job, field, region), name=f"job-{name}", daemon=True
         )
         thread.start()
+
+    def _submit_tuning(self, request: dict[str, Any], region: str) -> None:
+        """Run the tuning job's trials in the background (see :mod:`sm_constructs.local.tuning`)."""
+        from .tuning import run_tuning_job
+
+        name = request["HyperParameterTuningJobName"]
+        job = self._backend(region).hyper_parameter_tuning_jobs[name]
+        job.hyper_parameter_tuning_job_status = "InProgress"
+        sagemaker = self._sagemaker(region) if self._sagemaker else None
+
+        def run() -> None:
+            try:
+                run_tuning_job(self, name, request, job, region, sagemaker)
+            except Exception as error:  # the tuning job fails; the emulator keeps running
+                job.failure_reason = f"InternalServerError: {error!r}"[:1024]
+                job.hyper_parameter_tuning_job_status = "Failed"
+
+        threading.Thread(target=run, name=f"tuning-{name}", daemon=True).start()
 
     def _run(self, operation: str, name: str, request: dict[str, Any], job: Any, field: str, region: str) -> None:
         root = self.workdir / "jobs" / name
@@ -111,13 +168,15 @@ class JobRunner:
                 self._transform(name, request, root, log, region)
         except Exception as error:  # the job fails; the emulator keeps running
             reason = str(error) if isinstance(error, JobFailed) else f"InternalServerError: {error!r}"
+            with log.open("a") as f:
+                f.write(f"\nFAILED: {reason}\n")
+            self._publish_log_safely(operation, name, log, region)
             job.failure_reason = reason[:1024]
             setattr(job, field, "Failed")
             if operation == "CreateTrainingJob":
                 job.secondary_status = "Failed"
-            with log.open("a") as f:
-                f.write(f"\nFAILED: {reason}\n")
         else:
+            self._publish_log_safely(operation, name, log, region)
             setattr(job, field, "Completed")
             if operation == "CreateTrainingJob":
                 job.secondary_status = "Completed"
@@ -129,6 +188,13 @@ class JobRunner:
         for attr in ("processing_start_time", "training_start_time", "transform_start_time"):
             if hasattr(job, attr):
                 setattr(job, attr, start)
+
+    def _publish_log_safely(self, operation: str, name: str, log: Path, region: str) -> None:
+        try:
+            self._publish_log(operation, name, log, region)
+        except Exception as error:  # the log stays in the job directory
+            with log.open("a") as f:
+                f.write(f"(not published to CloudWatch Logs: {error!r})\n")
 
     # -- S3 ------------------------------------------------------------------------------
     def _download(self, uri: str, dest: Path, region: str) -> int:
@@ -165,11 +231,43 @@ class JobRunner:
     def _local(path: str, root: Path) -> str:
         return str(root) + path if path.startswith(_OPT_ML) else path
 
+    def _image(self, uri: str) -> Any:
+        """The image asset behind ``uri`` as published into the emulator, checked to run here."""
+        from .images import local_image
+
+        image = local_image(self.workdir, uri)
+        if image is not None and (reason := image.runnable()) is not None:
+            raise JobFailed(reason)
+        return image
+
+    @staticmethod
+    def _describe_image(image: Any, out: Any) -> None:
+        if image is None:
+            return
+        out.write(f"image asset FROM {image.base}: its Python entry point runs here, with the image's files and ENV\n")
+        for step in image.skipped:
+            out.write(f"not run locally (no Docker engine): {step}\n")
+
+    @staticmethod
+    def _contract_env(root: Path) -> dict[str, str]:
+        """``/opt/ml`` mapped to the job directory for Python scripts (see ``_contract/sitecustomize.py``)."""
+        contract = str(Path(__file__).resolve().parent / "_contract")
+        python_path = os.pathsep.join(p for p in (contract, os.environ.get("PYTHONPATH")) if p)
+        return {"PYTHONPATH": python_path, "SM_LOCAL_OPT_ML": str(root / "opt/ml")}
+
     def _exec(
         self, argv: list[str], root: Path, log: Path, env: dict[str, str], timeout: float | None, cwd: Path
     ) -> str:
         if argv and Path(argv[0]).name.startswith("python"):
             argv = [sys.executable, *argv[1:]]
+        elif argv and Path(argv[0]).name == "smspark-submit":
+            from .spark import SparkUnavailable, spark_command
+
+            try:
+                argv, spark_env = spark_command(argv)
+            except SparkUnavailable as error:
+                raise JobFailed(str(error)) from None
+            env = {**spark_env, **env}
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
         argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
@@ -180,7 +278,7 @@ class JobRunner:
                 done = subprocess.run(
                     argv,
                     cwd=cwd,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **self._contract_env(root), **env},
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,
@@ -209,13 +307,20 @@ class JobRunner:
         for item in outputs:
             Path(self._local(item["S3Output"]["LocalPath"], root)).mkdir(parents=True, exist_ok=True)
         argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
-        if not argv:
-            raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
         env = dict(request.get("Environment", {}))
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        image = self._image(app.get("ImageUri", ""))
+        cwd = root
+        if image is not None:
+            cwd = image.layout(root / "image")
+            argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
+            env = {**image.env, **env}
+        elif not argv:
+            raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
         with log.open("w") as f:
             f.write(f"processing job {name}: image {app.get('ImageUri')} run by {sys.executable}\n")
-        self._exec(argv, root, log, env, limit, root)
+            self._describe_image(image, f)
+        self._exec(argv, root, log, env, limit, cwd)
         kms = output_config.get("KmsKeyId")
         for item in outputs:
             self._upload(Path(self._local(item["S3Output"]["LocalPath"], root)), item["S3Output"]["S3Uri"], region, kms)
@@ -273,9 +378,18 @@ class JobRunner:
             stdout = self._exec(
                 ["python", "-m", "sm_constructs.local.xgboost_substitute", "train"], root, log, env, limit, root
             )
+        elif (container := self._image(image)) is not None:
+            # SageMaker starts a training image as `docker run <image> train`
+            cwd = container.layout(root / "image")
+            with log.open("w") as f:
+                f.write(f"training job {name}: image {image} run by {sys.executable}\n")
+                self._describe_image(container, f)
+            argv = container.command(root / "image", None, ["train"])
+            stdout = self._exec(argv, root, log, {**container.env, **env}, limit, cwd)
         else:
             raise JobFailed(
-                f"ClientError: image {image} cannot run locally (script mode or the built-in XGBoost algorithm only)"
+                f"ClientError: image {image} cannot run locally (script mode, the built-in XGBoost algorithm, "
+                "or an image asset FROM a Python base image whose entry point is a Python script)"
             )
         metrics: dict[str, float] = {}
         for definition in spec.get("MetricDefinitions", []):

@@ -1,0 +1,79 @@
+"""Spark processing jobs (``smspark-submit``) on this machine, with ``pyspark`` in local mode.
+
+SageMaker's Spark processing image starts the job as ``smspark-submit [options] <app> [args]``
+(options ``--jars``, ``--py-files``, ``--files``, ``--spark-event-logs-s3-uri``,
+``--local-spark-event-logs-dir``; see the image's ``smspark-submit --help`` in
+aws/sagemaker-spark-container). Here that becomes ``spark-submit --master local[*]`` from the
+``pyspark`` package with the same ``--jars``/``--py-files``/``--files`` (the event-log options only
+concern the Spark UI), the driver and workers on this Python, inputs and outputs at the job's
+mapped ``/opt/ml/processing`` paths. All instances of the cluster are simulated by the one local
+Spark, which reads every input object (``ShardedByS3Key`` splits objects between instances, and
+one Spark application over all of them sees the same data as the cluster does).
+
+Spark needs Java (17 or later for pyspark 4): without ``java`` on ``PATH`` or ``JAVA_HOME``, or
+without ``pyspark`` installed, the job fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+__all__ = ["SparkUnavailable", "spark_command"]
+
+_WITH_VALUE = {"--jars", "--py-files", "--files", "--spark-event-logs-s3-uri", "--local-spark-event-logs-dir"}
+_PASSED_ON = {"--jars", "--py-files", "--files"}
+
+
+class SparkUnavailable(Exception):
+    """Why Spark cannot run here."""
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").is_file():
+        return home
+    java = shutil.which("java")
+    if java is None:
+        raise SparkUnavailable(
+            "ClientError: Spark processing needs Java (17 or later) and there is no java on PATH and no JAVA_HOME: "
+            "install a JDK (e.g. OpenJDK 17) to run Spark jobs locally"
+        )
+    return str(Path(java).resolve().parent.parent)
+
+
+def _spark_submit() -> str:
+    spec = importlib.util.find_spec("pyspark")
+    if spec is None or spec.origin is None:
+        raise SparkUnavailable(
+            "ClientError: Spark processing needs the pyspark package here: pip install 'sm-constructs[local]'"
+        )
+    return str(Path(spec.origin).parent / "bin" / "spark-submit")
+
+
+def spark_command(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """``smspark-submit ...`` as a local ``spark-submit`` command line and its environment."""
+    command = [_spark_submit(), "--master", "local[*]"]
+    i = 1
+    while i < len(argv) and argv[i].startswith("--"):
+        option, value = argv[i], None
+        if "=" in option:
+            option, value = option.split("=", 1)
+            i += 1
+        elif option in _WITH_VALUE and i + 1 < len(argv):
+            value = argv[i + 1]
+            i += 2
+        else:
+            i += 1
+        if option in _PASSED_ON and value is not None:
+            command += [option, value]
+    env = {
+        "JAVA_HOME": _java(),
+        "PYSPARK_PYTHON": sys.executable,
+        "PYSPARK_DRIVER_PYTHON": sys.executable,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
+    return [*command, *argv[i:]], env
