@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Reference app: the sm_constructs foundation plus a complete churn pipeline, env-agnostic.
 
-``make synth`` runs this file through the CDK CLI; the four cdk-nag packs run on every synth and
-any unacknowledged finding fails it. ``build(app, pipelines=N)`` is also used by the tests and the
+``make synth`` runs this file through the CDK CLI; the four cdk-nag packs and SageMakerChecks run
+on every synth and any unacknowledged finding fails it. ``build(app, pipelines=N)`` is also used by the tests and the
 benchmark.
 """
 
@@ -303,12 +303,15 @@ def churn_tuning(scope: Stack, data: MlDataBucket, role: SageMakerExecutionRole)
 
 
 def add_compliance_checks(app: App) -> None:
-    """The four cdk-nag packs; any unacknowledged finding fails synth."""
+    """The four cdk-nag packs and SageMakerChecks; any unacknowledged finding fails synth."""
     from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, PCIDSS321Checks
+
+    from sm_constructs.nag import SageMakerChecks
 
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app), HIPAASecurityChecks(app), NIST80053R5Checks(app), PCIDSS321Checks(app)
     )
+    Validations.of(app).add_plugins(SageMakerChecks(app))
 
 
 def build(app: App, *, pipelines: int = 1, nag: bool = True) -> ReferenceStack:

@@ -7,7 +7,8 @@ Foundation: :class:`MlDataBucket`, :class:`SageMakerExecutionRole`, :class:`MlVp
 :class:`ModelDefinition`, :class:`EndpointConfigDefinition`, :class:`TransformDefinition`,
 :class:`ModelRegistrationDefinition`) plus :class:`EndpointDeployment`; each gives a Step Functions
 task (``.task()``) with its own least-privilege IAM, or a one-step state machine
-(``.to_state_machine()``). Workflow: :class:`MlPipeline`.
+(``.to_state_machine()``). Workflow: :class:`MlPipeline`. Compliance: :class:`SageMakerChecks`, a
+cdk-nag pack that checks SageMaker jobs inside any state machine (needs the ``nag`` extra).
 """
 
 from importlib import import_module
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from .jobs.training import TrainingChannel, TrainingDefinition
     from .jobs.transform import DataProcessing, TransformDefinition
     from .jobs.tuning import CategoricalRange, ContinuousRange, IntegerRange, TuningDefinition
+    from .nag import SageMakerChecks
     from .network import MlVpc
     from .notebook import LifecycleScript, NotebookInstance
     from .pipeline import FanOut, InputField, MlPipeline, QualityGate, S3Trigger
@@ -73,6 +75,7 @@ _EXPORTS = {
     "QualityGate": ".pipeline",
     "RETRYABLE_ERRORS": ".jobs",
     "S3Trigger": ".pipeline",
+    "SageMakerChecks": ".nag",
     "SageMakerDefinition": ".jobs",
     "SageMakerExecutionRole": ".roles",
     "SageMakerTask": ".jobs",
@@ -139,6 +142,7 @@ __all__ = [
     "ProcessingOutput",
     "QualityGate",
     "S3Trigger",
+    "SageMakerChecks",
     "SageMakerDefinition",
     "SageMakerExecutionRole",
     "SageMakerTask",

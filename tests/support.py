@@ -49,3 +49,11 @@ def cfn_lint(template: dict[str, Any], regions: list[str] | None = None) -> list
     """cfn-lint findings (errors, warnings and informational) as readable strings."""
     matches = cfnlint.api.lint(json.dumps(template), regions=regions or LINT_REGIONS)
     return [f"{m.rule.id} {m.message} ({'/'.join(str(p) for p in m.path)})" for m in matches]
+
+
+def sagemaker_findings(app: App, **options: Any) -> dict[str, set[str]]:
+    """Unacknowledged SageMakerChecks findings of an app: ``{finding id: {construct paths}}``."""
+    from sm_constructs.nag import SageMakerChecks
+
+    report = SageMakerChecks(app, **options).validate_scope(app)
+    return {v.rule_name: {r.construct_path for r in v.violating_resources} for v in report.violations}

@@ -1,0 +1,166 @@
+"""A rule of the pack: what it checks, on which resource types, why, and how to fix it.
+
+Rules answer cdk-nag's way: ``NOT_APPLICABLE``, ``COMPLIANT`` / an empty list, ``NON_COMPLIANT``,
+or a list of findings, each acknowledged on its own (``SageMaker-JobVolumeKms[State::Train]``):
+
+- ``State::<state>``: the SageMaker task state ``<state>`` does not comply;
+- ``Unverified::<state or property>``: the setting is a run-time value or a CloudFormation
+  intrinsic that cannot be known at synth; acknowledge it with the reason it is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_cdk import CfnParameter, CfnResource, Stack
+from cdk_nag import NagMessageLevel, NagRuleCompliance
+from constructs import IConstruct
+
+from ._asl import Machine, Task, convert, read_machine
+from ._values import Verdict
+
+__all__ = [
+    "STATE_MACHINE",
+    "VPC_ONLY_CONTEXT",
+    "Context",
+    "Result",
+    "SageMakerRule",
+    "dispatch",
+    "findings",
+    "properties_rule",
+    "task_rule",
+]
+
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+#: Context key (``cdk.json`` or ``node.set_context`` on a stack) that asks for SageMaker work in a VPC only.
+VPC_ONLY_CONTEXT = "sm-constructs:nag:vpcOnly"
+
+Result = NagRuleCompliance | list[str]
+
+
+class Context:
+    """What rules share during one run of the pack: resolved properties, parsed definitions, options."""
+
+    def __init__(self, *, vpc_only: bool) -> None:
+        self.vpc_only = vpc_only
+        self._properties: dict[CfnResource, dict[str, Any]] = {}
+        self._machines: dict[CfnResource, Machine] = {}
+        self._parameters: dict[Stack, frozenset[str]] = {}
+        self._resources: dict[Stack, dict[str, CfnResource]] = {}
+
+    def properties(self, node: CfnResource) -> dict[str, Any]:
+        """The resource's CloudFormation properties, resolved, intrinsics as :class:`Deployed`."""
+        if node not in self._properties:
+            stack = Stack.of(node)
+            raw = stack.resolve(node._render_properties(node._cfn_properties)) or {}
+            self._properties[node] = convert(raw, self.parameters(stack))
+        return self._properties[node]
+
+    def machine(self, node: CfnResource) -> Machine:
+        if node not in self._machines:
+            stack = Stack.of(node)
+            raw = stack.resolve(node._render_properties(node._cfn_properties)) or {}
+            self._machines[node] = read_machine(raw, self.parameters(stack))
+        return self._machines[node]
+
+    def parameters(self, stack: Stack) -> frozenset[str]:
+        """Logical ids of the stack's CloudFormation parameters (a ``Ref`` to them may be empty)."""
+        if stack not in self._parameters:
+            self._index(stack)
+        return self._parameters[stack]
+
+    def resource(self, scope: IConstruct, logical_id: str) -> CfnResource | None:
+        """The resource of ``scope``'s stack with this logical id."""
+        stack = Stack.of(scope)
+        if stack not in self._resources:
+            self._index(stack)
+        return self._resources[stack].get(logical_id)
+
+    def resources_of_type(self, scope: IConstruct, resource_type: str) -> list[CfnResource]:
+        """The resources of ``scope``'s stack of one CloudFormation type."""
+        stack = Stack.of(scope)
+        if stack not in self._resources:
+            self._index(stack)
+        return [r for r in self._resources[stack].values() if r.cfn_resource_type == resource_type]
+
+    def _index(self, stack: Stack) -> None:
+        parameters, resources = set(), {}
+        for construct in stack.node.find_all():
+            if isinstance(construct, CfnParameter):
+                parameters.add(stack.resolve(construct.logical_id))
+            elif isinstance(construct, CfnResource) and Stack.of(construct) is stack:
+                resources[stack.resolve(construct.logical_id)] = construct
+        self._parameters[stack] = frozenset(parameters)
+        self._resources[stack] = resources
+
+    def vpc_only_for(self, node: IConstruct) -> bool:
+        return self.vpc_only or node.node.try_get_context(VPC_ONLY_CONTEXT) in (True, "true")
+
+
+@dataclass(frozen=True)
+class SageMakerRule:
+    """One rule: id suffix (``SageMaker-<id>``), the resource types it reads and its check."""
+
+    id: str
+    resource_types: frozenset[str]
+    #: One line shown with each finding: what is wrong.
+    info: str
+    #: Why it matters, and how to fix it with sm_constructs and without (cdk-nag's verbose output).
+    explanation: str
+    check: Callable[[CfnResource, Context], Result]
+    level: NagMessageLevel = field(default=NagMessageLevel.ERROR)
+
+
+def findings(items: list[tuple[str, str]]) -> Result:
+    """``[(where, verdict)]`` to cdk-nag findings (compliant entries dropped)."""
+    out = []
+    for where, verdict in items:
+        if verdict == Verdict.FAIL:
+            out.append(f"State::{where}")
+        elif verdict == Verdict.UNKNOWN:
+            out.append(f"Unverified::{where}")
+    return out
+
+
+def task_rule(
+    select: Callable[[Task], bool], verdict: Callable[[Task, CfnResource, Context], str]
+) -> Callable[[CfnResource, Context], Result]:
+    """A check over the SageMaker task states ``select`` picks in a state machine's definition."""
+
+    def check(node: CfnResource, context: Context) -> Result:
+        machine = context.machine(node)
+        tasks = [task for task in machine.tasks if select(task)]
+        if not tasks:
+            return NagRuleCompliance.NOT_APPLICABLE
+        return findings([(task.name, verdict(task, node, context)) for task in tasks])
+
+    return check
+
+
+def properties_rule(
+    verdict: Callable[[dict[str, Any], CfnResource, Context], tuple[str, str]],
+) -> Callable[[CfnResource, Context], Result]:
+    """A check over an L1 resource's properties; ``verdict`` returns (verdict, property it hinges on)."""
+
+    def check(node: CfnResource, context: Context) -> Result:
+        outcome, where = verdict(context.properties(node), node, context)
+        if outcome == Verdict.FAIL:
+            return NagRuleCompliance.NON_COMPLIANT
+        if outcome == Verdict.UNKNOWN:
+            return [f"Unverified::{where}"]
+        if outcome == Verdict.NA:
+            return NagRuleCompliance.NOT_APPLICABLE
+        return NagRuleCompliance.COMPLIANT
+
+    return check
+
+
+def dispatch(checks: dict[str, Callable[[CfnResource, Context], Result]]) -> Callable[[CfnResource, Context], Result]:
+    """One rule over several resource types: ``dispatch({"AWS::X::Y": check, ...})``."""
+
+    def check(node: CfnResource, context: Context) -> Result:
+        return checks[node.cfn_resource_type](node, context)
+
+    return check

@@ -1,0 +1,3 @@
+"""The resource type the Studio domain rules read."""
+
+DOMAIN = "AWS::SageMaker::Domain"

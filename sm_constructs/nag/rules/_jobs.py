@@ -1,0 +1,39 @@
+"""What the job rules share: which task states start jobs, and checks over their job definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .._asl import Task
+from .._model import JOB_OPERATIONS, Definition, combine, each_definition, has_field, settings
+from .._values import equals, is_present
+
+__all__ = ["creates_job", "field_is_set", "field_is_true", "job_with_field"]
+
+
+def creates_job(task: Task) -> bool:
+    """The state starts a processing, training, tuning or transform job."""
+    return task.operation in JOB_OPERATIONS
+
+
+def job_with_field(field: str, *, container: str = "") -> Callable[[Task], bool]:
+    """Job tasks whose API (botocore's model) has ``field``: the rule applies only where the API allows it."""
+    return lambda task: creates_job(task) and has_field(task.operation, field, container=container)
+
+
+def field_is_set(field: str, *, container: str = "") -> Callable[[Task, object, object], str]:
+    """Every job definition of the request sets ``field`` (a literal or a stack resource's identifier)."""
+
+    def definition_verdict(definition: Definition) -> str:
+        return combine([is_present(value) for _, value in settings(definition, field, container=container)])
+
+    return lambda task, node, context: each_definition(task.operation, task.request, definition_verdict)
+
+
+def field_is_true(field: str) -> Callable[[Task, object, object], str]:
+    """Every job definition of the request sets ``field`` to the literal ``true`` (SageMaker's default is false)."""
+
+    def definition_verdict(definition: Definition) -> str:
+        return combine([equals(value, True, default=False) for _, value in settings(definition, field)])
+
+    return lambda task, node, context: each_definition(task.operation, task.request, definition_verdict)

@@ -1,0 +1,3 @@
+"""The resource type the notebook rules read."""
+
+NOTEBOOK = "AWS::SageMaker::NotebookInstance"

@@ -1,0 +1,56 @@
+"""Endpoint configurations encrypt the endpoint's storage volume with a customer-managed key."""
+
+from typing import Any
+
+from aws_cdk import CfnResource
+
+from .._asl import Task, get
+from .._rule import STATE_MACHINE, Context, SageMakerRule, dispatch, properties_rule, task_rule
+from .._values import Deployed, RunTime, Verdict, is_present
+
+ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
+
+
+def _serverless_only(config: Any) -> bool:
+    """Serverless variants have no ML storage volume to encrypt (why EndpointConfigDefinition refuses kms_key with serverless)."""
+    variants = get(config, ("ProductionVariants",))
+    return (
+        isinstance(variants, list)
+        and bool(variants)
+        and all(isinstance(v, dict) and isinstance(get(v, ("ServerlessConfig",)), dict) for v in variants)
+    )
+
+
+def config_verdict(config: Any) -> str:
+    if isinstance(config, RunTime | Deployed):
+        return Verdict.UNKNOWN
+    if _serverless_only(config):
+        return Verdict.NA
+    return is_present(get(config, ("KmsKeyId",)))
+
+
+def _task_verdict(task: Task, node: CfnResource, context: Context) -> str:
+    verdict = config_verdict(task.request)
+    return Verdict.OK if verdict == Verdict.NA else verdict
+
+
+RULE = SageMakerRule(
+    id="EndpointConfigKms",
+    resource_types=frozenset({STATE_MACHINE, ENDPOINT_CONFIG}),
+    info="An endpoint configuration does not set KmsKeyId for the endpoint's storage volume.",
+    explanation=(
+        "The ML storage volume of each endpoint instance holds the model artifacts and may hold request data; "
+        "without KmsKeyId it is encrypted with an AWS-managed key you cannot restrict or revoke. Serverless-only "
+        "configurations have no volume and are not checked. "
+        "Fix with sm_constructs: EndpointConfigDefinition(kms_key=...). "
+        "Without: KmsKeyId on the CreateEndpointConfig request or AWS::SageMaker::EndpointConfig "
+        "(aws-stepfunctions-tasks: SageMakerCreateEndpointConfig(kms_key=...)). Instance types with NVMe instance "
+        "storage encrypt it in hardware; KmsKeyId still covers the attached volume."
+    ),
+    check=dispatch(
+        {
+            STATE_MACHINE: task_rule(lambda task: task.operation == "CreateEndpointConfig", _task_verdict),
+            ENDPOINT_CONFIG: properties_rule(lambda props, node, context: (config_verdict(props), "KmsKeyId")),
+        }
+    ),
+)

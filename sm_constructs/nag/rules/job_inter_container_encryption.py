@@ -1,0 +1,61 @@
+"""Distributed jobs encrypt the traffic between their instances."""
+
+from typing import Any
+
+from .._asl import Task
+from .._model import Definition, combine, each_definition, settings
+from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._values import Deployed, RunTime, Verdict, equals
+from ._jobs import job_with_field
+
+FIELD = "EnableInterContainerTrafficEncryption"
+
+
+def _instances(definition: Definition) -> str | int:
+    """How many instances the definition runs: a number, or UNKNOWN."""
+    counts = settings(definition, "InstanceCount", lists=True)
+    grouped = 0
+    largest = 0
+    for path, value in counts:
+        if isinstance(value, RunTime | Deployed):
+            return Verdict.UNKNOWN
+        if not isinstance(value, int):
+            continue
+        if "InstanceGroups" in path:  # heterogeneous clusters: the groups add up
+            grouped += value
+        largest = max(largest, value)
+    return max(largest, grouped)
+
+
+def _verdict(task: Task, node: Any, context: Any) -> str:
+    def definition_verdict(definition: Definition) -> str:
+        instances = _instances(definition)
+        if instances == Verdict.UNKNOWN:
+            return _unknown_count(definition)
+        if isinstance(instances, int) and instances <= 1:
+            return Verdict.OK
+        return combine([equals(value, True, default=False) for _, value in settings(definition, FIELD)])
+
+    return each_definition(task.operation, task.request, definition_verdict)
+
+
+def _unknown_count(definition: Definition) -> str:
+    """The instance count is not known before run time: compliant only if encryption is on anyway."""
+    verdict = combine([equals(value, True, default=False) for _, value in settings(definition, FIELD)])
+    return Verdict.OK if verdict == Verdict.OK else Verdict.UNKNOWN
+
+
+RULE = SageMakerRule(
+    id="JobInterContainerEncryption",
+    resource_types=frozenset({STATE_MACHINE}),
+    info="A SageMaker job with more than one instance does not encrypt the traffic between them.",
+    explanation=(
+        "Distributed training and processing exchange data and model parameters between instances in clear "
+        "text unless EnableInterContainerTrafficEncryption is true. The rule applies when InstanceCount (or the "
+        "instance groups together) exceeds 1, or is only known at run time, for the APIs that have the field "
+        "in botocore's SageMaker model. "
+        "Fix with sm_constructs: NetworkConfig(encrypt_inter_container_traffic=True) (on by default when more than one instance runs). "
+        "Without: EnableInterContainerTrafficEncryption: true in the request (processing: in NetworkConfig)."
+    ),
+    check=task_rule(job_with_field(FIELD), _verdict),
+)

@@ -1,0 +1,44 @@
+"""Managed spot training saves checkpoints and bounds its wait."""
+
+from typing import Any
+
+from .._asl import Task, get
+from .._model import Definition, combine, each_definition
+from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._values import Deployed, RunTime, Verdict, is_present
+from ._jobs import job_with_field
+
+
+def _verdict(task: Task, node: Any, context: Any) -> str:
+    def definition_verdict(definition: Definition) -> str:
+        if isinstance(definition.value, RunTime | Deployed):
+            return Verdict.UNKNOWN
+        spot = get(definition.value, ("EnableManagedSpotTraining",))
+        if isinstance(spot, RunTime | Deployed):
+            return Verdict.UNKNOWN
+        if spot is not True:
+            return Verdict.OK
+        return combine(
+            [
+                is_present(get(definition.value, ("CheckpointConfig", "S3Uri"))),
+                is_present(get(definition.value, ("StoppingCondition", "MaxWaitTimeInSeconds"))),
+            ]
+        )
+
+    return each_definition(task.operation, task.request, definition_verdict)
+
+
+RULE = SageMakerRule(
+    id="JobSpotCheckpoints",
+    resource_types=frozenset({STATE_MACHINE}),
+    info="A managed spot training job has no CheckpointConfig.S3Uri or no StoppingCondition.MaxWaitTimeInSeconds.",
+    explanation=(
+        "Spot capacity can be reclaimed at any time: without checkpoints in S3 an interrupted job restarts from "
+        "zero, so spot saves nothing, and without MaxWaitTimeInSeconds it cannot bound the time spent waiting "
+        "for capacity. "
+        "Fix with sm_constructs: TrainingDefinition(use_spot_instances=True, max_wait=..., checkpoint_s3_uri=...) "
+        "(validated at synth). "
+        "Without: CheckpointConfig.S3Uri and StoppingCondition.MaxWaitTimeInSeconds in the request."
+    ),
+    check=task_rule(job_with_field("EnableManagedSpotTraining"), _verdict),
+)

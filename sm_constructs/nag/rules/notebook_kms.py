@@ -1,0 +1,19 @@
+"""Notebook storage volumes are encrypted with a customer-managed key."""
+
+from .._asl import get
+from .._rule import SageMakerRule, properties_rule
+from .._values import is_present
+from ._notebook import NOTEBOOK
+
+RULE = SageMakerRule(
+    id="NotebookKms",
+    resource_types=frozenset({NOTEBOOK}),
+    info="The notebook instance does not set KmsKeyId for its storage volume.",
+    explanation=(
+        "The notebook's volume keeps everything users download and write; without KmsKeyId it is encrypted "
+        "with an AWS-managed key that cannot be restricted to the notebook's role or revoked. "
+        "Fix with sm_constructs: NotebookInstance (its own customer-managed key with rotation by default). "
+        "Without: KmsKeyId on AWS::SageMaker::NotebookInstance."
+    ),
+    check=properties_rule(lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
+)

@@ -1,0 +1,25 @@
+"""Notebook users cannot become root."""
+
+from .._asl import get
+from .._rule import SageMakerRule, properties_rule
+from .._values import equals
+from ._notebook import NOTEBOOK
+
+RULE = SageMakerRule(
+    id="NotebookNoRoot",
+    resource_types=frozenset({NOTEBOOK}),
+    info="The notebook instance gives its users root access.",
+    explanation=(
+        "With root access (SageMaker's default, RootAccess: Enabled) a notebook user can change the instance: "
+        "disable the lifecycle configuration's controls, read other users' files, install anything. Lifecycle "
+        "scripts run as root either way. "
+        "Fix with sm_constructs: NotebookInstance (root_access=False by default). "
+        "Without: RootAccess: Disabled on AWS::SageMaker::NotebookInstance."
+    ),
+    check=properties_rule(
+        lambda props, node, context: (
+            equals(get(props, ("RootAccess",)), "Disabled", default="Enabled"),
+            "RootAccess",
+        )
+    ),
+)

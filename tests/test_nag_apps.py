@@ -1,0 +1,233 @@
+"""SageMakerChecks on whole apps: the reference app is clean, a plain aws-cdk-lib app is not.
+
+The plain app is what a team writes without sm_constructs: aws-cdk's ``aws_stepfunctions_tasks``
+SageMaker tasks with their defaults, a ``CustomState`` with a hand-written CreateProcessingJob
+request, a default state machine and a notebook instance L1. Each of its deviations is listed
+below with the reason it is one; the pack must report exactly those.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from aws_cdk import Acknowledgment, Duration, Size, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from support import new_app, new_stack, sagemaker_findings
+
+import app as reference
+from sm_constructs.nag import RULES
+
+
+def plain_app_stack(stack: Stack) -> None:
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    bucket = s3.Bucket.from_bucket_name(stack, "Data", "ml-data")
+    run = sfn.JsonPath.string_at("$$.Execution.Name")
+
+    train = tasks.SageMakerCreateTrainingJob(
+        stack,
+        "Train",
+        training_job_name=run,
+        role=role,
+        algorithm_specification=tasks.AlgorithmSpecification(
+            training_image=tasks.DockerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"),
+            training_input_mode=tasks.InputMode.FILE,
+        ),
+        input_data_config=[
+            tasks.Channel(
+                channel_name="train",
+                data_source=tasks.DataSource(
+                    s3_data_source=tasks.S3DataSource(s3_location=tasks.S3Location.from_bucket(bucket, "train/"))
+                ),
+            )
+        ],
+        output_data_config=tasks.OutputDataConfig(s3_output_location=tasks.S3Location.from_bucket(bucket, "models/")),
+        resource_config=tasks.ResourceConfig(
+            instance_count=2,
+            instance_type=ec2.InstanceType("m5.xlarge"),
+            volume_size=Size.gibibytes(30),
+        ),
+        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+    )
+    # Hand-written request, request-response (no .sync), fixed name, no KMS, no limits.
+    preprocess = sfn.CustomState(
+        stack,
+        "Preprocess",
+        state_json={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sagemaker:createProcessingJob",
+            "Parameters": {
+                "ProcessingJobName": "preprocess",
+                "RoleArn": role.role_arn,
+                "AppSpecification": {"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/sk:1"},
+                "ProcessingResources": {
+                    "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 30}
+                },
+                "ProcessingOutputConfig": {
+                    "Outputs": [
+                        {
+                            "OutputName": "out",
+                            "S3Output": {
+                                "S3Uri.$": "States.Format('s3://ml-data/processed/{}/', $$.Execution.Name)",
+                                "LocalPath": "/opt/ml/processing/out",
+                                "S3UploadMode": "EndOfJob",
+                            },
+                        }
+                    ]
+                },
+            },
+        },
+    )
+    model = tasks.SageMakerCreateModel(
+        stack,
+        "Model",
+        model_name=sfn.JsonPath.format("{}-model", run),
+        primary_container=tasks.ContainerDefinition(
+            image=tasks.DockerImage.from_registry("123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"),
+            model_s3_location=tasks.S3Location.from_json_expression("$.ModelArtifacts.S3ModelArtifacts"),
+        ),
+        role=role,
+    )
+    config = tasks.SageMakerCreateEndpointConfig(
+        stack,
+        "EndpointConfig",
+        endpoint_config_name=sfn.JsonPath.format("{}-config", run),
+        production_variants=[
+            tasks.ProductionVariant(
+                instance_type=ec2.InstanceType("m5.large"),
+                model_name=sfn.JsonPath.format("{}-model", run),
+                variant_name="main",
+            )
+        ],
+    )
+    transform = tasks.SageMakerCreateTransformJob(
+        stack,
+        "Transform",
+        transform_job_name=sfn.JsonPath.format("{}-transform", run),
+        model_name=sfn.JsonPath.format("{}-model", run),
+        transform_input=tasks.TransformInput(
+            transform_data_source=tasks.TransformDataSource(
+                s3_data_source=tasks.TransformS3DataSource(s3_uri="s3://ml-data/batch/")
+            )
+        ),
+        transform_output=tasks.TransformOutput(s3_output_path="s3://ml-data/predictions/"),
+        integration_pattern=sfn.IntegrationPattern.RUN_JOB,
+    )
+    sfn.StateMachine(
+        stack,
+        "Pipeline",
+        definition_body=sfn.DefinitionBody.from_chainable(
+            preprocess.next(train).next(model).next(config).next(transform)
+        ),
+        timeout=Duration.hours(12),
+    )
+    sagemaker.CfnNotebookInstance(stack, "Notebook", instance_type="ml.t3.medium", role_arn=role.role_arn)
+
+
+MACHINE = "Test/Pipeline/Resource"
+NOTEBOOK = "Test/Notebook"
+#: Every deviation of the plain app, and why.
+EXPECTED = {
+    # aws-cdk's tasks render no VolumeKmsKeyId / output KmsKeyId unless a key is given; the custom state has none.
+    "SageMaker-JobVolumeKms[State::Preprocess]": MACHINE,
+    "SageMaker-JobVolumeKms[State::Train]": MACHINE,
+    "SageMaker-JobVolumeKms[State::Transform]": MACHINE,
+    "SageMaker-JobOutputKms[State::Preprocess]": MACHINE,
+    "SageMaker-JobOutputKms[State::Train]": MACHINE,
+    "SageMaker-JobOutputKms[State::Transform]": MACHINE,
+    # Network isolation is off by default in both jobs that have it (transform inherits the model's).
+    "SageMaker-JobNetworkIsolation[State::Preprocess]": MACHINE,
+    "SageMaker-JobNetworkIsolation[State::Train]": MACHINE,
+    # Two training instances without inter-container encryption.
+    "SageMaker-JobInterContainerEncryption[State::Train]": MACHINE,
+    # The hand-written processing request has no StoppingCondition (aws-cdk's training task sets 1 hour).
+    "SageMaker-JobMaxRuntime[State::Preprocess]": MACHINE,
+    # Request-response: the state does not wait for (or stop) the processing job.
+    "SageMaker-JobSync[State::Preprocess]": MACHINE,
+    # No Retry anywhere, no Catch on any job state.
+    "SageMaker-TaskRetryThrottling[State::Preprocess]": MACHINE,
+    "SageMaker-TaskRetryThrottling[State::Train]": MACHINE,
+    "SageMaker-TaskRetryThrottling[State::Model]": MACHINE,
+    "SageMaker-TaskRetryThrottling[State::EndpointConfig]": MACHINE,
+    "SageMaker-TaskRetryThrottling[State::Transform]": MACHINE,
+    "SageMaker-JobCatch[State::Preprocess]": MACHINE,
+    "SageMaker-JobCatch[State::Train]": MACHINE,
+    "SageMaker-JobCatch[State::Transform]": MACHINE,
+    # Names: a fixed one, and ones made of the execution name (repeat on retry, too long for 80-char names).
+    "SageMaker-UniqueJobName[State::Preprocess]": MACHINE,
+    "SageMaker-UniqueJobName[State::Train]": MACHINE,
+    "SageMaker-UniqueJobName[State::Model]": MACHINE,
+    "SageMaker-UniqueJobName[State::EndpointConfig]": MACHINE,
+    "SageMaker-UniqueJobName[State::Transform]": MACHINE,
+    # Hosting defaults: no endpoint volume key, no model network isolation.
+    "SageMaker-EndpointConfigKms[State::EndpointConfig]": MACHINE,
+    "SageMaker-ModelNetworkIsolation[State::Model]": MACHINE,
+    # Default state machine: logging off, AWS-owned key.
+    "SageMaker-StateMachineLoggingAll": MACHINE,
+    "SageMaker-StateMachineCmk": MACHINE,
+    # Notebook defaults: root, direct internet, IMDSv1, AWS-managed key, no idle stop.
+    "SageMaker-NotebookNoRoot": NOTEBOOK,
+    "SageMaker-NotebookNoDirectInternet": NOTEBOOK,
+    "SageMaker-NotebookImdsV2": NOTEBOOK,
+    "SageMaker-NotebookKms": NOTEBOOK,
+    "SageMaker-NotebookIdleStop": NOTEBOOK,
+}
+
+
+@pytest.fixture(scope="module")
+def plain_findings() -> dict[str, set[str]]:
+    app = new_app()
+    plain_app_stack(new_stack(app))
+    return sagemaker_findings(app)
+
+
+def test_plain_app_shows_every_deviation(plain_findings: dict[str, set[str]]) -> None:
+    assert set(plain_findings) == set(EXPECTED)
+    for finding, path in EXPECTED.items():
+        assert plain_findings[finding] == {path}, finding
+
+
+def test_plain_app_findings_cover_the_rules_it_breaks(plain_findings: dict[str, set[str]]) -> None:
+    """Every rule except those the plain app cannot break (VPC-only not asked, no spot, no capture, no domain)."""
+    reported = {name.split("[")[0].removeprefix("SageMaker-") for name in plain_findings}
+    not_applicable = {"JobVpcConfig", "JobSpotCheckpoints", "DataCaptureKms", "StateMachineReadable"}
+    not_applicable |= {r.id for r in RULES if r.id.startswith("Domain")}
+    assert reported == {r.id for r in RULES} - not_applicable
+
+
+def test_reference_app_is_clean() -> None:
+    """The reference app (app.py) with its acknowledgements: no unacknowledged finding."""
+    app = new_app()
+    reference.build(app, nag=False)
+    assert sagemaker_findings(app) == {}
+
+
+def test_reference_app_acknowledgement_is_needed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without app.py's acknowledgement the pack reports exactly that finding: it reads the reference definitions."""
+
+    class NoAcknowledgements:
+        @staticmethod
+        def of(scope: object) -> SimpleNamespace:
+            return SimpleNamespace(acknowledge=lambda *acknowledgements: None)
+
+    monkeypatch.setattr(reference, "Validations", NoAcknowledgements)
+    app = new_app()
+    reference.build(app, nag=False)
+    assert sagemaker_findings(app) == {
+        "SageMaker-JobCatch[State::Tune]": {"SmConstructsReference/ChurnTuning/Tune/StateMachine/Resource/Resource"}
+    }
+
+
+def test_every_finding_can_be_acknowledged_with_a_reason() -> None:
+    app = new_app()
+    stack = new_stack(app)
+    plain_app_stack(stack)
+    Validations.of(stack).acknowledge(
+        *(Acknowledgment(id=finding, reason="accepted for this test app") for finding in EXPECTED)
+    )
+    assert sagemaker_findings(app) == {}
