@@ -270,6 +270,7 @@ class MlPipeline(Construct):
             isinstance(d, SageMakerDefinition) and d.cache is not None
             for d in [*preprocessing, training, evaluation, registration, model, batch_transform]
         )
+        self._cached_steps: list[CachedStep] = []
         self._failure = self._build_failure_path()
         chain = self._build_chain(
             preprocessing=preprocessing,
@@ -292,8 +293,8 @@ class MlPipeline(Construct):
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
         )
-        if self._cached:
-            acknowledge_lookups(self.state_machine.role)
+        if self._cached_steps:
+            acknowledge_lookups(self.state_machine, self._cached_steps)
         if self._own_topic:
             self._grant_encrypted_publish()
         if quality_gate is not None:
@@ -534,6 +535,8 @@ class MlPipeline(Construct):
         self.definitions.append(definition)
         step = definition.step()
         cached = step if isinstance(step, CachedStep) else None
+        if cached is not None:
+            self._cached_steps.append(cached)
         task = cached.task if cached is not None else step
         assert isinstance(task, sfn.CustomState)
         if self._retry_attempts:

@@ -475,6 +475,6 @@ class SageMakerDefinition(Construct):
         if timeout is not None:
             kwargs.setdefault("timeout", Duration.seconds(int(timeout.to_seconds()) + 3600))  # retries' backoff
         machine = MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(body), **kwargs)
-        if self.cache is not None:
-            acknowledge_lookups(machine.role)
+        if isinstance(body, CachedStep):
+            acknowledge_lookups(machine, [body])
         return machine

@@ -72,16 +72,32 @@ class StepCache:
         return int(self.expire_after.to_days())
 
 
-def acknowledge_lookups(role: Any) -> None:
-    """The lookups' calls that take no resource ARN (SM-PERMS: Search and List* take ``*``)."""
+def acknowledge_lookups(machine: Any, steps: list[CachedStep]) -> None:
+    """What cdk-nag cannot see is safe in a state machine ``machine`` (an MlStateMachine) running ``steps``.
+
+    * AwsSolutions-IAM5 on ``*``: Search and ListProcessingJobs take no resource ARN (SM-PERMS).
+    * SageMakerChecks UniqueJobName is unverified for a cached processing step: its name reads the
+      key index from the state, which the rule cannot evaluate.
+    """
     from .._nag import acknowledge, iam5
 
     acknowledge(
-        role,
+        machine.role,
         [iam5(resource=ANY_RESOURCE)],
         "Step caching looks up earlier jobs with sagemaker:Search and sagemaker:ListProcessingJobs, which take no "
         "resource ARN (SageMaker API permissions reference); every other cache call is scoped to the step's prefix.",
     )
+    named = [
+        f"SageMakerChecks::SageMaker-UniqueJobName[Unverified::{step.task.state_id}]" for step in steps if step.indexed
+    ]
+    if named:
+        acknowledge(
+            machine,
+            named,
+            "A cached processing job is named <prefix>-<MD5 of its cache key, 32 hex digits computed by the "
+            "<step>CacheKeyHash state>-<4 hex of a fresh States.UUID per attempt>; the prefix is checked at synth "
+            "to leave room for the 38 characters (63 in all), so every execution name gives a valid, new name.",
+        )
 
 
 def _is_per_run(value: Any) -> bool:
@@ -196,6 +212,8 @@ class CachedStep(sfn.StateMachineFragment):
             definition, actions=list(CACHE_READ_ACTIONS), resources=[definition.resource_arn_pattern()]
         )
         self.lookups: list[SageMakerTask] = []
+        #: Whether the job's name carries the key index (processing jobs; see the module docs).
+        self.indexed = api.operation != "CreateTrainingJob"
         choice = sfn.Choice(self, f"{id}CacheHitOrMiss")
         if api.operation == "CreateTrainingJob":
             lookup = SageMakerTask(
