@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -85,7 +87,18 @@ def build(outdir: Path) -> tuple[dict, Path]:
 def emulator(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cache-local")
     template, assembly_dir = build(workdir / "cdk.out")
-    proc, url = start_server(_free_port(), workdir, time_scale=0.05)
+    # The state machine is created here without CloudFormation, so its role has no policies in the
+    # emulator: IAM enforcement is off for this module. The lookups' IAM runs enforced in
+    # test_local_e2e.py (the reference pipeline caches its steps) and in bench/cache.py.
+    previous = os.environ.get("SM_LOCAL_IAM")
+    os.environ["SM_LOCAL_IAM"] = "off"
+    try:
+        proc, url = start_server(_free_port(), workdir, time_scale=0.05)
+    finally:
+        if previous is None:
+            os.environ.pop("SM_LOCAL_IAM")
+        else:
+            os.environ["SM_LOCAL_IAM"] = previous
     try:
         session = LocalSession(url)
         session.client("s3").create_bucket(Bucket=BUCKET)
@@ -103,7 +116,11 @@ def emulator(tmp_path_factory):
         yield {"session": session, "machine": machine}
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def _upload(emulator, prefix: str, body: str = ROWS) -> str:

@@ -214,7 +214,7 @@ def test_without_list_tags_the_first_job_is_denied(local):
         error="SageMaker.AccessDeniedException",
         principal=role,
         action="sagemaker:ListTags",
-        resource="*",
+        resource=f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/churn-preprocess-",
     )
 
 

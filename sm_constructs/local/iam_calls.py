@@ -144,7 +144,8 @@ def _job(kind: str, name_field: str, rule: str, role_field: str | None, rule_sou
         Call(f"sagemaker:Create{api}", arn, f"{SFN_SAGEMAKER_IAM}; {SAR_SAGEMAKER}"),
         Call("sagemaker:AddTags", arn, SM_TAGGING, when="tags"),
         Call("sagemaker:AddTags", arn, SFN_SYNC_TAG, when="sync"),
-        Call("sagemaker:ListTags", "*", SFN_SAGEMAKER_IAM),
+        # the call names the job (ListTags ResourceArn): a policy scoped to the job's ARN allows it (SAR)
+        Call("sagemaker:ListTags", arn, f"{SFN_SAGEMAKER_IAM}; {SAR_SAGEMAKER}"),
         Call(f"sagemaker:Describe{api}", arn, SFN_SAGEMAKER_IAM, when="sync"),
         *(
             Call(action, f"arn:{{partition}}:events:{{region}}:{{account}}:rule/{rule}", rule_source, when="sync")
@@ -197,7 +198,7 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         Call("sagemaker:CreateModel", _arn("model", "ModelName"), f"{CDK_CREATE_MODEL}; {SAR_SAGEMAKER}"),
         Call("iam:PassRole", "{ExecutionRoleArn}", f"{CDK_CREATE_MODEL}; {BOTO_ROLE_ARN}", context=_PASS_TO_SAGEMAKER),
         Call("sagemaker:AddTags", _arn("model", "ModelName"), SM_TAGGING, when="tags"),
-        Call("sagemaker:ListTags", "*", CDK_CREATE_MODEL),
+        Call("sagemaker:ListTags", _arn("model", "ModelName"), f"{CDK_CREATE_MODEL}; {SAR_SAGEMAKER}"),
     ),
     "sagemaker:createEndpointConfig": (
         Call("sagemaker:CreateEndpointConfig", _arn("endpoint-config", "EndpointConfigName"), SAR_SAGEMAKER),
