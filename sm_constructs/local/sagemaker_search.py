@@ -73,8 +73,8 @@ def _property(record: dict[str, Any], name: str) -> tuple[bool, Any, str]:
     if name.startswith("HyperParameters."):
         hps = record.get("HyperParameters") or {}
         key = name[len("HyperParameters.") :]
-        value = hps.get(key)
-        return (key in hps, value, "number" if _number(value) is not None else "text")
+        hp = hps.get(key)
+        return (key in hps, hp, "number" if _number(hp) is not None else "text")
     if name.startswith("Metrics."):
         key = name[len("Metrics.") :]
         values = [m.get("Value") for m in record.get("FinalMetricDataList") or [] if m.get("MetricName") == key]
@@ -109,6 +109,8 @@ def _matches(record: dict[str, Any], flt: dict[str, Any]) -> bool:
             raise SearchError(f"Operator {operator} is not supported for text property {name}")
         if not present:
             return False
+        a: Any
+        b: Any
         if kind == "time":
             a, b = _as_time(actual), _as_time(expected)
             if b is None:
