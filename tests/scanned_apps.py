@@ -130,7 +130,7 @@ def constructs_app(app: App) -> None:
         ),
         model=model,
         deployment=[config, deploy],
-        inputs=[InputField("inputDataUri", "s3_uri", data.s3_uri("raw/"))],
+        inputs=[InputField("inputDataUri", kind="s3_uri", default=data.s3_uri("raw/"))],
         dashboard=True,
         schedule=scheduler.ScheduleExpression.rate(Duration.days(1)),
         s3_trigger=S3Trigger(data.bucket, "raw/incoming/"),
@@ -148,6 +148,7 @@ def jobs_app(app: App) -> None:
         EndpointConfigDefinition,
         IntegerRange,
         MlDataBucket,
+        ModelDefinition,
         NotebookInstance,
         SageMakerExecutionRole,
         TrainingChannel,
@@ -185,10 +186,11 @@ def jobs_app(app: App) -> None:
         ranges=[IntegerRange("max_depth", 2, 6), ContinuousRange("eta", 0.05, 0.5)],
         name_prefix="scan-tune",
     ).to_state_machine()
+    input_model = ModelDefinition.from_model_name(stack, "InputModel", sfn.JsonPath.string_at("$.input.modelName"))
     TransformDefinition(
         stack,
         "Transform",
-        model_name=sfn.JsonPath.string_at("$.input.modelName"),
+        model=input_model,
         input_uri=data.s3_uri("processed/batch/"),
         output_path=data.s3_uri("batch/"),
         output_kms_key=data.encryption_key,
@@ -197,7 +199,7 @@ def jobs_app(app: App) -> None:
     EndpointConfigDefinition(
         stack,
         "Config",
-        model_name=sfn.JsonPath.string_at("$.input.modelName"),
+        model=input_model,
         instance_type="ml.m5.large",
         kms_key=data.encryption_key,
         data_capture=DataCapture(data.s3_uri("data-capture/"), kms_key=data.encryption_key),

@@ -135,7 +135,10 @@ class ModelDefinition(SageMakerDefinition):
 
     @staticmethod
     def from_model_name(scope: Construct, id: str, model_name: str) -> IModelRef:
-        """A model that exists outside this app, by name (for endpoint configs and transform jobs)."""
+        """A model that exists outside this app, by name (for endpoint configs and transform jobs).
+
+        The name may be read at run time, e.g. ``sfn.JsonPath.string_at("$.input.modelName")``.
+        """
         return ImportedModel(scope, id, model_name=model_name)
 
     @property

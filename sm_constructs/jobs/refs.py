@@ -146,13 +146,17 @@ def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, wha
 class ImportedModel(Construct):
     """A model created outside this app, by name (``ModelDefinition.from_model_name``).
 
-    The name is checked where it is used: in the request of the definition that names it.
+    The name may also be read at run time (``sfn.JsonPath.string_at("$.input.modelName")``); it
+    is checked where it is used: in the request of the definition that names it.
     """
 
     def __init__(self, scope: Construct, id: str, *, model_name: str) -> None:
         super().__init__(scope, id)
         self._model_name = model_name
-        self.model_arn = sagemaker_arn(self, "model", _arn_name(model_name))
+
+    @property
+    def model_arn(self) -> str:
+        return sagemaker_arn(self, "model", _arn_name(self._model_name))
 
     @property
     def model_name(self) -> str:
