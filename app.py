@@ -40,6 +40,7 @@ from sm_constructs import (
     ProcessingOutput,
     QualityGate,
     SageMakerExecutionRole,
+    StepCache,
     TrainingChannel,
     TrainingDefinition,
     TransformDefinition,
@@ -142,7 +143,8 @@ def churn_pipeline(
             TrainingChannel("train", prepare.output_uri("train"), content_type="text/csv"),
             TrainingChannel("validation", prepare.output_uri("validation"), content_type="text/csv"),
         ],
-        hyperparameters=hyperparameters,
+        # One hyperparameter per run from the input (default: the file's), the rest fixed.
+        hyperparameters={**hyperparameters, "num_round": sfn.JsonPath.string_at("$.input.numRound")},
         output_kms_key=data.encryption_key,
         cluster=ClusterConfig(
             instance_type=sfn.JsonPath.string_at("$.input.trainingInstanceType"), volume_kms_key=data.encryption_key
@@ -150,6 +152,8 @@ def churn_pipeline(
         network=isolated,
         name_prefix=f"{slug}-train",
     )
+    trained = train.state_output("TrainingJobName")
+    report_dir = sfn.JsonPath.format(f"s3://{{}}/{DataPrefix.EVALUATION}{{}}/", data.bucket_name, trained)
     evaluate = ProcessingDefinition(
         group,
         "Evaluate",
@@ -168,9 +172,8 @@ def churn_pipeline(
             ProcessingInput("model", train.model_data_url),
             ProcessingInput("test", prepare.output_uri("test")),
         ],
-        outputs=[
-            ProcessingOutput("evaluation", _uri(data, DataPrefix.EVALUATION), source="/opt/ml/processing/evaluation")
-        ],
+        # Under the model's training job, not the run: a reused evaluation's report is where the gate reads it.
+        outputs=[ProcessingOutput("evaluation", report_dir, source="/opt/ml/processing/evaluation")],
         output_kms_key=data.encryption_key,
         cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
         network=isolated,
@@ -184,7 +187,9 @@ def churn_pipeline(
         "Register",
         group=registry,
         training=train,
-        evaluation_report_uri=_uri(data, DataPrefix.EVALUATION, "evaluation.json"),
+        evaluation_report_uri=sfn.JsonPath.format(
+            f"s3://{{}}/{DataPrefix.EVALUATION}{{}}/evaluation.json", data.bucket_name, trained
+        ),
         description="XGBoost churn model",
     )
     deployment = ModelDeployment(
@@ -221,7 +226,7 @@ def churn_pipeline(
         evaluation=evaluate,
         quality_gate=QualityGate(
             bucket=data.bucket,
-            key=sfn.JsonPath.format(f"{DataPrefix.EVALUATION}{{}}/evaluation.json", RUN),
+            key=sfn.JsonPath.format(f"{DataPrefix.EVALUATION}{{}}/evaluation.json", trained),
             metric="metrics.auc",
             threshold=0.75,
         ),
@@ -243,9 +248,14 @@ def churn_pipeline(
             InputField(
                 "trainingInstanceType", kind="instance_type", default="ml.m5.xlarge", description="training instances"
             ),
+            InputField(
+                "numRound", default=str(hyperparameters["num_round"]), description="XGBoost boosting rounds (num_round)"
+            ),
         ],
         schedule=scheduler.ScheduleExpression.rate(Duration.days(7)) if index == 0 else None,
         state_machine_name=f"sm-constructs-{slug}",
+        # Preprocessing, training and evaluation reuse a Completed job with the same request.
+        cache=StepCache(expire_after=Duration.days(30)),
     )
     return pipeline, deployment
 

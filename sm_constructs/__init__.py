@@ -186,3 +186,9 @@ __all__ = [
     "add_default_retry",
     "run_unique_name",
 ]
+
+# ---- step caching -----------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from .jobs.cache import CachedStep, StepCache
+_EXPORTS.update({"CachedStep": ".jobs.cache", "StepCache": ".jobs.cache"})
+__all__ += ["CachedStep", "StepCache"]

@@ -336,3 +336,19 @@ AUTOSCALING_SERVICE_LINKED_ROLE = (
     "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
     "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
 )
+
+# ---- step caching (sm_constructs.jobs.cache) -------------------------------------------------
+#: ``arn:aws:states:::aws-sdk:sagemaker:search`` finds an earlier training job by its cache-key tag.
+#: SM-PERMS lists ``sagemaker:Search`` with resource ``*`` (Search takes no resource ARN; it returns
+#: only what the caller may read); the SDK integration's IAM action is ``sagemaker:Search`` (Step
+#: Functions Developer Guide, "AWS SDK service integrations").
+SEARCH_ACTIONS = ("sagemaker:Search",)
+#: ``aws-sdk:sagemaker:listProcessingJobs`` finds an earlier processing job by the key's index in its
+#: name (processing jobs are not a Search resource: botocore's ``Search`` ``Resource`` enum). SM-PERMS:
+#: the List* calls take resource ``*``.
+LIST_PROCESSING_JOBS_ACTIONS = ("sagemaker:ListProcessingJobs",)
+#: ``aws-sdk:sagemaker:listTags`` / ``describeProcessingJob`` on the earlier job: resource-level, on the
+#: definition's own name prefix (SM-PERMS: ListTags and Describe* support job ARNs).
+CACHE_READ_ACTIONS = (LIST_TAGS, "sagemaker:DescribeProcessingJob")
+#: Resource of the calls above that take no ARN (SM-PERMS).
+ANY_RESOURCE = "*"

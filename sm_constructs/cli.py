@@ -2,6 +2,7 @@
 
     sm-pipeline list
     sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
+                    [--from STEP --reuse <execution ARN>]
     sm-pipeline watch <execution ARN>
     sm-pipeline models <model package group>
     sm-pipeline approve <model package group> [--version N] [--reject] [--description TEXT]
@@ -9,6 +10,11 @@
 
 A failed run ends with the failed state, the error, the job's FailureReason and the last lines of
 its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each on its own line.
+
+``--from Train --reuse <execution>`` is a selective re-run: the new execution starts at the step
+``Train`` and takes the results of the steps before it from that execution's history (its input
+too, with ``--input`` merged over it), without running them again. ``watch`` names the steps that
+reused an earlier job (step caching).
 
 Errors (unknown pipeline, malformed input, no endpoint or credentials) are one line on stderr
 and a non-zero exit code, never a traceback.
@@ -200,6 +206,78 @@ def failure_report(progress: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _resume_steps(definition: dict[str, Any]) -> list[str]:
+    """The steps a pipeline can start at, in order (the choices of its ``Resume`` state)."""
+    choices = definition.get("States", {}).get("Resume", {}).get("Choices", [])
+    steps = []
+    for choice in choices:
+        for rule in choice.get("And", [choice]):
+            if "StringEquals" in rule:
+                steps.append(str(rule["StringEquals"]))
+    return steps
+
+
+def _history(client: Any, execution_arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+        events.extend(page["events"])
+    return events
+
+
+def _step_results(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest ``steps`` (results by step) the execution's state data held."""
+    found: dict[str, Any] = {}
+    for event in events:
+        details = event.get("stateExitedEventDetails") or {}
+        try:
+            data = json.loads(details.get("output") or "null")
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("steps"), dict):
+            found.update(data["steps"])
+    return found
+
+
+def resume_input(client: Any, state_machine_arn: str, step: str, execution_arn: str, extra: str) -> str:
+    """Execution input that starts at ``step`` with the earlier steps' results of ``execution_arn``."""
+    definition = json.loads(client.describe_state_machine(stateMachineArn=state_machine_arn)["definition"])
+    steps = _resume_steps(definition)
+    if step not in steps:
+        known = ", ".join(steps) or "none (the pipeline has no Resume state)"
+        raise CliError(f"--from {step}: not a step this pipeline can start at (steps: {known})", 2)
+    earlier = client.describe_execution(executionArn=execution_arn)
+    if earlier["stateMachineArn"] != state_machine_arn:
+        raise CliError(
+            f"--reuse {execution_arn}: an execution of another state machine ({earlier['stateMachineArn']})", 2
+        )
+    results = _step_results(_history(client, execution_arn))
+    before = steps[: steps.index(step)]
+    missing = [s for s in before if s not in results]
+    if missing:
+        raise CliError(f"--reuse {execution_arn}: no result for {', '.join(missing)} in its history; start earlier", 1)
+    payload = {**json.loads(earlier.get("input") or "{}"), **json.loads(extra)}
+    payload["resume"] = {"from": step, "steps": {s: results[s] for s in before}, "execution": execution_arn}
+    return json.dumps(payload)
+
+
+def cache_hits(events: list[dict[str, Any]]) -> list[str]:
+    """``<step>: reused <job>`` for every step that reused an earlier job (its ``<step>CacheHit`` state)."""
+    hits = []
+    for event in events:
+        details = event.get("stateExitedEventDetails") or {}
+        name = str(details.get("name", ""))
+        if name.endswith("CacheHit"):
+            try:
+                data = json.loads(details.get("output") or "{}")
+            except json.JSONDecodeError:
+                data = {}
+            step = name.removesuffix("CacheHit")
+            result = (data.get("steps") or {}).get(step, {}) if isinstance(data, dict) else {}
+            job = next((v for k, v in result.items() if k.endswith("JobName")), "an earlier job")
+            hits.append(f"{step}: cache hit, reused {job}")
+    return hits
+
+
 def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callable[[str], None] = print) -> int:
     """Follow an execution to its end; 0 when it succeeded."""
     start = time.monotonic()
@@ -207,6 +285,7 @@ def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callab
     definition = json.loads(client.describe_state_machine(stateMachineArn=described["stateMachineArn"])["definition"])
     total = _count_states(definition)
     last = None
+    shown: set[str] = set()
     while True:
         progress = _progress(client, execution_arn)
         status = progress["described"]["status"]
@@ -217,6 +296,10 @@ def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callab
                 + (f"  current: {state[2]}" if state[2] else "")
             )
             last = state
+        for hit in cache_hits(progress["events"]):
+            if hit not in shown:
+                shown.add(hit)
+                out(f"[{time.monotonic() - start:6.0f}s] {hit}")
         if status in TERMINAL:
             break
         time.sleep(interval)
@@ -237,6 +320,10 @@ def _cmd_list(client: Any, args: argparse.Namespace) -> int:
 def _cmd_run(client: Any, args: argparse.Namespace) -> int:
     payload = _parse_input(args.input)
     arn = _resolve(client, args.pipeline)
+    if (args.from_step is None) != (args.reuse is None):
+        raise CliError("--from and --reuse go together: --from <step> --reuse <execution ARN>", 2)
+    if args.from_step is not None:
+        payload = resume_input(client, arn, args.from_step, args.reuse, payload)
     # A generated name (as AWS would choose) also for emulators that do not generate one.
     kwargs = {"stateMachineArn": arn, "input": payload, "name": args.name or str(uuid.uuid4())}
     execution = client.start_execution(**kwargs)["executionArn"]
@@ -349,6 +436,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="execution name (default: generated)")
     run.add_argument("--watch", action="store_true", help="follow the execution to its end")
     run.add_argument("--interval", type=float, default=5.0, help="seconds between progress checks")
+    run.add_argument("--from", dest="from_step", metavar="STEP", help="start at this step (with --reuse)")
+    run.add_argument("--reuse", metavar="EXECUTION_ARN", help="take the earlier steps' results from this execution")
     run.set_defaults(func=_cmd_run)
     follow = sub.add_parser("watch", help="follow an execution")
     follow.add_argument("execution", help="execution ARN")

@@ -29,6 +29,10 @@ _SHAPES = {
 }
 
 
+#: Choice states of a cached step (sm_constructs.jobs.cache): the hit-or-miss decision, the candidate check.
+_CACHE_CHOICES = ("CacheHitOrMiss", "CacheCandidate")
+
+
 def _placeholder(part: Any) -> str:
     return part if isinstance(part, str) else "x"
 
@@ -82,10 +86,15 @@ def _lines(asl: dict[str, Any], prefix: str = "") -> Iterator[str]:
             yield f"  {nid}{left}{_label(name, state)}{right}"
         if "Next" in state:
             yield f"  {nid} --> {_node_id(prefix, state['Next'])}"
+        cache_choice = kind == "Choice" and name.endswith(_CACHE_CHOICES)
         for choice in state.get("Choices", []):
-            yield f"  {nid} -->|when| {_node_id(prefix, choice['Next'])}"
+            label = "cache hit" if name.endswith(_CACHE_CHOICES[0]) else "when"
+            yield f"  {nid} -->|{label}| {_node_id(prefix, choice['Next'])}"
         if "Default" in state:
-            yield f"  {nid} -->|otherwise| {_node_id(prefix, state['Default'])}"
+            label = "miss: run the job" if cache_choice else "otherwise"
+            yield f"  {nid} -->|{label}| {_node_id(prefix, state['Default'])}"
+        if name.endswith("CacheHit"):
+            yield f"  class {nid} cacheHit"
         for catch in state.get("Catch", []):
             yield f"  {nid} -.->|catch| {_node_id(prefix, catch['Next'])}"
         if state.get("Retry"):
@@ -93,8 +102,12 @@ def _lines(asl: dict[str, Any], prefix: str = "") -> Iterator[str]:
 
 
 def to_mermaid(asl: dict[str, Any]) -> str:
-    """A Mermaid ``flowchart TD`` of one state machine definition."""
-    return "flowchart TD\n" + "\n".join(_lines(asl)) + "\n"
+    """A Mermaid ``flowchart TD`` of one state machine definition; a cached step's reuse of an
+    earlier job (its ``<step>CacheHit`` state) is drawn in its own colour."""
+    lines = list(_lines(asl))
+    if any(line.endswith(" cacheHit") for line in lines):
+        lines.append("  classDef cacheHit fill:#e3f2e1,stroke:#2e7d32")
+    return "flowchart TD\n" + "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,6 +48,7 @@ from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
+from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .state_machine import MlStateMachine
@@ -198,6 +199,8 @@ class MlPipeline(Construct):
     :param schedule: start on a schedule (:meth:`add_schedule`). Default: - no schedule.
     :param schedule_input: the scheduled executions' input. Default: - empty (field defaults apply).
     :param s3_trigger: start for new objects under a prefix (:meth:`add_s3_trigger`). Default: - none.
+    :param cache: step caching (:class:`StepCache`) for the preprocessing, training and evaluation
+        steps that have no cache of their own. Default: - only the steps given a cache.
     """
 
     @typed
@@ -226,6 +229,7 @@ class MlPipeline(Construct):
         retry_attempts: int = 4,
         state_machine_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        cache: StepCache | None = None,
     ) -> None:
         self._validate(
             scope,
@@ -269,6 +273,16 @@ class MlPipeline(Construct):
         #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
         self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
 
+        # step caching: the preprocessing, training and evaluation steps without a cache of their own
+        if cache is not None:
+            for step in [*preprocessing, training, evaluation]:
+                if isinstance(step, SageMakerDefinition) and step.cacheable and step.cache is None:
+                    step.enable_cache(cache)
+        self._cached = any(
+            isinstance(d, SageMakerDefinition) and d.cache is not None
+            for d in [*preprocessing, training, evaluation, registration, model, batch_transform]
+        )
+        self._cached_steps: list[CachedStep] = []
         self._failure = self._build_failure_path()
         chain = self._build_chain(
             preprocessing=preprocessing,
@@ -292,6 +306,8 @@ class MlPipeline(Construct):
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
         )
+        if self._cached_steps:
+            acknowledge_lookups(self.state_machine, self._cached_steps)
         if self._own_topic:
             self._grant_encrypted_publish()
         if quality_gate is not None:
@@ -425,17 +441,31 @@ class MlPipeline(Construct):
         batch_transform: SageMakerDefinition | None,
         approval: str | None = None,
     ) -> sfn.Chain:
-        """Input handling, then the stages in their fixed order, then success."""
-        chain = self._input_states()
+        """Input handling, the ``Resume`` choice (selective re-runs), the stages in their fixed order, then success."""
+        resume = sfn.Choice(
+            self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
+        )
+        head = self._input_states().next(resume)
+        self._resumable: list[tuple[str, sfn.IChainable]] = []
+        stages: list[sfn.Chain] = []
+
+        def add(step: sfn.IChainable, resumable: SageMakerDefinition | None = None) -> None:
+            if resumable is not None:
+                self._resumable.append((resumable.node.id, step))
+            stages.append(stages[-1].next(step) if stages else sfn.Chain.start(step))
+
         for item in preprocessing:
-            chain = chain.next(self._fan_out(item) if isinstance(item, FanOut) else self._task(item))
+            if isinstance(item, FanOut):
+                add(self._fan_out(item))
+            else:
+                add(self._task(item), item)
         for definition in (training, evaluation):
             if definition is not None:
-                chain = chain.next(self._task(definition))
+                add(self._task(definition), definition)
         if quality_gate is not None:
-            chain = self._gate(chain, quality_gate)
+            stages.append(self._gate(stages[-1], quality_gate))
         if registration is not None:
-            chain = chain.next(self._task(registration))
+            add(self._task(registration), registration)
         #: The approval step (``approval="auto"``), or None.
         self.approval: ModelApprovalDefinition | None = None
         if approval == "auto" and isinstance(registration, ModelRegistrationDefinition) and quality_gate is not None:
@@ -445,13 +475,15 @@ class MlPipeline(Construct):
                 version=registration,
                 approval_description=f"Approved by {self.node.path}: {quality_gate.metric} passed the quality gate",
             )
-            chain = chain.next(self._task(self.approval))
+            add(self._task(self.approval))
         if model is not None:
-            chain = chain.next(self._task(model))
+            add(self._task(model), model)
         tail = self._release(deployment, batch_transform)
         if tail is not None:
-            chain = chain.next(tail)
-        return chain.next(sfn.Succeed(self, "PipelineSucceeded"))
+            add(tail)
+        stages[-1].next(sfn.Succeed(self, "PipelineSucceeded"))
+        self._resume_states(resume, first=stages[0])
+        return head
 
     # ---- public ---------------------------------------------------------------------------
     @property
@@ -568,15 +600,22 @@ class MlPipeline(Construct):
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
-    def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.CustomState:
-        """A retried task; inside a Parallel branch (``catch=False``) the Parallel state catches instead."""
+    def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.IChainable:
+        """A retried task (behind its cache lookup when cached); inside a Parallel branch
+        (``catch=False``) the Parallel state catches instead."""
         self.definitions.append(definition)
-        task = definition.task()
+        step = definition.step()
+        cached = step if isinstance(step, CachedStep) else None
+        if cached is not None:
+            self._cached_steps.append(cached)
+        task = cached.task if cached is not None else step
+        assert isinstance(task, sfn.CustomState)
         if self._retry_attempts:
             add_default_retry(task, max_attempts=self._retry_attempts)
-        if catch:
-            self._catch(task)
-        return task
+        for state in [task, *(cached.lookups if cached is not None else [])]:
+            if catch:
+                self._catch(state)
+        return step
 
     def _fan_out(self, fan: FanOut) -> sfn.DistributedMap:
         self.definitions.append(fan.definition)
@@ -606,6 +645,7 @@ class MlPipeline(Construct):
                     sfn.JsonPath.object_at("$.defaults"), sfn.JsonPath.object_at("$$.Execution.Input")
                 ),
                 "steps": {},
+                **({"cache": {}} if self._cached else {}),
             },
         )
         chain = sfn.Chain.start(load).next(merge)
@@ -625,6 +665,24 @@ class MlPipeline(Construct):
         )
         choice.otherwise(invalid)
         return chain.next(choice.afterwards(include_otherwise=False))
+
+    def _resume_states(self, resume: sfn.Choice, *, first: sfn.IChainable) -> None:
+        """``Resume`` jumps to the step named in ``input.resume.from`` with ``input.resume.steps`` as the
+        earlier steps' results (``sm-pipeline run --from <step> --reuse <execution>`` fills both);
+        without ``resume`` every step runs. The choices list the steps in pipeline order."""
+        at = "$.input.resume.from"
+        for step_id, step in self._resumable:
+            fill: dict[str, Any] = {"input.$": "$.input", "steps.$": "$.input.resume.steps"}
+            if self._cached:
+                fill["cache"] = {}
+            jump = sfn.CustomState(
+                self, f"ResumeAt{step_id}", state_json={"Type": "Pass", "Parameters": fill, "ResultPath": "$"}
+            )
+            jump.next(step)
+            resume.when(
+                sfn.Condition.and_(sfn.Condition.is_present(at), sfn.Condition.string_equals(at, step_id)), jump
+            )
+        resume.otherwise(first)
 
     @staticmethod
     def _condition(f: InputField) -> sfn.Condition:

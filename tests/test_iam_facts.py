@@ -96,6 +96,15 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
             )
         elif integration == "aws-sdk:sagemaker:describeEndpoint":
             need(facts.DESCRIBE_ENDPOINT_ACTIONS, f"{where}: AWS SDK integration, the named API only")
+        # step caching's lookups (AWS SDK integrations: the named API only)
+        elif integration == "aws-sdk:sagemaker:search":
+            need(facts.SEARCH_ACTIONS, f"{where}: SM-PERMS Search (resource *)")
+        elif integration == "aws-sdk:sagemaker:listProcessingJobs":
+            need(facts.LIST_PROCESSING_JOBS_ACTIONS, f"{where}: SM-PERMS ListProcessingJobs (resource *)")
+        elif integration == "aws-sdk:sagemaker:listTags":
+            need([facts.LIST_TAGS], f"{where}: SM-PERMS ListTags on the step's own jobs")
+        elif integration == "aws-sdk:sagemaker:describeProcessingJob":
+            need(["sagemaker:DescribeProcessingJob"], f"{where}: SM-PERMS DescribeProcessingJob on the step's jobs")
         elif integration == "aws-sdk:s3:getObject":
             need(facts.S3_GET_OBJECT_ACTIONS, f"{where}: AWS SDK integration s3:GetObject")
             need(facts.S3_KMS_READ_ACTIONS, f"{where}: S3 User Guide, SSE-KMS objects need kms:Decrypt")

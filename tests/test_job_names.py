@@ -113,13 +113,16 @@ def test_reference_app_job_names_are_valid_for_every_execution_name():
                     re.compile(shape.members[field].metadata["pattern"]),
                 )
                 break
+    # a cached step's name carries its key index (an MD5, 32 hex digits) from $.cache.<step>.index
+    cached = {m: {"index": "f" * 32} for _, v in fields.values() for m in re.findall(r"\$\.cache\.(\w+)\.index", v)}
+    run_input = json.dumps({"cache": cached})
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         client = boto3.client("stepfunctions", region_name="us-east-1")
         arn = client.create_state_machine(
             name="refnames", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
         )["stateMachineArn"]
         for length in (1, 2, 40, 79, 80):
-            execution = client.start_execution(stateMachineArn=arn, name="e" * length, input="{}")["executionArn"]
+            execution = client.start_execution(stateMachineArn=arn, name="e" * length, input=run_input)["executionArn"]
             for _ in range(200):
                 described = client.describe_execution(executionArn=execution)
                 if described["status"] != "RUNNING":

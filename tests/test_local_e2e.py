@@ -143,10 +143,12 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
 
     # the metric is real: the batch predictions of the approved version, scored against the held-out
     # labels here, give the AUC the evaluation job reported (two jobs, one model, same test rows)
+    # the report is under the model's training job (where a reused evaluation's report stays)
+    trained = json.loads(described["output"])["steps"]["Train"]["TrainingJobName"]
     report = json.loads(
         local["session"]
         .client("s3")
-        .get_object(Bucket=local["bucket"], Key="evaluation/happy/evaluation.json")["Body"]
+        .get_object(Bucket=local["bucket"], Key=f"evaluation/{trained}/evaluation.json")["Body"]
         .read()
     )
     labels = _load_csv(local, "processed/happy/test/test.csv")[:, 0]

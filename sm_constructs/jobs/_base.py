@@ -30,6 +30,7 @@ from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINC
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems, check_request
 from ..state_machine import MlStateMachine
+from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache, acknowledge_lookups
 
 __all__ = [
     "QUOTA_ERRORS",
@@ -260,6 +261,10 @@ class SageMakerDefinition(Construct):
         # Where the task puts its result; other definitions read this definition's outputs there.
         self._result_path = f"$.steps.{id}"
         self._outputs: dict[str, str] = {}
+        #: The step cache of this definition's tasks (see :meth:`enable_cache`). Default: - none.
+        self.cache: StepCache | None = None
+        self._prefix_given = name_prefix is not None
+        self._tasks_made = False
 
     @staticmethod
     def _start_validation(kind: str, scope: Construct, id: str) -> Problems:
@@ -335,7 +340,43 @@ class SageMakerDefinition(Construct):
     def _tags(self) -> list[dict[str, Any]]:
         tags: list[dict[str, Any]] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
         tags.append({"Key": EXECUTION_TAG, "Value": _execution_id()})
+        if self.cache is not None:
+            base = f"$.cache.{self.node.id}"
+            tags.append({"Key": CACHE_KEY_TAG, "Value": sfn.JsonPath.string_at(f"{base}.key")})
+            tags.append({"Key": CACHE_DAY_TAG, "Value": sfn.JsonPath.string_at(f"{base}.day")})
         return tags
+
+    # ---- step caching ---------------------------------------------------------------------
+    #: Whether jobs of this kind can be found again by their cache key (see :mod:`.cache`).
+    cacheable = False
+
+    def enable_cache(self, cache: StepCache) -> None:
+        """Reuse a Completed job with the same request instead of running it again (see :class:`StepCache`).
+
+        Call before the definition's task is made (an :class:`MlPipeline` with ``cache=`` calls it
+        for its processing and training steps that have none of their own).
+        """
+        problems = Problems.at(type(self).__name__, self)
+        if not self.cacheable:
+            problems.add("cache", type(cache).__name__, "only processing and training jobs can be cached")
+        elif self._tasks_made:
+            problems.add("cache", type(cache).__name__, "enable the cache before task() or to_state_machine()")
+        elif cache.expire_after.is_unresolved() or cache.expire_after.to_seconds() < 86400:
+            problems.add("cache.expire_after", cache.expire_after.to_human_string(), "must be at least 1 day")
+        problems.raise_if_any()
+        self.cache = cache
+        self._check_cached_name(problems)
+        problems.raise_if_any()
+
+    def _check_cached_name(self, problems: Problems) -> None:
+        """Room in the job name for what a cached run adds to the prefix (subclasses that add more)."""
+
+    def step(self) -> sfn.IChainable:
+        """This definition's task, behind its cache lookup when :attr:`cache` is set."""
+        task = self.task()
+        if self.cache is None:
+            return task
+        return CachedStep(self, task, self.cache)
 
     def _name(self) -> str:
         return run_unique_name(self.name_prefix)
@@ -397,6 +438,7 @@ class SageMakerDefinition(Construct):
             problems.raise_if_any()
         result_path = result_path if result_path is not None else f"$.steps.{state_id}"
         self._bind_result_path(result_path)
+        self._tasks_made = True
         return SageMakerTask(
             self,
             state_id,
@@ -452,7 +494,11 @@ class SageMakerDefinition(Construct):
             problems.raise_if_any()
         task = self.task(self.node.id if self.node.try_find_child(self.node.id) is None else f"{self.node.id}Run")
         add_default_retry(task)
+        body: sfn.IChainable = task if self.cache is None else CachedStep(self, task, self.cache)
         timeout = self.default_timeout()
         if timeout is not None:
             kwargs.setdefault("timeout", Duration.seconds(int(timeout.to_seconds()) + 3600))  # retries' backoff
-        return MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(task), **kwargs)
+        machine = MlStateMachine(self, id, definition_body=sfn.DefinitionBody.from_chainable(body), **kwargs)
+        if isinstance(body, CachedStep):
+            acknowledge_lookups(machine, [body])
+        return machine

@@ -11,6 +11,7 @@ from aws_cdk import Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._validation import Problems, is_token, typed
@@ -26,6 +27,7 @@ from ._common import (
     render_network,
     validate_network,
 )
+from .cache import CACHED_PROCESSING_SUFFIX_CHARS, StepCache
 
 __all__ = ["ProcessingDefinition", "ProcessingInput", "ProcessingOutput"]
 
@@ -102,10 +104,13 @@ class ProcessingDefinition(SageMakerDefinition):
     :param max_runtime: Default: 1 hour.
     :param network: VPC, isolation, inter-container encryption. Default: - no VPC, no isolation,
         inter-container traffic encrypted when more than one instance runs.
+    :param cache: reuse a Completed job with the same request (see :class:`StepCache`). Default: - no
+        caching: every run creates a job.
     :param name_prefix: job names are ``<prefix>-<12 hex>``. Default: - ``<stack>-<id>``.
     """
 
     api = PROCESSING
+    cacheable = True
 
     @typed
     def __init__(
@@ -127,6 +132,7 @@ class ProcessingDefinition(SageMakerDefinition):
         network: NetworkConfig | None = None,
         name_prefix: str | None = None,
         tags: Mapping[str, str] | None = None,
+        cache: StepCache | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         cluster = cluster or ClusterConfig()
@@ -165,14 +171,23 @@ class ProcessingDefinition(SageMakerDefinition):
             self.entrypoint = list(entrypoint) if entrypoint else default_entry
         else:
             self.entrypoint = list(entrypoint or [])
+        if cache is not None:
+            self.enable_cache(cache)
         self._check_request()
         grant_role(self, role, self.image, self.code_asset, [cluster.volume_kms_key, output_kms_key])
 
     # ---- rendering --------------------------------------------------------------------------
     def output_uri(self, name: str) -> str:
-        """The S3 URI an output is uploaded to (e.g. for a training channel)."""
-        for output in self.outputs:
+        """The S3 URI an output is uploaded to (e.g. for a training channel).
+
+        A destination that depends on the execution (``$$.Execution.Name``) is read from this
+        step's result instead (``$.steps.<id>.Outputs[i]``): the same URI when the job ran, and the
+        earlier job's location when a cached job was reused.
+        """
+        for i, output in enumerate(self.outputs):
             if output.name == name:
+                if _per_run(output.destination):
+                    return self.state_output(f"Outputs[{i}]")
                 return output.destination
         problems = Problems.at(type(self).__name__, self)
         problems.add("output_uri(name)", name, f"no such output; outputs: {', '.join(o.name for o in self.outputs)}")
@@ -210,6 +225,27 @@ class ProcessingDefinition(SageMakerDefinition):
             request["NetworkConfig"] = network
         return request
 
+    def _name(self) -> str:
+        if self.cache is None:
+            return super()._name()
+        # ``<prefix>-<key index>-<4 hex>``: the MD5 of the key's text finds the job again
+        # (ListProcessingJobs NameContains); the second UUID group keeps names unique per attempt.
+        random = sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.uuid(), "-"), 1)
+        index = sfn.JsonPath.string_at(f"$.cache.{self.node.id}.index")
+        return sfn.JsonPath.format("{}-{}-{}", self.name_prefix, index, random)
+
+    def _check_cached_name(self, problems: Problems) -> None:
+        room = self.api.name_max - CACHED_PROCESSING_SUFFIX_CHARS
+        if not self._prefix_given:
+            self.name_prefix = self.name_prefix[:room].rstrip("-") or "job"
+        problems.name(
+            "name_prefix",
+            self.name_prefix,
+            max_len=self.api.name_max,
+            reserve=CACHED_PROCESSING_SUFFIX_CHARS,
+            what="ProcessingJobName prefix of a cached step",
+        )
+
     def result_selector(self) -> dict[str, Any]:
         return (
             {
@@ -228,6 +264,14 @@ class ProcessingDefinition(SageMakerDefinition):
 
     def default_timeout(self) -> Duration:
         return Duration.seconds(int(self.max_runtime.to_seconds()) + 3600)
+
+
+def _per_run(value: str) -> bool:
+    """Whether a (JSONPath) value is read from the execution context."""
+    if not is_token(value):
+        return False
+    rendered = sfn.FieldUtils.render_object({"V": value}) or {}
+    return "$$." in str(rendered.get("V.$", ""))
 
 
 def _render_input(i: ProcessingInput) -> dict[str, Any]:

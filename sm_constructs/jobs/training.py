@@ -24,6 +24,7 @@ from ..images import ContainerImage
 from ._api import TRAINING
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, NetworkConfig, grant_role, max_runtime_seconds, validate_cluster, validate_network
+from .cache import StepCache
 
 __all__ = ["TrainingChannel", "TrainingDefinition", "source_archive"]
 
@@ -117,9 +118,16 @@ class TrainingDefinition(SageMakerDefinition):
         algorithms publish their own).
     :param network: Default: - no VPC; inter-container encryption when distributed.
     :param environment: Default: - none.
+    :param cache: reuse a Completed job with the same request (see :class:`StepCache`). Default: - no
+        caching: every run creates a job.
+    :param keep_alive: keep the instances in a warm pool for this long after the job, so the next
+        training job with the same resource settings starts without provisioning
+        (``ResourceConfig.KeepAlivePeriodInSeconds``; botocore's model gives its range). Not with
+        managed spot training. Default: - none: instances are released when the job ends.
     """
 
     api = TRAINING
+    cacheable = True
 
     @typed
     def __init__(
@@ -145,6 +153,8 @@ class TrainingDefinition(SageMakerDefinition):
         environment: Mapping[str, str] | None = None,
         name_prefix: str | None = None,
         tags: Mapping[str, str] | None = None,
+        cache: StepCache | None = None,
+        keep_alive: Duration | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
         cluster = cluster or ClusterConfig()
@@ -164,6 +174,7 @@ class TrainingDefinition(SageMakerDefinition):
             checkpoint_s3_uri=checkpoint_s3_uri,
             metric_definitions=metric_definitions or {},
             network=network,
+            keep_alive=keep_alive,
         )
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
         self.image = image
@@ -179,12 +190,15 @@ class TrainingDefinition(SageMakerDefinition):
         self.metric_definitions = dict(metric_definitions or {})
         self.network = network
         self.environment = dict(environment or {})
+        self.keep_alive = keep_alive
         self.image_config = image.bind(self)
         self.source_asset: s3_assets.Asset | None = None
         self.entry_point = Path(entry_point).name if entry_point else None
         if entry_point is not None and Path(entry_point).is_file():  # else reported with the other problems
             folder = Path(source_dir) if source_dir else Path(entry_point).parent
             self.source_asset = s3_assets.Asset(self, "Source", path=str(source_archive(folder)))
+        if cache is not None:
+            self.enable_cache(cache)
         self._check_request()
         grant_role(self, role, image, self.source_asset, [cluster.volume_kms_key, output_kms_key])
 
@@ -220,6 +234,12 @@ class TrainingDefinition(SageMakerDefinition):
                 problems.add("max_wait", p["max_wait"].to_human_string(), "must be at least max_runtime")
             if p["checkpoint_s3_uri"] is None:
                 problems.add("checkpoint_s3_uri", None, "managed spot training needs checkpoints to resume")
+            if p["keep_alive"] is not None:
+                # SageMaker Developer Guide, "SageMaker AI Managed Warm Pools" (considerations): warm
+                # pools are not supported with managed spot training.
+                problems.conflict(
+                    ["keep_alive", "use_spot_instances"], "warm pools do not work with managed spot training"
+                )
         elif p["max_wait"] is not None:
             problems.conflict(["max_wait", "use_spot_instances"], "max_wait applies to managed spot training only")
         for name, regex in p["metric_definitions"].items():
@@ -255,7 +275,7 @@ class TrainingDefinition(SageMakerDefinition):
             "AlgorithmSpecification": self.algorithm_specification(),
             "RoleArn": self.role.role_arn if self.role else None,
             "OutputDataConfig": output,
-            "ResourceConfig": self.cluster.render(),
+            "ResourceConfig": self._resource_config(),
             "StoppingCondition": stopping,
             "EnableNetworkIsolation": self.network.enable_network_isolation,
             "EnableInterContainerTrafficEncryption": self.network.encryption(self.cluster.instance_count),
@@ -274,6 +294,12 @@ class TrainingDefinition(SageMakerDefinition):
         if self.environment:
             body["Environment"] = self.environment
         return body
+
+    def _resource_config(self) -> dict[str, Any]:
+        config = self.cluster.render()
+        if self.keep_alive is not None:
+            config["KeepAlivePeriodInSeconds"] = int(self.keep_alive.to_seconds())
+        return config
 
     def render_request(self) -> dict[str, Any]:
         request = {"TrainingJobName": self._name(), **self.job_template(), "Tags": self._tags()}

@@ -194,7 +194,7 @@ def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
     name = execution_arn.rsplit(":", 1)[1]
     s3 = session.client("s3")
     lines = []
-    for prefix in ("processed/", "models/", "evaluation/", "batch/"):
+    for prefix in ("processed/", "models/", "batch/"):
         keys = [
             o["Key"]
             for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{prefix}{name}/")
@@ -202,7 +202,10 @@ def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
         ]
         lines.append(f"  s3://{bucket}/{prefix}{name}/: {len(keys)} objects" + (f" (e.g. {keys[0]})" if keys else ""))
     try:
-        body = s3.get_object(Bucket=bucket, Key=f"evaluation/{name}/evaluation.json")["Body"].read()
+        # the report is kept under the model's training job (a reused evaluation's report stays where it is)
+        output = session.client("stepfunctions").describe_execution(executionArn=execution_arn).get("output") or "{}"
+        trained = json.loads(output)["steps"]["Train"]["TrainingJobName"]
+        body = s3.get_object(Bucket=bucket, Key=f"evaluation/{trained}/evaluation.json")["Body"].read()
         metrics = json.loads(body)["metrics"]
         lines.append("  evaluation: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()))
     except Exception as error:  # no evaluation when the run failed before it

@@ -10,6 +10,10 @@ turned on, and installs, as plug-ins rather than changes to moto:
   skips types it does not know; the model registry step needs the group, Studio roles the domain ID), state machines created by CloudFormation placed where
   moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
   bodies as strings and SDK error names, as on AWS;
+* SageMaker ``Search`` over training jobs and ``ListProcessingJobs`` as AWS documents them
+  (:mod:`~sm_constructs.local.sagemaker_search`: every filter, sort order and limit), which step
+  caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
+  indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS;
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
   as AWS would (:mod:`~sm_constructs.local.iam_enforcement`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
@@ -31,6 +35,7 @@ import contextlib
 import datetime
 import functools
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -255,6 +260,51 @@ def _install_sdk_results() -> None:
     StateTaskServiceAwsSdk._eval_service_task = eval_service_task  # type: ignore[method-assign]
 
 
+def _install_context_start_time() -> None:
+    """``$$.Execution.StartTime`` is an ISO 8601 string on AWS (Step Functions Developer Guide,
+    "Accessing execution data from the Context object": ``"2019-03-26T20:14:13.192Z"``); moto's
+    interpreter puts a datetime object there, which no intrinsic function can read."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_environment
+
+    def evaluation_environment(self: Any) -> Any:
+        env = original(self)
+        execution = env.states.context_object.context_object_data["Execution"]
+        start = execution.get("StartTime")
+        if isinstance(start, datetime.datetime):
+            utc = start.astimezone(datetime.UTC) if start.tzinfo else start
+            execution["StartTime"] = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+        return env
+
+    ExecutionWorker._get_evaluation_environment = evaluation_environment  # type: ignore[method-assign]
+
+
+def _install_indefinite_paths() -> None:
+    """A JSONPath with a wildcard, filter, slice or deep scan gives a list on AWS, of any length
+    (Step Functions evaluates paths with Jayway JsonPath: "indefinite paths always return a list").
+    moto's interpreter unwraps a single match and fails on no match for filters."""
+    import sys
+
+    from jsonpath_ng.ext import parse
+    from moto.stepfunctions.parser.asl.parse import asl_parser  # noqa: F401  (imports the states)
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    original = json_path.extract_json
+
+    def extract_json(path: str, data: Any) -> Any:
+        if _INDEFINITE.search(path):
+            return [match.value for match in parse(path).find(data)]
+        return original(path, data)
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "extract_json", None) is original:
+            module.extract_json = extract_json  # type: ignore[attr-defined]
+
+
+_INDEFINITE = re.compile(r"\[\*\]|\[\?|\.\.|\[-?\d*:-?\d*\]")
+
+
 def _install_time_scale(scale: float) -> None:
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -326,6 +376,7 @@ class Emulator:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
+        from . import sagemaker_search
         from .runner import JobRunner
         from .sagemaker_service import Faults
 
@@ -358,6 +409,9 @@ class Emulator:
         _install_executable_state_machines()
         _install_rethrown_state_errors()
         _install_sdk_results()
+        sagemaker_search.install()
+        _install_context_start_time()
+        _install_indefinite_paths()
         from . import cloudformation, endpoints, registry_events
 
         cloudformation.install()

@@ -297,6 +297,21 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         Call("application-autoscaling:DeregisterScalableTarget", _SCALABLE_TARGET, AAS_IAM, context=_SCALING_CONTEXT),
         Call("cloudwatch:DeleteAlarms", _TRACKING_ALARM, AAS_IAM),
     ),
+    # step caching's lookups (sm_constructs.jobs.cache)
+    "aws-sdk:sagemaker:search": (
+        Call("sagemaker:Search", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: Search takes no resource"),
+    ),
+    "aws-sdk:sagemaker:listProcessingJobs": (
+        Call("sagemaker:ListProcessingJobs", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: List* take no resource"),
+    ),
+    "aws-sdk:sagemaker:listTags": (Call("sagemaker:ListTags", "{ResourceArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),),
+    "aws-sdk:sagemaker:describeProcessingJob": (
+        Call(
+            "sagemaker:DescribeProcessingJob",
+            _arn("processing-job", "ProcessingJobName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
     "aws-sdk:s3:getObject": (
         Call(
             "s3:GetObject",
