@@ -25,13 +25,13 @@ node_modules/.installed: package-lock.json
 
 setup: $(VENV)/.synced node_modules/.installed
 
-## checkov in its own virtual environment (it pins its own boto3), used by tests/test_scanners.py.
-CHECKOV_VERSION := 3.3.30
-CHECKOV := $(TOOLS)/checkov/.installed-$(CHECKOV_VERSION)
-$(CHECKOV):
+## checkov in its own virtual environment (it pins its own boto3), used by tests/test_scanners.py;
+## its dependencies are locked in tools/checkov.lock.txt (uv pip compile tools/checkov.in).
+CHECKOV := $(TOOLS)/checkov/.installed
+$(CHECKOV): $(UV) tools/checkov.lock.txt
 	rm -rf $(TOOLS)/checkov
-	$(PY_BOOT) -m venv $(TOOLS)/checkov
-	$(TOOLS)/checkov/bin/pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	$(UV) venv --quiet --python $(PY_BOOT) $(TOOLS)/checkov
+	$(UV) pip sync --quiet --python $(TOOLS)/checkov/bin/python tools/checkov.lock.txt
 	touch $@
 
 setup-scanners: $(CHECKOV)
