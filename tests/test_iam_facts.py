@@ -105,6 +105,25 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
             need([facts.LIST_TAGS], f"{where}: SM-PERMS ListTags on the step's own jobs")
         elif integration == "aws-sdk:sagemaker:describeProcessingJob":
             need(["sagemaker:DescribeProcessingJob"], f"{where}: SM-PERMS DescribeProcessingJob on the step's jobs")
+        # releases (AWS SDK integrations: the named API, plus what Application Auto Scaling does as the caller)
+        elif integration == "aws-sdk:sagemaker:describeModelPackage":
+            need(facts.DESCRIBE_MODEL_PACKAGE_ACTIONS, f"{where}: SM-PERMS DescribeModelPackage")
+        elif integration == "aws-sdk:sagemaker:updateModelPackage":
+            need(["sagemaker:UpdateModelPackage"], f"{where}: SM-PERMS UpdateModelPackage")
+        elif integration == "aws-sdk:sagemaker:deleteEndpoint":
+            need(facts.DELETE_ENDPOINT_ACTIONS, f"{where}: SM-PERMS DeleteEndpoint")
+        elif integration == "aws-sdk:sfn:listExecutions":
+            need(facts.LIST_EXECUTIONS_ACTIONS, f"{where}: AWS SDK integration, states:ListExecutions")
+        elif integration == "aws-sdk:applicationautoscaling:registerScalableTarget":
+            need(facts.AUTOSCALING_ACTIONS[:1], f"{where}: Application Auto Scaling SAR")
+            need(facts.AUTOSCALING_SAGEMAKER_ACTIONS, f"{where}: Application Auto Scaling, target resource permissions")
+            need(facts.CREATE_SERVICE_LINKED_ROLE_ACTIONS, f"{where}: Application Auto Scaling service-linked role")
+        elif integration == "aws-sdk:applicationautoscaling:putScalingPolicy":
+            need(facts.AUTOSCALING_ACTIONS[2:], f"{where}: Application Auto Scaling SAR")
+            need(facts.AUTOSCALING_ALARM_ACTIONS[:2], f"{where}: target tracking creates its alarms")
+        elif integration == "aws-sdk:applicationautoscaling:deregisterScalableTarget":
+            need(facts.AUTOSCALING_ACTIONS[1:2], f"{where}: Application Auto Scaling SAR")
+            need(facts.AUTOSCALING_ALARM_ACTIONS[2:], f"{where}: deregistering deletes the tracking alarms")
         elif integration == "aws-sdk:s3:getObject":
             need(facts.S3_GET_OBJECT_ACTIONS, f"{where}: AWS SDK integration s3:GetObject")
             need(facts.S3_KMS_READ_ACTIONS, f"{where}: S3 User Guide, SSE-KMS objects need kms:Decrypt")
@@ -140,7 +159,7 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 def test_every_state_machine_action_is_a_documented_need(body):
     """granted == needed, per state machine role: each action is traced to a table row and a call."""
     machines = state_machines(body)
-    assert len(machines) == 2  # the churn pipeline and the stand-alone tuning pipeline
+    assert len(machines) == 3  # the churn build pipeline, its approved-version deployment, the tuning pipeline
     for logical_id, asl in machines.items():
         state_machine = body["Resources"][logical_id]
         role = state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]

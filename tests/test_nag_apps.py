@@ -213,7 +213,7 @@ def test_reference_app_acknowledgements_are_needed(monkeypatch: pytest.MonkeyPat
     acknowledge = nag.acknowledge
 
     def without_pack(scope, findings, reason):  # type: ignore[no-untyped-def]
-        kept = [f for f in findings if not f.startswith("SageMakerChecks::")]
+        kept = [f for f in findings if not f.startswith("SageMaker-")]
         if kept:
             acknowledge(scope, kept, reason)
 

@@ -112,7 +112,8 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     # checked when it starts and again right before the endpoint is touched
     assert states["StillCurrentStart"]["Default"] == "Superseded"
     assert states["StillCurrentBeforeEndpoint"]["Default"] == "Superseded"
-    assert states["CurrentBeforeEndpoint"]["Next"] == "DeployDescribe"
+    assert states["CurrentBeforeEndpoint"]["Next"] == "DeployStart"
+    assert states["DeployStart"]["Next"] == "DeployDescribe"
     newest = states["NewestDeploymentStart"]
     assert newest["Parameters"] == {"StateMachineArn.$": "$$.StateMachine.Id", "MaxResults": 1}
     rule = json.dumps(states["StillCurrentStart"]["Choices"])
@@ -125,7 +126,10 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
 
 def test_autoscaling_follows_in_service_and_leaves_before_an_update(machines):
     states = machines["deploy"]["States"]
-    assert states["DeployDescribe"]["Next"] == "DeployDeregisterScaling"
+    # an endpoint found InService (or OutOfService) is deregistered before its update
+    assert states["DeployDescribe"]["Next"] == "DeployRoute"
+    (to_update,) = [c for c in states["DeployRoute"]["Choices"] if c["Next"] == "DeployDeregisterScaling"]
+    assert "InService" in json.dumps(to_update)
     deregister = states["DeployDeregisterScaling"]
     assert deregister["Next"] == "DeployUpdate"
     assert deregister["Catch"][0] == {

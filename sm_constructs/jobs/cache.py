@@ -87,9 +87,7 @@ def acknowledge_lookups(machine: Any, steps: list[CachedStep]) -> None:
         "Step caching looks up earlier jobs with sagemaker:Search and sagemaker:ListProcessingJobs, which take no "
         "resource ARN (SageMaker API permissions reference); every other cache call is scoped to the step's prefix.",
     )
-    named = [
-        f"SageMakerChecks::SageMaker-UniqueJobName[Unverified::{step.task.state_id}]" for step in steps if step.indexed
-    ]
+    named = [f"SageMaker-UniqueJobName[Unverified::{step.task.state_id}]" for step in steps if step.indexed]
     if named:
         acknowledge(
             machine,
