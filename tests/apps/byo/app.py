@@ -83,7 +83,7 @@ class ByoStack(Stack):
             objective_metric="validation:auc",
             ranges=[CategoricalRange("max_depth", ["2", "3", "4"])]
             if strategy == "Grid"
-            else [IntegerRange("max_depth", 2, 5), ContinuousRange("eta", 0.05, 0.5, "Logarithmic")],
+            else [IntegerRange("max_depth", 2, 5), ContinuousRange("eta", 0.05, 0.5, scaling="Logarithmic")],
             strategy=strategy,  # type: ignore[arg-type]
             max_training_jobs=trials,
             max_parallel_jobs=2,
@@ -93,14 +93,13 @@ class ByoStack(Stack):
             self,
             "Model",
             role=role,
-            image=ContainerImage.xgboost("1.7-1"),
-            model_data_url=sfn.JsonPath.string_at(tune.model_data_path()),
+            training=tune,  # the best trial's artifact and the image it trained with
             name_prefix="byo-model",
         )
         config = EndpointConfigDefinition(
             self,
             "EndpointConfig",
-            model_name=sfn.JsonPath.string_at(model.model_name_path()),
+            model=model,
             instance_type="ml.m5.large",
             name_prefix="byo-config",
         )
@@ -108,13 +107,12 @@ class ByoStack(Stack):
             self,
             "Deploy",
             endpoint_name="byo-scores",
-            endpoint_config_name=sfn.JsonPath.string_at(config.config_name_path()),
-            endpoint_config_prefix="byo-config",
+            config=config,
         )
         transform = TransformDefinition(
             self,
             "BatchTransform",
-            model_name=sfn.JsonPath.string_at(model.model_name_path()),
+            model=model,
             input_uri=uri(DataPrefix.PROCESSED, "batch/"),
             output_path=uri(DataPrefix.BATCH),
             name_prefix="byo-transform",
