@@ -23,6 +23,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ._kms import new_key
 from ._nag import acknowledge
 from ._validation import Problems, check_request, is_token, typed
 from .network import MlVpc
@@ -467,10 +468,9 @@ class StudioDomain(_StudioAccess, Construct):
         )
         for peer in https_egress_to if https_egress_to is not None else [ec2.Peer.any_ipv4()]:
             self.security_group.add_egress_rule(peer, ec2.Port.tcp(443), "HTTPS to VPC endpoints and S3")
-        self.encryption_key: kms.IKey = encryption_key or kms.Key(
+        self.encryption_key: kms.IKey = encryption_key or new_key(
             self,
             "Key",
-            enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
             description=f"Studio domain {name}: home file system and space volumes",
         )

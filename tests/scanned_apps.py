@@ -206,3 +206,11 @@ def jobs_app(app: App) -> None:
         name_prefix="scan-config",
     ).to_state_machine()
     NotebookInstance(stack, "Notebook", data_bucket=data, execution_role=role, idle_timeout_minutes=30)
+
+
+@scanned_app("studio")
+def studio_app(app: App) -> None:
+    """StudioDomain with a user profile and a shared space (tests/apps/studio.py)."""
+    from apps.studio import build
+
+    build(app)
