@@ -32,6 +32,15 @@ SAMPLE = {
     "state_machine_arn": "arn:aws:states:us-east-1:123456789012:stateMachine:m",
     "job_arn": "arn:aws:sagemaker:us-east-1:123456789012:training-job/j",
     "@next_model_package": "arn:aws:sagemaker:us-east-1:123456789012:model-package/group/1",
+    # request fields that carry an ARN (botocore service models: UpdateModelPackage.ModelPackageArn,
+    # ListExecutions.StateMachineArn, ListTags.ResourceArn; DescribeModelPackage.ModelPackageName takes
+    # a versioned package's ARN) and the emulator's look-ups of the variant's endpoint and its config
+    "ModelPackageArn": "arn:aws:sagemaker:us-east-1:123456789012:model-package/group/1",
+    "ModelPackageName": "arn:aws:sagemaker:us-east-1:123456789012:model-package/group/1",
+    "StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+    "ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/j",
+    "@autoscaling_endpoint": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e",
+    "@autoscaling_endpoint_config": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c",
 }
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

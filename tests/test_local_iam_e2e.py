@@ -13,6 +13,7 @@ import contextlib
 import copy
 import json
 import subprocess
+import sys
 import time
 
 import pytest
@@ -51,6 +52,7 @@ def local(tmp_path_factory):
         session = LocalSession(url)
         found = stack_outputs(session)
         session.client("s3").upload_file("reference/data/churn.csv", found["bucket"], "raw/churn.csv")
+        _upload_tuning_data(session, found["bucket"], workdir / "prepared")
         template = json.loads((workdir / "cdk.out" / f"{STACK}.template.json").read_text())
         yield {"session": session, "workdir": workdir, "template": template, **found}
     finally:
@@ -60,6 +62,17 @@ def local(tmp_path_factory):
         except subprocess.TimeoutExpired:  # a loaded machine: do not fail the module on shutdown
             proc.kill()
             proc.wait()
+
+
+def _upload_tuning_data(session, bucket, prepared):
+    """The tuning machine's channels (processed/latest/train/ and validation/): the reference data
+    prepared by the pipeline's own preprocessing script, uploaded where a finished build leaves it."""
+    script = "reference/scripts/preprocess.py"
+    subprocess.run([sys.executable, script, "--input-dir", "reference/data", "--output-dir", str(prepared)], check=True)
+    for split in ("train", "validation"):
+        session.client("s3").upload_file(
+            str(prepared / split / f"{split}.csv"), bucket, f"processed/latest/{split}/{split}.csv"
+        )
 
 
 def _role(local, *fragments):
@@ -146,12 +159,12 @@ def without_resource(suffix):
     return edit
 
 
-def _run(local, machine, name, payload=None):
+def _run(local, machine, name, payload=None, timeout=180):
     sfn = local["session"].client("stepfunctions")
     if payload is None and machine == PIPELINE:
         payload = {"inputDataUri": f"s3://{local['bucket']}/raw/"}
     arn = sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps(payload or {}))["executionArn"]
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
         assert time.monotonic() < deadline, "the run did not finish"
         time.sleep(0.3)
@@ -187,7 +200,9 @@ def assert_denied(failure, *, state, error, principal, action, resource):
 def test_tuning_machine_runs_green(local):
     log = local["workdir"] / "iam.jsonl"
     seen = len(log.read_text().splitlines()) if log.exists() else 0
-    described, events = _run(local, TUNING, "tune-ok")
+    # eight real training trials, two at a time (the reference app's tuning job), each a fresh
+    # Python process importing xgboost: minutes on a two-core machine shared with test_local_e2e
+    described, events = _run(local, TUNING, "tune-ok", timeout=600)
     assert described["status"] == "SUCCEEDED", first_failure(events)
     # the run was authorized call by call: the create, the role it passes, the .sync rule
     decisions = [json.loads(line) for line in log.read_text().splitlines()[seen:]]

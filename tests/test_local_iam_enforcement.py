@@ -254,3 +254,20 @@ def test_each_decision_is_logged(aws, tmp_path):
         "decision": "implicit deny",
         "reason": "because no resource-based policy allows the sts:AssumeRole action",
     }
+
+
+def test_a_model_from_a_registered_version_pulls_the_versions_image_as_the_models_role(aws):
+    sm = aws.client("sagemaker")
+    image = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    package = sm.create_model_package(
+        ModelPackageGroupName="g",
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": "s3://b/model.tar.gz"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+    role = f"arn:aws:iam::{ACCOUNT}:role/ModelRole"
+    sm.create_model(ModelName="m", ExecutionRoleArn=role, Containers=[{"ModelPackageName": package}])
+    assert PolicyStore(ACCOUNT).model_role("m", REGION) == (role, image)

@@ -195,11 +195,21 @@ class PolicyStore:
         return f"arn:{PARTITION}:sagemaker:{region}:{self.account}:model-package/{group.lower()}/{count + 1}"
 
     def model_role(self, model_name: str, region: str) -> tuple[str | None, str | None]:
-        """(execution role ARN, image) of a model, for transform jobs."""
-        model = self._sagemaker(region)._models.get(model_name)
+        """(execution role ARN, image) of a model, for transform jobs.
+
+        A model created from a registered version (a container with ``ModelPackageName`` and no
+        ``Image``) serves the version's inference container (SageMaker API reference, ContainerDefinition
+        ModelPackageName: "the name or Amazon Resource Name (ARN) of the model package to use to create
+        the model"); the model's execution role still pulls that image and reads its model data.
+        """
+        backend = self._sagemaker(region)
+        model = backend._models.get(model_name)
         if model is None:
             return None, None
         container = model.primary_container or (model.containers or [{}])[0]
+        if "ModelPackageName" in container:
+            package = backend.describe_model_package(container["ModelPackageName"])
+            container = (package.inference_specification or {}).get("Containers", [{}])[0]
         return model.execution_role_arn, container.get("Image")
 
 
