@@ -200,6 +200,9 @@ class PolicyStore:
         if model is None:
             return None, None
         container = model.primary_container or (model.containers or [{}])[0]
+        if "ModelPackageName" in container:  # a model from a registered version runs the version's image
+            package = self._sagemaker(region).describe_model_package(container["ModelPackageName"])
+            container = package.inference_specification["Containers"][0]
         return model.execution_role_arn, container.get("Image")
 
 
