@@ -4,7 +4,12 @@ Twenty executions start within a few seconds of each other against one deploymen
 app. A seeded generator picks the faults: throttled creates (processing, training, model), training
 jobs that fail for capacity, runs whose input breaks the preprocessing script, slow jobs, and
 instance quotas small enough that the burst is refused (``ResourceLimitExceeded``). Every run that
-passes the gate releases its own model to the one endpoint ``sm-constructs-churn``.
+passes the gate registers its version pending manual approval; the test approves each version as
+its run succeeds (``UpdateModelPackage``, as ``sm-pipeline approve`` does), and the registry's event
+starts the ``ModelDeployment`` state machine, so releases of different models to the one endpoint
+``sm-constructs-churn`` overlap each other and the remaining builds. Each run reads its own copy of
+the input (``raw/<good|broken>/<run>/``), so step caching finds no earlier job with the same request
+and every run creates its own jobs (the test asserts it).
 
 The seed is printed (and shown on failure); ``SM_CHAOS_SEED=<n>`` replays one. With
 ``SM_CHAOS_REPORT=<file>`` the outcome table is written there (``scripts/update_readme_chaos.py``
@@ -22,6 +27,7 @@ import os
 import random
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +45,8 @@ from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("chaos")
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
+DEPLOYMENT = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-deployment"
+GROUP = "churn-models"
 ENDPOINT = "sm-constructs-churn"
 RUNS = 20
 SCALE = 0.05
@@ -63,9 +71,14 @@ def local(tmp_path_factory):
         session = LocalSession(url)
         found = stack_outputs(session)
         s3 = session.client("s3")
-        # both under raw/, the prefix the execution role may read
-        s3.upload_file("reference/data/churn.csv", found["bucket"], "raw/good/churn.csv")
-        s3.put_object(Bucket=found["bucket"], Key="raw/broken/churn.csv", Body=b"not,the,schema\n1,2,3\n")
+        # under raw/, the prefix the execution role may read; one copy per run, so no run's request
+        # equals another's and step caching reuses nothing
+        good = Path("reference/data/churn.csv").read_bytes()
+        for i in range(RUNS):
+            s3.put_object(Bucket=found["bucket"], Key=f"raw/good/chaos-{i:02d}/churn.csv", Body=good)
+            s3.put_object(
+                Bucket=found["bucket"], Key=f"raw/broken/chaos-{i:02d}/churn.csv", Body=b"not,the,schema\n1,2,3\n"
+            )
         yield {"session": session, "workdir": workdir, **found}
     finally:
         proc.terminate()
@@ -167,24 +180,60 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
         raw = "raw/broken" if i in chosen["broken_runs"] else "raw/good"
         name = f"chaos-{i:02d}"
         executions[name] = sfn.start_execution(
-            stateMachineArn=STATE_MACHINE, name=name, input=json.dumps({"inputDataUri": f"s3://{bucket}/{raw}/"})
+            stateMachineArn=STATE_MACHINE,
+            name=name,
+            input=json.dumps({"inputDataUri": f"s3://{bucket}/{raw}/{name}/"}),
         )["executionArn"]
-    described = {}
+    described, approved = {}, []
     deadline = time.monotonic() + 900
+
+    def approve_pending():
+        """Approve every version pending approval, as a person would once its run succeeded."""
+        succeeded = [n for n, s in described.items() if s["status"] == "SUCCEEDED"]
+        if not succeeded:  # a version registers before its run ends
+            return
+        for version in _all(sm.list_model_packages, "ModelPackageSummaryList", ModelPackageGroupName=GROUP):
+            if version["ModelApprovalStatus"] == "PendingManualApproval":
+                if not approved:  # the deployment's batch transform scores processed/latest/batch/
+                    run = succeeded[0]
+                    s3.copy_object(
+                        Bucket=bucket,
+                        Key="processed/latest/batch/batch.csv",
+                        CopySource={"Bucket": bucket, "Key": f"processed/{run}/batch/batch.csv"},
+                    )
+                sm.update_model_package(ModelPackageArn=version["ModelPackageArn"], ModelApprovalStatus="Approved")
+                approved.append(version["ModelPackageArn"])
+
     while len(described) < RUNS and time.monotonic() < deadline:
         for name, arn in executions.items():
             if name not in described:
                 status = sfn.describe_execution(executionArn=arn)
                 if status["status"] != "RUNNING":
                     described[name] = status
+        approve_pending()
         time.sleep(0.5)
-    wall = time.monotonic() - started
     if len(described) < RUNS:  # where the stragglers are, to tell slow from stuck
         for name in sorted(set(executions) - set(described)):
             entered = _entered(_history(sfn, executions[name]))
             print(f"{name} still running: {len(entered)} states entered, last {entered[-5:]}")
-    assert len(described) == RUNS, f"seed {seed}: still running after {wall:.0f}s: {set(executions) - set(described)}"
-    histories = {name: _history(sfn, arn) for name, arn in executions.items()}
+    assert len(described) == RUNS, f"seed {seed}: still running: {set(executions) - set(described)}"
+    approve_pending()
+    # one deployment per approval (the registry's event), each SUCCEEDED: deployed or superseded
+    deployments: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        listed = _all(sfn.list_executions, "executions", stateMachineArn=DEPLOYMENT)
+        deployments = {e["name"]: e["executionArn"] for e in listed}
+        if len(listed) >= len(approved) and all(e["status"] != "RUNNING" for e in listed):
+            break
+        time.sleep(0.5)
+    wall = time.monotonic() - started
+    assert len(deployments) == len(approved), f"seed {seed}: {len(approved)} approvals, {len(deployments)} deployments"
+    deployed = {name: sfn.describe_execution(executionArn=arn) for name, arn in deployments.items()}
+    for name, status in deployed.items():
+        assert status["status"] == "SUCCEEDED", (
+            f"seed {seed}: deployment {name} {status['status']} {status.get('cause')}"
+        )
+    histories = {name: _history(sfn, arn) for name, arn in {**executions, **deployments}.items()}
     calls = {name: _task_calls(events) for name, events in histories.items()}
     left = json.loads((workdir / "faults.json").read_text())
 
@@ -248,18 +297,26 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
     for name, status in described.items():
         if status["status"] != "SUCCEEDED":
             continue
-        keys = {k for k in per_key if k.split("/")[1:2] == [name]}
+        # no cache hit: the model the run registered was trained by this run's own job
+        trained = json.loads(status["output"])["steps"]["Train"]["TrainingJobName"]
+        own = {c["parameters"].get("TrainingJobName") for c in calls[name] if c["submitted"] is not None}
+        assert trained in own, f"seed {seed}: {name} reused training job {trained}"
+        keys = {k for k in per_key if k.split("/")[1:2] in ([name], [trained])}
         expected = {
             f"processed/{name}/train/train.csv",
             f"processed/{name}/validation/validation.csv",
             f"processed/{name}/test/test.csv",
             f"processed/{name}/test/features.json",
             f"processed/{name}/batch/batch.csv",
-            f"evaluation/{name}/evaluation.json",
-            f"batch/{name}/batch.csv.out",
+            f"evaluation/{trained}/evaluation.json",  # under the model's training job
         }
         assert expected <= keys, f"seed {seed}: {name} lost {expected - keys}"
         assert any(k.startswith(f"models/{name}/") and k.endswith("/output/model.tar.gz") for k in keys)
+    registered = _all(sm.list_model_packages, "ModelPackageSummaryList", ModelPackageGroupName=GROUP)
+    assert len(registered) == outcomes["SUCCEEDED"] == len(approved), f"seed {seed}: {len(registered)} registered"
+    for name in deployments:
+        if "Deployed" in _entered(histories[name]):  # a release that ran to the end scored the batch
+            assert f"batch/{name}/batch.csv.out" in per_key, f"seed {seed}: deployment {name} lost its batch output"
 
     # -- the endpoint serves the config of the last release that started its update ---------------
     releases = sorted(
@@ -274,9 +331,8 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
     endpoint = sm.describe_endpoint(EndpointName=ENDPOINT)
     assert endpoint["EndpointStatus"] == "InService", f"seed {seed}: endpoint {endpoint['EndpointStatus']}"
     assert endpoint["EndpointConfigName"] == releases[-1][1], f"seed {seed}: endpoint not on the last release"
-    released = {name for _, _, name in releases}
-    for name in released:
-        assert described[name]["status"] == "SUCCEEDED", f"seed {seed}: {name} released but did not succeed"
+    assert len({config for _, config, _ in releases}) == len(releases), f"seed {seed}: a config released twice"
+    assert {name for _, _, name in releases} <= set(deployments), f"seed {seed}: a build touched the endpoint"
 
     # -- every injected fault shows in some history, as a retry or a caught failure -----------------
     failures = [
@@ -329,6 +385,8 @@ def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
         f"| failing script (broken input, caught) | {len(chosen['broken_runs'])} runs |",
         f"| slow jobs | {slow} (+{SLOW_SECONDS} s each, scaled) |",
         *[f"| outcome: {k} | {v} |" for k, v in sorted(outcomes.items())],
+        f"| approvals (each starts a deployment) | {len(approved)}; "
+        f"{sum('Superseded' in _entered(histories[n]) for n in deployments)} superseded by a later one |",
         f"| releases to one endpoint | {len(releases)}; {busy} busy waits, {refused_releases} refused calls retried |",
         f"| endpoint at the end | InService on the last release's config ({releases[-1][2]}) |",
         f"| wall time | {wall:.0f} s (time scale {SCALE}) |",
