@@ -248,6 +248,14 @@ def test_two_approvals_in_a_row_the_later_one_wins(local, monkeypatch, capsys):
     before = {e["executionArn"] for e in _executions(local, MANUAL_DEPLOY)}
     third = _register(local, 3)
     fourth = _register(local, 1)  # a re-registration of an older artifact, approved last
+    sm = local["session"].client("sagemaker")
+    deadline = time.monotonic() + 30  # both versions listed before a person approves them
+    while {third, fourth} - {
+        v["ModelPackageArn"]
+        for v in sm.list_model_packages(ModelPackageGroupName=MANUAL_GROUP)["ModelPackageSummaryList"]
+    }:
+        assert time.monotonic() < deadline, "the registered versions never appeared in ListModelPackages"
+        time.sleep(0.5)
     _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "3")
     _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "4")
     earlier, later = _new_executions(local, MANUAL_DEPLOY, before, count=2)
