@@ -261,11 +261,12 @@ def test_job_faults_slow_a_job_down_or_fail_it_with_the_given_reason(emu):
 
 
 # -- EndpointDeployment against these behaviours ---------------------------------------------------
-def _deployment_definition(endpoint_name, *, replace_failed_endpoint=False):
+def _deployment_definition(endpoint_name, *, replace_failed_endpoint=False, autoscaling=False):
     """The ASL of an EndpointDeployment state machine, as CloudFormation would pass it (us-east-1)."""
     from aws_cdk import App, Duration, Stack
     from aws_cdk import aws_stepfunctions as sfn
 
+    from sm_constructs.jobs.autoscaling import EndpointAutoscaling
     from sm_constructs.jobs.hosting import EndpointConfigDefinition, EndpointDeployment
 
     stack = Stack(App(), "Releases")
@@ -277,6 +278,7 @@ def _deployment_definition(endpoint_name, *, replace_failed_endpoint=False):
         poll_interval=Duration.seconds(5),
         max_wait=Duration.minutes(30),
         replace_failed_endpoint=replace_failed_endpoint,
+        autoscaling=EndpointAutoscaling(min_capacity=1, max_capacity=3) if autoscaling else None,
     )
     machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(deploy))
     joined = stack.resolve(machine.node.default_child.definition_string)
@@ -309,6 +311,7 @@ def release_machines(emu):
         "shared": create("release-shared", "e-shared"),
         "keep-failed": create("release-keep-failed", "e-broken"),
         "replace-failed": create("release-replace-failed", "e-broken", replace_failed_endpoint=True),
+        "scaled": create("release-scaled", "e-scaled", autoscaling=True),
     }
 
 
@@ -368,3 +371,79 @@ def test_a_rolled_back_release_fails_and_a_failed_endpoint_is_kept_or_replaced(e
     assert entered.index("DeployDelete") < entered.index("DeployCreate")
     endpoint = sm.describe_endpoint(EndpointName="e-broken")
     assert (endpoint["EndpointStatus"], endpoint["EndpointConfigName"]) == ("InService", "c3")
+
+
+# -- Application Auto Scaling: a missing scalable target, as the service answers -------------------
+SCALING = {"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
+
+
+def _scaling_errors(operation):
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("application-autoscaling")
+    return {shape.name for shape in model.operation_model(operation).error_shapes}
+
+
+def test_a_missing_scalable_target_is_object_not_found_and_deregistering_deletes_its_policies(emu):
+    scaling = emu["session"].client("application-autoscaling")
+    target = {**SCALING, "ResourceId": "endpoint/e-nothing/variant/AllTraffic"}
+    policy = {
+        **target,
+        "PolicyName": "p",
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": 10.0,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        },
+    }
+    for operation, call, kwargs in (
+        ("DeregisterScalableTarget", scaling.deregister_scalable_target, target),
+        ("PutScalingPolicy", scaling.put_scaling_policy, policy),
+        ("DeleteScalingPolicy", scaling.delete_scaling_policy, {**target, "PolicyName": "p"}),
+    ):
+        code, message = _rejected(call, **kwargs)
+        assert code == "ObjectNotFoundException" and code in _scaling_errors(operation), (operation, message)
+
+    scaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+    scaling.put_scaling_policy(**policy)
+    assert len(scaling.describe_scaling_policies(**SCALING, ResourceId=target["ResourceId"])["ScalingPolicies"]) == 1
+    scaling.deregister_scalable_target(**target)
+    assert scaling.describe_scaling_policies(**SCALING, ResourceId=target["ResourceId"])["ScalingPolicies"] == []
+
+
+def test_concurrent_autoscaled_releases_end_scaled_on_the_last_config(emu, release_machines):
+    """Releases that meet deregister and register the same variant; none fails for it."""
+    sm = emu["sm"]
+    configs = [f"s{i}" for i in range(6)]  # each release its own config, as ModelDeployment creates them
+    for config in configs:
+        sm.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": "m",
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
+    arns = []
+    for i, config in enumerate(configs):
+        arns.append(_release(emu, release_machines["scaled"], f"scaled-{i}", config))
+        time.sleep(0.4)
+    results = [_finish(emu, arn, timeout=180) for arn in arns]
+    assert [r[0]["status"] for r in results] == ["SUCCEEDED"] * len(arns), [r[0].get("cause") for r in results]
+    endpoint = _wait_for(sm, "e-scaled", "InService")
+    resource = "endpoint/e-scaled/variant/AllTraffic"
+    scaling = emu["session"].client("application-autoscaling")
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets["ScalableTargets"]] == [(1, 3)]
+    policies = scaling.describe_scaling_policies(**SCALING, ResourceId=resource)["ScalingPolicies"]
+    assert [p["PolicyName"] for p in policies] == ["e-scaled-AllTraffic-target-tracking"]
+    ended = [
+        [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e][-1]
+        for _, events in results
+    ]
+    # whoever ended scaled is on the config the endpoint serves; the rest stood down as superseded
+    assert set(ended) <= {"DeployScalingPolicy", "DeploySuperseded"}, ended
+    assert endpoint["EndpointConfigName"] in configs

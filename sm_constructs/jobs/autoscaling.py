@@ -53,6 +53,9 @@ AUTOSCALING_FACTS: dict[str, Any] = {
     # Step Functions: "AWS SDK service integrations" lists the service as ``applicationautoscaling``;
     # errors are named ``<service>.<exception>`` after the SDK's service id (ApplicationAutoScaling).
     "sdk_service": "applicationautoscaling",
+    # botocore's application-autoscaling model, ObjectNotFoundException: thrown by operations that
+    # depend on a scalable target when it does not exist, and by DeregisterScalableTarget /
+    # DeleteScalingPolicy when the resource cannot be found (both operations list it).
     "not_found_error": "ApplicationAutoScaling.ObjectNotFoundException",
 }
 

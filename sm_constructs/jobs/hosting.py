@@ -807,6 +807,13 @@ class EndpointDeployment(sfn.StateMachineFragment):
             _, register, scaling = scaling_states_
             done.next(register)
             register.next(scaling)
+            # A later release deregistered the target between our register and our policy
+            # (ObjectNotFoundException, see AUTOSCALING_FACTS): watch the endpoint again. Back on
+            # our config (the later update rolled back or was refused) we scale it again; InService
+            # on a later config we stand down as superseded, and the later release scales it.
+            scaling.add_catch(
+                count, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
+            )
             # a superseded release leaves scaling to the later one that is in service
             self._ends = [scaling, superseded]
 

@@ -10,9 +10,7 @@ SQS queues, event buses and API destinations. This module adds, as plug-ins:
   event as input (or the target's ``Input`` / ``InputPath``), like EventBridge's
   ``StartExecution`` target, with IAM enforced only when the target's role may start it. A target
   whose state machine does not exist fails loudly in the emulator log instead of being dropped.
-* Application Auto Scaling in AWS SDK integrations: Step Functions calls the service
-  ``applicationautoscaling`` (botocore: ``application-autoscaling``) and names its errors
-  ``ApplicationAutoScaling.<exception>``.
+* Application Auto Scaling in AWS SDK integrations (:mod:`.application_autoscaling`).
 """
 
 from __future__ import annotations
@@ -152,28 +150,14 @@ def _install_state_machine_targets(enforcer: Any = None) -> None:
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
 
 
-def _install_application_autoscaling() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service,
-        state_task_service_aws_sdk,
-    )
-
-    overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
-    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES = {  # type: ignore[misc]
-        **overrides,
-        "applicationautoscaling": "application-autoscaling",
-    }
-    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"applicationautoscaling": "ApplicationAutoScaling"})
-
-
 def install(enforcer: Any = None) -> None:
     """Registry events, state machine targets, the Application Auto Scaling SDK name and SDK field casing.
 
     :param enforcer: with IAM enforced, a rule starts its state machine only if the target's role may.
     """
-    from . import sdk_fields
+    from . import application_autoscaling, sdk_fields
 
     sdk_fields.install()
     _install_registry_events()
     _install_state_machine_targets(enforcer)
-    _install_application_autoscaling()
+    application_autoscaling.install()

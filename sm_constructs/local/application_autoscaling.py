@@ -1,0 +1,116 @@
+"""Application Auto Scaling in the emulator as AWS answers it for a missing scalable target.
+
+moto answers ``DeregisterScalableTarget`` for a target that does not exist with a
+``ValidationException``, accepts ``PutScalingPolicy`` without a target, and leaves a deregistered
+target's policies behind. :func:`install` makes these calls behave as the service does:
+
+=============================================  ================================================
+behaviour                                      source
+=============================================  ================================================
+``DeregisterScalableTarget``,                  botocore's ``application-autoscaling`` model:
+``DeleteScalingPolicy`` on something that      ``ObjectNotFoundException`` ("For any operation
+does not exist → ``ObjectNotFoundException``   that deletes or deregisters a resource, this
+                                               exception is thrown if the resource cannot be
+                                               found"), listed in both operations' errors
+``PutScalingPolicy`` without a registered      the same shape ("For any operation that depends
+target → ``ObjectNotFoundException``           on the existence of a scalable target, this
+                                               exception is thrown if the scalable target ...
+                                               does not exist"), listed in PutScalingPolicy's
+                                               errors
+Deregistering a target deletes its scaling     Application Auto Scaling API reference,
+policies (and their alarms)                    DeregisterScalableTarget ("Deregistering a
+                                               scalable target deletes the scaling policies and
+                                               the scheduled actions that are associated with it")
+=============================================  ================================================
+
+It also names the service for Step Functions' AWS SDK integrations: Step Functions calls it
+``applicationautoscaling`` (botocore: ``application-autoscaling``) and names its errors
+``ApplicationAutoScaling.<exception>`` ("AWS SDK service integrations" list and error naming).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["install"]
+
+#: The error shape botocore's model gives for a missing target or policy.
+NOT_FOUND = "ObjectNotFoundException"
+
+
+def _not_found(message: str) -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError(NOT_FOUND, message)
+
+
+def _target_missing(namespace: str, resource_id: str, dimension: str) -> Exception:
+    return _not_found(
+        f"No scalable target registered for service namespace: {namespace}, resource ID: {resource_id}, "
+        f"scalable dimension: {dimension}"
+    )
+
+
+def _install_sdk_name() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service,
+        state_task_service_aws_sdk,
+    )
+
+    overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
+    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES = {  # type: ignore[misc]
+        **overrides,
+        "applicationautoscaling": "application-autoscaling",
+    }
+    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"applicationautoscaling": "ApplicationAutoScaling"})
+
+
+def install() -> None:
+    """The SDK integration's name and errors, and AWS's missing-target behaviour (module docs)."""
+    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, FakeApplicationAutoscalingPolicy
+
+    _install_sdk_name()
+
+    if getattr(ApplicationAutoscalingBackend, "_sm_local_not_found", False):
+        return
+    deregister = ApplicationAutoscalingBackend.deregister_scalable_target
+    put_policy = ApplicationAutoscalingBackend.put_scaling_policy
+    delete_policy = ApplicationAutoscalingBackend.delete_scaling_policy
+
+    def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+        if not self._scalable_target_exists(r_id, dimension):
+            raise _target_missing(namespace, r_id, dimension)
+        for key, policy in list(self.policies.items()):
+            if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
+                namespace,
+                r_id,
+                dimension,
+            ):
+                policy.delete_alarms(self.account_id, self.region_name)
+                del self.policies[key]
+        deregister(self, namespace, r_id, dimension)
+
+    def put_scaling_policy(
+        self: Any, policy_name: str, service_namespace: str, resource_id: str, *args: Any, **kwargs: Any
+    ) -> Any:
+        dimension = kwargs.get("scalable_dimension", args[0] if args else None)
+        if not self._scalable_target_exists(resource_id, dimension):
+            raise _target_missing(service_namespace, resource_id, str(dimension))
+        return put_policy(self, policy_name, service_namespace, resource_id, *args, **kwargs)
+
+    def delete_scaling_policy(
+        self: Any, policy_name: str, service_namespace: str, resource_id: str, scalable_dimension: str
+    ) -> None:
+        dimension = scalable_dimension
+        key = FakeApplicationAutoscalingPolicy.formulate_key(service_namespace, resource_id, dimension, policy_name)
+        if key not in self.policies:
+            raise _not_found(
+                f"No scaling policy found for service namespace: {service_namespace}, resource ID: {resource_id}, "
+                f"scalable dimension: {dimension}, policy name: {policy_name}"
+            )
+        delete_policy(self, policy_name, service_namespace, resource_id, dimension)
+
+    ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target  # type: ignore[method-assign]
+    ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
+    ApplicationAutoscalingBackend.delete_scaling_policy = delete_scaling_policy  # type: ignore[method-assign,assignment]
+    ApplicationAutoscalingBackend._sm_local_not_found = True  # type: ignore[attr-defined]
