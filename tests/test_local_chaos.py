@@ -161,11 +161,6 @@ def _all(paginator_call, key, **kwargs):
             return out
 
 
-@pytest.mark.skip(
-    reason="known failure: two overlapping ModelDeployment releases with autoscaling race on the variant's "
-    "scalable target (one deregisters it while the other registers or puts its policy: Application Auto Scaling "
-    "'No scalable target found'); the release path must tolerate that before this test can pass"
-)
 def test_overlapping_runs_with_faults_lose_nothing_and_release_in_turn(local):
     seed = int(os.environ.get("SM_CHAOS_SEED") or random.SystemRandom().randrange(2**32))
     print(f"chaos seed {seed} (replay: SM_CHAOS_SEED={seed})")
