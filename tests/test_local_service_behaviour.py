@@ -39,7 +39,7 @@ def emu(tmp_path_factory):
         sm.create_model(
             ModelName="m", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"}
         )
-        for config in ("c1", "c2", "c3"):
+        for config in ("c1", "c2", "c3", "c4"):
             sm.create_endpoint_config(
                 EndpointConfigName=config,
                 ProductionVariants=[
@@ -318,7 +318,9 @@ def release_machines(emu):
 def test_concurrent_releases_take_turns_and_the_last_to_start_its_update_stays(emu, release_machines):
     sm = emu["sm"]
     arns = []
-    for i, config in enumerate(["c1", "c2", "c3", "c2"]):
+    # each release its own config, as ModelDeployment creates them: a config released again would make
+    # the release it replaced look rolled back
+    for i, config in enumerate(["c1", "c2", "c3", "c4"]):
         arns.append(_release(emu, release_machines["shared"], f"shared-{i}", config))
         time.sleep(0.3)
     results = [_finish(emu, arn, timeout=120) for arn in arns]

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from typing import Any
 
 __all__ = ["install"]
 
 LOG = logging.getLogger(__name__)
+_CREATE_LOCK = threading.Lock()
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Model Package State Change"
 
@@ -66,7 +68,12 @@ def _install_registry_events() -> None:
     update = SageMakerModelBackend.update_model_package
 
     def create_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
-        arn = create(self, *args, **kwargs)
+        # moto numbers a version len(group) + 1 and keys it by an ARN that holds the number: two
+        # creates at once would get the same version and one would replace the other. SageMaker
+        # gives every version of a group its own number (CreateModelPackage: "ModelPackageVersion"
+        # increments per group), so creates are taken one at a time.
+        with _CREATE_LOCK:
+            arn = create(self, *args, **kwargs)
         _emit(self, arn)
         return str(arn)
 
