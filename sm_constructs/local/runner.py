@@ -87,8 +87,8 @@ class JobRunner:
         "CreateTransformJob": "/aws/sagemaker/TransformJobs",
     }
 
-    def _publish_log(self, operation: str, name: str, log: Path, region: str) -> None:
-        """The job's log to CloudWatch Logs (``<group>/<job>/algo-1-<epoch>``), where ``sm-pipeline`` reads it."""
+    def _publish_log(self, operation: str, name: str, log: Path, region: str, host: str = "algo-1") -> None:
+        """The job's log to CloudWatch Logs (``<group>/<job>/<host>-<epoch>``), where ``sm-pipeline`` reads it."""
         if self._logs is None or not log.exists():
             return
         import time
@@ -97,7 +97,7 @@ class JobRunner:
         group = self.LOG_GROUPS[operation]
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
-        stream = f"{name}/algo-1-{int(time.time())}"
+        stream = f"{name}/{host}-{int(time.time())}"
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         now = int(time.time() * 1000)
         lines = log.read_text(errors="replace").splitlines()[-5000:] or ["(no output)"]
@@ -193,31 +193,39 @@ class JobRunner:
             if hasattr(job, attr):
                 setattr(job, attr, start)
 
-    def _publish_log_safely(self, operation: str, name: str, log: Path, region: str) -> None:
+    def _publish_log_safely(self, operation: str, name: str, log: Path, region: str, host: str = "algo-1") -> None:
         try:
-            self._publish_log(operation, name, log, region)
+            self._publish_log(operation, name, log, region, host)
         except Exception as error:  # the log stays in the job directory
             with log.open("a") as f:
                 f.write(f"(not published to CloudWatch Logs: {error!r})\n")
 
     # -- S3 ------------------------------------------------------------------------------
-    def _download(self, uri: str, dest: Path, region: str) -> int:
+    def _objects(self, uri: str, region: str) -> list[tuple[str, str, str]]:
+        """(bucket, key, path relative to the local directory) of every object under ``uri``, in key order."""
         bucket, prefix = _split_s3(uri)
-        s3 = self._s3(region)
-        count = 0
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found = []
+        for page in self._s3(region).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
-                if key.endswith("/"):
-                    continue
-                relative = key[len(prefix) :].lstrip("/") if key != prefix else Path(key).name
-                target = dest / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(target))
-                count += 1
-        if count == 0:
+                if not key.endswith("/"):
+                    found.append((bucket, key, key[len(prefix) :].lstrip("/") if key != prefix else Path(key).name))
+        if not found:
             raise JobFailed(f"ClientError: no objects under {uri}")
-        return count
+        return sorted(found, key=lambda o: o[1])
+
+    def _fetch(self, objects: list[tuple[str, str, str]], dest: Path, region: str) -> None:
+        s3 = self._s3(region)
+        dest.mkdir(parents=True, exist_ok=True)
+        for bucket, key, relative in objects:
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(target))
+
+    def _download(self, uri: str, dest: Path, region: str) -> int:
+        objects = self._objects(uri, region)
+        self._fetch(objects, dest, region)
+        return len(objects)
 
     def _upload(self, source: Path, uri: str, region: str, kms_key: str | None = None) -> list[str]:
         bucket, prefix = _split_s3(uri)
@@ -299,35 +307,109 @@ class JobRunner:
             )
         return done.stdout
 
+    @staticmethod
+    def _hosts(request: dict[str, Any]) -> list[str]:
+        """SageMaker's host names for the job's instances (``resourceconfig.json``: algo-1 … algo-N)."""
+        count = int(request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1))
+        return [f"algo-{i + 1}" for i in range(max(count, 1))]
+
+    @staticmethod
+    def _host_root(root: Path, host: str) -> Path:
+        """algo-1 is the job directory itself; each other simulated instance has its own under ``hosts/``."""
+        return root if host == "algo-1" else root / "hosts" / host
+
     def _processing(self, name: str, request: dict[str, Any], root: Path, log: Path, region: str) -> None:
+        """Every instance of the job gets its inputs (its shard for ``ShardedByS3Key``) and its config files.
+
+        Python entry points run once per instance, at the same time, each with its own directory;
+        each instance's outputs are uploaded, in host order (same S3 keys: the last upload stays).
+        ``smspark-submit`` runs the Spark application once, as the image runs it on the primary
+        host only (see :mod:`sm_constructs.local.spark`).
+        """
         app = request["AppSpecification"]
+        hosts = self._hosts(request)
+        roots = {host: self._host_root(root, host) for host in hosts}
+        notes: dict[str, list[str]] = {host: [] for host in hosts}
         for item in request.get("ProcessingInputs", []):
             s3_input = item.get("S3Input")
             if s3_input is None:
                 raise JobFailed(f"ClientError: input {item.get('InputName')}: only S3 inputs run locally")
-            self._download(s3_input["S3Uri"], Path(self._local(s3_input["LocalPath"], root)), region)
+            objects = self._objects(s3_input["S3Uri"], region)
+            sharded = s3_input.get("S3DataDistributionType") == "ShardedByS3Key" and len(hosts) > 1
+            for index, host in enumerate(hosts):
+                # ShardedByS3Key: "downloading one shard of data to each processing instance" (botocore,
+                # ProcessingS3Input.S3DataDistributionType); SageMaker does not document which object goes
+                # where, so here object i (in key order) goes to instance i mod N, an even split by count
+                shard = objects[index :: len(hosts)] if sharded else objects
+                self._fetch(shard, Path(self._local(s3_input["LocalPath"], roots[host])), region)
+                if sharded:
+                    notes[host].append(
+                        f"input {item.get('InputName')}: ShardedByS3Key, {host} holds {len(shard)} of "
+                        f"{len(objects)} objects under {s3_input['LocalPath']}"
+                    )
         output_config = request.get("ProcessingOutputConfig", {})
         outputs = output_config.get("Outputs", [])
-        for item in outputs:
-            Path(self._local(item["S3Output"]["LocalPath"], root)).mkdir(parents=True, exist_ok=True)
+        for host in hosts:
+            for item in outputs:
+                Path(self._local(item["S3Output"]["LocalPath"], roots[host])).mkdir(parents=True, exist_ok=True)
+            # "How Amazon SageMaker Processing Configures Your Processing Container" (SageMaker developer guide,
+            # Build your own processing container): /opt/ml/config/processingjobconfig.json and resourceconfig.json
+            config = roots[host] / "opt/ml/config"
+            config.mkdir(parents=True, exist_ok=True)
+            job_arn = f"arn:aws:sagemaker:{region}:{self.account_id}:processing-job/{name.lower()}"
+            (config / "processingjobconfig.json").write_text(json.dumps({"ProcessingJobArn": job_arn, **request}))
+            (config / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": hosts}))
         argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
         env = dict(request.get("Environment", {}))
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         image = self._image(app.get("ImageUri", ""))
-        cwd = root
+        cwds = dict(roots)
         if image is not None:
-            cwd = image.layout(root / "image")
+            cwds = {host: image.layout(roots[host] / "image") for host in hosts}
             argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
             env = {**image.env, **env}
         elif not argv:
             raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
-        with log.open("w") as f:
-            f.write(f"processing job {name}: image {app.get('ImageUri')} run by {sys.executable}\n")
-            self._describe_image(image, f)
-        self._exec(argv, root, log, env, limit, cwd)
+        spark = bool(argv) and Path(argv[0]).name == "smspark-submit"
+        running = hosts[:1] if spark else hosts
+        logs = {host: log if host == "algo-1" else roots[host] / "job.log" for host in hosts}
+        for host in running:
+            with logs[host].open("w") as f:
+                where = f" on {host} of {len(hosts)} instances" if len(hosts) > 1 else ""
+                f.write(f"processing job {name}{where}: image {app.get('ImageUri')} run by {sys.executable}\n")
+                self._describe_image(image, f)
+                for note in notes[host] if not spark else [n for h in hosts for n in notes[h]]:
+                    f.write(f"{note}\n")
+                if spark and len(hosts) > 1:
+                    f.write(
+                        f"Spark: the application runs on the primary host algo-1, the other {len(hosts) - 1} hosts are "
+                        f"its cluster's workers; this local Spark reads algo-1's files only (see sm_constructs/local/spark.py)\n"
+                    )
+
+        def run(host: str) -> None:
+            host_argv = argv
+            if image is not None and host != "algo-1":
+                host_argv = [a.replace(str(root / "image"), str(roots[host] / "image"), 1) for a in argv]
+            self._exec(host_argv, roots[host], logs[host], env, limit, cwds[host])
+
+        if len(running) == 1:
+            run(running[0])
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(running)) as pool:
+                futures = [pool.submit(run, host) for host in running]
+                errors = [f.exception() for f in futures]
+            for host in running[1:]:
+                self._publish_log_safely("CreateProcessingJob", name, logs[host], region, host)
+            failed = next((e for e in errors if e is not None), None)
+            if failed is not None:
+                raise failed
         kms = output_config.get("KmsKeyId")
-        for item in outputs:
-            self._upload(Path(self._local(item["S3Output"]["LocalPath"], root)), item["S3Output"]["S3Uri"], region, kms)
+        for host in running:
+            for item in outputs:
+                local = Path(self._local(item["S3Output"]["LocalPath"], roots[host]))
+                self._upload(local, item["S3Output"]["S3Uri"], region, kms)
 
     def _training(self, name: str, request: dict[str, Any], job: Any, root: Path, log: Path, region: str) -> None:
         spec = request["AlgorithmSpecification"]
