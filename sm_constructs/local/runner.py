@@ -19,8 +19,16 @@ environment contract, mapped to a temporary directory per job:
   ``xgboost`` Python package with the container's data and model contract (CSV, label first, no
   header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
 
-The job ends Completed, or Failed with a ``FailureReason`` built from its exit code and last
-error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs run their trials as
+When a Docker engine answers and holds the job's image (an image asset, or an image you pulled),
+processing jobs and training jobs on your own image run in containers instead
+(:mod:`sm_constructs.local.docker_engine`); without one nothing changes.
+
+A processing job on N instances runs its entry point once per instance, each with its own
+directory, inputs (its shard for ``ShardedByS3Key``) and ``/opt/ml/config/resourceconfig.json``;
+"if any container exits with a non-zero exit code, the processing job fails" ("How Amazon
+SageMaker Processing Runs Your Processing Container Image"). The job ends Completed, or Failed
+with a ``FailureReason`` built from its exit code and last error line (as SageMaker reports
+``AlgorithmError``). Hyperparameter tuning jobs run their trials as
 training jobs here (:mod:`sm_constructs.local.tuning`).
 """
 
@@ -299,6 +307,10 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
             out.write(done.stdout)
+        return self._exit_checked(done)
+
+    @staticmethod
+    def _exit_checked(done: subprocess.CompletedProcess[str]) -> str:
         if done.returncode != 0:
             lines = [line for line in done.stdout.splitlines() if line.strip()]
             last = lines[-1] if lines else "no output"
@@ -306,6 +318,30 @@ class JobRunner:
                 f"AlgorithmError: See job logs for more information. Exit code {done.returncode}: {last[:400]}"
             )
         return done.stdout
+
+    @staticmethod
+    def _engine_for(uri: str) -> str | None:
+        """The local Docker engine when it answers and holds ``uri`` (:mod:`~sm_constructs.local.docker_engine`)."""
+        from .docker_engine import docker_executable, has_image
+
+        docker = docker_executable()
+        return docker if docker is not None and has_image(docker, uri) else None
+
+    def _exec_container(self, docker: str, run: Any, log: Path, timeout: float | None) -> str:
+        """``docker run`` of one job container, its output in the job log; killed past ``timeout``."""
+        command = run.command(docker)
+        with log.open("a") as out:
+            out.write(f"$ {shlex.join(command)}\n")
+            out.flush()
+            try:
+                done = subprocess.run(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                subprocess.run(run.kill_command(docker), capture_output=True, timeout=60)
+                raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
+            out.write(done.stdout)
+        return self._exit_checked(done)
 
     @staticmethod
     def _hosts(request: dict[str, Any]) -> list[str]:
@@ -362,21 +398,25 @@ class JobRunner:
         argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
         env = dict(request.get("Environment", {}))
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        image = self._image(app.get("ImageUri", ""))
+        docker = self._engine_for(app.get("ImageUri", ""))
+        image = None if docker is not None else self._image(app.get("ImageUri", ""))
         cwds = dict(roots)
-        if image is not None:
+        if docker is not None:
+            pass  # the container's own file system and entry point
+        elif image is not None:
             cwds = {host: image.layout(roots[host] / "image") for host in hosts}
             argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
             env = {**image.env, **env}
         elif not argv:
             raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
-        spark = bool(argv) and Path(argv[0]).name == "smspark-submit"
+        spark = docker is None and bool(argv) and Path(argv[0]).name == "smspark-submit"
         running = hosts[:1] if spark else hosts
         logs = {host: log if host == "algo-1" else roots[host] / "job.log" for host in hosts}
         for host in running:
             with logs[host].open("w") as f:
                 where = f" on {host} of {len(hosts)} instances" if len(hosts) > 1 else ""
-                f.write(f"processing job {name}{where}: image {app.get('ImageUri')} run by {sys.executable}\n")
+                runs = "in a container of the local Docker engine" if docker else f"run by {sys.executable}"
+                f.write(f"processing job {name}{where}: image {app.get('ImageUri')} {runs}\n")
                 self._describe_image(image, f)
                 for note in notes[host] if not spark else [n for h in hosts for n in notes[h]]:
                     f.write(f"{note}\n")
@@ -387,6 +427,21 @@ class JobRunner:
                     )
 
         def run(host: str) -> None:
+            if docker is not None:
+                from .docker_engine import ContainerRun
+
+                container = ContainerRun(
+                    image=app["ImageUri"],
+                    opt_ml=roots[host] / "opt/ml",
+                    name=f"sm-local-{name}-{host}",
+                    host=host,
+                    entrypoint=app.get("ContainerEntrypoint"),
+                    arguments=app.get("ContainerArguments"),
+                    env=dict(request.get("Environment", {})),
+                    network_isolation=bool(request.get("NetworkConfig", {}).get("EnableNetworkIsolation")),
+                )
+                self._exec_container(docker, container, logs[host], limit)
+                return
             host_argv = argv
             if image is not None and host != "algo-1":
                 host_argv = [a.replace(str(root / "image"), str(roots[host] / "image"), 1) for a in argv]
@@ -426,6 +481,19 @@ class JobRunner:
         config = root / "opt/ml/input/config"
         config.mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(json.dumps(hps))
+        # "How Amazon SageMaker Provides Training Information" (SageMaker developer guide): the three config files
+        input_config = {
+            c["ChannelName"]: {
+                "TrainingInputMode": c.get("InputMode", spec.get("TrainingInputMode", "File")),
+                "S3DistributionType": c["DataSource"]["S3DataSource"].get("S3DataDistributionType", "FullyReplicated"),
+                "RecordWrapperType": c.get("RecordWrapperType", "None"),
+                **({"ContentType": c["ContentType"]} if "ContentType" in c else {}),
+            }
+            for c in request.get("InputDataConfig", [])
+        }
+        (config / "inputdataconfig.json").write_text(json.dumps(input_config))
+        resources = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
+        (config / "resourceconfig.json").write_text(json.dumps(resources))
         env = {
             "SM_MODEL_DIR": str(model_dir),
             "SM_OUTPUT_DATA_DIR": str(output_dir),
@@ -464,6 +532,22 @@ class JobRunner:
             stdout = self._exec(
                 ["python", "-m", "sm_constructs.local.xgboost_substitute", "train"], root, log, env, limit, root
             )
+        elif (docker := self._engine_for(image)) is not None:
+            from .docker_engine import ContainerRun
+
+            # SageMaker starts a training image as `docker run <image> train`; paths as the container sees them
+            opt_ml = str(root / "opt/ml")
+            run = ContainerRun(
+                image=image,
+                opt_ml=root / "opt/ml",
+                name=f"sm-local-{name}-algo-1",
+                arguments=["train"],
+                env={k: v.replace(opt_ml, _OPT_ML) for k, v in env.items()},
+                network_isolation=bool(request.get("EnableNetworkIsolation")),
+            )
+            with log.open("w") as f:
+                f.write(f"training job {name}: image {image} in a container of the local Docker engine\n")
+            stdout = self._exec_container(docker, run, log, limit)
         elif (container := self._image(image)) is not None:
             # SageMaker starts a training image as `docker run <image> train`
             cwd = container.layout(root / "image")
