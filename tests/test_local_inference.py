@@ -139,6 +139,13 @@ def test_a_model_fn_with_the_images_default_handlers_answers_csv(emu, tmp_path, 
     default = runtime.invoke_endpoint(EndpointName="sk-defaults", Body=body, ContentType="text/csv")
     assert default["ContentType"] == "application/json"
     assert json.loads(default["Body"].read()) == expected.tolist()
+    # application/x-npy both ways: binary bodies reach the handler as sent
+    sent = io.BytesIO()
+    np.save(sent, rows)
+    npy = runtime.invoke_endpoint(
+        EndpointName="sk-defaults", Body=sent.getvalue(), ContentType="application/x-npy", Accept="application/x-npy"
+    )
+    assert np.load(io.BytesIO(npy["Body"].read())).tolist() == emu["model"].predict(rows).tolist()
     # an unsupported content type is the toolkit's UnsupportedFormatError, returned as ModelError
     with pytest.raises(ClientError) as caught:
         runtime.invoke_endpoint(EndpointName="sk-defaults", Body=b"x", ContentType="application/x-parquet")

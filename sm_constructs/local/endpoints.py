@@ -334,8 +334,10 @@ def install(workdir: Path | None = None) -> None:
         endpoint_name = unquote(self.path.split("/")[2])  # POST /endpoints/<name>/invocations
         content_type = self.headers.get("Content-Type", "application/octet-stream")
         accept = self.headers.get("Accept", "")
-        body = self.body if isinstance(self.body, bytes) else str(self.body).encode()
+        body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body or "").encode()
         out, out_type, variant = answer(self.current_account, self.region, endpoint_name, body, content_type, accept)
         return 200, {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant}, out
 
     SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
+    # bodies are bytes as sent (application/x-npy, images): moto would decode them as UTF-8 text
+    SageMakerRuntimeResponse.use_raw_body = True
