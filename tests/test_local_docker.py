@@ -149,7 +149,7 @@ def test_a_processing_image_the_engine_holds_runs_in_a_container_per_instance(tm
     root = tmp_path / "work/jobs/in-docker"
     root.mkdir(parents=True)
     _runner(tmp_path)._processing("in-docker", _processing_request(count=2), root, root / "job.log", REGION)
-    runs = [c for c in fake_docker.calls() if c[0] == "run"]
+    runs = sorted(c for c in fake_docker.calls() if c[0] == "run")  # the instances run at the same time
     assert runs == [
         [
             "run", "--rm", "--name", f"sm-local-in-docker-{host}", "--hostname", host,
@@ -252,3 +252,112 @@ def test_a_failed_engine_build_fails_the_publish(tmp_path, monkeypatch):
 
     assert docker_shim(["build", "--tag", "x", "."], tmp_path / "images", str(failing)) == 7
     assert not (tmp_path / "images").exists()
+
+
+# `run --detach` starts a stand-in model server on the published port: /ping, and /invocations that
+# upper-cases the body and lists /opt/ml/model; `rm --force` stops it; `container inspect` tells if it runs
+FAKE_SERVING_DOCKER = f"""#!{sys.executable}
+import json, os, pathlib, signal, subprocess, sys
+args = sys.argv[1:]
+state = pathlib.Path(os.environ["FAKE_DOCKER_CALLS"]).parent
+with open(os.environ["FAKE_DOCKER_CALLS"], "a") as f:
+    f.write(json.dumps(args) + "\\n")
+if args[:1] == ["info"] or args[:2] == ["image", "inspect"]:
+    sys.exit(0 if args[:1] == ["info"] or args[2] == {IMAGE!r} else 1)
+if args[:2] == ["container", "inspect"]:
+    pid = state / (args[2] + ".pid")
+    sys.exit(0 if pid.exists() else 1)
+if args[:2] == ["rm", "--force"]:
+    pid = state / (args[2] + ".pid")
+    if pid.exists():
+        os.kill(int(pid.read_text()), signal.SIGTERM)
+        pid.unlink()
+    sys.exit(0)
+if args[:1] == ["run"]:
+    port = args[args.index("--publish") + 1].split(":")[1]
+    opt_ml = args[args.index("--volume") + 1].split(":")[0]
+    name = args[args.index("--name") + 1]
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, port, opt_ml],
+        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    (state / (name + ".pid")).write_text(str(server.pid))
+    print(server.pid)
+    sys.exit(0)
+sys.exit(1)
+"""
+SERVER = """
+import http.server, os, sys
+port, opt_ml = int(sys.argv[1]), sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200 if self.path == "/ping" else 404)
+        self.end_headers()
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        if body == b"fail":
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"model exploded")
+            return
+        out = body.upper() + b" " + " ".join(sorted(os.listdir(opt_ml + "/model"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", self.headers.get("Accept") or "text/plain")
+        self.end_headers()
+        self.wfile.write(out)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""
+
+
+def test_an_endpoint_on_an_image_the_engine_holds_is_served_by_its_container(tmp_path, monkeypatch, fake_docker):
+    from sm_constructs.local import endpoints
+
+    (tmp_path / "bin/docker").write_text(FAKE_SERVING_DOCKER.replace("SERVER", repr(SERVER), 1))
+    monkeypatch.setattr(endpoints, "_workdir", [tmp_path / "work"])
+    monkeypatch.setattr(endpoints, "_handlers", {})
+    with mock_aws():
+        s3 = boto3.client("s3", region_name=REGION)
+        s3.create_bucket(Bucket="models")
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+            info = tarfile.TarInfo("weights.bin")
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+        s3.put_object(Bucket="models", Key="m/model.tar.gz", Body=buffer.getvalue())
+        sm = boto3.client("sagemaker", region_name=REGION)
+        sm.create_model(
+            ModelName="own",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+            PrimaryContainer={
+                "Image": IMAGE,
+                "ModelDataUrl": "s3://models/m/model.tar.gz",
+                "Environment": {"MODE": "x"},
+            },
+        )
+        variant = {
+            "VariantName": "primary",
+            "ModelName": "own",
+            "InstanceType": "ml.m5.large",
+            "InitialInstanceCount": 1,
+        }
+        sm.create_endpoint_config(EndpointConfigName="own", ProductionVariants=[variant])
+        sm.create_endpoint(EndpointName="own", EndpointConfigName="own")
+        try:
+            answer = endpoints.answer("123456789012", REGION, "own", b"rows", "text/csv", "text/plain")
+            assert answer == (b"ROWS weights.bin", "text/plain", "primary")
+            with pytest.raises(Exception) as caught:
+                endpoints.answer("123456789012", REGION, "own", b"fail", "text/csv", "")
+            assert caught.value.error_type == "ModelError" and caught.value.code == 424
+            assert caught.value.message.startswith(
+                'Received server error (500) from primary with message "model exploded"'
+            )
+        finally:
+            endpoints._stop_all()
+    (run,) = [c for c in fake_docker.calls() if c[0] == "run"]
+    port = run[run.index("--publish") + 1]
+    assert port.startswith("127.0.0.1:") and port.endswith(":8080") and run[-2:] == [IMAGE, "serve"]
+    assert run[run.index("--volume") + 1] == f"{tmp_path / 'work/endpoints/own/own/opt/ml'}:/opt/ml"
+    assert "--detach" in run and "MODE=x" in run
+    assert ["rm", "--force", "sm-local-endpoint-own"] in fake_docker.calls()

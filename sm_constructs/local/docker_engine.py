@@ -21,9 +21,12 @@ Without an engine the emulator runs jobs itself (:mod:`sm_constructs.local.runne
   and ``--network none`` when ``EnableNetworkIsolation`` is set. A job past its
   ``MaxRuntimeInSeconds`` has its container killed.
 
-Not done with an engine: endpoints and transform jobs on your own serving image (``serve``), images
-the local engine does not hold (nothing is pulled from AWS), a network between the containers of a
-multi-instance job.
+* serving: an endpoint whose image the local engine holds (other than the XGBoost and scikit-learn
+  images the emulator serves itself) runs ``docker run --detach <image> serve`` with the model under
+  ``/opt/ml/model`` and port 8080 published on a local port (:mod:`sm_constructs.local.endpoints`).
+
+Not done with an engine: transform jobs on your own serving image, images the local engine does not
+hold (nothing is pulled from AWS), a network between the containers of a multi-instance job.
 """
 
 from __future__ import annotations
@@ -80,9 +83,17 @@ class ContainerRun:
     arguments: list[str] | None = None
     env: dict[str, str] = field(default_factory=dict)
     network_isolation: bool = False
+    #: local port → container port, on 127.0.0.1 only (an endpoint's 8080)
+    publish: dict[int, int] = field(default_factory=dict)
+    #: start in the background (``--detach``): an endpoint's container
+    detach: bool = False
 
     def command(self, docker: str) -> list[str]:
         argv = [docker, "run", "--rm", "--name", self.name, "--hostname", self.host]
+        if self.detach:
+            argv.append("--detach")
+        for local, inside in sorted(self.publish.items()):
+            argv += ["--publish", f"127.0.0.1:{local}:{inside}"]
         argv += ["--volume", f"{self.opt_ml}:/opt/ml"]
         if self.network_isolation:
             argv += ["--network", "none"]

@@ -18,6 +18,8 @@ container (a model made from a Model Registry version serves the version's conta
   ``OriginalStatusCode`` and ``OriginalMessage`` (botocore ``sagemaker-runtime`` ``ModelError``
   members); an answer takes at most 60 seconds ("A customer's model containers must respond to
   requests within 60 seconds", botocore ``InvokeEndpoint`` documentation);
+* an image a local Docker engine holds is served by its own container (``docker run <image>
+  serve``, see ``_ContainerEndpoint``);
 * any other image cannot serve here and the call fails with ``ModelError`` saying so (never a
   made-up answer).
 
@@ -126,6 +128,9 @@ class _HandlerProcess:
         log.close()
         self.lock = threading.Lock()
 
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
     def log_tail(self, lines: int = 8) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
         return "\n".join([line for line in text.splitlines() if line.strip()][-lines:]) or "(no output)"
@@ -156,7 +161,81 @@ class _HandlerProcess:
         return int(header["status"]), out, str(header["content_type"])
 
 
-_handlers: dict[str, tuple[str, _HandlerProcess]] = {}  # endpoint name → (deployed model key, process)
+class _ContainerEndpoint:
+    """The model's own serving image in the local Docker engine (:mod:`~sm_constructs.local.docker_engine`).
+
+    "Custom Inference Code with Hosting Services" (SageMaker developer guide): SageMaker runs
+    ``docker run <image> serve`` with the model artifacts under ``/opt/ml/model`` and the container's
+    ``Environment``; the container answers ``GET /ping`` and ``POST /invocations`` on port 8080. The
+    emulator publishes that port on a free local one and waits for ``/ping`` for the variant's
+    ``ContainerStartupHealthCheckTimeoutInSeconds``, else 60 seconds (the smallest value that field
+    allows; SageMaker's default is not in its API model).
+    """
+
+    def __init__(self, docker: str, image: str, root: Path, env: dict[str, str], name: str, startup: float) -> None:
+        import time
+        import urllib.request
+
+        from .docker_engine import ContainerRun
+        from .emulator import _free_port
+
+        self.docker, self.port = docker, _free_port()
+        self.log_path = f"docker logs {name}"
+        self.run = ContainerRun(
+            image=image,
+            opt_ml=root / "opt/ml",
+            name=name,
+            arguments=["serve"],
+            env=env,
+            publish={self.port: 8080},
+            detach=True,
+        )
+        # a container of the same name left by an emulator that stopped without cleaning up
+        subprocess.run([docker, "rm", "--force", name], capture_output=True, timeout=60)
+        done = subprocess.run(self.run.command(docker), capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise _model_error(
+                f"docker run of {image} failed: {(done.stderr.strip().splitlines() or ['no output'])[-1]}"
+            )
+        deadline = time.monotonic() + startup
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise _model_error(f"the container of {image} did not answer GET /ping with 200 within {startup:.0f} seconds")
+
+    def alive(self) -> bool:
+        probe = [self.docker, "container", "inspect", self.run.name]
+        return subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
+
+    def stop(self) -> None:
+        subprocess.run([self.docker, "rm", "--force", self.run.name], capture_output=True, timeout=60)
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
+        import urllib.error
+        import urllib.request
+
+        headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {})}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/invocations", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=INVOCATION_TIMEOUT_SECONDS) as response:
+                return response.status, response.read(), response.headers.get("Content-Type", accept)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers.get("Content-Type", "")
+        except TimeoutError:
+            raise
+        except OSError as error:
+            raise _model_error(f"the container {self.run.name} does not answer: {error}") from None
+
+
+_handlers: dict[str, tuple[str, Any]] = {}  # endpoint name → (deployed model key, handler process or container)
 
 
 def _stop_all() -> None:
@@ -181,14 +260,20 @@ def _extract(data: bytes, into: Path, what: str) -> None:
         raise _model_error(f"{what} is not a tar.gz archive: {error}") from None
 
 
-def _script_handler(account_id: str, endpoint_name: str, model_name: str, container: dict[str, Any]) -> _HandlerProcess:
-    """The handler process of the endpoint's deployed model, started (and the model unpacked) on first use."""
+def _deployed(
+    account_id: str, endpoint_name: str, variant: dict[str, Any], container: dict[str, Any], docker: str | None = None
+) -> Any:
+    """The endpoint's deployed model, started (and its artifacts unpacked) on first use.
+
+    With ``docker``, the model's image in the local engine; else the scikit-learn script-mode handler.
+    """
+    model_name = variant["ModelName"]
     env = {k: str(v) for k, v in container.get("Environment", {}).items()}
     model_url = container.get("ModelDataUrl", "")
-    key = hashlib.sha256(json.dumps([model_name, container.get("Image"), model_url, env]).encode()).hexdigest()
+    key = hashlib.sha256(json.dumps([model_name, container.get("Image"), model_url, env, docker]).encode()).hexdigest()
     with _lock:
         current = _handlers.get(endpoint_name)
-        if current is not None and current[0] == key and current[1].process.poll() is None:
+        if current is not None and current[0] == key and current[1].alive():
             return current[1]
         if current is not None:  # the endpoint now serves another model (UpdateEndpoint), or the process died
             current[1].stop()
@@ -200,6 +285,12 @@ def _script_handler(account_id: str, endpoint_name: str, model_name: str, contai
         model_dir.mkdir(parents=True)
         if model_url:
             _extract(_s3_object(account_id, model_url), model_dir, f"the model artifact {model_url}")
+        if docker is not None:
+            startup = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds", 60))
+            name = f"sm-local-endpoint-{endpoint_name}"
+            handler: Any = _ContainerEndpoint(docker, container["Image"], root, env, name, startup)
+            _handlers[endpoint_name] = (key, handler)
+            return handler
         submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
         if submit.startswith("s3://"):
             if not submit.endswith(".tar.gz"):
@@ -220,20 +311,19 @@ def _script_handler(account_id: str, endpoint_name: str, model_name: str, contai
         return handler
 
 
-def _serve_script(
+def _serve(
     account_id: str,
     region: str,
     endpoint_name: str,
     variant: str,
-    handler: _HandlerProcess,
+    handler: Any,
     request: tuple[bytes, str, str],
 ) -> tuple[bytes, str]:
     try:
         status, out, out_type = handler.invoke(*request)
     except TimeoutError:
         raise _model_error(
-            f"Model {variant} did not respond within {INVOCATION_TIMEOUT_SECONDS:.0f} seconds (its handler process "
-            f"was stopped; see {handler.log_path})"
+            f"Model {variant} did not respond within {INVOCATION_TIMEOUT_SECONDS:.0f} seconds (see {handler.log_path})"
         ) from None
     if status == 200:
         return out, out_type
@@ -256,8 +346,6 @@ def answer(
     account_id: str, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str = ""
 ) -> tuple[bytes, str, str]:
     """(response body, content type, invoked variant) from the endpoint's deployed model."""
-    import numpy as np
-    import xgboost as xgb
     from moto.sagemaker.models import sagemaker_backends
 
     backend = sagemaker_backends[account_id][region]
@@ -274,18 +362,27 @@ def answer(
         package = backend.describe_model_package(container["ModelPackageName"])
         container = {**package.inference_specification["Containers"][0], **container}
     image = container.get("Image", "")
+    request = (body, content_type, accept)
     if _is_sklearn(image):
-        handler = _script_handler(account_id, endpoint_name, variant["ModelName"], container)
-        out, out_type = _serve_script(
-            account_id, region, endpoint_name, variant["VariantName"], handler, (body, content_type, accept)
-        )
+        handler = _deployed(account_id, endpoint_name, variant, container)
+        out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
         return out, out_type, variant["VariantName"]
     if "sagemaker-xgboost" not in image or container.get("Environment", {}).get("SAGEMAKER_PROGRAM"):
-        raise _model_error(
-            f"image {image} cannot serve on this machine: the local emulator answers with the built-in XGBoost "
-            "algorithm and with script-mode handlers on the scikit-learn image only (no Docker engine to run the "
-            "model's container)"
-        )
+        from .runner import JobRunner
+
+        docker = JobRunner._engine_for(image)
+        if docker is None:
+            raise _model_error(
+                f"image {image} cannot serve on this machine: the local emulator answers with the built-in XGBoost "
+                "algorithm, with script-mode handlers on the scikit-learn image, and with images a local Docker "
+                "engine holds (none answers here, or it does not hold this image)"
+            )
+        handler = _deployed(account_id, endpoint_name, variant, container, docker)
+        out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
+        return out, out_type, variant["VariantName"]
+    import numpy as np
+    import xgboost as xgb
+
     if content_type.split(";")[0].strip() != "text/csv":
         raise _model_error(f"unsupported content type {content_type!r}: the XGBoost substitute reads text/csv")
     booster = _booster(account_id, container["ModelDataUrl"])
