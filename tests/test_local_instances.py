@@ -161,3 +161,16 @@ def test_spark_runs_on_the_primary_host_and_reads_its_shard(tmp_path, s3):
     log = (root / "job.log").read_text()
     assert "the application runs on the primary host algo-1" in log and "algo-2 holds 2 of 5 objects" in log
     assert not (root / "hosts/algo-2/job.log").exists()  # the worker runs no application
+
+
+def test_training_on_more_than_one_instance_fails_saying_so(tmp_path):
+    request = {
+        "TrainingJobName": "t-two",
+        "AlgorithmSpecification": {"TrainingImage": "image", "TrainingInputMode": "File"},
+        "ResourceConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1},
+    }
+    runner = JobRunner(lambda region: boto3.client("s3", region_name=region), tmp_path / "work")
+    root = tmp_path / "work/jobs/t-two"
+    root.mkdir(parents=True)
+    with pytest.raises(JobFailed, match="trains on one instance and this job asks for 2"):
+        runner._training("t-two", request, None, root, root / "job.log", REGION)

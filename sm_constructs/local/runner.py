@@ -468,6 +468,15 @@ class JobRunner:
 
     def _training(self, name: str, request: dict[str, Any], job: Any, root: Path, log: Path, region: str) -> None:
         spec = request["AlgorithmSpecification"]
+        resources = request.get("ResourceConfig", {})
+        count = int(resources.get("InstanceCount", 1)) + sum(
+            int(g.get("InstanceCount", 0)) for g in resources.get("InstanceGroups", [])
+        )
+        if count > 1:  # one process cannot be a cluster: say so rather than train on one instance
+            raise JobFailed(
+                f"ClientError: the local runner trains on one instance and this job asks for {count} "
+                "(ResourceConfig): distributed training does not run locally; use InstanceCount 1 here"
+            )
         hps = {k: str(v) for k, v in request.get("HyperParameters", {}).items()}
         channels = []
         for channel in request.get("InputDataConfig", []):
