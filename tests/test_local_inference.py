@@ -12,6 +12,7 @@ import os
 import subprocess
 import tarfile
 import time
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -204,6 +205,33 @@ def test_all_handlers_from_a_source_dir_and_errors_with_the_traceback(emu, monke
 
     code = main(["invoke", "sk-handlers", "--body", '{"instances": [[0, 0, 0]]}', "--content-type", "application/json"])
     assert code != 0 and "ModelError: Received server error (500)" in capsys.readouterr().err
+
+    # a deleted endpoint's handler process stops (at the next invocation the emulator serves)
+    code_dir = str(emu["workdir"] / "endpoints/sk-handlers/sk-handlers/opt/ml/code")
+    assert _processes_with(code_dir)
+    emu["sm"].delete_endpoint(EndpointName="sk-handlers")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            emu["sm"].describe_endpoint(EndpointName="sk-handlers")
+        except ClientError:
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with pytest.raises(ClientError, match="ValidationError"):
+        runtime.invoke_endpoint(EndpointName="sk-handlers", Body="{}", ContentType="application/json")
+    assert not _processes_with(code_dir)
+
+
+def _processes_with(argument):
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if argument.encode() in cmdline.read_bytes().split(b"\0"):
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
 
 
 def test_a_missing_model_fn_and_other_images_fail_saying_why(emu):

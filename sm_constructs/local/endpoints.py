@@ -235,7 +235,8 @@ class _ContainerEndpoint:
             raise _model_error(f"the container {self.run.name} does not answer: {error}") from None
 
 
-_handlers: dict[str, tuple[str, Any]] = {}  # endpoint name → (deployed model key, handler process or container)
+#: "<account>/<region>/<endpoint>" → (deployed model key, handler process or container)
+_handlers: dict[str, tuple[str, Any]] = {}
 
 
 def _stop_all() -> None:
@@ -261,7 +262,12 @@ def _extract(data: bytes, into: Path, what: str) -> None:
 
 
 def _deployed(
-    account_id: str, endpoint_name: str, variant: dict[str, Any], container: dict[str, Any], docker: str | None = None
+    account_id: str,
+    region: str,
+    endpoint_name: str,
+    variant: dict[str, Any],
+    container: dict[str, Any],
+    docker: str | None = None,
 ) -> Any:
     """The endpoint's deployed model, started (and its artifacts unpacked) on first use.
 
@@ -271,8 +277,9 @@ def _deployed(
     env = {k: str(v) for k, v in container.get("Environment", {}).items()}
     model_url = container.get("ModelDataUrl", "")
     key = hashlib.sha256(json.dumps([model_name, container.get("Image"), model_url, env, docker]).encode()).hexdigest()
+    where = f"{account_id}/{region}/{endpoint_name}"
     with _lock:
-        current = _handlers.get(endpoint_name)
+        current = _handlers.get(where)
         if current is not None and current[0] == key and current[1].alive():
             return current[1]
         if current is not None:  # the endpoint now serves another model (UpdateEndpoint), or the process died
@@ -289,7 +296,7 @@ def _deployed(
             startup = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds", 60))
             name = f"sm-local-endpoint-{endpoint_name}"
             handler: Any = _ContainerEndpoint(docker, container["Image"], root, env, name, startup)
-            _handlers[endpoint_name] = (key, handler)
+            _handlers[where] = (key, handler)
             return handler
         submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
         if submit.startswith("s3://"):
@@ -307,7 +314,7 @@ def _deployed(
         else:
             raise _model_error(f"SAGEMAKER_SUBMIT_DIRECTORY {submit!r} is neither an S3 URI nor a path under /opt/ml")
         handler = _HandlerProcess(root, code_dir, model_dir, env)
-        _handlers[endpoint_name] = (key, handler)
+        _handlers[where] = (key, handler)
         return handler
 
 
@@ -349,6 +356,11 @@ def answer(
     from moto.sagemaker.models import sagemaker_backends
 
     backend = sagemaker_backends[account_id][region]
+    with _lock:  # deleted endpoints' handler processes and containers stop
+        here = f"{account_id}/{region}/"
+        for gone in [k for k in _handlers if k.startswith(here) and k.removeprefix(here) not in backend.endpoints]:
+            with contextlib.suppress(Exception):
+                _handlers.pop(gone)[1].stop()
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         raise _validation_error(f"Endpoint {endpoint_name} of account {account_id} not found.")
@@ -364,7 +376,7 @@ def answer(
     image = container.get("Image", "")
     request = (body, content_type, accept)
     if _is_sklearn(image):
-        handler = _deployed(account_id, endpoint_name, variant, container)
+        handler = _deployed(account_id, region, endpoint_name, variant, container)
         out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
         return out, out_type, variant["VariantName"]
     if "sagemaker-xgboost" not in image or container.get("Environment", {}).get("SAGEMAKER_PROGRAM"):
@@ -377,7 +389,7 @@ def answer(
                 "algorithm, with script-mode handlers on the scikit-learn image, and with images a local Docker "
                 "engine holds (none answers here, or it does not hold this image)"
             )
-        handler = _deployed(account_id, endpoint_name, variant, container, docker)
+        handler = _deployed(account_id, region, endpoint_name, variant, container, docker)
         out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
         return out, out_type, variant["VariantName"]
     import numpy as np
