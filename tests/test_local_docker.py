@@ -359,5 +359,5 @@ def test_an_endpoint_on_an_image_the_engine_holds_is_served_by_its_container(tmp
     port = run[run.index("--publish") + 1]
     assert port.startswith("127.0.0.1:") and port.endswith(":8080") and run[-2:] == [IMAGE, "serve"]
     assert run[run.index("--volume") + 1] == f"{tmp_path / 'work/endpoints/own/own/opt/ml'}:/opt/ml"
-    assert "--detach" in run and "MODE=x" in run
+    assert "--detach" in run and "MODE=x" in run and "--hostname" not in run  # no ContainerHostname given
     assert ["rm", "--force", "sm-local-endpoint-own"] in fake_docker.calls()

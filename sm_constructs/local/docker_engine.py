@@ -78,7 +78,8 @@ class ContainerRun:
     image: str
     opt_ml: Path
     name: str
-    host: str = "algo-1"
+    #: the container's host name (jobs: ``algo-<n>``); None leaves Docker's
+    host: str | None = "algo-1"
     entrypoint: list[str] | None = None
     arguments: list[str] | None = None
     env: dict[str, str] = field(default_factory=dict)
@@ -89,7 +90,9 @@ class ContainerRun:
     detach: bool = False
 
     def command(self, docker: str) -> list[str]:
-        argv = [docker, "run", "--rm", "--name", self.name, "--hostname", self.host]
+        argv = [docker, "run", "--rm", "--name", self.name]
+        if self.host:
+            argv += ["--hostname", self.host]
         if self.detach:
             argv.append("--detach")
         for local, inside in sorted(self.publish.items()):

@@ -172,7 +172,9 @@ class _ContainerEndpoint:
     allows; SageMaker's default is not in its API model).
     """
 
-    def __init__(self, docker: str, image: str, root: Path, env: dict[str, str], name: str, startup: float) -> None:
+    def __init__(
+        self, docker: str, image: str, root: Path, env: dict[str, str], name: str, startup: float, host: str | None
+    ) -> None:
         import time
         import urllib.request
 
@@ -185,6 +187,7 @@ class _ContainerEndpoint:
             image=image,
             opt_ml=root / "opt/ml",
             name=name,
+            host=host,
             arguments=["serve"],
             env=env,
             publish={self.port: 8080},
@@ -295,7 +298,9 @@ def _deployed(
         if docker is not None:
             startup = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds", 60))
             name = f"sm-local-endpoint-{endpoint_name}"
-            handler: Any = _ContainerEndpoint(docker, container["Image"], root, env, name, startup)
+            # the DNS host name is ContainerDefinition.ContainerHostname ("Custom Inference Code with Hosting Services")
+            host = container.get("ContainerHostname")
+            handler: Any = _ContainerEndpoint(docker, container["Image"], root, env, name, startup, host)
             _handlers[where] = (key, handler)
             return handler
         submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
