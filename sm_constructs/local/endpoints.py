@@ -14,7 +14,8 @@ container (a model made from a Model Registry version serves the version's conta
   ``model.tar.gz`` extracted to ``<work dir>/endpoints/<endpoint>/<model>/opt/ml/model`` and the
   process's output in ``serve.log`` there. An exception in the script answers ``ModelError`` with
   the message SageMaker builds from the container's HTTP 500 (``Received server error (500) from
-  <variant> with message "..."``, as quoted in aws/amazon-sagemaker-examples#1809 and #4324),
+  <variant> with message "..."``, SageMaker's wording as users quote it in
+  https://github.com/aws/amazon-sagemaker-examples/issues/1809 and .../issues/4324),
   ``OriginalStatusCode`` and ``OriginalMessage`` (botocore ``sagemaker-runtime`` ``ModelError``
   members); an answer takes at most 60 seconds ("A customer's model containers must respond to
   requests within 60 seconds", botocore ``InvokeEndpoint`` documentation);
