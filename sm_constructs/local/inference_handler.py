@@ -153,7 +153,9 @@ class Transformer:
         self.initialized = False
 
     def _initialize(self) -> None:
-        sys.path.insert(0, self.code_dir)
+        """Retried on the next request when it fails, as ``validate_and_initialize`` is."""
+        if self.code_dir not in sys.path:
+            sys.path.insert(0, self.code_dir)
         functions = {
             "model_fn": default_model_fn,
             "input_fn": default_input_fn,
