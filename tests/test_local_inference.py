@@ -264,3 +264,29 @@ def test_a_missing_model_fn_and_other_images_fail_saying_why(emu):
         runtime.invoke_endpoint(EndpointName="torch", Body="1,2,3", ContentType="text/csv")
     assert caught.value.response["Error"]["Code"] == "ModelError"
     assert "pytorch-inference:2.3-cpu-py311 cannot serve on this machine" in caught.value.response["Error"]["Message"]
+
+
+def test_the_handler_flow_follows_the_toolkits_rules(tmp_path, monkeypatch):
+    # in this process: transform_fn alone, transform_fn with input_fn refused, the context argument
+    import sys
+
+    from sm_constructs.local.inference_handler import Transformer
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the handler puts its code directory first
+    (tmp_path / "whole.py").write_text(
+        "def model_fn(model_dir):\n    return model_dir\n"
+        "def transform_fn(model, data, content_type, accept, context):\n"
+        "    return f'{model}|{data}|{content_type}|{accept}|{context}', 'text/plain'\n"
+    )
+    (tmp_path / "both.py").write_text(
+        "def model_fn(d):\n    return 1\ndef transform_fn(m, d, c, a):\n    return ''\ndef input_fn(b, c):\n    return b\n"
+    )
+    monkeypatch.setenv("SAGEMAKER_PROGRAM", "whole.py")
+    assert Transformer(str(tmp_path), "/m").transform(b"1,2", "text/csv", "*/*") == (
+        200,
+        b"/m|1,2|text/csv|application/json|None",
+        "text/plain",
+    )
+    monkeypatch.setenv("SAGEMAKER_PROGRAM", "both.py")
+    status, body, _ = Transformer(str(tmp_path), "/m").transform(b"x", "text/csv", "text/csv")
+    assert status == 500 and body.startswith(b"Cannot use transform_fn implementation in conjunction with")
