@@ -415,7 +415,7 @@ class Emulator:
         from . import cloudformation, endpoints, registry_events
 
         cloudformation.install()
-        endpoints.install()
+        endpoints.install(self.workdir)
         # after endpoints.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
         _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
         registry_events.install(enforcer)  # registry approval events → state machine targets

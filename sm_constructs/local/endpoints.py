@@ -2,12 +2,30 @@
 
 moto answers every invocation with a canned body. Here an endpoint that is ``InService`` answers
 with its model: the endpoint's current config → its first production variant → the model's
-container. The built-in XGBoost algorithm image is served by the local substitute
-(:mod:`sm_constructs.local.xgboost_substitute`): ``text/csv`` rows of features in, one score per
-line out, as the container does. Any other image cannot serve here and the call fails with
-``ModelError`` saying so (never a made-up answer). Errors are those of botocore's
-``sagemaker-runtime`` model: ``ValidationError`` for an unknown or not-InService endpoint,
-``ModelError`` (HTTP 424) when the model cannot answer.
+container (a model made from a Model Registry version serves the version's container):
+
+* the built-in XGBoost algorithm image is served by the local substitute
+  (:mod:`sm_constructs.local.xgboost_substitute`): ``text/csv`` rows of features in, one score per
+  line out, as the container does;
+* the scikit-learn image with a script-mode handler (``SAGEMAKER_PROGRAM``, default
+  ``inference.py``, from ``SAGEMAKER_SUBMIT_DIRECTORY`` — an S3 ``sourcedir.tar.gz`` — or from
+  ``code/`` in ``model.tar.gz``) is served by the inference toolkit's handler flow
+  (:mod:`sm_constructs.local.inference_handler`) in its own process, one per deployed model, with
+  ``model.tar.gz`` extracted to ``<work dir>/endpoints/<endpoint>/<model>/opt/ml/model`` and the
+  process's output in ``serve.log`` there. An exception in the script answers ``ModelError`` with
+  the message SageMaker builds from the container's HTTP 500 (``Received server error (500) from
+  <variant> with message "..."``, SageMaker's wording as users quote it in
+  https://github.com/aws/amazon-sagemaker-examples/issues/1809 and .../issues/4324),
+  ``OriginalStatusCode`` and ``OriginalMessage`` (botocore ``sagemaker-runtime`` ``ModelError``
+  members); an answer takes at most 60 seconds ("A customer's model containers must respond to
+  requests within 60 seconds", botocore ``InvokeEndpoint`` documentation);
+* an image a local Docker engine holds is served by its own container (``docker run <image>
+  serve``, see ``_ContainerEndpoint``);
+* any other image cannot serve here and the call fails with ``ModelError`` saying so (never a
+  made-up answer).
+
+Errors are those of botocore's ``sagemaker-runtime`` model: ``ValidationError`` for an unknown or
+not-InService endpoint, ``ModelError`` (HTTP 424) when the model cannot answer.
 
 ``UpdateEndpoint`` (moto: not implemented) switches the endpoint to the new config; in the
 emulator :mod:`~sm_constructs.local.endpoint_lifecycle` replaces it (installed after this module)
@@ -16,7 +34,16 @@ so that creates and updates take time and busy endpoints refuse work, as on AWS.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import hashlib
 import io
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
 import tarfile
 import tempfile
 import threading
@@ -28,13 +55,25 @@ __all__ = ["install"]
 
 _boosters: dict[str, Any] = {}
 _lock = threading.Lock()
+_workdir: list[Path] = []  # set by install(); a temporary directory when not given
+#: SageMaker's limit for a container's answer (botocore InvokeEndpoint documentation)
+INVOCATION_TIMEOUT_SECONDS = 60.0
 
 
-def _model_error(message: str) -> Exception:
+def _model_error(message: str, original: tuple[int, str] | None = None) -> Exception:
     from moto.core.exceptions import JsonRESTError
 
     error = JsonRESTError("ModelError", message)
     error.code = 424
+    if original is not None:  # ModelError's OriginalStatusCode and OriginalMessage members
+        error.description = json.dumps(
+            {
+                "__type": "ModelError",
+                "message": message,
+                "OriginalStatusCode": original[0],
+                "OriginalMessage": original[1],
+            }
+        )
     return error
 
 
@@ -44,19 +83,24 @@ def _validation_error(message: str) -> Exception:
     return JsonRESTError("ValidationError", message)
 
 
+def _s3_object(account_id: str, url: str) -> bytes:
+    from moto.s3.models import s3_backends
+
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    try:
+        return bytes(s3_backends[account_id]["aws"].get_object(bucket, key).value)  # type: ignore[union-attr]
+    except Exception:
+        raise _model_error(f"the model artifact {url} does not exist") from None
+
+
 def _booster(account_id: str, model_data_url: str) -> Any:
     """The XGBoost model in ``model.tar.gz`` at ``model_data_url`` (read from the emulated S3, cached)."""
     import xgboost as xgb
-    from moto.s3.models import s3_backends
 
     with _lock:
         if model_data_url in _boosters:
             return _boosters[model_data_url]
-        bucket, _, key = model_data_url.removeprefix("s3://").partition("/")
-        try:
-            data = s3_backends[account_id]["aws"].get_object(bucket, key).value  # type: ignore[union-attr]
-        except Exception:
-            raise _model_error(f"the model artifact {model_data_url} does not exist") from None
+        data = _s3_object(account_id, model_data_url)
         with tempfile.TemporaryDirectory() as tmp, tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(tmp, filter="data")
             booster = xgb.Booster()
@@ -65,13 +109,264 @@ def _booster(account_id: str, model_data_url: str) -> Any:
         return booster
 
 
-def answer(account_id: str, region: str, endpoint_name: str, body: bytes, content_type: str) -> tuple[bytes, str, str]:
+class _HandlerProcess:
+    """One deployed script-mode model: ``python -m sm_constructs.local.inference_handler`` (see its docs)."""
+
+    def __init__(self, root: Path, code_dir: Path, model_dir: Path, env: dict[str, str]) -> None:
+        from .runner import JobRunner
+
+        self.log_path = root / "serve.log"
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "sm_constructs.local.inference_handler", str(code_dir), str(model_dir)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=code_dir,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **JobRunner._contract_env(root), **env},
+            bufsize=0,
+        )
+        log.close()
+        self.lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 8) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
+        return "\n".join([line for line in text.splitlines() if line.strip()][-lines:]) or "(no output)"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
+        from .inference_handler import read_frame, write_frame
+
+        assert self.process.stdin is not None and self.process.stdout is not None
+        with self.lock:
+            try:
+                write_frame(self.process.stdin, {"content_type": content_type, "accept": accept}, body)  # type: ignore[arg-type]
+                ready, _, _ = select.select([self.process.stdout], [], [], INVOCATION_TIMEOUT_SECONDS)
+                if not ready:
+                    self.stop()
+                    raise TimeoutError
+                header, out = read_frame(self.process.stdout)  # type: ignore[arg-type]
+            except (BrokenPipeError, EOFError):
+                self.process.wait(timeout=10)
+                raise _model_error(
+                    f"the model's handler process exited (code {self.process.returncode}); "
+                    f"last lines of {self.log_path}:\n{self.log_tail()}"
+                ) from None
+        return int(header["status"]), out, str(header["content_type"])
+
+
+class _ContainerEndpoint:
+    """The model's own serving image in the local Docker engine (:mod:`~sm_constructs.local.docker_engine`).
+
+    "Custom Inference Code with Hosting Services" (SageMaker developer guide): SageMaker runs
+    ``docker run <image> serve`` with the model artifacts under ``/opt/ml/model`` and the container's
+    ``Environment``; the container answers ``GET /ping`` and ``POST /invocations`` on port 8080. The
+    emulator publishes that port on a free local one and waits for ``/ping`` for the variant's
+    ``ContainerStartupHealthCheckTimeoutInSeconds``, else 60 seconds (the smallest value that field
+    allows; SageMaker's default is not in its API model).
+    """
+
+    def __init__(
+        self, docker: str, image: str, root: Path, env: dict[str, str], name: str, startup: float, host: str | None
+    ) -> None:
+        import time
+        import urllib.request
+
+        from .docker_engine import ContainerRun
+        from .emulator import _free_port
+
+        self.docker, self.port = docker, _free_port()
+        self.log_path = f"docker logs {name}"
+        self.run = ContainerRun(
+            image=image,
+            opt_ml=root / "opt/ml",
+            name=name,
+            host=host,
+            arguments=["serve"],
+            env=env,
+            publish={self.port: 8080},
+            detach=True,
+        )
+        # a container of the same name left by an emulator that stopped without cleaning up
+        subprocess.run([docker, "rm", "--force", name], capture_output=True, timeout=60)
+        done = subprocess.run(self.run.command(docker), capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise _model_error(
+                f"docker run of {image} failed: {(done.stderr.strip().splitlines() or ['no output'])[-1]}"
+            )
+        deadline = time.monotonic() + startup
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise _model_error(f"the container of {image} did not answer GET /ping with 200 within {startup:.0f} seconds")
+
+    def alive(self) -> bool:
+        probe = [self.docker, "container", "inspect", self.run.name]
+        return subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
+
+    def stop(self) -> None:
+        subprocess.run([self.docker, "rm", "--force", self.run.name], capture_output=True, timeout=60)
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
+        import urllib.error
+        import urllib.request
+
+        headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {})}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/invocations", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=INVOCATION_TIMEOUT_SECONDS) as response:
+                return response.status, response.read(), response.headers.get("Content-Type", accept)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), error.headers.get("Content-Type", "")
+        except TimeoutError:
+            raise
+        except OSError as error:
+            raise _model_error(f"the container {self.run.name} does not answer: {error}") from None
+
+
+#: "<account>/<region>/<endpoint>" → (deployed model key, handler process or container)
+_handlers: dict[str, tuple[str, Any]] = {}
+
+
+def _stop_all() -> None:
+    for _, handler in _handlers.values():
+        with contextlib.suppress(Exception):
+            handler.stop()
+
+
+atexit.register(_stop_all)
+
+
+def _is_sklearn(image: str) -> bool:
+    """SageMaker's scikit-learn image (``<account>.dkr.ecr.<region>.amazonaws.com/sagemaker-scikit-learn:<tag>``)."""
+    return image.split("/")[-1].split(":")[0].split("@")[0] == "sagemaker-scikit-learn"
+
+
+def _extract(data: bytes, into: Path, what: str) -> None:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(into, filter="data")
+    except tarfile.TarError as error:
+        raise _model_error(f"{what} is not a tar.gz archive: {error}") from None
+
+
+def _deployed(
+    account_id: str,
+    region: str,
+    endpoint_name: str,
+    variant: dict[str, Any],
+    container: dict[str, Any],
+    docker: str | None = None,
+) -> Any:
+    """The endpoint's deployed model, started (and its artifacts unpacked) on first use.
+
+    With ``docker``, the model's image in the local engine; else the scikit-learn script-mode handler.
+    """
+    model_name = variant["ModelName"]
+    env = {k: str(v) for k, v in container.get("Environment", {}).items()}
+    model_url = container.get("ModelDataUrl", "")
+    key = hashlib.sha256(json.dumps([model_name, container.get("Image"), model_url, env, docker]).encode()).hexdigest()
+    where = f"{account_id}/{region}/{endpoint_name}"
+    with _lock:
+        current = _handlers.get(where)
+        if current is not None and current[0] == key and current[1].alive():
+            return current[1]
+        if current is not None:  # the endpoint now serves another model (UpdateEndpoint), or the process died
+            current[1].stop()
+        if not _workdir:
+            _workdir.append(Path(tempfile.mkdtemp(prefix="sm-local-endpoints-")))
+        root = _workdir[0] / "endpoints" / endpoint_name / model_name
+        shutil.rmtree(root, ignore_errors=True)
+        model_dir = root / "opt/ml/model"
+        model_dir.mkdir(parents=True)
+        if model_url:
+            _extract(_s3_object(account_id, model_url), model_dir, f"the model artifact {model_url}")
+        if docker is not None:
+            startup = float(variant.get("ContainerStartupHealthCheckTimeoutInSeconds", 60))
+            name = f"sm-local-endpoint-{endpoint_name}"
+            # the DNS host name is ContainerDefinition.ContainerHostname ("Custom Inference Code with Hosting Services")
+            host = container.get("ContainerHostname")
+            handler: Any = _ContainerEndpoint(docker, container["Image"], root, env, name, startup, host)
+            _handlers[where] = (key, handler)
+            return handler
+        submit = env.get("SAGEMAKER_SUBMIT_DIRECTORY", "/opt/ml/model/code")
+        if submit.startswith("s3://"):
+            if not submit.endswith(".tar.gz"):
+                raise _model_error(
+                    f"SAGEMAKER_SUBMIT_DIRECTORY {submit} is not a .tar.gz archive: the local emulator serves "
+                    "a source directory packed as the SageMaker SDK packs it (sourcedir.tar.gz)"
+                )
+            code_dir = root / "opt/ml/code"
+            code_dir.mkdir(parents=True)
+            _extract(_s3_object(account_id, submit), code_dir, f"SAGEMAKER_SUBMIT_DIRECTORY {submit}")
+        elif submit.startswith("/opt/ml/"):
+            code_dir = root / submit.removeprefix("/").rstrip("/")
+            code_dir.mkdir(parents=True, exist_ok=True)
+        else:
+            raise _model_error(f"SAGEMAKER_SUBMIT_DIRECTORY {submit!r} is neither an S3 URI nor a path under /opt/ml")
+        handler = _HandlerProcess(root, code_dir, model_dir, env)
+        _handlers[where] = (key, handler)
+        return handler
+
+
+def _serve(
+    account_id: str,
+    region: str,
+    endpoint_name: str,
+    variant: str,
+    handler: Any,
+    request: tuple[bytes, str, str],
+) -> tuple[bytes, str]:
+    try:
+        status, out, out_type = handler.invoke(*request)
+    except TimeoutError:
+        raise _model_error(
+            f"Model {variant} did not respond within {INVOCATION_TIMEOUT_SECONDS:.0f} seconds (see {handler.log_path})"
+        ) from None
+    if status == 200:
+        return out, out_type
+    text = out.decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if line.strip()]
+    shown = "\n".join([*lines[:1], *lines[1:][-6:]])  # the exception message and the traceback's last lines
+    url = (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:"
+        f"group=/aws/sagemaker/Endpoints/{endpoint_name}"
+    )
+    kind = "client" if status < 500 else "server"
+    raise _model_error(
+        f'Received {kind} error ({status}) from {variant} with message "{shown}". See {url} in account '
+        f"{account_id} for more information. (Locally: {handler.log_path})",
+        (status, text),
+    )
+
+
+def answer(
+    account_id: str, region: str, endpoint_name: str, body: bytes, content_type: str, accept: str = ""
+) -> tuple[bytes, str, str]:
     """(response body, content type, invoked variant) from the endpoint's deployed model."""
-    import numpy as np
-    import xgboost as xgb
     from moto.sagemaker.models import sagemaker_backends
 
     backend = sagemaker_backends[account_id][region]
+    with _lock:  # deleted endpoints' handler processes and containers stop
+        here = f"{account_id}/{region}/"
+        for gone in [k for k in _handlers if k.startswith(here) and k.removeprefix(here) not in backend.endpoints]:
+            with contextlib.suppress(Exception):
+                _handlers.pop(gone)[1].stop()
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         raise _validation_error(f"Endpoint {endpoint_name} of account {account_id} not found.")
@@ -81,12 +376,31 @@ def answer(account_id: str, region: str, endpoint_name: str, body: bytes, conten
     variant = config.production_variants[0]
     model = backend._models[variant["ModelName"]]
     container = model.primary_container or (model.containers or [{}])[0]
+    if "ModelPackageName" in container:  # a model from a registered version serves the version's container
+        package = backend.describe_model_package(container["ModelPackageName"])
+        container = {**package.inference_specification["Containers"][0], **container}
     image = container.get("Image", "")
+    request = (body, content_type, accept)
+    if _is_sklearn(image):
+        handler = _deployed(account_id, region, endpoint_name, variant, container)
+        out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
+        return out, out_type, variant["VariantName"]
     if "sagemaker-xgboost" not in image or container.get("Environment", {}).get("SAGEMAKER_PROGRAM"):
-        raise _model_error(
-            f"image {image} cannot serve on this machine: the local emulator answers with the built-in XGBoost "
-            "algorithm only (no Docker engine to run the model's container)"
-        )
+        from .runner import JobRunner
+
+        docker = JobRunner._engine_for(image)
+        if docker is None:
+            raise _model_error(
+                f"image {image} cannot serve on this machine: the local emulator answers with the built-in XGBoost "
+                "algorithm, with script-mode handlers on the scikit-learn image, and with images a local Docker "
+                "engine holds (none answers here, or it does not hold this image)"
+            )
+        handler = _deployed(account_id, region, endpoint_name, variant, container, docker)
+        out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
+        return out, out_type, variant["VariantName"]
+    import numpy as np
+    import xgboost as xgb
+
     if content_type.split(";")[0].strip() != "text/csv":
         raise _model_error(f"unsupported content type {content_type!r}: the XGBoost substitute reads text/csv")
     booster = _booster(account_id, container["ModelDataUrl"])
@@ -123,16 +437,22 @@ def _install_update_endpoint() -> None:
     SageMakerResponse.update_endpoint = update_endpoint  # type: ignore[attr-defined]
 
 
-def install() -> None:
+def install(workdir: Path | None = None) -> None:
+    """Replace moto's InvokeEndpoint; script-mode models are unpacked under ``<workdir>/endpoints/``."""
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
+    if workdir is not None:
+        _workdir[:] = [workdir]
     _install_update_endpoint()
 
     def invoke_endpoint(self: Any) -> Any:
         endpoint_name = unquote(self.path.split("/")[2])  # POST /endpoints/<name>/invocations
         content_type = self.headers.get("Content-Type", "application/octet-stream")
-        body = self.body if isinstance(self.body, bytes) else str(self.body).encode()
-        out, out_type, variant = answer(self.current_account, self.region, endpoint_name, body, content_type)
+        accept = self.headers.get("Accept", "")
+        body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body or "").encode()
+        out, out_type, variant = answer(self.current_account, self.region, endpoint_name, body, content_type, accept)
         return 200, {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant}, out
 
     SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
+    # bodies are bytes as sent (application/x-npy, images): moto would decode them as UTF-8 text
+    SageMakerRuntimeResponse.use_raw_body = True

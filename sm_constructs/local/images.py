@@ -5,7 +5,9 @@ documented switch for another container client). The CLI's asset publishing then
 would call ``docker``: ``login`` succeeds, ``build`` records the build context (a copy of the asset
 directory and its Dockerfile) under ``<work dir>/images/``, ``tag`` adds a name, ``push`` puts an
 image manifest into the emulator's ECR repository (``PutImage``), so ``DescribeImages`` and the
-stack see the image as on AWS. Nothing is built.
+stack see the image as on AWS. Nothing is built. When a Docker engine answers, ``build``, ``tag``,
+``inspect`` and ``images`` also go to it, so the image is really built and jobs run it in a
+container (:mod:`sm_constructs.local.docker_engine`).
 
 **Running.** A job whose image is such an asset runs here when its Dockerfile builds ``FROM`` a
 Python base image (``python:<tag>``) and its entry point is a Python script: the ``COPY``/``ADD``
@@ -46,13 +48,23 @@ def _save(images: Path, index: dict[str, Any]) -> None:
     (images / _INDEX).write_text(json.dumps(index, indent=1))
 
 
-def docker_shim(argv: list[str], images: Path) -> int:
-    """The subset of the ``docker`` command line the CDK CLI uses to publish image assets."""
+def docker_shim(argv: list[str], images: Path, engine: str | None = None) -> int:
+    """The subset of the ``docker`` command line the CDK CLI uses to publish image assets.
+
+    :param engine: a ``docker`` client whose engine answers: ``build``, ``tag``, ``inspect`` and
+        ``images`` run there too (``login`` and ``push`` stay here: the emulator's ECR stores no layers).
+    """
     while argv and argv[0] == "--config":  # the CLI's credential-helper config directory
         argv = argv[2:]
     if not argv:
         return 1
     command, args = argv[0], argv[1:]
+    if engine is not None and command in ("build", "tag", "inspect", "images"):
+        import subprocess
+
+        code = subprocess.run([engine, *argv]).returncode
+        if code != 0 or command in ("inspect", "images"):
+            return code
     index = _index(images)
     if command == "login":
         sys.stdin.read()
@@ -83,7 +95,10 @@ def docker_shim(argv: list[str], images: Path) -> int:
         shutil.copytree(context, target / "context", ignore=shutil.ignore_patterns(".git", "cdk.out"))
         index["tags"][tag] = {"key": key, "dockerfile": dockerfile}
         _save(images, index)
-        print(f"recorded the build context of {tag} (not built: the local emulator runs Python images itself)")
+        if engine is not None:
+            print(f"{tag}: built by the local Docker engine")
+        else:
+            print(f"recorded the build context of {tag} (not built: the local emulator runs Python images itself)")
         return 0
     if command == "tag" and len(args) == 2 and args[0] in index["tags"]:
         index["tags"][args[1]] = index["tags"][args[0]]
@@ -228,19 +243,25 @@ def local_image(workdir: Path, uri: str) -> LocalImage | None:
 
 
 def shim_command(workdir: Path) -> Path:
-    """An executable that runs :func:`docker_shim` for the CDK CLI (``CDK_DOCKER``)."""
+    """An executable that runs :func:`docker_shim` for the CDK CLI (``CDK_DOCKER``), with the engine if one answers."""
+    from .docker_engine import docker_executable
+
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / "docker"
     package_parent = Path(__file__).resolve().parents[2]
+    engine = docker_executable()
     script.write_text(
         "#!/bin/sh\n"
         f"PYTHONPATH={shlex.quote(str(package_parent))}${{PYTHONPATH:+:$PYTHONPATH}} "
         f"SM_LOCAL_IMAGES={shlex.quote(str(workdir / 'images'))} "
-        f'exec {shlex.quote(sys.executable)} -m sm_constructs.local.images "$@"\n'
+        + (f"SM_LOCAL_DOCKER_ENGINE={shlex.quote(engine)} " if engine else "")
+        + f'exec {shlex.quote(sys.executable)} -m sm_constructs.local.images "$@"\n'
     )
     script.chmod(0o755)
     return script
 
 
 if __name__ == "__main__":
-    raise SystemExit(docker_shim(sys.argv[1:], Path(os.environ["SM_LOCAL_IMAGES"])))
+    raise SystemExit(
+        docker_shim(sys.argv[1:], Path(os.environ["SM_LOCAL_IMAGES"]), os.environ.get("SM_LOCAL_DOCKER_ENGINE"))
+    )

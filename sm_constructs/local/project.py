@@ -163,7 +163,7 @@ class LocalProject:
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
         from .images import shim_command
 
-        # image assets go to the emulator's ECR without a Docker engine (see images.py)
+        # image assets go to the emulator's ECR, built by a Docker engine only when one answers (see images.py)
         env = {**self.env(url), "PATH": path, "CDK_DOCKER": str(shim_command(self.workdir))}
         print(f"$ {shlex.join(command)}", flush=True)
         done = subprocess.run(command, cwd=cwd or self.app_dir, env=env)

@@ -19,8 +19,16 @@ environment contract, mapped to a temporary directory per job:
   ``xgboost`` Python package with the container's data and model contract (CSV, label first, no
   header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
 
-The job ends Completed, or Failed with a ``FailureReason`` built from its exit code and last
-error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs run their trials as
+When a Docker engine answers and holds the job's image (an image asset, or an image you pulled),
+processing jobs and training jobs on your own image run in containers instead
+(:mod:`sm_constructs.local.docker_engine`); without one nothing changes.
+
+A processing job on N instances runs its entry point once per instance, each with its own
+directory, inputs (its shard for ``ShardedByS3Key``) and ``/opt/ml/config/resourceconfig.json``;
+"if any container exits with a non-zero exit code, the processing job fails" ("How Amazon
+SageMaker Processing Runs Your Processing Container Image"). The job ends Completed, or Failed
+with a ``FailureReason`` built from its exit code and last error line (as SageMaker reports
+``AlgorithmError``). Hyperparameter tuning jobs run their trials as
 training jobs here (:mod:`sm_constructs.local.tuning`).
 """
 
@@ -87,8 +95,8 @@ class JobRunner:
         "CreateTransformJob": "/aws/sagemaker/TransformJobs",
     }
 
-    def _publish_log(self, operation: str, name: str, log: Path, region: str) -> None:
-        """The job's log to CloudWatch Logs (``<group>/<job>/algo-1-<epoch>``), where ``sm-pipeline`` reads it."""
+    def _publish_log(self, operation: str, name: str, log: Path, region: str, host: str = "algo-1") -> None:
+        """The job's log to CloudWatch Logs (``<group>/<job>/<host>-<epoch>``), where ``sm-pipeline`` reads it."""
         if self._logs is None or not log.exists():
             return
         import time
@@ -97,7 +105,7 @@ class JobRunner:
         group = self.LOG_GROUPS[operation]
         with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
-        stream = f"{name}/algo-1-{int(time.time())}"
+        stream = f"{name}/{host}-{int(time.time())}"
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         now = int(time.time() * 1000)
         lines = log.read_text(errors="replace").splitlines()[-5000:] or ["(no output)"]
@@ -193,31 +201,39 @@ class JobRunner:
             if hasattr(job, attr):
                 setattr(job, attr, start)
 
-    def _publish_log_safely(self, operation: str, name: str, log: Path, region: str) -> None:
+    def _publish_log_safely(self, operation: str, name: str, log: Path, region: str, host: str = "algo-1") -> None:
         try:
-            self._publish_log(operation, name, log, region)
+            self._publish_log(operation, name, log, region, host)
         except Exception as error:  # the log stays in the job directory
             with log.open("a") as f:
                 f.write(f"(not published to CloudWatch Logs: {error!r})\n")
 
     # -- S3 ------------------------------------------------------------------------------
-    def _download(self, uri: str, dest: Path, region: str) -> int:
+    def _objects(self, uri: str, region: str) -> list[tuple[str, str, str]]:
+        """(bucket, key, path relative to the local directory) of every object under ``uri``, in key order."""
         bucket, prefix = _split_s3(uri)
-        s3 = self._s3(region)
-        count = 0
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found = []
+        for page in self._s3(region).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 key = obj["Key"]
-                if key.endswith("/"):
-                    continue
-                relative = key[len(prefix) :].lstrip("/") if key != prefix else Path(key).name
-                target = dest / relative
-                target.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(target))
-                count += 1
-        if count == 0:
+                if not key.endswith("/"):
+                    found.append((bucket, key, key[len(prefix) :].lstrip("/") if key != prefix else Path(key).name))
+        if not found:
             raise JobFailed(f"ClientError: no objects under {uri}")
-        return count
+        return sorted(found, key=lambda o: o[1])
+
+    def _fetch(self, objects: list[tuple[str, str, str]], dest: Path, region: str) -> None:
+        s3 = self._s3(region)
+        dest.mkdir(parents=True, exist_ok=True)
+        for bucket, key, relative in objects:
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key, str(target))
+
+    def _download(self, uri: str, dest: Path, region: str) -> int:
+        objects = self._objects(uri, region)
+        self._fetch(objects, dest, region)
+        return len(objects)
 
     def _upload(self, source: Path, uri: str, region: str, kms_key: str | None = None) -> list[str]:
         bucket, prefix = _split_s3(uri)
@@ -291,6 +307,10 @@ class JobRunner:
             except subprocess.TimeoutExpired:
                 raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
             out.write(done.stdout)
+        return self._exit_checked(done)
+
+    @staticmethod
+    def _exit_checked(done: subprocess.CompletedProcess[str]) -> str:
         if done.returncode != 0:
             lines = [line for line in done.stdout.splitlines() if line.strip()]
             last = lines[-1] if lines else "no output"
@@ -299,38 +319,164 @@ class JobRunner:
             )
         return done.stdout
 
+    @staticmethod
+    def _engine_for(uri: str) -> str | None:
+        """The local Docker engine when it answers and holds ``uri`` (:mod:`~sm_constructs.local.docker_engine`)."""
+        from .docker_engine import docker_executable, has_image
+
+        docker = docker_executable()
+        return docker if docker is not None and has_image(docker, uri) else None
+
+    def _exec_container(self, docker: str, run: Any, log: Path, timeout: float | None) -> str:
+        """``docker run`` of one job container, its output in the job log; killed past ``timeout``."""
+        command = run.command(docker)
+        with log.open("a") as out:
+            out.write(f"$ {shlex.join(command)}\n")
+            out.flush()
+            try:
+                done = subprocess.run(
+                    command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+                )
+            except subprocess.TimeoutExpired:
+                subprocess.run(run.kill_command(docker), capture_output=True, timeout=60)
+                raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
+            out.write(done.stdout)
+        return self._exit_checked(done)
+
+    @staticmethod
+    def _hosts(request: dict[str, Any]) -> list[str]:
+        """SageMaker's host names for the job's instances (``resourceconfig.json``: algo-1 … algo-N)."""
+        count = int(request.get("ProcessingResources", {}).get("ClusterConfig", {}).get("InstanceCount", 1))
+        return [f"algo-{i + 1}" for i in range(max(count, 1))]
+
+    @staticmethod
+    def _host_root(root: Path, host: str) -> Path:
+        """algo-1 is the job directory itself; each other simulated instance has its own under ``hosts/``."""
+        return root if host == "algo-1" else root / "hosts" / host
+
     def _processing(self, name: str, request: dict[str, Any], root: Path, log: Path, region: str) -> None:
+        """Every instance of the job gets its inputs (its shard for ``ShardedByS3Key``) and its config files.
+
+        Python entry points run once per instance, at the same time, each with its own directory;
+        each instance's outputs are uploaded, in host order (same S3 keys: the last upload stays).
+        ``smspark-submit`` runs the Spark application once, as the image runs it on the primary
+        host only (see :mod:`sm_constructs.local.spark`).
+        """
         app = request["AppSpecification"]
+        hosts = self._hosts(request)
+        roots = {host: self._host_root(root, host) for host in hosts}
+        notes: dict[str, list[str]] = {host: [] for host in hosts}
         for item in request.get("ProcessingInputs", []):
             s3_input = item.get("S3Input")
             if s3_input is None:
                 raise JobFailed(f"ClientError: input {item.get('InputName')}: only S3 inputs run locally")
-            self._download(s3_input["S3Uri"], Path(self._local(s3_input["LocalPath"], root)), region)
+            objects = self._objects(s3_input["S3Uri"], region)
+            sharded = s3_input.get("S3DataDistributionType") == "ShardedByS3Key" and len(hosts) > 1
+            for index, host in enumerate(hosts):
+                # ShardedByS3Key: "downloading one shard of data to each processing instance" (botocore,
+                # ProcessingS3Input.S3DataDistributionType); SageMaker does not document which object goes
+                # where, so here object i (in key order) goes to instance i mod N, an even split by count
+                shard = objects[index :: len(hosts)] if sharded else objects
+                self._fetch(shard, Path(self._local(s3_input["LocalPath"], roots[host])), region)
+                if sharded:
+                    notes[host].append(
+                        f"input {item.get('InputName')}: ShardedByS3Key, {host} holds {len(shard)} of "
+                        f"{len(objects)} objects under {s3_input['LocalPath']}"
+                    )
         output_config = request.get("ProcessingOutputConfig", {})
         outputs = output_config.get("Outputs", [])
-        for item in outputs:
-            Path(self._local(item["S3Output"]["LocalPath"], root)).mkdir(parents=True, exist_ok=True)
+        for host in hosts:
+            for item in outputs:
+                Path(self._local(item["S3Output"]["LocalPath"], roots[host])).mkdir(parents=True, exist_ok=True)
+            # "How Amazon SageMaker Processing Configures Your Processing Container" (SageMaker developer guide,
+            # Build your own processing container): /opt/ml/config/processingjobconfig.json and resourceconfig.json
+            config = roots[host] / "opt/ml/config"
+            config.mkdir(parents=True, exist_ok=True)
+            job_arn = f"arn:aws:sagemaker:{region}:{self.account_id}:processing-job/{name.lower()}"
+            (config / "processingjobconfig.json").write_text(json.dumps({"ProcessingJobArn": job_arn, **request}))
+            (config / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": hosts}))
         argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
         env = dict(request.get("Environment", {}))
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        image = self._image(app.get("ImageUri", ""))
-        cwd = root
-        if image is not None:
-            cwd = image.layout(root / "image")
+        docker = self._engine_for(app.get("ImageUri", ""))
+        image = None if docker is not None else self._image(app.get("ImageUri", ""))
+        cwds = dict(roots)
+        if docker is not None:
+            pass  # the container's own file system and entry point
+        elif image is not None:
+            cwds = {host: image.layout(roots[host] / "image") for host in hosts}
             argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
             env = {**image.env, **env}
         elif not argv:
             raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
-        with log.open("w") as f:
-            f.write(f"processing job {name}: image {app.get('ImageUri')} run by {sys.executable}\n")
-            self._describe_image(image, f)
-        self._exec(argv, root, log, env, limit, cwd)
+        spark = docker is None and bool(argv) and Path(argv[0]).name == "smspark-submit"
+        running = hosts[:1] if spark else hosts
+        logs = {host: log if host == "algo-1" else roots[host] / "job.log" for host in hosts}
+        for host in running:
+            with logs[host].open("w") as f:
+                where = f" on {host} of {len(hosts)} instances" if len(hosts) > 1 else ""
+                runs = "in a container of the local Docker engine" if docker else f"run by {sys.executable}"
+                f.write(f"processing job {name}{where}: image {app.get('ImageUri')} {runs}\n")
+                self._describe_image(image, f)
+                for note in notes[host] if not spark else [n for h in hosts for n in notes[h]]:
+                    f.write(f"{note}\n")
+                if spark and len(hosts) > 1:
+                    f.write(
+                        f"Spark: the application runs on the primary host algo-1, the other {len(hosts) - 1} hosts are "
+                        f"its cluster's workers; this local Spark reads algo-1's files only (see sm_constructs/local/spark.py)\n"
+                    )
+
+        def run(host: str) -> None:
+            if docker is not None:
+                from .docker_engine import ContainerRun
+
+                container = ContainerRun(
+                    image=app["ImageUri"],
+                    opt_ml=roots[host] / "opt/ml",
+                    name=f"sm-local-{name}-{host}",
+                    host=host,
+                    entrypoint=app.get("ContainerEntrypoint"),
+                    arguments=app.get("ContainerArguments"),
+                    env=dict(request.get("Environment", {})),
+                    network_isolation=bool(request.get("NetworkConfig", {}).get("EnableNetworkIsolation")),
+                )
+                self._exec_container(docker, container, logs[host], limit)
+                return
+            host_argv = argv
+            if image is not None and host != "algo-1":
+                host_argv = [a.replace(str(root / "image"), str(roots[host] / "image"), 1) for a in argv]
+            self._exec(host_argv, roots[host], logs[host], env, limit, cwds[host])
+
+        if len(running) == 1:
+            run(running[0])
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=len(running)) as pool:
+                futures = [pool.submit(run, host) for host in running]
+                errors = [f.exception() for f in futures]
+            for host in running[1:]:
+                self._publish_log_safely("CreateProcessingJob", name, logs[host], region, host)
+            failed = next((e for e in errors if e is not None), None)
+            if failed is not None:
+                raise failed
         kms = output_config.get("KmsKeyId")
-        for item in outputs:
-            self._upload(Path(self._local(item["S3Output"]["LocalPath"], root)), item["S3Output"]["S3Uri"], region, kms)
+        for host in running:
+            for item in outputs:
+                local = Path(self._local(item["S3Output"]["LocalPath"], roots[host]))
+                self._upload(local, item["S3Output"]["S3Uri"], region, kms)
 
     def _training(self, name: str, request: dict[str, Any], job: Any, root: Path, log: Path, region: str) -> None:
         spec = request["AlgorithmSpecification"]
+        resources = request.get("ResourceConfig", {})
+        count = int(resources.get("InstanceCount", 1)) + sum(
+            int(g.get("InstanceCount", 0)) for g in resources.get("InstanceGroups", [])
+        )
+        if count > 1:  # one process cannot be a cluster: say so rather than train on one instance
+            raise JobFailed(
+                f"ClientError: the local runner trains on one instance and this job asks for {count} "
+                "(ResourceConfig): distributed training does not run locally; use InstanceCount 1 here"
+            )
         hps = {k: str(v) for k, v in request.get("HyperParameters", {}).items()}
         channels = []
         for channel in request.get("InputDataConfig", []):
@@ -344,6 +490,19 @@ class JobRunner:
         config = root / "opt/ml/input/config"
         config.mkdir(parents=True, exist_ok=True)
         (config / "hyperparameters.json").write_text(json.dumps(hps))
+        # "How Amazon SageMaker Provides Training Information" (SageMaker developer guide): the three config files
+        input_config = {
+            c["ChannelName"]: {
+                "TrainingInputMode": c.get("InputMode", spec.get("TrainingInputMode", "File")),
+                "S3DistributionType": c["DataSource"]["S3DataSource"].get("S3DataDistributionType", "FullyReplicated"),
+                "RecordWrapperType": c.get("RecordWrapperType", "None"),
+                **({"ContentType": c["ContentType"]} if "ContentType" in c else {}),
+            }
+            for c in request.get("InputDataConfig", [])
+        }
+        (config / "inputdataconfig.json").write_text(json.dumps(input_config))
+        resources = {"current_host": "algo-1", "hosts": ["algo-1"], "network_interface_name": "eth0"}
+        (config / "resourceconfig.json").write_text(json.dumps(resources))
         env = {
             "SM_MODEL_DIR": str(model_dir),
             "SM_OUTPUT_DATA_DIR": str(output_dir),
@@ -382,6 +541,22 @@ class JobRunner:
             stdout = self._exec(
                 ["python", "-m", "sm_constructs.local.xgboost_substitute", "train"], root, log, env, limit, root
             )
+        elif (docker := self._engine_for(image)) is not None:
+            from .docker_engine import ContainerRun
+
+            # SageMaker starts a training image as `docker run <image> train`; paths as the container sees them
+            opt_ml = str(root / "opt/ml")
+            run = ContainerRun(
+                image=image,
+                opt_ml=root / "opt/ml",
+                name=f"sm-local-{name}-algo-1",
+                arguments=["train"],
+                env={k: v.replace(opt_ml, _OPT_ML) for k, v in env.items()},
+                network_isolation=bool(request.get("EnableNetworkIsolation")),
+            )
+            with log.open("w") as f:
+                f.write(f"training job {name}: image {image} in a container of the local Docker engine\n")
+            stdout = self._exec_container(docker, run, log, limit)
         elif (container := self._image(image)) is not None:
             # SageMaker starts a training image as `docker run <image> train`
             cwd = container.layout(root / "image")

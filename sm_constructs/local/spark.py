@@ -6,9 +6,21 @@ SageMaker's Spark processing image starts the job as ``smspark-submit [options] 
 aws/sagemaker-spark-container). Here that becomes ``spark-submit --master local[*]`` from the
 ``pyspark`` package with the same ``--jars``/``--py-files``/``--files`` (the event-log options only
 concern the Spark UI), the driver and workers on this Python, inputs and outputs at the job's
-mapped ``/opt/ml/processing`` paths. All instances of the cluster are simulated by the one local
-Spark, which reads every input object (``ShardedByS3Key`` splits objects between instances, and
-one Spark application over all of them sees the same data as the cluster does).
+mapped ``/opt/ml/processing`` paths.
+
+**Instances.** SageMaker starts the image on each of ``ClusterConfig.InstanceCount`` instances,
+each with its own inputs and ``/opt/ml/config/resourceconfig.json`` (``current_host``, ``hosts``).
+In the image, ``ProcessingJobManager.run`` (``src/smspark/job.py``) runs ``spark-submit`` on the
+primary host only (the first of the sorted ``hosts``, ``algo-1``); the other hosts join its YARN
+cluster as workers and wait until the primary is done. The driver therefore lists a local input
+path on the primary's disk: with ``ShardedByS3Key`` ("downloading one shard of data to each
+processing instance", botocore ``ProcessingS3Input``) it sees the primary's shard, not the objects
+on the other hosts. The runner reproduces that: every host is laid out (``algo-1`` in the job
+directory, ``algo-k`` under ``<job dir>/hosts/algo-k/``, each with its shard and config files), and
+the one local Spark runs the application as the primary, on ``algo-1``'s files; the job log says
+which host holds how many objects. A Spark job that must read every object reads the S3 prefix
+itself or uses ``FullyReplicated``. Not reproduced: on AWS, executors on the other hosts open the
+driver's ``file://`` paths on their own disks; here all executors share the primary's.
 
 Spark needs Java (17 or later for pyspark 4): without ``java`` on ``PATH`` or ``JAVA_HOME``, or
 without ``pyspark`` installed, the job fails with a message saying so.
