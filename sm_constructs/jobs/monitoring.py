@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 _ROOT = "/opt/ml/processing"
+_ONE_HOUR = Duration.hours(1)
 #: Where the analyzer reads the baseline dataset and writes its results (SDK model_monitoring.py:
 #: ``_BASELINE_DATASET_INPUT_NAME``, ``_CONTAINER_OUTPUT_PATH``).
 BASELINE_INPUT = "baseline_dataset_input"
@@ -131,7 +132,7 @@ class DataQualityBaselineDefinition(ProcessingDefinition):
         header: bool = False,
         output_kms_key: kms.IKey | None = None,
         cluster: ClusterConfig | None = None,
-        max_runtime: Duration = Duration.hours(1),
+        max_runtime: Duration = _ONE_HOUR,
         network: NetworkConfig | None = None,
         name_prefix: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -217,7 +218,7 @@ class DataQualityJobDefinition(SageMakerDefinition):
         output_uri: str,
         output_kms_key: kms.IKey | None = None,
         cluster: ClusterConfig | None = None,
-        max_runtime: Duration = Duration.hours(1),
+        max_runtime: Duration = _ONE_HOUR,
         network: NetworkConfig | None = None,
         name_prefix: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -316,14 +317,12 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
-        if frequency == "hourly" and not job_definition.max_runtime.is_unresolved():
-            if job_definition.max_runtime.to_seconds() > 3600:
-                # CreateMonitoringSchedule: hourly schedules allow MaxRuntimeInSeconds up to 3600.
-                problems.add(
-                    "job_definition.max_runtime",
-                    job_definition.max_runtime.to_human_string(),
-                    "an hourly schedule allows at most 1 hour",
-                )
+        runtime = job_definition.max_runtime
+        if frequency == "hourly" and not runtime.is_unresolved() and runtime.to_seconds() > 3600:
+            # CreateMonitoringSchedule (ScheduleConfig): hourly schedules allow MaxRuntimeInSeconds up to 3600.
+            problems.add(
+                "job_definition.max_runtime", runtime.to_human_string(), "an hourly schedule allows at most 1 hour"
+            )
         super().__init__(scope, id, name_prefix=schedule_name, role=None, tags=tags, problems=problems)
         self.schedule_name = schedule_name
         self.job_definition = job_definition
@@ -422,7 +421,7 @@ class DataQualityMonitor:
     frequency: Literal["hourly", "daily"] = "daily"
     cluster: ClusterConfig | None = None
     output_kms_key: kms.IKey | None = None
-    max_runtime: Duration = field(default_factory=lambda: Duration.hours(1))
+    max_runtime: Duration = _ONE_HOUR
     network: NetworkConfig | None = None
     alarm_features: Sequence[str] = ()
     drift_threshold: float = DEFAULT_DRIFT_THRESHOLD

@@ -17,7 +17,10 @@ environment contract, mapped to a temporary directory per job:
 * the built-in XGBoost algorithm image (training and batch transform) cannot run here: it is
   **substituted** by :mod:`sm_constructs.local.xgboost_substitute`, the same algorithm through the
   ``xgboost`` Python package with the container's data and model contract (CSV, label first, no
-  header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
+  header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line;
+* Model Monitor's analyzer image in a baselining processing job is substituted likewise by
+  :mod:`sm_constructs.local.model_monitor_substitute` (``statistics.json`` and ``constraints.json``
+  in the documented formats).
 
 The job ends Completed, or Failed with a ``FailureReason`` built from its exit code and last
 error line (as SageMaker reports ``AlgorithmError``). Hyperparameter tuning jobs run their trials as
@@ -44,6 +47,8 @@ from typing import Any
 __all__ = ["JobRunner"]
 
 _OPT_ML = "/opt/ml"
+#: The analyzer's repository (``ContainerImage.model_monitor()``, SDK image_uri_config model-monitor.json).
+MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -315,6 +320,19 @@ class JobRunner:
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         image = self._image(app.get("ImageUri", ""))
         cwd = root
+        if MODEL_MONITOR_REPOSITORY in app.get("ImageUri", "") and not argv:
+            # The analyzer's own entry point (Spark) cannot run here: baselining is substituted.
+            for key in ("dataset_source", "output_path"):
+                if key in env:
+                    env[key] = self._local(env[key], root)
+            with log.open("w") as f:
+                f.write(
+                    f"processing job {name}: LOCAL SUBSTITUTE for Model Monitor's analyzer image "
+                    f"{app.get('ImageUri')}: sm_constructs.local.model_monitor_substitute (baselining only)\n"
+                )
+            self._exec(["python", "-m", "sm_constructs.local.model_monitor_substitute"], root, log, env, limit, root)
+            self._upload_outputs(outputs, output_config, root, region)
+            return
         if image is not None:
             cwd = image.layout(root / "image")
             argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
@@ -325,6 +343,9 @@ class JobRunner:
             f.write(f"processing job {name}: image {app.get('ImageUri')} run by {sys.executable}\n")
             self._describe_image(image, f)
         self._exec(argv, root, log, env, limit, cwd)
+        self._upload_outputs(outputs, output_config, root, region)
+
+    def _upload_outputs(self, outputs: list[Any], output_config: dict[str, Any], root: Path, region: str) -> None:
         kms = output_config.get("KmsKeyId")
         for item in outputs:
             self._upload(Path(self._local(item["S3Output"]["LocalPath"], root)), item["S3Output"]["S3Uri"], region, kms)
