@@ -152,6 +152,7 @@ class ModelDeployment(Construct):
                 )
             if monitoring.schedule_name is not None:
                 problems.name("monitoring.schedule_name", monitoring.schedule_name, max_len=63, what="schedule name")
+            problems.one_of("monitoring.frequency", monitoring.frequency, ("hourly", "daily"))
             ids = [_alarm_id(f) for f in monitoring.alarm_features]
             for feature in sorted({f for f, i in zip(monitoring.alarm_features, ids, strict=True) if ids.count(i) > 1}):
                 problems.add("monitoring.alarm_features", feature, "features must be distinct (one alarm each)")

@@ -290,6 +290,8 @@ def test_monitoring_needs_captured_requests():
 def test_monitor_settings_are_checked():
     with pytest.raises(ConstructValidationError, match=r"monitoring.alarm_features.*distinct"):
         _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", alarm_features=["a", "a"])})
+    with pytest.raises(ConstructValidationError, match=r"monitoring.frequency.*'weekly'.*must be one of"):
+        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", frequency="weekly")})
     with pytest.raises(ConstructValidationError, match=r"monitoring.drift_threshold"):
         _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", drift_threshold=0)})
     with pytest.raises(ConstructValidationError, match=r"monitoring.schedule_name"):

@@ -81,6 +81,10 @@ DEFAULT_DRIFT_THRESHOLD = 0.1
 SCHEDULES: dict[str, tuple[str, int]] = {"hourly": ("cron(0 * ? * * *)", 3600), "daily": ("cron(0 0 ? * * *)", 86400)}
 
 
+#: The analyzer's dataset formats (the SDK's ``DatasetFormat``: CSV, JSON, JSON Lines).
+DATASET_FORMATS = ("csv", "json", "jsonl")
+
+
 def _dataset_format(dataset_format: str, header: bool) -> str:
     """The SDK's ``DatasetFormat.csv(header, output_columns_position="START")`` / ``json(lines)``."""
     if dataset_format == "csv":
@@ -138,16 +142,16 @@ class DataQualityBaselineDefinition(ProcessingDefinition):
         tags: Mapping[str, str] | None = None,
         cache: StepCache | None = None,
     ) -> None:
-        if not is_token(output_uri) and not output_uri.endswith("/"):
-            problems = self._start_validation(type(self).__name__, scope, id)
+        # Checked before the processing job's own props (raised on their own: the request cannot render).
+        problems = self._start_validation(type(self).__name__, scope, id)
+        if isinstance(output_uri, str) and not is_token(output_uri) and not output_uri.endswith("/"):
             problems.add(
                 "output_uri", output_uri, "must be an S3 prefix ending in '/' (the analyzer writes files under it)"
             )
-            problems.raise_if_any()
+        problems.one_of("dataset_format", dataset_format, DATASET_FORMATS)
         if dataset_format != "csv" and header:
-            problems = self._start_validation(type(self).__name__, scope, id)
             problems.conflict(["header", "dataset_format"], "a header row applies to CSV datasets only")
-            problems.raise_if_any()
+        problems.raise_if_any()
         super().__init__(
             scope,
             id,
@@ -317,6 +321,7 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         problems = self._start_validation(type(self).__name__, scope, id)
+        problems.one_of("frequency", frequency, tuple(SCHEDULES))
         runtime = job_definition.max_runtime
         if frequency == "hourly" and not runtime.is_unresolved() and runtime.to_seconds() > 3600:
             # CreateMonitoringSchedule (ScheduleConfig): hourly schedules allow MaxRuntimeInSeconds up to 3600.
@@ -332,7 +337,7 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
 
     def _config(self) -> dict[str, Any]:
         return {
-            "ScheduleConfig": {"ScheduleExpression": SCHEDULES[self.frequency][0]},
+            "ScheduleConfig": {"ScheduleExpression": SCHEDULES.get(self.frequency, ("", 0))[0]},
             "MonitoringJobDefinitionName": self.job_definition.job_definition_name,
             "MonitoringType": "DataQuality",
         }
