@@ -366,3 +366,24 @@ def test_job_definition_request_is_checked_by_botocore():
     )
     with pytest.raises(ConstructValidationError, match=r"(?s)Test/Schedule.*MonitoringScheduleName is 64 chars"):
         MonitoringScheduleDefinition(stack, "Schedule", schedule_name="x" * 64, job_definition=job)
+
+
+def test_sagemaker_checks_read_monitoring_job_definitions():
+    """A job definition without keys or isolation is a finding, as a job would be (SageMakerChecks)."""
+    app, stack, _, role = _stack()
+    job = DataQualityJobDefinition(
+        stack,
+        "Job",
+        role=role,
+        endpoint_name="churn",
+        statistics_uri="s3://b/s.json",
+        constraints_uri="s3://b/c.json",
+        output_uri="s3://b/r/",
+    )
+    job.to_state_machine()
+    assert set(sagemaker_findings(app)) == {
+        "SageMaker-JobNetworkIsolation[State::Job]",
+        "SageMaker-JobOutputKms[State::Job]",
+        "SageMaker-JobVolumeKms[State::Job]",
+    }
+    assert set(sagemaker_findings(app, vpc_only=True)) >= {"SageMaker-JobVpcConfig[State::Job]"}
