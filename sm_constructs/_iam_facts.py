@@ -227,6 +227,12 @@ MONITORING_SCHEDULE = SageMakerApi(
 #: integration names ``SageMaker.ResourceNotFoundException``: then the schedule is created.
 UPDATE_MONITORING_SCHEDULE_ACTIONS = ("sagemaker:UpdateMonitoringSchedule",)
 MONITORING_SCHEDULE_NOT_FOUND_ERROR = "SageMaker.ResourceNotFoundException"
+#: ``aws-sdk:sagemaker:describeMonitoringSchedule`` (which job definition the schedule runs before the
+#: update) on the schedule's ARN, and ``aws-sdk:sagemaker:deleteDataQualityJobDefinition`` of the one
+#: it replaced, on the definitions' own name prefix (SM-PERMS DescribeMonitoringSchedule,
+#: DeleteDataQualityJobDefinition; the SDK integration calls the named API only).
+DESCRIBE_MONITORING_SCHEDULE_ACTIONS = ("sagemaker:DescribeMonitoringSchedule",)
+DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS = ("sagemaker:DeleteDataQualityJobDefinition",)
 
 #: UpdateEndpoint (optimized, request-response): CDK-TASKS update-endpoint.ts grants only the
 #: update, on the endpoint and the endpoint config it deploys.

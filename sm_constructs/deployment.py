@@ -435,11 +435,12 @@ class ModelDeployment(Construct):
             "schedule was not changed. Register versions with ModelRegistrationDefinition(data_quality_baseline=...).",
         )
         job = self._task(self.monitoring_job)
-        update, create = self.monitoring_schedule.create_or_update()
-        for task in (update, create):
-            self._catch(task)
-            task.next(deployed)
-        job.next(update)
+        entry, done = self.monitoring_schedule.create_or_update()
+        for task in self.monitoring_schedule.tasks:
+            if task.node.id != f"{self.monitoring_schedule.node.id}DeleteReplaced":  # caught: skipped
+                self._catch(task)
+        done.next(deployed)
+        job.next(entry)
         registered = sfn.Choice(self, "BaselineRegistered")
         registered.when(
             sfn.Condition.and_(

@@ -135,6 +135,10 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
         elif integration == "aws-sdk:sagemaker:createMonitoringSchedule":
             api = facts.MONITORING_SCHEDULE
             need(api.resource_actions(sync=False, tagged=tagged), f"{where}: {api.source}")
+        elif integration == "aws-sdk:sagemaker:describeMonitoringSchedule":
+            need(facts.DESCRIBE_MONITORING_SCHEDULE_ACTIONS, f"{where}: SM-PERMS DescribeMonitoringSchedule")
+        elif integration == "aws-sdk:sagemaker:deleteDataQualityJobDefinition":
+            need(facts.DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS, f"{where}: SM-PERMS DeleteDataQualityJobDefinition")
         elif integration == "aws-sdk:sagemaker:updateMonitoringSchedule":
             need(facts.UPDATE_MONITORING_SCHEDULE_ACTIONS, f"{where}: SM-PERMS UpdateMonitoringSchedule")
         elif integration == "sns:publish":

@@ -127,6 +127,7 @@ def test_every_request_is_botocore_valid(synthesized):
     ops = {r.operation.name for r in assert_all_requests_valid(template.to_json(), expect_at_least=8)}
     assert {"CreateProcessingJob", "CreateModelPackage", "CreateDataQualityJobDefinition"} <= ops
     assert {"CreateMonitoringSchedule", "UpdateMonitoringSchedule", "DescribeModelPackage"} <= ops
+    assert {"DescribeMonitoringSchedule", "DeleteDataQualityJobDefinition"} <= ops
     for request in sdk_requests(template.to_json()):
         validate_parameters(request.parameters, request.operation.input_shape)
 
@@ -185,7 +186,15 @@ def test_each_release_points_the_schedule_at_its_baseline(synthesized):
     assert "KmsKeyId" in job["DataQualityJobOutputConfig"]
     assert "VolumeKmsKeyId" in job["JobResources"]["ClusterConfig"]
     assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
-    assert s["MonitorJobDefinition"]["Next"] == "MonitorScheduleUpdate"
+    assert s["MonitorJobDefinition"]["Next"] == "MonitorScheduleRead"
+    read = s["MonitorScheduleRead"]
+    assert read["Resource"].endswith(":states:::aws-sdk:sagemaker:describeMonitoringSchedule")
+    assert read["Next"] == "MonitorScheduleUpdate"
+    assert read["Catch"][0] == {
+        "ErrorEquals": ["SageMaker.ResourceNotFoundException"],
+        "ResultPath": None,
+        "Next": "MonitorScheduleCreate",
+    }
     update = s["MonitorScheduleUpdate"]
     assert update["Parameters"]["MonitoringScheduleConfig"] == {
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
@@ -195,7 +204,28 @@ def test_each_release_points_the_schedule_at_its_baseline(synthesized):
     not_found = update["Catch"][0]
     assert not_found["ErrorEquals"] == ["SageMaker.ResourceNotFoundException"]
     assert not_found["Next"] == "MonitorScheduleCreate"
-    assert update["Next"] == s["MonitorScheduleCreate"]["Next"] == "Deployed"
+    assert update["Next"] == "MonitorScheduleReplaced"
+    assert s["MonitorScheduleCreate"]["Next"] == "MonitorScheduleDone"
+    assert s["MonitorScheduleDone"]["Next"] == "Deployed"
+    # the replaced job definition is deleted when it is one of ours and not this run's; a failed delete is skipped
+    previous = "$.steps.MonitorSchedulePrevious.MonitoringScheduleConfig.MonitoringJobDefinitionName"
+    (when,) = s["MonitorScheduleReplaced"]["Choices"]
+    assert when["And"] == [
+        {"Variable": previous, "IsPresent": True},
+        {"Variable": previous, "StringMatches": "churn-dq-*"},
+        {"Not": {"Variable": previous, "StringEqualsPath": "$.steps.MonitorJobDefinition.JobDefinitionName"}},
+    ]
+    assert when["Next"] == "MonitorScheduleDeleteReplaced"
+    assert s["MonitorScheduleReplaced"]["Default"] == "MonitorScheduleDone"
+    delete = s["MonitorScheduleDeleteReplaced"]
+    assert delete["Parameters"] == {"JobDefinitionName.$": previous}
+    assert delete["Catch"] == [
+        {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.steps.MonitorScheduleDeleteSkipped",
+            "Next": "MonitorScheduleDone",
+        }
+    ]
     assert s["MonitorScheduleCreate"]["Parameters"]["MonitoringScheduleName"] == "churn-data-quality"
 
 
@@ -213,7 +243,12 @@ def test_iam_is_scoped_to_the_definitions_and_the_schedule(synthesized):
     )
     assert_grants(
         template,
-        ["sagemaker:UpdateMonitoringSchedule"],
+        ["sagemaker:DeleteDataQualityJobDefinition"],
+        sagemaker_arn("data-quality-job-definition/churn-dq-*"),
+    )
+    assert_grants(
+        template,
+        ["sagemaker:DescribeMonitoringSchedule", "sagemaker:UpdateMonitoringSchedule"],
         sagemaker_arn("monitoring-schedule/churn-data-quality"),
     )
     template.has_resource_properties(

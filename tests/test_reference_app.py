@@ -121,7 +121,7 @@ def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template
     # then the endpoint is monitored against the approved version's baseline
     assert states["BatchTransform"]["Next"] == "ReadVersionBeforeMonitoring"
     assert states["CurrentBeforeMonitoring"]["Next"] == "MonitorBaseline"
-    assert states["MonitorScheduleUpdate"]["Next"] == states["MonitorScheduleCreate"]["Next"] == "Deployed"
+    assert states["MonitorScheduleDone"]["Next"] == "Deployed"
     (rule,) = [
         r["Properties"]
         for r in template["Resources"].values()

@@ -34,7 +34,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._iam_facts import MONITORING_SCHEDULE_NOT_FOUND_ERROR, UPDATE_MONITORING_SCHEDULE_ACTIONS
+from .._iam_facts import (
+    DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS,
+    DESCRIBE_MONITORING_SCHEDULE_ACTIONS,
+    MONITORING_SCHEDULE_NOT_FOUND_ERROR,
+    UPDATE_MONITORING_SCHEDULE_ACTIONS,
+)
 from .._memo import statement
 from .._validation import check_request, is_token, typed
 from ..images import ContainerImage
@@ -248,6 +253,11 @@ class DataQualityJobDefinition(SageMakerDefinition):
         grant_role(self, role, self.image, None, [self.cluster.volume_kms_key, output_kms_key])
 
     @property
+    def result_path(self) -> str:
+        """Where its task puts the result (``JobDefinitionArn``, ``JobDefinitionName``)."""
+        return self._result_path
+
+    @property
     def job_definition_name(self) -> str:
         """This run's job definition name, read at run time from the task's result."""
         return self.state_output("JobDefinitionName")
@@ -367,24 +377,59 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
     def schedule_arn(self) -> str:
         return self.resource_arn_pattern()
 
-    def create_or_update(self) -> tuple[SageMakerTask, SageMakerTask]:
-        """The update task (entry) and the create task it falls back to; both lead to the same next state.
+    def create_or_update(self) -> tuple[sfn.State, sfn.Pass]:
+        """The states that point the schedule at this run's job definition: ``(entry, end)``.
 
-        Chain the returned update task's and create task's ``next`` to what follows.
+        ``<id>Read`` (DescribeMonitoringSchedule) notes the job definition the schedule runs now;
+        ``<id>Update`` (UpdateMonitoringSchedule) points it at this run's; a schedule that does not
+        exist yet (``ResourceNotFound`` on either) is created instead (``<id>Create``). The replaced
+        job definition is then deleted (``<id>DeleteReplaced``) when it is one of this definition's
+        own (name prefix; IAM allows no other), so releases do not pile definitions up; a delete that
+        fails is skipped (``$.steps.<id>DeleteSkipped``), the schedule being updated already. All
+        paths end in ``<id>Done``: chain what follows to it.
         """
-        create = self.task(f"{self.node.id}Create", result_path=f"$.steps.{self.node.id}")
+        id = self.node.id
+        schedule = {"MonitoringScheduleName": self.schedule_name}
+        read = SageMakerTask(
+            self,
+            f"{id}Read",
+            resource=integration_arn(self, "describeMonitoringSchedule", sync=False, sdk=True),
+            parameters=schedule,
+            policy_statements=[
+                statement(self, actions=list(DESCRIBE_MONITORING_SCHEDULE_ACTIONS), resources=[self.schedule_arn])
+            ],
+            # kept whole: a schedule with an inline job definition has no MonitoringJobDefinitionName
+            result_path=f"$.steps.{id}Previous",
+        )
+        create = self.task(f"{id}Create", result_path=f"$.steps.{id}")
         update = SageMakerTask(
             self,
-            f"{self.node.id}Update",
+            f"{id}Update",
             resource=integration_arn(self, "updateMonitoringSchedule", sync=False, sdk=True),
             parameters=sfn.FieldUtils.render_object(self.render_update_request()) or {},
             policy_statements=[
                 statement(self, actions=list(UPDATE_MONITORING_SCHEDULE_ACTIONS), resources=[self.schedule_arn])
             ],
             result_selector=self.result_selector(),
-            result_path=f"$.steps.{self.node.id}",
+            result_path=f"$.steps.{id}",
         )
-        for task in (update, create):
+        previous = f"$.steps.{id}Previous.MonitoringScheduleConfig.MonitoringJobDefinitionName"
+        delete = SageMakerTask(
+            self,
+            f"{id}DeleteReplaced",
+            resource=integration_arn(self, "deleteDataQualityJobDefinition", sync=False, sdk=True),
+            parameters={"JobDefinitionName.$": previous},
+            policy_statements=[
+                statement(
+                    self,
+                    actions=list(DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS),
+                    resources=[self.job_definition.resource_arn_pattern()],
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        done = sfn.Pass(self, f"{id}Done")
+        for task in (read, update, create, delete):
             task.add_retry(
                 errors=RETRYABLE_ERRORS,
                 interval=Duration.seconds(10),
@@ -392,8 +437,30 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
                 max_attempts=4,
                 jitter_strategy=sfn.JitterType.FULL,
             )
-        update.add_catch(create, errors=[MONITORING_SCHEDULE_NOT_FOUND_ERROR], result_path=sfn.JsonPath.DISCARD)
-        return update, create
+        for task in (read, update):
+            task.add_catch(create, errors=[MONITORING_SCHEDULE_NOT_FOUND_ERROR], result_path=sfn.JsonPath.DISCARD)
+        delete.add_catch(done, errors=["States.ALL"], result_path=f"$.steps.{id}DeleteSkipped")
+        own = f"{self.job_definition.name_prefix}-*"
+        replaced = sfn.Choice(self, f"{id}Replaced")
+        replaced.when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(previous),
+                sfn.Condition.string_matches(previous, own),
+                sfn.Condition.not_(
+                    sfn.Condition.string_equals_json_path(
+                        previous, f"{self.job_definition.result_path}.JobDefinitionName"
+                    )
+                ),
+            ),
+            delete,
+        )
+        replaced.otherwise(done)
+        read.next(update)
+        update.next(replaced)
+        create.next(done)
+        delete.next(done)
+        self.tasks = [read, update, create, delete]
+        return read, done
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -292,6 +292,20 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         ),
         Call("sagemaker:AddTags", _arn("monitoring-schedule", "MonitoringScheduleName"), SM_TAGGING, when="tags"),
     ),
+    "aws-sdk:sagemaker:describeMonitoringSchedule": (
+        Call(
+            "sagemaker:DescribeMonitoringSchedule",
+            _arn("monitoring-schedule", "MonitoringScheduleName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
+    "aws-sdk:sagemaker:deleteDataQualityJobDefinition": (
+        Call(
+            "sagemaker:DeleteDataQualityJobDefinition",
+            _arn("data-quality-job-definition", "JobDefinitionName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
     "aws-sdk:sagemaker:updateMonitoringSchedule": (
         Call(
             "sagemaker:UpdateMonitoringSchedule",
