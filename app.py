@@ -24,6 +24,8 @@ from sm_constructs import (
     ContinuousRange,
     DataCapture,
     DataPrefix,
+    DataQualityBaselineDefinition,
+    DataQualityMonitor,
     EndpointAutoscaling,
     InputField,
     IntegerRange,
@@ -64,6 +66,9 @@ class ReferenceStack(Stack):
         for prefix in (DataPrefix.PROCESSED, DataPrefix.MODELS, DataPrefix.EVALUATION, DataPrefix.BATCH):
             self.data.grant_read_write(self.execution_role, prefix)
         self.data.grant_write(self.execution_role, DataPrefix.DATA_CAPTURE)
+        # Model Monitor: the monitoring jobs read the capture, baselines and reports live under monitoring/.
+        self.data.grant_read(self.execution_role, DataPrefix.DATA_CAPTURE)
+        self.data.grant_read_write(self.execution_role, DataPrefix.MONITORING)
         releases = [
             churn_pipeline(self, "Churn" if i == 0 else f"Churn{i + 1}", self.data, self.execution_role, index=i)
             for i in range(pipelines)
@@ -152,6 +157,18 @@ def churn_pipeline(
         network=isolated,
         name_prefix=f"{slug}-train",
     )
+    # Statistics and constraints of the training data for Model Monitor, registered with the version.
+    baseline = DataQualityBaselineDefinition(
+        group,
+        "Baseline",
+        role=role,
+        dataset_uri=prepare.output_uri("train"),
+        output_uri=_uri(data, f"{DataPrefix.MONITORING}baseline/"),
+        output_kms_key=data.encryption_key,
+        cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
+        network=isolated,
+        name_prefix=f"{slug}-baseline",
+    )
     trained = train.state_output("TrainingJobName")
     report_dir = sfn.JsonPath.format(f"s3://{{}}/{DataPrefix.EVALUATION}{{}}/", data.bucket_name, trained)
     evaluate = ProcessingDefinition(
@@ -190,6 +207,7 @@ def churn_pipeline(
         evaluation_report_uri=sfn.JsonPath.format(
             f"s3://{{}}/{DataPrefix.EVALUATION}{{}}/evaluation.json", data.bucket_name, trained
         ),
+        data_quality_baseline=baseline,
         description="XGBoost churn model",
     )
     deployment = ModelDeployment(
@@ -205,6 +223,15 @@ def churn_pipeline(
         kms_key=data.encryption_key,
         network=isolated,
         autoscaling=EndpointAutoscaling(min_capacity=1, max_capacity=4, target_value=100),
+        # Daily data-quality monitoring against the deployed version's baseline. Drift of tenure and
+        # monthly charges alarms: columns _c1 and _c2 (no header; _c0 is the label in the training
+        # data and the model's output in the capture, reference/scripts/preprocess.py).
+        monitoring=DataQualityMonitor(
+            output_uri=data.s3_uri(f"{DataPrefix.MONITORING}reports/{slug}/"),
+            output_kms_key=data.encryption_key,
+            cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
+            alarm_features=["_c1", "_c2"],
+        ),
         batch_transform=lambda scope, model: TransformDefinition(
             scope,
             "BatchTransform",
@@ -221,7 +248,7 @@ def churn_pipeline(
     pipeline = MlPipeline(
         group,
         "Pipeline",
-        preprocessing=[prepare],
+        preprocessing=[prepare, baseline],
         training=train,
         evaluation=evaluate,
         quality_gate=QualityGate(

@@ -33,6 +33,12 @@ if TYPE_CHECKING:
         ModelDefinition,
         ServerlessConfig,
     )
+    from .jobs.monitoring import (
+        DataQualityBaselineDefinition,
+        DataQualityJobDefinition,
+        DataQualityMonitor,
+        MonitoringScheduleDefinition,
+    )
     from .jobs.processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
     from .jobs.refs import IEndpointConfigRef, IEndpointRef, IModelPackageGroup, IModelPackageVersion, IModelRef
     from .jobs.registry import (
@@ -64,6 +70,10 @@ _EXPORTS = {
     "ContinuousRange": ".jobs.tuning",
     "DataCapture": ".jobs.hosting",
     "DataPrefix": ".storage",
+    "DataQualityBaselineDefinition": ".jobs.monitoring",
+    "DataQualityJobDefinition": ".jobs.monitoring",
+    "DataQualityMonitor": ".jobs.monitoring",
+    "MonitoringScheduleDefinition": ".jobs.monitoring",
     "DataProcessing": ".jobs.transform",
     "EndpointConfigDefinition": ".jobs.hosting",
     "EndpointDeployment": ".jobs.hosting",
@@ -130,7 +140,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "RETRYABLE_ERRORS",
-    # release
     "AsyncInferenceConfig",
     "BlueGreenDeployment",
     "CategoricalRange",
@@ -141,6 +150,9 @@ __all__ = [
     "DataCapture",
     "DataPrefix",
     "DataProcessing",
+    "DataQualityBaselineDefinition",
+    "DataQualityJobDefinition",
+    "DataQualityMonitor",
     "EndpointAutoscaling",
     "EndpointConfigDefinition",
     "EndpointDeployment",
@@ -164,6 +176,7 @@ __all__ = [
     "ModelPackageGroup",
     "ModelPackageVersion",
     "ModelRegistrationDefinition",
+    "MonitoringScheduleDefinition",
     "NetworkConfig",
     "NotebookInstance",
     "ProcessingDefinition",
@@ -183,6 +196,7 @@ __all__ = [
     "TrainingDefinition",
     "TransformDefinition",
     "TuningDefinition",
+    "# release",
     "add_default_retry",
     "run_unique_name",
 ]

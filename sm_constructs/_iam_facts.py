@@ -32,11 +32,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "DATA_QUALITY_JOB_DEFINITION",
     "ENDPOINT",
     "ENDPOINT_CONFIG",
     "MODEL",
     "MODEL_PACKAGE",
     "MODEL_PACKAGE_UPDATE",
+    "MONITORING_SCHEDULE",
     "PROCESSING",
     "TRAINING",
     "TRANSFORM",
@@ -192,6 +194,46 @@ ENDPOINT = SageMakerApi(
     name_field="EndpointName",
     source="CDK-TASKS create-endpoint.ts; SM-PERMS CreateEndpoint; SM-TAGS",
 )
+# ---- data-quality monitoring (sm_constructs.jobs.monitoring) ------------------------------------
+#: ``aws-sdk:sagemaker:createDataQualityJobDefinition`` (Step Functions has no optimized integration
+#: for it): the IAM action is the API's own (Step Functions Developer Guide, "AWS SDK service
+#: integrations"), on ``data-quality-job-definition/<name>`` (SM-PERMS CreateDataQualityJobDefinition);
+#: the request's ``RoleArn`` is passed to SageMaker (``iam:PassRole``, SM-PERMS); ``Tags`` need AddTags
+#: (SM-TAGS). An SDK integration calls only the named API: no ListTags.
+DATA_QUALITY_JOB_DEFINITION = SageMakerApi(
+    create_action="createDataQualityJobDefinition",
+    operation="CreateDataQualityJobDefinition",
+    arn_type="data-quality-job-definition",
+    name_field="JobDefinitionName",
+    list_tags=False,
+    passes_role=True,
+    sdk=True,
+    source="SM-PERMS CreateDataQualityJobDefinition; SM-TAGS; SFN AWS SDK service integrations",
+)
+#: ``aws-sdk:sagemaker:createMonitoringSchedule`` on ``monitoring-schedule/<name>`` (SM-PERMS
+#: CreateMonitoringSchedule); the schedule names its job definition, it passes no role.
+MONITORING_SCHEDULE = SageMakerApi(
+    create_action="createMonitoringSchedule",
+    operation="CreateMonitoringSchedule",
+    arn_type="monitoring-schedule",
+    name_field="MonitoringScheduleName",
+    list_tags=False,
+    sdk=True,
+    source="SM-PERMS CreateMonitoringSchedule; SM-TAGS; SFN AWS SDK service integrations",
+)
+#: ``aws-sdk:sagemaker:updateMonitoringSchedule`` on the same schedule ARN (SM-PERMS
+#: UpdateMonitoringSchedule). A schedule that does not exist yet fails it with the modeled
+#: ``ResourceNotFound`` (botocore's SageMaker model: UpdateMonitoringSchedule errors), which the SDK
+#: integration names ``SageMaker.ResourceNotFoundException``: then the schedule is created.
+UPDATE_MONITORING_SCHEDULE_ACTIONS = ("sagemaker:UpdateMonitoringSchedule",)
+MONITORING_SCHEDULE_NOT_FOUND_ERROR = "SageMaker.ResourceNotFoundException"
+#: ``aws-sdk:sagemaker:describeMonitoringSchedule`` (which job definition the schedule runs before the
+#: update) on the schedule's ARN, and ``aws-sdk:sagemaker:deleteDataQualityJobDefinition`` of the one
+#: it replaced, on the definitions' own name prefix (SM-PERMS DescribeMonitoringSchedule,
+#: DeleteDataQualityJobDefinition; the SDK integration calls the named API only).
+DESCRIBE_MONITORING_SCHEDULE_ACTIONS = ("sagemaker:DescribeMonitoringSchedule",)
+DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS = ("sagemaker:DeleteDataQualityJobDefinition",)
+
 #: UpdateEndpoint (optimized, request-response): CDK-TASKS update-endpoint.ts grants only the
 #: update, on the endpoint and the endpoint config it deploys.
 UPDATE_ENDPOINT_ACTIONS = ("sagemaker:UpdateEndpoint",)

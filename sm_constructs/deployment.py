@@ -47,6 +47,7 @@ from .jobs.hosting import (
     EndpointDeployment,
     ModelDefinition,
 )
+from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, MonitoringScheduleDefinition
 from .jobs.refs import IModelPackageGroup, IModelRef
 from .jobs.registry import ModelPackageVersion
 from .pipeline import allow_alarm_publish, grant_encrypted_publish
@@ -84,6 +85,10 @@ class ModelDeployment(Construct):
     :param network: the model's VPC and isolation. Default: - no VPC, no isolation.
     :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
     :param autoscaling: scale the variant once InService. Default: - no autoscaling.
+    :param monitoring: data-quality monitoring of the endpoint against the baseline registered with
+        each version (needs ``data_capture`` with ``Input``): after InService (and the batch
+        transform) the deployment creates the version's job definition and points the endpoint's
+        schedule at it; drift alarms go to the notification topic. Default: - none.
     :param batch_transform: builds a batch transform of the deployed model, e.g.
         ``lambda scope, model: TransformDefinition(scope, "BatchTransform", model=model, ...)``;
         it runs after the endpoint is InService. Default: - none.
@@ -114,6 +119,7 @@ class ModelDeployment(Construct):
         deployment: BlueGreenDeployment | None = None,
         autoscaling: EndpointAutoscaling | None = None,
         batch_transform: Callable[[Construct, IModelRef], SageMakerDefinition] | None = None,
+        monitoring: DataQualityMonitor | None = None,
         name_prefix: str | None = None,
         encryption_key: kms.IKey | None = None,
         notification_topic: sns.ITopic | None = None,
@@ -127,6 +133,37 @@ class ModelDeployment(Construct):
         problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
         state_machine_name = state_machine_name or f"{endpoint_name}-deployment"
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
+        if monitoring is not None:
+            if data_capture is None:
+                problems.add(
+                    "monitoring",
+                    "DataQualityMonitor",
+                    "monitoring reads the endpoint's data capture: give data_capture",
+                )
+            elif "Input" not in data_capture.capture_modes:
+                problems.add(
+                    "data_capture.capture_modes",
+                    list(data_capture.capture_modes),
+                    "data-quality monitoring analyzes the requests: capture 'Input'",
+                )
+            if async_inference is not None:
+                problems.conflict(
+                    ["monitoring", "async_inference"], "data-quality monitoring here covers real-time endpoints"
+                )
+            if monitoring.schedule_name is not None:
+                problems.name("monitoring.schedule_name", monitoring.schedule_name, max_len=63, what="schedule name")
+            problems.one_of("monitoring.frequency", monitoring.frequency, ("hourly", "daily"))
+            ids = [_alarm_id(f) for f in monitoring.alarm_features]
+            for feature in sorted({f for f, i in zip(monitoring.alarm_features, ids, strict=True) if ids.count(i) > 1}):
+                problems.add("monitoring.alarm_features", feature, "features must be distinct (one alarm each)")
+            if not monitoring.drift_threshold > 0:
+                problems.add("monitoring.drift_threshold", monitoring.drift_threshold, "must be above 0")
+            if monitoring.schedule_name is None and len(endpoint_name) > 63 - len("-data-quality"):
+                problems.add(
+                    "monitoring.schedule_name",
+                    None,
+                    f"the default '<endpoint name>-data-quality' exceeds 63 chars with endpoint_name '{endpoint_name}': give one",
+                )
         problems.raise_if_any()
         super().__init__(scope, id)
         pin_feature_flags(self)
@@ -178,6 +215,37 @@ class ModelDeployment(Construct):
             tags=tags,
         )
         self.batch_transform = batch_transform(self, self.model) if batch_transform is not None else None
+        self.monitoring = monitoring
+        #: The job definition and schedule of each release (with ``monitoring``).
+        self.monitoring_job: DataQualityJobDefinition | None = None
+        self.monitoring_schedule: MonitoringScheduleDefinition | None = None
+        #: Alarms on the drift of ``monitoring.alarm_features``.
+        self.drift_alarms: list[cloudwatch.Alarm] = []
+        if monitoring is not None:
+            baseline = "$.steps.MonitorBaseline.DriftCheckBaselines.ModelDataQuality"
+            self.monitoring_job = DataQualityJobDefinition(
+                self,
+                "MonitorJobDefinition",
+                role=monitoring.role or role,
+                endpoint_name=endpoint_name,
+                statistics_uri=sfn.JsonPath.string_at(f"{baseline}.Statistics.S3Uri"),
+                constraints_uri=sfn.JsonPath.string_at(f"{baseline}.Constraints.S3Uri"),
+                output_uri=monitoring.output_uri,
+                output_kms_key=monitoring.output_kms_key,
+                cluster=monitoring.cluster,
+                max_runtime=monitoring.max_runtime,
+                network=monitoring.network or network,
+                name_prefix=f"{prefix}-dq",
+                tags=tags,
+            )
+            self.monitoring_schedule = MonitoringScheduleDefinition(
+                self,
+                "MonitorSchedule",
+                schedule_name=monitoring.schedule_name or f"{endpoint_name}-data-quality",
+                job_definition=self.monitoring_job,
+                frequency=monitoring.frequency,
+                tags=tags,
+            )
 
         # ---- failure path ----------------------------------------------------------------------
         failed = sfn.Fail(self, "DeploymentFailed", error_path="$.error.Error", cause_path="$.error.Cause")
@@ -233,7 +301,12 @@ class ModelDeployment(Construct):
         chain = chain.next(self.endpoint)
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
-        chain = chain.next(sfn.Succeed(self, "Deployed"))
+        deployed = sfn.Succeed(self, "Deployed")
+        if self.monitoring_job is not None and self.monitoring_schedule is not None:
+            chain = chain.next(self._still_current("BeforeMonitoring", group, own_arn, superseded))
+            chain = chain.next(self._monitoring_states(group, deployed))
+        else:
+            chain = chain.next(deployed)
 
         seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
         if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
@@ -273,6 +346,22 @@ class ModelDeployment(Construct):
             alarm_description=f"{self.node.path}: a deployment failed",
         )
         alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
+        if monitoring is not None and self.monitoring_schedule is not None:
+            for feature in monitoring.alarm_features:
+                drift = cloudwatch.Alarm(
+                    self,
+                    f"DriftAlarm{_alarm_id(feature)}",
+                    metric=monitoring.drift_metric(endpoint_name, self.monitoring_schedule.schedule_name, feature),
+                    threshold=monitoring.drift_threshold,
+                    evaluation_periods=1,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    # No data: no monitoring run in the period (no traffic captured, or before the first run).
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                    alarm_description=f"{self.node.path}: feature {feature} of {endpoint_name} drifted from the "
+                    f"deployed version's baseline (Model Monitor, above {monitoring.drift_threshold})",
+                )
+                drift.add_alarm_action(cw_actions.SnsAction(self.topic))
+                self.drift_alarms.append(drift)
         if own_topic:
             grant_encrypted_publish(self.state_machine.role, self.encryption_key)
             allow_alarm_publish(self.topic, self.encryption_key)
@@ -311,6 +400,59 @@ class ModelDeployment(Construct):
         return self.state_machine.metric_failed(**props)
 
     # ---- building blocks ------------------------------------------------------------------------
+    def _monitoring_states(self, group: IModelPackageGroup, deployed: sfn.Succeed) -> sfn.Chain:
+        """Read the version's registered baseline, create its job definition, point the schedule at it."""
+        assert self.monitoring_job is not None and self.monitoring_schedule is not None
+        read = SageMakerTask(
+            self,
+            "MonitorBaseline",
+            resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sagemaker:describeModelPackage",
+            parameters={"ModelPackageName.$": "$.package.ModelPackageArn"},
+            policy_statements=[
+                statement(
+                    self,
+                    actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
+                    resources=[sagemaker_arn(self, "model-package", f"{group.group_name}/*")],
+                )
+            ],
+            # The whole description: a ResultSelector path to an absent field would fail the state.
+            result_path="$.steps.MonitorBaseline",
+        )
+        read.add_retry(
+            errors=["SageMaker.ThrottlingException"],
+            interval=Duration.seconds(5),
+            max_attempts=3,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        self._catch(read)
+        baseline = "$.steps.MonitorBaseline.DriftCheckBaselines.ModelDataQuality"
+        missing = sfn.Fail(
+            self,
+            "MonitoringBaselineMissing",
+            error="MonitoringBaselineMissing",
+            cause="The endpoint is deployed, but the approved version has no data-quality baseline "
+            "(DriftCheckBaselines.ModelDataQuality with Statistics and Constraints), so its monitoring "
+            "schedule was not changed. Register versions with ModelRegistrationDefinition(data_quality_baseline=...).",
+        )
+        job = self._task(self.monitoring_job)
+        entry, done = self.monitoring_schedule.create_or_update()
+        for task in self.monitoring_schedule.tasks:
+            if task.node.id != f"{self.monitoring_schedule.node.id}DeleteReplaced":  # caught: skipped
+                self._catch(task)
+        done.next(deployed)
+        job.next(entry)
+        registered = sfn.Choice(self, "BaselineRegistered")
+        registered.when(
+            sfn.Condition.and_(
+                sfn.Condition.is_present(f"{baseline}.Statistics.S3Uri"),
+                sfn.Condition.is_present(f"{baseline}.Constraints.S3Uri"),
+            ),
+            job,
+        )
+        registered.otherwise(missing)
+        read.next(registered)
+        return sfn.Chain.custom(read, [], registered)
+
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
@@ -370,3 +512,8 @@ class ModelDeployment(Construct):
         )
         current.otherwise(superseded)
         return sfn.Chain.start(describe).next(newest).next(current.afterwards(include_otherwise=False))
+
+
+def _alarm_id(feature: str) -> str:
+    """A construct id part for a feature name (letters and digits)."""
+    return "".join(c for c in feature.title() if c.isalnum()) or "Feature"

@@ -41,6 +41,8 @@ class DataPrefix:
     CHECKPOINTS = "checkpoints/"
     #: Endpoint data capture (requests and responses).
     DATA_CAPTURE = "data-capture/"
+    #: Model Monitor: baselines of the training data and the monitoring reports.
+    MONITORING = "monitoring/"
 
 
 def default_bucket_props(

@@ -33,6 +33,8 @@ from sm_constructs import (
     ClusterConfig,
     DataCapture,
     DataProcessing,
+    DataQualityBaselineDefinition,
+    DataQualityJobDefinition,
     EndpointConfigDefinition,
     EndpointDeployment,
     InputField,
@@ -1076,6 +1078,141 @@ REGISTRATION_FIELDS = [
 
 def test_model_registration_bad_input() -> None:
     run_cases("ModelRegistrationDefinition", REGISTRATION_FIELDS, examples=45, minimum=28)
+
+
+# ---- data-quality monitoring -------------------------------------------------------------------------
+
+
+def dq_baseline(scope: Any, id: str, **kw: Any) -> DataQualityBaselineDefinition:
+    props: dict[str, Any] = {
+        "role": _role(scope),
+        "dataset_uri": "s3://bucket-a/processed/train/",
+        "output_uri": "s3://bucket-a/monitoring/baseline/",
+    }
+    return DataQualityBaselineDefinition(scope, id, **{**props, **kw})
+
+
+BASELINE_FIELDS = [
+    Field(
+        "dataset_uri",
+        bad_for("ProcessingS3Input", "S3Uri"),
+        lambda s, i, v: dq_baseline(s, i, dataset_uri=v),
+        ("S3Uri",),
+    ),
+    Field(
+        "output_uri",
+        bad_for("ProcessingS3Output", "S3Uri"),
+        lambda s, i, v: dq_baseline(s, i, output_uri=v),
+        ("output_uri", "S3Uri"),
+    ),
+    Field(
+        "cluster.instance_type",
+        bad_for("ProcessingClusterConfig", "InstanceType"),
+        lambda s, i, v: dq_baseline(s, i, cluster=ClusterConfig(instance_type=v)),
+        ("InstanceType",),
+    ),
+    Field(
+        "cluster.volume_size_gb",
+        bad_for("ProcessingClusterConfig", "VolumeSizeInGB"),
+        lambda s, i, v: dq_baseline(s, i, cluster=ClusterConfig(volume_size_gb=v)),
+        ("VolumeSizeInGB",),
+    ),
+    Field(
+        "name_prefix",
+        bad_for("CreateProcessingJobRequest", "ProcessingJobName"),
+        lambda s, i, v: dq_baseline(s, i, name_prefix=v),
+        ("name_prefix",),
+    ),
+    Field(
+        "dataset_format",
+        st.sampled_from(["CSV", "parquet", "json-lines", ""]),
+        lambda s, i, v: dq_baseline(s, i, dataset_format=v),
+        ("dataset_format",),
+    ),
+    Field("role type", wrong_types(), lambda s, i, v: dq_baseline(s, i, role=v), ("role",)),
+    Field("dataset_uri type", wrong_types("str"), lambda s, i, v: dq_baseline(s, i, dataset_uri=v), ("dataset_uri",)),
+    Field("header type", wrong_types("bool"), lambda s, i, v: dq_baseline(s, i, header=v), ("header",)),
+]
+
+
+def test_data_quality_baseline_bad_input() -> None:
+    run_cases("DataQualityBaselineDefinition", BASELINE_FIELDS, examples=40, minimum=25)
+
+
+def dq_job(scope: Any, id: str, **kw: Any) -> DataQualityJobDefinition:
+    props: dict[str, Any] = {
+        "role": _role(scope),
+        "endpoint_name": "churn",
+        "statistics_uri": "s3://bucket-a/monitoring/baseline/statistics.json",
+        "constraints_uri": "s3://bucket-a/monitoring/baseline/constraints.json",
+        "output_uri": "s3://bucket-a/monitoring/reports/",
+    }
+    return DataQualityJobDefinition(scope, id, **{**props, **kw})
+
+
+JOB_DEFINITION_FIELDS = [
+    Field(
+        "endpoint_name",
+        bad_for("EndpointInput", "EndpointName"),
+        lambda s, i, v: dq_job(s, i, endpoint_name=v),
+        ("EndpointName",),
+    ),
+    Field(
+        "statistics_uri",
+        bad_for("MonitoringStatisticsResource", "S3Uri"),
+        lambda s, i, v: dq_job(s, i, statistics_uri=v),
+        ("StatisticsResource.S3Uri",),
+    ),
+    Field(
+        "constraints_uri",
+        bad_for("MonitoringConstraintsResource", "S3Uri"),
+        lambda s, i, v: dq_job(s, i, constraints_uri=v),
+        ("ConstraintsResource.S3Uri",),
+    ),
+    Field(
+        "output_uri",
+        bad_for("MonitoringS3Output", "S3Uri"),
+        lambda s, i, v: dq_job(s, i, output_uri=v),
+        ("S3Output.S3Uri",),
+    ),
+    Field(
+        "cluster.instance_type",
+        bad_for("MonitoringClusterConfig", "InstanceType"),
+        lambda s, i, v: dq_job(s, i, cluster=ClusterConfig(instance_type=v)),
+        ("InstanceType",),
+    ),
+    Field(
+        "cluster.instance_count",
+        bad_for("MonitoringClusterConfig", "InstanceCount"),
+        lambda s, i, v: dq_job(s, i, cluster=ClusterConfig(instance_count=v)),
+        ("InstanceCount",),
+    ),
+    Field(
+        "cluster.volume_size_gb",
+        bad_for("MonitoringClusterConfig", "VolumeSizeInGB"),
+        lambda s, i, v: dq_job(s, i, cluster=ClusterConfig(volume_size_gb=v)),
+        ("VolumeSizeInGB",),
+    ),
+    Field(
+        "max_runtime",
+        st.integers(86401, 10**6).map(Duration.seconds),
+        lambda s, i, v: dq_job(s, i, max_runtime=v),
+        ("MaxRuntimeInSeconds",),
+        shown=lambda v: str(int(v.to_seconds())),
+    ),
+    Field(
+        "name_prefix",
+        bad_for("CreateDataQualityJobDefinitionRequest", "JobDefinitionName"),
+        lambda s, i, v: dq_job(s, i, name_prefix=v),
+        ("name_prefix",),
+    ),
+    Field("role type", wrong_types(), lambda s, i, v: dq_job(s, i, role=v), ("role",)),
+    Field("endpoint_name type", wrong_types("str"), lambda s, i, v: dq_job(s, i, endpoint_name=v), ("endpoint_name",)),
+]
+
+
+def test_data_quality_job_definition_bad_input() -> None:
+    run_cases("DataQualityJobDefinition", JOB_DEFINITION_FIELDS, examples=50, minimum=30)
 
 
 # ---- notebook, bucket, role, network, state machine, pipeline -----------------------------------------

@@ -127,6 +127,20 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
         elif integration == "aws-sdk:s3:getObject":
             need(facts.S3_GET_OBJECT_ACTIONS, f"{where}: AWS SDK integration s3:GetObject")
             need(facts.S3_KMS_READ_ACTIONS, f"{where}: S3 User Guide, SSE-KMS objects need kms:Decrypt")
+        # data-quality monitoring (AWS SDK integrations: the named API)
+        elif integration == "aws-sdk:sagemaker:createDataQualityJobDefinition":
+            api = facts.DATA_QUALITY_JOB_DEFINITION
+            need(api.resource_actions(sync=False, tagged=tagged), f"{where}: {api.source}")
+            need(["iam:PassRole"], f"{where}: SM-PERMS {api.operation} passes its RoleArn")
+        elif integration == "aws-sdk:sagemaker:createMonitoringSchedule":
+            api = facts.MONITORING_SCHEDULE
+            need(api.resource_actions(sync=False, tagged=tagged), f"{where}: {api.source}")
+        elif integration == "aws-sdk:sagemaker:describeMonitoringSchedule":
+            need(facts.DESCRIBE_MONITORING_SCHEDULE_ACTIONS, f"{where}: SM-PERMS DescribeMonitoringSchedule")
+        elif integration == "aws-sdk:sagemaker:deleteDataQualityJobDefinition":
+            need(facts.DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS, f"{where}: SM-PERMS DeleteDataQualityJobDefinition")
+        elif integration == "aws-sdk:sagemaker:updateMonitoringSchedule":
+            need(facts.UPDATE_MONITORING_SCHEDULE_ACTIONS, f"{where}: SM-PERMS UpdateMonitoringSchedule")
         elif integration == "sns:publish":
             need(facts.SNS_PUBLISH_ACTIONS, f"{where}: Step Functions 'IAM policies for Amazon SNS'")
             need(facts.SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS, f"{where}: SNS 'Key management', encrypted topic")

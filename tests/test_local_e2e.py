@@ -173,6 +173,19 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     (policy,) = scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"]
     assert policy["PolicyType"] == "TargetTrackingScaling"
 
+    # monitored: the version carries its training data's baseline (the analyzer's substitute wrote it),
+    # and the endpoint's schedule runs that version's job definition (recorded; never executed here)
+    drift = package["DriftCheckBaselines"]["ModelDataQuality"]
+    stats_bucket, stats_key = drift["Statistics"]["S3Uri"][len("s3://") :].split("/", 1)
+    statistics = json.loads(s3.get_object(Bucket=stats_bucket, Key=stats_key)["Body"].read())
+    assert statistics["dataset"]["item_count"] > 0 and statistics["features"][0]["name"] == "_c0"
+    schedule = sm.describe_monitoring_schedule(MonitoringScheduleName="sm-constructs-churn-data-quality")
+    job_definition = sm.describe_data_quality_job_definition(
+        JobDefinitionName=schedule["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+    )
+    assert job_definition["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"] == drift["Statistics"]["S3Uri"]
+    assert job_definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == "sm-constructs-churn"
+
     output = json.loads(described["output"])
     training = sm.describe_training_job(TrainingJobName=output["steps"]["Train"]["TrainingJobName"])
     metrics = {m["MetricName"]: m["Value"] for m in training["FinalMetricDataList"]}

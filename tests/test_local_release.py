@@ -117,7 +117,26 @@ def _register(local, version):
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
+        # the Model Monitor baseline the deployment's monitoring schedule uses for this version
+        DriftCheckBaselines={
+            "ModelDataQuality": {
+                kind: {"ContentType": "application/json", "S3Uri": f"{_baseline(local, version)}{kind.lower()}.json"}
+                for kind in ("Statistics", "Constraints")
+            }
+        },
     )["ModelPackageArn"]
+
+
+def _baseline(local, version):
+    return f"s3://{local['bucket']}/monitoring/baseline/v{version}/"
+
+
+def _schedule(local):
+    """The manual deployment's schedule and the job definition it runs."""
+    sm = local["session"].client("sagemaker")
+    schedule = sm.describe_monitoring_schedule(MonitoringScheduleName="release-manual-data-quality")
+    name = schedule["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"]
+    return name, sm.describe_data_quality_job_definition(JobDefinitionName=name)
 
 
 def _cli(local, monkeypatch, capsys, *argv):
@@ -207,6 +226,12 @@ def test_manual_approval_deploys_the_approved_older_version_then_rejection_start
     assert served == f"s3://{local['bucket']}/models/v1/model.tar.gz"
     (target,), (_policy,) = _scaling(local, "release-manual")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
+    # monitored against version 1's baseline (the first release creates the schedule)
+    _, definition = _schedule(local)
+    assert definition["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"] == (
+        f"{_baseline(local, 1)}statistics.json"
+    )
+    assert "MonitorScheduleCreate" in _entered(sfn, execution["executionArn"])
 
     # rejecting a version starts nothing
     before = {e["executionArn"] for e in _executions(local, MANUAL_DEPLOY)}
@@ -225,6 +250,7 @@ def test_a_later_approval_updates_the_endpoint_and_scaling_follows(local, monkey
         if v["ModelPackageVersion"] == 2
     ]
     before = {e["executionArn"] for e in _executions(local, MANUAL_DEPLOY)}
+    replaced, _ = _schedule(local)
     # approving the rejected version after all updates the endpoint; scaling is deregistered for the
     # update and registered again on the new fleet
     _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "2")
@@ -240,6 +266,15 @@ def test_a_later_approval_updates_the_endpoint_and_scaling_follows(local, monkey
     assert _served_artifact(local, "release-manual")[0]["ModelPackageArn"] == second
     (target,), (_policy,) = _scaling(local, "release-manual")
     assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
+    # the schedule now runs version 2's baseline; the job definition it replaced is deleted
+    current, definition = _schedule(local)
+    assert current != replaced
+    assert definition["DataQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"] == (
+        f"{_baseline(local, 2)}constraints.json"
+    )
+    assert entered.index("MonitorScheduleUpdate") < entered.index("MonitorScheduleDeleteReplaced")
+    with pytest.raises(sm.exceptions.ClientError):
+        sm.describe_data_quality_job_definition(JobDefinitionName=replaced)
 
 
 @needs_update_endpoint

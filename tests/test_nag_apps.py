@@ -222,6 +222,7 @@ def test_reference_app_acknowledgements_are_needed(monkeypatch: pytest.MonkeyPat
     reference.build(app, nag=False)
     assert set(sagemaker_findings(app)) == {
         "SageMaker-UniqueJobName[Unverified::Preprocess]",
+        "SageMaker-UniqueJobName[Unverified::Baseline]",
         "SageMaker-UniqueJobName[Unverified::Evaluate]",
     }
 

@@ -89,6 +89,7 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
     for name in (
         "ValidateInput",
         "Preprocess",
+        "Baseline",
         "Train",
         "Evaluate",
         "ReadEvaluation",
@@ -105,6 +106,8 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
     # approval="manual": the build ends with the version pending approval; nothing is deployed
     assert states["Register"]["Next"] == "PipelineSucceeded"
     assert states["Register"]["Parameters"]["ModelApprovalStatus"] == "PendingManualApproval"
+    # registered with the Model Monitor baseline of its training data
+    assert "ModelDataQuality" in states["Register"]["Parameters"]["DriftCheckBaselines"]
     assert not {"Model", "Release", "DeployDescribe", "BatchTransform"} & set(states)
 
 
@@ -115,7 +118,10 @@ def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template
     assert states["Model"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.package.ModelPackageArn"}]
     assert states["DeployInService"]["Next"] == "DeployRegisterScaling"
     assert states["DeployScalingPolicy"]["Next"] == "BatchTransform"
-    assert states["BatchTransform"]["Next"] == "Deployed"
+    # then the endpoint is monitored against the approved version's baseline
+    assert states["BatchTransform"]["Next"] == "ReadVersionBeforeMonitoring"
+    assert states["CurrentBeforeMonitoring"]["Next"] == "MonitorBaseline"
+    assert states["MonitorScheduleDone"]["Next"] == "Deployed"
     (rule,) = [
         r["Properties"]
         for r in template["Resources"].values()

@@ -111,6 +111,8 @@ class ProcessingDefinition(SageMakerDefinition):
 
     api = PROCESSING
     cacheable = True
+    #: Whether the job needs ``code`` or an ``entrypoint`` (images with a program of their own do not).
+    _needs_program = True
 
     @typed
     def __init__(
@@ -138,7 +140,7 @@ class ProcessingDefinition(SageMakerDefinition):
         cluster = cluster or ClusterConfig()
         network = network or NetworkConfig()
         self.image = image or ContainerImage.sklearn()
-        if code is None and entrypoint is None:
+        if code is None and entrypoint is None and self._needs_program:
             problems.add("code", None, "give a script to run (code) or an entrypoint for your image")
         if code is not None and not Path(code).is_file():
             problems.add("code", str(code), "must be an existing local script file")

@@ -15,6 +15,7 @@ from .._memo import statement
 from .._validation import Problems, check_request, typed
 from ._api import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from ._base import SageMakerDefinition, sagemaker_arn
+from .monitoring import DataQualityBaselineDefinition
 from .refs import (
     IModelPackageGroup,
     IModelPackageVersion,
@@ -107,6 +108,9 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     :param response_types: response MIME types. Default: ``["text/csv"]``.
     :param evaluation_report_uri: S3 URI of the evaluation report, attached as model-quality
         statistics. Default: - none attached.
+    :param data_quality_baseline: the baseline of the training data, registered as the version's
+        ``DriftCheckBaselines.ModelDataQuality`` (statistics and constraints): a
+        :class:`ModelDeployment` with monitoring monitors the version against it. Default: - none.
     :param description: version description. Default: - none.
     :param realtime_instance_types: instance types the version supports for endpoints. Default: ``["ml.m5.large"]``.
     :param transform_instance_types: instance types for batch transform. Default: ``["ml.m5.large"]``.
@@ -129,6 +133,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         content_types: Sequence[str] = ("text/csv",),
         response_types: Sequence[str] = ("text/csv",),
         evaluation_report_uri: str | None = None,
+        data_quality_baseline: DataQualityBaselineDefinition | None = None,
         description: str | None = None,
         realtime_instance_types: Sequence[str] = ("ml.m5.large",),
         transform_instance_types: Sequence[str] = ("ml.m5.large",),
@@ -149,6 +154,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         self.content_types = list(content_types)
         self.response_types = list(response_types)
         self.evaluation_report_uri = evaluation_report_uri
+        self.data_quality_baseline = data_quality_baseline
         self.description = description
         self.realtime_instance_types = list(realtime_instance_types)
         self.transform_instance_types = list(transform_instance_types)
@@ -175,6 +181,14 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         if self.evaluation_report_uri:
             request["ModelMetrics"] = {
                 "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": self.evaluation_report_uri}}
+            }
+        if self.data_quality_baseline is not None:
+            baseline = self.data_quality_baseline
+            request["DriftCheckBaselines"] = {
+                "ModelDataQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": baseline.statistics_uri},
+                    "Constraints": {"ContentType": "application/json", "S3Uri": baseline.constraints_uri},
+                }
             }
         return request
 

@@ -228,6 +228,16 @@ def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
         tracking = policy.get("TargetTrackingScalingPolicyConfiguration", {})
         metric = tracking.get("PredefinedMetricSpecification", {}).get("PredefinedMetricType", "custom metric")
         lines.append(f"  scaling policy {policy['PolicyName']}: {metric} target {tracking.get('TargetValue')}")
+    try:
+        schedule = sm.describe_monitoring_schedule(MonitoringScheduleName="sm-constructs-churn-data-quality")
+        config = schedule["MonitoringScheduleConfig"]
+        lines.append(
+            f"  monitoring schedule {schedule['MonitoringScheduleName']}: {schedule['MonitoringScheduleStatus']}, "
+            f"{config['ScheduleConfig']['ScheduleExpression']}, job definition {config['MonitoringJobDefinitionName']} "
+            "(recorded; the emulator runs no monitoring executions)"
+        )
+    except Exception:
+        lines.append("  monitoring schedule sm-constructs-churn-data-quality: not created")
     return lines
 
 

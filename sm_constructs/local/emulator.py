@@ -14,6 +14,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
   (:mod:`~sm_constructs.local.sagemaker_search`: every filter, sort order and limit), which step
   caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
   indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS;
+* SageMaker monitoring schedules, control plane only: created, updated and described with
+  SageMaker's checks, never executed (:mod:`~sm_constructs.local.monitoring_schedules`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
   as AWS would (:mod:`~sm_constructs.local.iam_enforcement`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
@@ -376,7 +378,7 @@ class Emulator:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-        from . import sagemaker_search
+        from . import monitoring_schedules, sagemaker_search
         from .runner import JobRunner
         from .sagemaker_service import Faults
 
@@ -410,6 +412,7 @@ class Emulator:
         _install_rethrown_state_errors()
         _install_sdk_results()
         sagemaker_search.install()
+        monitoring_schedules.install()
         _install_context_start_time()
         _install_indefinite_paths()
         from . import cloudformation, endpoints, registry_events

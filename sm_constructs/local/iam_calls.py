@@ -274,6 +274,45 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
     "aws-sdk:sagemaker:describeModelPackage": (
         Call("sagemaker:DescribeModelPackage", "{ModelPackageName}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
     ),
+    # data-quality monitoring (sm_constructs.jobs.monitoring)
+    "aws-sdk:sagemaker:createDataQualityJobDefinition": (
+        Call(
+            "sagemaker:CreateDataQualityJobDefinition",
+            _arn("data-quality-job-definition", "JobDefinitionName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+        Call("iam:PassRole", "{RoleArn}", f"{SAR_SAGEMAKER}; {BOTO_ROLE_ARN}", context=_PASS_TO_SAGEMAKER),
+        Call("sagemaker:AddTags", _arn("data-quality-job-definition", "JobDefinitionName"), SM_TAGGING, when="tags"),
+    ),
+    "aws-sdk:sagemaker:createMonitoringSchedule": (
+        Call(
+            "sagemaker:CreateMonitoringSchedule",
+            _arn("monitoring-schedule", "MonitoringScheduleName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+        Call("sagemaker:AddTags", _arn("monitoring-schedule", "MonitoringScheduleName"), SM_TAGGING, when="tags"),
+    ),
+    "aws-sdk:sagemaker:describeMonitoringSchedule": (
+        Call(
+            "sagemaker:DescribeMonitoringSchedule",
+            _arn("monitoring-schedule", "MonitoringScheduleName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
+    "aws-sdk:sagemaker:deleteDataQualityJobDefinition": (
+        Call(
+            "sagemaker:DeleteDataQualityJobDefinition",
+            _arn("data-quality-job-definition", "JobDefinitionName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
+    "aws-sdk:sagemaker:updateMonitoringSchedule": (
+        Call(
+            "sagemaker:UpdateMonitoringSchedule",
+            _arn("monitoring-schedule", "MonitoringScheduleName"),
+            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
     "aws-sdk:sfn:listExecutions": (Call("states:ListExecutions", "{StateMachineArn}", SDK_INTEGRATION),),
     "aws-sdk:applicationautoscaling:registerScalableTarget": (
         Call("application-autoscaling:RegisterScalableTarget", _SCALABLE_TARGET, AAS_IAM, context=_SCALING_CONTEXT),

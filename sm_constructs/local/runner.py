@@ -17,7 +17,10 @@ environment contract, mapped to a temporary directory per job:
 * the built-in XGBoost algorithm image (training and batch transform) cannot run here: it is
   **substituted** by :mod:`sm_constructs.local.xgboost_substitute`, the same algorithm through the
   ``xgboost`` Python package with the container's data and model contract (CSV, label first, no
-  header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line.
+  header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line;
+* Model Monitor's analyzer image in a baselining processing job is substituted likewise by
+  :mod:`sm_constructs.local.model_monitor_substitute` (``statistics.json`` and ``constraints.json``
+  in the documented formats).
 
 When a Docker engine answers and holds the job's image (an image asset, or an image you pulled),
 processing jobs and training jobs on your own image run in containers instead
@@ -52,6 +55,8 @@ from typing import Any
 __all__ = ["JobRunner"]
 
 _OPT_ML = "/opt/ml"
+#: The analyzer's repository (``ContainerImage.model_monitor()``, SDK image_uri_config model-monitor.json).
+MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -398,6 +403,22 @@ class JobRunner:
         argv = [*app.get("ContainerEntrypoint", []), *app.get("ContainerArguments", [])]
         env = dict(request.get("Environment", {}))
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        if MODEL_MONITOR_REPOSITORY in app.get("ImageUri", "") and not argv:
+            # The analyzer's own entry point (Spark) cannot run here: baselining is substituted.
+            for key in ("dataset_source", "output_path"):
+                if key in env:
+                    env[key] = self._local(env[key], root)
+            with log.open("w") as f:
+                f.write(
+                    f"processing job {name}: LOCAL SUBSTITUTE for Model Monitor's analyzer image "
+                    f"{app.get('ImageUri')}: sm_constructs.local.model_monitor_substitute (baselining only)\n"
+                )
+            self._exec(["python", "-m", "sm_constructs.local.model_monitor_substitute"], root, log, env, limit, root)
+            kms = output_config.get("KmsKeyId")
+            for item in outputs:
+                local = Path(self._local(item["S3Output"]["LocalPath"], root))
+                self._upload(local, item["S3Output"]["S3Uri"], region, kms)
+            return
         docker = self._engine_for(app.get("ImageUri", ""))
         image = None if docker is not None else self._image(app.get("ImageUri", ""))
         cwds = dict(roots)

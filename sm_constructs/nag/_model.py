@@ -27,6 +27,7 @@ from ._asl import get
 from ._values import MISSING, Deployed, RunTime, Verdict
 
 __all__ = [
+    "JOB_DEFINITION_OPERATIONS",
     "JOB_OPERATIONS",
     "NAMED_OPERATIONS",
     "Definition",
@@ -45,6 +46,9 @@ SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
 JOB_OPERATIONS = frozenset(
     api.operation for api in vars(_api).values() if isinstance(api, _api.SageMakerApi) and api.is_job
 )
+#: Operations that define jobs SageMaker starts later (Model Monitor's job definitions, run by a
+#: monitoring schedule): the job settings rules apply to them as to jobs; they are no ``.sync`` tasks.
+JOB_DEFINITION_OPERATIONS = frozenset({_api.DATA_QUALITY_JOB_DEFINITION.operation})
 #: Create operations whose resource is made anew by every run, with their name field.
 NAMED_OPERATIONS = {
     api.operation: api.name_field

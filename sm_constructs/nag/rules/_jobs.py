@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .._asl import Task
-from .._model import JOB_OPERATIONS, Definition, combine, each_definition, has_field, settings
+from .._model import (
+    JOB_DEFINITION_OPERATIONS,
+    JOB_OPERATIONS,
+    Definition,
+    combine,
+    each_definition,
+    has_field,
+    settings,
+)
 from .._values import equals, is_present
 
-__all__ = ["creates_job", "field_is_set", "field_is_true", "job_with_field"]
+__all__ = ["creates_job", "defines_job", "field_is_set", "field_is_true", "job_with_field"]
 
 
 def creates_job(task: Task) -> bool:
@@ -16,9 +24,14 @@ def creates_job(task: Task) -> bool:
     return task.operation in JOB_OPERATIONS
 
 
+def defines_job(task: Task) -> bool:
+    """The state starts a job or creates a definition of jobs SageMaker starts later (monitoring)."""
+    return creates_job(task) or task.operation in JOB_DEFINITION_OPERATIONS
+
+
 def job_with_field(field: str, *, container: str = "") -> Callable[[Task], bool]:
     """Job tasks whose API (botocore's model) has ``field``: the rule applies only where the API allows it."""
-    return lambda task: creates_job(task) and has_field(task.operation, field, container=container)
+    return lambda task: defines_job(task) and has_field(task.operation, field, container=container)
 
 
 def field_is_set(field: str, *, container: str = "") -> Callable[[Task, object, object], str]:

@@ -3,12 +3,20 @@
 from typing import Any
 
 from .._asl import Task, get
-from .._model import JOB_OPERATIONS, Definition, combine, each_definition, has_field, settings
+from .._model import (
+    JOB_DEFINITION_OPERATIONS,
+    JOB_OPERATIONS,
+    Definition,
+    combine,
+    each_definition,
+    has_field,
+    settings,
+)
 from .._rule import STATE_MACHINE, SageMakerRule, task_rule
 from .._values import Verdict, is_present
 
 #: The model holds the network of the containers a transform job or endpoint runs.
-_OPERATIONS = {*JOB_OPERATIONS, "CreateModel"}
+_OPERATIONS = {*JOB_OPERATIONS, *JOB_DEFINITION_OPERATIONS, "CreateModel"}
 
 
 def _applies(task: Task) -> bool:

@@ -13,7 +13,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from sm_constructs import (
     ClusterConfig,
     ContainerImage,
+    DataCapture,
     DataPrefix,
+    DataQualityMonitor,
     EndpointAutoscaling,
     EndpointConfigDefinition,
     EndpointDeployment,
@@ -42,6 +44,8 @@ class ReleaseStack(Stack):
         role = SageMakerExecutionRole(self, "ExecutionRole")
         data.grant_read_write(role, DataPrefix.EVALUATION)
         data.grant_read(role, DataPrefix.MODELS)
+        data.grant_read_write(role, DataPrefix.DATA_CAPTURE)
+        data.grant_read_write(role, DataPrefix.MONITORING)
         image = ContainerImage.xgboost("1.7-1").bind(self).image_uri
 
         # ---- build pipeline, approval by the quality gate ------------------------------------
@@ -111,6 +115,16 @@ class ReleaseStack(Stack):
             role=role,
             endpoint_name="release-manual",
             autoscaling=EndpointAutoscaling(min_capacity=1, max_capacity=2),
+            # each approved version is monitored against the baseline registered with it
+            data_capture=DataCapture(
+                data.s3_uri(f"{DataPrefix.DATA_CAPTURE}manual/"), sampling_percentage=50, kms_key=data.encryption_key
+            ),
+            kms_key=data.encryption_key,
+            monitoring=DataQualityMonitor(
+                output_uri=data.s3_uri(f"{DataPrefix.MONITORING}reports/manual/"),
+                output_kms_key=data.encryption_key,
+                cluster=ClusterConfig(instance_type="ml.m5.large", volume_kms_key=data.encryption_key),
+            ),
             poll_interval=Duration.seconds(5),
         )
 
