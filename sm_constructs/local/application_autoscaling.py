@@ -112,5 +112,5 @@ def install() -> None:
 
     ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target  # type: ignore[method-assign]
     ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
-    ApplicationAutoscalingBackend.delete_scaling_policy = delete_scaling_policy  # type: ignore[method-assign,assignment]
+    ApplicationAutoscalingBackend.delete_scaling_policy = delete_scaling_policy  # type: ignore[method-assign]
     ApplicationAutoscalingBackend._sm_local_not_found = True  # type: ignore[attr-defined]
