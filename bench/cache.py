@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +34,7 @@ from sm_constructs.local.demo import (  # noqa: E402
     stack_outputs,
     start_server,
     start_synth,
+    stop_server,
     upload_sample,
 )
 from sm_constructs.local.emulator import _free_port  # noqa: E402
@@ -90,12 +90,7 @@ def main() -> int:
             ("numRound 120 → 150", _run(session, "bench-changed", {"inputDataUri": raw, "numRound": "150"})),
         ]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
     lines = [
         "| run | status | processing jobs | training jobs | transform jobs | wall time | state transitions | cache hits |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |",

@@ -32,11 +32,11 @@ from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
-from ._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS, EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
+from ._iam_facts import EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
 from ._kms import new_key
 from ._memo import aws, statement
 from ._validation import Problems, check_state_machine_name, typed
-from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry, sagemaker_arn
+from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry
 from .jobs._common import NetworkConfig
 from .jobs.autoscaling import EndpointAutoscaling
 from .jobs.hosting import (
@@ -48,7 +48,7 @@ from .jobs.hosting import (
     ModelDefinition,
 )
 from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, MonitoringScheduleDefinition
-from .jobs.refs import IModelPackageGroup, IModelRef
+from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement
 from .jobs.registry import ModelPackageVersion
 from .pipeline import allow_alarm_publish, grant_encrypted_publish
 from .state_machine import MlStateMachine
@@ -403,21 +403,8 @@ class ModelDeployment(Construct):
     def _monitoring_states(self, group: IModelPackageGroup, deployed: sfn.Succeed) -> sfn.Chain:
         """Read the version's registered baseline, create its job definition, point the schedule at it."""
         assert self.monitoring_job is not None and self.monitoring_schedule is not None
-        read = SageMakerTask(
-            self,
-            "MonitorBaseline",
-            resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sagemaker:describeModelPackage",
-            parameters={"ModelPackageName.$": "$.package.ModelPackageArn"},
-            policy_statements=[
-                statement(
-                    self,
-                    actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
-                    resources=[sagemaker_arn(self, "model-package", f"{group.group_name}/*")],
-                )
-            ],
-            # The whole description: a ResultSelector path to an absent field would fail the state.
-            result_path="$.steps.MonitorBaseline",
-        )
+        # The whole description: a ResultSelector path to an absent field would fail the state.
+        read = self._read_version("MonitorBaseline", group)
         read.add_retry(
             errors=["SageMaker.ThrottlingException"],
             interval=Duration.seconds(5),
@@ -462,22 +449,24 @@ class ModelDeployment(Construct):
         self._catch(task)
         return task
 
-    def _still_current(self, when: str, group: IModelPackageGroup, own_arn: str, superseded: sfn.Succeed) -> sfn.Chain:
-        """The version is still Approved and this is the newest execution; else ``superseded``."""
-        describe = SageMakerTask(
+    def _read_version(
+        self, id: str, group: IModelPackageGroup, *, result_selector: dict[str, Any] | None = None
+    ) -> SageMakerTask:
+        """DescribeModelPackage of the released version (``$.package``) into ``$.steps.<id>``."""
+        return SageMakerTask(
             self,
-            f"ReadVersion{when}",
+            id,
             resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sagemaker:describeModelPackage",
             parameters={"ModelPackageName.$": "$.package.ModelPackageArn"},
-            policy_statements=[
-                statement(
-                    self,
-                    actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
-                    resources=[sagemaker_arn(self, "model-package", f"{group.group_name}/*")],
-                )
-            ],
-            result_selector={"ModelApprovalStatus.$": "$.ModelApprovalStatus"},
-            result_path=f"$.steps.ReadVersion{when}",
+            policy_statements=[describe_versions_statement(self, group)],
+            result_selector=result_selector,
+            result_path=f"$.steps.{id}",
+        )
+
+    def _still_current(self, when: str, group: IModelPackageGroup, own_arn: str, superseded: sfn.Succeed) -> sfn.Chain:
+        """The version is still Approved and this is the newest execution; else ``superseded``."""
+        describe = self._read_version(
+            f"ReadVersion{when}", group, result_selector={"ModelApprovalStatus.$": "$.ModelApprovalStatus"}
         )
         newest = SageMakerTask(
             self,

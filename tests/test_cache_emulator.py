@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -31,7 +29,7 @@ from sm_constructs import (
     TrainingChannel,
     TrainingDefinition,
 )
-from sm_constructs.local.demo import LocalSession, start_server
+from sm_constructs.local.demo import LocalSession, start_server, stop_server
 from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("cache-emulator")
@@ -90,15 +88,7 @@ def emulator(tmp_path_factory):
     # The state machine is created here without CloudFormation, so its role has no policies in the
     # emulator: IAM enforcement is off for this module. The lookups' IAM runs enforced in
     # test_local_e2e.py (the reference pipeline caches its steps) and in bench/cache.py.
-    previous = os.environ.get("SM_LOCAL_IAM")
-    os.environ["SM_LOCAL_IAM"] = "off"
-    try:
-        proc, url = start_server(_free_port(), workdir, time_scale=0.05)
-    finally:
-        if previous is None:
-            os.environ.pop("SM_LOCAL_IAM")
-        else:
-            os.environ["SM_LOCAL_IAM"] = previous
+    proc, url = start_server(_free_port(), workdir, time_scale=0.05, enforce_iam=False)
     try:
         session = LocalSession(url)
         session.client("s3").create_bucket(Bucket=BUCKET)
@@ -115,12 +105,7 @@ def emulator(tmp_path_factory):
         )["stateMachineArn"]
         yield {"session": session, "machine": machine}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def _upload(emulator, prefix: str, body: str = ROWS) -> str:

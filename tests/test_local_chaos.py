@@ -25,7 +25,6 @@ import collections
 import json
 import os
 import random
-import subprocess
 import time
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from sm_constructs.local.demo import (
     stack_outputs,
     start_server,
     start_synth,
+    stop_server,
 )
 from sm_constructs.local.emulator import _free_port
 
@@ -81,12 +81,7 @@ def local(tmp_path_factory):
             )
         yield {"session": session, "workdir": workdir, **found}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def plan(seed: int) -> dict:

@@ -6,7 +6,6 @@ retry intervals run 20x faster (time scale 0.05); everything else is as the stat
 """
 
 import json
-import subprocess
 import time
 
 import numpy as np
@@ -23,6 +22,7 @@ from sm_constructs.local.demo import (
     stack_outputs,
     start_server,
     start_synth,
+    stop_server,
 )
 from sm_constructs.local.emulator import _free_port
 
@@ -44,12 +44,7 @@ def local(tmp_path_factory):
         session.client("s3").upload_file(ROOT_DATA, found["bucket"], "raw/churn/churn.csv")
         yield {"session": session, "workdir": workdir, **found}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: do not fail the module on shutdown
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def _run(local, name, **input_fields):

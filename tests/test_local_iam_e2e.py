@@ -28,6 +28,7 @@ from sm_constructs.local.demo import (
     stack_outputs,
     start_server,
     start_synth,
+    stop_server,
 )
 from sm_constructs.local.emulator import _free_port
 from sm_constructs.local.iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
@@ -56,12 +57,7 @@ def local(tmp_path_factory):
         template = json.loads((workdir / "cdk.out" / f"{STACK}.template.json").read_text())
         yield {"session": session, "workdir": workdir, "template": template, **found}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # a loaded machine: do not fail the module on shutdown
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def _upload_tuning_data(session, bucket, prepared):

@@ -8,8 +8,6 @@ checked against the same scikit-learn model called in this process; errors again
 
 import io
 import json
-import os
-import subprocess
 import tarfile
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 from sklearn.linear_model import LogisticRegression
 
-from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, emulator_env, start_server
+from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, emulator_env, start_server, stop_server
 from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-inference")
@@ -69,15 +67,8 @@ def _tar(files: dict[str, bytes]) -> bytes:
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-inference")
-    saved = os.environ.get("SM_LOCAL_IAM")
-    os.environ["SM_LOCAL_IAM"] = "off"  # raw calls here, not a deployed app: no policies to check
-    try:
-        proc, url = start_server(_free_port(), workdir, time_scale=0.01)
-    finally:
-        if saved is None:
-            os.environ.pop("SM_LOCAL_IAM", None)
-        else:
-            os.environ["SM_LOCAL_IAM"] = saved
+    # raw calls here, not a deployed app: no policies to check
+    proc, url = start_server(_free_port(), workdir, time_scale=0.01, enforce_iam=False)
     rng = np.random.default_rng(7)
     features = rng.normal(size=(80, 3))
     model = LogisticRegression().fit(features, (features @ [1.0, -2.0, 0.5] > 0).astype(int))
@@ -96,12 +87,7 @@ def emu(tmp_path_factory):
         s3.put_object(Bucket=BUCKET, Key="b/sourcedir.tar.gz", Body=_tar({"serve.py": ALL_HANDLERS.encode()}))
         yield {"session": session, "sm": sm, "url": url, "workdir": workdir, "model": model}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def _deploy(sm, name, container):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sm_constructs import cli
-from sm_constructs.local.demo import ACCOUNT_ID, REGION, LocalSession, cdk, emulator_env, start_server
+from sm_constructs.local.demo import ACCOUNT_ID, REGION, LocalSession, cdk, emulator_env, start_server, stop_server
 from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-release")
@@ -51,8 +51,7 @@ def local(tmp_path_factory):
             s3.put_object(Bucket=bucket, Key=f"models/v{version}/model.tar.gz", Body=f"model {version}".encode())
         yield {"session": session, "url": url, "bucket": bucket, "workdir": workdir}
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def _wait(sfn, arn, timeout=120):

@@ -6,14 +6,12 @@ to delete.
 """
 
 import json
-import os
-import subprocess
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, start_server
+from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, start_server, stop_server
 from sm_constructs.local.emulator import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-behaviour")
@@ -24,15 +22,8 @@ SCALE = 0.02
 @pytest.fixture(scope="module")
 def emu(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-behaviour")
-    saved = os.environ.get("SM_LOCAL_IAM")
-    os.environ["SM_LOCAL_IAM"] = "off"  # raw calls here, not a deployed app: no policies to check
-    try:
-        proc, url = start_server(_free_port(), workdir, time_scale=SCALE)
-    finally:
-        if saved is None:
-            os.environ.pop("SM_LOCAL_IAM", None)
-        else:
-            os.environ["SM_LOCAL_IAM"] = saved
+    # raw calls here, not a deployed app: no policies to check
+    proc, url = start_server(_free_port(), workdir, time_scale=SCALE, enforce_iam=False)
     try:
         session = LocalSession(url)
         sm = session.client("sagemaker")
@@ -48,12 +39,7 @@ def emu(tmp_path_factory):
             )
         yield {"session": session, "sm": sm, "workdir": workdir}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_server(proc)
 
 
 def _faults(emu, faults):

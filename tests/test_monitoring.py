@@ -366,31 +366,9 @@ def test_baseline_output_must_be_a_prefix_and_header_is_for_csv():
     assert json.loads(ok.environment["dataset_format"]) == {"json": {"lines": True}}
 
 
-def test_job_definition_request_is_checked_by_botocore():
-    _, stack, _data, role = _stack()
-    with pytest.raises(ConstructValidationError, match=r"Test/Job.*InstanceType"):
-        DataQualityJobDefinition(
-            stack,
-            "Job",
-            role=role,
-            endpoint_name="churn",
-            statistics_uri="s3://b/s.json",
-            constraints_uri="s3://b/c.json",
-            output_uri="s3://b/r/",
-            cluster=ClusterConfig(instance_type="m5.large"),
-        )
-    with pytest.raises(ConstructValidationError, match=r"name_prefix.*lower case"):
-        DataQualityJobDefinition(
-            stack,
-            "Job",
-            role=role,
-            endpoint_name="churn",
-            statistics_uri="s3://b/s.json",
-            constraints_uri="s3://b/c.json",
-            output_uri="s3://b/r/",
-            name_prefix="Churn",
-        )
-    job = DataQualityJobDefinition(
+def _job_definition(stack, role, **overrides):
+    """A data-quality job definition "Job" on endpoint "churn" with fixed baseline and report URIs."""
+    return DataQualityJobDefinition(
         stack,
         "Job",
         role=role,
@@ -398,7 +376,17 @@ def test_job_definition_request_is_checked_by_botocore():
         statistics_uri="s3://b/s.json",
         constraints_uri="s3://b/c.json",
         output_uri="s3://b/r/",
+        **overrides,
     )
+
+
+def test_job_definition_request_is_checked_by_botocore():
+    _, stack, _data, role = _stack()
+    with pytest.raises(ConstructValidationError, match=r"Test/Job.*InstanceType"):
+        _job_definition(stack, role, cluster=ClusterConfig(instance_type="m5.large"))
+    with pytest.raises(ConstructValidationError, match=r"name_prefix.*lower case"):
+        _job_definition(stack, role, name_prefix="Churn")
+    job = _job_definition(stack, role)
     with pytest.raises(ConstructValidationError, match=r"(?s)Test/Schedule.*MonitoringScheduleName is 64 chars"):
         MonitoringScheduleDefinition(stack, "Schedule", schedule_name="x" * 64, job_definition=job)
 
@@ -406,15 +394,7 @@ def test_job_definition_request_is_checked_by_botocore():
 def test_sagemaker_checks_read_monitoring_job_definitions():
     """A job definition without keys or isolation is a finding, as a job would be (SageMakerChecks)."""
     app, stack, _, role = _stack()
-    job = DataQualityJobDefinition(
-        stack,
-        "Job",
-        role=role,
-        endpoint_name="churn",
-        statistics_uri="s3://b/s.json",
-        constraints_uri="s3://b/c.json",
-        output_uri="s3://b/r/",
-    )
+    job = _job_definition(stack, role)
     job.to_state_machine()
     assert set(sagemaker_findings(app)) == {
         "SageMaker-JobNetworkIsolation[State::Job]",

@@ -581,7 +581,7 @@ def test_api_check_reports_unknown_and_missing_members():
 def test_deploys_into_the_local_emulator():
     """The Studio stack deploys with CloudFormation in the emulator: the domain through moto's
     SageMaker backend, user profiles, spaces and lifecycle configurations skipped with moto's warning."""
-    from sm_constructs.local.demo import LocalSession, start_server
+    from sm_constructs.local.demo import LocalSession, start_server, stop_server
     from sm_constructs.local.emulator import _free_port
 
     app = new_app(outdir=tempfile.mkdtemp())
@@ -623,8 +623,7 @@ def test_deploys_into_the_local_emulator():
         idle = described["DefaultUserSettings"]["JupyterLabAppSettings"]["AppLifecycleManagement"]["IdleSettings"]
         assert idle["IdleTimeoutInMinutes"] == 120
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop_server(proc)
     log = (workdir / "emulator.log").read_text()
     for skipped in ("UserProfile", "Space", "StudioLifecycleConfig"):
         assert f"Tried to parse AWS::SageMaker::{skipped} but it's not supported by moto's CloudFormation" in log

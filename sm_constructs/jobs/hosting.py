@@ -19,7 +19,6 @@ from .._flags import pin_feature_flags
 from .._iam_facts import (
     DELETE_ENDPOINT_ACTIONS,
     DESCRIBE_ENDPOINT_ACTIONS,
-    DESCRIBE_MODEL_PACKAGE_ACTIONS,
     ENDPOINT,
     ENDPOINT_CONFIG,
     ENDPOINT_KEY_ACTIONS,
@@ -42,6 +41,7 @@ from .refs import (
     ImportedEndpointConfig,
     ImportedModel,
     check_model_source,
+    describe_versions_statement,
 )
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -212,14 +212,7 @@ class ModelDefinition(SageMakerDefinition):
         """From a registered version: read the version (only those of its group)."""
         if self.model_package is None:
             return []
-        group = self.model_package.group.group_name
-        return [
-            statement(
-                self,
-                actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS),
-                resources=[sagemaker_arn(self, "model-package", f"{group}/*")],
-            )
-        ]
+        return [describe_versions_statement(self, self.model_package.group)]
 
 
 def _trained_image(training: TrainingDefinition | TuningDefinition) -> ContainerImage:

@@ -14,6 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
+from .._memo import statement
 from .._validation import WHAT_TO_PASS, Problems, is_token, looks_like_jsonpath
 from ._base import sagemaker_arn
 from .training import TrainingDefinition
@@ -258,5 +260,15 @@ def grant_group_read(group: Any, grantee: iam.IGrantable) -> iam.Grant:
             "sagemaker:DescribeModelPackage",
             "sagemaker:ListModelPackages",
         ],
-        resource_arns=[group.group_arn, sagemaker_arn(group, "model-package", f"{group.group_name}/*")],
+        resource_arns=[group.group_arn, group_versions_arn(group, group)],
     )
+
+
+def group_versions_arn(scope: Construct, group: IModelPackageGroup) -> str:
+    """ARN pattern of every version in ``group`` (``model-package/<group>/*``), in ``scope``'s stack."""
+    return sagemaker_arn(scope, "model-package", f"{group.group_name}/*")
+
+
+def describe_versions_statement(scope: Construct, group: IModelPackageGroup) -> iam.PolicyStatement:
+    """Reading a version of ``group``, or creating a model from one: DescribeModelPackage on its versions."""
+    return statement(scope, actions=list(DESCRIBE_MODEL_PACKAGE_ACTIONS), resources=[group_versions_arn(scope, group)])

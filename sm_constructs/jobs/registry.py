@@ -22,6 +22,7 @@ from .refs import (
     ImportedModelPackageGroup,
     check_model_source,
     grant_group_read,
+    group_versions_arn,
 )
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -206,7 +207,7 @@ class ModelRegistrationDefinition(SageMakerDefinition):
         return self._group
 
     def resource_arn_pattern(self) -> str:
-        return sagemaker_arn(self, "model-package", f"{self.group.group_name}/*")
+        return group_versions_arn(self, self.group)
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
         return [
@@ -287,7 +288,7 @@ class ModelApprovalDefinition(SageMakerDefinition):
         return {"ModelPackageArn.$": "$.ModelPackageArn"}
 
     def resource_arn_pattern(self) -> str:
-        return sagemaker_arn(self, "model-package", f"{self.version.group.group_name}/*")
+        return group_versions_arn(self, self.version.group)
 
     def policy_statements(self) -> list[iam.PolicyStatement]:
         return [

@@ -73,11 +73,13 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def start_server(
-    port: int, workdir: Path, time_scale: float, *, detach: bool = False
+    port: int, workdir: Path, time_scale: float, *, detach: bool = False, enforce_iam: bool = True
 ) -> tuple[subprocess.Popen[str], str]:
     """The emulator in a child process; returns it once it answers.
 
     :param detach: run it in its own session, so it outlives this process (``sm-local``).
+    :param enforce_iam: False for ``serve --no-iam``: raw calls, not a deployed app, have no policies
+        to check. Default: True, unless ``SM_LOCAL_IAM=off``.
     """
     import urllib.request
 
@@ -97,6 +99,7 @@ def start_server(
             str(workdir),
             "--time-scale",
             str(time_scale),
+            *([] if enforce_iam else ["--no-iam"]),
         ],
         cwd=workdir,
         env={**os.environ, "PYTHONPATH": python_path},
@@ -117,6 +120,16 @@ def start_server(
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("emulator did not start within 60 s")
+
+
+def stop_server(proc: subprocess.Popen[str]) -> None:
+    """Stops an emulator :func:`start_server` started: SIGTERM, then SIGKILL if it has not exited in 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # a loaded machine: do not leave it running
+        proc.kill()
+        proc.wait(timeout=10)
 
 
 def _cdk_command(*args: str) -> tuple[list[str], dict[str, str]]:
@@ -317,9 +330,4 @@ def demo(args: argparse.Namespace) -> int:
         if args.keep:
             print(f"emulator left running on {url} (pid {proc.pid})")
         else:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_server(proc)

@@ -51,6 +51,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from .runner import serving_container
+
 __all__ = ["install"]
 
 _boosters: dict[str, Any] = {}
@@ -375,10 +377,7 @@ def answer(
     config = backend.endpoint_configs[endpoint.endpoint_config_name]
     variant = config.production_variants[0]
     model = backend._models[variant["ModelName"]]
-    container = model.primary_container or (model.containers or [{}])[0]
-    if "ModelPackageName" in container:  # a model from a registered version serves the version's container
-        package = backend.describe_model_package(container["ModelPackageName"])
-        container = {**package.inference_specification["Containers"][0], **container}
+    container = serving_container(backend, model)
     image = container.get("Image", "")
     request = (body, content_type, accept)
     if _is_sklearn(image):

@@ -36,6 +36,7 @@ from botocore.exceptions import ClientError
 
 from .iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, STATE_MACHINE_ACCESS, Call
 from .iam_policy import Outcome, Request, authorize
+from .runner import serving_container
 
 __all__ = ["ADDED_CONTEXT_KEYS", "AccessDenied", "Enforcer", "PolicyStore", "install"]
 
@@ -197,20 +198,14 @@ class PolicyStore:
     def model_role(self, model_name: str, region: str) -> tuple[str | None, str | None]:
         """(execution role ARN, image) of a model, for transform jobs.
 
-        A model created from a registered version (a container with ``ModelPackageName`` and no
-        ``Image``) serves the version's inference container (SageMaker API reference, ContainerDefinition
-        ModelPackageName: "the name or Amazon Resource Name (ARN) of the model package to use to create
-        the model"); the model's execution role still pulls that image and reads its model data.
+        The image is the one the model serves (:func:`~sm_constructs.local.runner.serving_container`: a
+        registered version's, for a model created from one); the model's execution role pulls it.
         """
         backend = self._sagemaker(region)
         model = backend._models.get(model_name)
         if model is None:
             return None, None
-        container = model.primary_container or (model.containers or [{}])[0]
-        if "ModelPackageName" in container:
-            package = backend.describe_model_package(container["ModelPackageName"])
-            container = (package.inference_specification or {}).get("Containers", [{}])[0]
-        return model.execution_role_arn, container.get("Image")
+        return model.execution_role_arn, serving_container(backend, model).get("Image")
 
 
 def _as_list(value: Any) -> list[Any]:

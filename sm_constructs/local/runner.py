@@ -52,7 +52,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JobRunner"]
+__all__ = ["JobRunner", "serving_container"]
 
 _OPT_ML = "/opt/ml"
 #: The analyzer's repository (``ContainerImage.model_monitor()``, SDK image_uri_config model-monitor.json).
@@ -64,6 +64,22 @@ def _split_s3(uri: str) -> tuple[str, str]:
     if not match:
         raise ValueError(f"not an S3 URI: {uri}")
     return match.group(1), match.group(2)
+
+
+def serving_container(backend: Any, model: Any) -> dict[str, Any]:
+    """The container a model of moto's SageMaker ``backend`` serves: its first container.
+
+    A model created from a registered version (a container with ``ModelPackageName`` and no ``Image``)
+    serves the version's inference container, under the model's own fields such as ``Environment``
+    (SageMaker API reference, ContainerDefinition ModelPackageName: "the name or Amazon Resource Name
+    (ARN) of the model package to use to create the model"). Transform jobs, endpoints and the IAM
+    check of the model's role (which pulls that image and reads its model data) all read it here.
+    """
+    container: dict[str, Any] = model.primary_container or (model.containers or [{}])[0]
+    if "ModelPackageName" in container:
+        package = backend.describe_model_package(container["ModelPackageName"])
+        container = {**(package.inference_specification or {}).get("Containers", [{}])[0], **container}
+    return container
 
 
 class JobFailed(Exception):
@@ -616,10 +632,7 @@ class JobRunner:
         model = self._backend(region)._models.get(request["ModelName"])
         if model is None:
             raise JobFailed(f"ClientError: model {request['ModelName']} does not exist")
-        container = model.primary_container or (model.containers or [{}])[0]
-        if "ModelPackageName" in container:  # a model from a registered version serves the version's container
-            package = self._backend(region).describe_model_package(container["ModelPackageName"])
-            container = package.inference_specification["Containers"][0]
+        container = serving_container(self._backend(region), model)
         image = container.get("Image", "")
         if "sagemaker-xgboost" not in image:
             raise JobFailed(f"ClientError: image {image} cannot serve locally (the built-in XGBoost algorithm only)")

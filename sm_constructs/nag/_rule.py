@@ -30,6 +30,7 @@ __all__ = [
     "dispatch",
     "findings",
     "properties_rule",
+    "request_rule",
     "task_rule",
 ]
 
@@ -164,3 +165,21 @@ def dispatch(checks: dict[str, Callable[[CfnResource, Context], Result]]) -> Cal
         return checks[node.cfn_resource_type](node, context)
 
     return check
+
+
+def request_rule(
+    resource_type: str, select: Callable[[Task], bool], verdict: Callable[[Any], str], where: str
+) -> Callable[[CfnResource, Context], Result]:
+    """One check of a SageMaker request, made by a task state or by an L1 resource of the same shape.
+
+    ``verdict`` reads the request of each task state ``select`` picks (``CreateEndpointConfig``, ...)
+    and the properties of each ``resource_type`` resource (``AWS::SageMaker::EndpointConfig``, ...);
+    ``where`` is the property an unverifiable L1 finding names. A task whose request does not use the
+    checked feature (``Verdict.NA``) complies, like an ``OK`` one.
+    """
+    return dispatch(
+        {
+            STATE_MACHINE: task_rule(select, lambda task, node, context: verdict(task.request)),
+            resource_type: properties_rule(lambda props, node, context: (verdict(props), where)),
+        }
+    )

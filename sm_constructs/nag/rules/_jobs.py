@@ -16,7 +16,15 @@ from .._model import (
 )
 from .._values import equals, is_present
 
-__all__ = ["creates_job", "defines_job", "field_is_set", "field_is_true", "job_with_field"]
+__all__ = [
+    "creates_job",
+    "defines_job",
+    "field_is_set",
+    "field_is_true",
+    "is_true",
+    "job_with_field",
+    "per_definition",
+]
 
 
 def creates_job(task: Task) -> bool:
@@ -34,19 +42,23 @@ def job_with_field(field: str, *, container: str = "") -> Callable[[Task], bool]
     return lambda task: defines_job(task) and has_field(task.operation, field, container=container)
 
 
+def per_definition(check: Callable[[Definition], str]) -> Callable[[Task, object, object], str]:
+    """A task verdict: ``check`` over every job definition of the request, combined."""
+    return lambda task, node, context: each_definition(task.operation, task.request, check)
+
+
+def is_true(definition: Definition, field: str) -> str:
+    """``field`` is the literal ``true`` wherever the definition holds it (SageMaker's default is false)."""
+    return combine([equals(value, True, default=False) for _, value in settings(definition, field)])
+
+
 def field_is_set(field: str, *, container: str = "") -> Callable[[Task, object, object], str]:
     """Every job definition of the request sets ``field`` (a literal or a stack resource's identifier)."""
-
-    def definition_verdict(definition: Definition) -> str:
-        return combine([is_present(value) for _, value in settings(definition, field, container=container)])
-
-    return lambda task, node, context: each_definition(task.operation, task.request, definition_verdict)
+    return per_definition(
+        lambda definition: combine([is_present(value) for _, value in settings(definition, field, container=container)])
+    )
 
 
 def field_is_true(field: str) -> Callable[[Task, object, object], str]:
-    """Every job definition of the request sets ``field`` to the literal ``true`` (SageMaker's default is false)."""
-
-    def definition_verdict(definition: Definition) -> str:
-        return combine([equals(value, True, default=False) for _, value in settings(definition, field)])
-
-    return lambda task, node, context: each_definition(task.operation, task.request, definition_verdict)
+    """Every job definition of the request sets ``field`` to the literal ``true``."""
+    return per_definition(lambda definition: is_true(definition, field))

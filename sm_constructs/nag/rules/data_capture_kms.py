@@ -2,11 +2,9 @@
 
 from typing import Any
 
-from aws_cdk import CfnResource
-
-from .._asl import Task, get
+from .._asl import get
 from .._model import JOB_OPERATIONS, has_field
-from .._rule import STATE_MACHINE, Context, SageMakerRule, dispatch, properties_rule, task_rule
+from .._rule import STATE_MACHINE, SageMakerRule, request_rule
 from .._values import MISSING, Deployed, RunTime, Verdict, is_present
 from .endpoint_config_kms import ENDPOINT_CONFIG
 
@@ -28,11 +26,6 @@ def capture_verdict(request: Any) -> str:
     return is_present(get(capture, ("KmsKeyId",)))
 
 
-def _task_verdict(task: Task, node: CfnResource, context: Context) -> str:
-    verdict = capture_verdict(task.request)
-    return Verdict.OK if verdict == Verdict.NA else verdict
-
-
 RULE = SageMakerRule(
     id="DataCaptureKms",
     resource_types=frozenset({STATE_MACHINE, ENDPOINT_CONFIG}),
@@ -44,12 +37,10 @@ RULE = SageMakerRule(
         "Without: DataCaptureConfig.KmsKeyId on CreateEndpointConfig / CreateTransformJob or on "
         "AWS::SageMaker::EndpointConfig."
     ),
-    check=dispatch(
-        {
-            STATE_MACHINE: task_rule(lambda task: task.operation in CAPTURING_OPERATIONS, _task_verdict),
-            ENDPOINT_CONFIG: properties_rule(
-                lambda props, node, context: (capture_verdict(props), "DataCaptureConfig.KmsKeyId")
-            ),
-        }
+    check=request_rule(
+        ENDPOINT_CONFIG,
+        lambda task: task.operation in CAPTURING_OPERATIONS,
+        capture_verdict,
+        "DataCaptureConfig.KmsKeyId",
     ),
 )

@@ -2,10 +2,8 @@
 
 from typing import Any
 
-from aws_cdk import CfnResource
-
-from .._asl import Task, get
-from .._rule import STATE_MACHINE, Context, SageMakerRule, dispatch, properties_rule, task_rule
+from .._asl import get
+from .._rule import STATE_MACHINE, SageMakerRule, request_rule
 from .._values import Deployed, RunTime, Verdict, is_present
 
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
@@ -29,11 +27,6 @@ def config_verdict(config: Any) -> str:
     return is_present(get(config, ("KmsKeyId",)))
 
 
-def _task_verdict(task: Task, node: CfnResource, context: Context) -> str:
-    verdict = config_verdict(task.request)
-    return Verdict.OK if verdict == Verdict.NA else verdict
-
-
 RULE = SageMakerRule(
     id="EndpointConfigKms",
     resource_types=frozenset({STATE_MACHINE, ENDPOINT_CONFIG}),
@@ -47,10 +40,7 @@ RULE = SageMakerRule(
         "(aws-stepfunctions-tasks: SageMakerCreateEndpointConfig(kms_key=...)). Instance types with NVMe instance "
         "storage encrypt it in hardware; KmsKeyId still covers the attached volume."
     ),
-    check=dispatch(
-        {
-            STATE_MACHINE: task_rule(lambda task: task.operation == "CreateEndpointConfig", _task_verdict),
-            ENDPOINT_CONFIG: properties_rule(lambda props, node, context: (config_verdict(props), "KmsKeyId")),
-        }
+    check=request_rule(
+        ENDPOINT_CONFIG, lambda task: task.operation == "CreateEndpointConfig", config_verdict, "KmsKeyId"
     ),
 )

@@ -1,12 +1,9 @@
 """Distributed jobs encrypt the traffic between their instances."""
 
-from typing import Any
-
-from .._asl import Task
-from .._model import Definition, combine, each_definition, settings
+from .._model import Definition, settings
 from .._rule import STATE_MACHINE, SageMakerRule, task_rule
-from .._values import Deployed, RunTime, Verdict, equals
-from ._jobs import job_with_field
+from .._values import Deployed, RunTime, Verdict
+from ._jobs import is_true, job_with_field, per_definition
 
 FIELD = "EnableInterContainerTrafficEncryption"
 
@@ -27,22 +24,18 @@ def _instances(definition: Definition) -> str | int:
     return max(largest, grouped)
 
 
-def _verdict(task: Task, node: Any, context: Any) -> str:
-    def definition_verdict(definition: Definition) -> str:
-        instances = _instances(definition)
-        if instances == Verdict.UNKNOWN:
-            return _unknown_count(definition)
-        if isinstance(instances, int) and instances <= 1:
-            return Verdict.OK
-        return combine([equals(value, True, default=False) for _, value in settings(definition, FIELD)])
-
-    return each_definition(task.operation, task.request, definition_verdict)
+def _definition_verdict(definition: Definition) -> str:
+    instances = _instances(definition)
+    if instances == Verdict.UNKNOWN:
+        return _unknown_count(definition)
+    if isinstance(instances, int) and instances <= 1:
+        return Verdict.OK
+    return is_true(definition, FIELD)
 
 
 def _unknown_count(definition: Definition) -> str:
     """The instance count is not known before run time: compliant only if encryption is on anyway."""
-    verdict = combine([equals(value, True, default=False) for _, value in settings(definition, FIELD)])
-    return Verdict.OK if verdict == Verdict.OK else Verdict.UNKNOWN
+    return Verdict.OK if is_true(definition, FIELD) == Verdict.OK else Verdict.UNKNOWN
 
 
 RULE = SageMakerRule(
@@ -57,5 +50,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: NetworkConfig(encrypt_inter_container_traffic=True) (on by default when more than one instance runs). "
         "Without: EnableInterContainerTrafficEncryption: true in the request (processing: in NetworkConfig)."
     ),
-    check=task_rule(job_with_field(FIELD), _verdict),
+    check=task_rule(job_with_field(FIELD), per_definition(_definition_verdict)),
 )

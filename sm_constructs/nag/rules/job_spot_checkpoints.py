@@ -1,31 +1,26 @@
 """Managed spot training saves checkpoints and bounds its wait."""
 
-from typing import Any
-
-from .._asl import Task, get
-from .._model import Definition, combine, each_definition
+from .._asl import get
+from .._model import Definition, combine
 from .._rule import STATE_MACHINE, SageMakerRule, task_rule
 from .._values import Deployed, RunTime, Verdict, is_present
-from ._jobs import job_with_field
+from ._jobs import job_with_field, per_definition
 
 
-def _verdict(task: Task, node: Any, context: Any) -> str:
-    def definition_verdict(definition: Definition) -> str:
-        if isinstance(definition.value, RunTime | Deployed):
-            return Verdict.UNKNOWN
-        spot = get(definition.value, ("EnableManagedSpotTraining",))
-        if isinstance(spot, RunTime | Deployed):
-            return Verdict.UNKNOWN
-        if spot is not True:
-            return Verdict.OK
-        return combine(
-            [
-                is_present(get(definition.value, ("CheckpointConfig", "S3Uri"))),
-                is_present(get(definition.value, ("StoppingCondition", "MaxWaitTimeInSeconds"))),
-            ]
-        )
-
-    return each_definition(task.operation, task.request, definition_verdict)
+def _definition_verdict(definition: Definition) -> str:
+    if isinstance(definition.value, RunTime | Deployed):
+        return Verdict.UNKNOWN
+    spot = get(definition.value, ("EnableManagedSpotTraining",))
+    if isinstance(spot, RunTime | Deployed):
+        return Verdict.UNKNOWN
+    if spot is not True:
+        return Verdict.OK
+    return combine(
+        [
+            is_present(get(definition.value, ("CheckpointConfig", "S3Uri"))),
+            is_present(get(definition.value, ("StoppingCondition", "MaxWaitTimeInSeconds"))),
+        ]
+    )
 
 
 RULE = SageMakerRule(
@@ -40,5 +35,5 @@ RULE = SageMakerRule(
         "(validated at synth). "
         "Without: CheckpointConfig.S3Uri and StoppingCondition.MaxWaitTimeInSeconds in the request."
     ),
-    check=task_rule(job_with_field("EnableManagedSpotTraining"), _verdict),
+    check=task_rule(job_with_field("EnableManagedSpotTraining"), per_definition(_definition_verdict)),
 )

@@ -3,40 +3,32 @@
 from typing import Any
 
 from .._asl import Task, get
-from .._model import (
-    JOB_DEFINITION_OPERATIONS,
-    JOB_OPERATIONS,
-    Definition,
-    combine,
-    each_definition,
-    has_field,
-    settings,
-)
+from .._model import Definition, combine, has_field, settings
 from .._rule import STATE_MACHINE, SageMakerRule, task_rule
 from .._values import Verdict, is_present
-
-#: The model holds the network of the containers a transform job or endpoint runs.
-_OPERATIONS = {*JOB_OPERATIONS, *JOB_DEFINITION_OPERATIONS, "CreateModel"}
+from ._jobs import defines_job, per_definition
 
 
 def _applies(task: Task) -> bool:
-    return task.operation in _OPERATIONS and has_field(task.operation, "VpcConfig")
+    # The model holds the network of the containers a transform job or endpoint runs.
+    return (defines_job(task) or task.operation == "CreateModel") and has_field(task.operation, "VpcConfig")
+
+
+def _definition_verdict(definition: Definition) -> str:
+    verdicts = []
+    for _, value in settings(definition, "VpcConfig"):
+        if isinstance(value, dict):
+            verdicts += [is_present(get(value, ("Subnets",))), is_present(get(value, ("SecurityGroupIds",)))]
+        else:
+            verdicts.append(is_present(value))
+    return combine(verdicts)
+
+
+_each_definition = per_definition(_definition_verdict)
 
 
 def _verdict(task: Task, node: Any, context: Any) -> str:
-    if not context.vpc_only_for(node):
-        return Verdict.OK
-
-    def definition_verdict(definition: Definition) -> str:
-        verdicts = []
-        for _, value in settings(definition, "VpcConfig"):
-            if isinstance(value, dict):
-                verdicts += [is_present(get(value, ("Subnets",))), is_present(get(value, ("SecurityGroupIds",)))]
-            else:
-                verdicts.append(is_present(value))
-        return combine(verdicts)
-
-    return each_definition(task.operation, task.request, definition_verdict)
+    return _each_definition(task, node, context) if context.vpc_only_for(node) else Verdict.OK
 
 
 RULE = SageMakerRule(

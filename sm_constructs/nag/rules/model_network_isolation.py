@@ -3,7 +3,7 @@
 from typing import Any
 
 from .._asl import get
-from .._rule import STATE_MACHINE, SageMakerRule, dispatch, properties_rule, task_rule
+from .._rule import STATE_MACHINE, SageMakerRule, request_rule
 from .._values import Deployed, RunTime, Verdict, equals
 
 MODEL = "AWS::SageMaker::Model"
@@ -27,13 +27,5 @@ RULE = SageMakerRule(
         "Without: EnableNetworkIsolation: true on CreateModel or AWS::SageMaker::Model "
         "(aws-stepfunctions-tasks: SageMakerCreateModel(enable_network_isolation=True))."
     ),
-    check=dispatch(
-        {
-            STATE_MACHINE: task_rule(
-                lambda task: task.operation == "CreateModel",
-                lambda task, node, context: model_verdict(task.request),
-            ),
-            MODEL: properties_rule(lambda props, node, context: (model_verdict(props), "EnableNetworkIsolation")),
-        }
-    ),
+    check=request_rule(MODEL, lambda task: task.operation == "CreateModel", model_verdict, "EnableNetworkIsolation"),
 )
