@@ -196,7 +196,6 @@ __all__ = [
     "TrainingDefinition",
     "TransformDefinition",
     "TuningDefinition",
-    "# release",
     "add_default_retry",
     "run_unique_name",
 ]
