@@ -1,3 +1,11 @@
+"""Shared test set-up.
+
+Fixtures that deploy an app into the emulator (or synthesize a large app) are session-scoped even
+when one module uses them: pytest-xdist may run other tests on the same worker between a module's
+tests, and a module-scoped fixture would then be torn down and built again, losing the state the
+module's later tests build on. Each such module is one xdist group, so its fixture lives on one worker.
+"""
+
 import os
 import sys
 from pathlib import Path

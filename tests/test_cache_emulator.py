@@ -81,7 +81,7 @@ def build(outdir: Path) -> tuple[dict, Path]:
     return assembly.get_stack_by_name("CacheTest").template, Path(assembly.directory)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emulator(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cache-local")
     template, assembly_dir = build(workdir / "cdk.out")

@@ -36,7 +36,7 @@ def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return features, labels
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def byo(tmp_path_factory):
     app = Path(shutil.copytree(ROOT / "tests" / "apps" / "byo", tmp_path_factory.mktemp("byo") / "app"))
     project = LocalProject(app)
@@ -64,7 +64,7 @@ def byo(tmp_path_factory):
         project.reset()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def run(byo):
     sfn = byo["session"].client("stepfunctions")
     arn = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]

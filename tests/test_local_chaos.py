@@ -61,7 +61,7 @@ JOB_NAME_FIELDS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-chaos")
     synth = start_synth(workdir)

@@ -32,7 +32,7 @@ DEPLOYMENT = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-c
 ROOT_DATA = "reference/data/churn.csv"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local")
     synth = start_synth(workdir)  # while the emulator starts

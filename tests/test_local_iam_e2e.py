@@ -43,7 +43,7 @@ TUNING_ROLE = ("ChurnTuning", "StateMachineRole")
 EXECUTION_ROLE = ("-ExecutionRole",)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-iam")
     synth = start_synth(workdir)

@@ -64,7 +64,7 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emu(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-inference")
     # raw calls here, not a deployed app: no policies to check

@@ -29,7 +29,7 @@ needs_update_endpoint = pytest.mark.skipif(
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def local(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-release")
     proc, url = start_server(_free_port(), workdir, time_scale=0.05)

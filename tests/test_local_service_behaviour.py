@@ -19,7 +19,7 @@ ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/jobs"
 SCALE = 0.02
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def emu(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-behaviour")
     # raw calls here, not a deployed app: no policies to check
@@ -285,7 +285,7 @@ def _release(emu, machine, name, config):
     return sfn.start_execution(stateMachineArn=machine, name=name, input=json.dumps({"config": config}))["executionArn"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def release_machines(emu):
     sfn = emu["session"].client("stepfunctions")
 

@@ -34,7 +34,7 @@ def _sh(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None =
     return done.stdout
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def venv(tmp_path_factory) -> Path:
     if not UV.is_file():
         pytest.skip("make setup installs the pinned uv")

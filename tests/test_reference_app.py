@@ -12,7 +12,7 @@ import app as reference
 from sm_constructs.diagram import to_mermaid
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def synthesized(tmp_path_factory):
     out = tmp_path_factory.mktemp("cdk.out")
     app = new_app(outdir=str(out))
@@ -22,12 +22,12 @@ def synthesized(tmp_path_factory):
     return stack, templates
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def template(synthesized):
     return synthesized[1]["SmConstructsReference.template.json"]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def pipeline(template):
     machines = state_machines(template)
     (asl,) = [a for a in machines.values() if "QualityGate" in a["States"]]

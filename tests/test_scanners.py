@@ -17,7 +17,7 @@ from support import new_app
 pytestmark = pytest.mark.xdist_group("scanners")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def templates(tmp_path_factory) -> list[Path]:
     paths: list[Path] = []
     for name, build in SCANNED_APPS.items():
@@ -34,7 +34,7 @@ def templates(tmp_path_factory) -> list[Path]:
     return paths
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def findings(templates) -> dict[str, list[Finding]]:
     return {"checkov": run_checkov(templates), "controltower": run_control_tower(templates)}
 
