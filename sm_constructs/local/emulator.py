@@ -400,6 +400,9 @@ class Emulator:
             runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **options)
         else:
             runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **options)
+        from . import zygote
+
+        zygote.shared()  # warm the job interpreter while the app deploys
         faults = Faults(self.workdir / "faults.json")
         _install_sagemaker(runner.submit, faults)
         if enforcer is not None:

@@ -52,6 +52,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import zygote
+
 __all__ = ["JobRunner", "serving_container"]
 
 _OPT_ML = "/opt/ml"
@@ -312,14 +314,29 @@ class JobRunner:
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
         argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._contract_env(root), **env}
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
-            out.flush()
+        warm = zygote.shared() if argv and argv[0] == sys.executable else None
+        if warm is not None and warm.ready():
+            start = log.stat().st_size
+            try:
+                code = warm.run(argv, full_env, cwd, log, timeout)
+            except subprocess.TimeoutExpired:
+                raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
+            except OSError:
+                code = None  # the warm interpreter is gone: a new process below
+            if code is not None:
+                with log.open("rb") as written:
+                    written.seek(start)
+                    stdout = written.read().decode(errors="replace")
+                return self._exit_checked(subprocess.CompletedProcess(argv, code, stdout))
+        with log.open("a") as out:
             try:
                 done = subprocess.run(
                     argv,
                     cwd=cwd,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1", **self._contract_env(root), **env},
+                    env=full_env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
                     text=True,

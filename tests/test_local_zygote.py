@@ -1,0 +1,107 @@
+"""Jobs forked from the warm interpreter behave as ``python <script>`` in a new process.
+
+The reference is a new interpreter: each script runs both ways and the outputs must match.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sm_constructs.local.runner import JobRunner
+from sm_constructs.local.zygote import Zygote
+
+SCRIPT = """
+import os, sys, json
+import pandas
+print(json.dumps({
+    "argv": sys.argv, "cwd": os.getcwd(), "env": os.environ.get("JOB_SETTING"), "path0": sys.path[0],
+    "contract_first": sys.path.index(os.environ["CONTRACT"]) < sys.path.index(os.path.dirname(os.__file__)),
+    "name": __name__, "input": open("/opt/ml/input/data.txt").read().strip(),
+}))
+if "--fail" in sys.argv:
+    raise ValueError("bad row 7")
+sys.exit(int(os.environ.get("EXIT_CODE", "0")))
+"""
+
+
+@pytest.fixture(scope="module")
+def warm():
+    zygote = Zygote()
+    zygote.start()
+    deadline = time.monotonic() + 120
+    while not zygote.ready():
+        assert time.monotonic() < deadline, "the warm interpreter did not start"
+        time.sleep(0.1)
+    yield zygote
+    zygote.stop()
+
+
+@pytest.fixture
+def job(tmp_path):
+    (tmp_path / "opt/ml/input").mkdir(parents=True)
+    (tmp_path / "opt/ml/input/data.txt").write_text("rows\n")
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "job.py").write_text(SCRIPT)
+    contract = JobRunner._contract_env(tmp_path)
+    env = {**os.environ, **contract, "JOB_SETTING": "42", "CONTRACT": contract["PYTHONPATH"].split(os.pathsep)[0]}
+    return {"root": tmp_path, "script": str(code / "job.py"), "env": env}
+
+
+def _fresh(argv, env, cwd):
+    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return done.returncode, done.stdout
+
+
+def _forked(warm, argv, env, cwd, log):
+    code = warm.run(argv, env, cwd, log, timeout=60)
+    return code, log.read_text()
+
+
+@pytest.mark.parametrize("extra,exit_code", [([], "0"), (["--flag", "x y"], "3"), (["--fail"], "0")])
+def test_a_forked_job_matches_a_new_interpreter(warm, job, tmp_path, extra, exit_code):
+    argv = [sys.executable, job["script"], *extra]
+    env = {**job["env"], "EXIT_CODE": exit_code}
+    fresh = _fresh(argv, env, tmp_path)
+    forked = _forked(warm, argv, env, tmp_path, tmp_path / "job.log")
+    assert forked[0] == fresh[0]
+    assert forked[1] == fresh[1]  # same output, tracebacks included (no frames of the zygote)
+    if "--fail" in extra:
+        assert "ValueError: bad row 7" in forked[1] and "zygote" not in forked[1]
+
+
+def test_a_module_entry_point_runs_as_python_m(warm, job, tmp_path):
+    argv = [sys.executable, "-m", "json.tool", "--help"]
+    assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "m.log") == _fresh(argv, job["env"], tmp_path)
+
+
+def test_a_job_past_its_time_is_killed_with_what_it_started(warm, job, tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        "print(child.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    log = tmp_path / "slow.log"
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired):
+        warm.run([sys.executable, str(script)], job["env"], tmp_path, log, timeout=2)
+    assert time.monotonic() - started < 10
+    grandchild = int(log.read_text().split()[0])
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{grandchild}").exists():
+        state = Path(f"/proc/{grandchild}/stat").read_text().split()[2]
+        if state == "Z":
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{grandchild}").exists() or Path(f"/proc/{grandchild}/stat").read_text().split()[2] == "Z"
+
+
+def test_turned_off_every_job_is_a_new_process(monkeypatch):
+    monkeypatch.setenv("SM_LOCAL_ZYGOTE", "off")
+    assert not Zygote.enabled()
