@@ -79,6 +79,11 @@ def test_a_module_entry_point_runs_as_python_m(warm, job, tmp_path):
     assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "m.log") == _fresh(argv, job["env"], tmp_path)
 
 
+def test_a_command_runs_as_python_c(warm, job, tmp_path):
+    argv = [sys.executable, "-c", "import sys, os; print(sys.argv, sys.path[0] == '', __name__); sys.exit(4)", "a"]
+    assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "c.log") == _fresh(argv, job["env"], tmp_path)
+
+
 def test_a_job_past_its_time_is_killed_with_what_it_started(warm, job, tmp_path):
     script = tmp_path / "slow.py"
     script.write_text(

@@ -51,9 +51,13 @@ def _run_job(request: dict[str, Any]) -> None:
     extra = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     base = [p for p in sys.path[1:] if p not in extra]
     module = args[1] if args[:1] == ["-m"] else None
+    command = args[1] if args[:1] == ["-c"] else None
     if module is not None:
         sys.path[:] = [os.getcwd(), *extra, *base]
         sys.argv = [module, *args[2:]]
+    elif command is not None:
+        sys.path[:] = ["", *extra, *base]
+        sys.argv = ["-c", *args[2:]]
     else:
         sys.path[:] = [os.path.dirname(os.path.abspath(args[0])), *extra, *base]
         sys.argv = list(args)
@@ -63,6 +67,10 @@ def _run_job(request: dict[str, Any]) -> None:
         __import__("sitecustomize")
     if module is not None:
         runpy.run_module(module, run_name="__main__", alter_sys=True)
+    elif command is not None:
+        main = type(sys)("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(command, "<string>", "exec"), main.__dict__)  # what python -c does
     else:
         runpy.run_path(sys.argv[0], run_name="__main__")
 
