@@ -69,10 +69,9 @@ def install() -> None:
     """The SDK integration's name and errors, and AWS's missing-target behaviour (module docs)."""
     from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, FakeApplicationAutoscalingPolicy
 
-    _install_sdk_name()
-
     if getattr(ApplicationAutoscalingBackend, "_sm_local_not_found", False):
         return
+    _install_sdk_name()
     deregister = ApplicationAutoscalingBackend.deregister_scalable_target
     put_policy = ApplicationAutoscalingBackend.put_scaling_policy
     delete_policy = ApplicationAutoscalingBackend.delete_scaling_policy
@@ -80,35 +79,42 @@ def install() -> None:
     def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
         if not self._scalable_target_exists(r_id, dimension):
             raise _target_missing(namespace, r_id, dimension)
-        for key, policy in list(self.policies.items()):
+        for policy in list(self.policies.values()):
             if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
                 namespace,
                 r_id,
                 dimension,
             ):
-                policy.delete_alarms(self.account_id, self.region_name)
-                del self.policies[key]
+                delete_policy(self, policy.policy_name, namespace, r_id, dimension)  # moto's: its alarms too
         deregister(self, namespace, r_id, dimension)
 
     def put_scaling_policy(
-        self: Any, policy_name: str, service_namespace: str, resource_id: str, *args: Any, **kwargs: Any
+        self: Any,
+        policy_name: str,
+        service_namespace: str,
+        resource_id: str,
+        scalable_dimension: str,
+        policy_body: dict[str, Any],
+        policy_type: str | None,
     ) -> Any:
-        dimension = kwargs.get("scalable_dimension", args[0] if args else None)
-        if not self._scalable_target_exists(resource_id, dimension):
-            raise _target_missing(service_namespace, resource_id, str(dimension))
-        return put_policy(self, policy_name, service_namespace, resource_id, *args, **kwargs)
+        if not self._scalable_target_exists(resource_id, scalable_dimension):
+            raise _target_missing(service_namespace, resource_id, scalable_dimension)
+        return put_policy(
+            self, policy_name, service_namespace, resource_id, scalable_dimension, policy_body, policy_type
+        )
 
     def delete_scaling_policy(
         self: Any, policy_name: str, service_namespace: str, resource_id: str, scalable_dimension: str
     ) -> None:
-        dimension = scalable_dimension
-        key = FakeApplicationAutoscalingPolicy.formulate_key(service_namespace, resource_id, dimension, policy_name)
+        key = FakeApplicationAutoscalingPolicy.formulate_key(
+            service_namespace, resource_id, scalable_dimension, policy_name
+        )
         if key not in self.policies:
             raise _not_found(
                 f"No scaling policy found for service namespace: {service_namespace}, resource ID: {resource_id}, "
-                f"scalable dimension: {dimension}, policy name: {policy_name}"
+                f"scalable dimension: {scalable_dimension}, policy name: {policy_name}"
             )
-        delete_policy(self, policy_name, service_namespace, resource_id, dimension)
+        delete_policy(self, policy_name, service_namespace, resource_id, scalable_dimension)
 
     ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target  # type: ignore[method-assign]
     ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]

@@ -317,35 +317,40 @@ class JobRunner:
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._contract_env(root), **env}
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
-        warm = zygote.shared() if argv and argv[0] == sys.executable else None
-        if warm is not None and warm.ready():
-            start = log.stat().st_size
-            try:
-                code = warm.run(argv, full_env, cwd, log, timeout)
-            except subprocess.TimeoutExpired:
-                raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
-            except OSError:
-                code = None  # the warm interpreter is gone: a new process below
-            if code is not None:
-                with log.open("rb") as written:
-                    written.seek(start)
-                    stdout = written.read().decode(errors="replace")
-                return self._exit_checked(subprocess.CompletedProcess(argv, code, stdout))
-        with log.open("a") as out:
-            try:
-                done = subprocess.run(
-                    argv,
-                    cwd=cwd,
-                    env=full_env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
-                    text=True,
-                    timeout=timeout,
-                )
-            except subprocess.TimeoutExpired:
-                raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
-            out.write(done.stdout)
+        try:
+            done = self._exec_warm(argv, full_env, cwd, log, timeout)
+            if done is None:  # a new process
+                with log.open("a") as out:
+                    done = subprocess.run(
+                        argv,
+                        cwd=cwd,
+                        env=full_env,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.STDOUT,
+                        text=True,
+                        timeout=timeout,
+                    )
+                    out.write(done.stdout)
+        except subprocess.TimeoutExpired:
+            raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
         return self._exit_checked(done)
+
+    @staticmethod
+    def _exec_warm(
+        argv: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float | None
+    ) -> subprocess.CompletedProcess[str] | None:
+        """A Python job forked from the warm interpreter (:mod:`.zygote`); None when it cannot take it."""
+        warm = zygote.shared() if argv and argv[0] == sys.executable else None
+        if warm is None or not warm.ready():
+            return None
+        start = log.stat().st_size
+        try:
+            code = warm.run(argv, env, cwd, log, timeout)
+        except OSError:  # the warm interpreter is gone
+            return None
+        with log.open("rb") as written:
+            written.seek(start)
+            return subprocess.CompletedProcess(argv, code, written.read().decode(errors="replace"))
 
     @staticmethod
     def _exit_checked(done: subprocess.CompletedProcess[str]) -> str:
