@@ -51,7 +51,7 @@ from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, Monit
 from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement
 from .jobs.registry import ModelPackageVersion
 from .pipeline import allow_alarm_publish, grant_encrypted_publish
-from .state_machine import MlStateMachine
+from .state_machine import ExecutionMetrics, MlStateMachine
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
 
@@ -66,7 +66,7 @@ APPROVAL_EVENT = {
 }
 
 
-class ModelDeployment(Construct):
+class ModelDeployment(ExecutionMetrics, Construct):
     """Deploys each Model Registry version of ``group`` that becomes ``Approved``.
 
     Usable on its own (any process that registers and approves versions) or after an
@@ -100,6 +100,8 @@ class ModelDeployment(Construct):
     :param max_wait: longest wait for InService. Default: 1 hour.
     :param state_machine_name: Default: ``<endpoint name>-deployment``.
     """
+
+    state_machine: MlStateMachine
 
     @typed
     def __init__(
@@ -394,10 +396,6 @@ class ModelDeployment(Construct):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on the deployed endpoint only."""
         return self.endpoint.grant_invoke(grantee)
-
-    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
-        """Deployments that failed (Sum over 5 minutes)."""
-        return self.state_machine.metric_failed(**props)
 
     # ---- building blocks ------------------------------------------------------------------------
     def _monitoring_states(self, group: IModelPackageGroup, deployed: sfn.Succeed) -> sfn.Chain:

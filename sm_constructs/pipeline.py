@@ -51,7 +51,7 @@ from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
-from .state_machine import MlStateMachine
+from .state_machine import ExecutionMetrics, MlStateMachine
 from .storage import MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
@@ -166,7 +166,7 @@ class S3Trigger:
     input_field: str = "inputDataUri"
 
 
-class MlPipeline(Construct):
+class MlPipeline(ExecutionMetrics, Construct):
     """A SageMaker workflow as one Step Functions Standard state machine.
 
     Stages run in this order, each optional: ``preprocessing`` (processing definitions, or
@@ -202,6 +202,8 @@ class MlPipeline(Construct):
     :param cache: step caching (:class:`StepCache`) for the preprocessing, training and evaluation
         steps that have no cache of their own. Default: - only the steps given a cache.
     """
+
+    state_machine: MlStateMachine
 
     @typed
     def __init__(
@@ -495,27 +497,7 @@ class MlPipeline(Construct):
         """Start executions and read them back; the grant covers both."""
         return self.state_machine.grant_start_execution(grantee)
 
-    # ---- metrics --------------------------------------------------------------------------
-    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that failed (Sum over 5 minutes unless ``props`` say otherwise)."""
-        return self.state_machine.metric_failed(**props)
-
-    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that timed out (Sum over 5 minutes)."""
-        return self.state_machine.metric_timed_out(**props)
-
-    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that succeeded (Sum over 5 minutes)."""
-        return self.state_machine.metric_succeeded(**props)
-
-    def metric_started(self, **props: Any) -> cloudwatch.Metric:
-        """Executions started (Sum over 5 minutes)."""
-        return self.state_machine.metric_started(**props)
-
-    def metric_time(self, **props: Any) -> cloudwatch.Metric:
-        """Execution time in milliseconds (Average over 5 minutes)."""
-        return self.state_machine.metric_time(**props)
-
+    # ---- metrics: executions (ExecutionMetrics) and job durations ------------------------
     def metric_job_duration(self, definition: SageMakerDefinition, **props: Any) -> cloudwatch.Metric:
         """How long the SageMaker calls of ``definition``'s kind run, in milliseconds (Average over 5 minutes).
 

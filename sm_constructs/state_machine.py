@@ -109,7 +109,39 @@ class _DefinitionSize:
         return []
 
 
-class MlStateMachine(Construct):
+class ExecutionMetrics:
+    """Step Functions execution metrics of ``self.state_machine`` (namespace ``AWS/States``, dimension
+    ``StateMachineArn``; Sum over 5 minutes by default, execution time Average): one set of methods for
+    every construct that runs a state machine."""
+
+    state_machine: Any
+
+    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
+        """Any Step Functions execution metric of this state machine (``props``: ``cloudwatch.MetricOptions``)."""
+        return self.state_machine.metric(metric_name, **props)
+
+    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that failed."""
+        return self.state_machine.metric_failed(**props)
+
+    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that timed out."""
+        return self.state_machine.metric_timed_out(**props)
+
+    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that succeeded."""
+        return self.state_machine.metric_succeeded(**props)
+
+    def metric_started(self, **props: Any) -> cloudwatch.Metric:
+        """Executions started."""
+        return self.state_machine.metric_started(**props)
+
+    def metric_time(self, **props: Any) -> cloudwatch.Metric:
+        """Execution time in milliseconds (average)."""
+        return self.state_machine.metric_time(**props)
+
+
+class MlStateMachine(ExecutionMetrics, Construct):
     """A Standard state machine with execution logging, tracing and a customer-managed key.
 
     Defaults, each overridable:
@@ -122,6 +154,8 @@ class MlStateMachine(Construct):
     * without ``state_machine_name``, a name unique in the app is generated from the construct path:
       the role may use the key only for this state machine's ARN, which needs the name at synth.
     """
+
+    state_machine: sfn.StateMachine
 
     @typed
     def __init__(
@@ -248,28 +282,3 @@ class MlStateMachine(Construct):
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions and read them back (which every caller of start wants); the grant covers both."""
         return combine_grants(self.state_machine.grant_read(grantee), self.state_machine.grant_start_execution(grantee))
-
-    # ---- metrics (namespace AWS/States, dimension StateMachineArn; Sum over 5 minutes by default) ----
-    def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
-        """Any Step Functions execution metric of this state machine (``props``: ``cloudwatch.MetricOptions``)."""
-        return self.state_machine.metric(metric_name, **props)
-
-    def metric_failed(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that failed."""
-        return self.state_machine.metric_failed(**props)
-
-    def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that timed out."""
-        return self.state_machine.metric_timed_out(**props)
-
-    def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
-        """Executions that succeeded."""
-        return self.state_machine.metric_succeeded(**props)
-
-    def metric_started(self, **props: Any) -> cloudwatch.Metric:
-        """Executions started."""
-        return self.state_machine.metric_started(**props)
-
-    def metric_time(self, **props: Any) -> cloudwatch.Metric:
-        """Execution time in milliseconds (average)."""
-        return self.state_machine.metric_time(**props)
