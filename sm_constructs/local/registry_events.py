@@ -69,9 +69,10 @@ def _install_registry_events() -> None:
 
     def create_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
         # moto numbers a version len(group) + 1 and keys it by an ARN that holds the number: two
-        # creates at once would get the same version and one would replace the other. SageMaker
-        # gives every version of a group its own number (CreateModelPackage: "ModelPackageVersion"
-        # increments per group), so creates are taken one at a time.
+        # creates at once would get the same version and one would replace the other. In SageMaker
+        # each version has its own number ("a numerical value that starts at 1 and is incremented
+        # with each new model package added to a Model Group": SageMaker Developer Guide, "Model
+        # Registry Models, Model Versions, and Model Groups"), so creates are taken one at a time.
         with _CREATE_LOCK:
             arn = create(self, *args, **kwargs)
         _emit(self, arn)
