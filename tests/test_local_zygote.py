@@ -79,6 +79,30 @@ def test_a_module_entry_point_runs_as_python_m(warm, job, tmp_path):
     assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "m.log") == _fresh(argv, job["env"], tmp_path)
 
 
+def test_files_a_script_leaves_open_are_written_out_as_at_interpreter_exit(warm, job, tmp_path):
+    script = tmp_path / "unclosed.py"
+    script.write_text(
+        "import sys\n"
+        "out = open(sys.argv[1], 'w')\n"
+        "out.write('rows\\n' * 3)\n"
+        "def keep():\n"
+        "    global raw\n"
+        "    raw = open(sys.argv[1] + '.bin', 'wb')\n"
+        "    raw.write(b'model')\n"
+        "keep()\n"
+    )
+    written = {}
+    for way in ("fresh", "forked"):
+        target = tmp_path / f"{way}.txt"
+        argv = [sys.executable, str(script), str(target)]
+        if way == "fresh":
+            assert _fresh(argv, job["env"], tmp_path)[0] == 0
+        else:
+            assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "u.log")[0] == 0
+        written[way] = (target.read_text(), Path(f"{target}.bin").read_bytes())
+    assert written["forked"] == written["fresh"] == ("rows\n" * 3, b"model")
+
+
 def test_a_command_runs_as_python_c(warm, job, tmp_path):
     argv = [sys.executable, "-c", "import sys, os; print(sys.argv, sys.path[0] == '', __name__); sys.exit(4)", "a"]
     assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "c.log") == _fresh(argv, job["env"], tmp_path)

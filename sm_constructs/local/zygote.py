@@ -75,6 +75,18 @@ def _run_job(request: dict[str, Any]) -> None:
         runpy.run_path(sys.argv[0], run_name="__main__")
 
 
+def _flush_open_files() -> None:
+    """Flush the files the script left open, as interpreter shutdown would (``os._exit`` does not)."""
+    import gc
+    import io
+
+    for obj in gc.get_objects():
+        if isinstance(obj, io.IOBase):
+            with contextlib.suppress(Exception):
+                if not obj.closed:
+                    obj.flush()
+
+
 def _job(request: dict[str, Any], log_fd: int) -> None:
     """The job process: run it, then exit with its code (never returns)."""
     code = 1
@@ -108,9 +120,7 @@ def _job(request: dict[str, Any], log_fd: int) -> None:
             import atexit
 
             atexit._run_exitfuncs()
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
+        _flush_open_files()
         os._exit(code)
 
 
