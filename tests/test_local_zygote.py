@@ -79,7 +79,7 @@ def test_a_module_entry_point_runs_as_python_m(warm, job, tmp_path):
     assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "m.log") == _fresh(argv, job["env"], tmp_path)
 
 
-def test_files_a_script_leaves_open_are_written_out_as_at_interpreter_exit(warm, job, tmp_path):
+def test_threads_and_files_a_script_leaves_are_finished_as_at_interpreter_exit(warm, job, tmp_path):
     script = tmp_path / "unclosed.py"
     script.write_text(
         "import sys\n"
@@ -90,6 +90,11 @@ def test_files_a_script_leaves_open_are_written_out_as_at_interpreter_exit(warm,
         "    raw = open(sys.argv[1] + '.bin', 'wb')\n"
         "    raw.write(b'model')\n"
         "keep()\n"
+        "import threading, time\n"
+        "def late():\n"
+        "    time.sleep(0.5)\n"
+        "    out.write('late\\n')\n"
+        "threading.Thread(target=late).start()\n"
     )
     written = {}
     for way in ("fresh", "forked"):
@@ -100,7 +105,7 @@ def test_files_a_script_leaves_open_are_written_out_as_at_interpreter_exit(warm,
         else:
             assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "u.log")[0] == 0
         written[way] = (target.read_text(), Path(f"{target}.bin").read_bytes())
-    assert written["forked"] == written["fresh"] == ("rows\n" * 3, b"model")
+    assert written["forked"] == written["fresh"] == ("rows\n" * 3 + "late\n", b"model")
 
 
 def test_a_command_runs_as_python_c(warm, job, tmp_path):

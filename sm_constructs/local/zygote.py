@@ -116,6 +116,11 @@ def _job(request: dict[str, Any], log_fd: int) -> None:
         traceback.print_exception(type(error), error, tb)
         code = 1
     finally:
+        # interpreter shutdown, in its order: wait for non-daemon threads, run atexit, flush files
+        with contextlib.suppress(Exception):
+            import threading
+
+            threading._shutdown()  # type: ignore[attr-defined]
         with contextlib.suppress(Exception):
             import atexit
 
