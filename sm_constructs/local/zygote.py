@@ -6,9 +6,10 @@ job. The runner starts this module once (``python -m sm_constructs.local.zygote 
 imports those libraries, then forks one child per job. The child takes the job's command line,
 environment, working directory and log as a fresh ``python`` would (script directory first on
 ``sys.path``, then ``PYTHONPATH``, ``sitecustomize`` from it, ``__main__``, exit code) and ends as
-it would (non-daemon threads awaited, ``atexit``, open files flushed), so the script sees what it would see in a new interpreter, except that the preloaded libraries are
-already imported: environment variables those libraries read at import (``OMP_NUM_THREADS``...)
-set by the script itself come too late. ``SM_LOCAL_ZYGOTE=off`` runs every job in a new process.
+it would (non-daemon threads awaited, ``atexit``, open files flushed), so the script sees what it
+would see in a new interpreter, except that the preloaded libraries are already imported:
+environment variables those libraries read at import (``OMP_NUM_THREADS``...) set by the script
+itself come too late. ``SM_LOCAL_ZYGOTE=off`` runs every job in a new process.
 
 The protocol, one Unix socket connection per job: the runner sends one JSON line (``argv``,
 ``env``, ``cwd``, ``log``); a handler forked for the connection forks the job, answers its pid,
