@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sm_constructs.local.demo import (  # noqa: E402
+from sm_constructs.local.cli.demo import (  # noqa: E402
     ACCOUNT_ID,
     REGION,
     LocalSession,
@@ -37,7 +37,7 @@ from sm_constructs.local.demo import (  # noqa: E402
     stop_server,
     upload_sample,
 )
-from sm_constructs.local.emulator import _free_port  # noqa: E402
+from sm_constructs.local.server import _free_port  # noqa: E402
 
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
 

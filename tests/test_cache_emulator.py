@@ -29,8 +29,8 @@ from sm_constructs import (
     TrainingChannel,
     TrainingDefinition,
 )
-from sm_constructs.local.demo import LocalSession, start_server, stop_server
-from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.cli.demo import LocalSession, start_server, stop_server
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("cache-emulator")
 HERE = Path(__file__).resolve().parent

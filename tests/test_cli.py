@@ -95,7 +95,7 @@ def test_no_endpoint_running_is_a_clear_error():
 def test_command_line_tools_start_without_the_jsii_runtime():
     """The CLI and the emulator load neither aws-cdk-lib nor its Node kernel; the constructs still import."""
     probe = (
-        "import sys, sm_constructs.cli, sm_constructs.local.demo, sm_constructs.local.emulator;"
+        "import sys, sm_constructs.cli, sm_constructs.local.cli.demo, sm_constructs.local.server;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs')))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

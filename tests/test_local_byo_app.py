@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sm_constructs.local.demo import LocalSession
-from sm_constructs.local.project import LocalProject
+from sm_constructs.local.cli.demo import LocalSession
+from sm_constructs.local.cli.project import LocalProject
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("byo-app")

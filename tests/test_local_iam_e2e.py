@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from sm_constructs.local.demo import (
+from sm_constructs.local.cli.demo import (
     ACCOUNT_ID,
     REGION,
     STACK,
@@ -30,9 +30,9 @@ from sm_constructs.local.demo import (
     start_synth,
     stop_server,
 )
-from sm_constructs.local.emulator import _free_port
-from sm_constructs.local.iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
-from sm_constructs.local.iam_enforcement import ADDED_CONTEXT_KEYS
+from sm_constructs.local.iam.calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
+from sm_constructs.local.iam.enforcement import ADDED_CONTEXT_KEYS
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-iam")
 PIPELINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"

@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sm_constructs.local.iam_calls import JOB_ACCESS
-from sm_constructs.local.iam_enforcement import AccessDenied, Enforcer, PolicyStore
+from sm_constructs.local.iam.calls import JOB_ACCESS
+from sm_constructs.local.iam.enforcement import AccessDenied, Enforcer, PolicyStore
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -200,11 +200,11 @@ def test_endpoint_and_topic_keys_are_found(aws):
 
 
 def test_execution_data_key_needs_the_state_machine_encryption_context(aws, monkeypatch):
-    from sm_constructs.local import iam_enforcement
+    from sm_constructs.local.iam import enforcement
 
     key = aws.client("kms").create_key()["KeyMetadata"]["Arn"]
     machine = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:m"
-    monkeypatch.setitem(iam_enforcement.STATE_MACHINE_KEYS, machine, key)
+    monkeypatch.setitem(enforcement.STATE_MACHINE_KEYS, machine, key)
     describe = {"Effect": "Allow", "Action": "sagemaker:DescribeEndpoint", "Resource": "*"}
 
     def use_key(state_machine):

@@ -11,7 +11,7 @@ import json
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from sm_constructs.local.iam_policy import Decision, Request, authorize
+from sm_constructs.local.iam.policy import Decision, Request, authorize
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/Runner"

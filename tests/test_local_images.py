@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sm_constructs.local.images import docker_shim, local_image
+from sm_constructs.local.jobs.images import docker_shim, local_image
 
 URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/cdk-hnb659fds-container-assets-123456789012-us-east-1:abc"
 
@@ -63,7 +63,7 @@ def test_unknown_docker_commands_fail(tmp_path):
 
 
 def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
-    from sm_constructs.local.spark import spark_command
+    from sm_constructs.local.jobs.spark import spark_command
 
     argv, env = spark_command(
         [
@@ -83,7 +83,7 @@ def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
 
 
 def test_spark_without_java_says_so(monkeypatch, tmp_path):
-    from sm_constructs.local.spark import SparkUnavailable, spark_command
+    from sm_constructs.local.jobs.spark import SparkUnavailable, spark_command
 
     monkeypatch.delenv("JAVA_HOME", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))

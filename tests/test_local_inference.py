@@ -18,8 +18,8 @@ import pytest
 from botocore.exceptions import ClientError
 from sklearn.linear_model import LogisticRegression
 
-from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, emulator_env, start_server, stop_server
-from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.cli.demo import ACCOUNT_ID, LocalSession, emulator_env, start_server, stop_server
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-inference")
 ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/models"
@@ -256,7 +256,7 @@ def test_the_handler_flow_follows_the_toolkits_rules(tmp_path, monkeypatch):
     # in this process: transform_fn alone, transform_fn with input_fn refused, the context argument
     import sys
 
-    from sm_constructs.local.inference_handler import Transformer
+    from sm_constructs.local.jobs.inference_handler import Transformer
 
     monkeypatch.setattr(sys, "path", list(sys.path))  # the handler puts its code directory first
     (tmp_path / "whole.py").write_text(

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sm_constructs.local.runner import JobFailed, JobRunner
+from sm_constructs.local.jobs.runner import JobFailed, JobRunner
 
 REGION = "us-east-1"
 KEYS = [f"data/part-{i}.csv" for i in range(5)]

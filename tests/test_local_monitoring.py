@@ -14,9 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sm_constructs.local import monitoring_schedules
-from sm_constructs.local.model_monitor_substitute import baseline
-from sm_constructs.local.runner import JobRunner
+from sm_constructs.local.aws import sagemaker_monitoring
+from sm_constructs.local.jobs.model_monitor_substitute import baseline
+from sm_constructs.local.jobs.runner import JobRunner
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/exec"
@@ -125,7 +125,7 @@ def test_a_baselining_job_on_the_analyzer_image_runs_the_substitute(tmp_path):
 @pytest.fixture
 def sagemaker():
     with mock_aws():
-        monitoring_schedules.install()
+        sagemaker_monitoring.install()
         yield boto3.client("sagemaker", region_name=REGION)
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from sm_constructs import cli
-from sm_constructs.local.demo import ACCOUNT_ID, REGION, LocalSession, cdk, emulator_env, start_server, stop_server
-from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.cli.demo import ACCOUNT_ID, REGION, LocalSession, cdk, emulator_env, start_server, stop_server
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-release")
 APP = Path(__file__).parent / "apps" / "release"
@@ -23,7 +23,7 @@ AUTO_BUILD = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:release-auto-bu
 MANUAL_DEPLOY = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:release-manual-deployment"
 MANUAL_GROUP = "release-manual-models"
 needs_update_endpoint = pytest.mark.skipif(
-    importlib.util.find_spec("sm_constructs.local.endpoints") is None,
+    importlib.util.find_spec("sm_constructs.local.aws.sagemaker_runtime") is None,
     reason="this emulator has no UpdateEndpoint (moto does not implement it)",
 )
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

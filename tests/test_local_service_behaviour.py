@@ -11,8 +11,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from sm_constructs.local.demo import ACCOUNT_ID, LocalSession, start_server, stop_server
-from sm_constructs.local.emulator import _free_port
+from sm_constructs.local.cli.demo import ACCOUNT_ID, LocalSession, start_server, stop_server
+from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("emulator-behaviour")
 ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/jobs"

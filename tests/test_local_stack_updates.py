@@ -15,8 +15,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from sm_constructs.local import cloudformation
-from sm_constructs.local.project import cdk_cli_version, find_cdk
+from sm_constructs.local.aws import cloudformation
+from sm_constructs.local.cli.project import cdk_cli_version, find_cdk
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUST = {
@@ -122,7 +122,7 @@ def test_a_role_s_trust_and_inline_policies_change_in_place(aws):
 
 def test_job_scripts_see_the_container_paths(tmp_path):
     """A script with hard-coded ``/opt/ml/...`` paths reads and writes the job's directory."""
-    from sm_constructs.local.runner import JobRunner
+    from sm_constructs.local.jobs.runner import JobRunner
 
     opt_ml = tmp_path / "opt" / "ml"
     (opt_ml / "processing" / "input").mkdir(parents=True)

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from sm_constructs.local.tuning import trial_hyperparameters
+from sm_constructs.local.jobs.tuning import trial_hyperparameters
 
 
 def _config(strategy, **limits):

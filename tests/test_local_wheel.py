@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sm_constructs.local.project import _alive
+from sm_constructs.local.cli.project import _alive
 
 ROOT = Path(__file__).resolve().parent.parent
 UV = ROOT / ".tools" / "bin" / "uv"
@@ -51,7 +51,7 @@ def venv(tmp_path_factory) -> Path:
 
 
 def test_wheel_provides_the_local_extra_and_the_reference_app(venv):
-    probe = "import moto, numpy, pandas, sklearn, xgboost, sm_constructs.local.demo as d;print(d.reference_app())"
+    probe = "import moto, numpy, pandas, sklearn, xgboost, sm_constructs.local.cli.demo as d;print(d.reference_app())"
     where = Path(_sh(venv / "bin" / "python", "-c", probe, cwd=venv).strip())
     assert where.is_relative_to(venv) and (where / "app.py").is_file()
     assert (where / "reference" / "data" / "churn.csv").is_file()

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from sm_constructs.local.runner import JobRunner
-from sm_constructs.local.zygote import Zygote
+from sm_constructs.local.jobs.runner import JobRunner
+from sm_constructs.local.jobs.zygote import Zygote
 
 SCRIPT = """
 import os, sys, json

@@ -581,8 +581,8 @@ def test_api_check_reports_unknown_and_missing_members():
 def test_deploys_into_the_local_emulator():
     """The Studio stack deploys with CloudFormation in the emulator: the domain through moto's
     SageMaker backend, user profiles, spaces and lifecycle configurations skipped with moto's warning."""
-    from sm_constructs.local.demo import LocalSession, start_server, stop_server
-    from sm_constructs.local.emulator import _free_port
+    from sm_constructs.local.cli.demo import LocalSession, start_server, stop_server
+    from sm_constructs.local.server import _free_port
 
     app = new_app(outdir=tempfile.mkdtemp())
     stack = build(app, restrict_default_security_group=False)  # the emulator runs no Lambda functions

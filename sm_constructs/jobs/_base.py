@@ -53,7 +53,7 @@ _STATE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 #: Errors worth retrying: throttling and capacity. The optimized integrations report errors SageMaker's
 #: API does not model (ThrottlingException, ValidationException) as ``SageMaker.AmazonSageMakerException``
 #: and modeled ones by name (``SageMaker.ResourceLimitExceededException``); see
-#: ``sm_constructs.local.sagemaker_service.optimized_error_name`` for the source.
+#: ``sm_constructs.local.aws.sagemaker_jobs.optimized_error_name`` for the source.
 RETRYABLE_ERRORS = [
     "SageMaker.AmazonSageMakerException",
     "SageMaker.ResourceLimitExceededException",

@@ -7,6 +7,6 @@ only the emulator, for ``AWS_ENDPOINT_URL=http://localhost:<port>`` and ``sm-pip
 ``local`` extra (moto, numpy, pandas, scikit-learn, xgboost, pyspark).
 """
 
-from .emulator import ACCOUNT_ID, Emulator
+from .server import ACCOUNT_ID, Emulator
 
 __all__ = ["ACCOUNT_ID", "Emulator"]

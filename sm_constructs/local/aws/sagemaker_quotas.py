@@ -137,7 +137,7 @@ class JobQuotas:
 
 def install(quotas: JobQuotas) -> None:
     """Admit every job create of the Step Functions SageMaker integration against ``quotas``."""
-    from .sagemaker_service import SageMakerIntegration
+    from .sagemaker_jobs import SageMakerIntegration
 
     original = SageMakerIntegration.create_job
 

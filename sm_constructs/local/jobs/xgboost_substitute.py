@@ -118,5 +118,5 @@ def transform() -> int:
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else ""
     if command not in ("train", "transform"):
-        raise SystemExit("usage: python -m sm_constructs.local.xgboost_substitute train|transform")
+        raise SystemExit("usage: python -m sm_constructs.local.jobs.xgboost_substitute train|transform")
     raise SystemExit(train() if command == "train" else transform())

@@ -1,5 +1,5 @@
 """The local job runner with IAM: each S3, KMS, ECR and CloudWatch access a job makes is authorized
-against its execution role (see :mod:`sm_constructs.local.iam_enforcement`)."""
+against its execution role (see :mod:`sm_constructs.local.iam.enforcement`)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .iam_calls import JOB_ACCESS
-from .iam_enforcement import PARTITION, AccessDenied, Enforcer
-from .runner import JobFailed, JobRunner
+from ..jobs.runner import JobFailed, JobRunner
+from .calls import JOB_ACCESS
+from .enforcement import PARTITION, AccessDenied, Enforcer
 
 __all__ = ["EnforcedJobRunner"]
 
@@ -79,7 +79,7 @@ class _GuardedS3:
 
 
 class EnforcedJobRunner(JobRunner):
-    """:class:`~sm_constructs.local.runner.JobRunner` whose jobs act as their execution role."""
+    """:class:`~sm_constructs.local.jobs.runner.JobRunner` whose jobs act as their execution role."""
 
     enforcer: Enforcer
 

@@ -9,22 +9,22 @@ environment contract, mapped to a temporary directory per job:
 * inputs are downloaded from the emulated S3 before the run and outputs uploaded after it;
 * processing: ``ContainerEntrypoint`` + ``ContainerArguments`` with ``python``/``python3`` run by
   this Python (so the container's libraries must be installed here), ``smspark-submit`` by a local
-  Spark (:mod:`sm_constructs.local.spark`);
+  Spark (:mod:`sm_constructs.local.jobs.spark`);
 * training, script mode (``sagemaker_program`` + ``sagemaker_submit_directory`` hyperparameters):
   the program with ``SM_CHANNEL_<NAME>``, ``SM_MODEL_DIR``, ``SM_OUTPUT_DATA_DIR``, ``SM_HPS`` and the
   hyperparameters as ``--name value`` arguments; ``model.tar.gz`` of the model directory goes to
   ``<S3OutputPath>/<job>/output/``; ``MetricDefinitions`` regexes read the job's output;
 * the built-in XGBoost algorithm image (training and batch transform) cannot run here: it is
-  **substituted** by :mod:`sm_constructs.local.xgboost_substitute`, the same algorithm through the
+  **substituted** by :mod:`sm_constructs.local.jobs.xgboost_substitute`, the same algorithm through the
   ``xgboost`` Python package with the container's data and model contract (CSV, label first, no
   header; ``xgboost-model`` in ``model.tar.gz``). The job's log says so on its first line;
 * Model Monitor's analyzer image in a baselining processing job is substituted likewise by
-  :mod:`sm_constructs.local.model_monitor_substitute` (``statistics.json`` and ``constraints.json``
+  :mod:`sm_constructs.local.jobs.model_monitor_substitute` (``statistics.json`` and ``constraints.json``
   in the documented formats).
 
 When a Docker engine answers and holds the job's image (an image asset, or an image you pulled),
 processing jobs and training jobs on your own image run in containers instead
-(:mod:`sm_constructs.local.docker_engine`); without one nothing changes.
+(:mod:`sm_constructs.local.jobs.docker_engine`); without one nothing changes.
 
 A processing job on N instances runs its entry point once per instance, each with its own
 directory, inputs (its shard for ``ShardedByS3Key``) and ``/opt/ml/config/resourceconfig.json``;
@@ -32,7 +32,7 @@ directory, inputs (its shard for ``ShardedByS3Key``) and ``/opt/ml/config/resour
 SageMaker Processing Runs Your Processing Container Image"). The job ends Completed, or Failed
 with a ``FailureReason`` built from its exit code and last error line (as SageMaker reports
 ``AlgorithmError``). Hyperparameter tuning jobs run their trials as
-training jobs here (:mod:`sm_constructs.local.tuning`).
+training jobs here (:mod:`sm_constructs.local.jobs.tuning`).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ class JobRunner:
         thread.start()
 
     def _submit_tuning(self, request: dict[str, Any], region: str) -> None:
-        """Run the tuning job's trials in the background (see :mod:`sm_constructs.local.tuning`)."""
+        """Run the tuning job's trials in the background (see :mod:`sm_constructs.local.jobs.tuning`)."""
         from .tuning import run_tuning_job
 
         name = request["HyperParameterTuningJobName"]
@@ -364,7 +364,7 @@ class JobRunner:
 
     @staticmethod
     def _engine_for(uri: str) -> str | None:
-        """The local Docker engine when it answers and holds ``uri`` (:mod:`~sm_constructs.local.docker_engine`)."""
+        """The local Docker engine when it answers and holds ``uri`` (:mod:`~sm_constructs.local.jobs.docker_engine`)."""
         from .docker_engine import docker_executable, has_image
 
         docker = docker_executable()
@@ -403,7 +403,7 @@ class JobRunner:
         Python entry points run once per instance, at the same time, each with its own directory;
         each instance's outputs are uploaded, in host order (same S3 keys: the last upload stays).
         ``smspark-submit`` runs the Spark application once, as the image runs it on the primary
-        host only (see :mod:`sm_constructs.local.spark`).
+        host only (see :mod:`sm_constructs.local.jobs.spark`).
         """
         app = request["AppSpecification"]
         hosts = self._hosts(request)
@@ -449,9 +449,11 @@ class JobRunner:
             with log.open("w") as f:
                 f.write(
                     f"processing job {name}: LOCAL SUBSTITUTE for Model Monitor's analyzer image "
-                    f"{app.get('ImageUri')}: sm_constructs.local.model_monitor_substitute (baselining only)\n"
+                    f"{app.get('ImageUri')}: sm_constructs.local.jobs.model_monitor_substitute (baselining only)\n"
                 )
-            self._exec(["python", "-m", "sm_constructs.local.model_monitor_substitute"], root, log, env, limit, root)
+            self._exec(
+                ["python", "-m", "sm_constructs.local.jobs.model_monitor_substitute"], root, log, env, limit, root
+            )
             kms = output_config.get("KmsKeyId")
             for item in outputs:
                 local = Path(self._local(item["S3Output"]["LocalPath"], root))
@@ -482,7 +484,7 @@ class JobRunner:
                 if spark and len(hosts) > 1:
                     f.write(
                         f"Spark: the application runs on the primary host algo-1, the other {len(hosts) - 1} hosts are "
-                        f"its cluster's workers; this local Spark reads algo-1's files only (see sm_constructs/local/spark.py)\n"
+                        f"its cluster's workers; this local Spark reads algo-1's files only (see sm_constructs/local/jobs/spark.py)\n"
                     )
 
         def run(host: str) -> None:
@@ -595,10 +597,10 @@ class JobRunner:
             with log.open("w") as f:
                 f.write(
                     f"training job {name}: LOCAL SUBSTITUTE for the built-in XGBoost image "
-                    f"{image}: sm_constructs.local.xgboost_substitute with the xgboost package\n"
+                    f"{image}: sm_constructs.local.jobs.xgboost_substitute with the xgboost package\n"
                 )
             stdout = self._exec(
-                ["python", "-m", "sm_constructs.local.xgboost_substitute", "train"], root, log, env, limit, root
+                ["python", "-m", "sm_constructs.local.jobs.xgboost_substitute", "train"], root, log, env, limit, root
             )
         elif (docker := self._engine_for(image)) is not None:
             from .docker_engine import ContainerRun
@@ -677,5 +679,7 @@ class JobRunner:
                 }
             ),
         }
-        self._exec(["python", "-m", "sm_constructs.local.xgboost_substitute", "transform"], root, log, env, None, root)
+        self._exec(
+            ["python", "-m", "sm_constructs.local.jobs.xgboost_substitute", "transform"], root, log, env, None, root
+        )
         self._upload(root / "output", transform_output["S3OutputPath"], region, transform_output.get("KmsKeyId"))

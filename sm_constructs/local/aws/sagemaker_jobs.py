@@ -8,7 +8,7 @@ pattern for SageMaker. :class:`SageMakerIntegration` supplies both, as AWS behav
 * errors are named as Step Functions names them for this integration (:func:`optimized_error_name`);
 * request-response calls go to moto's SageMaker backend with the parameters exactly as the state
   machine rendered them;
-* ``.sync`` creates the job, hands it to the local :class:`~sm_constructs.local.runner.JobRunner`,
+* ``.sync`` creates the job, hands it to the local :class:`~sm_constructs.local.jobs.runner.JobRunner`,
   then polls ``Describe*`` until the job is Completed (the task output is the describe response, as
   on AWS) or Failed/Stopped (``States.TaskFailed`` with the describe response as the cause);
 * faults can be injected per operation (:class:`Faults`) to exercise Retry and Catch.

@@ -7,7 +7,7 @@ directory and its Dockerfile) under ``<work dir>/images/``, ``tag`` adds a name,
 image manifest into the emulator's ECR repository (``PutImage``), so ``DescribeImages`` and the
 stack see the image as on AWS. Nothing is built. When a Docker engine answers, ``build``, ``tag``,
 ``inspect`` and ``images`` also go to it, so the image is really built and jobs run it in a
-container (:mod:`sm_constructs.local.docker_engine`).
+container (:mod:`sm_constructs.local.jobs.docker_engine`).
 
 **Running.** A job whose image is such an asset runs here when its Dockerfile builds ``FROM`` a
 Python base image (``python:<tag>``) and its entry point is a Python script: the ``COPY``/``ADD``
@@ -248,14 +248,14 @@ def shim_command(workdir: Path) -> Path:
 
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / "docker"
-    package_parent = Path(__file__).resolve().parents[2]
+    package_parent = Path(__file__).resolve().parents[3]
     engine = docker_executable()
     script.write_text(
         "#!/bin/sh\n"
         f"PYTHONPATH={shlex.quote(str(package_parent))}${{PYTHONPATH:+:$PYTHONPATH}} "
         f"SM_LOCAL_IMAGES={shlex.quote(str(workdir / 'images'))} "
         + (f"SM_LOCAL_DOCKER_ENGINE={shlex.quote(engine)} " if engine else "")
-        + f'exec {shlex.quote(sys.executable)} -m sm_constructs.local.images "$@"\n'
+        + f'exec {shlex.quote(sys.executable)} -m sm_constructs.local.jobs.images "$@"\n'
     )
     script.chmod(0o755)
     return script

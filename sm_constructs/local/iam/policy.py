@@ -24,7 +24,7 @@ matches actions case-sensitively, ignores ``NotResource`` (a statement with ``No
 allows everything), evaluates only ``StringEquals``, treats a missing condition key as a match,
 and turns an unmet condition into an explicit deny (a ``Deny`` on ``aws:SecureTransport: false``
 would deny every request). moto's IAM backend is still where the policies come from (see
-:mod:`sm_constructs.local.iam_enforcement`).
+:mod:`sm_constructs.local.iam.enforcement`).
 """
 
 from __future__ import annotations

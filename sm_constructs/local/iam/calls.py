@@ -6,7 +6,7 @@ policies (``sm_constructs.jobs``): a mistake in one must not hide in the other.
 
 Resources and context values are templates: ``{partition}``, ``{region}``, ``{account}``, request
 fields by path (``{TrainingJobDefinition.RoleArn}``) and values the emulator looks up
-(``{@...}``, see :mod:`sm_constructs.local.iam_enforcement`). A resource of ``*`` means AWS
+(``{@...}``, see :mod:`sm_constructs.local.iam.enforcement`). A resource of ``*`` means AWS
 documents the call on ``*`` without saying which resource it names; the emulator then accepts
 only a grant that covers every resource, never a narrower one.
 

@@ -110,8 +110,8 @@ def _authorized(enforcer: Any, target: dict[str, Any]) -> bool:
         return True
     from moto.utilities.arns import parse_arn
 
-    from .iam_calls import Call
-    from .iam_enforcement import PARTITION, AccessDenied
+    from ..iam.calls import Call
+    from ..iam.enforcement import PARTITION, AccessDenied
 
     arn = parse_arn(target["Arn"])
     call = Call("states:StartExecution", target["Arn"], _START_EXECUTION_SOURCE)
@@ -163,9 +163,9 @@ def install(enforcer: Any = None) -> None:
 
     :param enforcer: with IAM enforced, a rule starts its state machine only if the target's role may.
     """
-    from . import application_autoscaling, sdk_fields
+    from . import application_autoscaling, stepfunctions_sdk
 
-    sdk_fields.install()
+    stepfunctions_sdk.install()
     _install_registry_events()
     _install_state_machine_targets(enforcer)
     application_autoscaling.install()

@@ -27,8 +27,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..server import ACCOUNT_ID, _free_port
 from .demo import ROOT, LocalSession, emulator_env, start_server
-from .emulator import ACCOUNT_ID, _free_port
 
 __all__ = ["LocalProject", "cdk_cli_version", "find_cdk"]
 
@@ -161,7 +161,7 @@ class LocalProject:
         command = [*find_cdk(self.app_dir), *args, "--no-notices"]
         # the app's `python` is this interpreter (the one sm_constructs is installed in)
         path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        from .images import shim_command
+        from ..jobs.images import shim_command
 
         # image assets go to the emulator's ECR, built by a Docker engine only when one answers (see images.py)
         env = {**self.env(url), "PATH": path, "CDK_DOCKER": str(shim_command(self.workdir))}

@@ -3,27 +3,27 @@
 :class:`Emulator` runs moto's server in this process on ``localhost`` with state machine execution
 turned on, and installs, as plug-ins rather than changes to moto:
 
-* :class:`~sm_constructs.local.sagemaker_service.SageMakerIntegration` for the Step Functions
+* :class:`~sm_constructs.local.aws.sagemaker_jobs.SageMakerIntegration` for the Step Functions
   SageMaker integration (validated requests, ``.sync``), with the
-  :class:`~sm_constructs.local.runner.JobRunner` that runs jobs here;
+  :class:`~sm_constructs.local.jobs.runner.JobRunner` that runs jobs here;
 * ``AWS::SageMaker::ModelPackageGroup`` and ``AWS::SageMaker::Domain`` for moto's CloudFormation (it
   skips types it does not know; the model registry step needs the group, Studio roles the domain ID), state machines created by CloudFormation placed where
   moto executes them, Fail states and Parallel branches that pass on ``States.*`` errors, S3 object
   bodies as strings and SDK error names, as on AWS;
 * SageMaker ``Search`` over training jobs and ``ListProcessingJobs`` as AWS documents them
-  (:mod:`~sm_constructs.local.sagemaker_search`: every filter, sort order and limit), which step
+  (:mod:`~sm_constructs.local.aws.sagemaker_search`: every filter, sort order and limit), which step
   caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
   indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS;
 * SageMaker monitoring schedules, control plane only: created, updated and described with
-  SageMaker's checks, never executed (:mod:`~sm_constructs.local.monitoring_schedules`);
+  SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
-  as AWS would (:mod:`~sm_constructs.local.iam_enforcement`);
+  as AWS would (:mod:`~sm_constructs.local.iam.enforcement`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
   endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing;
 * endpoint lifecycles that take (scaled) time and reject what SageMaker rejects
-  (:mod:`~sm_constructs.local.endpoint_lifecycle`), per-instance-type job quotas from ``quotas.json``
-  (:mod:`~sm_constructs.local.quotas`) and slow or failing jobs from ``faults.json``
-  (:mod:`~sm_constructs.local.job_faults`).
+  (:mod:`~sm_constructs.local.aws.sagemaker_endpoints`), per-instance-type job quotas from ``quotas.json``
+  (:mod:`~sm_constructs.local.aws.sagemaker_quotas`) and slow or failing jobs from ``faults.json``
+  (:mod:`~sm_constructs.local.jobs.faults`).
 
 The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
 template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
@@ -324,7 +324,7 @@ def _install_time_scale(scale: float) -> None:
 def _install_sagemaker(runner: Any, faults: Any) -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
 
-    from .sagemaker_service import SageMakerIntegration
+    from .aws.sagemaker_jobs import SageMakerIntegration
 
     SageMakerIntegration.runner = runner
     SageMakerIntegration.faults = faults
@@ -338,10 +338,11 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
 
 def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: float) -> None:
     """Endpoint lifecycles, job quotas (``quotas.json``) and job faults, each in its own module."""
-    from . import endpoint_lifecycle, job_faults, quotas
+    from .aws import sagemaker_endpoints, sagemaker_quotas
+    from .jobs import faults as job_faults
 
-    endpoint_lifecycle.install(endpoint_lifecycle.EndpointTiming(scale=scale), faults)
-    quotas.install(quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
+    sagemaker_endpoints.install(sagemaker_endpoints.EndpointTiming(scale=scale), faults)
+    sagemaker_quotas.install(sagemaker_quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
     job_faults.install(runner, faults, scale)
 
 
@@ -352,7 +353,7 @@ class Emulator:
     :param workdir: job directories, logs and ``faults.json``. Default: ``.sm-local`` here.
     :param time_scale: factor for Wait states and Retry intervals. Default: 1.0.
     :param enforce_iam: authorize every call of a run as AWS would
-        (:mod:`~sm_constructs.local.iam_enforcement`). Default: on, unless ``SM_LOCAL_IAM=off``.
+        (:mod:`~sm_constructs.local.iam.enforcement`). Default: on, unless ``SM_LOCAL_IAM=off``.
     """
 
     def __init__(
@@ -378,9 +379,9 @@ class Emulator:
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-        from . import monitoring_schedules, sagemaker_search
-        from .runner import JobRunner
-        from .sagemaker_service import Faults
+        from .aws import sagemaker_monitoring, sagemaker_search
+        from .aws.sagemaker_jobs import Faults
+        from .jobs.runner import JobRunner
 
         default_user_config["stepfunctions"]["execute_state_machine"] = True
         if _installed:
@@ -393,20 +394,20 @@ class Emulator:
         }
         enforcer = None
         if self.enforce_iam:
-            from .iam_enforcement import Enforcer, PolicyStore
-            from .iam_jobs import EnforcedJobRunner
+            from .iam.enforcement import Enforcer, PolicyStore
+            from .iam.jobs import EnforcedJobRunner
 
             enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=self.workdir / "iam.jsonl")
             runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **options)
         else:
             runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **options)
-        from . import zygote
+        from .jobs import zygote
 
         zygote.shared()  # warm the job interpreter while the app deploys
         faults = Faults(self.workdir / "faults.json")
         _install_sagemaker(runner.submit, faults)
         if enforcer is not None:
-            from .iam_enforcement import install
+            from .iam.enforcement import install
 
             install(enforcer)
         _install_model_package_group()
@@ -415,16 +416,16 @@ class Emulator:
         _install_rethrown_state_errors()
         _install_sdk_results()
         sagemaker_search.install()
-        monitoring_schedules.install()
+        sagemaker_monitoring.install()
         _install_context_start_time()
         _install_indefinite_paths()
-        from . import cloudformation, endpoints, registry_events
+        from .aws import cloudformation, sagemaker_registry, sagemaker_runtime
 
         cloudformation.install()
-        endpoints.install(self.workdir)
-        # after endpoints.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
+        sagemaker_runtime.install(self.workdir)
+        # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
         _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
-        registry_events.install(enforcer)  # registry approval events → state machine targets
+        sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
         if self.time_scale != 1.0:
             _install_time_scale(self.time_scale)
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)

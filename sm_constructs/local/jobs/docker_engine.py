@@ -1,7 +1,7 @@
 """A real Docker engine for the emulator, used only when one answers.
 
-Without an engine the emulator runs jobs itself (:mod:`sm_constructs.local.runner`,
-:mod:`sm_constructs.local.images`). When ``docker info`` succeeds (and ``SM_LOCAL_DOCKER`` is not
+Without an engine the emulator runs jobs itself (:mod:`sm_constructs.local.jobs.runner`,
+:mod:`sm_constructs.local.jobs.images`). When ``docker info`` succeeds (and ``SM_LOCAL_DOCKER`` is not
 ``off``):
 
 * publishing: the ``docker`` stand-in the CDK CLI calls (``CDK_DOCKER``) hands ``build``, ``tag``,
@@ -23,7 +23,7 @@ Without an engine the emulator runs jobs itself (:mod:`sm_constructs.local.runne
 
 * serving: an endpoint whose image the local engine holds (other than the XGBoost and scikit-learn
   images the emulator serves itself) runs ``docker run --detach <image> serve`` with the model under
-  ``/opt/ml/model`` and port 8080 published on a local port (:mod:`sm_constructs.local.endpoints`).
+  ``/opt/ml/model`` and port 8080 published on a local port (:mod:`sm_constructs.local.aws.sagemaker_runtime`).
 
 Not done with an engine: transform jobs on your own serving image, images the local engine does not
 hold (nothing is pulled from AWS), a network between the containers of a multi-instance job.

@@ -5,12 +5,12 @@ with its model: the endpoint's current config → its first production variant �
 container (a model made from a Model Registry version serves the version's container):
 
 * the built-in XGBoost algorithm image is served by the local substitute
-  (:mod:`sm_constructs.local.xgboost_substitute`): ``text/csv`` rows of features in, one score per
+  (:mod:`sm_constructs.local.jobs.xgboost_substitute`): ``text/csv`` rows of features in, one score per
   line out, as the container does;
 * the scikit-learn image with a script-mode handler (``SAGEMAKER_PROGRAM``, default
   ``inference.py``, from ``SAGEMAKER_SUBMIT_DIRECTORY`` — an S3 ``sourcedir.tar.gz`` — or from
   ``code/`` in ``model.tar.gz``) is served by the inference toolkit's handler flow
-  (:mod:`sm_constructs.local.inference_handler`) in its own process, one per deployed model, with
+  (:mod:`sm_constructs.local.jobs.inference_handler`) in its own process, one per deployed model, with
   ``model.tar.gz`` extracted to ``<work dir>/endpoints/<endpoint>/<model>/opt/ml/model`` and the
   process's output in ``serve.log`` there. An exception in the script answers ``ModelError`` with
   the message SageMaker builds from the container's HTTP 500 (``Received server error (500) from
@@ -28,7 +28,7 @@ Errors are those of botocore's ``sagemaker-runtime`` model: ``ValidationError`` 
 not-InService endpoint, ``ModelError`` (HTTP 424) when the model cannot answer.
 
 ``UpdateEndpoint`` (moto: not implemented) switches the endpoint to the new config; in the
-emulator :mod:`~sm_constructs.local.endpoint_lifecycle` replaces it (installed after this module)
+emulator :mod:`~sm_constructs.local.aws.sagemaker_endpoints` replaces it (installed after this module)
 so that creates and updates take time and busy endpoints refuse work, as on AWS.
 """
 
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from .runner import serving_container
+from ..jobs.runner import serving_container
 
 __all__ = ["install"]
 
@@ -112,15 +112,15 @@ def _booster(account_id: str, model_data_url: str) -> Any:
 
 
 class _HandlerProcess:
-    """One deployed script-mode model: ``python -m sm_constructs.local.inference_handler`` (see its docs)."""
+    """One deployed script-mode model: ``python -m sm_constructs.local.jobs.inference_handler`` (see its docs)."""
 
     def __init__(self, root: Path, code_dir: Path, model_dir: Path, env: dict[str, str]) -> None:
-        from .runner import JobRunner
+        from ..jobs.runner import JobRunner
 
         self.log_path = root / "serve.log"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sm_constructs.local.inference_handler", str(code_dir), str(model_dir)],
+            [sys.executable, "-m", "sm_constructs.local.jobs.inference_handler", str(code_dir), str(model_dir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -144,7 +144,7 @@ class _HandlerProcess:
             self.process.wait(timeout=10)
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
-        from .inference_handler import read_frame, write_frame
+        from ..jobs.inference_handler import read_frame, write_frame
 
         assert self.process.stdin is not None and self.process.stdout is not None
         with self.lock:
@@ -165,7 +165,7 @@ class _HandlerProcess:
 
 
 class _ContainerEndpoint:
-    """The model's own serving image in the local Docker engine (:mod:`~sm_constructs.local.docker_engine`).
+    """The model's own serving image in the local Docker engine (:mod:`~sm_constructs.local.jobs.docker_engine`).
 
     "Custom Inference Code with Hosting Services" (SageMaker developer guide): SageMaker runs
     ``docker run <image> serve`` with the model artifacts under ``/opt/ml/model`` and the container's
@@ -181,8 +181,8 @@ class _ContainerEndpoint:
         import time
         import urllib.request
 
-        from .docker_engine import ContainerRun
-        from .emulator import _free_port
+        from ..jobs.docker_engine import ContainerRun
+        from ..server import _free_port
 
         self.docker, self.port = docker, _free_port()
         self.log_path = f"docker logs {name}"
@@ -385,7 +385,7 @@ def answer(
         out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
         return out, out_type, variant["VariantName"]
     if "sagemaker-xgboost" not in image or container.get("Environment", {}).get("SAGEMAKER_PROGRAM"):
-        from .runner import JobRunner
+        from ..jobs.runner import JobRunner
 
         docker = JobRunner._engine_for(image)
         if docker is None:

@@ -2,7 +2,7 @@
 
 A job script in the emulator is a new Python process, as in SageMaker's container. Starting one
 costs little; importing pandas, scikit-learn and xgboost costs seconds of CPU, paid again by every
-job. The runner starts this module once (``python -m sm_constructs.local.zygote <socket>``): it
+job. The runner starts this module once (``python -m sm_constructs.local.jobs.zygote <socket>``): it
 imports those libraries, then forks one child per job. The child takes the job's command line,
 environment, working directory and log as a fresh ``python`` would (script directory first on
 ``sys.path``, then ``PYTHONPATH``, ``sitecustomize`` from it, ``__main__``, exit code) and ends as
@@ -195,13 +195,13 @@ class Zygote:
                 return
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path)
-            package_root = str(Path(__file__).resolve().parents[2])
+            package_root = str(Path(__file__).resolve().parents[3])
             env = {
                 **os.environ,
                 "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p),
             }
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "sm_constructs.local.zygote", self._path],
+                [sys.executable, "-m", "sm_constructs.local.jobs.zygote", self._path],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

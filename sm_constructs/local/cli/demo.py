@@ -19,16 +19,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .emulator import ACCOUNT_ID, Emulator
+from ..server import ACCOUNT_ID, Emulator
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 STACK = "SmConstructsReference"
 
 
 def reference_app() -> Path:
     """The reference app's directory: the source tree, or its copy inside the installed package."""
-    return ROOT if (ROOT / "app.py").is_file() else Path(__file__).resolve().parent / "_reference"
+    return ROOT if (ROOT / "app.py").is_file() else Path(__file__).resolve().parents[1] / "_reference"
 
 
 def emulator_env(endpoint_url: str) -> dict[str, str]:
@@ -85,7 +85,7 @@ def start_server(
 
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "emulator.log").open("a")
-    package_parent = str(Path(__file__).resolve().parents[2])
+    package_parent = str(Path(__file__).resolve().parents[3])
     python_path = os.pathsep.join(p for p in (package_parent, os.environ.get("PYTHONPATH")) if p)
     proc = subprocess.Popen(
         [
@@ -256,8 +256,8 @@ def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
 
 def release(session: Any, bucket: str, execution_arn: str, started: float) -> int:
     """The built version is pending approval: approve it as a person would, follow the deployment."""
-    from ..cli import main as cli
-    from ..cli import watch
+    from ...cli import main as cli
+    from ...cli import watch
 
     name = execution_arn.rsplit(":", 1)[1]
     s3 = session.client("s3")
@@ -283,7 +283,7 @@ def release(session: Any, bucket: str, execution_arn: str, started: float) -> in
 
 
 def demo(args: argparse.Namespace) -> int:
-    from ..cli import watch
+    from ...cli import watch
 
     started = time.monotonic()
     workdir = args.workdir.resolve()
@@ -292,7 +292,7 @@ def demo(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True)
     port = args.port or 0
     if not port:
-        from .emulator import _free_port
+        from ..server import _free_port
 
         port = _free_port()
     synth = start_synth(workdir)

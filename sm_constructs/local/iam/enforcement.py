@@ -1,7 +1,7 @@
 """IAM enforcement in the local emulator: every call a run makes is authorized as AWS would.
 
 * **State machine calls.** Each task's integration is looked up in
-  :data:`~sm_constructs.local.iam_calls.INTEGRATIONS` and every call AWS makes for it (the API call
+  :data:`~sm_constructs.local.iam.calls.INTEGRATIONS` and every call AWS makes for it (the API call
   itself, ``iam:PassRole`` with ``iam:PassedToService``, ``sagemaker:AddTags`` for tags,
   ``sagemaker:ListTags``, and for ``.sync`` the ``Describe*`` polls and the managed events rule) is
   authorized against the state machine role's policies as deployed: inline and managed, read from
@@ -12,7 +12,7 @@
   (ECR), opens the job's log stream, creates the grant on the volume key, lists and reads each
   input, writes each output (with ``kms:Decrypt``/``kms:GenerateDataKey`` through S3 for SSE-KMS
   objects) and, for training, publishes metrics. Each is authorized against the role's policies,
-  the bucket policy and the key policy (:data:`~sm_constructs.local.iam_calls.JOB_ACCESS`).
+  the bucket policy and the key policy (:data:`~sm_constructs.local.iam.calls.JOB_ACCESS`).
 * **A denied call fails as on AWS**: the task fails with the service's AccessDenied error and a
   cause naming principal, action and resource; a job fails with ``ClientError: AccessDenied: ...``
   as its ``FailureReason``, which the ``.sync`` task reports. Both are in the execution history.
@@ -34,9 +34,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .iam_calls import GLOBAL_CONTEXT, INTEGRATIONS, STATE_MACHINE_ACCESS, Call
-from .iam_policy import Outcome, Request, authorize
-from .runner import serving_container
+from ..jobs.runner import serving_container
+from .calls import GLOBAL_CONTEXT, INTEGRATIONS, STATE_MACHINE_ACCESS, Call
+from .policy import Outcome, Request, authorize
 
 __all__ = ["ADDED_CONTEXT_KEYS", "AccessDenied", "Enforcer", "PolicyStore", "install"]
 
@@ -198,7 +198,7 @@ class PolicyStore:
     def model_role(self, model_name: str, region: str) -> tuple[str | None, str | None]:
         """(execution role ARN, image) of a model, for transform jobs.
 
-        The image is the one the model serves (:func:`~sm_constructs.local.runner.serving_container`: a
+        The image is the one the model serves (:func:`~sm_constructs.local.jobs.runner.serving_container`: a
         registered version's, for a model created from one); the model's execution role pulls it.
         """
         backend = self._sagemaker(region)
@@ -327,7 +327,7 @@ class Enforcer:
         if calls is None:
             raise UnknownIntegration(
                 f"the local emulator enforces IAM and has no table of the calls AWS makes for {integration} "
-                f"(sm_constructs/local/iam_calls.py); run with IAM enforcement off to use it"
+                f"(sm_constructs/local/iam/calls.py); run with IAM enforcement off to use it"
             )
         values: dict[str, Any] = {
             **parameters,

@@ -2,7 +2,7 @@
 
 The scikit-learn serving image runs the SageMaker inference toolkit's request flow around the
 user's script (``SAGEMAKER_PROGRAM``, default ``inference.py``). This module is that flow, run by
-:mod:`sm_constructs.local.endpoints` as ``python -m sm_constructs.local.inference_handler <code dir>
+:mod:`sm_constructs.local.aws.sagemaker_runtime` as ``python -m sm_constructs.local.jobs.inference_handler <code dir>
 <model dir>``, one process per deployed model, with the job runner's ``/opt/ml`` mapping:
 
 * the script is imported from the code directory; missing handlers take the image's defaults;

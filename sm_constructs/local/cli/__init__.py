@@ -1,0 +1,1 @@
+"""``sm-local``: the command line, the app-directory project and the demo."""

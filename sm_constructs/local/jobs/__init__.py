@@ -1,0 +1,1 @@
+"""The job runtime: processes for processing, training and transform jobs, images, substitutes."""
