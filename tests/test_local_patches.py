@@ -72,6 +72,9 @@ def _moto_names(tree: ast.AST) -> set[str]:
     return names
 
 
+_IN_PLACE = ("update", "setdefault", "cache_clear", "pop", "clear")
+
+
 def _changes_to(names: set[str], tree: ast.AST) -> list[str]:
     """Assignments to, ``setattr`` on, and in-place changes of attributes of those names."""
 
@@ -88,11 +91,10 @@ def _changes_to(names: set[str], tree: ast.AST) -> list[str]:
             targets = [t for t in targets if isinstance(t, (ast.Attribute, ast.Subscript))]
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
             targets = node.args[:1]
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _IN_PLACE:
             # moto's module-level tables and caches (data in moto's backends, reached by subscript, is state)
-            if node.func.attr in ("update", "setdefault", "cache_clear", "pop", "clear"):
-                changed = node.func.value
-                targets = [changed] if isinstance(changed, ast.Attribute) and "[" not in ast.unparse(changed) else []
+            changed = node.func.value
+            targets = [changed] if isinstance(changed, ast.Attribute) and "[" not in ast.unparse(changed) else []
         found += [f"line {node.lineno}: {ast.unparse(node)[:80]}" for t in targets if root(t) in names]
     return found
 
@@ -109,7 +111,9 @@ def test_no_module_changes_moto_outside_the_registry(path):
 
 def test_the_scan_finds_a_direct_change():
     source = "from moto.sagemaker.models import B\nfrom moto.x import parsing\nimport moto.y\n"
-    source += "def install():\n    B.f = g\n    setattr(B, 'f', g)\n    parsing.get_map.cache_clear()\n    moto.y.C = 1\n"
+    source += (
+        "def install():\n    B.f = g\n    setattr(B, 'f', g)\n    parsing.get_map.cache_clear()\n    moto.y.C = 1\n"
+    )
     tree = ast.parse(source)
     assert len(_changes_to(_moto_names(tree), tree)) == 4
 

@@ -331,6 +331,12 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
 
     SageMakerIntegration.runner = runner
     SageMakerIntegration.faults = faults
+    patches.subclass(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:"
+        "StateTaskServiceCallback",
+        SageMakerIntegration,
+        why="the optimized SageMaker integration is a Task state service of moto's interpreter",
+    )
 
     @patches.wrap(
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_factory",

@@ -432,7 +432,7 @@ def _install_task_authorization(enforcer: Enforcer) -> None:
                 raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1], denied) from None
             original(env, resource_runtime_part, normalised_parameters, state_credentials)
 
-        service._eval_service_task = eval_service_task  # type: ignore[method-assign]  # this task's service only
+        service._eval_service_task = eval_service_task  # this task's service only
         return service
 
 
