@@ -1,29 +1,37 @@
 """The one registry of every change the emulator makes to moto's behaviour.
 
-Each plug-in module declares its changes with :func:`replace` (a moto attribute we swap for ours)
-or :func:`add` (an attribute moto lacks, such as a SageMaker API it does not implement). Nothing is
-assigned until :func:`apply` runs, and :func:`check` runs first: every replaced target must exist,
-every added one must not, and a replacement of a function must accept the parameters moto's
-function takes. A moto release that moves or reshapes a target stops the emulator at start with
+Each plug-in module declares its changes, one ``why`` each: :func:`replace` (a moto attribute we
+swap for ours), :func:`wrap` (ours runs around moto's, which it is given), :func:`add` (an attribute
+moto lacks, such as a SageMaker API it does not implement), :func:`entry` (a key of a dict moto
+reads) and :func:`subclass` (a class moto discovers by subclassing, such as a CloudFormation type).
+Nothing is changed until :func:`apply`, which first runs :func:`check`: every replaced or wrapped
+target must exist, every added one must not, a replacement must take the parameters moto's function
+takes, in its order. A moto release that moves or reshapes a target stops the emulator at start with
 "moto X.Y is not supported by this emulator (tested: …)" instead of letting it misbehave.
 
-The tested range is :data:`TESTED_MOTO`, the same bounds as the ``local`` extra in
-``pyproject.toml`` (a test keeps the two equal).
+Declarations of one target from several modules stack in declaration order (a wrap receives what
+the ones before it made); a module that declares again (installs again) replaces its own.
+The tested range is :data:`TESTED_MOTO`, the bounds of moto in ``pyproject.toml`` (a test keeps the two equal).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import inspect
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-__all__ = ["TESTED_MOTO", "MotoNotSupported", "Patch", "add", "apply", "check", "registered", "replace"]
+__all__ = ["TESTED_MOTO", "MotoNotSupported", "Patch", "add", "apply", "check", "entry", "held", "registered"]
+__all__ += ["replace", "subclass", "wrap"]
 
 #: moto versions the emulator is tested with: ``>=`` lower bound, ``<`` upper bound.
 TESTED_MOTO = (">=5.2.5", "<5.3")
+_MISSING: Any = object()
 
 
 class MotoNotSupported(RuntimeError):
@@ -32,13 +40,16 @@ class MotoNotSupported(RuntimeError):
 
 @dataclass(frozen=True)
 class Patch:
-    """One change: ``owner.name = value`` where owner is ``module`` or ``module:Class``."""
+    """One change of ``owner.name`` (``owner``: ``"module"`` or ``"module:Class"``), declared by module ``by``."""
 
     owner: str
     name: str
     value: Any
-    adds: bool
+    kind: str  # replace | wrap | add | entry | subclass
     why: str
+    by: str
+    key: tuple[Any, ...] = ()  # entry: the path of keys into the dict
+    refresh: Callable[[], None] | None = None  # subclass: what moto caches about its subclasses
 
     def target(self) -> Any:
         module, _, qualname = self.owner.partition(":")
@@ -47,93 +58,194 @@ class Patch:
             obj = getattr(obj, part)
         return obj
 
-    def applied_to(self, owner: Any) -> bool:
-        current = vars(owner).get(self.name) if isinstance(owner, type) else getattr(owner, self.name, None)
-        return current is self.value
-
-    def problem(self) -> str | None:
-        """What is wrong with this target in the installed moto, or None."""
-        try:
-            owner = self.target()
-        except (ImportError, AttributeError) as error:
-            return f"{self.owner} is missing ({error})"
-        if self.applied_to(owner):
-            return None
-        exists = self.name in vars(owner) if isinstance(owner, type) else hasattr(owner, self.name)
-        if self.adds:
-            return f"{self.owner}.{self.name} now exists in moto; the emulator would hide it" if exists else None
-        if not exists:
-            return f"{self.owner}.{self.name} is missing"
-        return _signature_problem(getattr(owner, self.name), self.value, f"{self.owner}.{self.name}")
+    @property
+    def where(self) -> str:
+        return f"{self.owner}.{self.name}" + "".join(f"[{k!r}]" for k in self.key)
 
 
-def _parameters(fn: Any) -> list[inspect.Parameter] | None:
-    fn = fn.fget if isinstance(fn, property) else fn
-    fn = fn.__func__ if isinstance(fn, (classmethod, staticmethod)) else fn
-    if not callable(fn):
-        return None
+def _unwrap(value: Any) -> Any:
+    value = value.fget if isinstance(value, property) else value
+    return value.__func__ if isinstance(value, (classmethod, staticmethod)) else value
+
+
+def _rewrap(like: Any, fn: Any) -> Any:
+    return type(like)(fn) if isinstance(like, (property, classmethod, staticmethod)) else fn
+
+
+def _signature_problem(original: Any, ours: Any, where: str, skip: int = 0) -> str | None:
+    """Ours must take moto's parameters by name and, when positional, in moto's order."""
     try:
-        return list(inspect.signature(fn).parameters.values())
+        theirs = list(inspect.signature(_unwrap(original)).parameters.values())
+        mine = list(inspect.signature(_unwrap(ours), follow_wrapped=False).parameters.values())[skip:]
     except (TypeError, ValueError):
-        return None
-
-
-def _signature_problem(original: Any, replacement: Any, where: str) -> str | None:
-    """A replacement must take every parameter the original takes (or ``*args``/``**kwargs``)."""
-    theirs, ours = _parameters(original), _parameters(replacement)
-    if theirs is None or ours is None:
-        return None
-    if any(p.kind is p.VAR_POSITIONAL for p in ours) and any(p.kind is p.VAR_KEYWORD for p in ours):
-        return None  # a wrapper that forwards whatever it is given
-    names = [p.name for p in ours]
+        return None  # not a function (a module, a constant): nothing to compare
+    kinds = {p.kind for p in mine}
+    if inspect.Parameter.VAR_POSITIONAL in kinds and inspect.Parameter.VAR_KEYWORD in kinds:
+        return None  # forwards whatever it is given
+    names = [p.name for p in mine]
     missing = [p.name for p in theirs if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]
+    positional = [p.name for p in theirs if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    extra = [p.name for p in mine if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     if missing:
         return f"{where} takes {', '.join(missing)}, which the emulator's replacement does not"
+    if names[: len(positional)] != positional:
+        return f"{where} takes ({', '.join(positional)}) in an order the emulator's replacement does not"
+    if extra := [n for n in extra if n not in {p.name for p in theirs}]:
+        return f"{where} no longer takes {', '.join(extra)}, which the emulator's replacement requires"
     return None
 
 
-_registry: dict[tuple[str, str], Patch] = {}
-_applied: set[tuple[str, str]] = set()
+_layers: dict[tuple[str, str], list[Patch]] = {}
+_originals: dict[tuple[str, str], Any] = {}
+_dirty: set[tuple[str, str]] = set()
+_hold = [0]
+
+
+def _caller() -> str:
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    return str(frame.f_globals.get("__name__"))
+
+
+def _declare(patch: Patch) -> None:
+    slot = (patch.owner, patch.where.removeprefix(patch.owner + "."))
+    layers = _layers.setdefault(slot, [])
+    mine = next((i for i, p in enumerate(layers) if p.by == patch.by), None)
+    if mine is None:
+        layers.append(patch)
+    else:
+        layers[mine] = patch
+    _dirty.add(slot)
 
 
 def replace(owner: str, name: str, value: Any, *, why: str) -> None:
-    """Declare that moto's ``owner.name`` is replaced by ``value`` (``owner``: ``"module:Class"``)."""
-    _registry[(owner, name)] = Patch(owner, name, value, adds=False, why=why)
+    """Declare that moto's ``owner.name`` is replaced by ``value``."""
+    _declare(Patch(owner, name, value, "replace", why, _caller()))
 
 
 def add(owner: str, name: str, value: Any, *, why: str) -> None:
     """Declare ``owner.name``, which moto lacks (a SageMaker API, a CloudFormation hook)."""
-    _registry[(owner, name)] = Patch(owner, name, value, adds=True, why=why)
+    _declare(Patch(owner, name, value, "add", why, _caller()))
+
+
+def wrap(owner: str, name: str, *, why: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: ``fn(original, *args)`` replaces ``owner.name``; ``original`` is what it replaced, unbound."""
+
+    def declare(fn: Callable[..., Any]) -> Callable[..., Any]:
+        _declare(Patch(owner, name, fn, "wrap", why, _caller()))
+        return fn
+
+    return declare
+
+
+def entry(owner: str, name: str, key: tuple[Any, ...], value: Any, *, why: str) -> None:
+    """Declare ``owner.name[key[0]]...[key[-1]] = value`` in a dict moto reads."""
+    _declare(Patch(owner, name, value, "entry", why, _caller(), key=key))
+
+
+def subclass(base: str, cls: type, *, why: str, refresh: Callable[[], None] | None = None) -> None:
+    """Declare ``cls``, a subclass of moto's ``base`` that moto discovers; ``refresh`` drops moto's cache of them."""
+    _declare(Patch(base, f"<{cls.__module__}.{cls.__qualname__}>", cls, "subclass", why, _caller(), refresh=refresh))
 
 
 def registered() -> list[Patch]:
-    """Every declared change, in declaration order."""
-    return list(_registry.values())
+    """Every declared change."""
+    return [patch for layers in _layers.values() for patch in layers]
 
 
-def _moto_version() -> str:
+def _compose(slot: tuple[str, str]) -> tuple[Any, list[str]]:
+    """The value the layers of ``slot`` make from moto's, and what is wrong with them."""
+    first = _layers[slot][-1]
     try:
+        owner = first.target()
+    except (ImportError, AttributeError) as error:
+        return None, [f"{first.owner} is missing ({error})"]
+    if first.kind in ("entry", "subclass"):
+        return first.value, _shape_problem(first, owner)
+    if slot not in _originals:
+        getter = inspect.getattr_static if isinstance(owner, type) else getattr
+        _originals[slot] = getter(owner, first.name, _MISSING)
+    original = value = _originals[slot]
+    problems = []
+    for patch in _layers[slot]:
+        if patch.kind == "add" and original is not _MISSING:
+            problems.append(f"{patch.where} now exists in moto; the emulator would hide it")
+        elif patch.kind != "add" and original is _MISSING:
+            problems.append(f"{patch.where} is missing")
+        elif patch.kind != "add":
+            problem = _signature_problem(original, patch.value, patch.where, skip=int(patch.kind == "wrap"))
+            problems += [problem] if problem else []
+        if patch.kind == "wrap" and value is not _MISSING:
+            value = _rewrap(value, _layered(patch.value, _unwrap(value)))
+        elif patch.kind != "wrap":
+            value = patch.value
+    return value, problems
+
+
+def _layered(fn: Callable[..., Any], original: Any) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def layered(*args: Any, **kwargs: Any) -> Any:
+        return fn(original, *args, **kwargs)
+
+    return layered
+
+
+def _shape_problem(patch: Patch, owner: Any) -> list[str]:
+    if patch.kind == "subclass":
+        if not issubclass(patch.value, owner):
+            return [f"{patch.value.__qualname__} is no longer a subclass of {patch.owner}"]
+        ours = [(n, v) for n, v in vars(patch.value).items() if not n.startswith("__")]  # its constructor is its own
+        found = [(n, v, inspect.getattr_static(owner, n, _MISSING)) for n, v in ours]
+        where = f"{patch.owner}.{{}}"
+        return [p for n, v, o in found if o is not _MISSING and (p := _signature_problem(o, v, where.format(n)))]
+    container = getattr(owner, patch.name, None)
+    for k in patch.key[:-1]:
+        container = container.get(k) if isinstance(container, dict) else None
+    return [] if isinstance(container, dict) else [f"{patch.where}: moto has no such dict"]
+
+
+def _version() -> str:
+    with contextlib.suppress(metadata.PackageNotFoundError):
         return metadata.version("moto")
-    except metadata.PackageNotFoundError:  # pragma: no cover - moto is a dependency of the local extra
-        return "(not installed)"
+    return "(not installed)"  # pragma: no cover - moto is a dependency of the local extra
 
 
-def check(patches: list[Patch] | None = None) -> None:
-    """Raise :class:`MotoNotSupported` listing every target the installed moto lacks or reshaped."""
-    problems = [p for p in (patch.problem() for patch in (patches or registered())) if p]
+def check(slots: Any = None) -> dict[tuple[str, str], Any]:
+    """Raise :class:`MotoNotSupported` naming every target the installed moto lacks or reshaped."""
+    composed = {slot: _compose(slot) for slot in (_layers if slots is None else slots)}
+    problems = [problem for _, found in composed.values() for problem in found]
     if problems:
+        tested = f"moto{','.join(TESTED_MOTO)}"
         raise MotoNotSupported(
-            f"moto {_moto_version()} is not supported by this emulator (tested: moto{','.join(TESTED_MOTO)}): "
-            + "; ".join(problems)
+            f"moto {_version()} is not supported by this emulator (tested: {tested}): {'; '.join(problems)}"
         )
+    return {slot: value for slot, (value, _) in composed.items()}
 
 
-def apply(on_apply: Callable[[Patch], None] | None = None) -> None:
-    """Check every declared change, then make those not yet made (idempotent)."""
-    pending = [p for p in registered() if (p.owner, p.name) not in _applied]
-    check(pending)
-    for patch in pending:
-        setattr(patch.target(), patch.name, patch.value)
-        _applied.add((patch.owner, patch.name))
-        if on_apply:
-            on_apply(patch)
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """:func:`apply` does nothing inside, so that the :func:`apply` after it checks every change before making any."""
+    _hold[0] += 1
+    try:
+        yield
+    finally:
+        _hold[0] -= 1
+
+
+def apply() -> None:
+    """Check every change declared since the last apply, then make them (idempotent)."""
+    if _hold[0]:
+        return
+    for slot, value in check(sorted(_dirty)).items():
+        patch = _layers[slot][-1]
+        if patch.kind == "entry":
+            container = getattr(patch.target(), patch.name)
+            for k in patch.key[:-1]:
+                container = container[k]
+            container[patch.key[-1]] = value
+        elif patch.kind == "subclass" and patch.refresh:
+            patch.refresh()
+        elif patch.kind != "subclass":
+            setattr(patch.target(), patch.name, value)
+        _dirty.discard(slot)

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import os
 import re
 import socket
@@ -43,6 +42,8 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+from . import patches
 
 __all__ = ["ACCOUNT_ID", "Emulator"]
 
@@ -57,9 +58,10 @@ def _free_port() -> int:
 
 
 def _install_model_package_group() -> None:
-    from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
     from moto.sagemaker.models import sagemaker_backends
+
+    from .aws import cloudformation
 
     class ModelPackageGroupResource(CloudFormationModel):
         def __init__(self, name: str, arn: str) -> None:
@@ -105,8 +107,8 @@ def _install_model_package_group() -> None:
         ) -> None:
             sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+    why = "AWS::SageMaker::ModelPackageGroup (moto skips it): the model registry step needs the group"
+    cloudformation.resource_type(ModelPackageGroupResource, why=why)
 
 
 def _install_studio_domain() -> None:
@@ -116,9 +118,10 @@ def _install_studio_domain() -> None:
     domain would fail the whole stack; user profiles, spaces and Studio lifecycle configurations have
     no moto backend and are skipped with moto's warning like other unsupported types.
     """
-    from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
     from moto.sagemaker.models import sagemaker_backends
+
+    from .aws import cloudformation
 
     class DomainResource(CloudFormationModel):
         def __init__(self, domain: Any) -> None:
@@ -211,38 +214,37 @@ def _install_studio_domain() -> None:
             for domain_id in [i for i, d in backend.domains.items() if i == resource_name or d.arn == resource_name]:
                 backend.delete_domain(domain_id, retention_policy=None)
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+    why = "AWS::SageMaker::Domain (moto skips it): execution roles are scoped to its DomainId"
+    cloudformation.resource_type(DomainResource, why=why)
 
 
 def _install_executable_state_machines() -> None:
     """State machines from CloudFormation go to the backend that executes them (moto keeps two)."""
-    from moto.stepfunctions import models
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
-    models.stepfunctions_backends = stepfunctions_parser_backends  # type: ignore[assignment]
+    why = "state machines created by CloudFormation go to the backend that executes them"
+    patches.replace("moto.stepfunctions.models", "stepfunctions_backends", stepfunctions_parser_backends, why=why)
 
 
 def _install_rethrown_state_errors() -> None:
     """A Fail state (``ErrorPath`` to a caught error) or a failed Parallel branch passes on any error
     name, ``States.TaskFailed`` included; moto's interpreter refuses ``States.*`` names there."""
-    from moto.stepfunctions.parser.asl.component.common.error_name import custom_error_name
-
-    custom_error_name.ILLEGAL_CUSTOM_ERROR_PREFIX = "\x00"  # type: ignore[misc]
+    patches.replace(
+        "moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name",
+        "ILLEGAL_CUSTOM_ERROR_PREFIX",
+        "\x00",
+        why="Fail states and Parallel branches pass on States.* error names, as on AWS",
+    )
 
 
 def _install_sdk_results() -> None:
     """``aws-sdk:s3:getObject`` returns the body as a string on AWS and timestamps as text (moto's
     interpreter leaves botocore's body and datetime objects in the task result), and SDK errors are named after the
     service as AWS names them (moto: ``sagemaker.sagemakerException``)."""
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
-        StateTaskServiceAwsSdk,
-    )
-
-    # error names as AWS SDK integrations report them: SageMaker.SageMakerException, S3.NoSuchKeyException
-    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"sagemaker": "SageMaker", "s3": "S3"})
-    original = StateTaskServiceAwsSdk._eval_service_task
+    sdk = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk"
+    for service, name in {"sagemaker": "SageMaker", "s3": "S3"}.items():
+        why = "SDK integration errors are named as on AWS: SageMaker.SageMakerException, S3.NoSuchKeyException"
+        patches.entry(sdk, "_SERVICE_ERROR_NAMES", (service,), name, why=why)
 
     def read_bodies(value: Any) -> Any:
         if isinstance(value, dict):
@@ -255,22 +257,23 @@ def _install_sdk_results() -> None:
             return value.isoformat()
         return value
 
-    def eval_service_task(self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
+    @patches.wrap(f"{sdk}:StateTaskServiceAwsSdk", "_eval_service_task", why="S3 bodies and timestamps as text")
+    def eval_service_task(original: Any, self: Any, env: Any, *args: Any, **kwargs: Any) -> None:
         original(self, env, *args, **kwargs)
         env.stack.append(read_bodies(env.stack.pop()))
-
-    StateTaskServiceAwsSdk._eval_service_task = eval_service_task  # type: ignore[method-assign]
 
 
 def _install_context_start_time() -> None:
     """``$$.Execution.StartTime`` is an ISO 8601 string on AWS (Step Functions Developer Guide,
     "Accessing execution data from the Context object": ``"2019-03-26T20:14:13.192Z"``); moto's
     interpreter puts a datetime object there, which no intrinsic function can read."""
-    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
-    original = ExecutionWorker._get_evaluation_environment
-
-    def evaluation_environment(self: Any) -> Any:
+    @patches.wrap(
+        "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker",
+        "_get_evaluation_environment",
+        why="$$.Execution.StartTime is ISO 8601 text, as on AWS",
+    )
+    def evaluation_environment(original: Any, self: Any) -> Any:
         env = original(self)
         execution = env.states.context_object.context_object_data["Execution"]
         start = execution.get("StartTime")
@@ -278,8 +281,6 @@ def _install_context_start_time() -> None:
             utc = start.astimezone(datetime.UTC) if start.tzinfo else start
             execution["StartTime"] = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
         return env
-
-    ExecutionWorker._get_evaluation_environment = evaluation_environment  # type: ignore[method-assign]
 
 
 def _install_indefinite_paths() -> None:
@@ -299,41 +300,51 @@ def _install_indefinite_paths() -> None:
             return [match.value for match in parse(path).find(data)]
         return original(path, data)
 
+    why = "indefinite JSONPaths give a list, as Jayway JsonPath does on AWS"
     for name, module in list(sys.modules.items()):
         if name.startswith("moto.stepfunctions.parser") and getattr(module, "extract_json", None) is original:
-            module.extract_json = extract_json  # type: ignore[attr-defined]
+            patches.replace(name, "extract_json", extract_json, why=why)
 
 
 _INDEFINITE = re.compile(r"\[\*\]|\[\?|\.\.|\[-?\d*:-?\d*\]")
 
 
 def _install_time_scale(scale: float) -> None:
-    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    @patches.wrap(
+        "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:WaitFunction",
+        "_wait_interval",
+        why="Wait states take the emulator's time scale",
+    )
+    def scaled_wait(original: Any, self: Any, env: Any, wait_seconds: int) -> None:
+        original(self, env, wait_seconds * scale)
 
-    original = WaitFunction._wait_interval
-
-    @functools.wraps(original)
-    def scaled_wait(self: Any, env: Any, wait_seconds: int) -> None:
-        original(self, env, wait_seconds * scale)  # type: ignore[arg-type]
-
-    WaitFunction._wait_interval = scaled_wait  # type: ignore[method-assign]
-    retrier_decl.time = SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale))  # type: ignore[assignment]
+    patches.replace(
+        "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl",
+        "time",
+        SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale)),
+        why="Retry intervals take the emulator's time scale",
+    )
 
 
 def _install_sagemaker(runner: Any, faults: Any) -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
-
     from .aws.sagemaker_jobs import SageMakerIntegration
 
     SageMakerIntegration.runner = runner
     SageMakerIntegration.faults = faults
-    delegate = state_task_factory.state_task_service_for
+    patches.subclass(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:"
+        "StateTaskServiceCallback",
+        SageMakerIntegration,
+        why="the optimized SageMaker integration is a Task state service of moto's interpreter",
+    )
 
-    def state_task_service_for(service_name: str) -> Any:
+    @patches.wrap(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_factory",
+        "state_task_service_for",
+        why="arn:aws:states:::sagemaker:* tasks run through the emulator's SageMaker integration",
+    )
+    def state_task_service_for(delegate: Any, service_name: str) -> Any:
         return SageMakerIntegration() if service_name == "sagemaker" else delegate(service_name)
-
-    state_task_factory.state_task_service_for = state_task_service_for
 
 
 def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: float) -> None:
@@ -344,6 +355,40 @@ def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: f
     sagemaker_endpoints.install(sagemaker_endpoints.EndpointTiming(scale=scale), faults)
     sagemaker_quotas.install(sagemaker_quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
     job_faults.install(runner, faults, scale)
+
+
+def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: float) -> None:
+    """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
+    from .aws import cloudformation, sagemaker_monitoring, sagemaker_registry, sagemaker_runtime, sagemaker_search
+
+    patches.entry(
+        "moto.core.config",
+        "default_user_config",
+        ("stepfunctions", "execute_state_machine"),
+        True,
+        why="moto runs state machine executions instead of only recording them",
+    )
+    _install_sagemaker(runner.submit, faults)
+    if enforcer is not None:
+        from .iam.enforcement import install
+
+        install(enforcer)
+    _install_model_package_group()
+    _install_studio_domain()
+    _install_executable_state_machines()
+    _install_rethrown_state_errors()
+    _install_sdk_results()
+    sagemaker_search.install()
+    sagemaker_monitoring.install()
+    _install_context_start_time()
+    _install_indefinite_paths()
+    cloudformation.install()
+    sagemaker_runtime.install(workdir)
+    # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
+    _install_service_behaviour(runner, faults, workdir, scale)
+    sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
+    if scale != 1.0:
+        _install_time_scale(scale)
 
 
 class Emulator:
@@ -375,15 +420,12 @@ class Emulator:
         global _installed
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.environ["MOTO_PORT"] = str(self.port)  # moto's interpreter calls services on this port
-        from moto.core.config import default_user_config
         from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
-        from .aws import sagemaker_monitoring, sagemaker_search
         from .aws.sagemaker_jobs import Faults
         from .jobs.runner import JobRunner
 
-        default_user_config["stepfunctions"]["execute_state_machine"] = True
         if _installed:
             raise RuntimeError("one Emulator per process")
         _installed = True
@@ -405,29 +447,9 @@ class Emulator:
 
         zygote.shared()  # warm the job interpreter while the app deploys
         faults = Faults(self.workdir / "faults.json")
-        _install_sagemaker(runner.submit, faults)
-        if enforcer is not None:
-            from .iam.enforcement import install
-
-            install(enforcer)
-        _install_model_package_group()
-        _install_studio_domain()
-        _install_executable_state_machines()
-        _install_rethrown_state_errors()
-        _install_sdk_results()
-        sagemaker_search.install()
-        sagemaker_monitoring.install()
-        _install_context_start_time()
-        _install_indefinite_paths()
-        from .aws import cloudformation, sagemaker_registry, sagemaker_runtime
-
-        cloudformation.install()
-        sagemaker_runtime.install(self.workdir)
-        # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
-        _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
-        sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
-        if self.time_scale != 1.0:
-            _install_time_scale(self.time_scale)
+        with patches.held():  # every change is checked before any is made: an unsupported moto stops here
+            _install(runner, faults, enforcer, self.workdir, self.time_scale)
+        patches.apply()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         return self.endpoint_url

@@ -51,32 +51,33 @@ def _target_missing(namespace: str, resource_id: str, dimension: str) -> Excepti
     )
 
 
-def _install_sdk_name() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service,
-        state_task_service_aws_sdk,
-    )
-
-    overrides = state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES
-    state_task_service.StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES = {  # type: ignore[misc]
-        **overrides,
-        "applicationautoscaling": "application-autoscaling",
-    }
-    state_task_service_aws_sdk._SERVICE_ERROR_NAMES.update({"applicationautoscaling": "ApplicationAutoScaling"})
-
-
 def install() -> None:
     """The SDK integration's name and errors, and AWS's missing-target behaviour (module docs)."""
-    from moto.applicationautoscaling.models import ApplicationAutoscalingBackend, FakeApplicationAutoscalingPolicy
+    from moto.applicationautoscaling.models import FakeApplicationAutoscalingPolicy
 
-    if getattr(ApplicationAutoscalingBackend, "_sm_local_not_found", False):
-        return
-    _install_sdk_name()
-    deregister = ApplicationAutoscalingBackend.deregister_scalable_target
-    put_policy = ApplicationAutoscalingBackend.put_scaling_policy
-    delete_policy = ApplicationAutoscalingBackend.delete_scaling_policy
+    from .. import patches
 
-    def deregister_scalable_target(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+    service = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service"
+    patches.entry(
+        f"{service}.state_task_service:StateTaskService",
+        "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
+        ("applicationautoscaling",),
+        "application-autoscaling",
+        why="Step Functions' SDK name of Application Auto Scaling (botocore: application-autoscaling)",
+    )
+    patches.entry(
+        f"{service}.state_task_service_aws_sdk",
+        "_SERVICE_ERROR_NAMES",
+        ("applicationautoscaling",),
+        "ApplicationAutoScaling",
+        why="SDK integration errors are named ApplicationAutoScaling.<exception>, as on AWS",
+    )
+    backend_class = "moto.applicationautoscaling.models:ApplicationAutoscalingBackend"
+
+    @patches.wrap(
+        backend_class, "deregister_scalable_target", why="a missing target is ObjectNotFound; policies go too"
+    )
+    def deregister_scalable_target(deregister: Any, self: Any, namespace: str, r_id: str, dimension: str) -> None:
         if not self._scalable_target_exists(r_id, dimension):
             raise _target_missing(namespace, r_id, dimension)
         for policy in list(self.policies.values()):
@@ -85,10 +86,12 @@ def install() -> None:
                 r_id,
                 dimension,
             ):
-                delete_policy(self, policy.policy_name, namespace, r_id, dimension)  # moto's: its alarms too
+                self.delete_scaling_policy(policy.policy_name, namespace, r_id, dimension)  # moto's: its alarms too
         deregister(self, namespace, r_id, dimension)
 
+    @patches.wrap(backend_class, "put_scaling_policy", why="a policy without a registered target is ObjectNotFound")
     def put_scaling_policy(
+        put_policy: Any,
         self: Any,
         policy_name: str,
         service_namespace: str,
@@ -103,8 +106,14 @@ def install() -> None:
             self, policy_name, service_namespace, resource_id, scalable_dimension, policy_body, policy_type
         )
 
+    @patches.wrap(backend_class, "delete_scaling_policy", why="deleting a missing policy is ObjectNotFound")
     def delete_scaling_policy(
-        self: Any, policy_name: str, service_namespace: str, resource_id: str, scalable_dimension: str
+        delete_policy: Any,
+        self: Any,
+        policy_name: str,
+        service_namespace: str,
+        resource_id: str,
+        scalable_dimension: str,
     ) -> None:
         key = FakeApplicationAutoscalingPolicy.formulate_key(
             service_namespace, resource_id, scalable_dimension, policy_name
@@ -116,7 +125,4 @@ def install() -> None:
             )
         delete_policy(self, policy_name, service_namespace, resource_id, scalable_dimension)
 
-    ApplicationAutoscalingBackend.deregister_scalable_target = deregister_scalable_target  # type: ignore[method-assign]
-    ApplicationAutoscalingBackend.put_scaling_policy = put_scaling_policy  # type: ignore[method-assign]
-    ApplicationAutoscalingBackend.delete_scaling_policy = delete_scaling_policy  # type: ignore[method-assign]
-    ApplicationAutoscalingBackend._sm_local_not_found = True  # type: ignore[attr-defined]
+    patches.apply()

@@ -34,18 +34,30 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-__all__ = ["install"]
+__all__ = ["install", "resource_type"]
 
 
 _previous_inputs = contextvars.ContextVar("previous_inputs", default=False)
 
 
+def _clear_model_caches() -> None:
+    from moto.cloudformation import parsing
+
+    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
+        cached.cache_clear()
+
+
+def resource_type(model: type, *, why: str) -> None:
+    """Declare ``model``, a ``CloudFormationModel`` subclass moto's CloudFormation finds by its type name."""
+    from .. import patches
+
+    patches.subclass("moto.core.common_models:CloudFormationModel", model, why=why, refresh=_clear_model_caches)
+
+
 def _install_previous_values() -> None:
     from moto.cloudformation.exceptions import ValidationError
-    from moto.cloudformation.models import CloudFormationBackend, Stack
-    from moto.cloudformation.responses import CloudFormationResponse
 
-    resolved = Stack.stack_parameters
+    from .. import patches
 
     def previous_input(stack: Any, name: str) -> Any:
         if name in stack.parameters:
@@ -56,8 +68,11 @@ def _install_previous_values() -> None:
             raise ValidationError(message=f"Invalid input for parameter key {name}. Cannot specify usePreviousValue")
         return slot["Default"]
 
-    def stack_parameters(self: Any) -> dict[str, Any]:
-        values = dict(resolved.fget(self))  # type: ignore[attr-defined]
+    why = "UsePreviousValue reuses the parameter's previous input, as CloudFormation does"
+
+    @patches.wrap("moto.cloudformation.models:Stack", "stack_parameters", why=why + " (SSM parameters resolved again)")
+    def stack_parameters(resolved: Any, self: Any) -> dict[str, Any]:
+        values = dict(resolved(self))
         if _previous_inputs.get():
             template = getattr(self.resource_map, "_template", None) or self.template_dict
             for name, slot in template.get("Parameters", {}).items():
@@ -72,18 +87,20 @@ def _install_previous_values() -> None:
                 parameters[p["ParameterKey"]] = previous_input(instance, p["ParameterKey"])
         return parameters
 
-    original = CloudFormationResponse.create_change_set
-
-    def create_change_set(self: Any) -> Any:
+    @patches.wrap("moto.cloudformation.responses:CloudFormationResponse", "create_change_set", why=why)
+    def create_change_set(original: Any, self: Any) -> Any:
         token = _previous_inputs.set(True)
         try:
             return original(self)
         finally:
             _previous_inputs.reset(token)
 
-    Stack.stack_parameters = property(stack_parameters)  # type: ignore[assignment,method-assign]
-    CloudFormationBackend._resolve_update_parameters = resolve_update_parameters  # type: ignore[method-assign]
-    CloudFormationResponse.create_change_set = create_change_set  # type: ignore[method-assign]
+    patches.replace(
+        "moto.cloudformation.models:CloudFormationBackend",
+        "_resolve_update_parameters",
+        resolve_update_parameters,
+        why=why,
+    )
 
 
 def _attached(backend: Any, arn: str) -> dict[str, set[str]]:
@@ -97,8 +114,10 @@ def _attached(backend: Any, arn: str) -> dict[str, set[str]]:
 def _install_iam_resources() -> None:
     import json
 
-    from moto.iam.models import ManagedPolicy, Role, iam_backends
+    from moto.iam.models import iam_backends
     from moto.utilities.utils import get_partition
+
+    from .. import patches
 
     attach = {"Roles": "role", "Users": "user", "Groups": "group"}
 
@@ -140,9 +159,13 @@ def _install_iam_resources() -> None:
         set_attachments(backend, original_resource.arn, {f: set(props.get(f, [])) for f in attach})
         return original_resource
 
-    original_role_update = Role.update_from_cloudformation_json
-
+    @patches.wrap(
+        "moto.iam.models:Role",
+        "update_from_cloudformation_json",
+        why="an AWS::IAM::Role update changes its trust policy, description, session duration and inline policies",
+    )
     def update_role(
+        original_role_update: Any,
         cls: Any,
         original_resource: Any,
         new_resource_name: str,
@@ -152,7 +175,7 @@ def _install_iam_resources() -> None:
     ) -> Any:
         backend = iam_backends[account_id][get_partition(region_name)]
         props = cloudformation_json["Properties"]
-        role = original_role_update.__func__(  # type: ignore[attr-defined]
+        role = original_role_update(
             cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
         )
         trust = props["AssumeRolePolicyDocument"]
@@ -166,14 +189,17 @@ def _install_iam_resources() -> None:
             role.put_policy(policy_name, document if isinstance(document, str) else json.dumps(document))
         return role
 
-    ManagedPolicy.delete = delete_policy  # type: ignore[attr-defined]
-    ManagedPolicy.update_from_cloudformation_json = classmethod(update_policy)  # type: ignore[assignment,method-assign]
-    Role.update_from_cloudformation_json = classmethod(update_role)  # type: ignore[assignment,method-assign]
+    managed_policy = "moto.iam.models:ManagedPolicy"
+    why = "deleting an AWS::IAM::ManagedPolicy stack resource detaches and deletes the policy"
+    patches.add(managed_policy, "delete", delete_policy, why=why)
+    why = "an AWS::IAM::ManagedPolicy update makes a new default version and changes attachments"
+    patches.replace(managed_policy, "update_from_cloudformation_json", classmethod(update_policy), why=why)
 
 
 def install() -> None:
     from moto.cloudformation.exceptions import CloudFormationError
-    from moto.cloudformation.models import CloudFormationBackend
+
+    from .. import patches
 
     _install_previous_values()
     _install_iam_resources()
@@ -205,9 +231,12 @@ def install() -> None:
         if found is not None:
             del self.change_sets[found]
 
-    original_execute = CloudFormationBackend.execute_change_set
+    backend_class = "moto.cloudformation.models:CloudFormationBackend"
 
-    def execute_change_set(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    @patches.wrap(backend_class, "execute_change_set", why="an executed change set is gone, with its stack's others")
+    def execute_change_set(
+        original_execute: Any, self: Any, change_set_name: str, stack_name: str | None = None
+    ) -> None:
         found = find(self, change_set_name, stack_name)
         if found is None:
             raise ChangeSetNotFound(change_set_name)
@@ -216,6 +245,8 @@ def install() -> None:
         for change_set_id in [i for i, c in self.change_sets.items() if c.stack.stack_id == stack_id]:
             del self.change_sets[change_set_id]
 
-    CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
-    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+    why = "an unknown change set is ChangeSetNotFound (moto: a missing stack)"
+    patches.replace(backend_class, "describe_change_set", describe_change_set, why=why)
+    why = "deleting an unknown change set succeeds (moto: an internal error)"
+    patches.replace(backend_class, "delete_change_set", delete_change_set, why=why)
+    patches.apply()

@@ -74,14 +74,16 @@ def install(timing: EndpointTiming, faults: Any) -> None:
     """Replace moto's endpoint calls (module docs). ``faults`` is the emulator's :class:`Faults`."""
     from moto.sagemaker import responses
     from moto.sagemaker.exceptions import ValidationError
-    from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
+    from moto.sagemaker.models import FakeEndpoint
+
+    from .. import patches
+
+    backend_class = "moto.sagemaker.models:SageMakerModelBackend"
 
     lock = threading.RLock()
     # per endpoint object (kept off the object: moto describes every attribute it has)
     due_changes: dict[Any, tuple[datetime.datetime, str, str | None, str | None]] = {}
     pending_configs: dict[Any, str] = {}
-    original_create = SageMakerModelBackend.create_endpoint
-    original_describe = SageMakerModelBackend.describe_endpoint
 
     def arn(backend: Any, name: str) -> str:
         return FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
@@ -129,7 +131,10 @@ def install(timing: EndpointTiming, faults: Any) -> None:
                 message=f'Cannot update in-progress endpoint "{arn(backend, endpoint.endpoint_name)}".'
             )
 
-    def create_endpoint(self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any) -> Any:
+    @patches.wrap(backend_class, "create_endpoint", why="an endpoint is Creating for a while, then InService or Failed")
+    def create_endpoint(
+        original_create: Any, self: Any, endpoint_name: str, endpoint_config_name: str, tags: Any
+    ) -> Any:
         with lock:
             if settle(self, endpoint_name) is not None:
                 raise ValidationError(message=f'Cannot create already existing endpoint "{arn(self, endpoint_name)}".')
@@ -164,7 +169,8 @@ def install(timing: EndpointTiming, faults: Any) -> None:
             endpoint.endpoint_status = "Deleting"
             schedule(endpoint, timing.delete, "Deleted", None, None)
 
-    def describe_endpoint(self: Any, endpoint_name: str) -> dict[str, Any]:
+    @patches.wrap(backend_class, "describe_endpoint", why="applies the due state change; PendingDeploymentSummary")
+    def describe_endpoint(original_describe: Any, self: Any, endpoint_name: str) -> dict[str, Any]:
         with lock:
             endpoint = settle(self, endpoint_name)
             described = original_describe(self, endpoint_name)  # "Could not find endpoint" when gone
@@ -182,19 +188,21 @@ def install(timing: EndpointTiming, faults: Any) -> None:
     from urllib.parse import unquote
 
     from moto.sagemaker.models import sagemaker_backends
-    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    original_invoke = SageMakerRuntimeResponse.invoke_endpoint
-
-    def invoke_endpoint(self: Any) -> Any:
+    @patches.wrap(
+        "moto.sagemakerruntime.responses:SageMakerRuntimeResponse",
+        "invoke_endpoint",
+        why="an invocation sees the endpoint's current status (wraps sagemaker_runtime's when installed after it)",
+    )
+    def invoke_endpoint(original_invoke: Any, self: Any) -> Any:
         """Invocations read the endpoint's status: apply what is due first (POST /endpoints/<name>/invocations)."""
         with lock:
             settle(sagemaker_backends[self.current_account][self.region], unquote(self.path.split("/")[2]))
         return original_invoke(self)
 
-    SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
-    SageMakerModelBackend.create_endpoint = create_endpoint  # type: ignore[method-assign]
-    SageMakerModelBackend.update_endpoint = update_endpoint  # type: ignore[attr-defined]
-    SageMakerModelBackend.delete_endpoint = delete_endpoint  # type: ignore[method-assign]
-    SageMakerModelBackend.describe_endpoint = describe_endpoint  # type: ignore[method-assign]
-    responses.SageMakerResponse.update_endpoint = update_endpoint_response  # type: ignore[attr-defined]
+    why = "an endpoint is Deleting for a while, then gone; an in-progress one refuses"
+    patches.replace(backend_class, "delete_endpoint", delete_endpoint, why=why)
+    why = "UpdateEndpoint (moto has none): Updating for a while, a failed update rolls back"
+    patches.add(backend_class, "update_endpoint", update_endpoint, why=why)
+    patches.add("moto.sagemaker.responses:SageMakerResponse", "update_endpoint", update_endpoint_response, why=why)
+    patches.apply()

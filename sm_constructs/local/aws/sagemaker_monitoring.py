@@ -38,8 +38,8 @@ def install() -> None:
     """Add the monitoring-schedule operations to moto's SageMaker backend and responses."""
     from moto.core.responses import ActionResult, EmptyResult
     from moto.sagemaker.exceptions import ResourceInUseException, ResourceNotFound, ValidationError
-    from moto.sagemaker.models import SageMakerModelBackend
-    from moto.sagemaker.responses import SageMakerResponse
+
+    from .. import patches
 
     lock = threading.RLock()
 
@@ -140,12 +140,6 @@ def install() -> None:
                 for s in store(self).values()
             ]
 
-    SageMakerModelBackend.create_monitoring_schedule = create  # type: ignore[attr-defined]
-    SageMakerModelBackend.update_monitoring_schedule = update  # type: ignore[attr-defined]
-    SageMakerModelBackend.describe_monitoring_schedule = describe  # type: ignore[attr-defined]
-    SageMakerModelBackend.delete_monitoring_schedule = delete  # type: ignore[attr-defined]
-    SageMakerModelBackend.list_monitoring_schedules = listed  # type: ignore[attr-defined]
-
     def create_response(self: Any) -> Any:
         name = self._get_param("MonitoringScheduleName")
         created = self.sagemaker_backend.create_monitoring_schedule(
@@ -171,8 +165,14 @@ def install() -> None:
     def list_response(self: Any) -> Any:
         return ActionResult({"MonitoringScheduleSummaries": self.sagemaker_backend.list_monitoring_schedules()})
 
-    SageMakerResponse.create_monitoring_schedule = create_response  # type: ignore[attr-defined]
-    SageMakerResponse.update_monitoring_schedule = update_response  # type: ignore[attr-defined]
-    SageMakerResponse.describe_monitoring_schedule = describe_response  # type: ignore[attr-defined]
-    SageMakerResponse.delete_monitoring_schedule = delete_response  # type: ignore[attr-defined]
-    SageMakerResponse.list_monitoring_schedules = list_response  # type: ignore[attr-defined]
+    why = "SageMaker's monitoring-schedule API, control plane only (moto has none)"
+    for name, backend_fn, response_fn in (
+        ("create_monitoring_schedule", create, create_response),
+        ("update_monitoring_schedule", update, update_response),
+        ("describe_monitoring_schedule", describe, describe_response),
+        ("delete_monitoring_schedule", delete, delete_response),
+        ("list_monitoring_schedules", listed, list_response),
+    ):
+        patches.add("moto.sagemaker.models:SageMakerModelBackend", name, backend_fn, why=why)
+        patches.add("moto.sagemaker.responses:SageMakerResponse", name, response_fn, why=why)
+    patches.apply()

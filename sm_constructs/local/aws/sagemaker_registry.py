@@ -62,12 +62,13 @@ def _emit(backend: Any, package_arn: str) -> None:
 
 
 def _install_registry_events() -> None:
-    from moto.sagemaker.models import SageMakerModelBackend
+    from .. import patches
 
-    create = SageMakerModelBackend.create_model_package
-    update = SageMakerModelBackend.update_model_package
+    backend_class = "moto.sagemaker.models:SageMakerModelBackend"
+    why = "a model package change emits SageMaker's EventBridge event"
 
-    def create_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
+    @patches.wrap(backend_class, "create_model_package", why=why + "; versions are numbered one create at a time")
+    def create_model_package(create: Any, self: Any, *args: Any, **kwargs: Any) -> str:
         # moto numbers a version len(group) + 1 and keys it by an ARN that holds the number: two
         # creates at once would get the same version and one would replace the other. In SageMaker
         # each version has its own number ("a numerical value that starts at 1 and is incremented
@@ -78,13 +79,11 @@ def _install_registry_events() -> None:
         _emit(self, arn)
         return str(arn)
 
-    def update_model_package(self: Any, *args: Any, **kwargs: Any) -> str:
+    @patches.wrap(backend_class, "update_model_package", why=why)
+    def update_model_package(update: Any, self: Any, *args: Any, **kwargs: Any) -> str:
         arn = update(self, *args, **kwargs)
         _emit(self, arn)
         return str(arn)
-
-    SageMakerModelBackend.create_model_package = create_model_package  # type: ignore[method-assign]
-    SageMakerModelBackend.update_model_package = update_model_package  # type: ignore[method-assign]
 
 
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
@@ -125,13 +124,15 @@ def _authorized(enforcer: Any, target: dict[str, Any]) -> bool:
 
 
 def _install_state_machine_targets(enforcer: Any = None) -> None:
-    from moto.events.models import Rule
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
     from moto.utilities.arns import parse_arn
 
-    original = Rule.send_to_targets
+    from .. import patches
 
-    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    @patches.wrap(
+        "moto.events.models:Rule", "send_to_targets", why="an EventBridge rule starts its state machine targets"
+    )
+    def send_to_targets(original: Any, self: Any, original_event: Any, transform_input: bool = True) -> None:
         machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
         others = [t for t in self.targets if t not in machines]
         if machines and self.event_pattern.matches_event(original_event):
@@ -155,17 +156,17 @@ def _install_state_machine_targets(enforcer: Any = None) -> None:
             finally:
                 self.targets = every
 
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
-
 
 def install(enforcer: Any = None) -> None:
     """Registry events, state machine targets, the Application Auto Scaling SDK name and SDK field casing.
 
     :param enforcer: with IAM enforced, a rule starts its state machine only if the target's role may.
     """
+    from .. import patches
     from . import application_autoscaling, stepfunctions_sdk
 
     stepfunctions_sdk.install()
     _install_registry_events()
     _install_state_machine_targets(enforcer)
     application_autoscaling.install()
+    patches.apply()

@@ -416,7 +416,8 @@ def _install_update_endpoint() -> None:
     from moto.core.utils import utcnow
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeEndpoint
-    from moto.sagemaker.responses import SageMakerResponse
+
+    from .. import patches
 
     def update_endpoint(self: Any) -> Any:
         backend = self.sagemaker_backend
@@ -433,12 +434,17 @@ def _install_update_endpoint() -> None:
         endpoint.endpoint_status = "InService"
         return ActionResult({"EndpointArn": endpoint.arn})
 
-    SageMakerResponse.update_endpoint = update_endpoint  # type: ignore[attr-defined]
+    patches.add(
+        "moto.sagemaker.responses:SageMakerResponse",
+        "update_endpoint",
+        update_endpoint,
+        why="UpdateEndpoint (moto has none): the endpoint serves the new config at once",
+    )
 
 
 def install(workdir: Path | None = None) -> None:
     """Replace moto's InvokeEndpoint; script-mode models are unpacked under ``<workdir>/endpoints/``."""
-    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+    from .. import patches
 
     if workdir is not None:
         _workdir[:] = [workdir]
@@ -452,6 +458,10 @@ def install(workdir: Path | None = None) -> None:
         out, out_type, variant = answer(self.current_account, self.region, endpoint_name, body, content_type, accept)
         return 200, {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant}, out
 
-    SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[method-assign]
-    # bodies are bytes as sent (application/x-npy, images): moto would decode them as UTF-8 text
-    SageMakerRuntimeResponse.use_raw_body = True
+    runtime = "moto.sagemakerruntime.responses:SageMakerRuntimeResponse"
+    patches.replace(
+        runtime, "invoke_endpoint", invoke_endpoint, why="the endpoint's model answers (moto: fixed results)"
+    )
+    why = "bodies are bytes as sent (application/x-npy, images): moto would decode them as UTF-8 text"
+    patches.replace(runtime, "use_raw_body", True, why=why)
+    patches.apply()

@@ -213,11 +213,13 @@ def list_processing_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]
 def install() -> None:
     """Replace moto's handlers of the two calls (training-job Search; ListProcessingJobs)."""
     from moto.sagemaker.exceptions import ValidationError
-    from moto.sagemaker.responses import SageMakerResponse
 
-    original_search = SageMakerResponse.search
+    from .. import patches
 
-    def search(self: Any) -> Any:
+    @patches.wrap(
+        "moto.sagemaker.responses:SageMakerResponse", "search", why="Search over training jobs as AWS documents it"
+    )
+    def search(original_search: Any, self: Any) -> Any:
         params = json.loads(self.body or "{}")
         if params.get("Resource") != "TrainingJob":
             return original_search(self)
@@ -230,8 +232,13 @@ def install() -> None:
     def processing_jobs(self: Any) -> Any:
         return _result(list_processing_jobs(self.sagemaker_backend, json.loads(self.body or "{}")))
 
-    SageMakerResponse.search = search  # type: ignore[method-assign]
-    SageMakerResponse.list_processing_jobs = processing_jobs  # type: ignore[method-assign]
+    patches.replace(
+        "moto.sagemaker.responses:SageMakerResponse",
+        "list_processing_jobs",
+        processing_jobs,
+        why="ListProcessingJobs with every filter, sort order and limit AWS documents (step caching looks jobs up)",
+    )
+    patches.apply()
 
 
 def _result(value: dict[str, Any]) -> Any:

@@ -61,14 +61,22 @@ def to_states(value: Any, shape: Shape | None) -> Any:
 
 
 def install() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
-        StateTaskServiceAwsSdk,
+    from .. import patches
+
+    @patches.wrap(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk:"
+        "StateTaskServiceAwsSdk",
+        "_eval_service_task",
+        why="AWS SDK integrations take and give the API's field casing (botocore's model), as on AWS",
     )
-
-    original = StateTaskServiceAwsSdk._eval_service_task
-
     def eval_service_task(
-        self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], *args: Any, **kw: Any
+        original: Any,
+        self: Any,
+        env: Any,
+        resource_runtime_part: Any,
+        normalised_parameters: dict[str, Any],
+        *args: Any,
+        **kw: Any,
     ) -> None:
         operation = _operation(self._get_boto_service_name(), self.resource.api_action)
         if operation is not None:
@@ -79,4 +87,4 @@ def install() -> None:
         if operation is not None and operation.output_shape is not None:
             env.stack.append(to_states(env.stack.pop(), operation.output_shape))
 
-    StateTaskServiceAwsSdk._eval_service_task = eval_service_task  # type: ignore[method-assign]
+    patches.apply()

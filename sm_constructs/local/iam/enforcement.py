@@ -405,11 +405,14 @@ def _denied_error(integration: str, error: AccessDenied) -> ClientError:
 
 
 def _install_task_authorization(enforcer: Enforcer) -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+    from .. import patches
 
-    delegate = state_task_factory.state_task_service_for
-
-    def state_task_service_for(service_name: str) -> Any:
+    @patches.wrap(
+        "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_factory",
+        "state_task_service_for",
+        why="every Task state's call is authorized against the deployed policies first, as on AWS",
+    )
+    def state_task_service_for(delegate: Any, service_name: str) -> Any:
         service = delegate(service_name)
         original = service._eval_service_task
 
@@ -429,16 +432,15 @@ def _install_task_authorization(enforcer: Enforcer) -> None:
                 raise _denied_error(service.resource.resource_arn.split(":::", 1)[-1], denied) from None
             original(env, resource_runtime_part, normalised_parameters, state_credentials)
 
-        service._eval_service_task = eval_service_task  # type: ignore[method-assign]
+        service._eval_service_task = eval_service_task  # this task's service only
         return service
-
-    state_task_factory.state_task_service_for = state_task_service_for
 
 
 def _install_bucket_policies() -> None:
     """``AWS::S3::BucketPolicy`` for moto's CloudFormation (it skips the type), recorded for enforcement."""
-    from moto.cloudformation import parsing
     from moto.core.common_models import CloudFormationModel
+
+    from ..aws import cloudformation
 
     class BucketPolicyResource(CloudFormationModel):
         def __init__(self, bucket: str) -> None:
@@ -471,18 +473,26 @@ def _install_bucket_policies() -> None:
         ) -> None:
             BUCKET_POLICIES.pop((account_id, str(cloudformation_json["Properties"]["Bucket"])), None)
 
-    for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
-        cached.cache_clear()
+    cloudformation.resource_type(BucketPolicyResource, why="AWS::S3::BucketPolicy (moto skips it), recorded for IAM")
 
 
 def _install_state_machine_keys() -> None:
     """Record each CloudFormation state machine's customer managed key (moto's model drops it)."""
-    from moto.stepfunctions.models import StateMachine
+    from .. import patches
 
-    original = StateMachine.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
+    @patches.wrap(
+        "moto.stepfunctions.models:StateMachine",
+        "create_from_cloudformation_json",
+        why="a CloudFormation state machine's customer managed key is recorded for IAM (moto's model drops it)",
+    )
     def create(
-        cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        original: Any,
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
     ) -> Any:
         machine = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
         encryption = cloudformation_json.get("Properties", {}).get("EncryptionConfiguration") or {}
@@ -490,11 +500,12 @@ def _install_state_machine_keys() -> None:
             STATE_MACHINE_KEYS[machine.arn] = str(encryption["KmsKeyId"])
         return machine
 
-    StateMachine.create_from_cloudformation_json = classmethod(create)  # type: ignore[method-assign,assignment]
-
 
 def install(enforcer: Enforcer) -> None:
     """Authorize every state machine task; record bucket policies and state machine keys for it."""
+    from .. import patches
+
     _install_task_authorization(enforcer)
     _install_bucket_policies()
     _install_state_machine_keys()
+    patches.apply()

@@ -1,0 +1,244 @@
+"""The registry of changes to moto: checked against the installed moto, and the only way moto is changed."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import tomllib
+import types
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+from sm_constructs.local import patches
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "sm_constructs" / "local"
+
+# Declares every change Emulator.start makes, without starting it, and reports what the registry holds.
+_DECLARE_ALL = """
+import json, sys, tempfile
+from pathlib import Path
+from types import SimpleNamespace
+from sm_constructs.local import patches, server
+from sm_constructs.local.aws.sagemaker_jobs import Faults
+from sm_constructs.local.iam.enforcement import Enforcer, PolicyStore
+
+work = Path(tempfile.mkdtemp())
+enforcer = Enforcer(PolicyStore(server.ACCOUNT_ID), server.ACCOUNT_ID, log=work / "iam.jsonl")
+runner = SimpleNamespace(submit=lambda *args: None)
+with patches.held():
+    server._install(runner, Faults(work / "faults.json"), enforcer, work, 0.5)
+patches.check()
+json.dump([[p.by, p.kind, p.where] for p in patches.registered()], sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def declared() -> list[list[str]]:
+    done = subprocess.run([sys.executable, "-c", _DECLARE_ALL], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return list(json.loads(done.stdout))
+
+
+def test_every_change_the_emulator_declares_fits_the_installed_moto(declared):
+    assert len(declared) >= 40  # every module's changes (the next test names the modules)
+    assert {kind for _, kind, _ in declared} == {"replace", "wrap", "add", "entry", "subclass"}
+
+
+def test_every_module_that_changes_moto_declares_its_changes_to_the_registry(declared):
+    declaring = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for path in LOCAL.rglob("*.py")
+        if path.name != "patches.py" and "patches." in path.read_text()
+    }
+    assert declaring <= {by for by, _, _ in declared}
+    assert {"sm_constructs.local.server", "sm_constructs.local.iam.enforcement"} <= declaring
+
+
+def _moto_names(tree: ast.AST) -> set[str]:
+    """Names a module binds to moto's modules, classes and functions (``from moto.x import Y``, ``import moto.x``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "moto":
+            names |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names if a.name.split(".")[0] == "moto"}
+    return names
+
+
+_IN_PLACE = ("update", "setdefault", "cache_clear", "pop", "clear")
+
+
+def _changes_to(names: set[str], tree: ast.AST) -> list[str]:
+    """Assignments to, ``setattr`` on, and in-place changes of attributes of those names."""
+
+    def root(node: ast.AST) -> str | None:
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    found = []
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            targets = [t for t in targets if isinstance(t, (ast.Attribute, ast.Subscript))]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            targets = node.args[:1]
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _IN_PLACE:
+            # moto's module-level tables and caches (data in moto's backends, reached by subscript, is state)
+            changed = node.func.value
+            targets = [changed] if isinstance(changed, ast.Attribute) and "[" not in ast.unparse(changed) else []
+        found += [f"line {node.lineno}: {ast.unparse(node)[:80]}" for t in targets if root(t) in names]
+    return found
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in sorted(LOCAL.rglob("*.py")) if p.name != "patches.py"],
+    ids=lambda p: str(p.relative_to(LOCAL)),
+)
+def test_no_module_changes_moto_outside_the_registry(path):
+    tree = ast.parse(path.read_text())
+    assert _changes_to(_moto_names(tree), tree) == []
+
+
+def test_the_scan_finds_a_direct_change():
+    source = "from moto.sagemaker.models import B\nfrom moto.x import parsing\nimport moto.y\n"
+    source += (
+        "def install():\n    B.f = g\n    setattr(B, 'f', g)\n    parsing.get_map.cache_clear()\n    moto.y.C = 1\n"
+    )
+    tree = ast.parse(source)
+    assert len(_changes_to(_moto_names(tree), tree)) == 4
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """An empty registry and a stand-in for a moto module (``fake_moto``) with one class."""
+    module = types.ModuleType("fake_moto")
+
+    class Backend:
+        def create_thing(self, name: str, tags: list[str]) -> str:
+            return f"created {name}"
+
+    module.Backend = Backend  # type: ignore[attr-defined]
+    module.config = {"service": {"flag": False}}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_moto", module)
+    for name, empty in (("_layers", {}), ("_originals", {}), ("_dirty", set()), ("_hold", [0])):
+        monkeypatch.setattr(patches, name, empty)
+    return module
+
+
+def _raises_naming(*words: str) -> None:
+    with pytest.raises(patches.MotoNotSupported) as raised:
+        patches.check()
+    message = str(raised.value)
+    assert f"moto {metadata.version('moto')} is not supported by this emulator" in message
+    assert f"(tested: moto{','.join(patches.TESTED_MOTO)})" in message
+    for word in words:
+        assert word in message
+
+
+def test_a_missing_target_is_named(registry):
+    patches.replace("fake_moto:Backend", "delete_thing", lambda self, name: None, why="test")
+    _raises_naming("fake_moto:Backend.delete_thing is missing")
+
+
+def test_a_missing_owner_is_named(registry):
+    patches.replace("fake_moto:Gone", "create_thing", lambda self, name, tags: None, why="test")
+    _raises_naming("fake_moto:Gone is missing")
+
+
+def test_a_reshaped_target_is_named(registry):
+    patches.replace("fake_moto:Backend", "create_thing", lambda self, name: None, why="test")
+    _raises_naming("fake_moto:Backend.create_thing takes tags")
+
+
+def test_a_reordered_target_is_named(registry):
+    patches.replace("fake_moto:Backend", "create_thing", lambda self, tags, name: None, why="test")
+    _raises_naming("fake_moto:Backend.create_thing takes (self, name, tags) in an order")
+
+
+def test_a_replacement_that_requires_what_moto_no_longer_passes_is_named(registry):
+    patches.replace("fake_moto:Backend", "create_thing", lambda self, name, tags, region: None, why="test")
+    _raises_naming("no longer takes region")
+
+
+def test_an_added_target_moto_now_has_is_named(registry):
+    patches.add("fake_moto:Backend", "create_thing", lambda self, name, tags: None, why="test")
+    _raises_naming("fake_moto:Backend.create_thing now exists in moto")
+
+
+def test_an_entry_in_a_dict_moto_no_longer_has_is_named(registry):
+    patches.entry("fake_moto", "config", ("other", "flag"), True, why="test")
+    _raises_naming("fake_moto.config['other']['flag']: moto has no such dict")
+
+
+def test_a_subclass_of_a_reshaped_base_is_named(registry):
+    class Thing(registry.Backend):
+        def create_thing(self, name: str) -> str:  # type: ignore[override]
+            return name
+
+    patches.subclass("fake_moto:Backend", Thing, why="test")
+    _raises_naming("fake_moto:Backend.create_thing takes tags")
+
+
+def test_nothing_is_changed_when_one_target_is_wrong(registry):
+    patches.replace("fake_moto:Backend", "create_thing", lambda self, name, tags: "ours", why="test")
+    patches.add("fake_moto:Backend", "create_thing_v2", lambda self: None, why="test")
+    patches.replace("fake_moto:Backend", "gone", lambda self: None, why="test")
+    with pytest.raises(patches.MotoNotSupported):
+        patches.apply()
+    assert registry.Backend().create_thing("a", []) == "created a"
+    assert not hasattr(registry.Backend, "create_thing_v2")
+
+
+def test_wraps_stack_in_declaration_order_and_a_module_replaces_its_own(registry):
+    def outer(original, self, name, tags):
+        return f"outer({original(self, name, tags)})"
+
+    patches.wrap("fake_moto:Backend", "create_thing", why="test")(lambda original, self, name, tags: "inner")
+    declare_outer = "patches.wrap('fake_moto:Backend', 'create_thing', why='test')(outer)"
+    exec(declare_outer, {"__name__": "another_module", "patches": patches, "outer": outer})
+    patches.apply()
+    assert registry.Backend().create_thing("a", []) == "outer(inner)"
+    patches.wrap("fake_moto:Backend", "create_thing", why="test")(
+        lambda original, self, name, tags: f"again({original(self, name, tags)})"
+    )
+    patches.apply()  # declared again by this module: its layer is replaced, not wrapped twice
+    assert registry.Backend().create_thing("a", []) == "outer(again(created a))"
+    patches.entry("fake_moto", "config", ("service", "flag"), True, why="test")
+    patches.apply()
+    patches.apply()
+    assert registry.config == {"service": {"flag": True}}
+    assert len(patches.registered()) == 3
+    patches.check()  # checked against moto's own attributes, also once applied
+
+
+def test_held_changes_wait_for_the_apply_after_them(registry):
+    with patches.held():
+        patches.replace("fake_moto:Backend", "create_thing", lambda self, name, tags: "ours", why="test")
+        patches.apply()
+        assert registry.Backend().create_thing("a", []) == "created a"
+    patches.apply()
+    assert registry.Backend().create_thing("a", []) == "ours"
+
+
+def test_tested_moto_is_the_range_pyproject_and_the_lock_ask_for():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    wanted = set(patches.TESTED_MOTO)
+    groups = [project["project"]["optional-dependencies"][extra] for extra in ("local", "nag")]
+    groups += list(project.get("dependency-groups", {}).values())
+    motos = [Requirement(r) for group in groups for r in group if isinstance(r, str) and r.startswith("moto")]
+    assert len(motos) >= 3
+    assert all({str(s) for s in r.specifier} == wanted for r in motos), motos
+    lock = tomllib.loads((ROOT / "uv.lock").read_text())
+    (locked,) = [p for p in lock["package"] if p["name"] == "moto"]
+    assert Version(locked["version"]) in motos[0].specifier
+    assert Version(metadata.version("moto")) in motos[0].specifier
