@@ -45,6 +45,7 @@ def sm_local(app: Path, *args: str, timeout: float = 400) -> subprocess.Complete
 @pytest.fixture(scope="session")
 def deployed(tmp_path_factory):
     app = Path(shutil.copytree(ROOT / "tests" / "apps" / "lifecycle", tmp_path_factory.mktemp("lifecycle") / "app"))
+    (app / "node_modules").symlink_to(ROOT / "node_modules")  # `npm install aws-cdk node@22` in the app
     project = LocalProject(app)
     try:
         done = sm_local(app, "deploy", "--require-approval", "never")
@@ -81,8 +82,10 @@ def test_a_node_of_the_tested_major_is_preferred(tmp_path, monkeypatch):
     old.parent.mkdir(parents=True)
     old.write_text("#!/bin/sh\necho v18.20.0\n")
     old.chmod(0o755)
-    found = find_node(tmp_path / "app")
-    assert found is not None and found[0] != str(old) and found[1] is not None and found[1] >= NODE_MAJOR
+    monkeypatch.setenv("PATH", os.pathsep.join([str(old.parent), "/usr/bin", str(ROOT / "node_modules" / ".bin")]))
+    assert find_node(tmp_path / "app") == (str(ROOT / "node_modules" / ".bin" / "node"), NODE_MAJOR)
+    monkeypatch.setenv("PATH", str(old.parent))  # only an old one: it is used (and cdk_path says so)
+    assert find_node(tmp_path / "app") == (str(old), 18)
 
 
 def test_a_stale_record_is_said_and_removed(tmp_path, capsys):
@@ -118,7 +121,7 @@ def test_deploy_with_the_users_require_approval_prints_the_stack_outputs(deploye
     (function,) = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::Lambda::Function"]
     assert outputs["BucketName"] == bucket
     assert outputs["FunctionArn"].endswith(f":function:{function}")
-    assert f"Lifecycle.BucketName = {bucket}" in out
+    assert f"Lifecycle.BucketName = {bucket}" in err  # the CDK CLI prints outputs on stderr
 
 
 def test_every_command_finds_the_emulator_of_an_app_with_a_lambda_function(deployed):

@@ -22,6 +22,7 @@ user gave neither them nor their aliases, read from the CLI's own option table.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shlex
@@ -73,11 +74,16 @@ def _node_major(node: str) -> int | None:
 
 def find_node(app_dir: Path) -> tuple[str, int | None] | None:
     """The Node.js that runs the CDK CLI and jsii, and its major version: the first of the app's
-    ``node_modules/.bin/node``, sm_constructs' own pinned one (``npm install`` of package.json's
-    ``node``) and each ``node`` on ``PATH`` that is Node.js :data:`NODE_MAJOR` or newer, else the
-    first one found; None when there is none."""
-    candidates = [app_dir / "node_modules" / ".bin" / "node", ROOT / "node_modules" / ".bin" / "node"]
-    candidates += [Path(d) / "node" for d in os.environ.get("PATH", "").split(os.pathsep) if d]
+    ``node_modules/.bin/node`` (``npm install node@22``, as sm_constructs' package.json pins it) and
+    each ``node`` on ``PATH`` that is Node.js :data:`NODE_MAJOR` or newer, else the first one found;
+    None when there is none."""
+    return _find_node(app_dir.resolve(), os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=16)
+def _find_node(app_dir: Path, path: str) -> tuple[str, int | None] | None:
+    candidates = [app_dir / "node_modules" / ".bin" / "node"]
+    candidates += [Path(d) / "node" for d in path.split(os.pathsep) if d]
     found: list[tuple[str, int | None]] = []
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK) and str(candidate) not in (n for n, _ in found):
@@ -113,6 +119,11 @@ def find_cdk(app_dir: Path, *, say: Any = None) -> list[str]:
     override = os.environ.get("SM_LOCAL_CDK")
     if override:
         return shlex.split(override)
+    if find_node(app_dir) is None:
+        raise RuntimeError(
+            f"the CDK CLI needs Node.js {NODE_MAJOR} and no `node` is on PATH: install Node.js {NODE_MAJOR} "
+            f"(https://nodejs.org) or `npm install node@{NODE_MAJOR}` in {app_dir}"
+        )
     local = app_dir / "node_modules" / ".bin" / "cdk"
     found = str(local) if local.is_file() else shutil.which("cdk")
     if found:
