@@ -46,9 +46,12 @@ class Process:
 
 
 def _table() -> list[Process]:
-    done = subprocess.run(
-        ["ps", "-A", "-ww", "-o", "pid=,ppid=,pgid=,sess=,stat=,args="], capture_output=True, text=True, timeout=30
-    )
+    try:
+        done = subprocess.run(
+            ["ps", "-A", "-ww", "-o", "pid=,ppid=,pgid=,sess=,stat=,args="], capture_output=True, text=True, timeout=30
+        )
+    except FileNotFoundError:
+        raise RuntimeError("sm-local reads the emulator's processes with `ps`, which is not installed") from None
     processes = []
     for line in done.stdout.splitlines():
         fields = line.split(None, 5)

@@ -289,6 +289,8 @@ class LocalProject:
             url = self.running_url()
             if url:
                 self.say(f"emulator on {url} (pid {(self.state() or {}).get('pid')}): deploying into it")
+                if port and not url.endswith(f":{port}"):
+                    self.say(f"--port {port} ignored: this directory's emulator already runs on {url}")
                 if time_scale is not None:
                     self.set_time_scale(time_scale)
                 return url
