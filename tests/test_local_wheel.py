@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sm_constructs.local.cli.project import _alive
+from sm_constructs.local.cli.demo import health
 
 ROOT = Path(__file__).resolve().parent.parent
 UV = ROOT / ".tools" / "bin" / "uv"
@@ -112,4 +112,4 @@ def test_sm_local_deploys_runs_changes_and_destroys_an_app_of_its_own(venv, tmp_
     finally:
         run("reset")
     assert not (app / ".sm-local").exists()
-    assert not _alive(url)
+    assert health(url) is None

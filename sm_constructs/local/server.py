@@ -18,8 +18,13 @@ turned on, and installs, as plug-ins rather than changes to moto:
   SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
   as AWS would (:mod:`~sm_constructs.local.iam.enforcement`);
-* an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
-  endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing;
+* an optional time scale for Wait states, Retry intervals, endpoint lifecycles and slow-job faults
+  (``time_scale=0.05`` turns a 30-second endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
+  It is one :class:`TimeScale` read at every use, so it can be changed while the emulator runs;
+* two routes of its own beside moto's: ``GET /sm-local/health`` answers ``{"service": "sm-local",
+  "pid", "workdir", "url", "time_scale", "started"}`` without touching moto's state (``sm-local``
+  finds its emulator by it), and ``POST /sm-local/time-scale`` with ``{"time_scale": F}`` changes the
+  time scale (``sm-local scale F``);
 * endpoint lifecycles that take (scaled) time and reject what SageMaker rejects
   (:mod:`~sm_constructs.local.aws.sagemaker_endpoints`), per-instance-type job quotas from ``quotas.json``
   (:mod:`~sm_constructs.local.aws.sagemaker_quotas`) and slow or failing jobs from ``faults.json``
@@ -35,6 +40,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
+import math
 import os
 import re
 import socket
@@ -45,10 +52,35 @@ from typing import Any
 
 from . import patches
 
-__all__ = ["ACCOUNT_ID", "Emulator"]
+__all__ = ["ACCOUNT_ID", "HEALTH_PATH", "SERVICE", "TIME_SCALE_PATH", "Emulator", "TimeScale"]
 
 ACCOUNT_ID = "123456789012"
+#: The emulator's own routes (not AWS APIs): its identity, and its time scale changed at run time.
+HEALTH_PATH = "/sm-local/health"
+TIME_SCALE_PATH = "/sm-local/time-scale"
+#: ``service`` in the health answer: what tells this emulator from any other server on the port.
+SERVICE = "sm-local"
 _installed = False
+
+
+class TimeScale:
+    """The factor the emulator applies to Wait states, Retry intervals, endpoint lifecycles and
+    slow-job faults; one object read at every use, so a change applies to a running emulator.
+
+    :param factor: Default: 1.0, AWS's timing.
+    """
+
+    def __init__(self, factor: float = 1.0) -> None:
+        self.factor = 1.0
+        self.set(factor)
+
+    def set(self, factor: float) -> None:
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not math.isfinite(factor) or factor <= 0:
+            raise ValueError(f"time scale {factor!r} must be a positive number (1.0 keeps AWS's timing)")
+        self.factor = float(factor)
+
+    def __call__(self, seconds: float) -> float:
+        return seconds * self.factor
 
 
 def _free_port() -> int:
@@ -309,19 +341,19 @@ def _install_indefinite_paths() -> None:
 _INDEFINITE = re.compile(r"\[\*\]|\[\?|\.\.|\[-?\d*:-?\d*\]")
 
 
-def _install_time_scale(scale: float) -> None:
+def _install_time_scale(scale: TimeScale) -> None:
     @patches.wrap(
         "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:WaitFunction",
         "_wait_interval",
         why="Wait states take the emulator's time scale",
     )
     def scaled_wait(original: Any, self: Any, env: Any, wait_seconds: int) -> None:
-        original(self, env, wait_seconds * scale)
+        original(self, env, scale(wait_seconds))
 
     patches.replace(
         "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl",
         "time",
-        SimpleNamespace(sleep=lambda seconds: time.sleep(seconds * scale)),
+        SimpleNamespace(sleep=lambda seconds: time.sleep(scale(seconds))),
         why="Retry intervals take the emulator's time scale",
     )
 
@@ -347,7 +379,7 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
         return SageMakerIntegration() if service_name == "sagemaker" else delegate(service_name)
 
 
-def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: float) -> None:
+def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: TimeScale) -> None:
     """Endpoint lifecycles, job quotas (``quotas.json``) and job faults, each in its own module."""
     from .aws import sagemaker_endpoints, sagemaker_quotas
     from .jobs import faults as job_faults
@@ -357,7 +389,7 @@ def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: f
     job_faults.install(runner, faults, scale)
 
 
-def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: float) -> None:
+def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
     from .aws import cloudformation, sagemaker_monitoring, sagemaker_registry, sagemaker_runtime, sagemaker_search
 
@@ -387,8 +419,56 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: floa
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
     _install_service_behaviour(runner, faults, workdir, scale)
     sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
-    if scale != 1.0:
-        _install_time_scale(scale)
+    _install_time_scale(scale)  # also at 1.0: the scale can change while the emulator runs
+
+
+class _OwnRoutes:
+    """WSGI app: the emulator's own routes (:data:`HEALTH_PATH`, :data:`TIME_SCALE_PATH`), else moto's."""
+
+    def __init__(self, moto_app: Any, emulator: Emulator) -> None:
+        self.moto_app = moto_app
+        self.emulator = emulator
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if path == HEALTH_PATH and method == "GET":
+            return self._answer(start_response, "200 OK", self.emulator.health())
+        if path == TIME_SCALE_PATH and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            try:
+                self.emulator.time_scale.set(json.loads(environ["wsgi.input"].read(length))["time_scale"])
+            except (ValueError, KeyError, TypeError) as error:
+                return self._answer(start_response, "400 Bad Request", {"message": str(error)})
+            return self._answer(start_response, "200 OK", self.emulator.health())
+        return self.moto_app(environ, start_response)
+
+    @staticmethod
+    def _answer(start_response: Any, status: str, body: dict[str, Any]) -> list[bytes]:
+        data = json.dumps(body).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _threaded_server(emulator: Emulator) -> Any:
+    """moto's threaded server serving :class:`_OwnRoutes` in front of moto's app."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    class EmulatorServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:  # ThreadedMotoServer's, with the routes in front
+            app = _OwnRoutes(DomainDispatcherApplication(create_backend_app), emulator)
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    patches.subclass(
+        "moto.moto_server.threaded_moto_server:ThreadedMotoServer",
+        EmulatorServer,
+        why="the emulator's own health and time-scale routes answer in front of moto's app",
+    )
+
+    return EmulatorServer(ip_address="127.0.0.1", port=emulator.port, verbose=False)
 
 
 class Emulator:
@@ -396,7 +476,9 @@ class Emulator:
 
     :param port: Default: - a free port.
     :param workdir: job directories, logs and ``faults.json``. Default: ``.sm-local`` here.
-    :param time_scale: factor for Wait states and Retry intervals. Default: 1.0.
+    :param time_scale: factor for Wait states, Retry intervals, endpoint lifecycles and slow-job
+        faults; ``emulator.time_scale.set(F)`` (or ``POST /sm-local/time-scale``) changes it while it
+        runs. Default: 1.0.
     :param enforce_iam: authorize every call of a run as AWS would
         (:mod:`~sm_constructs.local.iam.enforcement`). Default: on, unless ``SM_LOCAL_IAM=off``.
     """
@@ -412,15 +494,26 @@ class Emulator:
         self.enforce_iam = os.environ.get("SM_LOCAL_IAM", "on") != "off" if enforce_iam is None else enforce_iam
         self.port = port or _free_port()
         self.workdir = (workdir or Path(".sm-local")).resolve()
-        self.time_scale = time_scale
+        self.time_scale = TimeScale(time_scale)
         self.endpoint_url = f"http://localhost:{self.port}"
+        self.started: str | None = None
         self._server: Any = None
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /sm-local/health`` answers: who serves this port, read without moto's state."""
+        return {
+            "service": SERVICE,
+            "pid": os.getpid(),
+            "workdir": str(self.workdir),
+            "url": self.endpoint_url,
+            "time_scale": self.time_scale.factor,
+            "started": self.started,
+        }
 
     def start(self) -> str:
         global _installed
         self.workdir.mkdir(parents=True, exist_ok=True)
         os.environ["MOTO_PORT"] = str(self.port)  # moto's interpreter calls services on this port
-        from moto.moto_server.threaded_moto_server import ThreadedMotoServer
         from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
         from .aws.sagemaker_jobs import Faults
@@ -449,9 +542,10 @@ class Emulator:
         faults = Faults(self.workdir / "faults.json")
         with patches.held():  # every change is checked before any is made: an unsupported moto stops here
             _install(runner, faults, enforcer, self.workdir, self.time_scale)
+            self._server = _threaded_server(self)
         patches.apply()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
+        self.started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         return self.endpoint_url
 
     def stop(self) -> None:

@@ -15,7 +15,10 @@ Without these, a second ``cdk deploy`` of a changed stack and ``cdk destroy`` fa
   ``AWS::SSM::Parameter::Value`` parameter such as the CDK's ``BootstrapVersion``, the parameter
   name, resolved again), also when the previous value was the template's default; moto passes the
   previously resolved value to a change set and fails ``UpdateStack`` (``--method=direct``) on a
-  defaulted parameter.
+  defaulted parameter;
+* a stack created or updated by a change set reports the ``Outputs`` of the executed template in
+  ``DescribeStacks`` (the CDK CLI prints them after ``cdk deploy``); moto keeps the outputs of the
+  template the stack was created with, an empty one for a change set of type ``CREATE``.
 
 And IAM resources change in place as CloudFormation changes them (AWS::IAM::ManagedPolicy and
 AWS::IAM::Role resource references, "Update requires: No interruption" for the properties below):
@@ -240,8 +243,12 @@ def install() -> None:
         found = find(self, change_set_name, stack_name)
         if found is None:
             raise ChangeSetNotFound(change_set_name)
-        stack_id = self.change_sets[found].stack.stack_id
+        stack = self.change_sets[found].stack
+        stack_id = stack.stack_id
         original_execute(self, found, stack_name)
+        # the stack's outputs and template are the executed template's (moto keeps those it was created with)
+        stack._parse_template()
+        stack.output_map = stack._create_output_map()
         for change_set_id in [i for i, c in self.change_sets.items() if c.stack.stack_id == stack_id]:
             del self.change_sets[change_set_id]
 

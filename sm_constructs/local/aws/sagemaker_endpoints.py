@@ -60,10 +60,27 @@ class EndpointTiming:
     ``EndpointDeployment`` poll interval (30 s), so a deployment always sees the endpoint busy.
     """
 
-    def __init__(self, *, create: float = 90.0, update: float = 90.0, delete: float = 30.0, scale: float = 1.0):
-        self.create = create * scale
-        self.update = update * scale
-        self.delete = delete * scale
+    def __init__(self, *, create: float = 90.0, update: float = 90.0, delete: float = 30.0, scale: Any = 1.0) -> None:
+        self._seconds = {"create": create, "update": update, "delete": delete}
+        #: a factor, or the emulator's :class:`~sm_constructs.local.server.TimeScale` (read at each use,
+        #: so a time scale changed on a running emulator applies to the next operation)
+        self.scale = scale
+
+    def _scaled(self, operation: str) -> float:
+        factor = getattr(self.scale, "factor", self.scale)
+        return float(self._seconds[operation] * factor)
+
+    @property
+    def create(self) -> float:
+        return self._scaled("create")
+
+    @property
+    def update(self) -> float:
+        return self._scaled("update")
+
+    @property
+    def delete(self) -> float:
+        return self._scaled("delete")
 
 
 def _now() -> datetime.datetime:

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..server import ACCOUNT_ID, Emulator
+from ..server import ACCOUNT_ID, HEALTH_PATH, SERVICE, Emulator
 
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
@@ -81,8 +81,6 @@ def start_server(
     :param enforce_iam: False for ``serve --no-iam``: raw calls, not a deployed app, have no policies
         to check. Default: True, unless ``SM_LOCAL_IAM=off``.
     """
-    import urllib.request
-
     workdir.mkdir(parents=True, exist_ok=True)
     log = (workdir / "emulator.log").open("a")
     package_parent = str(Path(__file__).resolve().parents[3])
@@ -113,13 +111,25 @@ def start_server(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"emulator exited (exit {proc.returncode}); see {workdir / 'emulator.log'}")
-        try:
-            urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+        answer = health(url)
+        if answer is not None and answer["pid"] == proc.pid:
             return proc, url
-        except OSError:
-            time.sleep(0.2)
+        time.sleep(0.2)
     proc.kill()
-    raise RuntimeError("emulator did not start within 60 s")
+    raise RuntimeError(f"emulator did not start within 60 s; see {workdir / 'emulator.log'}")
+
+
+def health(url: str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """What the emulator at ``url`` says of itself (``GET /sm-local/health``: pid, workdir, time
+    scale), or None when nothing answers there or what answers is not an sm-local emulator."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{url}{HEALTH_PATH}", timeout=timeout) as response:
+            answer = json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+    return answer if isinstance(answer, dict) and answer.get("service") == SERVICE else None
 
 
 def stop_server(proc: subprocess.Popen[str]) -> None:
@@ -133,10 +143,9 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 
 
 def _cdk_command(*args: str) -> tuple[list[str], dict[str, str]]:
-    from .project import find_cdk
+    from .project import cdk_path, find_cdk
 
-    node_bin = ROOT / "node_modules" / ".bin"
-    path = f"{node_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    path = cdk_path(ROOT)  # the pinned Node.js first, then this interpreter (the app's `python`)
     command = find_cdk(ROOT)
     return [*command, *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path}
 

@@ -3,12 +3,18 @@
 Run in your CDK app's directory (the one with ``cdk.json``):
 
 serve   [--port P] [--time-scale F]  run the emulator in the foreground until interrupted
-deploy  [cdk deploy args...]         start this directory's emulator if needed, bootstrap it once,
-                                     ``cdk deploy --all`` into it (``--method=direct``, stack names... pass through)
+deploy  [--time-scale F] [cdk deploy args...]
+                                     start this directory's emulator unless it runs, bootstrap it once,
+                                     ``cdk deploy --all --require-approval never`` into it (each added
+                                     only when not given; ``--method=direct``, stack names... pass through)
 run     <pipeline> [--input JSON]    start a pipeline execution in the emulator and follow it
 destroy [cdk destroy args...]        ``cdk destroy --all --force`` in the emulator
 env                                  print the variables that point AWS tools at the emulator
-reset                                stop the emulator and delete its state (``.sm-local/``)
+status                               the running emulator: URL, pid, work dir, time scale
+scale   F                            change the running emulator's time scale (Wait states, retries,
+                                     endpoint timings, slow-job faults); 1.0 is AWS's timing
+reset                                stop the emulator and every process it started (warm interpreter,
+                                     jobs, endpoint model servers), delete its state (``.sm-local/``)
 demo    [--keep]                     deploy the reference app and run its churn pipeline (a fresh work dir)
 """
 
@@ -69,12 +75,30 @@ def _env(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from .project import LocalProject
+
+    answer = LocalProject(args.app_dir).health()
+    print(f"emulator on {answer['url']} (pid {answer['pid']}, started {answer['started']})")
+    print(f"work dir {answer['workdir']}; time scale {answer['time_scale']}")
+    return 0
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from .project import LocalProject
+
+    LocalProject(args.app_dir).set_time_scale(args.factor)
+    return 0
+
+
 def _reset(args: argparse.Namespace) -> int:
     from .project import LocalProject
 
     project = LocalProject(args.app_dir)
-    project.reset()
-    print(f"sm-local: emulator stopped, {project.workdir} removed")
+    stopped = project.reset()
+    for pid, kind in stopped:
+        print(f"sm-local: stopped {kind} (pid {pid})")
+    print(f"sm-local: {'emulator stopped' if stopped else 'no emulator was running'}, {project.workdir} removed")
     return 0
 
 
@@ -96,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=_demo)
     deploy = sub.add_parser("deploy", help="cdk deploy this app into the emulator")
     deploy.add_argument("--port", type=int, default=0, help="port for a new emulator (default: a free one)")
-    deploy.add_argument("--time-scale", type=float, default=1.0, help="Wait/Retry factor for a new emulator")
+    deploy.add_argument(
+        "--time-scale",
+        type=float,
+        default=None,
+        help="factor for Wait states, retries, endpoint timings (default: 1.0 for a new emulator; "
+        "a running one is changed to it)",
+    )
     deploy.set_defaults(func=_deploy)
     destroy = sub.add_parser("destroy", help="cdk destroy this app in the emulator")
     destroy.set_defaults(func=_destroy)
@@ -106,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--interval", type=float, default=1.0)
     run.set_defaults(func=_run)
     sub.add_parser("env", help="print export lines for the emulator").set_defaults(func=_env)
-    sub.add_parser("reset", help="stop the emulator, delete its state").set_defaults(func=_reset)
+    sub.add_parser("status", help="the running emulator: URL, pid, work dir, time scale").set_defaults(func=_status)
+    scale = sub.add_parser("scale", help="change the running emulator's time scale")
+    scale.add_argument("factor", type=float, help="e.g. 0.05: waits and endpoint timings 20x faster; 1.0: AWS's")
+    scale.set_defaults(func=_scale)
+    sub.add_parser("reset", help="stop the emulator and what it started, delete its state").set_defaults(func=_reset)
     args, rest = parser.parse_known_args(argv)
     if args.command in ("deploy", "destroy"):
         args.cdk_args = rest

@@ -1,38 +1,51 @@
 """``sm-local``: the local emulator for any CDK app directory (one with its own ``cdk.json``).
 
-The emulator runs in the background and is remembered in ``<app>/.sm-local/emulator.json``, so
-``deploy``, ``run`` and ``destroy`` from the same directory find it; ``reset`` stops it and forgets
-everything it held. AWS credentials, account and region are the emulator's own (account
-``123456789012``, ``us-east-1``, dummy keys): nothing from ``~/.aws`` is read or needed, and the
-emulator's bootstrap stack is deployed on first use.
+One emulator per app directory, running in the background and remembered in
+``<app>/.sm-local/emulator.json`` (URL, process id, work dir). Every command from that directory
+finds it again by that process id, checked to be running ``sm_constructs.local serve`` for this
+directory, and by the emulator's own ``/sm-local/health`` route, which answers with the same process
+id without reading moto's state (moto's ``/moto-api/data.json`` fails for some resources, a Lambda
+function among them). A redeploy goes into the running emulator and its data stays; a record whose
+process is gone is said and removed. ``reset`` stops the emulator and every process it started
+(:mod:`.processes`), says which, and forgets everything it held. AWS credentials, account and
+region are the emulator's own (account ``123456789012``, ``us-east-1``, dummy keys): nothing from
+``~/.aws`` is read or needed, and the emulator's bootstrap stack is deployed on first use.
 
 The CDK CLI is the one the app uses: ``$SM_LOCAL_CDK``, else ``./node_modules/.bin/cdk``, else
 ``cdk`` on ``PATH``, else the version sm_constructs is tested with through ``npx`` (downloaded
-once by npm, said so on stderr).
+once by npm, said so on stderr). It runs on the Node.js :func:`find_node` finds (said on stderr),
+put first on its ``PATH`` so the app's jsii kernel runs on it too. The flags ``sm-local`` adds
+(``--all``, ``--require-approval never``, ``--force``, ``--no-notices``) are added only when the
+user gave neither them nor their aliases, read from the CLI's own option table.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..server import ACCOUNT_ID, _free_port
-from .demo import ROOT, LocalSession, emulator_env, start_server
+from ..server import ACCOUNT_ID, HEALTH_PATH, TIME_SCALE_PATH, _free_port
+from .demo import ROOT, LocalSession, emulator_env, health, start_server
+from .processes import is_emulator_server, stop_all
 
-__all__ = ["LocalProject", "cdk_cli_version", "find_cdk"]
+__all__ = ["LocalProject", "cdk_cli_version", "cdk_path", "find_cdk", "find_node", "with_defaults"]
 
 STATE_DIR = ".sm-local"
+#: Seconds a running emulator has to answer its health route (a loaded machine can be slow).
+ANSWER_WITHIN = 30.0
 #: Node.js major version the CDK CLI and the jsii kernel are tested with (package.json pins it).
 NODE_MAJOR = 22
 
@@ -59,23 +72,60 @@ def _node_major(node: str) -> int | None:
         return None
 
 
+def find_node(app_dir: Path) -> tuple[str, int | None] | None:
+    """The Node.js that runs the CDK CLI and jsii, and its major version: the first of the app's
+    ``node_modules/.bin/node`` (``npm install node@22``, as sm_constructs' package.json pins it) and
+    each ``node`` on ``PATH`` that is Node.js :data:`NODE_MAJOR` or newer, else the first one found;
+    None when there is none."""
+    return _find_node(app_dir.resolve(), os.environ.get("PATH", ""))
+
+
+@functools.lru_cache(maxsize=16)
+def _find_node(app_dir: Path, path: str) -> tuple[str, int | None] | None:
+    candidates = [app_dir / "node_modules" / ".bin" / "node"]
+    candidates += [Path(d) / "node" for d in path.split(os.pathsep) if d]
+    found: list[tuple[str, int | None]] = []
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK) and str(candidate) not in (n for n, _ in found):
+            major = _node_major(str(candidate))
+            if major is not None and major >= NODE_MAJOR:
+                return str(candidate), major
+            found.append((str(candidate), major))
+    return found[0] if found else None
+
+
+def cdk_path(app_dir: Path, *, say: Any = None) -> str:
+    """``PATH`` for the CDK CLI: the directory of :func:`find_node`'s Node first (the CLI's
+    ``#!/usr/bin/env node`` and the app's jsii kernel both take ``node`` from ``PATH``), then this
+    interpreter's (the app's ``python`` is the one sm_constructs is installed in)."""
+    say = say or (lambda message: print(f"sm-local: {message}", file=sys.stderr))
+    node = find_node(app_dir)
+    if node is None:
+        raise RuntimeError(
+            f"the CDK CLI needs Node.js {NODE_MAJOR} and no `node` is on PATH: install Node.js {NODE_MAJOR} "
+            f"(https://nodejs.org) or `npm install node@{NODE_MAJOR}` in {app_dir}"
+        )
+    path, major = node
+    if major is None or major < NODE_MAJOR:
+        say(f"{path} is Node.js {major}; the CDK CLI and jsii are tested with Node.js {NODE_MAJOR}")
+    else:
+        say(f"Node.js {major}: {path}")
+    return os.pathsep.join([str(Path(path).parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
 def find_cdk(app_dir: Path, *, say: Any = None) -> list[str]:
     """The CDK CLI command for ``app_dir`` (see the module docs for the search order)."""
     say = say or (lambda message: print(f"sm-local: {message}", file=sys.stderr))
     override = os.environ.get("SM_LOCAL_CDK")
     if override:
         return shlex.split(override)
-    local = app_dir / "node_modules" / ".bin" / "cdk"
-    found = str(local) if local.is_file() else shutil.which("cdk")
-    node = shutil.which("node", path=f"{local.parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    if node is None:
+    if find_node(app_dir) is None:
         raise RuntimeError(
             f"the CDK CLI needs Node.js {NODE_MAJOR} and no `node` is on PATH: install Node.js {NODE_MAJOR} "
-            f"(https://nodejs.org), then `npm install aws-cdk@{cdk_cli_version()}` in {app_dir}"
+            f"(https://nodejs.org) or `npm install node@{NODE_MAJOR}` in {app_dir}"
         )
-    major = _node_major(node)
-    if major is not None and major < NODE_MAJOR:
-        say(f"{node} is Node.js {major}; the CDK CLI and jsii are tested with Node.js {NODE_MAJOR}")
+    local = app_dir / "node_modules" / ".bin" / "cdk"
+    found = str(local) if local.is_file() else shutil.which("cdk")
     if found:
         return [found]
     npx = shutil.which("npx")
@@ -88,83 +138,221 @@ def find_cdk(app_dir: Path, *, say: Any = None) -> list[str]:
     return [npx, "--yes", f"aws-cdk@{cdk_cli_version()}"]
 
 
-def _alive(url: str) -> bool:
-    try:
-        urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
-        return True
-    except OSError:
-        return False
+def _cli_options(command: list[str], subcommand: str) -> dict[str, tuple[str, str]] | None:
+    """Every option of ``cdk <subcommand>`` by name and alias: its name and type (``boolean``,
+    ``string``, ``array``, ``number``), from the CLI's own ``lib/cli/cli-type-registry.json`` (the
+    table its argument parser is generated from); None when that CLI's files are not found."""
+    candidates = [Path(c).resolve().parent.parent / "lib" / "cli" for c in command[:1]]
+    candidates.append(ROOT / "node_modules" / "aws-cdk" / "lib" / "cli")
+    for folder in candidates:
+        registry = folder / "cli-type-registry.json"
+        if registry.is_file():
+            spec = json.loads(registry.read_text())
+            options: dict[str, tuple[str, str]] = {}
+            for name, option in [
+                *spec["globalOptions"].items(),
+                *spec["commands"].get(subcommand, {}).get("options", {}).items(),
+            ]:
+                aliases = option.get("alias", [])
+                for alias in [name, *([aliases] if isinstance(aliases, str) else aliases)]:
+                    options[alias] = (name, str(option.get("type", "string")))
+            return options
+    return None
+
+
+def _option_name(flag: str, options: dict[str, tuple[str, str]] | None) -> str:
+    """``--require-approval=x`` → ``require-approval``; ``--no-notices`` → ``notices``; ``-f`` → ``force``."""
+    name = flag.lstrip("-").partition("=")[0]
+    if options is not None and name in options:
+        return options[name][0]
+    name = name.removeprefix("no-")
+    return options[name][0] if options is not None and name in options else name
+
+
+def _given(args: tuple[str, ...], options: dict[str, tuple[str, str]] | None) -> tuple[set[str], list[str] | None]:
+    """The options the user gave and the positional arguments (stack names); None for the latter
+    when they cannot be told from option values (no option table and a bare word among ``args``)."""
+    names: set[str] = set()
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            positional += args[i:]
+            break
+        if not arg.startswith("-") or arg == "-":
+            positional.append(arg)
+            continue
+        name = _option_name(arg, options)
+        names.add(name)
+        kind = options[name][1] if options is not None and name in options else None
+        if "=" in arg or kind is None or arg.lstrip("-").startswith("no-"):
+            continue
+        if kind == "boolean":
+            if i < len(args) and args[i] in ("true", "false"):
+                i += 1
+        elif i < len(args):
+            i += 1  # string, number and array options take one value each time (nargs 1)
+    return names, (positional if options is not None or not positional else None)
+
+
+def with_defaults(command: list[str], subcommand: str, args: tuple[str, ...], defaults: list[list[str]]) -> list[str]:
+    """Each of ``defaults`` (``["--require-approval", "never"]``, ``["--all"]``) the user did not
+    give, then ``args``: the CDK CLI refuses a flag given twice (``--require-approval can only be
+    specified once``). ``--all`` is added only when no stack is named."""
+    options = _cli_options(command, subcommand)
+    names, stacks = _given(args, options)
+    added: list[str] = []
+    for default in defaults:
+        name = _option_name(default[0], options)
+        if name in names or (name == "all" and stacks != []):
+            continue
+        added += default
+    return [*added, *args]
 
 
 class LocalProject:
-    """A CDK app directory and the emulator that serves it.
+    """A CDK app directory and the one emulator that serves it.
+
+    The emulator is found by the process id recorded in ``.sm-local/emulator.json`` (checked to be
+    running ``sm_constructs.local serve`` for this directory) and by its own health route, which
+    answers with that process id and work dir without reading moto's state.
 
     :param app_dir: the directory with ``cdk.json``. Default: the current directory.
+    :param say: where progress lines go. Default: stderr, prefixed ``sm-local:``.
     """
 
-    def __init__(self, app_dir: Path | None = None) -> None:
+    def __init__(self, app_dir: Path | None = None, *, say: Any = None) -> None:
         self.app_dir = (app_dir or Path.cwd()).resolve()
         self.workdir = self.app_dir / STATE_DIR
         self._state_file = self.workdir / "emulator.json"
+        self.say = say or (lambda message: print(f"sm-local: {message}", file=sys.stderr, flush=True))
+        self._path: str | None = None
 
     # -- the emulator ---------------------------------------------------------------------------
     def state(self) -> dict[str, Any] | None:
-        if not self._state_file.is_file():
+        """What ``emulator.json`` records (url, pid, workdir), or None."""
+        try:
+            return dict(json.loads(self._state_file.read_text()))
+        except (OSError, ValueError):
             return None
-        return dict(json.loads(self._state_file.read_text()))
 
     def running_url(self) -> str | None:
-        """The URL of this directory's emulator, if it answers."""
-        state = self.state()
-        return state["url"] if state and _alive(state["url"]) else None
+        """The URL of this directory's emulator; None when none runs (a stale record is said and removed).
 
-    def start(self, *, port: int = 0, time_scale: float = 1.0) -> str:
-        """This directory's emulator, started in the background unless it already runs."""
-        url = self.running_url()
-        if url:
-            return url
-        proc, url = start_server(port or _free_port(), self.workdir, time_scale, detach=True)
-        self._state_file.write_text(json.dumps({"url": url, "pid": proc.pid, "time_scale": time_scale}))
-        print(f"sm-local: emulator started on {url} (pid {proc.pid}, log {self.workdir / 'emulator.log'})")
+        :raises RuntimeError: its process runs but does not answer (it is never replaced by a second one).
+        """
+        state = self.state()
+        if state is None:
+            return None
+        pid, url = int(state["pid"]), str(state["url"])
+        if not is_emulator_server(pid, str(self.workdir)):
+            self.say(f"stale {self._state_file}: no emulator runs as pid {pid} ({url}) any more; record removed")
+            self._state_file.unlink(missing_ok=True)
+            return None
+        deadline = time.monotonic() + ANSWER_WITHIN
+        while True:
+            answer = health(url, timeout=5)
+            if answer is not None and answer["pid"] == pid and Path(answer["workdir"]) == self.workdir:
+                return url
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the emulator for {self.app_dir} (pid {pid}) runs but {url}{HEALTH_PATH} does not answer "
+                    f"as it; see {self.workdir / 'emulator.log'}, or stop it with `sm-local reset`"
+                )
+            time.sleep(0.5)
+
+    def health(self) -> dict[str, Any]:
+        """The running emulator's own account of itself (pid, workdir, url, time scale)."""
+        answer = health(self.require_url(), timeout=5)
+        if answer is None:
+            raise RuntimeError(f"the emulator for {self.app_dir} stopped answering")
+        return answer
+
+    @contextlib.contextmanager
+    def _starting(self) -> Iterator[None]:
+        """One ``sm-local`` at a time starts this directory's emulator (two deploys at once share one)."""
+        import fcntl
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with (self.workdir / "emulator.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def start(self, *, port: int = 0, time_scale: float | None = None) -> str:
+        """This directory's emulator, started in the background unless it already runs.
+
+        :param time_scale: for a new emulator (Default: 1.0); a running one is changed to it.
+        """
+        with self._starting():
+            url = self.running_url()
+            if url:
+                self.say(f"emulator on {url} (pid {(self.state() or {}).get('pid')}): deploying into it")
+                if port and not url.endswith(f":{port}"):
+                    self.say(f"--port {port} ignored: this directory's emulator already runs on {url}")
+                if time_scale is not None:
+                    self.set_time_scale(time_scale)
+                return url
+            scale = 1.0 if time_scale is None else time_scale
+            proc, url = start_server(port or _free_port(), self.workdir, scale, detach=True)
+            self._state_file.write_text(json.dumps({"url": url, "pid": proc.pid, "workdir": str(self.workdir)}))
+        self.say(f"emulator started on {url} (pid {proc.pid}, time scale {scale}, log {self.workdir / 'emulator.log'})")
         return url
 
-    def stop(self) -> bool:
-        """Stop the emulator this directory started (by its recorded process id)."""
+    def set_time_scale(self, factor: float) -> float:
+        """Change the running emulator's time scale (Wait states, retries, endpoint timings, slow jobs)."""
+        url = self.require_url()
+        request = urllib.request.Request(
+            f"{url}{TIME_SCALE_PATH}",
+            data=json.dumps({"time_scale": factor}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                answer = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(json.loads(error.read()).get("message", str(error))) from None
+        self.say(f"time scale {answer['time_scale']} (1.0: AWS's timing)")
+        return float(answer["time_scale"])
+
+    def stop(self) -> list[tuple[int, str]]:
+        """Stop this directory's emulator and every process it started; ``(pid, kind)`` of each."""
         state = self.state()
         if not state:
-            return False
-        if _alive(state["url"]):
-            for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(state["pid"]), sig)
-                deadline = time.monotonic() + grace
-                while time.monotonic() < deadline and _alive(state["url"]):
-                    time.sleep(0.1)
-                if not _alive(state["url"]):
-                    break
+            return []
+        pid = int(state["pid"])
+        stopped = stop_all(pid) if is_emulator_server(pid, str(self.workdir)) else []
         self._state_file.unlink(missing_ok=True)
-        return True
+        return stopped
 
-    def reset(self) -> None:
-        """Stop the emulator and delete everything it held (stacks, buckets, job directories)."""
-        self.stop()
+    def reset(self) -> list[tuple[int, str]]:
+        """Stop the emulator and everything it started, and delete all it held (stacks, buckets, job
+        directories); ``(pid, kind)`` of each process stopped."""
+        stopped = self.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        return stopped
 
     def env(self, url: str) -> dict[str, str]:
         return emulator_env(url)
 
     # -- the CDK CLI ---------------------------------------------------------------------------
     def cdk(self, url: str, *args: str, cwd: Path | None = None, check: bool = True) -> int:
-        """Run the CDK CLI against the emulator, output to this terminal."""
+        """Run the CDK CLI against the emulator, output to this terminal (``--no-notices`` unless given)."""
         if not (self.app_dir / "cdk.json").is_file() and cwd is None:
             raise RuntimeError(f"no cdk.json in {self.app_dir}: run sm-local in your CDK app's directory")
-        command = [*find_cdk(self.app_dir), *args, "--no-notices"]
-        # the app's `python` is this interpreter (the one sm_constructs is installed in)
-        path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+        cli = find_cdk(self.app_dir, say=self.say)
+        command = [*cli, args[0], *with_defaults(cli, args[0], args[1:], [["--no-notices"]])]
         from ..jobs.images import shim_command
 
         # image assets go to the emulator's ECR, built by a Docker engine only when one answers (see images.py)
-        env = {**self.env(url), "PATH": path, "CDK_DOCKER": str(shim_command(self.workdir))}
+        self._path = self._path or cdk_path(self.app_dir, say=self.say)  # said once
+        env = {
+            **self.env(url),
+            "PATH": self._path,
+            "CDK_DOCKER": str(shim_command(self.workdir)),
+        }
         print(f"$ {shlex.join(command)}", flush=True)
         done = subprocess.run(command, cwd=cwd or self.app_dir, env=env)
         if check and done.returncode != 0:
@@ -184,18 +372,21 @@ class LocalProject:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.cdk(url, "bootstrap", f"aws://{ACCOUNT_ID}/{emulator_env(url)['AWS_REGION']}", cwd=self.workdir)
 
-    def deploy(self, *cdk_args: str, port: int = 0, time_scale: float = 1.0) -> None:
+    def deploy(self, *cdk_args: str, port: int = 0, time_scale: float | None = None) -> None:
+        """``cdk deploy`` into this directory's emulator (started if none runs; its time scale set when
+        ``time_scale`` is given), with ``--all`` and ``--require-approval never`` unless given."""
         url = self.start(port=port, time_scale=time_scale)
         self.bootstrap(url)
-        stacks = [a for a in cdk_args if not a.startswith("-")]
-        self.cdk(url, "deploy", *([] if stacks else ["--all"]), "--require-approval", "never", *cdk_args)
+        cli = find_cdk(self.app_dir, say=lambda _: None)
+        self.cdk(url, "deploy", *with_defaults(cli, "deploy", cdk_args, [["--all"], ["--require-approval", "never"]]))
 
     def destroy(self, *cdk_args: str) -> None:
+        """``cdk destroy`` in this directory's emulator, with ``--all`` and ``--force`` unless given."""
         url = self.running_url()
         if url is None:
             raise RuntimeError(f"no emulator running for {self.app_dir}: nothing to destroy")
-        stacks = [a for a in cdk_args if not a.startswith("-")]
-        self.cdk(url, "destroy", *([] if stacks else ["--all"]), "--force", *cdk_args)
+        cli = find_cdk(self.app_dir, say=lambda _: None)
+        self.cdk(url, "destroy", *with_defaults(cli, "destroy", cdk_args, [["--all"], ["--force"]]))
 
     def require_url(self) -> str:
         url = self.running_url()

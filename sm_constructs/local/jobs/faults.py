@@ -19,15 +19,19 @@ from typing import Any
 __all__ = ["install"]
 
 
-def install(runner: Any, faults: Any, scale: float) -> None:
-    """Apply pending job faults to every job ``runner`` (a :class:`JobRunner`) starts."""
+def install(runner: Any, faults: Any, scale: Any) -> None:
+    """Apply pending job faults to every job ``runner`` (a :class:`JobRunner`) starts.
+
+    ``scale`` is a factor or the emulator's :class:`~sm_constructs.local.server.TimeScale`, read when
+    a job starts (a time scale changed on a running emulator applies to the next job).
+    """
     from .runner import JobFailed
 
     def before_run(operation: str, name: str) -> None:
         kind = operation.removeprefix("Create")  # TrainingJob
         slow = faults.take_fault(f"Slow{kind}")
         if slow:
-            time.sleep(float(slow.get("seconds", 60)) * scale)
+            time.sleep(float(slow.get("seconds", 60)) * getattr(scale, "factor", scale))
         failure = faults.take_fault(f"Fail{kind}")
         if failure:
             raise JobFailed(str(failure["error"]))
