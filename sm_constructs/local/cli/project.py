@@ -14,6 +14,7 @@ once by npm, said so on stderr).
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import shlex
@@ -25,12 +26,12 @@ import time
 import urllib.request
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..server import ACCOUNT_ID, _free_port
 from .demo import ROOT, LocalSession, emulator_env, start_server
 
-__all__ = ["LocalProject", "cdk_cli_version", "find_cdk"]
+__all__ = ["LocalProject", "Retained", "cdk_cli_version", "deployed_stacks", "find_cdk", "retained_resources"]
 
 STATE_DIR = ".sm-local"
 #: Node.js major version the CDK CLI and the jsii kernel are tested with (package.json pins it).
@@ -90,10 +91,69 @@ def find_cdk(app_dir: Path, *, say: Any = None) -> list[str]:
 
 def _alive(url: str) -> bool:
     try:
-        urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+        urllib.request.urlopen(f"{url}/moto-api/", timeout=2).read()  # not data.json: it serializes every model
         return True
     except OSError:
         return False
+
+
+#: How to delete what a stack deletion kept (``DeletionPolicy: Retain``), per resource type: the AWS
+#: CLI command of the type's delete operation (AWS CLI Command Reference: ``s3 rb``,
+#: ``kms schedule-key-deletion``, ``logs delete-log-group``, ``sagemaker delete-domain``,
+#: ``sagemaker delete-model-package-group``, ``stepfunctions delete-state-machine``,
+#: ``ecr delete-repository``, ``dynamodb delete-table``).
+DELETE_COMMANDS = {
+    "AWS::S3::Bucket": "s3 rb s3://{id} --force",
+    "AWS::KMS::Key": "kms schedule-key-deletion --key-id {id} --pending-window-in-days 7",
+    "AWS::Logs::LogGroup": "logs delete-log-group --log-group-name {id}",
+    # a domain's user profiles and spaces (and their apps) are deleted first
+    "AWS::SageMaker::Domain": "sagemaker delete-domain --domain-id {id} --retention-policy HomeEfsFileSystem=Delete",
+    "AWS::SageMaker::ModelPackageGroup": "sagemaker delete-model-package-group --model-package-group-name {id}",
+    "AWS::StepFunctions::StateMachine": "stepfunctions delete-state-machine --state-machine-arn {id}",
+    "AWS::ECR::Repository": "ecr delete-repository --repository-name {id} --force",
+    "AWS::DynamoDB::Table": "dynamodb delete-table --table-name {id}",
+}
+
+
+class Retained(NamedTuple):
+    """A resource a stack deletion kept, and the command that deletes it (empty when none is known)."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    command: str
+
+
+def deployed_stacks(cfn: Any, names: list[str] | None = None) -> dict[str, str]:
+    """Name → stack ID of the stacks deployed (not deleted) in the emulator, the bootstrap stack
+    aside; ``names`` (stack names or ``*`` patterns) keeps only those."""
+    found: dict[str, str] = {}
+    for page in cfn.get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            name = stack["StackName"]
+            wanted = names is None or any(fnmatch.fnmatchcase(name, pattern) for pattern in names)
+            if wanted and name != "CDKToolkit" and stack["StackStatus"] != "DELETE_COMPLETE":
+                found[name] = stack["StackId"]
+    return found
+
+
+def retained_resources(cfn: Any, stack_ids: list[str], endpoint_url: str) -> list[Retained]:
+    """What deleting these stacks kept: CloudFormation's ``DELETE_SKIPPED`` events of each stack
+    (readable by stack ID after the deletion), each with its delete command against ``endpoint_url``."""
+    kept: dict[tuple[str, str], Retained] = {}
+    for stack_id in stack_ids:
+        for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+            for event in page["StackEvents"]:
+                if event["ResourceStatus"] == "DELETE_SKIPPED" and event.get("PhysicalResourceId"):
+                    template = DELETE_COMMANDS.get(event["ResourceType"])
+                    command = f"aws --endpoint-url {endpoint_url} {template.format(id=event['PhysicalResourceId'])}"
+                    kept[(stack_id, event["LogicalResourceId"])] = Retained(
+                        event["LogicalResourceId"],
+                        event["ResourceType"],
+                        event["PhysicalResourceId"],
+                        command if template else "",
+                    )
+    return list(kept.values())
 
 
 class LocalProject:
@@ -195,7 +255,20 @@ class LocalProject:
         if url is None:
             raise RuntimeError(f"no emulator running for {self.app_dir}: nothing to destroy")
         stacks = [a for a in cdk_args if not a.startswith("-")]
+        cfn = LocalSession(url).client("cloudformation")
+        deployed = deployed_stacks(cfn, stacks or None)
+        if not deployed:
+            print(
+                f"sm-local: nothing to destroy: no stack {'named ' + ', '.join(stacks) + ' ' if stacks else ''}is deployed"
+            )
+            return
         self.cdk(url, "destroy", *([] if stacks else ["--all"]), "--force", *cdk_args)
+        retained = retained_resources(cfn, list(deployed.values()), url)
+        if retained:
+            print("sm-local: kept by their DeletionPolicy (Retain); delete them when no longer needed:")
+        for r in retained:
+            print(f"  {r.resource_type} {r.physical_id} ({r.logical_id})")
+            print(f"    {r.command or 'no delete command known: use the service API'}")
 
     def require_url(self) -> str:
         url = self.running_url()
