@@ -195,10 +195,10 @@ def dependencies(resources: dict[str, Any]) -> dict[str, set[str]]:
     attribute": a resource that names another in ``Ref`` or ``Fn::GetAtt`` depends on it implicitly;
     ``Fn::Sub`` resolves ``${Name}`` and ``${Name.Attribute}`` as ``Ref`` and ``Fn::GetAtt``)."""
 
-    def named(value: Any, out: set[str], hidden: frozenset[str] = frozenset()) -> None:
+    def named(value: Any, out: set[str]) -> None:
         if isinstance(value, list):
             for item in value:
-                named(item, out, hidden)
+                named(item, out)
         elif isinstance(value, dict):
             for key, item in value.items():
                 if key == "Ref" and isinstance(item, str):
@@ -207,10 +207,10 @@ def dependencies(resources: dict[str, Any]) -> dict[str, set[str]]:
                     out.add(item.split(".")[0] if isinstance(item, str) else str(item[0]))
                 elif key == "Fn::Sub":
                     text, variables = (item, {}) if isinstance(item, str) else (item[0], item[1])
-                    out.update(set(_SUB_NAME.findall(text)) - set(variables) - hidden)
-                    named(variables, out, hidden)
+                    out.update(set(_SUB_NAME.findall(text)) - set(variables))
+                    named(variables, out)
                 else:
-                    named(item, out, hidden)
+                    named(item, out)
 
     found: dict[str, set[str]] = {}
     for logical_id, resource in resources.items():
@@ -277,7 +277,7 @@ def _install_stack_deletion() -> None:
         resource_map = stack.resource_map
         template: dict[str, Any] = resource_map._resource_json_map
         needs = dependencies(template)
-        waiting, failed, kept = set(template), set(), set()
+        waiting, failed, kept = set(template), set[str](), set[str]()
         while ready := sorted(
             r for r in waiting - failed if not any(r in needs[other] for other in waiting if other != r)
         ):
@@ -300,9 +300,9 @@ def _install_stack_deletion() -> None:
                     failed.add(logical_id)
                     continue
                 event(stack, logical_id, resource, resource_json["Type"], "DELETE_COMPLETE")
-                resource_map._parsed_resources.pop(logical_id, None)
                 waiting.discard(logical_id)
-        # what is left is what the stack still holds: a retry starts from it
+        # What is left is what the stack still holds: a retry starts from it. The deleted stay parsed,
+        # so that outputs naming them still resolve (moto would otherwise create them again).
         resource_map._resource_json_map = {k: v for k, v in template.items() if k in waiting | kept}
         return sorted(failed)
 
@@ -322,12 +322,13 @@ def _install_stack_deletion() -> None:
         stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
         if stack is None:
             return
+        exports = [export.name for export in stack.exports]
         stack.delete()
         if stack.status == "DELETE_COMPLETE":
             del self.stacks[stack.stack_id]
             self.deleted_stacks[stack.stack_id] = stack
-            for export in stack.exports:
-                self.exports.pop(export.name, None)
+            for name in exports:
+                self.exports.pop(name, None)
 
     why = "CloudFormation deletes in reverse dependency order, keeps Retain resources, and fails as DELETE_FAILED"
     patches.replace("moto.cloudformation.models:Stack", "delete", delete, why=why)
