@@ -191,7 +191,8 @@ def test_a_resource_the_emulator_cannot_delete_fails_the_stack_and_a_retry_delet
             "Topic": {"Type": "AWS::SNS::Topic"},
             "Address": {"Type": "AWS::EC2::EIP", "Properties": {"Tags": [{"Key": "t", "Value": {"Ref": "Topic"}}]}},
             "Queue": {"Type": "AWS::SQS::Queue"},
-        }
+        },
+        "Outputs": {"QueueUrl": {"Value": {"Ref": "Queue"}, "Export": {"Name": "queue-url"}}},
     }
     stack_id = _deploy(session, "Unsupported", json.dumps(template))
     cfn.delete_stack(StackName="Unsupported")
@@ -203,6 +204,7 @@ def test_a_resource_the_emulator_cannot_delete_fails_the_stack_and_a_retry_delet
     )
     left = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]}
     assert left == {"Address", "Topic"}  # the queue is deleted, the topic waits for the address
+    assert stack["Outputs"][0]["OutputKey"] == "QueueUrl"  # outputs still read, as on AWS
     events = cfn.describe_stack_events(StackName=stack_id)["StackEvents"]
     (reason,) = [
         e["ResourceStatusReason"]
