@@ -174,7 +174,7 @@ def _install_service_interfaces() -> None:
     def create_notebook_instance(self: Any, *args: Any, **kwargs: Any) -> Any:
         notebook = create_notebook(self, *args, **kwargs)
         if notebook.subnet_id:
-            notebook.network_interface_id = interface(
+            notebook.network_interface_id = interface(  # type: ignore[attr-defined]
                 self,
                 notebook.subnet_id,
                 notebook.security_group_ids or [],

@@ -146,12 +146,10 @@ def retained_resources(cfn: Any, stack_ids: list[str], endpoint_url: str) -> lis
             for event in page["StackEvents"]:
                 if event["ResourceStatus"] == "DELETE_SKIPPED" and event.get("PhysicalResourceId"):
                     template = DELETE_COMMANDS.get(event["ResourceType"])
-                    command = f"aws --endpoint-url {endpoint_url} {template.format(id=event['PhysicalResourceId'])}"
+                    physical_id = event["PhysicalResourceId"]
+                    command = f"aws --endpoint-url {endpoint_url} {template.format(id=physical_id)}" if template else ""
                     kept[(stack_id, event["LogicalResourceId"])] = Retained(
-                        event["LogicalResourceId"],
-                        event["ResourceType"],
-                        event["PhysicalResourceId"],
-                        command if template else "",
+                        event["LogicalResourceId"], event["ResourceType"], physical_id, command
                     )
     return list(kept.values())
 
@@ -262,13 +260,19 @@ class LocalProject:
                 f"sm-local: nothing to destroy: no stack {'named ' + ', '.join(stacks) + ' ' if stacks else ''}is deployed"
             )
             return
-        self.cdk(url, "destroy", *([] if stacks else ["--all"]), "--force", *cdk_args)
+        code = self.cdk(url, "destroy", *([] if stacks else ["--all"]), "--force", *cdk_args, check=False)
         retained = retained_resources(cfn, list(deployed.values()), url)
         if retained:
             print("sm-local: kept by their DeletionPolicy (Retain); delete them when no longer needed:")
         for r in retained:
             print(f"  {r.resource_type} {r.physical_id} ({r.logical_id})")
             print(f"    {r.command or 'no delete command known: use the service API'}")
+        if code != 0:
+            raise RuntimeError(
+                f"cdk destroy failed (exit {code}): a stack is DELETE_FAILED with what it still holds; "
+                "the reasons are above (`aws cloudformation describe-stack-events`): fix them and run "
+                "`sm-local destroy` again"
+            )
 
     def require_url(self) -> str:
         url = self.running_url()
