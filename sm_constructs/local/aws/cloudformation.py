@@ -255,9 +255,13 @@ def _install_stack_deletion() -> None:
     * when a resource fails to delete, the resources it depends on stay, the others are still
       deleted, and the stack becomes ``DELETE_FAILED`` with the reason "The following resource(s)
       failed to delete: [...]"; it stays listed, and another DeleteStack retries what is left;
+    * ``RetainResources`` (botocore's model: "For stacks in the ``DELETE_FAILED`` state, a list of
+      resource logical IDs [...] you want to retain") keeps those too, and only for such a stack;
     * DeleteStack of a stack that does not exist (or is deleted) succeeds and does nothing.
     """
+    from moto.cloudformation.exceptions import ValidationError
     from moto.cloudformation.models import Event
+    from moto.core.responses import EmptyResult
 
     def event(stack: Any, logical_id: str, resource: Any, resource_type: str, status: str, reason: str = "") -> None:
         stack.events.append(
@@ -273,7 +277,7 @@ def _install_stack_deletion() -> None:
             )
         )
 
-    def delete_resources(stack: Any) -> list[str]:
+    def delete_resources(stack: Any, retain: set[str]) -> list[str]:
         resource_map = stack.resource_map
         template: dict[str, Any] = resource_map._resource_json_map
         needs = dependencies(template)
@@ -284,7 +288,7 @@ def _install_stack_deletion() -> None:
             for logical_id in ready:
                 resource_json = template[logical_id]
                 resource = resource_map._parsed_resources.get(logical_id)
-                if resource_json.get("DeletionPolicy") in KEPT_ON_DELETE:
+                if resource_json.get("DeletionPolicy") in KEPT_ON_DELETE or logical_id in retain:
                     event(stack, logical_id, resource, resource_json["Type"], "DELETE_SKIPPED")
                     waiting.discard(logical_id)
                     kept.add(logical_id)
@@ -306,11 +310,11 @@ def _install_stack_deletion() -> None:
         resource_map._resource_json_map = {k: v for k, v in template.items() if k in waiting | kept}
         return sorted(failed)
 
-    def delete(self: Any) -> None:
+    def delete(self: Any, retain_resources: list[str] | None = None) -> None:
         self.status = "DELETE_IN_PROGRESS"
         self.status_reason = "User Initiated"
         self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
-        failed = delete_resources(self)
+        failed = delete_resources(self, set(retain_resources or ()))
         if failed:
             self.status = "DELETE_FAILED"
             self.status_reason = f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
@@ -318,12 +322,19 @@ def _install_stack_deletion() -> None:
             self.status, self.status_reason = "DELETE_COMPLETE", None
         self._add_stack_event(self.status, resource_status_reason=self.status_reason)
 
-    def delete_stack(self: Any, name_or_stack_id: str) -> None:
+    def delete_stack(self: Any, name_or_stack_id: str, retain_resources: list[str] | None = None) -> None:
         stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
         if stack is None:
             return
+        if retain_resources and stack.status != "DELETE_FAILED":
+            raise ValidationError(
+                message=f"Stack [{stack.name}] is {stack.status}: RetainResources applies to a DELETE_FAILED stack only"
+            )
+        unknown = sorted(set(retain_resources or ()) - set(stack.resource_map._resource_json_map))
+        if unknown:
+            raise ValidationError(message=f"RetainResources names resources the stack does not hold: {unknown}")
         exports = [export.name for export in stack.exports]
-        stack.delete()
+        stack.delete(retain_resources)
         if stack.status == "DELETE_COMPLETE":
             del self.stacks[stack.stack_id]
             self.deleted_stacks[stack.stack_id] = stack
@@ -333,6 +344,19 @@ def _install_stack_deletion() -> None:
     why = "CloudFormation deletes in reverse dependency order, keeps Retain resources, and fails as DELETE_FAILED"
     patches.replace("moto.cloudformation.models:Stack", "delete", delete, why=why)
     patches.replace("moto.cloudformation.models:CloudFormationBackend", "delete_stack", delete_stack, why=why)
+
+    def delete_stack_response(self: Any) -> Any:
+        self.cloudformation_backend.delete_stack(
+            self._get_param("StackName"), retain_resources=self._get_param("RetainResources", [])
+        )
+        return EmptyResult()
+
+    patches.replace(
+        "moto.cloudformation.responses:CloudFormationResponse",
+        "delete_stack",
+        delete_stack_response,
+        why="DeleteStack's RetainResources (moto ignored it)",
+    )
     patches.apply()
 
 
