@@ -183,7 +183,7 @@ def test_a_retained_studio_domain_keeps_its_subnets_and_the_stack_is_delete_fail
 
 
 def test_a_resource_the_emulator_cannot_delete_fails_the_stack_and_a_retry_deletes_the_rest(emulator):
-    session, _, _ = emulator
+    session, _, url = emulator
     cfn = session.client("cloudformation")
     # an Elastic IP (moto has no delete for it) that depends on a topic: the topic must wait for it
     template = {
@@ -214,6 +214,23 @@ def test_a_resource_the_emulator_cannot_delete_fails_the_stack_and_a_retry_delet
     assert "cannot delete AWS::EC2::EIP" in reason
     assert len(session.client("sns").list_topics()["Topics"]) == 1
     assert session.client("sqs").list_queues().get("QueueUrls", []) == []
+
+    # the way out CloudFormation offers a DELETE_FAILED stack: keep what cannot be deleted
+    cfn.delete_stack(StackName="Unsupported", RetainResources=["Address"])
+    assert _status(session, stack_id)["StackStatus"] == "DELETE_COMPLETE"
+    assert session.client("sns").list_topics()["Topics"] == []
+    (kept,) = project.retained_resources(cfn, [stack_id], url)
+    assert (kept.logical_id, kept.resource_type, kept.command) == ("Address", "AWS::EC2::EIP", "")
+
+
+def test_retain_resources_is_for_a_delete_failed_stack_only(emulator):
+    session, _, _ = emulator
+    cfn = session.client("cloudformation")
+    _deploy(session, "Healthy", json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}))
+    with pytest.raises(cfn.exceptions.ClientError, match="DELETE_FAILED"):
+        cfn.delete_stack(StackName="Healthy", RetainResources=["Queue"])
+    assert _status(session, "Healthy")["StackStatus"] == "CREATE_COMPLETE"
+    cfn.delete_stack(StackName="Healthy")
 
 
 def test_sm_local_destroy_of_a_deleted_stack_says_there_is_nothing_to_destroy(emulator, tmp_path, capsys):
