@@ -391,7 +391,7 @@ def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: T
 
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
-    from .aws import cloudformation, sagemaker_monitoring, sagemaker_registry, sagemaker_runtime, sagemaker_search
+    from .aws import cloudformation, ec2, sagemaker_monitoring, sagemaker_registry, sagemaker_runtime, sagemaker_search
 
     patches.entry(
         "moto.core.config",
@@ -415,6 +415,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_context_start_time()
     _install_indefinite_paths()
     cloudformation.install()
+    ec2.install()
     sagemaker_runtime.install(workdir)
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
     _install_service_behaviour(runner, faults, workdir, scale)

@@ -30,14 +30,23 @@ AWS::IAM::Role resource references, "Update requires: No interruption" for the p
   with "Cannot delete entity, must detach all policies first");
 * ``AWS::IAM::Role``: ``AssumeRolePolicyDocument``, ``Description``, ``MaxSessionDuration`` and the
   inline ``Policies`` are updated (moto updates the description only).
+
+And a stack is deleted as CloudFormation deletes it (:func:`_install_stack_deletion`): in reverse
+dependency order, resources with ``DeletionPolicy: Retain`` kept, and a failed delete leaves the
+stack ``DELETE_FAILED`` with its reason (moto retried deletes in any order, silently skipped types it
+cannot delete, and dropped the stack record when a delete failed).
 """
 
 from __future__ import annotations
 
 import contextvars
+import inspect
+import re
 from typing import Any
 
-__all__ = ["install", "resource_type"]
+from .. import patches
+
+__all__ = ["KEPT_ON_DELETE", "dependencies", "install", "resource_type"]
 
 
 _previous_inputs = contextvars.ContextVar("previous_inputs", default=False)
@@ -199,6 +208,186 @@ def _install_iam_resources() -> None:
     patches.replace(managed_policy, "update_from_cloudformation_json", classmethod(update_policy), why=why)
 
 
+#: ``DeletionPolicy`` values under which a stack deletion keeps the resource (CloudFormation User
+#: Guide, "DeletionPolicy attribute": ``Retain`` keeps it; ``RetainExceptOnCreate`` "behaves like
+#: Retain for stack operations, except for the stack operation that initially created the resource").
+#: ``UpdateReplacePolicy`` applies only when an update replaces a resource, never on stack deletion
+#: (User Guide, "UpdateReplacePolicy attribute").
+KEPT_ON_DELETE = ("Retain", "RetainExceptOnCreate")
+
+_SUB_NAME = re.compile(r"\$\{([^}!.]+)(?:\.[^}]*)?\}")
+
+
+def dependencies(resources: dict[str, Any]) -> dict[str, set[str]]:
+    """Each resource's dependencies, as CloudFormation derives them (User Guide, "DependsOn
+    attribute": a resource that names another in ``Ref`` or ``Fn::GetAtt`` depends on it implicitly;
+    ``Fn::Sub`` resolves ``${Name}`` and ``${Name.Attribute}`` as ``Ref`` and ``Fn::GetAtt``)."""
+
+    def named(value: Any, out: set[str]) -> None:
+        if isinstance(value, list):
+            for item in value:
+                named(item, out)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Ref" and isinstance(item, str):
+                    out.add(item)
+                elif key == "Fn::GetAtt":
+                    out.add(item.split(".")[0] if isinstance(item, str) else str(item[0]))
+                elif key == "Fn::Sub":
+                    text, variables = (item, {}) if isinstance(item, str) else (item[0], item[1])
+                    out.update(set(_SUB_NAME.findall(text)) - set(variables))
+                    named(variables, out)
+                else:
+                    named(item, out)
+
+    found: dict[str, set[str]] = {}
+    for logical_id, resource in resources.items():
+        names: set[str] = set()
+        named(resource.get("Properties", {}), names)
+        depends_on = resource.get("DependsOn", [])
+        names.update([depends_on] if isinstance(depends_on, str) else depends_on)
+        found[logical_id] = {n for n in names if n in resources and n != logical_id}
+    return found
+
+
+class _NotDeletable(Exception):
+    """moto has no delete for this resource type."""
+
+
+def _delete_resource(resource: Any, resource_json: dict[str, Any], account_id: str, region_name: str) -> None:
+    """Delete one resource as moto's model does, or fail when moto has no delete for its type (moto
+    skipped those silently, so a stack reported deleted kept them)."""
+    delete = getattr(resource, "delete", None)
+    if callable(delete) and len(inspect.signature(delete).parameters) == 2:
+        delete(account_id, region_name)
+        return
+    delete_json = type(resource).delete_from_cloudformation_json
+    if getattr(delete_json, "__isabstractmethod__", False):
+        raise _NotDeletable(
+            f"the emulator cannot delete {resource_json['Type']} (moto has no delete for it); "
+            "delete it by hand, then retry deleting the stack"
+        )
+    delete_json(resource.physical_resource_id, resource_json, account_id, region_name)
+
+
+def _reason(error: Exception) -> str:
+    return str(getattr(error, "message", None) or error)
+
+
+def _install_stack_deletion() -> None:
+    """DeleteStack as CloudFormation runs it (User Guide, "Delete a stack" and "Troubleshooting
+    CloudFormation: Delete stack fails"):
+
+    * a resource is deleted only after every resource that depends on it (:func:`dependencies`);
+    * resources with a :data:`KEPT_ON_DELETE` policy are kept (event ``DELETE_SKIPPED``);
+    * when a resource fails to delete, the resources it depends on stay, the others are still
+      deleted, and the stack becomes ``DELETE_FAILED`` with the reason "The following resource(s)
+      failed to delete: [...]"; it stays listed, and another DeleteStack retries what is left;
+    * ``RetainResources`` (botocore's model: "For stacks in the ``DELETE_FAILED`` state, a list of
+      resource logical IDs [...] you want to retain") keeps those too, and only for such a stack;
+    * DeleteStack of a stack that does not exist (or is deleted) succeeds and does nothing.
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import Event
+    from moto.core.responses import EmptyResult
+
+    def event(stack: Any, logical_id: str, resource: Any, resource_type: str, status: str, reason: str = "") -> None:
+        stack.events.append(
+            Event(
+                stack_id=stack.stack_id,
+                stack_name=stack.name,
+                logical_resource_id=logical_id,
+                physical_resource_id=getattr(resource, "physical_resource_id", "") or "",
+                resource_type=resource_type,
+                resource_status=status,
+                resource_status_reason=reason or None,
+                resource_properties=None,
+            )
+        )
+
+    def delete_resources(stack: Any, retain: set[str]) -> list[str]:
+        resource_map = stack.resource_map
+        template: dict[str, Any] = resource_map._resource_json_map
+        needs = dependencies(template)
+        waiting, failed, kept = set(template), set[str](), set[str]()
+        while ready := sorted(
+            r for r in waiting - failed if not any(r in needs[other] for other in waiting if other != r)
+        ):
+            for logical_id in ready:
+                resource_json = template[logical_id]
+                resource = resource_map._parsed_resources.get(logical_id)
+                if resource_json.get("DeletionPolicy") in KEPT_ON_DELETE or logical_id in retain:
+                    event(stack, logical_id, resource, resource_json["Type"], "DELETE_SKIPPED")
+                    waiting.discard(logical_id)
+                    kept.add(logical_id)
+                    continue
+                if resource is None or isinstance(resource, str):  # a type moto skips: nothing was created
+                    waiting.discard(logical_id)
+                    continue
+                event(stack, logical_id, resource, resource_json["Type"], "DELETE_IN_PROGRESS")
+                try:
+                    _delete_resource(resource, resource_json, stack.account_id, stack.region_name)
+                except Exception as error:  # any failure is the resource's DELETE_FAILED reason
+                    event(stack, logical_id, resource, resource_json["Type"], "DELETE_FAILED", _reason(error))
+                    failed.add(logical_id)
+                    continue
+                event(stack, logical_id, resource, resource_json["Type"], "DELETE_COMPLETE")
+                waiting.discard(logical_id)
+        # What is left is what the stack still holds: a retry starts from it. The deleted stay parsed,
+        # so that outputs naming them still resolve (moto would otherwise create them again).
+        resource_map._resource_json_map = {k: v for k, v in template.items() if k in waiting | kept}
+        return sorted(failed)
+
+    def delete(self: Any, retain_resources: list[str] | None = None) -> None:
+        self.status = "DELETE_IN_PROGRESS"
+        self.status_reason = "User Initiated"
+        self._add_stack_event("DELETE_IN_PROGRESS", resource_status_reason="User Initiated")
+        failed = delete_resources(self, set(retain_resources or ()))
+        if failed:
+            self.status = "DELETE_FAILED"
+            self.status_reason = f"The following resource(s) failed to delete: [{', '.join(failed)}]. "
+        else:
+            self.status, self.status_reason = "DELETE_COMPLETE", None
+        self._add_stack_event(self.status, resource_status_reason=self.status_reason)
+
+    def delete_stack(self: Any, name_or_stack_id: str, retain_resources: list[str] | None = None) -> None:
+        stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.stack_id, s.name)), None)
+        if stack is None:
+            return
+        if retain_resources and stack.status != "DELETE_FAILED":
+            raise ValidationError(
+                message=f"Stack [{stack.name}] is {stack.status}: RetainResources applies to a DELETE_FAILED stack only"
+            )
+        unknown = sorted(set(retain_resources or ()) - set(stack.resource_map._resource_json_map))
+        if unknown:
+            raise ValidationError(message=f"RetainResources names resources the stack does not hold: {unknown}")
+        exports = [export.name for export in stack.exports]
+        stack.delete(retain_resources)
+        if stack.status == "DELETE_COMPLETE":
+            del self.stacks[stack.stack_id]
+            self.deleted_stacks[stack.stack_id] = stack
+            for name in exports:
+                self.exports.pop(name, None)
+
+    why = "CloudFormation deletes in reverse dependency order, keeps Retain resources, and fails as DELETE_FAILED"
+    patches.replace("moto.cloudformation.models:Stack", "delete", delete, why=why)
+    patches.replace("moto.cloudformation.models:CloudFormationBackend", "delete_stack", delete_stack, why=why)
+
+    def delete_stack_response(self: Any) -> Any:
+        self.cloudformation_backend.delete_stack(
+            self._get_param("StackName"), retain_resources=self._get_param("RetainResources", [])
+        )
+        return EmptyResult()
+
+    patches.replace(
+        "moto.cloudformation.responses:CloudFormationResponse",
+        "delete_stack",
+        delete_stack_response,
+        why="DeleteStack's RetainResources (moto ignored it)",
+    )
+    patches.apply()
+
+
 def install() -> None:
     from moto.cloudformation.exceptions import CloudFormationError
 
@@ -206,6 +395,7 @@ def install() -> None:
 
     _install_previous_values()
     _install_iam_resources()
+    _install_stack_deletion()
 
     class ChangeSetNotFound(CloudFormationError):
         code = "ChangeSetNotFound"

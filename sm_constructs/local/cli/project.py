@@ -22,6 +22,7 @@ user gave neither them nor their aliases, read from the CLI's own option table.
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import functools
 import json
 import os
@@ -35,13 +36,23 @@ import urllib.request
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..server import ACCOUNT_ID, HEALTH_PATH, TIME_SCALE_PATH, _free_port
 from .demo import ROOT, LocalSession, emulator_env, health, start_server
 from .processes import is_emulator_server, stop_all
 
-__all__ = ["LocalProject", "cdk_cli_version", "cdk_path", "find_cdk", "find_node", "with_defaults"]
+__all__ = [
+    "LocalProject",
+    "Retained",
+    "cdk_cli_version",
+    "cdk_path",
+    "deployed_stacks",
+    "find_cdk",
+    "find_node",
+    "retained_resources",
+    "with_defaults",
+]
 
 STATE_DIR = ".sm-local"
 #: Seconds a running emulator has to answer its health route (a loaded machine can be slow).
@@ -210,6 +221,63 @@ def with_defaults(command: list[str], subcommand: str, args: tuple[str, ...], de
             continue
         added += default
     return [*added, *args]
+
+
+#: How to delete what a stack deletion kept (``DeletionPolicy: Retain``), per resource type: the AWS
+#: CLI command of the type's delete operation (AWS CLI Command Reference: ``s3 rb``,
+#: ``kms schedule-key-deletion``, ``logs delete-log-group``, ``sagemaker delete-domain``,
+#: ``sagemaker delete-model-package-group``, ``stepfunctions delete-state-machine``,
+#: ``ecr delete-repository``, ``dynamodb delete-table``).
+DELETE_COMMANDS = {
+    "AWS::S3::Bucket": "s3 rb s3://{id} --force",
+    "AWS::KMS::Key": "kms schedule-key-deletion --key-id {id} --pending-window-in-days 7",
+    "AWS::Logs::LogGroup": "logs delete-log-group --log-group-name {id}",
+    # a domain's user profiles and spaces (and their apps) are deleted first
+    "AWS::SageMaker::Domain": "sagemaker delete-domain --domain-id {id} --retention-policy HomeEfsFileSystem=Delete",
+    "AWS::SageMaker::ModelPackageGroup": "sagemaker delete-model-package-group --model-package-group-name {id}",
+    "AWS::StepFunctions::StateMachine": "stepfunctions delete-state-machine --state-machine-arn {id}",
+    "AWS::ECR::Repository": "ecr delete-repository --repository-name {id} --force",
+    "AWS::DynamoDB::Table": "dynamodb delete-table --table-name {id}",
+}
+
+
+class Retained(NamedTuple):
+    """A resource a stack deletion kept, and the command that deletes it (empty when none is known)."""
+
+    logical_id: str
+    resource_type: str
+    physical_id: str
+    command: str
+
+
+def deployed_stacks(cfn: Any, names: list[str] | None = None) -> dict[str, str]:
+    """Name → stack ID of the stacks deployed (not deleted) in the emulator, the bootstrap stack
+    aside; ``names`` (stack names or ``*`` patterns) keeps only those."""
+    found: dict[str, str] = {}
+    for page in cfn.get_paginator("describe_stacks").paginate():
+        for stack in page["Stacks"]:
+            name = stack["StackName"]
+            wanted = names is None or any(fnmatch.fnmatchcase(name, pattern) for pattern in names)
+            if wanted and name != "CDKToolkit" and stack["StackStatus"] != "DELETE_COMPLETE":
+                found[name] = stack["StackId"]
+    return found
+
+
+def retained_resources(cfn: Any, stack_ids: list[str], endpoint_url: str) -> list[Retained]:
+    """What deleting these stacks kept: CloudFormation's ``DELETE_SKIPPED`` events of each stack
+    (readable by stack ID after the deletion), each with its delete command against ``endpoint_url``."""
+    kept: dict[tuple[str, str], Retained] = {}
+    for stack_id in stack_ids:
+        for page in cfn.get_paginator("describe_stack_events").paginate(StackName=stack_id):
+            for event in page["StackEvents"]:
+                if event["ResourceStatus"] == "DELETE_SKIPPED" and event.get("PhysicalResourceId"):
+                    template = DELETE_COMMANDS.get(event["ResourceType"])
+                    physical_id = event["PhysicalResourceId"]
+                    command = f"aws --endpoint-url {endpoint_url} {template.format(id=physical_id)}" if template else ""
+                    kept[(stack_id, event["LogicalResourceId"])] = Retained(
+                        event["LogicalResourceId"], event["ResourceType"], physical_id, command
+                    )
+    return list(kept.values())
 
 
 class LocalProject:
@@ -386,7 +454,27 @@ class LocalProject:
         if url is None:
             raise RuntimeError(f"no emulator running for {self.app_dir}: nothing to destroy")
         cli = find_cdk(self.app_dir, say=lambda _: None)
-        self.cdk(url, "destroy", *with_defaults(cli, "destroy", cdk_args, [["--all"], ["--force"]]))
+        stacks = [a for a in cdk_args if not a.startswith("-")]
+        cfn = LocalSession(url).client("cloudformation")
+        deployed = deployed_stacks(cfn, stacks or None)
+        if not deployed:
+            print(
+                f"sm-local: nothing to destroy: no stack {'named ' + ', '.join(stacks) + ' ' if stacks else ''}is deployed"
+            )
+            return
+        code = self.cdk(url, "destroy", *with_defaults(cli, "destroy", cdk_args, [["--all"], ["--force"]]), check=False)
+        retained = retained_resources(cfn, list(deployed.values()), url)
+        if retained:
+            print("sm-local: kept by their DeletionPolicy (Retain); delete them when no longer needed:")
+        for r in retained:
+            print(f"  {r.resource_type} {r.physical_id} ({r.logical_id})")
+            print(f"    {r.command or 'no delete command known: use the service API'}")
+        if code != 0:
+            raise RuntimeError(
+                f"cdk destroy failed (exit {code}): a stack is DELETE_FAILED with what it still holds; "
+                "the reasons are above (`aws cloudformation describe-stack-events`): fix them and run "
+                "`sm-local destroy` again"
+            )
 
     def require_url(self) -> str:
         url = self.running_url()
