@@ -119,13 +119,16 @@ class _HandlerProcess:
 
         self.log_path = root / "serve.log"
         log = self.log_path.open("ab")
+        contract = JobRunner._contract(root)  # the model server's /opt/ml is root's, as the job runner's
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sm_constructs.local.jobs.inference_handler", str(code_dir), str(model_dir)],
+            contract.command(
+                [sys.executable, "-m", "sm_constructs.local.jobs.inference_handler", str(code_dir), str(model_dir)]
+            ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
             cwd=code_dir,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **JobRunner._contract_env(root), **env},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env},
             bufsize=0,
         )
         log.close()
