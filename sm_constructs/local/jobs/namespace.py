@@ -51,7 +51,8 @@ _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_SLAVE = 0x2, 0x4, 0x1000, 0x4000, 
 _HOW_TO = (
     f"run jobs on Linux with user namespaces enabled (sysctl user.max_user_namespaces > 0; "
     f"kernel.unprivileged_userns_clone=1 on Debian kernels; kernel.apparmor_restrict_unprivileged_userns=0 on "
-    f"Ubuntu 24.04+), or in containers of a local Docker engine, or set {MAPPING_ENV}=python-only to accept a "
+    f"Ubuntu 24.04+; not in a chroot, nor in a container without CAP_SYS_ADMIN or whose seccomp profile blocks "
+    f"unshare), or in containers of a local Docker engine, or set {MAPPING_ENV}=python-only to accept a "
     f"mapping of /opt/ml seen by the job's Python file functions only (not tarfile, native libraries, "
     f"Spark's JVM or other programs)"
 )
@@ -106,7 +107,9 @@ def enter(opt_ml: str) -> None:
                 f"or {_HOW_TO.split(', or ', 1)[1]}"
             )
     except OSError as error:
-        raise Unavailable(f"the job's /opt/ml needs a mount namespace and {error.strerror}: {_HOW_TO}") from None
+        raise Unavailable(
+            f"the job's /opt/ml needs its own mount namespace and this machine refused it ({error.strerror}): {_HOW_TO}"
+        ) from None
 
 
 def _cover_opt(libc: ctypes.CDLL, opt_ml: str) -> None:

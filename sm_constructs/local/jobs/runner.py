@@ -6,8 +6,8 @@ environment contract, mapped to a temporary directory per job:
 * the job's ``<job dir>/opt/ml`` is its ``/opt/ml``, for the job and every process it starts (its
   own mount namespace, :mod:`sm_constructs.local.jobs.namespace`); where this machine cannot give it
   one, the job fails before it starts and says why, unless the Python-only mapping was chosen;
-  container paths in the request (input/output ``LocalPath``, entry point, arguments) and the
-  ``SM_*`` variables name the job directory's host paths, which the job sees too;
+  the entry point and arguments keep their container paths; the ``SM_*`` variables name the job
+  directory's host paths, which the job sees too;
 * inputs are downloaded from the emulated S3 before the run and outputs uploaded after it;
 * processing: ``ContainerEntrypoint`` + ``ContainerArguments`` with ``python``/``python3`` run by
   this Python (so the container's libraries must be installed here), ``smspark-submit`` by a local
@@ -316,8 +316,10 @@ class JobRunner:
             env = {**spark_env, **env}
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
-        argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
+        argv = [a if isinstance(a, str) else str(a) for a in argv]
         contract = self._contract(root)
+        if contract.bind is None:  # the Python-only mapping: container paths in arguments become host paths
+            argv = [self._local(a, root) for a in argv]
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
