@@ -16,8 +16,8 @@ file run as a script, which enters the namespace and then ``exec``\\ s the comma
 Where the platform cannot do this (macOS, Windows, kernels or sandboxes that refuse user namespaces),
 a job fails before it starts with the reason, unless ``SM_LOCAL_OPT_ML_MAPPING=python-only`` opts
 into the Python-only mapping (``_contract/sitecustomize.py``: ``open``, ``os``, ``pathlib``, ``glob``
-and ``shutil`` of the job's Python see ``/opt/ml``; ``tarfile``, native code, the JVM and other
-programs do not).
+and ``shutil`` of the job's Python see ``/opt/ml``; native code, the JVM, other programs and modules
+holding their own reference to ``open`` do not).
 
 This file imports the standard library only: it also runs as ``python -I -S namespace.py``.
 """
@@ -53,8 +53,8 @@ _HOW_TO = (
     f"kernel.unprivileged_userns_clone=1 on Debian kernels; kernel.apparmor_restrict_unprivileged_userns=0 on "
     f"Ubuntu 24.04+; not in a chroot, nor in a container without CAP_SYS_ADMIN or whose seccomp profile blocks "
     f"unshare), or in containers of a local Docker engine, or set {MAPPING_ENV}=python-only to accept a "
-    f"mapping of /opt/ml seen by the job's Python file functions only (not tarfile, native libraries, "
-    f"Spark's JVM or other programs)"
+    f"mapping of /opt/ml seen by the job's Python file functions only (not by native libraries, Spark's JVM, "
+    f"programs the job starts, or tarfile in a job forked from the warm interpreter)"
 )
 
 

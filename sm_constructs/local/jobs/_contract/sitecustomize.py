@@ -5,8 +5,8 @@ Where that is not possible and this mapping was chosen, Python loads this at sta
 puts this directory on ``PYTHONPATH``) and ``SM_LOCAL_PYTHON_OPT_ML`` names the job's directory:
 paths under ``/opt/ml`` given to ``open``, ``os``, ``os.path``, ``pathlib``, ``glob`` and ``shutil``
 are read and written under that directory. Anything that opens files by other means does not see
-it: ``tarfile`` (its own reference to ``open``), native code given a path string, Spark's JVM,
-programs the job starts.
+it: modules that took their own reference to ``open`` before (``tarfile`` imported by the warm
+interpreter), native code given a path string, Spark's JVM, programs the job starts.
 """
 
 from __future__ import annotations
