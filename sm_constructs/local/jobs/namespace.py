@@ -11,7 +11,8 @@ the namespace by a tmpfs holding bind mounts of every entry of the host's ``/opt
 
 The forked job of the warm interpreter (:mod:`.zygote`) calls :func:`enter` itself (a forked child
 is single-threaded, as ``CLONE_NEWUSER`` requires); any other job command is started through this
-file run as a script, which enters the namespace and then ``exec``\\ s the command (:func:`command`).
+file run as a script, which enters the namespace and then becomes the command by ``exec``
+(:func:`command`).
 
 Where the platform cannot do this (macOS, Windows, kernels or sandboxes that refuse user namespaces),
 a job fails before it starts with the reason, unless ``SM_LOCAL_OPT_ML_MAPPING=python-only`` opts
@@ -25,12 +26,10 @@ This file imports the standard library only: it also runs as ``python -I -S name
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import functools
 import os
 import stat
-import subprocess
 import sys
 from pathlib import Path
 from typing import NamedTuple
@@ -63,7 +62,8 @@ class Unavailable(Exception):
 
 
 def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    """The C library's ``unshare`` and ``mount``, from this process's own symbols (no ``ldconfig`` run)."""
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _call(what: str, result: int) -> None:
@@ -145,6 +145,7 @@ def _unavailable() -> str | None:
     """Why this machine cannot give a job its own ``/opt/ml`` (tried once, in a throwaway process)."""
     if not sys.platform.startswith("linux"):
         return f"{sys.platform} has no mount namespaces for the job's /opt/ml: {_HOW_TO}"
+    import subprocess
     import tempfile
 
     with tempfile.TemporaryDirectory() as opt_ml:

@@ -30,6 +30,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from . import namespace
+
 __all__ = ["Zygote", "main", "shared"]
 
 #: Imported once in the warm interpreter: what the reference scripts, the XGBoost substitute and
@@ -43,11 +45,9 @@ def _run_job(request: dict[str, Any]) -> None:
 
     os.setsid()  # its own process group, so a timeout kills what it started too
     if request.get("opt_ml"):  # the job's /opt/ml, for it and everything it starts (see .namespace)
-        from .namespace import Unavailable, enter
-
         try:
-            enter(request["opt_ml"])
-        except Unavailable as error:
+            namespace.enter(request["opt_ml"])
+        except namespace.Unavailable as error:
             raise SystemExit(str(error)) from None
     os.chdir(request["cwd"])
     os.environ.clear()
