@@ -14,7 +14,7 @@ is single-threaded, as ``CLONE_NEWUSER`` requires); any other job command is sta
 file run as a script, which enters the namespace and then becomes the command by ``exec``
 (:func:`command`).
 
-Where the platform cannot do this (macOS, Windows, kernels or sandboxes that refuse user namespaces),
+Where the platform cannot do this (macOS, kernels or sandboxes that refuse user namespaces),
 a job fails before it starts with the reason, unless ``SM_LOCAL_OPT_ML_MAPPING=python-only`` opts
 into the Python-only mapping (``_contract/sitecustomize.py``: ``open``, ``os``, ``pathlib``, ``glob``
 and ``shutil`` of the job's Python see ``/opt/ml``; native code, the JVM, other programs and modules
