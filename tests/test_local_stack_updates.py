@@ -120,9 +120,13 @@ def test_a_role_s_trust_and_inline_policies_change_in_place(aws):
     cfn.delete_stack(StackName="Roles")
 
 
-def test_job_scripts_see_the_container_paths(tmp_path):
-    """A script with hard-coded ``/opt/ml/...`` paths reads and writes the job's directory."""
+@pytest.mark.parametrize("mapping", ["namespace", "python-only"])
+def test_job_scripts_see_the_container_paths(tmp_path, monkeypatch, mapping):
+    """A script with hard-coded ``/opt/ml/...`` paths reads and writes the job's directory, either way."""
+    from sm_constructs.local.jobs.namespace import MAPPING_ENV
     from sm_constructs.local.jobs.runner import JobRunner
+
+    monkeypatch.setenv(MAPPING_ENV, mapping)
 
     opt_ml = tmp_path / "opt" / "ml"
     (opt_ml / "processing" / "input").mkdir(parents=True)
@@ -135,8 +139,10 @@ pathlib.Path("/opt/ml/processing/output/n/rows.txt").write_text(str(rows))
 shutil.copy("/opt/ml/processing/input/a.csv", "/opt/ml/processing/output/a.csv")
 print(sorted(os.listdir("/opt/ml/processing/output")), os.path.exists("/opt/ml/processing/output/n/rows.txt"))
 """
-    env = {**os.environ, **JobRunner._contract_env(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    contract = JobRunner._contract(tmp_path)
+    env = {**os.environ, **contract.env}
+    argv = contract.command([sys.executable, "-c", script])
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["['a.csv',", "'n']", "True"]
     assert (opt_ml / "processing" / "output" / "n" / "rows.txt").read_text() == "3"
     assert not Path("/opt/ml/processing/output").exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sm_constructs.local.jobs import namespace
 from sm_constructs.local.jobs.runner import JobRunner
 from sm_constructs.local.jobs.zygote import Zygote
 
@@ -19,7 +20,8 @@ import os, sys, json
 import pandas
 print(json.dumps({
     "argv": sys.argv, "cwd": os.getcwd(), "env": os.environ.get("JOB_SETTING"), "path0": sys.path[0],
-    "contract_first": sys.path.index(os.environ["CONTRACT"]) < sys.path.index(os.path.dirname(os.__file__)),
+    "contract_first": "CONTRACT" not in os.environ
+    or sys.path.index(os.environ["CONTRACT"]) < sys.path.index(os.path.dirname(os.__file__)),
     "name": __name__, "input": open("/opt/ml/input/data.txt").read().strip(),
 }))
 if "--fail" in sys.argv:
@@ -40,25 +42,31 @@ def warm():
     zygote.stop()
 
 
-@pytest.fixture
-def job(tmp_path):
+@pytest.fixture(params=["namespace", "python-only"])
+def job(tmp_path, monkeypatch, request):
+    """A job directory, its ``/opt/ml`` given either way (:mod:`sm_constructs.local.jobs.namespace`)."""
+    monkeypatch.setenv(namespace.MAPPING_ENV, request.param)
     (tmp_path / "opt/ml/input").mkdir(parents=True)
     (tmp_path / "opt/ml/input/data.txt").write_text("rows\n")
     code = tmp_path / "code"
     code.mkdir()
     (code / "job.py").write_text(SCRIPT)
-    contract = JobRunner._contract_env(tmp_path)
-    env = {**os.environ, **contract, "JOB_SETTING": "42", "CONTRACT": contract["PYTHONPATH"].split(os.pathsep)[0]}
-    return {"root": tmp_path, "script": str(code / "job.py"), "env": env}
+    contract = JobRunner._contract(tmp_path)
+    env = {**os.environ, **contract.env, "JOB_SETTING": "42"}
+    if contract.bind is None:
+        env["CONTRACT"] = contract.env["PYTHONPATH"].split(os.pathsep)[0]
+    return {"root": tmp_path, "script": str(code / "job.py"), "env": env, "contract": contract}
 
 
-def _fresh(argv, env, cwd):
-    done = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+def _fresh(job, argv, env, cwd):
+    done = subprocess.run(
+        job["contract"].command(argv), env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     return done.returncode, done.stdout
 
 
-def _forked(warm, argv, env, cwd, log):
-    code = warm.run(argv, env, cwd, log, timeout=60)
+def _forked(warm, job, argv, env, cwd, log):
+    code = warm.run(argv, env, cwd, log, timeout=60, opt_ml=job["contract"].bind)
     return code, log.read_text()
 
 
@@ -66,8 +74,8 @@ def _forked(warm, argv, env, cwd, log):
 def test_a_forked_job_matches_a_new_interpreter(warm, job, tmp_path, extra, exit_code):
     argv = [sys.executable, job["script"], *extra]
     env = {**job["env"], "EXIT_CODE": exit_code}
-    fresh = _fresh(argv, env, tmp_path)
-    forked = _forked(warm, argv, env, tmp_path, tmp_path / "job.log")
+    fresh = _fresh(job, argv, env, tmp_path)
+    forked = _forked(warm, job, argv, env, tmp_path, tmp_path / "job.log")
     assert forked[0] == fresh[0]
     assert forked[1] == fresh[1]  # same output, tracebacks included (no frames of the zygote)
     if "--fail" in extra:
@@ -76,7 +84,7 @@ def test_a_forked_job_matches_a_new_interpreter(warm, job, tmp_path, extra, exit
 
 def test_a_module_entry_point_runs_as_python_m(warm, job, tmp_path):
     argv = [sys.executable, "-m", "json.tool", "--help"]
-    assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "m.log") == _fresh(argv, job["env"], tmp_path)
+    assert _forked(warm, job, argv, job["env"], tmp_path, tmp_path / "m.log") == _fresh(job, argv, job["env"], tmp_path)
 
 
 def test_threads_and_files_a_script_leaves_are_finished_as_at_interpreter_exit(warm, job, tmp_path):
@@ -101,16 +109,16 @@ def test_threads_and_files_a_script_leaves_are_finished_as_at_interpreter_exit(w
         target = tmp_path / f"{way}.txt"
         argv = [sys.executable, str(script), str(target)]
         if way == "fresh":
-            assert _fresh(argv, job["env"], tmp_path)[0] == 0
+            assert _fresh(job, argv, job["env"], tmp_path)[0] == 0
         else:
-            assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "u.log")[0] == 0
+            assert _forked(warm, job, argv, job["env"], tmp_path, tmp_path / "u.log")[0] == 0
         written[way] = (target.read_text(), Path(f"{target}.bin").read_bytes())
     assert written["forked"] == written["fresh"] == ("rows\n" * 3 + "late\n", b"model")
 
 
 def test_a_command_runs_as_python_c(warm, job, tmp_path):
     argv = [sys.executable, "-c", "import sys, os; print(sys.argv, sys.path[0] == '', __name__); sys.exit(4)", "a"]
-    assert _forked(warm, argv, job["env"], tmp_path, tmp_path / "c.log") == _fresh(argv, job["env"], tmp_path)
+    assert _forked(warm, job, argv, job["env"], tmp_path, tmp_path / "c.log") == _fresh(job, argv, job["env"], tmp_path)
 
 
 def test_a_job_past_its_time_is_killed_with_what_it_started(warm, job, tmp_path):

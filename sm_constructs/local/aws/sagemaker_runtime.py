@@ -11,7 +11,8 @@ container (a model made from a Model Registry version serves the version's conta
   ``inference.py``, from ``SAGEMAKER_SUBMIT_DIRECTORY`` — an S3 ``sourcedir.tar.gz`` — or from
   ``code/`` in ``model.tar.gz``) is served by the inference toolkit's handler flow
   (:mod:`sm_constructs.local.jobs.inference_handler`) in its own process, one per deployed model, with
-  ``model.tar.gz`` extracted to ``<work dir>/endpoints/<endpoint>/<model>/opt/ml/model`` and the
+  ``model.tar.gz`` extracted to ``<work dir>/endpoints/<endpoint>/<model>/opt/ml/model``, the
+  process's ``/opt/ml`` (as a job's, :mod:`sm_constructs.local.jobs.namespace`), and the
   process's output in ``serve.log`` there. An exception in the script answers ``ModelError`` with
   the message SageMaker builds from the container's HTTP 500 (``Received server error (500) from
   <variant> with message "..."``, SageMaker's wording as users quote it in
@@ -115,17 +116,23 @@ class _HandlerProcess:
     """One deployed script-mode model: ``python -m sm_constructs.local.jobs.inference_handler`` (see its docs)."""
 
     def __init__(self, root: Path, code_dir: Path, model_dir: Path, env: dict[str, str]) -> None:
-        from ..jobs.runner import JobRunner
+        from ..jobs import namespace
 
+        try:  # the model server's /opt/ml is root's (``model/``, ``code/``), as a job's
+            contract = namespace.contract(root / "opt/ml")
+        except namespace.Unavailable as error:
+            raise _model_error(f"the model cannot be served here: {error}") from None
         self.log_path = root / "serve.log"
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "sm_constructs.local.jobs.inference_handler", str(code_dir), str(model_dir)],
+            contract.command(
+                [sys.executable, "-m", "sm_constructs.local.jobs.inference_handler", str(code_dir), str(model_dir)]
+            ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
             cwd=code_dir,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **JobRunner._contract_env(root), **env},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env},
             bufsize=0,
         )
         log.close()

@@ -3,9 +3,11 @@
 A job created in the emulator is run here in a subprocess with SageMaker's directory and
 environment contract, mapped to a temporary directory per job:
 
-* container paths (``/opt/ml/...``) in the request (input/output ``LocalPath``, entry point,
-  arguments) become ``<job dir>/opt/ml/...``; scripts should take their directories from arguments
-  or ``SM_*`` variables, as the reference scripts do;
+* the job's ``<job dir>/opt/ml`` is its ``/opt/ml``, for the job and every process it starts (its
+  own mount namespace, :mod:`sm_constructs.local.jobs.namespace`); where this machine cannot give it
+  one, the job fails before it starts and says why, unless the Python-only mapping was chosen;
+  the entry point and arguments keep their container paths; the ``SM_*`` variables name the job
+  directory's host paths, which the job sees too;
 * inputs are downloaded from the emulated S3 before the run and outputs uploaded after it;
 * processing: ``ContainerEntrypoint`` + ``ContainerArguments`` with ``python``/``python3`` run by
   this Python (so the container's libraries must be installed here), ``smspark-submit`` by a local
@@ -52,7 +54,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import zygote
+from . import namespace, zygote
 
 __all__ = ["JobRunner", "serving_container"]
 
@@ -292,11 +294,12 @@ class JobRunner:
             out.write(f"not run locally (no Docker engine): {step}\n")
 
     @staticmethod
-    def _contract_env(root: Path) -> dict[str, str]:
-        """``/opt/ml`` mapped to the job directory for Python scripts (see ``_contract/sitecustomize.py``)."""
-        contract = str(Path(__file__).resolve().parent / "_contract")
-        python_path = os.pathsep.join(p for p in (contract, os.environ.get("PYTHONPATH")) if p)
-        return {"PYTHONPATH": python_path, "SM_LOCAL_OPT_ML": str(root / "opt/ml")}
+    def _contract(root: Path) -> namespace.Contract:
+        """How the job sees ``root``'s ``opt/ml`` at ``/opt/ml`` (:mod:`.namespace`); fails the job if it cannot."""
+        try:
+            return namespace.contract(root / "opt/ml")
+        except namespace.Unavailable as error:
+            raise JobFailed(f"ClientError: {error}") from None
 
     def _exec(
         self, argv: list[str], root: Path, log: Path, env: dict[str, str], timeout: float | None, cwd: Path
@@ -313,16 +316,19 @@ class JobRunner:
             env = {**spark_env, **env}
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
-        argv = [self._local(a, root) if isinstance(a, str) else str(a) for a in argv]
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **self._contract_env(root), **env}
+        argv = [a if isinstance(a, str) else str(a) for a in argv]
+        contract = self._contract(root)
+        if contract.bind is None:  # the Python-only mapping: container paths in arguments become host paths
+            argv = [self._local(a, root) for a in argv]
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
         try:
-            done = self._exec_warm(argv, full_env, cwd, log, timeout)
+            done = self._exec_warm(argv, full_env, cwd, log, timeout, contract.bind)
             if done is None:  # a new process
                 with log.open("a") as out:
                     done = subprocess.run(
-                        argv,
+                        contract.command(argv),
                         cwd=cwd,
                         env=full_env,
                         stdout=subprocess.PIPE,
@@ -337,7 +343,7 @@ class JobRunner:
 
     @staticmethod
     def _exec_warm(
-        argv: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float | None
+        argv: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float | None, opt_ml: str | None
     ) -> subprocess.CompletedProcess[str] | None:
         """A Python job forked from the warm interpreter (:mod:`.zygote`); None when it cannot take it."""
         warm = zygote.shared() if argv and argv[0] == sys.executable else None
@@ -345,7 +351,7 @@ class JobRunner:
             return None
         start = log.stat().st_size
         try:
-            code = warm.run(argv, env, cwd, log, timeout)
+            code = warm.run(argv, env, cwd, log, timeout, opt_ml)
         except OSError:  # the warm interpreter is gone
             return None
         with log.open("rb") as written:

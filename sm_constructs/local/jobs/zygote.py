@@ -12,7 +12,8 @@ environment variables those libraries read at import (``OMP_NUM_THREADS``...) se
 itself come too late. ``SM_LOCAL_ZYGOTE=off`` runs every job in a new process.
 
 The protocol, one Unix socket connection per job: the runner sends one JSON line (``argv``,
-``env``, ``cwd``, ``log``); a handler forked for the connection forks the job, answers its pid,
+``env``, ``cwd``, ``log``, ``opt_ml``: the directory bound at ``/opt/ml`` in the job's own mount
+namespace, see :mod:`.namespace`); a handler forked for the connection forks the job, answers its pid,
 waits for it and answers its exit code. The runner kills the job's process group on timeout.
 """
 
@@ -29,6 +30,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from . import namespace
+
 __all__ = ["Zygote", "main", "shared"]
 
 #: Imported once in the warm interpreter: what the reference scripts, the XGBoost substitute and
@@ -41,6 +44,11 @@ def _run_job(request: dict[str, Any]) -> None:
     import runpy
 
     os.setsid()  # its own process group, so a timeout kills what it started too
+    if request.get("opt_ml"):  # the job's /opt/ml, for it and everything it starts (see .namespace)
+        try:
+            namespace.enter(request["opt_ml"])
+        except namespace.Unavailable as error:
+            raise SystemExit(str(error)) from None
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -211,14 +219,24 @@ class Zygote:
     def ready(self) -> bool:
         return self._proc is not None and self._proc.poll() is None and os.path.exists(self._path)
 
-    def run(self, argv: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float | None) -> int:
+    def run(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: Path,
+        log: Path,
+        timeout: float | None,
+        opt_ml: str | None = None,
+    ) -> int:
         """Run ``argv`` (``[python, ...]``) forked from the warm interpreter; its exit code.
+
+        ``opt_ml``: the host directory the job sees at ``/opt/ml`` (:func:`.namespace.enter`).
 
         :raises subprocess.TimeoutExpired: after ``timeout`` seconds (the job is killed).
         """
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(self._path)
-            request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log)}
+            request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "opt_ml": opt_ml}
             conn.sendall((json.dumps(request) + "\n").encode())
             reader = conn.makefile("r")
             pid = int(reader.readline())

@@ -1,11 +1,12 @@
-"""The container's ``/opt/ml`` for a job script run by the local runner.
+"""The Python-only mapping of ``/opt/ml``, chosen with ``SM_LOCAL_OPT_ML_MAPPING=python-only``.
 
-Loaded by Python at start-up (the runner puts this directory on ``PYTHONPATH``) when
-``SM_LOCAL_OPT_ML`` names the job's directory: paths under ``/opt/ml`` given to ``open``, ``os``,
-``os.path``, ``pathlib``, ``glob`` and ``shutil`` are read and written under that directory, so a
-script with hard-coded container paths runs unchanged. Native code that opens files itself (a C
-library given a path string) does not see the mapping: pass such paths from ``SM_*`` variables or
-arguments, which the runner maps.
+By default a job has its own ``/opt/ml`` for every process (:mod:`sm_constructs.local.jobs.namespace`).
+Where that is not possible and this mapping was chosen, Python loads this at start-up (the runner
+puts this directory on ``PYTHONPATH``) and ``SM_LOCAL_PYTHON_OPT_ML`` names the job's directory:
+paths under ``/opt/ml`` given to ``open``, ``os``, ``os.path``, ``pathlib``, ``glob`` and ``shutil``
+are read and written under that directory. Anything that opens files by other means does not see
+it: modules that took their own reference to ``open`` before (``tarfile`` imported by the warm
+interpreter), native code given a path string, Spark's JVM, programs the job starts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 from typing import Any
 
 _CONTAINER = "/opt/ml"
-_HOST = os.environ.get("SM_LOCAL_OPT_ML", "")
+_HOST = os.environ.get("SM_LOCAL_PYTHON_OPT_ML", "")
 
 
 def _map(path: Any) -> Any:
