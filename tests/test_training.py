@@ -251,13 +251,13 @@ def test_builtin_xgboost_hyperparameters_checked_at_synth():
         "hyperparameters[\"objective\"]='binary:logistc' is invalid: the XGBoost container refuses it: "
         "Hyperparameter objective: binary:logistc is not in ['aft_loss_distribution', 'binary:logistic'",
         "; nearest: 'binary:logistic'",
-        "hyperparameters[\"eta\"]=1.5 is invalid: the XGBoost container refuses it: "
+        'hyperparameters["eta"]=1.5 is invalid: the XGBoost container refuses it: '
         "Hyperparameter eta: 1.5 is not in [0, 1]",
         "hyperparameters[\"max_dept\"]=6 is invalid: 'max_dept' is not a hyperparameter of the built-in XGBoost "
         "algorithm (SageMaker Developer Guide, 'XGBoost hyperparameters'); nearest: 'max_depth'",
         "Hyperparameter subsample: 0.0 is not in (0, 1]",
         "Hyperparameter booster: gbtre is not in ['gbtree', 'gblinear', 'dart']; nearest: 'gbtree'",
-        "hyperparameters[\"max_depth\"]=4.5 is invalid: the XGBoost container refuses it: "
+        'hyperparameters["max_depth"]=4.5 is invalid: the XGBoost container refuses it: '
         "Hyperparameter max_depth: could not parse value",
     ):
         assert expected in text, expected

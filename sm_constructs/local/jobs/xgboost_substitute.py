@@ -4,8 +4,12 @@ The container cannot run without Docker; this runs the same algorithm through th
 package, with the container's contract:
 
 * ``train``: channels ``train`` (required) and ``validation`` (optional) as CSV files, label in the
-  first column, no header; hyperparameters from ``SM_HPS`` (``num_round`` is the number of boosting
-  rounds, every other one goes to ``xgboost.train`` as a parameter); the model is saved as
+  first column, no header; hyperparameters from ``SM_HPS``, first checked against the algorithm's
+  table (:mod:`sm_constructs._algorithms`, the one the library checks at synth) as the container
+  checks them: a refused one ends the job with the container's message (``Hyperparameter
+  objective: binary:logistc is not in [...]``) written to ``/opt/ml/output/failure``, which
+  SageMaker reports as the job's ``FailureReason``. ``num_round`` is the number of boosting
+  rounds, every other one goes to ``xgboost.train`` as a parameter; the model is saved as
   ``xgboost-model`` (XGBoost's JSON format) in ``SM_MODEL_DIR``; metrics are printed per round as the
   container logs them (``[0]#011train-auc:0.81#011validation-auc:0.79``) and finally as
   ``#metric validation:auc 0.79``.
@@ -42,10 +46,26 @@ def _load(directory: Path) -> np.ndarray:
     return np.vstack(parts)
 
 
+def _fail(message: str) -> int:
+    """End the job as the container does: the reason in ``/opt/ml/output/failure``, and in the log."""
+    output = Path(os.environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")).parent
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "failure").write_text(message)
+    print(message, file=sys.stderr)
+    return 1
+
+
 def train() -> int:
     import xgboost as xgb
 
+    from sm_constructs._algorithms import AlgorithmError, xgboost_hyperparameters
+
     hps = json.loads(os.environ.get("SM_HPS", "{}"))
+    try:
+        xgboost_hyperparameters().validate(hps)
+    except AlgorithmError as error:  # the toolkit's UserError: a client error
+        return _fail(f"ClientError: {error}")
+    hps.pop("_tuning_objective_metric", None)
     rounds = int(hps.pop("num_round", 100))
     params = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
     train_data = _load(Path(os.environ["SM_CHANNEL_TRAIN"]))
