@@ -151,6 +151,7 @@ class _Table:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.source: dict[str, str] = dict(data["source"])
         self.aliases: dict[str, str] = dict(data.get("aliases", {}))
+        self.dependencies: list[dict[str, Any]] = list(data.get("dependencies", []))
         self.rows: dict[str, Hyperparameter] = {}
         for name, row in data["hyperparameters"].items():
             interval = _Interval(**row["range"]) if "range" in row else None
@@ -183,6 +184,28 @@ class _Table:
             row = self.get(name)
             assert row is not None
             row.check(str(text))
+        problem = self.dependency_problem({self.aliases.get(k, k): str(v) for k, v in given.items()})
+        if problem:
+            raise AlgorithmError(problem[1])
+
+    def dependency_problem(self, given: Mapping[str, str | None]) -> tuple[str, str] | None:
+        """(hyperparameter, the container's message) for the first cross-hyperparameter rule ``given``
+        breaks, or None. A value of None is unknown (set at run time): rules that read it are skipped."""
+        for rule in self.dependencies:
+            value = given.get(rule["hyperparameter"])
+            if value is None:
+                continue
+            if rule["kind"] == "requires" and value in rule["values"] and rule["required"] not in given:
+                return rule["hyperparameter"], str(rule["message"])
+            other = given.get(rule.get("other", ""))
+            if (
+                rule["kind"] == "only_with"
+                and rule["item"] in value.split(",")
+                and other is not None
+                and not other.startswith(tuple(rule["prefixes"]))
+            ):
+                return rule["hyperparameter"], str(rule["message"])
+        return None
 
 
 @cache

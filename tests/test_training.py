@@ -265,6 +265,38 @@ def test_builtin_xgboost_hyperparameters_checked_at_synth():
     assert len(err.value.problems) == 6
 
 
+def test_builtin_xgboost_cross_hyperparameter_rules_checked_at_synth():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError) as err:
+        TrainingDefinition(
+            stack,
+            "Multi",
+            role=role,
+            output_path="s3://b/m",
+            hyperparameters={"num_round": 5, "objective": "multi:softmax"},
+        )
+    assert str(err.value).endswith(
+        "hyperparameters[\"objective\"]='multi:softmax' is invalid: the XGBoost container refuses it: "
+        "Require input for parameter 'num_class' for multi-classification"
+    )
+    with pytest.raises(ConstructValidationError, match="Metric 'auc' can only be applied for classification"):
+        TrainingDefinition(
+            stack,
+            "Auc",
+            role=role,
+            output_path="s3://b/m",
+            hyperparameters={"num_round": 5, "objective": "reg:squarederror", "eval_metric": "rmse,auc"},
+        )
+    TrainingDefinition(  # known only at run time: not checked
+        stack,
+        "RunTime",
+        role=role,
+        output_path="s3://b/m",
+        hyperparameters={"num_round": 5, "objective": sfn.JsonPath.string_at("$.objective"), "eval_metric": "auc"},
+    )
+
+
 def test_script_mode_hyperparameters_are_the_scripts(source):
     stack = new_stack()
     TrainingDefinition(

@@ -95,6 +95,22 @@ def check_xgboost_hyperparameter(problems: Problems, field: str, name: str, valu
         problems.add(field, value, f"the XGBoost container refuses it: {error}{hint}")
 
 
+def _check_xgboost_dependencies(problems: Problems, hps: Mapping[str, Any]) -> None:
+    """The container's cross-hyperparameter rules (``num_class`` for multi-class objectives ...)."""
+    table = xgboost_hyperparameters()
+    given = {
+        table.aliases.get(k, k): None
+        if is_token(v) or looks_like_jsonpath(v)
+        else (v if isinstance(v, str) else str(v))
+        for k, v in hps.items()
+    }
+    problem = table.dependency_problem(given)
+    if problem:
+        name, message = problem
+        key = next((k for k in hps if table.aliases.get(k, k) == name), name)
+        problems.add(f'hyperparameters["{key}"]', hps.get(key), f"the XGBoost container refuses it: {message}")
+
+
 def source_archive(source_dir: Path) -> Path:
     """A reproducible ``sourcedir.tar.gz`` of ``source_dir`` (fixed times and owners, sorted), so the
     asset hash changes only when the code does."""
@@ -252,6 +268,8 @@ class TrainingDefinition(SageMakerDefinition):
                     problems.add(f"hyperparameters[{key}]", value, "values are strings or numbers")
                 elif p["builtin_xgboost"]:
                     check_xgboost_hyperparameter(problems, f'hyperparameters["{key}"]', key, value)
+            if p["builtin_xgboost"]:
+                _check_xgboost_dependencies(problems, hps)
         validate_cluster(problems, p["cluster"])
         max_runtime_seconds(problems, p["max_runtime"], 1, _MAX_RUNTIME)
         if p["use_spot_instances"]:
