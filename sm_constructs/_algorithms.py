@@ -181,9 +181,9 @@ class _Table:
             if self.get(name) is None:
                 raise AlgorithmError(f"Extraneous hyperparameter found: {name}")
         for name, text in given.items():
-            row = self.get(name)
-            assert row is not None
-            row.check(str(text))
+            known = self.get(name)
+            assert known is not None
+            known.check(str(text))
         problem = self.dependency_problem({self.aliases.get(k, k): str(v) for k, v in given.items()})
         if problem:
             raise AlgorithmError(problem[1])
