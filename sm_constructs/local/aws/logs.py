@@ -32,13 +32,22 @@ def install() -> None:
             raise InvalidParameterException(
                 msg="Cannot specify both logStreamNamePrefix and logStreamNames in the same request"
             )
-        group = self.logs_backend.groups.get(self._get_param("logGroupName"))
+        group_name = self._get_param("logGroupName")
+        group = self.logs_backend.groups.get(group_name)
         names = sorted(n for n in (group.streams if group is not None else {}) if n.startswith(prefix))
         if not names:
             return json.dumps({"events": [], "searchedLogStreams": []})
-        # moto reads the stream names from the request: the prefix becomes the list of streams it names
-        self._get_param = _with_streams(self._get_param, names)
-        return original(self)
+        events, next_token, searched = self.logs_backend.filter_log_events(
+            group_name,
+            names,
+            self._get_param("startTime"),
+            self._get_param("endTime"),
+            self._get_param("limit"),
+            self._get_param("nextToken"),
+            self._get_param("filterPattern"),
+            self._get_param("interleaved", False),
+        )
+        return json.dumps({"events": events, "nextToken": next_token, "searchedLogStreams": searched})
 
     filter_log_events.__wrapped__ = original  # type: ignore[attr-defined]
 
@@ -49,14 +58,3 @@ def install() -> None:
         why="FilterLogEvents ignores logStreamNamePrefix (every stream's events are returned)",
     )
     patches.apply()
-
-
-def _with_streams(get_param: Any, names: list[str]) -> Any:
-    def patched(name: str, if_none: Any = None) -> Any:
-        if name == "logStreamNames":
-            return names
-        if name == "logStreamNamePrefix":
-            return None
-        return get_param(name, if_none)
-
-    return patched
