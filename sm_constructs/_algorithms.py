@@ -173,7 +173,7 @@ class _Table:
 
     def validate(self, hyperparameters: Mapping[str, str]) -> None:
         """The container's checks in its order (``Hyperparameters.validate``): required, names, values."""
-        given = {k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")}
+        given = dict(hyperparameters)  # all of hyperparameters.json, as the container reads it
         for name, row in self.rows.items():
             if row.required and name not in given and not any(self.aliases.get(a) == name for a in given):
                 raise AlgorithmError(f"Missing required hyperparameter: {name}")
