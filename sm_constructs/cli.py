@@ -170,12 +170,23 @@ def _failed_task(events: list[dict[str, Any]]) -> tuple[str | None, dict[str, An
 
 
 def _job_log(job_field: str, job_name: str, lines: int = LOG_LINES) -> list[str]:
+    """The last ``lines`` of the job's own streams (``<job name>/<host>-<epoch>``, "Log group and stream
+    names" above): each stream's newest events (``GetLogEvents``, ``startFromHead=false``), merged
+    by time. Never another job's lines, even when many jobs log to the group at once."""
     group = JOB_LOG_GROUPS[job_field]
     try:
         logs = boto3.client("logs", config=Config(connect_timeout=5, read_timeout=30))
-        events = logs.filter_log_events(logGroupName=group, logStreamNamePrefix=f"{job_name}/")["events"]
+        streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job_name}/")["logStreams"]
+        events = [
+            event
+            for stream in streams
+            for event in logs.get_log_events(
+                logGroupName=group, logStreamName=stream["logStreamName"], startFromHead=False, limit=lines
+            )["events"]
+        ]
     except (ClientError, BotoCoreError):
         return []
+    events.sort(key=lambda e: e["timestamp"])  # stable: a stream's lines keep their order
     return [e["message"].rstrip("\n") for e in events][-lines:]
 
 

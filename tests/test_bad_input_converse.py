@@ -42,6 +42,7 @@ from sm_constructs import (
     TransformDefinition,
     TuningDefinition,
 )
+from sm_constructs.images import ContainerImage
 from sm_constructs.notebook import MAX_SCRIPT_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +77,7 @@ def at_limits(tmp_path_factory):
         "Train",
         role=role,
         output_path="s3://bucket-a/models",
+        image=ContainerImage.from_uri(IMAGE),  # the API's limits, not a built-in algorithm's hyperparameter table
         channels=[TrainingChannel(f"ch{i}", f"s3://bucket-a/ch/{i}/", content_type="text/csv") for i in range(20)],
         hyperparameters={f"hp{i}": "9" * 2500 for i in range(100)},
         metric_definitions={f"metric{i}": f"m{i}=([0-9.]+)" for i in range(40)},
@@ -87,7 +89,9 @@ def at_limits(tmp_path_factory):
         checkpoint_s3_uri="s3://bucket-a/checkpoints/",
         tags=TAGS,
     )
-    small = TrainingDefinition(stack, "Base", role=role, output_path="s3://bucket-a/models")
+    small = TrainingDefinition(
+        stack, "Base", role=role, output_path="s3://bucket-a/models", image=ContainerImage.from_uri(IMAGE)
+    )
     tune = TuningDefinition(
         stack,
         "Tune",

@@ -176,3 +176,45 @@ def test_invoke_sends_the_body_file(sfn, capsys, tmp_path, monkeypatch):
         "ContentType": "text/csv",
         "Accept": "text/csv",
     }
+
+
+def test_the_log_tail_is_the_failed_jobs_own_stream_when_two_jobs_log_at_once(sfn, tmp_path):
+    """Two jobs publish their logs at the same moment (the job runner's writer, one thread each); the
+    report of the failed one shows its own lines only, also next to a job whose name extends its own."""
+    import threading
+
+    from sm_constructs.cli import LOG_LINES, failure_report
+    from sm_constructs.local.jobs.runner import JobRunner
+
+    runner = JobRunner(
+        lambda region: boto3.client("s3", region_name=region),
+        tmp_path,
+        logs=lambda region: boto3.client("logs", region_name=region),
+    )
+    logs_of = {}
+    for job in ("train-1", "train-10", "train-2"):
+        log = tmp_path / f"{job}.log"
+        log.write_text("".join(f"{job} line {i}\n" for i in range(40)))
+        logs_of[job] = log
+    threads = [
+        threading.Thread(target=runner._publish_log, args=("CreateTrainingJob", job, log, "us-east-1"))
+        for job, log in logs_of.items()
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    described_job = {"TrainingJobName": "train-1", "TrainingJobStatus": "Failed", "FailureReason": "x"}
+    events = [
+        {"id": 1, "type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Train"}},
+        {
+            "id": 2,
+            "previousEventId": 1,
+            "type": "TaskFailed",
+            "taskFailedEventDetails": {"error": "States.TaskFailed", "cause": json.dumps(described_job)},
+        },
+    ]
+    described = {"status": "FAILED", "error": "States.TaskFailed", "cause": json.dumps(described_job)}
+    report = failure_report({"described": described, "events": events})
+    tail = report[report.index("  last lines of the job log (/aws/sagemaker/TrainingJobs):") + 1 :]
+    assert tail == [f"    train-1 line {i}" for i in range(40 - LOG_LINES, 40)]

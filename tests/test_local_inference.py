@@ -8,6 +8,7 @@ checked against the same scikit-learn model called in this process; errors again
 
 import io
 import json
+import re
 import tarfile
 import time
 from pathlib import Path
@@ -90,13 +91,14 @@ def emu(tmp_path_factory):
         stop_server(proc)
 
 
-def _deploy(sm, name, container):
+def _deploy(sm, name, container, **config):
     sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": SKLEARN, **container})
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
             {"VariantName": "primary", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
         ],
+        **config,
     )
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     deadline = time.monotonic() + 30
@@ -276,3 +278,134 @@ def test_the_handler_flow_follows_the_toolkits_rules(tmp_path, monkeypatch):
     monkeypatch.setenv("SAGEMAKER_PROGRAM", "both.py")
     status, body, _ = Transformer(str(tmp_path), "/m").transform(b"x", "text/csv", "text/csv")
     assert status == 500 and body.startswith(b"Cannot use transform_fn implementation in conjunction with")
+
+
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+@pytest.fixture(scope="module")
+def xgboost_model(emu):
+    """A 10-feature XGBoost model in model.tar.gz as the algorithm writes it (``xgboost-model``)."""
+    import xgboost as xgb
+
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(200, 10))
+    booster = xgb.train(
+        {"objective": "binary:logistic"}, xgb.DMatrix(features, label=features[:, 0] > 0), num_boost_round=5
+    )
+    emu["session"].client("s3").put_object(
+        Bucket=BUCKET, Key="xgb/model.tar.gz", Body=_tar({"xgboost-model": bytes(booster.save_raw("json"))})
+    )
+    return booster, features
+
+
+def test_xgboost_endpoint_refuses_what_the_container_refuses(emu, xgboost_model):
+    import xgboost as xgb
+
+    booster, features = xgboost_model
+    _deploy(emu["sm"], "xgb", {"Image": XGBOOST, "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"})
+    runtime = emu["session"].client("sagemaker-runtime")
+    rows = features[:2]
+    body = "\n".join(",".join(repr(float(v)) for v in row) for row in rows)
+    answer = runtime.invoke_endpoint(EndpointName="xgb", Body=body, ContentType="text/csv")
+    scores = [float(v) for v in answer["Body"].read().decode().split()]
+    assert scores == pytest.approx(booster.predict(xgb.DMatrix(rows)).tolist(), rel=1e-5)
+    libsvm = "\n".join(" ".join(f"{i}:{float(v)!r}" for i, v in enumerate(row)) for row in rows)
+    answer = runtime.invoke_endpoint(EndpointName="xgb", Body=libsvm, ContentType="text/libsvm")
+    assert [float(v) for v in answer["Body"].read().decode().split()] == pytest.approx(scores, rel=1e-5)
+
+    with pytest.raises(ClientError) as caught:  # a 3-column row for the 10-feature model
+        runtime.invoke_endpoint(EndpointName="xgb", Body="0.1,0.2,0.3", ContentType="text/csv")
+    assert caught.value.response["Error"]["Code"] == "ModelError"
+    assert caught.value.response["OriginalStatusCode"] == 400
+    assert caught.value.response["Error"]["Message"].startswith(
+        'Received client error (400) from primary with message "Unable to evaluate payload provided: Feature size '
+        'of csv inference data 3 is not consistent with feature size of trained model 10."'
+    )
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName="xgb", Body='{"instances": [[1, 2]]}', ContentType="application/json")
+    assert caught.value.response["OriginalStatusCode"] == 415
+    assert caught.value.response["OriginalMessage"] == (
+        "application/json is not an accepted ContentType: csv, libsvm, parquet, recordio-protobuf, text/csv, "
+        "text/libsvm, text/x-libsvm, application/x-parquet, application/x-recordio-protobuf."
+    )
+    with pytest.raises(ClientError) as caught:  # a type the container names but does not serve
+        runtime.invoke_endpoint(EndpointName="xgb", Body=b"PAR1", ContentType="application/x-parquet")
+    assert caught.value.response["OriginalMessage"] == "Content-type application/x-parquet is not supported."
+
+
+def _captured(s3, prefix):
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def test_data_capture_writes_the_documented_records(emu, xgboost_model):
+    _, features = xgboost_model
+    s3 = emu["session"].client("s3")
+    kms = emu["session"].client("kms").create_key()["KeyMetadata"]["Arn"]
+    capture = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        "DestinationS3Uri": f"s3://{BUCKET}/capture",
+        "KmsKeyId": kms,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+    }
+    _deploy(
+        emu["sm"],
+        "xgb-all",
+        {"Image": XGBOOST, "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"},
+        DataCaptureConfig=capture,
+    )
+    runtime = emu["session"].client("sagemaker-runtime")
+    bodies = [",".join(repr(float(v)) for v in row) for row in features[:5]]
+    answers = [
+        runtime.invoke_endpoint(EndpointName="xgb-all", Body=b, ContentType="text/csv")["Body"].read().decode()
+        for b in bodies
+    ]
+    keys = _captured(s3, "capture/xgb-all/primary/")
+    assert len(keys) == 5
+    records = []
+    for key in keys:
+        assert re.fullmatch(
+            r"capture/xgb-all/primary/\d{4}/\d{2}/\d{2}/\d{2}/\d{2}-\d{2}-\d{3}-[0-9a-f-]{36}\.jsonl", key
+        )
+        obj = s3.get_object(Bucket=BUCKET, Key=key)
+        assert obj["ServerSideEncryption"] == "aws:kms" and obj["SSEKMSKeyId"] == kms
+        records += [json.loads(line) for line in obj["Body"].read().decode().splitlines()]
+    assert sorted(r["captureData"]["endpointInput"]["data"] for r in records) == sorted(bodies)
+    assert sorted(r["captureData"]["endpointOutput"]["data"] for r in records) == sorted(answers)
+    record = records[0]
+    assert record["captureData"]["endpointInput"] | {"data": ""} == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "",
+        "encoding": "CSV",
+    }
+    assert record["captureData"]["endpointOutput"]["mode"] == "OUTPUT"
+    assert record["captureData"]["endpointOutput"]["encoding"] == "CSV"
+    assert set(record["eventMetadata"]) == {"eventId", "inferenceTime"} and record["eventVersion"] == "0"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", record["eventMetadata"]["inferenceTime"])
+    assert len({r["eventMetadata"]["eventId"] for r in records}) == 5
+
+
+def test_data_capture_samples_its_share(emu, xgboost_model):
+    _, features = xgboost_model
+    capture = {
+        "InitialSamplingPercentage": 50,
+        "DestinationS3Uri": f"s3://{BUCKET}/half",
+        "CaptureOptions": [{"CaptureMode": "Input"}],
+    }
+    _deploy(
+        emu["sm"],
+        "xgb-half",
+        {"Image": XGBOOST, "ModelDataUrl": f"s3://{BUCKET}/xgb/model.tar.gz"},
+        DataCaptureConfig=capture,
+    )
+    runtime = emu["session"].client("sagemaker-runtime")
+    body = ",".join(repr(float(v)) for v in features[0])
+    for _ in range(200):
+        runtime.invoke_endpoint(EndpointName="xgb-half", Body=body, ContentType="text/csv")
+    keys = _captured(emu["session"].client("s3"), "half/xgb-half/primary/")
+    assert 80 <= len(keys) <= 120  # the sampler is seeded with the endpoint name: the same count every run
+    record = json.loads(emu["session"].client("s3").get_object(Bucket=BUCKET, Key=keys[0])["Body"].read())
+    assert set(record["captureData"]) == {"endpointInput"}

@@ -5,6 +5,7 @@ emulator for the module, at time scale 0.02: an endpoint takes 1.8 s to create o
 to delete.
 """
 
+import contextlib
 import json
 import time
 
@@ -435,3 +436,22 @@ def test_concurrent_autoscaled_releases_end_scaled_on_the_last_config(emu, relea
     # whoever ended scaled is on the config the endpoint serves; the rest stood down as superseded
     assert set(ended) <= {"DeployScalingPolicy", "DeploySuperseded"}, ended
     assert endpoint["EndpointConfigName"] in configs
+
+
+def test_filter_log_events_reads_only_the_streams_with_the_prefix(emu):
+    """botocore's logs model, FilterLogEvents logStreamNamePrefix: "Filters the results to include only
+    events from log streams that have names starting with this prefix"; with logStreamNames too it is an
+    InvalidParameterException."""
+    logs = emu["session"].client("logs")
+    group = "/aws/sagemaker/TrainingJobs"
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=group)
+    now = int(time.time() * 1000)
+    for stream in ("tr-1/algo-1-1", "tr-10/algo-1-1", "tr-2/algo-1-1"):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": stream}])
+    found = logs.filter_log_events(logGroupName=group, logStreamNamePrefix="tr-1/")["events"]
+    assert [e["message"] for e in found] == ["tr-1/algo-1-1"]
+    assert logs.filter_log_events(logGroupName=group, logStreamNamePrefix="none/")["events"] == []
+    with pytest.raises(ClientError, match="InvalidParameterException"):
+        logs.filter_log_events(logGroupName=group, logStreamNamePrefix="tr-1/", logStreamNames=["tr-2/algo-1-1"])

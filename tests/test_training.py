@@ -222,3 +222,120 @@ def test_tuning_validation():
         "prefix is 24 chars; use at most 19",
     ):
         assert expected in text, expected
+
+
+def test_builtin_xgboost_hyperparameters_checked_at_synth():
+    """Names, values and ranges from the algorithm's table; each error names the nearest valid values."""
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError) as err:
+        TrainingDefinition(
+            stack,
+            "Churn",
+            role=role,
+            output_path="s3://bucket-a/m",
+            hyperparameters={
+                "objective": "binary:logistc",
+                "num_round": 50,
+                "eta": 1.5,
+                "max_dept": 6,
+                "subsample": 0,
+                "booster": "gbtre",
+                "max_depth": 4.5,
+                "colsample_bytree": sfn.JsonPath.string_at("$.input.colsample"),
+            },
+        )
+    assert err.value.path.endswith("/Churn")
+    text = str(err.value)
+    for expected in (
+        "hyperparameters[\"objective\"]='binary:logistc' is invalid: the XGBoost container refuses it: "
+        "Hyperparameter objective: binary:logistc is not in ['aft_loss_distribution', 'binary:logistic'",
+        "; nearest: 'binary:logistic'",
+        'hyperparameters["eta"]=1.5 is invalid: the XGBoost container refuses it: '
+        "Hyperparameter eta: 1.5 is not in [0, 1]",
+        "hyperparameters[\"max_dept\"]=6 is invalid: 'max_dept' is not a hyperparameter of the built-in XGBoost "
+        "algorithm (SageMaker Developer Guide, 'XGBoost hyperparameters'); nearest: 'max_depth'",
+        "Hyperparameter subsample: 0.0 is not in (0, 1]",
+        "Hyperparameter booster: gbtre is not in ['gbtree', 'gblinear', 'dart']; nearest: 'gbtree'",
+        'hyperparameters["max_depth"]=4.5 is invalid: the XGBoost container refuses it: '
+        "Hyperparameter max_depth: could not parse value",
+    ):
+        assert expected in text, expected
+    assert "num_round" not in text and "colsample" not in text  # valid, and known only at run time
+    assert len(err.value.problems) == 6
+
+
+def test_builtin_xgboost_cross_hyperparameter_rules_checked_at_synth():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    with pytest.raises(ConstructValidationError) as err:
+        TrainingDefinition(
+            stack,
+            "Multi",
+            role=role,
+            output_path="s3://b/m",
+            hyperparameters={"num_round": 5, "objective": "multi:softmax"},
+        )
+    assert str(err.value).endswith(
+        "hyperparameters[\"objective\"]='multi:softmax' is invalid: the XGBoost container refuses it: "
+        "Require input for parameter 'num_class' for multi-classification"
+    )
+    with pytest.raises(ConstructValidationError, match="Metric 'auc' can only be applied for classification"):
+        TrainingDefinition(
+            stack,
+            "Auc",
+            role=role,
+            output_path="s3://b/m",
+            hyperparameters={"num_round": 5, "objective": "reg:squarederror", "eval_metric": "rmse,auc"},
+        )
+    TrainingDefinition(  # known only at run time: not checked
+        stack,
+        "RunTime",
+        role=role,
+        output_path="s3://b/m",
+        hyperparameters={"num_round": 5, "objective": sfn.JsonPath.string_at("$.objective"), "eval_metric": "auc"},
+    )
+
+
+def test_script_mode_hyperparameters_are_the_scripts(source):
+    stack = new_stack()
+    TrainingDefinition(
+        stack,
+        "Script",
+        role=SageMakerExecutionRole(stack, "Exec"),
+        output_path="s3://bucket-a/m",
+        image=ContainerImage.xgboost(),
+        entry_point=source / "train.py",
+        hyperparameters={"max_dept": 6, "objective": "anything"},
+    )
+
+
+def test_builtin_xgboost_tuning_ranges_checked_at_synth():
+    stack = new_stack()
+    role = SageMakerExecutionRole(stack, "Exec")
+    train = TrainingDefinition(stack, "T", role=role, output_path="s3://bucket-a/m", hyperparameters={"num_round": 10})
+    with pytest.raises(ConstructValidationError) as err:
+        TuningDefinition(
+            stack,
+            "Tune",
+            training=train,
+            objective_metric="validation:auc",
+            ranges=[
+                IntegerRange("max_dept", 3, 9),
+                ContinuousRange("eta", 0.1, 2.0),
+                ContinuousRange("max_depth", 1.0, 8.0),
+                CategoricalRange("objective", ["binary:logistic", "binary:hinj"]),
+            ],
+        )
+    text = str(err.value)
+    for expected in (
+        "ranges[max_dept]='max_dept' is invalid: not a hyperparameter of the built-in XGBoost algorithm "
+        "(SageMaker Developer Guide, 'XGBoost hyperparameters'); nearest: 'max_depth'",
+        "ranges[eta]=2.0 is invalid: the XGBoost container refuses it: Hyperparameter eta: 2.0 is not in [0, 1]",
+        "ranges[max_depth]='max_depth' is invalid: max_depth is a whole number: tune it with an IntegerRange",
+        "ranges[objective]='binary:hinj' is invalid: the XGBoost container refuses it: "
+        "Hyperparameter objective: binary:hinj is not in",
+        "nearest: 'binary:hinge'",
+    ):
+        assert expected in text, expected
+    assert len(err.value.problems) == 4

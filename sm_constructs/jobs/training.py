@@ -19,14 +19,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from .._validation import Problems, is_token, typed
+from .._algorithms import AlgorithmError, xgboost_hyperparameters
+from .._validation import Problems, _nearest, is_token, looks_like_jsonpath, typed
 from ..images import ContainerImage
 from ._api import TRAINING
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, NetworkConfig, grant_role, max_runtime_seconds, validate_cluster, validate_network
 from .cache import StepCache
 
-__all__ = ["TrainingChannel", "TrainingDefinition", "source_archive"]
+__all__ = ["TrainingChannel", "TrainingDefinition", "check_xgboost_hyperparameter", "source_archive"]
 
 _ONE_HOUR = Duration.hours(1)
 _MAX_RUNTIME = 28 * 24 * 3600  # SageMaker's limit for MaxRuntimeInSeconds and MaxWaitTimeInSeconds
@@ -69,6 +70,45 @@ class TrainingChannel:
         if self.content_type:
             out["ContentType"] = self.content_type
         return out
+
+
+def check_xgboost_hyperparameter(problems: Problems, field: str, name: str, value: Any) -> None:
+    """``name=value`` against the built-in XGBoost algorithm's table (:mod:`sm_constructs._algorithms`), as
+    the container checks the string SageMaker passes it; values known only at run time are skipped."""
+    table = xgboost_hyperparameters()
+    row = table.get(name)
+    if row is None:
+        problems.add(
+            field,
+            value,
+            f"{name!r} is not a hyperparameter of the built-in XGBoost algorithm (SageMaker Developer Guide, "
+            f"'XGBoost hyperparameters'){_nearest(name, table.names())}",
+        )
+        return
+    if is_token(value) or looks_like_jsonpath(value):
+        return
+    text = value if isinstance(value, str) else str(value)
+    try:
+        row.check(text)
+    except AlgorithmError as error:
+        hint = _nearest(text, row.options()) if row.values and row.kind == "Categorical" else ""
+        problems.add(field, value, f"the XGBoost container refuses it: {error}{hint}")
+
+
+def _check_xgboost_dependencies(problems: Problems, hps: Mapping[str, Any]) -> None:
+    """The container's cross-hyperparameter rules (``num_class`` for multi-class objectives ...)."""
+    table = xgboost_hyperparameters()
+    given = {
+        table.aliases.get(k, k): None
+        if is_token(v) or looks_like_jsonpath(v)
+        else (v if isinstance(v, str) else str(v))
+        for k, v in hps.items()
+    }
+    problem = table.dependency_problem(given)
+    if problem:
+        name, message = problem
+        key = next((k for k in hps if table.aliases.get(k, k) == name), name)
+        problems.add(f'hyperparameters["{key}"]', hps.get(key), f"the XGBoost container refuses it: {message}")
 
 
 def source_archive(source_dir: Path) -> Path:
@@ -175,6 +215,7 @@ class TrainingDefinition(SageMakerDefinition):
             metric_definitions=metric_definitions or {},
             network=network,
             keep_alive=keep_alive,
+            builtin_xgboost=getattr(image, "family", None) == "xgboost" and entry_point is None,
         )
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
         self.image = image
@@ -225,6 +266,10 @@ class TrainingDefinition(SageMakerDefinition):
             for key, value in hps.items():
                 if isinstance(value, bool):
                     problems.add(f"hyperparameters[{key}]", value, "values are strings or numbers")
+                elif p["builtin_xgboost"]:
+                    check_xgboost_hyperparameter(problems, f'hyperparameters["{key}"]', key, value)
+            if p["builtin_xgboost"]:
+                _check_xgboost_dependencies(problems, hps)
         validate_cluster(problems, p["cluster"])
         max_runtime_seconds(problems, p["max_runtime"], 1, _MAX_RUNTIME)
         if p["use_spot_instances"]:

@@ -9,10 +9,11 @@ from typing import Any, Literal
 from aws_cdk import Duration
 from constructs import Construct
 
-from .._validation import service_shapes, typed
+from .._algorithms import xgboost_hyperparameters
+from .._validation import Problems, _nearest, service_shapes, typed
 from ._api import TUNING
 from ._base import SageMakerDefinition
-from .training import TrainingDefinition
+from .training import TrainingDefinition, check_xgboost_hyperparameter
 
 __all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
 
@@ -61,6 +62,33 @@ class CategoricalRange:
 
 
 ParameterRange = IntegerRange | ContinuousRange | CategoricalRange
+
+
+def _check_xgboost_ranges(problems: Problems, ranges: Sequence[ParameterRange]) -> None:
+    """Every value a range can send must pass the built-in XGBoost container's table: the name, each
+    categorical value, and numeric bounds inside the hyperparameter's interval (a continuous range
+    over an integer hyperparameter sends values the container cannot parse)."""
+    table = xgboost_hyperparameters()
+    for r in ranges:
+        field = f"ranges[{r.name}]"
+        row = table.get(r.name)
+        if row is None:
+            problems.add(
+                field,
+                r.name,
+                "not a hyperparameter of the built-in XGBoost algorithm (SageMaker Developer Guide, "
+                f"'XGBoost hyperparameters'){_nearest(r.name, table.names())}",
+            )
+        elif isinstance(r, CategoricalRange):
+            for value in r.values:
+                check_xgboost_hyperparameter(problems, field, r.name, value)
+        elif not row.numeric:
+            problems.add(field, r.name, f"{r.name} takes {row.range_text()}: tune it with a CategoricalRange")
+        elif isinstance(r, ContinuousRange) and row.kind == "Integer":
+            problems.add(field, r.name, f"{r.name} is a whole number: tune it with an IntegerRange")
+        else:
+            for bound in (r.min_value, r.max_value):
+                check_xgboost_hyperparameter(problems, field, r.name, bound)
 
 
 class TuningDefinition(SageMakerDefinition):
@@ -128,6 +156,8 @@ class TuningDefinition(SageMakerDefinition):
                 problems.add(f"ranges[{r.name}]", (r.min_value, r.max_value), "min_value must be below max_value")
             if isinstance(r, _NumericRange) and r.scaling == "Logarithmic" and r.min_value <= 0:
                 problems.add(f"ranges[{r.name}]", r.min_value, "logarithmic scaling needs min_value > 0")
+        if training.image_config.family == "xgboost" and training.entry_point is None:
+            _check_xgboost_ranges(problems, ranges)
         if strategy == "Grid" and any(not isinstance(r, CategoricalRange) for r in ranges):
             problems.add("strategy", strategy, "Grid search tunes categorical ranges only")
         if training.use_spot_instances and strategy == "Hyperband":

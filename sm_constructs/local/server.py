@@ -391,7 +391,15 @@ def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: T
 
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
-    from .aws import cloudformation, ec2, sagemaker_monitoring, sagemaker_registry, sagemaker_runtime, sagemaker_search
+    from .aws import (
+        cloudformation,
+        ec2,
+        logs,
+        sagemaker_monitoring,
+        sagemaker_registry,
+        sagemaker_runtime,
+        sagemaker_search,
+    )
 
     patches.entry(
         "moto.core.config",
@@ -416,6 +424,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_indefinite_paths()
     cloudformation.install()
     ec2.install()
+    logs.install()
     sagemaker_runtime.install(workdir)
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
     _install_service_behaviour(runner, faults, workdir, scale)

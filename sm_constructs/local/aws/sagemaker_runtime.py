@@ -5,8 +5,9 @@ with its model: the endpoint's current config → its first production variant �
 container (a model made from a Model Registry version serves the version's container):
 
 * the built-in XGBoost algorithm image is served by the local substitute
-  (:mod:`sm_constructs.local.jobs.xgboost_substitute`): ``text/csv`` rows of features in, one score per
-  line out, as the container does;
+  (:mod:`sm_constructs.local.jobs.xgboost_substitute`): ``text/csv`` or libsvm rows of features in, one
+  score per line out; the container's answers to a content type it does not read (415) and to rows
+  with the wrong number of features (400) become ``ModelError`` as SageMaker reports them;
 * the scikit-learn image with a script-mode handler (``SAGEMAKER_PROGRAM``, default
   ``inference.py``, from ``SAGEMAKER_SUBMIT_DIRECTORY`` — an S3 ``sourcedir.tar.gz`` — or from
   ``code/`` in ``model.tar.gz``) is served by the inference toolkit's handler flow
@@ -28,6 +29,19 @@ container (a model made from a Model Registry version serves the version's conta
 Errors are those of botocore's ``sagemaker-runtime`` model: ``ValidationError`` for an unknown or
 not-InService endpoint, ``ModelError`` (HTTP 424) when the model cannot answer.
 
+Data capture: an endpoint whose config has ``DataCaptureConfig`` (``EnableCapture`` not false)
+writes the sampled share (``InitialSamplingPercentage``, drawn per endpoint from a generator seeded
+with the endpoint's name, so a run is reproducible) of its answered invocations to S3 in
+SageMaker's documented format ("Capture data from real-time endpoint", SageMaker Developer Guide,
+https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html): one
+JSON line ``{"captureData": {"endpointInput": {...}, "endpointOutput": {...}}, "eventMetadata":
+{"eventId", "inferenceTime"}, "eventVersion": "0"}`` with ``observedContentType``, ``mode``
+(``INPUT``/``OUTPUT``), ``data`` and ``encoding`` (``CSV`` or ``JSON`` for the
+``CaptureContentTypeHeader`` types, else ``BASE64``), under
+``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm>-<event id>.jsonl``, encrypted with
+``KmsKeyId`` (SSE-KMS on the emulated S3). SageMaker batches several records per file; here each
+file holds one.
+
 ``UpdateEndpoint`` (moto: not implemented) switches the endpoint to the new config; in the
 emulator :mod:`~sm_constructs.local.aws.sagemaker_endpoints` replaces it (installed after this module)
 so that creates and updates take time and busy endpoints refuse work, as on AWS.
@@ -36,11 +50,15 @@ so that creates and updates take time and busy endpoints refuse work, as on AWS.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
+import datetime
 import hashlib
 import io
 import json
+import logging
 import os
+import random
 import select
 import shutil
 import subprocess
@@ -48,6 +66,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -347,7 +366,7 @@ def _serve(
         raise _model_error(
             f"Model {variant} did not respond within {INVOCATION_TIMEOUT_SECONDS:.0f} seconds (see {handler.log_path})"
         ) from None
-    if status == 200:
+    if 200 <= status < 300:
         return out, out_type
     text = out.decode("utf-8", "replace")
     lines = [line for line in text.splitlines() if line.strip()]
@@ -404,18 +423,103 @@ def answer(
         handler = _deployed(account_id, region, endpoint_name, variant, container, docker)
         out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
         return out, out_type, variant["VariantName"]
-    import numpy as np
-    import xgboost as xgb
+    handler = _XGBoostSubstitute(_booster(account_id, container["ModelDataUrl"]))
+    out, out_type = _serve(account_id, region, endpoint_name, variant["VariantName"], handler, request)
+    return out, out_type, variant["VariantName"]
 
-    if content_type.split(";")[0].strip() != "text/csv":
-        raise _model_error(f"unsupported content type {content_type!r}: the XGBoost substitute reads text/csv")
-    booster = _booster(account_id, container["ModelDataUrl"])
+
+class _XGBoostSubstitute:
+    """The built-in XGBoost image's ``/invocations``, answered in this process by
+    :func:`sm_constructs.local.jobs.xgboost_substitute.score` (the container's content types and
+    feature-count check, and its status codes)."""
+
+    log_path = "the emulator's log (the XGBoost substitute runs in its process)"
+
+    def __init__(self, booster: Any) -> None:
+        self.booster = booster
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes, str]:
+        from ..jobs.xgboost_substitute import score
+
+        try:
+            status, out = score(self.booster, body, content_type)
+        except NotImplementedError as error:
+            raise _model_error(str(error)) from None
+        return status, out.encode(), "text/csv"
+
+
+#: CaptureContentTypeHeader defaults, as the SageMaker Python SDK's DataCaptureConfig sets them
+_CSV_TYPES, _JSON_TYPES = ["text/csv"], ["application/json"]
+_samplers: dict[str, random.Random] = {}
+_LOG = logging.getLogger(__name__)
+
+
+def _captured(content_type: str, data: bytes, mode: str, header: dict[str, Any]) -> dict[str, str]:
+    media = content_type.split(";")[0].strip()
+    if media in header.get("CsvContentTypes", _CSV_TYPES):
+        encoding, text = "CSV", data.decode("utf-8", "replace")
+    elif media in header.get("JsonContentTypes", _JSON_TYPES):
+        encoding, text = "JSON", data.decode("utf-8", "replace")
+    else:
+        encoding, text = "BASE64", base64.b64encode(data).decode()
+    return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}
+
+
+def capture(
+    account_id: str,
+    region: str,
+    endpoint_name: str,
+    variant: str,
+    request: tuple[bytes, str],
+    response: tuple[bytes, str],
+) -> str | None:
+    """Write the invocation to the endpoint's data capture destination when it is sampled (see the
+    module docs); the object's key, or None when the endpoint does not capture it."""
+    from moto.s3.models import s3_backends
+    from moto.sagemaker.models import sagemaker_backends
+
+    backend = sagemaker_backends[account_id][region]
+    endpoint = backend.endpoints.get(endpoint_name)
+    config = backend.endpoint_configs.get(endpoint.endpoint_config_name) if endpoint else None
+    settings: dict[str, Any] = (config.data_capture_config if config else None) or {}
+    if not settings or settings.get("EnableCapture") is False:
+        return None
+    where = f"{account_id}/{region}/{endpoint_name}"
+    with _lock:
+        sampler = _samplers.setdefault(where, random.Random(endpoint_name))
+        sampled = sampler.random() * 100 < float(settings.get("InitialSamplingPercentage", 0))
+    if not sampled:
+        return None
+    modes = {o.get("CaptureMode") for o in settings.get("CaptureOptions", [])}
+    header = settings.get("CaptureContentTypeHeader") or {}
+    data: dict[str, Any] = {}
+    if modes & {"Input", "InputAndOutput"}:
+        data["endpointInput"] = _captured(request[1], request[0], "INPUT", header)
+    if modes & {"Output", "InputAndOutput"}:
+        data["endpointOutput"] = _captured(response[1], response[0], "OUTPUT", header)
+    now = datetime.datetime.now(datetime.UTC)
+    event_id = str(uuid.uuid4())
+    record = {
+        "captureData": data,
+        "eventMetadata": {"eventId": event_id, "inferenceTime": now.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        "eventVersion": "0",
+    }
+    bucket, _, prefix = str(settings["DestinationS3Uri"]).removeprefix("s3://").partition("/")
+    name = f"{now:%M-%S}-{now.microsecond // 1000:03d}-{event_id}.jsonl"
+    key = "/".join(p for p in (prefix.strip("/"), endpoint_name, variant, f"{now:%Y/%m/%d/%H}", name) if p)
+    kms = settings.get("KmsKeyId")
     try:
-        rows = np.loadtxt(io.StringIO(body.decode("utf-8")), delimiter=",", ndmin=2)
-    except ValueError as error:
-        raise _model_error(f"cannot parse the CSV body: {error}") from None
-    scores = booster.predict(xgb.DMatrix(rows))
-    return "\n".join(f"{s:.6g}" for s in scores).encode() + b"\n", "text/csv", variant["VariantName"]
+        s3_backends[account_id]["aws"].put_object(
+            bucket,
+            key,
+            (json.dumps(record) + "\n").encode(),
+            encryption="aws:kms" if kms else None,
+            kms_key_id=kms,
+        )
+    except Exception as error:  # SageMaker drops a capture it cannot write; the invocation still answers
+        _LOG.warning("data capture of endpoint %s not written to s3://%s/%s: %r", endpoint_name, bucket, key, error)
+        return None
+    return f"s3://{bucket}/{key}"
 
 
 def _install_update_endpoint() -> None:
@@ -463,6 +567,7 @@ def install(workdir: Path | None = None) -> None:
         accept = self.headers.get("Accept", "")
         body = self.raw_body if isinstance(self.raw_body, bytes) else str(self.raw_body or "").encode()
         out, out_type, variant = answer(self.current_account, self.region, endpoint_name, body, content_type, accept)
+        capture(self.current_account, self.region, endpoint_name, variant, (body, content_type), (out, out_type))
         return 200, {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant}, out
 
     runtime = "moto.sagemakerruntime.responses:SageMakerRuntimeResponse"

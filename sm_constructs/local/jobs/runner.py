@@ -32,8 +32,8 @@ A processing job on N instances runs its entry point once per instance, each wit
 directory, inputs (its shard for ``ShardedByS3Key``) and ``/opt/ml/config/resourceconfig.json``;
 "if any container exits with a non-zero exit code, the processing job fails" ("How Amazon
 SageMaker Processing Runs Your Processing Container Image"). The job ends Completed, or Failed
-with a ``FailureReason`` built from its exit code and last error line (as SageMaker reports
-``AlgorithmError``). Hyperparameter tuning jobs run their trials as
+with the ``FailureReason`` SageMaker would report (:mod:`.failure`: the job's
+``/opt/ml/output/failure``, or its exit code and first meaningful error line, never a stack frame). Hyperparameter tuning jobs run their trials as
 training jobs here (:mod:`sm_constructs.local.jobs.tuning`).
 """
 
@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from . import namespace, zygote
+from .failure import failure_reason
 
 __all__ = ["JobRunner", "serving_container"]
 
@@ -339,7 +340,7 @@ class JobRunner:
                     out.write(done.stdout)
         except subprocess.TimeoutExpired:
             raise JobFailed(f"MaxRuntimeExceeded: the job ran longer than {timeout:.0f} seconds") from None
-        return self._exit_checked(done)
+        return self._exit_checked(done, root / "opt/ml/output/failure")
 
     @staticmethod
     def _exec_warm(
@@ -359,13 +360,13 @@ class JobRunner:
             return subprocess.CompletedProcess(argv, code, written.read().decode(errors="replace"))
 
     @staticmethod
-    def _exit_checked(done: subprocess.CompletedProcess[str]) -> str:
+    def _exit_checked(done: subprocess.CompletedProcess[str], failure: Path | None = None) -> str:
+        """The output of a job process that succeeded; else :class:`JobFailed` with the reason SageMaker
+        would report (:mod:`.failure`: the ``failure`` file, or the output's first meaningful error line)."""
         if done.returncode != 0:
-            lines = [line for line in done.stdout.splitlines() if line.strip()]
-            last = lines[-1] if lines else "no output"
-            raise JobFailed(
-                f"AlgorithmError: See job logs for more information. Exit code {done.returncode}: {last[:400]}"
-            )
+            args = [str(a) for a in done.args] if isinstance(done.args, list) else None
+            script = args if args and any(f"{_OPT_ML}/code/" in a for a in args) else None
+            raise JobFailed(failure_reason(done.returncode, done.stdout, failure_file=failure, command=script))
         return done.stdout
 
     @staticmethod

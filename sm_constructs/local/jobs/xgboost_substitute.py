@@ -4,8 +4,12 @@ The container cannot run without Docker; this runs the same algorithm through th
 package, with the container's contract:
 
 * ``train``: channels ``train`` (required) and ``validation`` (optional) as CSV files, label in the
-  first column, no header; hyperparameters from ``SM_HPS`` (``num_round`` is the number of boosting
-  rounds, every other one goes to ``xgboost.train`` as a parameter); the model is saved as
+  first column, no header; hyperparameters from ``SM_HPS``, first checked against the algorithm's
+  table (:mod:`sm_constructs._algorithms`, the one the library checks at synth) as the container
+  checks them: a refused one ends the job with the container's message (``Hyperparameter
+  objective: binary:logistc is not in [...]``) written to ``/opt/ml/output/failure``, which
+  SageMaker reports as the job's ``FailureReason``. ``num_round`` is the number of boosting
+  rounds, every other one goes to ``xgboost.train`` as a parameter; the model is saved as
   ``xgboost-model`` (XGBoost's JSON format) in ``SM_MODEL_DIR``; metrics are printed per round as the
   container logs them (``[0]#011train-auc:0.81#011validation-auc:0.79``) and finally as
   ``#metric validation:auc 0.79``.
@@ -14,12 +18,23 @@ package, with the container's contract:
   ``SM_TRANSFORM_OUTPUT``. ``DataProcessing`` ``InputFilter``/``OutputFilter`` of the form ``$[a:b]``
   or ``$[i,j,...]`` and ``JoinSource: Input`` are applied as SageMaker does for CSV.
 
+* ``score`` (an endpoint's ``/invocations``, called in the emulator's process): the container's
+  serving contract (``algorithm_mode/serve.py`` and ``serve_utils.py`` of
+  aws/sagemaker-xgboost-container): the request's content type parsed as ``data_utils.get_content_type``
+  does (``text/csv``, ``text/libsvm``/``text/x-libsvm``, ``application/x-recordio-protobuf``;
+  anything else answers 415 with the container's message), the number of features checked against
+  the model's (``predict``: a CSV row has the model's features, or one more), a mismatch answering
+  400 ``Unable to evaluate payload provided: Feature size of csv inference data 3 is not consistent
+  with feature size of trained model 10.``. RecordIO-protobuf bodies are not decoded here: they fail
+  with a message saying so.
+
 Results match the container's for the same data and hyperparameters up to XGBoost version
 differences; they are not bit-identical.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -42,10 +57,26 @@ def _load(directory: Path) -> np.ndarray:
     return np.vstack(parts)
 
 
+def _fail(message: str) -> int:
+    """End the job as the container does: the reason in ``/opt/ml/output/failure``, and in the log."""
+    output = Path(os.environ.get("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data")).parent
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "failure").write_text(message)
+    print(message, file=sys.stderr)
+    return 1
+
+
 def train() -> int:
     import xgboost as xgb
 
+    from sm_constructs._algorithms import AlgorithmError, xgboost_hyperparameters
+
     hps = json.loads(os.environ.get("SM_HPS", "{}"))
+    try:
+        xgboost_hyperparameters().validate(hps)
+    except AlgorithmError as error:  # the toolkit's UserError: a client error
+        return _fail(f"ClientError: {error}")
+    hps.pop("_tuning_objective_metric", None)
     rounds = int(hps.pop("num_round", 100))
     params = {k: v for k, v in hps.items() if not k.startswith("sagemaker_")}
     train_data = _load(Path(os.environ["SM_CHANNEL_TRAIN"]))
@@ -70,6 +101,105 @@ def train() -> int:
         for metric, values in metrics.items():
             print(f"#metric {data}:{metric} {values[-1]:.6f}")
     return 0
+
+
+#: data_utils.VALID_CONTENT_TYPES, in the order the container's message lists them
+CONTENT_TYPES = [
+    "csv",
+    "libsvm",
+    "parquet",
+    "recordio-protobuf",
+    "text/csv",
+    "text/libsvm",
+    "text/x-libsvm",
+    "application/x-parquet",
+    "application/x-recordio-protobuf",
+]
+
+
+def content_kind(content_type: str) -> str:
+    """``csv``, ``libsvm``, ``parquet`` or ``recordio-protobuf`` as ``data_utils.get_content_type`` reads a
+    ContentType; ValueError with the container's message for any other."""
+    value = content_type.lower()
+    if value in ("libsvm", "text/libsvm", "text/x-libsvm"):
+        return "libsvm"
+    if "csv" in value:
+        media, _, params = value.partition(";")
+        label_size = dict(p.strip().partition("=")[::2] for p in params.split(";") if "=" in p).get("label_size")
+        if media.strip() in ("csv", "text/csv"):
+            if label_size is not None and label_size != "1":
+                raise ValueError(
+                    f"{value} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
+                )
+            return "csv"
+    elif value in ("parquet", "application/x-parquet"):
+        return "parquet"
+    elif value in ("recordio-protobuf", "application/x-recordio-protobuf"):
+        return "recordio-protobuf"
+    raise ValueError(f"{content_type} is not an accepted ContentType: {', '.join(CONTENT_TYPES)}.")
+
+
+def _libsvm_rows(text: str) -> tuple[list[int], list[int], list[float]]:
+    rows, cols, values = [], [], []
+    for row, line in enumerate(text.split("\n")):
+        for item in line.split(" "):
+            if ":" in item:
+                col, _, value = item.partition(":")
+                rows.append(row)
+                cols.append(int(col))
+                values.append(float(value))
+    return rows, cols, values
+
+
+def score(booster: object, payload: bytes, content_type: str) -> tuple[int, str]:
+    """(HTTP status, body) of the container's ``/invocations`` for ``payload`` (see the module docs)."""
+    import xgboost as xgb
+    from scipy.sparse import csr_matrix
+
+    if not payload:
+        return 204, ""
+    try:
+        kind = content_kind(content_type)
+    except ValueError as error:
+        return 415, str(error)
+    if kind == "csv":
+        try:
+            rows = np.loadtxt(io.StringIO(payload.strip().decode("utf-8")), delimiter=",", ndmin=2)
+            data = xgb.DMatrix(rows)
+        except Exception as error:
+            return 415, (
+                "Loading csv data failed with Exception, please ensure data is in csv format:\n "
+                f"{type(error)}\n {error}"
+            )
+    elif kind == "libsvm":
+        try:
+            rows_, cols, values = _libsvm_rows(payload.strip().decode("utf-8"))
+            data = xgb.DMatrix(csr_matrix((values, (rows_, cols))))
+        except Exception as error:
+            return 415, (
+                "Loading libsvm data failed with Exception, please ensure data is in libsvm format:\n "
+                f"{type(error)}\n {error}"
+            )
+    elif kind == "recordio-protobuf":
+        raise NotImplementedError(
+            "the local XGBoost substitute does not decode application/x-recordio-protobuf bodies; "
+            "send text/csv or text/libsvm to the emulator"
+        )
+    else:
+        return 415, f"Content-type {content_type} is not supported."
+    model, given = booster.num_features(), data.num_col()  # type: ignore[attr-defined]
+    if kind == "libsvm" and given > model + 1:
+        return 400, (
+            "Unable to evaluate payload provided: Feature size of libsvm inference data "
+            f"{given} is larger than feature size of trained model {model}."
+        )
+    if kind == "csv" and given not in (model, model - 1):
+        return 400, (
+            f"Unable to evaluate payload provided: Feature size of {kind} inference data {given} is not "
+            f"consistent with feature size of trained model {model}."
+        )
+    scores = booster.predict(data, validate_features=False)  # type: ignore[attr-defined]
+    return 200, "\n".join(f"{s:.6g}" for s in scores) + "\n"
 
 
 def _columns(spec: str, width: int) -> list[int]:
