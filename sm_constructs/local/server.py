@@ -18,6 +18,9 @@ turned on, and installs, as plug-ins rather than changes to moto:
   SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
   as AWS would (:mod:`~sm_constructs.local.iam.enforcement`);
+* Lambda functions and Lambda-backed custom resources (aws-cdk-lib adds them for ``ec2.Vpc`` and
+  auto-deleted buckets) run here without Docker, Python with this Python and Node.js with ``node``
+  (:mod:`~sm_constructs.local.aws.awslambda`);
 * an optional time scale for Wait states and Retry intervals (``time_scale=0.05`` turns a 30-second
   endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing;
 * endpoint lifecycles that take (scaled) time and reject what SageMaker rejects
@@ -419,9 +422,10 @@ class Emulator:
         sagemaker_monitoring.install()
         _install_context_start_time()
         _install_indefinite_paths()
-        from .aws import cloudformation, sagemaker_registry, sagemaker_runtime
+        from .aws import awslambda, cloudformation, sagemaker_registry, sagemaker_runtime
 
         cloudformation.install()
+        awslambda.install(self.endpoint_url, self.workdir)
         sagemaker_runtime.install(self.workdir)
         # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
         _install_service_behaviour(runner, faults, self.workdir, self.time_scale)

@@ -27,6 +27,14 @@ AWS::IAM::Role resource references, "Update requires: No interruption" for the p
   with "Cannot delete entity, must detach all policies first");
 * ``AWS::IAM::Role``: ``AssumeRolePolicyDocument``, ``Description``, ``MaxSessionDuration`` and the
   inline ``Policies`` are updated (moto updates the description only).
+
+A resource that fails (:class:`ResourceFailed`, raised by a custom resource whose handler answers
+FAILED or cannot run) fails its stack as CloudFormation reports it (AWS CloudFormation User Guide,
+"Stack status codes" and "Resource status codes"; the values are botocore's ``StackStatus`` and
+``ResourceStatus`` enums): a ``CREATE_FAILED`` event naming the resource and the reason, then a
+failed create rolls back (what was created is deleted: ``ROLLBACK_COMPLETE``, or ``ROLLBACK_FAILED``
+if a delete fails) and a failed update ends ``UPDATE_FAILED`` (the emulator does not roll updates back,
+and says so in the reason). moto has no failed states: the exception ended the API call.
 """
 
 from __future__ import annotations
@@ -34,7 +42,80 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-__all__ = ["install"]
+__all__ = ["ResourceFailed", "install"]
+
+
+class ResourceFailed(Exception):
+    """A resource CloudFormation could not create, update or delete; its stack fails with ``reason``."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str, physical_id: str = "") -> None:
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+        self.physical_id = physical_id
+
+
+def _fail_stack(stack: Any, error: ResourceFailed, *, creating: bool) -> None:
+    """Record ``error`` as CloudFormation does: the resource's failed event, then the stack's outcome."""
+    from moto.cloudformation.models import Event
+
+    def event(logical_id: str, physical_id: str, resource_type: str, status: str, reason: str) -> None:
+        stack.events.append(
+            Event(stack.stack_id, stack.name, logical_id, physical_id, resource_type, status, reason, None)
+        )
+
+    action = "CREATE" if creating or error.logical_id not in stack.resource_map._parsed_resources else "UPDATE"
+    event(error.logical_id, error.physical_id, error.resource_type, f"{action}_FAILED", error.reason)
+    summary = f"The following resource(s) failed to {action.lower()}: [{error.logical_id}]."
+    if not creating:
+        stack.status = "UPDATE_FAILED"
+        stack._add_stack_event("UPDATE_FAILED", f"{summary} The emulator does not roll back updates.")
+        return
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", summary)
+    try:
+        stack.resource_map.delete()
+    except Exception as rollback_error:
+        stack.status = "ROLLBACK_FAILED"
+        stack._add_stack_event("ROLLBACK_FAILED", f"Rollback failed: {rollback_error}")
+        return
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _install_resource_failures() -> None:
+    """CreateStack and UpdateStack end in a failed stack, not a failed call, when a resource fails."""
+    from moto.cloudformation.models import Stack
+
+    from .. import patches
+
+    original_create = Stack.create_resources
+    original_update = Stack.update
+
+    def create_resources(self: Any) -> None:
+        try:
+            original_create(self)
+        except ResourceFailed as error:
+            _fail_stack(self, error, creating=True)
+
+    def update(self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            original_update(self, *args, **kwargs)
+        except ResourceFailed as error:
+            _fail_stack(self, error, creating=False)
+
+    patches.replace(
+        "moto.cloudformation.models:Stack",
+        "create_resources",
+        create_resources,
+        why="a failed resource fails and rolls back the stack; moto ends CreateStack with an internal error",
+    )
+    patches.replace(
+        "moto.cloudformation.models:Stack",
+        "update",
+        update,
+        why="a failed resource fails the stack update; moto ends UpdateStack with an internal error",
+    )
 
 
 _previous_inputs = contextvars.ContextVar("previous_inputs", default=False)
@@ -177,6 +258,7 @@ def install() -> None:
 
     _install_previous_values()
     _install_iam_resources()
+    _install_resource_failures()
 
     class ChangeSetNotFound(CloudFormationError):
         code = "ChangeSetNotFound"
@@ -211,11 +293,20 @@ def install() -> None:
         found = find(self, change_set_name, stack_name)
         if found is None:
             raise ChangeSetNotFound(change_set_name)
-        stack_id = self.change_sets[found].stack.stack_id
-        original_execute(self, found, stack_name)
+        change_set = self.change_sets[found]
+        stack_id = change_set.stack.stack_id
+        try:
+            original_execute(self, found, stack_name)
+        except ResourceFailed as error:
+            change_set.execution_status = "EXECUTE_FAILED"
+            _fail_stack(self.stacks[stack_id], error, creating=change_set.change_set_type == "CREATE")
         for change_set_id in [i for i, c in self.change_sets.items() if c.stack.stack_id == stack_id]:
             del self.change_sets[change_set_id]
 
     CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
     CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+    from .. import patches
+
+    patches.apply()
