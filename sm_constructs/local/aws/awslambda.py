@@ -285,6 +285,7 @@ class LambdaRuntime:
                 phase, code = _wait(process, ready, timeout)
             output = log.read_text(errors="replace")
             answer = json.loads(result.read_text()) if result.is_file() else None
+        _save_logs(fn, output)
         if phase == "Init":
             error = {
                 "errorType": "Sandbox.Timedout",
@@ -310,17 +311,23 @@ class LambdaRuntime:
         return Invocation(json.dumps(answer["result"]).encode(), None, output)
 
     def _explained(self, fn: Any, error: dict[str, Any]) -> dict[str, Any]:
-        """An SDK client Lambda's Node.js runtime provides and the emulator does not: say how to add it."""
-        missing = re.search(r"Cannot find module '(@aws-sdk/[^'/]+)'", str(error.get("errorMessage", "")))
-        if error.get("errorType") != "Runtime.ImportModuleError" or missing is None:
+        """An import error for an SDK client the emulator does not provide says how to add it."""
+        note = self.missing_sdk_note(fn, str(error.get("errorMessage", "")))
+        if error.get("errorType") != "Runtime.ImportModuleError" or note is None:
             return error
+        return {**error, "errorMessage": f"{error['errorMessage']} {note}"}
+
+    def missing_sdk_note(self, fn: Any, text: str) -> str | None:
+        """For a "Cannot find module '@aws-sdk/...'" in ``text``: which function needs it and how to install it."""
+        missing = re.search(r"Cannot find module '(@aws-sdk/[^'/]+)'", text)
+        if missing is None or _runtime_family(fn.run_time) != "nodejs":
+            return None
         module = missing.group(1)
-        note = (
-            f" (emulator: Lambda's {fn.run_time} runtime provides {module}; the emulator provides only the clients "
+        return (
+            f"(emulator: Lambda's {fn.run_time} runtime provides {module}; the emulator provides only the clients "
             f"pinned in {RUNTIME_DIR / 'package.json'}. Lambda function {fn.function_name} needs it: install it with "
             f"`npm install --prefix {self.node_sdk.home} {module}`)"
         )
-        return {**error, "errorMessage": str(error["errorMessage"]) + note}
 
 
 def _wait(process: subprocess.Popen[bytes], ready: Path, timeout: float) -> tuple[str | None, int | None]:
@@ -408,6 +415,8 @@ def _custom_resource_response(runtime: LambdaRuntime, fn: Any, event: dict[str, 
             raise ValueError(f"Invalid response object: {key} {response[key]!r} is not the request's {event[key]!r}")
     if response["Status"] == "FAILED":
         reason = response.get("Reason") or "FAILED"
+        note = runtime.missing_sdk_note(fn, reason)
+        reason = f"{reason} {note}" if note else reason
         raise ValueError(
             f"Received response status [FAILED] from custom resource. Message returned: {reason} "
             f"(RequestId: {event['RequestId']})"
@@ -446,7 +455,12 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
         try:
             fn = get_backend(account_id, region_name).get_function(token)
         except Exception as error:
-            raise failed(f"ServiceToken {token}: {error}") from None
+            # CloudFormation deletes a custom resource before the function its ServiceToken names (it
+            # depends on it); moto deletes a stack's resources in no order, so the function may be gone
+            fn = getattr(resource, "function", None)
+            if request_type != "Delete" or fn is None:
+                raise failed(f"ServiceToken {token}: {error}") from None
+        resource.function = fn
         try:
             return _custom_resource_response(runtime, fn, event)
         except FunctionUnavailable as error:
@@ -517,6 +531,22 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
     def delete(self: Any, account_id: str, region_name: str) -> None:
         request(self, "Delete", account_id, region_name, self.properties, PhysicalResourceId=self.resource_name)
 
+    from moto.cloudformation import parsing
+
+    original_class_from_type = parsing.resource_class_from_type
+
+    def resource_class_from_type(resource_type: str) -> Any:
+        if resource_type == "AWS::CloudFormation::CustomResource":
+            return CustomModel
+        return original_class_from_type(resource_type)
+
+    patches.replace(
+        "moto.cloudformation.parsing",
+        "resource_class_from_type",
+        resource_class_from_type,
+        why="AWS::CloudFormation::CustomResource (aws-cdk-lib's CustomResource default) is a custom resource "
+        "as Custom::<name> is (AWS::CloudFormation::CustomResource reference); moto skips it",
+    )
     patches.replace(
         "moto.cloudformation.custom_model:CustomModel",
         "create_from_cloudformation_json",
@@ -560,7 +590,6 @@ def _install_functions(runtime: LambdaRuntime) -> None:
             invocation = runtime.invoke(self, event)
         except FunctionUnavailable as error:
             raise service_exception(str(error)) from None
-        _save_logs(self, invocation.log)
         if invocation.function_error:
             response_headers["x-amz-function-error"] = invocation.function_error
         response_headers["x-amz-log-result"] = base64.b64encode(invocation.log[-4096:].encode()).decode()
@@ -650,7 +679,7 @@ def _service_exception_class() -> type[Exception]:
 
 def _run_logged(runtime: LambdaRuntime, fn: Any, event: Any) -> None:
     try:
-        _save_logs(fn, runtime.invoke(fn, event).log)
+        runtime.invoke(fn, event)
     except FunctionUnavailable as error:
         _save_logs(fn, str(error))
 
@@ -658,7 +687,8 @@ def _run_logged(runtime: LambdaRuntime, fn: Any, event: Any) -> None:
 def _save_logs(fn: Any, log: str) -> None:
     """The function's output in its log group ``/aws/lambda/<name>``, as Lambda writes it."""
     fn.logs_backend.ensure_log_group(fn.logs_group_name)
-    fn.save_logs(log)
+    if log:
+        fn.save_logs(log)
 
 
 def install(endpoint_url: str, workdir: Path, node_sdk: NodeSdk | None = None) -> LambdaRuntime:

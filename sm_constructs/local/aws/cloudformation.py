@@ -79,6 +79,7 @@ def _fail_stack(stack: Any, error: ResourceFailed, *, creating: bool) -> None:
         stack.status = "ROLLBACK_FAILED"
         stack._add_stack_event("ROLLBACK_FAILED", f"Rollback failed: {rollback_error}")
         return
+    stack.resource_map._resource_json_map = {}  # nothing left to list (moto would create them again on read)
     stack.status = "ROLLBACK_COMPLETE"
     stack._add_stack_event("ROLLBACK_COMPLETE")
 
