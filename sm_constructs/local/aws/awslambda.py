@@ -452,6 +452,7 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
 
         if ":lambda:" not in token:
             raise failed(f"ServiceToken {token!r} is not a Lambda function; the emulator runs Lambda-backed resources")
+        fn: Any
         try:
             fn = get_backend(account_id, region_name).get_function(token)
         except Exception as error:
@@ -467,6 +468,12 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
             raise failed(f"{request_type} of {resource.resource_type} {resource.logical_id}: {error}") from None
         except ValueError as error:
             raise failed(str(error)) from None
+
+    def new_resource(region_name: str, logical_id: str, physical_id: str, stack_id: str, resource_type: str) -> Any:
+        model: Any = CustomModel  # moto's class, made concrete by the methods declared below
+        resource = model(region_name, "", logical_id, physical_id)
+        resource.stack_id, resource.resource_type = stack_id, resource_type
+        return resource
 
     def finish(resource: Any, response: dict[str, Any], properties: dict[str, Any]) -> Any:
         resource.resource_name = response["PhysicalResourceId"]
@@ -484,8 +491,9 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
     ) -> Any:
         from moto.cloudformation import cloudformation_backends
 
-        resource = CustomModel(region_name, "", kwargs["LogicalId"], resource_name)
-        resource.stack_id, resource.resource_type = kwargs["StackId"], kwargs["ResourceType"]
+        resource = new_resource(
+            region_name, kwargs["LogicalId"], resource_name, kwargs["StackId"], kwargs["ResourceType"]
+        )
         properties = cloudformation_json["Properties"]
         response = request(resource, "Create", account_id, region_name, properties)
         cloudformation_backends[account_id][region_name].get_stack(resource.stack_id).add_custom_resource(resource)
@@ -523,8 +531,13 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
         finish(original_resource, response, properties)
         if response["PhysicalResourceId"] != old_id:
             # a new physical ID is a replacement: CloudFormation deletes the old resource in clean-up
-            replaced = CustomModel(region_name, "", original_resource.logical_id, old_id)
-            replaced.stack_id, replaced.resource_type = original_resource.stack_id, original_resource.resource_type
+            replaced = new_resource(
+                region_name,
+                original_resource.logical_id,
+                old_id,
+                original_resource.stack_id,
+                original_resource.resource_type,
+            )
             request(replaced, "Delete", account_id, region_name, previous, PhysicalResourceId=old_id)
         return original_resource
 
