@@ -8,10 +8,12 @@ are driven with CloudFormation templates directly (no synth). One emulator for t
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import shutil
+import signal
 import time
 import zipfile
 from pathlib import Path
@@ -36,7 +38,11 @@ def lambdas(tmp_path_factory):
         url = project.state()["url"]  # the emulator the deploy started
         yield {"project": project, "session": LocalSession(url), "url": url}
     finally:
+        pid = (project.state() or {}).get("pid")
         project.reset()
+        if pid:  # reset stops only an emulator that answers sm-local's liveness check in time
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
 
 
 def _physical_id(session, stack: str, resource_type: str, logical_prefix: str = "") -> str:
