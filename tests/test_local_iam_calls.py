@@ -41,6 +41,7 @@ SAMPLE = {
     "ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/j",
     "@autoscaling_endpoint": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e",
     "@autoscaling_endpoint_config": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c",
+    "@function_arn": "arn:aws:lambda:us-east-1:123456789012:function:f",  # the emulator's look-up of FunctionName
 }
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

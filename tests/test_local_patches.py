@@ -33,7 +33,7 @@ work = Path(tempfile.mkdtemp())
 enforcer = Enforcer(PolicyStore(server.ACCOUNT_ID), server.ACCOUNT_ID, log=work / "iam.jsonl")
 runner = SimpleNamespace(submit=lambda *args: None)
 with patches.held():
-    server._install(runner, Faults(work / "faults.json"), enforcer, work, 0.5)
+    server._install(runner, Faults(work / "faults.json"), enforcer, work, server.TimeScale(0.5), "http://localhost:1")
 patches.check()
 json.dump([[p.by, p.kind, p.where] for p in patches.registered()], sys.stdout)
 """

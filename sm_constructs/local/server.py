@@ -18,6 +18,9 @@ turned on, and installs, as plug-ins rather than changes to moto:
   SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
   as AWS would (:mod:`~sm_constructs.local.iam.enforcement`);
+* Lambda functions and Lambda-backed custom resources (aws-cdk-lib adds them for ``ec2.Vpc`` and
+  auto-deleted buckets) run here without Docker, Python with this Python and Node.js with ``node``
+  (:mod:`~sm_constructs.local.aws.awslambda`);
 * an optional time scale for Wait states, Retry intervals, endpoint lifecycles and slow-job faults
   (``time_scale=0.05`` turns a 30-second endpoint poll into 1.5 seconds); 1.0 keeps AWS's timing.
   It is one :class:`TimeScale` read at every use, so it can be changed while the emulator runs;
@@ -389,9 +392,10 @@ def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: T
     job_faults.install(runner, faults, scale)
 
 
-def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale) -> None:
+def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale, endpoint_url: str) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
     from .aws import (
+        awslambda,
         cloudformation,
         ec2,
         logs,
@@ -423,6 +427,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_context_start_time()
     _install_indefinite_paths()
     cloudformation.install()
+    awslambda.install(endpoint_url, workdir)
     ec2.install()
     logs.install()
     sagemaker_runtime.install(workdir)
@@ -551,7 +556,7 @@ class Emulator:
         zygote.shared()  # warm the job interpreter while the app deploys
         faults = Faults(self.workdir / "faults.json")
         with patches.held():  # every change is checked before any is made: an unsupported moto stops here
-            _install(runner, faults, enforcer, self.workdir, self.time_scale)
+            _install(runner, faults, enforcer, self.workdir, self.time_scale, self.endpoint_url)
             self._server = _threaded_server(self)
         patches.apply()
         self._server.start()

@@ -35,6 +35,14 @@ And a stack is deleted as CloudFormation deletes it (:func:`_install_stack_delet
 dependency order, resources with ``DeletionPolicy: Retain`` kept, and a failed delete leaves the
 stack ``DELETE_FAILED`` with its reason (moto retried deletes in any order, silently skipped types it
 cannot delete, and dropped the stack record when a delete failed).
+
+A resource that fails (:class:`ResourceFailed`, raised by a custom resource whose handler answers
+FAILED or cannot run) fails its stack as CloudFormation reports it (AWS CloudFormation User Guide,
+"Stack status codes" and "Resource status codes"; the values are botocore's ``StackStatus`` and
+``ResourceStatus`` enums): a ``CREATE_FAILED`` event naming the resource and the reason, then a
+failed create rolls back (what was created is deleted: ``ROLLBACK_COMPLETE``, or ``ROLLBACK_FAILED``
+if a delete fails) and a failed update ends ``UPDATE_FAILED`` (the emulator does not roll updates back,
+and says so in the reason). moto has no failed states: the exception ended the API call.
 """
 
 from __future__ import annotations
@@ -46,7 +54,72 @@ from typing import Any
 
 from .. import patches
 
-__all__ = ["KEPT_ON_DELETE", "dependencies", "install", "resource_type"]
+__all__ = ["KEPT_ON_DELETE", "ResourceFailed", "dependencies", "install", "resource_type"]
+
+
+class ResourceFailed(Exception):
+    """A resource CloudFormation could not create, update or delete; its stack fails with ``reason``."""
+
+    def __init__(self, logical_id: str, resource_type: str, reason: str, physical_id: str = "") -> None:
+        super().__init__(f"{logical_id} ({resource_type}): {reason}")
+        self.logical_id = logical_id
+        self.resource_type = resource_type
+        self.reason = reason
+        self.physical_id = physical_id
+
+
+def _fail_stack(stack: Any, error: ResourceFailed, *, creating: bool) -> None:
+    """Record ``error`` as CloudFormation does: the resource's failed event, then the stack's outcome."""
+    from moto.cloudformation.models import Event
+
+    def event(logical_id: str, physical_id: str, resource_type: str, status: str, reason: str) -> None:
+        stack.events.append(
+            Event(stack.stack_id, stack.name, logical_id, physical_id, resource_type, status, reason, None)
+        )
+
+    action = "CREATE" if creating or error.logical_id not in stack.resource_map._parsed_resources else "UPDATE"
+    event(error.logical_id, error.physical_id, error.resource_type, f"{action}_FAILED", error.reason)
+    summary = f"The following resource(s) failed to {action.lower()}: [{error.logical_id}]."
+    if not creating:
+        stack.status = "UPDATE_FAILED"
+        stack._add_stack_event("UPDATE_FAILED", f"{summary} The emulator does not roll back updates.")
+        return
+    stack._add_stack_event("ROLLBACK_IN_PROGRESS", summary)
+    try:
+        stack.resource_map.delete()
+    except Exception as rollback_error:
+        stack.status = "ROLLBACK_FAILED"
+        stack._add_stack_event("ROLLBACK_FAILED", f"Rollback failed: {rollback_error}")
+        return
+    stack.resource_map._resource_json_map = {}  # nothing left to list (moto would create them again on read)
+    stack.status = "ROLLBACK_COMPLETE"
+    stack._add_stack_event("ROLLBACK_COMPLETE")
+
+
+def _install_resource_failures() -> None:
+    """CreateStack and UpdateStack end in a failed stack, not a failed call, when a resource fails."""
+
+    @patches.wrap(
+        "moto.cloudformation.models:Stack",
+        "create_resources",
+        why="a failed resource fails and rolls back the stack; moto ends CreateStack with an internal error",
+    )
+    def create_resources(original: Any, self: Any) -> None:
+        try:
+            original(self)
+        except ResourceFailed as error:
+            _fail_stack(self, error, creating=True)
+
+    @patches.wrap(
+        "moto.cloudformation.models:Stack",
+        "update",
+        why="a failed resource fails the stack update; moto ends UpdateStack with an internal error",
+    )
+    def update(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            original(self, *args, **kwargs)
+        except ResourceFailed as error:
+            _fail_stack(self, error, creating=False)
 
 
 _previous_inputs = contextvars.ContextVar("previous_inputs", default=False)
@@ -396,6 +469,7 @@ def install() -> None:
     _install_previous_values()
     _install_iam_resources()
     _install_stack_deletion()
+    _install_resource_failures()
 
     class ChangeSetNotFound(CloudFormationError):
         code = "ChangeSetNotFound"
@@ -433,12 +507,18 @@ def install() -> None:
         found = find(self, change_set_name, stack_name)
         if found is None:
             raise ChangeSetNotFound(change_set_name)
-        stack = self.change_sets[found].stack
+        change_set = self.change_sets[found]
+        stack = change_set.stack
         stack_id = stack.stack_id
-        original_execute(self, found, stack_name)
-        # the stack's outputs and template are the executed template's (moto keeps those it was created with)
-        stack._parse_template()
-        stack.output_map = stack._create_output_map()
+        try:
+            original_execute(self, found, stack_name)
+        except ResourceFailed as error:
+            change_set.execution_status = "EXECUTE_FAILED"
+            _fail_stack(self.stacks[stack_id], error, creating=change_set.change_set_type == "CREATE")
+        else:
+            # the stack's outputs and template are the executed template's (moto keeps those it was created with)
+            stack._parse_template()
+            stack.output_map = stack._create_output_map()
         for change_set_id in [i for i, c in self.change_sets.items() if c.stack.stack_id == stack_id]:
             del self.change_sets[change_set_id]
 

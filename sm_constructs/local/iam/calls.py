@@ -190,8 +190,14 @@ def _job(kind: str, name_field: str, rule: str, role_field: str | None, rule_sou
     return tuple(calls)
 
 
+SFN_LAMBDA_IAM = (
+    "Step Functions developer guide, 'IAM policies for AWS Lambda' (lambda-iam.html): lambda:InvokeFunction "
+    "on the function's ARN"
+)
+
 #: integration (``service:apiAction`` of ``arn:aws:states:::...``) → the calls it makes.
 INTEGRATIONS: dict[str, tuple[Call, ...]] = {
+    "lambda:invoke": (Call("lambda:InvokeFunction", "{@function_arn}", SFN_LAMBDA_IAM),),
     "sagemaker:createTrainingJob": _job(
         "training-job",
         "TrainingJobName",

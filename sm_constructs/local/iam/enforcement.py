@@ -350,6 +350,8 @@ class Enforcer:
 
     def _lookups(self, integration: str, parameters: Mapping[str, Any], region: str) -> dict[str, Any]:
         found: dict[str, Any] = {}
+        if integration == "lambda:invoke":
+            found["@function_arn"] = _function_arn(str(parameters.get("FunctionName", "")), region, self.account)
         if "EndpointConfigName" in parameters and integration in (
             "sagemaker:createEndpoint",
             "sagemaker:updateEndpoint",
@@ -499,6 +501,16 @@ def _install_state_machine_keys() -> None:
         if encryption.get("Type") == "CUSTOMER_MANAGED_KMS_KEY" and encryption.get("KmsKeyId"):
             STATE_MACHINE_KEYS[machine.arn] = str(encryption["KmsKeyId"])
         return machine
+
+
+def _function_arn(function_name: str, region: str, account: str) -> str:
+    """The ARN a Lambda ``FunctionName`` names: a name (``my-function[:alias]``), a partial ARN
+    (``123456789012:function:my-function``) or an ARN (botocore's Lambda model, ``Invoke.FunctionName``)."""
+    if function_name.startswith("arn:"):
+        return function_name
+    if function_name.split(":")[1:2] == ["function"]:
+        return f"arn:{PARTITION}:lambda:{region}:{function_name}"
+    return f"arn:{PARTITION}:lambda:{region}:{account}:function:{function_name}"
 
 
 def install(enforcer: Enforcer) -> None:
