@@ -6,9 +6,12 @@ tests, and a module-scoped fixture would then be torn down and built again, losi
 module's later tests build on. Each such module is one xdist group, so its fixture lives on one worker.
 """
 
+import fcntl
 import os
 import sys
 from pathlib import Path
+
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # app.py, bench/
@@ -16,3 +19,27 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # app.py, bench
 _node_bin = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
 if _node_bin.is_dir():
     os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+@pytest.fixture(scope="session")
+def reference_assembly(tmp_path_factory) -> Path:
+    """``cdk.out`` of the reference app, synthesized once per test run and shared by every xdist worker.
+
+    The end-to-end modules each deploy the reference app into an emulator of their own; the cloud
+    assembly they deploy is the same, so the first worker to ask synthesizes it (under a lock in the
+    run's shared temporary directory) and the others deploy it as it is.
+    """
+    from sm_constructs.local.cli.demo import start_synth
+
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    workdir = shared / "reference-synth"
+    done = workdir / "synthesized"
+    with open(shared / "reference-synth.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            synth = start_synth(workdir)
+            if synth.wait(timeout=600) != 0:
+                pytest.fail(f"cdk synth of the reference app failed; see {workdir / 'synth.log'}")
+            done.touch()
+    return workdir / "cdk.out"

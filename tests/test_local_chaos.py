@@ -38,7 +38,6 @@ from sm_constructs.local.cli.demo import (
     emulator_env,
     stack_outputs,
     start_server,
-    start_synth,
     stop_server,
 )
 from sm_constructs.local.server import _free_port
@@ -62,12 +61,11 @@ JOB_NAME_FIELDS = {
 
 
 @pytest.fixture(scope="session")
-def local(tmp_path_factory):
+def local(tmp_path_factory, reference_assembly):
     workdir = tmp_path_factory.mktemp("sm-local-chaos")
-    synth = start_synth(workdir)
     proc, url = start_server(_free_port(), workdir, time_scale=SCALE)
     try:
-        deploy(emulator_env(url), workdir, synth)
+        deploy(emulator_env(url), workdir, assembly=reference_assembly)
         session = LocalSession(url)
         found = stack_outputs(session)
         s3 = session.client("s3")

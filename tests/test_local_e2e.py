@@ -21,7 +21,6 @@ from sm_constructs.local.cli.demo import (
     emulator_env,
     stack_outputs,
     start_server,
-    start_synth,
     stop_server,
 )
 from sm_constructs.local.server import _free_port
@@ -33,12 +32,11 @@ ROOT_DATA = "reference/data/churn.csv"
 
 
 @pytest.fixture(scope="session")
-def local(tmp_path_factory):
+def local(tmp_path_factory, reference_assembly):
     workdir = tmp_path_factory.mktemp("sm-local")
-    synth = start_synth(workdir)  # while the emulator starts
     proc, url = start_server(_free_port(), workdir, time_scale=0.05)
     try:
-        deploy(emulator_env(url), workdir, synth)
+        deploy(emulator_env(url), workdir, assembly=reference_assembly)
         session = LocalSession(url)
         found = stack_outputs(session)
         session.client("s3").upload_file(ROOT_DATA, found["bucket"], "raw/churn/churn.csv")

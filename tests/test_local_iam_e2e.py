@@ -27,7 +27,6 @@ from sm_constructs.local.cli.demo import (
     emulator_env,
     stack_outputs,
     start_server,
-    start_synth,
     stop_server,
 )
 from sm_constructs.local.iam.calls import GLOBAL_CONTEXT, INTEGRATIONS, JOB_ACCESS, STATE_MACHINE_ACCESS
@@ -44,17 +43,16 @@ EXECUTION_ROLE = ("-ExecutionRole",)
 
 
 @pytest.fixture(scope="session")
-def local(tmp_path_factory):
+def local(tmp_path_factory, reference_assembly):
     workdir = tmp_path_factory.mktemp("sm-local-iam")
-    synth = start_synth(workdir)
     proc, url = start_server(_free_port(), workdir, time_scale=0.05)
     try:
-        deploy(emulator_env(url), workdir, synth)
+        deploy(emulator_env(url), workdir, assembly=reference_assembly)
         session = LocalSession(url)
         found = stack_outputs(session)
         session.client("s3").upload_file("reference/data/churn.csv", found["bucket"], "raw/churn.csv")
         _upload_tuning_data(session, found["bucket"], workdir / "prepared")
-        template = json.loads((workdir / "cdk.out" / f"{STACK}.template.json").read_text())
+        template = json.loads((reference_assembly / f"{STACK}.template.json").read_text())
         yield {"session": session, "workdir": workdir, "template": template, **found}
     finally:
         stop_server(proc)

@@ -181,15 +181,19 @@ def start_synth(workdir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=app, env={**os.environ, **extra}, stdout=log, stderr=subprocess.STDOUT)
 
 
-def deploy(env: dict[str, str], workdir: Path, synth: subprocess.Popen[bytes] | None = None) -> None:
-    """cdk bootstrap + cdk deploy of the reference app (synthesized into ``<workdir>/cdk.out``)."""
+def deploy(
+    env: dict[str, str], workdir: Path, synth: subprocess.Popen[bytes] | None = None, *, assembly: Path | None = None
+) -> None:
+    """cdk bootstrap + cdk deploy of the reference app: ``assembly`` (a ``cdk.out`` synthesized before),
+    else the one synthesized into ``<workdir>/cdk.out``."""
     log = workdir / "cdk.log"
-    out = workdir / "cdk.out"
+    out = assembly or workdir / "cdk.out"
     # From the work dir: outside the project the CLI does not synthesize the app just to bootstrap.
     cdk(env, "bootstrap", f"aws://{ACCOUNT_ID}/{REGION}", log=log, cwd=workdir)
-    synth = synth or start_synth(workdir)
-    if synth.wait(timeout=600) != 0:
-        raise RuntimeError(f"cdk synth failed (exit {synth.returncode}); see {workdir / 'synth.log'}")
+    if assembly is None:
+        synth = synth or start_synth(workdir)
+        if synth.wait(timeout=600) != 0:
+            raise RuntimeError(f"cdk synth failed (exit {synth.returncode}); see {workdir / 'synth.log'}")
     cdk(env, "deploy", STACK, "--app", str(out), "--require-approval", "never", log=log, cwd=workdir)
 
 
