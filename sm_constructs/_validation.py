@@ -33,13 +33,16 @@ from aws_cdk import Token
 __all__ = [
     "ConstructValidationError",
     "Problems",
+    "carry",
     "check_fields",
     "check_request",
     "check_type",
     "check_value",
     "is_token",
     "service_shapes",
+    "traced",
     "typed",
+    "whole_seconds",
 ]
 
 #: Name pattern shared by SageMaker jobs, models, endpoints and endpoint configs.
@@ -81,6 +84,108 @@ def _show(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# ---- props traced through rendering: request paths named by the prop they come from ------------
+# A definition renders its request from its props in one place. To name the prop behind a request
+# field, the request is rendered once more with every prop value wrapped in a subclass of its type
+# that carries the prop's name (``cluster.volume_size_gb``); the walk reads the name off the value
+# it finds at a request path. Values the renderer rebuilds (a list of ids from a list of security
+# groups, seconds from a Duration) keep the name through :func:`carry`.
+
+
+class _TracedStr(str):
+    _prop: str
+
+
+class _TracedInt(int):
+    _prop: str
+
+
+class _TracedFloat(float):
+    _prop: str
+
+
+class _TracedList(list[Any]):
+    _prop: str
+
+
+class _TracedDict(dict[Any, Any]):
+    _prop: str
+
+
+class _TracedDuration:
+    """A Duration (a jsii object, which cannot be subclassed) that knows its prop; reads pass through."""
+
+    def __init__(self, duration: Any, prop: str) -> None:
+        self._duration = duration
+        self._prop = prop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._duration, name)
+
+
+def prop_of(value: Any) -> str | None:
+    """The prop a traced value was rendered from, or None."""
+    return getattr(value, "_prop", None) if isinstance(value, _TRACED) else None
+
+
+def _tag(value: Any, prop: str) -> Any:
+    value._prop = prop
+    return value
+
+
+def carry(value: Any, source: Any) -> Any:
+    """``value`` (rendered from ``source``) named by ``source``'s prop when ``source`` is traced."""
+    prop = prop_of(source)
+    if prop is None or isinstance(value, bool):
+        return value
+    for base, traced in _TRACED_TYPES:
+        if isinstance(value, base):
+            return _tag(traced(value), prop)
+    return value
+
+
+def traced(value: Any, prop: str) -> Any:
+    """``value`` and everything in it tagged with its prop path (``inputs[0].source``)."""
+    from aws_cdk import Duration
+
+    if value is None or isinstance(value, (bool, *_TRACED)):
+        return value
+    if isinstance(value, str):
+        return _tag(_TracedStr(value), prop)
+    if isinstance(value, int):
+        return _tag(_TracedInt(value), prop)
+    if isinstance(value, float):
+        return _tag(_TracedFloat(value), prop)
+    if isinstance(value, list | tuple):
+        return _tag(_TracedList(traced(v, f"{prop}[{i}]") for i, v in enumerate(value)), prop)
+    if isinstance(value, dict):
+        return _tag(_TracedDict((traced(k, prop), traced(v, f"{prop}[{k!r}]")) for k, v in value.items()), prop)
+    if isinstance(value, Duration):
+        return _TracedDuration(value, prop)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        copy = object.__new__(type(value))
+        copy.__dict__.update(value.__dict__)
+        for f in dataclasses.fields(value):
+            object.__setattr__(copy, f.name, traced(getattr(value, f.name), f"{prop}.{f.name}"))
+        return copy
+    return value
+
+
+def whole_seconds(duration: Any) -> int:
+    """``int(duration.to_seconds())``, named by the Duration's prop when it is traced."""
+    return carry(int(duration.to_seconds()), duration)  # type: ignore[no-any-return]
+
+
+_TRACED = (_TracedStr, _TracedInt, _TracedFloat, _TracedList, _TracedDict, _TracedDuration)
+_TRACED_TYPES: tuple[tuple[type, type], ...] = (
+    (str, _TracedStr),
+    (int, _TracedInt),
+    (float, _TracedFloat),
+    (list, _TracedList),
+    (dict, _TracedDict),
+)
+
+
 class Problems:
     """Collects a construct's prop problems and raises them together.
 
@@ -115,8 +220,11 @@ class Problems:
         """Problems of an existing construct (or of one in scope ``construct``)."""
         return cls(kind, lambda: str(construct.node.path))
 
-    def add(self, field: str, value: Any, rule: str) -> None:
-        item = f"{field}={_show(value)} is invalid: {rule}"
+    def add(self, field: str, value: Any, rule: str, *, request_field: str | None = None) -> None:
+        """``field=value is invalid: rule``; with ``request_field``, the request path it renders into
+        follows the prop: ``cluster.volume_size_gb=0 (ProcessingResources.ClusterConfig.VolumeSizeInGB)``."""
+        at = f" ({request_field})" if request_field and request_field != field else ""
+        item = f"{field}={_show(value)}{at} is invalid: {rule}"
         if item not in self._items:  # the same value checked by two requests (create and update) is one problem
             self._items.append(item)
 
@@ -125,6 +233,13 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def replace_from(self, start: int, items: Problems) -> None:
+        """Put ``items``' problems in place of those added since the first ``start``."""
+        self._items[start:] = [i for i in items._items if i not in self._items[:start]]
 
     def raise_if_any(self) -> None:
         if self._items:
@@ -234,8 +349,8 @@ def _is_runtime(value: Any) -> bool:
         return False
     if isinstance(value, float):
         return is_token(value)
-    if isinstance(value, list):
-        return any(isinstance(v, str) and "{Token[" in v for v in value)
+    if isinstance(value, list):  # a list token is one "#{Token[..]}" member; a static list of tokens has a size
+        return len(value) == 1 and isinstance(value[0], str) and value[0].startswith("#{Token[")
     return False
 
 
@@ -271,8 +386,14 @@ class _RequestWalk:
         self.problems = problems
         self.source = f"{model['metadata'].get('serviceId', service)} {operation}"
 
-    def add(self, path: str, value: Any, rule: str, shape: str) -> None:
-        self.problems.add(path, value, f"{rule} ({self.source}, shape {shape})")
+    def add(self, path: str, value: Any, rule: str, shape: str, origin: Any = None) -> None:
+        """A problem at request ``path``, named by the prop it came from when the value carries one."""
+        prop = prop_of(value if origin is None else origin)
+        rule = f"{rule} ({self.source}, shape {shape})"
+        if prop is None:
+            self.problems.add(path, value, rule)
+        else:
+            self.problems.add(prop, value, rule, request_field=path)
 
     def walk(self, shape_name: str, value: Any, path: str) -> None:
         shape = self.shapes[shape_name]
@@ -331,14 +452,18 @@ class _RequestWalk:
         if low is not None and len(value) < low:
             self.add(path, value, f"has {len(value)} {unit}; at least {low}", shape_name)
         if high is not None and len(value) > high:
-            self.add(path, f"<{len(value)} {unit}>", f"has {len(value)} {unit}; at most {high}", shape_name)
+            self.add(path, f"<{len(value)} {unit}>", f"has {len(value)} {unit}; at most {high}", shape_name, value)
 
     def _string(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
         if not isinstance(value, str):
             self.add(path, value, f"must be a string, not {type(value).__name__}", shape_name)
             return
         if looks_like_jsonpath(value) and shape_name not in _JSONPATH_SHAPES:
-            self.problems.add(path, value, jsonpath_rule(value))
+            prop = prop_of(value)
+            if prop is None:
+                self.problems.add(path, value, jsonpath_rule(value))
+            else:
+                self.problems.add(prop, value, jsonpath_rule(value), request_field=path)
             return
         enum = shape.get("enum")
         if enum is not None:

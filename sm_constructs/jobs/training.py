@@ -19,7 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from .._validation import Problems, is_token, typed
+from .._validation import Problems, carry, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import TRAINING
 from ._base import SageMakerDefinition
@@ -253,7 +253,10 @@ class TrainingDefinition(SageMakerDefinition):
     def rendered_hyperparameters(self) -> dict[str, str] | str:
         if isinstance(self.hyperparameters, str):
             return self.hyperparameters
-        out = {k: v if isinstance(v, str) else str(v) for k, v in self.hyperparameters.items()}
+        out = carry(
+            {k: carry(v if isinstance(v, str) else str(v), v) for k, v in self.hyperparameters.items()},
+            self.hyperparameters,
+        )
         if self.source_asset is not None and self.entry_point:
             out["sagemaker_program"] = self.entry_point
             out["sagemaker_submit_directory"] = self.source_asset.s3_object_url
@@ -262,7 +265,9 @@ class TrainingDefinition(SageMakerDefinition):
     def algorithm_specification(self) -> dict[str, Any]:
         spec: dict[str, Any] = {"TrainingImage": self.image_config.image_uri, "TrainingInputMode": "File"}
         if self.metric_definitions:
-            spec["MetricDefinitions"] = [{"Name": n, "Regex": r} for n, r in self.metric_definitions.items()]
+            spec["MetricDefinitions"] = carry(
+                [{"Name": n, "Regex": r} for n, r in self.metric_definitions.items()], self.metric_definitions
+            )
         return spec
 
     def job_template(self) -> dict[str, Any]:
@@ -270,7 +275,7 @@ class TrainingDefinition(SageMakerDefinition):
         output: dict[str, Any] = {"S3OutputPath": self.output_path}
         if self.output_kms_key is not None:
             output["KmsKeyId"] = self.output_kms_key.key_arn
-        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(self.max_runtime.to_seconds())}
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)}
         body: dict[str, Any] = {
             "AlgorithmSpecification": self.algorithm_specification(),
             "RoleArn": self.role.role_arn if self.role else None,
@@ -281,11 +286,11 @@ class TrainingDefinition(SageMakerDefinition):
             "EnableInterContainerTrafficEncryption": self.network.encryption(self.cluster.instance_count),
         }
         if self.channels:
-            body["InputDataConfig"] = [c.render() for c in self.channels]
+            body["InputDataConfig"] = carry([c.render() for c in self.channels], self.channels)
         if self.use_spot_instances:
             body["EnableManagedSpotTraining"] = True
             assert self.max_wait is not None
-            stopping["MaxWaitTimeInSeconds"] = int(self.max_wait.to_seconds())
+            stopping["MaxWaitTimeInSeconds"] = whole_seconds(self.max_wait)
         if self.checkpoint_s3_uri:
             body["CheckpointConfig"] = {"S3Uri": self.checkpoint_s3_uri}
         vpc = self.network.vpc_config()
@@ -298,7 +303,7 @@ class TrainingDefinition(SageMakerDefinition):
     def _resource_config(self) -> dict[str, Any]:
         config = self.cluster.render()
         if self.keep_alive is not None:
-            config["KeepAlivePeriodInSeconds"] = int(self.keep_alive.to_seconds())
+            config["KeepAlivePeriodInSeconds"] = whole_seconds(self.keep_alive)
         return config
 
     def render_request(self) -> dict[str, Any]:
