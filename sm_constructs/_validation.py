@@ -21,6 +21,7 @@ import functools
 import gzip
 import inspect
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
@@ -72,6 +73,8 @@ def is_token(value: Any) -> bool:
     if isinstance(value, str):  # string tokens always carry this marker; no jsii round trip needed
         return "${Token[" in value
     if isinstance(value, int):  # number tokens are encoded as (huge negative) doubles, never as ints
+        return False
+    if isinstance(value, float) and not math.isfinite(value):  # not a token; jsii cannot even send NaN
         return False
     try:
         return bool(Token.is_unresolved(value))
@@ -174,6 +177,18 @@ def traced(value: Any, prop: str) -> Any:
 def whole_seconds(duration: Any) -> int:
     """``int(duration.to_seconds())``, named by the Duration's prop when it is traced."""
     return carry(int(duration.to_seconds()), duration)  # type: ignore[no-any-return]
+
+
+def whole_days(problems: Problems, field: str, duration: Any) -> int | None:
+    """``duration`` in whole days, or None (a problem) when it is not a whole number of days; S3
+    lifecycle rules and our cache count whole days. None for unresolved durations too."""
+    if duration.is_unresolved():
+        return None
+    try:
+        return int(duration.to_days())
+    except Exception:  # jsii: CannotConvertedIntoWhole
+        problems.add(field, duration.to_human_string(), "must be a whole number of days, e.g. Duration.days(1)")
+        return None
 
 
 _TRACED = (_TracedStr, _TracedInt, _TracedFloat, _TracedList, _TracedDict, _TracedDuration)
@@ -295,8 +310,10 @@ class Problems:
     def s3_uri(self, field: str, value: Any) -> None:
         if value is None or is_token(value):
             return
-        if not isinstance(value, str) or not re.match(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$", value):
+        if not isinstance(value, str) or not value.startswith("s3://"):
             self.add(field, value, "must be an S3 URI such as 's3://bucket/prefix/'")
+        elif (rule := s3_uri_rule(value)) is not None:
+            self.add(field, value, rule)
 
     def one_of(self, field: str, value: Any, allowed: Iterable[Any]) -> None:
         if value is None or is_token(value):
@@ -481,6 +498,10 @@ class _RequestWalk:
             compiled = _java_pattern(pattern)
             if compiled is not None and compiled.fullmatch(value) is None:
                 self.add(path, value, f"must match {pattern}", shape_name)
+                return
+        bucket = s3_uri_rule(value)  # the API's URI patterns accept any bucket name; S3 does not
+        if bucket is not None:
+            self.add(path, value, bucket, shape_name)
 
     def _number(self, shape_name: str, shape: dict[str, Any], value: Any, path: str, *, whole: bool) -> None:
         wanted = int if whole else int | float
@@ -530,6 +551,131 @@ def check_fields(problems: Problems, service: str, structure: str, fields: Mappi
     for member, (field, value) in fields.items():
         if value is not None:
             walk.walk(members[member]["shape"], value, field)
+
+
+# ---- rules no API model holds, each with its source ---------------------------------------------
+#: Amazon S3 User Guide, "General purpose bucket naming rules"
+#: (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
+
+
+def bucket_name_rule(name: str) -> str | None:
+    """The S3 bucket naming rule ``name`` breaks, or None (tokens are left to deploy time)."""
+    if is_token(name):
+        return None
+    source = "S3 general purpose bucket naming rules"
+    if not _BUCKET_RE.fullmatch(name):
+        return (
+            f"bucket name {name!r} must be 3-63 characters of lowercase letters, digits, '.' and '-', "
+            f"beginning and ending with a letter or digit ({source})"
+        )
+    if ".." in name or _BUCKET_IP_RE.fullmatch(name):
+        return f"bucket name {name!r} must not contain '..' or look like an IP address ({source})"
+    reserved = [p for p in _BUCKET_RESERVED_PREFIXES if name.startswith(p)]
+    reserved += [x for x in _BUCKET_RESERVED_SUFFIXES if name.endswith(x)]
+    if reserved:
+        return f"bucket name {name!r} uses the reserved {reserved[0]!r} ({source})"
+    return None
+
+
+def s3_uri_rule(uri: str) -> str | None:
+    """The rule an ``s3://bucket/key`` URI breaks (its bucket name), or None."""
+    if not uri.startswith("s3://"):
+        return None
+    return bucket_name_rule(uri[5:].split("/", 1)[0])
+
+
+#: EventBridge Scheduler User Guide, "Schedule types on EventBridge Scheduler"
+#: (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html): a cron expression
+#: has six fields (minutes hours day-of-month month day-of-week year), with these values and wildcards;
+#: day-of-month and day-of-week cannot both be given: one of them is '?'.
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
+    ("minutes", 0, 59, ()),
+    ("hours", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 1, 7, _DAYS),
+    ("year", 1970, 2199, ()),
+)
+#: The same guide: ``rate(value unit)``, a positive whole value, the unit singular for 1 and plural
+#: otherwise (as EventBridge's rate expressions reference words it); ``at(yyyy-mm-ddThh:mm:ss)``.
+_RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_AT_RE = re.compile(r"^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$")
+SCHEDULE_TYPES_PAGE = "EventBridge Scheduler User Guide, Schedule types"
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if text.upper() in names:
+        return True
+    return text.isdigit() and low <= int(text) <= high
+
+
+def _cron_item(item: str, field: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    """One comma-separated item of a cron field: a value, range, '*', increment or the day wildcards."""
+    if field == "day-of-month" and (item in ("L", "LW") or (item.endswith("W") and _cron_value(item[:-1], 1, 31, ()))):
+        return True
+    if field == "day-of-week":
+        if item == "L" or (item.endswith("L") and _cron_value(item[:-1], low, high, names)):
+            return True
+        if "#" in item:
+            day, _, nth = item.partition("#")
+            return _cron_value(day, low, high, names) and nth in ("1", "2", "3", "4", "5")
+    base, slash, step = item.partition("/")
+    if slash and (field in ("day-of-week",) or not step.isdigit() or int(step) < 1):
+        return False
+    if base == "*":
+        return True
+    start, dash, end = base.partition("-")
+    if dash:
+        return _cron_value(start, low, high, names) and _cron_value(end, low, high, names)
+    return _cron_value(start, low, high, names)
+
+
+def schedule_expression_rule(expression: str) -> str | None:
+    """The EventBridge Scheduler rule ``expression`` breaks, or None."""
+    if is_token(expression):
+        return None
+    source = f"({SCHEDULE_TYPES_PAGE})"
+    if expression.startswith("cron(") and expression.endswith(")"):
+        fields = expression[5:-1].split()
+        if len(fields) != 6:
+            return (
+                f"a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), not "
+                f"{len(fields)}; e.g. 'cron(0 2 * * ? *)' for 02:00 every day {source}"
+            )
+        for text, (field, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+            if text == "?":
+                if field not in ("day-of-month", "day-of-week"):
+                    return f"'?' is allowed in day-of-month and day-of-week only, not in {field} {source}"
+                continue
+            if not all(_cron_item(item, field, low, high, names) for item in text.split(",")):
+                named = f" or {names[0]}-{names[-1]}" if names else ""
+                return f"cron field {field} {text!r} is not valid: values {low}-{high}{named} {source}"
+        if (fields[2] == "?") == (fields[4] == "?"):
+            return f"exactly one of day-of-month and day-of-week must be '?' {source}"
+        return None
+    rate = _RATE_RE.fullmatch(expression)
+    if expression.startswith("rate("):
+        if rate is None or int(rate.group(1)) < 1:
+            return f"a rate expression is rate(<positive whole number> minute(s)|hour(s)|day(s)) {source}"
+        if (int(rate.group(1)) == 1) != (not rate.group(2).endswith("s")):
+            return f"the unit is singular for 1 and plural otherwise, e.g. rate(1 hour), rate(5 hours) {source}"
+        return None
+    at = _AT_RE.fullmatch(expression)
+    if at is not None:
+        import datetime
+
+        try:
+            datetime.datetime(*(int(g) for g in at.groups()))
+        except ValueError as exc:
+            return f"at(...) is not a valid date and time ({exc}) {source}"
+        return None
+    return f"must be cron(<6 fields>), rate(<value> <unit>) or at(yyyy-mm-ddThh:mm:ss) {source}"
 
 
 # ---- Step Functions names we build from user input ---------------------------------------------
@@ -651,8 +797,21 @@ def _what_to_pass(hint: Any) -> str:
     return " or ".join(dict.fromkeys(WHAT_TO_PASS[t] for t in options if t in WHAT_TO_PASS))
 
 
+def _check_duration(problems: Problems, field: str, value: Any) -> None:
+    """Every Duration the library takes becomes whole seconds (SageMaker, Step Functions and CloudWatch
+    count seconds): a fraction would fail deep inside jsii (CannotConvertedIntoWhole)."""
+    from aws_cdk import Duration
+
+    if isinstance(value, Duration) and not value.is_unresolved():
+        try:
+            value.to_seconds()
+        except Exception:  # jsii: CannotConvertedIntoWhole
+            problems.add(field, value.to_human_string(), "must be a whole number of seconds")
+
+
 def check_type(problems: Problems, field: str, value: Any, hint: Any) -> None:
     """Add a problem when ``value`` is not of type ``hint``, looking into sequences, mappings and dataclasses."""
+    _check_duration(problems, field, value)
     if not _matches(value, hint):
         wanted = _type_text(hint)
         got = "None" if value is None else type(value).__name__

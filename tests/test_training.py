@@ -190,7 +190,7 @@ def test_training_validation(source):
         "channels[1].s3_uri='nope' (InputDataConfig[1].DataSource.S3DataSource.S3Uri)",
         "max_wait='1 hour' is invalid: must be at least max_runtime",
         "checkpoint_s3_uri=None",
-        "metric_definitions[m]",
+        "metric_definitions['m']",
         "source_dir and entry_point conflict",
     ):
         assert expected in text, expected

@@ -30,7 +30,7 @@ from constructs import Construct
 from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
-from .._validation import Problems, carry, check_request, traced
+from .._validation import Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
 from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache, acknowledge_lookups
 
@@ -396,7 +396,9 @@ class SageMakerDefinition(Construct):
             problems.add("cache", type(cache).__name__, "only processing and training jobs can be cached")
         elif self._tasks_made:
             problems.add("cache", type(cache).__name__, "enable the cache before task() or to_state_machine()")
-        elif cache.expire_after.is_unresolved() or cache.expire_after.to_seconds() < 86400:
+        elif cache.expire_after.is_unresolved():
+            problems.add("cache.expire_after", cache.expire_after.to_human_string(), "must be known at synth")
+        elif (days := whole_days(problems, "cache.expire_after", cache.expire_after)) is not None and days < 1:
             problems.add("cache.expire_after", cache.expire_after.to_human_string(), "must be at least 1 day")
         problems.raise_if_any()
         self.cache = cache

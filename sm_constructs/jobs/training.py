@@ -243,10 +243,7 @@ class TrainingDefinition(SageMakerDefinition):
         elif p["max_wait"] is not None:
             problems.conflict(["max_wait", "use_spot_instances"], "max_wait applies to managed spot training only")
         for name, regex in p["metric_definitions"].items():
-            try:
-                re.compile(regex)
-            except re.error as exc:
-                problems.add(f"metric_definitions[{name}]", regex, f"not a regular expression ({exc})")
+            check_metric_regex(problems, f"metric_definitions[{name!r}]", regex)
         validate_network(problems, p["network"])
 
     # ---- rendering --------------------------------------------------------------------------
@@ -341,3 +338,23 @@ class TrainingDefinition(SageMakerDefinition):
     def default_timeout(self) -> Duration:
         longest = self.max_wait if self.max_wait is not None else self.max_runtime
         return Duration.seconds(int(longest.to_seconds()) + 3600)
+
+
+def check_metric_regex(problems: Problems, field: str, regex: Any) -> None:
+    """A metric regex compiles and has exactly one capture group: SageMaker takes the metric's value
+    from what that group matches in the job's log (SageMaker Developer Guide, "Define metrics and
+    environment variables", automatic-model-tuning-define-metrics-variables.html)."""
+    if not isinstance(regex, str) or is_token(regex):
+        return
+    try:
+        groups = re.compile(regex).groups
+    except re.error as exc:
+        problems.add(field, regex, f"not a regular expression ({exc})")
+        return
+    if groups != 1:
+        problems.add(
+            field,
+            regex,
+            f"has {groups} capture groups; the metric's value is what exactly one group matches, e.g. "
+            "'auc: ([0-9.]+)' (use (?:...) for other groups)",
+        )
