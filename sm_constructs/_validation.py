@@ -176,7 +176,7 @@ def traced(value: Any, prop: str) -> Any:
 
 def whole_seconds(duration: Any) -> int:
     """``int(duration.to_seconds())``, named by the Duration's prop when it is traced."""
-    return carry(int(duration.to_seconds()), duration)  # type: ignore[no-any-return]
+    return carry(int(duration.to_seconds()), duration)
 
 
 def whole_days(problems: Problems, field: str, duration: Any) -> int | None:
@@ -235,11 +235,16 @@ class Problems:
         """Problems of an existing construct (or of one in scope ``construct``)."""
         return cls(kind, lambda: str(construct.node.path))
 
-    def add(self, field: str, value: Any, rule: str, *, request_field: str | None = None) -> None:
-        """``field=value is invalid: rule``; with ``request_field``, the request path it renders into
-        follows the prop: ``cluster.volume_size_gb=0 (ProcessingResources.ClusterConfig.VolumeSizeInGB)``."""
-        at = f" ({request_field})" if request_field and request_field != field else ""
-        item = f"{field}={_show(value)}{at} is invalid: {rule}"
+    def add(self, field: str, value: Any, rule: str) -> None:
+        self._append(f"{field}={_show(value)} is invalid: {rule}")
+
+    def add_rendered(self, prop: str, request_field: str, value: Any, rule: str) -> None:
+        """A problem of a rendered request, named by the prop first, then the request field:
+        ``cluster.volume_size_gb=0 (ProcessingResources.ClusterConfig.VolumeSizeInGB) is invalid: ...``."""
+        at = f" ({request_field})" if request_field != prop else ""
+        self._append(f"{prop}={_show(value)}{at} is invalid: {rule}")
+
+    def _append(self, item: str) -> None:
         if item not in self._items:  # the same value checked by two requests (create and update) is one problem
             self._items.append(item)
 
@@ -410,7 +415,7 @@ class _RequestWalk:
         if prop is None:
             self.problems.add(path, value, rule)
         else:
-            self.problems.add(prop, value, rule, request_field=path)
+            self.problems.add_rendered(prop, path, value, rule)
 
     def walk(self, shape_name: str, value: Any, path: str) -> None:
         shape = self.shapes[shape_name]
@@ -480,7 +485,7 @@ class _RequestWalk:
             if prop is None:
                 self.problems.add(path, value, jsonpath_rule(value))
             else:
-                self.problems.add(prop, value, jsonpath_rule(value), request_field=path)
+                self.problems.add_rendered(prop, path, value, jsonpath_rule(value))
             return
         enum = shape.get("enum")
         if enum is not None:
@@ -671,7 +676,8 @@ def schedule_expression_rule(expression: str) -> str | None:
         import datetime
 
         try:
-            datetime.datetime(*(int(g) for g in at.groups()))
+            year, month, day, hour, minute, second = (int(g) for g in at.groups())
+            datetime.datetime(year, month, day, hour, minute, second)
         except ValueError as exc:
             return f"at(...) is not a valid date and time ({exc}) {source}"
         return None

@@ -967,9 +967,9 @@ class MlPipeline(ExecutionMetrics, Construct):
             if isinstance(trigger.bucket, MlDataBucket)
             else trigger.bucket.bucket_name
         )
-        rule = s3_uri_rule(f"s3://{bucket_name}/")
-        if rule is not None:
-            problems.add("s3_trigger.bucket", bucket_name, rule)
+        bucket_rule = s3_uri_rule(f"s3://{bucket_name}/")
+        if bucket_rule is not None:
+            problems.add("s3_trigger.bucket", bucket_name, bucket_rule)
         problems.raise_if_any()
         owner = trigger.bucket if isinstance(trigger.bucket, MlDataBucket) else trigger.bucket.node.scope
         if isinstance(owner, MlDataBucket):
@@ -1027,10 +1027,10 @@ def check_input_default(problems: Problems, field: str, f: InputField) -> None:
     if (
         (isinstance(f.default, bool) and f.kind != "object")
         or not isinstance(f.default, kind.types)
-        or (kind.prefix and not f.default.startswith(kind.prefix))
+        or (kind.prefix and isinstance(f.default, str) and not f.default.startswith(kind.prefix))
     ):
         problems.add(field, f.default, f"a default of kind {f.kind} must be {kind.text}")
-    elif f.kind == "s3_uri" and (rule := s3_uri_rule(f.default)) is not None:
+    elif f.kind == "s3_uri" and isinstance(f.default, str) and (rule := s3_uri_rule(f.default)) is not None:
         problems.add(field, f.default, rule)
     elif f.kind == "instance_type":
         problems.instance_type(field, f.default)

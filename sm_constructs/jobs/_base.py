@@ -340,7 +340,7 @@ class SageMakerDefinition(Construct):
     def _traced_props(self) -> Iterator[None]:
         """The constructor's props, kept as attributes of the same name, traced while the block runs."""
         params = inspect.signature(type(self).__init__).parameters
-        props = {n: n for n in params if n not in ("self", "scope", "id")} | self._rendered_props
+        props = {**{n: n for n in params if n not in ("self", "scope", "id")}, **self._rendered_props}
         saved = {n: v for n, v in vars(self).items() if n in props}
         try:
             for name, value in saved.items():

@@ -83,7 +83,7 @@ def render_list(values: Sequence[str]) -> list[str] | str:
     """A string list; with run-time (JSONPath) members it becomes a ``States.Array(...)`` intrinsic."""
     if any(is_token(v) for v in values):
         return sfn.JsonPath.array(*values)
-    return carry(list(values), values)  # type: ignore[no-any-return]
+    return carry(list(values), values)
 
 
 def render_network(network: NetworkConfig, instance_count: int) -> dict[str, Any]:
