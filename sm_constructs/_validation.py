@@ -21,6 +21,7 @@ import functools
 import gzip
 import inspect
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
@@ -33,13 +34,16 @@ from aws_cdk import Token
 __all__ = [
     "ConstructValidationError",
     "Problems",
+    "carry",
     "check_fields",
     "check_request",
     "check_type",
     "check_value",
     "is_token",
     "service_shapes",
+    "traced",
     "typed",
+    "whole_seconds",
 ]
 
 #: Name pattern shared by SageMaker jobs, models, endpoints and endpoint configs.
@@ -70,6 +74,8 @@ def is_token(value: Any) -> bool:
         return "${Token[" in value
     if isinstance(value, int):  # number tokens are encoded as (huge negative) doubles, never as ints
         return False
+    if isinstance(value, float) and not math.isfinite(value):  # not a token; jsii cannot even send NaN
+        return False
     try:
         return bool(Token.is_unresolved(value))
     except Exception:  # pragma: no cover - jsii refuses some Python objects; those are not tokens
@@ -79,6 +85,120 @@ def is_token(value: Any) -> bool:
 def _show(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# ---- props traced through rendering: request paths named by the prop they come from ------------
+# A definition renders its request from its props in one place. To name the prop behind a request
+# field, the request is rendered once more with every prop value wrapped in a subclass of its type
+# that carries the prop's name (``cluster.volume_size_gb``); the walk reads the name off the value
+# it finds at a request path. Values the renderer rebuilds (a list of ids from a list of security
+# groups, seconds from a Duration) keep the name through :func:`carry`.
+
+
+class _TracedStr(str):
+    _prop: str
+
+
+class _TracedInt(int):
+    _prop: str
+
+
+class _TracedFloat(float):
+    _prop: str
+
+
+class _TracedList(list[Any]):
+    _prop: str
+
+
+class _TracedDict(dict[Any, Any]):
+    _prop: str
+
+
+class _TracedDuration:
+    """A Duration (a jsii object, which cannot be subclassed) that knows its prop; reads pass through."""
+
+    def __init__(self, duration: Any, prop: str) -> None:
+        self._duration = duration
+        self._prop = prop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._duration, name)
+
+
+def prop_of(value: Any) -> str | None:
+    """The prop a traced value was rendered from, or None."""
+    return getattr(value, "_prop", None) if isinstance(value, _TRACED) else None
+
+
+def _tag(value: Any, prop: str) -> Any:
+    value._prop = prop
+    return value
+
+
+def carry(value: Any, source: Any) -> Any:
+    """``value`` (rendered from ``source``) named by ``source``'s prop when ``source`` is traced."""
+    prop = prop_of(source)
+    if prop is None or isinstance(value, bool):
+        return value
+    for base, traced in _TRACED_TYPES:
+        if isinstance(value, base):
+            return _tag(traced(value), prop)
+    return value
+
+
+def traced(value: Any, prop: str) -> Any:
+    """``value`` and everything in it tagged with its prop path (``inputs[0].source``)."""
+    from aws_cdk import Duration
+
+    if value is None or isinstance(value, (bool, *_TRACED)):
+        return value
+    if isinstance(value, str):
+        return _tag(_TracedStr(value), prop)
+    if isinstance(value, int):
+        return _tag(_TracedInt(value), prop)
+    if isinstance(value, float):
+        return _tag(_TracedFloat(value), prop)
+    if isinstance(value, list | tuple):
+        return _tag(_TracedList(traced(v, f"{prop}[{i}]") for i, v in enumerate(value)), prop)
+    if isinstance(value, dict):
+        return _tag(_TracedDict((traced(k, prop), traced(v, f"{prop}[{k!r}]")) for k, v in value.items()), prop)
+    if isinstance(value, Duration):
+        return _TracedDuration(value, prop)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        copy = object.__new__(type(value))
+        copy.__dict__.update(value.__dict__)
+        for f in dataclasses.fields(value):
+            object.__setattr__(copy, f.name, traced(getattr(value, f.name), f"{prop}.{f.name}"))
+        return copy
+    return value
+
+
+def whole_seconds(duration: Any) -> int:
+    """``int(duration.to_seconds())``, named by the Duration's prop when it is traced."""
+    return carry(int(duration.to_seconds()), duration)
+
+
+def whole_days(problems: Problems, field: str, duration: Any) -> int | None:
+    """``duration`` in whole days, or None (a problem) when it is not a whole number of days; S3
+    lifecycle rules and our cache count whole days. None for unresolved durations too."""
+    if duration.is_unresolved():
+        return None
+    try:
+        return int(duration.to_days())
+    except Exception:  # jsii: CannotConvertedIntoWhole
+        problems.add(field, duration.to_human_string(), "must be a whole number of days, e.g. Duration.days(1)")
+        return None
+
+
+_TRACED = (_TracedStr, _TracedInt, _TracedFloat, _TracedList, _TracedDict, _TracedDuration)
+_TRACED_TYPES: tuple[tuple[type, type], ...] = (
+    (str, _TracedStr),
+    (int, _TracedInt),
+    (float, _TracedFloat),
+    (list, _TracedList),
+    (dict, _TracedDict),
+)
 
 
 class Problems:
@@ -116,7 +236,15 @@ class Problems:
         return cls(kind, lambda: str(construct.node.path))
 
     def add(self, field: str, value: Any, rule: str) -> None:
-        item = f"{field}={_show(value)} is invalid: {rule}"
+        self._append(f"{field}={_show(value)} is invalid: {rule}")
+
+    def add_rendered(self, prop: str, request_field: str, value: Any, rule: str) -> None:
+        """A problem of a rendered request, named by the prop first, then the request field:
+        ``cluster.volume_size_gb=0 (ProcessingResources.ClusterConfig.VolumeSizeInGB) is invalid: ...``."""
+        at = f" ({request_field})" if request_field != prop else ""
+        self._append(f"{prop}={_show(value)}{at} is invalid: {rule}")
+
+    def _append(self, item: str) -> None:
         if item not in self._items:  # the same value checked by two requests (create and update) is one problem
             self._items.append(item)
 
@@ -125,6 +253,13 @@ class Problems:
 
     def __bool__(self) -> bool:
         return bool(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def replace_from(self, start: int, items: Problems) -> None:
+        """Put ``items``' problems in place of those added since the first ``start``."""
+        self._items[start:] = [i for i in items._items if i not in self._items[:start]]
 
     def raise_if_any(self) -> None:
         if self._items:
@@ -180,8 +315,10 @@ class Problems:
     def s3_uri(self, field: str, value: Any) -> None:
         if value is None or is_token(value):
             return
-        if not isinstance(value, str) or not re.match(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$", value):
+        if not isinstance(value, str) or not value.startswith("s3://"):
             self.add(field, value, "must be an S3 URI such as 's3://bucket/prefix/'")
+        elif (rule := s3_uri_rule(value)) is not None:
+            self.add(field, value, rule)
 
     def one_of(self, field: str, value: Any, allowed: Iterable[Any]) -> None:
         if value is None or is_token(value):
@@ -234,8 +371,8 @@ def _is_runtime(value: Any) -> bool:
         return False
     if isinstance(value, float):
         return is_token(value)
-    if isinstance(value, list):
-        return any(isinstance(v, str) and "{Token[" in v for v in value)
+    if isinstance(value, list):  # a list token is one "#{Token[..]}" member; a static list of tokens has a size
+        return len(value) == 1 and isinstance(value[0], str) and value[0].startswith("#{Token[")
     return False
 
 
@@ -271,8 +408,14 @@ class _RequestWalk:
         self.problems = problems
         self.source = f"{model['metadata'].get('serviceId', service)} {operation}"
 
-    def add(self, path: str, value: Any, rule: str, shape: str) -> None:
-        self.problems.add(path, value, f"{rule} ({self.source}, shape {shape})")
+    def add(self, path: str, value: Any, rule: str, shape: str, origin: Any = None) -> None:
+        """A problem at request ``path``, named by the prop it came from when the value carries one."""
+        prop = prop_of(value if origin is None else origin)
+        rule = f"{rule} ({self.source}, shape {shape})"
+        if prop is None:
+            self.problems.add(path, value, rule)
+        else:
+            self.problems.add_rendered(prop, path, value, rule)
 
     def walk(self, shape_name: str, value: Any, path: str) -> None:
         shape = self.shapes[shape_name]
@@ -331,14 +474,18 @@ class _RequestWalk:
         if low is not None and len(value) < low:
             self.add(path, value, f"has {len(value)} {unit}; at least {low}", shape_name)
         if high is not None and len(value) > high:
-            self.add(path, f"<{len(value)} {unit}>", f"has {len(value)} {unit}; at most {high}", shape_name)
+            self.add(path, f"<{len(value)} {unit}>", f"has {len(value)} {unit}; at most {high}", shape_name, value)
 
     def _string(self, shape_name: str, shape: dict[str, Any], value: Any, path: str) -> None:
         if not isinstance(value, str):
             self.add(path, value, f"must be a string, not {type(value).__name__}", shape_name)
             return
         if looks_like_jsonpath(value) and shape_name not in _JSONPATH_SHAPES:
-            self.problems.add(path, value, jsonpath_rule(value))
+            prop = prop_of(value)
+            if prop is None:
+                self.problems.add(path, value, jsonpath_rule(value))
+            else:
+                self.problems.add_rendered(prop, path, value, jsonpath_rule(value))
             return
         enum = shape.get("enum")
         if enum is not None:
@@ -356,6 +503,10 @@ class _RequestWalk:
             compiled = _java_pattern(pattern)
             if compiled is not None and compiled.fullmatch(value) is None:
                 self.add(path, value, f"must match {pattern}", shape_name)
+                return
+        bucket = s3_uri_rule(value)  # the API's URI patterns accept any bucket name; S3 does not
+        if bucket is not None:
+            self.add(path, value, bucket, shape_name)
 
     def _number(self, shape_name: str, shape: dict[str, Any], value: Any, path: str, *, whole: bool) -> None:
         wanted = int if whole else int | float
@@ -405,6 +556,132 @@ def check_fields(problems: Problems, service: str, structure: str, fields: Mappi
     for member, (field, value) in fields.items():
         if value is not None:
             walk.walk(members[member]["shape"], value, field)
+
+
+# ---- rules no API model holds, each with its source ---------------------------------------------
+#: Amazon S3 User Guide, "General purpose bucket naming rules"
+#: (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_BUCKET_IP_RE = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3")
+
+
+def bucket_name_rule(name: str) -> str | None:
+    """The S3 bucket naming rule ``name`` breaks, or None (tokens are left to deploy time)."""
+    if is_token(name):
+        return None
+    source = "S3 general purpose bucket naming rules"
+    if not _BUCKET_RE.fullmatch(name):
+        return (
+            f"bucket name {name!r} must be 3-63 characters of lowercase letters, digits, '.' and '-', "
+            f"beginning and ending with a letter or digit ({source})"
+        )
+    if ".." in name or _BUCKET_IP_RE.fullmatch(name):
+        return f"bucket name {name!r} must not contain '..' or look like an IP address ({source})"
+    reserved = [p for p in _BUCKET_RESERVED_PREFIXES if name.startswith(p)]
+    reserved += [x for x in _BUCKET_RESERVED_SUFFIXES if name.endswith(x)]
+    if reserved:
+        return f"bucket name {name!r} uses the reserved {reserved[0]!r} ({source})"
+    return None
+
+
+def s3_uri_rule(uri: str) -> str | None:
+    """The rule an ``s3://bucket/key`` URI breaks (its bucket name), or None."""
+    if not uri.startswith("s3://"):
+        return None
+    return bucket_name_rule(uri[5:].split("/", 1)[0])
+
+
+#: EventBridge Scheduler User Guide, "Schedule types on EventBridge Scheduler"
+#: (https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html): a cron expression
+#: has six fields (minutes hours day-of-month month day-of-week year), with these values and wildcards;
+#: day-of-month and day-of-week cannot both be given: one of them is '?'.
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_CRON_FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
+    ("minutes", 0, 59, ()),
+    ("hours", 0, 23, ()),
+    ("day-of-month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 1, 7, _DAYS),
+    ("year", 1970, 2199, ()),
+)
+#: The same guide: ``rate(value unit)``, a positive whole value, the unit singular for 1 and plural
+#: otherwise (as EventBridge's rate expressions reference words it); ``at(yyyy-mm-ddThh:mm:ss)``.
+_RATE_RE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_AT_RE = re.compile(r"^at\((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\)$")
+SCHEDULE_TYPES_PAGE = "EventBridge Scheduler User Guide, Schedule types"
+
+
+def _cron_value(text: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    if text.upper() in names:
+        return True
+    return text.isdigit() and low <= int(text) <= high
+
+
+def _cron_item(item: str, field: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    """One comma-separated item of a cron field: a value, range, '*', increment or the day wildcards."""
+    if field == "day-of-month" and (item in ("L", "LW") or (item.endswith("W") and _cron_value(item[:-1], 1, 31, ()))):
+        return True
+    if field == "day-of-week":
+        if item == "L" or (item.endswith("L") and _cron_value(item[:-1], low, high, names)):
+            return True
+        if "#" in item:
+            day, _, nth = item.partition("#")
+            return _cron_value(day, low, high, names) and nth in ("1", "2", "3", "4", "5")
+    base, slash, step = item.partition("/")
+    if slash and (field in ("day-of-week",) or not step.isdigit() or int(step) < 1):
+        return False
+    if base == "*":
+        return True
+    start, dash, end = base.partition("-")
+    if dash:
+        return _cron_value(start, low, high, names) and _cron_value(end, low, high, names)
+    return _cron_value(start, low, high, names)
+
+
+def schedule_expression_rule(expression: str) -> str | None:
+    """The EventBridge Scheduler rule ``expression`` breaks, or None."""
+    if is_token(expression):
+        return None
+    source = f"({SCHEDULE_TYPES_PAGE})"
+    if expression.startswith("cron(") and expression.endswith(")"):
+        fields = expression[5:-1].split()
+        if len(fields) != 6:
+            return (
+                f"a cron expression has 6 fields (minutes hours day-of-month month day-of-week year), not "
+                f"{len(fields)}; e.g. 'cron(0 2 * * ? *)' for 02:00 every day {source}"
+            )
+        for text, (field, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+            if text == "?":
+                if field not in ("day-of-month", "day-of-week"):
+                    return f"'?' is allowed in day-of-month and day-of-week only, not in {field} {source}"
+                continue
+            if not all(_cron_item(item, field, low, high, names) for item in text.split(",")):
+                named = f" or {names[0]}-{names[-1]}" if names else ""
+                return f"cron field {field} {text!r} is not valid: values {low}-{high}{named} {source}"
+        if (fields[2] == "?") == (fields[4] == "?"):
+            return f"exactly one of day-of-month and day-of-week must be '?' {source}"
+        return None
+    rate = _RATE_RE.fullmatch(expression)
+    if expression.startswith("rate("):
+        if rate is None or int(rate.group(1)) < 1:
+            return f"a rate expression is rate(<positive whole number> minute(s)|hour(s)|day(s)) {source}"
+        if (int(rate.group(1)) == 1) != (not rate.group(2).endswith("s")):
+            return f"the unit is singular for 1 and plural otherwise, e.g. rate(1 hour), rate(5 hours) {source}"
+        return None
+    at = _AT_RE.fullmatch(expression)
+    if at is not None:
+        import datetime
+
+        try:
+            year, month, day, hour, minute, second = (int(g) for g in at.groups())
+            datetime.datetime(year, month, day, hour, minute, second)
+        except ValueError as exc:
+            return f"at(...) is not a valid date and time ({exc}) {source}"
+        return None
+    return f"must be cron(<6 fields>), rate(<value> <unit>) or at(yyyy-mm-ddThh:mm:ss) {source}"
 
 
 # ---- Step Functions names we build from user input ---------------------------------------------
@@ -526,8 +803,21 @@ def _what_to_pass(hint: Any) -> str:
     return " or ".join(dict.fromkeys(WHAT_TO_PASS[t] for t in options if t in WHAT_TO_PASS))
 
 
+def _check_duration(problems: Problems, field: str, value: Any) -> None:
+    """Every Duration the library takes becomes whole seconds (SageMaker, Step Functions and CloudWatch
+    count seconds): a fraction would fail deep inside jsii (CannotConvertedIntoWhole)."""
+    from aws_cdk import Duration
+
+    if isinstance(value, Duration) and not value.is_unresolved():
+        try:
+            value.to_seconds()
+        except Exception:  # jsii: CannotConvertedIntoWhole
+            problems.add(field, value.to_human_string(), "must be a whole number of seconds")
+
+
 def check_type(problems: Problems, field: str, value: Any, hint: Any) -> None:
     """Add a problem when ``value`` is not of type ``hint``, looking into sequences, mappings and dataclasses."""
+    _check_duration(problems, field, value)
     if not _matches(value, hint):
         wanted = _type_text(hint)
         got = "None" if value is None else type(value).__name__

@@ -64,6 +64,8 @@ DEFAULT_DATA_ACCESS: Mapping[str, Access] = {
 #: The jobs a notebook may start: their create/describe/stop actions and ARN types come from the API table.
 _JOB_APIS = (PROCESSING, TRAINING, TRANSFORM)
 _BACKGROUND_MARKER = "SM_CONSTRUCTS_BACKGROUND"
+#: Characters a bash lifecycle script cannot carry: C0 controls (NUL, CR ...) except tab and newline, and DEL.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _JOB_LOG_GROUPS = ("ProcessingJobs", "TrainingJobs", "TransformJobs")
 _CODECOMMIT_URL = re.compile(r"^https://git-codecommit\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/")
 
@@ -93,9 +95,11 @@ class LifecycleScript:
         """``text`` run detached with ``nohup``, so the hook returns at once: for work that may take
         longer than SageMaker's 5-minute limit. Its output goes to ``log_file``."""
         if _BACKGROUND_MARKER in text.splitlines():
-            raise ValueError(
-                f"LifecycleScript.in_background: the script must not contain a line '{_BACKGROUND_MARKER}'"
+            problems = Problems("LifecycleScript.in_background", "")
+            problems.add(
+                "text", _BACKGROUND_MARKER, "the script must not contain this line: it ends the background part"
             )
+            problems.raise_if_any()
         body = text.rstrip("\n")
         return cls(
             f"#!/bin/bash\nnohup bash >{log_file} 2>&1 <<'{_BACKGROUND_MARKER}' &\n{body}\n{_BACKGROUND_MARKER}\n"
@@ -310,6 +314,15 @@ class NotebookInstance(Construct):
             if script is None:
                 continue
             size = len(script.encoded())
+            control = _CONTROL_CHARS.search(script.content)
+            if control is not None:
+                problems.add(
+                    field,
+                    script.content,
+                    f"contains the control character {control.group()!r} at offset {control.start()}: bash refuses a "
+                    "script with a NUL byte as binary and reads a carriage return as part of the command; keep "
+                    "tabs and '\\n' line ends only",
+                )
             if size == 0:
                 problems.add(field, script.content, "a lifecycle script must not be empty")
             elif size > MAX_SCRIPT_CHARS:

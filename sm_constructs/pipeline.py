@@ -46,7 +46,16 @@ from ._iam_facts import (
 )
 from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
-from ._validation import Problems, check_jsonpath_member, check_request, check_state_machine_name, is_token, typed
+from ._validation import (
+    Problems,
+    check_jsonpath_member,
+    check_request,
+    check_state_machine_name,
+    is_token,
+    s3_uri_rule,
+    schedule_expression_rule,
+    typed,
+)
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
@@ -65,7 +74,30 @@ _COMPARISONS = {
     "<=": "number_less_than_equals_json_path",
     "<": "number_less_than_json_path",
 }
+#: The stages of a pipeline, in the order ``_validate`` receives them.
+_STAGES = ("preprocessing", "training", "evaluation", "registration", "model", "deployment", "batch_transform")
 InputKind = Literal["string", "s3_uri", "number", "instance_type", "object"]
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What a value of an input kind looks like: said in errors, checked at run time (Choice) and,
+    for a default, at synth."""
+
+    text: str
+    #: A string of this kind starts with ``prefix`` ("" for any string; None: not a string).
+    prefix: str | None
+    #: The types a default may have.
+    types: tuple[type, ...]
+
+
+_KINDS: dict[str, _Kind] = {
+    "string": _Kind("a string", "", (str,)),
+    "s3_uri": _Kind("a string that starts with s3://", "s3://", (str,)),
+    "number": _Kind("a number", None, (int, float)),
+    "instance_type": _Kind("a string that starts with ml.", "ml.", (str,)),
+    "object": _Kind("any JSON value", None, (object,)),
+}
 
 
 @dataclass(frozen=True)
@@ -245,6 +277,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             retry_attempts=retry_attempts,
             state_machine_name=state_machine_name,
             approval=(approval, registration, model, deployment, batch_transform),
+            schedule=schedule,
         )
         super().__init__(scope, id)
         pin_feature_flags(self)
@@ -344,9 +377,13 @@ class MlPipeline(ExecutionMetrics, Construct):
         retry_attempts: int,
         state_machine_name: str | None,
         approval: tuple[Any, ...] = (None, None, None, (), None),
+        schedule: scheduler.ScheduleExpression | None = None,
     ) -> None:
         """Every prop checked; all problems raised together."""
         problems = Problems.for_construct(cls.__name__, scope, id)
+        cls._check_name_prefixes(problems, stages)
+        if schedule is not None:
+            check_schedule(problems, "schedule", schedule)
         mode, registration, model, deployment, batch_transform = approval
         cls._check_approval(problems, mode, registration, quality_gate, model, deployment, batch_transform)
         if not any(stages):
@@ -363,6 +400,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         for i, f in enumerate(inputs):
             check_jsonpath_member(problems, f"inputs[{i}].name", f.name)
             problems.one_of(f"inputs[{i}].kind", f.kind, get_args(InputKind))
+            check_input_default(problems, f"inputs[{i}].default", f)
         if s3_trigger is not None:
             check_jsonpath_member(problems, "s3_trigger.input_field", s3_trigger.input_field)
         if quality_gate is not None:
@@ -408,6 +446,35 @@ class MlPipeline(ExecutionMetrics, Construct):
         if s3_trigger is not None:
             problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
+
+    @staticmethod
+    def _check_name_prefixes(problems: Problems, stages: Sequence[Any]) -> None:
+        """Two steps that create the same kind of resource need distinct name prefixes: their IAM is
+        scoped to ``<prefix>-*`` and cached steps find earlier jobs by name, so a prefix equal to
+        another, or another's prefix followed by '-', would let one step act on the other's jobs."""
+        steps: list[tuple[str, SageMakerDefinition]] = []  # (where the pipeline's props give it, step)
+        for stage_name, stage in zip(_STAGES, stages, strict=True):
+            items = list(stage) if isinstance(stage, list | tuple) else [stage]
+            for k, item in enumerate(items):
+                step = item.definition if isinstance(item, FanOut) else item
+                where = f"{stage_name}[{k}]" if isinstance(stage, list | tuple) else stage_name
+                if isinstance(step, SageMakerDefinition) and all(step is not s for _, s in steps):
+                    steps.append((where, step))
+        for i, (where_a, a) in enumerate(steps):
+            for where_b, b in steps[i + 1 :]:
+                if a.api.arn_type != b.api.arn_type or is_token(a.name_prefix) or is_token(b.name_prefix):
+                    continue
+                (short_at, short), (long_at, long) = sorted(
+                    ((where_a, a), (where_b, b)), key=lambda x: len(x[1].name_prefix)
+                )
+                if long.name_prefix == short.name_prefix or long.name_prefix.startswith(short.name_prefix + "-"):
+                    problems.add(
+                        f"{long_at}.name_prefix",
+                        long.name_prefix,
+                        f"{short_at} ({short.node.id}, also a SageMaker {a.api.arn_type}) has name prefix "
+                        f"{short.name_prefix!r}: give each step of a pipeline its own name prefix, neither "
+                        "starting with the other followed by '-'",
+                    )
 
     # ---- build steps ------------------------------------------------------------------------
     def _build_failure_path(self) -> sfn.IChainable:
@@ -631,22 +698,36 @@ class MlPipeline(ExecutionMetrics, Construct):
             },
         )
         chain = sfn.Chain.start(load).next(merge)
-        checks = [self._condition(f) for f in self.inputs]
-        if not checks:
+        if not self.inputs:
             return chain
-        rules = "; ".join(f"{f.name}: {f.kind}{'' if not f.required else ' (required)'}" for f in self.inputs)
-        invalid = sfn.Fail(
-            self,
-            "InvalidInput",
-            error="InvalidInput",
-            cause=f"Execution input does not match the pipeline's fields: {rules}",
-        )
-        valid = sfn.Pass(self, "InputValid")
-        choice = sfn.Choice(self, "ValidateInput").when(
-            sfn.Condition.and_(*checks) if len(checks) > 1 else checks[0], valid
-        )
-        choice.otherwise(invalid)
-        return chain.next(choice.afterwards(include_otherwise=False))
+        # One rule per way a field can be wrong, each to its own Fail state, so that the cause names the
+        # field, its value and what was expected (the value is read with States.JsonToString).
+        choice = sfn.Choice(self, "ValidateInput")
+        for f in self.inputs:
+            path = f"$.input.{f.name}"
+            expected = f"{f.kind} ({_KINDS[f.kind].text})"
+            if f.required:
+                missing = sfn.Fail(
+                    self,
+                    f"MissingInput_{f.name}",
+                    error="InvalidInput",
+                    cause=f"Execution input has no field {f.name}: it is required, expected {expected}",
+                )
+                choice.when(sfn.Condition.not_(sfn.Condition.is_present(path)), missing)
+            condition = self._condition(f)
+            if condition is not None:
+                invalid = sfn.Fail(
+                    self,
+                    f"InvalidInput_{f.name}",
+                    error="InvalidInput",
+                    cause_path=sfn.JsonPath.format(
+                        f"Execution input field {f.name} is {{}}: expected {expected}",
+                        sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(path)),
+                    ),
+                )
+                choice.when(sfn.Condition.not_(condition), invalid)
+        choice.otherwise(sfn.Pass(self, "InputValid"))
+        return chain.next(choice.afterwards())
 
     def _resume_states(self, resume: sfn.Choice, *, first: sfn.IChainable) -> None:
         """``Resume`` jumps to the step named in ``input.resume.from`` with ``input.resume.steps`` as the
@@ -667,21 +748,17 @@ class MlPipeline(ExecutionMetrics, Construct):
         resume.otherwise(first)
 
     @staticmethod
-    def _condition(f: InputField) -> sfn.Condition:
+    def _condition(f: InputField) -> sfn.Condition | None:
+        """What a present value of the field must satisfy at run time (None: any value)."""
         path = f"$.input.{f.name}"
-        present = sfn.Condition.is_present(path)
-        typed: sfn.Condition
+        prefix = _KINDS[f.kind].prefix
         if f.kind == "number":
-            typed = sfn.Condition.is_numeric(path)
-        elif f.kind == "s3_uri":
-            typed = sfn.Condition.and_(sfn.Condition.is_string(path), sfn.Condition.string_matches(path, "s3://*"))
-        elif f.kind == "instance_type":
-            typed = sfn.Condition.and_(sfn.Condition.is_string(path), sfn.Condition.string_matches(path, "ml.*"))
-        elif f.kind == "object":
-            typed = sfn.Condition.is_present(f"{path}")
-        else:
-            typed = sfn.Condition.is_string(path)
-        return sfn.Condition.and_(present, typed)
+            return sfn.Condition.is_numeric(path)
+        if f.kind == "object":
+            return None
+        if prefix:
+            return sfn.Condition.and_(sfn.Condition.is_string(path), sfn.Condition.string_matches(path, f"{prefix}*"))
+        return sfn.Condition.is_string(path)
 
     def _gate(self, chain: sfn.Chain, gate: QualityGate) -> sfn.Chain:
         read = tasks.CallAwsService(
@@ -701,16 +778,30 @@ class MlPipeline(ExecutionMetrics, Construct):
         metric = f"$.steps.QualityGate.report.{gate.metric}"
         threshold = f"$.input.{gate.threshold_input}"
         compare = getattr(sfn.Condition, _COMPARISONS[gate.comparison])
+        # The causes name the metric, its value, the comparison and the threshold (States.Format).
         rejected = sfn.Fail(
             self,
             "QualityGateNotMet",
             error="QualityGateNotMet",
-            cause=f"{gate.metric} did not pass {gate.comparison} the threshold; nothing was deployed",
+            cause_path=sfn.JsonPath.format(
+                f"{gate.metric} is {{}}, which does not pass {gate.comparison} {{}} (the threshold, input field "
+                f"{gate.threshold_input}); nothing was deployed",
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(metric)),
+                sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(threshold)),
+            ),
+        )
+        missing = sfn.Fail(
+            self,
+            "QualityGateMetricMissing",
+            error="QualityGateNotMet",
+            cause=f"The evaluation report has no {gate.metric}, so it cannot pass {gate.comparison} the threshold "
+            f"(input field {gate.threshold_input}); nothing was deployed",
         )
         passed = sfn.Pass(self, "QualityGatePassed")
         choice = (
             sfn.Choice(self, "QualityGate")
             .when(sfn.Condition.and_(sfn.Condition.is_numeric(metric), compare(metric, threshold)), passed)
+            .when(sfn.Condition.not_(sfn.Condition.is_present(metric)), missing)
             .otherwise(rejected)
         )
         return chain.next(read).next(choice.afterwards(include_otherwise=False))
@@ -844,6 +935,9 @@ class MlPipeline(ExecutionMetrics, Construct):
 
         :param input: the execution input. Default: - empty: the input fields' defaults apply.
         """
+        problems = Problems.at(type(self).__name__, self)
+        check_schedule(problems, "add_schedule(expression)", expression)
+        problems.raise_if_any()
         n = len(self._schedules)
         id = "Schedule" if n == 0 else f"Schedule{n + 1}"
         schedule = scheduler.Schedule(
@@ -868,6 +962,14 @@ class MlPipeline(ExecutionMetrics, Construct):
         """
         problems = Problems.at(type(self).__name__, self)
         problems.s3_prefix("s3_trigger.prefix", trigger.prefix)
+        bucket_name = (
+            trigger.bucket.bucket.bucket_name
+            if isinstance(trigger.bucket, MlDataBucket)
+            else trigger.bucket.bucket_name
+        )
+        bucket_rule = s3_uri_rule(f"s3://{bucket_name}/")
+        if bucket_rule is not None:
+            problems.add("s3_trigger.bucket", bucket_name, bucket_rule)
         problems.raise_if_any()
         owner = trigger.bucket if isinstance(trigger.bucket, MlDataBucket) else trigger.bucket.node.scope
         if isinstance(owner, MlDataBucket):
@@ -904,6 +1006,39 @@ class MlPipeline(ExecutionMetrics, Construct):
         )
         self._s3_triggers.append(rule)
         return rule
+
+
+# ---- rules of props shared with other workflows ------------------------------------------------------
+def check_schedule(problems: Problems, field: str, schedule: scheduler.ScheduleExpression) -> None:
+    """A schedule EventBridge Scheduler would refuse at deploy (a 5-field Unix cron, hour 25 ...)."""
+    expression = schedule.expression_string
+    rule = schedule_expression_rule(expression)
+    if rule is not None:
+        problems.add(field, expression, rule)
+
+
+def check_input_default(problems: Problems, field: str, f: InputField) -> None:
+    """A default must pass the run-time check of its kind (else every run that omits the field fails)."""
+    if f.default is None or is_token(f.default):
+        return
+    kind = _KINDS.get(f.kind)
+    if kind is None:
+        return  # the kind itself is reported
+    if (
+        (isinstance(f.default, bool) and f.kind != "object")
+        or not isinstance(f.default, kind.types)
+        or (kind.prefix and isinstance(f.default, str) and not f.default.startswith(kind.prefix))
+    ):
+        problems.add(field, f.default, f"a default of kind {f.kind} must be {kind.text}")
+    elif f.kind == "s3_uri" and isinstance(f.default, str) and (rule := s3_uri_rule(f.default)) is not None:
+        problems.add(field, f.default, rule)
+    elif f.kind == "instance_type":
+        problems.instance_type(field, f.default)
+    elif f.kind == "object":
+        try:
+            json.dumps(f.default, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            problems.add(field, f.default, f"a default of kind object must be a JSON value ({exc})")
 
 
 # ---- shared with ModelDeployment: a workflow's own encrypted notification topic ----------------------

@@ -16,7 +16,7 @@ from constructs import Construct
 from ._flags import key_policy, pin_feature_flags
 from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings
-from ._validation import Problems, typed
+from ._validation import Problems, typed, whole_days
 
 __all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
 
@@ -158,8 +158,8 @@ class MlDataBucket(Construct):
                     ["existing_bucket", "server_access_logs_bucket"],
                     "access logging of an existing bucket is configured where that bucket is defined",
                 )
-        days = noncurrent_version_expiration.to_days() if not noncurrent_version_expiration.is_unresolved() else 1
-        if days < 1:
+        days = whole_days(problems, "noncurrent_version_expiration", noncurrent_version_expiration)
+        if days is not None and days < 1:
             problems.add(
                 "noncurrent_version_expiration", noncurrent_version_expiration.to_human_string(), "at least 1 day"
             )

@@ -35,3 +35,24 @@ def evaluate_parameters(parameters: dict[str, Any], *, runs: int = 1, execution_
             assert described["status"] == "SUCCEEDED", described
             outputs.append(json.loads(described["output"]))
     return outputs
+
+
+def run_states(states: dict[str, Any], start: str, execution_input: Any) -> dict[str, Any]:
+    """Run ``states`` (taken from a synthesized state machine) in moto's ASL interpreter; the execution's
+    description (status, error, cause, output) once it ends."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    asl = {"StartAt": start, "States": states}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions")
+        arn = client.create_state_machine(
+            name="part", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        execution = client.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))["executionArn"]
+        for _ in range(500):
+            described = client.describe_execution(executionArn=execution)
+            if described["status"] != "RUNNING":
+                return dict(described)
+            time.sleep(0.01)
+    raise AssertionError(f"the execution did not end: {described}")

@@ -11,7 +11,9 @@ Every test asserts a minimum of *distinct* cases; together they are well over 30
 from __future__ import annotations
 
 import gzip
+import inspect
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ import botocore
 import pytest
 import regex
 from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,8 +41,10 @@ from sm_constructs import (
     DataQualityJobDefinition,
     EndpointConfigDefinition,
     EndpointDeployment,
+    FanOut,
     InputField,
     IntegerRange,
+    LifecycleScript,
     MlDataBucket,
     MlPipeline,
     MlStateMachine,
@@ -46,11 +52,13 @@ from sm_constructs import (
     ModelDefinition,
     ModelPackageGroup,
     ModelRegistrationDefinition,
+    NetworkConfig,
     NotebookInstance,
     ProcessingDefinition,
     ProcessingInput,
     ProcessingOutput,
     QualityGate,
+    S3Trigger,
     SageMakerExecutionRole,
     ServerlessConfig,
     TrainingChannel,
@@ -148,7 +156,9 @@ class Field:
     """A prop (or request field) and how to break it.
 
     ``build(scope, id, value)`` creates the construct with the bad value; the error must name one
-    of ``names`` and show the value (``shown`` maps the value to what the error shows).
+    of ``names`` and show the value (``shown`` maps the value to what the error shows). ``user`` is
+    the prop as the user wrote it (default: the start of ``prop``), which the error should name
+    first (see :func:`names_the_prop`).
     """
 
     prop: str
@@ -156,6 +166,43 @@ class Field:
     build: Callable[[Any, str, Any], Any]
     names: tuple[str, ...]
     shown: Callable[[Any], str] = repr
+    user: str | None = None
+    #: The kind of construct that reports it, when not the one under test (a bad name is refused by its import).
+    kind: str | None = None
+
+    @property
+    def user_prop(self) -> str:
+        return self.user or re.split(r"[ .\[(]", self.prop)[0]
+
+
+#: A problem that starts with a prop path as the user wrote it: ``cluster.volume_size_gb=``,
+#: ``inputs[0].source=``, ``environment['A']=``, ``add_channel(name)=``.
+_PROP_PATH = r"(?:\[[^\]]*\]|\.[a-z_][a-z0-9_]*|\([a-z_]+\)| key)*="
+
+
+def names_the_prop(text: str, field: Field) -> bool:
+    """Whether a problem in ``text`` names the user's prop first, then its value and rule, and the
+    request field when the field is one (``names`` with a PascalCase request path)."""
+    problems = [text.split(": ", 1)[1]] if "\n" not in text else [p[4:] for p in text.splitlines()[1:]]
+    request_fields = [n for n in field.names if re.search(r"[A-Z]", n)]
+    for problem in problems:
+        if not re.match(re.escape(field.user_prop) + _PROP_PATH, problem) and not problem.startswith(
+            field.user_prop + " and "
+        ):
+            continue
+        if " is invalid: " not in problem and " conflict: " not in problem:
+            continue
+        from_model = ", shape " in problem  # checked in the rendered request: the request field follows the prop
+        if from_model and request_fields and not any(n in problem.split(" is invalid: ")[0] for n in request_fields):
+            continue
+        return True
+    return False
+
+
+#: Per test: (cases whose error names the prop first, all cases), filled by run_cases.
+NAMED: dict[str, tuple[int, int]] = {}
+UNNAMED: dict[str, list[str]] = {}
+RAN: set[str] = set()
 
 
 def _shown_text(value: Any, shown: Callable[[Any], str]) -> list[str]:
@@ -192,17 +239,24 @@ def run_cases(construct: str, fields: list[Field], *, examples: int, minimum: in
         with pytest.raises(ConstructValidationError) as err:
             field.build(stack, id, value)
         text = str(err.value)
-        assert err.value.path == f"{stack.node.path}/{id}" or err.value.path.startswith(f"{stack.node.path}/{id}/"), (
-            text
-        )
-        assert text.startswith(f"{construct} '{err.value.path}': "), text
+        # the construct, one under it, or a resource the case imports for it (``<id>Model``)
+        assert err.value.path.startswith(f"{stack.node.path}/{id}"), text
+        assert text.startswith(f"{field.kind or construct} '{err.value.path}': "), text
         assert any(name in text for name in field.names), (field.names, text)
         assert any(part in text for part in _shown_text(value, field.shown)), (field.shown(value)[:20], text)
         assert "is invalid: " in text or " conflict: " in text, text
+        if (field.prop, repr(value)) not in seen:
+            named.append(names_the_prop(text, field))
+            if not named[-1]:
+                UNNAMED.setdefault(construct, []).append(text)
         seen.add((field.prop, repr(value)))
 
+    named: list[bool] = []
     case()
     COUNTS[construct] = len(seen)
+    test = inspect.stack()[1].function  # the test that runs these cases
+    NAMED[f"{test} {construct}"] = (sum(named), len(named))
+    RAN.add(test)
     print(f"{construct}: {len(seen)} distinct bad cases")
     assert len(seen) >= minimum, f"{construct}: only {len(seen)} distinct bad cases"
 
@@ -373,6 +427,7 @@ PROCESSING_FIELDS = [
         st.sampled_from(["$.input.raw", "$$.Execution.Input.raw", "$.steps.Prep.Outputs[0]"]),
         p_input("source"),
         ("S3Input.S3Uri",),
+        user="inputs",
     ),
     Field("role", wrong_types(), lambda s, i, v: processing(s, i, role=v), ("role",)),
     Field("max_runtime type", wrong_types(), lambda s, i, v: processing(s, i, max_runtime=v), ("max_runtime",)),
@@ -662,13 +717,15 @@ TRANSFORM_FIELDS = [
         "model_name",
         bad_for("CreateTransformJobRequest", "ModelName"),
         lambda s, i, v: transform(s, i, model_name=v),
-        ("ModelName",),
+        ("model_name",),
+        kind="ImportedModel",
     ),
     Field(
         "model_name JSONPath",
         st.sampled_from(["$.steps.PipelineModel.ModelName", "$.steps.Model.ModelName", "$$.Execution.Input.model"]),
         lambda s, i, v: transform(s, i, model_name=v),
-        ("ModelName",),
+        ("model_name",),
+        kind="ImportedModel",
     ),
     Field("input_uri", bad_for("S3DataSource", "S3Uri"), lambda s, i, v: transform(s, i, input_uri=v), ("S3Uri",)),
     Field(
@@ -833,7 +890,8 @@ ENDPOINT_CONFIG_FIELDS = [
         "model_name",
         bad_for("ProductionVariant", "ModelName"),
         lambda s, i, v: endpoint_config(s, i, model_name=v),
-        ("ModelName",),
+        ("model_name",),
+        kind="ImportedModel",
     ),
     Field(
         "serverless.memory_size_mb",
@@ -912,7 +970,9 @@ DEPLOYMENT_FIELDS = [
         "endpoint_config_name",
         bad_for("CreateEndpointInput", "EndpointConfigName"),
         lambda s, i, v: deployment(s, i, endpoint_config_name=v),
-        ("EndpointConfigName",),
+        ("config_name",),
+        kind="ImportedEndpointConfig",
+        user="config_name",
     ),
     Field(
         "deployment.wait",
@@ -1488,3 +1548,337 @@ PIPELINE_FIELDS = [
 
 def test_pipeline_bad_input() -> None:
     run_cases("MlPipeline", PIPELINE_FIELDS, examples=45, minimum=28)
+
+
+# ---- mistakes that synthesized before: each now fails at synth ------------------------------------
+
+
+def _vpc(scope: Any) -> ec2.Vpc:
+    stack = Stack.of(scope)
+    found = stack.node.try_find_child("Vpc")
+    return found if found is not None else ec2.Vpc(stack, "Vpc", max_azs=1, nat_gateways=0)  # type: ignore[return-value]
+
+
+def _groups(scope: Any, id: str, n: int) -> list[ec2.SecurityGroup]:
+    return [ec2.SecurityGroup(Stack.of(scope), f"{id}Group{k}", vpc=_vpc(scope)) for k in range(n)]
+
+
+#: S3 URIs whose bucket breaks the S3 general purpose bucket naming rules (S3 User Guide).
+BAD_BUCKET_URIS = st.sampled_from(
+    [
+        "s3://Bad_Bucket/x",
+        "s3://b/x",
+        "s3://ab/x",
+        "s3://a..b/x",
+        "s3://192.168.5.4/x",
+        "s3://xn--bucket/x",
+        "s3://sthree-bucket/x",
+        "s3://bucket-s3alias/x",
+        "s3://bucket--ol-s3/x",
+        "s3://bucket.mrap/x",
+        "s3://-bucket/x",
+        "s3://bucket-/x",
+        "s3://" + "b" * 64 + "/x",
+    ]
+)
+#: Whole milliseconds that are not whole seconds (every Duration the library takes becomes seconds).
+FRACTIONAL_MILLIS = st.integers(1, 10_000_000).filter(lambda n: n % 1000 != 0)
+
+
+def _model_for_regexes(scope: Any, id: str, regexes: dict[str, str]) -> TrainingDefinition:
+    return training(scope, id, metric_definitions=regexes)
+
+
+STILL_PASSED_JOB_FIELDS = [
+    Field(
+        "inputs.source bucket",
+        BAD_BUCKET_URIS,
+        p_input("source"),
+        ("ProcessingInputs[0].S3Input.S3Uri",),
+        user="inputs",
+    ),
+    Field(
+        "outputs.destination bucket",
+        BAD_BUCKET_URIS,
+        lambda s, i, v: processing(s, i, outputs=[ProcessingOutput("out", v)]),
+        ("S3Output.S3Uri",),
+        user="outputs",
+    ),
+    Field(
+        "network.security_groups count",
+        st.integers(6, 9),
+        lambda s, i, v: processing(
+            s,
+            i,
+            network=NetworkConfig(subnets=_vpc(s).isolated_subnets, security_groups=_groups(s, i, v)),
+        ),
+        ("NetworkConfig.VpcConfig.SecurityGroupIds",),
+        shown=lambda v: f"<{v} items>",
+        user="network",
+    ),
+    Field(
+        "max_runtime fraction",
+        FRACTIONAL_MILLIS,
+        lambda s, i, v: processing(s, i, max_runtime=Duration.millis(v)),
+        ("max_runtime",),
+        shown=lambda v: Duration.millis(v).to_human_string(),
+    ),
+]
+
+
+def test_processing_mistakes_that_used_to_synthesize() -> None:
+    run_cases("ProcessingDefinition", STILL_PASSED_JOB_FIELDS, examples=40, minimum=25)
+
+
+TRAINING_REGEX_FIELDS = [
+    Field(
+        "metric_definitions regex groups",
+        st.sampled_from(
+            ["loss=.*", "loss=[0-9.]+", "(a)(b)", "x=([0-9]+) y=([0-9]+)", "(?P<v>[0-9]+)-([0-9]+)", "loss"]
+        )
+        | st.integers(2, 5).map(lambda n: " ".join(["([0-9]+)"] * n)),
+        lambda s, i, v: _model_for_regexes(s, i, {"loss": v}),
+        ("metric_definitions['loss']",),
+    ),
+    Field(
+        "output_path bucket",
+        BAD_BUCKET_URIS,
+        lambda s, i, v: training(s, i, output_path=v),
+        ("OutputDataConfig.S3OutputPath",),
+        user="output_path",
+    ),
+    Field(
+        "max_runtime fraction",
+        FRACTIONAL_MILLIS,
+        lambda s, i, v: training(s, i, max_runtime=Duration.millis(v)),
+        ("max_runtime",),
+        shown=lambda v: Duration.millis(v).to_human_string(),
+    ),
+]
+
+
+def test_training_mistakes_that_used_to_synthesize() -> None:
+    run_cases("TrainingDefinition", TRAINING_REGEX_FIELDS, examples=30, minimum=16)
+
+
+#: (kind, default) pairs whose default fails the run-time check of its kind.
+BAD_DEFAULTS = st.sampled_from(
+    [
+        ("s3_uri", "bucket/raw/"),
+        ("s3_uri", "s3://Bad_Bucket/raw/"),
+        ("s3_uri", "s3://b/raw/"),
+        ("s3_uri", 3),
+        ("s3_uri", ["s3://bucket-a/raw/"]),
+        ("number", "3"),
+        ("number", True),
+        ("number", [1]),
+        ("number", {"n": 1}),
+        ("instance_type", "m5.xlarge"),
+        ("instance_type", "ml.m5"),
+        ("instance_type", 5),
+        ("string", 5),
+        ("string", False),
+        ("string", ["x"]),
+        ("object", float("nan")),
+        ("object", b"raw"),
+        ("object", object()),
+    ]
+)
+BAD_SCHEDULES = st.sampled_from(
+    [
+        "cron(0 2 * * *)",
+        "cron(0 2 * * * *)",
+        "cron(0 25 * * ? *)",
+        "cron(60 2 * * ? *)",
+        "cron(0 2 32 * ? *)",
+        "cron(0 2 ? 13 * *)",
+        "cron(0 2 ? * 8 *)",
+        "cron(0 2 ? * MON-FRI 1969)",
+        "cron(0 2 ? * MON-FRI 2200)",
+        "cron(0 2 ? * FUNDAY *)",
+        "cron(? 2 * * ? *)",
+        "rate(0 minutes)",
+        "rate(5 hour)",
+        "rate(1 hours)",
+        "rate(5 weeks)",
+        "rate(-1 days)",
+        "at(2026-02-30T00:00:00)",
+        "at(2026-01-01 00:00:00)",
+        "every day",
+        "0 2 * * *",
+    ]
+)
+
+
+def _two_steps(scope: Any, id: str, prefixes: tuple[str, str]) -> MlPipeline:
+    first = ProcessingDefinition(Stack.of(scope), f"{id}A", role=_role(scope), code=SCRIPT, name_prefix=prefixes[0])
+    second = ProcessingDefinition(Stack.of(scope), f"{id}B", role=_role(scope), code=SCRIPT, name_prefix=prefixes[1])
+    return MlPipeline(scope, id, preprocessing=[first, second], alarms=False)
+
+
+def _fan_out(scope: Any, id: str, **kw: Any) -> MlPipeline:
+    job = ProcessingDefinition(Stack.of(scope), f"{id}Job", role=_role(scope), code=SCRIPT)
+    fan = FanOut(job, _bucket(scope).bucket, **{"prefix": "raw/", **kw})
+    return MlPipeline(scope, id, preprocessing=[fan], alarms=False)
+
+
+PIPELINE_MISTAKE_FIELDS = [
+    Field(
+        "schedule",
+        BAD_SCHEDULES,
+        lambda s, i, v: pipeline(s, i, schedule=scheduler.ScheduleExpression.expression(v)),
+        ("schedule",),
+    ),
+    Field(
+        "schedule cron()",
+        st.sampled_from([{"hour": "25"}, {"minute": "61"}, {"day": "0"}, {"month": "13"}, {"year": "1900"}]),
+        lambda s, i, v: pipeline(s, i, schedule=scheduler.ScheduleExpression.cron(**v)),
+        ("schedule",),
+        shown=lambda v: next(iter(v.values())),
+    ),
+    Field(
+        "add_schedule(expression)",
+        BAD_SCHEDULES,
+        lambda s, i, v: _fan_out(s, i).add_schedule(scheduler.ScheduleExpression.expression(v)),
+        ("add_schedule(expression)",),
+    ),
+    Field(
+        "inputs.default",
+        BAD_DEFAULTS,
+        lambda s, i, v: pipeline(s, i, inputs=[InputField("field", kind=v[0], default=v[1])]),
+        ("inputs[0].default",),
+        shown=lambda v: repr(v[1]),
+    ),
+    Field(
+        "name_prefix shared",
+        st.sampled_from(["prep", "churn", "a1", "x-y"]).flatmap(
+            lambda p: st.sampled_from([(p, p), (p, f"{p}-2"), (f"{p}-2", p)])
+        ),
+        _two_steps,
+        ("name_prefix",),
+        shown=lambda v: repr(max(v, key=len)),
+        user="preprocessing",
+    ),
+    Field(
+        "FanOut.max_concurrency",
+        st.integers(-100, 0) | st.integers(10_001, 20_000),
+        lambda s, i, v: _fan_out(s, i, max_concurrency=v),
+        ("preprocessing[0].max_concurrency",),
+        user="preprocessing",
+    ),
+    Field(
+        "FanOut.tolerated_failure_percentage",
+        st.integers(-100, -1) | st.integers(101, 1000),
+        lambda s, i, v: _fan_out(s, i, tolerated_failure_percentage=v),
+        ("preprocessing[0].tolerated_failure_percentage",),
+        user="preprocessing",
+    ),
+    Field(
+        "FanOut.prefix",
+        st.sampled_from(["/raw/", "s3://bucket-a/raw/", "raw/*", "*"]),
+        lambda s, i, v: _fan_out(s, i, prefix=v),
+        ("preprocessing[0].prefix",),
+        user="preprocessing",
+    ),
+    Field(
+        "s3_trigger.prefix",
+        st.sampled_from(["/raw/", "s3://bucket-a/raw/", "raw/*", "*"]),
+        lambda s, i, v: pipeline(s, i, s3_trigger=S3Trigger(_bucket(s), v)),
+        ("s3_trigger.prefix",),
+    ),
+    Field(
+        "s3_trigger.input_field",
+        BAD_MEMBER,
+        lambda s, i, v: pipeline(s, i, s3_trigger=S3Trigger(_bucket(s), "raw/", input_field=v)),
+        ("s3_trigger.input_field",),
+    ),
+]
+
+
+def test_pipeline_mistakes_that_used_to_synthesize() -> None:
+    run_cases("MlPipeline", PIPELINE_MISTAKE_FIELDS, examples=70, minimum=45)
+
+
+#: Control characters bash cannot take in a lifecycle script (C0 except tab and newline, and DEL).
+CONTROL_SCRIPTS = st.sampled_from([c for c in map(chr, [*range(0, 32), 127]) if c not in "\t\n"]).map(
+    lambda c: f"#!/bin/bash\necho hi{c}\n"
+)
+
+NOTEBOOK_MISTAKE_FIELDS = [
+    Field(
+        "on_create control",
+        CONTROL_SCRIPTS,
+        lambda s, i, v: notebook(s, i, on_create=LifecycleScript.from_inline(v)),
+        ("on_create",),
+    ),
+    Field(
+        "on_start control",
+        CONTROL_SCRIPTS,
+        lambda s, i, v: notebook(s, i, on_start=LifecycleScript.from_inline(v)),
+        ("on_start",),
+    ),
+    Field(
+        "https_egress_to",
+        st.sampled_from(["0.0.0.0/0", ["0.0.0.0/0"], 443, [None], b"x"]),
+        lambda s, i, v: notebook(s, i, https_egress_to=v),
+        ("https_egress_to",),
+    ),
+]
+
+
+def test_notebook_mistakes_that_used_to_synthesize() -> None:
+    run_cases("NotebookInstance", NOTEBOOK_MISTAKE_FIELDS, examples=40, minimum=30)
+
+
+def test_bucket_durations_that_used_to_fail_in_jsii() -> None:
+    fields = [
+        Field(
+            "noncurrent_version_expiration hours",
+            st.integers(1, 10_000).filter(lambda h: h % 24 != 0),
+            lambda s, i, v: MlDataBucket(s, i, noncurrent_version_expiration=Duration.hours(v)),
+            ("noncurrent_version_expiration",),
+            shown=lambda v: Duration.hours(v).to_human_string(),
+        )
+    ]
+    run_cases("MlDataBucket", fields, examples=20, minimum=15)
+
+
+#: None, empty and malformed names, for every ``from_*`` import.
+BAD_IMPORTED_NAMES = st.sampled_from([None, "", 3, b"name", "bad_name", "-x", "x" * 64, "a b", "$.input.name"])
+IMPORTS = [
+    ("ImportedModel", "model_name", lambda s, i, v: ModelDefinition.from_model_name(s, i, v)),
+    ("ImportedEndpointConfig", "config_name", lambda s, i, v: EndpointConfigDefinition.from_config_name(s, i, v)),
+    ("ImportedEndpoint", "endpoint_name", lambda s, i, v: EndpointDeployment.from_endpoint_name(s, i, v)),
+    ("ImportedModelPackageGroup", "group_name", lambda s, i, v: ModelPackageGroup.from_group_name(s, i, v)),
+]
+
+
+@pytest.mark.parametrize(("kind", "prop", "build"), IMPORTS, ids=[k for k, _, _ in IMPORTS])
+def test_imports_refuse_none_and_bad_names(kind: str, prop: str, build: Callable[[Any, str, Any], Any]) -> None:
+    run_cases(kind, [Field(prop, BAD_IMPORTED_NAMES, build, (prop,))], examples=25, minimum=8)
+
+
+# ---- the measure: errors in the user's words ------------------------------------------------------
+
+
+def test_errors_name_the_prop_first() -> None:
+    """At least 98 % of the distinct generated bad prop sets get an error that names the prop as
+    the user wrote it (``cluster.volume_size_gb=0``), its value, the rule and, for values checked in
+    the rendered request, the request field (``(ProcessingResources.ClusterConfig.VolumeSizeInGB)``).
+    Runs the generated tests of this module that have not run yet."""
+    for name, test in list(globals().items()):
+        if not name.startswith("test_") or name == "test_errors_name_the_prop_first" or name in RAN:
+            continue
+        if name == "test_imports_refuse_none_and_bad_names":
+            for args in IMPORTS:
+                test(*args)
+        else:
+            test()
+    named = sum(n for n, _ in NAMED.values())
+    total = sum(t for _, t in NAMED.values())
+    share = named / total
+    print(f"errors naming the prop first: {named}/{total} = {share:.1%}")
+    for test, (n, t) in sorted(NAMED.items()):
+        print(f"  {test}: {n}/{t}")
+    examples = [text for texts in UNNAMED.values() for text in texts[:3]]
+    assert share >= 0.98, "\n\n".join(examples)

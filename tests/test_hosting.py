@@ -273,12 +273,16 @@ def test_validation():
     for expected in (
         "memory_size_mb=1500",
         "must be a multiple of 1024",
-        "ServerlessConfig.MaxConcurrency=500 is invalid: must be between 1 and 200",
-        "DataCaptureConfig.DestinationS3Uri='nope' is invalid: must match",
-        "DataCaptureConfig.InitialSamplingPercentage=120 is invalid: must be between 0 and 100",
+        "serverless.max_concurrency=500 (ProductionVariants[0].ServerlessConfig.MaxConcurrency) is invalid: "
+        "must be between 1 and 200",
+        "data_capture.destination_s3_uri='nope' (DataCaptureConfig.DestinationS3Uri) is invalid: must match",
+        "data_capture.sampling_percentage=120 (DataCaptureConfig.InitialSamplingPercentage) is invalid: "
+        "must be between 0 and 100",
     ):
         assert expected in text
-    with pytest.raises(ConstructValidationError, match="EndpointName='bad_name' is invalid: must match"):
+    with pytest.raises(
+        ConstructValidationError, match=r"endpoint_name='bad_name' \(EndpointName\) is invalid: must match"
+    ):
         EndpointDeployment(
             stack, "D", endpoint_name="bad_name", config=EndpointConfigDefinition.from_config_name(stack, "Cfg", "c")
         )
@@ -295,7 +299,7 @@ def test_validation():
         )
     text = str(err.value)
     for expected in (
-        "TransformOutput.S3OutputPath='out/' is invalid: must match",
+        "output_path='out/' (TransformOutput.S3OutputPath) is invalid: must match",
         "max_payload_mb=200",
         "MultiRecord batches need records",
         "data_processing.input_filter='[1:]'",

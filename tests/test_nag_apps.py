@@ -235,3 +235,21 @@ def test_every_finding_can_be_acknowledged_with_a_reason() -> None:
         *(Acknowledgment(id=finding, reason="accepted for this test app") for finding in EXPECTED)
     )
     assert sagemaker_findings(app) == {}
+
+
+# ---- the library's constructs pass the pack with their defaults ------------------------------------
+def _studio(stack: Stack) -> None:
+    from sm_constructs import MlDataBucket, StudioDomain, StudioSharedSpace, StudioUserProfile
+
+    domain = StudioDomain(stack, "Studio", data_bucket=MlDataBucket(stack, "Data"))
+    StudioUserProfile(stack, "Alice", domain=domain, user_profile_name="alice")
+    StudioSharedSpace(stack, "Team", domain=domain, space_name="team")
+
+
+@pytest.mark.parametrize("build", [_studio], ids=["studio"])
+def test_library_constructs_pass_with_their_defaults(build) -> None:
+    """Read as CloudFormation will deploy them (property overrides included); a value set from the
+    state at run time counts as set."""
+    app = new_app()
+    build(new_stack(app))
+    assert sagemaker_findings(app) == {}

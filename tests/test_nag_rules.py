@@ -456,6 +456,7 @@ CASES = [
     Case("JobMaxRuntime", "transform-has-no-limit", Job(transform)),
     Case("JobSpotCheckpoints", "on-demand", Job(training)),
     Case("JobSpotCheckpoints", "spot-checkpoints", Job(training, changes={"EnableManagedSpotTraining": True, "CheckpointConfig": {"S3Uri": "s3://bucket/ckpt/"}, "StoppingCondition.MaxWaitTimeInSeconds": 7200})),
+    Case("JobSpotCheckpoints", "spot-checkpoints-from-state", Job(training, changes={"EnableManagedSpotTraining": True, "CheckpointConfig": {"S3Uri.$": "$.checkpoints"}, "StoppingCondition.MaxWaitTimeInSeconds.$": "$.maxWait"})),
     Case("JobSpotCheckpoints", "spot-no-checkpoints", Job(training, changes={"EnableManagedSpotTraining": True, "StoppingCondition.MaxWaitTimeInSeconds": 7200}), FAIL),
     Case("JobSpotCheckpoints", "spot-at-run-time", Job(training, changes={"EnableManagedSpotTraining.$": "$.spot"}), UNVERIFIED),
     # --- states: integration pattern, retry, catch, names ---------------------------------------

@@ -176,7 +176,10 @@ def test_background_script_returns_at_once_and_runs_to_the_end(tmp_path):
             break
         time.sleep(0.1)
     assert done.read_text() == "finished\n"
-    with pytest.raises(ValueError, match="must not contain a line 'SM_CONSTRUCTS_BACKGROUND'"):
+    with pytest.raises(
+        ConstructValidationError,
+        match="text='SM_CONSTRUCTS_BACKGROUND' is invalid: the script must not contain this line",
+    ):
         LifecycleScript.in_background("echo\nSM_CONSTRUCTS_BACKGROUND\n")
 
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from asl_eval import run_states
 from aws_cdk import Duration
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_stepfunctions as sfn
@@ -109,14 +110,88 @@ def test_defaults_merged_under_the_input(asl):
     assert s["ApplyDefaults"]["Parameters"]["input.$"] == "States.JsonMerge($.defaults, $$.Execution.Input, false)"
 
 
-def test_invalid_input_fails_fast_with_a_clear_cause(asl):
+def _input_states(asl):
+    """The pipeline's input handling, run on its own: a valid input ends in InputValid."""
     s = asl["States"]
-    assert s["ValidateInput"]["Default"] == "InvalidInput"
-    rule = json.dumps(s["ValidateInput"]["Choices"][0])
-    assert '"StringMatches": "s3://*"' in rule and '"IsNumeric": true' in rule
-    assert (
-        s["InvalidInput"]["Error"] == "InvalidInput" and "inputDataUri: s3_uri (required)" in s["InvalidInput"]["Cause"]
-    )
+    part = {name: state for name, state in s.items() if name.startswith(("InvalidInput_", "MissingInput_"))}
+    part["LoadDefaults"] = s["LoadDefaults"]
+    part["ApplyDefaults"] = s["ApplyDefaults"]
+    part["ValidateInput"] = s["ValidateInput"]
+    part["InputValid"] = {"Type": "Succeed"}
+    return part
+
+
+@pytest.mark.parametrize(
+    ("execution_input", "cause"),
+    [
+        (
+            {"epochs": 3},
+            "Execution input has no field inputDataUri: it is required, expected s3_uri (a string that starts with s3://)",
+        ),
+        (
+            {"inputDataUri": "bucket/raw/"},
+            'Execution input field inputDataUri is "bucket/raw/": expected s3_uri (a string that starts with s3://)',
+        ),
+        (
+            {"inputDataUri": "s3://bucket-a/raw/", "epochs": "three"},
+            'Execution input field epochs is "three": expected number (a number)',
+        ),
+        (
+            {"inputDataUri": {"uri": "s3://bucket-a/raw/"}},
+            'Execution input field inputDataUri is {"uri":"s3://bucket-a/raw/"}: expected s3_uri',
+        ),
+    ],
+)
+def test_invalid_input_names_the_field_its_value_and_the_kind(asl, execution_input, cause):
+    """Run in moto's ASL interpreter: the cause names the one wrong field, its value and what was expected."""
+    described = run_states(_input_states(asl), "LoadDefaults", execution_input)
+    assert described["status"] == "FAILED", described
+    assert described["error"] == "InvalidInput"
+    assert described["cause"].startswith(cause), described["cause"]
+
+
+def test_valid_input_passes(asl):
+    described = run_states(_input_states(asl), "LoadDefaults", {"inputDataUri": "s3://bucket-a/raw/", "epochs": 5})
+    assert described["status"] == "SUCCEEDED", described
+
+
+def _gate_states(asl, report):
+    s = asl["States"]
+    part = {name: s[name] for name in ("QualityGate", "QualityGateNotMet", "QualityGateMetricMissing")}
+    part["Report"] = {
+        "Type": "Pass",
+        "Result": {"report": report},
+        "ResultPath": "$.steps.QualityGate",
+        "Next": "QualityGate",
+    }
+    part["QualityGatePassed"] = {"Type": "Succeed"}
+    return part
+
+
+@pytest.mark.parametrize(
+    ("report", "status", "cause"),
+    [
+        ({"metrics": {"auc": 0.9}}, "SUCCEEDED", None),
+        (
+            {"metrics": {"auc": 0.61}},
+            "FAILED",
+            "metrics.auc is 0.61, which does not pass > 0.8 (the threshold, input field threshold); nothing was deployed",
+        ),
+        (
+            {"metrics": {"auc": "high"}},
+            "FAILED",
+            'metrics.auc is "high", which does not pass > 0.8 (the threshold, input field threshold)',
+        ),
+        ({"metrics": {}}, "FAILED", "The evaluation report has no metrics.auc"),
+    ],
+)
+def test_quality_gate_cause_names_metric_value_comparison_and_threshold(asl, report, status, cause):
+    """Run in moto's ASL interpreter with the threshold from the input defaults (0.8)."""
+    described = run_states(_gate_states(asl, report), "Report", {"input": {"threshold": 0.8}})
+    assert described["status"] == status, described
+    if cause is not None:
+        assert described["error"] == "QualityGateNotMet"
+        assert described["cause"].startswith(cause), described["cause"]
 
 
 def test_failure_path_notifies_then_fails(asl):
@@ -142,7 +217,8 @@ def test_fan_out_is_a_distributed_map_over_the_prefix(asl):
 
 def test_gate_compares_against_the_runtime_threshold(asl):
     gate = asl["States"]["QualityGate"]
-    (choice,) = gate["Choices"]
+    choice, missing = gate["Choices"]
+    assert missing["Next"] == "QualityGateMetricMissing"
     assert {
         "Variable": "$.steps.QualityGate.report.metrics.auc",
         "NumericGreaterThanPath": "$.input.threshold",

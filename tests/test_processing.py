@@ -193,14 +193,15 @@ def test_every_bad_input_is_reported(script):
     for expected in (
         "code=",
         "inputs='raw' is invalid: input names must be unique",
-        "ProcessingInputs[0].S3Input.S3Uri='bucket/raw' is invalid: must match (https|s3)://",
+        "inputs[0].source='bucket/raw' (ProcessingInputs[0].S3Input.S3Uri) is invalid: must match (https|s3)://",
         "inputs[raw].destination='/tmp/raw'",
         "Gzip input needs input_mode='Pipe'",
-        "S3Output.S3UploadMode='Sometimes' is invalid: must be one of 'Continuous', 'EndOfJob'",
-        "ProcessingResources.ClusterConfig.InstanceType='m5.xlarge' is invalid: must be one of",
-        "ClusterConfig.InstanceCount=0 is invalid: must be between 1 and 100",
-        "ClusterConfig.VolumeSizeInGB=0 is invalid: must be between 1 and 16384",
-        "StoppingCondition.MaxRuntimeInSeconds=864000 is invalid: must be between 1 and 777600",
+        "outputs[0].upload_mode='Sometimes' (ProcessingOutputConfig.Outputs[0].S3Output.S3UploadMode) is invalid: "
+        "must be one of 'Continuous', 'EndOfJob'",
+        "cluster.instance_type='m5.xlarge' (ProcessingResources.ClusterConfig.InstanceType) is invalid: must be one of",
+        "cluster.instance_count=0 (ProcessingResources.ClusterConfig.InstanceCount) is invalid: must be between 1 and 100",
+        "cluster.volume_size_gb=0 (ProcessingResources.ClusterConfig.VolumeSizeInGB) is invalid: must be between 1 and 16384",
+        "max_runtime=864000 (StoppingCondition.MaxRuntimeInSeconds) is invalid: must be between 1 and 777600",
         "prefix is 51 chars; use at most 50",
     ):
         assert expected in text, expected

@@ -222,10 +222,10 @@ def test_a_referenced_task_keeps_its_result_path():
                 input_uri="s3://b-1/i/",
                 output_path="s3://b-1/o/",
             ),
-            r"TransformDefinition 'Test/T': ModelName='bad_name' is invalid",
+            r"ImportedModel 'Test/M': model_name='bad_name' is invalid: must match",
         ),
         (lambda s, r: ModelPackageGroup.from_group_name(s, "G", "-x"), r"group_name='-x' is invalid"),
-        (lambda s, r: EndpointDeployment.from_endpoint_name(s, "E", "e" * 64), r"endpoint name is 64 chars"),
+        (lambda s, r: EndpointDeployment.from_endpoint_name(s, "E", "e" * 64), r"is 64 characters; at most 63"),
     ],
 )
 def test_what_to_pass_instead_of_a_string(build, match):

@@ -67,8 +67,16 @@ def test_bad_input():
         )
     text = str(err.value)
     assert "'Test/Register'" in text and "3 problems" in text
-    assert "ModelApprovalStatus='Maybe' is invalid: must be one of 'Approved', 'Rejected'" in text
-    assert "Containers[0].ModelDataUrl='model.tar.gz' is invalid: must match" in text
-    assert "SupportedRealtimeInferenceInstanceTypes[0]='m5.large'" in text
-    with pytest.raises(ConstructValidationError, match="ModelPackageGroupName='bad_name' is invalid: must match"):
+    assert "approval_status='Maybe' (ModelApprovalStatus) is invalid: must be one of 'Approved', 'Rejected'" in text
+    assert (
+        "model_data_url='model.tar.gz' (InferenceSpecification.Containers[0].ModelDataUrl) is invalid: must match"
+        in text
+    )
+    assert (
+        "realtime_instance_types[0]='m5.large' (InferenceSpecification.SupportedRealtimeInferenceInstanceTypes[0])"
+        in text
+    )
+    with pytest.raises(
+        ConstructValidationError, match=r"group_name='bad_name' \(ModelPackageGroupName\) is invalid: must match"
+    ):
         ModelPackageGroup(stack, "G2", group_name="bad_name")

@@ -185,12 +185,12 @@ def test_training_validation(source):
         )
     text = str(err.value)
     for expected in (
-        "OutputDataConfig.S3OutputPath='models' is invalid: must match",
+        "output_path='models' (OutputDataConfig.S3OutputPath) is invalid: must match",
         "channels='train' is invalid: channel names must be unique",
-        "InputDataConfig[1].DataSource.S3DataSource.S3Uri='nope'",
+        "channels[1].s3_uri='nope' (InputDataConfig[1].DataSource.S3DataSource.S3Uri)",
         "max_wait='1 hour' is invalid: must be at least max_runtime",
         "checkpoint_s3_uri=None",
-        "metric_definitions[m]",
+        "metric_definitions['m']",
         "source_dir and entry_point conflict",
     ):
         assert expected in text, expected
@@ -217,7 +217,8 @@ def test_tuning_validation():
         "max_parallel_jobs=4",
         "ranges='eta' is invalid: is also a static hyperparameter",
         "ranges[depth]",
-        "CategoricalParameterRanges[0].Values=[] is invalid: has 0 items; at least 1",
+        "ranges[2].values=[] (HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges[0].Values) "
+        "is invalid: has 0 items; at least 1",
         "Grid search tunes categorical ranges only",
         "prefix is 24 chars; use at most 19",
     ):
@@ -273,7 +274,7 @@ def test_builtin_xgboost_cross_hyperparameter_rules_checked_at_synth():
             stack,
             "Multi",
             role=role,
-            output_path="s3://b/m",
+            output_path="s3://bucket/m",
             hyperparameters={"num_round": 5, "objective": "multi:softmax"},
         )
     assert str(err.value).endswith(
@@ -285,14 +286,14 @@ def test_builtin_xgboost_cross_hyperparameter_rules_checked_at_synth():
             stack,
             "Auc",
             role=role,
-            output_path="s3://b/m",
+            output_path="s3://bucket/m",
             hyperparameters={"num_round": 5, "objective": "reg:squarederror", "eval_metric": "rmse,auc"},
         )
     TrainingDefinition(  # known only at run time: not checked
         stack,
         "RunTime",
         role=role,
-        output_path="s3://b/m",
+        output_path="s3://bucket/m",
         hyperparameters={"num_round": 5, "objective": sfn.JsonPath.string_at("$.objective"), "eval_metric": "auc"},
     )
 

@@ -94,8 +94,8 @@ def test_walk_skips_run_time_values_but_not_static_jsonpaths():
     request = {
         "TransformJobName": "t",
         "ModelName": "m",
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/in/"}}},
-        "TransformOutput": {"S3OutputPath": "s3://b/out/"},
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bucket-b/in/"}}},
+        "TransformOutput": {"S3OutputPath": "s3://bucket-b/out/"},
         "TransformResources": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
         "DataProcessing": {"InputFilter": "$[1:]", "OutputFilter": "$.x"},
     }

@@ -13,10 +13,12 @@ Values may be fixed at synth time or read at run time with JSONPath
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import inspect
 import re
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -28,7 +30,7 @@ from constructs import Construct
 from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
-from .._validation import Problems, check_request
+from .._validation import Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
 from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache, acknowledge_lookups
 
@@ -207,6 +209,8 @@ class SageMakerDefinition(Construct):
     """
 
     api: SageMakerApi
+    #: Attributes rendered into the request that hold a prop under another name: ``{attribute: prop}``.
+    _rendered_props: Mapping[str, str] = {"image_config": "image"}
     #: Whether each run appends ``-<12 hex>`` to the name prefix (model packages are versioned instead).
     run_suffix = True
 
@@ -308,12 +312,43 @@ class SageMakerDefinition(Construct):
                 raise
             request = None  # props already reported make the request impossible to render
         if request is not None:
+            start = len(problems)
             check_request(problems, "sagemaker", self.api.operation, request)
+            if len(problems) > start:
+                self._name_props(problems, start, extra)
         if problems and extra is None:
             scope = self.node.scope
             if scope is not None:
                 scope.node.try_remove_child(self.node.id)
         problems.raise_if_any()
+
+    def _name_props(self, problems: Problems, start: int, extra: Mapping[str, Any] | None) -> None:
+        """Name the props behind the request's problems: the request is rendered again from traced
+        props (see :func:`~sm_constructs._validation.traced`) and walked again; the problems found
+        since ``start`` are replaced by the named ones. Only done when there is something to report."""
+        named = Problems(problems.kind, "")
+        try:
+            with self._traced_props():
+                request = _merge(self.render_request(), {**self._extra_fields, **(extra or {})})
+        except Exception:  # a renderer that cannot take traced values keeps the request paths
+            return
+        check_request(named, "sagemaker", self.api.operation, request)
+        if named:
+            problems.replace_from(start, named)
+
+    @contextlib.contextmanager
+    def _traced_props(self) -> Iterator[None]:
+        """The constructor's props, kept as attributes of the same name, traced while the block runs."""
+        params = inspect.signature(type(self).__init__).parameters
+        props = {**{n: n for n in params if n not in ("self", "scope", "id")}, **self._rendered_props}
+        saved = {n: v for n, v in vars(self).items() if n in props}
+        try:
+            for name, value in saved.items():
+                setattr(self, name, traced(value, props[name]))
+            yield
+        finally:
+            for name, value in saved.items():
+                setattr(self, name, value)
 
     # ---- derived ------------------------------------------------------------------------
     def add_request_fields(self, **fields: Any) -> None:
@@ -338,7 +373,7 @@ class SageMakerDefinition(Construct):
         return dict(rendered or {})
 
     def _tags(self) -> list[dict[str, Any]]:
-        tags: list[dict[str, Any]] = [{"Key": k, "Value": v} for k, v in sorted(self.tags.items())]
+        tags: list[dict[str, Any]] = carry([{"Key": k, "Value": v} for k, v in sorted(self.tags.items())], self.tags)
         tags.append({"Key": EXECUTION_TAG, "Value": _execution_id()})
         if self.cache is not None:
             base = f"$.cache.{self.node.id}"
@@ -361,7 +396,9 @@ class SageMakerDefinition(Construct):
             problems.add("cache", type(cache).__name__, "only processing and training jobs can be cached")
         elif self._tasks_made:
             problems.add("cache", type(cache).__name__, "enable the cache before task() or to_state_machine()")
-        elif cache.expire_after.is_unresolved() or cache.expire_after.to_seconds() < 86400:
+        elif cache.expire_after.is_unresolved():
+            problems.add("cache.expire_after", cache.expire_after.to_human_string(), "must be known at synth")
+        elif (days := whole_days(problems, "cache.expire_after", cache.expire_after)) is not None and days < 1:
             problems.add("cache.expire_after", cache.expire_after.to_human_string(), "must be at least 1 day")
         problems.raise_if_any()
         self.cache = cache

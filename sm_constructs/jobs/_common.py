@@ -15,7 +15,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._nag import acknowledge
-from .._validation import Problems, is_token
+from .._validation import Problems, carry, is_token
 from ..images import ContainerImage
 
 __all__ = ["CODE_CHANNEL", "ClusterConfig", "NetworkConfig"]
@@ -69,8 +69,8 @@ class NetworkConfig:
         if not self.subnets:
             return None
         return {
-            "SecurityGroupIds": [g.security_group_id for g in self.security_groups],
-            "Subnets": [s.subnet_id for s in self.subnets],
+            "SecurityGroupIds": carry([g.security_group_id for g in self.security_groups], self.security_groups),
+            "Subnets": carry([s.subnet_id for s in self.subnets], self.subnets),
         }
 
     def encryption(self, instance_count: int) -> bool:
@@ -83,7 +83,7 @@ def render_list(values: Sequence[str]) -> list[str] | str:
     """A string list; with run-time (JSONPath) members it becomes a ``States.Array(...)`` intrinsic."""
     if any(is_token(v) for v in values):
         return sfn.JsonPath.array(*values)
-    return list(values)
+    return carry(list(values), values)
 
 
 def render_network(network: NetworkConfig, instance_count: int) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from .._iam_facts import (
     UPDATE_ENDPOINT_ACTIONS,
 )
 from .._memo import statement
-from .._validation import Problems, check_request, is_token, typed
+from .._validation import Problems, carry, check_request, is_token, traced, typed, whole_seconds
 from ..images import ContainerImage
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
 from ._common import NetworkConfig, grant_role, validate_network
@@ -118,6 +118,7 @@ class ModelDefinition(SageMakerDefinition):
     :param network: VPC and isolation. Default: - no VPC, no isolation.
     """
 
+    _rendered_props = {"image_uri": "image"}
     api = MODEL
 
     @typed
@@ -437,7 +438,7 @@ class BlueGreenDeployment:
     termination_wait: Duration = field(default_factory=lambda: Duration.minutes(5))
 
     def render(self) -> dict[str, Any]:
-        routing: dict[str, Any] = {"Type": self.traffic, "WaitIntervalInSeconds": int(self.wait.to_seconds())}
+        routing: dict[str, Any] = {"Type": self.traffic, "WaitIntervalInSeconds": whole_seconds(self.wait)}
         size = {"Type": "CAPACITY_PERCENT", "Value": self.canary_percent}
         if self.traffic == "CANARY":
             routing["CanarySize"] = size
@@ -446,11 +447,13 @@ class BlueGreenDeployment:
         out: dict[str, Any] = {
             "BlueGreenUpdatePolicy": {
                 "TrafficRoutingConfiguration": routing,
-                "TerminationWaitInSeconds": int(self.termination_wait.to_seconds()),
+                "TerminationWaitInSeconds": whole_seconds(self.termination_wait),
             }
         }
         if self.alarm_names:
-            out["AutoRollbackConfiguration"] = {"Alarms": [{"AlarmName": a} for a in self.alarm_names]}
+            out["AutoRollbackConfiguration"] = {
+                "Alarms": carry([{"AlarmName": a} for a in self.alarm_names], self.alarm_names)
+            }
         return out
 
 
@@ -533,16 +536,31 @@ class EndpointDeployment(sfn.StateMachineFragment):
         if deployment is not None and isinstance(deployment.canary_percent, int) and deployment.canary_percent > 99:
             # The model allows 1-100 %; a canary or linear step of all traffic leaves nothing to shift.
             problems.add("deployment.canary_percent", deployment.canary_percent, "at most 99 %")
-        tag_list = [{"Key": k, "Value": v} for k, v in sorted((tags or {}).items())]
-        create_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if tag_list:
-            create_request["Tags"] = tag_list
-        update_request: dict[str, Any] = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name}
-        if deployment is not None:
-            update_request["DeploymentConfig"] = deployment.render()
-        # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model.
-        check_request(problems, "sagemaker", "CreateEndpoint", create_request)
-        check_request(problems, "sagemaker", "UpdateEndpoint", update_request)
+
+        def render(
+            name: str, config_name: str, tags: Mapping[str, str], deployment: BlueGreenDeployment | None
+        ) -> tuple[dict[str, Any], ...]:
+            tag_list = carry([{"Key": k, "Value": v} for k, v in sorted(tags.items())], tags)
+            create: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+            if tag_list:
+                create["Tags"] = tag_list
+            update: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+            if deployment is not None:
+                update["DeploymentConfig"] = deployment.render()
+            return create, update
+
+        # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model, checked on
+        # the requests rendered from traced props so that each problem names its prop.
+        create_check, update_check = render(
+            traced(endpoint_name, "endpoint_name"),
+            traced(endpoint_config_name, "config.config_name"),
+            traced(dict(tags or {}), "tags"),
+            traced(deployment, "deployment"),
+        )
+        check_request(problems, "sagemaker", "CreateEndpoint", create_check)
+        check_request(problems, "sagemaker", "UpdateEndpoint", update_check)
+        create_request, update_request = render(endpoint_name, endpoint_config_name, tags or {}, deployment)
+        tag_list = create_request.get("Tags", [])
         problems.raise_if_any()
         super().__init__(scope, id)
         pin_feature_flags(self)

@@ -41,7 +41,7 @@ from .._iam_facts import (
     UPDATE_MONITORING_SCHEDULE_ACTIONS,
 )
 from .._memo import statement
-from .._validation import check_request, is_token, typed
+from .._validation import check_request, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import DATA_QUALITY_JOB_DEFINITION, MONITORING_SCHEDULE
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
@@ -293,7 +293,7 @@ class DataQualityJobDefinition(SageMakerDefinition):
             "JobResources": {"ClusterConfig": self.cluster.render()},
             "NetworkConfig": render_network(self.network, self.cluster.instance_count),
             "RoleArn": self.role.role_arn if self.role else None,
-            "StoppingCondition": {"MaxRuntimeInSeconds": int(self.max_runtime.to_seconds())},
+            "StoppingCondition": {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)},
             "Tags": self._tags(),
         }
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._validation import Problems, is_token, typed
+from .._validation import Problems, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import PROCESSING
 from ._base import SageMakerDefinition
@@ -210,7 +210,7 @@ class ProcessingDefinition(SageMakerDefinition):
             "RoleArn": self.role.role_arn if self.role else None,
             "AppSpecification": app,
             "ProcessingResources": {"ClusterConfig": self.cluster.render()},
-            "StoppingCondition": {"MaxRuntimeInSeconds": int(self.max_runtime.to_seconds())},
+            "StoppingCondition": {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)},
             "Tags": self._tags(),
         }
         if inputs:

@@ -16,7 +16,7 @@ from constructs import Construct
 
 from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
 from .._memo import statement
-from .._validation import WHAT_TO_PASS, Problems, is_token, looks_like_jsonpath
+from .._validation import WHAT_TO_PASS, Problems, check_value, is_token, looks_like_jsonpath, typed
 from ._base import sagemaker_arn
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -156,20 +156,26 @@ def _arn_name(name: Any) -> str:
     return name.lower() if isinstance(name, str) and not is_token(name) else str(name)
 
 
-def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str) -> None:
+def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str, shape: str) -> None:
+    """An imported resource's name: not empty, and within the API model's ``shape`` (length, pattern)."""
     problems = Problems.for_construct(kind, scope, id)
-    problems.name(field, name, max_len=63, what=what)
+    if name == "":
+        problems.add(field, name, f"the {what} is required: an empty name names no resource")
+    else:
+        check_value(problems, field, "sagemaker", shape, name)
     problems.raise_if_any()
 
 
 class ImportedModel(Construct):
     """A model created outside this app, by name (``ModelDefinition.from_model_name``).
 
-    The name may also be read at run time (``sfn.JsonPath.string_at("$.input.modelName")``); it
-    is checked where it is used: in the request of the definition that names it.
+    The name may also be read at run time (``sfn.JsonPath.string_at("$.input.modelName")``); a
+    fixed name is checked here against the API model's ModelName, and where it is used.
     """
 
+    @typed
     def __init__(self, scope: Construct, id: str, *, model_name: str) -> None:
+        _check_name(type(self).__name__, scope, id, "model_name", model_name, "model name", "ModelName")
         super().__init__(scope, id)
         self._model_name = model_name
 
@@ -185,10 +191,14 @@ class ImportedModel(Construct):
 class ImportedEndpointConfig(Construct):
     """An endpoint config created outside this app, by name (``EndpointConfigDefinition.from_config_name``).
 
-    The name is checked where it is used: in the CreateEndpoint / UpdateEndpoint requests.
+    A fixed name is checked here against the API model, and in the CreateEndpoint / UpdateEndpoint requests.
     """
 
+    @typed
     def __init__(self, scope: Construct, id: str, *, config_name: str) -> None:
+        _check_name(
+            type(self).__name__, scope, id, "config_name", config_name, "endpoint config name", "EndpointConfigName"
+        )
         super().__init__(scope, id)
         self._config_name = config_name
         self._config_arn = sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
@@ -205,8 +215,9 @@ class ImportedEndpointConfig(Construct):
 class ImportedEndpoint(Construct):
     """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
 
+    @typed
     def __init__(self, scope: Construct, id: str, *, endpoint_name: str) -> None:
-        _check_name(type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name")
+        _check_name(type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name", "EndpointName")
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
         self._endpoint_arn = sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
@@ -233,8 +244,9 @@ class ImportedModelPackageGroup(Construct):
     registers into the same group by importing it.
     """
 
+    @typed
     def __init__(self, scope: Construct, id: str, *, group_name: str) -> None:
-        _check_name(type(self).__name__, scope, id, "group_name", group_name, "model package group name")
+        _check_name(type(self).__name__, scope, id, "group_name", group_name, "model package group name", "EntityName")
         super().__init__(scope, id)
         self._group_name = group_name
         self._group_arn = sagemaker_arn(self, "model-package-group", group_name)

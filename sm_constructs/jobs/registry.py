@@ -12,7 +12,7 @@ from constructs import Construct
 
 from .._flags import pin_feature_flags
 from .._memo import statement
-from .._validation import Problems, check_request, typed
+from .._validation import Problems, check_request, traced, typed
 from ._api import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from ._base import SageMakerDefinition, sagemaker_arn
 from .monitoring import DataQualityBaselineDefinition
@@ -55,7 +55,10 @@ class ModelPackageGroup(Construct):
             problems,
             "sagemaker",
             "CreateModelPackageGroup",
-            {"ModelPackageGroupName": group_name, "ModelPackageGroupDescription": description},
+            {
+                "ModelPackageGroupName": traced(group_name, "group_name"),
+                "ModelPackageGroupDescription": traced(description, "description"),
+            },
         )
         problems.raise_if_any()
         super().__init__(scope, id)

@@ -20,7 +20,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from .._algorithms import AlgorithmError, xgboost_hyperparameters
-from .._validation import Problems, _nearest, is_token, looks_like_jsonpath, typed
+from .._validation import Problems, _nearest, carry, is_token, looks_like_jsonpath, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import TRAINING
 from ._base import SageMakerDefinition
@@ -288,17 +288,17 @@ class TrainingDefinition(SageMakerDefinition):
         elif p["max_wait"] is not None:
             problems.conflict(["max_wait", "use_spot_instances"], "max_wait applies to managed spot training only")
         for name, regex in p["metric_definitions"].items():
-            try:
-                re.compile(regex)
-            except re.error as exc:
-                problems.add(f"metric_definitions[{name}]", regex, f"not a regular expression ({exc})")
+            check_metric_regex(problems, f"metric_definitions[{name!r}]", regex)
         validate_network(problems, p["network"])
 
     # ---- rendering --------------------------------------------------------------------------
     def rendered_hyperparameters(self) -> dict[str, str] | str:
         if isinstance(self.hyperparameters, str):
             return self.hyperparameters
-        out = {k: v if isinstance(v, str) else str(v) for k, v in self.hyperparameters.items()}
+        out = carry(
+            {k: carry(v if isinstance(v, str) else str(v), v) for k, v in self.hyperparameters.items()},
+            self.hyperparameters,
+        )
         if self.source_asset is not None and self.entry_point:
             out["sagemaker_program"] = self.entry_point
             out["sagemaker_submit_directory"] = self.source_asset.s3_object_url
@@ -307,7 +307,9 @@ class TrainingDefinition(SageMakerDefinition):
     def algorithm_specification(self) -> dict[str, Any]:
         spec: dict[str, Any] = {"TrainingImage": self.image_config.image_uri, "TrainingInputMode": "File"}
         if self.metric_definitions:
-            spec["MetricDefinitions"] = [{"Name": n, "Regex": r} for n, r in self.metric_definitions.items()]
+            spec["MetricDefinitions"] = carry(
+                [{"Name": n, "Regex": r} for n, r in self.metric_definitions.items()], self.metric_definitions
+            )
         return spec
 
     def job_template(self) -> dict[str, Any]:
@@ -315,7 +317,7 @@ class TrainingDefinition(SageMakerDefinition):
         output: dict[str, Any] = {"S3OutputPath": self.output_path}
         if self.output_kms_key is not None:
             output["KmsKeyId"] = self.output_kms_key.key_arn
-        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": int(self.max_runtime.to_seconds())}
+        stopping: dict[str, Any] = {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)}
         body: dict[str, Any] = {
             "AlgorithmSpecification": self.algorithm_specification(),
             "RoleArn": self.role.role_arn if self.role else None,
@@ -326,11 +328,11 @@ class TrainingDefinition(SageMakerDefinition):
             "EnableInterContainerTrafficEncryption": self.network.encryption(self.cluster.instance_count),
         }
         if self.channels:
-            body["InputDataConfig"] = [c.render() for c in self.channels]
+            body["InputDataConfig"] = carry([c.render() for c in self.channels], self.channels)
         if self.use_spot_instances:
             body["EnableManagedSpotTraining"] = True
             assert self.max_wait is not None
-            stopping["MaxWaitTimeInSeconds"] = int(self.max_wait.to_seconds())
+            stopping["MaxWaitTimeInSeconds"] = whole_seconds(self.max_wait)
         if self.checkpoint_s3_uri:
             body["CheckpointConfig"] = {"S3Uri": self.checkpoint_s3_uri}
         vpc = self.network.vpc_config()
@@ -343,7 +345,7 @@ class TrainingDefinition(SageMakerDefinition):
     def _resource_config(self) -> dict[str, Any]:
         config = self.cluster.render()
         if self.keep_alive is not None:
-            config["KeepAlivePeriodInSeconds"] = int(self.keep_alive.to_seconds())
+            config["KeepAlivePeriodInSeconds"] = whole_seconds(self.keep_alive)
         return config
 
     def render_request(self) -> dict[str, Any]:
@@ -381,3 +383,23 @@ class TrainingDefinition(SageMakerDefinition):
     def default_timeout(self) -> Duration:
         longest = self.max_wait if self.max_wait is not None else self.max_runtime
         return Duration.seconds(int(longest.to_seconds()) + 3600)
+
+
+def check_metric_regex(problems: Problems, field: str, regex: Any) -> None:
+    """A metric regex compiles and has exactly one capture group: SageMaker takes the metric's value
+    from what that group matches in the job's log (SageMaker Developer Guide, "Define metrics and
+    environment variables", automatic-model-tuning-define-metrics-variables.html)."""
+    if not isinstance(regex, str) or is_token(regex):
+        return
+    try:
+        groups = re.compile(regex).groups
+    except re.error as exc:
+        problems.add(field, regex, f"not a regular expression ({exc})")
+        return
+    if groups != 1:
+        problems.add(
+            field,
+            regex,
+            f"has {groups} capture groups; the metric's value is what exactly one group matches, e.g. "
+            "'auc: ([0-9.]+)' (use (?:...) for other groups)",
+        )

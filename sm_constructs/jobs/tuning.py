@@ -10,7 +10,7 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from .._algorithms import xgboost_hyperparameters
-from .._validation import Problems, _nearest, service_shapes, typed
+from .._validation import Problems, _nearest, carry, service_shapes, typed
 from ._api import TUNING
 from ._base import SageMakerDefinition
 from .training import TrainingDefinition, check_xgboost_hyperparameter
@@ -33,8 +33,8 @@ class _NumericRange:
     def render(self) -> dict[str, Any]:
         return {
             "Name": self.name,
-            "MinValue": str(self.min_value),
-            "MaxValue": str(self.max_value),
+            "MinValue": carry(str(self.min_value), self.min_value),
+            "MaxValue": carry(str(self.max_value), self.max_value),
             "ScalingType": self.scaling,
         }
 
@@ -58,7 +58,7 @@ class CategoricalRange:
     values: Sequence[str]
 
     def render(self) -> dict[str, Any]:
-        return {"Name": self.name, "Values": [str(v) for v in self.values]}
+        return {"Name": self.name, "Values": carry([carry(str(v), v) for v in self.values], self.values)}
 
 
 ParameterRange = IntegerRange | ContinuousRange | CategoricalRange

@@ -10,6 +10,8 @@ or a list of findings, each acknowledged on its own (``SageMaker-JobVolumeKms[St
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,20 +52,38 @@ class Context:
         self._machines: dict[CfnResource, Machine] = {}
         self._parameters: dict[Stack, frozenset[str]] = {}
         self._resources: dict[Stack, dict[str, CfnResource]] = {}
+        self._templates: dict[str, dict[str, Any]] = {}
+
+    def use_templates(self, paths: list[str]) -> None:
+        """Read resources as the synthesized templates at ``paths`` have them (by template file name)."""
+        for path in paths:
+            with open(path) as f:
+                self._templates[os.path.basename(path)] = json.load(f)
+
+    @property
+    def has_templates(self) -> bool:
+        return bool(self._templates)
+
+    def _raw(self, node: CfnResource) -> dict[str, Any]:
+        """What CloudFormation will deploy for ``node``: its properties in the synthesized template
+        (property overrides included); before synthesis, the L1's own properties."""
+        stack = Stack.of(node)
+        template = self._templates.get(stack.template_file)
+        if template is not None:
+            resource = template.get("Resources", {}).get(stack.resolve(node.logical_id))
+            if resource is not None:
+                return dict(resource.get("Properties") or {})
+        return stack.resolve(node._render_properties(node._cfn_properties)) or {}
 
     def properties(self, node: CfnResource) -> dict[str, Any]:
         """The resource's CloudFormation properties, resolved, intrinsics as :class:`Deployed`."""
         if node not in self._properties:
-            stack = Stack.of(node)
-            raw = stack.resolve(node._render_properties(node._cfn_properties)) or {}
-            self._properties[node] = convert(raw, self.parameters(stack))
+            self._properties[node] = convert(self._raw(node), self.parameters(Stack.of(node)))
         return self._properties[node]
 
     def machine(self, node: CfnResource) -> Machine:
         if node not in self._machines:
-            stack = Stack.of(node)
-            raw = stack.resolve(node._render_properties(node._cfn_properties)) or {}
-            self._machines[node] = read_machine(raw, self.parameters(stack))
+            self._machines[node] = read_machine(self._raw(node), self.parameters(Stack.of(node)))
         return self._machines[node]
 
     def parameters(self, stack: Stack) -> frozenset[str]:

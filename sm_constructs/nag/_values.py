@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MISSING", "Deployed", "Missing", "RunTime", "Verdict", "equals", "is_present"]
+__all__ = ["MISSING", "Deployed", "Missing", "RunTime", "Verdict", "equals", "is_present", "is_set"]
 
 
 #: Stands for a CloudFormation intrinsic inside a string of a joined definition (see ``_asl``).
@@ -93,3 +93,14 @@ def equals(value: Any, expected: Any, *, default: Any = MISSING) -> str:
     if value is MISSING:
         return Verdict.FAIL
     return Verdict.OK if value == expected else Verdict.FAIL
+
+
+def is_set(value: Any) -> str:
+    """Like :func:`is_present`, for a field whose API shape refuses an empty value (a required
+    member, ``min`` >= 1 or a pattern that needs characters): a value read from the state with
+    JSONPath is *set at run time*, not missing. Step Functions fails the state when the path matches
+    nothing, and the API refuses an empty value, so no request goes out without it. JSONata
+    expressions stay unknown (they may evaluate to nothing)."""
+    if isinstance(value, RunTime) and not value.expression.lstrip().startswith("{%"):
+        return Verdict.OK
+    return is_present(value)

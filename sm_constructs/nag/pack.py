@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, cast
 
 import jsii
-from aws_cdk import CfnResource
+from aws_cdk import CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, Stack, Stage
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack
 from constructs import IConstruct
 
@@ -59,6 +60,22 @@ class SageMakerChecks(NagPack):
     @property
     def rule_ids(self) -> list[str] | None:
         return [f"{PACK_NAME}-{rule.id}" for rule in RULES]
+
+    def validate(self, context: IPolicyValidationContext) -> PolicyValidationPluginReport:
+        """As a validation plugin (after synthesis): read the resources as the templates have them."""
+        self._context.use_templates(list(context.template_paths))
+        return cast(PolicyValidationPluginReport, super().validate(context))
+
+    def validate_scope(self, scope: IConstruct) -> PolicyValidationPluginReport:
+        """Direct invocation: the app is synthesized first (once; a synthesized app is reused), so that
+        rules read what CloudFormation will deploy, property overrides included."""
+        if not self._context.has_templates:
+            stage = scope if isinstance(scope, Stage) else Stage.of(scope)
+            if stage is not None:
+                assembly = stage.synth()
+                stacks = [c for c in scope.node.find_all() if isinstance(c, Stack)]
+                self._context.use_templates([os.path.join(assembly.directory, s.template_file) for s in stacks])
+        return cast(PolicyValidationPluginReport, super().validate_scope(scope))
 
     def _check_resource(self, node: CfnResource) -> None:
         for rule in self._rules_by_type.get(node.cfn_resource_type, ()):

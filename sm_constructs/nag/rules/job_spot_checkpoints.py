@@ -3,7 +3,7 @@
 from .._asl import get
 from .._model import Definition, combine
 from .._rule import STATE_MACHINE, SageMakerRule, task_rule
-from .._values import Deployed, RunTime, Verdict, is_present
+from .._values import Deployed, RunTime, Verdict, is_set
 from ._jobs import job_with_field, per_definition
 
 
@@ -15,10 +15,12 @@ def _definition_verdict(definition: Definition) -> str:
         return Verdict.UNKNOWN
     if spot is not True:
         return Verdict.OK
+    # Both shapes refuse an empty value (botocore: CheckpointConfig.S3Uri is required with the S3Uri
+    # pattern, MaxWaitTimeInSeconds has min 1): a value read from the state is set at run time.
     return combine(
         [
-            is_present(get(definition.value, ("CheckpointConfig", "S3Uri"))),
-            is_present(get(definition.value, ("StoppingCondition", "MaxWaitTimeInSeconds"))),
+            is_set(get(definition.value, ("CheckpointConfig", "S3Uri"))),
+            is_set(get(definition.value, ("StoppingCondition", "MaxWaitTimeInSeconds"))),
         ]
     )
 
