@@ -48,7 +48,7 @@ class LambdaCheckStack(Stack):
             runtime=lambda_.Runtime.PYTHON_3_12,
             handler="check.handler",
             code=lambda_.Code.from_asset("check"),
-            environment={"MIN_ROWS": "150"},
+            environment={"MIN_ROWS": "100"},
             timeout=Duration.seconds(30),
         )
         data.grant_read(check, DataPrefix.PROCESSED)
