@@ -64,9 +64,14 @@ class UserApp:
         done = subprocess.run(
             [self.sm_local, *args], env=self.env, cwd=self.dir, capture_output=True, text=True, timeout=600, check=False
         )
-        assert done.returncode == 0, (
-            f"{self.name}: sm-local {' '.join(args)} exit {done.returncode}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-        )
+        if done.returncode != 0:
+            # a failed run says why in its first lines (failed state, error, FailureReason), then the job log
+            facts = [line[:1000] for line in done.stdout.splitlines() if not line.startswith(("started ", "["))]
+            pytest.fail(
+                f"{self.name}: sm-local {' '.join(args)} exit {done.returncode}\n"
+                + "\n".join(facts)[-6000:]
+                + f"\n{done.stderr[-3000:]}"
+            )
         return done.stdout + done.stderr
 
     @contextlib.contextmanager
@@ -247,7 +252,7 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
     yield make
     for app in made:
         print(app.report())
-        with contextlib.suppress(AssertionError):
+        with contextlib.suppress(pytest.fail.Exception):
             app.sh("reset")
         assert not (app.dir / ".sm-local").exists()
         assert not app.url or not _alive(app.url), f"{app.name}: the emulator still answers after reset"
@@ -363,7 +368,7 @@ def test_byo_serverless(user_app):
 
     def run(phase: str) -> tuple[dict[str, Any], list[float]]:
         result = app.run(phase, "houses-prices")
-        tuning = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=result["steps"]["Tune"]["Name"])
+        tuning = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=result["steps"]["Tune"]["HyperParameterTuningJobName"])
         trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
             HyperParameterTuningJobName=tuning["HyperParameterTuningJobName"]
         )["TrainingJobSummaries"]
