@@ -368,7 +368,9 @@ def test_byo_serverless(user_app):
 
     def run(phase: str) -> tuple[dict[str, Any], list[float]]:
         result = app.run(phase, "houses-prices")
-        tuning = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=result["steps"]["Tune"]["HyperParameterTuningJobName"])
+        tuning = sm.describe_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=result["steps"]["Tune"]["HyperParameterTuningJobName"]
+        )
         trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(
             HyperParameterTuningJobName=tuning["HyperParameterTuningJobName"]
         )["TrainingJobSummaries"]
