@@ -420,9 +420,11 @@ class Emulator:
         _install_context_start_time()
         _install_indefinite_paths()
         from .aws import cloudformation, kms, sagemaker_registry, sagemaker_runtime
+        from .jobs import tuning
 
         cloudformation.install()
         kms.install()
+        tuning.install()
         sagemaker_runtime.install(self.workdir)
         # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
         _install_service_behaviour(runner, faults, self.workdir, self.time_scale)
