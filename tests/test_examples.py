@@ -254,6 +254,8 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
     yield make
     for app in made:
         print(app.report())
+        for missed in app.missed:  # also when a later phase stopped the test before settle()
+            print(f"{app.name}: {missed}")
         with contextlib.suppress(pytest.fail.Exception):
             app.sh("reset")
         assert not (app.dir / ".sm-local").exists()
