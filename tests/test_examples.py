@@ -17,6 +17,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tarfile
 import time
@@ -256,10 +257,23 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
         print(app.report())
         for missed in app.missed:  # also when a later phase stopped the test before settle()
             print(f"{app.name}: {missed}")
+        state = app.dir / ".sm-local" / "emulator.json"
+        pid = int(json.loads(state.read_text())["pid"]) if state.is_file() else None
         with contextlib.suppress(pytest.fail.Exception):
             app.sh("reset")
         assert not (app.dir / ".sm-local").exists()
         assert not app.url or not _alive(app.url), f"{app.name}: the emulator still answers after reset"
+        if pid is not None and _running(pid):
+            os.kill(pid, signal.SIGKILL)  # not left behind for the rest of the suite
+            pytest.fail(f"{app.name}: the emulator (pid {pid}) outlived sm-local reset")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @pytest.mark.xdist_group("example-studio-summary")
