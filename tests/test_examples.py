@@ -264,7 +264,12 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
         assert not (app.dir / ".sm-local").exists()
         assert not app.url or not _alive(app.url), f"{app.name}: the emulator still answers after reset"
         if pid is not None and _running(pid):
-            os.kill(pid, signal.SIGKILL)  # not left behind for the rest of the suite
+            os.kill(pid, signal.SIGTERM)  # not left behind for the rest of the suite (it stops its job runner)
+            deadline = time.monotonic() + 20
+            while _running(pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
             pytest.fail(f"{app.name}: the emulator (pid {pid}) outlived sm-local reset")
 
 
