@@ -8,6 +8,7 @@ module's later tests build on. Each such module is one xdist group, so its fixtu
 
 import fcntl
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +20,43 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # app.py, bench
 _node_bin = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
 if _node_bin.is_dir():
     os.environ["PATH"] = f"{_node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
+
+_ROOT = Path(__file__).resolve().parent.parent
+_UV = _ROOT / ".tools" / "bin" / "uv"
+
+
+def _uv(*args: str | Path, cwd: Path) -> None:
+    done = subprocess.run(
+        [str(_UV), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, f"uv {args[0]} exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory, worker_id) -> Path:
+    """The built wheel with its ``local`` extra in a fresh virtual environment, as a new project installs it.
+
+    Built once per test run: xdist workers share it through their common temporary directory, the
+    first to need it builds it under a file lock and the others wait for it.
+    """
+    if not _UV.is_file():
+        pytest.skip("make setup installs the pinned uv")
+    base = tmp_path_factory.getbasetemp()
+    out = (base if worker_id == "master" else base.parent) / "wheel"
+    out.mkdir(exist_ok=True)
+    with (out / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "ready").is_file():
+            _uv("build", "--wheel", "--out-dir", out / "dist", cwd=_ROOT)
+            (wheel,) = (out / "dist").glob("sm_constructs-*.whl")
+            constraints = out / "constraints.txt"
+            _uv("export", "--frozen", "--no-hashes", "--no-emit-project", "--all-extras", "--no-dev", "-q",
+                "-o", constraints, cwd=_ROOT)  # fmt: skip
+            _uv("venv", "-q", out / "venv", "--python", sys.executable, cwd=_ROOT)
+            _uv("pip", "install", "-q", "--python", out / "venv" / "bin" / "python", "-c", constraints,
+                f"{wheel}[local]", cwd=_ROOT)  # fmt: skip
+            (out / "ready").touch()
+    return out / "venv"
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -22,7 +21,6 @@ import pytest
 from sm_constructs.local.cli.demo import health
 
 ROOT = Path(__file__).resolve().parent.parent
-UV = ROOT / ".tools" / "bin" / "uv"
 pytestmark = [pytest.mark.wheel, pytest.mark.xdist_group("wheel")]
 
 
@@ -32,22 +30,6 @@ def _sh(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None =
     )
     assert done.returncode == 0, f"{args[:3]} exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
-
-
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory) -> Path:
-    if not UV.is_file():
-        pytest.skip("make setup installs the pinned uv")
-    out = tmp_path_factory.mktemp("wheel")
-    _sh(UV, "build", "--wheel", "--out-dir", out / "dist", cwd=ROOT)
-    (wheel,) = (out / "dist").glob("sm_constructs-*.whl")
-    constraints = out / "constraints.txt"
-    _sh(UV, "export", "--frozen", "--no-hashes", "--no-emit-project", "--all-extras", "--no-dev", "-q",
-        "-o", constraints, cwd=ROOT)  # fmt: skip
-    _sh(UV, "venv", "-q", out / "venv", "--python", sys.executable)
-    python = out / "venv" / "bin" / "python"
-    _sh(UV, "pip", "install", "-q", "--python", python, "-c", constraints, f"{wheel}[local]")
-    return out / "venv"
 
 
 def test_wheel_provides_the_local_extra_and_the_reference_app(venv):

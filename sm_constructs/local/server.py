@@ -398,12 +398,14 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         awslambda,
         cloudformation,
         ec2,
+        kms,
         logs,
         sagemaker_monitoring,
         sagemaker_registry,
         sagemaker_runtime,
         sagemaker_search,
     )
+    from .jobs import tuning
 
     patches.entry(
         "moto.core.config",
@@ -429,7 +431,9 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     cloudformation.install()
     awslambda.install(endpoint_url, workdir)
     ec2.install()
+    kms.install()
     logs.install()
+    tuning.install()
     sagemaker_runtime.install(workdir)
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
     _install_service_behaviour(runner, faults, workdir, scale)

@@ -17,7 +17,12 @@ as SageMaker does (*How Hyperparameter Tuning Works*, Amazon SageMaker Developer
 * the objective metric is read from each trial's ``FinalMetricDataList``; ``BestTrainingJob`` is
   the completed trial with the best value (``Maximize``/``Minimize``), so its
   ``<S3OutputPath>/<job>/output/model.tar.gz`` exists downstream. With no completed trial that
-  reports the metric the tuning job fails, naming the trials' failure reasons.
+  reports the metric the tuning job fails, naming the trials' failure reasons;
+* ``ListTrainingJobsForHyperParameterTuningJob`` (moto: not implemented) lists the trials as
+  botocore's SageMaker model documents it: ``StatusEquals``; ``SortBy`` ``Name`` (default),
+  ``CreationTime``, ``Status`` or ``FinalObjectiveMetricValue`` (trials without the objective
+  metric left out); ``SortOrder`` (default ``Ascending``); ``MaxResults`` (default 10) and
+  ``NextToken``; an unknown tuning job is ``ResourceNotFound``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-__all__ = ["run_tuning_job", "trial_hyperparameters"]
+__all__ = ["install", "list_trials", "run_tuning_job", "trial_hyperparameters"]
 
 #: Strategies without a local implementation, drawn as Random trials.
 _RANDOM_FALLBACK = {"Bayesian", "Hyperband"}
@@ -119,6 +124,7 @@ def run_tuning_job(runner: Any, name: str, request: dict[str, Any], job: Any, re
             out.write(f"{strategy} search has no local implementation: trials are drawn as Random search draws them\n")
     names = [f"{name}-{i + 1:03d}-{uuid.uuid4().hex[:8]}" for i in range(len(trials))]
     requests = [_training_request(n, definition, t) for n, t in zip(names, trials, strict=True)]
+    job.local_trials = {n: (t, objective) for n, t in zip(names, trials, strict=True)}
     for trial in requests:
         sagemaker.create_training_job(**trial)
     job.training_job_status_counters = {
@@ -194,3 +200,81 @@ def run_tuning_job(runner: Any, name: str, request: dict[str, Any], job: Any, re
     with log.open("a") as out:
         out.write(f"best: {trial['TrainingJobName']} {objective['MetricName']}={value} {tuned}\n")
     job.hyper_parameter_tuning_job_status = "Completed"
+
+
+def _summary(
+    backend: Any, tuning_job: str, trial: str, tuned: dict[str, str], objective: dict[str, Any]
+) -> dict[str, Any]:
+    described = backend.describe_training_job(trial)
+    summary = {
+        "TrainingJobName": trial,
+        "TrainingJobArn": described["TrainingJobArn"],
+        "TuningJobName": tuning_job,
+        "CreationTime": described["CreationTime"],
+        "TrainingJobStatus": described["TrainingJobStatus"],
+        "TunedHyperParameters": tuned,
+    }
+    for key in ("TrainingStartTime", "TrainingEndTime", "FailureReason"):
+        if described.get(key):
+            summary[key] = described[key]
+    metrics = {m["MetricName"]: m["Value"] for m in described.get("FinalMetricDataList") or []}
+    if objective["MetricName"] in metrics:
+        summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+            "Type": objective.get("Type", "Maximize"),
+            "MetricName": objective["MetricName"],
+            "Value": metrics[objective["MetricName"]],
+        }
+    running = described["TrainingJobStatus"] in ("InProgress", "Stopping")
+    scored = "FinalHyperParameterTuningJobObjectiveMetric" in summary
+    summary["ObjectiveStatus"] = "Pending" if running else "Succeeded" if scored else "Failed"
+    return summary
+
+
+def list_trials(backend: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The ``ListTrainingJobsForHyperParameterTuningJob`` response for ``params`` (module docs)."""
+    from moto.sagemaker.exceptions import ResourceNotFound
+
+    name = params["HyperParameterTuningJobName"]
+    job = backend.hyper_parameter_tuning_jobs.get(name)
+    if job is None:
+        raise ResourceNotFound(message=f"Could not find hyper parameter tuning job '{name}'.")
+    trials = getattr(job, "local_trials", {})
+    summaries = [_summary(backend, name, trial, tuned, objective) for trial, (tuned, objective) in trials.items()]
+    if params.get("StatusEquals"):
+        summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
+    sort_by = params.get("SortBy", "Name")
+    if sort_by == "FinalObjectiveMetricValue":
+        summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
+    key = {
+        "Name": lambda s: s["TrainingJobName"],
+        "CreationTime": lambda s: s["CreationTime"],
+        "Status": lambda s: s["TrainingJobStatus"],
+        "FinalObjectiveMetricValue": lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
+    }[sort_by]
+    summaries.sort(key=key, reverse=params.get("SortOrder", "Ascending") == "Descending")
+    start = int(params.get("NextToken") or 0)
+    end = start + int(params.get("MaxResults") or 10)
+    result: dict[str, Any] = {"TrainingJobSummaries": summaries[start:end]}
+    if end < len(summaries):
+        result["NextToken"] = str(end)
+    return result
+
+
+def install() -> None:
+    """Answer ``ListTrainingJobsForHyperParameterTuningJob`` from the trials run here."""
+    import json
+
+    from moto.core.responses import ActionResult
+
+    from .. import patches
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self: Any) -> Any:
+        return ActionResult(list_trials(self.sagemaker_backend, json.loads(self.body or "{}")))
+
+    patches.add(
+        "moto.sagemaker.responses:SageMakerResponse",
+        "list_training_jobs_for_hyper_parameter_tuning_job",
+        list_training_jobs_for_hyper_parameter_tuning_job,
+        why="moto does not implement ListTrainingJobsForHyperParameterTuningJob; the trials are this module's",
+    )
+    patches.apply()
