@@ -110,9 +110,13 @@ def test_an_unknown_integration_fails_instead_of_passing(aws):
         trust_service="states.amazonaws.com",
         inline=[{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     )
-    with pytest.raises(Exception, match="no table of the calls AWS makes for lambda:invoke"):
+    with pytest.raises(Exception, match="no table of the calls AWS makes for ecs:runTask"):
         _enforcer().task(
-            "arn:aws:states:::lambda:invoke", {}, role_arn=role, state_machine_arn="arn:aws:states:::m", region=REGION
+            "arn:aws:states:::ecs:runTask.sync",
+            {},
+            role_arn=role,
+            state_machine_arn="arn:aws:states:::m",
+            region=REGION,
         )
 
 
