@@ -178,11 +178,15 @@ def test_bad_cache_settings_fail_at_synth():
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:role/sm-exec", mutable=False)
     with pytest.raises(ConstructValidationError, match=r"cache.expire_after.*at least 1 day"):
         TrainingDefinition(
-            stack, "T1", role=role, output_path="s3://b/m", cache=StepCache(expire_after=Duration.hours(2))
+            stack, "T1", role=role, output_path="s3://bucket/m", cache=StepCache(expire_after=Duration.days(0))
+        )
+    with pytest.raises(ConstructValidationError, match=r"cache.expire_after='2 hours'.*whole number of days"):
+        TrainingDefinition(
+            stack, "T0", role=role, output_path="s3://bucket/m", cache=StepCache(expire_after=Duration.hours(2))
         )
     with pytest.raises(ConstructValidationError, match=r"name_prefix.*cached"):
         ProcessingDefinition(stack, "P1", role=role, entrypoint=["x"], name_prefix="p" * 30, cache=StepCache())
-    done = TrainingDefinition(stack, "T2", role=role, output_path="s3://b/m")
+    done = TrainingDefinition(stack, "T2", role=role, output_path="s3://bucket/m")
     done.task()
     with pytest.raises(ConstructValidationError, match="before task"):
         done.enable_cache(StepCache())

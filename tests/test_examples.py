@@ -21,6 +21,7 @@ import signal
 import subprocess
 import tarfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sm_constructs.local.cli.project import _alive
+from sm_constructs.local.server import HEALTH_PATH
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -179,6 +180,15 @@ def _gone(call: Callable[[], Any], *missing: str) -> bool:
             return False
         raise
     return True
+
+
+def _alive(url: str) -> bool:
+    """The emulator at ``url`` answers its health route."""
+    try:
+        urllib.request.urlopen(f"{url}{HEALTH_PATH}", timeout=5).read()
+        return True
+    except OSError:
+        return False
 
 
 def _key_alive(app: UserApp, key_id: str) -> bool:

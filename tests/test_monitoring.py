@@ -324,13 +324,17 @@ def test_monitoring_needs_captured_requests():
 
 def test_monitor_settings_are_checked():
     with pytest.raises(ConstructValidationError, match=r"monitoring.alarm_features.*distinct"):
-        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", alarm_features=["a", "a"])})
+        _deployment(
+            lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://bucket/m/", alarm_features=["a", "a"])}
+        )
     with pytest.raises(ConstructValidationError, match=r"monitoring.frequency.*'weekly'.*must be one of"):
-        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", frequency="weekly")})
+        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://bucket/m/", frequency="weekly")})
     with pytest.raises(ConstructValidationError, match=r"monitoring.drift_threshold"):
-        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", drift_threshold=0)})
+        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://bucket/m/", drift_threshold=0)})
     with pytest.raises(ConstructValidationError, match=r"monitoring.schedule_name"):
-        _deployment(lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://b/m/", schedule_name="bad_name")})
+        _deployment(
+            lambda data: {"monitoring": DataQualityMonitor(output_uri="s3://bucket/m/", schedule_name="bad_name")}
+        )
     with pytest.raises(ConstructValidationError, match=r"default '<endpoint name>-data-quality' exceeds 63"):
         _deployment(endpoint_name="e" * 60)
     with pytest.raises(
@@ -339,7 +343,7 @@ def test_monitor_settings_are_checked():
         _deployment(
             lambda data: {
                 "monitoring": DataQualityMonitor(
-                    output_uri="s3://b/m/", frequency="hourly", max_runtime=Duration.hours(2)
+                    output_uri="s3://bucket/m/", frequency="hourly", max_runtime=Duration.hours(2)
                 )
             }
         )
@@ -348,21 +352,25 @@ def test_monitor_settings_are_checked():
 def test_baseline_output_must_be_a_prefix_and_header_is_for_csv():
     _, stack, _data, role = _stack()
     with pytest.raises(ConstructValidationError, match=r"Test/Baseline.*output_uri.*ending in '/'"):
-        DataQualityBaselineDefinition(stack, "Baseline", role=role, dataset_uri="s3://b/d/", output_uri="s3://b/out")
+        DataQualityBaselineDefinition(
+            stack, "Baseline", role=role, dataset_uri="s3://bucket/d/", output_uri="s3://bucket/out"
+        )
     with pytest.raises(ConstructValidationError, match=r"header.*CSV datasets only"):
         DataQualityBaselineDefinition(
             stack,
             "Baseline",
             role=role,
-            dataset_uri="s3://b/d/",
-            output_uri="s3://b/o/",
+            dataset_uri="s3://bucket/d/",
+            output_uri="s3://bucket/o/",
             dataset_format="jsonl",
             header=True,
         )
     ok = DataQualityBaselineDefinition(
-        stack, "Baseline", role=role, dataset_uri="s3://b/d/", output_uri="s3://b/o/", dataset_format="jsonl"
+        stack, "Baseline", role=role, dataset_uri="s3://bucket/d/", output_uri="s3://bucket/o/", dataset_format="jsonl"
     )
-    assert ok.statistics_uri == "s3://b/o/statistics.json" and ok.constraints_uri == "s3://b/o/constraints.json"
+    assert (
+        ok.statistics_uri == "s3://bucket/o/statistics.json" and ok.constraints_uri == "s3://bucket/o/constraints.json"
+    )
     assert json.loads(ok.environment["dataset_format"]) == {"json": {"lines": True}}
 
 
@@ -373,9 +381,9 @@ def _job_definition(stack, role, **overrides):
         "Job",
         role=role,
         endpoint_name="churn",
-        statistics_uri="s3://b/s.json",
-        constraints_uri="s3://b/c.json",
-        output_uri="s3://b/r/",
+        statistics_uri="s3://bucket/s.json",
+        constraints_uri="s3://bucket/c.json",
+        output_uri="s3://bucket/r/",
         **overrides,
     )
 

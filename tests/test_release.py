@@ -416,9 +416,13 @@ def test_async_inference_bad_input(parts):
             async_inference=AsyncInferenceConfig("b/out", max_concurrent_invocations_per_instance=0),
         )
     message = _error(excinfo)
-    # the rendered request checked against botocore's model names the request fields
-    assert "AsyncInferenceConfig.OutputConfig.S3OutputPath='b/out'" in message
-    assert "MaxConcurrentInvocationsPerInstance=0" in message and "between 1 and 1000" in message
+    # the rendered request checked against botocore's model names the prop, then the request field
+    assert "async_inference.output_path='b/out' (AsyncInferenceConfig.OutputConfig.S3OutputPath)" in message
+    assert (
+        "max_concurrent_invocations_per_instance=0 (AsyncInferenceConfig.ClientConfig.MaxConcurrentInvocationsPerInstance)"
+        in message
+    )
+    assert "between 1 and 1000" in message
     assert "async_inference and serverless conflict" in message
 
 

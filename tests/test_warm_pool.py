@@ -24,7 +24,7 @@ def test_keep_alive_is_sent_and_valid():
     app = new_app()
     stack = new_stack(app)
     train = TrainingDefinition(
-        stack, "Train", role=_role(stack), output_path="s3://b/m", keep_alive=Duration.minutes(10)
+        stack, "Train", role=_role(stack), output_path="s3://bucket/m", keep_alive=Duration.minutes(10)
     )
     train.to_state_machine()
     template = app.synth().get_stack_by_name(stack.stack_name).template
@@ -35,9 +35,11 @@ def test_keep_alive_is_sent_and_valid():
 def test_keep_alive_limit_comes_from_botocore():
     stack = new_stack(new_app())
     role = _role(stack)
-    TrainingDefinition(stack, "AtLimit", role=role, output_path="s3://b/m", keep_alive=Duration.seconds(_MAX))
+    TrainingDefinition(stack, "AtLimit", role=role, output_path="s3://bucket/m", keep_alive=Duration.seconds(_MAX))
     with pytest.raises(ConstructValidationError, match="KeepAlivePeriodInSeconds"):
-        TrainingDefinition(stack, "OverLimit", role=role, output_path="s3://b/m", keep_alive=Duration.seconds(_MAX + 1))
+        TrainingDefinition(
+            stack, "OverLimit", role=role, output_path="s3://bucket/m", keep_alive=Duration.seconds(_MAX + 1)
+        )
 
 
 def test_keep_alive_refused_with_spot_training():
@@ -49,9 +51,9 @@ def test_keep_alive_refused_with_spot_training():
             stack,
             "Spot",
             role=_role(stack),
-            output_path="s3://b/m",
+            output_path="s3://bucket/m",
             use_spot_instances=True,
             max_wait=Duration.hours(2),
-            checkpoint_s3_uri="s3://b/c",
+            checkpoint_s3_uri="s3://bucket/c",
             keep_alive=Duration.minutes(5),
         )
