@@ -404,6 +404,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         sagemaker_registry,
         sagemaker_runtime,
         sagemaker_search,
+        sagemaker_studio,
     )
     from .jobs import tuning
 
@@ -421,6 +422,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         install(enforcer)
     _install_model_package_group()
     _install_studio_domain()
+    sagemaker_studio.install()  # user profiles and spaces, in the domains above
     _install_executable_state_machines()
     _install_rethrown_state_errors()
     _install_sdk_results()

@@ -1,0 +1,577 @@
+"""SageMaker Studio user profiles and spaces in the emulator (moto has neither), and their
+CloudFormation types.
+
+``CreateUserProfile``, ``DescribeUserProfile``, ``ListUserProfiles``, ``UpdateUserProfile`` and
+``DeleteUserProfile``, and the same five for spaces, take and give the members of botocore's SageMaker
+model and fail with its errors:
+
+* every request is checked against the operation's input shape in botocore's model (required
+  members, lengths, patterns, enums: :func:`sm_constructs._validation.check_request`), a failure is
+  a ``ValidationException`` naming the member, the value and the rule;
+* the domain must exist, a profile's ``UserSettings.ExecutionRole`` must be an IAM role of the
+  account that SageMaker may assume (its trust policy allows ``sagemaker.amazonaws.com``), a space's
+  owner must be a user profile of the domain (``ValidationException``: the model lists no
+  ``ResourceNotFound`` for the create calls);
+* a name is unique in its domain (``ResourceInUse``); describe, update and delete of an unknown one
+  fail with ``ResourceNotFound``, update and delete of one being deleted with ``ResourceInUse`` (the
+  errors botocore's model lists for each operation);
+* a created profile or space is ``InService``; a deleted one is ``Deleting`` for
+  :data:`DELETING_SECONDS`, then gone (``UserProfileStatus``/``SpaceStatus`` enums of the model);
+* ``DeleteDomain`` of a domain that still has user profiles or spaces fails with ``ResourceInUse``
+  ("you must delete all apps, spaces and user profiles before you can delete the domain",
+  SageMaker Developer Guide, "Delete an Amazon SageMaker AI domain").
+
+``AWS::SageMaker::UserProfile`` and ``AWS::SageMaker::Space`` are CloudFormation types of the
+emulator (moto skips both yet reported them created). Their ``createOnlyProperties``,
+primary identifiers and attributes are those of CloudFormation's resource schemas (the registry
+schemas ``aws-sagemaker-userprofile.json`` and ``aws-sagemaker-space.json``, which cfn-lint ships;
+a test keeps :data:`CREATE_ONLY` equal to them): a change of a create-only property replaces the
+resource, which CloudFormation refuses for a custom-named one whose identifier stays the same
+("CloudFormation cannot update a stack when a custom-named resource requires replacing", AWS
+CloudFormation User Guide, *Name type*). ``Ref`` is the primary identifier joined with ``|``
+(domain ID first, as the ``AWS::SageMaker::UserProfile`` reference page gives it); a stack delete
+waits until the profile or space is gone, as CloudFormation's handler does.
+
+**Not here:** Studio apps (``CreateApp``) and Studio lifecycle configurations (moto has no
+``AWS::SageMaker::StudioLifecycleConfig`` and skips it); no Studio UI or home file system exists.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CREATE_ONLY", "DELETING_SECONDS", "install"]
+
+#: How long a deleted profile or space stays ``Deleting`` before it is gone.
+DELETING_SECONDS = 1.0
+
+#: createOnlyProperties of CloudFormation's resource schemas (paths below ``/properties``).
+CREATE_ONLY: dict[str, tuple[str, ...]] = {
+    "AWS::SageMaker::UserProfile": (
+        "DomainId",
+        "UserProfileName",
+        "UserSettings/RStudioServerProAppSettings/AccessStatus",
+        "SingleSignOnUserIdentifier",
+        "SingleSignOnUserValue",
+        "UserSettings/RStudioServerProAppSettings/UserGroup",
+    ),
+    "AWS::SageMaker::Space": ("DomainId", "SpaceName", "SpaceSharingSettings", "OwnershipSettings"),
+}
+_SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What tells user profiles and spaces apart: their API names, members and ARN resource type."""
+
+    noun: str  # UserProfile | Space
+    what: str  # "user profile" | "space"
+    arn_type: str  # the ARN's resource type (Service Authorization Reference, SageMaker resource types)
+    cfn_type: str
+    updatable: tuple[str, ...]  # members of Update<noun> besides DomainId and the name
+
+    @property
+    def name_member(self) -> str:
+        return f"{self.noun}Name"
+
+    @property
+    def arn_member(self) -> str:
+        return f"{self.noun}Arn"
+
+
+PROFILE = _Kind("UserProfile", "user profile", "user-profile", "AWS::SageMaker::UserProfile", ("UserSettings",))
+SPACE = _Kind("Space", "space", "space", "AWS::SageMaker::Space", ("SpaceSettings", "SpaceDisplayName"))
+
+
+@dataclass
+class _Record:
+    request: dict[str, Any]
+    arn: str
+    created: datetime.datetime
+    modified: datetime.datetime
+    status: str = "InService"
+    deleted_at: float | None = None
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+
+class _Studio:
+    """The profiles and spaces of one account and region: ``{(kind noun, domain ID, name): record}``."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str, str], _Record] = {}
+        self.lock = threading.RLock()
+
+    def sweep(self) -> None:
+        """Forget what finished deleting."""
+        now = time.monotonic()
+        for key in [k for k, r in self.records.items() if r.deleted_at is not None and r.deleted_at <= now]:
+            del self.records[key]
+
+    def in_domain(self, domain_id: str) -> list[tuple[str, str, str]]:
+        self.sweep()
+        return sorted(k for k in self.records if k[1] == domain_id)
+
+
+def _studio(backend: Any) -> _Studio:
+    # on the backend, so that resetting moto's backends forgets these too
+    studio: _Studio | None = getattr(backend, "_sm_local_studio", None)
+    if studio is None:
+        studio = backend._sm_local_studio = _Studio()
+    return studio
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _validation_error(message: str) -> Exception:
+    from moto.sagemaker.exceptions import ValidationError
+
+    return ValidationError(message=message)
+
+
+def _check_request(operation: str, request: dict[str, Any]) -> None:
+    """``request`` against ``operation``'s input shape in botocore's model; ``ValidationException`` if it breaks it."""
+    from sm_constructs._validation import ConstructValidationError, Problems, check_request
+
+    problems = Problems(operation, "")
+    check_request(problems, "sagemaker", operation, {k: v for k, v in request.items() if v is not None})
+    try:
+        problems.raise_if_any()
+    except ConstructValidationError as error:
+        raise _validation_error("; ".join(error.problems)) from None
+
+
+def _trusts_sagemaker(document: Any) -> bool:
+    statements = (json.loads(document) if isinstance(document, str) else document or {}).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        services = (statement.get("Principal") or {}).get("Service", [])
+        if (
+            statement.get("Effect") == "Allow"
+            and "sts:AssumeRole" in ([actions] if isinstance(actions, str) else actions)
+            and _SAGEMAKER_PRINCIPAL in ([services] if isinstance(services, str) else services)
+        ):
+            return True
+    return False
+
+
+def _check_role(account_id: str, role_arn: str | None) -> None:
+    """An execution role must exist in the account and trust SageMaker (SageMaker assumes it for the user's apps)."""
+    if role_arn is None:
+        return
+    from moto.iam.models import iam_backends
+
+    name = role_arn.rsplit("/", 1)[-1]
+    role = next((r for r in iam_backends[account_id]["global"].roles.values() if r.arn == role_arn), None)
+    if role is None:
+        raise _validation_error(f"The execution role {role_arn} does not exist (no IAM role named {name}).")
+    if not _trusts_sagemaker(role.assume_role_policy_document):
+        raise _validation_error(
+            f"The execution role {role_arn} cannot be assumed by SageMaker: its trust policy does not allow "
+            f"sts:AssumeRole to the service principal {_SAGEMAKER_PRINCIPAL}."
+        )
+
+
+class _Service:
+    """The five calls of one kind against a SageMaker backend."""
+
+    def __init__(self, kind: _Kind) -> None:
+        self.kind = kind
+
+    def key(self, domain_id: str, name: str) -> tuple[str, str, str]:
+        return (self.kind.noun, domain_id, name)
+
+    def arn(self, backend: Any, domain_id: str, name: str) -> str:
+        head = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}"
+        return f"{head}:{self.kind.arn_type}/{domain_id}/{name}"
+
+    def _domain(self, backend: Any, domain_id: str) -> Any:
+        domain = backend.domains.get(domain_id)
+        if domain is None:
+            raise _validation_error(f"Domain {domain_id} does not exist.")
+        return domain
+
+    def _require(self, backend: Any, domain_id: str, name: str, *, changing: bool) -> _Record:
+        studio = _studio(backend)
+        studio.sweep()
+        record = studio.records.get(self.key(domain_id, name))
+        if record is None:
+            arn = self.arn(backend, domain_id, name)
+            raise _not_found(f"{self.kind.what.capitalize()} {arn} does not exist.")
+        if changing and record.status == "Deleting":
+            raise _in_use(f"{self.kind.what.capitalize()} {record.arn} is being deleted.")
+        return record
+
+    def _check_references(self, backend: Any, request: dict[str, Any]) -> None:
+        domain_id = request["DomainId"]
+        self._domain(backend, domain_id)
+        if self.kind is PROFILE:
+            _check_role(backend.account_id, (request.get("UserSettings") or {}).get("ExecutionRole"))
+        owner = (request.get("OwnershipSettings") or {}).get("OwnerUserProfileName")
+        if owner is not None:
+            record = _studio(backend).records.get((PROFILE.noun, domain_id, owner))
+            if record is None or record.status == "Deleting":
+                raise _validation_error(f"The owner {owner} is not a user profile of domain {domain_id}.")
+
+    def create(self, backend: Any, request: dict[str, Any]) -> str:
+        _check_request(f"Create{self.kind.noun}", request)
+        studio = _studio(backend)
+        with studio.lock:
+            self._check_references(backend, request)
+            domain_id, name = request["DomainId"], request[self.kind.name_member]
+            studio.sweep()
+            arn = self.arn(backend, domain_id, name)
+            if self.key(domain_id, name) in studio.records:
+                raise _in_use(f"{self.kind.what.capitalize()} {arn} already exists.")
+            stored = {k: v for k, v in request.items() if v is not None and k != "Tags"}
+            studio.records[self.key(domain_id, name)] = _Record(
+                stored, arn, _now(), _now(), tags=list(request.get("Tags") or [])
+            )
+            return arn
+
+    def describe(self, backend: Any, domain_id: str, name: str) -> dict[str, Any]:
+        _check_request(f"Describe{self.kind.noun}", {"DomainId": domain_id, self.kind.name_member: name})
+        with _studio(backend).lock:
+            record = self._require(backend, domain_id, name, changing=False)
+            return {
+                **record.request,
+                self.kind.arn_member: record.arn,
+                "Status": record.status,
+                "CreationTime": record.created,
+                "LastModifiedTime": record.modified,
+            }
+
+    def update(self, backend: Any, request: dict[str, Any]) -> str:
+        _check_request(f"Update{self.kind.noun}", request)
+        with _studio(backend).lock:
+            record = self._require(backend, request["DomainId"], request[self.kind.name_member], changing=True)
+            if self.kind is PROFILE:
+                _check_role(backend.account_id, (request.get("UserSettings") or {}).get("ExecutionRole"))
+            for member in self.kind.updatable:
+                value = request.get(member)
+                if isinstance(value, dict):  # settings given replace those settings, others are kept
+                    record.request[member] = {**(record.request.get(member) or {}), **value}
+                elif value is not None:
+                    record.request[member] = value
+            record.modified = _now()
+            return record.arn
+
+    def delete(self, backend: Any, domain_id: str, name: str, *, wait: bool = False) -> None:
+        _check_request(f"Delete{self.kind.noun}", {"DomainId": domain_id, self.kind.name_member: name})
+        studio = _studio(backend)
+        with studio.lock:
+            record = self._require(backend, domain_id, name, changing=True)
+            if self.kind is PROFILE:
+                owned = [
+                    k[2]
+                    for k, r in studio.records.items()
+                    if k[:2] == ("Space", domain_id)
+                    and (r.request.get("OwnershipSettings") or {}).get("OwnerUserProfileName") == name
+                ]
+                if owned:
+                    raise _in_use(f"User profile {record.arn} owns the spaces {', '.join(owned)}; delete them first.")
+            record.status, record.modified = "Deleting", _now()
+            record.deleted_at = time.monotonic() + (0 if wait else DELETING_SECONDS)
+            studio.sweep()
+
+    def listed(self, backend: Any, params: dict[str, Any]) -> dict[str, Any]:
+        operation = "ListUserProfiles" if self.kind is PROFILE else "ListSpaces"
+        _check_request(operation, params)
+        studio = _studio(backend)
+        with studio.lock:
+            studio.sweep()
+            contains = params.get(f"{self.kind.name_member}Contains")
+            found = [
+                r
+                for (noun, domain_id, name), r in studio.records.items()
+                if noun == self.kind.noun
+                and params.get("DomainIdEquals") in (None, domain_id)
+                and (contains is None or contains in name)
+            ]
+            by = "created" if params.get("SortBy", "CreationTime") == "CreationTime" else "modified"
+            found.sort(key=lambda r: getattr(r, by), reverse=params.get("SortOrder", "Descending") == "Descending")
+            start = int(params.get("NextToken") or 0)
+            size = int(params.get("MaxResults") or 10)
+            page = found[start : start + size]
+            summaries = [self.summary(r) for r in page]
+        key = "UserProfiles" if self.kind is PROFILE else "Spaces"
+        more = {"NextToken": str(start + size)} if start + size < len(found) else {}
+        return {key: summaries, **more}
+
+    def summary(self, record: _Record) -> dict[str, Any]:
+        request = record.request
+        out = {
+            "DomainId": request["DomainId"],
+            self.kind.name_member: request[self.kind.name_member],
+            "Status": record.status,
+            "CreationTime": record.created,
+            "LastModifiedTime": record.modified,
+        }
+        if self.kind is SPACE:
+            settings = request.get("SpaceSettings") or {}
+            sharing = request.get("SpaceSharingSettings") or {}
+            owner = request.get("OwnershipSettings") or {}
+            out["SpaceSettingsSummary"] = {k: settings[k] for k in ("AppType",) if k in settings}
+            out["SpaceSharingSettingsSummary"] = dict(sharing)
+            out["OwnershipSettingsSummary"] = dict(owner)
+            if "SpaceDisplayName" in request:
+                out["SpaceDisplayName"] = request["SpaceDisplayName"]
+        return out
+
+
+def _not_found(message: str) -> Exception:
+    from moto.sagemaker.exceptions import ResourceNotFound
+
+    return ResourceNotFound(message)
+
+
+def _in_use(message: str) -> Exception:
+    from moto.sagemaker.exceptions import ResourceInUseException
+
+    return ResourceInUseException(message=message)
+
+
+SERVICES = {kind.noun: _Service(kind) for kind in (PROFILE, SPACE)}
+
+
+def _params(response: Any, operation: str) -> dict[str, Any]:
+    """The members of ``operation``'s input shape (botocore's model) that the request gives."""
+    from sm_constructs._validation import service_shapes
+
+    model = service_shapes("sagemaker")
+    shape = model["shapes"][model["operations"][operation]["input"]["shape"]]
+    found = {member: response._get_param(member) for member in shape["members"]}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def _install_api() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+
+    from .. import patches
+
+    why = "SageMaker Studio user profiles and spaces (moto has none)"
+    for noun, service in SERVICES.items():
+        snake = "user_profile" if noun == "UserProfile" else "space"
+
+        def create(self: Any, request: dict[str, Any], _s: _Service = service) -> str:
+            return _s.create(self, request)
+
+        def describe(self: Any, domain_id: str, name: str, _s: _Service = service) -> dict[str, Any]:
+            return _s.describe(self, domain_id, name)
+
+        def update(self: Any, request: dict[str, Any], _s: _Service = service) -> str:
+            return _s.update(self, request)
+
+        def delete(self: Any, domain_id: str, name: str, _s: _Service = service) -> None:
+            _s.delete(self, domain_id, name)
+
+        def listed(self: Any, params: dict[str, Any], _s: _Service = service) -> dict[str, Any]:
+            return _s.listed(self, params)
+
+        def create_response(self: Any, _s: _Service = service, _snake: str = snake) -> Any:
+            arn = getattr(self.sagemaker_backend, f"create_{_snake}")(_params(self, f"Create{_s.kind.noun}"))
+            return ActionResult({_s.kind.arn_member: arn})
+
+        def describe_response(self: Any, _s: _Service = service, _snake: str = snake) -> Any:
+            found = getattr(self.sagemaker_backend, f"describe_{_snake}")(
+                self._get_param("DomainId"), self._get_param(_s.kind.name_member)
+            )
+            return ActionResult(found)
+
+        def update_response(self: Any, _s: _Service = service, _snake: str = snake) -> Any:
+            arn = getattr(self.sagemaker_backend, f"update_{_snake}")(_params(self, f"Update{_s.kind.noun}"))
+            return ActionResult({_s.kind.arn_member: arn})
+
+        def delete_response(self: Any, _s: _Service = service, _snake: str = snake) -> Any:
+            getattr(self.sagemaker_backend, f"delete_{_snake}")(
+                self._get_param("DomainId"), self._get_param(_s.kind.name_member)
+            )
+            return EmptyResult()
+
+        def list_response(self: Any, _snake: str = snake) -> Any:
+            plural = "UserProfiles" if _snake == "user_profile" else "Spaces"
+            method = getattr(
+                self.sagemaker_backend, "list_user_profiles" if plural == "UserProfiles" else "list_spaces"
+            )
+            return ActionResult(method(_params(self, f"List{plural}")))
+
+        plural = "user_profiles" if noun == "UserProfile" else "spaces"
+        for name, backend_fn, response_fn in (
+            (f"create_{snake}", create, create_response),
+            (f"describe_{snake}", describe, describe_response),
+            (f"update_{snake}", update, update_response),
+            (f"delete_{snake}", delete, delete_response),
+            (f"list_{plural}", listed, list_response),
+        ):
+            patches.add("moto.sagemaker.models:SageMakerModelBackend", name, backend_fn, why=why)
+            patches.add("moto.sagemaker.responses:SageMakerResponse", name, response_fn, why=why)
+
+    @patches.wrap(
+        "moto.sagemaker.models:SageMakerModelBackend",
+        "delete_domain",
+        why="DeleteDomain refuses a domain that still has user profiles or spaces, and names an unknown one "
+        "ResourceNotFound (botocore's model), as SageMaker does",
+    )
+    def delete_domain(original: Any, self: Any, domain_id: str, retention_policy: Any) -> None:
+        if domain_id not in self.domains:
+            raise _not_found(f"Domain {domain_id} does not exist.")
+        studio = _studio(self)
+        with studio.lock:
+            left = studio.in_domain(domain_id)
+            if left:
+                names = ", ".join(f"{'user profile' if k[0] == 'UserProfile' else 'space'} {k[2]}" for k in left)
+                raise _in_use(f"Domain {domain_id} still has {names}: delete its apps, spaces and user profiles first.")
+            original(self, domain_id, retention_policy)
+
+
+def _install_cloudformation() -> None:
+    from moto.core.common_models import CloudFormationModel
+    from moto.sagemaker.exceptions import SagemakerClientError
+    from moto.sagemaker.models import sagemaker_backends
+
+    from . import cloudformation
+    from .cloudformation import ResourceFailed
+
+    def at(props: dict[str, Any], path: str) -> Any:
+        value: Any = props
+        for part in path.split("/"):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    class StudioResource:  # a mixin: moto finds CloudFormation types among the direct subclasses only
+        kind: _Kind = PROFILE
+
+        def __init__(self, backend: Any, domain_id: str, name: str, props: dict[str, Any]) -> None:
+            self.backend = backend
+            self.domain_id = domain_id
+            self.name = name
+            self.props = props
+
+        @classmethod
+        def service(cls) -> _Service:
+            return SERVICES[cls.kind.noun]
+
+        @property
+        def physical_resource_id(self) -> str:
+            return f"{self.domain_id}|{self.name}"
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == cls.kind.arn_member
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name != self.kind.arn_member:
+                raise ValueError(f"{self.kind.cfn_type} has no attribute {attribute_name}")
+            return self.service().arn(self.backend, self.domain_id, self.name)
+
+        @classmethod
+        def _create(cls, props: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> Any:
+            backend = sagemaker_backends[account_id][region_name]
+            request = {k: v for k, v in props.items() if not k.startswith("Fn::")}
+            try:
+                cls.service().create(backend, request)
+            except SagemakerClientError as error:
+                physical = f"{props.get('DomainId')}|{props.get(cls.kind.name_member)}"
+                raise ResourceFailed(logical_id, cls.kind.cfn_type, error.message, physical) from None
+            return cls(backend, props["DomainId"], props[cls.kind.name_member], dict(props))
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
+            props = dict(cloudformation_json["Properties"])
+            props.setdefault(cls.kind.name_member, resource_name)
+            return cls._create(props, account_id, region_name, kwargs.get("LogicalId", resource_name))
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            props = dict(cloudformation_json["Properties"])
+            props.setdefault(cls.kind.name_member, new_resource_name)
+            logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
+            old = original_resource.props
+            if any(at(props, p) != at(old, p) for p in CREATE_ONLY[cls.kind.cfn_type]):
+                if (props["DomainId"], props[cls.kind.name_member]) == (
+                    original_resource.domain_id,
+                    original_resource.name,
+                ):
+                    raise ResourceFailed(
+                        logical_id,
+                        cls.kind.cfn_type,
+                        "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+                        f"Rename {original_resource.name} and update the stack again.",
+                        original_resource.physical_resource_id,
+                    )
+                new = cls._create(props, account_id, region_name, logical_id)  # replacement: new first, then old
+                original_resource.delete(account_id, region_name)
+                return new
+            request = {"DomainId": props["DomainId"], cls.kind.name_member: props[cls.kind.name_member]}
+            request.update({m: props[m] for m in cls.kind.updatable if m in props})
+            try:
+                cls.service().update(original_resource.backend, request)
+            except SagemakerClientError as error:
+                raise ResourceFailed(
+                    logical_id, cls.kind.cfn_type, error.message, original_resource.physical_resource_id
+                ) from None
+            record = _studio(original_resource.backend).records[
+                cls.service().key(props["DomainId"], props[cls.kind.name_member])
+            ]
+            record.tags = list(props.get("Tags") or [])
+            original_resource.props = props
+            return original_resource
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            self.service().delete(self.backend, self.domain_id, self.name, wait=True)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            domain_id, _, name = resource_name.partition("|")
+            cls.service().delete(sagemaker_backends[account_id][region_name], domain_id, name, wait=True)
+
+    class UserProfileResource(StudioResource, CloudFormationModel):
+        kind = PROFILE
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "UserProfileName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::UserProfile"
+
+    class SpaceResource(StudioResource, CloudFormationModel):
+        kind = SPACE
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "SpaceName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::Space"
+
+    for model in (UserProfileResource, SpaceResource):
+        cloudformation.resource_type(model, why=f"{model.cloudformation_type()} (moto skips it)")
+
+
+def install() -> None:
+    """Add the Studio user-profile and space APIs and CloudFormation types to moto."""
+    from .. import patches
+
+    _install_api()
+    _install_cloudformation()
+    patches.apply()
