@@ -400,6 +400,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         ec2,
         kms,
         logs,
+        s3,
         sagemaker_monitoring,
         sagemaker_registry,
         sagemaker_runtime,
@@ -435,6 +436,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     ec2.install()
     kms.install()
     logs.install()
+    s3.install()
     tuning.install()
     sagemaker_runtime.install(workdir)
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
