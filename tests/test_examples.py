@@ -29,7 +29,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sm_constructs.local.cli.project import _alive
+from sm_constructs.local.cli.demo import health
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -204,14 +204,19 @@ def _domain_alive(app: UserApp, physical: str) -> bool:
     return any(d["DomainId"] == domain for d in app.client("sagemaker").list_domains()["Domains"])
 
 
+def _studio_name(physical: str) -> str:
+    """The name in a profile's or space's physical ID: its ARN, ``<domain ID>|<name>`` (Ref) or the name."""
+    return physical.replace("|", "/").rsplit("/", 1)[-1]
+
+
 def _user_profile_alive(app: UserApp, physical: str) -> bool:
     profiles = app.client("sagemaker").list_user_profiles()["UserProfiles"]
-    return any(physical.endswith(f"/{p['UserProfileName']}") or physical == p["UserProfileName"] for p in profiles)
+    return any(p["UserProfileName"] == _studio_name(physical) for p in profiles)
 
 
 def _space_alive(app: UserApp, physical: str) -> bool:
     spaces = app.client("sagemaker").list_spaces()["Spaces"]
-    return any(physical.endswith(f"/{s['SpaceName']}") or physical == s["SpaceName"] for s in spaces)
+    return any(s["SpaceName"] == _studio_name(physical) for s in spaces)
 
 
 #: How to tell whether a resource of each type still exists, by its physical id.
@@ -262,7 +267,7 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
         with contextlib.suppress(pytest.fail.Exception):
             app.sh("reset")
         assert not (app.dir / ".sm-local").exists()
-        assert not app.url or not _alive(app.url), f"{app.name}: the emulator still answers after reset"
+        assert not app.url or health(app.url) is None, f"{app.name}: the emulator still answers after reset"
         if pid is not None and _running(pid):
             os.kill(pid, signal.SIGTERM)  # not left behind for the rest of the suite (it stops its job runner)
             deadline = time.monotonic() + 20
