@@ -233,3 +233,93 @@ def test_the_create_only_properties_are_cloudformation_s():
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type).schema
         assert sorted(p.removeprefix("/properties/") for p in schema["createOnlyProperties"]) == sorted(paths)
         assert schema["readOnlyProperties"][0].endswith("Arn")
+
+
+def test_lifecycle_configurations_are_checked_where_they_are_named(aws):
+    sm, domain, role = aws
+    config = {"StudioLifecycleConfigContent": "ZWNobyBoaQ==", "StudioLifecycleConfigAppType": "JupyterLab"}
+    arn = sm.create_studio_lifecycle_config(StudioLifecycleConfigName="setup", **config)["StudioLifecycleConfigArn"]
+    assert arn == f"arn:aws:sagemaker:{REGION}:123456789012:studio-lifecycle-config/setup"
+    assert _error(sm.create_studio_lifecycle_config, StudioLifecycleConfigName="setup", **config)[0] == "ResourceInUse"
+    code, message = _error(
+        sm.create_studio_lifecycle_config,
+        StudioLifecycleConfigName="x",
+        **{**config, "StudioLifecycleConfigAppType": "Nope"},
+    )
+    assert code == "ValidationException" and "StudioLifecycleConfigAppType" in message
+    assert sm.describe_studio_lifecycle_config(StudioLifecycleConfigName="setup")["StudioLifecycleConfigArn"] == arn
+    listed = sm.list_studio_lifecycle_configs(AppTypeEquals="JupyterLab")["StudioLifecycleConfigs"]
+    assert [c["StudioLifecycleConfigName"] for c in listed] == ["setup"]
+    assert sm.list_studio_lifecycle_configs(NameContains="nothing")["StudioLifecycleConfigs"] == []
+
+    missing = arn.replace("/setup", "/gone")
+    settings = {"ExecutionRole": role, "JupyterLabAppSettings": {"LifecycleConfigArns": [missing]}}
+    code, message = _error(sm.create_user_profile, DomainId=domain, UserProfileName="ana", UserSettings=settings)
+    assert code == "ValidationException" and missing in message
+    settings["JupyterLabAppSettings"]["LifecycleConfigArns"] = [arn]
+    sm.create_user_profile(DomainId=domain, UserProfileName="ana", UserSettings=settings)
+    code, message = _error(sm.delete_studio_lifecycle_config, StudioLifecycleConfigName="setup")
+    assert code == "ResourceInUse" and "user profile ana" in message
+    sm.delete_user_profile(DomainId=domain, UserProfileName="ana")
+    time.sleep(0.4)
+    sm.delete_studio_lifecycle_config(StudioLifecycleConfigName="setup")
+    assert _error(sm.describe_studio_lifecycle_config, StudioLifecycleConfigName="setup")[0] == "ResourceNotFound"
+    code, _ = _error(
+        sm.create_domain,
+        DomainName="other",
+        AuthMode="IAM",
+        DefaultUserSettings={"ExecutionRole": role, "JupyterLabAppSettings": {"LifecycleConfigArns": [arn]}},
+        SubnetIds=["subnet-1"],
+        VpcId="vpc-1",
+    )
+    assert code == "ValidationException"
+
+
+def test_a_replaced_lifecycle_configuration_goes_once_its_domain_no_longer_names_it(aws):
+    sm, _, role = aws
+
+    def template(name: str) -> str:
+        arn = f"arn:aws:sagemaker:{REGION}:123456789012:studio-lifecycle-config/{name}"
+        return json.dumps(
+            {
+                "Resources": {
+                    "Setup": {
+                        "Type": "AWS::SageMaker::StudioLifecycleConfig",
+                        "Properties": {
+                            "StudioLifecycleConfigName": name,
+                            "StudioLifecycleConfigContent": "ZWNobyBoaQ==",
+                            "StudioLifecycleConfigAppType": "JupyterLab",
+                        },
+                    },
+                    "Domain": {
+                        "Type": "AWS::SageMaker::Domain",
+                        "DependsOn": "Setup",
+                        "Properties": {
+                            "DomainName": "lc",
+                            "AuthMode": "IAM",
+                            "DefaultUserSettings": {
+                                "ExecutionRole": role,
+                                "JupyterLabAppSettings": {"LifecycleConfigArns": [arn]},
+                            },
+                            "SubnetIds": ["subnet-1"],
+                            "VpcId": "vpc-1",
+                        },
+                    },
+                },
+                "Outputs": {
+                    "Ref": {"Value": {"Ref": "Setup"}},
+                    "Arn": {"Value": {"Fn::GetAtt": ["Setup", "StudioLifecycleConfigArn"]}},
+                },
+            }
+        )
+
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    cfn.create_stack(StackName="lc", TemplateBody=template("setup-1"))
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="lc")["Stacks"][0]["Outputs"]}
+    assert outputs["Ref"] == "setup-1" and outputs["Arn"].endswith(":studio-lifecycle-config/setup-1")
+    cfn.update_stack(StackName="lc", TemplateBody=template("setup-2"))
+    assert cfn.describe_stacks(StackName="lc")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    names = [c["StudioLifecycleConfigName"] for c in sm.list_studio_lifecycle_configs()["StudioLifecycleConfigs"]]
+    assert names == ["setup-2"]
+    cfn.delete_stack(StackName="lc")
+    assert sm.list_studio_lifecycle_configs()["StudioLifecycleConfigs"] == []

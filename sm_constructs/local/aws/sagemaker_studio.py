@@ -1,39 +1,44 @@
-"""SageMaker Studio user profiles and spaces in the emulator (moto has neither), and their
-CloudFormation types.
+"""SageMaker Studio user profiles, spaces and lifecycle configurations in the emulator (moto has
+none of them), and their CloudFormation types.
 
 ``CreateUserProfile``, ``DescribeUserProfile``, ``ListUserProfiles``, ``UpdateUserProfile`` and
-``DeleteUserProfile``, and the same five for spaces, take and give the members of botocore's SageMaker
-model and fail with its errors:
+``DeleteUserProfile``, the same five for spaces, and ``Create``/``Describe``/``List``/
+``DeleteStudioLifecycleConfig`` take and give the members of botocore's SageMaker model and fail
+with its errors:
 
 * every request is checked against the operation's input shape in botocore's model (required
   members, lengths, patterns, enums: :func:`sm_constructs._validation.check_request`), a failure is
   a ``ValidationException`` naming the member, the value and the rule;
 * the domain must exist, a profile's ``UserSettings.ExecutionRole`` must be an IAM role of the
   account that SageMaker may assume (its trust policy allows ``sagemaker.amazonaws.com``), a space's
-  owner must be a user profile of the domain (``ValidationException``: the model lists no
-  ``ResourceNotFound`` for the create calls);
-* a name is unique in its domain (``ResourceInUse``); describe, update and delete of an unknown one
-  fail with ``ResourceNotFound``, update and delete of one being deleted with ``ResourceInUse`` (the
-  errors botocore's model lists for each operation);
+  owner must be a user profile of the domain, and every lifecycle configuration a domain, profile or
+  space names must exist (``ValidationException``: the model lists no ``ResourceNotFound`` for the
+  create calls);
+* a name is unique in its domain (lifecycle configurations: in the account; ``ResourceInUse``);
+  describe, update and delete of an unknown one fail with ``ResourceNotFound``, update and delete of
+  one being deleted with ``ResourceInUse`` (the errors botocore's model lists for each operation);
 * a created profile or space is ``InService``; a deleted one is ``Deleting`` for
   :data:`DELETING_SECONDS`, then gone (``UserProfileStatus``/``SpaceStatus`` enums of the model);
 * ``DeleteDomain`` of a domain that still has user profiles or spaces fails with ``ResourceInUse``
   ("you must delete all apps, spaces and user profiles before you can delete the domain",
-  SageMaker Developer Guide, "Delete an Amazon SageMaker AI domain").
+  SageMaker Developer Guide, "Delete an Amazon SageMaker AI domain"), so does deleting a profile that
+  owns a space, and a lifecycle configuration a domain, profile or space names (botocore's
+  ``DeleteStudioLifecycleConfig`` docs).
 
-``AWS::SageMaker::UserProfile`` and ``AWS::SageMaker::Space`` are CloudFormation types of the
-emulator (moto skips both yet reported them created). Their ``createOnlyProperties``,
-primary identifiers and attributes are those of CloudFormation's resource schemas (the registry
-schemas ``aws-sagemaker-userprofile.json`` and ``aws-sagemaker-space.json``, which cfn-lint ships;
-a test keeps :data:`CREATE_ONLY` equal to them): a change of a create-only property replaces the
-resource, which CloudFormation refuses for a custom-named one whose identifier stays the same
-("CloudFormation cannot update a stack when a custom-named resource requires replacing", AWS
-CloudFormation User Guide, *Name type*). ``Ref`` is the primary identifier joined with ``|``
-(domain ID first, as the ``AWS::SageMaker::UserProfile`` reference page gives it); a stack delete
-waits until the profile or space is gone, as CloudFormation's handler does.
+``AWS::SageMaker::UserProfile``, ``AWS::SageMaker::Space`` and ``AWS::SageMaker::StudioLifecycleConfig``
+are CloudFormation types of the emulator (moto skips all three yet reported them created). Their
+``createOnlyProperties``, primary identifiers and attributes are those of CloudFormation's resource
+schemas (the registry schemas ``aws-sagemaker-userprofile.json``, ``aws-sagemaker-space.json`` and
+``aws-sagemaker-studiolifecycleconfig.json``, which cfn-lint ships; a test keeps :data:`CREATE_ONLY`
+equal to them): a change of a create-only property replaces the resource, which CloudFormation
+refuses for a custom-named one whose identifier stays the same ("CloudFormation cannot update a
+stack when a custom-named resource requires replacing", AWS CloudFormation User Guide, *Name type*).
+``Ref`` is the primary identifier, joined with ``|`` for two (domain ID first, as the
+``AWS::SageMaker::UserProfile`` reference page gives it); a stack delete waits until the profile or
+space is gone, as CloudFormation's handler does; a replaced lifecycle configuration is deleted once
+nothing names it (CloudFormation's cleanup phase, after the domain that named it was updated).
 
-**Not here:** Studio apps (``CreateApp``) and Studio lifecycle configurations (moto has no
-``AWS::SageMaker::StudioLifecycleConfig`` and skips it); no Studio UI or home file system exists.
+**Not here:** Studio apps (``CreateApp``): no Studio UI, home file system or lifecycle script runs.
 """
 
 from __future__ import annotations
@@ -61,6 +66,12 @@ CREATE_ONLY: dict[str, tuple[str, ...]] = {
         "UserSettings/RStudioServerProAppSettings/UserGroup",
     ),
     "AWS::SageMaker::Space": ("DomainId", "SpaceName", "SpaceSharingSettings", "OwnershipSettings"),
+    "AWS::SageMaker::StudioLifecycleConfig": (
+        "StudioLifecycleConfigAppType",
+        "StudioLifecycleConfigContent",
+        "StudioLifecycleConfigName",
+        "Tags",
+    ),
 }
 _SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
@@ -100,10 +111,13 @@ class _Record:
 
 
 class _Studio:
-    """The profiles and spaces of one account and region: ``{(kind noun, domain ID, name): record}``."""
+    """The profiles and spaces of one account and region (``{(kind noun, domain ID, name): record}``)
+    and its lifecycle configurations."""
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str, str], _Record] = {}
+        self.lifecycle_configs: dict[str, _Record] = {}  # by name
+        self.retired: set[str] = set()  # lifecycle configurations CloudFormation replaced, deleted once unused
         self.lock = threading.RLock()
 
     def sweep(self) -> None:
@@ -213,6 +227,7 @@ class _Service:
         self._domain(backend, domain_id)
         if self.kind is PROFILE:
             _check_role(backend.account_id, (request.get("UserSettings") or {}).get("ExecutionRole"))
+        _check_lifecycle_configs(backend, request)
         owner = (request.get("OwnershipSettings") or {}).get("OwnerUserProfileName")
         if owner is not None:
             record = _studio(backend).records.get((PROFILE.noun, domain_id, owner))
@@ -253,6 +268,7 @@ class _Service:
             record = self._require(backend, request["DomainId"], request[self.kind.name_member], changing=True)
             if self.kind is PROFILE:
                 _check_role(backend.account_id, (request.get("UserSettings") or {}).get("ExecutionRole"))
+            _check_lifecycle_configs(backend, request)
             for member in self.kind.updatable:
                 value = request.get(member)
                 if isinstance(value, dict):  # settings given replace those settings, others are kept
@@ -340,6 +356,166 @@ def _in_use(message: str) -> Exception:
 SERVICES = {kind.noun: _Service(kind) for kind in (PROFILE, SPACE)}
 
 
+# ---- Studio lifecycle configurations -------------------------------------------------------------
+def _lifecycle_arns(settings: Any) -> set[str]:
+    """The lifecycle configurations a request's settings name: every ``LifecycleConfigArns`` and
+    ``DefaultResourceSpec.LifecycleConfigArn`` (botocore's model; built-in ones are SageMaker's own)."""
+    found: set[str] = set()
+    if isinstance(settings, dict):
+        for key, value in settings.items():
+            if key == "LifecycleConfigArns" and isinstance(value, list):
+                found.update(str(arn) for arn in value)
+            elif key == "LifecycleConfigArn" and isinstance(value, str):
+                found.add(value)
+            else:
+                found |= _lifecycle_arns(value)
+    elif isinstance(settings, list):
+        for item in settings:
+            found |= _lifecycle_arns(item)
+    return found
+
+
+def _lifecycle_arn(backend: Any, name: str) -> str:
+    return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:studio-lifecycle-config/{name}"
+
+
+def _check_lifecycle_configs(backend: Any, settings: Any) -> None:
+    """Every lifecycle configuration ``settings`` name must exist in the account and region."""
+    known = {r.arn.lower() for r in _studio(backend).lifecycle_configs.values()}
+    missing = sorted(arn for arn in _lifecycle_arns(settings) if arn.lower() not in known)
+    if missing:
+        raise _validation_error(f"Studio lifecycle configuration {', '.join(missing)} does not exist.")
+
+
+def _lifecycle_users(backend: Any, arn: str) -> list[str]:
+    """What names lifecycle configuration ``arn`` in its settings: domains, user profiles, spaces."""
+    users = [
+        f"domain {domain_id}"
+        for domain_id, domain in backend.domains.items()
+        if arn.lower()
+        in {a.lower() for a in _lifecycle_arns([domain.default_user_settings, domain.default_space_settings])}
+    ]
+    studio = _studio(backend)
+    studio.sweep()
+    for (noun, domain_id, name), record in sorted(studio.records.items()):
+        if arn.lower() in {a.lower() for a in _lifecycle_arns(record.request)}:
+            users.append(f"{'user profile' if noun == PROFILE.noun else 'space'} {name} of domain {domain_id}")
+    return users
+
+
+def _collect_retired(backend: Any) -> None:
+    """Delete the replaced lifecycle configurations nothing names any more (CloudFormation deletes a
+    replaced resource in its cleanup phase, after the resources that name it were updated)."""
+    studio = _studio(backend)
+    with studio.lock:
+        for name in sorted(studio.retired):
+            record = studio.lifecycle_configs.get(name)
+            if record is None or not _lifecycle_users(backend, record.arn):
+                studio.lifecycle_configs.pop(name, None)
+                studio.retired.discard(name)
+
+
+class _LifecycleConfigs:
+    """Create, describe, list and delete Studio lifecycle configurations (SageMaker has no update for them)."""
+
+    def create(self, backend: Any, request: dict[str, Any]) -> str:
+        _check_request("CreateStudioLifecycleConfig", request)
+        _collect_retired(backend)
+        studio = _studio(backend)
+        name = request["StudioLifecycleConfigName"]
+        with studio.lock:
+            arn = _lifecycle_arn(backend, name)
+            if name in studio.lifecycle_configs:
+                raise _in_use(f"Studio lifecycle configuration {arn} already exists.")
+            stored = {k: v for k, v in request.items() if k != "Tags"}
+            studio.lifecycle_configs[name] = _Record(stored, arn, _now(), _now(), tags=list(request.get("Tags") or []))
+            return arn
+
+    def _require(self, backend: Any, name: str) -> _Record:
+        record = _studio(backend).lifecycle_configs.get(name)
+        if record is None:
+            raise _not_found(f"Studio lifecycle configuration {_lifecycle_arn(backend, name)} does not exist.")
+        return record
+
+    def describe(self, backend: Any, name: str) -> dict[str, Any]:
+        _check_request("DescribeStudioLifecycleConfig", {"StudioLifecycleConfigName": name})
+        _collect_retired(backend)
+        with _studio(backend).lock:
+            record = self._require(backend, name)
+            return {
+                **record.request,
+                "StudioLifecycleConfigArn": record.arn,
+                "CreationTime": record.created,
+                "LastModifiedTime": record.modified,
+            }
+
+    def delete(self, backend: Any, name: str) -> None:
+        """Refused while a domain, user profile or space names it (botocore's ``DeleteStudioLifecycleConfig``
+        docs: "You must also remove the Lifecycle Configuration from UserSettings in all Domains and UserProfiles")."""
+        _check_request("DeleteStudioLifecycleConfig", {"StudioLifecycleConfigName": name})
+        _collect_retired(backend)
+        studio = _studio(backend)
+        with studio.lock:
+            record = self._require(backend, name)
+            users = _lifecycle_users(backend, record.arn)
+            if users:
+                raise _in_use(f"Studio lifecycle configuration {record.arn} is used by {', '.join(users)}.")
+            del studio.lifecycle_configs[name]
+
+    def listed(self, backend: Any, params: dict[str, Any]) -> dict[str, Any]:
+        _check_request("ListStudioLifecycleConfigs", params)
+        _collect_retired(backend)
+        studio = _studio(backend)
+        bounds = {
+            "CreationTimeBefore": ("created", lambda t, b: t < b),
+            "CreationTimeAfter": ("created", lambda t, b: t > b),
+            "ModifiedTimeBefore": ("modified", lambda t, b: t < b),
+            "ModifiedTimeAfter": ("modified", lambda t, b: t > b),
+        }
+        with studio.lock:
+            found = [
+                r
+                for name, r in studio.lifecycle_configs.items()
+                if params.get("NameContains", "") in name
+                and params.get("AppTypeEquals") in (None, r.request["StudioLifecycleConfigAppType"])
+                and all(
+                    test(getattr(r, attr), _as_time(params[bound]))
+                    for bound, (attr, test) in bounds.items()
+                    if bound in params
+                )
+            ]
+            by = params.get("SortBy", "CreationTime")
+            key = {"CreationTime": "created", "LastModifiedTime": "modified"}.get(by)
+            found.sort(
+                key=lambda r: getattr(r, key) if key else r.request["StudioLifecycleConfigName"],
+                reverse=params.get("SortOrder", "Descending") == "Descending",
+            )
+            start, size = int(params.get("NextToken") or 0), int(params.get("MaxResults") or 10)
+            details = [
+                {
+                    "StudioLifecycleConfigArn": r.arn,
+                    "StudioLifecycleConfigName": r.request["StudioLifecycleConfigName"],
+                    "CreationTime": r.created,
+                    "LastModifiedTime": r.modified,
+                    "StudioLifecycleConfigAppType": r.request["StudioLifecycleConfigAppType"],
+                }
+                for r in found[start : start + size]
+            ]
+        more = {"NextToken": str(start + size)} if start + size < len(found) else {}
+        return {"StudioLifecycleConfigs": details, **more}
+
+
+def _as_time(value: Any) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    if isinstance(value, (int, float)):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+    return datetime.datetime.fromisoformat(str(value))
+
+
+LIFECYCLE_CONFIGS = _LifecycleConfigs()
+
+
 def _params(response: Any, operation: str) -> dict[str, Any]:
     """The members of ``operation``'s input shape (botocore's model) that the request gives."""
     from sm_constructs._validation import service_shapes
@@ -412,6 +588,57 @@ def _install_api() -> None:
             patches.add("moto.sagemaker.models:SageMakerModelBackend", name, backend_fn, why=why)
             patches.add("moto.sagemaker.responses:SageMakerResponse", name, response_fn, why=why)
 
+    why = "SageMaker Studio lifecycle configurations (moto has none)"
+    configs = LIFECYCLE_CONFIGS
+
+    def create_config(self: Any, request: dict[str, Any]) -> str:
+        return configs.create(self, request)
+
+    def describe_config(self: Any, name: str) -> dict[str, Any]:
+        return configs.describe(self, name)
+
+    def delete_config(self: Any, name: str) -> None:
+        configs.delete(self, name)
+
+    def list_configs(self: Any, params: dict[str, Any]) -> dict[str, Any]:
+        return configs.listed(self, params)
+
+    def create_config_response(self: Any) -> Any:
+        arn = self.sagemaker_backend.create_studio_lifecycle_config(_params(self, "CreateStudioLifecycleConfig"))
+        return ActionResult({"StudioLifecycleConfigArn": arn})
+
+    def describe_config_response(self: Any) -> Any:
+        name = self._get_param("StudioLifecycleConfigName")
+        return ActionResult(self.sagemaker_backend.describe_studio_lifecycle_config(name))
+
+    def delete_config_response(self: Any) -> Any:
+        self.sagemaker_backend.delete_studio_lifecycle_config(self._get_param("StudioLifecycleConfigName"))
+        return EmptyResult()
+
+    def list_configs_response(self: Any) -> Any:
+        params = _params(self, "ListStudioLifecycleConfigs")
+        return ActionResult(self.sagemaker_backend.list_studio_lifecycle_configs(params))
+
+    for name, backend_fn, response_fn in (
+        ("create_studio_lifecycle_config", create_config, create_config_response),
+        ("describe_studio_lifecycle_config", describe_config, describe_config_response),
+        ("delete_studio_lifecycle_config", delete_config, delete_config_response),
+        ("list_studio_lifecycle_configs", list_configs, list_configs_response),
+    ):
+        patches.add("moto.sagemaker.models:SageMakerModelBackend", name, backend_fn, why=why)
+        patches.add("moto.sagemaker.responses:SageMakerResponse", name, response_fn, why=why)
+
+    @patches.wrap(
+        "moto.sagemaker.models:SageMakerModelBackend",
+        "create_domain",
+        why="CreateDomain checks that the Studio lifecycle configurations its default settings name exist",
+    )
+    def create_domain(original: Any, self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        names = ("default_user_settings", "default_space_settings")
+        _check_lifecycle_configs(self, [kwargs.get(n) for n in names])
+        result: dict[str, Any] = original(self, *args, **kwargs)
+        return result
+
     @patches.wrap(
         "moto.sagemaker.models:SageMakerModelBackend",
         "delete_domain",
@@ -428,6 +655,7 @@ def _install_api() -> None:
                 names = ", ".join(f"{'user profile' if k[0] == 'UserProfile' else 'space'} {k[2]}" for k in left)
                 raise _in_use(f"Domain {domain_id} still has {names}: delete its apps, spaces and user profiles first.")
             original(self, domain_id, retention_policy)
+        _collect_retired(self)
 
 
 def _install_cloudformation() -> None:
@@ -564,7 +792,88 @@ def _install_cloudformation() -> None:
         def cloudformation_type() -> str:
             return "AWS::SageMaker::Space"
 
-    for model in (UserProfileResource, SpaceResource):
+    class LifecycleConfigResource(CloudFormationModel):
+        """Every property is create-only in its schema: a change replaces it (under a new name, as
+        the library's hashed names do; CloudFormation refuses a replacement that keeps the name)."""
+
+        def __init__(self, backend: Any, props: dict[str, Any]) -> None:
+            self.backend = backend
+            self.props = props
+
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StudioLifecycleConfigName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SageMaker::StudioLifecycleConfig"
+
+        @property
+        def physical_resource_id(self) -> str:
+            return str(self.props["StudioLifecycleConfigName"])  # Ref: the schema's primary identifier
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return attr == "StudioLifecycleConfigArn"
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            if attribute_name != "StudioLifecycleConfigArn":
+                raise ValueError(f"AWS::SageMaker::StudioLifecycleConfig has no attribute {attribute_name}")
+            return _lifecycle_arn(self.backend, self.physical_resource_id)
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
+            props = dict(cloudformation_json["Properties"])
+            props.setdefault("StudioLifecycleConfigName", resource_name)
+            backend = sagemaker_backends[account_id][region_name]
+            try:
+                LIFECYCLE_CONFIGS.create(backend, props)
+            except SagemakerClientError as error:
+                logical_id = kwargs.get("LogicalId", resource_name)
+                raise ResourceFailed(
+                    logical_id, cls.cloudformation_type(), error.message, props["StudioLifecycleConfigName"]
+                ) from None
+            return cls(backend, props)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            props = dict(cloudformation_json["Properties"])
+            props.setdefault("StudioLifecycleConfigName", new_resource_name)
+            logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
+            if props["StudioLifecycleConfigName"] == original_resource.physical_resource_id:
+                raise ResourceFailed(
+                    logical_id,
+                    cls.cloudformation_type(),
+                    "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
+                    f"Rename {original_resource.physical_resource_id} and update the stack again.",
+                    original_resource.physical_resource_id,
+                )
+            new = cls.create_from_cloudformation_json(
+                new_resource_name, cloudformation_json, account_id, region_name, LogicalId=logical_id
+            )
+            _studio(original_resource.backend).retired.add(original_resource.physical_resource_id)
+            _collect_retired(original_resource.backend)  # now, unless the domain still names it
+            return new
+
+        def delete(self, account_id: str, region_name: str) -> None:
+            LIFECYCLE_CONFIGS.delete(self.backend, self.physical_resource_id)
+
+        @classmethod
+        def delete_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+        ) -> None:
+            LIFECYCLE_CONFIGS.delete(sagemaker_backends[account_id][region_name], resource_name)
+
+    for model in (UserProfileResource, SpaceResource, LifecycleConfigResource):
         cloudformation.resource_type(model, why=f"{model.cloudformation_type()} (moto skips it)")
 
 
