@@ -311,13 +311,11 @@ class _Service:
                 and (contains is None or contains in name)
             ]
             by = "created" if params.get("SortBy", "CreationTime") == "CreationTime" else "modified"
-            found.sort(key=lambda r: getattr(r, by), reverse=params.get("SortOrder", "Descending") == "Descending")
-            start = int(params.get("NextToken") or 0)
-            size = int(params.get("MaxResults") or 10)
-            page = found[start : start + size]
+            # defaults per botocore's model docs: CreationTime, Ascending, 10 per page
+            found.sort(key=lambda r: getattr(r, by), reverse=params.get("SortOrder") == "Descending")
+            page, more = _page(params, found)
             summaries = [self.summary(r) for r in page]
         key = "UserProfiles" if self.kind is PROFILE else "Spaces"
-        more = {"NextToken": str(start + size)} if start + size < len(found) else {}
         return {key: summaries, **more}
 
     def summary(self, record: _Record) -> dict[str, Any]:
@@ -339,6 +337,15 @@ class _Service:
             if "SpaceDisplayName" in request:
                 out["SpaceDisplayName"] = request["SpaceDisplayName"]
         return out
+
+
+def _page(params: dict[str, Any], found: list[_Record]) -> tuple[list[_Record], dict[str, str]]:
+    """One page of ``found`` (``MaxResults``, default 10 in the model's docs) and the ``NextToken`` after it."""
+    token = params.get("NextToken") or "0"
+    if not token.isdigit():
+        raise _validation_error(f"Invalid pagination token {token!r}.")
+    start, size = int(token), int(params.get("MaxResults") or 10)
+    return found[start : start + size], ({"NextToken": str(start + size)} if start + size < len(found) else {})
 
 
 def _not_found(message: str) -> Exception:
@@ -488,9 +495,9 @@ class _LifecycleConfigs:
             key = {"CreationTime": "created", "LastModifiedTime": "modified"}.get(by)
             found.sort(
                 key=lambda r: getattr(r, key) if key else r.request["StudioLifecycleConfigName"],
-                reverse=params.get("SortOrder", "Descending") == "Descending",
+                reverse=params.get("SortOrder", "Descending") == "Descending",  # the default here (model docs)
             )
-            start, size = int(params.get("NextToken") or 0), int(params.get("MaxResults") or 10)
+            page, more = _page(params, found)
             details = [
                 {
                     "StudioLifecycleConfigArn": r.arn,
@@ -499,9 +506,8 @@ class _LifecycleConfigs:
                     "LastModifiedTime": r.modified,
                     "StudioLifecycleConfigAppType": r.request["StudioLifecycleConfigAppType"],
                 }
-                for r in found[start : start + size]
+                for r in page
             ]
-        more = {"NextToken": str(start + size)} if start + size < len(found) else {}
         return {"StudioLifecycleConfigs": details, **more}
 
 
