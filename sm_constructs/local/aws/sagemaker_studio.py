@@ -47,6 +47,7 @@ import datetime
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -625,14 +626,15 @@ def _install_api() -> None:
         params = _params(self, "ListStudioLifecycleConfigs")
         return ActionResult(self.sagemaker_backend.list_studio_lifecycle_configs(params))
 
-    for name, backend_fn, response_fn in (
+    config_calls: list[tuple[str, Callable[..., Any], Callable[..., Any]]] = [
         ("create_studio_lifecycle_config", create_config, create_config_response),
         ("describe_studio_lifecycle_config", describe_config, describe_config_response),
         ("delete_studio_lifecycle_config", delete_config, delete_config_response),
         ("list_studio_lifecycle_configs", list_configs, list_configs_response),
-    ):
-        patches.add("moto.sagemaker.models:SageMakerModelBackend", name, backend_fn, why=why)
-        patches.add("moto.sagemaker.responses:SageMakerResponse", name, response_fn, why=why)
+    ]
+    for call, model_fn, answer_fn in config_calls:
+        patches.add("moto.sagemaker.models:SageMakerModelBackend", call, model_fn, why=why)
+        patches.add("moto.sagemaker.responses:SageMakerResponse", call, answer_fn, why=why)
 
     @patches.wrap(
         "moto.sagemaker.models:SageMakerModelBackend",
