@@ -35,8 +35,10 @@ turned on, and installs, as plug-ins rather than changes to moto:
 
 The real CDK CLI deploys into it (``AWS_ENDPOINT_URL=http://localhost:<port>``; moto resolves
 template URLs by that name). Resource types moto does not implement (CloudWatch alarms, bucket and
-topic policies, EventBridge Scheduler, Studio user profiles, spaces and lifecycle configurations) are
-skipped by moto with a warning; none of them takes part in a pipeline run.
+topic policies, EventBridge Scheduler) are skipped by moto with a warning; none of them takes part in
+a pipeline run. Studio user profiles, spaces and lifecycle configurations are the emulator's own
+(:mod:`~sm_constructs.local.aws.sagemaker_studio`), and ``AWS::S3::Bucket`` keeps its versioning
+(:mod:`~sm_constructs.local.aws.s3`).
 """
 
 from __future__ import annotations
@@ -150,8 +152,8 @@ def _install_studio_domain() -> None:
     """``AWS::SageMaker::Domain`` for moto's CloudFormation, backed by moto's SageMaker ``CreateDomain``.
 
     Execution roles are scoped to their domain through its ``DomainId`` attribute, so a skipped
-    domain would fail the whole stack; user profiles, spaces and Studio lifecycle configurations have
-    no moto backend and are skipped with moto's warning like other unsupported types.
+    domain would fail the whole stack; user profiles, spaces and Studio lifecycle configurations are
+    :mod:`~sm_constructs.local.aws.sagemaker_studio`'s.
     """
     from moto.core.common_models import CloudFormationModel
     from moto.sagemaker.models import sagemaker_backends
@@ -400,10 +402,12 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         ec2,
         kms,
         logs,
+        s3,
         sagemaker_monitoring,
         sagemaker_registry,
         sagemaker_runtime,
         sagemaker_search,
+        sagemaker_studio,
     )
     from .jobs import tuning
 
@@ -421,6 +425,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         install(enforcer)
     _install_model_package_group()
     _install_studio_domain()
+    sagemaker_studio.install()  # user profiles and spaces, in the domains above
     _install_executable_state_machines()
     _install_rethrown_state_errors()
     _install_sdk_results()
@@ -433,6 +438,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     ec2.install()
     kms.install()
     logs.install()
+    s3.install()
     tuning.install()
     sagemaker_runtime.install(workdir)
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint

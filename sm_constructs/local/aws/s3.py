@@ -1,0 +1,58 @@
+"""S3 buckets from CloudFormation with the versioning their template gives (a plug-in for moto).
+
+moto's ``AWS::S3::Bucket`` applies ``BucketEncryption`` and ``Tags`` but drops
+``VersioningConfiguration``, so a bucket CloudFormation creates versioned (``Status: Enabled``,
+AWS::S3::Bucket VersioningConfiguration reference, "Update requires: No interruption") kept one
+version per key: an overwritten object's previous version was gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["install"]
+
+
+def _apply_versioning(bucket: Any, cloudformation_json: Any, account_id: str) -> None:
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    status = (cloudformation_json.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status")
+    if status is not None:
+        s3_backends[account_id][get_partition(bucket.region_name)].put_bucket_versioning(bucket.name, status)
+
+
+def install() -> None:
+    from .. import patches
+
+    why = "AWS::S3::Bucket's VersioningConfiguration is applied on create and update (moto drops it)"
+
+    @patches.wrap("moto.s3.models:FakeBucket", "create_from_cloudformation_json", why=why)
+    def create(
+        original: Any,
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        _apply_versioning(bucket, cloudformation_json, account_id)
+        return bucket
+
+    @patches.wrap("moto.s3.models:FakeBucket", "update_from_cloudformation_json", why=why)
+    def update(
+        original: Any,
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        bucket = original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+        _apply_versioning(bucket, cloudformation_json, account_id)
+        return bucket
+
+    patches.apply()
