@@ -37,6 +37,7 @@ from .storage import DataPrefix, MlDataBucket
 
 __all__ = [
     "DEFAULT_DATA_ACCESS",
+    "DEFAULT_IDLE_TIMEOUT_MINUTES",
     "DEFAULT_PLATFORM",
     "MAX_SCRIPT_CHARS",
     "LifecycleScript",
@@ -47,6 +48,8 @@ __all__ = [
 #: Amazon Linux 2023 with JupyterLab 4: the newest platform CloudFormation's resource schema
 #: accepts (SageMaker's API already lists ``notebook-al2023-v2``; CloudFormation does not yet).
 DEFAULT_PLATFORM = "notebook-al2023-v1"
+#: Idle minutes after which a notebook stops itself unless told otherwise.
+DEFAULT_IDLE_TIMEOUT_MINUTES = 60
 #: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
 MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
 Access = Literal["read", "write", "read_write"]
@@ -158,7 +161,9 @@ class NotebookInstance(Construct):
         Default: - HTTPS to anywhere.
     :param encryption_key: the volume's key. Default: - a new key with rotation.
     :param idle_timeout_minutes: stop the notebook after this many idle minutes (>= 5), by an
-        embedded checker that needs no internet. Default: - never stopped automatically.
+        embedded checker that needs no internet: a forgotten notebook bills by the hour and keeps a
+        role with data access running. ``None`` never stops it automatically.
+        Default: :data:`DEFAULT_IDLE_TIMEOUT_MINUTES` (60).
     :param on_start: script run at every start (after the auto-stop setup). Default: - none.
     :param on_create: script run once, at creation. Default: - none.
     :param default_code_repository: an https git URL or a SageMaker code repository name, cloned
@@ -190,7 +195,7 @@ class NotebookInstance(Construct):
         subnet_selection: ec2.SubnetSelection | None = None,
         https_egress_to: Sequence[ec2.IPeer] | None = None,
         encryption_key: kms.IKey | None = None,
-        idle_timeout_minutes: int | None = None,
+        idle_timeout_minutes: int | None = DEFAULT_IDLE_TIMEOUT_MINUTES,
         on_start: LifecycleScript | None = None,
         on_create: LifecycleScript | None = None,
         default_code_repository: str | None = None,
