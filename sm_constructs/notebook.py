@@ -315,21 +315,22 @@ class NotebookInstance(Construct):
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
             )
         start_script = _start_script(on_start, idle_timeout_minutes)
-        for field, script in (("on_start", start_script), ("on_create", on_create)):
-            if script is None:
+        # Characters and emptiness are the user's script's (as written); the size is what SageMaker gets.
+        for field, given, script in (("on_start", on_start, start_script), ("on_create", on_create, on_create)):
+            if script is None or given is None:
                 continue
             size = len(script.encoded())
-            control = _CONTROL_CHARS.search(script.content)
+            control = _CONTROL_CHARS.search(given.content)
             if control is not None:
                 problems.add(
                     field,
-                    script.content,
+                    given.content,
                     f"contains the control character {control.group()!r} at offset {control.start()}: bash refuses a "
                     "script with a NUL byte as binary and reads a carriage return as part of the command; keep "
                     "tabs and '\\n' line ends only",
                 )
-            if size == 0:
-                problems.add(field, script.content, "a lifecycle script must not be empty")
+            if not given.encoded():
+                problems.add(field, given.content, "a lifecycle script must not be empty")
             elif size > MAX_SCRIPT_CHARS:
                 with_autostop = (
                     " (including the auto-stop setup)" if field == "on_start" and idle_timeout_minutes else ""
