@@ -8,6 +8,7 @@ the IAM facts table (``jobs._api``), so the scanners and the keys agree on its e
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from aws_cdk import ArnFormat, Stack
@@ -15,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ._flags import key_policy
 from ._iam_facts import (
     CREATE_GRANT_DENY_ACTIONS,
     CREATE_GRANT_DENY_CONDITIONS,
@@ -24,7 +26,29 @@ from ._iam_facts import (
     SOURCE_ARN,
 )
 
-__all__ = ["allow_log_delivery", "deny_grants_to_non_aws_callers", "new_key"]
+__all__ = [
+    "JOB_KEY_ID",
+    "STACK_JOB_KEY",
+    "StackJobKey",
+    "allow_log_delivery",
+    "deny_grants_to_non_aws_callers",
+    "job_key",
+    "new_key",
+    "resolve_job_key",
+]
+
+#: Construct id of the stack's job key, at the root of the stack.
+JOB_KEY_ID = "SageMakerJobKey"
+
+
+class StackJobKey(enum.Enum):
+    """The default of the job definitions' key props: the stack's job key (see :func:`job_key`)."""
+
+    DEFAULT = "stack-job-key"
+
+
+#: ``output_kms_key`` / ``ClusterConfig.volume_kms_key`` left at their default: the stack's job key.
+STACK_JOB_KEY = StackJobKey.DEFAULT
 
 
 def deny_grants_to_non_aws_callers(key: kms.IKey) -> None:
@@ -68,3 +92,28 @@ def allow_log_delivery(key: kms.IKey) -> None:
             },
         )
     )
+
+
+def job_key(scope: Construct) -> kms.IKey:
+    """The stack's job key: one customer-managed key, made on first use, that encrypts the outputs and
+    volumes of every job definition of the stack given no key of its own.
+
+    One key per stack, not per job: a job reads what an earlier job wrote (a training channel is a
+    processing output), and every execution role that runs a job with the default key is granted it.
+    Roles that read job outputs elsewhere need ``job_key(scope).grant_decrypt(role)``.
+    """
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child(JOB_KEY_ID)
+    if isinstance(existing, kms.Key):
+        return existing
+    return new_key(
+        stack,
+        JOB_KEY_ID,
+        description=f"Encrypts the outputs and ML storage volumes of the SageMaker jobs of {stack.stack_name}",
+        policy=key_policy(),
+    )
+
+
+def resolve_job_key(scope: Construct, key: kms.IKey | StackJobKey | None) -> kms.IKey | None:
+    """A key prop as given: the stack's job key for the default, ``None`` (opted out) or the key itself."""
+    return job_key(scope) if isinstance(key, StackJobKey) else key

@@ -33,7 +33,7 @@ from constructs import Construct
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
-from ._kms import new_key
+from ._kms import STACK_JOB_KEY, StackJobKey, new_key
 from ._memo import aws, statement
 from ._validation import Problems, check_state_machine_name, typed
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry
@@ -81,7 +81,8 @@ class ModelDeployment(ExecutionMetrics, Construct):
     :param initial_instance_count: Default: 1.
     :param async_inference: asynchronous endpoint. Default: - real-time.
     :param data_capture: capture requests and responses (for monitoring). Default: - none.
-    :param kms_key: encrypts the endpoint's storage volume. Default: - AWS-managed.
+    :param kms_key: encrypts the endpoint's storage volume. Default: - the stack's job key; ``None``:
+        AWS-managed.
     :param network: the model's VPC and isolation. Default: - no VPC, no isolation.
     :param deployment: blue/green policy for updates. Default: - SageMaker's default update.
     :param autoscaling: scale the variant once InService. Default: - no autoscaling.
@@ -116,7 +117,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         initial_instance_count: int = 1,
         async_inference: AsyncInferenceConfig | None = None,
         data_capture: DataCapture | None = None,
-        kms_key: kms.IKey | None = None,
+        kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         network: NetworkConfig | None = None,
         deployment: BlueGreenDeployment | None = None,
         autoscaling: EndpointAutoscaling | None = None,

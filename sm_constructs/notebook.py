@@ -37,6 +37,7 @@ from .storage import DataPrefix, MlDataBucket
 
 __all__ = [
     "DEFAULT_DATA_ACCESS",
+    "DEFAULT_IDLE_TIMEOUT_MINUTES",
     "DEFAULT_PLATFORM",
     "MAX_SCRIPT_CHARS",
     "LifecycleScript",
@@ -47,6 +48,8 @@ __all__ = [
 #: Amazon Linux 2023 with JupyterLab 4: the newest platform CloudFormation's resource schema
 #: accepts (SageMaker's API already lists ``notebook-al2023-v2``; CloudFormation does not yet).
 DEFAULT_PLATFORM = "notebook-al2023-v1"
+#: Idle minutes after which a notebook stops itself unless told otherwise.
+DEFAULT_IDLE_TIMEOUT_MINUTES = 60
 #: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
 MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
 Access = Literal["read", "write", "read_write"]
@@ -158,7 +161,9 @@ class NotebookInstance(Construct):
         Default: - HTTPS to anywhere.
     :param encryption_key: the volume's key. Default: - a new key with rotation.
     :param idle_timeout_minutes: stop the notebook after this many idle minutes (>= 5), by an
-        embedded checker that needs no internet. Default: - never stopped automatically.
+        embedded checker that needs no internet: a forgotten notebook bills by the hour and keeps a
+        role with data access running. ``None`` never stops it automatically.
+        Default: :data:`DEFAULT_IDLE_TIMEOUT_MINUTES` (60).
     :param on_start: script run at every start (after the auto-stop setup). Default: - none.
     :param on_create: script run once, at creation. Default: - none.
     :param default_code_repository: an https git URL or a SageMaker code repository name, cloned
@@ -190,7 +195,7 @@ class NotebookInstance(Construct):
         subnet_selection: ec2.SubnetSelection | None = None,
         https_egress_to: Sequence[ec2.IPeer] | None = None,
         encryption_key: kms.IKey | None = None,
-        idle_timeout_minutes: int | None = None,
+        idle_timeout_minutes: int | None = DEFAULT_IDLE_TIMEOUT_MINUTES,
         on_start: LifecycleScript | None = None,
         on_create: LifecycleScript | None = None,
         default_code_repository: str | None = None,
@@ -310,21 +315,22 @@ class NotebookInstance(Construct):
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
             )
         start_script = _start_script(on_start, idle_timeout_minutes)
-        for field, script in (("on_start", start_script), ("on_create", on_create)):
-            if script is None:
+        # Characters and emptiness are the user's script's (as written); the size is what SageMaker gets.
+        for field, given, script in (("on_start", on_start, start_script), ("on_create", on_create, on_create)):
+            if script is None or given is None:
                 continue
             size = len(script.encoded())
-            control = _CONTROL_CHARS.search(script.content)
+            control = _CONTROL_CHARS.search(given.content)
             if control is not None:
                 problems.add(
                     field,
-                    script.content,
+                    given.content,
                     f"contains the control character {control.group()!r} at offset {control.start()}: bash refuses a "
                     "script with a NUL byte as binary and reads a carriage return as part of the command; keep "
                     "tabs and '\\n' line ends only",
                 )
-            if size == 0:
-                problems.add(field, script.content, "a lifecycle script must not be empty")
+            if not given.encoded():
+                problems.add(field, given.content, "a lifecycle script must not be empty")
             elif size > MAX_SCRIPT_CHARS:
                 with_autostop = (
                     " (including the auto-stop setup)" if field == "on_start" and idle_timeout_minutes else ""

@@ -41,7 +41,7 @@ def built():
     app = new_app()
     stack = new_stack(app)
     data, role = _deps(stack)
-    nb = NotebookInstance(stack, "Notebook", data_bucket=data, execution_role=role, idle_timeout_minutes=60)
+    nb = NotebookInstance(stack, "Notebook", data_bucket=data, execution_role=role)  # stops after 60 idle minutes
     sm = MlStateMachine(stack, "Sm", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P")))
     nb.grant_start_pipeline(sm.state_machine)
     nb.grant_invoke_endpoint("churn")
@@ -363,6 +363,7 @@ def test_overrides(tmp_path):
         notebook_instance_name="explore",
         job_name_prefix="churn",
         data_access={"raw/": "read"},
+        idle_timeout_minutes=None,
     )
     t = template_of(stack)
     t.has_resource_properties(
@@ -430,9 +431,10 @@ def test_notebook_name_known_only_at_deploy_time():
 
 
 def test_no_lifecycle_config_without_scripts():
+    """Auto-stop turned off explicitly and no scripts: nothing to configure."""
     stack = new_stack()
     data, execution = _deps(stack)
-    NotebookInstance(stack, "Nb", data_bucket=data, execution_role=execution)
+    NotebookInstance(stack, "Nb", data_bucket=data, execution_role=execution, idle_timeout_minutes=None)
     t = template_of(stack)
     t.resource_count_is(LIFECYCLE, 0)
     assert "LifecycleConfigName" not in _notebook(t)["Properties"]
@@ -484,7 +486,7 @@ def test_invoke_endpoint_by_arn_and_pattern():
         ({"volume_size_gb": 16385}, r"volume_size_gb=16385 is invalid"),
         ({"idle_timeout_minutes": 4}, r"idle_timeout_minutes=4 is invalid: must be between 5 and"),
         (
-            {"on_start": LifecycleScript("x" * 12289)},
+            {"on_start": LifecycleScript("x" * 12289), "idle_timeout_minutes": None},
             r"on_start='<16388 chars base64>' is invalid: SageMaker allows 16384",
         ),
         ({"on_create": LifecycleScript("")}, r"on_create='' is invalid: a lifecycle script must not be empty"),
@@ -531,7 +533,9 @@ def test_autostop_counts_towards_the_script_limit():
     stack = new_stack()
     data, execution = _deps(stack)
     user_script = LifecycleScript("x" * (MAX_SCRIPT_CHARS * 3 // 4 - 300))
-    NotebookInstance(stack, "Ok", data_bucket=data, execution_role=execution, on_start=user_script)
+    NotebookInstance(
+        stack, "Ok", data_bucket=data, execution_role=execution, on_start=user_script, idle_timeout_minutes=None
+    )
     with pytest.raises(ConstructValidationError, match=r"on_start=.*including the auto-stop setup"):
         NotebookInstance(
             stack, "Nb", data_bucket=data, execution_role=execution, on_start=user_script, idle_timeout_minutes=30

@@ -24,7 +24,9 @@ from typing import Any
 
 from aws_cdk import Arn, ArnComponents, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as sfn_tasks
 from constructs import Construct
 
 from .._flags import pin_feature_flags
@@ -491,6 +493,27 @@ class SageMakerDefinition(Construct):
     def default_timeout(self) -> Duration | None:
         return None
 
+    def _failure_path(self, id: str, topic: sns.ITopic | None) -> sfn.IChainable:
+        """Where a one-step state machine's catch leads: notify (with a topic), then fail with the job's error."""
+        failed = sfn.Fail(self, f"{id}Failed", error_path="$.error.Error", cause_path="$.error.Cause")
+        if topic is None:
+            return failed
+        notify = sfn_tasks.SnsPublish(
+            self,
+            f"{id}NotifyFailure",
+            topic=topic,
+            subject=f"{self.node.id} failed",
+            message=sfn.TaskInput.from_object(
+                {
+                    "execution": sfn.JsonPath.execution_id,
+                    "error": sfn.JsonPath.string_at("$.error.Error"),
+                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        return notify.next(failed)
+
     # ---- run-time references ------------------------------------------------------------------
     def state_output(self, field: str) -> str:
         """A run-time reference (a JSONPath token) to ``field`` of this definition's task result.
@@ -519,11 +542,19 @@ class SageMakerDefinition(Construct):
             problems.raise_if_any()
         self._result_path = result_path
 
-    def to_state_machine(self, id: str = "StateMachine", **kwargs: Any) -> MlStateMachine:
+    def to_state_machine(
+        self, id: str = "StateMachine", *, notification_topic: sns.ITopic | None = None, **kwargs: Any
+    ) -> MlStateMachine:
         """A one-step :class:`MlStateMachine` running just this definition, with the default retries.
 
-        Makes a single job deployable and schedulable without a pipeline. ``kwargs`` go to
-        :class:`MlStateMachine` (encryption key, log retention, timeout, name ...).
+        Makes a single job deployable and schedulable without a pipeline. A failure (after the
+        retries) is caught into a failure path that ends the execution failed with the job's error
+        and cause: ``<id>Failed``, after publishing them to ``notification_topic`` when given (as
+        :class:`MlPipeline` notifies). ``kwargs`` go to :class:`MlStateMachine` (encryption key, log
+        retention, timeout, name ...).
+
+        :param notification_topic: told of every failed execution (execution, error, cause).
+            Default: - none: alarm on the state machine's ``metric_failed()``.
         """
         if self.node.try_find_child(id) is not None:
             problems = Problems.at(type(self).__name__, self)
@@ -531,6 +562,7 @@ class SageMakerDefinition(Construct):
             problems.raise_if_any()
         task = self.task(self.node.id if self.node.try_find_child(self.node.id) is None else f"{self.node.id}Run")
         add_default_retry(task)
+        task.add_catch(self._failure_path(id, notification_topic), errors=["States.ALL"], result_path="$.error")
         body: sfn.IChainable = task if self.cache is None else CachedStep(self, task, self.cache)
         timeout = self.default_timeout()
         if timeout is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._nag import acknowledge
 from .._validation import Problems, carry, is_token
 from ..images import ContainerImage
@@ -31,13 +33,28 @@ class ClusterConfig:
     :param instance_type: ``ml.*`` type, or a JSONPath token. Default: ``ml.m5.xlarge``.
     :param instance_count: Default: 1.
     :param volume_size_gb: attached storage per instance, 1 to 16384. Default: 30.
-    :param volume_kms_key: encrypts the attached volumes. Default: - AWS-managed encryption.
+    :param volume_kms_key: encrypts the attached ML storage volumes. Default: - the stack's job key
+        (``sm_constructs._kms.job_key``), a customer-managed key shared by the stack's job definitions.
+        ``None`` leaves the volumes to SageMaker's AWS-managed encryption: needed for instance types with
+        only local (NVMe) instance storage, which SageMaker encrypts in hardware and which reject a
+        ``VolumeKmsKeyId`` (botocore's SageMaker model, ``ResourceConfig.VolumeKmsKeyId``).
     """
 
     instance_type: str = "ml.m5.xlarge"
     instance_count: int = 1
     volume_size_gb: int = 30
-    volume_kms_key: kms.IKey | None = None
+    volume_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY
+
+    def with_key(self, scope: Construct) -> ClusterConfig:
+        """This configuration with its volume key resolved in ``scope``'s stack (the default: the job key)."""
+        return dataclasses.replace(self, volume_kms_key=resolve_job_key(scope, self.volume_kms_key))
+
+    @property
+    def volume_key(self) -> kms.IKey | None:
+        """The volume key of a configuration resolved with :meth:`with_key`."""
+        key = self.volume_kms_key
+        assert not isinstance(key, StackJobKey), "resolve the cluster's key with with_key(scope) first"
+        return key
 
     def render(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -45,8 +62,8 @@ class ClusterConfig:
             "InstanceCount": self.instance_count,
             "VolumeSizeInGB": self.volume_size_gb,
         }
-        if self.volume_kms_key is not None:
-            out["VolumeKmsKeyId"] = self.volume_kms_key.key_arn
+        if self.volume_key is not None:
+            out["VolumeKmsKeyId"] = self.volume_key.key_arn
         return out
 
 
@@ -56,14 +73,24 @@ class NetworkConfig:
 
     :param subnets: VPC subnets. Default: - no VPC (SageMaker-managed network).
     :param security_groups: required with ``subnets``.
-    :param enable_network_isolation: no outbound network at all from the containers. Default: False.
+    :param enable_network_isolation: no network at all from the containers (SageMaker still copies the
+        inputs in and the outputs out): code or a dependency that goes rogue cannot send data anywhere.
+        Default: - on, unless the job needs the network: training in script mode (its container
+        downloads the code from S3, ``sagemaker_submit_directory``). Set False for code that calls
+        AWS or the internet itself (better: a VPC without internet access).
     :param encrypt_inter_container_traffic: Default: - on when more than one instance runs.
     """
 
     subnets: Sequence[ec2.ISubnet] = field(default_factory=list)
     security_groups: Sequence[ec2.ISecurityGroup] = field(default_factory=list)
-    enable_network_isolation: bool = False
+    enable_network_isolation: bool | None = None
     encrypt_inter_container_traffic: bool | None = None
+
+    def isolation(self, *, needs_network: bool = False) -> bool:
+        """Whether the containers run isolated: as set, else unless the job needs the network."""
+        if self.enable_network_isolation is not None:
+            return self.enable_network_isolation
+        return not needs_network
 
     def vpc_config(self) -> dict[str, Any] | None:
         if not self.subnets:
@@ -90,7 +117,7 @@ def render_network(network: NetworkConfig, instance_count: int) -> dict[str, Any
     """The ``NetworkConfig`` block of processing requests."""
     out: dict[str, Any] = {
         "EnableInterContainerTrafficEncryption": network.encryption(instance_count),
-        "EnableNetworkIsolation": network.enable_network_isolation,
+        "EnableNetworkIsolation": network.isolation(),
     }
     vpc = network.vpc_config()
     if vpc:
@@ -132,7 +159,7 @@ def grant_role(
     role: iam.IRole | None,
     image: ContainerImage | None,
     asset: s3_assets.Asset | None,
-    keys: Sequence[kms.IKey | None],
+    keys: Sequence[kms.IKey | StackJobKey | None],
 ) -> None:
     """What the execution role needs to run a job: pull the image, read the code, use the keys.
 
@@ -156,7 +183,7 @@ def grant_role(
             "Read-only access to the CDK bootstrap asset bucket, where the job's code is published by cdk deploy.",
         )
     for key in keys:
-        if key is None:
+        if key is None or isinstance(key, StackJobKey):
             continue
         if hasattr(role, "grant_key"):
             role.grant_key(key)

@@ -26,6 +26,7 @@ from .._iam_facts import (
     MODEL,
     UPDATE_ENDPOINT_ACTIONS,
 )
+from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import statement
 from .._validation import Problems, carry, check_request, is_token, traced, typed, whole_seconds
 from ..images import ContainerImage
@@ -94,6 +95,21 @@ def _lowercase_prefix(problems: Problems, prefix: str | None) -> None:
         problems.add("name_prefix", prefix, "use lower case: the name is read back from the (lower-case) ARN")
 
 
+def _trained(training: TrainingDefinition | TuningDefinition | None) -> TrainingDefinition | None:
+    return training.training if isinstance(training, TuningDefinition) else training
+
+
+def _script_mode(training: TrainingDefinition | TuningDefinition | None) -> bool:
+    """A model trained in script mode serves with the same code, downloaded from S3 by its container."""
+    trained = _trained(training)
+    return trained is not None and trained.entry_point is not None
+
+
+def _artifact_key(training: TrainingDefinition | TuningDefinition | None) -> kms.IKey | None:
+    trained = _trained(training)
+    return trained.output_kms_key if trained is not None else None
+
+
 class ModelDefinition(SageMakerDefinition):
     """A SageMaker model (CreateModel): an inference image plus a model artifact.
 
@@ -115,7 +131,8 @@ class ModelDefinition(SageMakerDefinition):
         ``training``, ``image`` and ``model_data_url``. The execution ``role`` must be able to pull
         the version's image and read its artifact. Default: - none.
     :param environment: container environment. Default: - none.
-    :param network: VPC and isolation. Default: - no VPC, no isolation.
+    :param network: VPC and isolation. Default: - no VPC; network isolation, except for the model of a
+        script-mode training job (its inference container downloads the code from S3).
     """
 
     _rendered_props = {"image_uri": "image"}
@@ -169,7 +186,8 @@ class ModelDefinition(SageMakerDefinition):
         self.environment = dict(environment or {})
         self.network = network
         self._check_request()
-        grant_role(self, role, pull, None, [])
+        # The artifact is read with the model's role: the key the training job encrypted it with.
+        grant_role(self, role, pull, None, [_artifact_key(training)])
 
     @staticmethod
     def from_model_name(scope: Construct, id: str, model_name: str) -> IModelRef:
@@ -198,7 +216,7 @@ class ModelDefinition(SageMakerDefinition):
             # A model from a registered version names it in Containers (CreateModel API reference:
             # ContainerDefinition.ModelPackageName), as SageMaker's own deploy-from-registry does.
             **({"Containers": [container]} if self.model_package is not None else {"PrimaryContainer": container}),
-            "EnableNetworkIsolation": self.network.enable_network_isolation,
+            "EnableNetworkIsolation": self.network.isolation(needs_network=_script_mode(self.training)),
             "Tags": self._tags(),
         }
         vpc = self.network.vpc_config()
@@ -300,7 +318,9 @@ class EndpointConfigDefinition(SageMakerDefinition):
     :param async_inference: queue requests and write responses to S3 instead of answering in the
         call (not with ``serverless``). Default: - real-time.
     :param data_capture: Default: - no capture.
-    :param kms_key: encrypts the instances' storage volume. Default: - AWS-managed.
+    :param kms_key: encrypts the instances' ML storage volume. Default: - the stack's job key
+        (``sm_constructs._kms.job_key``); none for serverless variants, which have no volume. ``None``:
+        AWS-managed, needed for instance types with only local (NVMe) storage, which reject a KmsKeyId.
     :param variant_name: Default: ``AllTraffic``.
     """
 
@@ -318,7 +338,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         serverless: ServerlessConfig | None = None,
         async_inference: AsyncInferenceConfig | None = None,
         data_capture: DataCapture | None = None,
-        kms_key: kms.IKey | None = None,
+        kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         variant_name: str = "AllTraffic",
         name_prefix: str | None = None,
         tags: Mapping[str, str] | None = None,
@@ -330,7 +350,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
             if isinstance(serverless.memory_size_mb, int) and serverless.memory_size_mb % 1024:
                 # CreateEndpointConfig ServerlessConfig: "1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, or 6144 MB".
                 problems.add("serverless.memory_size_mb", serverless.memory_size_mb, "must be a multiple of 1024")
-            if kms_key is not None:
+            if kms_key is not None and not isinstance(kms_key, StackJobKey):
                 problems.conflict(["kms_key", "serverless"], "serverless endpoints have no volume to encrypt")
         if async_inference is not None and serverless is not None:
             problems.conflict(["async_inference", "serverless"], "asynchronous inference runs on instances")
@@ -341,7 +361,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self.serverless = serverless
         self.async_inference = async_inference
         self.data_capture = data_capture
-        self.kms_key = kms_key
+        self.kms_key = resolve_job_key(self, kms_key) if serverless is None else None
         self.variant_name = variant_name
         self._check_request()
 

@@ -40,6 +40,7 @@ from .._iam_facts import (
     MONITORING_SCHEDULE_NOT_FOUND_ERROR,
     UPDATE_MONITORING_SCHEDULE_ACTIONS,
 )
+from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import statement
 from .._validation import check_request, is_token, typed, whole_seconds
 from ..images import ContainerImage
@@ -118,10 +119,11 @@ class DataQualityBaselineDefinition(ProcessingDefinition):
     :param dataset_format: ``csv`` (default), ``json`` or ``jsonl`` (JSON Lines).
     :param header: the CSV has a header row. Default: False: columns are named ``_c0``, ``_c1``, ...
         The label (the model's output) is the first column, as in SageMaker's CSV training data.
-    :param output_kms_key: encrypts the results. Default: - the bucket's default encryption.
+    :param output_kms_key: encrypts the results. Default: - the stack's job key (``sm_constructs._kms.job_key``);
+        ``None``: the bucket's default encryption.
     :param cluster: Default: 1 × ml.m5.xlarge, 30 GB.
     :param max_runtime: Default: 1 hour.
-    :param network: Default: - no VPC, no isolation.
+    :param network: Default: - no VPC, network isolation (the analyzer needs no network).
     :param cache: reuse a Completed baseline of the same request (see :class:`StepCache`). Default: - none.
     :param name_prefix: job names are ``<prefix>-<12 hex>``. Default: - ``<stack>-<id>``.
     """
@@ -139,7 +141,7 @@ class DataQualityBaselineDefinition(ProcessingDefinition):
         output_uri: str,
         dataset_format: Literal["csv", "json", "jsonl"] = "csv",
         header: bool = False,
-        output_kms_key: kms.IKey | None = None,
+        output_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         cluster: ClusterConfig | None = None,
         max_runtime: Duration = _ONE_HOUR,
         network: NetworkConfig | None = None,
@@ -205,10 +207,11 @@ class DataQualityJobDefinition(SageMakerDefinition):
     :param statistics_uri: the baseline's ``statistics.json`` (static or a run-time reference).
     :param constraints_uri: the baseline's ``constraints.json``.
     :param output_uri: S3 prefix of the monitoring reports.
-    :param output_kms_key: encrypts the reports. Default: - the bucket's default encryption.
-    :param cluster: Default: 1 × ml.m5.xlarge, 30 GB.
+    :param output_kms_key: encrypts the reports. Default: - the stack's job key (``sm_constructs._kms.job_key``);
+        ``None``: the bucket's default encryption.
+    :param cluster: Default: 1 × ml.m5.xlarge, 30 GB, encrypted with the stack's job key.
     :param max_runtime: Default: 1 hour (an hourly schedule allows at most 1 hour).
-    :param network: Default: - no VPC, no isolation.
+    :param network: Default: - no VPC, network isolation (the analyzer needs no network).
     :param name_prefix: names are ``<prefix>-<12 hex>``, lower case. Default: - ``<stack>-<id>``.
     """
 
@@ -225,7 +228,7 @@ class DataQualityJobDefinition(SageMakerDefinition):
         statistics_uri: str,
         constraints_uri: str,
         output_uri: str,
-        output_kms_key: kms.IKey | None = None,
+        output_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         cluster: ClusterConfig | None = None,
         max_runtime: Duration = _ONE_HOUR,
         network: NetworkConfig | None = None,
@@ -243,14 +246,14 @@ class DataQualityJobDefinition(SageMakerDefinition):
         self.statistics_uri = statistics_uri
         self.constraints_uri = constraints_uri
         self.output_uri = output_uri
-        self.output_kms_key = output_kms_key
-        self.cluster = cluster or ClusterConfig()
+        self.output_kms_key = resolve_job_key(self, output_kms_key)
+        self.cluster = (cluster or ClusterConfig()).with_key(self)
         self.max_runtime = max_runtime
         self.network = network
         self.image = ContainerImage.model_monitor()
         self.image_uri = self.image.bind(self).image_uri
         self._check_request()
-        grant_role(self, role, self.image, None, [self.cluster.volume_kms_key, output_kms_key])
+        grant_role(self, role, self.image, None, [self.cluster.volume_key, self.output_kms_key])
 
     @property
     def result_path(self) -> str:
@@ -478,7 +481,8 @@ class DataQualityMonitor:
     :param role: the execution role the monitoring jobs run as. Default: - the deployment's role.
     :param frequency: ``hourly`` or ``daily``. Default: ``daily``.
     :param cluster: Default: 1 × ml.m5.xlarge, 30 GB.
-    :param output_kms_key: encrypts the reports. Default: - the bucket's default encryption.
+    :param output_kms_key: encrypts the reports. Default: - the stack's job key; ``None``: the bucket's
+        default encryption.
     :param max_runtime: Default: 1 hour.
     :param network: Default: - the deployment's network (VPC and isolation).
     :param alarm_features: features whose drift raises an alarm (``feature_baseline_drift_<feature>``
@@ -492,7 +496,7 @@ class DataQualityMonitor:
     role: iam.IRole | None = None
     frequency: Literal["hourly", "daily"] = "daily"
     cluster: ClusterConfig | None = None
-    output_kms_key: kms.IKey | None = None
+    output_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY
     max_runtime: Duration = _ONE_HOUR
     network: NetworkConfig | None = None
     alarm_features: Sequence[str] = ()

@@ -14,6 +14,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._validation import Problems, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import PROCESSING
@@ -99,11 +100,13 @@ class ProcessingDefinition(SageMakerDefinition):
     :param environment: environment variables. Default: - none.
     :param inputs: Default: - none.
     :param outputs: Default: - none.
-    :param output_kms_key: encrypts outputs. Default: - the bucket's default encryption.
-    :param cluster: instances and volumes. Default: 1 × ml.m5.xlarge, 30 GB.
+    :param output_kms_key: encrypts outputs. Default: - the stack's job key (``sm_constructs._kms.job_key``), a customer-managed key shared by
+        the stack's job definitions; ``None``: the bucket's default encryption.
+    :param cluster: instances and volumes. Default: 1 × ml.m5.xlarge, 30 GB, encrypted with the stack's job key.
     :param max_runtime: Default: 1 hour.
-    :param network: VPC, isolation, inter-container encryption. Default: - no VPC, no isolation,
-        inter-container traffic encrypted when more than one instance runs.
+    :param network: VPC, isolation, inter-container encryption. Default: - no VPC, network isolation
+        (the code and inputs are copied in by SageMaker), inter-container traffic encrypted when more
+        than one instance runs.
     :param cache: reuse a Completed job with the same request (see :class:`StepCache`). Default: - no
         caching: every run creates a job.
     :param name_prefix: job names are ``<prefix>-<12 hex>``. Default: - ``<stack>-<id>``.
@@ -128,7 +131,7 @@ class ProcessingDefinition(SageMakerDefinition):
         environment: Mapping[str, str] | None = None,
         inputs: Sequence[ProcessingInput] = (),
         outputs: Sequence[ProcessingOutput] = (),
-        output_kms_key: kms.IKey | None = None,
+        output_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         cluster: ClusterConfig | None = None,
         max_runtime: Duration = _ONE_HOUR,
         network: NetworkConfig | None = None,
@@ -148,14 +151,14 @@ class ProcessingDefinition(SageMakerDefinition):
         _validate_io(problems, inputs, outputs, code is not None)
         super().__init__(scope, id, name_prefix=name_prefix, role=role, tags=tags, problems=problems)
 
-        self.cluster = cluster
+        self.cluster = cluster.with_key(self)
         self.network = network
         self.max_runtime = max_runtime
         self.arguments = list(arguments)
         self.environment = dict(environment or {})
         self.inputs = list(inputs)
         self.outputs = list(outputs)
-        self.output_kms_key = output_kms_key
+        self.output_kms_key = resolve_job_key(self, output_kms_key) if outputs else None
         self.image_config = self.image.bind(self)
         self.code_asset: s3_assets.Asset | None = None
         if code is not None and Path(code).is_file():  # a missing file is reported with the other problems
@@ -176,7 +179,7 @@ class ProcessingDefinition(SageMakerDefinition):
         if cache is not None:
             self.enable_cache(cache)
         self._check_request()
-        grant_role(self, role, self.image, self.code_asset, [cluster.volume_kms_key, output_kms_key])
+        grant_role(self, role, self.image, self.code_asset, [self.cluster.volume_key, self.output_kms_key])
 
     # ---- rendering --------------------------------------------------------------------------
     def output_uri(self, name: str) -> str:

@@ -20,6 +20,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from .._algorithms import AlgorithmError, xgboost_hyperparameters
+from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._validation import Problems, _nearest, carry, is_token, looks_like_jsonpath, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import TRAINING
@@ -147,8 +148,9 @@ class TrainingDefinition(SageMakerDefinition):
     :param source_dir: folder shipped with ``entry_point``. Default: - the entry point's folder.
     :param hyperparameters: name → value (static or JSONPath string), or a JSONPath object
         token for the whole map (algorithm mode only). Default: - none.
-    :param output_kms_key: encrypts the model artifact. Default: - bucket default.
-    :param cluster: Default: 1 × ml.m5.xlarge, 30 GB.
+    :param output_kms_key: encrypts the model artifact. Default: - the stack's job key (``sm_constructs._kms.job_key``), a customer-managed key shared by
+        the stack's job definitions; ``None``: the bucket's default encryption.
+    :param cluster: Default: 1 × ml.m5.xlarge, 30 GB, encrypted with the stack's job key.
     :param max_runtime: Default: 1 hour.
     :param use_spot_instances: managed spot training (up to 90% cheaper, may wait for capacity).
         Needs ``max_wait`` and ``checkpoint_s3_uri``. Default: False.
@@ -156,7 +158,8 @@ class TrainingDefinition(SageMakerDefinition):
     :param checkpoint_s3_uri: where ``/opt/ml/checkpoints`` is synced. Default: - none.
     :param metric_definitions: metric name → regex on the job log. Default: - none (built-in
         algorithms publish their own).
-    :param network: Default: - no VPC; inter-container encryption when distributed.
+    :param network: Default: - no VPC; network isolation except in script mode (the container downloads
+        the code from S3); inter-container encryption when distributed.
     :param environment: Default: - none.
     :param cache: reuse a Completed job with the same request (see :class:`StepCache`). Default: - no
         caching: every run creates a job.
@@ -182,7 +185,7 @@ class TrainingDefinition(SageMakerDefinition):
         entry_point: str | Path | None = None,
         source_dir: str | Path | None = None,
         hyperparameters: Mapping[str, Hyperparameter] | str | None = None,
-        output_kms_key: kms.IKey | None = None,
+        output_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         cluster: ClusterConfig | None = None,
         max_runtime: Duration = _ONE_HOUR,
         use_spot_instances: bool = False,
@@ -222,8 +225,8 @@ class TrainingDefinition(SageMakerDefinition):
         self.output_path = output_path.rstrip("/") if not is_token(output_path) else output_path
         self.channels = list(channels)
         self.hyperparameters = hyperparameters if hyperparameters is not None else {}
-        self.output_kms_key = output_kms_key
-        self.cluster = cluster
+        self.output_kms_key = resolve_job_key(self, output_kms_key)
+        self.cluster = cluster.with_key(self)
         self.max_runtime = max_runtime
         self.use_spot_instances = use_spot_instances
         self.max_wait = max_wait
@@ -241,7 +244,7 @@ class TrainingDefinition(SageMakerDefinition):
         if cache is not None:
             self.enable_cache(cache)
         self._check_request()
-        grant_role(self, role, image, self.source_asset, [cluster.volume_kms_key, output_kms_key])
+        grant_role(self, role, image, self.source_asset, [self.cluster.volume_key, self.output_kms_key])
 
     @staticmethod
     def _validate(problems: Problems, **p: Any) -> None:
@@ -324,7 +327,7 @@ class TrainingDefinition(SageMakerDefinition):
             "OutputDataConfig": output,
             "ResourceConfig": self._resource_config(),
             "StoppingCondition": stopping,
-            "EnableNetworkIsolation": self.network.enable_network_isolation,
+            "EnableNetworkIsolation": self.network.isolation(needs_network=self.entry_point is not None),
             "EnableInterContainerTrafficEncryption": self.network.encryption(self.cluster.instance_count),
         }
         if self.channels:

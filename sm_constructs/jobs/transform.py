@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._validation import typed
 from ._api import TRANSFORM
 from ._base import SageMakerDefinition
-from ._common import ClusterConfig, max_runtime_seconds
+from ._common import ClusterConfig, grant_role, max_runtime_seconds
 from .refs import IModelRef
 
 __all__ = ["DataProcessing", "TransformDefinition"]
@@ -59,8 +61,11 @@ class TransformDefinition(SageMakerDefinition):
     :param accept: output MIME type. Default: ``text/csv``.
     :param assemble_with: ``Line`` (default) or ``None``.
     :param data_processing: input/output filters and join. Default: - none.
-    :param output_kms_key: Default: - bucket default encryption.
-    :param cluster: instances (volume size is not used). Default: 1 × ml.m5.large.
+    :param output_kms_key: encrypts the predictions. Default: - the stack's job key (``sm_constructs._kms.job_key``), a customer-managed key shared by
+        the stack's job definitions; ``None``: the bucket's default encryption.
+        The job runs as the model's role: a :class:`ModelDefinition`'s role is granted the keys.
+    :param cluster: instances (volume size is not used). Default: 1 × ml.m5.large, volumes encrypted with the
+        stack's job key.
     :param max_runtime: bounds the task's wait. Default: 1 hour.
     :param environment: Default: - none.
     """
@@ -85,7 +90,7 @@ class TransformDefinition(SageMakerDefinition):
         accept: str = "text/csv",
         assemble_with: Literal["None", "Line"] = "Line",
         data_processing: DataProcessing | None = None,
-        output_kms_key: kms.IKey | None = None,
+        output_kms_key: kms.IKey | StackJobKey | None = STACK_JOB_KEY,
         cluster: ClusterConfig | None = None,
         max_runtime: Duration = _ONE_HOUR,
         environment: Mapping[str, str] | None = None,
@@ -119,11 +124,15 @@ class TransformDefinition(SageMakerDefinition):
         self.accept = accept
         self.assemble_with = assemble_with
         self.data_processing = data_processing
-        self.output_kms_key = output_kms_key
-        self.cluster = cluster
+        self.output_kms_key = resolve_job_key(self, output_kms_key)
+        self.cluster = cluster.with_key(self)
         self.max_runtime = max_runtime
         self.environment = dict(environment or {})
         self._check_request()
+        # The job runs as its model's execution role: the role of a model defined here gets the keys.
+        model_role: iam.IRole | None = getattr(model, "role", None)
+        if model_role is not None:
+            grant_role(self, model_role, None, None, [self.cluster.volume_key, self.output_kms_key])
 
     def render_request(self) -> dict[str, Any]:
         output: dict[str, Any] = {
@@ -137,8 +146,8 @@ class TransformDefinition(SageMakerDefinition):
             "InstanceType": self.cluster.instance_type,
             "InstanceCount": self.cluster.instance_count,
         }
-        if self.cluster.volume_kms_key is not None:
-            resources["VolumeKmsKeyId"] = self.cluster.volume_kms_key.key_arn
+        if self.cluster.volume_key is not None:
+            resources["VolumeKmsKeyId"] = self.cluster.volume_key.key_arn
         request: dict[str, Any] = {
             "TransformJobName": self._name(),
             "ModelName": self.model.model_name,
