@@ -29,7 +29,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from sm_constructs.local.cli.project import _alive
+from sm_constructs.local.cli.demo import health
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -262,7 +262,7 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
         with contextlib.suppress(pytest.fail.Exception):
             app.sh("reset")
         assert not (app.dir / ".sm-local").exists()
-        assert not app.url or not _alive(app.url), f"{app.name}: the emulator still answers after reset"
+        assert not app.url or health(app.url) is None, f"{app.name}: the emulator still answers after reset"
         if pid is not None and _running(pid):
             os.kill(pid, signal.SIGTERM)  # not left behind for the rest of the suite (it stops its job runner)
             deadline = time.monotonic() + 20
