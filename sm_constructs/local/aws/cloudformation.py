@@ -25,7 +25,7 @@ changed by change sets, as the CDK CLI deploys (moto registers exports in ``Crea
 gives a change set's stack no exports to import from), with CloudFormation's rules (Template
 Reference, *Fn::ImportValue*): export names are unique in a Region; "after another stack imports an
 output value, you can't delete the stack that is exporting the output value or modify the exported
-output value" (:func:`_check_exports`).
+output value" (:func:`_refused_exports`).
 
 And IAM resources change in place as CloudFormation changes them (AWS::IAM::ManagedPolicy and
 AWS::IAM::Role resource references, "Update requires: No interruption" for the properties below):
@@ -313,41 +313,60 @@ def _imported_by(backend: Any, exclude: str) -> dict[str, list[str]]:
     return found
 
 
-def _export_names(template: dict[str, Any], stack: Any) -> set[str]:
-    """The export names a template declares; a name cannot depend on a resource (Template Reference,
-    *Fn::ImportValue*: "the value of the Name property of an Export can't use Ref or GetAtt functions
-    that depend on a resource"), so it resolves before the stack's resources exist."""
-    from moto.cloudformation.parsing import clean_json
+def _export_names(template: dict[str, Any], stack: Any, parameters: dict[str, Any]) -> set[str] | None:
+    """The export names ``template`` declares, or None when they cannot be resolved before it runs. A name
+    cannot depend on a resource (Template Reference, *Fn::ImportValue*: "the value of the Name property
+    of an Export can't use Ref or GetAtt functions that depend on a resource"), so it resolves from the
+    template's parameters, mappings and conditions alone, before any resource changes."""
+    from moto.cloudformation.parsing import ResourceMap, clean_json
 
     names = set()
-    for output in template.get("Outputs", {}).values():
-        if isinstance(output, dict) and "Export" in output:
-            names.add(str(clean_json(output["Export"].get("Name"), stack.resource_map)))
+    try:
+        names_only = ResourceMap(
+            stack.stack_id,
+            stack.name,
+            parameters,
+            stack.tags,
+            region_name=stack.region_name,
+            account_id=stack.account_id,
+            template=template,
+            cross_stack_resources=stack.cross_stack_resources,
+        )
+        names_only.load()
+        for output in (template.get("Outputs") or {}).values():
+            if not isinstance(output, dict) or "Export" not in output:
+                continue
+            if "Condition" in output and not names_only.lazy_condition_map[output["Condition"]]:
+                continue
+            names.add(str(clean_json(output["Export"].get("Name"), names_only)))
+    except Exception:  # what fails here fails the execution too; the exports are checked after it then
+        return None
     return names
 
 
-def _check_exports(backend: Any, stack: Any, template: dict[str, Any]) -> str | None:
-    """Why CloudFormation refuses ``stack``'s exports becoming those of ``template``, or None."""
-    wanted = _export_names(template, stack)
+def _refused_exports(backend: Any, stack: Any, wanted: set[str] | dict[str, Any], before: dict[str, str]) -> str | None:
+    """Why CloudFormation refuses ``stack``'s exports (``before``: name → value) becoming ``wanted``
+    (names, or name → value once known), or None (Template Reference, *Fn::ImportValue*)."""
     for name in sorted(wanted):
         owner = backend.exports.get(name)
         if owner is not None and owner.exporting_stack_id != stack.stack_id:
             exporter = next((s.name for s in backend.stacks.values() if s.stack_id == owner.exporting_stack_id), "")
             return f"Export with name {name} is already exported by stack {exporter or owner.exporting_stack_id}"
     imported = _imported_by(backend, stack.stack_id)
-    for export in stack.exports:
-        if export.name not in wanted and export.name in imported:
-            return f"Export {export.name} cannot be deleted as it is in use by {', '.join(imported[export.name])}"
+    for name in sorted(set(before) & set(imported)):
+        if name not in wanted:
+            return f"Export {name} cannot be deleted as it is in use by {', '.join(imported[name])}"
+        if isinstance(wanted, dict) and str(wanted[name]) != before[name]:
+            return f"Export {name} cannot be updated as it is in use by {', '.join(imported[name])}"
     return None
 
 
 def _register_exports(backend: Any, stack: Any, before: dict[str, str]) -> str | None:
-    """``stack``'s exports are its current outputs'; why not, when an export other stacks import changed value."""
-    imported = _imported_by(backend, stack.stack_id)
+    """The Region's exports from ``stack`` are its outputs' now; or why not, checked after the template ran."""
     now = {export.name: export for export in stack.exports}
-    changed = [n for n, v in before.items() if n in imported and n in now and str(now[n].value) != v]
-    if changed:
-        return f"Export {changed[0]} cannot be updated as it is in use by {', '.join(imported[changed[0]])}"
+    refused = _refused_exports(backend, stack, {n: e.value for n, e in now.items()}, before)
+    if refused is not None:
+        return refused
     for name in set(before) - set(now):
         backend.exports.pop(name, None)
     backend.exports.update(now)
@@ -596,7 +615,8 @@ def install() -> None:
         # Fn::ImportValue reads the Region's exports (moto gives a change set's new stack none)
         stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
         exported = {export.name: str(export.value) for export in stack.exports}
-        refused = _check_exports(self, stack, change_set.template_dict)
+        wanted = _export_names(change_set.template_dict, stack, change_set.parameters)
+        refused = None if wanted is None else _refused_exports(self, stack, wanted, exported)
         if refused is not None:  # refused before any resource changes: the stack is as it was
             change_set.execution_status = "EXECUTE_FAILED"
             outcome = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
@@ -615,9 +635,9 @@ def install() -> None:
                 stack.output_map = stack._create_output_map()
                 in_use = _register_exports(self, stack, exported)
                 if in_use is not None:
-                    stack.status = "UPDATE_FAILED"
-                    stack.status_reason = f"{in_use}. The emulator does not roll back updates."
-                    stack._add_stack_event("UPDATE_FAILED", resource_status_reason=stack.status_reason)
+                    stack.status = "CREATE_FAILED" if creating else "UPDATE_FAILED"
+                    stack.status_reason = f"{in_use}. The emulator does not roll this back."
+                    stack._add_stack_event(stack.status, resource_status_reason=stack.status_reason)
         for change_set_id in [i for i, c in self.change_sets.items() if c.stack.stack_id == stack_id]:
             del self.change_sets[change_set_id]
 
