@@ -30,6 +30,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sm_constructs.local.cli.demo import health
+from sm_constructs.local.cli.processes import alive
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -274,11 +275,8 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
 
 
 def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+    """Still running: an exited emulator its adoptive parent (PID 1) has not reaped yet is not."""
+    return alive(pid)
 
 
 @pytest.mark.xdist_group("example-studio-summary")

@@ -608,10 +608,13 @@ class JobRunner:
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         if "sagemaker_program" in hps and "sagemaker_submit_directory" in hps:
             code = root / "opt/ml/code"
+            code.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory() as tmp:
+                # the submit directory is one gzipped tar whatever its key is named (a CDK file asset's key
+                # ends .gz): sagemaker-training-toolkit's files.download_and_extract opens it "r:gz"
                 self._download(hps["sagemaker_submit_directory"].strip('"'), Path(tmp), region)
-                for archive in Path(tmp).rglob("*.tar.gz"):
-                    with tarfile.open(archive) as tar:
+                for archive in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+                    with tarfile.open(archive, "r:gz") as tar:
                         tar.extractall(code, filter="data")
             program = hps["sagemaker_program"].strip('"')
             args = [a for k, v in hps.items() if not k.startswith("sagemaker_") for a in (f"--{k}", v)]
