@@ -29,8 +29,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from sm_constructs.local.cli import processes
 from sm_constructs.local.cli.demo import health
-from sm_constructs.local.cli.processes import alive
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -275,8 +275,8 @@ def user_app(venv, tmp_path, request) -> Iterator[Callable[[str], UserApp]]:
 
 
 def _running(pid: int) -> bool:
-    """Still running: an exited emulator its adoptive parent (PID 1) has not reaped yet is not."""
-    return alive(pid)
+    """The process has not exited (a zombie has: it waits only for its parent, here PID 1, to reap it)."""
+    return processes.alive(pid)
 
 
 @pytest.mark.xdist_group("example-studio-summary")
