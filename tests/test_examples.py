@@ -366,7 +366,16 @@ def test_notebook_training(user_app):
     printed = app.deploy("deploy")
     lake = app.physical_id("Lake", "AWS::S3::Bucket", "Lake")
     machine = app.physical_id("NotebookTraining", "AWS::StepFunctions::StateMachine", "Train")
-    app.expect_outputs("Lake", printed, {"LakeBucketName": lake})
+    # DescribeStacks lists every output: the app's, and those the CDK adds to export Lake's bucket to
+    # NotebookTraining (the CLI prints them all)
+    lake_outputs = json.loads((app.dir / "cdk.out" / "Lake.template.json").read_text())["Outputs"]
+    exports = {
+        k: lake if "Ref" in o["Value"] else f"arn:aws:s3:::{lake}" for k, o in lake_outputs.items() if "Export" in o
+    }
+    assert len(exports) == 2
+    app.expect_outputs("Lake", printed, {"LakeBucketName": lake, **exports})
+    listed = {e["Name"]: e["Value"] for e in app.client("cloudformation").list_exports()["Exports"]}
+    app.expect(set(exports.values()) <= set(listed.values()), f"Lake's exports are not listed: {listed}")
     app.expect_outputs("NotebookTraining", printed, {"TrainingStateMachineArn": machine})
     sm = app.client("sagemaker")
     (notebook,) = sm.list_notebook_instances()["NotebookInstances"]

@@ -1,7 +1,9 @@
 """Image assets without a Docker engine: what runs here and what fails, saying why."""
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,97 @@ def test_spark_without_java_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(SparkUnavailable, match=r"needs Java \(17 or later\).*no java on PATH"):
         spark_command(["smspark-submit", "/x/app.py"])
+
+
+_READER = """import os, subprocess, sys
+table = open("/usr/local/share/x/table.csv").read().split()
+me = open("/opt/program/main.py").readline().startswith("import os")
+os.makedirs("/opt/ml/model", exist_ok=True)
+open("/opt/ml/model/seen.txt", "w").write(f"{table} {me} {os.getcwd()} {sys.argv[1:]}")
+if os.environ.get("CHECK_PROGRAMS"):  # not Python: only the namespace shows it the image's files
+    print(subprocess.run(["cat", "/usr/local/share/x/table.csv"], capture_output=True, text=True, check=True).stdout)
+"""
+
+
+@pytest.mark.parametrize(
+    "mapping,warm", [("namespace", "off"), ("namespace", "on"), ("python-only", "off")], ids=["new", "warm", "python"]
+)
+def test_a_job_sees_the_image_files_at_their_paths(tmp_path, monkeypatch, mapping, warm):
+    """Files the Dockerfile copies to absolute paths are where the image has them, for the job and, in its
+    mount namespace, for every program it starts; the job runs in the image's WORKDIR."""
+    from sm_constructs.local.jobs import zygote
+    from sm_constructs.local.jobs.namespace import MAPPING_ENV
+    from sm_constructs.local.jobs.runner import JobRunner
+
+    image = _recorded(
+        tmp_path,
+        monkeypatch,
+        "FROM python:3.11-slim\nWORKDIR /opt/program\nCOPY main.py ./\nCOPY table.csv /usr/local/share/x/\n"
+        'ENTRYPOINT ["python", "/opt/program/main.py"]\n',
+        {"main.py": _READER, "table.csv": "a,b\n1,2\n"},
+    )
+    assert image is not None and image.runnable() is None
+    monkeypatch.setenv(MAPPING_ENV, mapping)
+    monkeypatch.setenv("SM_LOCAL_ZYGOTE", warm)
+    if warm == "on":
+        monkeypatch.setattr(zygote, "_SHARED", None)
+        warm_interpreter = zygote.shared()
+        assert warm_interpreter is not None
+        deadline = time.monotonic() + 120
+        while not warm_interpreter.ready():  # the job is forked from it
+            assert time.monotonic() < deadline, "the warm interpreter did not start"
+            time.sleep(0.1)
+        forked = []
+        run = warm_interpreter.run
+        monkeypatch.setattr(warm_interpreter, "run", lambda *a: forked.append(a[-1]) or run(*a))
+    root = tmp_path / "job"
+    image.layout(root / "image")
+    runner = JobRunner(lambda region: None, tmp_path / "work")
+    env = {"CHECK_PROGRAMS": "1"} if mapping == "namespace" else {}
+    try:
+        out = runner._exec(
+            image.command(None, None, ["train"]), root, root / "job.log", env, 60, Path("/opt/program"), root / "image"
+        )
+    finally:
+        if warm == "on":
+            zygote.shared().stop()
+            monkeypatch.setattr(zygote, "_SHARED", None)
+    assert warm == "off" or forked == [str(root / "image")]
+    seen = (root / "opt/ml/model/seen.txt").read_text()
+    cwd = "/opt/program" if mapping == "namespace" else str(root / "image/opt/program")
+    assert seen == f"['a,b', '1,2'] True {cwd} ['train']"
+    assert ("a,b\n1,2" in out) == (mapping == "namespace")
+    assert not Path("/usr/local/share/x").exists() and not Path("/opt/program").exists()  # the host is untouched
+
+
+@pytest.mark.parametrize("where", ["top-level", "interpreter"])
+def test_image_files_that_cannot_be_placed_fail_the_job_before_it_starts(tmp_path, monkeypatch, where):
+    from sm_constructs.local.jobs.namespace import MAPPING_ENV
+    from sm_constructs.local.jobs.runner import JobFailed, JobRunner
+
+    monkeypatch.setenv(MAPPING_ENV, "namespace")
+    monkeypatch.setenv("SM_LOCAL_ZYGOTE", "off")
+    interpreter = os.path.realpath(sys.executable)
+    target = "/sm-local-no-such-dir/" if where == "top-level" else interpreter
+    assert not Path("/sm-local-no-such-dir").exists()
+    image = _recorded(
+        tmp_path,
+        monkeypatch,
+        f'FROM python:3.11\nCOPY main.py {target}\nENTRYPOINT ["python", "-c", "open(\'/tmp/ran\', \'w\')"]\n',
+        {"main.py": "print('x')"},
+    )
+    root = tmp_path / "job"
+    image.layout(root / "image")
+    ran = Path("/tmp/ran")
+    ran.unlink(missing_ok=True)
+    with pytest.raises(JobFailed) as failed:
+        JobRunner(lambda region: None, tmp_path / "work")._exec(
+            image.command(None, None, None), root, root / "job.log", {}, 60, Path("/"), root / "image"
+        )
+    if where == "top-level":
+        assert "/sm-local-no-such-dir cannot be provided" in str(failed.value)
+        assert "never covers /" in str(failed.value)
+    else:
+        assert f"{interpreter} cannot be provided" in str(failed.value)
+        assert "of the Python or JVM the job runs with" in str(failed.value)
+    assert not ran.exists()

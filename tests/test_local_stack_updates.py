@@ -120,6 +120,62 @@ def test_a_role_s_trust_and_inline_policies_change_in_place(aws):
     cfn.delete_stack(StackName="Roles")
 
 
+def test_change_set_stacks_export_and_import_values_as_cloudformation_allows(aws):
+    """Lake exports its bucket's ARN, Training imports it (both by change sets, as the CDK CLI deploys);
+    while imported, the export can neither be removed nor Lake deleted (Template Reference, Fn::ImportValue)."""
+    cfn, s3 = aws.client("cloudformation"), aws.client("s3")
+    export = "Lake:ExportsOutputFnGetAttLakeArn"
+
+    def deploy(stack: str, template: dict, kind: str = "CREATE") -> dict:
+        cfn.create_change_set(
+            StackName=stack, ChangeSetName="cs", TemplateBody=json.dumps(template), ChangeSetType=kind
+        )
+        cfn.execute_change_set(StackName=stack, ChangeSetName="cs")
+        return cfn.describe_stacks(StackName=stack)["Stacks"][0]
+
+    bucket = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "lake-x"}}
+    lake = {
+        "Resources": {"Lake": bucket},
+        "Outputs": {"Arn": {"Value": {"Fn::GetAtt": ["Lake", "Arn"]}, "Export": {"Name": export}}},
+    }
+    assert deploy("Lake", lake)["StackStatus"] == "CREATE_COMPLETE"
+    assert [(e["Name"], e["Value"]) for e in cfn.list_exports()["Exports"]] == [(export, "arn:aws:s3:::lake-x")]
+    topic = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": {"Fn::Select": [5, {"Fn::Split": [":", {"Fn::ImportValue": export}]}]}},
+    }
+    training = {"Resources": {"Topic": topic}}
+    assert deploy("Training", training)["StackStatus"] == "CREATE_COMPLETE"
+    assert [t["TopicArn"].rsplit(":", 1)[1] for t in aws.client("sns").list_topics()["Topics"]] == ["lake-x"]
+
+    # a second stack cannot export the same name
+    clash = {
+        "Resources": {"T": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"O": {"Value": "v", "Export": {"Name": export}}},
+    }
+    other = deploy("Other", clash)
+    assert other["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert export in other["StackStatusReason"] and "already exported by stack Lake" in other["StackStatusReason"]
+    cfn.delete_stack(StackName="Other")
+
+    # the imported export cannot be removed: the update is refused and Lake keeps it
+    updated = deploy("Lake", {"Resources": {"Lake": bucket}}, kind="UPDATE")
+    assert updated["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    assert updated["StackStatusReason"] == f"Export {export} cannot be deleted as it is in use by Training"
+    assert [e["Name"] for e in cfn.list_exports()["Exports"]] == [export]
+
+    # nor can Lake be deleted while Training imports it; after Training, it can
+    cfn.delete_stack(StackName="Lake")
+    refused = cfn.describe_stacks(StackName="Lake")["Stacks"][0]
+    assert refused["StackStatus"] == "DELETE_FAILED"
+    assert refused["StackStatusReason"] == f"Export {export} cannot be deleted as it is in use by Training"
+    assert s3.head_bucket(Bucket="lake-x")
+    cfn.delete_stack(StackName="Training")
+    cfn.delete_stack(StackName="Lake")
+    assert cfn.list_exports()["Exports"] == []
+    assert not [s for s in cfn.describe_stacks()["Stacks"] if s["StackName"] in ("Lake", "Training")]
+
+
 @pytest.mark.parametrize("mapping", ["namespace", "python-only"])
 def test_job_scripts_see_the_container_paths(tmp_path, monkeypatch, mapping):
     """A script with hard-coded ``/opt/ml/...`` paths reads and writes the job's directory, either way."""

@@ -20,6 +20,13 @@ Without these, a second ``cdk deploy`` of a changed stack and ``cdk destroy`` fa
   ``DescribeStacks`` (the CDK CLI prints them after ``cdk deploy``); moto keeps the outputs of the
   template the stack was created with, an empty one for a change set of type ``CREATE``.
 
+Cross-stack references (``Export`` in ``Outputs``, ``Fn::ImportValue``) work for stacks made and
+changed by change sets, as the CDK CLI deploys (moto registers exports in ``CreateStack`` only, and
+gives a change set's stack no exports to import from), with CloudFormation's rules (Template
+Reference, *Fn::ImportValue*): export names are unique in a Region; "after another stack imports an
+output value, you can't delete the stack that is exporting the output value or modify the exported
+output value" (:func:`_refused_exports`).
+
 And IAM resources change in place as CloudFormation changes them (AWS::IAM::ManagedPolicy and
 AWS::IAM::Role resource references, "Update requires: No interruption" for the properties below):
 
@@ -281,6 +288,91 @@ def _install_iam_resources() -> None:
     patches.replace(managed_policy, "update_from_cloudformation_json", classmethod(update_policy), why=why)
 
 
+def _imported_by(backend: Any, exclude: str) -> dict[str, list[str]]:
+    """Each export name imported (``Fn::ImportValue``) by a live stack other than ``exclude`` → those stacks' names."""
+    from moto.cloudformation.parsing import clean_json
+
+    found: dict[str, list[str]] = {}
+
+    def walk(value: Any, stack: Any) -> None:
+        if isinstance(value, list):
+            for item in value:
+                walk(item, stack)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "Fn::ImportValue":
+                    name = item if isinstance(item, str) else clean_json(item, stack.resource_map)
+                    found.setdefault(str(name), []).append(stack.name)
+                else:
+                    walk(item, stack)
+
+    for stack in backend.stacks.values():
+        if stack.stack_id != exclude and stack.status not in ("REVIEW_IN_PROGRESS", "ROLLBACK_COMPLETE"):
+            walk(stack.template_dict.get("Resources", {}), stack)
+            walk(stack.template_dict.get("Outputs", {}), stack)
+    return found
+
+
+def _export_names(template: dict[str, Any], stack: Any, parameters: dict[str, Any]) -> set[str] | None:
+    """The export names ``template`` declares, or None when they cannot be resolved before it runs. A name
+    cannot depend on a resource (Template Reference, *Fn::ImportValue*: "the value of the Name property
+    of an Export can't use Ref or GetAtt functions that depend on a resource"), so it resolves from the
+    template's parameters, mappings and conditions alone, before any resource changes."""
+    from moto.cloudformation.parsing import ResourceMap, clean_json
+
+    names = set()
+    try:
+        names_only = ResourceMap(
+            stack.stack_id,
+            stack.name,
+            parameters,
+            stack.tags,
+            region_name=stack.region_name,
+            account_id=stack.account_id,
+            template=template,
+            cross_stack_resources=stack.cross_stack_resources,
+        )
+        names_only.load()
+        for output in (template.get("Outputs") or {}).values():
+            if not isinstance(output, dict) or "Export" not in output:
+                continue
+            if "Condition" in output and not names_only.lazy_condition_map[output["Condition"]]:
+                continue
+            names.add(str(clean_json(output["Export"].get("Name"), names_only)))
+    except Exception:  # what fails here fails the execution too; the exports are checked after it then
+        return None
+    return names
+
+
+def _refused_exports(backend: Any, stack: Any, wanted: set[str] | dict[str, Any], before: dict[str, str]) -> str | None:
+    """Why CloudFormation refuses ``stack``'s exports (``before``: name → value) becoming ``wanted``
+    (names, or name → value once known), or None (Template Reference, *Fn::ImportValue*)."""
+    for name in sorted(wanted):
+        owner = backend.exports.get(name)
+        if owner is not None and owner.exporting_stack_id != stack.stack_id:
+            exporter = next((s.name for s in backend.stacks.values() if s.stack_id == owner.exporting_stack_id), "")
+            return f"Export with name {name} is already exported by stack {exporter or owner.exporting_stack_id}"
+    imported = _imported_by(backend, stack.stack_id)
+    for name in sorted(set(before) & set(imported)):
+        if name not in wanted:
+            return f"Export {name} cannot be deleted as it is in use by {', '.join(imported[name])}"
+        if isinstance(wanted, dict) and str(wanted[name]) != before[name]:
+            return f"Export {name} cannot be updated as it is in use by {', '.join(imported[name])}"
+    return None
+
+
+def _register_exports(backend: Any, stack: Any, before: dict[str, str]) -> str | None:
+    """The Region's exports from ``stack`` are its outputs' now; or why not, checked after the template ran."""
+    now = {export.name: export for export in stack.exports}
+    refused = _refused_exports(backend, stack, {n: e.value for n, e in now.items()}, before)
+    if refused is not None:
+        return refused
+    for name in set(before) - set(now):
+        backend.exports.pop(name, None)
+    backend.exports.update(now)
+    return None
+
+
 #: ``DeletionPolicy`` values under which a stack deletion keeps the resource (CloudFormation User
 #: Guide, "DeletionPolicy attribute": ``Retain`` keeps it; ``RetainExceptOnCreate`` "behaves like
 #: Retain for stack operations, except for the stack operation that initially created the resource").
@@ -435,6 +527,15 @@ def _install_stack_deletion() -> None:
         if unknown:
             raise ValidationError(message=f"RetainResources names resources the stack does not hold: {unknown}")
         exports = [export.name for export in stack.exports]
+        imported = _imported_by(self, stack.stack_id)
+        in_use = [name for name in exports if name in imported]
+        if in_use:  # Template Reference, Fn::ImportValue: an exporting stack cannot be deleted while imported
+            stack.status = "DELETE_FAILED"
+            stack.status_reason = (
+                f"Export {in_use[0]} cannot be deleted as it is in use by {', '.join(imported[in_use[0]])}"
+            )
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=stack.status_reason)
+            return
         stack.delete(retain_resources)
         if stack.status == "DELETE_COMPLETE":
             del self.stacks[stack.stack_id]
@@ -510,15 +611,33 @@ def install() -> None:
         change_set = self.change_sets[found]
         stack = change_set.stack
         stack_id = stack.stack_id
-        try:
-            original_execute(self, found, stack_name)
-        except ResourceFailed as error:
+        creating = change_set.change_set_type == "CREATE"
+        # Fn::ImportValue reads the Region's exports (moto gives a change set's new stack none)
+        stack.cross_stack_resources = stack.resource_map.cross_stack_resources = self.exports
+        exported = {export.name: str(export.value) for export in stack.exports}
+        wanted = _export_names(change_set.template_dict, stack, change_set.parameters)
+        refused = None if wanted is None else _refused_exports(self, stack, wanted, exported)
+        if refused is not None:  # refused before any resource changes: the stack is as it was
             change_set.execution_status = "EXECUTE_FAILED"
-            _fail_stack(self.stacks[stack_id], error, creating=change_set.change_set_type == "CREATE")
+            outcome = "ROLLBACK" if creating else "UPDATE_ROLLBACK"
+            stack._add_stack_event(f"{outcome}_IN_PROGRESS", resource_status_reason=refused)
+            stack.status, stack.status_reason = f"{outcome}_COMPLETE", refused
+            stack._add_stack_event(stack.status)
         else:
-            # the stack's outputs and template are the executed template's (moto keeps those it was created with)
-            stack._parse_template()
-            stack.output_map = stack._create_output_map()
+            try:
+                original_execute(self, found, stack_name)
+            except ResourceFailed as error:
+                change_set.execution_status = "EXECUTE_FAILED"
+                _fail_stack(self.stacks[stack_id], error, creating=creating)
+            else:
+                # the stack's outputs and template are the executed template's (moto keeps those it was created with)
+                stack._parse_template()
+                stack.output_map = stack._create_output_map()
+                in_use = _register_exports(self, stack, exported)
+                if in_use is not None:
+                    stack.status = "CREATE_FAILED" if creating else "UPDATE_FAILED"
+                    stack.status_reason = f"{in_use}. The emulator does not roll this back."
+                    stack._add_stack_event(stack.status, resource_status_reason=stack.status_reason)
         for change_set_id in [i for i, c in self.change_sets.items() if c.stack.stack_id == stack_id]:
             del self.change_sets[change_set_id]
 

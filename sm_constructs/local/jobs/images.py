@@ -11,9 +11,10 @@ container (:mod:`sm_constructs.local.jobs.docker_engine`).
 
 **Running.** A job whose image is such an asset runs here when its Dockerfile builds ``FROM`` a
 Python base image (``python:<tag>``) and its entry point is a Python script: the ``COPY``/``ADD``
-files are laid out under ``<job dir>/image/`` as in the image, ``ENV`` is applied, and the entry
-point (or the request's ``ContainerEntrypoint``) runs with this Python from the image's
-``WORKDIR``, with the container path contract of the job (``/opt/ml/...``). ``RUN`` steps are not
+files are laid out under ``<job dir>/image/`` as in the image and seen by the job at their paths in
+the image (:mod:`.namespace`), ``ENV`` is applied, and the entry point (or the request's
+``ContainerEntrypoint``) runs with this Python from the image's ``WORKDIR``, with the container path
+contract of the job (``/opt/ml/...``). ``RUN`` steps are not
 executed (their packages must be installed here); the job log says so. Any other image fails the
 job with a ``ClientError`` that says what cannot run locally and why.
 """
@@ -182,9 +183,11 @@ class LocalImage:
         work.mkdir(parents=True, exist_ok=True)
         return work
 
-    def command(self, root: Path, entrypoint: list[str] | None, arguments: list[str] | None) -> list[str]:
-        """argv as ``docker run`` would start it, image paths mapped under ``root``."""
+    def command(self, root: Path | None, entrypoint: list[str] | None, arguments: list[str] | None) -> list[str]:
+        """argv as ``docker run`` would start it; with ``root``, image paths mapped under it."""
         argv = [*(entrypoint or self.entrypoint), *(arguments if arguments is not None else self.cmd)]
+        if root is None:  # the job sees the image's files at their paths (:mod:`.namespace`)
+            return argv
         return [str(root) + a if a.startswith("/") and (root / a.lstrip("/")).exists() else a for a in argv]
 
 

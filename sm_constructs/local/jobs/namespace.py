@@ -9,6 +9,13 @@ the machine sees nothing. When the host has no ``/opt/ml`` (the usual case), ``/
 the namespace by a tmpfs holding bind mounts of every entry of the host's ``/opt`` plus ``ml``, so
 ``/opt/...`` of the host stays as it is. See mount_namespaces(7), user_namespaces(7).
 
+A job on an image asset (:mod:`.images`) also sees the image's files where its Dockerfile puts them
+(``COPY``/``ADD`` destinations, ``WORKDIR``): each file or directory of the image's layout that this
+machine lacks is bound at its path, its parent directory covered, like ``/opt``, by a tmpfs with the
+host's entries bound back in (nothing of the host is hidden; ``/`` itself is never covered); a file the
+image replaces is bound over the host's, unless it belongs to the Python or JVM the job runs with.
+A path that cannot be provided fails the job before it starts, naming it and why (:func:`_bind_image`).
+
 The forked job of the warm interpreter (:mod:`.zygote`) calls :func:`enter` itself (a forked child
 is single-threaded, as ``CLONE_NEWUSER`` requires); any other job command is started through this
 file run as a script, which enters the namespace and then becomes the command by ``exec``
@@ -41,6 +48,9 @@ CONTAINER = "/opt/ml"
 MAPPING_ENV = "SM_LOCAL_OPT_ML_MAPPING"
 #: the job directory's ``opt/ml`` for ``_contract/sitecustomize.py`` (Python-only mapping)
 PYTHON_ONLY_ENV = "SM_LOCAL_PYTHON_OPT_ML"
+#: the job's image layout for ``_contract/sitecustomize.py`` (Python-only mapping): an absolute path
+#: that exists there is read there
+PYTHON_ONLY_IMAGE_ENV = "SM_LOCAL_PYTHON_IMAGE"
 
 # <linux/sched.h>, <linux/mount.h>
 _CLONE_NEWNS = 0x00020000
@@ -77,8 +87,9 @@ def _mount(libc: ctypes.CDLL, source: str | None, target: str, fstype: str | Non
     _call(f"mount {source} on {target}", libc.mount(*encoded[:3], ctypes.c_ulong(flags), encoded[3]))
 
 
-def enter(opt_ml: str) -> None:
-    """Make ``opt_ml`` (a host directory) this process's ``/opt/ml``, in a new mount namespace.
+def enter(opt_ml: str, image: str | None = None) -> None:
+    """Make ``opt_ml`` (a host directory) this process's ``/opt/ml``, in a new mount namespace, and the
+    files under ``image`` (an image's layout, as ``/`` in the container) visible at their paths.
 
     Call it in a single-threaded process (a forked child, or :func:`main` before ``exec``).
     :raises Unavailable: with the reason, when the platform does not allow it.
@@ -110,16 +121,85 @@ def enter(opt_ml: str) -> None:
         raise Unavailable(
             f"the job's /opt/ml needs its own mount namespace and this machine refused it ({error.strerror}): {_HOW_TO}"
         ) from None
+    if image is not None:
+        _bind_image(libc, image)
+
+
+def _protected() -> list[str]:
+    """Where the Python and JVM the job runs with live: the image never replaces a file there."""
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    if os.environ.get("JAVA_HOME"):
+        roots.add(os.environ["JAVA_HOME"])
+    return sorted(os.path.realpath(r) for r in roots)
+
+
+def _bind_image(libc: ctypes.CDLL, image: str) -> None:
+    """The files of the image's layout ``image`` at their container paths (see the module's docs).
+
+    :raises Unavailable: naming the path that cannot be provided, and why.
+    """
+    covered = {CONTAINER}  # directories this namespace owns: a new entry is made in them directly
+    protected = _protected()
+
+    def owned(directory: str) -> bool:
+        return any(directory == d or directory.startswith(d.rstrip("/") + "/") for d in covered)
+
+    def refuse(path: str, why: str) -> Unavailable:
+        return Unavailable(f"the image's {path} cannot be provided to the job here: {why}")
+
+    def merge(host: str, container: str) -> None:
+        names = sorted(os.listdir(host))
+        missing = [n for n in names if not os.path.lexists(os.path.join(container, n))]
+        if missing and not owned(container):
+            if container == "/":
+                raise refuse(
+                    "/" + missing[0],
+                    f"this machine has no /{missing[0]} and the emulator never covers / (create an empty "
+                    f"/{missing[0]} on this machine, or run jobs in containers of a local Docker engine)",
+                )
+            _cover(libc, container)
+            covered.add(container)
+        for name in names:
+            source, target = os.path.join(host, name), os.path.join(container, name)
+            if os.path.isdir(source) and not os.path.islink(source) and os.path.isdir(target):
+                merge(source, target)  # a directory both have: the image's entries go into the host's
+                continue
+            if os.path.lexists(target):
+                if os.path.isdir(source) != os.path.isdir(target):
+                    kind = "a directory" if os.path.isdir(target) else "a file"
+                    raise refuse(target, f"this machine has {kind} there, which the image's cannot replace")
+                real = os.path.realpath(target)
+                owner = next((r for r in protected if real == r or real.startswith(r.rstrip("/") + "/")), None)
+                if owner is not None:
+                    raise refuse(target, f"it would replace {real} of the Python or JVM the job runs with ({owner})")
+            elif os.path.isdir(source):
+                os.mkdir(target)
+            else:
+                Path(target).touch()
+            _mount(libc, source, target, None, _MS_BIND | _MS_REC)
+
+    try:
+        merge(image, "/")
+    except OSError as error:
+        raise refuse(error.filename or image, error.strerror or str(error)) from None
 
 
 def _cover_opt(libc: ctypes.CDLL, opt_ml: str) -> None:
     """A tmpfs on ``/opt`` with the host's entries bound back in, and ``ml``."""
-    host_opt = os.open("/opt", os.O_PATH | os.O_DIRECTORY)
+    _cover(libc, "/opt")
+    os.mkdir(CONTAINER)
+    _mount(libc, opt_ml, CONTAINER, None, _MS_BIND | _MS_REC)
+
+
+def _cover(libc: ctypes.CDLL, directory: str) -> None:
+    """A tmpfs on ``directory`` with the host's entries bound back in: the same content, and room for more."""
+    mode = stat.S_IMODE(os.stat(directory).st_mode)
+    host_dir = os.open(directory, os.O_PATH | os.O_DIRECTORY)
     try:
-        entries = sorted(os.listdir(f"/proc/self/fd/{host_opt}"))
-        _mount(libc, "tmpfs", "/opt", "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
+        entries = sorted(os.listdir(f"/proc/self/fd/{host_dir}"))
+        _mount(libc, "tmpfs", directory, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode={mode:o}")
         for name in entries:
-            source, target = f"/proc/self/fd/{host_opt}/{name}", f"/opt/{name}"
+            source, target = f"/proc/self/fd/{host_dir}/{name}", f"{directory.rstrip('/')}/{name}"
             mode = os.lstat(source).st_mode
             if stat.S_ISLNK(mode):
                 os.symlink(os.readlink(source), target)
@@ -130,14 +210,14 @@ def _cover_opt(libc: ctypes.CDLL, opt_ml: str) -> None:
                 Path(target).touch()
             _mount(libc, source, target, None, _MS_BIND | _MS_REC)
     finally:
-        os.close(host_opt)
-    os.mkdir(CONTAINER)
-    _mount(libc, opt_ml, CONTAINER, None, _MS_BIND | _MS_REC)
+        os.close(host_dir)
 
 
-def command(argv: list[str], opt_ml: str) -> list[str]:
-    """``argv`` started in its own namespace with ``opt_ml`` at ``/opt/ml`` (through :func:`main`)."""
-    return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), opt_ml, "--", *argv]
+def command(argv: list[str], opt_ml: str, image: str | None = None, cwd: str | None = None) -> list[str]:
+    """``argv`` started in its own namespace with ``opt_ml`` at ``/opt/ml`` (through :func:`main`), the
+    files of the image layout ``image`` at their paths, in the directory ``cwd`` as the namespace sees it."""
+    options = [*(["--image", image] if image else []), *(["--cwd", cwd] if cwd else [])]
+    return [sys.executable, "-I", "-S", str(Path(__file__).resolve()), opt_ml, *options, "--", *argv]
 
 
 @functools.cache
@@ -164,13 +244,15 @@ class Contract(NamedTuple):
 
     bind: str | None
     env: dict[str, str]
+    image: str | None = None
 
-    def command(self, argv: list[str]) -> list[str]:
-        return command(argv, self.bind) if self.bind is not None else argv
+    def command(self, argv: list[str], cwd: str | None = None) -> list[str]:
+        return command(argv, self.bind, self.image, cwd) if self.bind is not None else argv
 
 
-def contract(opt_ml: Path) -> Contract:
-    """The contract for a job whose ``/opt/ml`` is the host directory ``opt_ml``.
+def contract(opt_ml: Path, image: Path | None = None) -> Contract:
+    """The contract for a job whose ``/opt/ml`` is the host directory ``opt_ml``, on the image laid out
+    under ``image`` (:meth:`.images.LocalImage.layout`) if it runs on one.
 
     :raises Unavailable: when the namespace cannot be made here and the Python-only mapping was not chosen.
     """
@@ -185,18 +267,27 @@ def contract(opt_ml: Path) -> Contract:
     if reason is not None:
         raise Unavailable(reason)
     opt_ml.mkdir(parents=True, exist_ok=True)
-    return Contract(str(opt_ml), {})
+    return Contract(str(opt_ml), {}, None if image is None else str(image))
 
 
 def main(args: list[str]) -> None:
-    """``namespace.py <opt_ml> -- <command...>``: enter the namespace, then become the command."""
-    opt_ml, separator, *argv = args
+    """``namespace.py <opt_ml> [--image <layout>] [--cwd <dir>] -- <command...>``: enter the namespace,
+    then become the command."""
+    opt_ml, *rest = args
+    options: dict[str, str] = {}
+    while len(rest) > 1 and rest[0] in ("--image", "--cwd"):
+        options[rest[0]], rest = rest[1], rest[2:]
+    separator, *argv = rest or [""]
     if separator != "--" or not argv:
-        sys.exit("usage: namespace.py <host dir for /opt/ml> -- <command> [args...]")
+        sys.exit("usage: namespace.py <host dir for /opt/ml> [--image <dir>] [--cwd <dir>] -- <command> [args...]")
     try:
-        enter(opt_ml)
+        enter(opt_ml, options.get("--image"))
+        if "--cwd" in options:
+            os.chdir(options["--cwd"])
     except Unavailable as error:
         sys.exit(str(error))
+    except OSError as error:
+        sys.exit(f"the job's working directory {options['--cwd']}: {error.strerror}")
     try:
         os.execvp(argv[0], argv)
     except OSError as error:

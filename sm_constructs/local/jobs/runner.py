@@ -295,16 +295,26 @@ class JobRunner:
             out.write(f"not run locally (no Docker engine): {step}\n")
 
     @staticmethod
-    def _contract(root: Path) -> namespace.Contract:
-        """How the job sees ``root``'s ``opt/ml`` at ``/opt/ml`` (:mod:`.namespace`); fails the job if it cannot."""
+    def _contract(root: Path, image: Path | None = None) -> namespace.Contract:
+        """How the job sees ``root``'s ``opt/ml`` at ``/opt/ml`` and its image's files (laid out under
+        ``image``) at their paths (:mod:`.namespace`); fails the job if it cannot."""
         try:
-            return namespace.contract(root / "opt/ml")
+            return namespace.contract(root / "opt/ml", image)
         except namespace.Unavailable as error:
             raise JobFailed(f"ClientError: {error}") from None
 
     def _exec(
-        self, argv: list[str], root: Path, log: Path, env: dict[str, str], timeout: float | None, cwd: Path
+        self,
+        argv: list[str],
+        root: Path,
+        log: Path,
+        env: dict[str, str],
+        timeout: float | None,
+        cwd: Path,
+        image: Path | None = None,
     ) -> str:
+        """Run the job's ``argv`` in ``cwd``; with ``image`` (the image's layout), ``argv`` and ``cwd`` are
+        the container's paths, as ``docker run`` would take them."""
         if argv and Path(argv[0]).name.startswith("python"):
             argv = [sys.executable, *argv[1:]]
         elif argv and Path(argv[0]).name == "smspark-submit":
@@ -318,19 +328,27 @@ class JobRunner:
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")
         argv = [a if isinstance(a, str) else str(a) for a in argv]
-        contract = self._contract(root)
+        contract = self._contract(root, image)
+        host_cwd, job_cwd = cwd, str(cwd)
         if contract.bind is None:  # the Python-only mapping: container paths in arguments become host paths
             argv = [self._local(a, root) for a in argv]
+            if image is not None:
+                argv = [str(image) + a if a.startswith("/") and (image / a.lstrip("/")).exists() else a for a in argv]
+                host_cwd = image / str(cwd).lstrip("/")
+                job_cwd = str(host_cwd)
+                env = {**env, namespace.PYTHON_ONLY_IMAGE_ENV: str(image)}
+        elif image is not None:  # the namespace's working directory; the process starts in the job's own
+            host_cwd = root
         full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
         try:
-            done = self._exec_warm(argv, full_env, cwd, log, timeout, contract.bind)
+            done = self._exec_warm(argv, full_env, Path(job_cwd), log, timeout, contract)
             if done is None:  # a new process
                 with log.open("a") as out:
                     done = subprocess.run(
-                        contract.command(argv),
-                        cwd=cwd,
+                        contract.command(argv, job_cwd if image is not None else None),
+                        cwd=host_cwd,
                         env=full_env,
                         stdout=subprocess.PIPE,
                         stderr=subprocess.STDOUT,
@@ -344,7 +362,7 @@ class JobRunner:
 
     @staticmethod
     def _exec_warm(
-        argv: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float | None, opt_ml: str | None
+        argv: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float | None, contract: namespace.Contract
     ) -> subprocess.CompletedProcess[str] | None:
         """A Python job forked from the warm interpreter (:mod:`.zygote`); None when it cannot take it."""
         warm = zygote.shared() if argv and argv[0] == sys.executable else None
@@ -352,7 +370,7 @@ class JobRunner:
             return None
         start = log.stat().st_size
         try:
-            code = warm.run(argv, env, cwd, log, timeout, opt_ml)
+            code = warm.run(argv, env, cwd, log, timeout, contract.bind, contract.image)
         except OSError:  # the warm interpreter is gone
             return None
         with log.open("rb") as written:
@@ -472,8 +490,10 @@ class JobRunner:
         if docker is not None:
             pass  # the container's own file system and entry point
         elif image is not None:
-            cwds = {host: image.layout(roots[host] / "image") for host in hosts}
-            argv = image.command(root / "image", app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
+            for host in hosts:
+                image.layout(roots[host] / "image")
+            cwds = {host: Path(image.workdir) for host in hosts}
+            argv = image.command(None, app.get("ContainerEntrypoint"), app.get("ContainerArguments"))
             env = {**image.env, **env}
         elif not argv:
             raise JobFailed("ClientError: no ContainerEntrypoint: the image's own entry point cannot run locally")
@@ -510,10 +530,8 @@ class JobRunner:
                 )
                 self._exec_container(docker, container, logs[host], limit)
                 return
-            host_argv = argv
-            if image is not None and host != "algo-1":
-                host_argv = [a.replace(str(root / "image"), str(roots[host] / "image"), 1) for a in argv]
-            self._exec(host_argv, roots[host], logs[host], env, limit, cwds[host])
+            layout = roots[host] / "image" if image is not None else None
+            self._exec(argv, roots[host], logs[host], env, limit, cwds[host], layout)
 
         if len(running) == 1:
             run(running[0])
@@ -590,10 +608,13 @@ class JobRunner:
         limit = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         if "sagemaker_program" in hps and "sagemaker_submit_directory" in hps:
             code = root / "opt/ml/code"
+            code.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory() as tmp:
+                # the submit directory is one gzipped tar whatever its key is named (a CDK file asset's key
+                # ends .gz): sagemaker-training-toolkit's files.download_and_extract opens it "r:gz"
                 self._download(hps["sagemaker_submit_directory"].strip('"'), Path(tmp), region)
-                for archive in Path(tmp).rglob("*.tar.gz"):
-                    with tarfile.open(archive) as tar:
+                for archive in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+                    with tarfile.open(archive, "r:gz") as tar:
                         tar.extractall(code, filter="data")
             program = hps["sagemaker_program"].strip('"')
             args = [a for k, v in hps.items() if not k.startswith("sagemaker_") for a in (f"--{k}", v)]
@@ -627,12 +648,13 @@ class JobRunner:
             stdout = self._exec_container(docker, run, log, limit)
         elif (container := self._image(image)) is not None:
             # SageMaker starts a training image as `docker run <image> train`
-            cwd = container.layout(root / "image")
+            container.layout(root / "image")
             with log.open("w") as f:
                 f.write(f"training job {name}: image {image} run by {sys.executable}\n")
                 self._describe_image(container, f)
-            argv = container.command(root / "image", None, ["train"])
-            stdout = self._exec(argv, root, log, {**container.env, **env}, limit, cwd)
+            argv = container.command(None, None, ["train"])
+            env = {**container.env, **env}
+            stdout = self._exec(argv, root, log, env, limit, Path(container.workdir), root / "image")
         else:
             raise JobFailed(
                 f"ClientError: image {image} cannot run locally (script mode, the built-in XGBoost algorithm, "

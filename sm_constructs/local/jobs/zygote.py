@@ -13,7 +13,7 @@ itself come too late. ``SM_LOCAL_ZYGOTE=off`` runs every job in a new process.
 
 The protocol, one Unix socket connection per job: the runner sends one JSON line (``argv``,
 ``env``, ``cwd``, ``log``, ``opt_ml``: the directory bound at ``/opt/ml`` in the job's own mount
-namespace, see :mod:`.namespace`); a handler forked for the connection forks the job, answers its pid,
+namespace, see :mod:`.namespace`; ``image``: the layout of the job's image, bound there too); a handler forked for the connection forks the job, answers its pid,
 waits for it and answers its exit code. The runner kills the job's process group on timeout.
 """
 
@@ -46,7 +46,7 @@ def _run_job(request: dict[str, Any]) -> None:
     os.setsid()  # its own process group, so a timeout kills what it started too
     if request.get("opt_ml"):  # the job's /opt/ml, for it and everything it starts (see .namespace)
         try:
-            namespace.enter(request["opt_ml"])
+            namespace.enter(request["opt_ml"], request.get("image"))
         except namespace.Unavailable as error:
             raise SystemExit(str(error)) from None
     os.chdir(request["cwd"])
@@ -227,16 +227,18 @@ class Zygote:
         log: Path,
         timeout: float | None,
         opt_ml: str | None = None,
+        image: str | None = None,
     ) -> int:
         """Run ``argv`` (``[python, ...]``) forked from the warm interpreter; its exit code.
 
-        ``opt_ml``: the host directory the job sees at ``/opt/ml`` (:func:`.namespace.enter`).
+        ``opt_ml``: the host directory the job sees at ``/opt/ml``; ``image``: the layout of its image
+        (:func:`.namespace.enter`); ``cwd`` is the directory as the job's namespace sees it.
 
         :raises subprocess.TimeoutExpired: after ``timeout`` seconds (the job is killed).
         """
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.connect(self._path)
-            request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "opt_ml": opt_ml}
+            request = {"argv": argv, "env": env, "cwd": str(cwd), "log": str(log), "opt_ml": opt_ml, "image": image}
             conn.sendall((json.dumps(request) + "\n").encode())
             reader = conn.makefile("r")
             pid = int(reader.readline())

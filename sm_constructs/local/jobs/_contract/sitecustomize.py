@@ -6,7 +6,9 @@ puts this directory on ``PYTHONPATH``) and ``SM_LOCAL_PYTHON_OPT_ML`` names the 
 paths under ``/opt/ml`` given to ``open``, ``os``, ``os.path``, ``pathlib``, ``glob`` and ``shutil``
 are read and written under that directory. Anything that opens files by other means does not see
 it: modules that took their own reference to ``open`` before (``tarfile`` imported by the warm
-interpreter), native code given a path string, Spark's JVM, programs the job starts.
+interpreter), native code given a path string, Spark's JVM, programs the job starts. With
+``SM_LOCAL_PYTHON_IMAGE`` (a job on an image asset), an absolute path that exists in the image's
+layout is read there likewise.
 """
 
 from __future__ import annotations
@@ -19,6 +21,17 @@ from typing import Any
 
 _CONTAINER = "/opt/ml"
 _HOST = os.environ.get("SM_LOCAL_PYTHON_OPT_ML", "")
+#: the job's image layout: an absolute path that exists in it is the image's file
+_IMAGE = os.environ.get("SM_LOCAL_PYTHON_IMAGE", "")
+_lstat = os.lstat  # before it is mapped below
+
+
+def _lexists(path: str) -> bool:
+    try:
+        _lstat(path)
+    except OSError:
+        return False
+    return True
 
 
 def _map(path: Any) -> Any:
@@ -30,6 +43,8 @@ def _map(path: Any) -> Any:
         return path
     if isinstance(text, str) and (text == _CONTAINER or text.startswith(_CONTAINER + "/")):
         return _HOST + text[len(_CONTAINER) :]
+    if _IMAGE and isinstance(text, str) and text.startswith("/") and _lexists(_IMAGE + text):
+        return _IMAGE + text
     return path
 
 
