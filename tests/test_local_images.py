@@ -154,20 +154,42 @@ def test_a_job_sees_the_image_files_at_their_paths(tmp_path, monkeypatch, mappin
     assert not Path("/usr/local/share/x").exists() and not Path("/opt/program").exists()  # the host is untouched
 
 
-@pytest.mark.parametrize("where", ["top-level", "interpreter"])
-def test_image_files_that_cannot_be_placed_fail_the_job_before_it_starts(tmp_path, monkeypatch, where):
+def test_a_top_level_directory_the_machine_lacks_is_made_in_the_jobs_own_root(tmp_path, monkeypatch):
+    """``WORKDIR /app``-style images: the job sees the directory, the machine never gets it."""
+    from sm_constructs.local.jobs.namespace import MAPPING_ENV
+    from sm_constructs.local.jobs.runner import JobRunner
+
+    monkeypatch.setenv(MAPPING_ENV, "namespace")
+    monkeypatch.setenv("SM_LOCAL_ZYGOTE", "off")
+    assert not Path("/sm-local-no-such-dir").exists()
+    out = tmp_path / "seen.txt"
+    program = f"open({str(out)!r}, 'w').write(open('/sm-local-no-such-dir/main.py').read())"
+    image = _recorded(
+        tmp_path,
+        monkeypatch,
+        f'FROM python:3.11\nCOPY main.py /sm-local-no-such-dir/\nENTRYPOINT ["python", "-c", "{program}"]\n',
+        {"main.py": "print('x')"},
+    )
+    root = tmp_path / "job"
+    image.layout(root / "image")
+    JobRunner(lambda region: None, tmp_path / "work")._exec(
+        image.command(None, None, None), root, root / "job.log", {}, 60, Path("/"), root / "image"
+    )
+    assert out.read_text() == "print('x')"
+    assert not Path("/sm-local-no-such-dir").exists()  # the machine's / is untouched
+
+
+def test_image_files_that_cannot_be_placed_fail_the_job_before_it_starts(tmp_path, monkeypatch):
     from sm_constructs.local.jobs.namespace import MAPPING_ENV
     from sm_constructs.local.jobs.runner import JobFailed, JobRunner
 
     monkeypatch.setenv(MAPPING_ENV, "namespace")
     monkeypatch.setenv("SM_LOCAL_ZYGOTE", "off")
     interpreter = os.path.realpath(sys.executable)
-    target = "/sm-local-no-such-dir/" if where == "top-level" else interpreter
-    assert not Path("/sm-local-no-such-dir").exists()
     image = _recorded(
         tmp_path,
         monkeypatch,
-        f'FROM python:3.11\nCOPY main.py {target}\nENTRYPOINT ["python", "-c", "open(\'/tmp/ran\', \'w\')"]\n',
+        f'FROM python:3.11\nCOPY main.py {interpreter}\nENTRYPOINT ["python", "-c", "open(\'/tmp/ran\', \'w\')"]\n',
         {"main.py": "print('x')"},
     )
     root = tmp_path / "job"
@@ -178,10 +200,6 @@ def test_image_files_that_cannot_be_placed_fail_the_job_before_it_starts(tmp_pat
         JobRunner(lambda region: None, tmp_path / "work")._exec(
             image.command(None, None, None), root, root / "job.log", {}, 60, Path("/"), root / "image"
         )
-    if where == "top-level":
-        assert "/sm-local-no-such-dir cannot be provided" in str(failed.value)
-        assert "never covers /" in str(failed.value)
-    else:
-        assert f"{interpreter} cannot be provided" in str(failed.value)
-        assert "of the Python or JVM the job runs with" in str(failed.value)
+    assert f"{interpreter} cannot be provided" in str(failed.value)
+    assert "of the Python or JVM the job runs with" in str(failed.value)
     assert not ran.exists()

@@ -400,9 +400,19 @@ def test_job_definition_request_is_checked_by_botocore():
 
 
 def test_sagemaker_checks_read_monitoring_job_definitions():
-    """A job definition without keys or isolation is a finding, as a job would be (SageMakerChecks)."""
+    """A job definition without keys or isolation is a finding, as a job would be (SageMakerChecks);
+    with its defaults (the stack's job key, isolation) it is none."""
     app, stack, _, role = _stack()
-    job = _job_definition(stack, role)
+    _job_definition(stack, role).to_state_machine()
+    assert set(sagemaker_findings(app)) == set()
+    app, stack, _, role = _stack()
+    job = _job_definition(
+        stack,
+        role,
+        output_kms_key=None,
+        cluster=ClusterConfig(volume_kms_key=None),
+        network=NetworkConfig(enable_network_isolation=False),
+    )
     job.to_state_machine()
     assert set(sagemaker_findings(app)) == {
         "SageMaker-JobNetworkIsolation[State::Job]",

@@ -580,7 +580,7 @@ def test_api_check_reports_unknown_and_missing_members():
 @pytest.mark.xdist_group("emulator")
 def test_deploys_into_the_local_emulator():
     """The Studio stack deploys with CloudFormation in the emulator: the domain through moto's
-    SageMaker backend, user profiles, spaces and lifecycle configurations skipped with moto's warning."""
+    SageMaker backend, user profiles, spaces and lifecycle configurations through the emulator's."""
     from sm_constructs.local.cli.demo import LocalSession, start_server, stop_server
     from sm_constructs.local.server import _free_port
 
@@ -611,6 +611,10 @@ def test_deploys_into_the_local_emulator():
         assert domain["DomainName"] == "studiotest-studio"
         described = sagemaker.describe_domain(DomainId=domain["DomainId"])
         assert described["AppNetworkAccessType"] == "VpcOnly"
+        profiles = sagemaker.list_user_profiles(DomainIdEquals=domain["DomainId"])["UserProfiles"]
+        expected = {r["Properties"]["UserProfileName"] for r in template["Resources"].values() if r["Type"] == PROFILE}
+        assert expected and {p["UserProfileName"] for p in profiles} == expected
+        assert all(p["Status"] == "InService" for p in profiles)
         # an update in place (the idle timeout users start with)
         (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == DOMAIN]
         settings = template["Resources"][logical_id]["Properties"]["DefaultUserSettings"]["JupyterLabAppSettings"]
@@ -625,7 +629,6 @@ def test_deploys_into_the_local_emulator():
     finally:
         stop_server(proc)
     log = (workdir / "emulator.log").read_text()
-    for skipped in ("UserProfile", "Space", "StudioLifecycleConfig"):
-        assert f"Tried to parse AWS::SageMaker::{skipped} but it's not supported by moto's CloudFormation" in log
-    # (the same warning moto's CloudFormation gives every type it lacks)
+    for emulated in ("UserProfile", "Space", "StudioLifecycleConfig"):
+        assert f"Tried to parse AWS::SageMaker::{emulated} but it's not supported" not in log
     assert "AWS::SageMaker::Domain but it's not supported" not in log

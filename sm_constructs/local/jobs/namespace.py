@@ -12,8 +12,9 @@ the namespace by a tmpfs holding bind mounts of every entry of the host's ``/opt
 A job on an image asset (:mod:`.images`) also sees the image's files where its Dockerfile puts them
 (``COPY``/``ADD`` destinations, ``WORKDIR``): each file or directory of the image's layout that this
 machine lacks is bound at its path, its parent directory covered, like ``/opt``, by a tmpfs with the
-host's entries bound back in (nothing of the host is hidden; ``/`` itself is never covered); a file the
-image replaces is bound over the host's, unless it belongs to the Python or JVM the job runs with.
+host's entries bound back in (nothing of the host is hidden; a top-level directory the machine lacks,
+such as ``/app``, is made in a new root: a tmpfs with every entry of ``/`` bound back in, entered with
+``chroot``); a file the image replaces is bound over the host's, unless it belongs to the Python or JVM the job runs with.
 A path that cannot be provided fails the job before it starts, naming it and why (:func:`_bind_image`).
 
 The forked job of the warm interpreter (:mod:`.zygote`) calls :func:`enter` itself (a forked child
@@ -38,6 +39,7 @@ import functools
 import os
 import stat
 import sys
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -152,13 +154,10 @@ def _bind_image(libc: ctypes.CDLL, image: str) -> None:
         missing = [n for n in names if not os.path.lexists(os.path.join(container, n))]
         if missing and not owned(container):
             if container == "/":
-                raise refuse(
-                    "/" + missing[0],
-                    f"this machine has no /{missing[0]} and the emulator never covers / (create an empty "
-                    f"/{missing[0]} on this machine, or run jobs in containers of a local Docker engine)",
-                )
-            _cover(libc, container)
-            covered.add(container)
+                _cover_root(libc)  # the new top-level entries go into the new root; "/" stays unowned
+            else:
+                _cover(libc, container)
+                covered.add(container)
         for name in names:
             source, target = os.path.join(host, name), os.path.join(container, name)
             if os.path.isdir(source) and not os.path.islink(source) and os.path.isdir(target):
@@ -189,6 +188,28 @@ def _cover_opt(libc: ctypes.CDLL, opt_ml: str) -> None:
     _cover(libc, "/opt")
     os.mkdir(CONTAINER)
     _mount(libc, opt_ml, CONTAINER, None, _MS_BIND | _MS_REC)
+
+
+def _cover_root(libc: ctypes.CDLL) -> None:
+    """A new root for this process: a tmpfs with every entry of ``/`` bound (or linked) back in,
+    entered with ``chroot``, so an image can add top-level directories (``/app``) without hiding
+    anything of the machine. The working directory is kept."""
+    cwd = os.getcwd()
+    root = tempfile.mkdtemp(prefix="sm-local-root-")
+    _mount(libc, "tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
+    for name in sorted(os.listdir("/")):
+        source, target = f"/{name}", os.path.join(root, name)
+        mode = os.lstat(source).st_mode
+        if stat.S_ISLNK(mode):
+            os.symlink(os.readlink(source), target)
+            continue
+        if stat.S_ISDIR(mode):
+            os.mkdir(target)
+        else:
+            Path(target).touch()
+        _mount(libc, source, target, None, _MS_BIND | _MS_REC)
+    os.chroot(root)
+    os.chdir(cwd)
 
 
 def _cover(libc: ctypes.CDLL, directory: str) -> None:
@@ -226,7 +247,6 @@ def _unavailable() -> str | None:
     if not sys.platform.startswith("linux"):
         return f"{sys.platform} has no mount namespaces for the job's /opt/ml: {_HOW_TO}"
     import subprocess
-    import tempfile
 
     with tempfile.TemporaryDirectory() as opt_ml:
         Path(opt_ml, "probe").touch()
