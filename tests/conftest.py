@@ -6,10 +6,12 @@ tests, and a module-scoped fixture would then be torn down and built again, losi
 module's later tests build on. Each such module is one xdist group, so its fixture lives on one worker.
 """
 
+import contextlib
 import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,21 +34,30 @@ def _uv(*args: str | Path, cwd: Path) -> None:
     assert done.returncode == 0, f"uv {args[0]} exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory, worker_id) -> Path:
-    """The built wheel with its ``local`` extra in a fresh virtual environment, as a new project installs it.
-
-    Built once per test run: xdist workers share it through their common temporary directory, the
-    first to need it builds it under a file lock and the others wait for it.
-    """
-    if not _UV.is_file():
-        pytest.skip("make setup installs the pinned uv")
+@contextlib.contextmanager
+def _once_per_run(tmp_path_factory, name: str) -> Iterator[tuple[Path, bool]]:
+    """``(<run's shared temp dir>/<name>, already built)``, held under a file lock: the first xdist
+    worker to ask builds it (then marks it built by leaving the block), the others wait and reuse it."""
     base = tmp_path_factory.getbasetemp()
-    out = (base if worker_id == "master" else base.parent) / "wheel"
+    out = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
     out.mkdir(exist_ok=True)
     with (out / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (out / "ready").is_file():
+        built = (out / ".built").is_file()
+        yield out, built
+        (out / ".built").touch()
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory) -> Path:
+    """The built wheel with its ``local`` extra in a fresh virtual environment, as a new project installs it.
+
+    Built once per test run and shared by every xdist worker (:func:`_once_per_run`).
+    """
+    if not _UV.is_file():
+        pytest.skip("make setup installs the pinned uv")
+    with _once_per_run(tmp_path_factory, "wheel") as (out, built):
+        if not built:
             _uv("build", "--wheel", "--out-dir", out / "dist", cwd=_ROOT)
             (wheel,) = (out / "dist").glob("sm_constructs-*.whl")
             constraints = out / "constraints.txt"
@@ -55,7 +66,6 @@ def venv(tmp_path_factory, worker_id) -> Path:
             _uv("venv", "-q", out / "venv", "--python", sys.executable, cwd=_ROOT)
             _uv("pip", "install", "-q", "--python", out / "venv" / "bin" / "python", "-c", constraints,
                 f"{wheel}[local]", cwd=_ROOT)  # fmt: skip
-            (out / "ready").touch()
     return out / "venv"
 
 
@@ -64,20 +74,14 @@ def reference_assembly(tmp_path_factory) -> Path:
     """``cdk.out`` of the reference app, synthesized once per test run and shared by every xdist worker.
 
     The end-to-end modules each deploy the reference app into an emulator of their own; the cloud
-    assembly they deploy is the same, so the first worker to ask synthesizes it (under a lock in the
-    run's shared temporary directory) and the others deploy it as it is.
+    assembly they deploy is the same, so the first worker to ask synthesizes it and the others deploy
+    it as it is (:func:`_once_per_run`).
     """
     from sm_constructs.local.cli.demo import start_synth
 
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    workdir = shared / "reference-synth"
-    done = workdir / "synthesized"
-    with open(shared / "reference-synth.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not done.is_file():
+    with _once_per_run(tmp_path_factory, "reference-synth") as (workdir, built):
+        if not built:
             synth = start_synth(workdir)
             if synth.wait(timeout=600) != 0:
                 pytest.fail(f"cdk synth of the reference app failed; see {workdir / 'synth.log'}")
-            done.touch()
     return workdir / "cdk.out"
