@@ -3,9 +3,11 @@ endpoints, a ``NotebookInstance`` app and a ``StudioDomain`` app are deployed an
 stack held is gone from moto (described through the API), retained resources are kept and listed
 with the command that deletes them, and a delete that fails leaves the stack ``DELETE_FAILED``.
 
-The VPCs here do not close their default security group (``restrict_default_security_group=False``,
-as ``tests/apps/studio.py`` does): that is a Lambda-backed custom resource, and the emulator runs
-no Lambda functions. One emulator for the module (all its tests on one xdist worker).
+The VPCs here do not close their default security group (``restrict_default_security_group=False``):
+these stacks are created from their templates without publishing assets, and that Lambda-backed
+custom resource needs its code asset. A default ``MlVpc``, custom resource included, is deployed through
+the CDK CLI by ``tests/test_local_lambda.py``, and deployed and destroyed by ``tests/test_examples.py``.
+One emulator for the module (all its tests on one xdist worker).
 """
 
 from __future__ import annotations

@@ -585,7 +585,8 @@ def test_deploys_into_the_local_emulator():
     from sm_constructs.local.server import _free_port
 
     app = new_app(outdir=tempfile.mkdtemp())
-    stack = build(app, restrict_default_security_group=False)  # the emulator runs no Lambda functions
+    # created from the template without publishing assets, so without the custom resource's Lambda code asset
+    stack = build(app, restrict_default_security_group=False)
     template = app.synth().get_stack_by_name(stack.stack_name).template
     body = json.dumps(template)
     workdir = Path(tempfile.mkdtemp())
