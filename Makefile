@@ -8,6 +8,12 @@ VENV := .venv
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 # The pinned Node 22 (node_modules/.bin/node) runs both the CDK CLI and the jsii kernel.
 export UV_PYTHON_DOWNLOADS := never
+# Every Python process of a run (pytest workers, each `python app.py` synth, each emulator, job runner and CLI
+# call) reads its bytecode from one cache that the first import of a module writes. Machines that set
+# PYTHONDONTWRITEBYTECODE would otherwise make each of them compile aws-cdk-lib's and moto's sources again
+# (a small app's synth: 10.2 s of CPU without the cache, 6.2 s with it).
+unexport PYTHONDONTWRITEBYTECODE
+export PYTHONPYCACHEPREFIX := $(CURDIR)/.pycache
 
 .PHONY: setup setup-scanners synth test lint typecheck unit nag docs diagram bench demo clean
 
@@ -72,4 +78,4 @@ demo: setup
 	$(VENV)/bin/python -m sm_constructs.local demo
 
 clean:
-	rm -rf cdk.out .sm-local $(VENV) $(TOOLS) node_modules
+	rm -rf cdk.out .sm-local .pycache $(VENV) $(TOOLS) node_modules
