@@ -22,6 +22,7 @@ import pytest
 from sm_constructs.local.cli.demo import LocalSession, health
 from sm_constructs.local.cli.processes import alive, emulator_processes
 from sm_constructs.local.cli.project import NODE_MAJOR, LocalProject, find_cdk, find_node, with_defaults
+from sm_constructs.local.cli.project import _digest as project_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("local-project")
@@ -102,6 +103,27 @@ def test_a_stale_record_is_said_and_removed(tmp_path, capsys):
         assert project.state() is None
 
 
+def test_destroy_reuses_the_deployed_assembly_only_while_it_is_unchanged(tmp_path):
+    app = tmp_path / "app"
+    (app / "cdk.out").mkdir(parents=True)
+    (app / "cdk.json").write_text(json.dumps({"app": "python app.py"}))
+    (app / "cdk.out" / "manifest.json").write_text("{}")
+    template = app / "cdk.out" / "Stack.template.json"
+    template.write_text('{"Resources": {}}')
+    project = LocalProject(app)
+    project.workdir.mkdir()
+    assert project.deployed_assembly() is None  # nothing deployed yet
+    record = {"assembly": str(app / "cdk.out"), "digest": project_digest(app / "cdk.out")}
+    (project.workdir / "deployed-assembly.json").write_text(json.dumps(record))
+    assert project.deployed_assembly() == app / "cdk.out"
+    assert project.deployed_assembly(("--app", "other.out")) is None  # the user chose the app
+    assert project.deployed_assembly(("-o=elsewhere",)) is None
+    template.write_text('{"Resources": {"Changed": {}}}')  # e.g. `cdk synth` after the deploy
+    assert project.deployed_assembly() is None
+    (app / "cdk.json").write_text(json.dumps({"app": "python app.py", "output": "build/cdk.out"}))
+    assert project.deployed_assembly() is None  # cdk.json names another assembly
+
+
 # -- one emulator for an app with a Lambda function ----------------------------------------------
 def test_deploy_with_the_users_require_approval_prints_the_stack_outputs(deployed):
     out, err = deployed["deploy"].stdout, deployed["deploy"].stderr
@@ -166,6 +188,9 @@ def test_destroy_finds_the_emulator(deployed):
     sfn.start_execution(stateMachineArn=hold, name="hold")  # a job that runs until stopped: reset's
     done = sm_local(deployed["app"], "destroy")
     assert done.returncode == 0, done.stdout + done.stderr
+    # the redeploy above left cdk.out as it deployed it: the CLI reads it instead of running the app
+    assert "destroying what the last deploy deployed: cdk.out/ is unchanged since" in done.stderr
+    assert f"--app {deployed['app'] / 'cdk.out'} " in done.stdout.splitlines()[0]
     stacks = LocalSession(deployed["url"]).client("cloudformation").list_stacks()["StackSummaries"]
     assert {s["StackName"] for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"} == {"CDKToolkit"}
 

@@ -17,6 +17,11 @@ once by npm, said so on stderr). It runs on the Node.js :func:`find_node` finds 
 put first on its ``PATH`` so the app's jsii kernel runs on it too. The flags ``sm-local`` adds
 (``--all``, ``--require-approval never``, ``--force``, ``--no-notices``) are added only when the
 user gave neither them nor their aliases, read from the CLI's own option table.
+
+``destroy`` destroys what the last ``deploy`` deployed: when the cloud assembly that deploy left
+(``cdk.out``, or cdk.json's ``output``) is unchanged since, the CLI reads it (``--app <assembly>``)
+instead of running the app again; otherwise, or with the user's own ``--app``/``--output``, the CLI
+synthesizes the app as ``cdk destroy`` always does.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import functools
+import hashlib
 import json
 import os
 import shlex
@@ -59,6 +65,8 @@ STATE_DIR = ".sm-local"
 ANSWER_WITHIN = 30.0
 #: Node.js major version the CDK CLI and the jsii kernel are tested with (package.json pins it).
 NODE_MAJOR = 22
+#: Options with which the user chooses the app or the assembly; with any of them no deployed assembly is reused.
+ASSEMBLY_OPTIONS = ("--app", "-a", "--output", "-o")
 
 
 def _tooling() -> dict[str, Any]:
@@ -248,6 +256,17 @@ class Retained(NamedTuple):
     resource_type: str
     physical_id: str
     command: str
+
+
+def _digest(assembly: Path) -> str:
+    """Names, sizes and modification times of the files at the top of a cloud assembly (manifest,
+    templates, asset manifests; asset directories are named by their content hash)."""
+    h = hashlib.sha256()
+    for f in sorted(assembly.iterdir()):
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
 
 
 def deployed_stacks(cfn: Any, names: list[str] | None = None) -> dict[str, str]:
@@ -446,7 +465,36 @@ class LocalProject:
         url = self.start(port=port, time_scale=time_scale)
         self.bootstrap(url)
         cli = find_cdk(self.app_dir, say=lambda _: None)
+        self._deployed_record.unlink(missing_ok=True)
         self.cdk(url, "deploy", *with_defaults(cli, "deploy", cdk_args, [["--all"], ["--require-approval", "never"]]))
+        assembly = self._assembly(cdk_args)
+        if assembly is not None and (assembly / "manifest.json").is_file():
+            self._deployed_record.write_text(json.dumps({"assembly": str(assembly), "digest": _digest(assembly)}))
+
+    @property
+    def _deployed_record(self) -> Path:
+        return self.workdir / "deployed-assembly.json"
+
+    def _assembly(self, cdk_args: tuple[str, ...]) -> Path | None:
+        """The cloud assembly directory the CLI writes for these args; None when the user chose the app or output."""
+        if any(a == o or a.startswith(f"{o}=") for a in cdk_args for o in ASSEMBLY_OPTIONS):
+            return None
+        try:
+            output = json.loads((self.app_dir / "cdk.json").read_text()).get("output", "cdk.out")
+        except (OSError, ValueError):
+            return None
+        return (self.app_dir / str(output)).resolve()
+
+    def deployed_assembly(self, cdk_args: tuple[str, ...] = ()) -> Path | None:
+        """The assembly the last ``deploy`` deployed, if it is still there unchanged (else None)."""
+        try:
+            record = json.loads(self._deployed_record.read_text())
+        except (OSError, ValueError):
+            return None
+        assembly = self._assembly(cdk_args)
+        if assembly is None or str(assembly) != record.get("assembly") or not assembly.is_dir():
+            return None
+        return assembly if _digest(assembly) == record.get("digest") else None
 
     def destroy(self, *cdk_args: str) -> None:
         """``cdk destroy`` in this directory's emulator, with ``--all`` and ``--force`` unless given."""
@@ -462,7 +510,16 @@ class LocalProject:
                 f"sm-local: nothing to destroy: no stack {'named ' + ', '.join(stacks) + ' ' if stacks else ''}is deployed"
             )
             return
-        code = self.cdk(url, "destroy", *with_defaults(cli, "destroy", cdk_args, [["--all"], ["--force"]]), check=False)
+        args = with_defaults(cli, "destroy", cdk_args, [["--all"], ["--force"]])
+        assembly = self.deployed_assembly(cdk_args)
+        if assembly is not None:
+            self.say(
+                f"destroying what the last deploy deployed: {assembly.name}/ is unchanged since (not synthesized again)"
+            )
+            args = ["--app", str(assembly), *args]
+        code = self.cdk(url, "destroy", *args, check=False)
+        if code == 0:
+            self._deployed_record.unlink(missing_ok=True)
         retained = retained_resources(cfn, list(deployed.values()), url)
         if retained:
             print("sm-local: kept by their DeletionPolicy (Retain); delete them when no longer needed:")
