@@ -99,6 +99,7 @@ def _install_model_package_group() -> None:
     from moto.sagemaker.models import sagemaker_backends
 
     from .aws import cloudformation
+    from .iam.enforcement import GROUP_POLICIES
 
     class ModelPackageGroupResource(CloudFormationModel):
         def __init__(self, name: str, arn: str) -> None:
@@ -136,13 +137,18 @@ def _install_model_package_group() -> None:
                 model_package_group_description=props.get("ModelPackageGroupDescription", ""),
                 tags=props.get("Tags"),
             )
+            if props.get("ModelPackageGroupPolicy"):  # the group's resource policy, for the IAM evaluator
+                policy = props["ModelPackageGroupPolicy"]
+                GROUP_POLICIES[arn] = json.loads(policy) if isinstance(policy, str) else dict(policy)
             return cls(name, arn)
 
         @classmethod
         def delete_from_cloudformation_json(
             cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
         ) -> None:
-            sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
+            group = sagemaker_backends[account_id][region_name].model_package_groups.pop(resource_name, None)
+            if group is not None:
+                GROUP_POLICIES.pop(group.arn, None)
 
     why = "AWS::SageMaker::ModelPackageGroup (moto skips it): the model registry step needs the group"
     cloudformation.resource_type(ModelPackageGroupResource, why=why)

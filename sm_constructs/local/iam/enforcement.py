@@ -47,6 +47,14 @@ PARTITION = "aws"
 BUCKET_POLICIES: dict[tuple[str, str], dict[str, Any]] = {}
 #: state machine ARN → its customer managed key (moto's CloudFormation drops EncryptionConfiguration)
 STATE_MACHINE_KEYS: dict[str, str] = {}
+#: model package group ARN → its resource policy (``ModelPackageGroupPolicy``; moto's SageMaker has none)
+GROUP_POLICIES: dict[str, dict[str, Any]] = {}
+
+
+def iam_backend(account: str) -> Any:
+    from moto.iam.models import iam_backends
+
+    return iam_backends[account][PARTITION]
 
 
 class AccessDenied(Exception):
@@ -74,16 +82,56 @@ def _loads(document: Any) -> dict[str, Any]:
 
 
 class PolicyStore:
-    """Policies and resource facts as deployed, read from moto's backends in this process."""
+    """Policies and resource facts of one account as deployed, read from moto's backends in this process."""
 
     def __init__(self, account: str) -> None:
         self.account = account
 
-    def _role(self, role_arn: str) -> Any:
-        from moto.iam.models import iam_backends
+    def for_account(self, account: str) -> PolicyStore:
+        """The store of another account (moto keeps each account's state apart)."""
+        return self if account == self.account else type(self)(account)
 
+    def permissions_boundary(self, role_arn: str) -> dict[str, Any] | None:
+        """The default version of the role's permissions boundary policy, if it has one."""
+        from moto.iam.access_control import IAMPolicy
+
+        role = self._role(role_arn)
+        boundary = getattr(role, "permissions_boundary_arn", None) if role is not None else None
+        if not boundary:
+            return None
         try:
-            return iam_backends[self.account][PARTITION].get_role_by_arn(role_arn)
+            return dict(IAMPolicy(iam_backend(self.account).get_policy(boundary))._policy_json)
+        except Exception:
+            # a boundary that does not exist allows nothing (IAM refuses to attach one, so this is a deleted policy)
+            return {"Statement": []}
+
+    @staticmethod
+    def bucket_account(bucket: str) -> str | None:
+        """The account that owns a bucket (bucket names are global)."""
+        from moto.s3.models import s3_backends
+
+        owner = s3_backends.bucket_accounts.get(bucket)
+        return owner[1] if owner else None
+
+    @staticmethod
+    def group_policy(resource_arn: str) -> dict[str, Any] | None:
+        """The resource policy of the model package group of a group or version ARN."""
+        parts = resource_arn.split(":", 5)
+        if len(parts) != 6:
+            return None
+        kind, _, name = parts[5].partition("/")
+        if kind == "model-package":
+            name = name.split("/", 1)[0]
+        elif kind != "model-package-group":
+            return None
+        for group_arn, policy in GROUP_POLICIES.items():
+            if group_arn.split(":", 5)[:5] == parts[:5] and group_arn.lower().endswith(f"/{name.lower()}"):
+                return policy
+        return None
+
+    def _role(self, role_arn: str) -> Any:
+        try:
+            return iam_backend(self.account).get_role_by_arn(role_arn)
         except Exception:
             return None
 
@@ -294,22 +342,40 @@ class Enforcer:
                 context[key] = filled
         region = str(values.get("region", ""))
         service = call.action.split(":", 1)[0]
-        context.update(_principal_context(principal, self.account))
+        caller_account = _arn_account(principal) or self.account
+        caller = self.store.for_account(caller_account)
+        context.update(_principal_context(principal, caller_account))
         if service == "kms":
-            resource = self.store.key_arn(resource, region)
-            context.setdefault("kms:CallerAccount", self.account)
+            resource = caller.key_arn(resource, region)
+            context.setdefault("kms:CallerAccount", caller_account)
         request = Request(principal, call.action, resource, context, session=session)
-        resource_policy, key_policy = None, False
+        # the resource's own account holds its resource-based policy and decides its half of a
+        # cross-account request (IAM User Guide, "Cross-account policy evaluation logic")
+        owner_account = _owner_account(service, resource) or caller_account
+        owner = self.store.for_account(owner_account)
+        resource_policy, key_policy, boundary = None, False, None
         if call.action == "sts:AssumeRole":
-            resource_policy = self.store.trust_policy(resource) or {"Statement": []}
+            resource_policy = owner.trust_policy(resource) or {"Statement": []}
             identity: list[dict[str, Any]] = []
         else:
-            identity = self.store.identity_policies(principal) if principal.startswith("arn:") else []
+            if principal.startswith("arn:"):
+                identity, boundary = caller.identity_policies(principal), caller.permissions_boundary(principal)
+            else:
+                identity = []
             if service == "s3":
-                resource_policy = self.store.bucket_policy(resource.split(":::", 1)[1].split("/", 1)[0])
+                resource_policy = owner.bucket_policy(_bucket_of(resource))
             elif service == "kms":
-                resource_policy, key_policy = self.store.key_policy(resource, region), True
-        outcome = authorize(request, identity, resource_policy, key_policy=key_policy)
+                resource_policy, key_policy = owner.key_policy(resource, region), True
+            elif service == "sagemaker":
+                resource_policy = owner.group_policy(resource)
+        outcome = authorize(
+            request,
+            identity,
+            resource_policy,
+            key_policy=key_policy,
+            resource_account=owner_account,
+            boundary=boundary,
+        )
         self._record(request, outcome)
         if not outcome.allowed:
             raise AccessDenied(request, outcome)
@@ -381,6 +447,22 @@ class Enforcer:
         if integration == "sns:publish" and parameters.get("TopicArn"):
             found["@topic_kms_key"] = self.store.topic_kms_key(str(parameters["TopicArn"]), region)
         return found
+
+
+def _arn_account(arn: str) -> str | None:
+    parts = arn.split(":", 5)
+    return parts[4] if len(parts) == 6 and re.fullmatch(r"\d{12}", parts[4]) else None
+
+
+def _bucket_of(resource: str) -> str:
+    return resource.split(":::", 1)[1].split("/", 1)[0]
+
+
+def _owner_account(service: str, resource: str) -> str | None:
+    """The account a resource belongs to: in its ARN, or for S3 (ARNs without an account) the bucket's owner."""
+    if service == "s3" and ":::" in resource:
+        return PolicyStore.bucket_account(_bucket_of(resource))
+    return _arn_account(resource)
 
 
 def _session(state_machine_arn: str) -> str:

@@ -1,0 +1,147 @@
+"""Enforcement across accounts, in process against moto's per-account backends (no server, no deploy).
+
+A role in one account reading a bucket, a key or a model package group of another account is
+decided by both accounts' policies, each read from its own account: the role's identity policies
+and permissions boundary from the caller's, the bucket, key or group policy from the owner's (IAM
+User Guide, "Cross-account policy evaluation logic": "The request is allowed only if both
+evaluations return a decision of Allow").
+"""
+
+import json
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sm_constructs.local.iam.calls import Call
+from sm_constructs.local.iam.enforcement import GROUP_POLICIES, AccessDenied, Enforcer, PolicyStore
+
+BUILD = "111111111111"
+STAGING = "222222222222"
+REGION = "us-east-1"
+SOURCE = "test"
+
+
+def _doc(*statements):
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """Sessions per account: moto keeps each account's state apart (``MOTO_ACCOUNT_ID``)."""
+    with mock_aws():
+
+        def client(account, service):
+            # the account is read at each request: a client is used right after it is made
+            monkeypatch.setenv("MOTO_ACCOUNT_ID", account)
+            return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+
+        yield client
+        monkeypatch.delenv("MOTO_ACCOUNT_ID")
+
+
+def _role(aws, account, name, statements, boundary=None):
+    iam = aws(account, "iam")
+    trust = _doc({"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    extra = {}
+    if boundary:
+        extra["PermissionsBoundary"] = iam.create_policy(PolicyName=f"{name}-boundary", PolicyDocument=_doc(*boundary))[
+            "Policy"
+        ]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=trust, **extra)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=_doc(*statements))
+    return arn
+
+
+def _check(role, action, resource):
+    enforcer = Enforcer(PolicyStore(STAGING), STAGING)
+    return enforcer.check(role, Call(action, resource, SOURCE), {"region": REGION}, session="release")
+
+
+def _denied(role, action, resource):
+    with pytest.raises(AccessDenied) as denied:
+        _check(role, action, resource)
+    return str(denied.value)
+
+
+def test_permissions_boundary_of_the_role_is_read(aws):
+    role = _role(
+        aws,
+        STAGING,
+        "Bounded",
+        [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+        boundary=[{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    )
+    aws(STAGING, "s3").create_bucket(Bucket="staging-data")
+    assert _check(role, "s3:GetObject", "arn:aws:s3:::staging-data/a") is not None
+    assert _denied(role, "s3:PutObject", "arn:aws:s3:::staging-data/a").endswith(
+        "because no permissions boundary allows the s3:PutObject action"
+    )
+
+
+def test_bucket_of_another_account_needs_its_bucket_policy(aws):
+    role = _role(aws, STAGING, "Deployer", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
+    s3 = aws(BUILD, "s3")
+    s3.create_bucket(Bucket="build-artifacts")
+    approved = "arn:aws:s3:::build-artifacts/models/approved/m.tar.gz"
+    assert _denied(role, "s3:GetObject", approved).endswith(
+        "because no resource-based policy allows the s3:GetObject action"
+    )
+    s3.put_bucket_policy(
+        Bucket="build-artifacts",
+        Policy=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{STAGING}:root"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::build-artifacts/models/approved/*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": STAGING}},
+            }
+        ),
+    )
+    assert _check(role, "s3:GetObject", approved) is not None
+    assert "no resource-based policy" in _denied(role, "s3:GetObject", "arn:aws:s3:::build-artifacts/data/raw.csv")
+
+
+def test_key_of_another_account_needs_its_key_policy_and_the_callers_identity_policy(aws):
+    kms = aws(BUILD, "kms")
+    owner = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"}, "Action": "kms:*", "Resource": "*"}
+    shared = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{STAGING}:root"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+    }
+    key = kms.create_key(Policy=_doc(owner))["KeyMetadata"]["Arn"]
+    role = _role(aws, STAGING, "Deployer", [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key}])
+    silent = _role(aws, STAGING, "Other", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
+    assert "no resource-based policy" in _denied(role, "kms:Decrypt", key)
+    aws(BUILD, "kms").put_key_policy(KeyId=key, PolicyName="default", Policy=_doc(owner, shared))
+    assert _check(role, "kms:Decrypt", key) is not None
+    assert "no identity-based policy" in _denied(silent, "kms:Decrypt", key)
+
+
+def test_model_package_group_of_another_account_needs_its_group_policy(aws):
+    group = f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package-group/churn"
+    version = f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package/churn/3"
+    role = _role(
+        aws, STAGING, "Deployer", [{"Effect": "Allow", "Action": "sagemaker:DescribeModelPackage", "Resource": "*"}]
+    )
+    assert "no resource-based policy" in _denied(role, "sagemaker:DescribeModelPackage", version)
+    GROUP_POLICIES[group] = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{STAGING}:root"},
+                "Action": "sagemaker:DescribeModelPackage",
+                "Resource": f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package/churn/*",
+            }
+        ],
+    }
+    try:
+        assert _check(role, "sagemaker:DescribeModelPackage", version) is not None
+        other = f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package/fraud/1"
+        assert "no resource-based policy" in _denied(role, "sagemaker:DescribeModelPackage", other)
+    finally:
+        GROUP_POLICIES.pop(group)
