@@ -145,3 +145,15 @@ def test_model_package_group_of_another_account_needs_its_group_policy(aws):
         assert "no resource-based policy" in _denied(role, "sagemaker:DescribeModelPackage", other)
     finally:
         GROUP_POLICIES.pop(group)
+
+
+def test_prebuilt_images_are_pulled_across_accounts_with_the_roles_own_permission(aws):
+    pull = {"Effect": "Allow", "Action": "ecr:BatchGetImage", "Resource": "*"}
+    role = _role(aws, STAGING, "Puller", [pull])
+    silent = _role(aws, STAGING, "NoPull", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
+    prebuilt = "arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"  # SageMaker's own registry
+    assert _check(role, "ecr:BatchGetImage", prebuilt) is not None
+    assert "no identity-based policy" in _denied(silent, "ecr:BatchGetImage", prebuilt)
+    # a repository of an account the emulator knows no policy of: AWS would need its repository policy
+    other = f"arn:aws:ecr:us-east-1:{BUILD}:repository/team-image"
+    assert "no resource-based policy" in _denied(role, "ecr:BatchGetImage", other)

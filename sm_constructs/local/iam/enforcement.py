@@ -24,11 +24,13 @@ Enforcement is on by default (``Emulator(enforce_iam=False)``, ``serve --no-iam`
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +114,19 @@ class PolicyStore:
 
         owner = s3_backends.bucket_accounts.get(bucket)
         return owner[1] if owner else None
+
+    def repository_policy(self, repository_arn: str) -> dict[str, Any] | None:
+        """An ECR repository's policy: AWS's for SageMaker's prebuilt images, else the repository's own."""
+        if _prebuilt_image_repository(repository_arn):
+            return PREBUILT_IMAGE_POLICY
+        from moto.ecr.models import ecr_backends
+
+        _, _, _, region, _, name = repository_arn.split(":", 5)
+        try:
+            policy = ecr_backends[self.account][region].get_repository_policy(name.split("/", 1)[1], self.account)
+        except Exception:
+            return None
+        return _loads(policy["policyText"]) if policy and policy.get("policyText") else None
 
     @staticmethod
     def group_policy(resource_arn: str) -> dict[str, Any] | None:
@@ -368,6 +383,8 @@ class Enforcer:
                 resource_policy, key_policy = owner.key_policy(resource, region), True
             elif service == "sagemaker":
                 resource_policy = owner.group_policy(resource)
+            elif service == "ecr" and resource != "*":
+                resource_policy = owner.repository_policy(resource)
         outcome = authorize(
             request,
             identity,
@@ -447,6 +464,44 @@ class Enforcer:
         if integration == "sns:publish" and parameters.get("TopicArn"):
             found["@topic_kms_key"] = self.store.topic_kms_key(str(parameters["TopicArn"]), region)
         return found
+
+
+#: SageMaker's prebuilt images live in registries of AWS's own accounts, one per region and family
+#: (sagemaker-core's ``image_uri_config``, packaged as ``sm_constructs/data/image_accounts.json``),
+#: whose repository policies let every account pull: "SageMaker AI provides prebuilt Docker images ...
+#: To pull an image, your IAM principal needs the ECR pull permissions" (SageMaker Developer Guide,
+#: "Docker Registry Paths and Example Code", sagemaker-algo-docker-registry-paths.html). The pull is
+#: still a cross-account request: the execution role's identity policies must allow it.
+PREBUILT_IMAGE_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"],
+            "Resource": "*",
+        }
+    ],
+}
+
+
+@functools.cache
+def _image_registry() -> dict[str, Any]:
+    text = resources.files("sm_constructs.data").joinpath("image_accounts.json").read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
+def _prebuilt_image_repository(repository_arn: str) -> bool:
+    parts = repository_arn.split(":", 5)
+    if len(parts) != 6 or not parts[5].startswith("repository/"):
+        return False
+    region, account, name = parts[3], parts[4], parts[5].split("/", 1)[1]
+    registry = _image_registry()
+    accounts = registry["regions"].get(region, {})
+    return any(
+        accounts.get(family) == account and spec.get("repository") == name
+        for family, spec in registry["families"].items()
+    )
 
 
 def _arn_account(arn: str) -> str | None:
