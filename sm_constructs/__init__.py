@@ -205,3 +205,14 @@ if TYPE_CHECKING:
     from .jobs.cache import CachedStep, StepCache
 _EXPORTS.update({"CachedStep": ".jobs.cache", "StepCache": ".jobs.cache"})
 __all__ += ["CachedStep", "StepCache"]
+
+# ---- releases across accounts -----------------------------------------------------------------
+if TYPE_CHECKING:
+    from .release import PRODUCTION_GATE, ReleaseAccounts, ReleaseSource, ReleaseTarget, SmokeTest, StageEnvironment
+_EXPORTS.update(
+    dict.fromkeys(
+        ("PRODUCTION_GATE", "ReleaseAccounts", "ReleaseSource", "ReleaseTarget", "SmokeTest", "StageEnvironment"),
+        ".release",
+    )
+)
+__all__ += ["PRODUCTION_GATE", "ReleaseAccounts", "ReleaseSource", "ReleaseTarget", "SmokeTest", "StageEnvironment"]

@@ -342,6 +342,13 @@ CREATE_GRANT_DENY_CONDITIONS: dict[str, dict[str, str]] = {
 #: (CreateModel with ``Containers[].ModelPackageName``): SM-PERMS DescribeModelPackage, on
 #: ``model-package/<group>/*``.
 DESCRIBE_MODEL_PACKAGE_ACTIONS = ("sagemaker:DescribeModelPackage",)
+#: Recording a result on a version (``aws-sdk:sagemaker:updateModelPackage`` with
+#: ``CustomerMetadataProperties``): Service Authorization Reference for SageMaker, UpdateModelPackage on
+#: ``model-package/<group>/*``.
+UPDATE_MODEL_PACKAGE_ACTIONS = ("sagemaker:UpdateModelPackage",)
+#: Invoking an endpoint (``aws-sdk:sagemakerruntime:invokeEndpoint``): Service Authorization Reference
+#: for SageMaker, InvokeEndpoint on the ``endpoint`` resource.
+INVOKE_ENDPOINT_ACTIONS = ("sagemaker:InvokeEndpoint",)
 #: ``aws-sdk:sfn:listExecutions`` on the state machine itself (Step Functions Developer Guide, "AWS
 #: SDK service integrations"; Service Authorization Reference for Step Functions: ListExecutions
 #: takes the ``stateMachine`` resource).

@@ -15,6 +15,7 @@ the endpoint.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,7 +33,12 @@ from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
-from ._iam_facts import EVENTS_PRINCIPAL, LIST_EXECUTIONS_ACTIONS
+from ._iam_facts import (
+    EVENTS_PRINCIPAL,
+    INVOKE_ENDPOINT_ACTIONS,
+    LIST_EXECUTIONS_ACTIONS,
+    UPDATE_MODEL_PACKAGE_ACTIONS,
+)
 from ._kms import STACK_JOB_KEY, StackJobKey, new_key
 from ._memo import aws, statement
 from ._validation import Problems, check_state_machine_name, typed
@@ -48,9 +54,10 @@ from .jobs.hosting import (
     ModelDefinition,
 )
 from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, MonitoringScheduleDefinition
-from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement
+from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement, group_versions_arn
 from .jobs.registry import ModelPackageVersion
 from .pipeline import allow_alarm_publish, grant_encrypted_publish
+from .release import SMOKE_TEST_KEY, SmokeTest
 from .state_machine import ExecutionMetrics, MlStateMachine
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
@@ -100,6 +107,13 @@ class ModelDeployment(ExecutionMetrics, Construct):
     :param poll_interval: endpoint status polling. Default: 30 seconds.
     :param max_wait: longest wait for InService. Default: 1 hour.
     :param state_machine_name: Default: ``<endpoint name>-deployment``.
+    :param smoke_test: invoke the endpoint once it is InService (after any batch transform) and record
+        the result on the version (``CustomerMetadataProperties``, see :class:`~sm_constructs.SmokeTest`);
+        a failed test fails the deployment. Default: - no smoke test.
+    :param required_metadata: deploy only versions whose ``CustomerMetadataProperties`` hold these
+        values (read from the registry when the execution starts, e.g.
+        :data:`~sm_constructs.PRODUCTION_GATE`: passed staging and approved for production); others end
+        as ``NotPromoted`` without touching the endpoint. Default: - every approved version.
     """
 
     state_machine: MlStateMachine
@@ -129,10 +143,17 @@ class ModelDeployment(ExecutionMetrics, Construct):
         poll_interval: Duration | None = None,
         max_wait: Duration | None = None,
         state_machine_name: str | None = None,
+        smoke_test: SmokeTest | None = None,
+        required_metadata: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
+        for key in required_metadata or {}:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,127}", key):
+                problems.add("required_metadata", key, "keys are read as JSONPath fields: letters, digits and '_' only")
+        if smoke_test is not None and async_inference is not None:
+            problems.conflict(["smoke_test", "async_inference"], "the smoke test invokes a real-time endpoint")
         problems.name("endpoint_name", endpoint_name, max_len=63, what="endpoint name")
         state_machine_name = state_machine_name or f"{endpoint_name}-deployment"
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
@@ -295,7 +316,10 @@ class ModelDeployment(ExecutionMetrics, Construct):
                 "steps": {},
             },
         )
-        chain = sfn.Chain.start(read).next(self._still_current("Start", group, own_arn, superseded))
+        chain = sfn.Chain.start(read)
+        if required_metadata:
+            chain = chain.next(self._promotion_gate(group, required_metadata))
+        chain = chain.next(self._still_current("Start", group, own_arn, superseded))
         for definition in (self.model, self.endpoint_config):
             chain = chain.next(self._task(definition))
         chain = chain.next(self._still_current("BeforeEndpoint", group, own_arn, superseded))
@@ -304,6 +328,8 @@ class ModelDeployment(ExecutionMetrics, Construct):
         chain = chain.next(self.endpoint)
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
+        if smoke_test is not None:
+            chain = chain.next(self._smoke_test(smoke_test, group, endpoint_name))
         deployed = sfn.Succeed(self, "Deployed")
         if self.monitoring_job is not None and self.monitoring_schedule is not None:
             chain = chain.next(self._still_current("BeforeMonitoring", group, own_arn, superseded))
@@ -438,6 +464,101 @@ class ModelDeployment(ExecutionMetrics, Construct):
         registered.otherwise(missing)
         read.next(registered)
         return sfn.Chain.custom(read, [], registered)
+
+    def _promotion_gate(self, group: IModelPackageGroup, required: Mapping[str, str]) -> sfn.Chain:
+        """The version's metadata holds every required value; else ``NotPromoted``."""
+        read = self._read_version("ReadPromotion", group)
+        read.add_retry(
+            errors=["SageMaker.ThrottlingException"],
+            interval=Duration.seconds(5),
+            max_attempts=3,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        self._catch(read)
+        metadata = "$.steps.ReadPromotion.CustomerMetadataProperties"
+        gate = sfn.Choice(self, "Promoted")
+        gate.when(
+            sfn.Condition.and_(
+                *(
+                    sfn.Condition.and_(
+                        sfn.Condition.is_present(f"{metadata}.{key}"),
+                        sfn.Condition.string_equals(f"{metadata}.{key}", value),
+                    )
+                    for key, value in required.items()
+                )
+            ),
+            sfn.Pass(self, "PromotionChecked"),
+        )
+        gate.otherwise(
+            sfn.Succeed(
+                self,
+                "NotPromoted",
+                comment="The version lacks the required metadata (e.g. not passed staging or not approved): nothing changed.",
+            )
+        )
+        return sfn.Chain.start(read).next(gate.afterwards(include_otherwise=False))
+
+    def _smoke_test(self, test: SmokeTest, group: IModelPackageGroup, endpoint_name: str) -> sfn.Chain:
+        """Invoke the endpoint with the sample payload, check the response's fields, record the result."""
+        invoke = SageMakerTask(
+            self,
+            "SmokeTest",
+            resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sagemakerruntime:invokeEndpoint",
+            parameters={
+                "EndpointName": endpoint_name,
+                "Body": test.payload,
+                "ContentType": test.content_type,
+                "Accept": test.accept,
+            },
+            policy_statements=[
+                statement(self, actions=list(INVOKE_ENDPOINT_ACTIONS), resources=[self.endpoint.endpoint_arn])
+            ],
+            result_selector={"Body.$": "States.StringToJson($.Body)"},
+            result_path="$.steps.SmokeTest",
+        )
+        record = {
+            result: SageMakerTask(
+                self,
+                f"RecordSmokeTest{result}",
+                resource=f"arn:{aws('PARTITION')}:states:::aws-sdk:sagemaker:updateModelPackage",
+                parameters={
+                    "ModelPackageArn.$": "$.package.ModelPackageArn",
+                    "CustomerMetadataProperties": {SMOKE_TEST_KEY: result},
+                },
+                policy_statements=[
+                    statement(
+                        self, actions=list(UPDATE_MODEL_PACKAGE_ACTIONS), resources=[group_versions_arn(self, group)]
+                    )
+                ],
+                result_path=sfn.JsonPath.DISCARD,
+            )
+            for result in ("Passed", "Failed")
+        }
+        for task in record.values():
+            add_default_retry(task)
+            self._catch(task)
+        failed = sfn.Pass(
+            self,
+            "SmokeTestFailedError",
+            parameters={
+                "Error": "SmokeTestFailed",
+                "Cause": f"The endpoint answered the smoke test without the expected fields {list(test.expected_fields)} "
+                "(or not with JSON); the version is recorded as SmokeTest=Failed.",
+            },
+            result_path="$.error",
+        )
+        invoke.add_catch(failed, errors=["States.ALL"], result_path="$.steps.SmokeTestError")
+        record["Failed"].next(failed)
+        failed.next(self._failure)
+        checked = sfn.Choice(self, "SmokeTestPassed")
+        body = "$.steps.SmokeTest.Body"
+        condition = sfn.Condition.is_present(body)
+        for name in test.expected_fields:
+            condition = sfn.Condition.and_(condition, sfn.Condition.is_present(f"{body}.{name}"))
+        checked.when(condition, record["Passed"])
+        checked.otherwise(record["Failed"])
+        invoke.next(checked)
+        return sfn.Chain.custom(invoke, [record["Passed"]], checked)
 
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")

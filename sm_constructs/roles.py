@@ -92,12 +92,15 @@ class SageMakerExecutionRole(ManagedPolicyRole):
                 conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
             )
         )
+        from .storage import _flatten_cfn_reference  # the ARN as cdk-nag prints it, env-agnostic stack or not
+
+        log_groups_id = _flatten_cfn_reference(stack.resolve(log_groups))
         acknowledge(
             self,
             [
                 "AwsSolutions-IAM5[Resource::*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/*:log-stream:*]",
+                f"AwsSolutions-IAM5[Resource::{log_groups_id}]",
+                f"AwsSolutions-IAM5[Resource::{log_groups_id}:log-stream:*]",
             ],
             "SageMaker names job log groups and streams at run time under /aws/sagemaker/; "
             "cloudwatch:PutMetricData has no resource type and is limited by a namespace condition; "

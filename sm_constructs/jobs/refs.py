@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -245,11 +246,25 @@ class ImportedModelPackageGroup(Construct):
     """
 
     @typed
-    def __init__(self, scope: Construct, id: str, *, group_name: str) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, group_name: str, account: str | None = None, region: str | None = None
+    ) -> None:
         _check_name(type(self).__name__, scope, id, "group_name", group_name, "model package group name", "EntityName")
         super().__init__(scope, id)
         self._group_name = group_name
-        self._group_arn = sagemaker_arn(self, "model-package-group", group_name)
+        if account is None and region is None:
+            self._group_arn = sagemaker_arn(self, "model-package-group", group_name)
+            self._versions_arn: str | None = None
+        else:
+            # a group shared by another account (its ModelPackageGroupPolicy): ARNs in that account
+            stack = Stack.of(self)
+            where = {"account": account or stack.account, "region": region or stack.region}
+            self._group_arn = stack.format_arn(
+                service="sagemaker", resource="model-package-group", resource_name=group_name, **where
+            )
+            self._versions_arn = stack.format_arn(
+                service="sagemaker", resource="model-package", resource_name=f"{group_name}/*", **where
+            )
 
     @property
     def group_name(self) -> str:
@@ -277,7 +292,10 @@ def grant_group_read(group: Any, grantee: iam.IGrantable) -> iam.Grant:
 
 
 def group_versions_arn(scope: Construct, group: IModelPackageGroup) -> str:
-    """ARN pattern of every version in ``group`` (``model-package/<group>/*``), in ``scope``'s stack."""
+    """ARN pattern of every version in ``group`` (``model-package/<group>/*``): in ``scope``'s stack, or in
+    the account that shares the group (:class:`ImportedModelPackageGroup` with an account)."""
+    if isinstance(group, ImportedModelPackageGroup) and group._versions_arn is not None:
+        return group._versions_arn
     return sagemaker_arn(scope, "model-package", f"{group.group_name}/*")
 
 

@@ -82,9 +82,16 @@ class ModelPackageGroup(Construct):
         return self._group_arn
 
     @staticmethod
-    def from_group_name(scope: Construct, id: str, group_name: str) -> IModelPackageGroup:
-        """A group that exists already, by name: e.g. one a deleted stack retained, or another team's."""
-        return ImportedModelPackageGroup(scope, id, group_name=group_name)
+    def from_group_name(
+        scope: Construct, id: str, group_name: str, *, account: str | None = None, region: str | None = None
+    ) -> IModelPackageGroup:
+        """A group that exists already, by name: e.g. one a deleted stack retained, or another team's.
+
+        :param account: the account that owns the group and shares it through its resource policy
+            (see :class:`~sm_constructs.ReleaseSource`). Default: - this stack's account.
+        :param region: the group's region. Default: - this stack's region.
+        """
+        return ImportedModelPackageGroup(scope, id, group_name=group_name, account=account, region=region)
 
     @typed
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
