@@ -200,3 +200,19 @@ def test_accounts_from_context_are_checked():
             group=ModelPackageGroup(stack, "G", group_name="g"),
             artifacts=MlDataBucket(stack, "A"),
         )
+
+
+def test_pipeline_deploys_the_stages_with_a_manual_promotion():
+    """The CDK Pipelines app (``-c pipeline=true``), built but not synthesized (synth is the slow part)."""
+    app = new_app(**CONTEXT, pipeline=True)
+    _example("app").build(app)
+    codepipeline = app.node.find_child("ChurnReleasePipeline").pipeline
+    codepipeline.build_pipeline()
+    stages = {stage.stage_name: stage for stage in codepipeline.pipeline.stages}
+    assert list(stages) == ["Source", "Build", "UpdatePipeline", "Registry", "Staging", "Production"]
+    production = [action.action_properties for action in stages["Production"].actions]
+    assert [(a.action_name, a.category.value) for a in production][0] == ("PromoteToProduction", "APPROVAL")
+    pipeline_stack = app.node.find_child("ChurnReleasePipeline")
+    for stage, account in (("Registry", BUILD), ("Staging", STAGING), ("Production", PRODUCTION)):
+        assert [a.category.value for a in (x.action_properties for x in stages[stage].actions)][-1] == "DEPLOY"
+        assert pipeline_stack.node.find_child(stage).account == account  # deployed into its own account

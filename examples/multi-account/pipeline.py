@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack, pipelines
+from aws_cdk import aws_codepipeline as codepipeline
 from constructs import Construct
 from release_stacks import ReleaseStage
 
@@ -33,6 +34,7 @@ class PipelineStack(Stack):
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
+            pipeline_type=codepipeline.PipelineType.V2,
             cross_account_keys=True,  # the artifact bucket's key is shared with the target accounts' deploy roles
             synth=pipelines.ShellStep(
                 "Synth",
@@ -41,7 +43,7 @@ class PipelineStack(Stack):
                 primary_output_directory="cdk.out",
             ),
         )
-        self.pipeline.add_stage(ReleaseStage(self, "Build", accounts=accounts, stage="build"))
+        self.pipeline.add_stage(ReleaseStage(self, "Registry", accounts=accounts, stage="build"))
         self.pipeline.add_stage(ReleaseStage(self, "Staging", accounts=accounts, stage="staging"))
         self.pipeline.add_stage(
             ReleaseStage(self, "Production", accounts=accounts, stage="production"),
