@@ -211,8 +211,206 @@ def test_pipeline_deploys_the_stages_with_a_manual_promotion():
     stages = {stage.stage_name: stage for stage in codepipeline.pipeline.stages}
     assert list(stages) == ["Source", "Build", "UpdatePipeline", "Registry", "Staging", "Production"]
     production = [action.action_properties for action in stages["Production"].actions]
-    assert [(a.action_name, a.category.value) for a in production][0] == ("PromoteToProduction", "APPROVAL")
+    assert (production[0].action_name, production[0].category.value) == ("PromoteToProduction", "APPROVAL")
     pipeline_stack = app.node.find_child("ChurnReleasePipeline")
     for stage, account in (("Registry", BUILD), ("Staging", STAGING), ("Production", PRODUCTION)):
         assert [a.category.value for a in (x.action_properties for x in stages[stage].actions)][-1] == "DEPLOY"
         assert pipeline_stack.node.find_child(stage).account == account  # deployed into its own account
+
+
+# -- the release's cross-account calls, decided by the emulator's IAM evaluator on the synthesized policies --
+REGION = "us-east-1"
+ACCOUNT_OF = {"ChurnBuild": BUILD, "ChurnStaging": STAGING, "ChurnProduction": PRODUCTION}
+BUCKET = "churn-artifacts-111111111111-us-east-1"
+KEY_ARN = f"arn:aws:kms:{REGION}:{BUILD}:key/0000aaaa-1111-2222-3333-444455556666"
+VERSION = f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package/churn-models/3"
+ARTIFACT = f"arn:aws:s3:::{BUCKET}/models/churn-train-3/output/model.tar.gz"
+
+
+class Deployed:
+    """A stack's template as CloudFormation would deploy it into its account (physical ids made up)."""
+
+    def __init__(self, name: str, template: dict) -> None:
+        self.account = ACCOUNT_OF[name]
+        self.resources = template["Resources"]
+
+    def resolve(self, node):
+        if isinstance(node, list):
+            return [self.resolve(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if set(node) == {"Ref"}:
+            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": self.account}
+            return pseudo[node["Ref"]] if node["Ref"] in pseudo else self.physical(node["Ref"])
+        if set(node) == {"Fn::Join"}:
+            delimiter, parts = node["Fn::Join"]
+            return delimiter.join(str(self.resolve(p)) for p in parts)
+        if set(node) == {"Fn::GetAtt"}:
+            return self.arn(node["Fn::GetAtt"][0])
+        return {k: self.resolve(v) for k, v in node.items()}
+
+    def physical(self, logical: str) -> str:
+        kind = self.resources[logical]["Type"]
+        return {"AWS::S3::Bucket": BUCKET, "AWS::KMS::Key": KEY_ARN}.get(kind, self.arn(logical))
+
+    def arn(self, logical: str) -> str:
+        kind = self.resources[logical]["Type"]
+        if kind == "AWS::IAM::Role":
+            return f"arn:aws:iam::{self.account}:role/{logical}"
+        if kind == "AWS::IAM::ManagedPolicy":
+            return f"arn:aws:iam::{self.account}:policy/{logical}"
+        if kind == "AWS::S3::Bucket":
+            return f"arn:aws:s3:::{BUCKET}" if "Artifacts" in logical else f"arn:aws:s3:::{logical.lower()}"
+        if kind == "AWS::KMS::Key":
+            return KEY_ARN
+        return f"arn:aws:cloudformation:{REGION}:{self.account}:{logical}"
+
+    def of_type(self, kind: str) -> dict:
+        return {k: r for k, r in self.resources.items() if r["Type"] == kind}
+
+    def role(self, prefix: str) -> str:
+        (logical,) = [k for k in self.of_type("AWS::IAM::Role") if k.startswith(prefix)]
+        return logical
+
+    def identity_policies(self, role: str) -> list[dict]:
+        documents = [p["PolicyDocument"] for p in self.resources[role]["Properties"].get("Policies", [])]
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for policy in self.of_type(kind).values():
+                if {"Ref": role} in policy["Properties"].get("Roles", []):
+                    documents.append(policy["Properties"]["PolicyDocument"])
+        for arn in self.resources[role]["Properties"].get("ManagedPolicyArns", []):
+            if isinstance(arn, dict) and "Ref" in arn:
+                documents.append(self.resources[arn["Ref"]]["Properties"]["PolicyDocument"])
+        return [self.resolve(d) for d in documents]
+
+    def tags(self, role: str) -> dict:
+        return {t["Key"]: t["Value"] for t in self.resources[role]["Properties"].get("Tags", [])}
+
+
+@pytest.fixture(scope="module")
+def deployed(release):
+    _, stacks = release
+    return {name: Deployed(name, stacks[name].to_json()) for name in ACCOUNT_OF}
+
+
+def _resource_policies(deployed) -> dict[str, dict]:
+    build = deployed["ChurnBuild"]
+    (group,) = build.of_type("AWS::SageMaker::ModelPackageGroup").values()
+    (bucket_policy,) = [
+        p for p in build.of_type("AWS::S3::BucketPolicy").values() if "ReleaseReadArtifacts" in json.dumps(p)
+    ]
+    (key,) = [k for k in build.of_type("AWS::KMS::Key").values() if "ReleaseDecrypt" in json.dumps(k)]
+    buses = {}
+    for name in ("ChurnStaging", "ChurnProduction"):
+        (bus,) = deployed[name].of_type("AWS::Events::EventBusPolicy").values()
+        buses[name] = {"Version": "2012-10-17", "Statement": [deployed[name].resolve(bus["Properties"]["Statement"])]}
+    return {
+        "registry policy": build.resolve(group["Properties"]["ModelPackageGroupPolicy"]),
+        "bucket policy": build.resolve(bucket_policy["Properties"]["PolicyDocument"]),
+        "key policy": build.resolve(key["Properties"]["KeyPolicy"]),
+        "staging event bus policy": buses["ChurnStaging"],
+        "production event bus policy": buses["ChurnProduction"],
+    }
+
+
+def _steps(deployed):
+    """(step, caller stack, caller role prefix, action, resource, resource owner, owner's policy, extra context)."""
+    bus = "arn:aws:events:us-east-1:{}:event-bus/default"
+    event = {"events:source": "aws.sagemaker", "events:detail-type": "SageMaker Model Package State Change"}
+    via_s3 = {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+    return [
+        ("approval event to staging", "ChurnBuild", "ReleaseForwardRole", "events:PutEvents", bus.format(STAGING), STAGING, "staging event bus policy", event),
+        ("staging reads the version", "ChurnStaging", "DeploymentStateMachineRole", "sagemaker:DescribeModelPackage", VERSION, BUILD, "registry policy", {}),
+        ("staging's model reads the artifact", "ChurnStaging", "ModelRole", "s3:GetObject", ARTIFACT, BUILD, "bucket policy", {}),
+        ("staging's model decrypts it through S3", "ChurnStaging", "ModelRole", "kms:Decrypt", KEY_ARN, BUILD, "key policy", via_s3),
+        ("staging records the smoke test", "ChurnStaging", "DeploymentStateMachineRole", "sagemaker:UpdateModelPackage", VERSION, BUILD, "registry policy", {}),
+        ("promotion event to production", "ChurnBuild", "ReleaseForwardRole", "events:PutEvents", bus.format(PRODUCTION), PRODUCTION, "production event bus policy", event),
+        ("production reads the version", "ChurnProduction", "DeploymentStateMachineRole", "sagemaker:DescribeModelPackage", VERSION, BUILD, "registry policy", {}),
+        ("production's model reads the artifact", "ChurnProduction", "ModelRole", "s3:GetObject", ARTIFACT, BUILD, "bucket policy", {}),
+        ("production's model decrypts it through S3", "ChurnProduction", "ModelRole", "kms:Decrypt", KEY_ARN, BUILD, "key policy", via_s3),
+    ]  # fmt: skip
+
+
+def _decide(deployed, policies, step):
+    from sm_constructs.local.iam.policy import Request, authorize
+
+    _, stack, prefix, action, resource, owner, policy_name, extra = step
+    caller = deployed[stack]
+    role = caller.role(prefix)
+    context = {
+        "aws:PrincipalArn": caller.arn(role),
+        "aws:PrincipalAccount": caller.account,
+        **{f"aws:PrincipalTag/{k}": v for k, v in caller.tags(role).items()},
+        **extra,
+    }
+    request = Request(caller.arn(role), action, resource, context, session="release")
+    outcome = authorize(
+        request,
+        caller.identity_policies(role),
+        policies[policy_name],
+        key_policy=action.startswith("kms:"),
+        resource_account=owner,
+    )
+    return request, outcome
+
+
+def test_every_cross_account_step_of_a_release_is_allowed(deployed):
+    policies = _resource_policies(deployed)
+    for step in _steps(deployed):
+        request, outcome = _decide(deployed, policies, step)
+        assert outcome.allowed, f"{step[0]}: {outcome.message(request)}"
+
+
+def test_production_cannot_record_a_staging_result(deployed):
+    policies = _resource_policies(deployed)
+    step = (
+        "",
+        "ChurnProduction",
+        "DeploymentStateMachineRole",
+        "sagemaker:UpdateModelPackage",
+        VERSION,
+        BUILD,
+        "registry policy",
+        {},
+    )
+    request, outcome = _decide(deployed, policies, step)
+    assert outcome.message(request).endswith(
+        "because no resource-based policy allows the sagemaker:UpdateModelPackage action"
+    )
+
+
+@pytest.mark.parametrize(
+    ("removed", "sid_or_index"),
+    [
+        pytest.param("registry policy", "ReleaseRead", id="registry policy"),
+        pytest.param("bucket policy", "ReleaseReadArtifacts", id="bucket policy"),
+        pytest.param("key policy", "ReleaseDecryptArtifactsThroughS3", id="key policy"),
+        pytest.param("staging event bus policy", 0, id="event bus policy"),
+    ],
+)
+def test_without_one_cross_account_grant_aws_denies_that_step(deployed, removed, sid_or_index):
+    """Each grant is needed: without it the step that uses it is denied, in AWS's words."""
+    policies = _resource_policies(deployed)
+    statements = policies[removed]["Statement"]
+    policies[removed] = {
+        **policies[removed],
+        "Statement": [
+            s
+            for i, s in enumerate(statements)
+            if (s.get("Sid") if isinstance(sid_or_index, str) else i) != sid_or_index
+        ],
+    }
+    denied = []
+    for step in _steps(deployed):
+        request, outcome = _decide(deployed, policies, step)
+        if not outcome.allowed:
+            denied.append((step[0], outcome.message(request)))
+            assert step[6] == removed, step[0]  # the step that uses the removed grant, no other
+            assert outcome.reason == f"because no resource-based policy allows the {request.action} action"
+            assert outcome.message(request).startswith(f"User: arn:aws:sts::{ACCOUNT_OF[step[1]]}:assumed-role/")
+    expected = {
+        s[0]
+        for s in _steps(deployed)
+        if s[6] == removed and not (removed == "registry policy" and s[3] == "sagemaker:UpdateModelPackage")
+    }
+    assert {name for name, _ in denied} == expected
