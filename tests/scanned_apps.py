@@ -214,3 +214,25 @@ def studio_app(app: App) -> None:
     from apps.studio import build
 
     build(app)
+
+
+@scanned_app("multi-account")
+def multi_account_app(app: App) -> None:
+    """examples/multi-account: the build, staging and production stacks of a release across accounts."""
+    import importlib.util
+    import json
+    import sys
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "multi-account"
+    for key, value in json.loads((example / "cdk.json").read_text())["context"].items():
+        app.node.set_context(key, value)
+    # loaded from its file: the repository's own app.py is the module ``app``
+    spec = importlib.util.spec_from_file_location("multi_account_app", example / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(example))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(example))
+    module.build(app)

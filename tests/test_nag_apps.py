@@ -389,6 +389,36 @@ def _model_deployment(stack: Stack) -> None:
     ModelDeployment(stack, "Release", group=_group(stack), role=_role(stack), endpoint_name="churn")
 
 
+def _release(stack: Stack) -> None:
+    from sm_constructs import (
+        MlDataBucket,
+        ModelDeployment,
+        ModelPackageGroup,
+        ReleaseAccounts,
+        ReleaseSource,
+        ReleaseTarget,
+        SmokeTest,
+        StageEnvironment,
+    )
+
+    accounts = ReleaseAccounts(
+        StageEnvironment("111111111111", "us-east-1"),
+        StageEnvironment("222222222222", "us-east-1"),
+        StageEnvironment("333333333333", "us-east-1"),
+    )
+    group = ModelPackageGroup(stack, "Group", group_name="churn")
+    ReleaseSource(stack, "Source", accounts=accounts, group=group, artifacts=MlDataBucket(stack, "Artifacts"))
+    target = ReleaseTarget(
+        stack, "Target", accounts=accounts, stage="staging", group_name="churn", artifacts_bucket_name="artifacts"
+    )
+    role = _role(stack)
+    deployment = ModelDeployment(
+        stack, "Staging", group=target.group, role=role, endpoint_name="churn", smoke_test=SmokeTest(payload="1,2")
+    )
+    target.grant_release_read(role)
+    target.grant_release_read(deployment.state_machine.role)
+
+
 def _pipeline(stack: Stack) -> None:
     from sm_constructs import MlPipeline
 
@@ -421,6 +451,7 @@ BUILDS = {
     "monitoring": _monitoring,
     "registry": _registry,
     "model-deployment": _model_deployment,
+    "release": _release,
     "pipeline": _pipeline,
     "state-machine": _state_machine,
 }
@@ -448,7 +479,8 @@ def test_every_public_construct_is_built_above() -> None:
         "DataQualityBaselineDefinition", "DataQualityJobDefinition", "EndpointConfigDefinition",
         "EndpointDeployment", "MlDataBucket", "MlPipeline", "MlStateMachine", "MlVpc", "ModelApprovalDefinition",
         "ModelDefinition", "ModelDeployment", "ModelPackageGroup", "ModelRegistrationDefinition",
-        "MonitoringScheduleDefinition", "NotebookInstance", "ProcessingDefinition", "SageMakerExecutionRole",
+        "MonitoringScheduleDefinition", "NotebookInstance", "ProcessingDefinition", "ReleaseSource", "ReleaseTarget",
+        "SageMakerExecutionRole",
         "StudioDomain", "StudioSharedSpace", "StudioUserProfile", "TrainingDefinition", "TransformDefinition",
         "TuningDefinition",
     }  # fmt: skip

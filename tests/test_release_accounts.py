@@ -6,7 +6,6 @@ four cdk-nag packs and SageMakerChecks.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 
@@ -24,11 +23,18 @@ TAG = "aws:PrincipalTag/sm-constructs:release-reader"
 
 
 def _example(module: str):
-    sys.path.insert(0, str(EXAMPLE))
+    """A module of the example, loaded from its file (the repository's own ``app.py`` is also ``app``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"multi_account_{module}", EXAMPLE / f"{module}.py")
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(EXAMPLE))  # for the example's own imports (release_stacks, release_pipeline)
     try:
-        return importlib.import_module(module)
+        spec.loader.exec_module(loaded)
     finally:
         sys.path.remove(str(EXAMPLE))
+    return loaded
 
 
 @pytest.fixture(scope="module")

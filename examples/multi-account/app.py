@@ -11,7 +11,7 @@ The accounts come from context (``cdk.json``'s ``sm-constructs:release``).
 from __future__ import annotations
 
 from aws_cdk import App, Environment
-from pipeline import PipelineStack
+from release_pipeline import PipelineStack
 from release_stacks import BuildStack, TargetStack
 
 from sm_constructs import ReleaseAccounts
