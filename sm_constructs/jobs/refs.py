@@ -258,12 +258,20 @@ class ImportedModelPackageGroup(Construct):
         else:
             # a group shared by another account (its ModelPackageGroupPolicy): ARNs in that account
             stack = Stack.of(self)
-            where = {"account": account or stack.account, "region": region or stack.region}
+            owner, where = account or stack.account, region or stack.region
             self._group_arn = stack.format_arn(
-                service="sagemaker", resource="model-package-group", resource_name=group_name, **where
+                service="sagemaker",
+                resource="model-package-group",
+                resource_name=group_name,
+                account=owner,
+                region=where,
             )
             self._versions_arn = stack.format_arn(
-                service="sagemaker", resource="model-package", resource_name=f"{group_name}/*", **where
+                service="sagemaker",
+                resource="model-package",
+                resource_name=f"{group_name}/*",
+                account=owner,
+                region=where,
             )
 
     @property
