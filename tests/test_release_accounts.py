@@ -257,7 +257,9 @@ class Deployed:
 
     def physical(self, logical: str) -> str:
         kind = self.resources[logical]["Type"]
-        return {"AWS::S3::Bucket": BUCKET, "AWS::KMS::Key": KEY_ARN}.get(kind, self.arn(logical))
+        if kind == "AWS::S3::Bucket":
+            return self.arn(logical).split(":::", 1)[1]
+        return KEY_ARN if kind == "AWS::KMS::Key" else self.arn(logical)
 
     def arn(self, logical: str) -> str:
         kind = self.resources[logical]["Type"]
@@ -266,7 +268,7 @@ class Deployed:
         if kind == "AWS::IAM::ManagedPolicy":
             return f"arn:aws:iam::{self.account}:policy/{logical}"
         if kind == "AWS::S3::Bucket":
-            return f"arn:aws:s3:::{BUCKET}" if "Artifacts" in logical else f"arn:aws:s3:::{logical.lower()}"
+            return f"arn:aws:s3:::{BUCKET}" if logical.startswith("DataBucket") else f"arn:aws:s3:::{logical.lower()}"
         if kind == "AWS::KMS::Key":
             return KEY_ARN
         return f"arn:aws:cloudformation:{REGION}:{self.account}:{logical}"

@@ -44,11 +44,10 @@ def _env(env: Any) -> Environment:
 class BuildStack(Stack):
     def __init__(self, scope: Construct, id: str, *, accounts: ReleaseAccounts, **kwargs: Any) -> None:
         super().__init__(scope, id, env=_env(accounts.build), **kwargs)
-        self.artifacts = MlDataBucket(
-            self, "Artifacts", bucket_props=s3.BucketProps(bucket_name=artifacts_bucket_name(accounts))
-        )
+        # the ML data bucket; the released versions' artifacts are under its models/ prefix
+        self.data = MlDataBucket(self, "Data", bucket_props=s3.BucketProps(bucket_name=artifacts_bucket_name(accounts)))
         self.group = ModelPackageGroup(self, "Registry", group_name=GROUP_NAME)
-        self.release = ReleaseSource(self, "Release", accounts=accounts, group=self.group, artifacts=self.artifacts)
+        self.release = ReleaseSource(self, "Release", accounts=accounts, group=self.group, artifacts=self.data)
 
 
 class TargetStack(Stack):
