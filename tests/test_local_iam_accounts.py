@@ -157,3 +157,63 @@ def test_prebuilt_images_are_pulled_across_accounts_with_the_roles_own_permissio
     # a repository of an account the emulator knows no policy of: AWS would need its repository policy
     other = f"arn:aws:ecr:us-east-1:{BUILD}:repository/team-image"
     assert "no resource-based policy" in _denied(role, "ecr:BatchGetImage", other)
+
+
+def test_delivery_to_another_accounts_bus_needs_the_role_and_the_bus_policy(aws):
+    """A build-account rule forwards to staging's default bus (EventBridge delivers with the target's role)."""
+    from sm_constructs.local.aws import events as events_plugin
+
+    forwarder = _role(
+        aws,
+        BUILD,
+        "Forwarder",
+        [
+            {
+                "Effect": "Allow",
+                "Action": "events:PutEvents",
+                "Resource": f"arn:aws:events:{REGION}:{STAGING}:event-bus/default",
+            }
+        ],
+    )
+    events_plugin.install(Enforcer(PolicyStore(BUILD), BUILD))
+    logs = aws(STAGING, "logs")
+    logs.create_log_group(logGroupName="/received")
+    received = aws(STAGING, "events")
+    received.put_rule(Name="all", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+    received.put_targets(
+        Rule="all", Targets=[{"Id": "log", "Arn": f"arn:aws:logs:{REGION}:{STAGING}:log-group:/received"}]
+    )
+    build = aws(BUILD, "events")
+    build.put_rule(Name="forward", EventPattern=json.dumps({"source": ["aws.sagemaker"]}))
+    build.put_targets(
+        Rule="forward",
+        Targets=[
+            {"Id": "staging", "Arn": f"arn:aws:events:{REGION}:{STAGING}:event-bus/default", "RoleArn": forwarder}
+        ],
+    )
+
+    def forward(detail_type="SageMaker Model Package State Change"):
+        from moto.events.models import events_backends
+
+        # as SageMaker emits it on the build account's default bus (aws.* sources cannot be put by callers)
+        events_backends[BUILD][REGION].put_events(
+            [{"Source": "aws.sagemaker", "DetailType": detail_type, "Detail": "{}", "EventBusName": "default"}]
+        )
+        streams = aws(STAGING, "logs").describe_log_streams(logGroupName="/received")["logStreams"]
+        return len(streams)
+
+    assert forward() == 0  # no bus policy in staging: AWS denies the PutEvents, nothing arrives
+    aws(STAGING, "events").put_permission(
+        Policy=_doc(
+            {
+                "Sid": "FromBuild",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{BUILD}:root"},
+                "Action": "events:PutEvents",
+                "Resource": f"arn:aws:events:{REGION}:{STAGING}:event-bus/default",
+                "Condition": {"StringEquals": {"events:detail-type": "SageMaker Model Package State Change"}},
+            }
+        )
+    )
+    assert forward() == 1
+    assert forward("SageMaker Training Job State Change") == 1  # the bus policy's detail-type condition holds

@@ -406,6 +406,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         awslambda,
         cloudformation,
         ec2,
+        events,
         kms,
         logs,
         s3,
@@ -450,6 +451,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
     _install_service_behaviour(runner, faults, workdir, scale)
     sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
+    events.install(enforcer)  # event bus policies; delivery to another account's bus authorized
     _install_time_scale(scale)  # also at 1.0: the scale can change while the emulator runs
 
 

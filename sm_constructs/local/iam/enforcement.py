@@ -128,6 +128,19 @@ class PolicyStore:
             return None
         return _loads(policy["policyText"]) if policy and policy.get("policyText") else None
 
+    def event_bus_policy(self, bus_arn: str) -> dict[str, Any] | None:
+        """An event bus's resource policy (``PutPermission``, or ``AWS::Events::EventBusPolicy``)."""
+        from moto.events.models import events_backends
+
+        parts = bus_arn.split(":", 5)
+        if len(parts) != 6 or not parts[5].startswith("event-bus/"):
+            return None
+        try:
+            policy = events_backends[self.account][parts[3]].describe_event_bus(parts[5].split("/", 1)[1]).policy
+        except Exception:
+            return None
+        return _loads(policy) if policy else None
+
     @staticmethod
     def group_policy(resource_arn: str) -> dict[str, Any] | None:
         """The resource policy of the model package group of a group or version ARN."""
@@ -385,6 +398,8 @@ class Enforcer:
                 resource_policy = owner.group_policy(resource)
             elif service == "ecr" and resource != "*":
                 resource_policy = owner.repository_policy(resource)
+            elif service == "events":
+                resource_policy = owner.event_bus_policy(resource)
         outcome = authorize(
             request,
             identity,
