@@ -427,15 +427,17 @@ class Enforcer:
                 f"the local emulator enforces IAM and has no table of the calls AWS makes for {integration} "
                 f"(sm_constructs/local/iam/calls.py); run with IAM enforcement off to use it"
             )
+        # the state machine's own account: moto keeps each account's state machines apart
+        account = _arn_account(state_machine_arn) or self.account
         values: dict[str, Any] = {
             **parameters,
             "partition": PARTITION,
             "region": region,
-            "account": self.account,
+            "account": account,
             "role": role_arn,
             "state_machine_arn": state_machine_arn,
             "@state_machine_key": STATE_MACHINE_KEYS.get(state_machine_arn),
-            **self._lookups(integration, parameters, region),
+            **self._lookups(integration, parameters, region, account),
         }
         for call in STATE_MACHINE_ACCESS:
             self.check(role_arn, call, values, session="states")
@@ -446,38 +448,35 @@ class Enforcer:
                 continue
             self.check(role_arn, call, values, session=_session(state_machine_arn))
 
-    def _lookups(self, integration: str, parameters: Mapping[str, Any], region: str) -> dict[str, Any]:
+    def _lookups(self, integration: str, parameters: Mapping[str, Any], region: str, account: str) -> dict[str, Any]:
+        store = self.store.for_account(account)
         found: dict[str, Any] = {}
         if integration == "lambda:invoke":
-            found["@function_arn"] = _function_arn(str(parameters.get("FunctionName", "")), region, self.account)
+            found["@function_arn"] = _function_arn(str(parameters.get("FunctionName", "")), region, account)
         if "EndpointConfigName" in parameters and integration in (
             "sagemaker:createEndpoint",
             "sagemaker:updateEndpoint",
         ):
-            found["@endpoint_config_kms_key"] = self.store.endpoint_config_kms_key(
+            found["@endpoint_config_kms_key"] = store.endpoint_config_kms_key(
                 str(parameters["EndpointConfigName"]), region
             )
         if integration == "aws-sdk:sagemaker:createModelPackage" and parameters.get("ModelPackageGroupName"):
-            found["@next_model_package"] = self.store.next_model_package(
-                str(parameters["ModelPackageGroupName"]), region
-            )
+            found["@next_model_package"] = store.next_model_package(str(parameters["ModelPackageGroupName"]), region)
         if integration.startswith("aws-sdk:applicationautoscaling:"):
             # the scalable target and target-tracking alarms get generated ids; the variant's endpoint is
             # the first two parts of the resource id (endpoint/<name>/variant/<variant>)
             found["@scalable_target_id"] = "local-target"
             found["@alarm_id"] = "local-alarm"
             endpoint = "/".join(str(parameters.get("ResourceId", "")).split("/")[:2])
-            found["@autoscaling_endpoint"] = f"arn:{PARTITION}:sagemaker:{region}:{self.account}:{endpoint.lower()}"
-            config = self.store.endpoint_config_of(endpoint.split("/")[-1], region)
+            found["@autoscaling_endpoint"] = f"arn:{PARTITION}:sagemaker:{region}:{account}:{endpoint.lower()}"
+            config = store.endpoint_config_of(endpoint.split("/")[-1], region)
             found["@autoscaling_endpoint_config"] = (
-                f"arn:{PARTITION}:sagemaker:{region}:{self.account}:endpoint-config/{config.lower()}"
-                if config
-                else None
+                f"arn:{PARTITION}:sagemaker:{region}:{account}:endpoint-config/{config.lower()}" if config else None
             )
         if integration == "aws-sdk:s3:getObject" and parameters.get("Bucket") and parameters.get("Key"):
-            found["@object_kms_key"] = self.store.object_kms_key(str(parameters["Bucket"]), str(parameters["Key"]))
+            found["@object_kms_key"] = store.object_kms_key(str(parameters["Bucket"]), str(parameters["Key"]))
         if integration == "sns:publish" and parameters.get("TopicArn"):
-            found["@topic_kms_key"] = self.store.topic_kms_key(str(parameters["TopicArn"]), region)
+            found["@topic_kms_key"] = store.topic_kms_key(str(parameters["TopicArn"]), region)
         return found
 
 
