@@ -217,3 +217,55 @@ def test_delivery_to_another_accounts_bus_needs_the_role_and_the_bus_policy(aws)
     )
     assert forward() == 1
     assert forward("SageMaker Training Job State Change") == 1  # the bus policy's detail-type condition holds
+
+
+def test_each_stage_acts_in_its_own_account_and_reads_the_shared_versions(monkeypatch):
+    """``emulator_env(url, account=...)`` (``sm-local env --account``) acts in that account; a staging
+    account reads and records on the build account's version by its ARN."""
+    from moto.server import ThreadedMotoServer
+
+    from sm_constructs.local.aws import sagemaker_registry
+    from sm_constructs.local.cli.demo import emulator_env
+    from sm_constructs.local.server import _free_port
+
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    sagemaker_registry.install()
+    port = _free_port()
+    server = ThreadedMotoServer(port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def client(account, service):
+        env = emulator_env(url, account)
+        return boto3.client(
+            service,
+            endpoint_url=url,
+            region_name=REGION,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=env.get("AWS_SESSION_TOKEN"),
+        )
+
+    try:
+        assert client(STAGING, "sts").get_caller_identity()["Account"] == STAGING
+        build = client(BUILD, "sagemaker")
+        build.create_model_package_group(ModelPackageGroupName="churn")
+        image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+        version = build.create_model_package(
+            ModelPackageGroupName="churn",
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [{"Image": image, "ModelDataUrl": "s3://artifacts/models/m.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        assert f":{BUILD}:model-package/churn/1" in version
+        staging = client(STAGING, "sagemaker")
+        assert staging.describe_model_package(ModelPackageName=version)["ModelApprovalStatus"] == "Approved"
+        staging.update_model_package(ModelPackageArn=version, CustomerMetadataProperties={"SmokeTest": "Passed"})
+        recorded = build.describe_model_package(ModelPackageName=version)["CustomerMetadataProperties"]
+        assert recorded == {"SmokeTest": "Passed"}
+        assert staging.list_model_package_groups()["ModelPackageGroupSummaryList"] == []  # staging's own registry
+    finally:
+        server.stop()

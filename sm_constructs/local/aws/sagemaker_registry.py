@@ -79,11 +79,42 @@ def _install_registry_events() -> None:
         _emit(self, arn)
         return str(arn)
 
-    @patches.wrap(backend_class, "update_model_package", why=why)
+    @patches.wrap(
+        backend_class, "update_model_package", why=f"{why}; a version ARN of another account is updated there"
+    )
     def update_model_package(update: Any, self: Any, *args: Any, **kwargs: Any) -> str:
+        owner = _owner(self, kwargs.get("model_package_arn", args[0] if args else ""))
+        if owner is not None:  # a shared group's version: updated (and its event emitted) in its own account
+            return str(owner.update_model_package(*args, **kwargs))
         arn = update(self, *args, **kwargs)
         _emit(self, arn)
         return str(arn)
+
+
+def _owner(backend: Any, arn: str) -> Any:
+    """The backend of the account and region a version ARN names, when it is not ``backend``'s own."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    parts = str(arn).split(":", 5)
+    if len(parts) != 6 or parts[2] != "sagemaker" or (parts[4], parts[3]) == (backend.account_id, backend.region_name):
+        return None
+    return sagemaker_backends[parts[4]][parts[3]]
+
+
+def _install_shared_versions() -> None:
+    """A version named by its ARN in another account (a group shared by its ModelPackageGroupPolicy) is
+    read there (and updated there, in :func:`_install_registry_events`): moto looks every name up in the
+    caller's own account. Who may is the IAM enforcement's decision (the caller's policies and the
+    group's policy), made before the call."""
+    from .. import patches
+
+    backend_class = "moto.sagemaker.models:SageMakerModelBackend"
+    why = "a version ARN of another account is that account's version (cross-account Model Registry)"
+
+    @patches.wrap(backend_class, "describe_model_package", why=why)
+    def describe_model_package(describe: Any, self: Any, model_package_name: str) -> Any:
+        owner = _owner(self, model_package_name)
+        return describe(self, model_package_name) if owner is None else owner.describe_model_package(model_package_name)
 
 
 def _target_input(target: dict[str, Any], event: dict[str, Any]) -> str:
@@ -166,6 +197,7 @@ def install(enforcer: Any = None) -> None:
     from . import application_autoscaling, stepfunctions_sdk
 
     stepfunctions_sdk.install()
+    _install_shared_versions()
     _install_registry_events()
     _install_state_machine_targets(enforcer)
     application_autoscaling.install()

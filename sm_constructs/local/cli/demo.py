@@ -31,9 +31,19 @@ def reference_app() -> Path:
     return ROOT if (ROOT / "app.py").is_file() else Path(__file__).resolve().parents[1] / "_reference"
 
 
-def emulator_env(endpoint_url: str) -> dict[str, str]:
-    """Environment for AWS clients (and the CDK CLI) talking to the emulator."""
-    return {
+#: The role ``emulator_env(url, account=...)`` assumes in another emulated account.
+ACCOUNT_ROLE = "sm-local-deployer"
+
+
+def emulator_env(endpoint_url: str, account: str | None = None) -> dict[str, str]:
+    """Environment for AWS clients (and the CDK CLI) talking to the emulator.
+
+    :param account: another emulated account to act in (e.g. a release's staging account). moto keeps
+        each account's state apart and takes the account from the credentials; credentials from STS
+        ``AssumeRole`` of a role in that account (``sm-local-deployer``) act there, as on AWS.
+        Default: - the emulator's own account (``123456789012``).
+    """
+    env = {
         **os.environ,
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "local",
@@ -42,6 +52,24 @@ def emulator_env(endpoint_url: str) -> dict[str, str]:
         "AWS_REGION": REGION,
         "CDK_DISABLE_LEGACY_EXPORT_WARNING": "1",
     }
+    env.pop("AWS_SESSION_TOKEN", None)
+    if account is not None and account != ACCOUNT_ID:
+        import boto3
+
+        sts = boto3.client(
+            "sts",
+            endpoint_url=endpoint_url,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{ACCOUNT_ROLE}", RoleSessionName=ACCOUNT_ROLE
+        )["Credentials"]
+        env["AWS_ACCESS_KEY_ID"] = credentials["AccessKeyId"]
+        env["AWS_SECRET_ACCESS_KEY"] = credentials["SecretAccessKey"]
+        env["AWS_SESSION_TOKEN"] = credentials["SessionToken"]
+    return env
 
 
 class LocalSession:

@@ -69,8 +69,9 @@ def _env(args: argparse.Namespace) -> int:
     from .project import LocalProject
 
     project = LocalProject(args.app_dir)
-    env = project.env(project.require_url())
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"):
+    env = project.env(project.require_url(), account=args.account)
+    names = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"]
+    for name in [*names, "AWS_SESSION_TOKEN"] if "AWS_SESSION_TOKEN" in env else names:
         print(f"export {name}={env[name]}")
     return 0
 
@@ -135,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--input", help="execution input: JSON object, or @file.json")
     run.add_argument("--interval", type=float, default=1.0)
     run.set_defaults(func=_run)
-    sub.add_parser("env", help="print export lines for the emulator").set_defaults(func=_env)
+    env = sub.add_parser("env", help="print export lines for the emulator")
+    env.add_argument("--account", help="act in another emulated account (12 digits), e.g. a release's staging account")
+    env.set_defaults(func=_env)
     sub.add_parser("status", help="the running emulator: URL, pid, work dir, time scale").set_defaults(func=_status)
     scale = sub.add_parser("scale", help="change the running emulator's time scale")
     scale.add_argument("factor", type=float, help="e.g. 0.05: waits and endpoint timings 20x faster; 1.0: AWS's")

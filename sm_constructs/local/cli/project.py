@@ -421,8 +421,8 @@ class LocalProject:
         shutil.rmtree(self.workdir, ignore_errors=True)
         return stopped
 
-    def env(self, url: str) -> dict[str, str]:
-        return emulator_env(url)
+    def env(self, url: str, account: str | None = None) -> dict[str, str]:
+        return emulator_env(url, account)
 
     # -- the CDK CLI ---------------------------------------------------------------------------
     def cdk(self, url: str, *args: str, cwd: Path | None = None, check: bool = True) -> int:
