@@ -277,6 +277,10 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
     "aws-sdk:sagemaker:updateModelPackage": (
         Call("sagemaker:UpdateModelPackage", "{ModelPackageArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
     ),
+    "aws-sdk:sagemakerruntime:invokeEndpoint": (
+        # a release's smoke test (ModelDeployment(smoke_test=...)): InvokeEndpoint on the endpoint
+        Call("sagemaker:InvokeEndpoint", _arn("endpoint", "EndpointName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
     "aws-sdk:sagemaker:describeModelPackage": (
         Call("sagemaker:DescribeModelPackage", "{ModelPackageName}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
     ),
