@@ -54,7 +54,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 unit: setup setup-scanners
-	$(VENV)/bin/pytest -n 4 --dist loadgroup -q --durations=25
+	$(VENV)/bin/pytest -n 4 --dist loadgroup --no-loadscope-reorder -q --durations=25
 
 ## Full suite: lint, then types and tests side by side (assertions, cfn-lint, cdk-nag, botocore model,
 ## scripts, end to end in the emulator). mypy on a fresh clone reads aws-cdk-lib's stubs for ~2 minutes.

@@ -34,6 +34,43 @@ def _uv(*args: str | Path, cwd: Path) -> None:
     assert done.returncode == 0, f"uv {args[0]} exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
+#: Work that takes longest, started first (longest first) so that it never starts last and keeps the run
+#: waiting on one worker while the others are idle: xdist groups by name, ungrouped long modules by path.
+#: From the durations ``make test`` reports; a group missing here starts after these, before the unit tests.
+LONGEST_FIRST = (
+    "example-studio-summary",
+    "chaos",
+    "example-notebook-training",
+    "wheel",
+    "byo-app",
+    "example-lambda-check",
+    "emulator-iam",
+    "tests/test_aws_examples.py",
+    "scanners",
+    "example-byo-serverless",
+    "emulator",
+    "emulator-lambda",
+    "local-project",
+    "emulator-release",
+    "tests/test_local_instances.py",
+)
+
+
+def _start_rank(item: pytest.Item) -> int:
+    marker = item.get_closest_marker("xdist_group")
+    for rank, name in enumerate(LONGEST_FIRST):
+        if (marker is not None and marker.args and marker.args[0] == name) or item.nodeid.startswith(f"{name}::"):
+            return rank
+    return len(LONGEST_FIRST) + (marker is None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end work first, longest first, then the unit tests, which fill the gaps as workers free
+    up (``make test`` runs xdist with ``--no-loadscope-reorder``, so it schedules in this order; a
+    stable sort keeps each module's tests in file order)."""
+    items.sort(key=_start_rank)
+
+
 @contextlib.contextmanager
 def _once_per_run(tmp_path_factory, name: str) -> Iterator[tuple[Path, bool]]:
     """``(<run's shared temp dir>/<name>, already built)``, held under a file lock: the first xdist
