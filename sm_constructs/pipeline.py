@@ -653,7 +653,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         """A retried task (behind its cache lookup when cached); inside a Parallel branch
         (``catch=False``) the Parallel state catches instead."""
         self.definitions.append(definition)
-        step = definition.step()
+        step = definition.step(input_defaults=self._s3_input_defaults())
         cached = step if isinstance(step, CachedStep) else None
         if cached is not None:
             self._cached_steps.append(cached)
@@ -665,6 +665,12 @@ class MlPipeline(ExecutionMetrics, Construct):
             if catch:
                 self._catch(state)
         return step
+
+    def _s3_input_defaults(self) -> dict[str, str]:
+        """``$.input.<field>`` → default URI of each s3_uri input: where a cached step may list its data."""
+        return {
+            f"$.input.{f.name}": f.default for f in self.inputs if f.kind == "s3_uri" and isinstance(f.default, str)
+        }
 
     def _fan_out(self, fan: FanOut) -> sfn.DistributedMap:
         self.definitions.append(fan.definition)
