@@ -277,3 +277,26 @@ def test_selective_rerun_starts_at_a_step_with_the_earlier_results(emulator):
     ]
     with pytest.raises(CliError, match=r"--from Evaluate: not a step.*Prepare, Train"):
         resume_input(sfn_client, emulator["machine"], "Evaluate", earlier["arn"], "{}")
+
+
+def test_the_run_summary_prints_what_each_job_cost(emulator):
+    from sm_constructs.cli import cost_lines
+    from sm_constructs.cost import PriceTable
+
+    sm = emulator["session"].client("sagemaker")
+    raw = _upload(emulator, "raw-cost/")
+    first = run(emulator["session"], emulator["machine"], "cost-1", {"rawUri": raw})
+    assert first["status"] == "SUCCEEDED", first["described"].get("cause")
+    lines = cost_lines(sm, first["events"])
+    prepare, train, total = lines
+    job = sm.describe_training_job(TrainingJobName=first["output"]["steps"]["Train"]["TrainingJobName"])
+    assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"] >= 1  # the emulator's wall clock
+    assert train.startswith("Train: $") and "× ml.m5.large × " in train and "(BillableTimeInSeconds)" in train
+    assert prepare.startswith("Prepare: $") and "(ProcessingEndTime - ProcessingStartTime)" in prepare
+    assert total.startswith("total: $") and PriceTable.load().source["as_of"] in total
+
+    again = run(emulator["session"], emulator["machine"], "cost-2", {"rawUri": raw})
+    assert cost_lines(sm, again["events"])[:2] == [
+        "Prepare: $0.00 (reused an earlier job)",
+        "Train: $0.00 (reused an earlier job)",
+    ]
