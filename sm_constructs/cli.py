@@ -276,11 +276,19 @@ def resume_input(client: Any, state_machine_arn: str, step: str, execution_arn: 
 
 
 def cache_hits(events: list[dict[str, Any]]) -> list[str]:
-    """``<step>: reused <job>`` for every step that reused an earlier job (its ``<step>CacheHit`` state)."""
+    """``<step>: reused <job>`` for every step that reused an earlier job (its ``<step>CacheHit`` state),
+    and ``<step>: not cached, <reason>`` for every step whose input data could not be fingerprinted."""
     hits = []
     for event in events:
         details = event.get("stateExitedEventDetails") or {}
         name = str(details.get("name", ""))
+        if name.endswith("NotCached"):
+            step = name.removesuffix("NotCached")
+            try:
+                reason = json.loads(details.get("output") or "{}")["cache"][step]["reason"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                reason = "its input data could not be fingerprinted"
+            hits.append(f"{step}: not cached, {reason}")
         if name.endswith("CacheHit"):
             try:
                 data = json.loads(details.get("output") or "{}")

@@ -300,3 +300,26 @@ def test_the_run_summary_prints_what_each_job_cost(emulator):
         "Prepare: $0.00 (reused an earlier job)",
         "Train: $0.00 (reused an earlier job)",
     ]
+
+
+def test_data_that_cannot_be_fingerprinted_runs_the_step_uncached_saying_why(emulator):
+    from sm_constructs.cli import cache_hits
+
+    deep = "raw-deep/" + "d/" * 8  # 9 key levels: more than the states rebuild
+    raw = _upload(emulator, deep)
+    payload = {"rawUri": raw}
+    first = run(emulator["session"], emulator["machine"], "deep-1", payload)
+    assert first["status"] == "SUCCEEDED", first["described"].get("cause")
+    reason = f"{raw} has more than 8 key levels below the bucket: the step runs without the cache"
+    assert first["output"]["cache"]["Prepare"]["reason"] == reason
+    assert f"Prepare: not cached, {reason}" in cache_hits(first["events"])
+    job = first["output"]["steps"]["Prepare"]["ProcessingJobName"]
+    assert job.startswith("cache-prepare-uncached-")
+    tags = (
+        emulator["session"]
+        .client("sagemaker")
+        .list_tags(ResourceArn=first["output"]["steps"]["Prepare"]["ProcessingJobArn"])
+    )
+    assert {"Key": "sm-constructs:cache-key", "Value": "uncached"} in tags["Tags"]
+    again = run(emulator["session"], emulator["machine"], "deep-2", payload)
+    assert _ran(again, "Prepare") == "miss"  # an uncached job is never reused
