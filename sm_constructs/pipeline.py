@@ -653,7 +653,7 @@ class MlPipeline(ExecutionMetrics, Construct):
                     "with model_package=<the ModelRegistrationDefinition>",
                 )
 
-    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
+    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.Map | sfn.DistributedMap) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
     def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.IChainable:
@@ -668,7 +668,8 @@ class MlPipeline(ExecutionMetrics, Construct):
         assert isinstance(task, sfn.CustomState)
         if self._retry_attempts:
             add_default_retry(task, max_attempts=self._retry_attempts)
-        for state in [task, *(cached.lookups if cached is not None else [])]:
+        guarded = [*cached.lookups, *filter(None, [cached.fingerprint])] if cached is not None else []
+        for state in [task, *guarded]:
             if catch:
                 self._catch(state)
         return step

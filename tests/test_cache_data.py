@@ -72,13 +72,14 @@ def test_each_input_prefix_but_the_code_is_fingerprinted_and_hashed_into_the_key
         "States.Hash(States.Format('{}{}', States.Hash(States.JsonToString($.cache.Prepare.request), 'SHA-256'), "
         "States.Hash(States.JsonToString($.cache.Prepare.data), 'SHA-256')), 'SHA-256')"
     )
-    # a fingerprint that fails (saying why) runs the job without the cache
-    (catch,) = fingerprint["Catch"]
-    assert catch == {
-        "ErrorEquals": ["States.ALL"],
+    # data it cannot fingerprint (saying why) runs the job without the cache; other errors fail the step
+    not_cached, failed = fingerprint["Catch"]
+    assert not_cached == {
+        "ErrorEquals": ["SmConstructs.NotCached"],
         "ResultPath": "$.cache.Prepare.uncached",
         "Next": "PrepareNotCached",
     }
+    assert failed["ErrorEquals"] == ["States.ALL"] and failed["Next"] == "NotifyFailure"
     assert states["PrepareNotCached"]["Next"] == "Prepare"
     assert states["PrepareNotCached"]["Parameters"]["key"] == "uncached"
 
@@ -192,8 +193,11 @@ def test_prefixes_are_paged_and_too_many_objects_are_not_cached_saying_why(built
     s3.put_object(Bucket=BUCKET, Key=f"paged/{PAGE_SIZE + 2:04}.csv", Body=b"2\n")  # an object on the second page
     assert _prints(built, aws, uri)[0]["fingerprint"] != paged["fingerprint"]
 
+    from moto.s3.models import s3_backends  # straight into moto's S3: 1,001 objects, quickly
+
+    backend = s3_backends["123456789012"]["aws"]
     for i in range(PAGE_SIZE * MAX_PAGES + 1):
-        s3.put_object(Bucket=BUCKET, Key=f"big/{i:05}", Body=b"")
+        backend.put_object(BUCKET, f"big/{i:05}", b"")
     described = _fingerprint(built["states"], s3, sfn_client, [f"s3://{BUCKET}/big/"])
     assert described["status"] == "FAILED" and described["error"] == "SmConstructs.NotCached"
     assert described["cause"] == (

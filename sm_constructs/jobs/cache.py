@@ -217,6 +217,8 @@ class CachedStep(sfn.StateMachineFragment):
         self.key_path = f"{base}.key"
         #: The S3 inputs whose data the key fingerprints (see :class:`DataFingerprint`).
         self.data_inputs = data_inputs(definition, input_defaults or {})
+        #: The Map that fingerprints them (its other errors are the caller's to catch, like the lookups').
+        self.fingerprint: sfn.Map | None = None
         compute = _pass(
             self,
             f"{id}CacheKey",
@@ -265,7 +267,8 @@ class CachedStep(sfn.StateMachineFragment):
                 result_path=base,
                 Comment="The input data could not be fingerprinted (the reason says why): run without the cache",
             )
-            fingerprint.map.add_catch(self.not_cached, errors=["States.ALL"], result_path=f"{base}.uncached")
+            fingerprint.map.add_catch(self.not_cached, errors=[NOT_CACHED_ERROR], result_path=f"{base}.uncached")
+            self.fingerprint = fingerprint.map
             self.not_cached.next(task)
             keying = fingerprint.next(hashed)
         api = definition.api
@@ -482,7 +485,7 @@ class DataFingerprint(sfn.StateMachineFragment):
     Each item's result is ``{uri, fingerprint, pages}``. A URI the states cannot list (more than
     :data:`MAX_DEPTH` levels, an empty path segment) or a prefix of more than :data:`MAX_PAGES`
     pages fails with :data:`NOT_CACHED_ERROR` and a cause saying why; the step's Catch then runs
-    the job without the cache.
+    the job without the cache. Any other error (a listing denied) fails the step, as a lookup's does.
     """
 
     def __init__(self, scope: Construct, id: str, *, inputs: list[DataInput], items_path: str, result_path: str):
