@@ -205,3 +205,9 @@ if TYPE_CHECKING:
     from .jobs.cache import CachedStep, StepCache
 _EXPORTS.update({"CachedStep": ".jobs.cache", "StepCache": ".jobs.cache"})
 __all__ += ["CachedStep", "StepCache"]
+
+# ---- cost per run -----------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from .cost import JobCost, PriceTable
+_EXPORTS.update({"JobCost": ".cost", "PriceTable": ".cost"})
+__all__ += ["JobCost", "PriceTable"]
