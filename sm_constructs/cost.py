@@ -165,6 +165,7 @@ def _worst(job: JobState, defaults: Mapping[str, Any], table: PriceTable, region
     ]
     if unknown:
         return JobCost(step=job.step, use=use, problem=f"{', '.join(unknown)} unknown before the run (no default)")
+    assert seconds is not None
     hourly = table.hourly(region, use, str(instance_type))
     if hourly is None:
         return JobCost(

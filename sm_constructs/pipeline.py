@@ -668,8 +668,10 @@ class MlPipeline(ExecutionMetrics, Construct):
         assert isinstance(task, sfn.CustomState)
         if self._retry_attempts:
             add_default_retry(task, max_attempts=self._retry_attempts)
-        guarded = [*cached.lookups, *filter(None, [cached.fingerprint])] if cached is not None else []
-        for state in [task, *guarded]:
+        guarded: list[sfn.CustomState | sfn.Map] = [task]
+        if cached is not None:
+            guarded += [*cached.lookups, *([cached.fingerprint] if cached.fingerprint is not None else [])]
+        for state in guarded:
             if catch:
                 self._catch(state)
         return step
