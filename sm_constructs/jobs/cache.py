@@ -7,6 +7,12 @@ what differs per run: the job name, the tags, and every value read from the exec
 (a code asset's S3 key is its content hash), arguments, hyperparameters, instance types, and the
 inputs, which are usually earlier steps' outputs, so a step whose inputs changed misses too.
 
+The key also covers the **data** under each S3 input prefix (:class:`DataFingerprint`): its object
+versions are listed (``aws-sdk:s3:listObjectVersions``, paged) and hashed in-state, and the key is
+the SHA-256 of the request's hash and the fingerprints' hash. New or changed data misses; the same
+data hits. Data that cannot be fingerprinted (too many objects, a URI the states cannot rebuild)
+runs the job without the cache, tagged ``uncached``, with the reason in ``$.cache.<step>.reason``.
+
 It then looks for a **Completed** job of the same kind carrying that key, created within
 ``expire_after``:
 
