@@ -216,3 +216,9 @@ _EXPORTS.update(
     )
 )
 __all__ += ["PRODUCTION_GATE", "ReleaseAccounts", "ReleaseSource", "ReleaseTarget", "SmokeTest", "StageEnvironment"]
+
+# ---- cost per run -----------------------------------------------------------------------------
+if TYPE_CHECKING:
+    from .cost import JobCost, PriceTable
+_EXPORTS.update({"JobCost": ".cost", "PriceTable": ".cost"})
+__all__ += ["JobCost", "PriceTable"]

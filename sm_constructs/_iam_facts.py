@@ -401,3 +401,10 @@ LIST_PROCESSING_JOBS_ACTIONS = ("sagemaker:ListProcessingJobs",)
 CACHE_READ_ACTIONS = (LIST_TAGS, "sagemaker:DescribeProcessingJob")
 #: Resource of the calls above that take no ARN (SM-PERMS).
 ANY_RESOURCE = "*"
+#: ``arn:aws:states:::aws-sdk:s3:listObjectVersions`` lists a cached step's input prefix for its data
+#: fingerprint. Service Authorization Reference, Amazon S3 ("Actions, resources, and condition keys for
+#: Amazon S3"): ListObjectVersions is authorized as ``s3:ListBucketVersions`` on the bucket ARN and
+#: supports the ``s3:prefix`` condition key, so the grant is scoped to the prefixes the steps read.
+LIST_VERSIONS_ACTIONS = ("s3:ListBucketVersions",)
+#: The condition key that scopes a listing to a prefix (same source).
+S3_PREFIX_CONDITION = "s3:prefix"

@@ -4,6 +4,7 @@
     sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
                     [--from STEP --reuse <execution ARN>]
     sm-pipeline watch <execution ARN>
+    sm-pipeline cost <state machine name or ARN>
     sm-pipeline models <model package group>
     sm-pipeline approve <model package group> [--version N] [--reject] [--description TEXT]
     sm-pipeline invoke <endpoint name> --body @rows.csv [--content-type text/csv]
@@ -14,7 +15,8 @@ its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each on its own line.
 ``--from Train --reuse <execution>`` is a selective re-run: the new execution starts at the step
 ``Train`` and takes the results of the steps before it from that execution's history (its input
 too, with ``--input`` merged over it), without running them again. ``watch`` names the steps that
-reused an earlier job (step caching).
+reused an earlier job (step caching) and ends with what each job of the run cost (:mod:`sm_constructs.cost`).
+``cost`` prints a run's worst case per job step, before running it.
 
 Errors (unknown pipeline, malformed input, no endpoint or credentials) are one line on stderr
 and a non-zero exit code, never a traceback.
@@ -35,6 +37,8 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from .cost import PriceTable, actual_cost, dollars, input_defaults, job_states, worst_case
 
 __all__ = ["main"]
 
@@ -272,11 +276,19 @@ def resume_input(client: Any, state_machine_arn: str, step: str, execution_arn: 
 
 
 def cache_hits(events: list[dict[str, Any]]) -> list[str]:
-    """``<step>: reused <job>`` for every step that reused an earlier job (its ``<step>CacheHit`` state)."""
+    """``<step>: reused <job>`` for every step that reused an earlier job (its ``<step>CacheHit`` state),
+    and ``<step>: not cached, <reason>`` for every step whose input data could not be fingerprinted."""
     hits = []
     for event in events:
         details = event.get("stateExitedEventDetails") or {}
         name = str(details.get("name", ""))
+        if name.endswith("NotCached"):
+            step = name.removesuffix("NotCached")
+            try:
+                reason = json.loads(details.get("output") or "{}")["cache"][step]["reason"]
+            except (json.JSONDecodeError, KeyError, TypeError):
+                reason = "its input data could not be fingerprinted"
+            hits.append(f"{step}: not cached, {reason}")
         if name.endswith("CacheHit"):
             try:
                 data = json.loads(details.get("output") or "{}")
@@ -287,6 +299,27 @@ def cache_hits(events: list[dict[str, Any]]) -> list[str]:
             job = next((v for k, v in result.items() if k.endswith("JobName")), "an earlier job")
             hits.append(f"{step}: cache hit, reused {job}")
     return hits
+
+
+def cost_lines(sagemaker: Any, events: list[dict[str, Any]]) -> list[str]:
+    """What each job an execution ran cost (:func:`sm_constructs.cost.actual_cost`), then the total; a
+    step that reused an earlier job (cache hit, ``--reuse``) ran none and costs nothing in this run."""
+    region = sagemaker.meta.region_name
+    entered = {e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e}
+    lines, total = [], 0.0
+    for step, result in _step_results(events).items():
+        if not isinstance(result, dict) or not any(k.endswith("JobName") for k in result):
+            continue
+        if step not in entered:
+            lines.append(f"{step}: $0.00 (reused an earlier job)")
+            continue
+        cost = actual_cost(sagemaker, step, result, region=region)
+        if cost is not None:
+            lines.append(cost.line())
+            total += cost.usd
+    if lines:
+        lines.append(f"total: {dollars(total)} ({PriceTable.load().describe()})")
+    return lines
 
 
 def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callable[[str], None] = print) -> int:
@@ -316,6 +349,8 @@ def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callab
         time.sleep(interval)
     if status == "SUCCEEDED":
         out(f"succeeded in {time.monotonic() - start:.0f}s; output: {progress['described'].get('output', '{}')}")
+        for line in cost_lines(_sagemaker(), progress["events"]):
+            out(f"cost: {line}")
         return 0
     for line in failure_report(progress):
         out(line)
@@ -344,6 +379,16 @@ def _cmd_run(client: Any, args: argparse.Namespace) -> int:
 
 def _cmd_watch(client: Any, args: argparse.Namespace) -> int:
     return watch(client, args.execution, interval=args.interval)
+
+
+def _cmd_cost(client: Any, args: argparse.Namespace) -> int:
+    arn = _resolve(client, args.pipeline)
+    definition = json.loads(client.describe_state_machine(stateMachineArn=arn)["definition"])
+    costs = worst_case(job_states(definition), input_defaults(definition), region=client.meta.region_name)
+    for cost in costs:
+        print(cost.line())
+    print(f"worst case per run: {dollars(sum(c.usd for c in costs))} ({PriceTable.load().describe()})")
+    return 0
 
 
 # ---- Model Registry ----------------------------------------------------------------------------
@@ -454,6 +499,9 @@ def _parser() -> argparse.ArgumentParser:
     follow.add_argument("execution", help="execution ARN")
     follow.add_argument("--interval", type=float, default=5.0)
     follow.set_defaults(func=_cmd_watch)
+    cost = sub.add_parser("cost", help="print a run's worst-case cost per job step")
+    cost.add_argument("pipeline", help="state machine name or ARN")
+    cost.set_defaults(func=_cmd_cost)
     models = sub.add_parser("models", help="list a model package group's versions with status and metrics")
     models.add_argument("group", help="model package group name")
     models.set_defaults(func=_cmd_models)

@@ -56,6 +56,7 @@ from ._validation import (
     schedule_expression_rule,
     typed,
 )
+from .cost import USES, JobCost, JobState, PriceTable, dollars, worst_case
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
@@ -233,6 +234,9 @@ class MlPipeline(ExecutionMetrics, Construct):
     :param s3_trigger: start for new objects under a prefix (:meth:`add_s3_trigger`). Default: - none.
     :param cache: step caching (:class:`StepCache`) for the preprocessing, training and evaluation
         steps that have no cache of their own. Default: - only the steps given a cache.
+    :param max_cost_per_run: fail synth when a run's worst case (every job step at its maximum
+        runtime, priced from the repository's price table: :meth:`worst_case_cost`) exceeds this many
+        US dollars. Default: - no budget.
     """
 
     state_machine: MlStateMachine
@@ -264,6 +268,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         state_machine_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         cache: StepCache | None = None,
+        max_cost_per_run: float | None = None,
     ) -> None:
         self._validate(
             scope,
@@ -343,6 +348,8 @@ class MlPipeline(ExecutionMetrics, Construct):
         )
         if self._cached_steps:
             acknowledge_lookups(self.state_machine, self._cached_steps)
+        if max_cost_per_run is not None:
+            self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(p, FanOut) for p in preprocessing))
         if self._own_topic:
             self._grant_encrypted_publish()
         if quality_gate is not None:
@@ -646,14 +653,14 @@ class MlPipeline(ExecutionMetrics, Construct):
                     "with model_package=<the ModelRegistrationDefinition>",
                 )
 
-    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.DistributedMap) -> None:
+    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.Map | sfn.DistributedMap) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
     def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.IChainable:
         """A retried task (behind its cache lookup when cached); inside a Parallel branch
         (``catch=False``) the Parallel state catches instead."""
         self.definitions.append(definition)
-        step = definition.step()
+        step = definition.step(input_defaults=self._s3_input_defaults())
         cached = step if isinstance(step, CachedStep) else None
         if cached is not None:
             self._cached_steps.append(cached)
@@ -661,10 +668,51 @@ class MlPipeline(ExecutionMetrics, Construct):
         assert isinstance(task, sfn.CustomState)
         if self._retry_attempts:
             add_default_retry(task, max_attempts=self._retry_attempts)
-        for state in [task, *(cached.lookups if cached is not None else [])]:
+        guarded: list[sfn.CustomState | sfn.Map] = [task]
+        if cached is not None:
+            guarded += [*cached.lookups, *([cached.fingerprint] if cached.fingerprint is not None else [])]
+        for state in guarded:
             if catch:
                 self._catch(state)
         return step
+
+    def worst_case_cost(self) -> list[JobCost]:
+        """The worst-case cost of each job step of a run (:func:`sm_constructs.cost.worst_case`), in the
+        stack's region (the price table's default region for an environment-agnostic stack)."""
+        region = Stack.of(self).region
+        jobs = [
+            JobState(d.node.id, d.api.operation, d.request_parameters(), int(t.to_seconds()) if t else None)
+            for d in self.definitions
+            if d.api.operation in USES
+            for t in [d.default_timeout()]
+        ]
+        defaults = {f.name: f.default for f in self.inputs if not f.required}
+        return worst_case(jobs, defaults, region=None if is_token(region) else region)
+
+    def _check_budget(self, budget: float, *, has_fan_out: bool) -> None:
+        problems = Problems.at(type(self).__name__, self)
+        costs = self.worst_case_cost()
+        unpriced = [c.line() for c in costs if c.problem is not None]
+        total = sum(c.usd for c in costs)
+        if has_fan_out:
+            unpriced.append("a FanOut step runs one job per object, a number unknown before the run")
+        if unpriced:
+            problems.add("max_cost_per_run", budget, "the worst case cannot be bounded: " + "; ".join(unpriced))
+        elif total > budget:
+            steps = "; ".join(c.line() for c in sorted(costs, key=lambda c: -c.usd) if c.usd)
+            problems.add(
+                "max_cost_per_run",
+                budget,
+                f"a run's worst case is {dollars(total)} ({steps}); lower the steps' max_runtime, instance counts "
+                f"or instance types, or raise the budget ({PriceTable.load().describe()})",
+            )
+        problems.raise_if_any()
+
+    def _s3_input_defaults(self) -> dict[str, str]:
+        """``$.input.<field>`` → default URI of each s3_uri input: where a cached step may list its data."""
+        return {
+            f"$.input.{f.name}": f.default for f in self.inputs if f.kind == "s3_uri" and isinstance(f.default, str)
+        }
 
     def _fan_out(self, fan: FanOut) -> sfn.DistributedMap:
         self.definitions.append(fan.definition)

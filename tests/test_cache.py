@@ -57,7 +57,7 @@ def _build(stack, *, cache_training: bool = True, num_round: str = "10"):
         "Pipeline",
         preprocessing=[prepare],
         training=train,
-        inputs=[InputField("rawUri", kind="s3_uri")],
+        inputs=[InputField("rawUri", kind="s3_uri", default="s3://data/raw/")],
         cache=StepCache(),
         alarms=False,
     )

@@ -59,7 +59,10 @@ def build(outdir: Path) -> tuple[dict, Path]:
         role=role,
         image=ContainerImage.xgboost("1.7-1"),
         output_path=sfn.JsonPath.format(f"s3://{BUCKET}/models/{{}}", RUN),
-        channels=[TrainingChannel("train", prepare.output_uri("train"), content_type="text/csv")],
+        channels=[
+            TrainingChannel("train", prepare.output_uri("train"), content_type="text/csv"),
+            TrainingChannel("validation", sfn.JsonPath.string_at("$.input.validationUri"), content_type="text/csv"),
+        ],
         hyperparameters={"objective": "binary:logistic", "num_round": sfn.JsonPath.string_at("$.input.numRound")},
         cluster=ClusterConfig(instance_type=sfn.JsonPath.string_at("$.input.trainingInstanceType")),
         name_prefix="cache-train",
@@ -70,7 +73,8 @@ def build(outdir: Path) -> tuple[dict, Path]:
         preprocessing=[prepare],
         training=train,
         inputs=[
-            InputField("rawUri", kind="s3_uri"),
+            InputField("rawUri", kind="s3_uri", default=f"s3://{BUCKET}/raw/"),
+            InputField("validationUri", kind="s3_uri", default=f"s3://{BUCKET}/validation/"),
             InputField("numRound", default="3"),
             InputField("trainingInstanceType", kind="instance_type", default="ml.m5.large"),
         ],
@@ -92,6 +96,7 @@ def emulator(tmp_path_factory):
     try:
         session = LocalSession(url)
         session.client("s3").create_bucket(Bucket=BUCKET)
+        session.client("s3").put_object(Bucket=BUCKET, Key="validation/data.csv", Body=ROWS.encode())
         upload_assets(session, assembly_dir, "CacheTest")
         resources = {}
         for logical_id, resource in template["Resources"].items():
@@ -177,6 +182,31 @@ def test_a_changed_training_field_reruns_training_but_not_preprocessing(emulator
     assert changed["output"]["cache"]["Train"]["key"] != base["output"]["cache"]["Train"]["key"]
 
 
+def test_changed_data_reruns_exactly_the_steps_that_read_it_and_those_after(emulator):
+    raw, validation = _upload(emulator, "raw-data/"), _upload(emulator, "validation-data/")
+    payload = {"rawUri": raw, "validationUri": validation}
+    first = run(emulator["session"], emulator["machine"], "data-1", payload)
+    assert first["status"] == "SUCCEEDED", first["described"].get("cause")
+    same = run(emulator["session"], emulator["machine"], "data-2", payload)
+    assert (_ran(same, "Prepare"), _ran(same, "Train")) == ("hit", "hit")
+    assert same["output"]["cache"]["Train"]["data"] == first["output"]["cache"]["Train"]["data"]
+
+    # one object changed under the validation prefix: only training reads it
+    _upload(emulator, "validation-data/", ROWS + "1,1,1\n")
+    changed = run(emulator["session"], emulator["machine"], "data-3", payload)
+    assert changed["status"] == "SUCCEEDED", changed["described"].get("cause")
+    assert (_ran(changed, "Prepare"), _ran(changed, "Train")) == ("hit", "miss")
+    assert changed["output"]["cache"]["Train"]["data"] != first["output"]["cache"]["Train"]["data"]
+
+    # one object changed under the raw prefix: preprocessing reads it, and training reads its output
+    _upload(emulator, "raw-data/", ROWS + "0,0,0\n")
+    upstream = run(emulator["session"], emulator["machine"], "data-4", payload)
+    assert upstream["status"] == "SUCCEEDED", upstream["described"].get("cause")
+    assert (_ran(upstream, "Prepare"), _ran(upstream, "Train")) == ("miss", "miss")
+    again = run(emulator["session"], emulator["machine"], "data-5", payload)
+    assert (_ran(again, "Prepare"), _ran(again, "Train")) == ("hit", "hit")
+
+
 def test_a_failed_job_never_hits(emulator):
     raw = _upload(emulator, "raw-failing/", ROWS + "fail,0,0\n")
     failed = run(emulator["session"], emulator["machine"], "failing-1", {"rawUri": raw})
@@ -187,11 +217,14 @@ def test_a_failed_job_never_hits(emulator):
     tags = sm.list_tags(ResourceArn=failed_jobs[0]["ProcessingJobArn"])["Tags"]
     failed_key = next(t["Value"] for t in tags if t["Key"] == "sm-constructs:cache-key")
 
-    _upload(emulator, "raw-failing/")  # same URI, good data: the request (and key) is the same
+    # the same data again: the same key as the failed job, which is not reused (the job runs, and fails, again)
     retried = run(emulator["session"], emulator["machine"], "failing-2", {"rawUri": raw})
-    assert retried["status"] == "SUCCEEDED", retried["described"].get("cause")
-    assert retried["output"]["cache"]["Prepare"]["key"] == failed_key
+    assert retried["status"] == "FAILED"
     assert _ran(retried, "Prepare") == "miss"
+    again = sm.list_processing_jobs(StatusEquals="Failed", MaxResults=100)["ProcessingJobSummaries"]
+    assert len(again) == len(failed_jobs) + 1
+    tags = sm.list_tags(ResourceArn=again[0]["ProcessingJobArn"])["Tags"]
+    assert next(t["Value"] for t in tags if t["Key"] == "sm-constructs:cache-key") == failed_key
 
 
 def _set_day(emulator, arn: str, day: int) -> None:
@@ -244,3 +277,49 @@ def test_selective_rerun_starts_at_a_step_with_the_earlier_results(emulator):
     ]
     with pytest.raises(CliError, match=r"--from Evaluate: not a step.*Prepare, Train"):
         resume_input(sfn_client, emulator["machine"], "Evaluate", earlier["arn"], "{}")
+
+
+def test_the_run_summary_prints_what_each_job_cost(emulator):
+    from sm_constructs.cli import cost_lines
+    from sm_constructs.cost import PriceTable
+
+    sm = emulator["session"].client("sagemaker")
+    raw = _upload(emulator, "raw-cost/")
+    first = run(emulator["session"], emulator["machine"], "cost-1", {"rawUri": raw})
+    assert first["status"] == "SUCCEEDED", first["described"].get("cause")
+    lines = cost_lines(sm, first["events"])
+    prepare, train, total = lines
+    job = sm.describe_training_job(TrainingJobName=first["output"]["steps"]["Train"]["TrainingJobName"])
+    assert job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"] >= 1  # the emulator's wall clock
+    assert train.startswith("Train: $") and "× ml.m5.large × " in train and "(BillableTimeInSeconds)" in train
+    assert prepare.startswith("Prepare: $") and "(ProcessingEndTime - ProcessingStartTime)" in prepare
+    assert total.startswith("total: $") and PriceTable.load().source["as_of"] in total
+
+    again = run(emulator["session"], emulator["machine"], "cost-2", {"rawUri": raw})
+    assert cost_lines(sm, again["events"])[:2] == [
+        "Prepare: $0.00 (reused an earlier job)",
+        "Train: $0.00 (reused an earlier job)",
+    ]
+
+
+def test_data_that_cannot_be_fingerprinted_runs_the_step_uncached_saying_why(emulator):
+    from sm_constructs.cli import cache_hits
+
+    deep = "raw-deep/" + "d/" * 8  # 9 key levels: more than the states rebuild
+    raw = _upload(emulator, deep)
+    payload = {"rawUri": raw}
+    first = run(emulator["session"], emulator["machine"], "deep-1", payload)
+    assert first["status"] == "SUCCEEDED", first["described"].get("cause")
+    reason = f"{raw} has more than 8 key levels below the bucket: the step runs without the cache"
+    assert first["output"]["cache"]["Prepare"]["reason"] == reason
+    assert f"Prepare: not cached, {reason}" in cache_hits(first["events"])
+    job = first["output"]["steps"]["Prepare"]["ProcessingJobName"]
+    assert job.startswith("cache-prepare-uncached-")
+    tags = (
+        emulator["session"]
+        .client("sagemaker")
+        .list_tags(ResourceArn=first["output"]["steps"]["Prepare"]["ProcessingJobArn"])
+    )
+    assert {"Key": "sm-constructs:cache-key", "Value": "uncached"} in tags["Tags"]
+    again = run(emulator["session"], emulator["machine"], "deep-2", payload)
+    assert _ran(again, "Prepare") == "miss"  # an uncached job is never reused

@@ -124,6 +124,8 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
         elif integration == "aws-sdk:applicationautoscaling:deregisterScalableTarget":
             need(facts.AUTOSCALING_ACTIONS[1:2], f"{where}: Application Auto Scaling SAR")
             need(facts.AUTOSCALING_ALARM_ACTIONS[2:], f"{where}: deregistering deletes the tracking alarms")
+        elif integration == "aws-sdk:s3:listObjectVersions":
+            need(facts.LIST_VERSIONS_ACTIONS, f"{where}: SAR Amazon S3, ListObjectVersions is s3:ListBucketVersions")
         elif integration == "aws-sdk:s3:getObject":
             need(facts.S3_GET_OBJECT_ACTIONS, f"{where}: AWS SDK integration s3:GetObject")
             need(facts.S3_KMS_READ_ACTIONS, f"{where}: S3 User Guide, SSE-KMS objects need kms:Decrypt")

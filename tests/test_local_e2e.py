@@ -90,6 +90,8 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     assert failed == {("createTrainingJob.sync", "SageMaker.AmazonSageMakerException")}
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered.count("Train") == 1  # retried inside the state, not re-entered
+    # the raw data was fingerprinted for the cache key: the listing is allowed by the derived, prefix-scoped IAM
+    assert "PreprocessDataList" in entered and "PreprocessNotCached" not in entered
 
     # every stage wrote its outputs under the run's own prefix
     assert set(_keys(local, "processed/happy/")) == {

@@ -410,12 +410,16 @@ class SageMakerDefinition(Construct):
     def _check_cached_name(self, problems: Problems) -> None:
         """Room in the job name for what a cached run adds to the prefix (subclasses that add more)."""
 
-    def step(self) -> sfn.IChainable:
-        """This definition's task, behind its cache lookup when :attr:`cache` is set."""
+    def step(self, *, input_defaults: Mapping[str, str] | None = None) -> sfn.IChainable:
+        """This definition's task, behind its cache lookup when :attr:`cache` is set.
+
+        :param input_defaults: the default S3 URI of each execution-input path (``$.input.<field>``)
+            an input reads: where the cache may list that input's data. Default: - none.
+        """
         task = self.task()
         if self.cache is None:
             return task
-        return CachedStep(self, task, self.cache)
+        return CachedStep(self, task, self.cache, input_defaults=input_defaults)
 
     def _name(self) -> str:
         return run_unique_name(self.name_prefix)

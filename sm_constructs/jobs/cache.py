@@ -7,6 +7,12 @@ what differs per run: the job name, the tags, and every value read from the exec
 (a code asset's S3 key is its content hash), arguments, hyperparameters, instance types, and the
 inputs, which are usually earlier steps' outputs, so a step whose inputs changed misses too.
 
+The key also covers the **data** under each S3 input prefix (:class:`DataFingerprint`): its object
+versions are listed (``aws-sdk:s3:listObjectVersions``, paged) and hashed in-state, and the key is
+the SHA-256 of the request's hash and the fingerprints' hash. New or changed data misses; the same
+data hits. Data that cannot be fingerprinted (too many objects, a URI the states cannot rebuild)
+runs the job without the cache, tagged ``uncached``, with the reason in ``$.cache.<step>.reason``.
+
 It then looks for a **Completed** job of the same kind carrying that key, created within
 ``expire_after``:
 
@@ -33,20 +39,39 @@ from __future__ import annotations
 
 import calendar
 import datetime
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._iam_facts import ANY_RESOURCE, CACHE_READ_ACTIONS, LIST_PROCESSING_JOBS_ACTIONS, SEARCH_ACTIONS
+from .._iam_facts import (
+    ANY_RESOURCE,
+    CACHE_READ_ACTIONS,
+    LIST_PROCESSING_JOBS_ACTIONS,
+    LIST_VERSIONS_ACTIONS,
+    S3_PREFIX_CONDITION,
+    SEARCH_ACTIONS,
+)
 from .._memo import statement
+from .._validation import Problems
 
 if TYPE_CHECKING:
     from ._base import SageMakerDefinition, SageMakerTask
 
-__all__ = ["CACHE_DAY_TAG", "CACHE_KEY_TAG", "CachedStep", "StepCache", "cache_key_request"]
+__all__ = [
+    "CACHE_DAY_TAG",
+    "CACHE_KEY_TAG",
+    "CachedStep",
+    "DataFingerprint",
+    "DataInput",
+    "StepCache",
+    "cache_key_request",
+    "data_inputs",
+]
 
 #: Tag holding the cache key (SHA-256 hex) on every job a cached step creates.
 CACHE_KEY_TAG = "sm-constructs:cache-key"
@@ -54,6 +79,9 @@ CACHE_KEY_TAG = "sm-constructs:cache-key"
 CACHE_DAY_TAG = "sm-constructs:cache-day"
 #: Characters a cached processing job's name adds to its prefix: ``-<32 hex key index>-<4 hex>``.
 CACHED_PROCESSING_SUFFIX_CHARS = 38
+#: Key and key index of a job run without the cache (its data could not be fingerprinted): no lookup
+#: ever asks for it, so such a job is never reused.
+NOT_CACHED = "uncached"
 #: Years the in-state calendar covers.
 FIRST_YEAR, LAST_YEAR = 2020, 2119
 
@@ -178,7 +206,14 @@ class CachedStep(sfn.StateMachineFragment):
     retries and catches), :attr:`hit` the state whose result is the earlier job.
     """
 
-    def __init__(self, definition: SageMakerDefinition, task: SageMakerTask, cache: StepCache) -> None:
+    def __init__(
+        self,
+        definition: SageMakerDefinition,
+        task: SageMakerTask,
+        cache: StepCache,
+        *,
+        input_defaults: Mapping[str, str] | None = None,
+    ) -> None:
         from ._base import SageMakerTask, add_default_retry, integration_arn
 
         id = task.state_id
@@ -186,25 +221,62 @@ class CachedStep(sfn.StateMachineFragment):
         self.task = task
         base = f"$.cache.{definition.node.id}"
         self.key_path = f"{base}.key"
+        #: The S3 inputs whose data the key fingerprints (see :class:`DataFingerprint`).
+        self.data_inputs = data_inputs(definition, input_defaults or {})
+        #: The Map that fingerprints them (its other errors are the caller's to catch, like the lookups').
+        self.fingerprint: sfn.Map | None = None
         compute = _pass(
             self,
             f"{id}CacheKey",
-            parameters={"request": cache_key_request(definition), "date.$": _date_parts()},
+            parameters={
+                "request": cache_key_request(definition),
+                "date.$": _date_parts(),
+                **({"inputs": [i.value for i in self.data_inputs]} if self.data_inputs else {}),
+            },
             result_path=base,
-            Comment=f"Cache key of {id}: its request without name, tags and per-run values",
+            Comment=f"Cache key of {id}: its request without name, tags and per-run values, and its input data",
         )
         today = _day_number(f"{base}.date")
+        keyed = f"States.JsonToString({base}.request)"
+        if self.data_inputs:
+            keyed = (
+                f"States.Format('{{}}{{}}', States.Hash({keyed}, 'SHA-256'), "
+                f"States.Hash(States.JsonToString({base}.data), 'SHA-256'))"
+            )
         hashed = _pass(
             self,
             f"{id}CacheKeyHash",
             parameters={
-                "key.$": f"States.Hash(States.JsonToString({base}.request), 'SHA-256')",
-                "index.$": f"States.Hash(States.JsonToString({base}.request), 'MD5')",
+                "key.$": f"States.Hash({keyed}, 'SHA-256')",
+                "index.$": f"States.Hash({keyed}, 'MD5')",
                 "day.$": f"States.Format('{{}}', {today})",
                 "cutoff.$": f"States.Format('{{}}', States.MathAdd({today}, -{cache.days}))",
+                **({"data.$": f"{base}.data"} if self.data_inputs else {}),
             },
             result_path=base,
         )
+        keying: sfn.IChainable = hashed
+        if self.data_inputs:
+            fingerprint = DataFingerprint(
+                self, f"{id}Data", inputs=self.data_inputs, items_path=f"{base}.inputs", result_path=f"{base}.data"
+            )
+            #: Where the step goes when its data cannot be fingerprinted: the job runs, tagged so it never hits.
+            self.not_cached = _pass(
+                self,
+                f"{id}NotCached",
+                parameters={
+                    "key": NOT_CACHED,
+                    "index": NOT_CACHED,
+                    "day.$": f"States.Format('{{}}', {today})",
+                    "reason.$": f"{base}.uncached.Cause",
+                },
+                result_path=base,
+                Comment="The input data could not be fingerprinted (the reason says why): run without the cache",
+            )
+            fingerprint.map.add_catch(self.not_cached, errors=[NOT_CACHED_ERROR], result_path=f"{base}.uncached")
+            self.fingerprint = fingerprint.map
+            self.not_cached.next(task)
+            keying = fingerprint.next(hashed)
         api = definition.api
         read_own = statement(
             definition, actions=list(CACHE_READ_ACTIONS), resources=[definition.resource_arn_pattern()]
@@ -246,7 +318,8 @@ class CachedStep(sfn.StateMachineFragment):
                 InputPath=f"{base}.found.jobs[0]",
                 Comment="The earlier job's description, selected as the task selects its result",
             )
-            compute.next(hashed).next(lookup).next(choice)
+            compute.next(keying)
+            hashed.next(lookup).next(choice)
             choice.when(self._fresh(base), self.hit)
         else:
             candidates = SageMakerTask(
@@ -293,7 +366,8 @@ class CachedStep(sfn.StateMachineFragment):
             )
             self.lookups += [candidates, tags, self.hit]
             found = sfn.Choice(self, f"{id}CacheCandidate")
-            compute.next(hashed).next(candidates).next(found)
+            compute.next(keying)
+            hashed.next(candidates).next(found)
             found.when(sfn.Condition.is_present(f"{base}.candidates.names[0]"), tags).otherwise(task)
             tags.next(choice)
             choice.when(
@@ -324,3 +398,255 @@ class CachedStep(sfn.StateMachineFragment):
         return sfn.Condition.and_(
             sfn.Condition.is_present(day), sfn.Condition.string_greater_than_equals_json_path(day, f"{base}.cutoff")
         )
+
+
+# ---- data fingerprint ------------------------------------------------------------------------
+#: Object versions per listing page. Each page's VersionIds, IsLatest flags, ETags and Sizes are
+#: hashed as JSON arrays with ``States.Hash``, whose input is at most 10,000 characters (AWS docs,
+#: "Intrinsic functions", States.Hash); 100 entries keep every array under it (an ETag is at most
+#: ~45 characters as JSON). Keys are not hashed: an S3 key is up to 1,024 bytes, so a page of keys could
+#: exceed the limit, and an intrinsic failure is a ``States.Runtime`` error no Catch handles.
+PAGE_SIZE = 100
+#: Pages listed per input before the step gives up caching (1,000 object versions).
+MAX_PAGES = 10
+#: Key levels (``/``-separated parts after the bucket) an input URI may have: the prefix is
+#: rebuilt from ``States.StringSplit`` with ``States.Format``, one state per depth.
+MAX_DEPTH = 8
+#: Error a fingerprint raises when the data cannot be fingerprinted; the step then runs uncached.
+NOT_CACHED_ERROR = "SmConstructs.NotCached"
+
+
+@dataclass(frozen=True)
+class DataInput:
+    """One S3 input of a cached step: ``value`` as rendered (``uri`` or ``uri.$``) and where the
+    state machine may list it (bucket, key prefix), known at synth."""
+
+    name: str
+    value: dict[str, Any]
+    bucket: str
+    prefix: str
+
+
+def _s3_location(uri: str) -> tuple[str, str] | None:
+    if not uri.startswith("s3://"):
+        return None
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    return (bucket, prefix) if bucket else None
+
+
+_FORMAT = re.compile(r"^States\.Format\('s3://\{\}/([^'{}]*)[^']*',\s*'([^']+)'")
+
+
+def _where(path: str, input_defaults: Mapping[str, str]) -> tuple[str, str] | None:
+    """The bucket and fixed key prefix a JSONPath input URI lies under, when known at synth."""
+    if path in input_defaults:
+        return _s3_location(input_defaults[path])
+    if (match := _FORMAT.match(path)) is not None:  # States.Format('s3://{}/fixed/{}...', '<bucket>', ...)
+        return match.group(2), match.group(1)
+    return None
+
+
+def data_inputs(definition: SageMakerDefinition, input_defaults: Mapping[str, str]) -> list[DataInput]:
+    """The S3 inputs a cached step fingerprints: every input prefix except the step's own code (its
+    key is its content hash) and earlier steps' results (``$.steps.*``: a location that is new
+    whenever the producing step ran again, and so already part of the request)."""
+    from ._common import CODE_CHANNEL
+
+    request = definition.render_request()
+    found = [
+        (i["InputName"], i["S3Input"]["S3Uri"])
+        for i in request.get("ProcessingInputs", [])
+        if "S3Input" in i and i["InputName"] != CODE_CHANNEL
+    ] + [
+        (c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"])
+        for c in request.get("InputDataConfig", [])
+        if "S3DataSource" in c.get("DataSource", {})
+    ]
+    problems = Problems.at(type(definition).__name__, definition)
+    inputs = []
+    for name, uri in found:
+        value = dict(sfn.FieldUtils.render_object({"uri": uri}) or {})
+        path = value.get("uri.$")
+        if isinstance(path, str) and path.startswith("$.steps."):
+            continue
+        where = _s3_location(value["uri"]) if path is None else _where(path, input_defaults)
+        if where is None:
+            problems.add(
+                f"inputs[{name}]",
+                path or uri,
+                "a cached step lists each input prefix to fingerprint its data, and the state machine may list "
+                "only where it is known at synth: read the URI from an MlPipeline InputField(kind='s3_uri') "
+                "with a default (its bucket and prefix scope the listing) or give an s3:// URI",
+            )
+            continue
+        inputs.append(DataInput(name=name, value=value, bucket=where[0], prefix=where[1]))
+    problems.raise_if_any()
+    return inputs
+
+
+class DataFingerprint(sfn.StateMachineFragment):
+    """A Map over a step's input URIs: list each prefix's object versions page by page
+    (``aws-sdk:s3:listObjectVersions``) and fold each page into a SHA-256 with intrinsics.
+
+    Each item's result is ``{uri, fingerprint, pages}``. A URI the states cannot list (more than
+    :data:`MAX_DEPTH` levels, an empty path segment) or a prefix of more than :data:`MAX_PAGES`
+    pages fails with :data:`NOT_CACHED_ERROR` and a cause saying why; the step's Catch then runs
+    the job without the cache. Any other error (a listing denied) fails the step, as a lookup's does.
+    """
+
+    def __init__(self, scope: Construct, id: str, *, inputs: list[DataInput], items_path: str, result_path: str):
+        from ._base import SageMakerTask, add_default_retry
+
+        super().__init__(scope, id)
+        locate = _pass(
+            self,
+            f"{id}Locate",
+            parameters={
+                "uri.$": "$.uri",
+                "parts.$": "States.StringSplit($.uri, '/')",
+                "depth.$": "States.ArrayLength(States.StringSplit($.uri, '/'))",
+                "fold": {"fingerprint": "", "pages": 0},
+            },
+            result_path="$",
+        )
+        depth = sfn.Choice(self, f"{id}Depth")
+        depth.when(
+            sfn.Condition.string_matches("$.uri", "s3://*//*"),
+            self._not_cached(f"{id}EmptySegment", "an empty path segment (//), which the states cannot rebuild"),
+        )
+        slash = sfn.Choice(self, f"{id}Slash")
+        for d in range(MAX_DEPTH + 1):
+            parts = [f"$.parts[{2 + i}]" for i in range(d)]
+            prefix = parts[0] if d == 1 else f"States.Format('{'/'.join(['{}'] * d)}', {', '.join(parts)})"
+            build = _pass(
+                self,
+                f"{id}Prefix{d}",
+                parameters={"bucket.$": "$.parts[1]", **({"prefix.$": prefix} if d else {"prefix": ""})},
+                result_path="$.location",
+            )
+            depth.when(sfn.Condition.number_equals("$.depth", 2 + d), build.next(slash))
+        depth.otherwise(self._not_cached(f"{id}TooDeep", f"more than {MAX_DEPTH} key levels below the bucket"))
+        trailing = _pass(
+            self,
+            f"{id}Trailing",
+            parameters={"bucket.$": "$.location.bucket", "prefix.$": "States.Format('{}/', $.location.prefix)"},
+            result_path="$.location",
+        )
+        statements = [
+            statement(
+                scope,
+                actions=list(LIST_VERSIONS_ACTIONS),
+                resources=[f"arn:{Aws.PARTITION}:s3:::{i.bucket}"],
+                conditions={"StringLike": {S3_PREFIX_CONDITION: f"{i.prefix}*"}},
+            )
+            for i in inputs
+        ]
+        listing = {"Bucket.$": "$.location.bucket", "Prefix.$": "$.location.prefix", "MaxKeys": PAGE_SIZE}
+        first = SageMakerTask(
+            self,
+            f"{id}List",
+            resource=_s3_sdk("listObjectVersions"),
+            parameters=listing,
+            policy_statements=statements,
+            result_path="$.listing",
+        )
+        following = SageMakerTask(
+            self,
+            f"{id}ListNext",
+            resource=_s3_sdk("listObjectVersions"),
+            parameters={
+                **listing,
+                "KeyMarker.$": "$.listing.NextKeyMarker",
+                "VersionIdMarker.$": "$.listing.NextVersionIdMarker",
+            },
+            policy_statements=statements,
+            result_path="$.listing",
+        )
+        for task in (first, following):
+            add_default_retry(task, max_attempts=3)
+        slash.when(
+            sfn.Condition.and_(
+                sfn.Condition.number_greater_than("$.depth", 2), sfn.Condition.string_matches("$.uri", "*/")
+            ),
+            trailing.next(first),
+        ).otherwise(first)
+
+        def field(name: str) -> str:
+            return f"States.Hash(States.JsonToString($.listing.Versions[*].{name}), 'SHA-256')"
+
+        fold = _pass(
+            self,
+            f"{id}Fold",
+            parameters={
+                "fingerprint.$": "States.Hash(States.Format('{}{}{}{}{}', $.fold.fingerprint, "
+                + ", ".join(field(n) for n in ("VersionId", "IsLatest", "ETag", "Size"))
+                + "), 'SHA-256')",
+                "pages.$": "States.MathAdd($.fold.pages, 1)",
+            },
+            result_path="$.fold",
+            Comment="Fold this page's versions (VersionId, IsLatest, ETag, Size) into the fingerprint",
+        )
+        empty = _pass(
+            self,
+            f"{id}FoldEmpty",
+            parameters={
+                "fingerprint.$": "States.Hash(States.Format('{}-', $.fold.fingerprint), 'SHA-256')",
+                "pages.$": "States.MathAdd($.fold.pages, 1)",
+            },
+            result_path="$.fold",
+            Comment="A page without versions (an empty prefix, or delete markers only)",
+        )
+        more = sfn.Choice(self, f"{id}More")
+        truncated = sfn.Condition.boolean_equals("$.listing.IsTruncated", True)
+        more.when(
+            sfn.Condition.and_(truncated, sfn.Condition.number_greater_than_equals("$.fold.pages", MAX_PAGES)),
+            self._not_cached(
+                f"{id}TooMany", f"more than {MAX_PAGES * PAGE_SIZE} object versions ({MAX_PAGES} listing pages)"
+            ),
+        )
+        more.when(truncated, following)
+        done = _pass(
+            self,
+            f"{id}Done",
+            parameters={"uri.$": "$.uri", "fingerprint.$": "$.fold.fingerprint", "pages.$": "$.fold.pages"},
+            result_path="$",
+        )
+        more.otherwise(done)
+        page = sfn.Choice(self, f"{id}Page")
+        page.when(sfn.Condition.is_present("$.listing.Versions"), fold).otherwise(empty)
+        fold.next(more)
+        empty.next(more)
+        first.next(page)
+        following.next(page)
+
+        self.map = sfn.Map(
+            self,
+            id,
+            items_path=items_path,
+            item_selector={"uri": sfn.JsonPath.string_at("$$.Map.Item.Value.uri")},
+            result_path=result_path,
+            comment="Fingerprint each input prefix: its object versions, listed and hashed",
+        )
+        self.map.item_processor(sfn.Chain.start(locate).next(depth))
+
+    def _not_cached(self, id: str, why: str) -> sfn.Fail:
+        return sfn.Fail(
+            self,
+            id,
+            error=NOT_CACHED_ERROR,
+            cause_path=sfn.JsonPath.format(
+                f"{{}} has {why}: the step runs without the cache", sfn.JsonPath.string_at("$.uri")
+            ),
+        )
+
+    @property
+    def start_state(self) -> sfn.State:
+        return self.map
+
+    @property
+    def end_states(self) -> list[sfn.INextable]:
+        return [self.map]
+
+
+def _s3_sdk(action: str) -> str:
+    return f"arn:{Aws.PARTITION}:states:::aws-sdk:s3:{action}"

@@ -410,6 +410,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         kms,
         logs,
         s3,
+        sagemaker_billing,
         sagemaker_monitoring,
         sagemaker_registry,
         sagemaker_runtime,
@@ -437,6 +438,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_rethrown_state_errors()
     _install_sdk_results()
     sagemaker_search.install()
+    sagemaker_billing.install()
     sagemaker_monitoring.install()
     _install_context_start_time()
     _install_indefinite_paths()

@@ -82,6 +82,10 @@ S3_KMS = (
     "s3.<region>.amazonaws.com) with the encryption context aws:s3:arn"
 )
 S3_LIST = "Service Authorization Reference, Amazon S3: ListObjectsV2 is authorized as s3:ListBucket with s3:prefix"
+S3_LIST_VERSIONS = (
+    "Service Authorization Reference, Amazon S3: ListObjectVersions is authorized as s3:ListBucketVersions "
+    "with s3:prefix"
+)
 SNS_KMS = (
     "Amazon SNS developer guide, 'Encryption at rest': publishing to a topic with a KMS key needs "
     "kms:GenerateDataKey and kms:Decrypt (called by SNS with the encryption context aws:sns:topicArn)"
@@ -359,6 +363,14 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
             "sagemaker:DescribeProcessingJob",
             _arn("processing-job", "ProcessingJobName"),
             f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
+        ),
+    ),
+    "aws-sdk:s3:listObjectVersions": (
+        Call(
+            "s3:ListBucketVersions",
+            "arn:{partition}:s3:::{Bucket}",
+            f"{SDK_INTEGRATION}; {S3_LIST_VERSIONS}",
+            context={"s3:prefix": "{Prefix}", "aws:SecureTransport": "true"},
         ),
     ),
     "aws-sdk:s3:getObject": (
