@@ -26,6 +26,18 @@ if _node_bin.is_dir():
 _ROOT = Path(__file__).resolve().parent.parent
 _UV = _ROOT / ".tools" / "bin" / "uv"
 
+# aws-cdk-lib checks every synthesized template against CloudFormation's rules with a WebAssembly engine
+# that takes about 4 s of CPU to start in each process. The tests' own synths keep it: this process's
+# jsii kernel starts here with it on, once, and cdk.json's @aws-cdk/core:validateAgainstDefaultRules
+# (CDK_CONTEXT) makes its findings errors. The fixture apps under tests/apps, deployed from a subprocess,
+# skip it: their cdk.json leaves it in warning mode, where its report reaches no one. The reference app
+# (``reference_assembly``), the examples and the wheel's apps run it as a user does (they do not inherit
+# CDK_VALIDATION) and the examples check that it warns of nothing.
+if "CDK_VALIDATION" not in os.environ:
+    import aws_cdk  # noqa: F401
+
+    os.environ["CDK_VALIDATION"] = "false"
+
 
 def _uv(*args: str | Path, cwd: Path) -> None:
     done = subprocess.run(
@@ -118,7 +130,12 @@ def reference_assembly(tmp_path_factory) -> Path:
 
     with _once_per_run(tmp_path_factory, "reference-synth") as (workdir, built):
         if not built:
-            synth = start_synth(workdir)
+            skipped = os.environ.pop("CDK_VALIDATION", None)  # the reference app is synthesized as `make synth` does
+            try:
+                synth = start_synth(workdir)
+            finally:
+                if skipped is not None:
+                    os.environ["CDK_VALIDATION"] = skipped
             if synth.wait(timeout=600) != 0:
                 pytest.fail(f"cdk synth of the reference app failed; see {workdir / 'synth.log'}")
     return workdir / "cdk.out"

@@ -90,6 +90,8 @@ class UserApp:
     def deploy(self, phase: str) -> str:
         with self.phase(phase):
             out = self.sh("deploy", "--time-scale", TIME_SCALE)
+        # aws-cdk-lib's synth-time check of the templates against CloudFormation's rules, on by default
+        self.expect("Template validation found issues" not in out, f"{phase}: aws-cdk-lib's template validation warned")
         exports = dict(line.removeprefix("export ").split("=", 1) for line in self.sh("env").splitlines())
         assert self.url in ("", exports["AWS_ENDPOINT_URL"]), f"{self.name}: a second emulator started"
         self.url = exports["AWS_ENDPOINT_URL"]
