@@ -7,7 +7,8 @@ deploy  [--time-scale F] [cdk deploy args...]
                                      start this directory's emulator unless it runs, bootstrap it once,
                                      ``cdk deploy --all --require-approval never`` into it (each added
                                      only when not given; ``--method=direct``, stack names... pass through)
-run     <pipeline> [--input JSON]    start a pipeline execution in the emulator and follow it
+run     <pipeline> [--input JSON]    start a pipeline execution in the emulator, follow it, end with a
+                                     summary (``--json``: the execution's raw output instead)
 destroy [cdk destroy args...]        ``cdk destroy --all --force`` in the emulator
 env                                  print the variables that point AWS tools at the emulator
 status                               the running emulator: URL, pid, work dir, time scale
@@ -62,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.update(LocalProject(args.app_dir).env(LocalProject(args.app_dir).require_url()))
     argv = ["run", args.pipeline, "--watch", "--interval", str(args.interval)]
     argv += ["--input", args.input] if args.input else []
+    argv += ["--json"] if args.json else []
     return pipeline_main(argv)
 
 
@@ -135,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("pipeline", help="state machine name or ARN")
     run.add_argument("--input", help="execution input: JSON object, or @file.json")
     run.add_argument("--interval", type=float, default=1.0)
+    run.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
     run.set_defaults(func=_run)
     env = sub.add_parser("env", help="print export lines for the emulator")
     env.add_argument("--account", help="act in another emulated account (12 digits), e.g. a release's staging account")
