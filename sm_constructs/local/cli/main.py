@@ -105,7 +105,8 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; ``deploy`` and ``destroy`` pass arguments it does not know on to the CDK CLI."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--app-dir", type=Path, default=None, help="the CDK app directory (default: here)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -147,8 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("factor", type=float, help="e.g. 0.05: waits and endpoint timings 20x faster; 1.0: AWS's")
     scale.set_defaults(func=_scale)
     sub.add_parser("reset", help="stop the emulator and what it started, delete its state").set_defaults(func=_reset)
+    return parser
+
+
+#: Commands whose unknown arguments go to ``cdk deploy`` / ``cdk destroy``.
+PASS_THROUGH = ("deploy", "destroy")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("deploy", "destroy"):
+    if args.command in PASS_THROUGH:
         args.cdk_args = rest
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
