@@ -2,15 +2,19 @@
 
     sm-pipeline list
     sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
-                    [--from STEP --reuse <execution ARN>]
-    sm-pipeline watch <execution ARN>
+                    [--from STEP --reuse <execution ARN>] [--json]
+    sm-pipeline watch <execution ARN> [--json]
     sm-pipeline cost <state machine name or ARN>
     sm-pipeline models <model package group>
     sm-pipeline approve <model package group> [--version N] [--reject] [--description TEXT] [--follow]
     sm-pipeline invoke <endpoint name> --body @rows.csv [--content-type text/csv]
 
-A failed run ends with the failed state, the error, the job's FailureReason and the last lines of
-its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each on its own line.
+A watched run ends with a summary (``sm_constructs._run_summary``): steps with status and time, jobs,
+cache hits, metrics, the quality gate's verdict, outputs and cost; ``--json`` ends a successful run with its
+raw output on one line instead. ``approve`` names the release execution the approval started
+(``--follow`` watches it). A failed run ends with the failed state, the error, the job's
+FailureReason and the last lines of its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each
+on its own line.
 
 ``--from Train --reuse <execution>`` is a selective re-run: the new execution starts at the step
 ``Train`` and takes the results of the steps before it from that execution's history (its input
