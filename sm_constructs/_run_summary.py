@@ -142,6 +142,17 @@ def _metrics(step: str, result: Any) -> list[str]:
     ]
 
 
+def _status(outcome: str | None, left: bool) -> str:
+    """A step's status: its task's last outcome; a failure it left through a Catch is ``caught``."""
+    if outcome and outcome.startswith("failed: ") and left:
+        return outcome.replace("failed: ", "caught: ", 1)
+    return outcome or ("done" if left else "did not finish")
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _path(data: Any, path: str) -> Any:
     """A ``$.a.b`` reference path's value (the only form the gate uses), or None."""
     for part in path.removeprefix("$").strip(".").split("."):
@@ -162,7 +173,8 @@ def _gate(definition_states: dict[str, dict[str, Any]], entered: dict[str, dict[
     metric, symbol, threshold = rule
     state_input = _json(entered[GATE]["stateEnteredEventDetails"].get("input"))
     value, limit = _path(state_input, metric), _path(state_input, threshold)
-    return f"{verdict}: {metric.rsplit('.report.', 1)[-1]} = {value} {symbol} {limit} (threshold: {threshold})"
+    name = metric.rsplit(".report.", 1)[-1]
+    return f"{verdict}: {name} = {_number(value)} {symbol} {_number(limit)} (threshold: {threshold})"
 
 
 def _gate_rule(definition_states: dict[str, dict[str, Any]]) -> tuple[str, str, str] | None:
@@ -222,13 +234,13 @@ def summary(definition: dict[str, Any], described: dict[str, Any], events: list[
     ]
     if steps:
         lines.append("steps:")
-        width = max(len(name) for name in steps)
+        statuses = {name: _status(outcome.get(name), name in exited) for name in steps}
+        width, status_width = max(map(len, steps)), max(map(len, statuses.values()))
         for name in steps:
             seconds = _seconds(entered[name].get("timestamp"), (exited.get(name) or {}).get("timestamp"))
-            status = outcome.get(name) or ("done" if name in exited else "did not finish")
             took = f"{seconds:7.1f}s" if seconds is not None else "        "
             jobs = ", ".join(_jobs(results.get(name)))
-            lines.append(f"  {name:<{width}}  {status:<24} {took}  {jobs}".rstrip())
+            lines.append(f"  {name:<{width}}  {statuses[name]:<{status_width}} {took}  {jobs}".rstrip())
     for label, found in (
         ("cache hits", cache_hits(events)),
         ("metrics", [m for name in steps for m in _metrics(name, results.get(name))]),
@@ -243,7 +255,13 @@ def summary(definition: dict[str, Any], described: dict[str, Any], events: list[
     verdict = _gate(states, entered)
     if verdict:
         lines.append(f"quality gate: {verdict}")
-    outputs = [o for name in steps for o in _outputs(name, results.get(name))]
+    outputs: list[str] = []
+    for name in steps:  # each location once, named by the first step whose result has it
+        outputs += [
+            o
+            for o in _outputs(name, results.get(name))
+            if not any(o.split(": ", 1)[1] == s.split(": ", 1)[1] for s in outputs)
+        ]
     if outputs:
         lines.append("outputs:")
         lines.extend(f"  {line}" for line in outputs)

@@ -140,3 +140,58 @@ def test_the_gate_verdict_names_metric_value_comparison_and_threshold(auc, verdi
 
 def test_every_line_is_short(passed):
     assert all(len(line) < 160 for line in passed), max(passed, key=len)
+
+
+def test_a_failure_a_catch_handled_is_caught_and_each_location_is_listed_once():
+    """A deployment's first DescribeEndpoint fails (no endpoint yet) and its Catch creates the endpoint;
+    two reads of the same model version name one location."""
+    definition = {
+        "States": {
+            name: {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:x"}
+            for name in ("ReadVersion", "DeployDescribe", "ReadVersionAgain")
+        }
+    }
+    events = [
+        {"id": 1, "type": "TaskStateEntered", "timestamp": T0, "stateEnteredEventDetails": {"name": "ReadVersion"}},
+        {
+            "id": 2,
+            "type": "TaskSucceeded",
+            "previousEventId": 1,
+            "timestamp": T0,
+            "taskSucceededEventDetails": {"output": json.dumps(REGISTER)},
+        },
+        {"id": 3, "type": "TaskStateExited", "timestamp": T0, "stateExitedEventDetails": {"name": "ReadVersion"}},
+        {"id": 4, "type": "TaskStateEntered", "timestamp": T0, "stateEnteredEventDetails": {"name": "DeployDescribe"}},
+        {
+            "id": 5,
+            "type": "TaskFailed",
+            "previousEventId": 4,
+            "timestamp": T0 + timedelta(seconds=0.5),
+            "taskFailedEventDetails": {"error": "SageMaker.SageMakerException", "cause": "Could not find endpoint"},
+        },
+        {
+            "id": 6,
+            "type": "TaskStateExited",
+            "timestamp": T0 + timedelta(seconds=0.5),
+            "stateExitedEventDetails": {"name": "DeployDescribe"},
+        },
+        {
+            "id": 7,
+            "type": "TaskStateEntered",
+            "timestamp": T0,
+            "stateEnteredEventDetails": {"name": "ReadVersionAgain"},
+        },
+        {
+            "id": 8,
+            "type": "TaskSucceeded",
+            "previousEventId": 7,
+            "timestamp": T0,
+            "taskSucceededEventDetails": {"output": json.dumps(REGISTER)},
+        },
+    ]
+    lines = summary(definition, {"status": "RUNNING"}, events)
+    (describe,) = [line for line in lines if line.split()[0] == "DeployDescribe"]
+    assert describe.split()[1:] == ["caught:", "SageMaker.SageMakerException", "0.5s"]
+    (again,) = [line for line in lines if line.split()[0] == "ReadVersionAgain"]
+    assert again.split()[1:] == ["succeeded"], "entered and succeeded, not yet left: no time"
+    assert lines[lines.index("outputs:") + 1 :] == [f"  ReadVersion model version: {REGISTER['ModelPackageArn']}"]
