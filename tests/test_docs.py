@@ -1,4 +1,4 @@
-"""README.md and the guides in docs/: every link resolves, every code block runs as written.
+"""README.md, the guides in docs/ and the examples' READMEs: every link resolves, every code block runs as written.
 
 - Links: a relative link names a file that exists and, with ``#anchor``, a heading of that file
   (GitHub's anchors: lower case, punctuation dropped, spaces to ``-``, ``-1``, ``-2``... for repeats);
@@ -25,7 +25,11 @@ from urllib.parse import urlparse
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+PAGES = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "examples").glob("*/README.md")),  # their links and commands (no Python blocks)
+]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)|<(https?://[^>\s]+)>")
 #: Programs a shell block may name besides make targets and the package's console scripts.
