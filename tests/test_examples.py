@@ -163,7 +163,7 @@ class UserApp:
                 if kind == "AWS::CDK::Metadata":
                     continue
                 summary = before[stack].get(logical)
-                if summary is None:  # a type moto's CloudFormation skips (README: what the emulator does not do)
+                if summary is None:  # a type moto's CloudFormation skips (docs/local-emulator.md: what it does not do)
                     skipped.add(kind)
                     continue
                 exists = EXISTS.get(kind)
