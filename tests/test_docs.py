@@ -89,9 +89,9 @@ def test_every_link_resolves(page):
 
 
 # ---- Python blocks ---------------------------------------------------------------------------------
-#: What the guides' fragments call the README example's objects: name → how it is made in the
-#: fragment's stack (``self``) from the others (the README's MlStack, plus an evaluation step and a
-#: model package group as the reference app has them).
+#: What the guides' fragments call the objects they build on: name → how it is made in the fragment's
+#: stack (``self``) from the others (the README example's MlStack, a model package group and a VPC as
+#: the reference app has them, and the multi-account guide's accounts).
 CONTEXT = {
     "data": 'MlDataBucket(self, "ExampleData")',
     "role": 'SageMakerExecutionRole(self, "ExampleRole")',
@@ -112,6 +112,14 @@ CONTEXT = {
     ),
     "registry": 'ModelPackageGroup(self, "ExampleGroup", group_name="example-models")',
     "network": 'MlVpc(self, "ExampleNetwork")',
+    # the multi-account guide's build, staging and production accounts and the build account's bucket
+    "accounts": (
+        'ReleaseAccounts(build=StageEnvironment(account="111111111111", region="us-east-1"),'
+        ' staging=StageEnvironment(account="222222222222", region="us-east-1"),'
+        ' production=StageEnvironment(account="333333333333", region="us-east-1"))'
+    ),
+    "artifacts_bucket_name": '"churn-artifacts-111111111111"',
+    "model_role": 'SageMakerExecutionRole(self, "ExampleModelRole")',
     "pipeline": 'MlPipeline(self, "ExamplePipeline", preprocessing=[prep], training=train)',
 }
 
@@ -146,6 +154,8 @@ def synthesized(tmp_path_factory) -> dict[str, Any]:
     ``templates``: every synthesized template by stack."""
     import aws_cdk
     from aws_cdk import App, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_s3 as s3
     from aws_cdk import aws_stepfunctions as sfn
 
     import sm_constructs
@@ -161,7 +171,7 @@ def synthesized(tmp_path_factory) -> dict[str, Any]:
         # the blocks name a script of the user's project; the jsii kernel resolves assets from its cwd
         code = code.replace('"scripts/preprocess.py"', repr(str(script)))
         namespace: dict[str, Any] = {name: getattr(sm_constructs, name) for name in sm_constructs.__all__}
-        namespace.update(sfn=sfn, Duration=aws_cdk.Duration, Stack=Stack, SCRIPT=str(script))
+        namespace.update(sfn=sfn, s3=s3, iam=iam, Duration=aws_cdk.Duration, Stack=Stack, SCRIPT=str(script))
         try:
             if "App()" in code:  # a whole app: run as written, in its own App
                 exec(compile(code, where, "exec"), namespace)
