@@ -1,4 +1,5 @@
 # Two entry points (see README): `make synth` and `make test`. Each sets up what it needs.
+# The other targets are described in docs/contributing.md.
 SHELL := /bin/bash
 PY_BOOT ?= python3
 UV_VERSION := 0.13.8
@@ -15,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 unexport PYTHONDONTWRITEBYTECODE
 export PYTHONPYCACHEPREFIX := $(CURDIR)/.pycache
 
-.PHONY: setup setup-scanners synth test lint typecheck unit nag docs diagram bench demo clean
+.PHONY: setup setup-scanners synth test lint typecheck unit nag docs wheel diagram bench demo clean
 
 $(UV):
 	$(PY_BOOT) -m venv $(TOOLS)
@@ -61,13 +62,17 @@ unit: setup setup-scanners
 test: lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck unit
 
-## README's Mermaid picture of the reference pipeline, from the synthesized definition.
+## The guides' Mermaid pictures of the reference app's state machines, from the synthesized definitions.
 diagram: synth
-	$(VENV)/bin/python scripts/update_readme_diagram.py cdk.out/SmConstructsReference.template.json
+	$(VENV)/bin/python scripts/update_diagrams.py cdk.out/SmConstructsReference.template.json
 
-## API reference from the docstrings into docs/api/.
+## README, the guides in docs/ and the API reference (docstrings) as one offline site: docs/site/index.html.
 docs: setup
-	$(VENV)/bin/pdoc -o docs/api sm_constructs
+	$(VENV)/bin/python scripts/build_docs.py --out docs/site
+
+## The wheel (dist/sm_constructs-<version>-py3-none-any.whl), as users install it: `pip install '<wheel>[local,nag]'`.
+wheel: $(UV)
+	$(UV) build --wheel --out-dir dist
 
 ## Synth-time benchmark against a hand-written aws-cdk-lib baseline (not part of `make test`).
 bench: setup

@@ -2,15 +2,19 @@
 
     sm-pipeline list
     sm-pipeline run <state machine name or ARN> [--input JSON | --input @file.json] [--name NAME] [--watch]
-                    [--from STEP --reuse <execution ARN>]
-    sm-pipeline watch <execution ARN>
+                    [--from STEP --reuse <execution ARN>] [--json]
+    sm-pipeline watch <execution ARN> [--json]
     sm-pipeline cost <state machine name or ARN>
     sm-pipeline models <model package group>
-    sm-pipeline approve <model package group> [--version N] [--reject] [--description TEXT]
+    sm-pipeline approve <model package group> [--version N] [--reject] [--description TEXT] [--follow]
     sm-pipeline invoke <endpoint name> --body @rows.csv [--content-type text/csv]
 
-A failed run ends with the failed state, the error, the job's FailureReason and the last lines of
-its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each on its own line.
+A watched run ends with a summary (``sm_constructs._run_summary``): steps with status and time, jobs,
+cache hits, metrics, the quality gate's verdict, outputs and cost; ``--json`` ends a successful run with its
+raw output on one line instead. ``approve`` names the release execution the approval started
+(``--follow`` watches it). A failed run ends with the failed state, the error, the job's
+FailureReason and the last lines of its log (CloudWatch Logs ``/aws/sagemaker/<kind>Jobs``), each
+on its own line.
 
 ``--from Train --reuse <execution>`` is a selective re-run: the new execution starts at the step
 ``Train`` and takes the results of the steps before it from that execution's history (its input
@@ -38,11 +42,15 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from ._events import APPROVAL_EVENT
+from ._run_summary import cache_hits, summary
 from .cost import PriceTable, actual_cost, dollars, input_defaults, job_states, worst_case
 
-__all__ = ["main"]
+__all__ = ["cache_hits", "cost_lines", "main", "watch"]
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+#: An execution that started this long before the approval call returned is not the approval's release.
+CLOCK_SKEW_SECONDS = 5.0
 
 
 class CliError(Exception):
@@ -275,32 +283,6 @@ def resume_input(client: Any, state_machine_arn: str, step: str, execution_arn: 
     return json.dumps(payload)
 
 
-def cache_hits(events: list[dict[str, Any]]) -> list[str]:
-    """``<step>: reused <job>`` for every step that reused an earlier job (its ``<step>CacheHit`` state),
-    and ``<step>: not cached, <reason>`` for every step whose input data could not be fingerprinted."""
-    hits = []
-    for event in events:
-        details = event.get("stateExitedEventDetails") or {}
-        name = str(details.get("name", ""))
-        if name.endswith("NotCached"):
-            step = name.removesuffix("NotCached")
-            try:
-                reason = json.loads(details.get("output") or "{}")["cache"][step]["reason"]
-            except (json.JSONDecodeError, KeyError, TypeError):
-                reason = "its input data could not be fingerprinted"
-            hits.append(f"{step}: not cached, {reason}")
-        if name.endswith("CacheHit"):
-            try:
-                data = json.loads(details.get("output") or "{}")
-            except json.JSONDecodeError:
-                data = {}
-            step = name.removesuffix("CacheHit")
-            result = (data.get("steps") or {}).get(step, {}) if isinstance(data, dict) else {}
-            job = next((v for k, v in result.items() if k.endswith("JobName")), "an earlier job")
-            hits.append(f"{step}: cache hit, reused {job}")
-    return hits
-
-
 def cost_lines(sagemaker: Any, events: list[dict[str, Any]]) -> list[str]:
     """What each job an execution ran cost (:func:`sm_constructs.cost.actual_cost`), then the total; a
     step that reused an earlier job (cache hit, ``--reuse``) ran none and costs nothing in this run."""
@@ -322,8 +304,19 @@ def cost_lines(sagemaker: Any, events: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callable[[str], None] = print) -> int:
-    """Follow an execution to its end; 0 when it succeeded."""
+def watch(
+    client: Any,
+    execution_arn: str,
+    *,
+    interval: float = 5.0,
+    out: Callable[[str], None] = print,
+    raw: bool = False,
+) -> int:
+    """Follow an execution to its end; 0 when it succeeded.
+
+    It ends with a summary (steps with status and time, jobs, cache hits, metrics, the quality gate's
+    verdict, outputs); with ``raw`` a success ends with the execution's output as one JSON line instead.
+    """
     start = time.monotonic()
     described = client.describe_execution(executionArn=execution_arn)
     definition = json.loads(client.describe_state_machine(stateMachineArn=described["stateMachineArn"])["definition"])
@@ -347,10 +340,23 @@ def watch(client: Any, execution_arn: str, *, interval: float = 5.0, out: Callab
         if status in TERMINAL:
             break
         time.sleep(interval)
-    if status == "SUCCEEDED":
-        out(f"succeeded in {time.monotonic() - start:.0f}s; output: {progress['described'].get('output', '{}')}")
+    took = time.monotonic() - start
+    if status == "SUCCEEDED" and raw:
+        out(f"succeeded in {took:.0f}s; output: {progress['described'].get('output', '{}')}")
         for line in cost_lines(_sagemaker(), progress["events"]):
             out(f"cost: {line}")
+        return 0
+    if status == "SUCCEEDED":
+        out(f"succeeded in {took:.0f}s: {execution_arn}")
+    for line in summary(definition, progress["described"], progress["events"]):
+        out(line)
+    if status == "SUCCEEDED":
+        costs = cost_lines(_sagemaker(), progress["events"])
+        if costs:
+            out("cost:")
+            for line in costs:
+                out(f"  {line}")
+        out(f"raw output: sm-pipeline watch {execution_arn} --json")
         return 0
     for line in failure_report(progress):
         out(line)
@@ -374,11 +380,11 @@ def _cmd_run(client: Any, args: argparse.Namespace) -> int:
     kwargs = {"stateMachineArn": arn, "input": payload, "name": args.name or str(uuid.uuid4())}
     execution = client.start_execution(**kwargs)["executionArn"]
     print(f"started {execution}")
-    return watch(client, execution, interval=args.interval) if args.watch else 0
+    return watch(client, execution, interval=args.interval, raw=args.json) if args.watch else 0
 
 
 def _cmd_watch(client: Any, args: argparse.Namespace) -> int:
-    return watch(client, args.execution, interval=args.interval)
+    return watch(client, args.execution, interval=args.interval, raw=args.json)
 
 
 def _cmd_cost(client: Any, args: argparse.Namespace) -> int:
@@ -458,9 +464,77 @@ def _cmd_approve(client: Any, args: argparse.Namespace) -> int:
     request = {"ModelPackageArn": version["ModelPackageArn"], "ModelApprovalStatus": status}
     if args.description:
         request["ApprovalDescription"] = args.description
+    approved_at = time.time()
     sm.update_model_package(**request)
     print(f"{args.group} version {version.get('ModelPackageVersion')}: {status} ({version['ModelPackageArn']})")
-    return 0
+    if args.reject:
+        return 0
+    machines = release_state_machines(args.group)
+    if not machines:
+        print(f"no EventBridge rule starts a state machine when a version of {args.group} is approved")
+        return 1 if args.follow else 0
+    release = find_release(client, machines, version["ModelPackageArn"], since=approved_at, wait=args.wait)
+    if release is None:
+        print(f"no release execution for this version started within {args.wait:.0f}s on {', '.join(machines)}")
+        return 1 if args.follow else 0
+    print(f"release started: {release}")
+    return watch(client, release, interval=args.interval) if args.follow else 0
+
+
+# ---- The release an approval starts ------------------------------------------------------------
+def _matches(values: Any, value: str) -> bool:
+    """An event pattern field (absent, or a list of exact values) matches ``value``."""
+    return values is None or (isinstance(values, list) and value in values)
+
+
+def release_state_machines(group: str) -> list[str]:
+    """State machines that an EventBridge rule (default bus) starts on the approval of a version of
+    ``group``: rules whose pattern matches the Model Registry's "SageMaker Model Package State
+    Change" event for the group with status ``Approved`` (``ModelDeployment``'s rule is one)."""
+    events = boto3.client("events", config=Config(connect_timeout=5, read_timeout=30))
+    machines: list[str] = []
+    for page in events.get_paginator("list_rules").paginate():
+        for rule in page["Rules"]:
+            try:
+                pattern = json.loads(rule.get("EventPattern") or "{}")
+            except ValueError:
+                continue
+            detail = pattern.get("detail") or {}
+            if not (
+                _matches(pattern.get("source"), APPROVAL_EVENT["source"])
+                and _matches(pattern.get("detail-type"), APPROVAL_EVENT["detail_type"])
+                and _matches(detail.get("ModelPackageGroupName"), group)
+                and _matches(detail.get("ModelApprovalStatus"), APPROVAL_EVENT["approved"])
+            ):
+                continue
+            for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+                if ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]:
+                    machines.append(target["Arn"])
+    return machines
+
+
+def find_release(
+    client: Any, machines: list[str], package_arn: str, *, since: float, wait: float, poll: float = 1.0
+) -> str | None:
+    """The execution one of ``machines`` started for the approval of ``package_arn`` (its input is the
+    approval event, ``detail.ModelPackageArn``), waiting up to ``wait`` seconds for EventBridge to deliver it."""
+    deadline = time.monotonic() + wait
+    while True:
+        for machine in machines:
+            for execution in client.list_executions(stateMachineArn=machine, maxResults=20)["executions"]:
+                started = execution["startDate"]
+                if hasattr(started, "timestamp") and started.timestamp() < since - CLOCK_SKEW_SECONDS:
+                    continue
+                described = client.describe_execution(executionArn=execution["executionArn"])
+                try:
+                    detail = json.loads(described.get("input") or "{}").get("detail") or {}
+                except (ValueError, AttributeError):
+                    continue
+                if detail.get("ModelPackageArn") == package_arn:
+                    return str(execution["executionArn"])
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(poll)
 
 
 def _read_body(raw: str) -> bytes:
@@ -494,10 +568,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--interval", type=float, default=5.0, help="seconds between progress checks")
     run.add_argument("--from", dest="from_step", metavar="STEP", help="start at this step (with --reuse)")
     run.add_argument("--reuse", metavar="EXECUTION_ARN", help="take the earlier steps' results from this execution")
+    run.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
     run.set_defaults(func=_cmd_run)
     follow = sub.add_parser("watch", help="follow an execution")
     follow.add_argument("execution", help="execution ARN")
     follow.add_argument("--interval", type=float, default=5.0)
+    follow.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
     follow.set_defaults(func=_cmd_watch)
     cost = sub.add_parser("cost", help="print a run's worst-case cost per job step")
     cost.add_argument("pipeline", help="state machine name or ARN")
@@ -510,6 +586,9 @@ def _parser() -> argparse.ArgumentParser:
     approve.add_argument("--version", type=int, help="version number (default: the newest pending approval)")
     approve.add_argument("--reject", action="store_true", help="reject instead of approving")
     approve.add_argument("--description", help="why (stored as the approval description)")
+    approve.add_argument("--follow", action="store_true", help="follow the release execution the approval starts")
+    approve.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the release to start")
+    approve.add_argument("--interval", type=float, default=5.0, help="seconds between progress checks (--follow)")
     approve.set_defaults(func=_cmd_approve)
     invoke = sub.add_parser("invoke", help="send a request to an endpoint, print the response")
     invoke.add_argument("endpoint", help="endpoint name")

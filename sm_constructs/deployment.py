@@ -31,6 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from ._events import APPROVAL_EVENT
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
@@ -61,16 +62,6 @@ from .release import SMOKE_TEST_KEY, SmokeTest
 from .state_machine import ExecutionMetrics, MlStateMachine
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
-
-#: The Model Registry's event when a version changes state (AWS docs, SageMaker Developer Guide:
-#: "Events that Amazon SageMaker sends to Amazon EventBridge" → "Model package state change"):
-#: source ``aws.sagemaker``, detail-type ``SageMaker Model Package State Change``, and in ``detail``
-#: ``ModelPackageGroupName``, ``ModelPackageArn``, ``ModelPackageVersion`` and ``ModelApprovalStatus``.
-APPROVAL_EVENT = {
-    "source": "aws.sagemaker",
-    "detail_type": "SageMaker Model Package State Change",
-    "approved": "Approved",
-}
 
 
 class ModelDeployment(ExecutionMetrics, Construct):

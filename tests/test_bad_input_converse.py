@@ -2,13 +2,12 @@
 
 Requests at the limits the API documents (100 instances, 16384 GB, 28 days, 10 processing inputs,
 20 channels, 100 hyperparameters ...) synthesize, and botocore's own validator accepts every
-request in the template; so does the README's example. The reference app is covered by
+request in the template (the examples in README and the guides: test_docs). The reference app is covered by
 test_reference_app.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -194,16 +193,3 @@ def test_every_request_at_its_limits_synthesizes_and_botocore_accepts_it(at_limi
         "CreateTransformJob",
         "CreateModelPackage",
     } <= operations
-
-
-def test_readme_example_synthesizes(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    (code,) = [block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "class MlStack" in block]
-    script = tmp_path / "preprocess.py"
-    script.write_text("print('prep')\n")
-    code = code.replace('"scripts/preprocess.py"', repr(str(script)))  # the jsii kernel resolves assets from its cwd
-    namespace: dict[str, object] = {}
-    exec(compile(code, "README.md", "exec"), namespace)
-    app = new_app()
-    stack = namespace["MlStack"](app, "Readme")  # type: ignore[operator]
-    assert_all_requests_valid(template_of(stack).to_json(), expect_at_least=2)

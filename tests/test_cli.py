@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -53,7 +54,17 @@ def test_run_and_watch_to_success(sfn, capsys, tmp_path):
     out = capsys.readouterr().out
     assert "started arn:aws:states:us-east-1:123456789012:execution:churn:r1" in out
     assert "SUCCEEDED states done 2/2" in out
-    assert '"inputDataUri": "s3://bucket-a/raw/"' in out
+    assert re.search(r"^succeeded in \d+s: arn:aws:states:us-east-1:123456789012:execution:churn:r1$", out, re.M)
+    assert "inputDataUri" not in out, "the raw output is not printed without --json"
+    assert out.rstrip().endswith(
+        "raw output: sm-pipeline watch arn:aws:states:us-east-1:123456789012:execution:churn:r1 --json"
+    )
+
+
+def test_json_ends_with_the_raw_output(sfn, capsys):
+    assert main(["run", "churn", "--input", '{"inputDataUri": "s3://bucket-a/raw/"}', "--watch", "--json"]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("succeeded in ")]
+    assert json.loads(line.split("; output: ", 1)[1]) == {"inputDataUri": "s3://bucket-a/raw/"}
 
 
 def test_failure_cause_is_printed(sfn, capsys):
@@ -218,3 +229,51 @@ def test_the_log_tail_is_the_failed_jobs_own_stream_when_two_jobs_log_at_once(sf
     report = failure_report({"described": described, "events": events})
     tail = report[report.index("  last lines of the job log (/aws/sagemaker/TrainingJobs):") + 1 :]
     assert tail == [f"    train-1 line {i}" for i in range(40 - LOG_LINES, 40)]
+
+
+def test_approve_names_and_follows_the_release_it_started(sfn, capsys):
+    """The release is the execution of the state machine an EventBridge rule starts on the group's
+    approvals whose input (the approval event) names this version; another version's release is not it."""
+    sm, events = boto3.client("sagemaker"), boto3.client("events")
+    sm.create_model_package_group(ModelPackageGroupName="churn-models")
+    arns = [
+        sm.create_model_package(
+            ModelPackageGroupName="churn-models",
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification={
+                "Containers": [{"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgb:1"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+        )["ModelPackageArn"]
+        for _ in range(2)
+    ]
+    deploy = sfn.create_state_machine(name="churn-deployment", definition=json.dumps(OK), roleArn=ROLE)
+    pattern = {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": ["churn-models"], "ModelApprovalStatus": ["Approved"]},
+    }
+    events.put_rule(Name="OnApproval", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule="OnApproval", Targets=[{"Id": "1", "Arn": deploy["stateMachineArn"], "RoleArn": ROLE}])
+    events.put_rule(Name="Other", EventPattern=json.dumps({**pattern, "detail": {"ModelPackageGroupName": ["x"]}}))
+    events.put_targets(Rule="Other", Targets=[{"Id": "1", "Arn": deploy["stateMachineArn"], "RoleArn": ROLE}])
+    # what EventBridge delivers for each approval (moto's SageMaker sends no events): the older version's
+    # release, then the newer one's
+    for name, arn in (("older", arns[0]), ("newer", arns[1])):
+        sfn.start_execution(
+            stateMachineArn=deploy["stateMachineArn"], name=name, input=json.dumps({"detail": {"ModelPackageArn": arn}})
+        )
+
+    assert main(["approve", "churn-models", "--version", "1", "--wait", "0", "--follow", "--interval", "0.05"]) == 0
+    out = capsys.readouterr().out
+    assert "release started: arn:aws:states:us-east-1:123456789012:execution:churn-deployment:older" in out
+    assert "succeeded in " in out and "SUCCEEDED states done 2/2" in out
+
+    events.remove_targets(Rule="OnApproval", Ids=["1"])  # only the other group's rule is left
+    assert main(["approve", "churn-models", "--version", "2", "--wait", "0"]) == 0
+    assert (
+        "no EventBridge rule starts a state machine when a version of churn-models is approved"
+        in capsys.readouterr().out
+    )
+    assert main(["approve", "churn-models", "--version", "2", "--wait", "0", "--follow"]) == 1

@@ -98,9 +98,9 @@ class UserApp:
         return out
 
     def run(self, phase: str, pipeline: str) -> dict[str, Any]:
-        """``sm-local run``: the execution must succeed; its output."""
+        """``sm-local run --json``: the execution must succeed; its output."""
         with self.phase(phase):
-            out = self.sh("run", pipeline, "--interval", "0.5")
+            out = self.sh("run", pipeline, "--interval", "0.5", "--json")
         (started,) = [x for x in out.splitlines() if x.startswith("started arn:")]
         self.execution_name = started.rsplit(":", 1)[1]
         (line,) = [x for x in out.splitlines() if x.startswith("succeeded in ")]
@@ -165,7 +165,7 @@ class UserApp:
                 if kind == "AWS::CDK::Metadata":
                     continue
                 summary = before[stack].get(logical)
-                if summary is None:  # a type moto's CloudFormation skips (README: what the emulator does not do)
+                if summary is None:  # a type moto's CloudFormation skips (docs/local-emulator.md: what it does not do)
                     skipped.add(kind)
                     continue
                 exists = EXISTS.get(kind)

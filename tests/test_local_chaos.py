@@ -12,8 +12,8 @@ the input (``raw/<good|broken>/<run>/``), so step caching finds no earlier job w
 and every run creates its own jobs (the test asserts it).
 
 The seed is printed (and shown on failure); ``SM_CHAOS_SEED=<n>`` replays one. With
-``SM_CHAOS_REPORT=<file>`` the outcome table is written there (``scripts/update_readme_chaos.py``
-puts it into README's reliability section). Waits and retry intervals run 20x faster (time scale
+``SM_CHAOS_REPORT=<file>`` the outcome table is written there (``scripts/update_chaos_table.py``
+puts it into docs/reliability.md). Waits and retry intervals run 20x faster (time scale
 0.05): an endpoint update takes 4.5 s, the quota retry waits up to 195 s in all (expected: half,
 with full jitter), long enough for the burst to drain through quotas of 5 to 7 processing and 3 to
 4 training instances.

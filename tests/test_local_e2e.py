@@ -124,9 +124,11 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
         if key.startswith("AWS_"):
             monkeypatch.setenv(key, value)
     assert cli.main(["approve", "churn-models"]) == 0
-    assert "version 1: Approved" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "version 1: Approved" in out
     sfn = local["session"].client("stepfunctions")
     (deployment,) = sfn.list_executions(stateMachineArn=DEPLOYMENT)["executions"]
+    assert f"release started: {deployment['executionArn']}" in out
     deadline = time.monotonic() + 120
     while sfn.describe_execution(executionArn=deployment["executionArn"])["status"] == "RUNNING":
         assert time.monotonic() < deadline

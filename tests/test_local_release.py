@@ -217,6 +217,7 @@ def test_manual_approval_deploys_the_approved_older_version_then_rejection_start
     out = _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "1")
     assert "version 1: Approved" in out
     (execution,) = _new_executions(local, MANUAL_DEPLOY, set())
+    assert f"release started: {execution['executionArn']}" in out  # the CLI names the release it started
     described = _wait(sfn, execution["executionArn"])
     assert described["status"] == "SUCCEEDED", described.get("cause")
     assert "Deployed" in _entered(sfn, execution["executionArn"]), _outputs(sfn, execution["executionArn"])

@@ -166,15 +166,15 @@ def test_diagram_shows_every_state(pipeline):
     assert "-->|otherwise| QualityGateNotMet" in mermaid
 
 
-def test_readme_diagram_is_the_synthesized_pipeline(template):
-    import scripts.update_readme_diagram as readme
+def test_guides_draw_the_synthesized_state_machines(template):
+    import scripts.update_diagrams as diagrams
 
-    text = readme.README.read_text()
-    match = readme.BLOCK.search(text)
-    assert match, "README has no diagram block"
-    assert readme.pipeline_diagram(template) in text, "run `make diagram` to refresh README's picture"
-    assert readme.DEPLOYMENT_BLOCK.search(text), "README has no deployment diagram block"
-    assert readme.deployment_diagram(template) in text, "run `make diagram` to refresh README's picture"
+    pipeline_guide = diagrams.PIPELINE_GUIDE.read_text()
+    assert diagrams.BLOCK.search(pipeline_guide), "docs/reference-app.md has no diagram block"
+    assert diagrams.pipeline_diagram(template) in pipeline_guide, "run `make diagram` to refresh the picture"
+    deployment_guide = diagrams.DEPLOYMENT_GUIDE.read_text()
+    assert diagrams.DEPLOYMENT_BLOCK.search(deployment_guide), "docs/releases.md has no deployment diagram block"
+    assert diagrams.deployment_diagram(template) in deployment_guide, "run `make diagram` to refresh the picture"
 
 
 def test_standalone_tuning_has_a_timeout(template):

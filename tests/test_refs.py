@@ -337,11 +337,11 @@ def test_default_child_is_the_main_l1():
     assert imported.node.default_child is None
 
 
-def test_reference_app_and_readme_plumb_no_state_paths_between_our_constructs():
+def test_reference_app_readme_and_guides_plumb_no_state_paths_between_our_constructs():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    for name in ("app.py", "README.md"):
-        text = (root / name).read_text()
+    for path in [root / "app.py", root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = path.read_text()
         for plumbing in ("model_name_path(", "config_name_path(", "model_data_path(", 'string_at("$.steps.'):
-            assert plumbing not in text, (name, plumbing)
+            assert plumbing not in text, (path.name, plumbing)

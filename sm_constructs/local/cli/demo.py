@@ -298,7 +298,6 @@ def summary(session: Any, bucket: str, execution_arn: str) -> list[str]:
 def release(session: Any, bucket: str, execution_arn: str, started: float) -> int:
     """The built version is pending approval: approve it as a person would, follow the deployment."""
     from ...cli import main as cli
-    from ...cli import watch
 
     name = execution_arn.rsplit(":", 1)[1]
     s3 = session.client("s3")
@@ -310,17 +309,8 @@ def release(session: Any, bucket: str, execution_arn: str, started: float) -> in
     )
     print(f"[{time.monotonic() - started:5.1f}s] $ sm-pipeline models churn-models", flush=True)
     cli(["models", "churn-models"])
-    print(f"[{time.monotonic() - started:5.1f}s] $ sm-pipeline approve churn-models", flush=True)
-    if cli(["approve", "churn-models"]) != 0:
-        return 1
-    sfn = session.client("stepfunctions")
-    deployment = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-deployment"
-    executions = sfn.list_executions(stateMachineArn=deployment)["executions"]
-    if not executions:
-        print("the approval started no deployment")
-        return 1
-    print(f"[{time.monotonic() - started:5.1f}s] the approval started {executions[0]['executionArn']}", flush=True)
-    return watch(sfn, executions[0]["executionArn"], interval=0.5)
+    print(f"[{time.monotonic() - started:5.1f}s] $ sm-pipeline approve churn-models --follow", flush=True)
+    return cli(["approve", "churn-models", "--follow", "--interval", "0.5"])
 
 
 def demo(args: argparse.Namespace) -> int:

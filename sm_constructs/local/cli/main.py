@@ -7,7 +7,8 @@ deploy  [--time-scale F] [cdk deploy args...]
                                      start this directory's emulator unless it runs, bootstrap it once,
                                      ``cdk deploy --all --require-approval never`` into it (each added
                                      only when not given; ``--method=direct``, stack names... pass through)
-run     <pipeline> [--input JSON]    start a pipeline execution in the emulator and follow it
+run     <pipeline> [--input JSON]    start a pipeline execution in the emulator, follow it, end with a
+                                     summary (``--json``: the execution's raw output instead)
 destroy [cdk destroy args...]        ``cdk destroy --all --force`` in the emulator
 env                                  print the variables that point AWS tools at the emulator
 status                               the running emulator: URL, pid, work dir, time scale
@@ -62,6 +63,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.update(LocalProject(args.app_dir).env(LocalProject(args.app_dir).require_url()))
     argv = ["run", args.pipeline, "--watch", "--interval", str(args.interval)]
     argv += ["--input", args.input] if args.input else []
+    argv += ["--json"] if args.json else []
     return pipeline_main(argv)
 
 
@@ -103,7 +105,8 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; ``deploy`` and ``destroy`` pass arguments it does not know on to the CDK CLI."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--app-dir", type=Path, default=None, help="the CDK app directory (default: here)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("pipeline", help="state machine name or ARN")
     run.add_argument("--input", help="execution input: JSON object, or @file.json")
     run.add_argument("--interval", type=float, default=1.0)
+    run.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
     run.set_defaults(func=_run)
     env = sub.add_parser("env", help="print export lines for the emulator")
     env.add_argument("--account", help="act in another emulated account (12 digits), e.g. a release's staging account")
@@ -144,8 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     scale.add_argument("factor", type=float, help="e.g. 0.05: waits and endpoint timings 20x faster; 1.0: AWS's")
     scale.set_defaults(func=_scale)
     sub.add_parser("reset", help="stop the emulator and what it started, delete its state").set_defaults(func=_reset)
+    return parser
+
+
+#: Commands whose unknown arguments go to ``cdk deploy`` / ``cdk destroy``.
+PASS_THROUGH = ("deploy", "destroy")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args, rest = parser.parse_known_args(argv)
-    if args.command in ("deploy", "destroy"):
+    if args.command in PASS_THROUGH:
         args.cdk_args = rest
     elif rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

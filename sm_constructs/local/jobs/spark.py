@@ -61,7 +61,8 @@ def _spark_submit() -> str:
     spec = importlib.util.find_spec("pyspark")
     if spec is None or spec.origin is None:
         raise SparkUnavailable(
-            "ClientError: Spark processing needs the pyspark package here: pip install 'sm-constructs[local]'"
+            "ClientError: Spark processing needs the pyspark package here: install sm_constructs with its spark extra "
+            "(pip install '<wheel>[local,spark]'), or pip install pyspark"
         )
     return str(Path(spec.origin).parent / "bin" / "spark-submit")
 

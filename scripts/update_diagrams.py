@@ -1,6 +1,8 @@
-"""Regenerate README.md's pipeline diagram from a synthesized template (``make diagram``).
+"""Redraw the reference app's diagrams in the guides from a synthesized template (``make diagram``).
 
-.venv/bin/python scripts/update_readme_diagram.py cdk.out/SmConstructsReference.template.json
+The build pipeline is drawn in docs/reference-app.md, the deployment of approved versions in docs/releases.md.
+
+.venv/bin/python scripts/update_diagrams.py cdk.out/SmConstructsReference.template.json
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from pathlib import Path
 
 from sm_constructs.diagram import definitions_in_template, to_mermaid
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PIPELINE_GUIDE = DOCS / "reference-app.md"
+DEPLOYMENT_GUIDE = DOCS / "releases.md"
 BLOCK = re.compile(r"(<!-- diagram:start -->\n```mermaid\n).*?(```\n<!-- diagram:end -->)", re.S)
 #: The deployment of approved versions (ModelDeployment), drawn the same way.
 DEPLOYMENT_BLOCK = re.compile(
@@ -32,11 +36,14 @@ def deployment_diagram(template: dict) -> str:
 
 def main(argv: list[str]) -> int:
     template = json.loads(Path(argv[0]).read_text())
-    text = README.read_text()
-    updated = BLOCK.sub(lambda m: m.group(1) + pipeline_diagram(template) + m.group(2), text)
-    updated = DEPLOYMENT_BLOCK.sub(lambda m: m.group(1) + deployment_diagram(template) + m.group(2), updated)
-    README.write_text(updated)
-    print("README.md diagram", "updated" if updated != text else "unchanged")
+    for guide, block, diagram in (
+        (PIPELINE_GUIDE, BLOCK, pipeline_diagram(template)),
+        (DEPLOYMENT_GUIDE, DEPLOYMENT_BLOCK, deployment_diagram(template)),
+    ):
+        text = guide.read_text()
+        updated = block.sub(lambda m, d=diagram: m.group(1) + d + m.group(2), text)
+        guide.write_text(updated)
+        print(f"{guide.relative_to(DOCS.parent)} diagram", "updated" if updated != text else "unchanged")
     return 0
 
 

@@ -1,6 +1,6 @@
-"""Run the chaos test and put its outcome table into README.md's reliability section.
+"""Run the chaos test and put its outcome table into docs/reliability.md.
 
-.venv/bin/python scripts/update_readme_chaos.py [seed]
+.venv/bin/python scripts/update_chaos_table.py [seed]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+GUIDE = ROOT / "docs" / "reliability.md"
 BLOCK = re.compile(r"(<!-- chaos:start -->\n).*?(<!-- chaos:end -->)", re.S)
 
 
@@ -27,13 +27,13 @@ def main(argv: list[str]) -> int:
             [sys.executable, "-m", "pytest", "tests/test_local_chaos.py", "-q", "-n", "0", "-s"], cwd=ROOT, env=env
         )
         if done.returncode != 0 or not report.exists():
-            print("chaos test failed; README.md unchanged", file=sys.stderr)
+            print("chaos test failed; docs/reliability.md unchanged", file=sys.stderr)
             return 1
         table = report.read_text()
-    text = README.read_text()
+    text = GUIDE.read_text()
     updated = BLOCK.sub(lambda m: m.group(1) + table + m.group(2), text)
-    README.write_text(updated)
-    print("README.md chaos table", "updated" if updated != text else "unchanged")
+    GUIDE.write_text(updated)
+    print("docs/reliability.md chaos table", "updated" if updated != text else "unchanged")
     return 0
 
 
