@@ -416,6 +416,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         sagemaker_runtime,
         sagemaker_search,
         sagemaker_studio,
+        stepfunctions_reuse,
     )
     from .jobs import tuning
 
@@ -426,6 +427,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         True,
         why="moto runs state machine executions instead of only recording them",
     )
+    stepfunctions_reuse.install()
     _install_sagemaker(runner.submit, faults)
     if enforcer is not None:
         from .iam.enforcement import install
