@@ -42,6 +42,7 @@ from ._iam_facts import (
 )
 from ._kms import STACK_JOB_KEY, StackJobKey, new_key
 from ._memo import aws, statement
+from ._sfn_errors import SDK_THROTTLING_ERROR
 from ._validation import Problems, check_state_machine_name, typed
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry
 from .jobs._common import NetworkConfig
@@ -422,7 +423,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         # The whole description: a ResultSelector path to an absent field would fail the state.
         read = self._read_version("MonitorBaseline", group)
         read.add_retry(
-            errors=["SageMaker.ThrottlingException"],
+            errors=[SDK_THROTTLING_ERROR],
             interval=Duration.seconds(5),
             max_attempts=3,
             jitter_strategy=sfn.JitterType.FULL,
@@ -592,7 +593,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         )
         for task in (describe, newest):
             task.add_retry(
-                errors=["SageMaker.ThrottlingException", "Sfn.SfnException", "States.Timeout"],
+                errors=[SDK_THROTTLING_ERROR, "Sfn.SfnException", "States.Timeout"],
                 interval=Duration.seconds(5),
                 max_attempts=3,
                 jitter_strategy=sfn.JitterType.FULL,

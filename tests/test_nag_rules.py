@@ -191,7 +191,10 @@ class Job:
     drop: tuple[str, ...] = ()
     pattern: str | None = None
     sdk: bool = False
-    retry: list[str] | None = field(default_factory=lambda: ["SageMaker.ThrottlingException"])
+    #: The default names a throttled call under either integration (see the TaskRetryThrottling cases).
+    retry: list[str] | None = field(
+        default_factory=lambda: ["SageMaker.AmazonSageMakerException", "SageMaker.SageMakerException"]
+    )
     retry_attempts: int = 3
     catch: bool = True
     in_parallel: bool = False
@@ -375,7 +378,7 @@ def _jsonata_training(scope: Construct, env: Env) -> None:
             "Arguments": request,
         },
     )
-    state.add_retry(errors=["SageMaker.ThrottlingException"])
+    state.add_retry(errors=["SageMaker.AmazonSageMakerException"])
     state.add_catch(sfn.Fail(scope, "Failed"))
     sfn.StateMachine(scope, "Machine", definition_body=sfn.DefinitionBody.from_chainable(state))
 
@@ -468,6 +471,15 @@ CASES = [
     Case("TaskRetryThrottling", "no-retry", Job(endpoint_config, retry=None), FAIL),
     Case("TaskRetryThrottling", "retry-other-error", Job(training, retry=["States.Timeout"]), FAIL),
     Case("TaskRetryThrottling", "retry-zero-attempts", Job(training, retry_attempts=0), FAIL),
+    # Step Functions names an error by the SDK exception; SageMaker's API does not model ThrottlingException,
+    # so the optimized integration reports it as AmazonSageMakerException, the AWS SDK one as SageMakerException
+    # (Developer Guide, connect-sagemaker example; supported-services-awssdk) and neither as ThrottlingException.
+    Case("TaskRetryThrottling", "optimized", Job(training, retry=["SageMaker.AmazonSageMakerException"])),
+    Case("TaskRetryThrottling", "optimized-sdk-name", Job(training, retry=["SageMaker.SageMakerException"]), FAIL),
+    Case("TaskRetryThrottling", "unreported-name", Job(model, retry=["SageMaker.ThrottlingException"]), FAIL),
+    Case("TaskRetryThrottling", "sdk", Job(model, sdk=True, retry=["SageMaker.SageMakerException"])),
+    Case("TaskRetryThrottling", "sdk-optimized-name", Job(model, sdk=True, retry=["SageMaker.AmazonSageMakerException"]), FAIL),
+    Case("TaskRetryThrottling", "sdk-task-failed", Job(model, sdk=True, retry=["States.TaskFailed"])),
     Case("JobCatch", "catch", Job(training)),
     Case("JobCatch", "catch-on-parallel", Job(transform, catch=False, in_parallel=True)),
     Case("JobCatch", "catch-on-map", Job(processing, catch=False, in_map=True)),

@@ -32,6 +32,7 @@ from constructs import Construct
 from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import aws, stack_memo, statement
+from .._sfn_errors import OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERROR
 from .._validation import Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
 from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache, acknowledge_lookups
@@ -54,16 +55,9 @@ RUN_SUFFIX_CHARS = 13
 EXECUTION_TAG = "sm-constructs:execution"
 _STATE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
-#: Errors worth retrying: throttling and capacity. The optimized integrations report errors SageMaker's
-#: API does not model (ThrottlingException, ValidationException) as ``SageMaker.AmazonSageMakerException``
-#: and modeled ones by name (``SageMaker.ResourceLimitExceededException``); see
-#: ``sm_constructs.local.aws.sagemaker_jobs.optimized_error_name`` for the source.
-RETRYABLE_ERRORS = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.ResourceLimitExceededException",
-    "SageMaker.ThrottlingException",
-    "ThrottlingException",
-]
+#: Errors worth retrying: throttling and capacity, by the names Step Functions reports them under
+#: through the optimized and the AWS SDK integration (:mod:`sm_constructs._sfn_errors` has the sources).
+RETRYABLE_ERRORS = [OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERROR]
 
 
 #: Statements already registered per state graph (by identity: statements are shared per stack).
@@ -81,10 +75,8 @@ def _execution_id() -> str:
     return sfn.JsonPath.string_at("$$.Execution.Id")
 
 
-#: The error of a job create over the account's instance quota for its type (``ResourceLimitExceeded``,
-#: modeled in SageMaker's API, so both the optimized and the SDK integration name it
-#: ``SageMaker.ResourceLimitExceededException``; Step Functions Developer Guide, SageMaker example).
-QUOTA_ERRORS = ["SageMaker.ResourceLimitExceededException"]
+#: The error of a job create over the account's instance quota for its type (either integration).
+QUOTA_ERRORS = [QUOTA_ERROR]
 
 
 def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4, quota_attempts: int = 9) -> None:

@@ -28,6 +28,7 @@ from .._iam_facts import (
 )
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import statement
+from .._sfn_errors import SDK_THROTTLING_ERROR, sdk_error_name
 from .._validation import Problems, carry, check_request, is_token, traced, typed, whole_seconds
 from ..images import ContainerImage
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
@@ -605,8 +606,13 @@ class EndpointDeployment(sfn.StateMachineFragment):
             result_selector={"EndpointStatus.$": "$.EndpointStatus", "EndpointConfigName.$": "$.EndpointConfigName"},
             result_path=f"{result}.Existing",
         )
+        # A missing endpoint and a throttled call report the same name (neither is modeled): two quick
+        # retries, then the catch below creates the endpoint.
         describe.add_retry(
-            errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL
+            errors=[SDK_THROTTLING_ERROR],
+            interval=Duration.seconds(1),
+            max_attempts=2,
+            jitter_strategy=sfn.JitterType.FULL,
         )
         create = SageMakerTask(
             self,
@@ -643,7 +649,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         # DescribeEndpoint on a missing endpoint fails (unmodeled ValidationException): create it.
         describe.add_catch(
             create,
-            errors=["SageMaker.SageMakerException", "SageMaker.ValidationException"],
+            errors=[sdk_error_name("ValidationException")],
             result_path=f"{result}.Existing",
         )
 
@@ -740,9 +746,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 policy_statements=[statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])],
                 result_path=sfn.JsonPath.DISCARD,
             )
-            delete.add_retry(
-                errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL
-            )
+            delete.add_retry(errors=[SDK_THROTTLING_ERROR], max_attempts=3, jitter_strategy=sfn.JitterType.FULL)
             delete.add_catch(rejected, errors=["States.ALL"], result_path=refused)
             delete.next(busy_wait)  # Deleting, then gone: the next look creates it
             route.when(sfn.Condition.string_equals(existing_status, "Failed"), delete)
@@ -771,7 +775,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
             },
             result_path=f"{result}.Endpoint",
         )
-        poll.add_retry(errors=["SageMaker.ThrottlingException"], max_attempts=5, jitter_strategy=sfn.JitterType.FULL)
+        poll.add_retry(errors=[SDK_THROTTLING_ERROR], max_attempts=5, jitter_strategy=sfn.JitterType.FULL)
         bump = sfn.Pass(
             self,
             f"{id}CountPoll",

@@ -5,7 +5,8 @@ pattern for SageMaker. :class:`SageMakerIntegration` supplies both, as AWS behav
 
 * every request is validated against botocore's SageMaker model first; a bad key or type fails the
   task with SageMaker's ``ValidationException`` and botocore's own report as the cause;
-* errors are named as Step Functions names them for this integration (:func:`optimized_error_name`);
+* errors are named as Step Functions names them for this integration
+  (:func:`sm_constructs._sfn_errors.optimized_error_name`, the table the library's retries read);
 * request-response calls go to moto's SageMaker backend with the parameters exactly as the state
   machine rendered them;
 * ``.sync`` creates the job, hands it to the local :class:`~sm_constructs.local.jobs.runner.JobRunner`,
@@ -41,6 +42,8 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+
+from ..._sfn_errors import optimized_error_name
 
 __all__ = ["JOB_KINDS", "Faults", "SageMakerIntegration", "optimized_error_name"]
 
@@ -86,26 +89,6 @@ class Faults:
 
 
 _SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
-_MODELED_ERRORS = frozenset(shape.name for shape in _SAGEMAKER.error_shapes)
-
-
-def optimized_error_name(code: str) -> str:
-    """The error name Step Functions' optimized SageMaker integration reports for a SageMaker error code.
-
-    It names the SDK exception: an error modeled in SageMaker's API (botocore's ``error_shapes``:
-    ``ResourceLimitExceeded``, ``ResourceInUse``, ``ResourceNotFound``, ``ConflictException``) as
-    ``SageMaker.<Name>Exception``, any other (``ValidationException``, ``ThrottlingException``) as
-    ``SageMaker.AmazonSageMakerException``. Sources: Step Functions Developer Guide, "Create and manage
-    Amazon SageMaker AI jobs with Step Functions", example training job state (Retry on
-    ``SageMaker.AmazonSageMakerException`` and ``SageMaker.ResourceLimitExceededException``); an
-    ``updateEndpoint`` task denied by IAM, quoted in aws/aws-cdk issue 11594 (error
-    ``SageMaker.AmazonSageMakerException``, cause ``... (Service: AmazonSageMaker; Status Code: 400;
-    Error Code: AccessDeniedException; ...)``). The
-    ``aws-sdk:sagemaker:*`` integrations name errors differently (moto's interpreter does that part).
-    """
-    if code in _MODELED_ERRORS:
-        return f"SageMaker.{code if code.endswith('Exception') else code + 'Exception'}"
-    return "SageMaker.AmazonSageMakerException"
 
 
 def _cause(message: str, code: str) -> str:

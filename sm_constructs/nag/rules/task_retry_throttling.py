@@ -1,22 +1,23 @@
 """Every SageMaker call retries when SageMaker throttles it."""
 
-from typing import Any
-
-from sm_constructs.jobs import RETRYABLE_ERRORS
-
+from ..._sfn_errors import throttling_error
+from .._asl import Task
 from .._rule import STATE_MACHINE, SageMakerRule, task_rule
 from .._values import Deployed, RunTime, Verdict
 
-#: Error names that cover throttling: the throttling names of our retry table (optimized integrations
-#: report ``SageMaker.ThrottlingException``, AWS SDK integrations the exception name) and Step Functions'
-#: wildcards (Developer Guide, "Error names": States.ALL matches any error, States.TaskFailed any but
-#: States.Timeout).
-THROTTLING_ERRORS = frozenset(
-    {*(e for e in RETRYABLE_ERRORS if e.endswith("ThrottlingException")), "States.ALL", "States.TaskFailed"}
-)
+#: Step Functions' wildcards also cover throttling (Developer Guide, "Error names": States.ALL matches any
+#: error, States.TaskFailed any but States.Timeout).
+WILDCARDS = frozenset({"States.ALL", "States.TaskFailed"})
 
 
-def retries_throttling(state: dict[str, Any]) -> str:
+def throttling_names(task: Task) -> frozenset[str]:
+    """The names that catch a throttled call of this task: its integration's name (one table, with its
+    sources: :mod:`sm_constructs._sfn_errors`) and the wildcards."""
+    return WILDCARDS | {throttling_error(sdk=task.sdk)}
+
+
+def retries_throttling(task: Task) -> str:
+    state, names = task.state, throttling_names(task)
     verdict = Verdict.FAIL
     retriers = state.get("Retry")
     if isinstance(retriers, RunTime | Deployed):
@@ -27,7 +28,7 @@ def retries_throttling(state: dict[str, Any]) -> str:
         errors = retrier.get("ErrorEquals")
         if not isinstance(errors, list):
             verdict = Verdict.UNKNOWN
-        elif THROTTLING_ERRORS.intersection(e for e in errors if isinstance(e, str)):
+        elif names.intersection(e for e in errors if isinstance(e, str)):
             return Verdict.OK
     return verdict
 
@@ -42,8 +43,11 @@ RULE = SageMakerRule(
         "error. A Retry with MaxAttempts 0 does not count. "
         "Fix with sm_constructs: every definition's task() retries RETRYABLE_ERRORS with backoff and jitter; "
         "add_default_retry(state) does the same for your own states. "
-        "Without: add_retry(errors=['SageMaker.ThrottlingException', 'ThrottlingException'], backoff_rate=2, "
-        "jitter_strategy=JitterType.FULL) (or States.ALL / States.TaskFailed) on the state."
+        "Without: add_retry(errors=['SageMaker.AmazonSageMakerException'], backoff_rate=2, "
+        "jitter_strategy=JitterType.FULL) on an optimized (states:::sagemaker:) state, errors="
+        "['SageMaker.SageMakerException'] on an AWS SDK (states:::aws-sdk:sagemaker:) state (SageMaker's API "
+        "does not model ThrottlingException, so Step Functions never reports SageMaker.ThrottlingException), "
+        "or States.ALL / States.TaskFailed."
     ),
-    check=task_rule(lambda task: True, lambda task, node, context: retries_throttling(task.state)),
+    check=task_rule(lambda task: True, lambda task, node, context: retries_throttling(task)),
 )
