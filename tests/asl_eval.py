@@ -56,3 +56,33 @@ def run_states(states: dict[str, Any], start: str, execution_input: Any) -> dict
                 return dict(described)
             time.sleep(0.01)
     raise AssertionError(f"the execution did not end: {described}")
+
+
+def run_each(states: dict[str, Any], start: str, inputs: list[Any]) -> list[dict[str, Any]]:
+    """:func:`run_states` for several inputs in one interpreter: each execution's description, in order."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    asl = {"StartAt": start, "States": states}
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client = boto3.client("stepfunctions")
+        arn = client.create_state_machine(
+            name="part", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        executions = [
+            client.start_execution(stateMachineArn=arn, name=f"run-{i}", input=json.dumps(execution_input))[
+                "executionArn"
+            ]
+            for i, execution_input in enumerate(inputs)
+        ]
+        described: list[dict[str, Any]] = []
+        for execution in executions:
+            for _ in range(500):
+                result = client.describe_execution(executionArn=execution)
+                if result["status"] != "RUNNING":
+                    described.append(dict(result))
+                    break
+                time.sleep(0.01)
+            else:
+                raise AssertionError(f"the execution did not end: {result}")
+    return described
