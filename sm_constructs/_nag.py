@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
@@ -47,6 +48,29 @@ def _logical_id(cfn: CfnResource) -> str:
     return str(stack.resolve(stack.get_logical_id(cfn)))
 
 
+def _flatten_cfn_reference(node: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag names it in a finding id (cdk-nag
+    ``src/utils/flatten-cfn-reference.ts``: ``Ref`` → ``<X>``, ``Fn::GetAtt`` → ``<X.Attr>``, joins
+    joined, ``${X}`` → ``<X>``)."""
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return node.replace("${", "<").replace("}", ">")
+    if isinstance(node, dict) and len(node) == 1:
+        (key, value), *_ = node.items()
+        if key == "Fn::Join":
+            delimiter, items = value
+            return str(delimiter).join(_flatten_cfn_reference(item) for item in items)
+        if key in ("Fn::Sub", "Fn::ImportValue"):
+            return _flatten_cfn_reference(value)
+        if key == "Fn::GetAtt":
+            resource, attribute = value
+            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
+        if key == "Ref":
+            return f"<{_flatten_cfn_reference(value)}>"
+    return json.dumps(node, separators=(",", ":"))
+
+
 def bucket_prefix_findings(bucket: IConstruct, prefix: str, actions: Iterable[str]) -> list[str]:
     """The findings of a grant on ``<bucket>/<prefix>*``: its action wildcards and, for a bucket defined
     in the app (cdk-nag prints it as ``<LogicalId.Arn>``), the object pattern."""
@@ -55,8 +79,6 @@ def bucket_prefix_findings(bucket: IConstruct, prefix: str, actions: Iterable[st
     if isinstance(cfn_bucket, CfnResource):
         findings.append(iam5(resource=f"<{_logical_id(cfn_bucket)}.Arn>/{prefix}*"))
     elif hasattr(bucket, "arn_for_objects"):  # an imported bucket: its object ARN as cdk-nag writes it
-        from .storage import _flatten_cfn_reference
-
         objects = Stack.of(bucket).resolve(bucket.arn_for_objects(f"{prefix}*"))
         findings.append(iam5(resource=_flatten_cfn_reference(objects)))
     return findings

@@ -42,6 +42,7 @@ from ._iam_facts import (
 )
 from ._kms import STACK_JOB_KEY, StackJobKey, new_key
 from ._memo import aws, statement
+from ._notify import allow_alarm_publish, grant_encrypted_publish
 from ._sfn_errors import SDK_THROTTLING_ERROR
 from ._validation import Problems, check_state_machine_name, typed
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry
@@ -58,7 +59,6 @@ from .jobs.hosting import (
 from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, MonitoringScheduleDefinition
 from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement, group_versions_arn
 from .jobs.registry import ModelPackageVersion
-from .pipeline import allow_alarm_publish, grant_encrypted_publish
 from .release import SMOKE_TEST_KEY, SmokeTest
 from .state_machine import ExecutionMetrics, MlStateMachine
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, get_args
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
@@ -32,20 +32,15 @@ from constructs import Construct
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
-    ALARM_TOPIC_KEY_ACTIONS,
-    CLOUDWATCH_PRINCIPAL,
     EVENTS_PRINCIPAL,
     S3_GET_OBJECT_ACTIONS,
     S3_KMS_READ_ACTIONS,
     SCHEDULER_PRINCIPAL,
-    SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS,
-    SNS_PUBLISH_ACTIONS,
-    SOURCE_ACCOUNT,
-    SOURCE_ARN,
     VIA_SERVICE,
 )
 from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
+from ._notify import allow_alarm_publish, grant_encrypted_publish
 from ._validation import (
     Problems,
     check_jsonpath_member,
@@ -1087,45 +1082,3 @@ def check_input_default(problems: Problems, field: str, f: InputField) -> None:
             json.dumps(f.default, allow_nan=False)
         except (TypeError, ValueError) as exc:
             problems.add(field, f.default, f"a default of kind object must be a JSON value ({exc})")
-
-
-# ---- shared with ModelDeployment: a workflow's own encrypted notification topic ----------------------
-def grant_encrypted_publish(role: iam.IRole, key: kms.IKey) -> None:
-    """The state machine publishes to the KMS-encrypted topic: SNS uses the topic's key on the caller's behalf."""
-    role.add_to_principal_policy(
-        iam.PolicyStatement(
-            actions=list(SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS),
-            resources=[key.key_arn],
-            conditions={"StringEquals": {VIA_SERVICE: f"sns.{Stack.of(key).region}.amazonaws.com"}},
-        )
-    )
-    acknowledge(
-        role,
-        ["AwsSolutions-IAM5[Action::kms:GenerateDataKey*]"],
-        "Publishing to the KMS-encrypted notification topic (SNS key management docs), on this key only and "
-        "only through SNS (kms:ViaService).",
-    )
-
-
-def allow_alarm_publish(topic: sns.ITopic, key: kms.IKey) -> None:
-    """CloudWatch alarms of this account may publish to the encrypted topic and use its key."""
-    stack = Stack.of(topic)
-    alarms_of_account = stack.format_arn(
-        service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-    )
-    source = {"StringEquals": {SOURCE_ACCOUNT: stack.account}, "ArnLike": {SOURCE_ARN: alarms_of_account}}
-    topic.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-            actions=list(SNS_PUBLISH_ACTIONS),
-            resources=[topic.topic_arn],
-            conditions=source,
-        )
-    )
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            principals=[iam.ServicePrincipal(CLOUDWATCH_PRINCIPAL)],
-            actions=list(ALARM_TOPIC_KEY_ACTIONS),
-            resources=["*"],
-        )
-    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -73,29 +72,6 @@ def default_bucket_props(
 
 def _prefix_pattern(prefix: str) -> str:
     return f"{prefix}*"
-
-
-def _flatten_cfn_reference(node: Any) -> str:
-    """A resolved CloudFormation value as cdk-nag names it in a finding id (cdk-nag
-    ``src/utils/flatten-cfn-reference.ts``: ``Ref`` → ``<X>``, ``Fn::GetAtt`` → ``<X.Attr>``, joins
-    joined, ``${X}`` → ``<X>``)."""
-    if node is None:
-        return ""
-    if isinstance(node, str):
-        return node.replace("${", "<").replace("}", ">")
-    if isinstance(node, dict) and len(node) == 1:
-        (key, value), *_ = node.items()
-        if key == "Fn::Join":
-            delimiter, items = value
-            return str(delimiter).join(_flatten_cfn_reference(item) for item in items)
-        if key in ("Fn::Sub", "Fn::ImportValue"):
-            return _flatten_cfn_reference(value)
-        if key == "Fn::GetAtt":
-            resource, attribute = value
-            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
-        if key == "Ref":
-            return f"<{_flatten_cfn_reference(value)}>"
-    return json.dumps(node, separators=(",", ":"))
 
 
 _NINETY_DAYS = Duration.days(90)

@@ -17,8 +17,7 @@ import contextlib
 import functools
 import inspect
 import re
-import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -31,10 +30,17 @@ from constructs import Construct
 
 from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
-from .._memo import aws, stack_memo, statement
-from .._sfn_errors import OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERROR
+from .._memo import stack_memo, statement
 from .._validation import Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
+from ._task import (
+    QUOTA_ERRORS,
+    RETRYABLE_ERRORS,
+    SageMakerTask,
+    add_default_retry,
+    integration_arn,
+    sagemaker_arn,
+)
 from .cache import CACHE_DAY_TAG, CACHE_KEY_TAG, CachedStep, StepCache, acknowledge_lookups
 
 __all__ = [
@@ -55,55 +61,10 @@ RUN_SUFFIX_CHARS = 13
 EXECUTION_TAG = "sm-constructs:execution"
 _STATE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
-#: Errors worth retrying: throttling and capacity, by the names Step Functions reports them under
-#: through the optimized and the AWS SDK integration (:mod:`sm_constructs._sfn_errors` has the sources).
-RETRYABLE_ERRORS = [OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERROR]
-
-
-#: Statements already registered per state graph (by identity: statements are shared per stack).
-_REGISTERED: weakref.WeakKeyDictionary[sfn.StateGraph, set[iam.PolicyStatement]] = weakref.WeakKeyDictionary()
-
-
-@cache
-def _duration(unit: str, amount: int) -> Duration:
-    """Durations are immutable: one object per value instead of a jsii call per use."""
-    return getattr(Duration, unit)(amount)
-
 
 @cache
 def _execution_id() -> str:
     return sfn.JsonPath.string_at("$$.Execution.Id")
-
-
-#: The error of a job create over the account's instance quota for its type (either integration).
-QUOTA_ERRORS = [QUOTA_ERROR]
-
-
-def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4, quota_attempts: int = 9) -> None:
-    """Retry throttling / capacity errors with exponential backoff and full jitter (10 s, 20 s, 40 s ...).
-
-    A create refused for the instance quota waits longer, since a burst drains only as running jobs
-    finish: 1, 2, 4, 8, then every 10 minutes (full jitter), ``quota_attempts`` times (9: up to
-    65 minutes). When that is not enough, the task fails with SageMaker's message, which names the
-    quota, its value and its use.
-    """
-    if quota_attempts:
-        state.add_retry(
-            errors=QUOTA_ERRORS,
-            interval=_duration("minutes", 1),
-            backoff_rate=2,
-            max_attempts=quota_attempts,
-            max_delay=_duration("minutes", 10),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-    state.add_retry(
-        errors=[e for e in RETRYABLE_ERRORS if e not in QUOTA_ERRORS] if quota_attempts else RETRYABLE_ERRORS,
-        interval=_duration("seconds", 10),
-        backoff_rate=2,
-        max_attempts=max_attempts,
-        max_delay=_duration("minutes", 5),
-        jitter_strategy=sfn.JitterType.FULL,
-    )
 
 
 def run_unique_name(prefix: str) -> str:
@@ -115,21 +76,6 @@ def run_unique_name(prefix: str) -> str:
     """
     suffix = sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.uuid(), "-"), 4)
     return sfn.JsonPath.format("{}-{}", prefix, suffix)
-
-
-def integration_arn(scope: Construct, action: str, *, sync: bool, sdk: bool = False) -> str:
-    """``arn:<partition>:states:::sagemaker:<action>[.sync]`` (optimized) or ``...:::aws-sdk:sagemaker:<action>``."""
-    service = "aws-sdk:sagemaker" if sdk else "sagemaker"
-    return f"arn:{aws('PARTITION')}:states:::{service}:{action}{'.sync' if sync else ''}"
-
-
-def sagemaker_arn(scope: Construct, arn_type: str, name_pattern: str) -> str:
-    """ARN of SageMaker resources of one type whose names match ``name_pattern`` (may end in ``*``)."""
-    return stack_memo(
-        scope,
-        ("sagemaker-arn", arn_type, name_pattern),
-        lambda stack: stack.format_arn(service="sagemaker", resource=arn_type, resource_name=name_pattern),
-    )
 
 
 def _events_rule_arn(scope: Construct, rule: str) -> str:
@@ -148,50 +94,6 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-class SageMakerTask(sfn.CustomState):
-    """A Task state that calls one SageMaker API and brings its own IAM.
-
-    aws-cdk's ``CustomState`` carries no permissions; this subclass registers the statements its
-    definition derived with every state graph it joins, so the task can be dropped into any
-    user-built chain and the state machine role still gets exactly what it needs.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        id: str,
-        *,
-        resource: str,
-        parameters: Mapping[str, Any],
-        policy_statements: Sequence[iam.PolicyStatement],
-        result_selector: Mapping[str, Any] | None = None,
-        result_path: str | None = None,
-        timeout: Duration | None = None,
-        comment: str | None = None,
-    ) -> None:
-        state: dict[str, Any] = {"Type": "Task", "Resource": resource, "Parameters": dict(parameters)}
-        if comment:
-            state["Comment"] = comment
-        if result_selector:
-            state["ResultSelector"] = dict(result_selector)
-        if result_path is not None:
-            state["ResultPath"] = result_path
-        if timeout is not None:
-            state["TimeoutSeconds"] = int(timeout.to_seconds())
-        super().__init__(scope, id, state_json=state)
-        self.policy_statements: list[iam.PolicyStatement] = list(policy_statements)
-        self.state_json: dict[str, Any] = state
-
-    def _when_bound_to_graph(self, graph: sfn.StateGraph) -> None:
-        # Called once, when the state joins its graph (bind_to_graph runs again for every neighbour).
-        super()._when_bound_to_graph(graph)
-        registered = _REGISTERED.setdefault(graph, set())  # statements are shared per stack: register once
-        for policy in self.policy_statements:
-            if policy not in registered:
-                registered.add(policy)
-                graph.register_policy_statement(policy)
 
 
 class SageMakerDefinition(Construct):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import ArnFormat, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
@@ -34,7 +34,7 @@ from .._iam_facts import (
 )
 from .._memo import aws, stack_memo, statement
 from .._validation import Problems, is_token
-from ._base import SageMakerTask
+from ._task import SageMakerTask, sagemaker_arn
 
 __all__ = ["AUTOSCALING_FACTS", "EndpointAutoscaling"]
 
@@ -204,14 +204,10 @@ def policy_statements(scope: Construct, endpoint_name: str, endpoint_arn: str) -
 
 
 def _colon_arn() -> Any:
-    from aws_cdk import ArnFormat
-
     return ArnFormat.COLON_RESOURCE_NAME
 
 
 def _config_arns(scope: Construct) -> str:
-    from ._base import sagemaker_arn
-
     return sagemaker_arn(scope, "endpoint-config", "*")
 
 

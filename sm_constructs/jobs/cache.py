@@ -57,10 +57,13 @@ from .._iam_facts import (
     SEARCH_ACTIONS,
 )
 from .._memo import statement
+from .._nag import acknowledge, iam5
 from .._validation import Problems
+from ._common import CODE_CHANNEL
+from ._task import SageMakerTask, add_default_retry, integration_arn
 
 if TYPE_CHECKING:
-    from ._base import SageMakerDefinition, SageMakerTask
+    from ._base import SageMakerDefinition
 
 __all__ = [
     "CACHE_DAY_TAG",
@@ -107,8 +110,6 @@ def acknowledge_lookups(machine: Any, steps: list[CachedStep]) -> None:
     * SageMakerChecks UniqueJobName is unverified for a cached processing step: its name reads the
       key index from the state, which the rule cannot evaluate.
     """
-    from .._nag import acknowledge, iam5
-
     acknowledge(
         machine.role,
         [iam5(resource=ANY_RESOURCE)],
@@ -214,8 +215,6 @@ class CachedStep(sfn.StateMachineFragment):
         *,
         input_defaults: Mapping[str, str] | None = None,
     ) -> None:
-        from ._base import SageMakerTask, add_default_retry, integration_arn
-
         id = task.state_id
         super().__init__(definition, f"{id}Cache")
         self.task = task
@@ -450,8 +449,6 @@ def data_inputs(definition: SageMakerDefinition, input_defaults: Mapping[str, st
     """The S3 inputs a cached step fingerprints: every input prefix except the step's own code (its
     key is its content hash) and earlier steps' results (``$.steps.*``: a location that is new
     whenever the producing step ran again, and so already part of the request)."""
-    from ._common import CODE_CHANNEL
-
     request = definition.render_request()
     found = [
         (i["InputName"], i["S3Input"]["S3Uri"])
@@ -495,8 +492,6 @@ class DataFingerprint(sfn.StateMachineFragment):
     """
 
     def __init__(self, scope: Construct, id: str, *, inputs: list[DataInput], items_path: str, result_path: str):
-        from ._base import SageMakerTask, add_default_retry
-
         super().__init__(scope, id)
         locate = _pass(
             self,

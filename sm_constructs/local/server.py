@@ -43,19 +43,18 @@ a pipeline run. Studio user profiles, spaces and lifecycle configurations are th
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import math
 import os
 import re
-import socket
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 from . import patches
+from ._net import free_port as _free_port
 
 __all__ = ["ACCOUNT_ID", "HEALTH_PATH", "SERVICE", "TIME_SCALE_PATH", "Emulator", "TimeScale"]
 
@@ -86,12 +85,6 @@ class TimeScale:
 
     def __call__(self, seconds: float) -> float:
         return seconds * self.factor
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _install_model_package_group() -> None:

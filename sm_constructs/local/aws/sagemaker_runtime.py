@@ -71,6 +71,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from .._net import free_port
 from ..jobs.runner import serving_container
 
 __all__ = ["install"]
@@ -208,9 +209,8 @@ class _ContainerEndpoint:
         import urllib.request
 
         from ..jobs.docker_engine import ContainerRun
-        from ..server import _free_port
 
-        self.docker, self.port = docker, _free_port()
+        self.docker, self.port = docker, free_port()
         self.log_path = f"docker logs {name}"
         self.run = ContainerRun(
             image=image,

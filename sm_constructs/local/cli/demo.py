@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .._net import free_port
 from ..server import ACCOUNT_ID, HEALTH_PATH, SERVICE, Emulator
+from .toolchain import ROOT, cdk_path, find_cdk
 
-ROOT = Path(__file__).resolve().parents[3]
 REGION = "us-east-1"
 STACK = "SmConstructsReference"
 
@@ -171,8 +172,6 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 
 
 def _cdk_command(*args: str) -> tuple[list[str], dict[str, str]]:
-    from .project import cdk_path, find_cdk
-
     path = cdk_path(ROOT)  # the pinned Node.js first, then this interpreter (the app's `python`)
     command = find_cdk(ROOT)
     return [*command, *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path}
@@ -323,9 +322,7 @@ def demo(args: argparse.Namespace) -> int:
     workdir.mkdir(parents=True)
     port = args.port or 0
     if not port:
-        from ..server import _free_port
-
-        port = _free_port()
+        port = free_port()
     synth = start_synth(workdir)
     try:
         proc, url = start_server(port, workdir, args.time_scale)

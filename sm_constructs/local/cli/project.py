@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-import functools
 import hashlib
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -40,13 +38,14 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..server import ACCOUNT_ID, HEALTH_PATH, TIME_SCALE_PATH, _free_port
+from .._net import free_port
+from ..server import ACCOUNT_ID, HEALTH_PATH, TIME_SCALE_PATH
 from .demo import ROOT, LocalSession, emulator_env, health, start_server
 from .processes import is_emulator_server, stop_all
+from .toolchain import cdk_cli_version, cdk_path, find_cdk, find_node
 
 __all__ = [
     "LocalProject",
@@ -63,98 +62,8 @@ __all__ = [
 STATE_DIR = ".sm-local"
 #: Seconds a running emulator has to answer its health route (a loaded machine can be slow).
 ANSWER_WITHIN = 30.0
-#: Node.js major version the CDK CLI and the jsii kernel are tested with (package.json pins it).
-NODE_MAJOR = 22
 #: Options with which the user chooses the app or the assembly; with any of them no deployed assembly is reused.
 ASSEMBLY_OPTIONS = ("--app", "-a", "--output", "-o")
-
-
-def _tooling() -> dict[str, Any]:
-    """The pinned CDK CLI and Node versions: package.json of the source tree, or its copy in the wheel."""
-    source = ROOT / "package.json"
-    if source.is_file():
-        return dict(json.loads(source.read_text())["devDependencies"])
-    packaged = resources.files("sm_constructs.local") / "_reference" / "package.json"
-    return dict(json.loads(packaged.read_text())["devDependencies"])
-
-
-def cdk_cli_version() -> str:
-    """The CDK CLI version sm_constructs is tested with."""
-    return str(_tooling()["aws-cdk"])
-
-
-def _node_major(node: str) -> int | None:
-    try:
-        out = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=30).stdout
-        return int(out.strip().lstrip("v").split(".")[0])
-    except (OSError, ValueError, subprocess.TimeoutExpired):
-        return None
-
-
-def find_node(app_dir: Path) -> tuple[str, int | None] | None:
-    """The Node.js that runs the CDK CLI and jsii, and its major version: the first of the app's
-    ``node_modules/.bin/node`` (``npm install node@22``, as sm_constructs' package.json pins it) and
-    each ``node`` on ``PATH`` that is Node.js :data:`NODE_MAJOR` or newer, else the first one found;
-    None when there is none."""
-    return _find_node(app_dir.resolve(), os.environ.get("PATH", ""))
-
-
-@functools.lru_cache(maxsize=16)
-def _find_node(app_dir: Path, path: str) -> tuple[str, int | None] | None:
-    candidates = [app_dir / "node_modules" / ".bin" / "node"]
-    candidates += [Path(d) / "node" for d in path.split(os.pathsep) if d]
-    found: list[tuple[str, int | None]] = []
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK) and str(candidate) not in (n for n, _ in found):
-            major = _node_major(str(candidate))
-            if major is not None and major >= NODE_MAJOR:
-                return str(candidate), major
-            found.append((str(candidate), major))
-    return found[0] if found else None
-
-
-def cdk_path(app_dir: Path, *, say: Any = None) -> str:
-    """``PATH`` for the CDK CLI: the directory of :func:`find_node`'s Node first (the CLI's
-    ``#!/usr/bin/env node`` and the app's jsii kernel both take ``node`` from ``PATH``), then this
-    interpreter's (the app's ``python`` is the one sm_constructs is installed in)."""
-    say = say or (lambda message: print(f"sm-local: {message}", file=sys.stderr))
-    node = find_node(app_dir)
-    if node is None:
-        raise RuntimeError(
-            f"the CDK CLI needs Node.js {NODE_MAJOR} and no `node` is on PATH: install Node.js {NODE_MAJOR} "
-            f"(https://nodejs.org) or `npm install node@{NODE_MAJOR}` in {app_dir}"
-        )
-    path, major = node
-    if major is None or major < NODE_MAJOR:
-        say(f"{path} is Node.js {major}; the CDK CLI and jsii are tested with Node.js {NODE_MAJOR}")
-    else:
-        say(f"Node.js {major}: {path}")
-    return os.pathsep.join([str(Path(path).parent), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-
-
-def find_cdk(app_dir: Path, *, say: Any = None) -> list[str]:
-    """The CDK CLI command for ``app_dir`` (see the module docs for the search order)."""
-    say = say or (lambda message: print(f"sm-local: {message}", file=sys.stderr))
-    override = os.environ.get("SM_LOCAL_CDK")
-    if override:
-        return shlex.split(override)
-    if find_node(app_dir) is None:
-        raise RuntimeError(
-            f"the CDK CLI needs Node.js {NODE_MAJOR} and no `node` is on PATH: install Node.js {NODE_MAJOR} "
-            f"(https://nodejs.org) or `npm install node@{NODE_MAJOR}` in {app_dir}"
-        )
-    local = app_dir / "node_modules" / ".bin" / "cdk"
-    found = str(local) if local.is_file() else shutil.which("cdk")
-    if found:
-        return [found]
-    npx = shutil.which("npx")
-    if npx is None:
-        raise RuntimeError(
-            f"no CDK CLI in {local} or on PATH and no npx to fetch one: "
-            f"run `npm install aws-cdk@{cdk_cli_version()}` in {app_dir}"
-        )
-    say(f"no CDK CLI in {local} or on PATH: using npx aws-cdk@{cdk_cli_version()} (npm downloads it once)")
-    return [npx, "--yes", f"aws-cdk@{cdk_cli_version()}"]
 
 
 def _cli_options(command: list[str], subcommand: str) -> dict[str, tuple[str, str]] | None:
@@ -382,7 +291,7 @@ class LocalProject:
                     self.set_time_scale(time_scale)
                 return url
             scale = 1.0 if time_scale is None else time_scale
-            proc, url = start_server(port or _free_port(), self.workdir, scale, detach=True)
+            proc, url = start_server(port or free_port(), self.workdir, scale, detach=True)
             self._state_file.write_text(json.dumps({"url": url, "pid": proc.pid, "workdir": str(self.workdir)}))
         self.say(f"emulator started on {url} (pid {proc.pid}, time scale {scale}, log {self.workdir / 'emulator.log'})")
         return url
