@@ -88,6 +88,8 @@ def state_machine_executions(state_machine: IConstruct) -> str | None:
     """The ARN of a state machine's executions as cdk-nag prints it (aws-cdk builds it from the state
     machine's name, the 7th field of its ARN); None for a state machine not defined in the app."""
     cfn_sm = state_machine.node.default_child
+    while cfn_sm is not None and not isinstance(cfn_sm, CfnResource):  # an L2 wrapped by an L3 (MlStateMachine)
+        cfn_sm = cfn_sm.node.default_child
     if not isinstance(cfn_sm, CfnResource):
         return None
     name = json.dumps({"Fn::Select": [6, {"Fn::Split": [":", {"Ref": _logical_id(cfn_sm)}]}]}, separators=(",", ":"))

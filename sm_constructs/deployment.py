@@ -352,7 +352,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         )
         self.rule.add_target(
             events_targets.SfnStateMachine(
-                self.state_machine.state_machine,
+                self.state_machine,
                 role=ManagedPolicyRole(self, "OnApprovalRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
             )
         )

@@ -504,7 +504,7 @@ class NotebookInstance(Construct):
         """
         if isinstance(pipeline, MlPipeline):
             pipeline = pipeline.state_machine
-        state_machine = pipeline.state_machine if isinstance(pipeline, MlStateMachine) else pipeline
+        state_machine = pipeline
         if self.network is not None:
             self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
         # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and

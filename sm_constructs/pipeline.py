@@ -564,7 +564,7 @@ class MlPipeline(ExecutionMetrics, Construct):
     @typed
     def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions and read them back; the grant covers both."""
-        return self.state_machine.grant_start_execution(grantee)
+        return self.state_machine.grant_start_and_read(grantee)
 
     # ---- metrics: executions (ExecutionMetrics) and job durations ------------------------
     def metric_job_duration(self, definition: SageMakerDefinition, **props: Any) -> cloudwatch.Metric:
@@ -913,7 +913,7 @@ class MlPipeline(ExecutionMetrics, Construct):
 
     def _acknowledge_distributed_map(self) -> None:
         """aws-cdk gives a Distributed Map its self-invocation rights as a separate inline policy."""
-        sm = self.state_machine.state_machine
+        sm = self.state_machine.resource  # aws-cdk adds the Distributed Map policy to the StateMachine
         execution = state_machine_executions(sm)
         reason = (
             "aws-cdk attaches the Distributed Map's rights (start, describe and stop child executions of this "
@@ -989,7 +989,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             schedule=expression,
             description=f"Starts {self.node.path}",
             target=scheduler_targets.StepFunctionsStartExecution(
-                self.state_machine.state_machine,
+                self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object(dict(input or {})),
                 role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(SCHEDULER_PRINCIPAL)),
             ),
@@ -1035,7 +1035,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         )
         rule.add_target(
             events_targets.SfnStateMachine(
-                self.state_machine.state_machine,
+                self.state_machine,
                 role=ManagedPolicyRole(self, f"{id}Role", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
                 input=events.RuleTargetInput.from_object(
                     {

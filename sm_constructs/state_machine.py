@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct, IValidation
 
 from ._flags import key_policy, pin_feature_flags
@@ -34,7 +35,7 @@ class _PolicyOnlyDependsOn:
         self._owner = owner
 
     def visit(self, node: IConstruct) -> None:
-        cfn_sm = self._owner.state_machine.node.default_child
+        cfn_sm = self._owner.resource.node.default_child
         if not isinstance(cfn_sm, CfnResource) or node.node.path != cfn_sm.node.path:
             return
         stack = Stack.of(cfn_sm)
@@ -110,39 +111,54 @@ class _DefinitionSize:
 
 
 class ExecutionMetrics:
-    """Step Functions execution metrics of ``self.state_machine`` (namespace ``AWS/States``, dimension
-    ``StateMachineArn``; Sum over 5 minutes by default, execution time Average): one set of methods for
-    every construct that runs a state machine."""
+    """Step Functions execution metrics (namespace ``AWS/States``, dimension ``StateMachineArn``; Sum over
+    5 minutes by default, execution time Average) of the state machine :attr:`_executions` returns: one set
+    of methods for every construct that runs a state machine."""
 
-    state_machine: Any
+    @property
+    def _executions(self) -> sfn.IStateMachine:
+        return self.state_machine  # type: ignore[attr-defined,no-any-return]
 
     def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
         """Any Step Functions execution metric of this state machine (``props``: ``cloudwatch.MetricOptions``)."""
-        return self.state_machine.metric(metric_name, **props)
+        return self._executions.metric(metric_name, **props)
 
     def metric_failed(self, **props: Any) -> cloudwatch.Metric:
         """Executions that failed."""
-        return self.state_machine.metric_failed(**props)
+        return self._executions.metric_failed(**props)
 
     def metric_timed_out(self, **props: Any) -> cloudwatch.Metric:
         """Executions that timed out."""
-        return self.state_machine.metric_timed_out(**props)
+        return self._executions.metric_timed_out(**props)
 
     def metric_succeeded(self, **props: Any) -> cloudwatch.Metric:
         """Executions that succeeded."""
-        return self.state_machine.metric_succeeded(**props)
+        return self._executions.metric_succeeded(**props)
 
     def metric_started(self, **props: Any) -> cloudwatch.Metric:
         """Executions started."""
-        return self.state_machine.metric_started(**props)
+        return self._executions.metric_started(**props)
 
     def metric_time(self, **props: Any) -> cloudwatch.Metric:
         """Execution time in milliseconds (average)."""
-        return self.state_machine.metric_time(**props)
+        return self._executions.metric_time(**props)
+
+    def metric_aborted(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that were aborted."""
+        return self._executions.metric_aborted(**props)
+
+    def metric_throttled(self, **props: Any) -> cloudwatch.Metric:
+        """Executions that were throttled."""
+        return self._executions.metric_throttled(**props)
 
 
+@jsii.implements(sfn.IStateMachine)
 class MlStateMachine(ExecutionMetrics, Construct):
     """A Standard state machine with execution logging, tracing and a customer-managed key.
+
+    It is an ``sfn.IStateMachine``: pass it wherever aws-cdk takes a state machine (event and
+    scheduler targets, ``grant_*``, ``StepFunctionsStartExecution``). :attr:`resource` is the
+    ``sfn.StateMachine`` it configures, the escape hatch for what this class does not expose.
 
     Defaults, each overridable:
 
@@ -155,7 +171,8 @@ class MlStateMachine(ExecutionMetrics, Construct):
       the role may use the key only for this state machine's ARN, which needs the name at synth.
     """
 
-    state_machine: sfn.StateMachine
+    #: The aws-cdk ``sfn.StateMachine`` this construct configures (its id is ``Resource``).
+    resource: sfn.StateMachine
 
     @typed
     def __init__(
@@ -220,7 +237,7 @@ class MlStateMachine(ExecutionMetrics, Construct):
         self._role = ManagedPolicyRole(
             self, "Role", assumed_by=service_of_this_account(STATES_PRINCIPAL), description=f"Runs {self.node.path}"
         )
-        self.state_machine = sfn.StateMachine(
+        self.resource = sfn.StateMachine(
             self,
             "Resource",
             role=self._role,
@@ -257,28 +274,84 @@ class MlStateMachine(ExecutionMetrics, Construct):
         At synth (when every grant has been made) the dependency list is set to the role's
         policies only, so the state machine still waits for its permissions.
         """
-        cfn_sm = self.state_machine.node.default_child
+        cfn_sm = self.resource.node.default_child
         assert cfn_sm is not None
         Aspects.of(cfn_sm).add(_PolicyOnlyDependsOn(self))  # visits only the CfnStateMachine
 
     def definition_size(self) -> int:
         """Bytes of the synthesized definition (CloudFormation references counted as 64 bytes each)."""
-        cfn_sm = self.state_machine.node.default_child
+        cfn_sm = self.resource.node.default_child
         assert isinstance(cfn_sm, sfn.CfnStateMachine)
         body = Stack.of(self).resolve(cfn_sm.definition_string)
         if isinstance(body, dict) and "Fn::Join" in body:
             return sum(len(p.encode()) if isinstance(p, str) else 64 for p in body["Fn::Join"][1])
         return len(json.dumps(body).encode())
 
+    # ---- sfn.IStateMachine -----------------------------------------------------------------
+    @property
+    def _executions(self) -> sfn.IStateMachine:
+        return self.resource
+
     @property
     def state_machine_arn(self) -> str:
-        return self.state_machine.state_machine_arn
+        return self.resource.state_machine_arn
+
+    @property
+    def state_machine_name(self) -> str:
+        return self.resource.state_machine_name
+
+    @property
+    def state_machine_ref(self) -> Any:
+        return self.resource.state_machine_ref
 
     @property
     def role(self) -> iam.IRole:
-        return self.state_machine.role
+        return self.resource.role
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        return self.resource.grant_principal
+
+    @property
+    def env(self) -> ResourceEnvironment:
+        return self.resource.env
+
+    @property
+    def stack(self) -> Stack:
+        return self.resource.stack
+
+    def apply_removal_policy(self, policy: RemovalPolicy) -> None:
+        self.resource.apply_removal_policy(policy)
+
+    def grant(self, identity: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Any ``actions`` on this state machine."""
+        return self.resource.grant(identity, *actions)
+
+    def grant_execution(self, identity: iam.IGrantable, *actions: str) -> iam.Grant:
+        """Any ``actions`` on this state machine's executions."""
+        return self.resource.grant_execution(identity, *actions)
+
+    def grant_read(self, identity: iam.IGrantable) -> iam.Grant:
+        """List and describe executions (aws-cdk's read grant)."""
+        return self.resource.grant_read(identity)
+
+    def grant_start_execution(self, identity: iam.IGrantable) -> iam.Grant:
+        """``states:StartExecution`` on this state machine."""
+        return self.resource.grant_start_execution(identity)
+
+    def grant_start_sync_execution(self, identity: iam.IGrantable) -> iam.Grant:
+        """``states:StartSyncExecution`` on this state machine (Express workflows only)."""
+        return self.resource.grant_start_sync_execution(identity)
+
+    def grant_redrive_execution(self, identity: iam.IGrantable) -> iam.Grant:
+        """``states:RedriveExecution`` on this state machine's executions."""
+        return self.resource.grant_redrive_execution(identity)
+
+    def grant_task_response(self, identity: iam.IGrantable) -> iam.Grant:
+        """Send task success, failure and heartbeats to this state machine's tasks."""
+        return self.resource.grant_task_response(identity)
 
     @typed
-    def grant_start_execution(self, grantee: iam.IGrantable) -> iam.Grant:
+    def grant_start_and_read(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start executions and read them back (which every caller of start wants); the grant covers both."""
-        return combine_grants(self.state_machine.grant_read(grantee), self.state_machine.grant_start_execution(grantee))
+        return combine_grants(self.resource.grant_read(grantee), self.resource.grant_start_execution(grantee))

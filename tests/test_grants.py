@@ -3,9 +3,13 @@
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from aws_cdk.assertions import Match
 from iam_match import assert_grants, role_ref
 from support import new_stack, template_of
 
@@ -98,7 +102,7 @@ def test_notebook_start_grant_is_scoped_to_the_pipeline(pipeline_stack):
         template_of(stack),
         ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"],
         roles=role_ref("NotebookRole"),
-        resources={"Ref": stack.resolve(stack.get_logical_id(pipeline.state_machine.state_machine.node.default_child))},
+        resources={"Ref": stack.resolve(stack.get_logical_id(pipeline.state_machine.resource.node.default_child))},
     )
 
 
@@ -150,3 +154,27 @@ def test_metrics_make_valid_alarms():
         "AWS::CloudWatch::Alarm",
         {"MetricName": "ExecutionTime", "Namespace": "AWS/States", "Statistic": "Average", "Period": 300},
     )
+
+
+def test_ml_state_machine_is_an_istatemachine():
+    """aws-cdk's own consumers take an MlStateMachine as they take an sfn.StateMachine."""
+    stack = new_stack()
+    sm = MlStateMachine(stack, "SM", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P")))
+    rule = events.Rule(stack, "Nightly", schedule=events.Schedule.rate(Duration.days(1)))
+    rule.add_target(events_targets.SfnStateMachine(sm))
+    caller = sfn.StateMachine(
+        stack,
+        "Caller",
+        definition_body=sfn.DefinitionBody.from_chainable(
+            tasks.StepFunctionsStartExecution(stack, "Run", state_machine=sm)
+        ),
+    )
+    starter = iam.Role(stack, "Starter", assumed_by=iam.AccountRootPrincipal())
+    assert _actions(sm.grant_start_execution(starter)) == {"states:StartExecution"}
+    assert {"states:StartExecution", "states:DescribeStateMachine"} <= _actions(sm.grant_start_and_read(starter))
+    template = template_of(stack)
+    machine = {"Ref": stack.resolve(stack.get_logical_id(sm.resource.node.default_child))}
+    template.has_resource_properties("AWS::Events::Rule", {"Targets": [Match.object_like({"Arn": machine})]})
+    assert sm.state_machine_arn == sm.resource.state_machine_arn and sm.grant_principal is sm.resource.role
+    caller_role = [{"Ref": stack.resolve(stack.get_logical_id(caller.role.node.default_child))}]
+    assert_grants(template, ["states:StartExecution"], machine, policy_type="AWS::IAM::Policy", roles=caller_role)

@@ -43,7 +43,7 @@ def built():
     data, role = _deps(stack)
     nb = NotebookInstance(stack, "Notebook", data_bucket=data, execution_role=role)  # stops after 60 idle minutes
     sm = MlStateMachine(stack, "Sm", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P")))
-    nb.grant_start_pipeline(sm.state_machine)
+    nb.grant_start_pipeline(sm)
     nb.grant_invoke_endpoint("churn")
     add_nag_packs(app)
     app.synth()  # raises on any unacknowledged cdk-nag finding (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS)
