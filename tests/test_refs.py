@@ -1,6 +1,10 @@
 """Definitions refer to each other by object; imports stand in for resources made outside the app."""
 
+import json
+
 import pytest
+from asl_eval import evaluate_parameters
+from aws_cdk import Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -12,6 +16,7 @@ from support import cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs import (
     ContainerImage,
+    EndpointAutoscaling,
     EndpointConfigDefinition,
     EndpointDeployment,
     IEndpointConfigRef,
@@ -345,3 +350,70 @@ def test_reference_app_readme_and_guides_plumb_no_state_paths_between_our_constr
         text = path.read_text()
         for plumbing in ("model_name_path(", "config_name_path(", "model_data_path(", 'string_at("$.steps.'):
             assert plumbing not in text, (path.name, plumbing)
+
+
+def test_imports_by_arn_and_by_attributes():
+    """from_*_arn reads the name from the ARN; from_*_attributes takes both (a mixed-case name keeps its case)."""
+    stack = new_stack()
+    model = ModelDefinition.from_model_arn(stack, "M", "arn:aws:sagemaker:us-east-1:111122223333:model/churn-v1")
+    config = EndpointConfigDefinition.from_config_arn(
+        stack, "C", "arn:aws:sagemaker:us-east-1:111122223333:endpoint-config/churn-config", variant_name="Blue"
+    )
+    endpoint = EndpointDeployment.from_endpoint_attributes(
+        stack,
+        "E",
+        endpoint_name="Churn-Prod",
+        endpoint_arn="arn:aws:sagemaker:us-east-1:111122223333:endpoint/churn-prod",
+    )
+    group = ModelPackageGroup.from_group_arn(
+        stack, "G", "arn:aws:sagemaker:us-east-1:111122223333:model-package-group/churn"
+    )
+    assert (model.model_name, config.config_name, config.variant_name) == ("churn-v1", "churn-config", "Blue")
+    assert (endpoint.endpoint_name, group.group_name) == ("Churn-Prod", "churn")
+    assert endpoint.endpoint_arn.endswith(":endpoint/churn-prod") and group.group_arn.endswith("/churn")
+    # An ARN read at run time: Step Functions takes the name from it (the part after the type's "/").
+    at_run_time = EndpointDeployment.from_endpoint_arn(stack, "T", sfn.JsonPath.string_at("$.input.endpointArn"))
+    (name,) = evaluate_parameters(
+        sfn.FieldUtils.render_object({"name": at_run_time.endpoint_name}),
+        execution_input={"input": {"endpointArn": "arn:aws:sagemaker:us-east-1:111122223333:endpoint/churn-a"}},
+    )
+    assert name == {"name": "churn-a"}
+    # One from CloudFormation: split at deploy time.
+    deployed = ModelDefinition.from_model_arn(stack, "D", Fn.import_value("ModelArn"))
+    assert "Fn::Split" in json.dumps(stack.resolve(deployed.model_name))
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (
+            lambda s: ModelDefinition.from_model_arn(s, "M", "churn-v1"),
+            r"model_arn='churn-v1'.*sagemaker.*model/<name>",
+        ),
+        (
+            lambda s: EndpointConfigDefinition.from_config_arn(s, "C", "arn:aws:sagemaker:us-east-1:1:endpoint/x"),
+            r"config_arn='arn:aws:sagemaker:us-east-1:1:endpoint/x'.*endpoint-config/<name>",
+        ),
+        (
+            lambda s: EndpointConfigDefinition.from_config_name(s, "C", "c", variant_name="has space"),
+            r"variant_name='has space'.*VariantName",
+        ),
+    ],
+)
+def test_bad_imports_fail_naming_the_prop(build, match):
+    with pytest.raises(ConstructValidationError, match=match):
+        build(new_stack())
+
+
+def test_autoscaling_registers_the_imported_configs_variant():
+    """An imported config names its variant; a serverless one refuses autoscaling."""
+    stack = new_stack()
+    blue = EndpointConfigDefinition.from_config_name(stack, "Cfg", "prod-config", variant_name="Blue")
+    deploy = EndpointDeployment(stack, "Deploy", endpoint_name="prod", config=blue, autoscaling=EndpointAutoscaling())
+    sfn.StateMachine(stack, "SM", definition_body=sfn.DefinitionBody.from_chainable(deploy))
+    (asl,) = state_machines(template_of(stack).to_json()).values()
+    targets = [s for s in asl["States"].values() if s.get("Resource", "").endswith(":registerScalableTarget")]
+    assert targets and all(t["Parameters"]["ResourceId"] == "endpoint/prod/variant/Blue" for t in targets)
+    serverless = EndpointConfigDefinition.from_config_attributes(stack, "Sls", config_name="sls", serverless=True)
+    with pytest.raises(ConstructValidationError, match=r"serverless endpoints scale by themselves"):
+        EndpointDeployment(stack, "Sls", endpoint_name="sls", config=serverless, autoscaling=EndpointAutoscaling())

@@ -44,6 +44,7 @@ from .refs import (
     ImportedModel,
     check_model_source,
     describe_versions_statement,
+    name_from_arn,
 )
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -197,6 +198,21 @@ class ModelDefinition(SageMakerDefinition):
         The name may be read at run time, e.g. ``sfn.JsonPath.string_at("$.input.modelName")``.
         """
         return ImportedModel(scope, id, model_name=model_name)
+
+    @staticmethod
+    def from_model_arn(scope: Construct, id: str, model_arn: str) -> IModelRef:
+        """A model that exists outside this app, by ARN; its name is the ARN's (SageMaker writes it lower-case)."""
+        name = name_from_arn("ImportedModel", scope, id, "model_arn", model_arn, "model")
+        return ImportedModel(scope, id, model_name=name, model_arn=model_arn)
+
+    @staticmethod
+    def from_model_attributes(scope: Construct, id: str, *, model_name: str, model_arn: str | None = None) -> IModelRef:
+        """A model that exists outside this app, by name and ARN.
+
+        :param model_name: the model's name, as it was created.
+        :param model_arn: its ARN. Default: - built from the name in this stack's account and Region.
+        """
+        return ImportedModel(scope, id, model_name=model_name, model_arn=model_arn)
 
     @property
     def model_name(self) -> str:
@@ -363,7 +379,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
         self.async_inference = async_inference
         self.data_capture = data_capture
         self.kms_key = resolve_job_key(self, kms_key) if serverless is None else None
-        self.variant_name = variant_name
+        self._variant_name = variant_name
         self._check_request()
 
     def render_request(self) -> dict[str, Any]:
@@ -409,9 +425,56 @@ class EndpointConfigDefinition(SageMakerDefinition):
         }
 
     @staticmethod
-    def from_config_name(scope: Construct, id: str, config_name: str) -> IEndpointConfigRef:
-        """An endpoint config that exists outside this app, by name (for :class:`EndpointDeployment`)."""
-        return ImportedEndpointConfig(scope, id, config_name=config_name)
+    def from_config_name(
+        scope: Construct, id: str, config_name: str, *, variant_name: str = "AllTraffic"
+    ) -> IEndpointConfigRef:
+        """An endpoint config that exists outside this app, by name (for :class:`EndpointDeployment`).
+
+        :param variant_name: its production variant. Default: ``AllTraffic``.
+        """
+        return ImportedEndpointConfig(scope, id, config_name=config_name, variant_name=variant_name)
+
+    @staticmethod
+    def from_config_arn(
+        scope: Construct, id: str, config_arn: str, *, variant_name: str = "AllTraffic"
+    ) -> IEndpointConfigRef:
+        """An endpoint config that exists outside this app, by ARN; its name is the ARN's (lower-case).
+
+        :param variant_name: its production variant. Default: ``AllTraffic``.
+        """
+        name = name_from_arn("ImportedEndpointConfig", scope, id, "config_arn", config_arn, "endpoint-config")
+        return ImportedEndpointConfig(scope, id, config_name=name, config_arn=config_arn, variant_name=variant_name)
+
+    @staticmethod
+    def from_config_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        config_name: str,
+        config_arn: str | None = None,
+        variant_name: str = "AllTraffic",
+        serverless: bool = False,
+    ) -> IEndpointConfigRef:
+        """An endpoint config that exists outside this app, with what this library needs to know of it.
+
+        :param config_name: the config's name, as it was created.
+        :param config_arn: its ARN. Default: - built from the name in this stack's account and Region.
+        :param variant_name: its production variant. Default: ``AllTraffic``.
+        :param serverless: whether the variant is serverless (no autoscaling then). Default: ``False``.
+        """
+        return ImportedEndpointConfig(
+            scope, id, config_name=config_name, config_arn=config_arn, variant_name=variant_name, serverless=serverless
+        )
+
+    @property
+    def variant_name(self) -> str:
+        """The production variant this config defines."""
+        return self._variant_name
+
+    @property
+    def is_serverless(self) -> bool:
+        """Whether the variant is serverless (``serverless`` given)."""
+        return self.serverless is not None
 
     @property
     def config_name(self) -> str:
@@ -532,7 +595,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         problems = Problems.for_construct(type(self).__name__, scope, id)
         if autoscaling is not None:
             autoscaling.validate(problems)
-            if isinstance(config, EndpointConfigDefinition) and config.serverless is not None:
+            if config.is_serverless:
                 problems.conflict(["autoscaling", "config.serverless"], "serverless endpoints scale by themselves")
             if is_token(endpoint_name):
                 problems.add(
@@ -706,7 +769,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         update_entry: sfn.IChainable = update
         scaling_states_ = None
         if autoscaling is not None:
-            variant = config.variant_name if isinstance(config, EndpointConfigDefinition) else "AllTraffic"
+            variant = config.variant_name
             scaling_states_ = scaling_states(
                 self,
                 id,
@@ -864,6 +927,25 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def from_endpoint_name(scope: Construct, id: str, endpoint_name: str) -> IEndpointRef:
         """An endpoint that exists outside this app, by name (e.g. to grant invoking it)."""
         return ImportedEndpoint(scope, id, endpoint_name=endpoint_name)
+
+    @staticmethod
+    def from_endpoint_arn(scope: Construct, id: str, endpoint_arn: str) -> IEndpointRef:
+        """An endpoint that exists outside this app, by ARN; its name is the ARN's (lower-case, and
+        InvokeEndpoint matches names case-sensitively: for a mixed-case name use
+        :meth:`from_endpoint_attributes`)."""
+        name = name_from_arn("ImportedEndpoint", scope, id, "endpoint_arn", endpoint_arn, "endpoint")
+        return ImportedEndpoint(scope, id, endpoint_name=name, endpoint_arn=endpoint_arn)
+
+    @staticmethod
+    def from_endpoint_attributes(
+        scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None
+    ) -> IEndpointRef:
+        """An endpoint that exists outside this app, by name and ARN.
+
+        :param endpoint_name: the endpoint's name, as it was created.
+        :param endpoint_arn: its ARN. Default: - built from the name in this stack's account and Region.
+        """
+        return ImportedEndpoint(scope, id, endpoint_name=endpoint_name, endpoint_arn=endpoint_arn)
 
     @property
     def endpoint_name(self) -> str:

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from aws_cdk import Stack
+from aws_cdk import Arn, ArnFormat, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
 from .._memo import statement
 from .._validation import WHAT_TO_PASS, Problems, check_value, is_token, looks_like_jsonpath, typed
-from ._base import sagemaker_arn
+from ._task import sagemaker_arn
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
 
@@ -33,6 +34,7 @@ __all__ = [
     "ImportedModel",
     "ImportedModelPackageGroup",
     "check_model_source",
+    "name_from_arn",
 ]
 
 
@@ -58,6 +60,16 @@ class IEndpointConfigRef(Protocol):
     @property
     def config_arn(self) -> str:
         """ARN of the config, or the ARN pattern of every config this reference may name (for IAM)."""
+        ...
+
+    @property
+    def variant_name(self) -> str:
+        """The production variant the config defines (autoscaling registers it)."""
+        ...
+
+    @property
+    def is_serverless(self) -> bool:
+        """Whether the variant is serverless (it scales by itself: no autoscaling)."""
         ...
 
 
@@ -167,6 +179,28 @@ def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, wha
     problems.raise_if_any()
 
 
+def name_from_arn(kind: str, scope: Construct, id: str, field: str, arn: str, resource_type: str) -> str:
+    """The name in a SageMaker ARN ``arn:<partition>:sagemaker:<region>:<account>:<type>/<name>``.
+
+    SageMaker writes names into ARNs lower-cased (SageMaker API Reference, e.g. ``EndpointArn``), so
+    a name read from an ARN is the lower-case form: for a mixed-case name, import with both (the
+    ``from_*_attributes`` methods). A fixed ARN must be SageMaker's and of ``resource_type``.
+    """
+    if is_token(arn) and sfn.JsonPath.is_encoded_json_path(arn):  # read at run time: split by Step Functions
+        return sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(arn, "/"), 1)
+    if is_token(arn):  # a CloudFormation value: split at deploy time
+        return str(Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name)
+    problems = Problems.for_construct(kind, scope, id)
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    resource, _, name = parts[5].partition("/") if len(parts) == 6 else ("", "", "")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sagemaker" or resource != resource_type or not name:
+        problems.add(
+            field, arn, f"must be a SageMaker ARN arn:<partition>:sagemaker:<region>:<account>:{resource_type}/<name>"
+        )
+    problems.raise_if_any()
+    return name
+
+
 class ImportedModel(Construct):
     """A model created outside this app, by name (``ModelDefinition.from_model_name``).
 
@@ -175,14 +209,15 @@ class ImportedModel(Construct):
     """
 
     @typed
-    def __init__(self, scope: Construct, id: str, *, model_name: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, model_name: str, model_arn: str | None = None) -> None:
         _check_name(type(self).__name__, scope, id, "model_name", model_name, "model name", "ModelName")
         super().__init__(scope, id)
         self._model_name = model_name
+        self._model_arn = model_arn
 
     @property
     def model_arn(self) -> str:
-        return sagemaker_arn(self, "model", _arn_name(self._model_name))
+        return self._model_arn or sagemaker_arn(self, "model", _arn_name(self._model_name))
 
     @property
     def model_name(self) -> str:
@@ -196,13 +231,24 @@ class ImportedEndpointConfig(Construct):
     """
 
     @typed
-    def __init__(self, scope: Construct, id: str, *, config_name: str) -> None:
-        _check_name(
-            type(self).__name__, scope, id, "config_name", config_name, "endpoint config name", "EndpointConfigName"
-        )
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config_name: str,
+        config_arn: str | None = None,
+        variant_name: str = "AllTraffic",
+        serverless: bool = False,
+    ) -> None:
+        kind = type(self).__name__
+        _check_name(kind, scope, id, "config_name", config_name, "endpoint config name", "EndpointConfigName")
+        _check_name(kind, scope, id, "variant_name", variant_name, "production variant name", "VariantName")
         super().__init__(scope, id)
         self._config_name = config_name
-        self._config_arn = sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
+        self._config_arn = config_arn or sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
+        self._variant_name = variant_name
+        self._serverless = serverless
 
     @property
     def config_name(self) -> str:
@@ -212,16 +258,24 @@ class ImportedEndpointConfig(Construct):
     def config_arn(self) -> str:
         return self._config_arn
 
+    @property
+    def variant_name(self) -> str:
+        return self._variant_name
+
+    @property
+    def is_serverless(self) -> bool:
+        return self._serverless
+
 
 class ImportedEndpoint(Construct):
     """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
 
     @typed
-    def __init__(self, scope: Construct, id: str, *, endpoint_name: str) -> None:
+    def __init__(self, scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None) -> None:
         _check_name(type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name", "EndpointName")
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
-        self._endpoint_arn = sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
+        self._endpoint_arn = endpoint_arn or sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
 
     @property
     def endpoint_name(self) -> str:
@@ -247,14 +301,33 @@ class ImportedModelPackageGroup(Construct):
 
     @typed
     def __init__(
-        self, scope: Construct, id: str, *, group_name: str, account: str | None = None, region: str | None = None
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        group_name: str,
+        account: str | None = None,
+        region: str | None = None,
+        group_arn: str | None = None,
     ) -> None:
         _check_name(type(self).__name__, scope, id, "group_name", group_name, "model package group name", "EntityName")
         super().__init__(scope, id)
         self._group_name = group_name
-        if account is None and region is None:
+        self._versions_arn: str | None = None
+        if group_arn is not None:
+            # its versions are in the group's own account and Region (read from the ARN)
+            self._group_arn = group_arn
+            parts = Arn.split(group_arn, ArnFormat.SLASH_RESOURCE_NAME)
+            self._versions_arn = Stack.of(self).format_arn(
+                service="sagemaker",
+                resource="model-package",
+                resource_name=f"{group_name}/*",
+                account=parts.account,
+                region=parts.region,
+                partition=parts.partition,
+            )
+        elif account is None and region is None:
             self._group_arn = sagemaker_arn(self, "model-package-group", group_name)
-            self._versions_arn: str | None = None
         else:
             # a group shared by another account (its ModelPackageGroupPolicy): ARNs in that account
             stack = Stack.of(self)

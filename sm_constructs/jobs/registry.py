@@ -23,6 +23,7 @@ from .refs import (
     check_model_source,
     grant_group_read,
     group_versions_arn,
+    name_from_arn,
 )
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -92,6 +93,23 @@ class ModelPackageGroup(Construct):
         :param region: the group's region. Default: - this stack's region.
         """
         return ImportedModelPackageGroup(scope, id, group_name=group_name, account=account, region=region)
+
+    @staticmethod
+    def from_group_arn(scope: Construct, id: str, group_arn: str) -> IModelPackageGroup:
+        """A group that exists already, by ARN (``...:model-package-group/<name>``)."""
+        name = name_from_arn("ImportedModelPackageGroup", scope, id, "group_arn", group_arn, "model-package-group")
+        return ImportedModelPackageGroup(scope, id, group_name=name, group_arn=group_arn)
+
+    @staticmethod
+    def from_group_attributes(
+        scope: Construct, id: str, *, group_name: str, group_arn: str | None = None
+    ) -> IModelPackageGroup:
+        """A group that exists already, by name and ARN.
+
+        :param group_name: the group's name, as it was created.
+        :param group_arn: its ARN. Default: - built from the name in this stack's account and Region.
+        """
+        return ImportedModelPackageGroup(scope, id, group_name=group_name, group_arn=group_arn)
 
     @typed
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
