@@ -10,7 +10,7 @@ from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_na
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs._validation import ConstructValidationError
-from sm_constructs.images import ContainerImage
+from sm_constructs.images import DEFAULT_VERSIONS, ContainerImage
 from sm_constructs.jobs._common import ClusterConfig, NetworkConfig
 from sm_constructs.jobs.processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
 from sm_constructs.network import MlVpc
@@ -102,9 +102,12 @@ def test_sklearn_request_shape(synthesized):
     # SageMaker saves the code object under its key's last segment: the asset's <hash>.py, not prepare.py
     assert python == "python3" and re.fullmatch(r"/opt/ml/processing/input/code/[0-9a-f]{64}\.py", script)
     assert p["AppSpecification"]["ContainerArguments.$"] == "States.Array('--split', $.input.split)"
-    assert (
-        "sagemaker-scikit-learn" in json.dumps(p["AppSpecification"]["ImageUri"]) or "ImageUri" in p["AppSpecification"]
-    )
+    # The account from the stack's region mapping, the region and URL suffix from the stack, the default tag.
+    assert re.fullmatch(
+        rf"intrinsic\.dkr\.ecr\.ref-AWS::Region\.ref-AWS::URLSuffix/sagemaker-scikit-learn:"
+        rf"{re.escape(DEFAULT_VERSIONS['sklearn'])}-cpu-py3",
+        p["AppSpecification"]["ImageUri"],
+    ), p["AppSpecification"]["ImageUri"]
     names = [i["InputName"] for i in p["ProcessingInputs"]]
     assert names == ["raw", "code"]
     assert p["ProcessingInputs"][0]["S3Input"]["S3Uri.$"] == "$.input.inputDataUri"
