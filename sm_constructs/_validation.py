@@ -52,7 +52,12 @@ ML_INSTANCE_RE = re.compile(r"^ml\.[a-z0-9]+[a-z0-9-]*\.[a-z0-9]+$")
 
 
 class ConstructValidationError(ValueError):
-    """Raised at synth time when a construct's props break a rule; lists every problem at once."""
+    """Raised at synth time when a construct's props break a rule; lists every problem at once.
+
+    :param kind: the construct's class name, e.g. ``TrainingDefinition``.
+    :param path: the construct path (``Stack/Id``); empty when there is none yet.
+    :param problems: one line per broken rule: prop as written, value, rule.
+    """
 
     def __init__(self, kind: str, path: str, problems: list[str]) -> None:
         self.kind = kind

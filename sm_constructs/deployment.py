@@ -106,6 +106,9 @@ class ModelDeployment(ExecutionMetrics, Construct):
         values (read from the registry when the execution starts, e.g.
         :data:`~sm_constructs.PRODUCTION_GATE`: passed staging and approved for production); others end
         as ``NotPromoted`` without touching the endpoint. Default: - every approved version.
+    :param tags: tags on the endpoint it creates. Default: - none.
+    :param removal_policy: for the key, the topic, the log group and the state machine. Default:
+        ``RemovalPolicy.RETAIN``.
     """
 
     state_machine: MlStateMachine

@@ -67,7 +67,12 @@ def image_registry() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ImageConfig:
-    """A bound image: the URI for API requests and the repositories the execution role must pull from."""
+    """A bound image: the URI for API requests and the repositories the execution role must pull from.
+
+    :param image_uri: the URI API requests name.
+    :param repository_arns: ECR repositories the role must pull from. Default: - none known.
+    :param family: the built-in family (``sklearn``, ``spark``, ``xgboost``). Default: - none (your own image).
+    """
 
     image_uri: str
     #: ECR repository ARNs to grant pull on; empty when nothing is known (:meth:`ContainerImage.from_uri`).

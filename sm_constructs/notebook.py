@@ -80,6 +80,8 @@ class LifecycleScript:
     SageMaker fails the create/start when a script runs over 5 minutes, so start long work (conda
     environments, big downloads) in the background (:meth:`in_background` does that).
     Each script may be at most 16,384 characters once base64-encoded.
+
+    :param content: the script's text.
     """
 
     content: str

@@ -102,9 +102,9 @@ class InputField:
 
     :param name: field name in the execution input JSON.
     :param kind: what a valid value looks like: ``string``, ``s3_uri`` (``s3://...``), ``number``,
-        ``instance_type`` (``ml.*``) or ``object`` (e.g. hyperparameters).
+        ``instance_type`` (``ml.*``) or ``object`` (e.g. hyperparameters). Default: ``string``.
     :param default: value used when the input omits the field. Default: - none: the field is required.
-    :param description: shown in the generated input documentation.
+    :param description: shown in the generated input documentation. Default: - none.
     """
 
     name: str
@@ -169,6 +169,12 @@ class FanOut:
     The iteration input is the S3 item (``$.Key``, ``$.Size`` ...), so the definition reads its
     input from ``sfn.JsonPath.string_at("$.Key")``. ``max_concurrency`` bounds parallel jobs
     (and so the account's processing-instance quota in use).
+
+    :param definition: the processing definition run per object (reads ``$.Key``).
+    :param bucket: the bucket listed.
+    :param prefix: the key prefix listed.
+    :param max_concurrency: jobs at once. Default: 10.
+    :param tolerated_failure_percentage: failed items allowed before the map fails. Default: 0.
     """
 
     definition: SageMakerDefinition
@@ -186,6 +192,10 @@ class S3Trigger:
     The bucket must send events to EventBridge: an :class:`MlDataBucket` (or its ``bucket``)
     turns that on itself (CloudFormation's ``EventBridgeConfiguration``, no custom resource); any
     other bucket must already have it. The new object's URI is passed as ``input_field``.
+
+    :param bucket: the bucket watched.
+    :param prefix: the key prefix watched.
+    :param input_field: the execution input field the object's ``s3://`` URI goes to. Default: ``inputDataUri``.
     """
 
     bucket: MlDataBucket | s3.IBucket
@@ -232,6 +242,21 @@ class MlPipeline(ExecutionMetrics, Construct):
     :param max_cost_per_run: fail synth when a run's worst case (every job step at its maximum
         runtime, priced from the repository's price table: :meth:`worst_case_cost`) exceeds this many
         US dollars. Default: - no budget.
+    :param preprocessing: processing definitions and :class:`FanOut` steps, run in order. Default: - none.
+    :param training: a training or tuning definition. Default: - none.
+    :param evaluation: a processing definition that writes the evaluation report. Default: - none.
+    :param quality_gate: continue only when the report's metric passes (:class:`QualityGate`). Default: - none.
+    :param registration: registers the model version in the Model Registry. Default: - none.
+    :param model: CreateModel, shared by deployment and batch transform. Default: - none.
+    :param deployment: endpoint config definitions and :class:`EndpointDeployment` steps. Default: - none.
+    :param batch_transform: a transform definition. Default: - none.
+    :param approval: ``"auto"`` or ``"manual"`` (see above). Default: - the registration is a record only.
+    :param inputs: documented execution input fields (:class:`InputField`). Default: - none.
+    :param encryption_key: for the state machine, its logs and the topic. Default: - a new rotating key.
+    :param notification_topic: where the failure path and alarms publish. Default: - a new KMS-encrypted topic.
+    :param retry_attempts: attempts of the throttling / capacity retry on each job; 0 turns it off. Default: 4.
+    :param state_machine_name: Default: - a name unique in the app, from the construct path.
+    :param removal_policy: for the key, the log group and the state machine. Default: ``RemovalPolicy.RETAIN``.
     """
 
     state_machine: MlStateMachine

@@ -169,6 +169,16 @@ class MlStateMachine(ExecutionMetrics, Construct):
     * X-Ray tracing is on;
     * without ``state_machine_name``, a name unique in the app is generated from the construct path:
       the role may use the key only for this state machine's ARN, which needs the name at synth.
+
+    :param definition_body: the states.
+    :param encryption_key: for the definition, execution data and logs. Default: - a new rotating key.
+    :param log_retention: Default: one year.
+    :param log_level: Default: ``LogLevel.ALL`` (with execution data).
+    :param tracing_enabled: X-Ray. Default: True.
+    :param timeout: of each execution (at most one year). Default: - none (Step Functions' one year).
+    :param state_machine_name: Default: - a name unique in the app, from the construct path.
+    :param removal_policy: for the key, the log group and the state machine. Default: ``RemovalPolicy.RETAIN``.
+    :param comment: the definition's comment. Default: - none.
     """
 
     #: The aws-cdk ``sfn.StateMachine`` this construct configures (its id is ``Resource``).

@@ -102,6 +102,12 @@ class SageMakerDefinition(Construct):
     Subclasses set :attr:`api`, validate their own props into the :class:`Problems` they get
     from :meth:`_start_validation`, and implement :meth:`render_request` and
     :meth:`result_selector`.
+
+    :param name_prefix: names are ``<prefix>-<12 hex>``; None: ``<stack name>-<id>``.
+    :param role: the execution role the resource runs as (None for kinds without one).
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
+    :param problems: the subclass's problems so far, raised with the base's own.
     """
 
     api: SageMakerApi

@@ -72,7 +72,7 @@ class NetworkConfig:
     """Where a job's containers run and what they may reach.
 
     :param subnets: VPC subnets. Default: - no VPC (SageMaker-managed network).
-    :param security_groups: required with ``subnets``.
+    :param security_groups: required with ``subnets``. Default: - none.
     :param enable_network_isolation: no network at all from the containers (SageMaker still copies the
         inputs in and the outputs out): code or a dependency that goes rogue cannot send data anywhere.
         Default: - on, unless the job needs the network: training in script mode (its container

@@ -94,6 +94,14 @@ class SageMakerTask(sfn.CustomState):
     aws-cdk's ``CustomState`` carries no permissions; this subclass registers the statements its
     definition derived with every state graph it joins, so the task can be dropped into any
     user-built chain and the state machine role still gets exactly what it needs.
+
+    :param resource: the task's ``Resource`` (``integration_arn(...)``).
+    :param parameters: the request.
+    :param policy_statements: what the state machine role needs for the call.
+    :param result_selector: Default: - the whole result.
+    :param result_path: Default: - Step Functions' (``$``).
+    :param timeout: Default: - none.
+    :param comment: Default: - none.
     """
 
     def __init__(

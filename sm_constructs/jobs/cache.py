@@ -205,6 +205,10 @@ class CachedStep(sfn.StateMachineFragment):
 
     :attr:`task` is the job's task (a miss), :attr:`lookups` the SDK calls of the lookup (for
     retries and catches), :attr:`hit` the state whose result is the earlier job.
+
+    :param definition: the definition whose task is cached.
+    :param task: its task (run on a miss).
+    :param cache: how long a result counts (:class:`StepCache`).
     """
 
     def __init__(

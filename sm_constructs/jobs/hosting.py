@@ -135,6 +135,11 @@ class ModelDefinition(SageMakerDefinition):
     :param environment: container environment. Default: - none.
     :param network: VPC and isolation. Default: - no VPC; network isolation, except for the model of a
         script-mode training job (its inference container downloads the code from S3).
+
+    :param name_prefix: names are ``<prefix>-<12 hex>``, new per run. Default: - ``<stack name>-<id>``,
+        lower-cased and cut to fit.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     _rendered_props = {"image_uri": "image"}
@@ -257,7 +262,11 @@ def _trained_image(training: TrainingDefinition | TuningDefinition) -> Container
 
 @dataclass(frozen=True, kw_only=True)
 class ServerlessConfig:
-    """Serverless inference: memory 1024-6144 MB in 1 GB steps, 1-200 concurrent invocations."""
+    """Serverless inference: memory 1024-6144 MB in 1 GB steps, 1-200 concurrent invocations.
+
+    :param memory_size_mb: 1024-6144 in steps of 1024. Default: 2048.
+    :param max_concurrency: 1-200. Default: 5.
+    """
 
     memory_size_mb: int = 2048
     max_concurrency: int = 5
@@ -339,6 +348,10 @@ class EndpointConfigDefinition(SageMakerDefinition):
         (``sm_constructs._kms.job_key``); none for serverless variants, which have no volume. ``None``:
         AWS-managed, needed for instance types with only local (NVMe) storage, which reject a KmsKeyId.
     :param variant_name: Default: ``AllTraffic``.
+    :param name_prefix: names are ``<prefix>-<12 hex>``, new per run. Default: - ``<stack name>-<id>``,
+        lower-cased and cut to fit.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = ENDPOINT_CONFIG
@@ -512,7 +525,7 @@ class BlueGreenDeployment:
     :param canary_percent: traffic share of the canary / each linear step. Default: 10.
     :param wait: time between traffic shifts. Default: 5 minutes.
     :param termination_wait: keep the old fleet this long after shifting. Default: 5 minutes.
-    :param alarm_names: CloudWatch alarms that trigger the rollback.
+    :param alarm_names: CloudWatch alarms that trigger the rollback. Default: - none.
     """
 
     alarm_names: Sequence[str] = field(default_factory=list)
@@ -575,6 +588,8 @@ class EndpointDeployment(sfn.StateMachineFragment):
     :param replace_failed_endpoint: delete and re-create an endpoint found ``Failed`` (it serves
         nothing; the role gets ``sagemaker:DeleteEndpoint`` on this endpoint only). Default: false -
         the run fails and names the endpoint to delete.
+
+    :param tags: tags on the endpoint it creates. Default: - none.
     """
 
     @typed

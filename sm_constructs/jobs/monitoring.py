@@ -126,6 +126,8 @@ class DataQualityBaselineDefinition(ProcessingDefinition):
     :param network: Default: - no VPC, network isolation (the analyzer needs no network).
     :param cache: reuse a Completed baseline of the same request (see :class:`StepCache`). Default: - none.
     :param name_prefix: job names are ``<prefix>-<12 hex>``. Default: - ``<stack>-<id>``.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     _needs_program = False
@@ -213,6 +215,8 @@ class DataQualityJobDefinition(SageMakerDefinition):
     :param max_runtime: Default: 1 hour (an hourly schedule allows at most 1 hour).
     :param network: Default: - no VPC, network isolation (the analyzer needs no network).
     :param name_prefix: names are ``<prefix>-<12 hex>``, lower case. Default: - ``<stack>-<id>``.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = DATA_QUALITY_JOB_DEFINITION
@@ -317,6 +321,8 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
     :param schedule_name: the schedule's name (SageMaker names are unique per account and region).
     :param job_definition: the data-quality job definition each run starts.
     :param frequency: ``hourly`` or ``daily`` (at midnight UTC). Default: ``daily``.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = MONITORING_SCHEDULE

@@ -110,6 +110,8 @@ class ProcessingDefinition(SageMakerDefinition):
     :param cache: reuse a Completed job with the same request (see :class:`StepCache`). Default: - no
         caching: every run creates a job.
     :param name_prefix: job names are ``<prefix>-<12 hex>``. Default: - ``<stack>-<id>``.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = PROCESSING

@@ -38,6 +38,10 @@ class ModelPackageGroup(Construct):
 
     There is no L2 for it in aws-cdk-lib; the L1 is exposed as :attr:`cfn_group`. The group is
     RETAINed by default: it is the audit trail of every model that was ever registered.
+
+    :param group_name: the group's name (SageMaker's EntityName rules).
+    :param description: Default: - none.
+    :param removal_policy: Default: ``RemovalPolicy.RETAIN`` (the audit trail outlives the stack).
     """
 
     @typed
@@ -143,6 +147,8 @@ class ModelRegistrationDefinition(SageMakerDefinition):
     :param description: version description. Default: - none.
     :param realtime_instance_types: instance types the version supports for endpoints. Default: ``["ml.m5.large"]``.
     :param transform_instance_types: instance types for batch transform. Default: ``["ml.m5.large"]``.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = MODEL_PACKAGE
@@ -256,6 +262,9 @@ class ModelPackageVersion:
     ``ModelPackageVersion(group, sfn.JsonPath.string_at("$.detail.ModelPackageArn"))`` lets a
     :class:`~sm_constructs.ModelDefinition` (``model_package=``) or a
     :class:`ModelApprovalDefinition` act on it; IAM is scoped to the group's versions.
+
+    :param group: the group the version is in (IAM is scoped to its versions).
+    :param model_package_arn: the version's ARN, usually a JSONPath token.
     """
 
     def __init__(self, group: IModelPackageGroup, model_package_arn: str) -> None:

@@ -167,6 +167,11 @@ class TrainingDefinition(SageMakerDefinition):
         training job with the same resource settings starts without provisioning
         (``ResourceConfig.KeepAlivePeriodInSeconds``; botocore's model gives its range). Not with
         managed spot training. Default: - none: instances are released when the job ends.
+
+    :param name_prefix: names are ``<prefix>-<12 hex>``, new per run. Default: - ``<stack name>-<id>``,
+        lower-cased and cut to fit.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = TRAINING

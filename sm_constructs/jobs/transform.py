@@ -68,6 +68,10 @@ class TransformDefinition(SageMakerDefinition):
         stack's job key.
     :param max_runtime: bounds the task's wait. Default: 1 hour.
     :param environment: Default: - none.
+    :param name_prefix: names are ``<prefix>-<12 hex>``, new per run. Default: - ``<stack name>-<id>``,
+        lower-cased and cut to fit.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = TRANSFORM

@@ -41,7 +41,13 @@ class _NumericRange:
 
 @dataclass(frozen=True)
 class IntegerRange(_NumericRange):
-    """Whole-number hyperparameter between ``min_value`` and ``max_value``."""
+    """Whole-number hyperparameter between ``min_value`` and ``max_value``.
+
+    :param name: the hyperparameter.
+    :param min_value: lowest value.
+    :param max_value: highest value.
+    :param scaling: ``Auto``, ``Linear``, ``Logarithmic`` or ``ReverseLogarithmic``. Default: ``Auto``.
+    """
 
     min_value: int
     max_value: int
@@ -49,11 +55,23 @@ class IntegerRange(_NumericRange):
 
 @dataclass(frozen=True)
 class ContinuousRange(_NumericRange):
-    """Real-valued hyperparameter between ``min_value`` and ``max_value``."""
+    """Real-valued hyperparameter between ``min_value`` and ``max_value``.
+
+    :param name: the hyperparameter.
+    :param min_value: lowest value.
+    :param max_value: highest value.
+    :param scaling: ``Auto``, ``Linear``, ``Logarithmic`` or ``ReverseLogarithmic``. Default: ``Auto``.
+    """
 
 
 @dataclass(frozen=True)
 class CategoricalRange:
+    """A hyperparameter that takes one of ``values``.
+
+    :param name: the hyperparameter.
+    :param values: the values to try.
+    """
+
     name: str
     values: Sequence[str]
 
@@ -107,7 +125,10 @@ class TuningDefinition(SageMakerDefinition):
     :param max_training_jobs: Default: 10.
     :param max_parallel_jobs: Default: 2.
     :param early_stopping: ``Off`` (default) or ``Auto``.
-    :param name_prefix: tuning job names are limited to 32 chars: at most 19 here.
+    :param name_prefix: tuning job names are limited to 32 chars: at most 19 here. Default: - ``<stack name>-<id>``,
+        lower-cased and cut to 19.
+    :param tags: tags on what the request creates, beside the ``sm-constructs:execution`` tag every run adds.
+        Default: - none.
     """
 
     api = TUNING

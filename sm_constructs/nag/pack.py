@@ -33,6 +33,9 @@ class SageMakerChecks(NagPack):
         Default: False; a stack can also ask with the context key ``sm-constructs:nag:vpcOnly``.
     :param verbose: show each rule's explanation (why, and how to fix it) with its findings.
         Default: False.
+
+    :param write_suppressions_to_cloud_formation: write acknowledged findings into the template's metadata
+        (cdk-nag's NagPack option). Default: - cdk-nag's default.
     """
 
     def __init__(
