@@ -117,7 +117,7 @@ class ExecutionMetrics:
 
     @property
     def _executions(self) -> sfn.IStateMachine:
-        return self.state_machine  # type: ignore[attr-defined,no-any-return]
+        return self.state_machine  # type: ignore[attr-defined]
 
     def metric(self, metric_name: str, **props: Any) -> cloudwatch.Metric:
         """Any Step Functions execution metric of this state machine (``props``: ``cloudwatch.MetricOptions``)."""
