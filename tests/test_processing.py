@@ -5,6 +5,7 @@ import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Match
 from botocore.exceptions import ParamValidationError
 from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_named, validate_request
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
@@ -154,8 +155,18 @@ def test_iam_is_scoped(synthesized):
     assert passes and all(
         s["Condition"]["StringEquals"]["iam:PassedToService"] == "sagemaker.amazonaws.com" for s in passes
     )
-    rules = [s for s in statements if "events:PutRule" in s["Action"]]
-    assert rules and "StepFunctionsGetEventsForSageMakerProcessingJobsRule" in json.dumps(rules[0]["Resource"])
+    rule_arn = {
+        "Fn::Join": [
+            "",
+            Match.array_with(
+                [Match.string_like_regexp(r":rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule$")]
+            ),
+        ]
+    }
+    put_rule = Match.object_like({"Action": Match.array_with(["events:PutRule"]), "Resource": rule_arn})
+    template.has_resource_properties(
+        "AWS::IAM::ManagedPolicy", {"PolicyDocument": {"Statement": Match.array_with([put_rule])}}
+    )
     pulls = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
     assert pulls and "sagemaker-scikit-learn" in json.dumps(pulls) and "sagemaker-spark-processing" in json.dumps(pulls)
 

@@ -1,6 +1,5 @@
 """Definitions refer to each other by object; imports stand in for resources made outside the app."""
 
-import json
 
 import pytest
 from asl_eval import evaluate_parameters
@@ -380,7 +379,10 @@ def test_imports_by_arn_and_by_attributes():
     assert name == {"name": "churn-a"}
     # One from CloudFormation: split at deploy time.
     deployed = ModelDefinition.from_model_arn(stack, "D", Fn.import_value("ModelArn"))
-    assert "Fn::Split" in json.dumps(stack.resolve(deployed.model_name))
+    arn = {"Fn::ImportValue": "ModelArn"}
+    assert stack.resolve(deployed.model_name) == {
+        "Fn::Select": [1, {"Fn::Split": ["/", {"Fn::Select": [5, {"Fn::Split": [":", arn]}]}]}]
+    }
 
 
 @pytest.mark.parametrize(

@@ -132,7 +132,16 @@ def test_autoscaling_follows_in_service_and_leaves_before_an_update(machines):
     # an endpoint found InService (or OutOfService) is deregistered before its update
     assert states["DeployDescribe"]["Next"] == "DeployRoute"
     (to_update,) = [c for c in states["DeployRoute"]["Choices"] if c["Next"] == "DeployDeregisterScaling"]
-    assert "InService" in json.dumps(to_update)
+    status = "$.steps.Deploy.Existing.EndpointStatus"
+    assert to_update["And"] == [
+        {"Variable": status, "IsPresent": True},
+        {
+            "Or": [
+                {"Variable": status, "StringEquals": "InService"},
+                {"Variable": status, "StringEquals": "OutOfService"},
+            ]
+        },
+    ]
     deregister = states["DeployDeregisterScaling"]
     assert deregister["Next"] == "DeployUpdate"
     assert deregister["Catch"][0] == {
