@@ -7,6 +7,7 @@ from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs._validation import ConstructValidationError
 from sm_constructs.images import ContainerImage
+from sm_constructs.jobs.autoscaling import EndpointAutoscaling
 from sm_constructs.jobs.hosting import (
     BlueGreenDeployment,
     DataCapture,
@@ -305,3 +306,19 @@ def test_validation():
         "data_processing.input_filter='[1:]'",
     ):
         assert expected in text
+
+
+def test_the_id_budget_is_read_from_the_states_built():
+    """State names are ``<id><suffix>``: the longest one built (here with autoscaling) may be 80 characters."""
+    stack = new_stack()
+    config = EndpointConfigDefinition.from_config_name(stack, "Cfg", "prod-config")
+
+    def deploy(id):
+        return EndpointDeployment(stack, id, endpoint_name="prod", config=config, autoscaling=EndpointAutoscaling())
+
+    probe = deploy("P")
+    suffix = max(len(c.node.id) for c in probe.node.children if isinstance(c, sfn.State)) - 1
+    fits = "A" * (80 - suffix)
+    deploy(fits)
+    with pytest.raises(ConstructValidationError, match=rf"id='{fits}B' .*81 characters.*use at most {80 - suffix}"):
+        deploy(fits + "B")

@@ -59,35 +59,8 @@ __all__ = [
     "ServerlessConfig",
 ]
 
-#: Suffixes of the states an EndpointDeployment adds (``<id><suffix>``).
-_DEPLOYMENT_STATES = (
-    "Describe",
-    "Create",
-    "Update",
-    "StartPolling",
-    "Wait",
-    "Poll",
-    "CountPoll",
-    "Check",
-    "Failed",
-    "RolledBack",
-    "TimedOut",
-    "InService",
-    "Start",
-    "Route",
-    "BusyWait",
-    "CountBusy",
-    "BusyTimedOut",
-    "Refused",
-    "Rejected",
-    "EndpointFailed",
-    "Delete",
-    "Superseded",
-    # with autoscaling
-    "DeregisterScaling",
-    "RegisterScaling",
-    "ScalingPolicy",
-)
+#: The States Language's limit on a state name (Amazon States Language specification, "States").
+_MAX_STATE_NAME = 80
 # SageMaker ARNs carry names in lower case; lower-case prefixes let the name be read back from the ARN.
 _NAME_FROM_ARN = "States.ArrayGetItem(States.StringSplit({}, '/'), 1)"
 
@@ -616,15 +589,9 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 problems.add(
                     "endpoint_name", endpoint_name, "with autoscaling the endpoint name must be fixed at synth"
                 )
-        # State names are "<id>StartPolling" etc.; the States Language allows 80 characters.
-        longest = max(len(s) for s in _DEPLOYMENT_STATES)
-        if not re.fullmatch(rf"[A-Za-z][A-Za-z0-9_]{{0,{79 - longest}}}", id):
-            problems.add(
-                "id",
-                id,
-                f"becomes state names such as '{id}StartPolling': letters, digits and '_', "
-                f"at most {80 - longest} characters",
-            )
+        # State names are "<id>StartPolling" etc.: their length is checked on the states built (below).
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", id):
+            problems.add("id", id, f"becomes state names such as '{id}StartPolling': letters, digits and '_'")
         endpoint_config_name = config.config_name
         poll_interval = poll_interval or Duration.seconds(30)
         max_wait = max_wait or Duration.hours(1)
@@ -929,6 +896,20 @@ class EndpointDeployment(sfn.StateMachineFragment):
             )
             # a superseded release leaves scaling to the later one that is in service
             self._ends = [scaling, superseded]
+        self._check_state_names(scope, id)
+
+    def _check_state_names(self, scope: Construct, id: str) -> None:
+        """Every state this deployment built is named ``<id><suffix>``; the longest must fit the limit."""
+        longest = max((c.node.id for c in self.node.children if isinstance(c, sfn.State)), key=len)
+        if len(longest) > _MAX_STATE_NAME:
+            problems = Problems.for_construct(type(self).__name__, scope, id)
+            problems.add(
+                "id",
+                id,
+                f"becomes state names such as '{longest}' ({len(longest)} characters, over the States Language's "
+                f"{_MAX_STATE_NAME}): use at most {_MAX_STATE_NAME - len(longest) + len(id)} characters",
+            )
+            problems.raise_if_any()
 
     @property
     def start_state(self) -> sfn.State:
