@@ -804,6 +804,47 @@ class EndpointDeployment(sfn.StateMachineFragment):
         count_busy.next(describe)
 
         # -- after our create or update: wait until it is in service -------------------------
+        count, poll, done, superseded = self._build_polling(
+            id, endpoint_name, endpoint_config_name, poll_interval, describe_statements
+        )
+        start.next(describe)
+        describe.next(route)
+        create.next(count)
+        update.next(count)
+        self._start = start
+        self.tasks.append(poll)
+        if scaling_states_ is None:
+            self._ends: list[sfn.INextable] = [done, superseded]
+        else:
+            _, register, scaling = scaling_states_
+            done.next(register)
+            register.next(scaling)
+            # A later release deregistered the target between our register and our policy
+            # (ObjectNotFoundException, see AUTOSCALING_FACTS): watch the endpoint again. Back on
+            # our config (the later update rolled back or was refused) we scale it again; InService
+            # on a later config we stand down as superseded, and the later release scales it.
+            scaling.add_catch(
+                count, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
+            )
+            # a superseded release leaves scaling to the later one that is in service
+            self._ends = [scaling, superseded]
+        self._check_state_names(scope, id)
+
+    def _build_polling(
+        self,
+        id: str,
+        endpoint_name: str,
+        endpoint_config_name: str,
+        poll_interval: Duration,
+        describe_statements: list[iam.PolicyStatement],
+    ) -> tuple[sfn.Pass, SageMakerTask, sfn.Pass, sfn.Pass]:
+        """After our create or update: poll until InService, bounded by ``max_polls``.
+
+        Returns the entry (``<id>StartPolling``), the poll task (for its IAM) and the two exits:
+        ``<id>InService`` on this deployment's config, ``<id>Superseded`` on a later release's.
+        """
+        stack = Stack.of(self)
+        result = f"$.steps.{id}"
         count = sfn.Pass(self, f"{id}StartPolling", parameters={"Polls": 0}, result_path=f"{result}.Progress")
         wait = sfn.Wait(self, f"{id}Wait", time=sfn.WaitTime.duration(poll_interval))
         poll = SageMakerTask(
@@ -871,32 +912,11 @@ class EndpointDeployment(sfn.StateMachineFragment):
             .when(sfn.Condition.number_greater_than_equals(f"{result}.Progress.Polls", self.max_polls), timed_out)
             .otherwise(wait)
         )
-        start.next(describe)
-        describe.next(route)
-        create.next(count)
-        update.next(count)
         count.next(wait)
         wait.next(poll)
         poll.next(bump)
         bump.next(check)
-        self._start = start
-        self.tasks.append(poll)
-        if scaling_states_ is None:
-            self._ends: list[sfn.INextable] = [done, superseded]
-        else:
-            _, register, scaling = scaling_states_
-            done.next(register)
-            register.next(scaling)
-            # A later release deregistered the target between our register and our policy
-            # (ObjectNotFoundException, see AUTOSCALING_FACTS): watch the endpoint again. Back on
-            # our config (the later update rolled back or was refused) we scale it again; InService
-            # on a later config we stand down as superseded, and the later release scales it.
-            scaling.add_catch(
-                count, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
-            )
-            # a superseded release leaves scaling to the later one that is in service
-            self._ends = [scaling, superseded]
-        self._check_state_names(scope, id)
+        return count, poll, done, superseded
 
     def _check_state_names(self, scope: Construct, id: str) -> None:
         """Every state this deployment built is named ``<id><suffix>``; the longest must fit the limit."""
