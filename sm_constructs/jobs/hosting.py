@@ -699,41 +699,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
         )
 
         # -- a busy endpoint: wait, bounded, and look again -----------------------------------
-        busy_wait = sfn.Wait(self, f"{id}BusyWait", time=sfn.WaitTime.duration(poll_interval))
-        count_busy = sfn.Pass(
-            self,
-            f"{id}CountBusy",
-            parameters={"Count": sfn.JsonPath.math_add(sfn.JsonPath.number_at(f"{result}.Busy.Count"), 1)},
-            result_path=f"{result}.Busy",
-        )
-        busy_too_long = sfn.Fail(
-            self,
-            f"{id}BusyTimedOut",
-            error="EndpointDeploymentTimedOut",
-            cause=f"Endpoint {endpoint_name} stayed busy (Creating, Updating or Deleting) for {self.max_polls} polls: "
-            "another release or change is still in progress; run again when it is InService",
-        )
-        # SageMaker's refusals that only mean "busy" (ValidationException, message documented in
-        # the emulator's endpoint_lifecycle module); any other refusal fails the deployment with its cause.
-        refused = f"{result}.Refused"
-        rejected = (
-            sfn.Choice(self, f"{id}Refused")
-            .when(
-                sfn.Condition.or_(
-                    sfn.Condition.string_matches(f"{refused}.Cause", "*Cannot update in-progress endpoint*"),
-                    sfn.Condition.string_matches(f"{refused}.Cause", "*Cannot create already existing endpoint*"),
-                ),
-                busy_wait,
-            )
-            .otherwise(
-                sfn.Fail(
-                    self,
-                    f"{id}Rejected",
-                    error_path=f"{refused}.Error",
-                    cause_path=f"{refused}.Cause",
-                )
-            )
-        )
+        busy_wait, count_busy, busy_too_long, rejected, refused = self._build_busy(id, endpoint_name, poll_interval)
         for task in (create, update):
             task.add_catch(rejected, errors=["States.ALL"], result_path=refused)
 
@@ -800,7 +766,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
             route.when(sfn.Condition.string_equals(existing_status, "Failed"), failed_endpoint)
         route.when(sfn.Condition.number_greater_than_equals(f"{result}.Busy.Count", self.max_polls), busy_too_long)
         route.otherwise(busy_wait)
-        busy_wait.next(count_busy)
         count_busy.next(describe)
 
         # -- after our create or update: wait until it is in service -------------------------
@@ -829,6 +794,52 @@ class EndpointDeployment(sfn.StateMachineFragment):
             # a superseded release leaves scaling to the later one that is in service
             self._ends = [scaling, superseded]
         self._check_state_names(scope, id)
+
+    def _build_busy(
+        self, id: str, endpoint_name: str, poll_interval: Duration
+    ) -> tuple[sfn.Wait, sfn.Pass, sfn.Fail, sfn.Choice, str]:
+        """A busy endpoint: wait (``<id>BusyWait`` → ``<id>CountBusy``, which the caller sends back to
+        its look), at most ``max_polls`` times (``<id>BusyTimedOut``). Returns those states, the
+        ``<id>Refused`` choice a refused call is caught into, and the path the refusal is kept at.
+        """
+        result = f"$.steps.{id}"
+        busy_wait = sfn.Wait(self, f"{id}BusyWait", time=sfn.WaitTime.duration(poll_interval))
+        count_busy = sfn.Pass(
+            self,
+            f"{id}CountBusy",
+            parameters={"Count": sfn.JsonPath.math_add(sfn.JsonPath.number_at(f"{result}.Busy.Count"), 1)},
+            result_path=f"{result}.Busy",
+        )
+        busy_too_long = sfn.Fail(
+            self,
+            f"{id}BusyTimedOut",
+            error="EndpointDeploymentTimedOut",
+            cause=f"Endpoint {endpoint_name} stayed busy (Creating, Updating or Deleting) for {self.max_polls} polls: "
+            "another release or change is still in progress; run again when it is InService",
+        )
+        # SageMaker's refusals that only mean "busy" (ValidationException, message documented in
+        # the emulator's endpoint_lifecycle module); any other refusal fails the deployment with its cause.
+        refused = f"{result}.Refused"
+        rejected = (
+            sfn.Choice(self, f"{id}Refused")
+            .when(
+                sfn.Condition.or_(
+                    sfn.Condition.string_matches(f"{refused}.Cause", "*Cannot update in-progress endpoint*"),
+                    sfn.Condition.string_matches(f"{refused}.Cause", "*Cannot create already existing endpoint*"),
+                ),
+                busy_wait,
+            )
+            .otherwise(
+                sfn.Fail(
+                    self,
+                    f"{id}Rejected",
+                    error_path=f"{refused}.Error",
+                    cause_path=f"{refused}.Cause",
+                )
+            )
+        )
+        busy_wait.next(count_busy)
+        return busy_wait, count_busy, busy_too_long, rejected, refused
 
     def _build_polling(
         self,
