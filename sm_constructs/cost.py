@@ -49,7 +49,12 @@ USES = {
 
 @dataclass(frozen=True)
 class PriceTable:
-    """USD per instance-hour by region, use and instance type (``data/prices.json``)."""
+    """USD per instance-hour by region, use and instance type (``data/prices.json``).
+
+    :param source: where the prices come from (``page``, ``as_of``, ``currency``, ``verified``).
+    :param default_region: the region priced for an environment-agnostic stack.
+    :param regions: region -> use -> instance type -> USD per instance-hour.
+    """
 
     source: Mapping[str, str]
     default_region: str
@@ -86,7 +91,18 @@ class JobState:
 
 @dataclass(frozen=True)
 class JobCost:
-    """The priced instances of one step; ``problem`` says why it could not be priced."""
+    """The priced instances of one step; ``problem`` says why it could not be priced.
+
+    :param step: the step's state name.
+    :param use: the price table's use (e.g. processing, training).
+    :param instance_type: Default: - none (not priced).
+    :param instance_count: Default: 0.
+    :param seconds: the time priced, per job. Default: 0.
+    :param jobs: how many jobs the step runs. Default: 1.
+    :param hourly: USD per instance-hour. Default: - none (not priced).
+    :param problem: why the step could not be priced. Default: - none.
+    :param basis: what ``seconds`` is read from. Default: ``MaxRuntimeInSeconds``.
+    """
 
     step: str
     use: str

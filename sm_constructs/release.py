@@ -99,7 +99,11 @@ Stage = Literal["staging", "production"]
 
 @dataclass(frozen=True)
 class StageEnvironment:
-    """Where one stage runs: its account and region."""
+    """Where one stage runs: its account and region.
+
+    :param account: the stage's AWS account id.
+    :param region: the stage's region.
+    """
 
     account: str
     region: str

@@ -1,6 +1,5 @@
 """Definitions refer to each other by object; imports stand in for resources made outside the app."""
 
-
 import pytest
 from asl_eval import evaluate_parameters
 from aws_cdk import Fn

@@ -209,6 +209,8 @@ class CachedStep(sfn.StateMachineFragment):
     :param definition: the definition whose task is cached.
     :param task: its task (run on a miss).
     :param cache: how long a result counts (:class:`StepCache`).
+    :param input_defaults: the defaults of the pipeline's ``s3_uri`` input fields, by JSONPath, to locate the
+        inputs to fingerprint. Default: - none.
     """
 
     def __init__(
