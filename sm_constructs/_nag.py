@@ -19,6 +19,7 @@ __all__ = [
     "acknowledge",
     "acknowledge_in_packs",
     "bucket_prefix_findings",
+    "flatten_cfn_reference",
     "iam5",
     "state_machine_executions",
 ]
@@ -48,7 +49,7 @@ def _logical_id(cfn: CfnResource) -> str:
     return str(stack.resolve(stack.get_logical_id(cfn)))
 
 
-def _flatten_cfn_reference(node: Any) -> str:
+def flatten_cfn_reference(node: Any) -> str:
     """A resolved CloudFormation value as cdk-nag names it in a finding id (cdk-nag
     ``src/utils/flatten-cfn-reference.ts``: ``Ref`` → ``<X>``, ``Fn::GetAtt`` → ``<X.Attr>``, joins
     joined, ``${X}`` → ``<X>``)."""
@@ -60,14 +61,14 @@ def _flatten_cfn_reference(node: Any) -> str:
         (key, value), *_ = node.items()
         if key == "Fn::Join":
             delimiter, items = value
-            return str(delimiter).join(_flatten_cfn_reference(item) for item in items)
+            return str(delimiter).join(flatten_cfn_reference(item) for item in items)
         if key in ("Fn::Sub", "Fn::ImportValue"):
-            return _flatten_cfn_reference(value)
+            return flatten_cfn_reference(value)
         if key == "Fn::GetAtt":
             resource, attribute = value
-            return f"<{_flatten_cfn_reference(resource)}.{_flatten_cfn_reference(attribute)}>"
+            return f"<{flatten_cfn_reference(resource)}.{flatten_cfn_reference(attribute)}>"
         if key == "Ref":
-            return f"<{_flatten_cfn_reference(value)}>"
+            return f"<{flatten_cfn_reference(value)}>"
     return json.dumps(node, separators=(",", ":"))
 
 
@@ -80,7 +81,7 @@ def bucket_prefix_findings(bucket: IConstruct, prefix: str, actions: Iterable[st
         findings.append(iam5(resource=f"<{_logical_id(cfn_bucket)}.Arn>/{prefix}*"))
     elif hasattr(bucket, "arn_for_objects"):  # an imported bucket: its object ARN as cdk-nag writes it
         objects = Stack.of(bucket).resolve(bucket.arn_for_objects(f"{prefix}*"))
-        findings.append(iam5(resource=_flatten_cfn_reference(objects)))
+        findings.append(iam5(resource=flatten_cfn_reference(objects)))
     return findings
 
 

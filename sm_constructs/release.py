@@ -47,7 +47,7 @@ from constructs import Construct
 from ._flags import pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import EVENTS_PRINCIPAL
-from ._nag import acknowledge, iam5
+from ._nag import acknowledge, flatten_cfn_reference, iam5
 from ._validation import Problems, typed
 from .jobs.refs import IModelPackageGroup
 from .jobs.registry import ModelPackageGroup
@@ -372,12 +372,11 @@ class ReleaseTarget(Construct):
             resource_arns=[build_keys],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{build.region}.amazonaws.com"}},
         )
-        from .storage import _flatten_cfn_reference
 
         stack = Stack.of(self)
         acknowledge(
             role,
-            [iam5(resource=_flatten_cfn_reference(stack.resolve(arn))) for arn in (bucket_objects, build_keys)],
+            [iam5(resource=flatten_cfn_reference(stack.resolve(arn))) for arn in (bucket_objects, build_keys)],
             "Released artifacts are the objects under the build account's artifacts prefix, decrypted through S3 "
             "only; the build account's bucket and key policies narrow both to this account's tagged roles.",
         )

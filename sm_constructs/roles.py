@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ._iam import ManagedPolicyRole, combine_grants
-from ._nag import acknowledge
+from ._nag import acknowledge, flatten_cfn_reference
 from ._validation import Problems, typed
 from .images import ECR_PULL_ACTIONS, grant_ecr_token
 
@@ -92,9 +92,8 @@ class SageMakerExecutionRole(ManagedPolicyRole):
                 conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "aws/sagemaker/*"]}},
             )
         )
-        from .storage import _flatten_cfn_reference  # the ARN as cdk-nag prints it, env-agnostic stack or not
 
-        log_groups_id = _flatten_cfn_reference(stack.resolve(log_groups))
+        log_groups_id = flatten_cfn_reference(stack.resolve(log_groups))
         acknowledge(
             self,
             [
