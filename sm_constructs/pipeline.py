@@ -21,6 +21,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -237,6 +238,10 @@ class MlPipeline(ExecutionMetrics, Construct):
     :param max_cost_per_run: fail synth when a run's worst case (every job step at its maximum
         runtime, priced from the repository's price table: :meth:`worst_case_cost`) exceeds this many
         US dollars. Default: - no budget.
+    :param notification_topic: told of failures; a topic encrypted with a customer-managed key
+        (``master_key``) is published to with that key. Default: - a new topic encrypted with ``encryption_key``.
+    :param log_group: the execution logs (one shared by several workflows lets a stack hold more of
+        them). Default: - a new log group encrypted with ``encryption_key``, kept for one year.
     """
 
     state_machine: MlStateMachine
@@ -269,6 +274,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         cache: StepCache | None = None,
         max_cost_per_run: float | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> None:
         self._validate(
             scope,
@@ -345,12 +351,13 @@ class MlPipeline(ExecutionMetrics, Construct):
             state_machine_name=state_machine_name,
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
+            log_group=log_group,
         )
         if self._cached_steps:
             acknowledge_lookups(self.state_machine, self._cached_steps)
         if max_cost_per_run is not None:
             self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(p, FanOut) for p in preprocessing))
-        if self._own_topic:
+        if self._own_topic or self.topic.master_key is not None:
             self._grant_encrypted_publish()
         if quality_gate is not None:
             self._grant_report_read(quality_gate)
@@ -928,7 +935,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _grant_encrypted_publish(self) -> None:
-        grant_encrypted_publish(self.state_machine.role, self.encryption_key)
+        grant_encrypted_publish(self.state_machine.role, self.topic.master_key or self.encryption_key)
 
     def _allow_alarm_publish(self) -> None:
         allow_alarm_publish(self.topic, self.encryption_key)

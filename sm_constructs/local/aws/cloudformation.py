@@ -141,7 +141,9 @@ _STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
 
 
-def _deployed_definition(properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> dict[str, Any]:
+def _deployed_definition(
+    properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+) -> dict[str, Any]:
     """``properties`` with ``DefinitionString`` as CloudFormation deploys it: read from ``DefinitionS3Location``
     or ``Definition`` when given there, then ``DefinitionSubstitutions`` applied."""
     import json
@@ -157,7 +159,9 @@ def _deployed_definition(properties: dict[str, Any], account_id: str, region_nam
     elif text is None and isinstance(location, dict):
         bucket, key = location.get("Bucket"), location.get("Key")
         try:
-            stored = s3_backends[account_id][get_partition(region_name)].get_object(bucket, key, version_id=location.get("Version"))
+            stored = s3_backends[account_id][get_partition(region_name)].get_object(
+                bucket, key, version_id=location.get("Version")
+            )
         except (MissingBucket, MissingKey):
             stored = None
         if stored is None:
@@ -195,7 +199,10 @@ def _install_state_machine_definitions() -> None:
     ) -> Any:
         properties = cloudformation_json.get("Properties", {})
         logical_id = kwargs.get("LogicalId", resource_name)
-        resolved = {**cloudformation_json, "Properties": _deployed_definition(properties, account_id, region_name, logical_id)}
+        resolved = {
+            **cloudformation_json,
+            "Properties": _deployed_definition(properties, account_id, region_name, logical_id),
+        }
         return original(cls, resource_name, resolved, account_id, region_name, **kwargs)
 
     @patches.wrap(owner, "update_from_cloudformation_json", why=why)
