@@ -1,81 +1,124 @@
 """State machine definitions stored as S3 file assets (``definition_in_s3``): the template carries only
 ``DefinitionS3Location`` and ``DefinitionSubstitutions``, and everything that reads definitions still
-reads them: the emulator's CloudFormation (moto in this process, with the emulator's plug-ins),
-SageMakerChecks, botocore's model of every SageMaker request, cfn-lint.
+reads them: SageMakerChecks, botocore's model of every SageMaker request, the IAM trace of
+tests/test_iam_facts.py, cfn-lint (the emulator: tests/test_local_definitions.py).
 
-One reference app (one churn pipeline, definitions in S3) is synthesized for the module.
+One reference app with two pipelines (definitions in S3, the second sharing the first's key, topic
+and log group) is synthesized for the module.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
-import boto3
 import pytest
-from moto import mock_aws
 
-from sm_constructs.local.aws import cloudformation
-
-DEFINITION = {
-    "StartAt": "Notify",
-    "States": {
-        "Notify": {
-            "Type": "Task",
-            "Resource": "arn:${Partition}:states:::sns:publish",
-            "Parameters": {"TopicArn": "${TopicArn}", "Message": "done"},
-            "End": True,
-        }
-    },
-}
-
-
-def _machine_template(key: str) -> str:
-    machine = {
-        "Type": "AWS::StepFunctions::StateMachine",
-        "Properties": {
-            "StateMachineName": "from-s3",
-            "RoleArn": "arn:aws:iam::123456789012:role/states",
-            "DefinitionS3Location": {"Bucket": "assets", "Key": key},
-            "DefinitionSubstitutions": {"Partition": {"Ref": "AWS::Partition"}, "TopicArn": {"Ref": "Topic"}},
-        },
-    }
-    return json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "Machine": machine}})
+# ---- the reference app with two pipelines: definitions in S3, the second sharing the first's parts ----
 
 
 @pytest.fixture(scope="module")
-def aws():
-    cloudformation.install()
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        session.client("s3").create_bucket(Bucket="assets")
-        yield session
+def synthesized(tmp_path_factory):
+    from support import new_app
+
+    import app as reference
+
+    out = tmp_path_factory.mktemp("cdk.out")
+    app = new_app(outdir=str(out))
+    stack = reference.build(app, pipelines=2, nag=False)
+    assembly = Path(app.synth().directory)
+    template = json.loads((assembly / "SmConstructsReference.template.json").read_text())
+    return app, stack, assembly, template
 
 
-def test_emulator_reads_the_definition_from_s3_with_substitutions(aws):
-    s3, cfn, sfn = aws.client("s3"), aws.client("cloudformation"), aws.client("stepfunctions")
-    s3.put_object(Bucket="assets", Key="v1.json", Body=json.dumps(DEFINITION).encode())
-    cfn.create_stack(StackName="S3Definition", TemplateBody=_machine_template("v1.json"))
-    (machine,) = sfn.list_state_machines()["stateMachines"]
-    deployed = json.loads(sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"])
-    (topic,) = aws.client("sns").list_topics()["Topics"]
-    task = deployed["States"]["Notify"]
-    assert task["Resource"] == "arn:aws:states:::sns:publish"
-    assert task["Parameters"]["TopicArn"] == topic["TopicArn"]
+@pytest.fixture(scope="module")
+def inlined(synthesized):
+    from sfn_requests import inline_definitions
 
-    # an update (a new asset key) deploys the new definition in place
-    changed = json.loads(json.dumps(DEFINITION).replace('"done"', '"changed"'))
-    s3.put_object(Bucket="assets", Key="v2.json", Body=json.dumps(changed).encode())
-    cfn.update_stack(StackName="S3Definition", TemplateBody=_machine_template("v2.json"))
-    deployed = json.loads(sfn.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"])
-    assert deployed["States"]["Notify"]["Parameters"]["Message"] == "changed"
+    _, _, assembly, template = synthesized
+    return inline_definitions(template, assembly)
 
 
-def test_emulator_fails_the_stack_when_the_definition_object_is_missing(aws):
-    cfn = aws.client("cloudformation")
-    cfn.create_stack(StackName="S3Missing", TemplateBody=_machine_template("missing.json"))
-    (stack,) = cfn.describe_stacks(StackName="S3Missing")["Stacks"]
-    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
-    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="S3Missing")["StackEvents"]]
-    assert any("s3://assets/missing.json" in r and "does not exist" in r for r in reasons), reasons
+def _machines(stack):
+    from sm_constructs.state_machine import MlStateMachine
+
+    return [c for c in stack.node.find_all() if isinstance(c, MlStateMachine)]
+
+
+def test_every_definition_is_an_s3_asset_that_deploys_the_inline_definition(synthesized, inlined):
+    """File + substitutions, substituted as CloudFormation does, give exactly the definition aws-cdk rendered."""
+    _, stack, _, template = synthesized
+    machines = _machines(stack)
+    assert len(machines) == 5  # two build pipelines, two releases, the tuning pipeline
+    for machine in machines:
+        cfn = machine.state_machine.node.default_child
+        logical_id = stack.resolve(cfn.logical_id)
+        props = template["Resources"][logical_id]["Properties"]
+        assert "DefinitionString" not in props and set(props["DefinitionS3Location"]) == {"Bucket", "Key"}
+        assert machine.definition_asset is not None and props["DefinitionS3Location"]["Key"].endswith(".json")
+        rendered = stack.resolve(cfn.definition_string)
+        deployed = inlined["Resources"][logical_id]["Properties"]["DefinitionString"]
+        assert _joined(deployed) == _joined(rendered), machine.node.path
+        assert 0 < machine.definition_size() < 1024 * 1024
+
+
+def _joined(body):
+    if isinstance(body, str):
+        return body
+    return "".join(p if isinstance(p, str) else json.dumps(p, sort_keys=True) for p in body["Fn::Join"][1])
+
+
+def test_sagemaker_checks_read_every_definition_from_its_asset(synthesized):
+    from support import sagemaker_findings
+
+    from sm_constructs.nag._rule import Context
+
+    app, stack, assembly, _ = synthesized
+    assert sagemaker_findings(app) == {}  # StateMachineReadable among them, had a definition gone unread
+    context = Context(vpc_only=False)
+    context.use_templates([str(assembly / "SmConstructsReference.template.json")])
+    for machine in _machines(stack):
+        read = context.machine(machine.state_machine.node.default_child)
+        assert read.asl is not None, read.unreadable
+        assert read.tasks, machine.node.path  # each workflow calls SageMaker
+
+
+def test_every_sagemaker_request_is_valid(inlined):
+    from sfn_requests import assert_all_requests_valid
+
+    assert_all_requests_valid(inlined, expect_at_least=20)
+
+
+def test_every_role_is_granted_what_its_definition_calls_and_nothing_else(inlined):
+    """The IAM trace of tests/test_iam_facts.py on S3 definitions and on workflows sharing key, topic and logs."""
+    from sfn_requests import state_machines
+    from test_iam_facts import _actions, documented_actions, role_statements
+
+    machines = state_machines(inlined)
+    assert len(machines) == 5
+    for logical_id, asl in machines.items():
+        state_machine = inlined["Resources"][logical_id]
+        role = state_machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        granted = {a.lower() for s in role_statements(inlined, role) if s["Effect"] == "Allow" for a in _actions(s)}
+        needed = documented_actions(state_machine, asl)
+        assert sorted(granted - set(needed)) == [], f"{logical_id}: granted but needed by no documented call"
+        assert sorted(set(needed) - granted) == [], f"{logical_id}: needed by a documented call but not granted"
+
+
+def test_template_is_cfn_lint_clean(synthesized):
+    from support import cfn_lint
+
+    assert cfn_lint(synthesized[3]) == []
+
+
+def test_a_definition_with_a_literal_substitution_marker_is_refused():
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_stepfunctions as sfn
+
+    from sm_constructs import MlStateMachine
+
+    stack = Stack(App(), "Literal")
+    step = sfn.Pass(stack, "Step", result=sfn.Result.from_object({"text": "${Looks.Like.A.Variable}"}))
+    MlStateMachine(stack, "Machine", definition_body=sfn.DefinitionBody.from_chainable(step), definition_in_s3=True)
+    with pytest.raises(Exception, match=r"MlStateMachine 'Literal/Machine': definition_in_s3=True .* '\$\{'"):
+        stack.node.root.synth()
