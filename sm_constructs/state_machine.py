@@ -37,7 +37,10 @@ DEFINITIONS_IN_S3_CONTEXT = "sm-constructs:definitionsInS3"
 
 
 @jsii.implements(IAspect)
-class _PolicyOnlyDependsOn:
+class _AtSynth:
+    """What needs every grant made: DependsOn the role's policies only, cdk-nag acknowledgements of its
+    prefix ARNs, and the definition moved to S3 (``definition_in_s3``) once it is complete."""
+
     def __init__(self, owner: MlStateMachine) -> None:
         self._owner = owner
 
@@ -345,7 +348,7 @@ class MlStateMachine(ExecutionMetrics, Construct):
         """
         cfn_sm = self.state_machine.node.default_child
         assert cfn_sm is not None
-        Aspects.of(cfn_sm).add(_PolicyOnlyDependsOn(self))  # visits only the CfnStateMachine
+        Aspects.of(cfn_sm).add(_AtSynth(self))  # visits only the CfnStateMachine
 
     def _store_definition_in_s3(self) -> None:
         """Move the rendered definition into an S3 file asset, deploy-time values into substitutions."""
