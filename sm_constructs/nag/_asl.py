@@ -151,9 +151,10 @@ def read_machine(
     elif isinstance(body, str):
         text = body
     elif "DefinitionS3Location" in properties:
-        text = read_object(properties["DefinitionS3Location"]) if read_object else None
-        if text is None:
+        stored = read_object(properties["DefinitionS3Location"]) if read_object else None
+        if stored is None:
             return Machine(None, "the definition is read from S3 (DefinitionS3Location) at deploy time")
+        text = stored
     else:
         return Machine(None, f"the definition is not JSON text ({str(body)[:80]})")
     text = _substitute(text, substitutions if isinstance(substitutions, dict) else {}, intrinsics)

@@ -157,7 +157,7 @@ def _deployed_definition(
     if text is None and isinstance(properties.get("Definition"), dict):
         text = json.dumps(properties["Definition"])
     elif text is None and isinstance(location, dict):
-        bucket, key = location.get("Bucket"), location.get("Key")
+        bucket, key = str(location.get("Bucket")), str(location.get("Key"))
         try:
             stored = s3_backends[account_id][get_partition(region_name)].get_object(
                 bucket, key, version_id=location.get("Version")
