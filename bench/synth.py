@@ -297,6 +297,15 @@ def main(argv: list[str] | None = None) -> int:
                     f"{(points[c][2].template_bytes - points[a][2].template_bytes) / (c - a):,.0f} | "
                     f"{lib_ms:.0f} | {base_ms:.0f} | {lib_ms / base_ms:.2f}× |"
                 )
+    cores = os.cpu_count() or 1
+    busiest = max(load, os.getloadavg()[0])
+    if busiest > cores:
+        lines += [
+            "",
+            f"The machine was busy with other work (load average up to {busiest:.1f} on {cores} cores): times of "
+            "identical runs varied by tens of percent, so the time ratios above say little; template bytes and "
+            "resources are exact.",
+        ]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.markdown:
