@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.xdist_group("definitions-in-s3")  # one synthesized app for the module's tests
+
 # ---- the reference app with two pipelines: definitions in S3, the second sharing the first's parts ----
 
 
