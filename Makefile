@@ -74,9 +74,9 @@ docs: setup
 wheel: $(UV)
 	$(UV) build --wheel --out-dir dist
 
-## Synth-time benchmark against a hand-written aws-cdk-lib baseline (not part of `make test`).
+## Synth-time benchmark against a hand-written aws-cdk-lib baseline, written to docs/performance.md (its N=1,2 smoke run is in `make test`: tests/test_bench.py).
 bench: setup
-	$(VENV)/bin/python bench/synth.py --markdown bench/out.md
+	$(VENV)/bin/python bench/synth.py --markdown docs/performance.md
 
 ## Deploy the reference app into the local emulator (real CDK CLI) and run its pipeline: no AWS account, no Docker.
 demo: setup

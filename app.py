@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import App, Duration, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
@@ -49,16 +50,24 @@ from sm_constructs import (
     TuningDefinition,
 )
 from sm_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
+from sm_constructs.state_machine import DEFINITIONS_IN_S3_CONTEXT
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 RUN = sfn.JsonPath.execution_name
 
 
 class ReferenceStack(Stack):
-    """Data bucket, execution role, exploration notebook, and ``pipelines`` churn pipelines."""
+    """Data bucket, execution role, exploration notebook, and ``pipelines`` churn pipelines.
+
+    With more than one pipeline the stack is shaped to hold many (25 fit CloudFormation's 1 MB and
+    500-resource limits): state machine definitions are S3 assets, and the pipelines after the first
+    share its key, notification topic and log group (:func:`churn_pipeline` ``shared``).
+    """
 
     def __init__(self, scope: Construct, id: str, *, pipelines: int = 1, notebook: bool = True) -> None:
         super().__init__(scope, id, description="sm_constructs reference: SageMaker churn workflow")
+        if pipelines > 1:
+            self.node.set_context(DEFINITIONS_IN_S3_CONTEXT, True)
         self.data = MlDataBucket(self, "Data")
         self.execution_role = SageMakerExecutionRole(self, "ExecutionRole")
         for prefix in (DataPrefix.RAW,):
@@ -69,10 +78,12 @@ class ReferenceStack(Stack):
         # Model Monitor: the monitoring jobs read the capture, baselines and reports live under monitoring/.
         self.data.grant_read(self.execution_role, DataPrefix.DATA_CAPTURE)
         self.data.grant_read_write(self.execution_role, DataPrefix.MONITORING)
-        releases = [
-            churn_pipeline(self, "Churn" if i == 0 else f"Churn{i + 1}", self.data, self.execution_role, index=i)
-            for i in range(pipelines)
-        ]
+        releases = [churn_pipeline(self, "Churn", self.data, self.execution_role)]
+        for i in range(1, pipelines):
+            shared = releases[0][0]
+            releases.append(
+                churn_pipeline(self, f"Churn{i + 1}", self.data, self.execution_role, index=i, shared=shared)
+            )
         self.pipelines = [pipeline for pipeline, _ in releases]
         #: The deployment of each pipeline's approved versions.
         self.deployments = [deployment for _, deployment in releases]
@@ -106,14 +117,30 @@ def _uri(data: MlDataBucket, prefix: str, name: str = "") -> str:
 
 
 def churn_pipeline(
-    scope: Construct, id: str, data: MlDataBucket, role: SageMakerExecutionRole, *, index: int = 0
+    scope: Construct,
+    id: str,
+    data: MlDataBucket,
+    role: SageMakerExecutionRole,
+    *,
+    index: int = 0,
+    shared: MlPipeline | None = None,
 ) -> tuple[MlPipeline, ModelDeployment]:
     """Build: preprocess → train (XGBoost) → evaluate → gate → register (pending approval).
 
     Release, when a person approves the version (``sm-pipeline approve churn-models``): model from
     the version → endpoint config → endpoint (autoscaled) → batch transform of ``processed/latest/batch/``.
+
+    ``shared``: a pipeline of the same stack whose key, notification topic and log group this one's
+    build and release workflows use (each role is still granted that key for its own state machine only).
     """
     group = Construct(scope, id)
+    parts: dict[str, Any] = {}
+    if shared is not None:
+        parts = {
+            "encryption_key": shared.encryption_key,
+            "notification_topic": shared.topic,
+            "log_group": shared.state_machine.log_group,
+        }
     slug = "churn" if index == 0 else f"churn{index + 1}"
     hyperparameters = json.loads((REFERENCE / "hyperparameters.json").read_text())
     isolated = NetworkConfig(enable_network_isolation=True)
@@ -244,6 +271,7 @@ def churn_pipeline(
         ),
         name_prefix=slug,
         state_machine_name=f"sm-constructs-{slug}-deployment",
+        **parts,
     )
     pipeline = MlPipeline(
         group,
@@ -283,6 +311,7 @@ def churn_pipeline(
         state_machine_name=f"sm-constructs-{slug}",
         # Preprocessing, training and evaluation reuse a Completed job with the same request.
         cache=StepCache(expire_after=Duration.days(30)),
+        **parts,
     )
     return pipeline, deployment
 

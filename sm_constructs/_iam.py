@@ -9,10 +9,12 @@ managed-policy limit.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any
 
+import botocore.loaders
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -44,12 +46,34 @@ _POLICY_BUDGET = 5200
 #: Characters counted for each unresolved token (``{"Fn::GetAtt": [...]}``, an ARN or a name once
 #: deployed): more than any of them takes in practice, so policies stay under IAM's limit.
 _TOKEN_CHARS = 100
-_TOKEN = re.compile(r"\$\{Token\[[^\]]*\]\}")
+_TOKEN = re.compile(r"\$\{Token\[([^\]]*)\]\}")
+_PSEUDO = re.compile(r"AWS\.(Partition|Region|AccountId|URLSuffix)\.\d+")
+
+
+@functools.cache
+def _pseudo_parameter_chars() -> dict[str, int]:
+    """The longest value each pseudo parameter in ARNs takes once deployed: partition names, Region
+    names and DNS suffixes from botocore's partition data (``endpoints.json``); an account id is 12
+    digits (AWS Account Management Reference Guide, "View AWS account identifiers")."""
+    partitions = botocore.loaders.Loader().load_data("endpoints")["partitions"]
+    return {
+        "Partition": max(len(p["partition"]) for p in partitions),
+        "Region": max(len(r) for p in partitions for r in p["regions"]),
+        "AccountId": 12,
+        "URLSuffix": max(len(p["dnsSuffix"]) for p in partitions),
+    }
+
+
+def _token_chars(display: str) -> int:
+    pseudo = _PSEUDO.fullmatch(display)
+    return _pseudo_parameter_chars()[pseudo.group(1)] if pseudo else _TOKEN_CHARS
 
 
 def _estimated_size(rendered: str) -> int:
-    """Size of a statement once deployed, from its JSON with tokens unresolved (no jsii round trip)."""
-    return len(_TOKEN.sub("", rendered)) + _TOKEN_CHARS * len(_TOKEN.findall(rendered))
+    """Size of a statement once deployed, from its JSON with tokens unresolved (no jsii round trip):
+    a pseudo parameter (``AWS.Partition`` ...) counts as its longest value, any other token as
+    :data:`_TOKEN_CHARS`."""
+    return len(_TOKEN.sub("", rendered)) + sum(_token_chars(m) for m in _TOKEN.findall(rendered))
 
 
 class ManagedPolicyRole(iam.Role):

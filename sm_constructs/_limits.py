@@ -2,9 +2,10 @@
 
 aws-cdk already fails synth above 500 resources per stack and MlStateMachine checks Step Functions'
 1 MiB definition limit. What is left is CloudFormation's 1,000,000-byte limit on a template body
-(read from S3): a stack of about 15 reference pipelines passes the other two checks and would only
-fail at deploy. :func:`check_template_size` registers, once per app, a policy validation plugin
-that reads the synthesized templates and fails synth naming the stack, its size and what to do.
+(read from S3): a stack of more reference pipelines than fit (7 with inline definitions, 25 with
+definitions in S3 and shared parts, ``app.py``) would only fail at deploy. :func:`check_template_size`
+registers, once per app, a policy validation plugin that reads the synthesized templates and fails
+synth naming the stack, its size and what to do.
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ class _TemplateSize:
                             f"{self._limit:,} bytes for a template body; deploy would fail."
                         ),
                         fix=(
-                            "Put fewer pipelines in one stack: create them in several stacks (each with its "
-                            "own or a shared, imported data bucket and execution role)."
+                            "Store state machine definitions in S3 (context sm-constructs:definitionsInS3=true, "
+                            "or definition_in_s3=True), let workflows share one key, notification topic and "
+                            "log group (encryption_key=, notification_topic=, log_group=), or put fewer "
+                            "pipelines in one stack."
                         ),
                         violating_resources=[PolicyViolatingResource(locations=["/"], template_path=path)],
                     )

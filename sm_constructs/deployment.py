@@ -26,6 +26,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -95,7 +96,10 @@ class ModelDeployment(ExecutionMetrics, Construct):
     :param name_prefix: prefix of the model and endpoint config names. Default: - the endpoint name.
     :param encryption_key: encrypts the state machine, its logs and the notification topic.
         Default: - a new customer-managed key with rotation.
-    :param notification_topic: told of failed deployments. Default: - a new encrypted topic.
+    :param notification_topic: told of failed deployments; a topic encrypted with a customer-managed
+        key (``master_key``) is published to with that key. Default: - a new encrypted topic.
+    :param log_group: the execution logs (one shared by several workflows lets a stack hold more of
+        them). Default: - a new log group encrypted with ``encryption_key``, kept for one year.
     :param poll_interval: endpoint status polling. Default: 30 seconds.
     :param max_wait: longest wait for InService. Default: 1 hour.
     :param state_machine_name: Default: ``<endpoint name>-deployment``.
@@ -142,6 +146,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         required_metadata: Mapping[str, str] | None = None,
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        log_group: logs.ILogGroup | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
         for key in required_metadata or {}:
@@ -344,6 +349,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
             state_machine_name=state_machine_name,
             removal_policy=removal_policy,
             comment=f"Deploys approved versions of model package group {group.group_name} to {endpoint_name}",
+            log_group=log_group,
         )
 
         # ---- trigger ---------------------------------------------------------------------------
@@ -387,8 +393,9 @@ class ModelDeployment(ExecutionMetrics, Construct):
                 drift.add_alarm_action(cw_actions.SnsAction(self.topic))
                 self.drift_alarms.append(drift)
         if own_topic:
-            grant_encrypted_publish(self.state_machine.role, self.encryption_key)
             allow_alarm_publish(self.topic, self.encryption_key)
+        if own_topic or self.topic.master_key is not None:
+            grant_encrypted_publish(self.state_machine.role, self.topic.master_key or self.encryption_key)
 
     # ---- public -------------------------------------------------------------------------------
     def event_pattern(self) -> events.EventPattern:

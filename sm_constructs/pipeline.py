@@ -21,6 +21,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -253,10 +254,13 @@ class MlPipeline(ExecutionMetrics, Construct):
     :param approval: ``"auto"`` or ``"manual"`` (see above). Default: - the registration is a record only.
     :param inputs: documented execution input fields (:class:`InputField`). Default: - none.
     :param encryption_key: for the state machine, its logs and the topic. Default: - a new rotating key.
-    :param notification_topic: where the failure path and alarms publish. Default: - a new KMS-encrypted topic.
     :param retry_attempts: attempts of the throttling / capacity retry on each job; 0 turns it off. Default: 4.
     :param state_machine_name: Default: - a name unique in the app, from the construct path.
     :param removal_policy: for the key, the log group and the state machine. Default: ``RemovalPolicy.RETAIN``.
+    :param notification_topic: told of failures; a topic encrypted with a customer-managed key
+        (``master_key``) is published to with that key. Default: - a new topic encrypted with ``encryption_key``.
+    :param log_group: the execution logs (one shared by several workflows lets a stack hold more of
+        them). Default: - a new log group encrypted with ``encryption_key``, kept for one year.
     """
 
     state_machine: MlStateMachine
@@ -289,6 +293,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         cache: StepCache | None = None,
         max_cost_per_run: float | None = None,
+        log_group: logs.ILogGroup | None = None,
     ) -> None:
         self._validate(
             scope,
@@ -365,12 +370,13 @@ class MlPipeline(ExecutionMetrics, Construct):
             state_machine_name=state_machine_name,
             removal_policy=removal_policy,
             comment=f"SageMaker pipeline {self.node.path}",
+            log_group=log_group,
         )
         if self._cached_steps:
             acknowledge_lookups(self.state_machine, self._cached_steps)
         if max_cost_per_run is not None:
             self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(p, FanOut) for p in preprocessing))
-        if self._own_topic:
+        if self._own_topic or self.topic.master_key is not None:
             self._grant_encrypted_publish()
         if quality_gate is not None:
             self._grant_report_read(quality_gate)
@@ -948,7 +954,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
     def _grant_encrypted_publish(self) -> None:
-        grant_encrypted_publish(self.state_machine.role, self.encryption_key)
+        grant_encrypted_publish(self.state_machine.role, self.topic.master_key or self.encryption_key)
 
     def _allow_alarm_publish(self) -> None:
         allow_alarm_publish(self.topic, self.encryption_key)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import jsii
@@ -11,6 +15,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.interfaces import ResourceEnvironment
 from constructs import Construct, IConstruct, IValidation
@@ -23,14 +28,20 @@ from ._limits import check_template_size
 from ._nag import acknowledge
 from ._validation import Problems, check_state_machine_name, typed
 
-__all__ = ["MAX_DEFINITION_BYTES", "MlStateMachine"]
+__all__ = ["DEFINITIONS_IN_S3_CONTEXT", "MAX_DEFINITION_BYTES", "MlStateMachine"]
 
 #: Step Functions' limit on a state machine definition (1 MiB), checked at synth.
 MAX_DEFINITION_BYTES = 1024 * 1024
+#: Context key (``cdk.json``, or ``node.set_context`` on a stack before its constructs are added):
+#: ``true`` stores the definition of every MlStateMachine under that scope as an S3 file asset.
+DEFINITIONS_IN_S3_CONTEXT = "sm-constructs:definitionsInS3"
 
 
 @jsii.implements(IAspect)
-class _PolicyOnlyDependsOn:
+class _AtSynth:
+    """What needs every grant made: DependsOn the role's policies only, cdk-nag acknowledgements of its
+    prefix ARNs, and the definition moved to S3 (``definition_in_s3``) once it is complete."""
+
     def __init__(self, owner: MlStateMachine) -> None:
         self._owner = owner
 
@@ -42,6 +53,8 @@ class _PolicyOnlyDependsOn:
         policies = [p.node.default_child for p in self._owner._role.permission_policies]
         cfn_sm.add_override("DependsOn", [stack.get_logical_id(p) for p in policies if isinstance(p, CfnResource)])
         self._acknowledge_prefix_arns(stack)
+        if self._owner.definition_in_s3 and self._owner.definition_asset is None:
+            self._owner._store_definition_in_s3()
 
     def _acknowledge_prefix_arns(self, stack: Stack) -> None:
         """SageMaker ARNs ending in ``<name prefix>-*`` come from job definitions; say so to cdk-nag."""
@@ -90,6 +103,67 @@ def _nag_text(value: Any) -> str:
         if "Fn::GetAtt" in value:
             return f"<{'.'.join(value['Fn::GetAtt'])}>"
     return json.dumps(value, separators=(",", ":"))
+
+
+def _substitution_name(value: Any, taken: set[str]) -> str:
+    """A readable ``DefinitionSubstitutions`` key for a CloudFormation value (``Partition``, ``DataKey5F08Arn``)."""
+    if isinstance(value, dict) and "Ref" in value:
+        base = str(value["Ref"]).removeprefix("AWS::")
+    elif isinstance(value, dict) and "Fn::GetAtt" in value:
+        base = "".join(str(p) for p in value["Fn::GetAtt"])
+    elif isinstance(value, dict) and "Fn::FindInMap" in value:
+        base = "".join(p for p in value["Fn::FindInMap"] if isinstance(p, str))
+    else:
+        base = "Value"
+    base = re.sub(r"[^A-Za-z0-9]", "", base) or "Value"
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}{n}"
+    return name
+
+
+def definition_with_substitutions(body: Any) -> tuple[str, dict[str, Any]]:
+    """A resolved ``DefinitionString`` as text with ``${Name}`` where each deploy-time value was, and the values.
+
+    CloudFormation replaces each ``${Name}`` by ``DefinitionSubstitutions[Name]`` when it creates the
+    state machine (AWS CloudFormation User Guide, AWS::StepFunctions::StateMachine,
+    ``DefinitionSubstitutions``), so the file and the map deploy the definition the template had.
+    Raises ``ValueError`` where that would not hold: literal ``${`` in the definition (CloudFormation
+    would read it as a variable) or a value outside a JSON string (a substitution is text).
+    """
+    if isinstance(body, str):
+        parts: list[Any] = [body]
+    elif isinstance(body, dict) and set(body) == {"Fn::Join"}:
+        separator, joined = body["Fn::Join"]
+        parts = [p for i, part in enumerate(joined) for p in ([separator, part] if i and separator else [part])]
+    else:
+        raise ValueError(f"the definition is not JSON text ({str(body)[:80]})")
+    names: dict[str, str] = {}
+    substitutions: dict[str, Any] = {}
+    out: list[str] = []
+    in_string = escaped = False
+    for part in parts:
+        if isinstance(part, str):
+            if "${" in part:
+                raise ValueError("the definition contains '${', which CloudFormation would read as a substitution")
+            for ch in part:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = in_string
+                elif ch == '"':
+                    in_string = not in_string
+            out.append(part)
+            continue
+        if not in_string:
+            raise ValueError(f"the deploy-time value {json.dumps(part)[:80]} stands outside a JSON string")
+        key = json.dumps(part, sort_keys=True)
+        if key not in names:
+            names[key] = _substitution_name(part, set(substitutions))
+            substitutions[names[key]] = part
+        out.append(f"${{{names[key]}}}")
+    return "".join(out), substitutions
 
 
 @jsii.implements(IValidation)
@@ -179,6 +253,13 @@ class MlStateMachine(ExecutionMetrics, Construct):
     :param state_machine_name: Default: - a name unique in the app, from the construct path.
     :param removal_policy: for the key, the log group and the state machine. Default: ``RemovalPolicy.RETAIN``.
     :param comment: the definition's comment. Default: - none.
+    :param log_group: where execution logs go (one shared by several state machines lets a stack hold
+        more workflows). Default: - a new log group encrypted with the key, kept for ``log_retention``.
+    :param definition_in_s3: store the definition as an S3 file asset (``DefinitionS3Location``, its
+        deploy-time values in ``DefinitionSubstitutions``) instead of inline in the template, where a
+        reference pipeline's two definitions take about 95 KB. The checks (SageMakerChecks) read the
+        asset file. Default: - the context value ``sm-constructs:definitionsInS3``
+        (:data:`DEFINITIONS_IN_S3_CONTEXT`), else inline.
     """
 
     #: The aws-cdk ``sfn.StateMachine`` this construct configures (its id is ``Resource``).
@@ -199,6 +280,8 @@ class MlStateMachine(ExecutionMetrics, Construct):
         state_machine_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         comment: str | None = None,
+        log_group: logs.ILogGroup | None = None,
+        definition_in_s3: bool | None = None,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
         if timeout is not None and not timeout.is_unresolved() and timeout.to_seconds() > 365 * 24 * 3600:
@@ -237,7 +320,12 @@ class MlStateMachine(ExecutionMetrics, Construct):
         )
         if log_level != sfn.LogLevel.OFF:
             allow_log_delivery(encryption_key)
-        self.log_group = logs.LogGroup(
+        if definition_in_s3 is None:
+            definition_in_s3 = self.node.try_get_context(DEFINITIONS_IN_S3_CONTEXT) in (True, "true")
+        self.definition_in_s3 = definition_in_s3
+        #: The S3 asset holding the definition (set at synth when ``definition_in_s3``).
+        self.definition_asset: s3_assets.Asset | None = None
+        self.log_group = log_group or logs.LogGroup(
             self,
             "Logs",
             encryption_key=encryption_key,
@@ -286,7 +374,34 @@ class MlStateMachine(ExecutionMetrics, Construct):
         """
         cfn_sm = self.resource.node.default_child
         assert cfn_sm is not None
-        Aspects.of(cfn_sm).add(_PolicyOnlyDependsOn(self))  # visits only the CfnStateMachine
+        Aspects.of(cfn_sm).add(_AtSynth(self))  # visits only the CfnStateMachine
+
+    def _store_definition_in_s3(self) -> None:
+        """Move the rendered definition into an S3 file asset, deploy-time values into substitutions."""
+        cfn_sm = self.resource.node.default_child
+        assert isinstance(cfn_sm, sfn.CfnStateMachine)
+        try:
+            text, substitutions = definition_with_substitutions(Stack.of(self).resolve(cfn_sm.definition_string))
+        except ValueError as error:
+            raise ValueError(
+                f"MlStateMachine '{self.node.path}': definition_in_s3=True cannot keep this definition as "
+                f"deployed: {error}; use definition_in_s3=False"
+            ) from None
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        path = Path(tempfile.gettempdir()) / "sm-constructs-definitions" / f"{digest}.json"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{id(self)}.tmp")
+            partial.write_text(text)
+            partial.replace(path)
+        self.definition_asset = s3_assets.Asset(self, "Definition", path=str(path))
+        cfn_sm.add_property_deletion_override("DefinitionString")
+        cfn_sm.add_property_override(
+            "DefinitionS3Location",
+            {"Bucket": self.definition_asset.s3_bucket_name, "Key": self.definition_asset.s3_object_key},
+        )
+        if substitutions:
+            cfn_sm.add_property_override("DefinitionSubstitutions", substitutions)
 
     def definition_size(self) -> int:
         """Bytes of the synthesized definition (CloudFormation references counted as 64 bytes each)."""

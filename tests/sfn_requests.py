@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -52,6 +53,29 @@ def resolve_definition(definition: Any) -> dict[str, Any]:
         text = sep.join(p if isinstance(p, str) else _placeholder_intrinsic(p) for p in parts)
         return json.loads(text)
     raise TypeError(f"unsupported DefinitionString: {definition!r:.200}")
+
+
+def inline_definitions(template: dict[str, Any], assembly: Path) -> dict[str, Any]:
+    """``template`` with each ``DefinitionS3Location`` that is a file asset of ``assembly`` read back into
+    ``DefinitionString`` as CloudFormation deploys it: ``${name}`` of ``DefinitionSubstitutions`` replaced
+    by its value (an ``Fn::Join`` part where the value is an intrinsic)."""
+    files = {}
+    for manifest in assembly.glob("*.assets.json"):
+        for asset in json.loads(manifest.read_text()).get("files", {}).values():
+            for destination in asset["destinations"].values():
+                files[destination["objectKey"]] = assembly / asset["source"]["path"]
+    out = json.loads(json.dumps(template))
+    for resource in out.get("Resources", {}).values():
+        props = resource.get("Properties", {})
+        if resource.get("Type") != "AWS::StepFunctions::StateMachine" or "DefinitionS3Location" not in props:
+            continue
+        text = files[props.pop("DefinitionS3Location")["Key"]].read_text()
+        substitutions = props.pop("DefinitionSubstitutions", {})
+        parts: list[Any] = []
+        for i, piece in enumerate(re.split(r"\$\{([^}]+)\}", text)):
+            parts.append(piece if i % 2 == 0 else substitutions.get(piece, "${" + piece + "}"))
+        props["DefinitionString"] = {"Fn::Join": ["", [p for p in parts if p != ""]]}
+    return out
 
 
 def state_machines(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

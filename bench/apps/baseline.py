@@ -14,8 +14,11 @@ in ``library.py``. Pipelines are split across stacks exactly as in ``library.py`
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,8 @@ from aws_cdk import App, Aws, CfnMapping, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -41,7 +46,9 @@ IMAGE_TABLE = ROOT / "sm_constructs" / "data" / "image_accounts.json"
 AUTOSTOP = ROOT / "sm_constructs" / "lifecycle" / "autostop.py"
 #: Pipelines per stack: keeps every template under CloudFormation's 1 MB and 500-resource limits and
 #: the execution role under IAM's 10 managed policies per role (same split as ``library.py``).
-PIPELINES_PER_STACK = 10
+PIPELINES_PER_STACK = 25
+#: Context key: the stack's state machine definitions go to S3 (as ``library.py``'s stacks of several pipelines).
+DEFINITIONS_IN_S3 = "baseline:definitionsInS3"
 
 RETRY = {
     "ErrorEquals": [
@@ -220,8 +227,16 @@ class Shared(Construct):
         )
 
 
-def state_machine_parts(scope: Construct, name: str) -> tuple[kms.Key, logs.LogGroup, iam.Role]:
-    """The key (with the CloudWatch Logs grant), log group and role every state machine here uses."""
+@dataclass
+class WorkflowParts:
+    """A workflow's key (with the CloudWatch Logs grant), log group and encrypted notification topic."""
+
+    key: kms.Key
+    log_group: logs.LogGroup
+    topic: sns.Topic
+
+
+def workflow_parts(scope: Construct) -> WorkflowParts:
     key = kms.Key(scope, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN)
     key.add_to_resource_policy(
         iam.PolicyStatement(
@@ -235,11 +250,48 @@ def state_machine_parts(scope: Construct, name: str) -> tuple[kms.Key, logs.LogG
             },
         )
     )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=["*"],
+        )
+    )
     log_group = logs.LogGroup(
         scope, "Logs", encryption_key=key, retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
     )
-    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {name}")
-    return key, log_group, role
+    topic = sns.Topic(scope, "Notifications", master_key=key, enforce_ssl=True)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            actions=["sns:Publish"],
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            resources=[topic.topic_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        )
+    )
+    return WorkflowParts(key, log_group, topic)
+
+
+def workflow_role(scope: Construct, name: str) -> iam.Role:
+    return iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("states.amazonaws.com"), description=f"Runs {name}")
+
+
+def notify_failure(scope: Construct, topic: sns.ITopic, fail_id: str) -> sfn.IChainable:
+    failed = sfn.Fail(scope, fail_id, error_path="$.error.Error", cause_path="$.error.Cause")
+    return tasks.SnsPublish(
+        scope,
+        "NotifyFailure",
+        topic=topic,
+        subject="SageMaker workflow failed",
+        message=sfn.TaskInput.from_object(
+            {
+                "execution": sfn.JsonPath.execution_id,
+                "error": sfn.JsonPath.string_at("$.error.Error"),
+                "cause": sfn.JsonPath.string_at("$.error.Cause"),
+            }
+        ),
+        result_path=sfn.JsonPath.DISCARD,
+    ).next(failed)
 
 
 def runtime_statements(key: kms.IKey, name: str) -> list[iam.PolicyStatement]:
@@ -274,7 +326,7 @@ def runtime_statements(key: kms.IKey, name: str) -> list[iam.PolicyStatement]:
 def state_machine(
     scope: Construct, body: sfn.IChainable, key: kms.IKey, log_group: logs.ILogGroup, role: iam.IRole, **kwargs: Any
 ) -> sfn.StateMachine:
-    return sfn.StateMachine(
+    machine = sfn.StateMachine(
         scope,
         "StateMachine",
         definition_body=sfn.DefinitionBody.from_chainable(body),
@@ -286,6 +338,36 @@ def state_machine(
         removal_policy=RemovalPolicy.RETAIN,
         **kwargs,
     )
+    if scope.node.try_get_context(DEFINITIONS_IN_S3):
+        store_definition_in_s3(machine)
+    return machine
+
+
+def store_definition_in_s3(machine: sfn.StateMachine) -> None:
+    """The rendered definition as an S3 file asset, its deploy-time values as ``DefinitionSubstitutions``
+    (CloudFormation puts them back), so that 25 pipelines fit a template as in ``library.py``."""
+    cfn = machine.node.default_child
+    assert isinstance(cfn, sfn.CfnStateMachine)
+    body = Stack.of(machine).resolve(cfn.definition_string)
+    pieces = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    names: dict[str, str] = {}
+    substitutions: dict[str, Any] = {}
+    text = []
+    for piece in pieces:
+        if isinstance(piece, str):
+            text.append(piece)
+            continue
+        name = names.setdefault(json.dumps(piece, sort_keys=True), f"Value{len(names)}")
+        substitutions[name] = piece
+        text.append("${" + name + "}")
+    content = "".join(text)
+    path = Path(tempfile.gettempdir()) / "baseline-definitions" / f"{hashlib.sha256(content.encode()).hexdigest()}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    asset = s3_assets.Asset(machine, "Definition", path=str(path))
+    cfn.add_property_deletion_override("DefinitionString")
+    cfn.add_property_override("DefinitionS3Location", {"Bucket": asset.s3_bucket_name, "Key": asset.s3_object_key})
+    cfn.add_property_override("DefinitionSubstitutions", substitutions)
 
 
 def sagemaker_task(
@@ -303,8 +385,12 @@ def sagemaker_task(
     return sfn.CustomState(scope, id, state_json=state)
 
 
-def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> None:
-    """One churn workflow: registry, key, topic, log group, role with three policies, state machine, alarms."""
+def churn_pipeline(
+    scope: Construct, id: str, shared: Shared, index: int, first: WorkflowParts | None = None
+) -> WorkflowParts:
+    """One churn workflow: registry, a build and a release state machine (each with its role, policies and
+    alarms), the rule starting the release on approval; ``first``: the key, log group and topic of the
+    stack's first pipeline, shared as ``library.py`` shares them."""
     group = Construct(scope, id)
     slug = "churn" if index == 0 else f"churn{index + 1}"
     name = f"churn-{slug}"
@@ -319,25 +405,15 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
     ).apply_removal_policy(RemovalPolicy.RETAIN)
 
     wf = Construct(group, "Pipeline")
-    key, log_group, role = state_machine_parts(wf, name)
-    topic = sns.Topic(wf, "Notifications", master_key=key, enforce_ssl=True)
+    parts = first or workflow_parts(wf)
+    role = workflow_role(wf, name)
+    rel = Construct(group, "Deployment")
+    rel_parts = first or workflow_parts(rel)
+    rel_role = workflow_role(rel, f"{name}-deployment")
+    rel_notify = notify_failure(rel, rel_parts.topic, "DeploymentFailed")
 
     # ---- states ----------------------------------------------------------------------
-    failed = sfn.Fail(wf, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
-    notify = tasks.SnsPublish(
-        wf,
-        "NotifyFailure",
-        topic=topic,
-        subject="SageMaker pipeline failed",
-        message=sfn.TaskInput.from_object(
-            {
-                "execution": sfn.JsonPath.execution_id,
-                "error": sfn.JsonPath.string_at("$.error.Error"),
-                "cause": sfn.JsonPath.string_at("$.error.Cause"),
-            }
-        ),
-        result_path=sfn.JsonPath.DISCARD,
-    ).next(failed)
+    notify = notify_failure(wf, parts.topic, "PipelineFailed")
     defaults = {
         "inputDataUri": f"s3://{bucket.bucket_name}/raw/",
         "processingInstanceType": "ml.m5.large",
@@ -575,13 +651,13 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
         },
     )
     model = sagemaker_task(
-        wf,
+        rel,
         "Model",
         "createModel",
         {
             "ModelName.$": job_name(f"{slug}-model"),
             "ExecutionRoleArn": exec_role.role_arn,
-            "PrimaryContainer": serving,
+            "PrimaryContainer": {"ModelPackageName.$": "$.detail.ModelPackageArn"},
             "EnableNetworkIsolation": True,
             "Tags": TAGS,
         },
@@ -589,7 +665,7 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
     )
     endpoint_name = f"churn-{slug}"
     config = sagemaker_task(
-        wf,
+        rel,
         "EndpointConfig",
         "createEndpointConfig",
         {
@@ -619,7 +695,7 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
         },
     )
     describe = tasks.CallAwsService(
-        wf,
+        rel,
         "DeployDescribe",
         service="sagemaker",
         action="describeEndpoint",
@@ -631,7 +707,7 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
     describe.add_retry(errors=["SageMaker.ThrottlingException"], max_attempts=3, jitter_strategy=sfn.JitterType.FULL)
     switch = {"EndpointName": endpoint_name, "EndpointConfigName.$": "$.steps.EndpointConfig.EndpointConfigName"}
     update = sfn.CustomState(
-        wf,
+        rel,
         "DeployUpdate",
         state_json={
             "Type": "Task",
@@ -642,7 +718,7 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
         },
     )
     create = sfn.CustomState(
-        wf,
+        rel,
         "DeployCreate",
         state_json={
             "Type": "Task",
@@ -655,10 +731,10 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
     describe.add_catch(
         create, errors=["SageMaker.SageMakerException", "SageMaker.ValidationException"], result_path=None
     )
-    start_polling = sfn.Pass(wf, "DeployStartPolling", result_path="$.steps.Deploy.Progress", parameters={"Polls": 0})
-    wait = sfn.Wait(wf, "DeployWait", time=sfn.WaitTime.duration(Duration.seconds(30)))
+    start_polling = sfn.Pass(rel, "DeployStartPolling", result_path="$.steps.Deploy.Progress", parameters={"Polls": 0})
+    wait = sfn.Wait(rel, "DeployWait", time=sfn.WaitTime.duration(Duration.seconds(30)))
     poll = tasks.CallAwsService(
-        wf,
+        rel,
         "DeployPoll",
         service="sagemaker",
         action="describeEndpoint",
@@ -674,14 +750,14 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
     )
     poll.add_retry(errors=["SageMaker.ThrottlingException"], max_attempts=5, jitter_strategy=sfn.JitterType.FULL)
     count = sfn.Pass(
-        wf,
+        rel,
         "DeployCountPoll",
         result_path="$.steps.Deploy.Progress",
         parameters={"Polls.$": "States.MathAdd($.steps.Deploy.Progress.Polls, 1)"},
     )
     status = "$.steps.Deploy.Endpoint.EndpointStatus"
     check = (
-        sfn.Choice(wf, "DeployCheck")
+        sfn.Choice(rel, "DeployCheck")
         .when(
             c.and_(
                 c.string_equals(status, "InService"),
@@ -689,12 +765,12 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
                     "$.steps.Deploy.Endpoint.EndpointConfigName", "$.steps.EndpointConfig.EndpointConfigName"
                 ),
             ),
-            sfn.Pass(wf, "DeployInService"),
+            sfn.Pass(rel, "DeployInService"),
         )
         .when(
             c.string_equals(status, "InService"),
             sfn.Fail(
-                wf,
+                rel,
                 "DeployRolledBack",
                 error="EndpointDeploymentRolledBack",
                 cause="The endpoint is InService on a different endpoint config: the update was rolled back.",
@@ -703,12 +779,12 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
         .when(
             c.or_(c.string_equals(status, "Failed"), c.string_equals(status, "OutOfService")),
             sfn.Fail(
-                wf, "DeployFailed", error="EndpointDeploymentFailed", cause_path="$.steps.Deploy.Endpoint.Details"
+                rel, "DeployFailed", error="EndpointDeploymentFailed", cause_path="$.steps.Deploy.Endpoint.Details"
             ),
         )
         .when(
             c.number_greater_than_equals("$.steps.Deploy.Progress.Polls", 120),
-            sfn.Fail(wf, "DeployTimedOut", error="EndpointDeploymentTimedOut", cause="Not InService after 120 polls"),
+            sfn.Fail(rel, "DeployTimedOut", error="EndpointDeploymentTimedOut", cause="Not InService after 120 polls"),
         )
         .otherwise(wait)
     )
@@ -717,7 +793,7 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
     create.next(start_polling)
     deploy = sfn.Chain.start(config).next(describe).next(update)
     transform = sagemaker_task(
-        wf,
+        rel,
         "BatchTransform",
         "createTransformJob.sync",
         {
@@ -754,8 +830,9 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
         },
         TimeoutSeconds=7200,
     )
-    release = sfn.Parallel(wf, "Release", result_path=sfn.JsonPath.DISCARD).branch(deploy).branch(transform)
-    release.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+    release = sfn.Parallel(rel, "Release", result_path=sfn.JsonPath.DISCARD).branch(deploy).branch(transform)
+    release.add_catch(rel_notify, errors=["States.ALL"], result_path="$.error")
+    model.add_catch(rel_notify, errors=["States.ALL"], result_path="$.error")
     definition = (
         sfn.Chain.start(load)
         .next(merge)
@@ -766,20 +843,19 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
         .next(read_report)
         .next(gate.afterwards(include_otherwise=False))
         .next(register)
-        .next(model)
-        .next(release)
         .next(sfn.Succeed(wf, "PipelineSucceeded"))
     )
-    for task in (preprocess, train, evaluate, register, model):
+    for task in (preprocess, train, evaluate, register):
         task.add_catch(notify, errors=["States.ALL"], result_path="$.error")
+    releasing = sfn.Chain.start(model).next(release).next(sfn.Succeed(rel, "Deployed"))
 
-    # ---- permissions: three policies (jobs, release, run) --------------------------------
+    # ---- permissions: one policy for the build, two for the release ----------------------
     pass_role = iam.PolicyStatement(
         actions=["iam:PassRole"],
         resources=[exec_role.role_arn],
         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
     )
-    jobs = [
+    build_statements = [
         *job_statements("ProcessingJob", "processing-job", f"{slug}-preprocess"),
         *job_statements("TrainingJob", "training-job", f"{slug}-train"),
         iam.PolicyStatement(
@@ -792,14 +868,22 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
             resources=[arn(f"processing-job/{slug}-evaluate-*")],
         ),
         pass_role,
-    ]
-    release_statements = [
         iam.PolicyStatement(
             actions=["sagemaker:CreateModelPackage", "sagemaker:AddTags"],
             resources=[arn(f"model-package/{group_name}/*"), arn(f"model-package-group/{group_name}")],
         ),
+        *runtime_statements(parts.key, name),
+        iam.PolicyStatement(actions=["sns:Publish"], resources=[parts.topic.topic_arn]),
+        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=[parts.key.key_arn]),
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("evaluation/*")]),
+        iam.PolicyStatement(actions=["kms:Decrypt"], resources=[data_key.key_arn]),
+    ]
+    release_statements = [
         iam.PolicyStatement(
             actions=["sagemaker:CreateModel", "sagemaker:AddTags"], resources=[arn(f"model/{slug}-model-*")]
+        ),
+        iam.PolicyStatement(
+            actions=["sagemaker:DescribeModelPackage"], resources=[arn(f"model-package/{group_name}/*")]
         ),
         iam.PolicyStatement(
             actions=["sagemaker:CreateEndpointConfig", "sagemaker:AddTags"],
@@ -820,46 +904,72 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
             resources=[data_key.key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": True}},
         ),
+        pass_role,
     ]
-    run = [
-        *runtime_statements(key, name),
-        iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]),
-        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=[key.key_arn]),
-        iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects("evaluation/*")]),
-        iam.PolicyStatement(actions=["kms:Decrypt"], resources=[data_key.key_arn]),
+    release_run = [
+        *runtime_statements(rel_parts.key, f"{name}-deployment"),
+        iam.PolicyStatement(actions=["sns:Publish"], resources=[rel_parts.topic.topic_arn]),
+        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=[rel_parts.key.key_arn]),
     ]
-    policies = [
-        policy(wf, "JobsPolicy", role, jobs),
-        policy(wf, "ReleasePolicy", role, release_statements),
-        policy(wf, "RunPolicy", role, run),
+    build_policy = policy(wf, "Permissions", role, build_statements)
+    release_policies = [
+        policy(rel, "Permissions", rel_role, release_statements),
+        policy(rel, "Permissions2", rel_role, release_run),
     ]
     sm = state_machine(
         wf,
         definition,
-        key,
-        log_group,
+        parts.key,
+        parts.log_group,
         role,
         timeout=Duration.seconds(32400),
         state_machine_name=name,
         comment=f"SageMaker pipeline {slug}",
     )
-    for p in policies:
-        sm.node.add_dependency(p)
-    action = cw_actions.SnsAction(topic)
-    for metric_name, metric in (
-        ("ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5))),
-        ("ExecutionsTimedOut", sm.metric_timed_out(period=Duration.minutes(5))),
-    ):
-        alarm = cloudwatch.Alarm(
-            wf,
-            f"{metric_name}Alarm",
-            metric=metric,
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    sm.node.add_dependency(build_policy)
+    release_sm = state_machine(
+        rel,
+        releasing,
+        rel_parts.key,
+        rel_parts.log_group,
+        rel_role,
+        timeout=Duration.seconds(14400),
+        state_machine_name=f"{name}-deployment",
+        comment=f"Deploys approved versions of {group_name}",
+    )
+    for p in release_policies:
+        release_sm.node.add_dependency(p)
+    alarm(wf, "ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5)), parts.topic)
+    alarm(wf, "ExecutionsTimedOut", sm.metric_timed_out(period=Duration.minutes(5)), parts.topic)
+    alarm(rel, "DeploymentsFailed", release_sm.metric_failed(period=Duration.minutes(5)), rel_parts.topic)
+    for feature in ("_c1", "_c2"):
+        drift = cloudwatch.Metric(
+            namespace="aws/sagemaker/Endpoints/data-metrics",
+            metric_name=f"feature_baseline_drift_{feature}",
+            dimensions_map={"Endpoint": endpoint_name, "MonitoringSchedule": f"{endpoint_name}-data-quality"},
+            statistic="Maximum",
+            period=Duration.hours(1),
         )
-        alarm.add_alarm_action(action)
+        alarm(rel, f"DriftAlarm{feature.replace('_', 'C')}", drift, rel_parts.topic, threshold=0.1)
+
+    # the release starts when a version of the group is approved
+    approval_role = iam.Role(rel, "OnApprovalRole", assumed_by=iam.ServicePrincipal("events.amazonaws.com"))
+    policy(
+        rel,
+        "OnApprovalPolicy",
+        approval_role,
+        [iam.PolicyStatement(actions=["states:StartExecution"], resources=[release_sm.state_machine_arn])],
+    )
+    events.Rule(
+        rel,
+        "OnApproval",
+        event_pattern=events.EventPattern(
+            source=["aws.sagemaker"],
+            detail_type=["SageMaker Model Package State Change"],
+            detail={"ModelPackageGroupName": [group_name], "ModelApprovalStatus": ["Approved"]},
+        ),
+        targets=[targets.SfnStateMachine(release_sm, role=approval_role.without_policy_updates())],
+    )
     if index == 0:
         schedule_role = iam.Role(wf, "ScheduleRole", assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"))
         policy(
@@ -877,6 +987,23 @@ def churn_pipeline(scope: Construct, id: str, shared: Shared, index: int) -> Non
                 arn=sm.state_machine_arn, role_arn=schedule_role.role_arn, input="{}"
             ),
         )
+    return parts
+
+
+def alarm(
+    scope: Construct, name: str, metric: cloudwatch.IMetric, topic: sns.ITopic, threshold: float = 1
+) -> cloudwatch.Alarm:
+    created = cloudwatch.Alarm(
+        scope,
+        f"{name}Alarm" if not name.startswith("DriftAlarm") else name,
+        metric=metric,
+        threshold=threshold,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    created.add_alarm_action(cw_actions.SnsAction(topic))
+    return created
 
 
 def churn_tuning(scope: Construct, shared: Shared) -> None:
@@ -884,7 +1011,8 @@ def churn_tuning(scope: Construct, shared: Shared) -> None:
     group = Construct(Construct(scope, "ChurnTuning"), "Tune")
     name = "churn-tuning"
     bucket, data_key = shared.bucket, shared.key
-    key, log_group, role = state_machine_parts(group, name)
+    parts = workflow_parts(group)
+    role = workflow_role(group, name)
 
     def channel(name: str) -> dict[str, Any]:
         return {
@@ -969,11 +1097,18 @@ def churn_tuning(scope: Construct, shared: Shared) -> None:
             resources=[shared.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
-        *runtime_statements(key, name),
+        *runtime_statements(parts.key, name),
+        iam.PolicyStatement(actions=["sns:Publish"], resources=[parts.topic.topic_arn]),
+        iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=[parts.key.key_arn]),
     ]
     permissions = policy(group, "Policy", role, statements)
-    sm = state_machine(group, tune, key, log_group, role, timeout=Duration.seconds(36000), state_machine_name=name)
+    tune.add_catch(notify_failure(group, parts.topic, "TuningFailed"), errors=["States.ALL"], result_path="$.error")
+    sm = state_machine(
+        group, tune, parts.key, parts.log_group, role, timeout=Duration.seconds(36000), state_machine_name=name
+    )
     sm.node.add_dependency(permissions)
+    alarm(group, "ExecutionsFailed", sm.metric_failed(period=Duration.minutes(5)), parts.topic)
+    alarm(group, "ExecutionsTimedOut", sm.metric_timed_out(period=Duration.minutes(5)), parts.topic)
 
 
 def notebook(scope: Construct, shared: Shared) -> None:
@@ -1155,9 +1290,13 @@ class ChurnStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, first: int, pipelines: int) -> None:
         super().__init__(scope, id, description="Churn workflow (plain aws-cdk-lib)")
+        if first > 0 or pipelines > 1:
+            self.node.set_context(DEFINITIONS_IN_S3, True)
         shared = Shared(self, "Shared")
+        parts = None
         for i in range(first, first + pipelines):
-            churn_pipeline(self, "Churn" if i == 0 else f"Churn{i + 1}", shared, i)
+            made = churn_pipeline(self, "Churn" if i == 0 else f"Churn{i + 1}", shared, i, parts)
+            parts = parts or made
         if first == 0:
             churn_tuning(self, shared)
             notebook(self, shared)

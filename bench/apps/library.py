@@ -2,7 +2,8 @@
 
 cdk-nag is off here and in ``baseline.py``, so that the comparison is of construct work only. Up to
 :data:`PIPELINES_PER_STACK` pipelines this is exactly ``app.build(app, pipelines=N, nag=False)``; more
-pipelines go to further stacks of the same size, each with its own data bucket and execution role
+pipelines go to further stacks of the same shape (definitions in S3, the first pipeline's key, topic
+and log group shared by the others), each with its own data bucket and execution role
 (``baseline.py`` splits the same way).
 """
 
@@ -19,11 +20,11 @@ from constructs import Construct
 
 import app as reference
 from sm_constructs import DataPrefix, MlDataBucket, SageMakerExecutionRole
+from sm_constructs.state_machine import DEFINITIONS_IN_S3_CONTEXT
 
-#: Pipelines per stack. One pipeline adds 12 resources and about 60 KB of template, and its grants add
-#: to the execution role's managed policies: ten keep each template under CloudFormation's 1 MB and
-#: 500-resource limits and the execution role within IAM's default 10 managed policies per role.
-PIPELINES_PER_STACK = 10
+#: Pipelines per stack: the reference stack with 25 pipelines stays under CloudFormation's 1,000,000
+#: bytes and 500 resources (``bench/synth.py`` measures and asserts both at every N).
+PIPELINES_PER_STACK = 25
 
 
 class ShardStack(Stack):
@@ -31,14 +32,19 @@ class ShardStack(Stack):
 
     def __init__(self, scope: Construct, id: str, *, first: int, pipelines: int) -> None:
         super().__init__(scope, id, description="sm_constructs reference: more churn pipelines")
+        self.node.set_context(DEFINITIONS_IN_S3_CONTEXT, True)
         data = MlDataBucket(self, "Data")
         role = SageMakerExecutionRole(self, "ExecutionRole")
         data.grant_read(role, DataPrefix.RAW)
         for prefix in (DataPrefix.PROCESSED, DataPrefix.MODELS, DataPrefix.EVALUATION, DataPrefix.BATCH):
             data.grant_read_write(role, prefix)
         data.grant_write(role, DataPrefix.DATA_CAPTURE)
+        data.grant_read(role, DataPrefix.DATA_CAPTURE)
+        data.grant_read_write(role, DataPrefix.MONITORING)
+        shared = None
         for i in range(first, first + pipelines):
-            reference.churn_pipeline(self, f"Churn{i + 1}", data, role, index=i)
+            pipeline, _ = reference.churn_pipeline(self, f"Churn{i + 1}", data, role, index=i, shared=shared)
+            shared = shared or pipeline
 
 
 def build(app: App, pipelines: int) -> None:

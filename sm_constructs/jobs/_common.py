@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
+from .._memo import stack_memo
 from .._nag import acknowledge
 from .._validation import Problems, carry, is_token
 from ..images import ContainerImage
@@ -154,6 +155,20 @@ def max_runtime_seconds(problems: Problems, max_runtime: Duration, low: int, hig
         problems.add("max_runtime", max_runtime.to_human_string(), f"must be between {low} s and {high} s")
 
 
+def _grant_asset_read(asset: s3_assets.Asset, role: iam.IRole) -> None:
+    asset.grant_read(role)
+    acknowledge(
+        role,
+        [
+            "AwsSolutions-IAM5[Action::s3:GetObject*]",
+            "AwsSolutions-IAM5[Action::s3:GetBucket*]",
+            "AwsSolutions-IAM5[Action::s3:List*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
+        ],
+        "Read-only access to the CDK bootstrap asset bucket, where the job's code is published by cdk deploy.",
+    )
+
+
 def grant_role(
     scope: Construct,
     role: iam.IRole | None,
@@ -171,17 +186,10 @@ def grant_role(
     if image is not None:
         image.grant_pull(scope, role)
     if asset is not None:
-        asset.grant_read(role)
-        acknowledge(
-            role,
-            [
-                "AwsSolutions-IAM5[Action::s3:GetObject*]",
-                "AwsSolutions-IAM5[Action::s3:GetBucket*]",
-                "AwsSolutions-IAM5[Action::s3:List*]",
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]",
-            ],
-            "Read-only access to the CDK bootstrap asset bucket, where the job's code is published by cdk deploy.",
-        )
+        # A stack's file assets all live in its synthesizer's one bucket, and aws-cdk grants the whole
+        # bucket: one grant per role and stack (each asset's grant renders the same statement with
+        # tokens of its own, which would fill one managed policy after another).
+        stack_memo(scope, ("asset-read", id(role)), lambda _: _grant_asset_read(asset, role))
     for key in keys:
         if key is None or isinstance(key, StackJobKey):
             continue

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,15 +124,20 @@ class Task:
 class Machine:
     """A state machine's definition as read from its CloudFormation properties."""
 
-    #: ``None`` when the definition cannot be read (``DefinitionS3Location``, or wholly an intrinsic).
+    #: ``None`` when the definition cannot be read (``DefinitionS3Location`` outside the app's own file
+    #: assets, or wholly an intrinsic).
     asl: dict[str, Any] | None
     #: Why the definition could not be read.
     unreadable: str = ""
     tasks: list[Task] = field(default_factory=list)
 
 
-def read_machine(properties: dict[str, Any], parameters: frozenset[str]) -> Machine:
-    """Parse ``DefinitionString`` / ``Definition`` (with ``DefinitionSubstitutions``) of resolved properties."""
+def read_machine(
+    properties: dict[str, Any], parameters: frozenset[str], read_object: Callable[[Any], str | None] | None = None
+) -> Machine:
+    """Parse ``DefinitionString`` / ``Definition`` / ``DefinitionS3Location`` (with ``DefinitionSubstitutions``)
+    of resolved properties; ``read_object`` gives the text of an S3 location that is one of the app's file
+    assets (``None`` for any other)."""
     intrinsics: list[Any] = []
     substitutions = properties.get("DefinitionSubstitutions") or {}
     body = properties.get("DefinitionString")
@@ -146,7 +151,10 @@ def read_machine(properties: dict[str, Any], parameters: frozenset[str]) -> Mach
     elif isinstance(body, str):
         text = body
     elif "DefinitionS3Location" in properties:
-        return Machine(None, "the definition is read from S3 (DefinitionS3Location) at deploy time")
+        stored = read_object(properties["DefinitionS3Location"]) if read_object else None
+        if stored is None:
+            return Machine(None, "the definition is read from S3 (DefinitionS3Location) at deploy time")
+        text = stored
     else:
         return Machine(None, f"the definition is not JSON text ({str(body)[:80]})")
     text = _substitute(text, substitutions if isinstance(substitutions, dict) else {}, intrinsics)

@@ -53,12 +53,35 @@ class Context:
         self._parameters: dict[Stack, frozenset[str]] = {}
         self._resources: dict[Stack, dict[str, CfnResource]] = {}
         self._templates: dict[str, dict[str, Any]] = {}
+        self._asset_files: dict[tuple[str, str], str] = {}
 
     def use_templates(self, paths: list[str]) -> None:
-        """Read resources as the synthesized templates at ``paths`` have them (by template file name)."""
+        """Read resources as the synthesized templates at ``paths`` have them (by template file name), and
+        the app's file assets as their asset manifests beside the templates list them (S3 object key to file)."""
         for path in paths:
             with open(path) as f:
                 self._templates[os.path.basename(path)] = json.load(f)
+            manifest = path.removesuffix(".template.json") + ".assets.json"
+            if os.path.exists(manifest):
+                with open(manifest) as f:
+                    for asset in json.load(f).get("files", {}).values():
+                        source = os.path.join(os.path.dirname(path), asset["source"]["path"])
+                        for destination in asset.get("destinations", {}).values():
+                            where = (destination["bucketName"], destination["objectKey"])
+                            self._asset_files[where] = source
+
+    def _asset_text(self, location: Any) -> str | None:
+        """The text of a ``DefinitionS3Location`` that is one of the app's file assets (the bootstrap bucket)."""
+        if not isinstance(location, dict) or "Version" in location:
+            return None
+        bucket = location.get("Bucket")
+        if isinstance(bucket, dict) and set(bucket) == {"Fn::Sub"} and isinstance(bucket["Fn::Sub"], str):
+            bucket = bucket["Fn::Sub"]  # as the asset manifest writes it, with ${AWS::AccountId} etc.
+        source = self._asset_files.get((str(bucket), str(location.get("Key"))))
+        if source is None or not os.path.isfile(source):
+            return None
+        with open(source) as f:
+            return f.read()
 
     @property
     def has_templates(self) -> bool:
@@ -83,7 +106,7 @@ class Context:
 
     def machine(self, node: CfnResource) -> Machine:
         if node not in self._machines:
-            self._machines[node] = read_machine(self._raw(node), self.parameters(Stack.of(node)))
+            self._machines[node] = read_machine(self._raw(node), self.parameters(Stack.of(node)), self._asset_text)
         return self._machines[node]
 
     def parameters(self, stack: Stack) -> frozenset[str]:

@@ -43,6 +43,14 @@ dependency order, resources with ``DeletionPolicy: Retain`` kept, and a failed d
 stack ``DELETE_FAILED`` with its reason (moto retried deletes in any order, silently skipped types it
 cannot delete, and dropped the stack record when a delete failed).
 
+And ``AWS::StepFunctions::StateMachine`` reads its definition as CloudFormation does (AWS
+CloudFormation User Guide, AWS::StepFunctions::StateMachine: ``DefinitionS3Location`` "the name of
+the S3 bucket where the state machine definition is stored", ``DefinitionSubstitutions`` "a map
+(string to string) that specifies the mappings for placeholder variables in the state machine
+definition", ``${variable}``): the definition from S3 (the CDK CLI uploads file assets to the bootstrap
+bucket before it deploys) or from ``Definition``, each ``${name}`` of the substitutions replaced
+(:func:`_install_state_machine_definitions`). moto read ``DefinitionString`` only, unsubstituted.
+
 A resource that fails (:class:`ResourceFailed`, raised by a custom resource whose handler answers
 FAILED or cannot run) fails its stack as CloudFormation reports it (AWS CloudFormation User Guide,
 "Stack status codes" and "Resource status codes"; the values are botocore's ``StackStatus`` and
@@ -127,6 +135,90 @@ def _install_resource_failures() -> None:
             original(self, *args, **kwargs)
         except ResourceFailed as error:
             _fail_stack(self, error, creating=False)
+
+
+_STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+
+
+def _deployed_definition(
+    properties: dict[str, Any], account_id: str, region_name: str, logical_id: str
+) -> dict[str, Any]:
+    """``properties`` with ``DefinitionString`` as CloudFormation deploys it: read from ``DefinitionS3Location``
+    or ``Definition`` when given there, then ``DefinitionSubstitutions`` applied."""
+    import json
+
+    from moto.s3.exceptions import MissingBucket, MissingKey
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    text = properties.get("DefinitionString")
+    location = properties.get("DefinitionS3Location")
+    if text is None and isinstance(properties.get("Definition"), dict):
+        text = json.dumps(properties["Definition"])
+    elif text is None and isinstance(location, dict):
+        bucket, key = str(location.get("Bucket")), str(location.get("Key"))
+        try:
+            stored = s3_backends[account_id][get_partition(region_name)].get_object(
+                bucket, key, version_id=location.get("Version")
+            )
+        except (MissingBucket, MissingKey):
+            stored = None
+        if stored is None:
+            reason = f"DefinitionS3Location s3://{bucket}/{key}: the object does not exist"
+            raise ResourceFailed(logical_id, _STATE_MACHINE, reason)
+        text = bytes(stored.value).decode()
+    substitutions = properties.get("DefinitionSubstitutions") or {}
+    if isinstance(text, str) and substitutions:
+
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in substitutions:
+                return match.group(0)
+            v = substitutions[name]
+            return v if isinstance(v, str) else json.dumps(v)
+
+        text = _SUBSTITUTION.sub(value, text)
+    return {**properties, "DefinitionString": text} if text is not None else properties
+
+
+def _install_state_machine_definitions() -> None:
+    """State machines created and updated by CloudFormation get the definition CloudFormation would give them."""
+    owner = "moto.stepfunctions.models:StateMachine"
+    why = "AWS::StepFunctions::StateMachine reads DefinitionS3Location / Definition and applies DefinitionSubstitutions"
+
+    @patches.wrap(owner, "create_from_cloudformation_json", why=why)
+    def create(
+        original: Any,
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        logical_id = kwargs.get("LogicalId", resource_name)
+        resolved = {
+            **cloudformation_json,
+            "Properties": _deployed_definition(properties, account_id, region_name, logical_id),
+        }
+        return original(cls, resource_name, resolved, account_id, region_name, **kwargs)
+
+    @patches.wrap(owner, "update_from_cloudformation_json", why=why)
+    def update(
+        original: Any,
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        properties = cloudformation_json.get("Properties", {})
+        logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
+        cloudformation_json["Properties"] = _deployed_definition(properties, account_id, region_name, logical_id)
+        return original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
 
 
 _previous_inputs = contextvars.ContextVar("previous_inputs", default=False)
@@ -571,6 +663,7 @@ def install() -> None:
     _install_iam_resources()
     _install_stack_deletion()
     _install_resource_failures()
+    _install_state_machine_definitions()
 
     class ChangeSetNotFound(CloudFormationError):
         code = "ChangeSetNotFound"
