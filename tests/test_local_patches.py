@@ -242,3 +242,21 @@ def test_tested_moto_is_the_range_pyproject_and_the_lock_ask_for():
     (locked,) = [p for p in lock["package"] if p["name"] == "moto"]
     assert Version(locked["version"]) in motos[0].specifier
     assert Version(metadata.version("moto")) in motos[0].specifier
+
+
+def test_every_binding_of_the_step_functions_client_factory_is_replaced(declared):
+    """moto's modules import ``boto_client_for`` by name: each binding must act in the state machine's
+    account (:mod:`sm_constructs.local.aws.stepfunctions_accounts`), or a call would go to the default one."""
+    import moto.stepfunctions.parser as parser
+
+    from sm_constructs.local.aws import stepfunctions_accounts
+
+    root = Path(parser.__file__).parent
+    binding = {
+        "moto.stepfunctions.parser." + ".".join(path.relative_to(root).with_suffix("").parts)
+        for path in root.rglob("*.py")
+        if "import boto_client_for" in path.read_text() or path.name == "boto_client.py"
+    }
+    assert binding == set(stepfunctions_accounts.IMPORTERS)
+    replaced = {where.rsplit(".", 1)[0] for by, kind, where in declared if where.endswith(".boto_client_for")}
+    assert replaced == binding

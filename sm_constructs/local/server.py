@@ -409,6 +409,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         sagemaker_runtime,
         sagemaker_search,
         sagemaker_studio,
+        stepfunctions_accounts,
         stepfunctions_reuse,
     )
     from .jobs import tuning
@@ -448,6 +449,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
     _install_service_behaviour(runner, faults, workdir, scale)
     sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
+    stepfunctions_accounts.install()  # a state machine's calls act in its role's account
     events.install(enforcer)  # event bus policies; delivery to another account's bus authorized
     _install_time_scale(scale)  # also at 1.0: the scale can change while the emulator runs
 

@@ -41,7 +41,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
     StateTaskServiceCallback,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
+from moto.stepfunctions.parser.asl.utils import boto_client
 
 from ..._sfn_errors import optimized_error_name
 
@@ -150,7 +150,7 @@ class SageMakerIntegration(StateTaskServiceCallback):
         return super()._from_error(env=env, ex=ex)
 
     def _client(self, region: str, credentials: Any) -> Any:
-        return boto_client_for(service="sagemaker", region=region, state_credentials=credentials)
+        return boto_client.boto_client_for(service="sagemaker", region=region, state_credentials=credentials)
 
     def _eval_service_task(
         self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
