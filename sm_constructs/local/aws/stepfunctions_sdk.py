@@ -60,8 +60,31 @@ def to_states(value: Any, shape: Shape | None) -> Any:
     return value
 
 
+#: Step Functions' SDK service names that are not botocore's, and the error prefix AWS gives their
+#: errors (botocore's ``serviceId`` without spaces): ``aws-sdk:sagemakerruntime:invokeEndpoint`` is
+#: botocore's ``sagemaker-runtime`` (serviceId "SageMaker Runtime"), used by a release's smoke test.
+SDK_SERVICES = {"sagemakerruntime": ("sagemaker-runtime", "SageMakerRuntime")}
+
+
 def install() -> None:
     from .. import patches
+
+    service = "moto.stepfunctions.parser.asl.component.state.exec.state_task.service"
+    for name, (boto_name, error_name) in SDK_SERVICES.items():
+        patches.entry(
+            f"{service}.state_task_service:StateTaskService",
+            "_SERVICE_NAME_SFN_TO_BOTO_OVERRIDES",
+            (name,),
+            boto_name,
+            why=f"Step Functions' SDK name {name} is botocore's {boto_name}",
+        )
+        patches.entry(
+            f"{service}.state_task_service_aws_sdk",
+            "_SERVICE_ERROR_NAMES",
+            (name,),
+            error_name,
+            why=f"SDK integration errors of {boto_name} are named {error_name}.<exception>, as on AWS",
+        )
 
     @patches.wrap(
         "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk:"
