@@ -4,8 +4,12 @@ moto's SageMaker sends no events, and moto's EventBridge delivers only to log gr
 SQS queues, event buses and API destinations. This module adds, as plug-ins:
 
 * the registry's "SageMaker Model Package State Change" event (source ``aws.sagemaker``) on the
-  default event bus whenever a version is created or its approval status is updated, with the
-  ``detail`` fields SageMaker documents (group, ARN, version, approval and package status);
+  default event bus whenever a version is created or its approval status changes, with the
+  ``detail`` fields SageMaker documents (group, ARN, version, approval and package status). An
+  update of other fields (``CustomerMetadataProperties``) sends none: SageMaker's documentation of
+  the event ("Events that Amazon SageMaker AI sends to Amazon EventBridge", model package state
+  change) does not say it is sent then, so nothing may rely on it (a release's promotion starts
+  the production deployment explicitly);
 * Step Functions state machines as rule targets: a matching event starts an execution with the
   event as input (or the target's ``Input`` / ``InputPath``), like EventBridge's
   ``StartExecution`` target, with IAM enforced only when the target's role may start it. A target
@@ -15,6 +19,7 @@ SQS queues, event buses and API destinations. This module adds, as plug-ins:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import threading
@@ -86,9 +91,27 @@ def _install_registry_events() -> None:
         owner = _owner(self, kwargs.get("model_package_arn", args[0] if args else ""))
         if owner is not None:  # a shared group's version: updated (and its event emitted) in its own account
             return str(owner.update_model_package(*args, **kwargs))
-        arn = update(self, *args, **kwargs)
-        _emit(self, arn)
+        bound = inspect.signature(update).bind(self, *args, **kwargs)
+        arn_in = bound.arguments["model_package_arn"]
+        before = _approval(self, arn_in)
+        # UpdateModelPackage adds or changes the given metadata keys and removes only those in
+        # CustomerMetadataPropertiesToRemove (botocore's SageMaker model); moto replaces them all
+        package = self.model_packages.get(self.model_package_name_mapping.get(arn_in, arn_in))
+        if package is not None:
+            given = bound.arguments.get("customer_metadata_properties")
+            bound.arguments["customer_metadata_properties"] = {
+                **(package.customer_metadata_properties or {}),
+                **(given or {}),
+            } or None
+        arn = update(*bound.args, **bound.kwargs)
+        if _approval(self, arn) != before:  # only metadata changed: no event (see the module docs)
+            _emit(self, arn)
         return str(arn)
+
+
+def _approval(backend: Any, arn: str) -> str | None:
+    package = backend.model_packages.get(backend.model_package_name_mapping.get(arn, arn))
+    return None if package is None else str(package.model_approval_status)
 
 
 def _owner(backend: Any, arn: str) -> Any:
