@@ -163,6 +163,11 @@ class PolicyStore:
         except Exception:
             return None
 
+    def principal_tags(self, role_arn: str) -> dict[str, str]:
+        """The role's tags, which requests it makes carry as ``aws:PrincipalTag/<key>``."""
+        role = self._role(role_arn)
+        return {str(t["Key"]): str(t["Value"]) for t in (getattr(role, "tags", None) or [])}
+
     def identity_policies(self, role_arn: str) -> list[dict[str, Any]]:
         """Inline and attached managed policies (the default version) of a role; none if it does not exist."""
         from moto.iam.access_control import IAMPolicy
@@ -373,6 +378,10 @@ class Enforcer:
         caller_account = _arn_account(principal) or self.account
         caller = self.store.for_account(caller_account)
         context.update(_principal_context(principal, caller_account))
+        if principal.startswith("arn:"):
+            # "aws:PrincipalTag/tag-key: ... the tag attached to the principal making the request"
+            # (IAM User Guide, "AWS global condition context keys"); a role's session carries its tags
+            context.update({f"aws:PrincipalTag/{k}": v for k, v in caller.principal_tags(principal).items()})
         if service == "kms":
             resource = caller.key_arn(resource, region)
             context.setdefault("kms:CallerAccount", caller_account)
