@@ -262,6 +262,29 @@ def _install_executable_state_machines() -> None:
     patches.replace("moto.stepfunctions.models", "stepfunctions_backends", stepfunctions_parser_backends, why=why)
 
 
+def _install_execution_names() -> None:
+    """StartExecution without a name gets a UUID (botocore's Step Functions model, StartExecution
+    ``name``: "If you don't provide a name for the execution, Step Functions automatically generates a
+    universally unique identifier (UUID) as the execution name"); moto names it ``None``, so a second
+    unnamed start fails with ExecutionAlreadyExists."""
+    import uuid
+
+    @patches.wrap(
+        "moto.stepfunctions.parser.models:StepFunctionsParserBackend",
+        "start_execution",
+        why="an unnamed execution is named with a UUID, as on AWS",
+    )
+    def start_execution(
+        original: Any,
+        self: Any,
+        state_machine_arn: str,
+        name: Any = None,
+        execution_input: Any = None,
+        trace_header: Any = None,
+    ) -> Any:
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+
 def _install_rethrown_state_errors() -> None:
     """A Fail state (``ErrorPath`` to a caught error) or a failed Parallel branch passes on any error
     name, ``States.TaskFailed`` included; moto's interpreter refuses ``States.*`` names there."""
@@ -431,6 +454,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_studio_domain()
     sagemaker_studio.install()  # user profiles and spaces, in the domains above
     _install_executable_state_machines()
+    _install_execution_names()
     _install_rethrown_state_errors()
     _install_sdk_results()
     sagemaker_search.install()
