@@ -94,10 +94,14 @@ def _install_registry_events() -> None:
         bound = inspect.signature(update).bind(self, *args, **kwargs)
         arn_in = bound.arguments["model_package_arn"]
         before = _approval(self, arn_in)
-        # UpdateModelPackage adds or changes the given metadata keys and removes only those in
-        # CustomerMetadataPropertiesToRemove (botocore's SageMaker model); moto replaces them all
+        # UpdateModelPackage changes what it is given (botocore's SageMaker model: every member but
+        # the ARN is optional) and adds or changes the given metadata keys, removing only those in
+        # CustomerMetadataPropertiesToRemove; moto sets every field, clearing the omitted ones
         package = self.model_packages.get(self.model_package_name_mapping.get(arn_in, arn_in))
         if package is not None:
+            for field in ("model_approval_status", "approval_description"):
+                if bound.arguments.get(field) is None:
+                    bound.arguments[field] = getattr(package, field)
             given = bound.arguments.get("customer_metadata_properties")
             bound.arguments["customer_metadata_properties"] = {
                 **(package.customer_metadata_properties or {}),
