@@ -549,7 +549,8 @@ class ModelDeployment(ExecutionMetrics, Construct):
             },
             result_path="$.error",
         )
-        invoke.add_catch(failed, errors=["States.ALL"], result_path="$.steps.SmokeTestError")
+        # an endpoint that answers with an error fails the test too, and is recorded as Failed
+        invoke.add_catch(record["Failed"], errors=["States.ALL"], result_path="$.steps.SmokeTestError")
         record["Failed"].next(failed)
         failed.next(self._failure)
         checked = sfn.Choice(self, "SmokeTestPassed")
