@@ -77,16 +77,17 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     if found is None or found[1] == DEFAULT_ACCOUNT_ID:
         # moto's own: the access key "ak" of the default account
         return _original[0](region=region, service=service, state_credentials=state_credentials)
-    import boto3
     from botocore.config import Config
     from moto.core.models import botocore_stubber
     from moto.settings import moto_server_port
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
+    from moto.stepfunctions.parser.asl.utils import boto_client
 
     key, secret, token = _session(found[0], region)
-    # moto's client options (boto_client.py), with the role's session
+    # moto's client options (boto_client.py), with the role's session; through the boto3 that module
+    # uses (stepfunctions_reuse reuses its clients)
     endpoint = {} if botocore_stubber.enabled else {"endpoint_url": f"http://localhost:{moto_server_port()}"}
-    return boto3.client(
+    return boto_client.boto3.client(
         service_name=service,
         region_name=region,
         aws_access_key_id=key,
