@@ -269,3 +269,42 @@ def test_each_stage_acts_in_its_own_account_and_reads_the_shared_versions(monkey
         assert staging.list_model_package_groups()["ModelPackageGroupSummaryList"] == []  # staging's own registry
     finally:
         server.stop()
+
+
+def test_an_endpoint_of_another_accounts_artifact_needs_the_bucket_policy(aws):
+    """SageMaker reads the model data as the model's role: across accounts the bucket policy decides too."""
+    from moto.sagemaker.models import sagemaker_backends
+
+    from sm_constructs.local.iam.enforcement import model_data_access
+
+    role = _role(aws, STAGING, "ModelRole", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}])
+    s3 = aws(BUILD, "s3")
+    s3.create_bucket(Bucket="build-artifacts")
+    s3.put_object(Bucket="build-artifacts", Key="models/m.tar.gz", Body=b"model")
+    sm = aws(STAGING, "sagemaker")
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    url = "s3://build-artifacts/models/m.tar.gz"
+    sm.create_model(ModelName="m", ExecutionRoleArn=role, PrimaryContainer={"Image": image, "ModelDataUrl": url})
+    sm.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
+    enforcer = Enforcer(PolicyStore(STAGING), STAGING)
+    backend = sagemaker_backends[STAGING][REGION]
+    reason = model_data_access(enforcer, backend, "c")
+    assert reason.startswith(f"Could not access model data at {url}: User: arn:aws:sts::{STAGING}:assumed-role/")
+    assert reason.endswith("because no resource-based policy allows the s3:GetObject action")
+    s3.put_bucket_policy(
+        Bucket="build-artifacts",
+        Policy=_doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{STAGING}:root"},
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::build-artifacts/models/*",
+            }
+        ),
+    )
+    assert model_data_access(enforcer, backend, "c") is None

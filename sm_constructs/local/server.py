@@ -44,6 +44,7 @@ a pipeline run. Studio user profiles, spaces and lifecycle configurations are th
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 import math
 import os
@@ -406,12 +407,18 @@ def _install_sagemaker(runner: Any, faults: Any) -> None:
         return SageMakerIntegration() if service_name == "sagemaker" else delegate(service_name)
 
 
-def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: TimeScale) -> None:
-    """Endpoint lifecycles, job quotas (``quotas.json``) and job faults, each in its own module."""
+def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: TimeScale, enforcer: Any = None) -> None:
+    """Endpoint lifecycles (with IAM enforced, a model role that may not read its model data fails
+    the endpoint), job quotas (``quotas.json``) and job faults, each in its own module."""
     from .aws import sagemaker_endpoints, sagemaker_quotas
     from .jobs import faults as job_faults
 
-    sagemaker_endpoints.install(sagemaker_endpoints.EndpointTiming(scale=scale), faults)
+    model_access = None
+    if enforcer is not None:
+        from .iam.enforcement import model_data_access
+
+        model_access = functools.partial(model_data_access, enforcer)
+    sagemaker_endpoints.install(sagemaker_endpoints.EndpointTiming(scale=scale), faults, model_access)
     sagemaker_quotas.install(sagemaker_quotas.JobQuotas(workdir / "quotas.json", ACCOUNT_ID))
     job_faults.install(runner, faults, scale)
 
@@ -471,7 +478,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     tuning.install()
     sagemaker_runtime.install(workdir)
     # after sagemaker_runtime.install: the lifecycle wraps its UpdateEndpoint and InvokeEndpoint
-    _install_service_behaviour(runner, faults, workdir, scale)
+    _install_service_behaviour(runner, faults, workdir, scale, enforcer)
     sagemaker_registry.install(enforcer)  # registry approval events → state machine targets
     stepfunctions_accounts.install()  # a state machine's calls act in its role's account
     events.install(enforcer)  # event bus policies; delivery to another account's bus authorized

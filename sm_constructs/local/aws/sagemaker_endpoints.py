@@ -35,7 +35,9 @@ set                                          previous configuration")
 ==========================================  =====================================================
 
 A create or update fails when an ``EndpointFailure`` fault is pending in ``faults.json``
-(``{"EndpointFailure": {"error": "<FailureReason>", "times": 1}}``). Durations are SageMaker's
+(``{"EndpointFailure": {"error": "<FailureReason>", "times": 1}}``), or, with IAM enforced, when a
+variant's model role may not read the model's data (SageMaker reads it as that role; in another
+account's bucket the bucket and key policies decide too). Durations are SageMaker's
 minutes scaled by the emulator's time scale, as Wait states are. State changes are applied when
 the endpoint is next read, written or invoked, so no timer threads run. Install this after any
 other plug-in that replaces ``UpdateEndpoint`` or ``InvokeEndpoint``: it wraps what it finds.
@@ -87,8 +89,10 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def install(timing: EndpointTiming, faults: Any) -> None:
-    """Replace moto's endpoint calls (module docs). ``faults`` is the emulator's :class:`Faults`."""
+def install(timing: EndpointTiming, faults: Any, model_access: Any = None) -> None:
+    """Replace moto's endpoint calls (module docs). ``faults`` is the emulator's :class:`Faults`;
+    ``model_access(backend, endpoint_config_name)`` gives the ``FailureReason`` when a variant's
+    model role may not read its model data (IAM enforcement), else ``None``."""
     from moto.sagemaker import responses
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import FakeEndpoint
@@ -105,8 +109,9 @@ def install(timing: EndpointTiming, faults: Any) -> None:
     def arn(backend: Any, name: str) -> str:
         return FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
 
-    def pending_failure() -> str | None:
-        return faults.take("EndpointFailure") if faults is not None else None
+    def pending_failure(backend: Any, config: str) -> str | None:
+        fault = faults.take("EndpointFailure") if faults is not None else None
+        return fault or (model_access(backend, config) if model_access is not None else None)
 
     def settle(backend: Any, name: str) -> Any:
         """Apply the state change that is due, if any; the endpoint or None when it is gone."""
@@ -157,7 +162,7 @@ def install(timing: EndpointTiming, faults: Any) -> None:
                 raise ValidationError(message=f'Cannot create already existing endpoint "{arn(self, endpoint_name)}".')
             endpoint = original_create(self, endpoint_name, endpoint_config_name, tags)
             endpoint.endpoint_status = "Creating"
-            failure = pending_failure()
+            failure = pending_failure(self, endpoint_config_name)
             pending_configs[endpoint] = endpoint_config_name
             schedule(endpoint, timing.create, "Failed" if failure else "InService", None, failure)
             return endpoint
@@ -174,7 +179,7 @@ def install(timing: EndpointTiming, faults: Any) -> None:
             self.describe_endpoint_config(endpoint_config_name)  # "Could not find endpoint configuration"
             endpoint.endpoint_status = "Updating"
             pending_configs[endpoint] = endpoint_config_name
-            failure = pending_failure()
+            failure = pending_failure(self, endpoint_config_name)
             # a failed update rolls back: InService on the config it had, with the reason
             schedule(endpoint, timing.update, "InService", None if failure else endpoint_config_name, failure)
             return str(endpoint.arn)

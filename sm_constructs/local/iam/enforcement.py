@@ -681,3 +681,48 @@ def install(enforcer: Enforcer) -> None:
     _install_bucket_policies()
     _install_state_machine_keys()
     patches.apply()
+
+
+def model_data_access(enforcer: Enforcer, backend: Any, endpoint_config: str) -> str | None:
+    """The ``FailureReason`` of an endpoint whose variant's model role may not read the model's data.
+
+    SageMaker downloads a model's ``ModelDataUrl`` as the model's execution role when it deploys it
+    (SageMaker Developer Guide, "CreateModel API: Execution Role Permissions": the role needs
+    ``s3:GetObject`` on the model artifacts), so the role's policies decide, and for a
+    bucket or key of another account (a release's build account) the bucket and key policies too.
+    The calls are :data:`~sm_constructs.local.iam.calls.JOB_ACCESS` ``read`` (``s3:GetObject``, and
+    ``kms:Decrypt`` through S3 for an SSE-KMS object). SageMaker's wording of the failure is not
+    documented; the emulator's names the model data and AWS's denial.
+    """
+    from .calls import JOB_ACCESS
+
+    try:
+        variants = backend.describe_endpoint_config(endpoint_config)["ProductionVariants"]
+    except Exception:
+        return None  # CreateEndpoint reports the missing configuration itself
+    region = backend.region_name
+    for variant in variants:
+        model = backend._models.get(variant.get("ModelName", ""))
+        if model is None or not model.execution_role_arn:
+            continue
+        url = str(serving_container(backend, model).get("ModelDataUrl") or "")
+        if not url.startswith("s3://"):
+            continue
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        owner = enforcer.store.for_account(PolicyStore.bucket_account(bucket) or backend.account_id)
+        values = {
+            "partition": PARTITION,
+            "region": region,
+            "account": backend.account_id,
+            "role": model.execution_role_arn,
+            "bucket": bucket,
+            "key": key,
+            "object_key": (owner.key_arn(kms, region) if (kms := owner.object_kms_key(bucket, key)) else None),
+            "object_arn": f"arn:{PARTITION}:s3:::{bucket}/{key}",
+        }
+        for call in JOB_ACCESS["read"]:
+            try:
+                enforcer.check(model.execution_role_arn, call, values, session="SageMaker")
+            except AccessDenied as denied:
+                return f"Could not access model data at {url}: {denied}"
+    return None
