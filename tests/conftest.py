@@ -63,6 +63,7 @@ LONGEST_FIRST = (
     "emulator",
     "emulator-lambda",
     "local-project",
+    "emulator-multi-account",
     "emulator-release",
     "tests/test_local_instances.py",
 )
