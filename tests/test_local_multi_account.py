@@ -243,3 +243,25 @@ def test_production_refuses_a_version_that_failed_staging(accounts):
     config = production.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     model = production.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     assert model["Containers"][0]["ModelPackageName"] != failing  # production still serves the passing version
+
+
+def test_staging_cannot_deploy_an_artifact_its_model_role_may_not_read(accounts):
+    """The build bucket's policy admits only tagged release readers: untagged, staging's model role is
+    denied the artifact by the bucket owner's policy, and the endpoint update fails with AWS's words."""
+    iam = accounts["client"](STAGING, "iam")
+    (role,) = [r for r in iam.list_roles()["Roles"] if "ModelRole" in r["RoleName"]]
+    tags = iam.list_role_tags(RoleName=role["RoleName"])["Tags"]
+    iam.untag_role(RoleName=role["RoleName"], TagKeys=[t["Key"] for t in tags])
+    try:
+        _register(accounts, "models/v3/model.tar.gz", features=3)
+        staged = _runs(accounts, STAGING, 3)[-1]
+    finally:
+        iam.tag_role(RoleName=role["RoleName"], Tags=tags)
+    assert staged["status"] == "FAILED"
+    endpoint = accounts["client"](STAGING, "sagemaker").describe_endpoint(EndpointName="churn-staging")
+    assert endpoint["FailureReason"] == (
+        f"Could not access model data at s3://{BUCKET}/models/v3/model.tar.gz: User: "
+        f"arn:aws:sts::{STAGING}:assumed-role/{role['RoleName']}/SageMaker is not authorized to perform: "
+        f"s3:GetObject on resource: arn:aws:s3:::{BUCKET}/models/v3/model.tar.gz "
+        "because no resource-based policy allows the s3:GetObject action"
+    )
