@@ -471,7 +471,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         """The version's metadata holds every required value; else ``NotPromoted``."""
         read = self._read_version("ReadPromotion", group)
         read.add_retry(
-            errors=["SageMaker.ThrottlingException"],
+            errors=[SDK_THROTTLING_ERROR],
             interval=Duration.seconds(5),
             max_attempts=3,
             jitter_strategy=sfn.JitterType.FULL,
