@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -63,8 +64,8 @@ def test_sm_local_deploys_runs_changes_and_destroys_an_app_of_its_own(venv, tmp_
         ]
         s3.put_object(Bucket=bucket, Key="raw/x.csv", Body=b"a,b\n1,2\n3,4\n")
 
-        out = run("run", "tiny-count")
-        assert '"ProcessingJobName": "tiny-count-' in out
+        out = run("run", "tiny-count")  # the run's summary names each step's job
+        assert re.search(r"tiny-count-\S+ \(Completed\)", out), out
         counts = s3.get_object(Bucket=bucket, Key="processed/counts/counts.json")["Body"].read()
         assert json.loads(counts) == {"x.csv": 3}
 
@@ -80,7 +81,7 @@ def test_sm_local_deploys_runs_changes_and_destroys_an_app_of_its_own(venv, tmp_
         assert changed.count("recount") == 2 and "MODELS" in changed
         (app / "app.py").write_text(changed)
         run("deploy")
-        out = run("run", "tiny-count")
+        out = run("run", "tiny-count", "--json")  # the execution's raw output
         assert '"ProcessingJobName": "tiny-recount-' in out
         assert s3.get_object(Bucket=bucket, Key="processed/recounts/counts.json")["Body"].read() == counts
         iam = session.client("iam", endpoint_url=url)
