@@ -9,9 +9,11 @@ adds the side effects a reference cannot show. Cycles, reads of a step that is n
 pipeline (dangling), and steps that can never run (after a :class:`FailStep`, or reading a step
 that runs in only one branch of a :class:`Condition`) fail at synth, naming the steps.
 
-The layout runs independent steps in parallel: the steps that no other step in the set waits
-for run first, in one ``Parallel`` (at most ``max_concurrency`` branches each), then the rest;
-a set that falls apart into independent parts runs the parts as parallel branches. Each branch
+The layout runs independent steps in parallel. A set of steps that falls apart into independent
+parts runs the parts as branches of one ``Parallel`` state (at most ``max_concurrency`` branches
+each; more run as several in a row). Otherwise, when the steps the last ones wait for fall apart
+into independent chains, the chains run side by side and the last steps after them; else the steps
+that wait for none run first, then the rest. Each part is laid out the same way. Each branch
 returns its results under ``$.steps``, and the ``Parallel`` state merges them back
 (``States.JsonMerge``), so later steps read them at the same paths.
 """
@@ -428,7 +430,7 @@ class PipelineGraph:
                     node.inputs |= inner.inputs
                 node.reads |= branch.outside_reads()
                 node.explicit += branch.outside_explicit()
-        elif isinstance(what, sfn.IChainable) or hasattr(what, "start_state"):
+        elif hasattr(what, "start_state"):  # a state, chain or fragment (jsii interfaces are no runtime protocols)
             for text in _state_texts(what):
                 texts.append(text)
                 node.writes |= {m for m in re.findall(r'"ResultPath": "\$\.steps\.([A-Za-z0-9_]+)', text)}
@@ -639,6 +641,11 @@ def _layout(nodes: list[Node], max_concurrency: int) -> Plan:
     if len(parts) > 1:
         return _parallel([_layout(p, max_concurrency) for p in parts], max_concurrency)
     inside = {id(n) for n in nodes}
+    waited_for = {id(b) for n in nodes for b in n.after}
+    last = [n for n in nodes if id(n) not in waited_for]
+    before_last = [n for n in nodes if id(n) in waited_for]
+    if len(_components(before_last)) > 1:  # independent chains that meet at the end: run the chains side by side
+        return _series([_layout(before_last, max_concurrency), _layout(last, max_concurrency)])
     first = [n for n in nodes if not any(id(b) in inside for b in n.after)]
     rest = [n for n in nodes if n not in first]
     return _series([_layout(first, max_concurrency), _layout(rest, max_concurrency)])

@@ -9,7 +9,6 @@ execution input with documented defaults.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, get_args
@@ -575,7 +574,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         steps = []
         for n in graph.all_nodes():
             what = n.what.definition if isinstance(n.what, FanOut) else n.what
-            if isinstance(what, SageMakerDefinition):
+            if isinstance(what, SageMakerDefinition) and what.run_suffix:  # versions of one group share its name
                 steps.append((n.where, what))
         self._check_name_prefixes(problems, steps)
         gates = [n for n in graph.all_nodes() if isinstance(n.what, QualityGate)]
@@ -748,7 +747,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             ends = [then, otherwise]
         for end in ends:
             for state in end.end_states:
-                if isinstance(state, sfn.INextable) and not isinstance(state, sfn.Fail | sfn.Succeed):
+                if hasattr(state, "next") and not isinstance(state, sfn.Fail | sfn.Succeed):
                     state.next(done)
         start: sfn.IChainable = choice
         for read in reversed(reads):
@@ -1278,11 +1277,12 @@ def _slot_steps(
     deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
     batch_transform: SageMakerDefinition | None,
 ) -> list[tuple[str, Any]]:
-    """The stages in their order: each stage's steps wait for the whole stage before (the steps of one
-    stage wait only for what they read); the deployment steps run in their order, beside the batch
-    transform."""
+    """The stages in their order, as before the graph: each step waits for the one before (a
+    preprocessing step may rely on the files of the one before without reading its result); the
+    deployment steps run in their order, beside the batch transform. ``steps=`` runs independent
+    steps in parallel."""
     stages: list[list[tuple[str, Any]]] = [
-        [(f"preprocessing[{i}]", p) for i, p in enumerate(preprocessing)],
+        *[[(f"preprocessing[{i}]", p)] for i, p in enumerate(preprocessing)],
         *[[(name, s)] for name, s in (("training", training), ("evaluation", evaluation)) if s is not None],
         *[[(name, s)] for name, s in (("quality_gate", quality_gate), ("registration", registration)) if s],
         *[[(name, s)] for name, s in (("approval", approval), ("model", model)) if s is not None],
