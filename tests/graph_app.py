@@ -52,8 +52,14 @@ def build(
             role=role,
             image=ContainerImage.sklearn("1.2-1"),
             code=SCRIPTS / "preprocess.py",
-            arguments=["--input-dir", "/opt/ml/processing/input/raw", "--output-dir", "/opt/ml/processing/output"]
-            + ["--seed", seed],
+            arguments=[
+                "--input-dir",
+                "/opt/ml/processing/input/raw",
+                "--output-dir",
+                "/opt/ml/processing/output",
+                "--seed",
+                seed,
+            ],
             inputs=[ProcessingInput("raw", sfn.JsonPath.string_at("$.input.inputDataUri"))],
             outputs=[
                 ProcessingOutput(
@@ -91,8 +97,14 @@ def build(
             role=role,
             image=ContainerImage.xgboost("1.7-1"),
             code=SCRIPTS / "evaluate.py",
-            arguments=["--model-dir", "/opt/ml/processing/input/model", "--test-dir", "/opt/ml/processing/input/test"]
-            + ["--output-dir", "/opt/ml/processing/evaluation"],
+            arguments=[
+                "--model-dir",
+                "/opt/ml/processing/input/model",
+                "--test-dir",
+                "/opt/ml/processing/input/test",
+                "--output-dir",
+                "/opt/ml/processing/evaluation",
+            ],
             inputs=[
                 ProcessingInput("model", train.model_data_url),
                 ProcessingInput("test", prepare.output_uri("test")),
@@ -133,7 +145,7 @@ def build(
             f"Score{name}",
             model=model,
             input_uri=prepare.output_uri("batch"),
-            output_path=sfn.JsonPath.format(f"s3://{{}}/scores/{{}}/", bucket.bucket_name, RUN),
+            output_path=sfn.JsonPath.format("s3://{}/scores/{}/", bucket.bucket_name, RUN),
             output_kms_key=key,
             cluster=cluster,
             name_prefix=f"graph-score-{name.lower()}",
