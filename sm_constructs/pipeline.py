@@ -32,7 +32,10 @@ from constructs import Construct
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
+    ANY_RESOURCE,
+    DESCRIBE_MODEL_PACKAGE_ACTIONS,
     EVENTS_PRINCIPAL,
+    LIST_MODEL_PACKAGES_ACTIONS,
     S3_GET_OBJECT_ACTIONS,
     S3_KMS_READ_ACTIONS,
     SCHEDULER_PRINCIPAL,
@@ -68,6 +71,7 @@ from .graph import (
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
+from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .state_machine import ExecutionMetrics, MlStateMachine
 from .storage import MlDataBucket
@@ -379,6 +383,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         self._max_concurrency = max_concurrency
         self._failure = self._build_failure_path()
         self._failures: dict[str, sfn.IChainable] = {}
+        self._reads_newest_version = False
         chain = self._build_graph()
         timeout = self._total_timeout()
         self.state_machine = MlStateMachine(
@@ -396,6 +401,14 @@ class MlPipeline(ExecutionMetrics, Construct):
             acknowledge_lookups(self.state_machine, self._cached_steps)
         if max_cost_per_run is not None:
             self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(n.what, FanOut) for n in nodes))
+        if self._reads_newest_version:
+            acknowledge(
+                self.state_machine.role,
+                [iam5(resource=ANY_RESOURCE)],
+                "A registration after a cached training step lists the group's newest version with "
+                "sagemaker:ListModelPackages, which takes no resource ARN (SageMaker API permissions reference); "
+                "reading it (DescribeModelPackage) is scoped to the group's versions.",
+            )
         if self._own_topic or self.topic.master_key is not None:
             self._grant_encrypted_publish()
         for n in nodes:
@@ -599,17 +612,11 @@ class MlPipeline(ExecutionMetrics, Construct):
                         )
 
     def _build_graph(self) -> sfn.Chain:
-        """Input handling, the ``Resume`` choice (selective re-runs), the graph's layout, then success."""
-        resume = sfn.Choice(
-            self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
-        )
-        head = self._input_states().next(resume)
+        """Input handling, the ``Resume`` choice (selective re-runs, when a top-level job step can be
+        started at), the graph's layout, then success."""
         self._resumable: list[tuple[str, sfn.IChainable]] = []
         plan = self.graph.layout(self._max_concurrency)
-        if plan is None:
-            body: sfn.IChainable = sfn.Succeed(self, "PipelineSucceeded")
-            resume.otherwise(body)
-            return head
+        assert plan is not None  # _validate: steps or stages are given
         top = plan.parts if isinstance(plan, Series) else [plan]
         chain: sfn.Chain | None = None
         for part in top:
@@ -619,8 +626,13 @@ class MlPipeline(ExecutionMetrics, Construct):
             chain = sfn.Chain.start(step) if chain is None else chain.next(step)
         assert chain is not None
         chain.next(sfn.Succeed(self, "PipelineSucceeded"))
+        if not self._resumable:  # a Choice needs at least one rule
+            return self._input_states().next(chain)
+        resume = sfn.Choice(
+            self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
+        )
         self._resume_states(resume, first=chain)
-        return head
+        return self._input_states().next(resume)
 
     def _render(self, plan: Node | Series | Group, *, in_branch: bool) -> sfn.IChainable:
         """The states of a part of the layout; inside a ``Parallel`` branch a failure ends the branch
@@ -650,6 +662,8 @@ class MlPipeline(ExecutionMetrics, Construct):
 
     def _render_node(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
         what = node.what
+        if isinstance(what, ModelRegistrationDefinition):
+            return self._registration(what, in_branch=in_branch)
         if isinstance(what, SageMakerDefinition):
             return self._task(what, in_branch=in_branch)
         if isinstance(what, FanOut):
@@ -864,6 +878,73 @@ class MlPipeline(ExecutionMetrics, Construct):
                     "with approval='auto' the release deploys the approved version: build the ModelDefinition "
                     "with model_package=<the ModelRegistrationDefinition>",
                 )
+
+    def _registration(self, definition: ModelRegistrationDefinition, *, in_branch: bool) -> sfn.IChainable:
+        """Register only a new model: when the model's training step is cached (a reused job brings back
+        the same artifact), the group's newest version is read first, and when it holds the same
+        artifact it is this run's version (``<id>Reused``) instead of a duplicate. Runs on unchanged
+        data then add no version; a new artifact (new data, new hyperparameters, an expired cache
+        entry) registers one. The newest version counts whatever its approval status: a rejected
+        artifact stays rejected."""
+        register = self._task(definition, in_branch=in_branch)
+        training = definition.training
+        if training is None or training.cache is None:
+            return register
+        id, base = definition.node.id, f"$.cache.{definition.node.id}"
+        self._reads_newest_version = True
+        newest = tasks.CallAwsService(
+            self,
+            f"{id}Newest",
+            service="sagemaker",
+            action="listModelPackages",
+            parameters={
+                "ModelPackageGroupName": definition.group.group_name,
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 1,
+            },
+            iam_action=LIST_MODEL_PACKAGES_ACTIONS[0],
+            iam_resources=[ANY_RESOURCE],
+            result_selector={"arns.$": "$.ModelPackageSummaryList[*].ModelPackageArn"},
+            result_path=base,
+        )
+        described = tasks.CallAwsService(
+            self,
+            f"{id}NewestArtifact",
+            service="sagemaker",
+            action="describeModelPackage",
+            parameters={"ModelPackageName": sfn.JsonPath.string_at(f"{base}.arns[0]")},
+            iam_action=DESCRIBE_MODEL_PACKAGE_ACTIONS[0],
+            iam_resources=[group_versions_arn(self, definition.group)],
+            result_selector={
+                "arn.$": "$.ModelPackageArn",
+                "artifacts.$": "$.InferenceSpecification.Containers[*].ModelDataUrl",
+            },
+            result_path=base,
+        )
+        for call in (newest, described):
+            add_default_retry(call, max_attempts=3, quota_attempts=0)
+            self._catch(call, id, in_branch)
+        reused = sfn.Pass(
+            self,
+            f"{id}Reused",
+            comment="The newest version holds this model's artifact: it is this run's version",
+            parameters={"ModelPackageArn": sfn.JsonPath.string_at(f"{base}.arn")},
+            result_path=f"$.steps.{id}",
+        )
+        artifact = (sfn.FieldUtils.render_object({"a": definition.model_data_url}) or {}).get("a.$")
+        same = sfn.Condition.is_present(f"{base}.artifacts[0]")
+        if artifact is not None:
+            same = sfn.Condition.and_(same, sfn.Condition.string_equals_json_path(f"{base}.artifacts[0]", artifact))
+        else:
+            same = sfn.Condition.and_(
+                same, sfn.Condition.string_equals(f"{base}.artifacts[0]", definition.model_data_url)
+            )
+        is_new = sfn.Choice(self, f"{id}IsNewModel").when(same, reused).otherwise(register)
+        any_version = sfn.Choice(self, f"{id}HasVersions")
+        any_version.when(sfn.Condition.is_present(f"{base}.arns[0]"), described.next(is_new)).otherwise(register)
+        newest.next(any_version)
+        return sfn.Chain.custom(newest, [*register.end_states, reused], reused)
 
     def _task(self, definition: SageMakerDefinition, *, in_branch: bool) -> sfn.IChainable:
         """A retried task (behind its cache lookup when cached), its failures caught under its name."""

@@ -69,10 +69,16 @@ def _chain(states: dict, start: str) -> list[str]:
     return names
 
 
+def _top(asl: dict) -> list[str]:
+    """The top-level states after input handling (a pipeline without a resumable step has no Resume)."""
+    handling = {"LoadDefaults", "ApplyDefaults", "ValidateInput", "InputValid", "Resume"}
+    return [n for n in _chain(asl["States"], asl["StartAt"]) if n not in handling]
+
+
 # ---- order and parallelism -----------------------------------------------------------------------
 def test_candidates_run_side_by_side_then_the_condition(asl):
     s = asl["States"]
-    top = _chain(s, s["Resume"]["Default"])
+    top = _top(asl)
     assert top[:4] == [PARALLEL, "PickBetterReport1", "PickBetterReport2", "PickBetter"]
     branches = s[PARALLEL]["Branches"]
     assert len(branches) == 2
@@ -93,11 +99,40 @@ def test_the_condition_picks_a_branch_and_each_branch_registers_then_releases(as
     assert better == {
         "Variable": "$.steps.PickBetterReport1.report.metrics.auc",
         "NumericGreaterThanEqualsPath": "$.steps.PickBetterReport2.report.metrics.auc",
-        "Next": "RegisterA",
+        "Next": "RegisterANewest",
     }
-    assert _chain(s, "RegisterA") == ["RegisterA", "ModelA", "ScoreA", "PickBetterDone", "PipelineSucceeded"]
-    assert choice["Default"] == "RegisterB"
+    assert _chain(s, "RegisterANewest") == [
+        "RegisterANewest",
+        "RegisterAHasVersions",
+        "RegisterA",
+        "ModelA",
+        "ScoreA",
+        "PickBetterDone",
+        "PipelineSucceeded",
+    ]
+    assert choice["Default"] == "RegisterBNewest"
     assert _chain(s, "RegisterB")[:4] == ["RegisterB", "ModelB", "ScoreB", "PickBetterDone"]
+
+
+def test_a_model_is_registered_only_when_its_artifact_is_new(asl):
+    s = asl["States"]
+    newest = s["RegisterANewest"]
+    assert newest["Resource"].endswith(":states:::aws-sdk:sagemaker:listModelPackages")
+    assert newest["Parameters"] == {
+        "ModelPackageGroupName": "graph-candidates",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+        "MaxResults": 1,
+    }
+    assert s["RegisterAHasVersions"]["Choices"][0]["Next"] == "RegisterANewestArtifact"
+    same = s["RegisterAIsNewModel"]["Choices"][0]
+    assert {"Variable": "$.cache.RegisterA.artifacts[0]", "StringEqualsPath": "$.steps.TrainA.ModelArtifacts"} in same[
+        "And"
+    ]
+    assert same["Next"] == "RegisterAReused" and s["RegisterAIsNewModel"]["Default"] == "RegisterA"
+    # the reused version is this run's result, at the path later steps read
+    assert s["RegisterAReused"]["Parameters"] == {"ModelPackageArn.$": "$.cache.RegisterA.arn"}
+    assert s["RegisterAReused"]["ResultPath"] == "$.steps.RegisterA" and s["RegisterAReused"]["Next"] == "ModelA"
 
 
 def test_parallel_merges_every_branch_result_back_into_steps(asl):
@@ -287,7 +322,7 @@ def test_independent_steps_run_in_parallel_groups_of_at_most_max_concurrency(par
     jobs = [job(f"J{i}") for i in range(5)]
     pipeline = MlPipeline(stack, "P", steps=jobs, max_concurrency=2, alarms=False)
     (asl,) = state_machines(Template.from_stack(stack).to_json()).values()
-    top = _chain(asl["States"], asl["States"]["Resume"]["Default"])
+    top = _top(asl)
     assert top == ["Parallel_J0_J1", "Parallel_J2_J3", "J4", "PipelineSucceeded"]
     assert [n.id for n in pipeline.graph.order()] == [f"J{i}" for i in range(5)]
     assert _error(lambda: MlPipeline(stack, "Q", steps=jobs, max_concurrency=11))  # intrinsics nest at most 10 deep
@@ -367,3 +402,17 @@ def test_a_twelve_step_graph_stays_far_below_the_size_limits(parts):
     print(f"12-step graph: definition {definition} bytes, template {whole} bytes")
     # Step Functions: 1 MiB per definition; CloudFormation: 1 MB per template (from S3)
     assert definition < 1024 * 1024 // 10 and whole < 1_000_000 // 5
+
+
+def test_watch_shows_the_running_state_of_each_parallel_branch():
+    from sm_constructs.cli import _running
+
+    def entered(kind, name):
+        return {"type": f"{kind}StateEntered", "stateEnteredEventDetails": {"name": name}}
+
+    def exited(kind, name):
+        return {"type": f"{kind}StateExited", "stateExitedEventDetails": {"name": name}}
+
+    events = [entered("Parallel", PARALLEL), entered("Task", "PrepareA"), entered("Task", "PrepareB")]
+    assert _running(events) == "PrepareA, PrepareB"
+    assert _running([*events, exited("Task", "PrepareA"), entered("Task", "TrainA")]) == "PrepareB, TrainA"
