@@ -448,7 +448,8 @@ def test_failure_notifications_reach_the_encrypted_topic(template, body):
 def test_standalone_tuning_is_caught_notified_and_alarmed(body, stack):
     (tuning,) = [a for a in state_machines(body).values() if "Tune" in a["States"]]
     tune = tuning["States"]["Tune"]
-    assert tune["Catch"] and tune["Catch"][0]["Next"] == "NotifyFailure"
+    assert tune["Catch"] and tune["Catch"][0]["Next"] == "TuneFailed"  # names the step, then notifies
+    assert tuning["States"]["TuneFailed"]["Next"] == "NotifyFailure"
     assert tuning["States"]["NotifyFailure"]["Resource"].endswith(":states:::sns:publish")
     alarms = [
         r
