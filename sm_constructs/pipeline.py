@@ -66,6 +66,7 @@ from .graph import (
     Step,
     merge_results,
     parallel_name,
+    plan_nodes,
     static_prefix,
 )
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
@@ -358,9 +359,11 @@ class MlPipeline(ExecutionMetrics, Construct):
                 deployment=deployment,
                 batch_transform=batch_transform,
             )
+            self._release_steps = _identities([*deployment, batch_transform])
         else:
             #: The approval step (``approval="auto"``), or None.
             self.approval = None
+            self._release_steps = set()
             items = [(f"steps[{i}]", s) for i, s in enumerate(steps)]
         problems = Problems.at(type(self).__name__, self)
         #: The graph of steps: nodes, edges, layout (see :mod:`sm_constructs.graph`).
@@ -645,7 +648,8 @@ class MlPipeline(ExecutionMetrics, Construct):
             assert chain is not None
             return chain
         if isinstance(plan, Group):
-            name = parallel_name(plan)
+            release = _identities([n.what for n in plan_nodes(plan)]) <= self._release_steps
+            name = "Release" if release else parallel_name(plan)  # the stage arguments' name for it
             keys = ["steps", *(["cache"] if self._cached else [])]
             parallel = sfn.Parallel(
                 self,
@@ -1343,6 +1347,10 @@ def check_input_default(problems: Problems, field: str, f: InputField) -> None:
             json.dumps(f.default, allow_nan=False)
         except (TypeError, ValueError) as exc:
             problems.add(field, f.default, f"a default of kind object must be a JSON value ({exc})")
+
+
+def _identities(items: Sequence[Any]) -> set[int]:
+    return {id(x) for x in items if x is not None}
 
 
 # ---- the stage arguments as a graph ---------------------------------------------------------------

@@ -416,3 +416,117 @@ def test_watch_shows_the_running_state_of_each_parallel_branch():
     events = [entered("Parallel", PARALLEL), entered("Task", "PrepareA"), entered("Task", "PrepareB")]
     assert _running(events) == "PrepareA, PrepareB"
     assert _running([*events, exited("Task", "PrepareA"), entered("Task", "TrainA")]) == "PrepareB, TrainA"
+
+
+def test_spark_then_byo_then_training_tuning_model_and_serverless_beside_transform_is_one_graph(parts, tmp_path):
+    """The issue's workflow, none of which fits the stage arguments, as one graph."""
+    from pathlib import Path
+
+    from sm_constructs import (
+        ContainerImage,
+        ContinuousRange,
+        EndpointConfigDefinition,
+        ModelDefinition,
+        ServerlessConfig,
+        TrainingChannel,
+        TrainingDefinition,
+        TransformDefinition,
+        TuningDefinition,
+    )
+
+    stack, _job = parts
+    role = stack.node.find_child("Exec")
+    data = stack.node.find_child("Data")
+    run = sfn.JsonPath.execution_name
+    script = tmp_path / "sessionize.py"
+    script.write_text("print('spark')\n")
+    out = lambda name: sfn.JsonPath.format(f"s3://{{}}/{name}/{{}}/", data.bucket_name, run)  # noqa: E731
+    spark = ProcessingDefinition(
+        stack,
+        "Sessionize",
+        role=role,
+        image=ContainerImage.spark_processing("3.5"),
+        code=script,
+        inputs=[ProcessingInput("raw", data.s3_uri("raw/"))],
+        outputs=[ProcessingOutput("sessions", out("sessions"))],
+        name_prefix="sessionize",
+    )
+    container = Path(__file__).resolve().parents[1] / "examples" / "byo-serverless" / "container"
+    featurize = ProcessingDefinition(
+        stack,
+        "Featurize",
+        role=role,
+        image=ContainerImage.from_asset(str(container)),
+        entrypoint=["python3", "/opt/program/train"],
+        inputs=[ProcessingInput("sessions", spark.output_uri("sessions"))],
+        outputs=[ProcessingOutput("features", out("features"))],
+        name_prefix="featurize",
+    )
+    train = TrainingDefinition(
+        stack,
+        "Train",
+        role=role,
+        image=ContainerImage.xgboost("1.7-1"),
+        output_path=out("models"),
+        channels=[TrainingChannel("train", featurize.output_uri("features"), content_type="text/csv")],
+        hyperparameters={"objective": "binary:logistic", "num_round": "10"},
+        name_prefix="spot-train",
+    )
+    tune = TuningDefinition(
+        stack,
+        "Tune",
+        training=train,
+        objective_metric="train:logloss",
+        objective_type="Minimize",
+        ranges=[ContinuousRange("eta", 0.05, 0.5)],
+        max_training_jobs=4,
+        max_parallel_jobs=2,
+        name_prefix="tune",
+    )
+    model = ModelDefinition(stack, "Model", role=role, training=tune, name_prefix="best-model")
+    serverless = EndpointConfigDefinition(
+        stack, "Serverless", model=model, serverless=ServerlessConfig(memory_size_mb=2048), name_prefix="serverless"
+    )
+    score = TransformDefinition(
+        stack,
+        "Score",
+        model=model,
+        input_uri=featurize.output_uri("features"),
+        output_path=out("scores"),
+        name_prefix="score",
+    )
+    pipeline = MlPipeline(stack, "P", steps=[spark, featurize, train, tune, model, serverless, score], alarms=False)
+    (asl,) = state_machines(Template.from_stack(stack).to_json()).values()
+    # the spot training and the tuning job both read the features and nothing of each other: they run side by
+    # side; the endpoint config and the batch transform both read the model: side by side too
+    assert [n.id for n in pipeline.graph.order()][:2] == ["Sessionize", "Featurize"]
+    assert _top(asl) == ["Sessionize", "Featurize", "Parallel_Train_Tune", "PipelineSucceeded"]
+    train_branch, tune_branch = asl["States"]["Parallel_Train_Tune"]["Branches"]
+    assert _chain(train_branch["States"], train_branch["StartAt"]) == ["Train"]
+    assert _chain(tune_branch["States"], tune_branch["StartAt"]) == ["Tune", "Model", "Parallel_Serverless_Score"]
+
+
+def test_the_stage_arguments_keep_their_release_state(parts):
+    """deployment ‖ batch_transform is still the Parallel state ``Release`` (its construct id is kept)."""
+    from sm_constructs import (
+        ContainerImage,
+        EndpointConfigDefinition,
+        ModelDefinition,
+        ServerlessConfig,
+        TransformDefinition,
+    )
+
+    stack, _ = parts
+    role = stack.node.find_child("Exec")
+    data = stack.node.find_child("Data")
+    model = ModelDefinition(
+        stack, "Model", role=role, image=ContainerImage.xgboost("1.7-1"), model_data_url=data.s3_uri("m/model.tar.gz")
+    )
+    config = EndpointConfigDefinition(stack, "Config", model=model, serverless=ServerlessConfig(memory_size_mb=2048))
+    score = TransformDefinition(
+        stack, "Score", model=model, input_uri=data.s3_uri("batch/"), output_path=data.s3_uri("scores/")
+    )
+    MlPipeline(stack, "P", model=model, deployment=[config], batch_transform=score, alarms=False)
+    (asl,) = state_machines(Template.from_stack(stack).to_json()).values()
+    assert _top(asl) == ["Model", "Release", "PipelineSucceeded"]
+    assert [b["StartAt"] for b in asl["States"]["Release"]["Branches"]] == ["Config", "Score"]
