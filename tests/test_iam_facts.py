@@ -101,6 +101,8 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
             need(facts.SEARCH_ACTIONS, f"{where}: SM-PERMS Search (resource *)")
         elif integration == "aws-sdk:sagemaker:listProcessingJobs":
             need(facts.LIST_PROCESSING_JOBS_ACTIONS, f"{where}: SM-PERMS ListProcessingJobs (resource *)")
+        elif integration == "aws-sdk:sagemaker:listModelPackages":  # registering a new artifact only
+            need(facts.LIST_MODEL_PACKAGES_ACTIONS, f"{where}: SM-PERMS ListModelPackages (resource *)")
         elif integration == "aws-sdk:sagemaker:listTags":
             need([facts.LIST_TAGS], f"{where}: SM-PERMS ListTags on the step's own jobs")
         elif integration == "aws-sdk:sagemaker:describeProcessingJob":
