@@ -180,16 +180,16 @@ class Metric:
     def _compare(self, op: str, other: Metric | float) -> Check:
         return Check("compare", op=op, operands=(self, other))
 
-    def __ge__(self, other: Metric | float) -> Check:  # type: ignore[override]
+    def __ge__(self, other: Metric | float) -> Check:
         return self._compare(">=", other)
 
-    def __gt__(self, other: Metric | float) -> Check:  # type: ignore[override]
+    def __gt__(self, other: Metric | float) -> Check:
         return self._compare(">", other)
 
-    def __le__(self, other: Metric | float) -> Check:  # type: ignore[override]
+    def __le__(self, other: Metric | float) -> Check:
         return self._compare("<=", other)
 
-    def __lt__(self, other: Metric | float) -> Check:  # type: ignore[override]
+    def __lt__(self, other: Metric | float) -> Check:
         return self._compare("<", other)
 
     def eq(self, other: Metric | float) -> Check:

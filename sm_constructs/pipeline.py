@@ -62,6 +62,7 @@ from .graph import (
     Group,
     Node,
     PipelineGraph,
+    Report,
     Series,
     Step,
     merge_results,
@@ -713,7 +714,7 @@ class MlPipeline(ExecutionMetrics, Construct):
     def _condition_states(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
         """Read the reports, check every metric is a number, then choose (or fail: a gate)."""
         cond: Condition = node.what
-        reads: list[sfn.IChainable] = []
+        reads: list[tasks.CallAwsService] = []
         for report in cond.reports():
             state = cond.report_state(report)
             read = tasks.CallAwsService(
@@ -764,13 +765,13 @@ class MlPipeline(ExecutionMetrics, Construct):
             choice.otherwise(otherwise)
             ends = [then, otherwise]
         for end in ends:
-            for state in end.end_states:
-                if hasattr(state, "next") and not isinstance(state, sfn.Fail | sfn.Succeed):
-                    state.next(done)
+            for last in end.end_states:
+                if hasattr(last, "next") and not isinstance(last, sfn.Fail | sfn.Succeed):
+                    last.next(done)
         start: sfn.IChainable = choice
-        for read in reversed(reads):
-            read.next(start)  # type: ignore[attr-defined]
-            start = read
+        for earlier in reversed(reads):
+            earlier.next(start)
+            start = earlier
         return sfn.Chain.custom(start.start_state, [done], done)
 
     def graph_branch(self, graph: PipelineGraph | None, in_branch: bool) -> sfn.IChainable | None:
@@ -787,7 +788,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             kind = state.to_state_json().get("Type")
             if kind in ("Task", "Parallel", "Map") and hasattr(state, "add_catch"):
                 if kind == "Task" and self._retry_attempts and isinstance(state, sfn.TaskStateBase):
-                    add_default_retry(state, max_attempts=self._retry_attempts, quota_attempts=0)  # type: ignore[arg-type]
+                    add_default_retry(state, max_attempts=self._retry_attempts, quota_attempts=0)
                 self._catch(state, node.id, in_branch)
         return what
 
@@ -1155,7 +1156,7 @@ class MlPipeline(ExecutionMetrics, Construct):
                 seconds += int(t.to_seconds())
         return Duration.seconds(seconds)
 
-    def _grant_report_read(self, gate: QualityGate) -> None:
+    def _grant_report_read(self, gate: QualityGate | Report) -> None:
         """Decrypt the report (SSE-KMS) through S3 only; the read itself is the ReadEvaluation task's own grant."""
         prefix = gate.static_prefix()
         role = self.state_machine.role
