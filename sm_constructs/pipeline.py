@@ -337,12 +337,16 @@ class MlPipeline(ExecutionMetrics, Construct):
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
         )
         self.inputs: list[InputField] = list(inputs)
-        if quality_gate is not None:
+        gates = [quality_gate] if quality_gate is not None else []
+        gates += [g.what if isinstance(g, Step) else g for g in steps]
+        for gate in gates:
+            if not isinstance(gate, QualityGate):
+                continue
             self.inputs.append(
                 InputField(
-                    quality_gate.threshold_input,
+                    gate.threshold_input,
                     kind="number",
-                    default=quality_gate.threshold,
+                    default=gate.threshold,
                     description="quality gate threshold",
                 )
             )

@@ -530,3 +530,15 @@ def test_the_stage_arguments_keep_their_release_state(parts):
     (asl,) = state_machines(Template.from_stack(stack).to_json()).values()
     assert _top(asl) == ["Model", "Release", "PipelineSucceeded"]
     assert [b["StartAt"] for b in asl["States"]["Release"]["Branches"]] == ["Config", "Score"]
+
+
+def test_a_quality_gate_among_the_steps_declares_its_threshold(parts):
+    from sm_constructs import QualityGate
+
+    stack, job = parts
+    a = job("A")
+    data = stack.node.find_child("Data")
+    gate = QualityGate(bucket=data.bucket, key="evaluation/report.json", metric="metrics.auc", threshold=0.8)
+    pipeline = MlPipeline(stack, "P", steps=[a, Step(gate, depends_on=[a])], alarms=False)
+    assert [(f.name, f.default) for f in pipeline.inputs] == [("threshold", 0.8)]
+    assert [n.id for n in pipeline.graph.order()] == ["A", "QualityGate"]
