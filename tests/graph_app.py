@@ -158,7 +158,12 @@ def build(
         scope,
         "Pipeline",
         steps=[prep_a, prep_b, train_a, train_b, eval_a, eval_b, pick],
-        inputs=[InputField("inputDataUri", kind="s3_uri", description="S3 prefix of the raw CSV data")],
+        # with a default: cached steps fingerprint the data under it (their listing is scoped to it)
+        inputs=[
+            InputField(
+                "inputDataUri", kind="s3_uri", default=f"s3://{bucket.bucket_name}/raw/", description="raw CSV data"
+            )
+        ],
         cache=StepCache(),
         **pipeline,  # type: ignore[arg-type]
     )

@@ -245,7 +245,7 @@ def test_least_privilege_iam_and_cfn_lint(synthesized):
 
 def test_inputs_are_validated_at_run_time(asl):
     s = asl["States"]
-    assert s["ValidateInput"]["Choices"][0]["Next"] == "MissingInput_inputDataUri"
+    assert s["ValidateInput"]["Choices"][0]["Next"] == "InvalidInput_inputDataUri"
 
 
 def test_the_diagram_draws_the_parallel_branches_and_the_condition(asl):
