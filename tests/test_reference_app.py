@@ -138,8 +138,9 @@ def test_every_task_retries_and_is_caught(pipeline):
     for name, state in top.items():
         if state["Type"] in ("Task", "Parallel", "Map") and name != "NotifyFailure":
             assert state.get("Catch"), name
-            # the catch names the step (<step>Failed adds it to the error), then notifies
-            for catch in state["Catch"]:
+            # the catch of any error names the step (<step>Failed adds it to the error), then notifies
+            assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
+            for catch in [c for c in state["Catch"] if c["ErrorEquals"] == ["States.ALL"]]:
                 named = top[catch["Next"]]
                 assert named["Type"] == "Pass" and named["Next"] == "NotifyFailure", name
                 assert named["Parameters"]["Step"] == catch["Next"].removesuffix("Failed"), name
