@@ -30,6 +30,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
 from ._validation import Problems, is_token
+from .jobs._base import SageMakerDefinition
+
+#: What a step kind the graph does not know itself reads and writes: ``describe(step)`` gives the
+#: ``$.steps`` keys it writes and the rendered texts it reads, or None (MlPipeline's FanOut, QualityGate).
+Describe = Callable[[Any], tuple[set[str], list[str]] | None]
 
 __all__ = [
     "Check",
@@ -377,10 +382,18 @@ def _state_texts(chainable: Any) -> list[str]:
 class PipelineGraph:
     """The steps of a pipeline (or of a condition's branch), their edges and their layout."""
 
-    def __init__(self, items: Sequence[tuple[str, Any]], problems: Problems, *, outer: PipelineGraph | None = None):
+    def __init__(
+        self,
+        items: Sequence[tuple[str, Any]],
+        problems: Problems,
+        *,
+        outer: PipelineGraph | None = None,
+        describe: Describe | None = None,
+    ):
         """``items``: (where the user gave it, step) in the user's order."""
         self.problems = problems
         self.outer = outer
+        self.describe: Describe | None = describe if describe is not None or outer is None else outer.describe
         self.nodes: list[Node] = []
         for where, item in items:
             self.nodes.append(self._node(where, item))
@@ -389,9 +402,6 @@ class PipelineGraph:
 
     # ---- building ---------------------------------------------------------------------------------
     def _node(self, where: str, item: Any) -> Node:
-        from .jobs._base import SageMakerDefinition
-        from .pipeline import FanOut, QualityGate
-
         explicit: list[Any] = []
         what = item
         if isinstance(item, Step):
@@ -399,14 +409,14 @@ class PipelineGraph:
         node = Node(item.id if isinstance(item, Step) and item.id else _step_name(what), what, where)
         node.explicit = explicit
         texts: list[str] = []
-        if isinstance(what, SageMakerDefinition):
+        described = self.describe(what) if self.describe is not None else None
+        if described is not None:
+            writes, read = described
+            node.writes |= writes
+            texts += read
+        elif isinstance(what, SageMakerDefinition):
             node.writes.add(what.node.id)
             texts.append(json.dumps(what.request_parameters(), default=str))
-        elif isinstance(what, FanOut):
-            texts.append(json.dumps(what.definition.request_parameters(), default=str))
-        elif isinstance(what, QualityGate):
-            node.writes.add("QualityGate")
-            texts.append(json.dumps(sfn.FieldUtils.render_object({"Key": what.key}), default=str))
         elif isinstance(what, FailStep):
             pass
         elif isinstance(what, Condition):

@@ -372,7 +372,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             items = [(f"steps[{i}]", s) for i, s in enumerate(steps)]
         problems = Problems.at(type(self).__name__, self)
         #: The graph of steps: nodes, edges, layout (see :mod:`sm_constructs.graph`).
-        self.graph = PipelineGraph(items, problems)
+        self.graph = PipelineGraph(items, problems, describe=_describe_step)
         self._check_graph(problems, self.graph, declared=None if not steps else {f.name for f in self.inputs})
         if problems:
             self.node.scope.node.try_remove_child(self.node.id)  # type: ignore[union-attr]
@@ -1352,6 +1352,15 @@ def check_input_default(problems: Problems, field: str, f: InputField) -> None:
             json.dumps(f.default, allow_nan=False)
         except (TypeError, ValueError) as exc:
             problems.add(field, f.default, f"a default of kind object must be a JSON value ({exc})")
+
+
+def _describe_step(what: Any) -> tuple[set[str], list[str]] | None:
+    """What a FanOut or a QualityGate writes under ``$.steps`` and reads (see :class:`PipelineGraph`)."""
+    if isinstance(what, FanOut):
+        return set(), [json.dumps(what.definition.request_parameters(), default=str)]
+    if isinstance(what, QualityGate):
+        return {"QualityGate"}, [json.dumps(sfn.FieldUtils.render_object({"Key": what.key}), default=str)]
+    return None
 
 
 def _identities(items: Sequence[Any]) -> set[int]:
