@@ -222,3 +222,11 @@ if TYPE_CHECKING:
     from .cost import JobCost, PriceTable
 _EXPORTS.update({"JobCost": ".cost", "PriceTable": ".cost"})
 __all__ += ["JobCost", "PriceTable"]
+
+# ---- pipelines of any shape: the graph's steps ----------------------------------------------------
+if TYPE_CHECKING:
+    from .graph import Condition, FailStep, Metric, Report, Step, all_of, any_of, not_
+_EXPORTS.update(
+    {name: ".graph" for name in ("Condition", "FailStep", "Metric", "Report", "Step", "all_of", "any_of", "not_")}
+)
+__all__ += ["Condition", "FailStep", "Metric", "Report", "Step", "all_of", "any_of", "not_"]

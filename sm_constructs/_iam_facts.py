@@ -349,6 +349,9 @@ UPDATE_MODEL_PACKAGE_ACTIONS = ("sagemaker:UpdateModelPackage",)
 #: Invoking an endpoint (``aws-sdk:sagemakerruntime:invokeEndpoint``): Service Authorization Reference
 #: for SageMaker, InvokeEndpoint on the ``endpoint`` resource.
 INVOKE_ENDPOINT_ACTIONS = ("sagemaker:InvokeEndpoint",)
+#: Finding a group's newest version (``aws-sdk:sagemaker:listModelPackages``), e.g. to register a model
+#: only when its artifact is new: SM-PERMS lists ListModelPackages with resource ``*`` (List* calls take no ARN).
+LIST_MODEL_PACKAGES_ACTIONS = ("sagemaker:ListModelPackages",)
 #: ``aws-sdk:sfn:listExecutions`` on the state machine itself (Step Functions Developer Guide, "AWS
 #: SDK service integrations"; Service Authorization Reference for Step Functions: ListExecutions
 #: takes the ``stateMachine`` resource).

@@ -121,9 +121,23 @@ def _progress(client: Any, execution_arn: str) -> dict[str, Any]:
     for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
         events.extend(page["events"])
     done = [e["stateExitedEventDetails"]["name"] for e in events if "stateExitedEventDetails" in e]
-    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
-    current = entered[-1] if len(entered) > len(done) else None
-    return {"described": described, "done": done, "current": current, "events": events}
+    return {"described": described, "done": done, "current": _running(events) or None, "events": events}
+
+
+def _running(events: list[dict[str, Any]]) -> str:
+    """The states running now, in the order they started: with parallel branches, one per branch
+    (a Parallel or Map state itself is not listed; its branches' states are)."""
+    running: dict[str, int] = {}
+    for e in events:
+        if e["type"].startswith(("Parallel", "Map")):
+            continue
+        if "stateEnteredEventDetails" in e:
+            name = e["stateEnteredEventDetails"]["name"]
+            running[name] = running.get(name, 0) + 1
+        elif "stateExitedEventDetails" in e:
+            name = e["stateExitedEventDetails"]["name"]
+            running[name] = running.get(name, 0) - 1
+    return ", ".join(name for name, count in running.items() if count > 0)
 
 
 def _failure_cause(progress: dict[str, Any]) -> str:

@@ -9,7 +9,6 @@ execution input with documented defaults.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, get_args
@@ -33,7 +32,10 @@ from constructs import Construct
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
+    ANY_RESOURCE,
+    DESCRIBE_MODEL_PACKAGE_ACTIONS,
     EVENTS_PRINCIPAL,
+    LIST_MODEL_PACKAGES_ACTIONS,
     S3_GET_OBJECT_ACTIONS,
     S3_KMS_READ_ACTIONS,
     SCHEDULER_PRINCIPAL,
@@ -53,14 +55,30 @@ from ._validation import (
     typed,
 )
 from .cost import USES, JobCost, JobState, PriceTable, dollars, worst_case
+from .graph import (
+    MAX_BRANCHES,
+    Condition,
+    FailStep,
+    Group,
+    Node,
+    PipelineGraph,
+    Report,
+    Series,
+    Step,
+    merge_results,
+    parallel_name,
+    plan_nodes,
+    static_prefix,
+)
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
+from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .state_machine import ExecutionMetrics, MlStateMachine
 from .storage import MlDataBucket
 
-__all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]
+__all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]  # the graph's steps: .graph
 
 #: Subject of the failure notification (SNS Publish).
 _FAILURE_SUBJECT = "SageMaker pipeline failed"
@@ -150,17 +168,7 @@ class QualityGate:
 
     def static_prefix(self) -> str:
         """The key prefix the gate's IAM is scoped to ("" when none can be derived)."""
-        if self.key_prefix is not None:
-            return self.key_prefix
-        if not is_token(self.key):
-            return self.key
-        rendered = sfn.FieldUtils.render_object({"Key": self.key}) or {}
-        match = _FORMAT_PREFIX.match(str(rendered.get("Key.$", "")))
-        return match.group(1).replace("\\'", "'") if match else ""
-
-
-#: ``States.Format('<literal>{}...', ...)``: the literal text before the first placeholder.
-_FORMAT_PREFIX = re.compile(r"^States\.Format\('((?:[^'\\{]|\\.)*)")
+        return static_prefix(self.key, self.key_prefix)
 
 
 @dataclass(frozen=True)
@@ -271,6 +279,8 @@ class MlPipeline(ExecutionMetrics, Construct):
         scope: Construct,
         id: str,
         *,
+        steps: Sequence[Any] = (),
+        max_concurrency: int = 10,
         preprocessing: Sequence[SageMakerDefinition | FanOut] = (),
         training: SageMakerDefinition | None = None,
         evaluation: SageMakerDefinition | None = None,
@@ -299,6 +309,8 @@ class MlPipeline(ExecutionMetrics, Construct):
             scope,
             id,
             stages=[preprocessing, training, evaluation, registration, model, deployment, batch_transform],
+            steps=steps,
+            max_concurrency=max_concurrency,
             preprocessing=preprocessing,
             evaluation=evaluation,
             quality_gate=quality_gate,
@@ -325,41 +337,62 @@ class MlPipeline(ExecutionMetrics, Construct):
             self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
         )
         self.inputs: list[InputField] = list(inputs)
-        if quality_gate is not None:
+        gates = [quality_gate] if quality_gate is not None else []
+        gates += [g.what if isinstance(g, Step) else g for g in steps]
+        for gate in gates:
+            if not isinstance(gate, QualityGate):
+                continue
             self.inputs.append(
                 InputField(
-                    quality_gate.threshold_input,
+                    gate.threshold_input,
                     kind="number",
-                    default=quality_gate.threshold,
+                    default=gate.threshold,
                     description="quality gate threshold",
                 )
             )
         self.definitions: list[SageMakerDefinition] = []
+        if not steps:
+            self.approval = self._approval_step(approval, registration, quality_gate)
+            items = _slot_steps(
+                preprocessing=preprocessing,
+                training=training,
+                evaluation=evaluation,
+                quality_gate=quality_gate,
+                registration=registration,
+                approval=self.approval,
+                model=model,
+                deployment=deployment,
+                batch_transform=batch_transform,
+            )
+            self._release_steps = _identities([*deployment, batch_transform])
+        else:
+            #: The approval step (``approval="auto"``), or None.
+            self.approval = None
+            self._release_steps = set()
+            items = [(f"steps[{i}]", s) for i, s in enumerate(steps)]
+        problems = Problems.at(type(self).__name__, self)
+        #: The graph of steps: nodes, edges, layout (see :mod:`sm_constructs.graph`).
+        self.graph = PipelineGraph(items, problems, describe=_describe_step)
+        self._check_graph(problems, self.graph, declared=None if not steps else {f.name for f in self.inputs})
+        if problems:
+            self.node.scope.node.try_remove_child(self.node.id)  # type: ignore[union-attr]
+        problems.raise_if_any()
+        nodes = self.graph.all_nodes()
         #: The endpoints this pipeline deploys (its :class:`EndpointDeployment` steps), e.g. to grant invoking them.
-        self.endpoints: list[EndpointDeployment] = [d for d in deployment if isinstance(d, EndpointDeployment)]
+        self.endpoints: list[EndpointDeployment] = [n.what for n in nodes if isinstance(n.what, EndpointDeployment)]
 
-        # step caching: the preprocessing, training and evaluation steps without a cache of their own
+        # step caching: every job step without a cache of its own
         if cache is not None:
-            for step in [*preprocessing, training, evaluation]:
-                if isinstance(step, SageMakerDefinition) and step.cacheable and step.cache is None:
-                    step.enable_cache(cache)
-        self._cached = any(
-            isinstance(d, SageMakerDefinition) and d.cache is not None
-            for d in [*preprocessing, training, evaluation, registration, model, batch_transform]
-        )
+            for n in nodes:
+                if isinstance(n.what, SageMakerDefinition) and n.what.cacheable and n.what.cache is None:
+                    n.what.enable_cache(cache)
+        self._cached = any(isinstance(n.what, SageMakerDefinition) and n.what.cache is not None for n in nodes)
         self._cached_steps: list[CachedStep] = []
+        self._max_concurrency = max_concurrency
         self._failure = self._build_failure_path()
-        chain = self._build_chain(
-            preprocessing=preprocessing,
-            training=training,
-            evaluation=evaluation,
-            quality_gate=quality_gate,
-            registration=registration,
-            model=model,
-            deployment=deployment,
-            batch_transform=batch_transform,
-            approval=approval,
-        )
+        self._failures: dict[str, sfn.IChainable] = {}
+        self._reads_newest_version = False
+        chain = self._build_graph()
         timeout = self._total_timeout()
         self.state_machine = MlStateMachine(
             self,
@@ -375,12 +408,24 @@ class MlPipeline(ExecutionMetrics, Construct):
         if self._cached_steps:
             acknowledge_lookups(self.state_machine, self._cached_steps)
         if max_cost_per_run is not None:
-            self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(p, FanOut) for p in preprocessing))
+            self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(n.what, FanOut) for n in nodes))
+        if self._reads_newest_version:
+            acknowledge(
+                self.state_machine.role,
+                [iam5(resource=ANY_RESOURCE)],
+                "A registration after a cached training step lists the group's newest version with "
+                "sagemaker:ListModelPackages, which takes no resource ARN (SageMaker API permissions reference); "
+                "reading it (DescribeModelPackage) is scoped to the group's versions.",
+            )
         if self._own_topic or self.topic.master_key is not None:
             self._grant_encrypted_publish()
-        if quality_gate is not None:
-            self._grant_report_read(quality_gate)
-        if any(isinstance(p, FanOut) for p in preprocessing):
+        for n in nodes:
+            if isinstance(n.what, QualityGate):
+                self._grant_report_read(n.what)
+            elif isinstance(n.what, Condition):
+                for report in n.what.reports():
+                    self._grant_report_read(report)
+        if any(isinstance(n.what, FanOut) for n in nodes):
             self._acknowledge_distributed_map()
         self._dashboard: cloudwatch.Dashboard | None = None
         self._schedules: list[scheduler.Schedule] = []
@@ -403,6 +448,8 @@ class MlPipeline(ExecutionMetrics, Construct):
         *,
         stages: Sequence[Any],
         preprocessing: Sequence[SageMakerDefinition | FanOut],
+        steps: Sequence[Any] = (),
+        max_concurrency: int = 10,
         evaluation: SageMakerDefinition | None,
         quality_gate: QualityGate | None,
         inputs: Sequence[InputField],
@@ -414,12 +461,20 @@ class MlPipeline(ExecutionMetrics, Construct):
     ) -> None:
         """Every prop checked; all problems raised together."""
         problems = Problems.for_construct(cls.__name__, scope, id)
-        cls._check_name_prefixes(problems, stages)
         if schedule is not None:
             check_schedule(problems, "schedule", schedule)
         mode, registration, model, deployment, batch_transform = approval
         cls._check_approval(problems, mode, registration, quality_gate, model, deployment, batch_transform)
-        if not any(stages):
+        problems.int_range("max_concurrency", max_concurrency, 1, MAX_BRANCHES)
+        if steps:
+            given = [n for n, v in zip(_STAGES, stages, strict=True) if v]
+            given += [n for n, v in (("quality_gate", quality_gate), ("approval", approval[0])) if v]
+            if given:
+                problems.conflict(
+                    ["steps", *given],
+                    "give the steps as a graph, or the stage arguments (which build the same graph), not both",
+                )
+        elif not any(stages):
             problems.add(
                 "stages", None, "give at least one of preprocessing, training, evaluation, deployment, batch_transform"
             )
@@ -464,35 +519,25 @@ class MlPipeline(ExecutionMetrics, Construct):
         check_request(problems, "sns", "Publish", {"Subject": _FAILURE_SUBJECT, "Message": "{}"})
         problems.int_range("retry_attempts", retry_attempts, 0, 10)
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
-        for i, fan in enumerate(preprocessing):
+        fans = [(f"preprocessing[{i}]", f) for i, f in enumerate(preprocessing)]
+        fans += [(f"steps[{i}]", f.what if isinstance(f, Step) else f) for i, f in enumerate(steps)]
+        for at, fan in fans:
             if isinstance(fan, FanOut):
-                problems.int_range(f"preprocessing[{i}].max_concurrency", fan.max_concurrency, 1, 10000)
-                problems.int_range(
-                    f"preprocessing[{i}].tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100
-                )
-                problems.s3_prefix(f"preprocessing[{i}].prefix", fan.prefix)
+                problems.int_range(f"{at}.max_concurrency", fan.max_concurrency, 1, 10000)
+                problems.int_range(f"{at}.tolerated_failure_percentage", fan.tolerated_failure_percentage, 0, 100)
+                problems.s3_prefix(f"{at}.prefix", fan.prefix)
                 state = f"{fan.definition.node.id}FanOut"
                 if len(state) > 80:  # the States Language limits state names to 80 characters
-                    problems.add(
-                        f"preprocessing[{i}].definition", fan.definition.node.id, f"state '{state}' is over 80 chars"
-                    )
+                    problems.add(f"{at}.definition", fan.definition.node.id, f"state '{state}' is over 80 chars")
         if s3_trigger is not None:
             problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
 
     @staticmethod
-    def _check_name_prefixes(problems: Problems, stages: Sequence[Any]) -> None:
+    def _check_name_prefixes(problems: Problems, steps: Sequence[tuple[str, SageMakerDefinition]]) -> None:
         """Two steps that create the same kind of resource need distinct name prefixes: their IAM is
         scoped to ``<prefix>-*`` and cached steps find earlier jobs by name, so a prefix equal to
         another, or another's prefix followed by '-', would let one step act on the other's jobs."""
-        steps: list[tuple[str, SageMakerDefinition]] = []  # (where the pipeline's props give it, step)
-        for stage_name, stage in zip(_STAGES, stages, strict=True):
-            items = list(stage) if isinstance(stage, list | tuple) else [stage]
-            for k, item in enumerate(items):
-                step = item.definition if isinstance(item, FanOut) else item
-                where = f"{stage_name}[{k}]" if isinstance(stage, list | tuple) else stage_name
-                if isinstance(step, SageMakerDefinition) and all(step is not s for _, s in steps):
-                    steps.append((where, step))
         for i, (where_a, a) in enumerate(steps):
             for where_b, b in steps[i + 1 :]:
                 if a.api.arn_type != b.api.arn_type or is_token(a.name_prefix) or is_token(b.name_prefix):
@@ -521,6 +566,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             message=sfn.TaskInput.from_object(
                 {
                     "execution": sfn.JsonPath.execution_id,
+                    "step": sfn.JsonPath.string_at("$.error.Step"),
                     "error": sfn.JsonPath.string_at("$.error.Error"),
                     "cause": sfn.JsonPath.string_at("$.error.Cause"),
                 }
@@ -530,62 +576,225 @@ class MlPipeline(ExecutionMetrics, Construct):
         notify.next(failed)
         return notify
 
-    def _build_chain(
-        self,
-        *,
-        preprocessing: Sequence[SageMakerDefinition | FanOut],
-        training: SageMakerDefinition | None,
-        evaluation: SageMakerDefinition | None,
-        quality_gate: QualityGate | None,
-        registration: SageMakerDefinition | None,
-        model: SageMakerDefinition | None,
-        deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
-        batch_transform: SageMakerDefinition | None,
-        approval: str | None = None,
-    ) -> sfn.Chain:
-        """Input handling, the ``Resume`` choice (selective re-runs), the stages in their fixed order, then success."""
+    def _approval_step(
+        self, approval: str | None, registration: SageMakerDefinition | None, gate: QualityGate | None
+    ) -> ModelApprovalDefinition | None:
+        """``approval="auto"``: the gate passing approves the registered version (``Approve``)."""
+        if approval != "auto" or not isinstance(registration, ModelRegistrationDefinition) or gate is None:
+            return None
+        return ModelApprovalDefinition(
+            self,
+            "Approve",
+            version=registration,
+            approval_description=f"Approved by {self.node.path}: {gate.metric} passed the quality gate",
+        )
+
+    def _check_graph(self, problems: Problems, graph: PipelineGraph, *, declared: set[str] | None) -> None:
+        """Distinct name prefixes over every step; with ``steps=``, every input a step reads is declared
+        (so the run-time check covers it) and the layout's limits."""
+        steps = []
+        for n in graph.all_nodes():
+            what = n.what.definition if isinstance(n.what, FanOut) else n.what
+            if isinstance(what, SageMakerDefinition) and what.run_suffix:  # versions of one group share its name
+                steps.append((n.where, what))
+        self._check_name_prefixes(problems, steps)
+        gates = [n for n in graph.all_nodes() if isinstance(n.what, QualityGate)]
+        for n in gates[1:]:
+            problems.add(n.where, "QualityGate", "a pipeline has at most one QualityGate: use a Condition for more")
+        if declared is None:
+            return
+        for n in graph.all_nodes():
+            for name in sorted(n.inputs - declared - {"resume"}):
+                problems.add(
+                    n.where,
+                    n.id,
+                    f"reads $.input.{name}, which is not a declared input: add InputField('{name}', ...) to inputs "
+                    "so every run checks it",
+                )
+            if isinstance(n.what, Condition):
+                for m in n.what.when.metrics():
+                    kinds = {f.name: f.kind for f in self.inputs}
+                    if m.kind == "input" and kinds.get(m.path, "number") != "number":
+                        problems.add(
+                            n.where, m.path, "a metric read from the input must be an InputField of kind number"
+                        )
+
+    def _build_graph(self) -> sfn.Chain:
+        """Input handling, the ``Resume`` choice (selective re-runs, when a top-level job step can be
+        started at), the graph's layout, then success."""
+        self._resumable: list[tuple[str, sfn.IChainable]] = []
+        plan = self.graph.layout(self._max_concurrency)
+        assert plan is not None  # _validate: steps or stages are given
+        top = plan.parts if isinstance(plan, Series) else [plan]
+        chain: sfn.Chain | None = None
+        for part in top:
+            step = self._render(part, in_branch=False)
+            if isinstance(part, Node) and isinstance(part.what, SageMakerDefinition) and part.what is not self.approval:
+                self._resumable.append((part.id, step))
+            chain = sfn.Chain.start(step) if chain is None else chain.next(step)
+        assert chain is not None
+        chain.next(sfn.Succeed(self, "PipelineSucceeded"))
+        if not self._resumable:  # a Choice needs at least one rule
+            return self._input_states().next(chain)
         resume = sfn.Choice(
             self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
         )
-        head = self._input_states().next(resume)
-        self._resumable: list[tuple[str, sfn.IChainable]] = []
-        stages: list[sfn.Chain] = []
+        self._resume_states(resume, first=chain)
+        return self._input_states().next(resume)
 
-        def add(step: sfn.IChainable, resumable: SageMakerDefinition | None = None) -> None:
-            if resumable is not None:
-                self._resumable.append((resumable.node.id, step))
-            stages.append(stages[-1].next(step) if stages else sfn.Chain.start(step))
-
-        for item in preprocessing:
-            if isinstance(item, FanOut):
-                add(self._fan_out(item))
-            else:
-                add(self._task(item), item)
-        for definition in (training, evaluation):
-            if definition is not None:
-                add(self._task(definition), definition)
-        if quality_gate is not None:
-            stages.append(self._gate(stages[-1], quality_gate))
-        if registration is not None:
-            add(self._task(registration), registration)
-        #: The approval step (``approval="auto"``), or None.
-        self.approval: ModelApprovalDefinition | None = None
-        if approval == "auto" and isinstance(registration, ModelRegistrationDefinition) and quality_gate is not None:
-            self.approval = ModelApprovalDefinition(
+    def _render(self, plan: Node | Series | Group, *, in_branch: bool) -> sfn.IChainable:
+        """The states of a part of the layout; inside a ``Parallel`` branch a failure ends the branch
+        (naming the step in its cause) and the ``Parallel`` state's catch notifies."""
+        if isinstance(plan, Series):
+            chain: sfn.Chain | None = None
+            for part in plan.parts:
+                step = self._render(part, in_branch=in_branch)
+                chain = sfn.Chain.start(step) if chain is None else chain.next(step)
+            assert chain is not None
+            return chain
+        if isinstance(plan, Group):
+            release = _identities([n.what for n in plan_nodes(plan)]) <= self._release_steps
+            name = "Release" if release else parallel_name(plan)  # the stage arguments' name for it
+            keys = ["steps", *(["cache"] if self._cached else [])]
+            parallel = sfn.Parallel(
                 self,
-                "Approve",
-                version=registration,
-                approval_description=f"Approved by {self.node.path}: {quality_gate.metric} passed the quality gate",
+                name,
+                result_selector=merge_results(len(plan.branches), keys),
+                result_path="$",
+                comment="Independent steps; their results are merged back into $.steps",
             )
-            add(self._task(self.approval))
-        if model is not None:
-            add(self._task(model), model)
-        tail = self._release(deployment, batch_transform)
-        if tail is not None:
-            add(tail)
-        stages[-1].next(sfn.Succeed(self, "PipelineSucceeded"))
-        self._resume_states(resume, first=stages[0])
-        return head
+            for branch in plan.branches:
+                parallel.branch(self._render(branch, in_branch=True))
+            self._catch(parallel, name, in_branch)
+            return parallel
+        return self._render_node(plan, in_branch=in_branch)
+
+    def _render_node(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
+        what = node.what
+        if isinstance(what, ModelRegistrationDefinition):
+            return self._registration(what, in_branch=in_branch)
+        if isinstance(what, SageMakerDefinition):
+            return self._task(what, in_branch=in_branch)
+        if isinstance(what, FanOut):
+            return self._fan_out(what, in_branch=in_branch)
+        if isinstance(what, QualityGate):
+            return self._gate(what, in_branch=in_branch)
+        if isinstance(what, FailStep):
+            return sfn.Fail(self, what.id, error=what.error, cause=what.message)
+        if isinstance(what, Condition):
+            return self._condition_states(node, in_branch=in_branch)
+        return self._custom(node, in_branch=in_branch)
+
+    def _failure_for(self, step: str, in_branch: bool) -> sfn.IChainable:
+        """Where a failure of ``step`` goes: ``<step>Failed`` adds the step's name to the error, then
+        the notification (or, inside a Parallel branch, ends the branch with the step in the cause)."""
+        key = f"{step}/{in_branch}"
+        if key not in self._failures:
+            if in_branch:
+                self._failures[key] = sfn.Fail(
+                    self,
+                    f"{step}Failed",
+                    error_path="$.error.Error",
+                    cause_path=sfn.JsonPath.format(f"{step} failed: {{}}", sfn.JsonPath.string_at("$.error.Cause")),
+                )
+            else:
+                named = sfn.Pass(
+                    self,
+                    f"{step}Failed",
+                    parameters={
+                        "Error": sfn.JsonPath.string_at("$.error.Error"),
+                        "Cause": sfn.JsonPath.string_at("$.error.Cause"),
+                        "Step": step,
+                    },
+                    result_path="$.error",
+                )
+                named.next(self._failure)
+                self._failures[key] = named
+        return self._failures[key]
+
+    def _catch(self, state: Any, step: str, in_branch: bool) -> None:
+        state.add_catch(self._failure_for(step, in_branch), errors=["States.ALL"], result_path="$.error")
+
+    def _condition_states(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
+        """Read the reports, check every metric is a number, then choose (or fail: a gate)."""
+        cond: Condition = node.what
+        reads: list[tasks.CallAwsService] = []
+        for report in cond.reports():
+            state = cond.report_state(report)
+            read = tasks.CallAwsService(
+                self,
+                state,
+                service="s3",
+                action="getObject",
+                parameters={"Bucket": report.bucket.bucket_name, "Key": report.key},
+                iam_action=S3_GET_OBJECT_ACTIONS[0],
+                iam_resources=[report.bucket.arn_for_objects(f"{report.static_prefix()}*")],
+                result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
+                result_path=f"$.steps.{state}",
+            )
+            if self._retry_attempts:
+                read.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"], max_attempts=3)
+            self._catch(read, cond.id, in_branch)
+            reads.append(read)
+        metrics = cond.when.metrics()
+        paths = [cond.path_of(m) for m in metrics]
+        missing = sfn.Fail(
+            self,
+            f"{cond.id}MetricMissing",
+            error="ConditionMetricMissing",
+            cause=f"Condition {cond.id}: one of {', '.join(m.describe() for m in metrics)} is missing or not a number",
+        )
+        choice = sfn.Choice(self, cond.id, comment=cond.when.describe())
+        present = [c for p in paths for c in (sfn.Condition.is_present(p), sfn.Condition.is_numeric(p))]
+        choice.when(sfn.Condition.not_(sfn.Condition.and_(*present)) if len(present) > 1 else present[0], missing)
+        done = sfn.Pass(self, f"{cond.id}Done")
+        then = self.graph_branch(node.then, in_branch) or sfn.Pass(self, f"{cond.id}Met")
+        choice.when(cond.when.render(cond.path_of), then)
+        if cond.otherwise is None:
+            values = "; ".join(f"{m.describe()} is {{}}" for m in metrics)
+            choice.otherwise(
+                sfn.Fail(
+                    self,
+                    f"{cond.id}NotMet",
+                    error="ConditionNotMet",
+                    cause_path=sfn.JsonPath.format(
+                        f"Condition {cond.id} not met: {cond.when.describe()} does not hold ({values})",
+                        *[sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(p)) for p in paths],
+                    ),
+                )
+            )
+            ends = [then]
+        else:
+            otherwise = self.graph_branch(node.otherwise, in_branch) or sfn.Pass(self, f"{cond.id}NotMet")
+            choice.otherwise(otherwise)
+            ends = [then, otherwise]
+        for end in ends:
+            for last in end.end_states:
+                if hasattr(last, "next") and not isinstance(last, sfn.Fail | sfn.Succeed):
+                    last.next(done)
+        start: sfn.IChainable = choice
+        for earlier in reversed(reads):
+            earlier.next(start)
+            start = earlier
+        return sfn.Chain.custom(start.start_state, [done], done)
+
+    def graph_branch(self, graph: PipelineGraph | None, in_branch: bool) -> sfn.IChainable | None:
+        plan = graph.layout(self._max_concurrency) if graph is not None else None
+        return self._render(plan, in_branch=in_branch) if plan is not None else None
+
+    def _custom(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
+        """A custom step: retries on its task states that have none of their own, a catch on each."""
+        what = node.what
+        tasks_of = getattr(what, "tasks", None)
+        start = what.start_state if hasattr(what, "start_state") else what
+        states = list(tasks_of) if tasks_of is not None else sfn.State.find_reachable_states(start)
+        for state in states:
+            kind = state.to_state_json().get("Type")
+            if kind in ("Task", "Parallel", "Map") and hasattr(state, "add_catch"):
+                if kind == "Task" and self._retry_attempts and isinstance(state, sfn.TaskStateBase):
+                    add_default_retry(state, max_attempts=self._retry_attempts, quota_attempts=0)
+                self._catch(state, node.id, in_branch)
+        return what
 
     # ---- public ---------------------------------------------------------------------------
     @property
@@ -679,12 +888,75 @@ class MlPipeline(ExecutionMetrics, Construct):
                     "with model_package=<the ModelRegistrationDefinition>",
                 )
 
-    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel | sfn.Map | sfn.DistributedMap) -> None:
-        state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+    def _registration(self, definition: ModelRegistrationDefinition, *, in_branch: bool) -> sfn.IChainable:
+        """Register only a new model: when the model's training step is cached (a reused job brings back
+        the same artifact), the group's newest version is read first, and when it holds the same
+        artifact it is this run's version (``<id>Reused``) instead of a duplicate. Runs on unchanged
+        data then add no version; a new artifact (new data, new hyperparameters, an expired cache
+        entry) registers one. The newest version counts whatever its approval status: a rejected
+        artifact stays rejected."""
+        register = self._task(definition, in_branch=in_branch)
+        training = definition.training
+        if training is None or training.cache is None:
+            return register
+        id, base = definition.node.id, f"$.cache.{definition.node.id}"
+        self._reads_newest_version = True
+        newest = tasks.CallAwsService(
+            self,
+            f"{id}Newest",
+            service="sagemaker",
+            action="listModelPackages",
+            parameters={
+                "ModelPackageGroupName": definition.group.group_name,
+                "SortBy": "CreationTime",
+                "SortOrder": "Descending",
+                "MaxResults": 1,
+            },
+            iam_action=LIST_MODEL_PACKAGES_ACTIONS[0],
+            iam_resources=[ANY_RESOURCE],
+            result_selector={"arns.$": "$.ModelPackageSummaryList[*].ModelPackageArn"},
+            result_path=base,
+        )
+        described = tasks.CallAwsService(
+            self,
+            f"{id}NewestArtifact",
+            service="sagemaker",
+            action="describeModelPackage",
+            parameters={"ModelPackageName": sfn.JsonPath.string_at(f"{base}.arns[0]")},
+            iam_action=DESCRIBE_MODEL_PACKAGE_ACTIONS[0],
+            iam_resources=[group_versions_arn(self, definition.group)],
+            result_selector={
+                "arn.$": "$.ModelPackageArn",
+                "artifacts.$": "$.InferenceSpecification.Containers[*].ModelDataUrl",
+            },
+            result_path=base,
+        )
+        for call in (newest, described):
+            add_default_retry(call, max_attempts=3, quota_attempts=0)
+            self._catch(call, id, in_branch)
+        reused = sfn.Pass(
+            self,
+            f"{id}Reused",
+            comment="The newest version holds this model's artifact: it is this run's version",
+            parameters={"ModelPackageArn": sfn.JsonPath.string_at(f"{base}.arn")},
+            result_path=f"$.steps.{id}",
+        )
+        artifact = (sfn.FieldUtils.render_object({"a": definition.model_data_url}) or {}).get("a.$")
+        same = sfn.Condition.is_present(f"{base}.artifacts[0]")
+        if artifact is not None:
+            same = sfn.Condition.and_(same, sfn.Condition.string_equals_json_path(f"{base}.artifacts[0]", artifact))
+        else:
+            same = sfn.Condition.and_(
+                same, sfn.Condition.string_equals(f"{base}.artifacts[0]", definition.model_data_url)
+            )
+        is_new = sfn.Choice(self, f"{id}IsNewModel").when(same, reused).otherwise(register)
+        any_version = sfn.Choice(self, f"{id}HasVersions")
+        any_version.when(sfn.Condition.is_present(f"{base}.arns[0]"), described.next(is_new)).otherwise(register)
+        newest.next(any_version)
+        return sfn.Chain.custom(newest, [*register.end_states, reused], reused)
 
-    def _task(self, definition: SageMakerDefinition, *, catch: bool = True) -> sfn.IChainable:
-        """A retried task (behind its cache lookup when cached); inside a Parallel branch
-        (``catch=False``) the Parallel state catches instead."""
+    def _task(self, definition: SageMakerDefinition, *, in_branch: bool) -> sfn.IChainable:
+        """A retried task (behind its cache lookup when cached), its failures caught under its name."""
         self.definitions.append(definition)
         step = definition.step(input_defaults=self._s3_input_defaults())
         cached = step if isinstance(step, CachedStep) else None
@@ -698,8 +970,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         if cached is not None:
             guarded += [*cached.lookups, *([cached.fingerprint] if cached.fingerprint is not None else [])]
         for state in guarded:
-            if catch:
-                self._catch(state)
+            self._catch(state, definition.node.id, in_branch)
         return step
 
     def worst_case_cost(self) -> list[JobCost]:
@@ -740,21 +1011,22 @@ class MlPipeline(ExecutionMetrics, Construct):
             f"$.input.{f.name}": f.default for f in self.inputs if f.kind == "s3_uri" and isinstance(f.default, str)
         }
 
-    def _fan_out(self, fan: FanOut) -> sfn.DistributedMap:
+    def _fan_out(self, fan: FanOut, *, in_branch: bool) -> sfn.DistributedMap:
         self.definitions.append(fan.definition)
         task = fan.definition.task(result_path=sfn.JsonPath.DISCARD)
         if self._retry_attempts:
             add_default_retry(task, max_attempts=self._retry_attempts)
+        name = f"{fan.definition.node.id}FanOut"
         mapped = sfn.DistributedMap(
             self,
-            f"{fan.definition.node.id}FanOut",
+            name,
             item_reader=sfn.S3ObjectsItemReader(bucket=fan.bucket, prefix=fan.prefix),
             max_concurrency=fan.max_concurrency,
             tolerated_failure_percentage=fan.tolerated_failure_percentage,
             result_path=sfn.JsonPath.DISCARD,
         )
         mapped.item_processor(task)
-        self._catch(mapped)
+        self._catch(mapped, name, in_branch)
         return mapped
 
     def _input_states(self) -> sfn.Chain:
@@ -834,7 +1106,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             return sfn.Condition.and_(sfn.Condition.is_string(path), sfn.Condition.string_matches(path, f"{prefix}*"))
         return sfn.Condition.is_string(path)
 
-    def _gate(self, chain: sfn.Chain, gate: QualityGate) -> sfn.Chain:
+    def _gate(self, gate: QualityGate, *, in_branch: bool) -> sfn.IChainable:
         read = tasks.CallAwsService(
             self,
             "ReadEvaluation",
@@ -848,7 +1120,7 @@ class MlPipeline(ExecutionMetrics, Construct):
         )
         if self._retry_attempts:
             read.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"], max_attempts=3)
-        self._catch(read)
+        self._catch(read, "QualityGate", in_branch)
         metric = f"$.steps.QualityGate.report.{gate.metric}"
         threshold = f"$.input.{gate.threshold_input}"
         compare = getattr(sfn.Condition, _COMPARISONS[gate.comparison])
@@ -878,40 +1150,7 @@ class MlPipeline(ExecutionMetrics, Construct):
             .when(sfn.Condition.not_(sfn.Condition.is_present(metric)), missing)
             .otherwise(rejected)
         )
-        return chain.next(read).next(choice.afterwards(include_otherwise=False))
-
-    def _release(
-        self,
-        deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
-        batch_transform: SageMakerDefinition | None,
-    ) -> sfn.IChainable | None:
-        branches: list[sfn.IChainable] = []
-        parallel = bool(deployment) and batch_transform is not None
-        if deployment:
-            steps: list[sfn.IChainable] = []
-            for item in deployment:
-                if isinstance(item, SageMakerDefinition):
-                    steps.append(self._task(item, catch=not parallel))
-                else:
-                    if not parallel:  # inside a Parallel branch the Parallel state catches
-                        for task in getattr(item, "tasks", []):
-                            self._catch(task)
-                    steps.append(item)
-            branch = sfn.Chain.start(steps[0])
-            for step in steps[1:]:
-                branch = branch.next(step)
-            branches.append(branch)
-        if batch_transform is not None:
-            branches.append(self._task(batch_transform, catch=not parallel))
-        if not branches:
-            return None
-        if not parallel:
-            return branches[0]
-        release = sfn.Parallel(self, "Release", result_path=sfn.JsonPath.DISCARD)
-        for each in branches:
-            release.branch(each)
-        self._catch(release)
-        return release
+        return sfn.Chain.start(read).next(choice.afterwards(include_otherwise=False))
 
     def _total_timeout(self) -> Duration:
         seconds = 3600  # input handling, gate, notifications, endpoint waits
@@ -921,7 +1160,7 @@ class MlPipeline(ExecutionMetrics, Construct):
                 seconds += int(t.to_seconds())
         return Duration.seconds(seconds)
 
-    def _grant_report_read(self, gate: QualityGate) -> None:
+    def _grant_report_read(self, gate: QualityGate | Report) -> None:
         """Decrypt the report (SSE-KMS) through S3 only; the read itself is the ReadEvaluation task's own grant."""
         prefix = gate.static_prefix()
         role = self.state_machine.role
@@ -1113,3 +1352,54 @@ def check_input_default(problems: Problems, field: str, f: InputField) -> None:
             json.dumps(f.default, allow_nan=False)
         except (TypeError, ValueError) as exc:
             problems.add(field, f.default, f"a default of kind object must be a JSON value ({exc})")
+
+
+def _describe_step(what: Any) -> tuple[set[str], list[str]] | None:
+    """What a FanOut or a QualityGate writes under ``$.steps`` and reads (see :class:`PipelineGraph`)."""
+    if isinstance(what, FanOut):
+        return set(), [json.dumps(what.definition.request_parameters(), default=str)]
+    if isinstance(what, QualityGate):
+        return {"QualityGate"}, [json.dumps(sfn.FieldUtils.render_object({"Key": what.key}), default=str)]
+    return None
+
+
+def _identities(items: Sequence[Any]) -> set[int]:
+    return {id(x) for x in items if x is not None}
+
+
+# ---- the stage arguments as a graph ---------------------------------------------------------------
+def _slot_steps(
+    *,
+    preprocessing: Sequence[SageMakerDefinition | FanOut],
+    training: SageMakerDefinition | None,
+    evaluation: SageMakerDefinition | None,
+    quality_gate: QualityGate | None,
+    registration: SageMakerDefinition | None,
+    approval: SageMakerDefinition | None,
+    model: SageMakerDefinition | None,
+    deployment: Sequence[SageMakerDefinition | sfn.StateMachineFragment],
+    batch_transform: SageMakerDefinition | None,
+) -> list[tuple[str, Any]]:
+    """The stages in their order, as before the graph: each step waits for the one before (a
+    preprocessing step may rely on the files of the one before without reading its result); the
+    deployment steps run in their order, beside the batch transform. ``steps=`` runs independent
+    steps in parallel."""
+    stages: list[list[tuple[str, Any]]] = [
+        *[[(f"preprocessing[{i}]", p)] for i, p in enumerate(preprocessing)],
+        *[[(name, s)] for name, s in (("training", training), ("evaluation", evaluation)) if s is not None],
+        *[[(name, s)] for name, s in (("quality_gate", quality_gate), ("registration", registration)) if s],
+        *[[(name, s)] for name, s in (("approval", approval), ("model", model)) if s is not None],
+    ]
+    items: list[tuple[str, Any]] = []
+    before: list[Any] = []
+    for stage in stages:
+        if stage:
+            items += [(where, Step(s, depends_on=before)) for where, s in stage]
+            before = [s for _, s in stage]
+    previous = before
+    for i, d in enumerate(deployment):
+        items.append((f"deployment[{i}]", Step(d, depends_on=previous)))
+        previous = [d]
+    if batch_transform is not None:
+        items.append(("batch_transform", Step(batch_transform, depends_on=before)))
+    return items

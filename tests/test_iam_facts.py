@@ -101,6 +101,8 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
             need(facts.SEARCH_ACTIONS, f"{where}: SM-PERMS Search (resource *)")
         elif integration == "aws-sdk:sagemaker:listProcessingJobs":
             need(facts.LIST_PROCESSING_JOBS_ACTIONS, f"{where}: SM-PERMS ListProcessingJobs (resource *)")
+        elif integration == "aws-sdk:sagemaker:listModelPackages":  # registering a new artifact only
+            need(facts.LIST_MODEL_PACKAGES_ACTIONS, f"{where}: SM-PERMS ListModelPackages (resource *)")
         elif integration == "aws-sdk:sagemaker:listTags":
             need([facts.LIST_TAGS], f"{where}: SM-PERMS ListTags on the step's own jobs")
         elif integration == "aws-sdk:sagemaker:describeProcessingJob":
@@ -448,7 +450,8 @@ def test_failure_notifications_reach_the_encrypted_topic(template, body):
 def test_standalone_tuning_is_caught_notified_and_alarmed(body, stack):
     (tuning,) = [a for a in state_machines(body).values() if "Tune" in a["States"]]
     tune = tuning["States"]["Tune"]
-    assert tune["Catch"] and tune["Catch"][0]["Next"] == "NotifyFailure"
+    assert tune["Catch"] and tune["Catch"][0]["Next"] == "TuneFailed"  # names the step, then notifies
+    assert tuning["States"]["TuneFailed"]["Next"] == "NotifyFailure"
     assert tuning["States"]["NotifyFailure"]["Resource"].endswith(":states:::sns:publish")
     alarms = [
         r

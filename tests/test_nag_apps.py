@@ -349,7 +349,8 @@ def _endpoint(stack: Stack) -> None:
     model = _model(stack)
     config = EndpointConfigDefinition(stack, "Config", model=model)
     deployment = EndpointDeployment(stack, "Endpoint", endpoint_name="churn", config=config)
-    MlPipeline(stack, "Release", model=model, deployment=[config, deployment])
+    # the model reads the training job's artifact, so the training is a step of the pipeline (else a dangling read)
+    MlPipeline(stack, "Release", training=model.training, model=model, deployment=[config, deployment])
 
 
 def _monitoring(stack: Stack) -> None:

@@ -201,8 +201,21 @@ def test_failure_path_notifies_then_fails(asl):
         and s["NotifyFailure"]["Next"] == "PipelineFailed"
     )
     assert s["PipelineFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
-    for name in ("PerFileFanOut", "Prepare", "Evaluate", "ReadEvaluation"):
-        assert s[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "NotifyFailure"}]
+    # each step's catch names the step in the error, then notifies (the message carries it as "step")
+    assert s["NotifyFailure"]["Parameters"]["Message"]["step.$"] == "$.error.Step"
+    for name, step in (
+        ("PerFileFanOut", "PerFileFanOut"),
+        ("Prepare", "Prepare"),
+        ("Evaluate", "Evaluate"),
+        ("ReadEvaluation", "QualityGate"),
+    ):
+        assert s[name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": f"{step}Failed"}]
+        assert s[f"{step}Failed"] == {
+            "Type": "Pass",
+            "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "Step": step},
+            "ResultPath": "$.error",
+            "Next": "NotifyFailure",
+        }
 
 
 def test_fan_out_is_a_distributed_map_over_the_prefix(asl):

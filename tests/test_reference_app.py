@@ -138,7 +138,12 @@ def test_every_task_retries_and_is_caught(pipeline):
     for name, state in top.items():
         if state["Type"] in ("Task", "Parallel", "Map") and name != "NotifyFailure":
             assert state.get("Catch"), name
-            assert any(c["Next"] == "NotifyFailure" for c in state["Catch"]), name
+            # the catch of any error names the step (<step>Failed adds it to the error), then notifies
+            assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
+            for catch in [c for c in state["Catch"] if c["ErrorEquals"] == ["States.ALL"]]:
+                named = top[catch["Next"]]
+                assert named["Type"] == "Pass" and named["Next"] == "NotifyFailure", name
+                assert named["Parameters"]["Step"] == catch["Next"].removesuffix("Failed"), name
     for name, state in iter_states(pipeline):
         if state.get("Type") == "Task" and ":sagemaker:create" in state["Resource"]:
             assert state.get("Retry"), name

@@ -46,7 +46,9 @@ def _duration(unit: str, amount: int) -> Duration:
 QUOTA_ERRORS = [QUOTA_ERROR]
 
 
-def add_default_retry(state: sfn.CustomState, *, max_attempts: int = 4, quota_attempts: int = 9) -> None:
+def add_default_retry(
+    state: sfn.CustomState | sfn.TaskStateBase, *, max_attempts: int = 4, quota_attempts: int = 9
+) -> None:
     """Retry throttling / capacity errors with exponential backoff and full jitter (10 s, 20 s, 40 s ...).
 
     A create refused for the instance quota waits longer, since a burst drains only as running jobs

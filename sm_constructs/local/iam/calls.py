@@ -288,6 +288,10 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
     "aws-sdk:sagemaker:describeModelPackage": (
         Call("sagemaker:DescribeModelPackage", "{ModelPackageName}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
     ),
+    # a registration's look at the group's newest version (sm_constructs.pipeline: register a new artifact only)
+    "aws-sdk:sagemaker:listModelPackages": (
+        Call("sagemaker:ListModelPackages", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: List* take no resource"),
+    ),
     # data-quality monitoring (sm_constructs.jobs.monitoring)
     "aws-sdk:sagemaker:createDataQualityJobDefinition": (
         Call(
