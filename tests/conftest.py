@@ -50,22 +50,24 @@ def _uv(*args: str | Path, cwd: Path) -> None:
 #: waiting on one worker while the others are idle: xdist groups by name, ungrouped long modules by path.
 #: From the durations ``make test`` reports; a group missing here starts after these, before the unit tests.
 LONGEST_FIRST = (
-    "example-studio-summary",
     "chaos",
-    "example-notebook-training",
-    "wheel",
-    "byo-app",
-    "example-lambda-check",
-    "emulator-iam",
-    "tests/test_aws_examples.py",
+    "example-studio-summary",
     "scanners",
+    "example-notebook-training",
+    "tests/test_aws_examples.py",
+    "example-lambda-check",
     "example-byo-serverless",
+    "byo-app",
+    "emulator-multi-account",
+    "wheel",
     "emulator",
+    "emulator-iam",
+    "emulator-release",
+    "graph-emulator",
     "emulator-lambda",
     "local-project",
-    "emulator-multi-account",
-    "emulator-release",
     "tests/test_local_instances.py",
+    "definitions-in-s3",
 )
 
 
