@@ -86,6 +86,7 @@ class FailStep:
 
     Usually the ``otherwise`` of a :class:`Condition`; nothing may depend on it.
 
+    :param message: the execution's failure cause: say why the run stops.
     :param error: the error name. Default: ``PipelineStopped``.
     """
 
@@ -119,6 +120,8 @@ class Report:
     """A JSON report a step writes to S3 (e.g. ``evaluation.json``), read by a :class:`Condition`.
 
     :param written_by: the step that writes it: the condition runs after it.
+    :param bucket: the bucket the report is written to (the state machine is granted reads under
+        ``key_prefix`` only).
     :param key: the object key; may be a JSONPath token. Key it by what the report describes (e.g.
         the model's training job name, as the reference pipeline does) rather than by the execution,
         so a cached evaluation's report is found where the reused job wrote it.
@@ -160,6 +163,10 @@ class Metric:
     ``Report(...).metric("metrics.auc")``, ``Metric.result(tuning, "BestObjectiveValue")``,
     ``Metric.input("threshold")``; compare with ``>=``, ``>``, ``<=``, ``<`` (or :meth:`eq`) to a
     number or another metric.
+
+    :param kind: where the number is: ``"report"``, ``"result"`` or ``"input"``.
+    :param path: its path in the report, the result or the input (dotted).
+    :param source: the :class:`Report` or the step it is read from. Default: - none (an input).
     """
 
     kind: Literal["report", "result", "input"]

@@ -269,6 +269,11 @@ class MlPipeline(ExecutionMetrics, Construct):
         (``master_key``) is published to with that key. Default: - a new topic encrypted with ``encryption_key``.
     :param log_group: the execution logs (one shared by several workflows lets a stack hold more of
         them). Default: - a new log group encrypted with ``encryption_key``, kept for one year.
+    :param steps: the workflow as a graph (:mod:`sm_constructs.graph`): definitions, :class:`FanOut`,
+        ``Condition``, ``FailStep``, ``Step`` and ``sfn`` chainables, ordered by what each reads;
+        instead of the stage arguments. Default: - the graph the stage arguments build.
+    :param max_concurrency: the most branches of one ``Parallel`` state (Step Functions' limit of
+        10 nested intrinsic functions bounds the merge of their results). Default: 10.
     """
 
     state_machine: MlStateMachine

@@ -79,7 +79,8 @@ def test_each_input_prefix_but_the_code_is_fingerprinted_and_hashed_into_the_key
         "ResultPath": "$.cache.Prepare.uncached",
         "Next": "PrepareNotCached",
     }
-    assert failed["ErrorEquals"] == ["States.ALL"] and failed["Next"] == "NotifyFailure"
+    assert failed["ErrorEquals"] == ["States.ALL"] and failed["Next"] == "PrepareFailed"
+    assert states["PrepareFailed"]["Next"] == "NotifyFailure"  # the failure path, naming the step
     assert states["PrepareNotCached"]["Next"] == "Prepare"
     assert states["PrepareNotCached"]["Parameters"]["key"] == "uncached"
 
