@@ -432,13 +432,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
         assert self.monitoring_job is not None and self.monitoring_schedule is not None
         # The whole description: a ResultSelector path to an absent field would fail the state.
         read = self._read_version("MonitorBaseline", group)
-        read.add_retry(
-            errors=[SDK_THROTTLING_ERROR],
-            interval=Duration.seconds(5),
-            max_attempts=3,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        self._catch(read)
+        self._retry_then_catch(read)
         baseline = "$.steps.MonitorBaseline.DriftCheckBaselines.ModelDataQuality"
         missing = sfn.Fail(
             self,
@@ -470,13 +464,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
     def _promotion_gate(self, group: IModelPackageGroup, required: Mapping[str, str]) -> sfn.Chain:
         """The version's metadata holds every required value; else ``NotPromoted``."""
         read = self._read_version("ReadPromotion", group)
-        read.add_retry(
-            errors=[SDK_THROTTLING_ERROR],
-            interval=Duration.seconds(5),
-            max_attempts=3,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        self._catch(read)
+        self._retry_then_catch(read)
         metadata = "$.steps.ReadPromotion.CustomerMetadataProperties"
         gate = sfn.Choice(self, "Promoted")
         gate.when(
@@ -566,6 +554,16 @@ class ModelDeployment(ExecutionMetrics, Construct):
     def _catch(self, state: sfn.CustomState | sfn.TaskStateBase) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
 
+    def _retry_then_catch(self, task: SageMakerTask, *errors: str) -> None:
+        """Retry throttling (and ``errors``) three times, 5 s apart with full jitter; then the failure path."""
+        task.add_retry(
+            errors=[SDK_THROTTLING_ERROR, *errors],
+            interval=Duration.seconds(5),
+            max_attempts=3,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        self._catch(task)
+
     def _task(self, definition: SageMakerDefinition) -> sfn.CustomState:
         task = definition.task()
         add_default_retry(task)
@@ -603,13 +601,7 @@ class ModelDeployment(ExecutionMetrics, Construct):
             result_path=f"$.steps.NewestDeployment{when}",
         )
         for task in (describe, newest):
-            task.add_retry(
-                errors=[SDK_THROTTLING_ERROR, "Sfn.SfnException", "States.Timeout"],
-                interval=Duration.seconds(5),
-                max_attempts=3,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            self._catch(task)
+            self._retry_then_catch(task, "Sfn.SfnException", "States.Timeout")
         current = sfn.Choice(self, f"StillCurrent{when}")
         current.when(
             sfn.Condition.and_(

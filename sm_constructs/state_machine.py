@@ -23,6 +23,7 @@ from constructs import Construct, IConstruct, IValidation
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
 from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES_PRINCIPAL
+from ._json_text import parts_in_strings
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge
@@ -142,18 +143,10 @@ def definition_with_substitutions(body: Any) -> tuple[str, dict[str, Any]]:
     names: dict[str, str] = {}
     substitutions: dict[str, Any] = {}
     out: list[str] = []
-    in_string = escaped = False
-    for part in parts:
+    for part, in_string in parts_in_strings(parts):
         if isinstance(part, str):
             if "${" in part:
                 raise ValueError("the definition contains '${', which CloudFormation would read as a substitution")
-            for ch in part:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = in_string
-                elif ch == '"':
-                    in_string = not in_string
             out.append(part)
             continue
         if not in_string:

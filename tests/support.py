@@ -6,10 +6,13 @@ Synth is the slow part of every CDK test, so modules build one app per module (f
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
+import boto3
 import cfnlint.api
 from aws_cdk import App, Stack, Validations
 from aws_cdk.assertions import Template
@@ -57,3 +60,26 @@ def sagemaker_findings(app: App, **options: Any) -> dict[str, set[str]]:
 
     report = SageMakerChecks(app, **options).validate_scope(app)
     return {v.rule_name: {r.construct_path for r in v.violating_resources} for v in report.violations}
+
+
+def tar_gz(files: dict[str, bytes]) -> bytes:
+    """A gzipped tar of ``files`` (name: content), as model artifacts and source dirs are uploaded."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def env_client(url: str, env: dict[str, str], service: str, region: str) -> Any:
+    """A ``service`` client for the emulator at ``url`` with the credentials in ``env`` (``emulator_env``'s)."""
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env.get("AWS_SESSION_TOKEN"),
+    )

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from asl_eval import ended
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
@@ -127,12 +128,7 @@ def _fingerprint(states: dict[str, Any], s3: Any, sfn_client: Any, uris: list[st
     )["stateMachineArn"]
     payload = {"cache": {"Prepare": {"inputs": [{"uri": u} for u in uris]}}}
     execution = sfn_client.start_execution(stateMachineArn=arn, input=json.dumps(payload))["executionArn"]
-    for _ in range(3000):
-        described = sfn_client.describe_execution(executionArn=execution)
-        if described["status"] != "RUNNING":
-            return dict(described)
-        time.sleep(0.01)
-    raise AssertionError(f"the execution did not end: {described}")
+    return ended(sfn_client, execution, tries=3000)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import json
 import boto3
 import pytest
 from moto import mock_aws
+from support import env_client
 
 from sm_constructs.local.iam.calls import Call
 from sm_constructs.local.iam.enforcement import GROUP_POLICIES, AccessDenied, Enforcer, PolicyStore
@@ -236,15 +237,7 @@ def test_each_stage_acts_in_its_own_account_and_reads_the_shared_versions(monkey
     url = f"http://127.0.0.1:{port}"
 
     def client(account, service):
-        env = emulator_env(url, account)
-        return boto3.client(
-            service,
-            endpoint_url=url,
-            region_name=REGION,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=env.get("AWS_SESSION_TOKEN"),
-        )
+        return env_client(url, emulator_env(url, account), service, REGION)
 
     try:
         assert client(STAGING, "sts").get_caller_identity()["Account"] == STAGING

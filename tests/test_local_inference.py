@@ -9,7 +9,6 @@ checked against the same scikit-learn model called in this process; errors again
 import io
 import json
 import re
-import tarfile
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from sklearn.linear_model import LogisticRegression
+from support import tar_gz
 
 from sm_constructs.local.cli.demo import ACCOUNT_ID, LocalSession, emulator_env, start_server, stop_server
 from sm_constructs.local.server import _free_port
@@ -55,16 +55,6 @@ def helper_name():
 """
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="session")
 def emu(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("sm-local-inference")
@@ -82,10 +72,10 @@ def emu(tmp_path_factory):
         s3.put_object(
             Bucket=BUCKET,
             Key="a/model.tar.gz",
-            Body=_tar({"model.joblib": saved_model.getvalue(), "code/inference.py": MODEL_FN_ONLY.encode()}),
+            Body=tar_gz({"model.joblib": saved_model.getvalue(), "code/inference.py": MODEL_FN_ONLY.encode()}),
         )
-        s3.put_object(Bucket=BUCKET, Key="b/model.tar.gz", Body=_tar({"model.joblib": saved_model.getvalue()}))
-        s3.put_object(Bucket=BUCKET, Key="b/sourcedir.tar.gz", Body=_tar({"serve.py": ALL_HANDLERS.encode()}))
+        s3.put_object(Bucket=BUCKET, Key="b/model.tar.gz", Body=tar_gz({"model.joblib": saved_model.getvalue()}))
+        s3.put_object(Bucket=BUCKET, Key="b/sourcedir.tar.gz", Body=tar_gz({"serve.py": ALL_HANDLERS.encode()}))
         yield {"session": session, "sm": sm, "url": url, "workdir": workdir, "model": model}
     finally:
         stop_server(proc)
@@ -294,7 +284,7 @@ def xgboost_model(emu):
         {"objective": "binary:logistic"}, xgb.DMatrix(features, label=features[:, 0] > 0), num_boost_round=5
     )
     emu["session"].client("s3").put_object(
-        Bucket=BUCKET, Key="xgb/model.tar.gz", Body=_tar({"xgboost-model": bytes(booster.save_raw("json"))})
+        Bucket=BUCKET, Key="xgb/model.tar.gz", Body=tar_gz({"xgboost-model": bytes(booster.save_raw("json"))})
     )
     return booster, features
 

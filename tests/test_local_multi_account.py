@@ -13,17 +13,15 @@ production. Every cross-account call is decided by the emulator's IAM evaluator 
 policies. Waits run 20x faster (time scale 0.05).
 """
 
-import io
 import json
 import os
-import tarfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import numpy as np
 import pytest
+from support import env_client, tar_gz
 
 from sm_constructs.local.cli.demo import REGION, cdk, emulator_env, start_server, stop_server
 from sm_constructs.local.server import _free_port
@@ -38,16 +36,6 @@ IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 PAYLOAD = "0.5,1.5,2.5"  # the example's SmokeTest payload: three features
 
 
-def _tar(files):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
 def _model(features):
     """A tiny XGBoost model.tar.gz (``xgboost-model``) taking ``features`` features."""
     import xgboost as xgb
@@ -55,7 +43,7 @@ def _model(features):
     rng = np.random.default_rng(7)
     x = rng.normal(size=(40, features))
     booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(x, label=x[:, 0] > 0), num_boost_round=2)
-    return _tar({"xgboost-model": bytes(booster.save_raw("json"))})
+    return tar_gz({"xgboost-model": bytes(booster.save_raw("json"))})
 
 
 @pytest.fixture(scope="module")
@@ -98,15 +86,7 @@ def accounts(tmp_path_factory):
             print(f"synth + 3 bootstraps + 3 deploys: {time.monotonic() - started:.0f}s")
 
             def client(account, service):
-                env = envs[account]
-                return boto3.client(
-                    service,
-                    endpoint_url=url,
-                    region_name=REGION,
-                    aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                    aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                    aws_session_token=env.get("AWS_SESSION_TOKEN"),
-                )
+                return env_client(url, envs[account], service, REGION)
 
             yield {"client": client, "workdir": workdir, "log": log}
         finally:

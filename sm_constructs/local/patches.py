@@ -1,7 +1,8 @@
 """The one registry of every change the emulator makes to moto's behaviour.
 
 Each plug-in module declares its changes, one ``why`` each: :func:`replace` (a moto attribute we
-swap for ours), :func:`wrap` (ours runs around moto's, which it is given), :func:`add` (an attribute
+swap for ours), :func:`wrap` (ours runs around moto's, which it is given; :func:`wrap_cloudformation`
+around a model's CloudFormation create and update), :func:`add` (an attribute
 moto lacks, such as a SageMaker API it does not implement), :func:`entry` (a key of a dict moto
 reads) and :func:`subclass` (a class moto discovers by subclassing, such as a CloudFormation type).
 Nothing is changed until :func:`apply`, which first runs :func:`check`: every replaced or wrapped
@@ -27,7 +28,7 @@ from importlib import metadata
 from typing import Any
 
 __all__ = ["TESTED_MOTO", "MotoNotSupported", "Patch", "add", "apply", "check", "entry", "held", "registered"]
-__all__ += ["replace", "subclass", "wrap"]
+__all__ += ["replace", "subclass", "wrap", "wrap_cloudformation"]
 
 #: moto versions the emulator is tested with: ``>=`` lower bound, ``<`` upper bound.
 TESTED_MOTO = (">=5.2.5", "<5.3")
@@ -137,6 +138,64 @@ def wrap(owner: str, name: str, *, why: str) -> Callable[[Callable[..., Any]], C
         return fn
 
     return declare
+
+
+def wrap_cloudformation(
+    owner: str,
+    *,
+    why: str,
+    properties: Callable[[dict[str, Any], str, str, str], dict[str, Any]] | None = None,
+    made: Callable[[Any, dict[str, Any], str], None] | None = None,
+    update: bool = True,
+) -> None:
+    """Declare wraps of moto's CloudFormation create (and, with ``update``, update) of ``owner``'s model.
+
+    ``properties(properties, account_id, region_name, logical_id)`` gives the ``Properties`` moto is
+    handed; ``made(resource, properties, account_id)`` is told what moto made of them.
+    """
+
+    def resolved(cloudformation_json: Any, account_id: str, region_name: str, logical_id: str) -> Any:
+        if properties is None:
+            return cloudformation_json
+        given = cloudformation_json.get("Properties", {})
+        return {**cloudformation_json, "Properties": properties(given, account_id, region_name, logical_id)}
+
+    def after(resource: Any, cloudformation_json: Any, account_id: str) -> Any:
+        if made is not None:
+            made(resource, cloudformation_json.get("Properties", {}), account_id)
+        return resource
+
+    @wrap(owner, "create_from_cloudformation_json", why=why)
+    def create(
+        original: Any,
+        cls: Any,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Any:
+        logical_id = kwargs.get("LogicalId", resource_name)
+        given = resolved(cloudformation_json, account_id, region_name, logical_id)
+        return after(original(cls, resource_name, given, account_id, region_name, **kwargs), given, account_id)
+
+    if not update:
+        return
+
+    @wrap(owner, "update_from_cloudformation_json", why=why)
+    def update_(
+        original: Any,
+        cls: Any,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
+        given = resolved(cloudformation_json, account_id, region_name, logical_id)
+        resource = original(cls, original_resource, new_resource_name, given, account_id, region_name)
+        return after(resource, given, account_id)
 
 
 def entry(owner: str, name: str, key: tuple[Any, ...], value: Any, *, why: str) -> None:

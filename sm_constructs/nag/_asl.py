@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._json_text import parts_in_strings
 from ._values import MARKER as _MARK
 from ._values import MARKER_RE as _MARK_RE
 from ._values import MISSING, Deployed, RunTime
@@ -64,17 +65,8 @@ def _deployed(intrinsic: Any, parameters: frozenset[str]) -> Deployed:
 def _join(parts: list[Any], intrinsics: list[Any]) -> str:
     """Concatenate literal JSON text and intrinsics; an intrinsic outside a JSON string becomes a quoted marker."""
     out: list[str] = []
-    in_string = False
-    escaped = False
-    for part in parts:
+    for part, in_string in parts_in_strings(parts):
         if isinstance(part, str):
-            for ch in part:
-                if escaped:
-                    escaped = False
-                elif ch == "\\":
-                    escaped = in_string
-                elif ch == '"':
-                    in_string = not in_string
             out.append(part)
         else:
             intrinsics.append(part)

@@ -187,38 +187,7 @@ def _install_state_machine_definitions() -> None:
     owner = "moto.stepfunctions.models:StateMachine"
     why = "AWS::StepFunctions::StateMachine reads DefinitionS3Location / Definition and applies DefinitionSubstitutions"
 
-    @patches.wrap(owner, "create_from_cloudformation_json", why=why)
-    def create(
-        original: Any,
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        properties = cloudformation_json.get("Properties", {})
-        logical_id = kwargs.get("LogicalId", resource_name)
-        resolved = {
-            **cloudformation_json,
-            "Properties": _deployed_definition(properties, account_id, region_name, logical_id),
-        }
-        return original(cls, resource_name, resolved, account_id, region_name, **kwargs)
-
-    @patches.wrap(owner, "update_from_cloudformation_json", why=why)
-    def update(
-        original: Any,
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        properties = cloudformation_json.get("Properties", {})
-        logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
-        cloudformation_json["Properties"] = _deployed_definition(properties, account_id, region_name, logical_id)
-        return original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+    patches.wrap_cloudformation(owner, why=why, properties=_deployed_definition)
 
 
 _previous_inputs = contextvars.ContextVar("previous_inputs", default=False)

@@ -13,11 +13,11 @@ from typing import Any
 __all__ = ["install"]
 
 
-def _apply_versioning(bucket: Any, cloudformation_json: Any, account_id: str) -> None:
+def _apply_versioning(bucket: Any, properties: dict[str, Any], account_id: str) -> None:
     from moto.s3.models import s3_backends
     from moto.utilities.utils import get_partition
 
-    status = (cloudformation_json.get("Properties", {}).get("VersioningConfiguration") or {}).get("Status")
+    status = (properties.get("VersioningConfiguration") or {}).get("Status")
     if status is not None:
         s3_backends[account_id][get_partition(bucket.region_name)].put_bucket_versioning(bucket.name, status)
 
@@ -27,32 +27,5 @@ def install() -> None:
 
     why = "AWS::S3::Bucket's VersioningConfiguration is applied on create and update (moto drops it)"
 
-    @patches.wrap("moto.s3.models:FakeBucket", "create_from_cloudformation_json", why=why)
-    def create(
-        original: Any,
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        bucket = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        _apply_versioning(bucket, cloudformation_json, account_id)
-        return bucket
-
-    @patches.wrap("moto.s3.models:FakeBucket", "update_from_cloudformation_json", why=why)
-    def update(
-        original: Any,
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        bucket = original(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
-        _apply_versioning(bucket, cloudformation_json, account_id)
-        return bucket
-
+    patches.wrap_cloudformation("moto.s3.models:FakeBucket", why=why, made=_apply_versioning)
     patches.apply()

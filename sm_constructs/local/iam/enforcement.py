@@ -642,25 +642,17 @@ def _install_state_machine_keys() -> None:
     """Record each CloudFormation state machine's customer managed key (moto's model drops it)."""
     from .. import patches
 
-    @patches.wrap(
-        "moto.stepfunctions.models:StateMachine",
-        "create_from_cloudformation_json",
-        why="a CloudFormation state machine's customer managed key is recorded for IAM (moto's model drops it)",
-    )
-    def create(
-        original: Any,
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        machine = original(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-        encryption = cloudformation_json.get("Properties", {}).get("EncryptionConfiguration") or {}
+    def record_key(machine: Any, properties: dict[str, Any], account_id: str) -> None:
+        encryption = properties.get("EncryptionConfiguration") or {}
         if encryption.get("Type") == "CUSTOMER_MANAGED_KMS_KEY" and encryption.get("KmsKeyId"):
             STATE_MACHINE_KEYS[machine.arn] = str(encryption["KmsKeyId"])
-        return machine
+
+    patches.wrap_cloudformation(
+        "moto.stepfunctions.models:StateMachine",
+        why="a CloudFormation state machine's customer managed key is recorded for IAM (moto's model drops it)",
+        made=record_key,
+        update=False,
+    )
 
 
 def _function_arn(function_name: str, region: str, account: str) -> str:
