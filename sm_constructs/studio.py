@@ -178,7 +178,9 @@ class _StudioAccess:
             resource_arns=[executions],
         )
         findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
-        cfn_sm = state_machine.node.default_child
+        cfn_sm = state_machine.node.default_child  # an MlStateMachine's is the sfn.StateMachine it configures
+        while cfn_sm is not None and not isinstance(cfn_sm, CfnResource):
+            cfn_sm = cfn_sm.node.default_child
         if isinstance(cfn_sm, CfnResource):
             ref = json.dumps(
                 {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},

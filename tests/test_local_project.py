@@ -21,8 +21,9 @@ import pytest
 
 from sm_constructs.local.cli.demo import LocalSession, health
 from sm_constructs.local.cli.processes import alive, emulator_processes
-from sm_constructs.local.cli.project import NODE_MAJOR, LocalProject, find_cdk, find_node, with_defaults
+from sm_constructs.local.cli.project import LocalProject, with_defaults
 from sm_constructs.local.cli.project import _digest as project_digest
+from sm_constructs.local.cli.toolchain import NODE_MAJOR, find_cdk, find_node
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("local-project")

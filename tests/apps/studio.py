@@ -52,9 +52,9 @@ class StudioStack(Stack):
         pipeline = MlStateMachine(
             self, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(self, "Start"))
         )
-        self.domain.grant_start_pipeline(pipeline.state_machine)
+        self.domain.grant_start_pipeline(pipeline)
         self.domain.grant_invoke_endpoint("churn")
-        self.alice.grant_start_pipeline(pipeline.state_machine)
+        self.alice.grant_start_pipeline(pipeline)
         self.alice.grant_invoke_endpoint("churn")
         self.bob.grant_read_prefix("processed/")
 
