@@ -79,11 +79,21 @@ def _start_rank(item: pytest.Item) -> int:
     return len(LONGEST_FIRST) + (marker is None)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """End-to-end work first, longest first, then the unit tests, which fill the gaps as workers free
     up (``make test`` runs xdist with ``--no-loadscope-reorder``, so it schedules in this order; a
-    stable sort keeps each module's tests in file order)."""
-    items.sort(key=_start_rank)
+    stable sort keeps each module's tests in file order).
+
+    A module without a group of its own is one group: its tests run on one worker, so its
+    module-scoped fixtures (most synthesize an app) are built once, not once per worker its tests
+    were spread over (and again whenever another module's test ran in between).
+    """
+    rank = {item.nodeid: _start_rank(item) for item in items}
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
+    items.sort(key=lambda item: rank[item.nodeid])
 
 
 @contextlib.contextmanager
