@@ -197,17 +197,7 @@ def _cover_root(libc: ctypes.CDLL) -> None:
     cwd = os.getcwd()
     root = tempfile.mkdtemp(prefix="sm-local-root-")
     _mount(libc, "tmpfs", root, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755")
-    for name in sorted(os.listdir("/")):
-        source, target = f"/{name}", os.path.join(root, name)
-        mode = os.lstat(source).st_mode
-        if stat.S_ISLNK(mode):
-            os.symlink(os.readlink(source), target)
-            continue
-        if stat.S_ISDIR(mode):
-            os.mkdir(target)
-        else:
-            Path(target).touch()
-        _mount(libc, source, target, None, _MS_BIND | _MS_REC)
+    _bind_back(libc, "/", root, sorted(os.listdir("/")))
     os.chroot(root)
     os.chdir(cwd)
 
@@ -219,19 +209,25 @@ def _cover(libc: ctypes.CDLL, directory: str) -> None:
     try:
         entries = sorted(os.listdir(f"/proc/self/fd/{host_dir}"))
         _mount(libc, "tmpfs", directory, "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode={mode:o}")
-        for name in entries:
-            source, target = f"/proc/self/fd/{host_dir}/{name}", f"{directory.rstrip('/')}/{name}"
-            mode = os.lstat(source).st_mode
-            if stat.S_ISLNK(mode):
-                os.symlink(os.readlink(source), target)
-                continue
-            if stat.S_ISDIR(mode):
-                os.mkdir(target)
-            else:
-                Path(target).touch()
-            _mount(libc, source, target, None, _MS_BIND | _MS_REC)
+        _bind_back(libc, f"/proc/self/fd/{host_dir}", directory, entries)
     finally:
         os.close(host_dir)
+
+
+def _bind_back(libc: ctypes.CDLL, source_dir: str, target_dir: str, names: list[str]) -> None:
+    """Each of ``names`` in ``source_dir`` bound into the (fresh tmpfs) ``target_dir``: a symlink copied,
+    a directory or file bound over an empty one of its kind."""
+    for name in names:
+        source, target = os.path.join(source_dir, name), os.path.join(target_dir, name)
+        mode = os.lstat(source).st_mode
+        if stat.S_ISLNK(mode):
+            os.symlink(os.readlink(source), target)
+            continue
+        if stat.S_ISDIR(mode):
+            os.mkdir(target)
+        else:
+            Path(target).touch()
+        _mount(libc, source, target, None, _MS_BIND | _MS_REC)
 
 
 def command(argv: list[str], opt_ml: str, image: str | None = None, cwd: str | None = None) -> list[str]:
