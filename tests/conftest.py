@@ -27,7 +27,8 @@ _ROOT = Path(__file__).resolve().parent.parent
 _UV = _ROOT / ".tools" / "bin" / "uv"
 
 # aws-cdk-lib checks every synthesized template against CloudFormation's rules with a WebAssembly engine
-# that takes about 4 s of CPU to start in each process. The tests' own synths keep it: this process's
+# that takes about 4 s of CPU to start in each process; CDK_VALIDATION=false turns it off (aws-cdk-lib's
+# core/lib/private/synthesis-validation.ts, defaultValidationEnabled). The tests' own synths keep it: this process's
 # jsii kernel starts here with it on, once, and cdk.json's @aws-cdk/core:validateAgainstDefaultRules
 # (CDK_CONTEXT) makes its findings errors. The fixture apps under tests/apps, deployed from a subprocess,
 # skip it: their cdk.json leaves it in warning mode, where its report reaches no one. The reference app

@@ -5,13 +5,15 @@ fifth of the server's CPU went into each of:
 
 * **a new boto3 client per task** (``boto_client_for``: loading the service model and resolving
   its endpoint for every SDK or optimized integration call). Clients are reused per service,
-  region, credentials and endpoint; botocore's low-level clients are thread-safe, and moto's
-  interpreter registers no event handlers on them, so a shared client behaves like a new one.
+  region, credentials and endpoint; low-level clients are thread-safe (boto3's guide, "Multithreading
+  or multiprocessing with clients"), and moto's interpreter registers no event handlers on them, so a
+  shared client behaves like a new one.
 * **the ANTLR parse of the whole definition at every execution start** (and at
   CreateStateMachine). The parse tree is kept per definition text; each caller still gets its own
   evaluation components from moto's ``Preprocessor``, which only reads the tree, so executions of
   one state machine share nothing they change. A definition with syntax errors is parsed again
-  each time and fails as before.
+  each time and fails as before. The lexer/parser set-up repeats moto's ``parse`` (moto has no
+  seam between parsing and preprocessing); the registry's check of the replaced target guards it.
 """
 
 from __future__ import annotations
