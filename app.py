@@ -107,8 +107,8 @@ class ReferenceStack(Stack):
                 idle_timeout_minutes=60,
                 notebook_instance_name="sm-constructs-explore",
             )
-            self.notebook.grant_start_pipeline(self.pipelines[0])
-            self.notebook.grant_invoke_endpoint(self.deployments[0])
+            self.pipelines[0].grant_start_execution(self.notebook)
+            self.deployments[0].grant_invoke(self.notebook)
 
 
 def _uri(data: MlDataBucket, prefix: str, name: str = "") -> str:

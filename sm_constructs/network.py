@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 from aws_cdk import Annotations, Aws, CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
@@ -20,18 +21,36 @@ from ._kms import new_key
 from ._nag import acknowledge_in_packs
 from ._validation import Problems, typed
 
-__all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "MlVpc"]
+__all__ = ["DEFAULT_INTERFACE_ENDPOINTS", "MlVpc", "ServiceReach", "reach_service"]
 
 #: What a notebook and VPC-attached jobs call from inside the VPC: the SageMaker API (create and
 #: watch jobs, stop the notebook), SageMaker runtime (invoke endpoints), STS (the SageMaker SDK
 #: resolves the account) and CloudWatch Logs (notebook logs, reading job logs). S3 is the free
-#: gateway endpoint. Step Functions is added on demand (``NotebookInstance.grant_start_pipeline``).
+#: gateway endpoint. Step Functions is added on demand (a pipeline's start grant to a notebook: :func:`reach_service`).
 DEFAULT_INTERFACE_ENDPOINTS: tuple[ec2.InterfaceVpcEndpointAwsService, ...] = (
     ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
     ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
     ec2.InterfaceVpcEndpointAwsService.STS,
     ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
 )
+
+
+@runtime_checkable
+class ServiceReach(Protocol):
+    """A grantee that runs inside a VPC (a notebook, a Studio domain or user): a grant whose calls go
+    to an AWS service asks it to make that service reachable."""
+
+    def reach_service(self, service: ec2.InterfaceVpcEndpointAwsService) -> None:
+        """Make ``service`` reachable from where the grantee runs: an interface endpoint in a VPC
+        the grantee created; nothing in a VPC of yours (its endpoints are yours to choose)."""
+
+
+def reach_service(grantee: object, service: ec2.InterfaceVpcEndpointAwsService) -> None:
+    """Make ``service`` reachable from ``grantee`` when it runs in a VPC (:class:`ServiceReach`)."""
+    if isinstance(grantee, ServiceReach):
+        grantee.reach_service(service)
+
+
 #: Smallest subnet per AZ we hand out (room for ENIs of jobs, endpoints, notebooks).
 _SUBNET_MASK = 22
 #: AWS subnets are at most /16 and at least /28.

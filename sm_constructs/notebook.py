@@ -7,33 +7,29 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, Fn, IAspect, Stack
+from aws_cdk import ArnFormat, Aspects, IAspect, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IConstruct
 
 from ._flags import key_policy, pin_feature_flags
-from ._iam import ManagedPolicyRole, combine_grants, service_of_this_account
+from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import SAGEMAKER_PRINCIPAL
 from ._kms import new_key
-from ._nag import acknowledge, iam5, state_machine_executions
+from ._nag import acknowledge
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
 from .jobs._base import RUN_SUFFIX_CHARS
-from .jobs.refs import IEndpointRef
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
-from .pipeline import MlPipeline
 from .roles import grant_pass_role
-from .state_machine import MlStateMachine
-from .storage import DataPrefix, MlDataBucket
+from .storage import Access, DataPrefix, MlDataBucket, grant_data_access
 
 __all__ = [
     "DEFAULT_DATA_ACCESS",
@@ -52,7 +48,6 @@ DEFAULT_PLATFORM = "notebook-al2023-v1"
 DEFAULT_IDLE_TIMEOUT_MINUTES = 60
 #: SageMaker's limit on each lifecycle script, after base64 encoding (botocore's model, 16384).
 MAX_SCRIPT_CHARS: int = service_shapes("sagemaker")["shapes"]["NotebookInstanceLifecycleConfigContent"]["max"]
-Access = Literal["read", "write", "read_write"]
 
 #: Default data access of the notebook role, per bucket prefix: explore raw data, write
 #: processed data and code, read what the pipeline produced.
@@ -126,6 +121,7 @@ class _Plan:
     subnet_id: str | None
 
 
+@jsii.implements(iam.IGrantable)
 class NotebookInstance(Construct):
     """A SageMaker notebook instance for exploring data and starting jobs, secure by default.
 
@@ -138,8 +134,10 @@ class NotebookInstance(Construct):
     prefixes in ``data_access``; create, describe and stop processing / training / transform jobs
     named ``<job_name_prefix>-*`` that run as the execution role (``iam:PassRole`` on that role
     only, to SageMaker only); stop itself (auto-stop); its logs in
-    ``/aws/sagemaker/NotebookInstances`` and reading job logs. :meth:`grant_start_pipeline` and
-    :meth:`grant_invoke_endpoint` add the rest of the workflow.
+    ``/aws/sagemaker/NotebookInstances`` and reading job logs. The notebook is an ``iam.IGrantable``:
+    resources grant the rest of the workflow to it (``pipeline.grant_start_execution(notebook)``,
+    ``deployment.grant_invoke(notebook)``), adding their AWS service's endpoint to the VPC the
+    notebook created.
 
     The notebook has a fixed name: a change that replaces it (subnet, key, platform, ...) needs a
     new ``notebook_instance_name``.
@@ -427,15 +425,7 @@ class NotebookInstance(Construct):
 
     def _grant_notebook_work(self, bucket: MlDataBucket | s3.IBucket, access: Mapping[str, Access]) -> None:
         stack = Stack.of(self)
-        for data_prefix, mode in access.items():
-            if isinstance(bucket, MlDataBucket):
-                {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
-                    self.role, data_prefix
-                )
-            else:
-                {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}[mode](
-                    self.role, f"{data_prefix}*"
-                )
+        grant_data_access(bucket, self.role, access)
         self.encryption_key.grant_encrypt_decrypt(self.role)
         job_arns = [self._sagemaker_arn(api.arn_type, f"{self.job_name_prefix}-*") for api in _JOB_APIS]
         iam.Grant.add_to_principal(
@@ -497,69 +487,18 @@ class NotebookInstance(Construct):
             "notebook and job log groups; the KMS wildcards are the key-usage family on the notebook's own key.",
         )
 
-    @typed
-    def grant_start_pipeline(self, pipeline: MlPipeline | MlStateMachine | sfn.IStateMachine) -> iam.Grant:
-        """Start and watch executions of a pipeline (or any state machine) from the notebook.
+    # ---- iam.IGrantable: resource grants go to the notebook's role --------------------------------
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The notebook's role: ``pipeline.grant_start_execution(notebook)``,
+        ``deployment.grant_invoke(notebook)`` and ``data.grant_read(notebook, prefix)`` grant to it."""
+        return self.role.grant_principal
 
-        Adds the Step Functions endpoint to the notebook's VPC when the notebook created it;
-        with your own VPC, make sure ``states`` is reachable.
-        """
-        if isinstance(pipeline, MlPipeline):
-            pipeline = pipeline.state_machine
-        state_machine = pipeline
+    def reach_service(self, service: ec2.InterfaceVpcEndpointAwsService) -> None:
+        """Make ``service`` reachable from the notebook: an interface endpoint in the VPC the notebook
+        created; nothing in a VPC of yours (make sure it reaches ``service``)."""
         if self.network is not None:
-            self.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
-        # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
-        # ListActivities on "*". These are the read calls on this state machine and its executions.
-        read = iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["states:DescribeStateMachine", "states:ListExecutions"],
-            resource_arns=[state_machine.state_machine_arn],
-        )
-        watch = iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=[
-                "states:DescribeExecution",
-                "states:DescribeStateMachineForExecution",
-                "states:GetExecutionHistory",
-            ],
-            resource_arns=[_executions_of(state_machine)],
-        )
-        findings = [iam5(action="states:ListExecutions")]
-        executions = state_machine_executions(state_machine)
-        if executions is not None:
-            findings.append(iam5(resource=f"{executions}:*"))
-        acknowledge(self.role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return combine_grants(read, watch, state_machine.grant_start_execution(self.role))
-
-    @typed
-    def grant_invoke_endpoint(self, endpoint: IEndpointRef | str) -> iam.Grant:
-        """Invoke and describe an endpoint from the notebook, e.g. to try the deployed model.
-
-        ``endpoint`` is an :class:`EndpointDeployment` (or ``EndpointDeployment.from_endpoint_name``),
-        an endpoint ARN, a name (also a deploy-time token), or a name pattern such as ``churn-*``
-        (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
-        """
-        if isinstance(endpoint, IEndpointRef):
-            arns = [endpoint.endpoint_arn]
-        elif is_token(endpoint):  # a name known at deploy time
-            arns = [self._sagemaker_arn("endpoint", endpoint)]
-        elif endpoint.startswith("arn:"):
-            arns = [endpoint]
-        else:
-            arns = sorted({self._sagemaker_arn("endpoint", n) for n in (endpoint, endpoint.lower())})
-        return iam.Grant.add_to_principal(
-            grantee=self.role, actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], resource_arns=arns
-        )
-
-
-def _executions_of(state_machine: sfn.IStateMachine) -> str:
-    """``arn:...:execution:<state machine name>:*`` (the name is the ARN's 7th field)."""
-    stack = Stack.of(state_machine)
-    name = Fn.select(6, Fn.split(":", state_machine.state_machine_arn))
-    return stack.format_arn(
-        service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-    )
+            self.network.add_interface_endpoint(service)
 
 
 @jsii.implements(IAspect)

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, IAspect, Names, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Aspects, CfnResource, Duration, Fn, IAspect, Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -26,8 +27,9 @@ from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES
 from ._json_text import parts_in_strings
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
-from ._nag import acknowledge
+from ._nag import acknowledge, iam5, state_machine_executions
 from ._validation import Problems, check_state_machine_name, typed
+from .network import reach_service
 
 __all__ = ["DEFINITIONS_IN_S3_CONTEXT", "MAX_DEFINITION_BYTES", "MlStateMachine"]
 
@@ -471,5 +473,42 @@ class MlStateMachine(ExecutionMetrics, Construct):
 
     @typed
     def grant_start_and_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Start executions and read them back (which every caller of start wants); the grant covers both."""
-        return combine_grants(self.resource.grant_read(grantee), self.resource.grant_start_execution(grantee))
+        """Start executions and read them back (which every caller of start wants); the grant covers both.
+
+        The reads are those of this state machine and its executions only: not aws-cdk's
+        ``grant_read``, which adds ``DescribeStateMachine``, ``DescribeActivity`` and
+        ``ListActivities`` on ``*``. A grantee in a VPC (a notebook, a Studio domain or user) gets
+        the Step Functions endpoint when it created its VPC (:func:`~sm_constructs.network.reach_service`).
+        """
+        reach_service(grantee, ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
+        read = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["states:DescribeStateMachine", "states:ListExecutions"],
+            resource_arns=[self.state_machine_arn],
+        )
+        watch = iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "states:DescribeExecution",
+                "states:DescribeStateMachineForExecution",
+                "states:GetExecutionHistory",
+            ],
+            resource_arns=[self._executions_arn()],
+        )
+        principal = grantee.grant_principal
+        if isinstance(principal, Construct):
+            findings = [iam5(action="states:ListExecutions")]
+            executions = state_machine_executions(self)
+            if executions is not None:
+                findings.append(iam5(resource=f"{executions}:*"))
+            acknowledge(
+                principal, findings, "Executions of this one state machine; their names are chosen at start time."
+            )
+        return combine_grants(read, watch, self.grant_start_execution(grantee))
+
+    def _executions_arn(self) -> str:
+        """``arn:...:execution:<state machine name>:*`` (the name is the ARN's 7th field)."""
+        name = Fn.select(6, Fn.split(":", self.state_machine_arn))
+        return Stack.of(self).format_arn(
+            service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )

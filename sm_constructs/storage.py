@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -13,11 +14,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ._flags import key_policy, pin_feature_flags
+from ._iam import combine_grants
 from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings
 from ._validation import Problems, typed, whole_days
 
-__all__ = ["DataPrefix", "MlDataBucket", "default_bucket_props"]
+__all__ = ["Access", "DataPrefix", "MlDataBucket", "default_bucket_props", "grant_data_access"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ def default_bucket_props(
             )
         ],
     }
+
+
+#: What a grantee may do with the objects under a data prefix.
+Access = Literal["read", "write", "read_write"]
 
 
 def _prefix_pattern(prefix: str) -> str:
@@ -260,3 +266,17 @@ class MlDataBucket(Construct):
         self._check_prefix("grant_read_write", prefix)
         self._acknowledge_grant(grantee, prefix, BUCKET_READ_ACTIONS + _WRITE_ACTIONS)
         return self.bucket.grant_read_write(grantee, _prefix_pattern(prefix))
+
+
+def grant_data_access(
+    bucket: MlDataBucket | s3.IBucket, grantee: iam.IGrantable, access: Mapping[str, Access]
+) -> iam.Grant | None:
+    """Grant ``grantee`` each prefix → :data:`Access` of ``access`` on ``bucket`` (an :class:`MlDataBucket`,
+    whose grants acknowledge their prefix-scoped findings, or any ``s3.IBucket``); the combined grant,
+    ``None`` for no prefixes."""
+    grants = []
+    for prefix, mode in access.items():
+        methods = {"read": bucket.grant_read, "write": bucket.grant_write, "read_write": bucket.grant_read_write}
+        scoped = prefix if isinstance(bucket, MlDataBucket) else _prefix_pattern(prefix)
+        grants.append(methods[mode](grantee, scoped))
+    return combine_grants(*grants) if grants else None

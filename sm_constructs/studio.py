@@ -10,26 +10,25 @@ static parts against botocore's SageMaker model (:func:`check_api_request`) and 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from aws_cdk import ArnFormat, CfnResource, CfnTag, Fn, RemovalPolicy, Stack
+import jsii
+from aws_cdk import ArnFormat, CfnResource, CfnTag, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from ._kms import new_key
 from ._nag import acknowledge
 from ._validation import Problems, check_request, is_token, typed
 from .network import MlVpc
-from .notebook import DEFAULT_DATA_ACCESS, MAX_SCRIPT_CHARS, Access, LifecycleScript
+from .notebook import DEFAULT_DATA_ACCESS, MAX_SCRIPT_CHARS, LifecycleScript
 from .roles import SageMakerExecutionRole
-from .storage import MlDataBucket
+from .storage import Access, MlDataBucket, grant_data_access
 
 __all__ = [
     "DEFAULT_APP_INSTANCE_TYPE",
@@ -117,104 +116,25 @@ def _default_name(scope: Construct, id: str) -> str:
 
 # ---- what a Studio user's execution role needs -------------------------------------------------
 class _StudioAccess:
-    """Grants on a Studio execution role, shared by :class:`StudioDomain` (its default role) and
-    :class:`StudioUserProfile` (a user's own role)."""
+    """What :class:`StudioDomain` (its default role) and :class:`StudioUserProfile` (a user's own
+    role) are as grantees: ``iam.IGrantable`` through their execution role, in the domain's VPC."""
 
     execution_role: SageMakerExecutionRole
     data_bucket: MlDataBucket
     domain: StudioDomain
 
-    @typed
-    def grant_read_prefix(self, prefix: str) -> iam.Grant:
-        """Read objects under ``prefix`` of the data bucket (and decrypt them)."""
-        return self.data_bucket.grant_read(self.execution_role, prefix)
+    # ---- iam.IGrantable: resource grants go to the execution role -----------------------------
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        """The execution role: ``pipeline.grant_start_execution(user)``, ``deployment.grant_invoke(user)``
+        and ``data.grant_read(user, prefix)`` grant to it."""
+        return self.execution_role.grant_principal
 
-    @typed
-    def grant_write_prefix(self, prefix: str) -> iam.Grant:
-        """Write objects under ``prefix`` of the data bucket (and encrypt them)."""
-        return self.data_bucket.grant_write(self.execution_role, prefix)
-
-    @typed
-    def grant_read_write_prefix(self, prefix: str) -> iam.Grant:
-        """Read and write objects under ``prefix`` of the data bucket."""
-        return self.data_bucket.grant_read_write(self.execution_role, prefix)
-
-    def _grant_data_access(self, access: Mapping[str, Access]) -> None:
-        grants = {"read": self.grant_read_prefix, "write": self.grant_write_prefix}
-        for prefix, mode in access.items():
-            grants.get(mode, self.grant_read_write_prefix)(prefix)
-
-    @typed
-    def grant_start_pipeline(self, state_machine: sfn.IStateMachine) -> iam.Grant:
-        """Start and watch executions of a pipeline's state machine from Studio.
-
-        Adds the Step Functions endpoint to the domain's VPC when the domain created it; with your
-        own VPC, make sure ``states`` is reachable.
-        """
+    def reach_service(self, service: ec2.InterfaceVpcEndpointAwsService) -> None:
+        """Make ``service`` reachable from Studio: an interface endpoint in the VPC the domain created;
+        nothing in a VPC of yours (make sure it reaches ``service``)."""
         if self.domain.network is not None:
-            self.domain.network.add_interface_endpoint(ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS)
-        role = self.execution_role
-        stack = Stack.of(role)
-        # Not state_machine.grant_read(): it adds DescribeStateMachine, DescribeActivity and
-        # ListActivities on "*". These are the read calls on this state machine and its executions.
-        executions = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{Fn.select(6, Fn.split(':', state_machine.state_machine_arn))}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=["states:DescribeStateMachine", "states:ListExecutions"],
-            resource_arns=[state_machine.state_machine_arn],
-        )
-        iam.Grant.add_to_principal(
-            grantee=role,
-            actions=[
-                "states:DescribeExecution",
-                "states:DescribeStateMachineForExecution",
-                "states:GetExecutionHistory",
-            ],
-            resource_arns=[executions],
-        )
-        findings = ["AwsSolutions-IAM5[Action::states:ListExecutions]"]
-        cfn_sm = state_machine.node.default_child  # an MlStateMachine's is the sfn.StateMachine it configures
-        while cfn_sm is not None and not isinstance(cfn_sm, CfnResource):
-            cfn_sm = cfn_sm.node.default_child
-        if isinstance(cfn_sm, CfnResource):
-            ref = json.dumps(
-                {"Fn::Select": [6, {"Fn::Split": [":", {"Ref": stack.resolve(stack.get_logical_id(cfn_sm))}]}]},
-                separators=(",", ":"),
-            )
-            findings.append(
-                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{ref}:*]"
-            )
-        acknowledge(role, findings, "Executions of this one state machine; their names are chosen at start time.")
-        return state_machine.grant_start_execution(role)
-
-    @typed
-    def grant_invoke_endpoint(self, endpoint: str) -> iam.Grant:
-        """Invoke and describe an endpoint from Studio, e.g. to try the deployed model.
-
-        ``endpoint`` is an endpoint ARN, a name (also a deploy-time token), or a name pattern such
-        as ``churn-*`` (a wildcard is a cdk-nag IAM5 finding you acknowledge where you chose it).
-        """
-        stack = Stack.of(self.execution_role)
-
-        def arn(name: str) -> str:
-            return stack.format_arn(service="sagemaker", resource="endpoint", resource_name=name)
-
-        if is_token(endpoint):
-            arns = [arn(endpoint)]
-        elif endpoint.startswith("arn:"):
-            arns = [endpoint]
-        else:
-            arns = sorted({arn(n) for n in (endpoint, endpoint.lower())})
-        return iam.Grant.add_to_principal(
-            grantee=self.execution_role,
-            actions=["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"],
-            resource_arns=arns,
-        )
+            self.domain.network.add_interface_endpoint(service)
 
 
 def _grant_studio_use(role: SageMakerExecutionRole, domain: StudioDomain, owner: str | None) -> None:
@@ -291,6 +211,7 @@ def _grant_studio_use(role: SageMakerExecutionRole, domain: StudioDomain, owner:
 
 
 # ---- the domain --------------------------------------------------------------------------------
+@jsii.implements(iam.IGrantable)
 class StudioDomain(_StudioAccess, Construct):
     """A SageMaker Studio domain for exploring data, secure by default.
 
@@ -521,7 +442,9 @@ class StudioDomain(_StudioAccess, Construct):
             self.cfn_domain.node.add_dependency(config)
 
         _grant_studio_use(self.execution_role, self, owner=None)
-        self._grant_data_access(data_access if data_access is not None else DEFAULT_DATA_ACCESS)
+        grant_data_access(
+            self.data_bucket, self.execution_role, data_access if data_access is not None else DEFAULT_DATA_ACCESS
+        )
 
     @property
     def domain_id(self) -> str:
@@ -710,6 +633,7 @@ def _subnets(problems: Problems, vpc: ec2.IVpc, selection: ec2.SubnetSelection |
 
 
 # ---- user profiles -------------------------------------------------------------------------------
+@jsii.implements(iam.IGrantable)
 class StudioUserProfile(_StudioAccess, Construct):
     """One Studio user, with an execution role of their own.
 
@@ -782,8 +706,8 @@ class StudioUserProfile(_StudioAccess, Construct):
             description=f"Studio user {user_profile_name} in domain {domain.domain_name}: own data prefix only",
         )
         _grant_studio_use(self.execution_role, domain, owner=user_profile_name)
-        self.grant_read_write_prefix(prefix)
-        self._grant_data_access(data_access or {})
+        self.data_bucket.grant_read_write(self.execution_role, prefix)
+        grant_data_access(self.data_bucket, self.execution_role, data_access or {})
         self.request = _user_profile_request(
             domain_id=domain.domain_id,
             name=user_profile_name,

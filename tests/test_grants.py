@@ -91,13 +91,13 @@ def test_start_grants_cover_start_and_read(pipeline_stack):
     starter = iam.Role(stack, "Starter", assumed_by=iam.AccountRootPrincipal())
     # aws-cdk's StateMachine.grant_read returns only the last of its statements; the start grant
     # combines that with the StartExecution grant.
-    for grant in (pipeline.grant_start_execution(starter), notebook.grant_start_pipeline(pipeline)):
+    for grant in (pipeline.grant_start_execution(starter), pipeline.grant_start_execution(notebook)):
         assert {"states:StartExecution", "states:DescribeStateMachine"} <= _actions(grant)
 
 
 def test_notebook_start_grant_is_scoped_to_the_pipeline(pipeline_stack):
     stack, pipeline, _, notebook = pipeline_stack
-    notebook.grant_start_pipeline(pipeline)
+    pipeline.grant_start_execution(notebook)
     assert_grants(
         template_of(stack),
         ["states:DescribeStateMachine", "states:ListExecutions", "states:StartExecution"],

@@ -21,6 +21,7 @@ from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn, servi
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs._validation import ConstructValidationError
+from sm_constructs.jobs.hosting import EndpointDeployment
 from sm_constructs.lifecycle import AUTOSTOP_MARKER, autostop, autostop_script
 from sm_constructs.network import MlVpc
 from sm_constructs.notebook import DEFAULT_PLATFORM, MAX_SCRIPT_CHARS, LifecycleScript, NotebookInstance
@@ -43,8 +44,8 @@ def built():
     data, role = _deps(stack)
     nb = NotebookInstance(stack, "Notebook", data_bucket=data, execution_role=role)  # stops after 60 idle minutes
     sm = MlStateMachine(stack, "Sm", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "P")))
-    nb.grant_start_pipeline(sm)
-    nb.grant_invoke_endpoint("churn")
+    sm.grant_start_and_read(nb)
+    EndpointDeployment.from_endpoint_name(stack, "Churn", "churn").grant_invoke(nb)
     add_nag_packs(app)
     app.synth()  # raises on any unacknowledged cdk-nag finding (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS)
     return nb, stack
@@ -317,7 +318,7 @@ def test_pipeline_and_endpoint_grants(template):
     )
     assert_allows(
         template,
-        ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
+        ["sagemaker:InvokeEndpoint"],
         sagemaker_arn("endpoint/churn"),
         roles=own,
     )
@@ -450,24 +451,27 @@ def test_codecommit_repository_adds_its_endpoint():
     assert ".git-codecommit" in services
 
 
-def test_invoke_endpoint_by_arn_and_pattern():
+def test_endpoints_grant_invoke_to_the_notebook():
+    """An endpoint by ARN, by a deploy-time name, and one defined in the app: each grants the notebook."""
     stack = new_stack()
     data, execution = _deps(stack)
     nb = NotebookInstance(stack, "Nb", data_bucket=data, execution_role=execution)
-    nb.grant_invoke_endpoint("arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud")
-    nb.grant_invoke_endpoint("Churn-*")
-    nb.grant_invoke_endpoint(CfnParameter(stack, "EndpointName").value_as_string)
+    for grant in (
+        EndpointDeployment.from_endpoint_arn(
+            stack, "Fraud", "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud"
+        ).grant_invoke(nb),
+        EndpointDeployment.from_endpoint_name(
+            stack, "Param", CfnParameter(stack, "EndpointName").value_as_string
+        ).grant_invoke(nb),
+    ):
+        assert grant.success
     by_token = sagemaker_arn("endpoint/")
     by_token["Fn::Join"][1].append({"Ref": "EndpointName"})
     assert_allows(
         template_of(stack),
-        ["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
-        [
-            "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud",
-            by_token,
-            sagemaker_arn("endpoint/Churn-*"),  # the pattern as given and lower-cased (names in ARNs)
-            sagemaker_arn("endpoint/churn-*"),
-        ],
+        ["sagemaker:InvokeEndpoint"],
+        ["arn:aws:sagemaker:eu-west-1:111111111111:endpoint/fraud", by_token],
+        roles=role_ref("NbRole"),
     )
 
 

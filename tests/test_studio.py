@@ -17,10 +17,18 @@ from apps.studio import build
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 from support import add_nag_packs, cfn_lint, new_app
 
-from sm_constructs import LifecycleScript, MlDataBucket, MlVpc, SageMakerExecutionRole
+from sm_constructs import (
+    EndpointDeployment,
+    LifecycleScript,
+    MlDataBucket,
+    MlStateMachine,
+    MlVpc,
+    SageMakerExecutionRole,
+)
 from sm_constructs._validation import ConstructValidationError, Problems
 from sm_constructs.notebook import MAX_SCRIPT_CHARS
 from sm_constructs.studio import (
@@ -298,15 +306,24 @@ def test_user_profiles_have_their_own_role_scoped_to_their_prefix(studio, templa
     assert "/processed/*" in bob_text and "/raw/*" not in bob_text and "states:StartExecution" not in bob_text
 
 
-def test_grants_return_iam_grants(studio):
+def test_resources_grant_to_studio_users(studio):
+    """Users are grantees (their execution role): each resource's grant returns the whole grant."""
     stack, _ = studio
-    for grant in (
-        stack.bob.grant_read_prefix("evaluation/"),
-        stack.bob.grant_write_prefix("batch/"),
-        stack.bob.grant_read_write_prefix("code/"),
-        stack.bob.grant_invoke_endpoint("arn:aws:sagemaker:us-east-1:123456789012:endpoint/x"),
+    endpoint = EndpointDeployment.from_endpoint_arn(stack, "X", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/x")
+    machine = MlStateMachine(stack, "Other", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(stack, "O")))
+    for grant, actions in (
+        (stack.data.grant_read(stack.bob, "evaluation/"), {"s3:GetObject*"}),
+        (stack.data.grant_write(stack.bob, "batch/"), {"s3:PutObject"}),
+        (stack.data.grant_read_write(stack.bob, "code/"), {"s3:GetObject*", "s3:PutObject"}),
+        (endpoint.grant_invoke(stack.bob), {"sagemaker:InvokeEndpoint"}),
+        (
+            machine.grant_start_and_read(stack.bob),
+            {"states:StartExecution", "states:DescribeStateMachine", "states:DescribeExecution"},
+        ),
     ):
         assert grant.success
+        assert actions <= {a for statement in grant.principal_statements for a in statement.actions}
+    assert stack.bob.grant_principal is stack.bob.execution_role.grant_principal
 
 
 def test_shared_space(template):

@@ -44,7 +44,7 @@ class StudioSummaryStack(Stack):
             name_prefix="studio-summary",
         )
         machine = summarise.to_state_machine(state_machine_name="studio-summary")
-        ana.grant_start_pipeline(machine)
+        machine.grant_start_and_read(ana)
 
         CfnOutput(self, "PipelineArn", value=machine.state_machine_arn)
         CfnOutput(self, "DataBucketName", value=data.bucket_name)

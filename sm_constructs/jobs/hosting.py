@@ -44,6 +44,7 @@ from .refs import (
     ImportedModel,
     check_model_source,
     describe_versions_statement,
+    grant_endpoint_invoke,
     name_from_arn,
 )
 from .training import TrainingDefinition
@@ -985,9 +986,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
     @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
-        )
+        return grant_endpoint_invoke(self.endpoint_arn, grantee)
 
 
 def _path_of(stack: Stack, token: str) -> str:

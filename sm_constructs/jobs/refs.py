@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Protocol, runtime_checkable
 
 from aws_cdk import Arn, ArnFormat, Stack
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -19,6 +20,7 @@ from constructs import Construct
 from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
 from .._memo import statement
 from .._validation import WHAT_TO_PASS, Problems, check_value, is_token, looks_like_jsonpath, typed
+from ..network import reach_service
 from ._task import sagemaker_arn
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
@@ -34,6 +36,7 @@ __all__ = [
     "ImportedModel",
     "ImportedModelPackageGroup",
     "check_model_source",
+    "grant_endpoint_invoke",
     "name_from_arn",
 ]
 
@@ -267,6 +270,15 @@ class ImportedEndpointConfig(Construct):
         return self._serverless
 
 
+def grant_endpoint_invoke(endpoint_arn: str, grantee: iam.IGrantable) -> iam.Grant:
+    """``sagemaker:InvokeEndpoint`` on one endpoint; a grantee in a VPC it created gets the SageMaker
+    runtime endpoint (:func:`~sm_constructs.network.reach_service`)."""
+    reach_service(grantee, ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME)
+    return iam.Grant.add_to_principal(
+        grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[endpoint_arn]
+    )
+
+
 class ImportedEndpoint(Construct):
     """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
 
@@ -285,11 +297,10 @@ class ImportedEndpoint(Construct):
     def endpoint_arn(self) -> str:
         return self._endpoint_arn
 
+    @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
-        )
+        return grant_endpoint_invoke(self.endpoint_arn, grantee)
 
 
 class ImportedModelPackageGroup(Construct):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_cdk import App, Stack
 from aws_cdk import aws_stepfunctions as sfn
 
-from sm_constructs import LifecycleScript, MlDataBucket, MlStateMachine, MlVpc
+from sm_constructs import EndpointDeployment, LifecycleScript, MlDataBucket, MlStateMachine, MlVpc
 from sm_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
 from sm_constructs.studio import StudioDomain, StudioSharedSpace, StudioUserProfile
 
@@ -52,11 +52,11 @@ class StudioStack(Stack):
         pipeline = MlStateMachine(
             self, "Pipeline", definition_body=sfn.DefinitionBody.from_chainable(sfn.Pass(self, "Start"))
         )
-        self.domain.grant_start_pipeline(pipeline)
-        self.domain.grant_invoke_endpoint("churn")
-        self.alice.grant_start_pipeline(pipeline)
-        self.alice.grant_invoke_endpoint("churn")
-        self.bob.grant_read_prefix("processed/")
+        churn = EndpointDeployment.from_endpoint_name(self, "Churn", "churn")
+        for user in (self.domain, self.alice):
+            pipeline.grant_start_and_read(user)
+            churn.grant_invoke(user)
+        self.data.grant_read(self.bob, "processed/")
 
 
 def build(app: App, *, restrict_default_security_group: bool = True) -> StudioStack:
