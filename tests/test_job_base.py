@@ -180,11 +180,24 @@ def test_sync_jobs_get_the_events_rule_permissions():
     ],
 )
 def test_name_prefix_is_validated(kwargs, match):
+    """A definition whose constructor does not check its request is checked when its task is made."""
     stack = new_stack()
     role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    model = _Model(stack, "Model", role=role, image="img", **kwargs)
     with pytest.raises(ConstructValidationError, match=match) as err:
-        _Model(stack, "Model", role=role, image="img", **kwargs)
+        model.task()
     assert "Model 'Test/Model'" in str(err.value)
+
+
+def test_a_definition_never_rendered_fails_synth_through_the_construct_tree():
+    app = new_app()
+    stack = new_stack(app)
+    role = iam.Role(stack, "Exec", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
+    _Model(stack, "Model", role=role, image="img", name_prefix="bad_name")
+    _Model(stack, "Good", role=role, image="img", name_prefix="good")
+    with pytest.raises(Exception, match=r"\[Test/Model\] Model 'Test/Model': name_prefix='bad_name' is invalid") as err:
+        app.synth()
+    assert "Test/Good" not in str(err.value)
 
 
 def test_state_id_is_validated():

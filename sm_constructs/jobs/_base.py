@@ -14,24 +14,24 @@ Values may be fixed at synth time or read at run time with JSONPath
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
 import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from typing import Any
 
+import jsii
 from aws_cdk import Arn, ArnComponents, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as sfn_tasks
-from constructs import Construct
+from constructs import Construct, IValidation
 
 from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import stack_memo, statement
-from .._validation import Problems, carry, check_request, traced, whole_days
+from .._validation import ConstructValidationError, Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
 from ._task import (
     QUOTA_ERRORS,
@@ -96,12 +96,31 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+@jsii.implements(IValidation)
+class _RequestCheck:
+    """The request of a definition that was never rendered into a task, checked when the app is
+    synthesized (aws-cdk runs every construct's validations then): its problems fail synth."""
+
+    def __init__(self, owner: SageMakerDefinition) -> None:
+        self._owner = owner
+
+    def validate(self) -> list[str]:
+        if self._owner._request_checked:
+            return []
+        try:
+            self._owner._check_request(detach=False)
+        except ConstructValidationError as error:
+            return [str(error)]
+        return []
+
+
 class SageMakerDefinition(Construct):
     """Base of every definition: name prefix, execution role, tags and the task/IAM derivation.
 
     Subclasses set :attr:`api`, validate their own props into the :class:`Problems` they get
-    from :meth:`_start_validation`, and implement :meth:`render_request` and
-    :meth:`result_selector`.
+    from :meth:`_start_validation`, implement :meth:`render_request` and :meth:`result_selector`,
+    and end their constructor with :meth:`_check_request` (so bad input fails where it is written);
+    one that does not is checked when its task is made and, at the latest, at synth.
 
     :param name_prefix: names are ``<prefix>-<12 hex>``; None: ``<stack name>-<id>``.
     :param role: the execution role the resource runs as (None for kinds without one).
@@ -115,22 +134,6 @@ class SageMakerDefinition(Construct):
     _rendered_props: Mapping[str, str] = {"image_config": "image"}
     #: Whether each run appends ``-<12 hex>`` to the name prefix (model packages are versioned instead).
     run_suffix = True
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        """Every definition's request is checked when its constructor returns, if the constructor
-        did not do it itself (before its grants, as the built-in definitions do)."""
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
-
-        @functools.wraps(init)
-        def checked_init(self: SageMakerDefinition, *args: Any, **kw: Any) -> None:
-            init(self, *args, **kw)
-            if not self._request_checked:
-                self._check_request()
-
-        cls.__init__ = checked_init  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -171,6 +174,9 @@ class SageMakerDefinition(Construct):
         self.cache: StepCache | None = None
         self._prefix_given = name_prefix is not None
         self._tasks_made = False
+        # A definition whose constructor does not check its request itself is checked when it is
+        # first rendered into a task, and at the latest when the app is synthesized.
+        self.node.add_validation(_RequestCheck(self))
 
     @staticmethod
     def _start_validation(kind: str, scope: Construct, id: str) -> Problems:
@@ -197,12 +203,13 @@ class SageMakerDefinition(Construct):
     def sync(self) -> bool:
         return self.api.is_job
 
-    def _check_request(self, extra: Mapping[str, Any] | None = None) -> None:
+    def _check_request(self, extra: Mapping[str, Any] | None = None, *, detach: bool = True) -> None:
         """Walk the rendered request (with ``extra`` fields) against botocore's model of the API.
 
-        Called last in every definition's constructor, before any grant, together with the
+        Called last in every built-in definition's constructor, before any grant, together with the
         constructor's own problems: on any problem the definition is taken out of the construct
-        tree again and all problems are raised at once.
+        tree again (unless ``detach`` is false) and all problems are raised at once. A definition
+        that does not call it is checked by :meth:`request_parameters` and at synth (:class:`_RequestCheck`).
         """
         if extra is None:
             self._request_checked = True
@@ -218,7 +225,7 @@ class SageMakerDefinition(Construct):
             check_request(problems, "sagemaker", self.api.operation, request)
             if len(problems) > start:
                 self._name_props(problems, start, extra)
-        if problems and extra is None:
+        if problems and extra is None and detach:
             scope = self.node.scope
             if scope is not None:
                 scope.node.try_remove_child(self.node.id)
@@ -270,6 +277,8 @@ class SageMakerDefinition(Construct):
 
     def request_parameters(self) -> dict[str, Any]:
         """The task's ``Parameters``: the request with JSONPath fields as ``Key.$``."""
+        if not self._request_checked:
+            self._check_request()
         request = _merge(self.render_request(), self._extra_fields)
         rendered = sfn.FieldUtils.render_object(request)
         return dict(rendered or {})
