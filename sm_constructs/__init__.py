@@ -52,12 +52,12 @@ if TYPE_CHECKING:
     from .jobs.tuning import CategoricalRange, ContinuousRange, IntegerRange, TuningDefinition
     from .nag import SageMakerChecks
     from .network import MlVpc
-    from .notebook import LifecycleScript, NotebookInstance
+    from .notebook import INotebookInstance, LifecycleScript, NotebookInstance
     from .pipeline import FanOut, InputField, MlPipeline, QualityGate, S3Trigger
     from .roles import SageMakerExecutionRole
     from .state_machine import MlStateMachine
     from .storage import DataPrefix, MlDataBucket
-    from .studio import StudioDomain, StudioSharedSpace, StudioUserProfile
+    from .studio import IStudioDomain, StudioDomain, StudioSharedSpace, StudioUserProfile
 
 # Public names load their module (and aws-cdk-lib with it) on first use, so the command-line tools
 # (``sm-pipeline``, ``python -m sm_constructs.local``) start without the jsii runtime.
@@ -115,6 +115,8 @@ _EXPORTS = {
     "IEndpointRef": ".jobs.refs",
     "IModelPackageGroup": ".jobs.refs",
     "IModelRef": ".jobs.refs",
+    "INotebookInstance": ".notebook",
+    "IStudioDomain": ".studio",
     # release: approval, deployment from the registry, autoscaling, asynchronous inference
     "AsyncInferenceConfig": ".jobs.hosting",
     "EndpointAutoscaling": ".jobs.autoscaling",
@@ -162,6 +164,8 @@ __all__ = [
     "IModelPackageGroup",
     "IModelPackageVersion",
     "IModelRef",
+    "INotebookInstance",
+    "IStudioDomain",
     "ImageConfig",
     "InputField",
     "IntegerRange",

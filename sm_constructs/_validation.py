@@ -707,6 +707,18 @@ def check_state_machine_name(problems: Problems, field: str, name: Any) -> None:
         )
 
 
+def arn_resource_name(problems: Problems, field: str, arn: Any, *, service: str, resource: str, sep: str = "/") -> str:
+    """The name in a fixed ARN ``arn:<partition>:<service>:<region>:<account>:<resource><sep><name>``
+    (AWS General Reference, "Amazon Resource Names"); a problem naming ``field`` when ``arn`` is not one."""
+    parts = arn.split(":", 5) if isinstance(arn, str) else []
+    head = parts[5] if len(parts) == 6 else ""
+    kind, _, name = head.partition(sep) if resource else ("", "", head)  # S3: arn:<partition>:s3:::<name>
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != service or kind != resource or not name:
+        shape = f"<region>:<account>:{resource}{sep}<name>" if resource else "::<name>"
+        problems.add(field, arn, f"must be an ARN arn:<partition>:{service}:{shape}")
+    return name
+
+
 def check_jsonpath_member(problems: Problems, field: str, name: Any) -> None:
     """A name that becomes ``$.<...>.<name>`` in a state: letters, digits and '_' only."""
     if isinstance(name, str) and not JSONPATH_MEMBER_RE.fullmatch(name):

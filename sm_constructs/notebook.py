@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, Protocol, cast, get_args, runtime_checkable
 
 import jsii
 from aws_cdk import ArnFormat, Aspects, IAspect, Stack
@@ -26,6 +26,7 @@ from ._nag import acknowledge
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
 from .jobs._base import RUN_SUFFIX_CHARS
+from .jobs.refs import check_imported_name, name_from_arn
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
 from .roles import grant_pass_role
@@ -36,6 +37,8 @@ __all__ = [
     "DEFAULT_IDLE_TIMEOUT_MINUTES",
     "DEFAULT_PLATFORM",
     "MAX_SCRIPT_CHARS",
+    "INotebookInstance",
+    "ImportedNotebookInstance",
     "LifecycleScript",
     "NotebookInstance",
     "autostop_script",
@@ -119,6 +122,62 @@ class _Plan:
     start_script: LifecycleScript | None
     #: The subnet of the given VPC (None: the notebook makes its own network).
     subnet_id: str | None
+
+
+@runtime_checkable
+class INotebookInstance(Protocol):
+    """A SageMaker notebook instance, defined in this app or imported."""
+
+    @property
+    def notebook_instance_name(self) -> str: ...
+
+    @property
+    def notebook_arn(self) -> str: ...
+
+
+@jsii.implements(iam.IGrantable)
+class ImportedNotebookInstance(Construct):
+    """A notebook instance made outside this app (``NotebookInstance.from_notebook_instance_*``).
+
+    A grantee through its ``role`` when given; without one, grants to it add nothing and warn
+    (aws-cdk's ``UnknownPrincipal``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        notebook_instance_name: str,
+        notebook_arn: str | None = None,
+        role: iam.IRole | None = None,
+    ) -> None:
+        check_imported_name(
+            type(self).__name__,
+            scope,
+            id,
+            "notebook_instance_name",
+            notebook_instance_name,
+            "notebook instance name",
+            "NotebookInstanceName",
+        )
+        super().__init__(scope, id)
+        self.notebook_instance_name = notebook_instance_name
+        self.notebook_arn = notebook_arn or Stack.of(self).format_arn(
+            service="sagemaker",
+            resource="notebook-instance",
+            resource_name=notebook_instance_name
+            if is_token(notebook_instance_name)
+            else notebook_instance_name.lower(),
+        )
+        self.role = role
+
+    @property
+    def grant_principal(self) -> iam.IPrincipal:
+        if self.role is not None:
+            return self.role.grant_principal
+        # aws-cdk's principal for grantees without a known role: grants to it warn and add nothing.
+        return cast(iam.IPrincipal, iam.UnknownPrincipal(resource=self))
 
 
 @jsii.implements(iam.IGrantable)
@@ -413,6 +472,38 @@ class NotebookInstance(Construct):
                 f"{url} cannot be cloned from the created VPC, which has no internet path: use a CodeCommit "
                 "repository, give a vpc with a NAT gateway, or clone it yourself",
             )
+
+    # ---- imports ------------------------------------------------------------------------------
+    @staticmethod
+    def from_notebook_instance_name(scope: Construct, id: str, notebook_instance_name: str) -> INotebookInstance:
+        """A notebook instance made outside this app, by name, in this stack's account and Region."""
+        return ImportedNotebookInstance(scope, id, notebook_instance_name=notebook_instance_name)
+
+    @staticmethod
+    def from_notebook_instance_arn(scope: Construct, id: str, notebook_arn: str) -> INotebookInstance:
+        """A notebook instance made outside this app, by ARN; its name is the ARN's (SageMaker writes it lower-case)."""
+        name = name_from_arn("ImportedNotebookInstance", scope, id, "notebook_arn", notebook_arn, "notebook-instance")
+        return ImportedNotebookInstance(scope, id, notebook_instance_name=name, notebook_arn=notebook_arn)
+
+    @staticmethod
+    def from_notebook_instance_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        notebook_instance_name: str,
+        notebook_arn: str | None = None,
+        role: iam.IRole | None = None,
+    ) -> ImportedNotebookInstance:
+        """A notebook instance made outside this app, by name, ARN and role.
+
+        :param notebook_instance_name: its name, as it was created.
+        :param notebook_arn: its ARN. Default: - built from the name in this stack's account and Region.
+        :param role: its role, so that resources can grant to the notebook
+            (``pipeline.grant_start_execution(notebook)``). Default: - none: grants to it add nothing.
+        """
+        return ImportedNotebookInstance(
+            scope, id, notebook_instance_name=notebook_instance_name, notebook_arn=notebook_arn, role=role
+        )
 
     # ---- grants --------------------------------------------------------------------------
     @property

@@ -28,7 +28,7 @@ from ._json_text import parts_in_strings
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
 from ._nag import acknowledge, iam5, state_machine_executions
-from ._validation import Problems, check_state_machine_name, typed
+from ._validation import Problems, arn_resource_name, check_state_machine_name, is_token, typed
 from .network import reach_service
 
 __all__ = ["DEFINITIONS_IN_S3_CONTEXT", "MAX_DEFINITION_BYTES", "MlStateMachine"]
@@ -397,6 +397,33 @@ class MlStateMachine(ExecutionMetrics, Construct):
         )
         if substitutions:
             cfn_sm.add_property_override("DefinitionSubstitutions", substitutions)
+
+    # ---- imports ------------------------------------------------------------------------------
+    @staticmethod
+    def from_state_machine_name(scope: Construct, id: str, state_machine_name: str) -> sfn.IStateMachine:
+        """A state machine made outside this app, by name, in this stack's account and Region
+        (aws-cdk's ``StateMachine.from_state_machine_name``): to start it, target it or grant on it."""
+        problems = Problems.for_construct("MlStateMachine", scope, id)
+        if not isinstance(state_machine_name, str) or not state_machine_name:
+            problems.add("state_machine_name", state_machine_name, "a state machine name is required")
+        check_state_machine_name(problems, "state_machine_name", state_machine_name)
+        problems.raise_if_any()
+        return sfn.StateMachine.from_state_machine_name(scope, id, state_machine_name)
+
+    @staticmethod
+    def from_state_machine_arn(scope: Construct, id: str, state_machine_arn: str) -> sfn.IStateMachine:
+        """A state machine made outside this app, by ARN
+        (``arn:<partition>:states:<region>:<account>:stateMachine:<name>``, aws-cdk's
+        ``StateMachine.from_state_machine_arn``)."""
+        if not is_token(state_machine_arn):
+            problems = Problems.for_construct("MlStateMachine", scope, id)
+            name = arn_resource_name(
+                problems, "state_machine_arn", state_machine_arn, service="states", resource="stateMachine", sep=":"
+            )
+            if name:
+                check_state_machine_name(problems, "state_machine_arn", name)
+            problems.raise_if_any()
+        return sfn.StateMachine.from_state_machine_arn(scope, id, state_machine_arn)
 
     def definition_size(self) -> int:
         """Bytes of the synthesized definition (CloudFormation references counted as 64 bytes each)."""

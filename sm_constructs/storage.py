@@ -17,7 +17,7 @@ from ._flags import key_policy, pin_feature_flags
 from ._iam import combine_grants
 from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings
-from ._validation import Problems, typed, whole_days
+from ._validation import Problems, arn_resource_name, bucket_name_rule, is_token, typed, whole_days
 
 __all__ = ["Access", "DataPrefix", "MlDataBucket", "default_bucket_props", "grant_data_access"]
 
@@ -105,9 +105,12 @@ class MlDataBucket(Construct):
     * server access logs to a separate, private log bucket.
 
     Give ``existing_bucket`` instead to use a bucket defined elsewhere (grants still work); it
-    cannot be combined with the props that shape a new bucket.
+    cannot be combined with the props that shape a new bucket. ``from_bucket_name``,
+    ``from_bucket_arn`` and ``from_bucket_attributes`` import a bucket made outside the app.
 
-    :param existing_bucket: use this bucket instead of creating one. Default: - a new bucket.
+    :param existing_bucket: use this bucket instead of creating one: an ``s3.IBucket``, or the
+        ``s3.BucketAttributes`` of a bucket made outside the app (imported here as ``Bucket``).
+        Default: - a new bucket.
     :param encryption_key: the bucket's KMS key (with ``existing_bucket``: its key, so grants
         include it). Default: - a new key with rotation, RETAINed.
     :param bucket_props: overrides merged over :func:`default_bucket_props`. Default: - none.
@@ -122,7 +125,7 @@ class MlDataBucket(Construct):
         scope: Construct,
         id: str,
         *,
-        existing_bucket: s3.IBucket | None = None,
+        existing_bucket: s3.IBucket | s3.BucketAttributes | None = None,
         encryption_key: kms.IKey | None = None,
         bucket_props: s3.BucketProps | None = None,
         server_access_logs_bucket: s3.IBucket | None = None,
@@ -130,6 +133,8 @@ class MlDataBucket(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         problems = Problems.for_construct(type(self).__name__, scope, id)
+        if isinstance(existing_bucket, s3.BucketAttributes):
+            _check_bucket_attributes(problems, existing_bucket)
         if existing_bucket is not None:
             if bucket_props is not None:
                 problems.conflict(
@@ -150,6 +155,8 @@ class MlDataBucket(Construct):
         pin_feature_flags(self)
 
         self.log_bucket: s3.IBucket | None = None
+        if isinstance(existing_bucket, s3.BucketAttributes):
+            existing_bucket = s3.Bucket.from_bucket_attributes(self, "Bucket", **existing_bucket._values)
         if existing_bucket is not None:
             self.bucket: s3.IBucket = existing_bucket
             self.encryption_key: kms.IKey | None = encryption_key or existing_bucket.encryption_key
@@ -203,6 +210,36 @@ class MlDataBucket(Construct):
         self.node.default_child = self.cfn_bucket
         if not props.get("replication_rules"):
             acknowledge_in_packs(bucket, "S3BucketReplicationEnabled", _REPLICATION_REASON)
+
+    # ---- imports ------------------------------------------------------------------------------
+    @staticmethod
+    def from_bucket_name(scope: Construct, id: str, bucket_name: str) -> MlDataBucket:
+        """A bucket made outside this app, by name, with this class's prefix-scoped grants (its KMS
+        key is unknown: give it with :meth:`from_bucket_attributes` so grants cover it)."""
+        return MlDataBucket(scope, id, existing_bucket=s3.BucketAttributes(bucket_name=bucket_name))
+
+    @staticmethod
+    def from_bucket_arn(scope: Construct, id: str, bucket_arn: str) -> MlDataBucket:
+        """A bucket made outside this app, by ARN (``arn:<partition>:s3:::<name>``)."""
+        return MlDataBucket(scope, id, existing_bucket=s3.BucketAttributes(bucket_arn=bucket_arn))
+
+    @staticmethod
+    def from_bucket_attributes(
+        scope: Construct,
+        id: str,
+        *,
+        bucket_name: str | None = None,
+        bucket_arn: str | None = None,
+        encryption_key: kms.IKey | None = None,
+    ) -> MlDataBucket:
+        """A bucket made outside this app, by name or ARN, and its KMS key.
+
+        :param bucket_name: its name. Default: - read from ``bucket_arn``.
+        :param bucket_arn: its ARN. Default: - built from ``bucket_name``.
+        :param encryption_key: its KMS key, which grants then cover. Default: - none (an SSE-S3 bucket).
+        """
+        attributes = s3.BucketAttributes(bucket_name=bucket_name, bucket_arn=bucket_arn, encryption_key=encryption_key)
+        return MlDataBucket(scope, id, existing_bucket=attributes)
 
     @cached_property
     def bucket_name(self) -> str:
@@ -266,6 +303,19 @@ class MlDataBucket(Construct):
         self._check_prefix("grant_read_write", prefix)
         self._acknowledge_grant(grantee, prefix, BUCKET_READ_ACTIONS + _WRITE_ACTIONS)
         return self.bucket.grant_read_write(grantee, _prefix_pattern(prefix))
+
+
+def _check_bucket_attributes(problems: Problems, attributes: s3.BucketAttributes) -> None:
+    """An imported bucket's name or ARN (at least one), each checked unless it is a deploy-time value."""
+    name, arn = attributes.bucket_name, attributes.bucket_arn
+    if name is None and arn is None:
+        problems.add("existing_bucket", "BucketAttributes()", "give the bucket_name or the bucket_arn of the bucket")
+    if isinstance(arn, str) and not is_token(arn):
+        from_arn = arn_resource_name(problems, "bucket_arn", arn, service="s3", resource="")
+        if name is None:
+            name = from_arn
+    if isinstance(name, str) and not is_token(name) and (rule := bucket_name_rule(name)) is not None:
+        problems.add("bucket_name", name, rule)
 
 
 def grant_data_access(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import jsii
 from aws_cdk import ArnFormat, CfnResource, CfnTag, RemovalPolicy, Stack
@@ -25,6 +25,7 @@ from constructs import Construct
 from ._kms import new_key
 from ._nag import acknowledge
 from ._validation import Problems, check_request, is_token, typed
+from .jobs.refs import check_imported_name, name_from_arn
 from .network import MlVpc
 from .notebook import DEFAULT_DATA_ACCESS, MAX_SCRIPT_CHARS, LifecycleScript
 from .roles import SageMakerExecutionRole
@@ -33,6 +34,8 @@ from .storage import Access, MlDataBucket, grant_data_access
 __all__ = [
     "DEFAULT_APP_INSTANCE_TYPE",
     "USER_TAG",
+    "IStudioDomain",
+    "ImportedStudioDomain",
     "StudioApp",
     "StudioDomain",
     "StudioSharedSpace",
@@ -211,6 +214,29 @@ def _grant_studio_use(role: SageMakerExecutionRole, domain: StudioDomain, owner:
 
 
 # ---- the domain --------------------------------------------------------------------------------
+@runtime_checkable
+class IStudioDomain(Protocol):
+    """A SageMaker Studio domain, defined in this app or imported."""
+
+    @property
+    def domain_id(self) -> str: ...
+
+    @property
+    def domain_arn(self) -> str: ...
+
+
+class ImportedStudioDomain(Construct):
+    """A Studio domain made outside this app (``StudioDomain.from_domain_*``)."""
+
+    def __init__(self, scope: Construct, id: str, *, domain_id: str, domain_arn: str | None = None) -> None:
+        check_imported_name(type(self).__name__, scope, id, "domain_id", domain_id, "domain ID", "DomainId")
+        super().__init__(scope, id)
+        self.domain_id = domain_id
+        self.domain_arn = domain_arn or Stack.of(self).format_arn(
+            service="sagemaker", resource="domain", resource_name=domain_id
+        )
+
+
 @jsii.implements(iam.IGrantable)
 class StudioDomain(_StudioAccess, Construct):
     """A SageMaker Studio domain for exploring data, secure by default.
@@ -445,6 +471,29 @@ class StudioDomain(_StudioAccess, Construct):
         grant_data_access(
             self.data_bucket, self.execution_role, data_access if data_access is not None else DEFAULT_DATA_ACCESS
         )
+
+    # ---- imports ------------------------------------------------------------------------------
+    @staticmethod
+    def from_domain_id(scope: Construct, id: str, domain_id: str) -> IStudioDomain:
+        """A domain made outside this app, by its ID (``d-...``), in this stack's account and Region."""
+        return ImportedStudioDomain(scope, id, domain_id=domain_id)
+
+    @staticmethod
+    def from_domain_arn(scope: Construct, id: str, domain_arn: str) -> IStudioDomain:
+        """A domain made outside this app, by ARN (``arn:<partition>:sagemaker:<region>:<account>:domain/<id>``)."""
+        domain_id = name_from_arn("ImportedStudioDomain", scope, id, "domain_arn", domain_arn, "domain")
+        return ImportedStudioDomain(scope, id, domain_id=domain_id, domain_arn=domain_arn)
+
+    @staticmethod
+    def from_domain_attributes(
+        scope: Construct, id: str, *, domain_id: str, domain_arn: str | None = None
+    ) -> IStudioDomain:
+        """A domain made outside this app, by ID and ARN.
+
+        :param domain_id: its ID (``d-...``).
+        :param domain_arn: its ARN. Default: - built from the ID in this stack's account and Region.
+        """
+        return ImportedStudioDomain(scope, id, domain_id=domain_id, domain_arn=domain_arn)
 
     @property
     def domain_id(self) -> str:

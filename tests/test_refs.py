@@ -4,6 +4,7 @@ import pytest
 from asl_eval import evaluate_parameters
 from aws_cdk import Fn
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match
@@ -23,15 +24,19 @@ from sm_constructs import (
     IModelRef,
     MlDataBucket,
     MlPipeline,
+    MlStateMachine,
     ModelDefinition,
     ModelPackageGroup,
     ModelRegistrationDefinition,
     NotebookInstance,
     SageMakerExecutionRole,
+    StudioDomain,
     TrainingDefinition,
     TransformDefinition,
 )
 from sm_constructs._validation import ConstructValidationError
+from sm_constructs.notebook import INotebookInstance
+from sm_constructs.studio import IStudioDomain
 
 
 def _train(stack, role, id="Train"):
@@ -402,6 +407,81 @@ def test_imports_by_arn_and_by_attributes():
     ],
 )
 def test_bad_imports_fail_naming_the_prop(build, match):
+    with pytest.raises(ConstructValidationError, match=match):
+        build(new_stack())
+
+
+def test_state_machine_notebook_domain_and_bucket_imports():
+    """MlStateMachine, NotebookInstance, StudioDomain and MlDataBucket import by name, ARN and attributes."""
+    stack = new_stack()
+    arn = "arn:aws:states:us-east-1:111122223333:stateMachine:churn-build"
+    by_arn = MlStateMachine.from_state_machine_arn(stack, "SmArn", arn)
+    by_name = MlStateMachine.from_state_machine_name(stack, "SmName", "churn-build")
+    assert by_arn.state_machine_arn == arn and stack.resolve(by_name.state_machine_arn)["Fn::Join"][1][-1] == (
+        ":stateMachine:churn-build"
+    )
+    notebook = NotebookInstance.from_notebook_instance_arn(
+        stack, "Nb", "arn:aws:sagemaker:us-east-1:111122223333:notebook-instance/explore"
+    )
+    assert isinstance(notebook, INotebookInstance) and notebook.notebook_instance_name == "explore"
+    role = iam.Role.from_role_arn(stack, "NbRole", "arn:aws:iam::111122223333:role/notebook")
+    with_role = NotebookInstance.from_notebook_instance_attributes(
+        stack, "NbAttrs", notebook_instance_name="Explore", role=role
+    )
+    by_arn.grant_start_execution(with_role)  # an imported notebook with its role is a grantee
+    assert stack.resolve(with_role.notebook_arn)["Fn::Join"][1][-1] == ":notebook-instance/explore"
+    assert NotebookInstance.from_notebook_instance_name(stack, "NbName", "explore").notebook_instance_name == "explore"
+    domain = StudioDomain.from_domain_arn(stack, "Dom", "arn:aws:sagemaker:us-east-1:111122223333:domain/d-abc123")
+    assert isinstance(domain, IStudioDomain) and domain.domain_id == "d-abc123"
+    assert StudioDomain.from_domain_id(stack, "DomId", "d-abc123").domain_id == "d-abc123"
+    key = kms.Key.from_key_arn(
+        stack, "Key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    )
+    data = MlDataBucket.from_bucket_attributes(stack, "Data", bucket_name="churn-data", encryption_key=key)
+    assert data.bucket.bucket_name == "churn-data" and data.cfn_bucket is None
+    assert data.encryption_key is not None and data.encryption_key.key_arn == key.key_arn
+    assert MlDataBucket.from_bucket_arn(stack, "DataArn", "arn:aws:s3:::churn-data").bucket.bucket_name == "churn-data"
+    reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
+    imported = MlDataBucket.from_bucket_name(stack, "DataName", "churn-data")
+    imported.grant_read(reader, "raw/")
+    template = template_of(stack)
+    objects = stack.resolve(imported.bucket.arn_for_objects("raw/*"))
+    read = Match.object_like({"Action": Match.array_with(["s3:GetObject*"]), "Resource": Match.array_with([objects])})
+    start = Match.object_like({"Action": "states:StartExecution", "Resource": arn})
+    for roles, statement in ([{"Ref": Match.string_like_regexp("^Reader")}], read), (["notebook"], start):
+        template.has_resource_properties(
+            "AWS::IAM::Policy", {"Roles": roles, "PolicyDocument": {"Statement": Match.array_with([statement])}}
+        )
+
+
+@pytest.mark.parametrize(
+    ("build", "match"),
+    [
+        (
+            lambda s: MlStateMachine.from_state_machine_arn(s, "S", "arn:aws:states:us-east-1:1:activity:x"),
+            r"MlStateMachine 'Test/S': state_machine_arn='arn:aws:states:us-east-1:1:activity:x'.*stateMachine:<name>",
+        ),
+        (
+            lambda s: MlStateMachine.from_state_machine_name(s, "S", "has space"),
+            r"state_machine_name='has space' is invalid",
+        ),
+        (
+            lambda s: NotebookInstance.from_notebook_instance_name(s, "N", "under_score"),
+            r"ImportedNotebookInstance 'Test/N': notebook_instance_name='under_score' is invalid",
+        ),
+        (
+            lambda s: StudioDomain.from_domain_arn(s, "D", "arn:aws:sagemaker:us-east-1:1:user-profile/d-1/x"),
+            r"domain_arn=.*domain/<name>",
+        ),
+        (lambda s: StudioDomain.from_domain_id(s, "D", "abc"), r"domain_id='abc' is invalid"),
+        (lambda s: MlDataBucket.from_bucket_name(s, "B", "Bad_Name"), r"MlDataBucket 'Test/B': bucket_name='Bad_Name'"),
+        (
+            lambda s: MlDataBucket.from_bucket_arn(s, "B", "arn:aws:sqs:::q"),
+            r"bucket_arn='arn:aws:sqs:::q' is invalid: must be an ARN arn:<partition>:s3:::<name>",
+        ),
+    ],
+)
+def test_bad_imports_of_state_machines_notebooks_domains_and_buckets(build, match):
     with pytest.raises(ConstructValidationError, match=match):
         build(new_stack())
 

@@ -19,7 +19,7 @@ from constructs import Construct
 
 from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
 from .._memo import statement
-from .._validation import WHAT_TO_PASS, Problems, check_value, is_token, looks_like_jsonpath, typed
+from .._validation import WHAT_TO_PASS, Problems, arn_resource_name, check_value, is_token, looks_like_jsonpath, typed
 from ..network import reach_service
 from ._task import sagemaker_arn
 from .training import TrainingDefinition
@@ -35,6 +35,7 @@ __all__ = [
     "ImportedEndpointConfig",
     "ImportedModel",
     "ImportedModelPackageGroup",
+    "check_imported_name",
     "check_model_source",
     "grant_endpoint_invoke",
     "name_from_arn",
@@ -172,7 +173,7 @@ def _arn_name(name: Any) -> str:
     return name.lower() if isinstance(name, str) and not is_token(name) else str(name)
 
 
-def _check_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str, shape: str) -> None:
+def check_imported_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str, shape: str) -> None:
     """An imported resource's name: not empty, and within the API model's ``shape`` (length, pattern)."""
     problems = Problems.for_construct(kind, scope, id)
     if name == "":
@@ -194,12 +195,7 @@ def name_from_arn(kind: str, scope: Construct, id: str, field: str, arn: str, re
     if is_token(arn):  # a CloudFormation value: split at deploy time
         return str(Arn.split(arn, ArnFormat.SLASH_RESOURCE_NAME).resource_name)
     problems = Problems.for_construct(kind, scope, id)
-    parts = arn.split(":", 5) if isinstance(arn, str) else []
-    resource, _, name = parts[5].partition("/") if len(parts) == 6 else ("", "", "")
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sagemaker" or resource != resource_type or not name:
-        problems.add(
-            field, arn, f"must be a SageMaker ARN arn:<partition>:sagemaker:<region>:<account>:{resource_type}/<name>"
-        )
+    name = arn_resource_name(problems, field, arn, service="sagemaker", resource=resource_type)
     problems.raise_if_any()
     return name
 
@@ -213,7 +209,7 @@ class ImportedModel(Construct):
 
     @typed
     def __init__(self, scope: Construct, id: str, *, model_name: str, model_arn: str | None = None) -> None:
-        _check_name(type(self).__name__, scope, id, "model_name", model_name, "model name", "ModelName")
+        check_imported_name(type(self).__name__, scope, id, "model_name", model_name, "model name", "ModelName")
         super().__init__(scope, id)
         self._model_name = model_name
         self._model_arn = model_arn
@@ -245,8 +241,8 @@ class ImportedEndpointConfig(Construct):
         serverless: bool = False,
     ) -> None:
         kind = type(self).__name__
-        _check_name(kind, scope, id, "config_name", config_name, "endpoint config name", "EndpointConfigName")
-        _check_name(kind, scope, id, "variant_name", variant_name, "production variant name", "VariantName")
+        check_imported_name(kind, scope, id, "config_name", config_name, "endpoint config name", "EndpointConfigName")
+        check_imported_name(kind, scope, id, "variant_name", variant_name, "production variant name", "VariantName")
         super().__init__(scope, id)
         self._config_name = config_name
         self._config_arn = config_arn or sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
@@ -284,7 +280,9 @@ class ImportedEndpoint(Construct):
 
     @typed
     def __init__(self, scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None) -> None:
-        _check_name(type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name", "EndpointName")
+        check_imported_name(
+            type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name", "EndpointName"
+        )
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
         self._endpoint_arn = endpoint_arn or sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
@@ -321,7 +319,9 @@ class ImportedModelPackageGroup(Construct):
         region: str | None = None,
         group_arn: str | None = None,
     ) -> None:
-        _check_name(type(self).__name__, scope, id, "group_name", group_name, "model package group name", "EntityName")
+        check_imported_name(
+            type(self).__name__, scope, id, "group_name", group_name, "model package group name", "EntityName"
+        )
         super().__init__(scope, id)
         self._group_name = group_name
         self._versions_arn: str | None = None
