@@ -581,7 +581,70 @@ class EndpointDeployment(sfn.StateMachineFragment):
         replace_failed_endpoint: bool = False,
         tags: Mapping[str, str] | None = None,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
+        poll_interval = poll_interval or Duration.seconds(30)
+        max_wait = max_wait or Duration.hours(1)
+        create_request, update_request = self._validate(
+            scope,
+            id,
+            endpoint_name=endpoint_name,
+            config=config,
+            deployment=deployment,
+            autoscaling=autoscaling,
+            poll_interval=poll_interval,
+            max_wait=max_wait,
+            tags=tags or {},
+        )
+        super().__init__(scope, id)
+        pin_feature_flags(self)
+        self._endpoint_name = endpoint_name
+        self.config = config
+        self.replace_failed_endpoint = replace_failed_endpoint
+        self.autoscaling = autoscaling
+        self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
+        # SageMaker puts endpoint names lower-cased into their ARNs.
+        self._endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
+
+        start, describe, describe_statements = self._build_look(id, endpoint_name)
+        create, update = self._build_writes(id, create_request, update_request)
+        # DescribeEndpoint on a missing endpoint fails (unmodeled ValidationException): create it.
+        describe.add_catch(create, errors=[sdk_error_name("ValidationException")], result_path=f"$.steps.{id}.Existing")
+        busy_wait, count_busy, busy_too_long, rejected, refused = self._build_busy(id, endpoint_name, poll_interval)
+        for task in (create, update):
+            task.add_catch(rejected, errors=["States.ALL"], result_path=refused)
+        failed_endpoint = self._build_failed_endpoint(id, endpoint_name)
+        update_entry, scaling = self._build_scaling_around(id, update)
+        self.tasks = [describe, create, update, *(scaling or ())]
+        route = self._build_route(id, update_entry, failed_endpoint, busy_wait, busy_too_long, rejected, refused)
+        count_busy.next(describe)
+        count, poll, done, superseded = self._build_polling(
+            id, endpoint_name, config.config_name, poll_interval, describe_statements
+        )
+        start.next(describe)
+        describe.next(route)
+        create.next(count)
+        update.next(count)
+        self._start = start
+        self.tasks.append(poll)
+        self._ends: list[sfn.INextable] = self._build_ends(done, superseded, count, scaling)
+        self._check_state_names(scope, id)
+
+    # ---- stages: each returns its entry and exit states -----------------------------------------
+    @classmethod
+    def _validate(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_name: str,
+        config: IEndpointConfigRef,
+        deployment: BlueGreenDeployment | None,
+        autoscaling: EndpointAutoscaling | None,
+        poll_interval: Duration,
+        max_wait: Duration,
+        tags: Mapping[str, str],
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Every problem of the props at once; the CreateEndpoint and UpdateEndpoint requests."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
         if autoscaling is not None:
             autoscaling.validate(problems)
             if config.is_serverless:
@@ -590,12 +653,9 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 problems.add(
                     "endpoint_name", endpoint_name, "with autoscaling the endpoint name must be fixed at synth"
                 )
-        # State names are "<id>StartPolling" etc.: their length is checked on the states built (below).
+        # State names are "<id>StartPolling" etc.: their length is checked on the states built.
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", id):
             problems.add("id", id, f"becomes state names such as '{id}StartPolling': letters, digits and '_'")
-        endpoint_config_name = config.config_name
-        poll_interval = poll_interval or Duration.seconds(30)
-        max_wait = max_wait or Duration.hours(1)
         if not 5 <= poll_interval.to_seconds() <= 3600:
             problems.add("poll_interval", poll_interval.to_human_string(), "between 5 seconds and 1 hour")
         if max_wait.to_seconds() < poll_interval.to_seconds():
@@ -603,63 +663,49 @@ class EndpointDeployment(sfn.StateMachineFragment):
         if deployment is not None and isinstance(deployment.canary_percent, int) and deployment.canary_percent > 99:
             # The model allows 1-100 %; a canary or linear step of all traffic leaves nothing to shift.
             problems.add("deployment.canary_percent", deployment.canary_percent, "at most 99 %")
-
-        def render(
-            name: str, config_name: str, tags: Mapping[str, str], deployment: BlueGreenDeployment | None
-        ) -> tuple[dict[str, Any], ...]:
-            tag_list = carry([{"Key": k, "Value": v} for k, v in sorted(tags.items())], tags)
-            create: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
-            if tag_list:
-                create["Tags"] = tag_list
-            update: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
-            if deployment is not None:
-                update["DeploymentConfig"] = deployment.render()
-            return create, update
-
         # Names, tags, traffic routing, waits (<= 3600 s) and alarms (<= 10): from the model, checked on
         # the requests rendered from traced props so that each problem names its prop.
-        create_check, update_check = render(
+        create_check, update_check = _endpoint_requests(
             traced(endpoint_name, "endpoint_name"),
-            traced(endpoint_config_name, "config.config_name"),
-            traced(dict(tags or {}), "tags"),
+            traced(config.config_name, "config.config_name"),
+            traced(dict(tags), "tags"),
             traced(deployment, "deployment"),
         )
         check_request(problems, "sagemaker", "CreateEndpoint", create_check)
         check_request(problems, "sagemaker", "UpdateEndpoint", update_check)
-        create_request, update_request = render(endpoint_name, endpoint_config_name, tags or {}, deployment)
-        tag_list = create_request.get("Tags", [])
         problems.raise_if_any()
-        super().__init__(scope, id)
-        pin_feature_flags(self)
-        self._endpoint_name = endpoint_name
-        self.config = config
-        self.replace_failed_endpoint = replace_failed_endpoint
-        self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
-        stack = Stack.of(self)
-        # SageMaker puts endpoint names lower-cased into their ARNs.
-        endpoint_arn = self._endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
-        config_arn = config.config_arn
-        result = f"$.steps.{id}"
+        return _endpoint_requests(endpoint_name, config.config_name, tags, deployment)
 
+    def _build_look(self, id: str, endpoint_name: str) -> tuple[sfn.Pass, SageMakerTask, list[iam.PolicyStatement]]:
+        """``<id>Start`` (the busy count) → ``<id>Describe`` (the endpoint as it is); the describe
+        statements, which the poll shares."""
+        result = f"$.steps.{id}"
         start = sfn.Pass(self, f"{id}Start", parameters={"Count": 0}, result_path=f"{result}.Busy")
-        describe_statements = [statement(self, actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[endpoint_arn])]
+        describe_statements = [statement(self, actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[self._endpoint_arn])]
         describe = SageMakerTask(
             self,
             f"{id}Describe",
-            resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:describeEndpoint",
+            resource=f"arn:{Stack.of(self).partition}:states:::aws-sdk:sagemaker:describeEndpoint",
             parameters={"EndpointName": endpoint_name},
             policy_statements=describe_statements,
             result_selector={"EndpointStatus.$": "$.EndpointStatus", "EndpointConfigName.$": "$.EndpointConfigName"},
             result_path=f"{result}.Existing",
         )
         # A missing endpoint and a throttled call report the same name (neither is modeled): two quick
-        # retries, then the catch below creates the endpoint.
+        # retries, then the catch creates the endpoint.
         describe.add_retry(
             errors=[SDK_THROTTLING_ERROR],
             interval=Duration.seconds(1),
             max_attempts=2,
             jitter_strategy=sfn.JitterType.FULL,
         )
+        return start, describe, describe_statements
+
+    def _build_writes(
+        self, id: str, create_request: dict[str, Any], update_request: dict[str, Any]
+    ) -> tuple[SageMakerTask, SageMakerTask]:
+        """``<id>Create`` and ``<id>Update``, each retried on SageMaker's transient errors."""
+        endpoint_arn, config_arn = self._endpoint_arn, self.config.config_arn
         create = SageMakerTask(
             self,
             f"{id}Create",
@@ -669,7 +715,7 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 statement(self, actions=[f"sagemaker:{ENDPOINT.operation}"], resources=[endpoint_arn, config_arn]),
                 statement(
                     self,
-                    actions=ENDPOINT.resource_actions(sync=False, tagged=bool(tag_list))[1:],
+                    actions=ENDPOINT.resource_actions(sync=False, tagged=bool(create_request.get("Tags")))[1:],
                     resources=[endpoint_arn],
                 ),
             ],
@@ -692,19 +738,11 @@ class EndpointDeployment(sfn.StateMachineFragment):
                 max_attempts=4,
                 jitter_strategy=sfn.JitterType.FULL,
             )
-        # DescribeEndpoint on a missing endpoint fails (unmodeled ValidationException): create it.
-        describe.add_catch(
-            create,
-            errors=[sdk_error_name("ValidationException")],
-            result_path=f"{result}.Existing",
-        )
+        return create, update
 
-        # -- a busy endpoint: wait, bounded, and look again -----------------------------------
-        busy_wait, count_busy, busy_too_long, rejected, refused = self._build_busy(id, endpoint_name, poll_interval)
-        for task in (create, update):
-            task.add_catch(rejected, errors=["States.ALL"], result_path=refused)
-
-        failed_endpoint = sfn.Fail(
+    def _build_failed_endpoint(self, id: str, endpoint_name: str) -> sfn.Fail:
+        """``<id>EndpointFailed``: a Failed endpoint the deployment may not replace."""
+        return sfn.Fail(
             self,
             f"{id}EndpointFailed",
             error="EndpointFailed",
@@ -713,29 +751,44 @@ class EndpointDeployment(sfn.StateMachineFragment):
             f"--endpoint-name {endpoint_name}) and run again, or set replace_failed_endpoint=True on "
             f"EndpointDeployment {self.node.path} to let the pipeline replace it.",
         )
-        # -- autoscaling: deregister before an update (a fixed fleet for the update), register after --
-        self.autoscaling = autoscaling
-        update_entry: sfn.IChainable = update
-        scaling_states_ = None
-        if autoscaling is not None:
-            variant = config.variant_name
-            scaling_states_ = scaling_states(
-                self,
-                id,
-                autoscaling,
-                endpoint_name=endpoint_name,
-                endpoint_arn=endpoint_arn,
-                variant_name=variant,
-                result_path=f"{result}.Scaling",
-            )
-            deregister = scaling_states_[0]
-            # Nothing registered yet (first deployment, or scaling added later): go on with the update.
-            deregister.add_catch(
-                update, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
-            )
-            deregister.next(update)
-            update_entry = deregister
 
+    def _build_scaling_around(
+        self, id: str, update: SageMakerTask
+    ) -> tuple[sfn.IChainable, tuple[SageMakerTask, SageMakerTask, SageMakerTask] | None]:
+        """With autoscaling: ``<id>DeregisterScaling`` before the update (a fixed fleet for the update),
+        the register and policy states for after InService. The update's entry, and those states."""
+        if self.autoscaling is None:
+            return update, None
+        scaling = scaling_states(
+            self,
+            id,
+            self.autoscaling,
+            endpoint_name=self._endpoint_name,
+            endpoint_arn=self._endpoint_arn,
+            variant_name=self.config.variant_name,
+            result_path=f"$.steps.{id}.Scaling",
+        )
+        deregister = scaling[0]
+        # Nothing registered yet (first deployment, or scaling added later): go on with the update.
+        deregister.add_catch(
+            update, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
+        )
+        deregister.next(update)
+        return deregister, scaling
+
+    def _build_route(
+        self,
+        id: str,
+        update_entry: sfn.IChainable,
+        failed_endpoint: sfn.Fail,
+        busy_wait: sfn.Wait,
+        busy_too_long: sfn.Fail,
+        rejected: sfn.Choice,
+        refused: str,
+    ) -> sfn.Choice:
+        """``<id>Route``: update an endpoint in service, handle a Failed one (``<id>Delete`` with
+        ``replace_failed_endpoint``), wait while it is busy."""
+        result = f"$.steps.{id}"
         existing_status = f"{result}.Existing.EndpointStatus"
         route = sfn.Choice(self, f"{id}Route")
         route.when(
@@ -748,14 +801,15 @@ class EndpointDeployment(sfn.StateMachineFragment):
             ),
             update_entry,
         )
-        self.tasks = [describe, create, update, *(scaling_states_ or ())]
-        if replace_failed_endpoint:
+        if self.replace_failed_endpoint:
             delete = SageMakerTask(
                 self,
                 f"{id}Delete",
-                resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
-                parameters={"EndpointName": endpoint_name},
-                policy_statements=[statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[endpoint_arn])],
+                resource=f"arn:{Stack.of(self).partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
+                parameters={"EndpointName": self._endpoint_name},
+                policy_statements=[
+                    statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[self._endpoint_arn])
+                ],
                 result_path=sfn.JsonPath.DISCARD,
             )
             delete.add_retry(errors=[SDK_THROTTLING_ERROR], max_attempts=3, jitter_strategy=sfn.JitterType.FULL)
@@ -767,34 +821,28 @@ class EndpointDeployment(sfn.StateMachineFragment):
             route.when(sfn.Condition.string_equals(existing_status, "Failed"), failed_endpoint)
         route.when(sfn.Condition.number_greater_than_equals(f"{result}.Busy.Count", self.max_polls), busy_too_long)
         route.otherwise(busy_wait)
-        count_busy.next(describe)
+        return route
 
-        # -- after our create or update: wait until it is in service -------------------------
-        count, poll, done, superseded = self._build_polling(
-            id, endpoint_name, endpoint_config_name, poll_interval, describe_statements
-        )
-        start.next(describe)
-        describe.next(route)
-        create.next(count)
-        update.next(count)
-        self._start = start
-        self.tasks.append(poll)
-        if scaling_states_ is None:
-            self._ends: list[sfn.INextable] = [done, superseded]
-        else:
-            _, register, scaling = scaling_states_
-            done.next(register)
-            register.next(scaling)
-            # A later release deregistered the target between our register and our policy
-            # (ObjectNotFoundException, see AUTOSCALING_FACTS): watch the endpoint again. Back on
-            # our config (the later update rolled back or was refused) we scale it again; InService
-            # on a later config we stand down as superseded, and the later release scales it.
-            scaling.add_catch(
-                count, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD
-            )
-            # a superseded release leaves scaling to the later one that is in service
-            self._ends = [scaling, superseded]
-        self._check_state_names(scope, id)
+    @staticmethod
+    def _build_ends(
+        done: sfn.Pass,
+        superseded: sfn.Pass,
+        count: sfn.Pass,
+        scaling: tuple[SageMakerTask, SageMakerTask, SageMakerTask] | None,
+    ) -> list[sfn.INextable]:
+        """The exits: InService on this release's config (then scaled, with autoscaling), or superseded."""
+        if scaling is None:
+            return [done, superseded]
+        _, register, policy = scaling
+        done.next(register)
+        register.next(policy)
+        # A later release deregistered the target between our register and our policy
+        # (ObjectNotFoundException, see AUTOSCALING_FACTS): watch the endpoint again. Back on
+        # our config (the later update rolled back or was refused) we scale it again; InService
+        # on a later config we stand down as superseded, and the later release scales it.
+        policy.add_catch(count, errors=[str(AUTOSCALING_FACTS["not_found_error"])], result_path=sfn.JsonPath.DISCARD)
+        # a superseded release leaves scaling to the later one that is in service
+        return [policy, superseded]
 
     def _build_busy(
         self, id: str, endpoint_name: str, poll_interval: Duration
@@ -987,6 +1035,20 @@ class EndpointDeployment(sfn.StateMachineFragment):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """``sagemaker:InvokeEndpoint`` on this endpoint only."""
         return grant_endpoint_invoke(self.endpoint_arn, grantee)
+
+
+def _endpoint_requests(
+    name: str, config_name: str, tags: Mapping[str, str], deployment: BlueGreenDeployment | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The CreateEndpoint and UpdateEndpoint requests of a deployment."""
+    tag_list = carry([{"Key": k, "Value": v} for k, v in sorted(tags.items())], tags)
+    create: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+    if tag_list:
+        create["Tags"] = tag_list
+    update: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config_name}
+    if deployment is not None:
+        update["DeploymentConfig"] = deployment.render()
+    return create, update
 
 
 def _path_of(stack: Stack, token: str) -> str:
