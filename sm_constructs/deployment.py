@@ -21,7 +21,6 @@ from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
@@ -29,11 +28,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from ._events import APPROVAL_EVENT
-from ._flags import key_policy, pin_feature_flags
+from ._flags import pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
     EVENTS_PRINCIPAL,
@@ -41,11 +39,11 @@ from ._iam_facts import (
     LIST_EXECUTIONS_ACTIONS,
     UPDATE_MODEL_PACKAGE_ACTIONS,
 )
-from ._kms import STACK_JOB_KEY, StackJobKey, new_key
+from ._kms import STACK_JOB_KEY, StackJobKey
 from ._memo import aws, statement
-from ._notify import allow_alarm_publish, grant_encrypted_publish
 from ._sfn_errors import SDK_THROTTLING_ERROR
 from ._validation import Problems, check_state_machine_name, typed
+from ._workflow import NotifiedWorkflow
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry
 from .jobs._common import NetworkConfig
 from .jobs.autoscaling import EndpointAutoscaling
@@ -61,12 +59,12 @@ from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, Monit
 from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement, group_versions_arn
 from .jobs.registry import ModelPackageVersion
 from .release import SMOKE_TEST_KEY, SmokeTest
-from .state_machine import ExecutionMetrics, MlStateMachine
+from .state_machine import MlStateMachine
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
 
 
-class ModelDeployment(ExecutionMetrics, Construct):
+class ModelDeployment(NotifiedWorkflow):
     """Deploys each Model Registry version of ``group`` that becomes ``Approved``.
 
     Usable on its own (any process that registers and approves versions) or after an
@@ -195,16 +193,11 @@ class ModelDeployment(ExecutionMetrics, Construct):
         self._endpoint_name = endpoint_name
         prefix = (name_prefix or endpoint_name).lower()
 
-        self.encryption_key = encryption_key or new_key(
-            self,
-            "Key",
+        self._build_notifications(
+            encryption_key=encryption_key,
+            notification_topic=notification_topic,
             removal_policy=removal_policy,
-            description=f"Encrypts the {self.node.path} deployments, their logs and notifications",
-            policy=key_policy(),
-        )
-        own_topic = notification_topic is None
-        self.topic = notification_topic or sns.Topic(
-            self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
+            key_description=f"Encrypts the {self.node.path} deployments, their logs and notifications",
         )
 
         # ---- what is deployed: the approved version the event names -------------------------
@@ -272,24 +265,11 @@ class ModelDeployment(ExecutionMetrics, Construct):
             )
 
         # ---- failure path ----------------------------------------------------------------------
-        failed = sfn.Fail(self, "DeploymentFailed", error_path="$.error.Error", cause_path="$.error.Cause")
-        notify = tasks.SnsPublish(
-            self,
-            "NotifyFailure",
-            topic=self.topic,
-            subject="SageMaker model deployment failed",
-            message=sfn.TaskInput.from_object(
-                {
-                    "execution": sfn.JsonPath.execution_id,
-                    "modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn"),
-                    "error": sfn.JsonPath.string_at("$.error.Error"),
-                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
-                }
-            ),
-            result_path=sfn.JsonPath.DISCARD,
+        self._failure = self._build_failure_path(
+            "DeploymentFailed",
+            "SageMaker model deployment failed",
+            {"modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn")},
         )
-        notify.next(failed)
-        self._failure = notify
 
         stack = Stack.of(self)
         own_arn = stack.format_arn(
@@ -340,11 +320,8 @@ class ModelDeployment(ExecutionMetrics, Construct):
         seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
         if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
             seconds += int(self.batch_transform.default_timeout().to_seconds())  # type: ignore[union-attr]
-        self.state_machine = MlStateMachine(
-            self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(chain),
-            encryption_key=self.encryption_key,
+        self._build_state_machine(
+            chain,
             timeout=Duration.seconds(seconds),
             state_machine_name=state_machine_name,
             removal_policy=removal_policy,
@@ -365,37 +342,24 @@ class ModelDeployment(ExecutionMetrics, Construct):
                 role=ManagedPolicyRole(self, "OnApprovalRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
             )
         )
-        alarm = cloudwatch.Alarm(
-            self,
+        self._alarm(
             "DeploymentsFailedAlarm",
-            metric=self.state_machine.metric_failed(period=Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description=f"{self.node.path}: a deployment failed",
+            self.state_machine.metric_failed(period=Duration.minutes(5)),
+            description=f"{self.node.path}: a deployment failed",
         )
-        alarm.add_alarm_action(cw_actions.SnsAction(self.topic))
         if monitoring is not None and self.monitoring_schedule is not None:
             for feature in monitoring.alarm_features:
-                drift = cloudwatch.Alarm(
-                    self,
+                # No data (not breaching): no monitoring run in the period (no traffic captured, or before the first run).
+                drift = self._alarm(
                     f"DriftAlarm{_alarm_id(feature)}",
-                    metric=monitoring.drift_metric(endpoint_name, self.monitoring_schedule.schedule_name, feature),
+                    monitoring.drift_metric(endpoint_name, self.monitoring_schedule.schedule_name, feature),
                     threshold=monitoring.drift_threshold,
-                    evaluation_periods=1,
-                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    # No data: no monitoring run in the period (no traffic captured, or before the first run).
-                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                    alarm_description=f"{self.node.path}: feature {feature} of {endpoint_name} drifted from the "
+                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    description=f"{self.node.path}: feature {feature} of {endpoint_name} drifted from the "
                     f"deployed version's baseline (Model Monitor, above {monitoring.drift_threshold})",
                 )
-                drift.add_alarm_action(cw_actions.SnsAction(self.topic))
                 self.drift_alarms.append(drift)
-        if own_topic:
-            allow_alarm_publish(self.topic, self.encryption_key)
-        if own_topic or self.topic.master_key is not None:
-            grant_encrypted_publish(self.state_machine.role, self.topic.master_key or self.encryption_key)
+        self._grant_publish()
 
     # ---- public -------------------------------------------------------------------------------
     def event_pattern(self) -> events.EventPattern:

@@ -15,7 +15,6 @@ from typing import Any, Literal, get_args
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
@@ -29,7 +28,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from ._flags import key_policy, pin_feature_flags
+from ._flags import pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
     ANY_RESOURCE,
@@ -41,9 +40,7 @@ from ._iam_facts import (
     SCHEDULER_PRINCIPAL,
     VIA_SERVICE,
 )
-from ._kms import new_key
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
-from ._notify import allow_alarm_publish, grant_encrypted_publish
 from ._validation import (
     Problems,
     check_jsonpath_member,
@@ -54,6 +51,7 @@ from ._validation import (
     schedule_expression_rule,
     typed,
 )
+from ._workflow import NotifiedWorkflow
 from .cost import USES, JobCost, JobState, PriceTable, dollars, worst_case
 from .graph import (
     MAX_BRANCHES,
@@ -75,7 +73,7 @@ from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment
 from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
-from .state_machine import ExecutionMetrics, MlStateMachine
+from .state_machine import MlStateMachine
 from .storage import MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]  # the graph's steps: .graph
@@ -213,7 +211,7 @@ class S3Trigger:
     input_field: str = "inputDataUri"
 
 
-class MlPipeline(ExecutionMetrics, Construct):
+class MlPipeline(NotifiedWorkflow):
     """A SageMaker workflow as one Step Functions Standard state machine.
 
     Stages run in this order, each optional: ``preprocessing`` (processing definitions, or
@@ -330,16 +328,11 @@ class MlPipeline(ExecutionMetrics, Construct):
         pin_feature_flags(self)
 
         self._retry_attempts = retry_attempts
-        self.encryption_key = encryption_key or new_key(
-            self,
-            "Key",
+        self._build_notifications(
+            encryption_key=encryption_key,
+            notification_topic=notification_topic,
             removal_policy=removal_policy,
-            description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
-            policy=key_policy(),
-        )
-        self._own_topic = notification_topic is None
-        self.topic = notification_topic or sns.Topic(
-            self, "Notifications", master_key=self.encryption_key, enforce_ssl=True
+            key_description=f"Encrypts the {self.node.path} workflow, its logs and notifications",
         )
         self.inputs: list[InputField] = list(inputs)
         gates = [quality_gate] if quality_gate is not None else []
@@ -394,16 +387,15 @@ class MlPipeline(ExecutionMetrics, Construct):
         self._cached = any(isinstance(n.what, SageMakerDefinition) and n.what.cache is not None for n in nodes)
         self._cached_steps: list[CachedStep] = []
         self._max_concurrency = max_concurrency
-        self._failure = self._build_failure_path()
+        self._failure = self._build_failure_path(
+            "PipelineFailed", _FAILURE_SUBJECT, {"step": sfn.JsonPath.string_at("$.error.Step")}
+        )
         self._failures: dict[str, sfn.IChainable] = {}
         self._reads_newest_version = False
         chain = self._build_graph()
         timeout = self._total_timeout()
-        self.state_machine = MlStateMachine(
-            self,
-            "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(chain),
-            encryption_key=self.encryption_key,
+        self._build_state_machine(
+            chain,
             timeout=timeout,
             state_machine_name=state_machine_name,
             removal_policy=removal_policy,
@@ -422,8 +414,7 @@ class MlPipeline(ExecutionMetrics, Construct):
                 "sagemaker:ListModelPackages, which takes no resource ARN (SageMaker API permissions reference); "
                 "reading it (DescribeModelPackage) is scoped to the group's versions.",
             )
-        if self._own_topic or self.topic.master_key is not None:
-            self._grant_encrypted_publish()
+        self._grant_publish()
         for n in nodes:
             if isinstance(n.what, QualityGate):
                 self._grant_report_read(n.what)
@@ -560,27 +551,6 @@ class MlPipeline(ExecutionMetrics, Construct):
                     )
 
     # ---- build steps ------------------------------------------------------------------------
-    def _build_failure_path(self) -> sfn.IChainable:
-        """Publish the error to the notification topic, then fail: where every catch leads."""
-        failed = sfn.Fail(self, "PipelineFailed", error_path="$.error.Error", cause_path="$.error.Cause")
-        notify = tasks.SnsPublish(
-            self,
-            "NotifyFailure",
-            topic=self.topic,
-            subject=_FAILURE_SUBJECT,
-            message=sfn.TaskInput.from_object(
-                {
-                    "execution": sfn.JsonPath.execution_id,
-                    "step": sfn.JsonPath.string_at("$.error.Step"),
-                    "error": sfn.JsonPath.string_at("$.error.Error"),
-                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
-                }
-            ),
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        notify.next(failed)
-        return notify
-
     def _approval_step(
         self, approval: str | None, registration: SageMakerDefinition | None, gate: QualityGate | None
     ) -> ModelApprovalDefinition | None:
@@ -1197,31 +1167,12 @@ class MlPipeline(ExecutionMetrics, Construct):
         acknowledge(sm, [iam5(resource=f"{execution}:*"), iam5(resource=f"{execution}/*:*")], reason)
         acknowledge_in_packs(sm, "IAMNoInlinePolicy", reason)
 
-    def _grant_encrypted_publish(self) -> None:
-        grant_encrypted_publish(self.state_machine.role, self.topic.master_key or self.encryption_key)
-
-    def _allow_alarm_publish(self) -> None:
-        allow_alarm_publish(self.topic, self.encryption_key)
-
     def _alarms(self) -> None:
-        if self._own_topic:
-            self._allow_alarm_publish()
-        action = cw_actions.SnsAction(self.topic)
         for name, metric in (
             ("ExecutionsFailed", self.metric_failed(period=Duration.minutes(5))),
             ("ExecutionsTimedOut", self.metric_timed_out(period=Duration.minutes(5))),
         ):
-            alarm = cloudwatch.Alarm(
-                self,
-                f"{name}Alarm",
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-                alarm_description=f"{self.node.path}: an execution {name[10:].lower()}",
-            )
-            alarm.add_alarm_action(action)
+            self._alarm(f"{name}Alarm", metric, description=f"{self.node.path}: an execution {name[10:].lower()}")
 
     # ---- triggers and dashboard ------------------------------------------------------------
     def add_dashboard(self) -> cloudwatch.Dashboard:

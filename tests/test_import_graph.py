@@ -144,7 +144,9 @@ def test_no_import_cycles():
 
 
 def test_helpers_live_below_the_constructs_that_use_them():
-    """ModelDeployment shares the notification-topic helpers with MlPipeline from a module below both."""
+    """ModelDeployment shares the notified workflow (key, topic, failure path, alarms) with MlPipeline
+    from a module below both, which takes the topic's helpers from one below it."""
     graph = import_graph()
     assert "sm_constructs.pipeline" not in graph["sm_constructs.deployment"]
-    assert {"sm_constructs._notify"} <= graph["sm_constructs.deployment"] & graph["sm_constructs.pipeline"]
+    assert {"sm_constructs._workflow"} <= graph["sm_constructs.deployment"] & graph["sm_constructs.pipeline"]
+    assert "sm_constructs._notify" in graph["sm_constructs._workflow"] & graph["sm_constructs.jobs._base"]

@@ -25,12 +25,12 @@ from aws_cdk import Arn, ArnComponents, Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as sfn_tasks
 from constructs import Construct, IValidation
 
 from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
 from .._memo import stack_memo, statement
+from .._notify import failure_path
 from .._validation import ConstructValidationError, Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
 from ._task import (
@@ -408,24 +408,14 @@ class SageMakerDefinition(Construct):
 
     def _failure_path(self, id: str, topic: sns.ITopic | None) -> sfn.IChainable:
         """Where a one-step state machine's catch leads: notify (with a topic), then fail with the job's error."""
-        failed = sfn.Fail(self, f"{id}Failed", error_path="$.error.Error", cause_path="$.error.Cause")
-        if topic is None:
-            return failed
-        notify = sfn_tasks.SnsPublish(
+        return failure_path(
             self,
-            f"{id}NotifyFailure",
+            failed_id=f"{id}Failed",
+            notify_id=f"{id}NotifyFailure",
             topic=topic,
             subject=f"{self.node.id} failed",
-            message=sfn.TaskInput.from_object(
-                {
-                    "execution": sfn.JsonPath.execution_id,
-                    "error": sfn.JsonPath.string_at("$.error.Error"),
-                    "cause": sfn.JsonPath.string_at("$.error.Cause"),
-                }
-            ),
-            result_path=sfn.JsonPath.DISCARD,
+            fields={},
         )
-        return notify.next(failed)
 
     # ---- run-time references ------------------------------------------------------------------
     def state_output(self, field: str) -> str:
