@@ -146,7 +146,84 @@ class ModelDeployment(NotifiedWorkflow):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         log_group: logs.ILogGroup | None = None,
     ) -> None:
-        problems = Problems.for_construct(type(self).__name__, scope, id)
+        state_machine_name = self._validate(
+            scope,
+            id,
+            endpoint_name=endpoint_name,
+            state_machine_name=state_machine_name,
+            required_metadata=required_metadata,
+            smoke_test=smoke_test,
+            async_inference=async_inference,
+            data_capture=data_capture,
+            monitoring=monitoring,
+        )
+        super().__init__(scope, id)
+        pin_feature_flags(self)
+        self.group = group
+        self._endpoint_name = endpoint_name
+        prefix = (name_prefix or endpoint_name).lower()
+        self._build_notifications(
+            encryption_key=encryption_key,
+            notification_topic=notification_topic,
+            removal_policy=removal_policy,
+            key_description=f"Encrypts the {self.node.path} deployments, their logs and notifications",
+        )
+        self._build_release(
+            role=role,
+            prefix=prefix,
+            network=network,
+            tags=tags,
+            endpoint_config=dict(
+                instance_type=instance_type,
+                initial_instance_count=initial_instance_count,
+                async_inference=async_inference,
+                data_capture=data_capture,
+                kms_key=kms_key,
+            ),
+            endpoint=dict(
+                deployment=deployment, autoscaling=autoscaling, poll_interval=poll_interval, max_wait=max_wait
+            ),
+            batch_transform=batch_transform,
+        )
+        self._build_monitoring(monitoring, role=role, network=network, prefix=prefix, tags=tags)
+        self._failure = self._build_failure_path(
+            "DeploymentFailed",
+            "SageMaker model deployment failed",
+            {"modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn")},
+        )
+        chain = self._build_workflow(state_machine_name, required_metadata=required_metadata, smoke_test=smoke_test)
+        seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
+        if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
+            seconds += int(self.batch_transform.default_timeout().to_seconds())  # type: ignore[union-attr]
+        self._build_state_machine(
+            chain,
+            timeout=Duration.seconds(seconds),
+            state_machine_name=state_machine_name,
+            removal_policy=removal_policy,
+            comment=f"Deploys approved versions of model package group {group.group_name} to {endpoint_name}",
+            log_group=log_group,
+        )
+        self._build_trigger()
+        self._build_alarms()
+        self._grant_publish()
+
+    # ---- stages ---------------------------------------------------------------------------------
+    @classmethod
+    def _validate(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_name: str,
+        state_machine_name: str | None,
+        required_metadata: Mapping[str, str] | None,
+        smoke_test: SmokeTest | None,
+        async_inference: AsyncInferenceConfig | None,
+        data_capture: DataCapture | None,
+        monitoring: DataQualityMonitor | None,
+    ) -> str:
+        """Every problem of the props at once; the state machine's name."""
+        problems = Problems.for_construct(cls.__name__, scope, id)
         for key in required_metadata or {}:
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,127}", key):
                 problems.add("required_metadata", key, "keys are read as JSONPath fields: letters, digits and '_' only")
@@ -156,123 +233,88 @@ class ModelDeployment(NotifiedWorkflow):
         state_machine_name = state_machine_name or f"{endpoint_name}-deployment"
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
         if monitoring is not None:
-            if data_capture is None:
-                problems.add(
-                    "monitoring",
-                    "DataQualityMonitor",
-                    "monitoring reads the endpoint's data capture: give data_capture",
-                )
-            elif "Input" not in data_capture.capture_modes:
-                problems.add(
-                    "data_capture.capture_modes",
-                    list(data_capture.capture_modes),
-                    "data-quality monitoring analyzes the requests: capture 'Input'",
-                )
-            if async_inference is not None:
-                problems.conflict(
-                    ["monitoring", "async_inference"], "data-quality monitoring here covers real-time endpoints"
-                )
-            if monitoring.schedule_name is not None:
-                problems.name("monitoring.schedule_name", monitoring.schedule_name, max_len=63, what="schedule name")
-            problems.one_of("monitoring.frequency", monitoring.frequency, ("hourly", "daily"))
-            ids = [_alarm_id(f) for f in monitoring.alarm_features]
-            for feature in sorted({f for f, i in zip(monitoring.alarm_features, ids, strict=True) if ids.count(i) > 1}):
-                problems.add("monitoring.alarm_features", feature, "features must be distinct (one alarm each)")
-            if not monitoring.drift_threshold > 0:
-                problems.add("monitoring.drift_threshold", monitoring.drift_threshold, "must be above 0")
-            if monitoring.schedule_name is None and len(endpoint_name) > 63 - len("-data-quality"):
-                problems.add(
-                    "monitoring.schedule_name",
-                    None,
-                    f"the default '<endpoint name>-data-quality' exceeds 63 chars with endpoint_name '{endpoint_name}': give one",
-                )
+            _check_monitoring(problems, monitoring, endpoint_name, data_capture, async_inference)
         problems.raise_if_any()
-        super().__init__(scope, id)
-        pin_feature_flags(self)
-        self.group = group
-        self._endpoint_name = endpoint_name
-        prefix = (name_prefix or endpoint_name).lower()
+        return state_machine_name
 
-        self._build_notifications(
-            encryption_key=encryption_key,
-            notification_topic=notification_topic,
-            removal_policy=removal_policy,
-            key_description=f"Encrypts the {self.node.path} deployments, their logs and notifications",
-        )
-
-        # ---- what is deployed: the approved version the event names -------------------------
-        version = ModelPackageVersion(group, sfn.JsonPath.string_at("$.package.ModelPackageArn"))
+    def _build_release(
+        self,
+        *,
+        role: iam.IRole,
+        prefix: str,
+        network: NetworkConfig | None,
+        tags: Mapping[str, str] | None,
+        endpoint_config: Mapping[str, Any],
+        endpoint: Mapping[str, Any],
+        batch_transform: Callable[[Construct, IModelRef], SageMakerDefinition] | None,
+    ) -> None:
+        """What is deployed: a model from the approved version the event names, its endpoint config,
+        the endpoint's create-or-update (``Deploy``) and the optional batch transform."""
+        version = ModelPackageVersion(self.group, sfn.JsonPath.string_at("$.package.ModelPackageArn"))
         #: The model created from the approved version.
         self.model = ModelDefinition(
             self, "Model", role=role, model_package=version, network=network, name_prefix=f"{prefix}-model", tags=tags
         )
         #: The endpoint config of each deployment.
         self.endpoint_config = EndpointConfigDefinition(
-            self,
-            "EndpointConfig",
-            model=self.model,
-            instance_type=instance_type,
-            initial_instance_count=initial_instance_count,
-            async_inference=async_inference,
-            data_capture=data_capture,
-            kms_key=kms_key,
-            name_prefix=f"{prefix}-config",
-            tags=tags,
+            self, "EndpointConfig", model=self.model, name_prefix=f"{prefix}-config", tags=tags, **endpoint_config
         )
         #: The endpoint's create-or-update and InService wait.
         self.endpoint = EndpointDeployment(
-            self,
-            "Deploy",
-            endpoint_name=endpoint_name,
-            config=self.endpoint_config,
-            deployment=deployment,
-            autoscaling=autoscaling,
-            poll_interval=poll_interval,
-            max_wait=max_wait,
-            tags=tags,
+            self, "Deploy", endpoint_name=self._endpoint_name, config=self.endpoint_config, tags=tags, **endpoint
         )
         self.batch_transform = batch_transform(self, self.model) if batch_transform is not None else None
+
+    def _build_monitoring(
+        self,
+        monitoring: DataQualityMonitor | None,
+        *,
+        role: iam.IRole,
+        network: NetworkConfig | None,
+        prefix: str,
+        tags: Mapping[str, str] | None,
+    ) -> None:
+        """With ``monitoring``: the data-quality job definition and schedule each release sets up."""
         self.monitoring = monitoring
         #: The job definition and schedule of each release (with ``monitoring``).
         self.monitoring_job: DataQualityJobDefinition | None = None
         self.monitoring_schedule: MonitoringScheduleDefinition | None = None
         #: Alarms on the drift of ``monitoring.alarm_features``.
         self.drift_alarms: list[cloudwatch.Alarm] = []
-        if monitoring is not None:
-            baseline = "$.steps.MonitorBaseline.DriftCheckBaselines.ModelDataQuality"
-            self.monitoring_job = DataQualityJobDefinition(
-                self,
-                "MonitorJobDefinition",
-                role=monitoring.role or role,
-                endpoint_name=endpoint_name,
-                statistics_uri=sfn.JsonPath.string_at(f"{baseline}.Statistics.S3Uri"),
-                constraints_uri=sfn.JsonPath.string_at(f"{baseline}.Constraints.S3Uri"),
-                output_uri=monitoring.output_uri,
-                output_kms_key=monitoring.output_kms_key,
-                cluster=monitoring.cluster,
-                max_runtime=monitoring.max_runtime,
-                network=monitoring.network or network,
-                name_prefix=f"{prefix}-dq",
-                tags=tags,
-            )
-            self.monitoring_schedule = MonitoringScheduleDefinition(
-                self,
-                "MonitorSchedule",
-                schedule_name=monitoring.schedule_name or f"{endpoint_name}-data-quality",
-                job_definition=self.monitoring_job,
-                frequency=monitoring.frequency,
-                tags=tags,
-            )
-
-        # ---- failure path ----------------------------------------------------------------------
-        self._failure = self._build_failure_path(
-            "DeploymentFailed",
-            "SageMaker model deployment failed",
-            {"modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn")},
+        if monitoring is None:
+            return
+        baseline = "$.steps.MonitorBaseline.DriftCheckBaselines.ModelDataQuality"
+        self.monitoring_job = DataQualityJobDefinition(
+            self,
+            "MonitorJobDefinition",
+            role=monitoring.role or role,
+            endpoint_name=self._endpoint_name,
+            statistics_uri=sfn.JsonPath.string_at(f"{baseline}.Statistics.S3Uri"),
+            constraints_uri=sfn.JsonPath.string_at(f"{baseline}.Constraints.S3Uri"),
+            output_uri=monitoring.output_uri,
+            output_kms_key=monitoring.output_kms_key,
+            cluster=monitoring.cluster,
+            max_runtime=monitoring.max_runtime,
+            network=monitoring.network or network,
+            name_prefix=f"{prefix}-dq",
+            tags=tags,
+        )
+        self.monitoring_schedule = MonitoringScheduleDefinition(
+            self,
+            "MonitorSchedule",
+            schedule_name=monitoring.schedule_name or f"{self._endpoint_name}-data-quality",
+            job_definition=self.monitoring_job,
+            frequency=monitoring.frequency,
+            tags=tags,
         )
 
-        stack = Stack.of(self)
-        own_arn = stack.format_arn(
+    def _build_workflow(
+        self, state_machine_name: str, *, required_metadata: Mapping[str, str] | None, smoke_test: SmokeTest | None
+    ) -> sfn.Chain:
+        """``ReadApproval`` → promotion gate → still current? → model, config → still current? →
+        endpoint → transform → smoke test → (still current? → monitoring) → ``Deployed``."""
+        group = self.group
+        own_arn = Stack.of(self).format_arn(
             service="states",
             resource="stateMachine",
             resource_name=state_machine_name,
@@ -309,31 +351,19 @@ class ModelDeployment(NotifiedWorkflow):
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
         if smoke_test is not None:
-            chain = chain.next(self._smoke_test(smoke_test, group, endpoint_name))
+            chain = chain.next(self._smoke_test(smoke_test, group, self._endpoint_name))
         deployed = sfn.Succeed(self, "Deployed")
-        if self.monitoring_job is not None and self.monitoring_schedule is not None:
-            chain = chain.next(self._still_current("BeforeMonitoring", group, own_arn, superseded))
-            chain = chain.next(self._monitoring_states(group, deployed))
-        else:
-            chain = chain.next(deployed)
+        if self.monitoring_job is None or self.monitoring_schedule is None:
+            return chain.next(deployed)
+        chain = chain.next(self._still_current("BeforeMonitoring", group, own_arn, superseded))
+        return chain.next(self._monitoring_states(group, deployed))
 
-        seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
-        if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
-            seconds += int(self.batch_transform.default_timeout().to_seconds())  # type: ignore[union-attr]
-        self._build_state_machine(
-            chain,
-            timeout=Duration.seconds(seconds),
-            state_machine_name=state_machine_name,
-            removal_policy=removal_policy,
-            comment=f"Deploys approved versions of model package group {group.group_name} to {endpoint_name}",
-            log_group=log_group,
-        )
-
-        # ---- trigger ---------------------------------------------------------------------------
+    def _build_trigger(self) -> None:
+        """``OnApproval``: the registry's approval events of this group start the state machine."""
         self.rule = events.Rule(
             self,
             "OnApproval",
-            description=f"Starts {self.node.path} when a version of {group.group_name} is approved",
+            description=f"Starts {self.node.path} when a version of {self.group.group_name} is approved",
             event_pattern=self.event_pattern(),
         )
         self.rule.add_target(
@@ -342,24 +372,28 @@ class ModelDeployment(NotifiedWorkflow):
                 role=ManagedPolicyRole(self, "OnApprovalRole", assumed_by=service_of_this_account(EVENTS_PRINCIPAL)),
             )
         )
+
+    def _build_alarms(self) -> None:
+        """A failed deployment, and each monitored feature's drift, alarm on the topic."""
         self._alarm(
             "DeploymentsFailedAlarm",
             self.state_machine.metric_failed(period=Duration.minutes(5)),
             description=f"{self.node.path}: a deployment failed",
         )
-        if monitoring is not None and self.monitoring_schedule is not None:
-            for feature in monitoring.alarm_features:
-                # No data (not breaching): no monitoring run in the period (no traffic captured, or before the first run).
-                drift = self._alarm(
-                    f"DriftAlarm{_alarm_id(feature)}",
-                    monitoring.drift_metric(endpoint_name, self.monitoring_schedule.schedule_name, feature),
-                    threshold=monitoring.drift_threshold,
-                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    description=f"{self.node.path}: feature {feature} of {endpoint_name} drifted from the "
-                    f"deployed version's baseline (Model Monitor, above {monitoring.drift_threshold})",
-                )
-                self.drift_alarms.append(drift)
-        self._grant_publish()
+        monitoring, schedule, endpoint_name = self.monitoring, self.monitoring_schedule, self._endpoint_name
+        if monitoring is None or schedule is None:
+            return
+        for feature in monitoring.alarm_features:
+            # No data (not breaching): no monitoring run in the period (no traffic captured, or before the first run).
+            drift = self._alarm(
+                f"DriftAlarm{_alarm_id(feature)}",
+                monitoring.drift_metric(endpoint_name, schedule.schedule_name, feature),
+                threshold=monitoring.drift_threshold,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                description=f"{self.node.path}: feature {feature} of {endpoint_name} drifted from the "
+                f"deployed version's baseline (Model Monitor, above {monitoring.drift_threshold})",
+            )
+            self.drift_alarms.append(drift)
 
     # ---- public -------------------------------------------------------------------------------
     def event_pattern(self) -> events.EventPattern:
@@ -580,6 +614,42 @@ class ModelDeployment(NotifiedWorkflow):
         )
         current.otherwise(superseded)
         return sfn.Chain.start(describe).next(newest).next(current.afterwards(include_otherwise=False))
+
+
+def _check_monitoring(
+    problems: Problems,
+    monitoring: DataQualityMonitor,
+    endpoint_name: str,
+    data_capture: DataCapture | None,
+    async_inference: AsyncInferenceConfig | None,
+) -> None:
+    """Monitoring reads the endpoint's captured requests; its schedule name and alarms must fit."""
+    if data_capture is None:
+        problems.add(
+            "monitoring", "DataQualityMonitor", "monitoring reads the endpoint's data capture: give data_capture"
+        )
+    elif "Input" not in data_capture.capture_modes:
+        problems.add(
+            "data_capture.capture_modes",
+            list(data_capture.capture_modes),
+            "data-quality monitoring analyzes the requests: capture 'Input'",
+        )
+    if async_inference is not None:
+        problems.conflict(["monitoring", "async_inference"], "data-quality monitoring here covers real-time endpoints")
+    if monitoring.schedule_name is not None:
+        problems.name("monitoring.schedule_name", monitoring.schedule_name, max_len=63, what="schedule name")
+    problems.one_of("monitoring.frequency", monitoring.frequency, ("hourly", "daily"))
+    ids = [_alarm_id(f) for f in monitoring.alarm_features]
+    for feature in sorted({f for f, i in zip(monitoring.alarm_features, ids, strict=True) if ids.count(i) > 1}):
+        problems.add("monitoring.alarm_features", feature, "features must be distinct (one alarm each)")
+    if not monitoring.drift_threshold > 0:
+        problems.add("monitoring.drift_threshold", monitoring.drift_threshold, "must be above 0")
+    if monitoring.schedule_name is None and len(endpoint_name) > 63 - len("-data-quality"):
+        problems.add(
+            "monitoring.schedule_name",
+            None,
+            f"the default '<endpoint name>-data-quality' exceeds 63 chars with endpoint_name '{endpoint_name}': give one",
+        )
 
 
 def _alarm_id(feature: str) -> str:
