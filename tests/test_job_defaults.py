@@ -6,11 +6,11 @@ the IAM policies CloudFormation deploys), with the opt-outs beside them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from aws_cdk import aws_sns as sns
+from aws_cdk.assertions import Match, Template
 from sfn_requests import assert_all_requests_valid, state_named
 from support import new_app, new_stack, template_of
 
@@ -106,8 +106,10 @@ def test_outputs_and_volumes_use_the_stacks_job_key(built: dict[str, Any]) -> No
 def test_the_job_key_rotates_and_denies_grants_to_non_aws_callers(built: dict[str, Any]) -> None:
     (key,) = (r for k, r in built["t"]["Resources"].items() if k.startswith(JOB_KEY_ID))
     assert key["Properties"]["EnableKeyRotation"] is True
-    denies = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Effect"] == "Deny"]
-    assert any("kms:CreateGrant" in json.dumps(s["Action"]) for s in denies)
+    deny = Match.object_like({"Effect": "Deny", "Action": "kms:CreateGrant", "Resource": "*"})
+    Template.from_json({"Resources": {"Key": key}}).has_resource_properties(
+        "AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([deny])}}
+    )
 
 
 def test_none_opts_out_and_serverless_has_no_volume_key(built: dict[str, Any]) -> None:
@@ -127,23 +129,29 @@ def test_network_isolation_is_on_unless_the_job_needs_the_network(built: dict[st
     assert _request(built, "ScriptModel")["EnableNetworkIsolation"] is False
 
 
-def _policy_text(built: dict[str, Any], role_prefix: str) -> str:
-    policies = [
-        r["Properties"]
-        for r in built["t"]["Resources"].values()
-        if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
-        and any(role_prefix in json.dumps(x) for x in r["Properties"].get("Roles", []))
-    ]
-    return json.dumps(policies)
+def _role_allows(built: dict[str, Any], role_prefix: str, statement: Any) -> bool:
+    """Some policy of the role whose logical id starts with ``role_prefix`` holds ``statement`` (a pattern)."""
+    pattern = {
+        "Properties": {
+            "Roles": Match.array_with([{"Ref": Match.string_like_regexp(f"^{role_prefix}")}]),
+            "PolicyDocument": {"Statement": Match.array_with([statement])},
+        }
+    }
+    template = Template.from_json(built["t"])
+    return any(template.find_resources(kind, pattern) for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"))
+
+
+def _grants_the_key(built: dict[str, Any], role_prefix: str) -> bool:
+    """The role may decrypt and encrypt with the job key."""
+    key_use = {"Action": Match.array_with(["kms:Decrypt", "kms:GenerateDataKey*"]), "Resource": _key_ref(built)}
+    return _role_allows(built, role_prefix, Match.object_like(key_use))
 
 
 def test_roles_that_use_the_job_key_are_granted_it(built: dict[str, Any]) -> None:
-    key = json.dumps(_key_ref(built))
     # The execution role of the jobs, and the serving role: it reads the artifact the training job
     # encrypted and runs the transform job, which writes with the key.
     for role in ("Role", "ServingRole"):
-        text = _policy_text(built, role)
-        assert key in text and "kms:Decrypt" in text and "kms:GenerateDataKey*" in text, role
+        assert _grants_the_key(built, role), role
 
 
 def test_one_step_state_machines_catch_failures(built: dict[str, Any]) -> None:
@@ -160,5 +168,5 @@ def test_one_step_state_machines_catch_failures(built: dict[str, Any]) -> None:
 
 
 def test_a_one_step_state_machine_may_publish_to_the_topic(built: dict[str, Any]) -> None:
-    text = _policy_text(built, "TrainStateMachineRole")
-    assert "sns:Publish" in text
+    publish = Match.object_like({"Action": "sns:Publish", "Resource": {"Ref": Match.string_like_regexp("^Alerts")}})
+    assert _role_allows(built, "TrainStateMachineRole", publish)

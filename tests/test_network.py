@@ -90,12 +90,14 @@ def test_flow_logs_encrypted_and_retained(template):
     assert group["DeletionPolicy"] == "Retain"
     (key,) = template.find_resources("AWS::KMS::Key").values()
     assert key["Properties"]["EnableKeyRotation"] is True and key["DeletionPolicy"] == "Retain"
-    logs_statement = [
-        s
-        for s in key["Properties"]["KeyPolicy"]["Statement"]
-        if "Service" in s["Principal"] and "logs" in json.dumps(s)
-    ]
-    assert logs_statement and "kms:EncryptionContext:aws:logs:arn" in json.dumps(logs_statement[0]["Condition"])
+    logs_in_region = {"Fn::Join": ["", ["logs.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+    logs_of_account = Match.object_like(
+        {
+            "Principal": {"Service": logs_in_region},
+            "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": Match.any_value()}},
+        }
+    )
+    template.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([logs_of_account])}})
 
 
 def test_default_security_group_closed(template):

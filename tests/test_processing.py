@@ -5,7 +5,7 @@ import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk.assertions import Match
+from aws_cdk.assertions import Match, Template
 from botocore.exceptions import ParamValidationError
 from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_named, validate_request
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
@@ -284,12 +284,8 @@ def test_jobs_sharing_an_image_and_role_grant_it_once(script):
     assert len(ecr) == 1
     rendered = [json.dumps(s, sort_keys=True) for s in statements]
     assert len(rendered) == len(set(rendered))
-    flow_policy = [
-        r
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::IAM::Policy" and "Flow" in json.dumps(r["Properties"]["Roles"])
-    ]
-    (flow,) = flow_policy
+    of_flow_role = {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Flow")}]}}
+    (flow,) = Template.from_json(template).find_resources("AWS::IAM::Policy", of_flow_role).values()
     flow_statements = [json.dumps(s, sort_keys=True) for s in flow["Properties"]["PolicyDocument"]["Statement"]]
     assert len(flow_statements) == len(set(flow_statements))
     passrole = [s for s in flow["Properties"]["PolicyDocument"]["Statement"] if s["Action"] == "iam:PassRole"]

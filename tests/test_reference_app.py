@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from aws_cdk.assertions import Match, Template
 from sfn_requests import assert_all_requests_valid, iter_states, state_machines
 from support import cfn_lint, new_app
 
@@ -101,7 +102,11 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
         assert name in states, name
     gate = states["QualityGate"]
     assert gate["Type"] == "Choice"
-    assert "$.input.threshold" in json.dumps(gate["Choices"])
+    # the AUC, read from the evaluation report, is compared with the run's threshold input
+    auc = "$.steps.QualityGate.report.metrics.auc"
+    passed = {"Variable": auc, "NumericGreaterThanEqualsPath": "$.input.threshold"}
+    assert gate["Choices"][0]["And"] == [{"Variable": auc, "IsNumeric": True}, passed]
+    assert gate["Choices"][0]["Next"] == "QualityGatePassed"
     assert gate["Default"] == "QualityGateNotMet"
     # approval="manual": the build ends with the version pending approval; nothing is deployed
     assert states["Register"]["Next"] == "PipelineSucceeded"
@@ -122,10 +127,12 @@ def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template
     assert states["BatchTransform"]["Next"] == "ReadVersionBeforeMonitoring"
     assert states["CurrentBeforeMonitoring"]["Next"] == "MonitorBaseline"
     assert states["MonitorScheduleDone"]["Next"] == "Deployed"
+    on_approval = {"EventPattern": {"detail": Match.object_like({"ModelPackageGroupName": Match.any_value()})}}
     (rule,) = [
         r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Events::Rule" and "ModelPackageGroupName" in json.dumps(r["Properties"])
+        for r in Template.from_json(template)
+        .find_resources("AWS::Events::Rule", {"Properties": Match.object_like(on_approval)})
+        .values()
     ]
     assert rule["EventPattern"]["detail"] == {
         "ModelPackageGroupName": ["churn-models"],

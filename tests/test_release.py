@@ -190,10 +190,12 @@ def _event(group, status):
 def test_only_approvals_of_its_group_start_the_deployment(template):
     from moto.events.models import EventPattern
 
+    on_approval = {"EventPattern": {"detail": Match.object_like({"ModelPackageGroupName": Match.any_value()})}}
     (rule,) = [
         r["Properties"]
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::Events::Rule" and "ModelPackageGroupName" in json.dumps(r["Properties"])
+        for r in Template.from_json(template)
+        .find_resources("AWS::Events::Rule", {"Properties": Match.object_like(on_approval)})
+        .values()
     ]
     assert rule["EventPattern"]["source"] == [APPROVAL_EVENT["source"]]
     pattern = EventPattern.load(json.dumps(rule["EventPattern"]))
@@ -455,7 +457,9 @@ def test_model_monitor_analyzer_image_per_region():
     app = App()
     pinned = Stack(app, "Pinned", env={"region": "us-east-1", "account": "111111111111"})
     uri = pinned.resolve(ContainerImage.model_monitor().bind(pinned).image_uri)
-    assert "156813124566.dkr.ecr." in json.dumps(uri) and "sagemaker-model-monitor-analyzer:latest" in json.dumps(uri)
+    # the analyzer's account in us-east-1, the host in the stack's partition
+    host = ["156813124566.dkr.ecr.", {"Ref": "AWS::Region"}, ".", {"Ref": "AWS::URLSuffix"}]
+    assert uri == {"Fn::Join": ["", [*host, "/sagemaker-model-monitor-analyzer:latest"]]}
     agnostic = new_stack()
     body = json.dumps(agnostic.resolve(ContainerImage.model_monitor().bind(agnostic).image_uri))
     assert '"Fn::FindInMap"' in body and '"modelmonitor"' in body

@@ -94,9 +94,13 @@ def test_bucket_and_key_policies_let_target_readers_read_released_artifacts_only
             }
         },
     )
-    keys = [
-        k for k in build.find_resources("AWS::KMS::Key").values() if "ReleaseDecryptArtifactsThroughS3" in json.dumps(k)
-    ]
+    through_s3 = Match.object_like({"Sid": "ReleaseDecryptArtifactsThroughS3"})
+    keys = list(
+        build.find_resources(
+            "AWS::KMS::Key",
+            {"Properties": {"KeyPolicy": Match.object_like({"Statement": Match.array_with([through_s3])})}},
+        ).values()
+    )
     (key,) = keys
     (shared,) = [
         s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "ReleaseDecryptArtifactsThroughS3"
@@ -301,13 +305,23 @@ def deployed(release):
     return {name: Deployed(name, stacks[name].to_json()) for name in ACCOUNT_OF}
 
 
+def _sids(properties: dict) -> set[str]:
+    """The statement ids of a bucket policy's or a key's policy document."""
+    document = properties.get("PolicyDocument") or properties.get("KeyPolicy") or {}
+    return {s.get("Sid") for s in document.get("Statement", [])}
+
+
 def _resource_policies(deployed) -> dict[str, dict]:
     build = deployed["ChurnBuild"]
     (group,) = build.of_type("AWS::SageMaker::ModelPackageGroup").values()
     (bucket_policy,) = [
-        p for p in build.of_type("AWS::S3::BucketPolicy").values() if "ReleaseReadArtifacts" in json.dumps(p)
+        p for p in build.of_type("AWS::S3::BucketPolicy").values() if "ReleaseReadArtifacts" in _sids(p["Properties"])
     ]
-    (key,) = [k for k in build.of_type("AWS::KMS::Key").values() if "ReleaseDecrypt" in json.dumps(k)]
+    (key,) = [
+        k
+        for k in build.of_type("AWS::KMS::Key").values()
+        if "ReleaseDecryptArtifactsThroughS3" in _sids(k["Properties"])
+    ]
     buses = {}
     for name in ("ChurnStaging", "ChurnProduction"):
         (bus,) = deployed[name].of_type("AWS::Events::EventBusPolicy").values()

@@ -172,14 +172,14 @@ def test_efs_and_space_volumes_encrypted_with_a_rotating_retained_key(template):
 
 def test_iam_auth_by_default(template):
     assert _domain(template)["Properties"]["AuthMode"] == "IAM"
-    assert "SingleSignOnUserValue" not in json.dumps(template.find_resources(PROFILE))
+    assert template.find_resources(PROFILE, {"Properties": {"SingleSignOnUserValue": Match.any_value()}}) == {}
 
 
 def test_domain_and_home_file_system_are_retained(template):
     domain = _domain(template)
     assert domain["DeletionPolicy"] == "Retain" and domain["UpdateReplacePolicy"] == "Retain"
     # Nothing asks SageMaker to delete the home EFS: SageMaker's default retention is Retain.
-    assert "RetentionPolicy" not in json.dumps(domain)
+    assert "RetentionPolicy" not in domain["Properties"]
     retention = MODEL.shape_for("RetentionPolicy").members["HomeEfsFileSystem"].documentation
     assert "The default is <code>Retain</code>" in retention
 
