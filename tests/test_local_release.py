@@ -5,7 +5,9 @@ pipeline with ``approval="auto"`` and a :class:`ModelDeployment` started by the 
 events, as EventBridge delivers them. Waits and retry intervals run 20x faster (time scale 0.05).
 """
 
+import contextlib
 import importlib.util
+import io
 import json
 import time
 from pathlib import Path
@@ -138,14 +140,16 @@ def _schedule(local):
     return name, sm.describe_data_quality_job_definition(JobDefinitionName=name)
 
 
-def _cli(local, monkeypatch, capsys, *argv):
-    for key, value in emulator_env(local["url"]).items():
-        if key.startswith("AWS_"):
-            monkeypatch.setenv(key, value)
-    code = cli.main(list(argv))
-    captured = capsys.readouterr()
-    assert code == 0, captured.err
-    return captured.out
+def _cli(local, *argv):
+    """``sm-pipeline <argv>`` against the emulator: its standard output (the command must succeed)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        for key, value in emulator_env(local["url"]).items():
+            if key.startswith("AWS_"):
+                env.setenv(key, value)
+        code = cli.main(list(argv))
+    assert code == 0, err.getvalue()
+    return out.getvalue()
 
 
 def _scaling(local, endpoint):
@@ -205,80 +209,57 @@ def test_gate_not_met_registers_and_approves_nothing(local):
     assert "Register" not in entered and "Approve" not in entered
 
 
-def test_manual_approval_deploys_the_approved_older_version_then_rejection_starts_nothing(local, monkeypatch, capsys):
+# ---- the manual group's release history ---------------------------------------------------------
+# Each release moves the one endpoint on, so the history is played by fixtures in order (each stage
+# needs the one before), whichever test asks first; each records what its tests assert on.
+@pytest.fixture(scope="module")
+def first_release(local):
+    """Versions 1 and 2 registered, version 1 approved and deployed, then version 2 rejected."""
     sfn = local["session"].client("stepfunctions")
-    first = _register(local, 1)
-    _register(local, 2)
-    listed = _cli(local, monkeypatch, capsys, "models", MANUAL_GROUP)
-    assert "1\tPendingManualApproval" in listed and "2\tPendingManualApproval" in listed
-    assert _executions(local, MANUAL_DEPLOY) == []  # registering deploys nothing
-
-    # approving the older version deploys that version's artifact, not the newest registered
-    out = _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "1")
-    assert "version 1: Approved" in out
+    seen = {"first": _register(local, 1), "second": _register(local, 2)}
+    seen["listed"] = _cli(local, "models", MANUAL_GROUP)
+    seen["executions_after_registering"] = _executions(local, MANUAL_DEPLOY)
+    seen["approved"] = _cli(local, "approve", MANUAL_GROUP, "--version", "1")
     (execution,) = _new_executions(local, MANUAL_DEPLOY, set())
-    assert f"release started: {execution['executionArn']}" in out  # the CLI names the release it started
-    described = _wait(sfn, execution["executionArn"])
-    assert described["status"] == "SUCCEEDED", described.get("cause")
-    assert "Deployed" in _entered(sfn, execution["executionArn"]), _outputs(sfn, execution["executionArn"])
-    package, served = _served_artifact(local, "release-manual")
-    assert package["ModelPackageArn"] == first
-    assert served == f"s3://{local['bucket']}/models/v1/model.tar.gz"
-    (target,), (_policy,) = _scaling(local, "release-manual")
-    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
-    # monitored against version 1's baseline (the first release creates the schedule)
-    _, definition = _schedule(local)
-    assert definition["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"] == (
-        f"{_baseline(local, 1)}statistics.json"
-    )
-    assert "MonitorScheduleCreate" in _entered(sfn, execution["executionArn"])
-
-    # rejecting a version starts nothing
+    seen["execution"] = execution["executionArn"]
+    seen["described"] = _wait(sfn, execution["executionArn"])
+    seen["entered"] = _entered(sfn, execution["executionArn"])
+    seen["outputs"] = _outputs(sfn, execution["executionArn"])
+    seen["served"] = _served_artifact(local, "release-manual")
+    seen["scaling"] = _scaling(local, "release-manual")
+    seen["schedule"] = _schedule(local)
     before = {e["executionArn"] for e in _executions(local, MANUAL_DEPLOY)}
-    _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "2", "--reject")
-    assert _new_executions(local, MANUAL_DEPLOY, before, timeout=2) == []
-    assert _served_artifact(local, "release-manual")[0]["ModelPackageArn"] == first
+    _cli(local, "approve", MANUAL_GROUP, "--version", "2", "--reject")
+    seen["after_rejection"] = _new_executions(local, MANUAL_DEPLOY, before, timeout=2)
+    seen["served_after_rejection"] = _served_artifact(local, "release-manual")
+    return seen
 
 
-@needs_update_endpoint
-def test_a_later_approval_updates_the_endpoint_and_scaling_follows(local, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def later_approval(local, first_release):
+    """The rejected version 2 approved after all: the endpoint is updated to it."""
     sfn = local["session"].client("stepfunctions")
-    sm = local["session"].client("sagemaker")
-    (second,) = [
-        v["ModelPackageArn"]
-        for v in sm.list_model_packages(ModelPackageGroupName=MANUAL_GROUP)["ModelPackageSummaryList"]
-        if v["ModelPackageVersion"] == 2
-    ]
     before = {e["executionArn"] for e in _executions(local, MANUAL_DEPLOY)}
     replaced, _ = _schedule(local)
-    # approving the rejected version after all updates the endpoint; scaling is deregistered for the
-    # update and registered again on the new fleet
-    _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "2")
+    _cli(local, "approve", MANUAL_GROUP, "--version", "2")
     (update,) = _new_executions(local, MANUAL_DEPLOY, before)
-    described = _wait(sfn, update["executionArn"])
-    assert described["status"] == "SUCCEEDED", described.get("cause")
-    entered = _entered(sfn, update["executionArn"])
-    assert (
-        entered.index("DeployDeregisterScaling")
-        < entered.index("DeployUpdate")
-        < entered.index("DeployRegisterScaling")
-    )
-    assert _served_artifact(local, "release-manual")[0]["ModelPackageArn"] == second
-    (target,), (_policy,) = _scaling(local, "release-manual")
-    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
-    # the schedule now runs version 2's baseline; the job definition it replaced is deleted
-    current, definition = _schedule(local)
-    assert current != replaced
-    assert definition["DataQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"] == (
-        f"{_baseline(local, 2)}constraints.json"
-    )
-    assert entered.index("MonitorScheduleUpdate") < entered.index("MonitorScheduleDeleteReplaced")
-    with pytest.raises(sm.exceptions.ClientError):
+    seen = {"replaced": replaced, "described": _wait(sfn, update["executionArn"])}
+    seen["entered"] = _entered(sfn, update["executionArn"])
+    seen["served"] = _served_artifact(local, "release-manual")
+    seen["scaling"] = _scaling(local, "release-manual")
+    seen["schedule"] = _schedule(local)
+    sm = local["session"].client("sagemaker")
+    try:
         sm.describe_data_quality_job_definition(JobDefinitionName=replaced)
+        seen["replaced_left"] = True
+    except sm.exceptions.ClientError:
+        seen["replaced_left"] = False
+    return seen
 
 
-@needs_update_endpoint
-def test_two_approvals_in_a_row_the_later_one_wins(local, monkeypatch, capsys):
+@pytest.fixture(scope="module")
+def two_in_a_row(local, later_approval):
+    """Versions 3 and 4 (a re-registration of version 1's artifact) approved one right after the other."""
     sfn = local["session"].client("stepfunctions")
     before = {e["executionArn"] for e in _executions(local, MANUAL_DEPLOY)}
     third = _register(local, 3)
@@ -291,16 +272,77 @@ def test_two_approvals_in_a_row_the_later_one_wins(local, monkeypatch, capsys):
     }:
         assert time.monotonic() < deadline, "the registered versions never appeared in ListModelPackages"
         time.sleep(0.5)
-    _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "3")
-    _cli(local, monkeypatch, capsys, "approve", MANUAL_GROUP, "--version", "4")
+    _cli(local, "approve", MANUAL_GROUP, "--version", "3")
+    _cli(local, "approve", MANUAL_GROUP, "--version", "4")
     earlier, later = _new_executions(local, MANUAL_DEPLOY, before, count=2)
-    for execution in (earlier, later):
-        described = _wait(sfn, execution["executionArn"])
+    seen = {"third": third, "fourth": fourth}
+    seen["described"] = [_wait(sfn, e["executionArn"]) for e in (earlier, later)]
+    seen["entered"] = [_entered(sfn, e["executionArn"]) for e in (earlier, later)]
+    seen["served"] = _served_artifact(local, "release-manual")
+    return seen
+
+
+def test_manual_approval_deploys_the_approved_older_version_then_rejection_starts_nothing(local, first_release):
+    seen = first_release
+    assert "1\tPendingManualApproval" in seen["listed"] and "2\tPendingManualApproval" in seen["listed"]
+    assert seen["executions_after_registering"] == []  # registering deploys nothing
+
+    # approving the older version deploys that version's artifact, not the newest registered
+    assert "version 1: Approved" in seen["approved"]
+    assert f"release started: {seen['execution']}" in seen["approved"]  # the CLI names the release it started
+    assert seen["described"]["status"] == "SUCCEEDED", seen["described"].get("cause")
+    assert "Deployed" in seen["entered"], seen["outputs"]
+    package, served = seen["served"]
+    assert package["ModelPackageArn"] == seen["first"]
+    assert served == f"s3://{local['bucket']}/models/v1/model.tar.gz"
+    (target,), (_policy,) = seen["scaling"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
+    # monitored against version 1's baseline (the first release creates the schedule)
+    _, definition = seen["schedule"]
+    assert definition["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"] == (
+        f"{_baseline(local, 1)}statistics.json"
+    )
+    assert "MonitorScheduleCreate" in seen["entered"]
+
+    # rejecting a version starts nothing
+    assert seen["after_rejection"] == []
+    assert seen["served_after_rejection"][0]["ModelPackageArn"] == seen["first"]
+
+
+@needs_update_endpoint
+def test_a_later_approval_updates_the_endpoint_and_scaling_follows(local, first_release, later_approval):
+    seen = later_approval
+    assert seen["described"]["status"] == "SUCCEEDED", seen["described"].get("cause")
+    # approving the rejected version after all updates the endpoint; scaling is deregistered for the
+    # update and registered again on the new fleet
+    entered = seen["entered"]
+    assert (
+        entered.index("DeployDeregisterScaling")
+        < entered.index("DeployUpdate")
+        < entered.index("DeployRegisterScaling")
+    )
+    assert seen["served"][0]["ModelPackageArn"] == first_release["second"]
+    (target,), (_policy,) = seen["scaling"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 2)
+    # the schedule now runs version 2's baseline; the job definition it replaced is deleted
+    current, definition = seen["schedule"]
+    assert current != seen["replaced"]
+    assert definition["DataQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"] == (
+        f"{_baseline(local, 2)}constraints.json"
+    )
+    assert entered.index("MonitorScheduleUpdate") < entered.index("MonitorScheduleDeleteReplaced")
+    assert seen["replaced_left"] is False
+
+
+@needs_update_endpoint
+def test_two_approvals_in_a_row_the_later_one_wins(local, two_in_a_row):
+    seen = two_in_a_row
+    for described in seen["described"]:
         assert described["status"] == "SUCCEEDED", described.get("cause")
-    assert "Deployed" in _entered(sfn, later["executionArn"])
-    earlier_states = _entered(sfn, earlier["executionArn"])
+    earlier_states, later_states = seen["entered"]
+    assert "Deployed" in later_states
     # the earlier one either saw the later one start and stood down, or finished before it updated
     assert "Superseded" in earlier_states or "Deployed" in earlier_states
-    package, served = _served_artifact(local, "release-manual")
-    assert package["ModelPackageArn"] == fourth != third
+    package, served = seen["served"]
+    assert package["ModelPackageArn"] == seen["fourth"] != seen["third"]
     assert served == f"s3://{local['bucket']}/models/v1/model.tar.gz"
