@@ -35,6 +35,7 @@ from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integra
 from ._common import NetworkConfig, grant_role, validate_network
 from .autoscaling import AUTOSCALING_FACTS, EndpointAutoscaling, scaling_states
 from .refs import (
+    EndpointReference,
     IEndpointConfigRef,
     IEndpointRef,
     IModelPackageVersion,
@@ -44,7 +45,6 @@ from .refs import (
     ImportedModel,
     check_model_source,
     describe_versions_statement,
-    grant_endpoint_invoke,
     name_from_arn,
 )
 from .training import TrainingDefinition
@@ -528,7 +528,7 @@ class BlueGreenDeployment:
         return out
 
 
-class EndpointDeployment(sfn.StateMachineFragment):
+class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
     """Create the endpoint if it does not exist, update it if it does, then wait until InService.
 
     The endpoint name is stable (endpoints are long-lived; each run brings a new endpoint config).
@@ -1022,19 +1022,6 @@ class EndpointDeployment(sfn.StateMachineFragment):
         :param endpoint_arn: its ARN. Default: - built from the name in this stack's account and Region.
         """
         return ImportedEndpoint(scope, id, endpoint_name=endpoint_name, endpoint_arn=endpoint_arn)
-
-    @property
-    def endpoint_name(self) -> str:
-        return self._endpoint_name
-
-    @property
-    def endpoint_arn(self) -> str:
-        return self._endpoint_arn
-
-    @typed
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """``sagemaker:InvokeEndpoint`` on this endpoint only."""
-        return grant_endpoint_invoke(self.endpoint_arn, grantee)
 
 
 def _endpoint_requests(

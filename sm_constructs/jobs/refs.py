@@ -26,6 +26,7 @@ from .training import TrainingDefinition
 from .tuning import TuningDefinition
 
 __all__ = [
+    "EndpointReference",
     "IEndpointConfigRef",
     "IEndpointRef",
     "IModelPackageGroup",
@@ -37,7 +38,6 @@ __all__ = [
     "ImportedModelPackageGroup",
     "check_imported_name",
     "check_model_source",
-    "grant_endpoint_invoke",
     "name_from_arn",
 ]
 
@@ -266,26 +266,11 @@ class ImportedEndpointConfig(Construct):
         return self._serverless
 
 
-def grant_endpoint_invoke(endpoint_arn: str, grantee: iam.IGrantable) -> iam.Grant:
-    """``sagemaker:InvokeEndpoint`` on one endpoint; a grantee in a VPC it created gets the SageMaker
-    runtime endpoint (:func:`~sm_constructs.network.reach_service`)."""
-    reach_service(grantee, ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME)
-    return iam.Grant.add_to_principal(
-        grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[endpoint_arn]
-    )
+class EndpointReference:
+    """What every endpoint reference has (:class:`IEndpointRef`): its name, its ARN and the invoke grant."""
 
-
-class ImportedEndpoint(Construct):
-    """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
-
-    @typed
-    def __init__(self, scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None) -> None:
-        check_imported_name(
-            type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name", "EndpointName"
-        )
-        super().__init__(scope, id)
-        self._endpoint_name = endpoint_name
-        self._endpoint_arn = endpoint_arn or sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
+    _endpoint_name: str
+    _endpoint_arn: str
 
     @property
     def endpoint_name(self) -> str:
@@ -297,8 +282,25 @@ class ImportedEndpoint(Construct):
 
     @typed
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """``sagemaker:InvokeEndpoint`` on this endpoint only."""
-        return grant_endpoint_invoke(self.endpoint_arn, grantee)
+        """``sagemaker:InvokeEndpoint`` on this endpoint only; a grantee in a VPC it created gets the
+        SageMaker runtime endpoint (:func:`~sm_constructs.network.reach_service`)."""
+        reach_service(grantee, ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME)
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sagemaker:InvokeEndpoint"], resource_arns=[self.endpoint_arn]
+        )
+
+
+class ImportedEndpoint(EndpointReference, Construct):
+    """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
+
+    @typed
+    def __init__(self, scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None) -> None:
+        check_imported_name(
+            type(self).__name__, scope, id, "endpoint_name", endpoint_name, "endpoint name", "EndpointName"
+        )
+        super().__init__(scope, id)
+        self._endpoint_name = endpoint_name
+        self._endpoint_arn = endpoint_arn or sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
 
 
 class ImportedModelPackageGroup(Construct):
