@@ -280,8 +280,15 @@ def test_asset_image_synthesizes_without_docker(tmp_path, monkeypatch):
     for image_manifest in manifest["dockerImages"].values():
         staged = Path(assembly.directory) / image_manifest["source"]["directory"]
         assert (staged / "Dockerfile").is_file()  # staged for cdk-assets to build at publish time
-    assert "container-assets" in json.dumps(stack.resolve(config.image_uri))
-    assert "container-assets" in json.dumps(stack.resolve(other.repository_arns))
+    # the URI and the pull grant name the repository and tag cdk-assets publishes each image to
+    destinations = [d for m in manifest["dockerImages"].values() for d in m["destinations"].values()]
+    published = {f"{d['repositoryName']}:{d['imageTag']}" for d in destinations}
+    registry = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/"
+    uri = stack.resolve(config.image_uri)["Fn::Sub"]
+    assert uri.startswith(registry) and uri.removeprefix(registry) in published
+    (repositories,) = {d["repositoryName"] for d in destinations}
+    (repository_arn,) = stack.resolve(other.repository_arns)
+    assert repository_arn["Fn::Join"][1][-2:] == [":repository/", {"Fn::Sub": repositories}]
 
 
 def test_asset_without_dockerfile_is_a_clear_error(tmp_path):
