@@ -496,31 +496,22 @@ class MlPipeline(ExecutionMetrics, Construct):
             check_input_default(problems, f"inputs[{i}].default", f)
         if s3_trigger is not None:
             check_jsonpath_member(problems, "s3_trigger.input_field", s3_trigger.input_field)
-        if quality_gate is not None:
-            if not is_token(quality_gate.threshold) and not isinstance(quality_gate.threshold, int | float):
-                problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
-            if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
-                problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
-            check_jsonpath_member(problems, "quality_gate.threshold_input", quality_gate.threshold_input)
-            problems.one_of("quality_gate.comparison", quality_gate.comparison, list(_COMPARISONS))
-            # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
-            check_request(
-                problems, "s3", "GetObject", {"Bucket": quality_gate.bucket.bucket_name, "Key": quality_gate.key}
-            )
-            prefix = quality_gate.static_prefix()
-            if not prefix:
-                problems.add(
-                    "quality_gate.key_prefix",
-                    quality_gate.key_prefix,
-                    "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
-                    "so the state machine may read that prefix only, not the whole bucket",
-                )
-            else:
-                problems.s3_prefix("quality_gate.key_prefix", prefix)
-            if quality_gate.threshold_input in names:
-                problems.add(
-                    "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
-                )
+        gates = [("quality_gate", quality_gate)] if quality_gate is not None else []
+        for i, step in enumerate(steps):
+            gate = step.what if isinstance(step, Step) else step
+            if isinstance(gate, QualityGate):
+                gates.append((f"steps[{i}]", gate))
+                if not isinstance(step, Step) or not step.depends_on:
+                    reads = json.dumps(sfn.FieldUtils.render_object({"Key": gate.key}), default=str)
+                    if "$.steps." not in reads:
+                        problems.add(
+                            f"steps[{i}]",
+                            "QualityGate",
+                            "nothing orders the gate after the step that writes its report: give "
+                            "Step(gate, depends_on=[<that step>])",
+                        )
+        for at, gate in gates:
+            cls._check_quality_gate(problems, at, gate, names)
         check_request(problems, "sns", "Publish", {"Subject": _FAILURE_SUBJECT, "Message": "{}"})
         problems.int_range("retry_attempts", retry_attempts, 0, 10)
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
@@ -537,6 +528,30 @@ class MlPipeline(ExecutionMetrics, Construct):
         if s3_trigger is not None:
             problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
+
+    @staticmethod
+    def _check_quality_gate(problems: Problems, at: str, gate: QualityGate, inputs: Sequence[str]) -> None:
+        """A quality gate's props, the same for ``quality_gate=`` and a gate among ``steps=`` (``at``)."""
+        if not is_token(gate.threshold) and not isinstance(gate.threshold, int | float):
+            problems.add(f"{at}.threshold", gate.threshold, "must be a number")
+        if not gate.metric or any(not part.isidentifier() for part in gate.metric.split(".")):
+            problems.add(f"{at}.metric", gate.metric, "must be a dotted path such as 'metrics.auc'")
+        check_jsonpath_member(problems, f"{at}.threshold_input", gate.threshold_input)
+        problems.one_of(f"{at}.comparison", gate.comparison, list(_COMPARISONS))
+        # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
+        check_request(problems, "s3", "GetObject", {"Bucket": gate.bucket.bucket_name, "Key": gate.key})
+        prefix = gate.static_prefix()
+        if not prefix:
+            problems.add(
+                f"{at}.key_prefix",
+                gate.key_prefix,
+                "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
+                "so the state machine may read that prefix only, not the whole bucket",
+            )
+        else:
+            problems.s3_prefix(f"{at}.key_prefix", prefix)
+        if gate.threshold_input in inputs:
+            problems.add("inputs", gate.threshold_input, "is declared by the quality gate; do not declare it again")
 
     @staticmethod
     def _check_name_prefixes(problems: Problems, steps: Sequence[tuple[str, SageMakerDefinition]]) -> None:

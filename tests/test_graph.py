@@ -542,3 +542,27 @@ def test_a_quality_gate_among_the_steps_declares_its_threshold(parts):
     pipeline = MlPipeline(stack, "P", steps=[a, Step(gate, depends_on=[a])], alarms=False)
     assert [(f.name, f.default) for f in pipeline.inputs] == [("threshold", 0.8)]
     assert [n.id for n in pipeline.graph.order()] == ["A", "QualityGate"]
+
+
+def test_a_quality_gate_among_the_steps_gets_the_checks_of_quality_gate(parts):
+    from sm_constructs import QualityGate
+
+    stack, job = parts
+    a = job("A")
+    data = stack.node.find_child("Data")
+    bad = QualityGate(
+        bucket=data.bucket,
+        key=sfn.JsonPath.string_at("$.input.reportKey"),
+        metric="metrics..auc",
+        threshold=0.8,
+        comparison="=>",  # type: ignore[arg-type]
+    )
+    message = _error(lambda: MlPipeline(stack, "P", steps=[a, bad], alarms=False))
+    assert "steps[1].metric" in message and "metrics..auc" in message and "dotted path" in message
+    assert "steps[1].comparison" in message and "=>" in message
+    assert "steps[1].key_prefix" in message and "no fixed prefix" in message
+    # nothing orders it after the step writing its report
+    assert "steps[1]" in message and "Step(gate, depends_on=[<that step>])" in message
+    # the same gate as the stage argument: the same messages, named quality_gate
+    slot = _error(lambda: MlPipeline(stack, "Q", evaluation=a, quality_gate=bad, alarms=False))
+    assert "quality_gate.metric" in slot and "quality_gate.comparison" in slot and "quality_gate.key_prefix" in slot
