@@ -57,6 +57,7 @@ from ._validation import (
 from .cost import USES, JobCost, JobState, PriceTable, dollars, worst_case
 from .graph import (
     MAX_BRANCHES,
+    MAX_STATE_NAME,
     Condition,
     FailStep,
     Group,
@@ -375,6 +376,8 @@ class MlPipeline(ExecutionMetrics, Construct):
             self.approval = None
             self._release_steps = set()
             items = [(f"steps[{i}]", s) for i, s in enumerate(steps)]
+        # the stage arguments keep their states: their only Parallel (Release) is not resumed into
+        self._resume_branches = bool(steps)
         problems = Problems.at(type(self).__name__, self)
         #: The graph of steps: nodes, edges, layout (see :mod:`sm_constructs.graph`).
         self.graph = PipelineGraph(items, problems, describe=_describe_step)
@@ -646,11 +649,13 @@ class MlPipeline(ExecutionMetrics, Construct):
         plan = self.graph.layout(self._max_concurrency)
         assert plan is not None  # _validate: steps or stages are given
         top = plan.parts if isinstance(plan, Series) else [plan]
+        self._resume_order = [step_id for part in top for step_id in self._resumable_ids(part)]
         chain: sfn.Chain | None = None
         for part in top:
             step = self._render(part, in_branch=False)
-            if isinstance(part, Node) and isinstance(part.what, SageMakerDefinition) and part.what is not self.approval:
-                self._resumable.append((part.id, step))
+            # a step in a Parallel branch is started at through its Parallel state, whose branches skip to it
+            if isinstance(part, Node) or self._resume_branches:
+                self._resumable += [(step_id, step) for step_id in self._resumable_ids(part)]
             chain = sfn.Chain.start(step) if chain is None else chain.next(step)
         assert chain is not None
         chain.next(sfn.Succeed(self, "PipelineSucceeded"))
@@ -684,10 +689,49 @@ class MlPipeline(ExecutionMetrics, Construct):
                 comment="Independent steps; their results are merged back into $.steps",
             )
             for branch in plan.branches:
-                parallel.branch(self._render(branch, in_branch=True))
+                parallel.branch(self._branch(branch))
             self._catch(parallel, name, in_branch)
             return parallel
         return self._render_node(plan, in_branch=in_branch)
+
+    def _resumable_ids(self, plan: Node | Series | Group) -> list[str]:
+        """The job steps of a part of the layout a selective re-run can start at, in run order."""
+        return [
+            n.id for n in plan_nodes(plan) if isinstance(n.what, SageMakerDefinition) and n.what is not self.approval
+        ]
+
+    def _branch(self, plan: Node | Series | Group) -> sfn.IChainable:
+        """A ``Parallel`` branch. When it holds a step a selective re-run can start at, it begins with
+        ``ResumeBranch_<first step>``: a re-run from one of its steps skips to the part holding it; a
+        re-run from a step after all of them ends the branch at once (``SkipBranch_<first step>``:
+        their results are among ``input.resume.steps``); otherwise the whole branch runs."""
+        parts = plan.parts if isinstance(plan, Series) else [plan]
+        rendered = [(part, self._render(part, in_branch=True)) for part in parts]
+        chain = sfn.Chain.start(rendered[0][1])
+        for _, state in rendered[1:]:
+            chain = chain.next(state)
+        ids = self._resumable_ids(plan)
+        if not ids or not self._resume_branches:
+            return chain
+        first = plan_nodes(plan)[0].id
+        at = "$.input.resume.from"
+
+        def starting_at(step_ids: Sequence[str]) -> sfn.Condition:
+            named = [sfn.Condition.string_equals(at, step_id) for step_id in step_ids]
+            return sfn.Condition.and_(
+                sfn.Condition.is_present(at), named[0] if len(named) == 1 else sfn.Condition.or_(*named)
+            )
+
+        resume = sfn.Choice(self, f"ResumeBranch_{first}"[:MAX_STATE_NAME], comment="Selective re-run in this branch")
+        for part, state in rendered:
+            part_ids = self._resumable_ids(part)
+            if part_ids:
+                resume.when(starting_at(part_ids), state)
+        later = self._resume_order[self._resume_order.index(ids[-1]) + 1 :]
+        if later:
+            resume.when(starting_at(later), sfn.Pass(self, f"SkipBranch_{first}"[:MAX_STATE_NAME]))
+        resume.otherwise(chain)
+        return resume
 
     def _render_node(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
         what = node.what

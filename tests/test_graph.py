@@ -86,7 +86,8 @@ def test_candidates_run_side_by_side_then_the_condition(asl):
         ran = _chain(branch["States"], branch["StartAt"])
         jobs = [n for n in ran if n in (f"Prepare{name}", f"Train{name}", f"Evaluate{name}")]
         # each job sits behind its cache lookup: the chain passes the cache states and the hit/miss choice
-        assert ran[0] == f"Prepare{name}CacheKey" and f"Train{name}CacheKey" in ran and f"Evaluate{name}CacheKey" in ran
+        assert ran[:2] == [f"ResumeBranch_Prepare{name}", f"Prepare{name}CacheKey"]
+        assert f"Train{name}CacheKey" in ran and f"Evaluate{name}CacheKey" in ran
         assert set(jobs) <= {f"Prepare{name}", f"Train{name}", f"Evaluate{name}"}
         assert ran.index(f"Train{name}CacheKey") < ran.index(f"Evaluate{name}CacheKey")
 
@@ -502,8 +503,33 @@ def test_spark_then_byo_then_training_tuning_model_and_serverless_beside_transfo
     assert [n.id for n in pipeline.graph.order()][:2] == ["Sessionize", "Featurize"]
     assert _top(asl) == ["Sessionize", "Featurize", "Parallel_Train_Tune", "PipelineSucceeded"]
     train_branch, tune_branch = asl["States"]["Parallel_Train_Tune"]["Branches"]
-    assert _chain(train_branch["States"], train_branch["StartAt"]) == ["Train"]
-    assert _chain(tune_branch["States"], tune_branch["StartAt"]) == ["Tune", "Model", "Parallel_Serverless_Score"]
+    assert _chain(train_branch["States"], train_branch["StartAt"]) == ["ResumeBranch_Train", "Train"]
+    assert _chain(tune_branch["States"], tune_branch["StartAt"]) == [
+        "ResumeBranch_Tune",
+        "Tune",
+        "Model",
+        "Parallel_Serverless_Score",
+    ]
+    # a re-run from a step in a branch starts at its Parallel state, whose branches skip to it (or skip)
+    resume = {c["And"][1]["StringEquals"]: c["Next"] for c in asl["States"]["Resume"]["Choices"]}
+    assert list(resume) == ["Sessionize", "Featurize", "Train", "Tune", "Model", "Serverless", "Score"]
+    assert asl["States"]["ResumeAtScore"]["Next"] == "Parallel_Train_Tune"
+    train_resume = train_branch["States"]["ResumeBranch_Train"]
+    assert [(c["And"][1], c["Next"]) for c in train_resume["Choices"]] == [
+        ({"Variable": "$.input.resume.from", "StringEquals": "Train"}, "Train"),
+        (
+            {
+                "Or": [
+                    {"Variable": "$.input.resume.from", "StringEquals": s}
+                    for s in ("Tune", "Model", "Serverless", "Score")
+                ]
+            },
+            "SkipBranch_Train",
+        ),
+    ]
+    assert train_resume["Default"] == "Train"
+    tune_resume = tune_branch["States"]["ResumeBranch_Tune"]
+    assert [c["Next"] for c in tune_resume["Choices"]] == ["Tune", "Model", "Parallel_Serverless_Score"]
 
 
 def test_the_stage_arguments_keep_their_release_state(parts):

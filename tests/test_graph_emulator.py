@@ -8,6 +8,7 @@ same data reuses every job (step caching) and registers no duplicate version.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -108,3 +109,18 @@ def test_the_graph_runs_in_parallel_picks_the_better_candidate_and_a_cached_reru
     print(
         f"graph runs: {first['seconds']:.0f}s, cached {second['seconds']:.0f}s, test {time.monotonic() - started:.0f}s"
     )
+
+
+def test_a_rerun_from_a_step_inside_a_branch_skips_the_rest_and_reuses_their_results(emulator):
+    """``sm-pipeline run --from TrainB --reuse <first run>``: candidate A's branch is skipped, B's starts at TrainB."""
+    client = emulator["session"].client("stepfunctions")
+    first = f"{emulator['machine'].replace(':stateMachine:', ':execution:')}:graph-1"
+    payload = json.loads(cli.resume_input(client, emulator["machine"], "TrainB", first, "{}"))
+    assert sorted(payload["resume"]["steps"]) == ["EvaluateA", "PrepareA", "PrepareB", "TrainA"]
+    rerun = run(emulator["session"], emulator["machine"], "graph-from-trainb", payload, 600)
+    assert rerun["status"] == "SUCCEEDED", rerun["described"].get("cause")
+    entered = set(rerun["entered"])
+    assert {"SkipBranch_PrepareA", "TrainBCacheKey", "EvaluateBCacheKey", "PickBetter"} <= entered
+    assert not {"PrepareACacheKey", "TrainACacheKey", "EvaluateACacheKey", "PrepareBCacheKey"} & entered
+    # the skipped steps' results are the first run's, as later steps read them
+    assert rerun["output"]["steps"]["TrainA"] == payload["resume"]["steps"]["TrainA"]
