@@ -592,3 +592,17 @@ def test_a_quality_gate_among_the_steps_gets_the_checks_of_quality_gate(parts):
     # the same gate as the stage argument: the same messages, named quality_gate
     slot = _error(lambda: MlPipeline(stack, "Q", evaluation=a, quality_gate=bad, alarms=False))
     assert "quality_gate.metric" in slot and "quality_gate.comparison" in slot and "quality_gate.key_prefix" in slot
+
+
+def test_every_step_of_the_graph_has_the_guarantees(synthesized):
+    from graph_guarantees import assert_every_step_guaranteed
+
+    jobs = {
+        f"{kind}{n}": f"graph-{prefix}-{n.lower()}"
+        for n in "AB"
+        for kind, prefix in (("Prepare", "prepare"), ("Train", "train"), ("Evaluate", "evaluate"))
+    }
+    jobs |= {f"Model{n}": f"graph-model-{n.lower()}" for n in "AB"} | {
+        f"Score{n}": f"graph-score-{n.lower()}" for n in "AB"
+    }
+    assert_every_step_guaranteed(synthesized["template"].to_json(), jobs)
