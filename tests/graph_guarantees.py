@@ -5,6 +5,7 @@ the synthesized template: README's graph pipeline (tests/test_graph.py) and exam
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sfn_requests import assert_all_requests_valid, iter_states, state_machines
@@ -13,15 +14,20 @@ from sm_constructs.diagram import to_mermaid
 from sm_constructs.jobs._base import RETRYABLE_ERRORS
 
 
-def assert_every_step_guaranteed(template: dict[str, Any], jobs: dict[str, str]) -> dict[str, Any]:
+def assert_every_step_guaranteed(
+    template: dict[str, Any], jobs: dict[str, str], *, inputs: Sequence[str] = ()
+) -> dict[str, Any]:
     """Each of ``jobs`` (state name → its name prefix) retries throttling, capacity and quota errors,
     catches into ``<step>Failed`` naming the step (and the notification), renders a name unique per
     run under its prefix, and is allowed by IAM only on its own prefix; every ``Parallel`` state
-    catches into the notification too and is drawn by the diagram; every request fits botocore's
-    model. Returns the definition."""
+    catches into the notification too and is drawn by the diagram; each of ``inputs`` is checked
+    before any step runs; every request fits botocore's model. Returns the definition."""
     (asl,) = state_machines(template).values()
     states = dict(iter_states(asl))
     top = asl["States"]
+    checked = [choice["Next"] for choice in top["ValidateInput"]["Choices"]] if inputs else []
+    assert checked == [f"InvalidInput_{name}" for name in inputs], checked
+    assert all(top[f"InvalidInput_{name}"]["Type"] == "Fail" for name in inputs)
     policies = json.dumps(
         [r for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")]
     )
@@ -45,7 +51,7 @@ def assert_every_step_guaranteed(template: dict[str, Any], jobs: dict[str, str])
     for name in parallels:
         if name in top:
             assert top[f"{name}Failed"]["Parameters"]["Step"] == name, name
-        assert f'subgraph {name}_sub["{name} (Parallel)"]' in mermaid, name
+        assert f'_sub["{name} (Parallel)"]' in mermaid, name  # a nested one's id is prefixed by its branch
     assert '"iam:PassedToService": "sagemaker.amazonaws.com"' in policies
     assert_all_requests_valid(template, expect_at_least=len(jobs) // 2)
     return asl

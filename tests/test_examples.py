@@ -28,7 +28,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from graph_guarantees import assert_every_step_guaranteed
 
+from sm_constructs import cli
 from sm_constructs.local.cli import processes
 from sm_constructs.local.cli.demo import health
 
@@ -500,11 +502,9 @@ def _objects(app: UserApp, uri: str) -> dict[str, bytes]:
     return {k: app.read(bucket, prefix + k) for k in rest if not k.rsplit("/", 1)[-1].startswith(".")}
 
 
-def _side_by_side(history: list[dict[str, Any]], *states: str) -> bool:
-    """Each of ``states`` was entered before any of them exited: they ran side by side."""
-    entered = [e["id"] for e in history if e.get("stateEnteredEventDetails", {}).get("name") in states]
-    exited = [e["id"] for e in history if e.get("stateExitedEventDetails", {}).get("name") in states]
-    return len(entered) == len(states) and max(entered) < min(exited)
+def _watched_together(history: list[dict[str, Any]], *states: str) -> bool:
+    """At some point of the run ``sm-pipeline watch`` showed each of ``states`` running (one per branch)."""
+    return any(set(states) <= set(cli._running(history[:i]).split(", ")) for i in range(len(history)))
 
 
 @pytest.mark.xdist_group("example-any-shape")
@@ -516,6 +516,16 @@ def test_any_shape(user_app):
     app.expect_outputs(
         "AnyShape", printed, {"PipelineArn": machine, "EndpointName": endpoint, "DataBucketName": bucket}
     )
+    # every step, whatever its kind or place in the graph, has the pipeline's guarantees
+    template = json.loads((app.dir / "cdk.out" / "AnyShape.template.json").read_text())
+    jobs = ("Sessionize", "Featurize", "Train", "Tune", "Model", "ServerlessConfig", "Score")
+    prefixes = ("sessionize", "featurize", "train", "tune", "model", "serverless", "score")
+    named = {job: f"shape-{p}" for job, p in zip(jobs, prefixes, strict=True)}
+    assert_every_step_guaranteed(template, named, inputs=["eventsUri"])
+    # a run-time input that is not an S3 URI stops the run before any step, naming the field
+    refused = app.sh("run", "any-shape", "--input", '{"eventsUri": "raw/events/"}', fails=True)
+    assert "InvalidInput" in refused and "eventsUri" in refused
+    assert not app.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"]
     app.client("s3").upload_file(str(app.dir / "data" / "events.csv"), bucket, "raw/events/events.csv")
     sm = app.client("sagemaker")
 
@@ -540,7 +550,7 @@ def test_any_shape(user_app):
         assert train["CheckpointConfig"]["S3Uri"] == f"s3://{bucket}/checkpoints/{app.execution_name}/"
         execution = machine.replace(":stateMachine:", ":execution:") + f":{app.execution_name}"
         history = app.client("stepfunctions").get_execution_history(executionArn=execution, maxResults=1000)["events"]
-        app.expect(_side_by_side(history, "Train", "Tune"), f"{phase}: Train and Tune did not run side by side")
+        app.expect(_watched_together(history, "Train", "Tune"), f"{phase}: Train and Tune did not run side by side")
         tuning = steps["Tune"]["HyperParameterTuningJobName"]
         trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)
         trials = trials["TrainingJobSummaries"]
@@ -554,7 +564,7 @@ def test_any_shape(user_app):
         assert best["TrainingJobName"] in model["PrimaryContainer"]["ModelDataUrl"]
         # the serverless endpoint beside the batch transform, both on the best trial's model
         app.expect(
-            _side_by_side(history, "ServerlessConfig", "Score"),
+            _watched_together(history, "ServerlessConfig", "Score"),
             f"{phase}: the endpoint and the transform did not run side by side",
         )
         config = sm.describe_endpoint_config(EndpointConfigName=steps["ServerlessConfig"]["EndpointConfigName"])

@@ -605,4 +605,4 @@ def test_every_step_of_the_graph_has_the_guarantees(synthesized):
     jobs |= {f"Model{n}": f"graph-model-{n.lower()}" for n in "AB"} | {
         f"Score{n}": f"graph-score-{n.lower()}" for n in "AB"
     }
-    assert_every_step_guaranteed(synthesized["template"].to_json(), jobs)
+    assert_every_step_guaranteed(synthesized["template"].to_json(), jobs, inputs=["inputDataUri"])

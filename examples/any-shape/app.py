@@ -12,6 +12,7 @@ from sm_constructs import (
     DataPrefix,
     EndpointConfigDefinition,
     EndpointDeployment,
+    InputField,
     IntegerRange,
     MlDataBucket,
     MlPipeline,
@@ -49,7 +50,7 @@ class AnyShapeStack(Stack):
             role=role,
             image=ContainerImage.spark_processing("3.5"),
             code="scripts/sessionize.py",
-            inputs=[ProcessingInput("events", data.s3_uri(f"{DataPrefix.RAW}events/"))],
+            inputs=[ProcessingInput("events", sfn.JsonPath.string_at("$.input.eventsUri"))],
             outputs=[ProcessingOutput("sessions", per_run(DataPrefix.PROCESSED, "/sessions/"))],
             name_prefix="shape-sessionize",
         )
@@ -118,6 +119,8 @@ class AnyShapeStack(Stack):
             self,
             "Pipeline",
             steps=[sessionize, featurize, train, tune, model, serverless, endpoint, score],
+            # checked before any step runs; a run without it reads the default
+            inputs=[InputField("eventsUri", kind="s3_uri", default=data.s3_uri(f"{DataPrefix.RAW}events/"))],
             state_machine_name="any-shape",
         )
         CfnOutput(self, "PipelineArn", value=pipeline.state_machine_arn)
