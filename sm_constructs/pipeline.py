@@ -55,6 +55,7 @@ from ._workflow import NotifiedWorkflow
 from .cost import USES, JobCost, JobState, PriceTable, dollars, worst_case
 from .graph import (
     MAX_BRANCHES,
+    MAX_STATE_NAME,
     Condition,
     FailStep,
     Group,
@@ -368,6 +369,8 @@ class MlPipeline(NotifiedWorkflow):
             self.approval = None
             self._release_steps = set()
             items = [(f"steps[{i}]", s) for i, s in enumerate(steps)]
+        # the stage arguments keep their states: their only Parallel (Release) is not resumed into
+        self._resume_branches = bool(steps)
         problems = Problems.at(type(self).__name__, self)
         #: The graph of steps: nodes, edges, layout (see :mod:`sm_constructs.graph`).
         self.graph = PipelineGraph(items, problems, describe=_describe_step)
@@ -487,31 +490,22 @@ class MlPipeline(NotifiedWorkflow):
             check_input_default(problems, f"inputs[{i}].default", f)
         if s3_trigger is not None:
             check_jsonpath_member(problems, "s3_trigger.input_field", s3_trigger.input_field)
-        if quality_gate is not None:
-            if not is_token(quality_gate.threshold) and not isinstance(quality_gate.threshold, int | float):
-                problems.add("quality_gate.threshold", quality_gate.threshold, "must be a number")
-            if not quality_gate.metric or any(not part.isidentifier() for part in quality_gate.metric.split(".")):
-                problems.add("quality_gate.metric", quality_gate.metric, "must be a dotted path such as 'metrics.auc'")
-            check_jsonpath_member(problems, "quality_gate.threshold_input", quality_gate.threshold_input)
-            problems.one_of("quality_gate.comparison", quality_gate.comparison, list(_COMPARISONS))
-            # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
-            check_request(
-                problems, "s3", "GetObject", {"Bucket": quality_gate.bucket.bucket_name, "Key": quality_gate.key}
-            )
-            prefix = quality_gate.static_prefix()
-            if not prefix:
-                problems.add(
-                    "quality_gate.key_prefix",
-                    quality_gate.key_prefix,
-                    "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
-                    "so the state machine may read that prefix only, not the whole bucket",
-                )
-            else:
-                problems.s3_prefix("quality_gate.key_prefix", prefix)
-            if quality_gate.threshold_input in names:
-                problems.add(
-                    "inputs", quality_gate.threshold_input, "is declared by the quality gate; do not declare it again"
-                )
+        gates = [("quality_gate", quality_gate)] if quality_gate is not None else []
+        for i, step in enumerate(steps):
+            gate = step.what if isinstance(step, Step) else step
+            if isinstance(gate, QualityGate):
+                gates.append((f"steps[{i}]", gate))
+                if not isinstance(step, Step) or not step.depends_on:
+                    reads = json.dumps(sfn.FieldUtils.render_object({"Key": gate.key}), default=str)
+                    if "$.steps." not in reads:
+                        problems.add(
+                            f"steps[{i}]",
+                            "QualityGate",
+                            "nothing orders the gate after the step that writes its report: give "
+                            "Step(gate, depends_on=[<that step>])",
+                        )
+        for at, gate in gates:
+            cls._check_quality_gate(problems, at, gate, names)
         check_request(problems, "sns", "Publish", {"Subject": _FAILURE_SUBJECT, "Message": "{}"})
         problems.int_range("retry_attempts", retry_attempts, 0, 10)
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
@@ -528,6 +522,30 @@ class MlPipeline(NotifiedWorkflow):
         if s3_trigger is not None:
             problems.s3_prefix("s3_trigger.prefix", s3_trigger.prefix)
         problems.raise_if_any()
+
+    @staticmethod
+    def _check_quality_gate(problems: Problems, at: str, gate: QualityGate, inputs: Sequence[str]) -> None:
+        """A quality gate's props, the same for ``quality_gate=`` and a gate among ``steps=`` (``at``)."""
+        if not is_token(gate.threshold) and not isinstance(gate.threshold, int | float):
+            problems.add(f"{at}.threshold", gate.threshold, "must be a number")
+        if not gate.metric or any(not part.isidentifier() for part in gate.metric.split(".")):
+            problems.add(f"{at}.metric", gate.metric, "must be a dotted path such as 'metrics.auc'")
+        check_jsonpath_member(problems, f"{at}.threshold_input", gate.threshold_input)
+        problems.one_of(f"{at}.comparison", gate.comparison, list(_COMPARISONS))
+        # The report is read with S3 GetObject (aws-sdk integration): its model rules the key.
+        check_request(problems, "s3", "GetObject", {"Bucket": gate.bucket.bucket_name, "Key": gate.key})
+        prefix = gate.static_prefix()
+        if not prefix:
+            problems.add(
+                f"{at}.key_prefix",
+                gate.key_prefix,
+                "the report key is read at run time with no fixed prefix: give key_prefix (e.g. 'evaluation/') "
+                "so the state machine may read that prefix only, not the whole bucket",
+            )
+        else:
+            problems.s3_prefix(f"{at}.key_prefix", prefix)
+        if gate.threshold_input in inputs:
+            problems.add("inputs", gate.threshold_input, "is declared by the quality gate; do not declare it again")
 
     @staticmethod
     def _check_name_prefixes(problems: Problems, steps: Sequence[tuple[str, SageMakerDefinition]]) -> None:
@@ -601,11 +619,13 @@ class MlPipeline(NotifiedWorkflow):
         plan = self.graph.layout(self._max_concurrency)
         assert plan is not None  # _validate: steps or stages are given
         top = plan.parts if isinstance(plan, Series) else [plan]
+        self._resume_order = [step_id for part in top for step_id in self._resumable_ids(part)]
         chain: sfn.Chain | None = None
         for part in top:
             step = self._render(part, in_branch=False)
-            if isinstance(part, Node) and isinstance(part.what, SageMakerDefinition) and part.what is not self.approval:
-                self._resumable.append((part.id, step))
+            # a step in a Parallel branch is started at through its Parallel state, whose branches skip to it
+            if isinstance(part, Node) or self._resume_branches:
+                self._resumable += [(step_id, step) for step_id in self._resumable_ids(part)]
             chain = sfn.Chain.start(step) if chain is None else chain.next(step)
         assert chain is not None
         chain.next(sfn.Succeed(self, "PipelineSucceeded"))
@@ -639,10 +659,49 @@ class MlPipeline(NotifiedWorkflow):
                 comment="Independent steps; their results are merged back into $.steps",
             )
             for branch in plan.branches:
-                parallel.branch(self._render(branch, in_branch=True))
+                parallel.branch(self._branch(branch))
             self._catch(parallel, name, in_branch)
             return parallel
         return self._render_node(plan, in_branch=in_branch)
+
+    def _resumable_ids(self, plan: Node | Series | Group) -> list[str]:
+        """The job steps of a part of the layout a selective re-run can start at, in run order."""
+        return [
+            n.id for n in plan_nodes(plan) if isinstance(n.what, SageMakerDefinition) and n.what is not self.approval
+        ]
+
+    def _branch(self, plan: Node | Series | Group) -> sfn.IChainable:
+        """A ``Parallel`` branch. When it holds a step a selective re-run can start at, it begins with
+        ``ResumeBranch_<first step>``: a re-run from one of its steps skips to the part holding it; a
+        re-run from a step after all of them ends the branch at once (``SkipBranch_<first step>``:
+        their results are among ``input.resume.steps``); otherwise the whole branch runs."""
+        parts = plan.parts if isinstance(plan, Series) else [plan]
+        rendered = [(part, self._render(part, in_branch=True)) for part in parts]
+        chain = sfn.Chain.start(rendered[0][1])
+        for _, state in rendered[1:]:
+            chain = chain.next(state)
+        ids = self._resumable_ids(plan)
+        if not ids or not self._resume_branches:
+            return chain
+        first = plan_nodes(plan)[0].id
+        at = "$.input.resume.from"
+
+        def starting_at(step_ids: Sequence[str]) -> sfn.Condition:
+            named = [sfn.Condition.string_equals(at, step_id) for step_id in step_ids]
+            return sfn.Condition.and_(
+                sfn.Condition.is_present(at), named[0] if len(named) == 1 else sfn.Condition.or_(*named)
+            )
+
+        resume = sfn.Choice(self, f"ResumeBranch_{first}"[:MAX_STATE_NAME], comment="Selective re-run in this branch")
+        for part, state in rendered:
+            part_ids = self._resumable_ids(part)
+            if part_ids:
+                resume.when(starting_at(part_ids), state)
+        later = self._resume_order[self._resume_order.index(ids[-1]) + 1 :]
+        if later:
+            resume.when(starting_at(later), sfn.Pass(self, f"SkipBranch_{first}"[:MAX_STATE_NAME]))
+        resume.otherwise(chain)
+        return resume
 
     def _render_node(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
         what = node.what

@@ -52,6 +52,7 @@ def _uv(*args: str | Path, cwd: Path) -> None:
 #: From the durations ``make test`` reports; a group missing here starts after these, before the unit tests.
 LONGEST_FIRST = (
     "chaos",
+    "example-any-shape",
     "example-studio-summary",
     "scanners",
     "example-notebook-training",
@@ -113,7 +114,8 @@ def _once_per_run(tmp_path_factory, name: str) -> Iterator[tuple[Path, bool]]:
 
 @pytest.fixture(scope="session")
 def venv(tmp_path_factory) -> Path:
-    """The built wheel with its ``local`` extra in a fresh virtual environment, as a new project installs it.
+    """The built wheel with its ``local`` and ``spark`` extras in a fresh virtual environment, as a new
+    project installs it (examples/any-shape runs a Spark processing job).
 
     Built once per test run and shared by every xdist worker (:func:`_once_per_run`).
     """
@@ -128,7 +130,7 @@ def venv(tmp_path_factory) -> Path:
                 "-o", constraints, cwd=_ROOT)  # fmt: skip
             _uv("venv", "-q", out / "venv", "--python", sys.executable, cwd=_ROOT)
             _uv("pip", "install", "-q", "--python", out / "venv" / "bin" / "python", "-c", constraints,
-                f"{wheel}[local]", cwd=_ROOT)  # fmt: skip
+                f"{wheel}[local,spark]", cwd=_ROOT)  # fmt: skip
     return out / "venv"
 
 

@@ -7,7 +7,7 @@ into the same emulator (the first run's data still there), run again to see the 
 destroyed: afterwards nothing of the stack is left but what its template RETAINs, and ``sm-local
 destroy`` lists those. The wall time of each phase is printed per example (``pytest -rP``).
 
-One xdist group per example, so the four run side by side; they share one wheel venv (conftest.py).
+One xdist group per example, so they run side by side; they share one wheel venv (conftest.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from graph_guarantees import assert_every_step_guaranteed
 
+from sm_constructs import cli
 from sm_constructs.local.cli import processes
 from sm_constructs.local.cli.demo import health
 
@@ -489,4 +491,105 @@ def test_lambda_check(user_app):
     assert app.read(bucket, f"processed/{first_run}/report.json")  # the first run's output is still there
 
     app.destroy_and_check(["LambdaCheck"])
+    app.settle()
+
+
+def _objects(app: UserApp, uri: str) -> dict[str, bytes]:
+    """The objects under an ``s3://`` prefix (key after the prefix → body), without dot files (Spark's ``.crc``)."""
+    bucket, prefix = uri.removeprefix("s3://").split("/", 1)
+    listed = app.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+    rest = [o["Key"][len(prefix) :] for o in listed]
+    return {k: app.read(bucket, prefix + k) for k in rest if not k.rsplit("/", 1)[-1].startswith(".")}
+
+
+def _watched_together(history: list[dict[str, Any]], *states: str) -> bool:
+    """At some point of the run ``sm-pipeline watch`` showed each of ``states`` running (one per branch)."""
+    return any(set(states) <= set(cli._running(history[:i]).split(", ")) for i in range(len(history)))
+
+
+@pytest.mark.xdist_group("example-any-shape")
+def test_any_shape(user_app):
+    app = user_app("any-shape")
+    printed = app.deploy("deploy")
+    bucket, endpoint = app.physical_id("AnyShape", "AWS::S3::Bucket", "DataBucket"), "shape-buyers"
+    machine = app.physical_id("AnyShape", "AWS::StepFunctions::StateMachine", "Pipeline")
+    app.expect_outputs(
+        "AnyShape", printed, {"PipelineArn": machine, "EndpointName": endpoint, "DataBucketName": bucket}
+    )
+    # every step, whatever its kind or place in the graph, has the pipeline's guarantees
+    template = json.loads((app.dir / "cdk.out" / "AnyShape.template.json").read_text())
+    jobs = ("Sessionize", "Featurize", "Train", "Tune", "Model", "ServerlessConfig", "Score")
+    prefixes = ("sessionize", "featurize", "train", "tune", "model", "serverless", "score")
+    named = {job: f"shape-{p}" for job, p in zip(jobs, prefixes, strict=True)}
+    assert_every_step_guaranteed(template, named, inputs=["eventsUri"])
+    # a run-time input that is not an S3 URI stops the run before any step, naming the field
+    refused = app.sh("run", "any-shape", "--input", '{"eventsUri": "raw/events/"}', fails=True)
+    assert "InvalidInput" in refused and "eventsUri" in refused
+    assert not app.client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"]
+    app.client("s3").upload_file(str(app.dir / "data" / "events.csv"), bucket, "raw/events/events.csv")
+    sm = app.client("sagemaker")
+
+    def run(phase: str) -> int:
+        """One run, every step checked; the number of sessions Spark found."""
+        steps = app.run(phase, "any-shape")["steps"]
+        run_prefix = f"s3://{bucket}/processed/{app.execution_name}/"
+        (sessions,) = [body for key, body in _objects(app, f"{run_prefix}sessions/").items() if key.endswith(".csv")]
+        header, *rows = sessions.decode().splitlines()
+        assert header == "session_id,started,views,products,carts,seconds,bought"
+        # the featurizer (our own container) splits every session, in the XGBoost container's layout
+        splits = {
+            s: _objects(app, f"{run_prefix}{s}/")[f"{s}.csv"].decode().splitlines()
+            for s in ("train", "validation", "batch")
+        }
+        assert sum(map(len, splits.values())) == len(rows)
+        assert {len(r.split(",")) for r in splits["train"] + splits["validation"]} == {7}
+        assert {len(r.split(",")) for r in splits["batch"]} == {6}
+        # spot training beside the tuning job: neither reads the other
+        train = sm.describe_training_job(TrainingJobName=steps["Train"]["TrainingJobName"])
+        assert train["EnableManagedSpotTraining"] and train["StoppingCondition"]["MaxWaitTimeInSeconds"] == 7200
+        assert train["CheckpointConfig"]["S3Uri"] == f"s3://{bucket}/checkpoints/{app.execution_name}/"
+        execution = machine.replace(":stateMachine:", ":execution:") + f":{app.execution_name}"
+        history = app.client("stepfunctions").get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        app.expect(_watched_together(history, "Train", "Tune"), f"{phase}: Train and Tune did not run side by side")
+        tuning = steps["Tune"]["HyperParameterTuningJobName"]
+        trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning)
+        trials = trials["TrainingJobSummaries"]
+        assert len(trials) == 2 and all(t["TrainingJobStatus"] == "Completed" for t in trials)
+        assert all(
+            sm.describe_training_job(TrainingJobName=t["TrainingJobName"])["EnableManagedSpotTraining"] for t in trials
+        )
+        best = max(trials, key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+        assert steps["Tune"]["BestTrainingJobName"] == best["TrainingJobName"]
+        model = sm.describe_model(ModelName=steps["Model"]["ModelName"])
+        assert best["TrainingJobName"] in model["PrimaryContainer"]["ModelDataUrl"]
+        # the serverless endpoint beside the batch transform, both on the best trial's model
+        app.expect(
+            _watched_together(history, "ServerlessConfig", "Score"),
+            f"{phase}: the endpoint and the transform did not run side by side",
+        )
+        config = sm.describe_endpoint_config(EndpointConfigName=steps["ServerlessConfig"]["EndpointConfigName"])
+        assert config["ProductionVariants"][0]["ModelName"] == model["ModelName"]
+        assert config["ProductionVariants"][0]["ServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 2}
+        described = sm.describe_endpoint(EndpointName=endpoint)
+        assert (described["EndpointStatus"], described["EndpointConfigName"]) == (
+            "InService",
+            config["EndpointConfigName"],
+        )
+        answer = app.client("sagemaker-runtime").invoke_endpoint(
+            EndpointName=endpoint, Body="\n".join(splits["batch"][:3]), ContentType="text/csv"
+        )
+        predictions = [float(p) for p in answer["Body"].read().decode().split()]
+        assert len(predictions) == 3 and all(0 <= p <= 1 for p in predictions)
+        scores = _objects(app, steps["Score"]["OutputPath"])["batch.csv.out"].decode().split()
+        assert len(scores) == len(splits["batch"]) and all(0 <= float(p) <= 1 for p in scores)
+        return len(rows)
+
+    first = run("run")
+    # sessions end after 10 minutes without a page view instead of 30: a slow reader's visit is now two
+    app.edit("scripts/sessionize.py", "GAP_MINUTES = 30\n", "GAP_MINUTES = 10\n")
+    app.deploy("redeploy")
+    second = run("rerun")
+    assert first == 202 and second > first
+
+    app.destroy_and_check(["AnyShape"])
     app.settle()

@@ -86,7 +86,8 @@ def test_candidates_run_side_by_side_then_the_condition(asl):
         ran = _chain(branch["States"], branch["StartAt"])
         jobs = [n for n in ran if n in (f"Prepare{name}", f"Train{name}", f"Evaluate{name}")]
         # each job sits behind its cache lookup: the chain passes the cache states and the hit/miss choice
-        assert ran[0] == f"Prepare{name}CacheKey" and f"Train{name}CacheKey" in ran and f"Evaluate{name}CacheKey" in ran
+        assert ran[:2] == [f"ResumeBranch_Prepare{name}", f"Prepare{name}CacheKey"]
+        assert f"Train{name}CacheKey" in ran and f"Evaluate{name}CacheKey" in ran
         assert set(jobs) <= {f"Prepare{name}", f"Train{name}", f"Evaluate{name}"}
         assert ran.index(f"Train{name}CacheKey") < ran.index(f"Evaluate{name}CacheKey")
 
@@ -502,8 +503,33 @@ def test_spark_then_byo_then_training_tuning_model_and_serverless_beside_transfo
     assert [n.id for n in pipeline.graph.order()][:2] == ["Sessionize", "Featurize"]
     assert _top(asl) == ["Sessionize", "Featurize", "Parallel_Train_Tune", "PipelineSucceeded"]
     train_branch, tune_branch = asl["States"]["Parallel_Train_Tune"]["Branches"]
-    assert _chain(train_branch["States"], train_branch["StartAt"]) == ["Train"]
-    assert _chain(tune_branch["States"], tune_branch["StartAt"]) == ["Tune", "Model", "Parallel_Serverless_Score"]
+    assert _chain(train_branch["States"], train_branch["StartAt"]) == ["ResumeBranch_Train", "Train"]
+    assert _chain(tune_branch["States"], tune_branch["StartAt"]) == [
+        "ResumeBranch_Tune",
+        "Tune",
+        "Model",
+        "Parallel_Serverless_Score",
+    ]
+    # a re-run from a step in a branch starts at its Parallel state, whose branches skip to it (or skip)
+    resume = {c["And"][1]["StringEquals"]: c["Next"] for c in asl["States"]["Resume"]["Choices"]}
+    assert list(resume) == ["Sessionize", "Featurize", "Train", "Tune", "Model", "Serverless", "Score"]
+    assert asl["States"]["ResumeAtScore"]["Next"] == "Parallel_Train_Tune"
+    train_resume = train_branch["States"]["ResumeBranch_Train"]
+    assert [(c["And"][1], c["Next"]) for c in train_resume["Choices"]] == [
+        ({"Variable": "$.input.resume.from", "StringEquals": "Train"}, "Train"),
+        (
+            {
+                "Or": [
+                    {"Variable": "$.input.resume.from", "StringEquals": s}
+                    for s in ("Tune", "Model", "Serverless", "Score")
+                ]
+            },
+            "SkipBranch_Train",
+        ),
+    ]
+    assert train_resume["Default"] == "Train"
+    tune_resume = tune_branch["States"]["ResumeBranch_Tune"]
+    assert [c["Next"] for c in tune_resume["Choices"]] == ["Tune", "Model", "Parallel_Serverless_Score"]
 
 
 def test_the_stage_arguments_keep_their_release_state(parts):
@@ -542,3 +568,41 @@ def test_a_quality_gate_among_the_steps_declares_its_threshold(parts):
     pipeline = MlPipeline(stack, "P", steps=[a, Step(gate, depends_on=[a])], alarms=False)
     assert [(f.name, f.default) for f in pipeline.inputs] == [("threshold", 0.8)]
     assert [n.id for n in pipeline.graph.order()] == ["A", "QualityGate"]
+
+
+def test_a_quality_gate_among_the_steps_gets_the_checks_of_quality_gate(parts):
+    from sm_constructs import QualityGate
+
+    stack, job = parts
+    a = job("A")
+    data = stack.node.find_child("Data")
+    bad = QualityGate(
+        bucket=data.bucket,
+        key=sfn.JsonPath.string_at("$.input.reportKey"),
+        metric="metrics..auc",
+        threshold=0.8,
+        comparison="=>",  # type: ignore[arg-type]
+    )
+    message = _error(lambda: MlPipeline(stack, "P", steps=[a, bad], alarms=False))
+    assert "steps[1].metric" in message and "metrics..auc" in message and "dotted path" in message
+    assert "steps[1].comparison" in message and "=>" in message
+    assert "steps[1].key_prefix" in message and "no fixed prefix" in message
+    # nothing orders it after the step writing its report
+    assert "steps[1]" in message and "Step(gate, depends_on=[<that step>])" in message
+    # the same gate as the stage argument: the same messages, named quality_gate
+    slot = _error(lambda: MlPipeline(stack, "Q", evaluation=a, quality_gate=bad, alarms=False))
+    assert "quality_gate.metric" in slot and "quality_gate.comparison" in slot and "quality_gate.key_prefix" in slot
+
+
+def test_every_step_of_the_graph_has_the_guarantees(synthesized):
+    from graph_guarantees import assert_every_step_guaranteed
+
+    jobs = {
+        f"{kind}{n}": f"graph-{prefix}-{n.lower()}"
+        for n in "AB"
+        for kind, prefix in (("Prepare", "prepare"), ("Train", "train"), ("Evaluate", "evaluate"))
+    }
+    jobs |= {f"Model{n}": f"graph-model-{n.lower()}" for n in "AB"} | {
+        f"Score{n}": f"graph-score-{n.lower()}" for n in "AB"
+    }
+    assert_every_step_guaranteed(synthesized["template"].to_json(), jobs, inputs=["inputDataUri"])

@@ -1,69 +1,64 @@
-"""README's graph pipeline run in the local emulator (moto's Step Functions interpreter and the job runner).
+"""README's graph pipeline deployed into the local emulator with the real CDK CLI (CloudFormation, IAM
+enforced: every call a step makes is checked against the policies the pipeline derived) and run.
 
 Two preprocessing branches, two candidate trainings and their evaluations run side by side; the
 condition reads both reports and registers and releases the better candidate. A second run on the
-same data reuses every job (step caching) and registers no duplicate version. The state machine is
-created from the synthesized template without CloudFormation (as tests/test_cache_emulator.py
-does), so IAM enforcement is off here; the pipeline's IAM is asserted on the template in
-tests/test_graph.py.
+same data reuses every job (step caching) and registers no duplicate version.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Environment, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
-from cache_harness import ACCOUNT, REGION, run, state_machine_definition, upload_assets
+from aws_cdk import App, Stack
+from cache_harness import run
 from graph_app import build
 
-from sm_constructs import cli
-from sm_constructs.local.cli.demo import LocalSession, start_server, stop_server
+from sm_constructs import MlDataBucket, SageMakerExecutionRole, cli
+from sm_constructs.local.cli.demo import ACCOUNT_ID, REGION, LocalSession, cdk, emulator_env, start_server, stop_server
 from sm_constructs.local.server import _free_port
 
 pytestmark = pytest.mark.xdist_group("graph-emulator")
-BUCKET = "graph-test-data"
+STACK = "GraphTest"
 GROUP = "graph-candidates"
 DATA = Path(__file__).resolve().parents[1] / "reference" / "data" / "churn.csv"
 
 
-def _synth(outdir: Path) -> tuple[dict, Path]:
+def _synth(outdir: Path) -> Path:
+    """README's graph pipeline in a stack of its own: a data bucket, an execution role granted the
+    prefixes the steps read and write, and the pipeline (its failure topic and alarms included)."""
     app = App(outdir=str(outdir))
-    stack = Stack(app, "GraphTest", env=Environment(account=ACCOUNT, region=REGION))
-    role = iam.Role.from_role_arn(stack, "Role", f"arn:aws:iam::{ACCOUNT}:role/sm-exec", mutable=False)
-    build(stack, s3.Bucket.from_bucket_name(stack, "Data", BUCKET), role, alarms=False)
-    assembly = app.synth()
-    return assembly.get_stack_by_name("GraphTest").template, Path(assembly.directory)
+    stack = Stack(app, STACK)
+    data = MlDataBucket(stack, "Data")
+    role = SageMakerExecutionRole(stack, "Exec")
+    data.grant_read(role, "raw/")
+    for prefix in ("processed/", "models/", "evaluation/", "scores/"):
+        data.grant_read_write(role, prefix)
+    build(stack, data.bucket, role, key=data.encryption_key)
+    return Path(app.synth().directory)
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("graph-local")
-    template, assembly_dir = _synth(workdir / "cdk.out")
-    proc, url = start_server(_free_port(), workdir, time_scale=0.05, enforce_iam=False)
+    assembly = _synth(workdir / "cdk.out")
+    proc, url = start_server(_free_port(), workdir, time_scale=0.05)
     try:
+        env, log = emulator_env(url), workdir / "cdk.log"
+        cdk(env, "bootstrap", f"aws://{ACCOUNT_ID}/{REGION}", log=log, cwd=workdir)
+        cdk(env, "deploy", STACK, "--app", str(assembly), "--require-approval", "never", log=log, cwd=workdir)
         session = LocalSession(url)
-        session.client("s3").create_bucket(Bucket=BUCKET)
-        session.client("s3").upload_file(str(DATA), BUCKET, "raw/churn.csv")
-        session.client("sagemaker").create_model_package_group(ModelPackageGroupName=GROUP)
-        upload_assets(session, assembly_dir, "GraphTest")
-        resources = {}
-        for logical_id, resource in template["Resources"].items():
-            if resource["Type"] == "AWS::SNS::Topic":
-                resources[logical_id] = session.client("sns").create_topic(Name=logical_id)["TopicArn"]
-            elif resource["Type"] == "AWS::SageMaker::ModelPackageGroup":
-                resources[logical_id] = GROUP
-            else:
-                resources[logical_id] = logical_id
-        machine = session.client("stepfunctions").create_state_machine(
-            name="graph-test",
-            definition=state_machine_definition(template, resources),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/sfn",
-        )["stateMachineArn"]
-        yield {"session": session, "machine": machine}
+        resources = session.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+        physical = {(r["ResourceType"], r["LogicalResourceId"]): r["PhysicalResourceId"] for r in resources}
+        (bucket,) = [
+            p for (kind, logical), p in physical.items() if kind == "AWS::S3::Bucket" and "DataBucket" in logical
+        ]
+        (machine,) = [p for (kind, _), p in physical.items() if kind == "AWS::StepFunctions::StateMachine"]
+        session.client("s3").upload_file(str(DATA), bucket, "raw/churn.csv")
+        yield {"session": session, "machine": machine, "bucket": bucket}
     finally:
         stop_server(proc)
 
@@ -79,7 +74,7 @@ def _auc(emulator, output: dict, name: str) -> float:
 
 def test_the_graph_runs_in_parallel_picks_the_better_candidate_and_a_cached_rerun_adds_no_version(emulator):
     started = time.monotonic()
-    first = run(emulator["session"], emulator["machine"], "graph-1", {"inputDataUri": f"s3://{BUCKET}/raw/"}, 600)
+    first = run(emulator["session"], emulator["machine"], "graph-1", {}, 600)
     assert first["status"] == "SUCCEEDED", (first["described"].get("cause"), first["entered"][-6:])
     entered = first["entered"]
     for job in ("PrepareA", "PrepareB", "TrainA", "TrainB", "EvaluateA", "EvaluateB"):
@@ -98,12 +93,12 @@ def test_the_graph_runs_in_parallel_picks_the_better_candidate_and_a_cached_reru
     assert {f"Register{better}", f"Model{better}", f"Score{better}"} <= set(entered)
     assert not {f"Register{worse}", f"Model{worse}", f"Score{worse}"} & set(entered)
     (version,) = _versions(emulator)
-    scored = emulator["session"].client("s3").list_objects_v2(Bucket=BUCKET, Prefix="scores/graph-1/")
+    scored = emulator["session"].client("s3").list_objects_v2(Bucket=emulator["bucket"], Prefix="scores/graph-1/")
     assert scored.get("KeyCount", 0) >= 1
 
     # the same data again: every job is reused, the condition reads the reused evaluations' reports,
     # and the version the first run registered is this run's (no duplicate)
-    second = run(emulator["session"], emulator["machine"], "graph-2", {"inputDataUri": f"s3://{BUCKET}/raw/"}, 600)
+    second = run(emulator["session"], emulator["machine"], "graph-2", {}, 600)
     assert second["status"] == "SUCCEEDED", second["described"].get("cause")
     for job in ("PrepareA", "PrepareB", "TrainA", "TrainB", "EvaluateA", "EvaluateB"):
         assert f"{job}CacheHit" in second["entered"] and job not in second["entered"], job
@@ -114,3 +109,18 @@ def test_the_graph_runs_in_parallel_picks_the_better_candidate_and_a_cached_reru
     print(
         f"graph runs: {first['seconds']:.0f}s, cached {second['seconds']:.0f}s, test {time.monotonic() - started:.0f}s"
     )
+
+
+def test_a_rerun_from_a_step_inside_a_branch_skips_the_rest_and_reuses_their_results(emulator):
+    """``sm-pipeline run --from TrainB --reuse <first run>``: candidate A's branch is skipped, B's starts at TrainB."""
+    client = emulator["session"].client("stepfunctions")
+    first = f"{emulator['machine'].replace(':stateMachine:', ':execution:')}:graph-1"
+    payload = json.loads(cli.resume_input(client, emulator["machine"], "TrainB", first, "{}"))
+    assert sorted(payload["resume"]["steps"]) == ["EvaluateA", "PrepareA", "PrepareB", "TrainA"]
+    rerun = run(emulator["session"], emulator["machine"], "graph-from-trainb", payload, 600)
+    assert rerun["status"] == "SUCCEEDED", rerun["described"].get("cause")
+    entered = set(rerun["entered"])
+    assert {"SkipBranch_PrepareA", "TrainBCacheKey", "EvaluateBCacheKey", "PickBetter"} <= entered
+    assert not {"PrepareACacheKey", "TrainACacheKey", "EvaluateACacheKey", "PrepareBCacheKey"} & entered
+    # the skipped steps' results are the first run's, as later steps read them
+    assert rerun["output"]["steps"]["TrainA"] == payload["resume"]["steps"]["TrainA"]

@@ -80,7 +80,8 @@ def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
         ]
     )
     assert argv[0].endswith("pyspark/bin/spark-submit")
-    assert argv[1:] == ["--master", "local[*]", "--py-files", "/x/lib.zip", "/x/app.py", "--n", "1"]
+    assert argv[1:4] == ["--master", "local[*]", "--conf"]
+    assert argv[-5:] == ["--py-files", "/x/lib.zip", "/x/app.py", "--n", "1"]
     assert env["PYSPARK_PYTHON"] == sys.executable and Path(env["JAVA_HOME"], "bin", "java").exists()
 
 
