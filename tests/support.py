@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -83,3 +84,20 @@ def env_client(url: str, env: dict[str, str], service: str, region: str) -> Any:
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=env.get("AWS_SESSION_TOKEN"),
     )
+
+
+def new_user_env(venv: Path, home: Path) -> dict[str, str]:
+    """The environment of a new user's shell: the wheel's venv and the pinned CDK CLI on ``PATH``, no AWS
+    or CDK settings, and a ``HOME`` of its own (no ``~/.aws``).
+
+    The jsii runtime's package cache stays where it was (``JSII_RUNTIME_PACKAGE_CACHE_ROOT``): with the new
+    ``HOME`` each app's first synth would unpack aws-cdk-lib's tarball again (about 5 s of CPU), which
+    a user does once per machine, not once per app. The cache's default root is jsii's ``defaultCacheRoot``
+    (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``aws/jsii/package-cache``).
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV", "CDK_", "PYTHONPATH"))}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    env.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(Path(cache_home, "aws", "jsii", "package-cache")))
+    env["HOME"] = str(home)
+    return env

@@ -29,6 +29,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from graph_guarantees import assert_every_step_guaranteed
+from support import new_user_env
 
 from sm_constructs import cli
 from sm_constructs.local.cli import processes
@@ -46,10 +47,7 @@ class UserApp:
     def __init__(self, name: str, venv: Path, tmp_path: Path) -> None:
         self.name = name
         self.dir = Path(shutil.copytree(EXAMPLES / name, tmp_path / name))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV", "CDK_", "PYTHONPATH"))}
-        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-        env["HOME"] = str(tmp_path)  # no ~/.aws
-        self.env = env
+        self.env = new_user_env(venv, tmp_path)
         self.sm_local = str(venv / "bin" / "sm-local")
         self.times: dict[str, float] = {}
         self.url = ""

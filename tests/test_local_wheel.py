@@ -10,7 +10,6 @@ its Node 22), found by ``sm-local`` as it would find a global install.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from support import new_user_env
 
 from sm_constructs.local.cli.demo import health
 
@@ -42,9 +42,7 @@ def test_wheel_provides_the_local_extra_and_the_reference_app(venv):
 
 def test_sm_local_deploys_runs_changes_and_destroys_an_app_of_its_own(venv, tmp_path):
     app = Path(shutil.copytree(ROOT / "tests" / "apps" / "tiny", tmp_path / "app"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV", "CDK_"))}
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    env["HOME"] = str(tmp_path)  # no ~/.aws
+    env = new_user_env(venv, tmp_path)
     sm_local = str(venv / "bin" / "sm-local")
 
     def run(*args: str) -> str:
