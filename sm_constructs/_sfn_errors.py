@@ -32,6 +32,8 @@ from functools import cache
 import botocore.session
 
 __all__ = [
+    "ALREADY_EXISTS_CAUSE",
+    "ALREADY_EXISTS_ERROR",
     "OPTIMIZED_THROTTLING_ERROR",
     "QUOTA_ERROR",
     "SDK_THROTTLING_ERROR",
@@ -84,3 +86,17 @@ QUOTA_ERROR = optimized_error_name(QUOTA_CODE)
 def throttling_error(*, sdk: bool) -> str:
     """The name a throttled SageMaker call reports through the optimized (``sdk=False``) or SDK integration."""
     return SDK_THROTTLING_ERROR if sdk else OPTIMIZED_THROTTLING_ERROR
+
+
+#: The code SageMaker returns for a lineage entity (context, action, association) that exists already:
+#: ``ValidationException``, unmodeled in SageMaker's API (botocore: CreateContext, CreateAction and
+#: AddAssociation declare only ``ResourceLimitExceeded`` / ``ResourceNotFound``).
+VALIDATION_CODE = "ValidationException"
+#: ... so through the AWS SDK integration it is ``SageMaker.SageMakerException``, told apart from a
+#: throttled call only by its cause, which carries the message.
+ALREADY_EXISTS_ERROR = sdk_error_name(VALIDATION_CODE)
+#: A Choice ``StringMatches`` pattern for that cause. AWS documents no message text for it: the pattern
+#: is this library's reading, checked against the emulator only. A cause it does not match fails the
+#: run (a redriven run that meets an existing entity fails loudly), it never passes an error off as
+#: "exists".
+ALREADY_EXISTS_CAUSE = "*already exists*"

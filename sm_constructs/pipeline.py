@@ -71,9 +71,10 @@ from .graph import (
 )
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
-from .jobs.hosting import EndpointDeployment
+from .jobs.hosting import EndpointDeployment, ModelDefinition
 from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
+from .lineage import RunLineage, lineage_prefix, lineage_step, versioned_uris
 from .state_machine import MlStateMachine
 from .storage import MlDataBucket
 
@@ -273,6 +274,8 @@ class MlPipeline(NotifiedWorkflow):
         instead of the stage arguments. Default: - the graph the stage arguments build.
     :param max_concurrency: the most branches of one ``Parallel`` state (Step Functions' limit of
         10 nested intrinsic functions bounds the merge of their results). Default: 10.
+    :param lineage: record each successful run's data, jobs, model version and endpoint as SageMaker
+        ML Lineage Tracking entities (:mod:`sm_constructs.lineage`, docs/provenance.md). Default: True.
     """
 
     state_machine: MlStateMachine
@@ -308,6 +311,7 @@ class MlPipeline(NotifiedWorkflow):
         cache: StepCache | None = None,
         max_cost_per_run: float | None = None,
         log_group: logs.ILogGroup | None = None,
+        lineage: bool = True,
     ) -> None:
         self._validate(
             scope,
@@ -395,6 +399,7 @@ class MlPipeline(NotifiedWorkflow):
         )
         self._failures: dict[str, sfn.IChainable] = {}
         self._reads_newest_version = False
+        self._lineage = lineage
         chain = self._build_graph()
         timeout = self._total_timeout()
         self._build_state_machine(
@@ -628,6 +633,8 @@ class MlPipeline(NotifiedWorkflow):
                 self._resumable += [(step_id, step) for step_id in self._resumable_ids(part)]
             chain = sfn.Chain.start(step) if chain is None else chain.next(step)
         assert chain is not None
+        if self._lineage:
+            chain = chain.next(self._lineage_states(plan))
         chain.next(sfn.Succeed(self, "PipelineSucceeded"))
         if not self._resumable:  # a Choice needs at least one rule
             return self._input_states().next(chain)
@@ -636,6 +643,29 @@ class MlPipeline(NotifiedWorkflow):
         )
         self._resume_states(resume, first=chain)
         return self._input_states().next(resume)
+
+    def _lineage_states(self, plan: Node | Series | Group) -> RunLineage:
+        """The run's lineage (:class:`RunLineage`): every step of the layout that ran a job, registered
+        a version or deployed an endpoint; a cached step's inputs with their data fingerprint."""
+        nodes = [n.what for n in plan_nodes(plan)]
+        model = next((what for what in nodes if isinstance(what, ModelDefinition)), None)
+        fingerprinted = {c.node.scope.node.id: c.data_inputs for c in self._cached_steps if c.data_inputs}  # type: ignore[union-attr]
+        steps, versioned = [], {}
+        for what in nodes:
+            inputs = fingerprinted.get(getattr(getattr(what, "node", None), "id", ""), [])
+            step = lineage_step(what, data=versioned_uris(what.node.id, inputs) if inputs else None, model=model)
+            if step is not None:
+                steps.append(step)
+                if inputs:
+                    versioned[step.id] = inputs
+        return RunLineage(
+            self,
+            "Lineage",
+            prefix=lineage_prefix(self.node.path),
+            steps=steps,
+            versioned=versioned,
+            failure=self._failure_for("Lineage", False),
+        )
 
     def _render(self, plan: Node | Series | Group, *, in_branch: bool) -> sfn.IChainable:
         """The states of a part of the layout; inside a ``Parallel`` branch a failure ends the branch
