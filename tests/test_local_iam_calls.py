@@ -42,6 +42,10 @@ SAMPLE = {
     "@autoscaling_endpoint": "arn:aws:sagemaker:us-east-1:123456789012:endpoint/e",
     "@autoscaling_endpoint_config": "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c",
     "@function_arn": "arn:aws:lambda:us-east-1:123456789012:function:f",  # the emulator's look-up of FunctionName
+    # lineage: an artifact's ARN is a hash of its source (SAR resource type artifact); AddAssociation's ends
+    "@new_artifact": "arn:aws:sagemaker:us-east-1:123456789012:artifact/0123456789abcdef0123456789abcdef",
+    "SourceArn": "arn:aws:sagemaker:us-east-1:123456789012:artifact/0123456789abcdef0123456789abcdef",
+    "DestinationArn": "arn:aws:sagemaker:us-east-1:123456789012:action/run-step",
 }
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

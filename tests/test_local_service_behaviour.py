@@ -455,3 +455,79 @@ def test_filter_log_events_reads_only_the_streams_with_the_prefix(emu):
     assert logs.filter_log_events(logGroupName=group, logStreamNamePrefix="none/")["events"] == []
     with pytest.raises(ClientError, match="InvalidParameterException"):
         logs.filter_log_events(logGroupName=group, logStreamNamePrefix="tr-1/", logStreamNames=["tr-2/algo-1-1"])
+
+
+# ---- ML Lineage Tracking (sm_constructs/local/aws/sagemaker_lineage.py) -----------------------------
+
+
+def _code(exc) -> str:
+    return exc.value.response["Error"]["Code"]
+
+
+def test_lineage_entities_have_documented_arns_and_a_second_create_already_exists(emu):
+    sm = emu["sm"]
+    context = sm.create_context(
+        ContextName="run-1", ContextType="StepFunctionsExecution", Source={"SourceUri": "arn:aws:states:x"}
+    )["ContextArn"]
+    assert context == f"arn:aws:sagemaker:us-east-1:{ACCOUNT_ID}:context/run-1"
+    assert sm.describe_context(ContextName=context)["Source"]["SourceUri"] == "arn:aws:states:x"
+    with pytest.raises(ClientError) as exc:
+        sm.create_context(ContextName="run-1", ContextType="t", Source={"SourceUri": "u"})
+    assert _code(exc) == "ValidationException" and "already exists" in str(exc.value)
+    action = sm.create_action(ActionName="run-1-train", ActionType="TrainingJob", Source={"SourceUri": "j"})["ActionArn"]
+    # an artifact is named by a hash of its source: the same URI with other source types is another artifact
+    data = sm.create_artifact(ArtifactType="DataSet", Source={"SourceUri": "s3://b/raw/"})["ArtifactArn"]
+    other = sm.create_artifact(
+        ArtifactType="DataSet",
+        Source={"SourceUri": "s3://b/raw/", "SourceTypes": [{"SourceIdType": "Custom", "Value": "v2"}]},
+    )["ArtifactArn"]
+    assert data != other and data.split(":artifact/")[1].isalnum()
+    with pytest.raises(ClientError) as exc:
+        sm.create_artifact(ArtifactType="DataSet", Source={"SourceUri": "s3://b/raw/"})
+    assert "already exists" in str(exc.value)
+    (found,) = sm.list_artifacts(SourceUri="s3://b/raw/", ArtifactType="DataSet", MaxResults=1)["ArtifactSummaries"][:1]
+    assert found["ArtifactArn"] in (data, other)
+
+    # associations: both ends must exist, once each; the type of each end is listed
+    with pytest.raises(ClientError) as exc:
+        sm.add_association(SourceArn=data, DestinationArn=action.replace("run-1-train", "nope"))
+    assert _code(exc) == "ResourceNotFound"
+    sm.add_association(SourceArn=data, DestinationArn=action, AssociationType="ContributedTo")
+    sm.add_association(SourceArn=action, DestinationArn=context, AssociationType="AssociatedWith")
+    with pytest.raises(ClientError) as exc:
+        sm.add_association(SourceArn=data, DestinationArn=action, AssociationType="ContributedTo")
+    assert _code(exc) == "ValidationException" and "already exists" in str(exc.value)
+    (into,) = sm.list_associations(DestinationArn=action)["AssociationSummaries"]
+    assert (into["SourceArn"], into["SourceType"], into["AssociationType"]) == (data, "DataSet", "ContributedTo")
+    assert sm.list_associations(DestinationType="StepFunctionsExecution")["AssociationSummaries"][0]["SourceArn"] == action
+    assert sm.list_associations(AssociationType="Produced")["AssociationSummaries"] == []
+
+    # an entity with associations is not deleted; without them it is
+    with pytest.raises(ClientError) as exc:
+        sm.delete_action(ActionName="run-1-train")
+    assert _code(exc) == "ValidationException"
+    sm.delete_association(SourceArn=data, DestinationArn=action)
+    sm.delete_association(SourceArn=action, DestinationArn=context)
+    sm.delete_action(ActionName="run-1-train")
+    sm.delete_artifact(Source={"SourceUri": "s3://b/raw/"})
+    with pytest.raises(ClientError) as exc:
+        sm.describe_artifact(ArtifactArn=data)
+    assert _code(exc) == "ResourceNotFound"
+
+
+def test_lineage_names_follow_botocores_patterns(emu):
+    sm = emu["sm"]
+    # botocore validates the pattern client-side; send the raw request as another SDK would
+    from botocore.config import Config
+
+    session = emu["session"]
+    raw = session._session.client(
+        "sagemaker", endpoint_url=session.endpoint_url, config=Config(parameter_validation=False)
+    )
+    with pytest.raises(ClientError) as exc:
+        raw.create_action(ActionName="has_underscore", ActionType="t", Source={"SourceUri": "u"})
+    assert _code(exc) == "ValidationException" and "regular expression" in str(exc.value)
+    with pytest.raises(ClientError) as exc:
+        raw.create_context(ContextName="x" * 121, ContextType="t", Source={"SourceUri": "u"})
+    assert "length" in str(exc.value)
+    assert sm.create_context(ContextName="a_b-c", ContextType="t", Source={"SourceUri": "u"})["ContextArn"]

@@ -434,6 +434,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         logs,
         s3,
         sagemaker_billing,
+        sagemaker_lineage,
         sagemaker_monitoring,
         sagemaker_registry,
         sagemaker_runtime,
@@ -465,6 +466,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_rethrown_state_errors()
     _install_sdk_results()
     sagemaker_search.install()
+    sagemaker_lineage.install()
     sagemaker_billing.install()
     sagemaker_monitoring.install()
     _install_context_start_time()

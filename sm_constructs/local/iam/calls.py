@@ -396,6 +396,30 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
             },
         ),
     ),
+    # lineage (sm_constructs.lineage): SAR resource types context, action and artifact (whose ARN is a hash
+    # of its source: the emulator names the one it is about to create, '@new_artifact')
+    "aws-sdk:sagemaker:createContext": (
+        Call("sagemaker:CreateContext", _arn("context", "ContextName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:describeContext": (
+        Call("sagemaker:DescribeContext", _arn("context", "ContextName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:createAction": (
+        Call("sagemaker:CreateAction", _arn("action", "ActionName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:describeAction": (
+        Call("sagemaker:DescribeAction", _arn("action", "ActionName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:createArtifact": (
+        Call("sagemaker:CreateArtifact", "{@new_artifact}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+    ),
+    "aws-sdk:sagemaker:listArtifacts": (
+        Call("sagemaker:ListArtifacts", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: List* take no resource"),
+    ),
+    "aws-sdk:sagemaker:addAssociation": (
+        Call("sagemaker:AddAssociation", "{SourceArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: on both ends"),
+        Call("sagemaker:AddAssociation", "{DestinationArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: on both ends"),
+    ),
     "sns:publish": (
         Call("sns:Publish", "{TopicArn}", SFN_SNS, context={"aws:SecureTransport": "true"}),
         *(

@@ -482,6 +482,11 @@ class Enforcer:
             found["@autoscaling_endpoint_config"] = (
                 f"arn:{PARTITION}:sagemaker:{region}:{account}:endpoint-config/{config.lower()}" if config else None
             )
+        if integration == "aws-sdk:sagemaker:createArtifact":
+            from ..aws.sagemaker_lineage import artifact_arn
+
+            source = parameters.get("Source")
+            found["@new_artifact"] = artifact_arn(region, account, source if isinstance(source, dict) else {})
         if integration == "aws-sdk:s3:getObject" and parameters.get("Bucket") and parameters.get("Key"):
             found["@object_kms_key"] = store.object_kms_key(str(parameters["Bucket"]), str(parameters["Key"]))
         if integration == "sns:publish" and parameters.get("TopicArn"):

@@ -1,0 +1,374 @@
+"""SageMaker ML Lineage Tracking for the emulator: contexts, actions, artifacts and associations.
+
+moto implements none of these APIs (its SageMaker has experiments, trials and trial components
+only). They are added here with botocore's shapes and SageMaker's documented rules:
+
+* names (``ContextName``, ``ActionName``, ``ArtifactName``) and every other length and pattern are
+  checked against botocore's SageMaker model, as SageMaker's request validation does
+  (``ValidationException``);
+* ARNs as the Service Authorization Reference gives them: ``context/<name>``, ``action/<name>``,
+  ``artifact/<hash of the artifact's source>``;
+* a context or action whose name exists, an artifact whose source (``SourceUri`` and
+  ``SourceTypes``) exists ("there can be only one artifact with a unique SourceUri": SageMaker
+  Developer Guide, lineage-tracking-entities.html) and an association that exists are refused with
+  ``ValidationException`` "... already exists";
+* an association needs both ends to exist (``ResourceNotFound``: botocore's AddAssociation errors);
+  its ends may also be moto's experiments and trial components;
+* deleting an entity that still has associations is refused (``ValidationException``): AWS does not
+  document what happens then, and the emulator takes the stricter reading; delete the associations
+  first (DeleteAssociation);
+* ``List*`` filter (``SourceUri``, type, creation time, and for ListAssociations both ends, their
+  types and the association type), sort (``SortBy``/``SortOrder``, default ``CreationTime``
+  descending) and page (``MaxResults``, default 10, and ``NextToken``).
+
+``QueryLineage`` is not emulated: nothing here uses it, and a call fails as unknown to moto.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import re
+import threading
+from functools import cache
+from typing import Any
+
+__all__ = ["artifact_arn", "install"]
+
+_LOCK = threading.RLock()
+_KINDS = ("context", "action", "artifact")
+
+
+@cache
+def _model() -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model("sagemaker")
+
+
+def _validate(operation: str, params: dict[str, Any]) -> None:
+    """botocore's length and pattern rules of the request's string fields (top level and ``Source``)."""
+    from moto.sagemaker.exceptions import ValidationError
+
+    shape = _model().operation_model(operation).input_shape
+    for name in shape.required_members:
+        if params.get(name) in (None, ""):
+            raise ValidationError(message=f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null")
+    for name, member in shape.members.items():
+        value = params.get(name)
+        if isinstance(value, dict) and member.type_name == "structure":
+            for sub, sub_shape in member.members.items():
+                _check(f"{name}.{sub}", value.get(sub), sub_shape)
+        _check(name, value, member)
+
+
+def _check(name: str, value: Any, shape: Any) -> None:
+    from moto.sagemaker.exceptions import ValidationError
+
+    if not isinstance(value, str):
+        return
+    meta = shape.metadata
+    if "min" in meta and len(value) < meta["min"] or "max" in meta and len(value) > meta["max"]:
+        raise ValidationError(
+            message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
+            f"Member must have length between {meta.get('min', 0)} and {meta.get('max')}"
+        )
+    if "pattern" in meta and re.fullmatch(meta["pattern"], value) is None:
+        raise ValidationError(
+            message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
+            f"Member must satisfy regular expression pattern: {meta['pattern']}"
+        )
+    if shape.enum and value not in shape.enum:
+        raise ValidationError(
+            message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: {shape.enum}"
+        )
+
+
+def _store(backend: Any) -> dict[str, Any]:
+    # on the backend, so that resetting moto's backends forgets the entities too
+    store: dict[str, Any] | None = getattr(backend, "_sm_local_lineage", None)
+    if store is None:
+        store = {"context": {}, "action": {}, "artifact": {}, "associations": {}}
+        backend._sm_local_lineage = store
+    return store
+
+
+def _arn(backend: Any, kind: str, name: str) -> str:
+    return f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:{kind}/{name}"
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _source_hash(source: dict[str, Any]) -> str:
+    canonical = {"SourceUri": source.get("SourceUri"), "SourceTypes": source.get("SourceTypes") or []}
+    return hashlib.md5(json.dumps(canonical, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+
+
+def artifact_arn(region: str, account: str, source: dict[str, Any]) -> str:
+    """The ARN SageMaker gives the artifact of ``source`` (``artifact/<hash of its source>``)."""
+    return f"arn:aws:sagemaker:{region}:{account}:artifact/{_source_hash(source)}"
+
+
+def _by_name_or_arn(backend: Any, kind: str, name_or_arn: str) -> dict[str, Any]:
+    from moto.sagemaker.exceptions import ResourceNotFound
+
+    entities = _store(backend)[kind]
+    arn = name_or_arn if name_or_arn.startswith("arn:") else _arn(backend, kind, name_or_arn)
+    found = entities.get(arn)
+    if found is None:
+        raise ResourceNotFound(f"{kind.capitalize()} {arn} does not exist.")
+    return found
+
+
+def _entity_of_arn(backend: Any, arn: str) -> dict[str, Any] | None:
+    """A lineage entity, or moto's experiment or trial component, by ARN: (its name and type)."""
+    store = _store(backend)
+    for kind in _KINDS:
+        if arn in store[kind]:
+            entity = store[kind][arn]
+            return {"name": entity.get(f"{kind.capitalize()}Name"), "type": entity.get(f"{kind.capitalize()}Type")}
+    for kind, table in (("experiment", "experiments"), ("experiment-trial-component", "trial_components")):
+        if f":{kind}/" in arn:
+            for item in getattr(backend, table, {}).values():
+                if getattr(item, "arn", None) == arn:
+                    return {"name": arn.rsplit("/", 1)[-1], "type": kind}
+    return None
+
+
+def _has_associations(backend: Any, arn: str) -> bool:
+    return any(arn in key for key in _store(backend)["associations"])
+
+
+def _refuse_if_associated(backend: Any, kind: str, arn: str) -> None:
+    from moto.sagemaker.exceptions import ValidationError
+
+    if _has_associations(backend, arn):
+        raise ValidationError(
+            message=f"{kind.capitalize()} {arn} has associations: delete them (DeleteAssociation) before deleting it"
+        )
+
+
+def _as_time(value: Any) -> datetime.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    if isinstance(value, int | float):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _page(items: list[dict[str, Any]], params: dict[str, Any], sort_keys: dict[str, str]) -> tuple[list[Any], str | None]:
+    """Filter by creation time, sort (default CreationTime, Descending), then page."""
+    from moto.sagemaker.exceptions import ValidationError
+
+    after, before = _as_time(params.get("CreatedAfter")), _as_time(params.get("CreatedBefore"))
+    items = [
+        i for i in items if (after is None or i["CreationTime"] > after) and (before is None or i["CreationTime"] < before)
+    ]
+    sort_by = params.get("SortBy") or "CreationTime"
+    key = sort_keys.get(sort_by)
+    if key is None:
+        raise ValidationError(message=f"SortBy {sort_by} is not one of {sorted(sort_keys)}")
+    items.sort(key=lambda i: (i.get(key) is None, i.get(key)), reverse=(params.get("SortOrder") or "Descending") == "Descending")
+    start = int(params.get("NextToken") or 0)
+    size = int(params.get("MaxResults") or 10)
+    token = str(start + size) if start + size < len(items) else None
+    return items[start : start + size], token
+
+
+def _body(response: Any) -> dict[str, Any]:
+    """The request's JSON members (SageMaker's protocol is JSON)."""
+    return dict(json.loads(response.body or "{}"))
+
+
+def install() -> None:
+    """Add the lineage operations to moto's SageMaker backend and responses."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+
+    from .. import patches
+
+    def create_entity(kind: str, operation: str):  # type: ignore[no-untyped-def]
+        title = kind.capitalize()
+
+        def create(self: Any, params: dict[str, Any]) -> str:
+            _validate(operation, params)
+            with _LOCK:
+                entities = _store(self)[kind]
+                if kind == "artifact":
+                    arn = artifact_arn(self.region_name, self.account_id, params["Source"])
+                    if arn in entities:
+                        raise ValidationError(
+                            message=f"Artifact with source {json.dumps(params['Source'], sort_keys=True)} already exists: {arn}"
+                        )
+                else:
+                    name = params[f"{title}Name"]
+                    arn = _arn(self, kind, name)
+                    if arn in entities:
+                        raise ValidationError(message=f"{title} {name} already exists: {arn}")
+                now = _now()
+                entities[arn] = {
+                    **{k: v for k, v in params.items() if k != "Tags"},
+                    f"{title}Arn": arn,
+                    "CreationTime": now,
+                    "LastModifiedTime": now,
+                }
+                return arn
+
+        return create
+
+    def describe_entity(kind: str):  # type: ignore[no-untyped-def]
+        def describe(self: Any, name_or_arn: str) -> dict[str, Any]:
+            with _LOCK:
+                return dict(_by_name_or_arn(self, kind, name_or_arn))
+
+        return describe
+
+    def delete_entity(kind: str):  # type: ignore[no-untyped-def]
+        def delete(self: Any, name_or_arn: str) -> str:
+            with _LOCK:
+                entity = _by_name_or_arn(self, kind, name_or_arn)
+                arn = entity[f"{kind.capitalize()}Arn"]
+                _refuse_if_associated(self, kind, arn)
+                del _store(self)[kind][arn]
+                return str(arn)
+
+        return delete
+
+    def list_entities(kind: str, type_field: str):  # type: ignore[no-untyped-def]
+        title = kind.capitalize()
+        summary = (f"{title}Arn", f"{title}Name", "Source", type_field, "Status", "CreationTime", "LastModifiedTime")
+
+        def listed(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+            with _LOCK:
+                items = [
+                    e
+                    for e in _store(self)[kind].values()
+                    if (params.get("SourceUri") is None or e["Source"].get("SourceUri") == params["SourceUri"])
+                    and (params.get(type_field) is None or e.get(type_field) == params[type_field])
+                ]
+                page, token = _page(items, params, {"CreationTime": "CreationTime", "Name": f"{title}Name"})
+                return [{k: e[k] for k in summary if k in e} for e in page], token
+
+        return listed
+
+    def add_association(self: Any, source: str, destination: str, edge: str | None) -> tuple[str, str]:
+        _validate("AddAssociation", {"SourceArn": source, "DestinationArn": destination, "AssociationType": edge})
+        with _LOCK:
+            ends = []
+            for arn in (source, destination):
+                found = _entity_of_arn(self, arn)
+                if found is None:
+                    raise ResourceNotFound(f"Entity {arn} does not exist.")
+                ends.append(found)
+            associations = _store(self)["associations"]
+            if (source, destination) in associations:
+                raise ValidationError(message=f"Association between {source} and {destination} already exists")
+            associations[(source, destination)] = {
+                "SourceArn": source,
+                "DestinationArn": destination,
+                "SourceType": ends[0]["type"],
+                "DestinationType": ends[1]["type"],
+                "AssociationType": edge,
+                "SourceName": ends[0]["name"],
+                "DestinationName": ends[1]["name"],
+                "CreationTime": _now(),
+            }
+            return source, destination
+
+    def delete_association(self: Any, source: str, destination: str) -> tuple[str, str]:
+        with _LOCK:
+            if _store(self)["associations"].pop((source, destination), None) is None:
+                raise ResourceNotFound(f"Association between {source} and {destination} does not exist.")
+            return source, destination
+
+    def list_associations(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        fields = ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "AssociationType")
+        _validate("ListAssociations", {k: params.get(k) for k in fields})
+        with _LOCK:
+            items = [
+                dict(a)
+                for a in _store(self)["associations"].values()
+                if all(params.get(f) is None or a.get(f) == params[f] for f in fields)
+            ]
+            return _page(items, params, {f: f for f in ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "CreationTime")})
+
+    # ---- responses ------------------------------------------------------------------------
+    def create_response(kind: str):  # type: ignore[no-untyped-def]
+        def respond(self: Any) -> Any:
+            arn = getattr(self.sagemaker_backend, f"create_{kind}")(_body(self))
+            return ActionResult({f"{kind.capitalize()}Arn": arn})
+
+        return respond
+
+    def describe_response(kind: str, key: str):  # type: ignore[no-untyped-def]
+        def respond(self: Any) -> Any:
+            return ActionResult(getattr(self.sagemaker_backend, f"describe_{kind}")(self._get_param(key)))
+
+        return respond
+
+    def delete_response(kind: str, key: str):  # type: ignore[no-untyped-def]
+        def respond(self: Any) -> Any:
+            if kind == "artifact" and not self._get_param(key):
+                source = self._get_param("Source") or {}
+                backend = self.sagemaker_backend
+                arn = artifact_arn(backend.region_name, backend.account_id, source)
+            else:
+                arn = self._get_param(key)
+            deleted = getattr(self.sagemaker_backend, f"delete_{kind}")(arn)
+            return ActionResult({f"{kind.capitalize()}Arn": deleted})
+
+        return respond
+
+    def list_response(kind: str, plural: str):  # type: ignore[no-untyped-def]
+        def respond(self: Any) -> Any:
+            items, token = getattr(self.sagemaker_backend, f"list_{plural}")(_body(self))
+            return ActionResult({f"{kind.capitalize()}Summaries": items, **({"NextToken": token} if token else {})})
+
+        return respond
+
+    def add_association_response(self: Any) -> Any:
+        source, destination = self.sagemaker_backend.add_association(
+            self._get_param("SourceArn"), self._get_param("DestinationArn"), self._get_param("AssociationType")
+        )
+        return ActionResult({"SourceArn": source, "DestinationArn": destination})
+
+    def delete_association_response(self: Any) -> Any:
+        source, destination = self.sagemaker_backend.delete_association(
+            self._get_param("SourceArn"), self._get_param("DestinationArn")
+        )
+        return ActionResult({"SourceArn": source, "DestinationArn": destination})
+
+    def list_associations_response(self: Any) -> Any:
+        items, token = self.sagemaker_backend.list_associations(_body(self))
+        return ActionResult({"AssociationSummaries": items, **({"NextToken": token} if token else {})})
+
+    why = "SageMaker's ML Lineage Tracking API (moto has none)"
+    backend = "moto.sagemaker.models:SageMakerModelBackend"
+    responses = "moto.sagemaker.responses:SageMakerResponse"
+    for kind, name_key, type_field in (
+        ("context", "ContextName", "ContextType"),
+        ("action", "ActionName", "ActionType"),
+        ("artifact", "ArtifactArn", "ArtifactType"),
+    ):
+        title = kind.capitalize()
+        patches.add(backend, f"create_{kind}", create_entity(kind, f"Create{title}"), why=why)
+        patches.add(backend, f"describe_{kind}", describe_entity(kind), why=why)
+        patches.add(backend, f"delete_{kind}", delete_entity(kind), why=why)
+        patches.add(backend, f"list_{kind}s", list_entities(kind, type_field), why=why)
+        patches.add(responses, f"create_{kind}", create_response(kind), why=why)
+        patches.add(responses, f"describe_{kind}", describe_response(kind, name_key), why=why)
+        patches.add(responses, f"delete_{kind}", delete_response(kind, name_key), why=why)
+        patches.add(responses, f"list_{kind}s", list_response(kind, f"{kind}s"), why=why)
+    patches.add(backend, "add_association", add_association, why=why)
+    patches.add(backend, "delete_association", delete_association, why=why)
+    patches.add(backend, "list_associations", list_associations, why=why)
+    patches.add(responses, "add_association", add_association_response, why=why)
+    patches.add(responses, "delete_association", delete_association_response, why=why)
+    patches.add(responses, "list_associations", list_associations_response, why=why)
+    patches.apply()
