@@ -43,6 +43,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._events import APPROVAL_EVENT
+from ._lineage_read import chain_lines, read_lineage, start_actions
 from ._run_summary import cache_hits, summary
 from .cost import PriceTable, actual_cost, dollars, input_defaults, job_states, worst_case
 
@@ -411,6 +412,16 @@ def _cmd_cost(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lineage(client: Any, args: argparse.Namespace) -> int:
+    sm = _sagemaker()
+    starts = start_actions(sm, args.target)
+    if not starts:
+        raise CliError(f"no lineage recorded for {args.target} (runs record it when they end; see docs/provenance.md)")
+    for line in chain_lines(read_lineage(sm, starts)):
+        print(line)
+    return 0
+
+
 # ---- Model Registry ----------------------------------------------------------------------------
 def _sagemaker() -> Any:
     config = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"})
@@ -592,6 +603,9 @@ def _parser() -> argparse.ArgumentParser:
     cost = sub.add_parser("cost", help="print a run's worst-case cost per job step")
     cost.add_argument("pipeline", help="state machine name or ARN")
     cost.set_defaults(func=_cmd_cost)
+    lineage = sub.add_parser("lineage", help="print the chain data → jobs → model version → endpoint")
+    lineage.add_argument("target", help="execution ARN, model package version ARN or endpoint name")
+    lineage.set_defaults(func=_cmd_lineage)
     models = sub.add_parser("models", help="list a model package group's versions with status and metrics")
     models.add_argument("group", help="model package group name")
     models.set_defaults(func=_cmd_models)

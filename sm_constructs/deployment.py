@@ -58,6 +58,7 @@ from .jobs.hosting import (
 from .jobs.monitoring import DataQualityJobDefinition, DataQualityMonitor, MonitoringScheduleDefinition
 from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statement, group_versions_arn
 from .jobs.registry import ModelPackageVersion
+from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step
 from .release import SMOKE_TEST_KEY, SmokeTest
 from .state_machine import MlStateMachine
 
@@ -111,6 +112,8 @@ class ModelDeployment(NotifiedWorkflow):
     :param tags: tags on the endpoint it creates. Default: - none.
     :param removal_policy: for the key, the topic, the log group and the state machine. Default:
         ``RemovalPolicy.RETAIN``.
+    :param lineage: record each deployment (the version, the endpoint, the batch transform's data) as
+        SageMaker ML Lineage Tracking entities (:mod:`sm_constructs.lineage`). Default: True.
     """
 
     state_machine: MlStateMachine
@@ -145,6 +148,7 @@ class ModelDeployment(NotifiedWorkflow):
         tags: Mapping[str, str] | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         log_group: logs.ILogGroup | None = None,
+        lineage: bool = True,
     ) -> None:
         state_machine_name = self._validate(
             scope,
@@ -191,6 +195,7 @@ class ModelDeployment(NotifiedWorkflow):
             "SageMaker model deployment failed",
             {"modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn")},
         )
+        self._record_lineage = lineage
         chain = self._build_workflow(state_machine_name, required_metadata=required_metadata, smoke_test=smoke_test)
         seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
         if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
@@ -203,6 +208,8 @@ class ModelDeployment(NotifiedWorkflow):
             comment=f"Deploys approved versions of model package group {group.group_name} to {endpoint_name}",
             log_group=log_group,
         )
+        if lineage:
+            acknowledge_lineage(self.state_machine.role)
         self._build_trigger()
         self._build_alarms()
         self._grant_publish()
@@ -350,6 +357,11 @@ class ModelDeployment(NotifiedWorkflow):
         chain = chain.next(self.endpoint)
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
+        if self._record_lineage:
+            recorded = [lineage_step(self.endpoint, model=self.model), lineage_step(self.batch_transform)]
+            steps = [s for s in recorded if s is not None]
+            prefix = lineage_prefix(self.node.path)
+            chain = chain.next(RunLineage(self, "Lineage", prefix=prefix, steps=steps, failure=self._failure))
         if smoke_test is not None:
             chain = chain.next(self._smoke_test(smoke_test, group, self._endpoint_name))
         deployed = sfn.Succeed(self, "Deployed")

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -49,6 +50,7 @@ from ._iam_facts import (
     LINEAGE_LIST_ARTIFACTS_ACTIONS,
 )
 from ._memo import statement
+from ._nag import acknowledge, flatten_cfn_reference, iam5
 from ._sfn_errors import ALREADY_EXISTS_CAUSE, ALREADY_EXISTS_ERROR
 from .jobs._base import SageMakerDefinition
 from .jobs._common import CODE_CHANNEL
@@ -60,7 +62,7 @@ from .jobs.registry import ModelRegistrationDefinition
 from .jobs.training import TrainingDefinition
 from .jobs.transform import TransformDefinition
 
-__all__ = ["LineageArtifact", "LineageStep", "RunLineage", "lineage_prefix", "lineage_step"]
+__all__ = ["LineageArtifact", "LineageStep", "RunLineage", "acknowledge_lineage", "lineage_prefix", "lineage_step"]
 
 #: ``ContextType`` of a run's context; the CLI finds a run's context by its source (the execution ARN).
 RUN_CONTEXT_TYPE = "StepFunctionsExecution"
@@ -468,3 +470,22 @@ class RunLineage(sfn.StateMachineFragment):
     def end_states(self) -> list[sfn.INextable]:
         return [self._end]
 
+
+
+def acknowledge_lineage(role: Any) -> None:
+    """The two wildcards lineage needs, with their reasons, on the state machine role."""
+    stack = Stack.of(role)
+    artifacts = flatten_cfn_reference(stack.resolve(sagemaker_arn(role, "artifact", "*")))
+    acknowledge(
+        role,
+        [iam5(resource=ANY_RESOURCE)],
+        "Lineage: sagemaker:ListArtifacts takes no resource ARN (Service Authorization Reference: List* calls); "
+        "the state machine finds an artifact by its source URI before creating one.",
+    )
+    acknowledge(
+        role,
+        [iam5(resource=artifacts)],
+        "Lineage: an artifact's ARN is a hash of its source (Service Authorization Reference, resource type "
+        "artifact: artifact/${HashOfArtifactSource}), unknown before it is created; contexts and actions are "
+        "limited to this workflow's name prefix.",
+    )

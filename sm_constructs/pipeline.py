@@ -74,7 +74,7 @@ from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment, ModelDefinition
 from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
-from .lineage import RunLineage, lineage_prefix, lineage_step, versioned_uris
+from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
 from .state_machine import MlStateMachine
 from .storage import MlDataBucket
 
@@ -412,6 +412,8 @@ class MlPipeline(NotifiedWorkflow):
         )
         if self._cached_steps:
             acknowledge_lookups(self.state_machine, self._cached_steps)
+        if lineage:
+            acknowledge_lineage(self.state_machine.role)
         if max_cost_per_run is not None:
             self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(n.what, FanOut) for n in nodes))
         if self._reads_newest_version:

@@ -105,7 +105,8 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     assert model.endswith("/output/model.tar.gz")
 
     # approval="manual": the build ends with the version pending approval and nothing deployed
-    assert entered[-2:] == ["Register", "PipelineSucceeded"]
+    # then records the run's lineage (sm_constructs.lineage) and succeeds
+    assert entered[entered.index("Register") + 1] == "LineageNames" and entered[-1] == "PipelineSucceeded"
     sm = local["session"].client("sagemaker")
     (version,) = sm.list_model_packages(ModelPackageGroupName="churn-models")["ModelPackageSummaryList"]
     assert version["ModelApprovalStatus"] == "PendingManualApproval"
@@ -183,6 +184,8 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     assert job_definition["DataQualityBaselineConfig"]["StatisticsResource"]["S3Uri"] == drift["Statistics"]["S3Uri"]
     assert job_definition["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == "sm-constructs-churn"
 
+    _assert_lineage(local, capsys, described["executionArn"], version["ModelPackageArn"])
+
     output = json.loads(described["output"])
     training = sm.describe_training_job(TrainingJobName=output["steps"]["Train"]["TrainingJobName"])
     metrics = {m["MetricName"]: m["Value"] for m in training["FinalMetricDataList"]}
@@ -237,3 +240,22 @@ def test_a_gate_below_the_threshold_changes_no_endpoint(local):
     assert "QualityGate" in entered and not {"Register", "Model", "EndpointConfig", "BatchTransform"} & set(entered)
     assert endpoint_state() == before
     assert packages() == registered
+
+
+def _assert_lineage(local, capsys, execution_arn, version_arn):
+    """``sm-pipeline lineage`` from the version, the endpoint and the build's execution: the chain from the
+    raw data (with the fingerprint its cache lookup listed) through the jobs and the version to the endpoint."""
+    bucket = local["bucket"]
+    for target in (version_arn, "sm-constructs-churn", execution_arn):
+        assert cli.main(["lineage", target]) == 0, target
+        out = capsys.readouterr().out
+        assert f"data: DataSet s3://{bucket}/raw/churn/#sha256=" in out, out
+        kinds = out.strip().splitlines()[-1].removeprefix("chain: data → ").split(" → ")
+        order = [kinds.index(k) for k in ("ProcessingJob", "TrainingJob", "ModelRegistration", "ModelDeployment")]
+        assert order == sorted(order), kinds
+        assert f"ModelRegistration: {version_arn}" in out
+        assert "ModelDeployment: arn:aws:sagemaker:" in out and ":endpoint/sm-constructs-churn" in out
+        assert f"wrote ModelPackage {version_arn}" in out
+    # the version reused the artifact SageMaker knows by its URI: one artifact per source
+    sm = local["session"].client("sagemaker")
+    assert len(sm.list_artifacts(SourceUri=version_arn)["ArtifactSummaries"]) == 1
