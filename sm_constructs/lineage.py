@@ -216,6 +216,7 @@ class RunLineage(sfn.StateMachineFragment):
 
         def catch(state: Any) -> None:
             state.add_catch(failure, errors=["States.ALL"], result_path="$.error")
+
         base = "$.lineage"
         run_name = f"States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
         context_arn = sagemaker_arn(self, "context", f"{prefix}-*")
@@ -224,9 +225,7 @@ class RunLineage(sfn.StateMachineFragment):
         context_statements = [statement(self, actions=list(LINEAGE_CONTEXT_ACTIONS), resources=[context_arn])]
         action_statements = [statement(self, actions=list(LINEAGE_ACTION_ACTIONS), resources=[action_arn])]
         associate = [
-            statement(
-                self, actions=list(LINEAGE_ASSOCIATE_ACTIONS), resources=[context_arn, action_arn, artifact_arn]
-            )
+            statement(self, actions=list(LINEAGE_ASSOCIATE_ACTIONS), resources=[context_arn, action_arn, artifact_arn])
         ]
 
         # ---- the run's context ----------------------------------------------------------------
@@ -399,7 +398,9 @@ class RunLineage(sfn.StateMachineFragment):
         plain = sfn.Pass(
             self,
             f"{step}LineageUris",
-            parameters={f"d{i}{'.$' if 'uri.$' in d.value else ''}": next(iter(d.value.values())) for i, d in enumerate(inputs)},
+            parameters={
+                f"d{i}{'.$' if 'uri.$' in d.value else ''}": next(iter(d.value.values())) for i, d in enumerate(inputs)
+            },
             result_path=f"$.lineage.data.{step}",
         )
         choice = sfn.Choice(self, f"{step}LineageData")
@@ -439,9 +440,7 @@ class RunLineage(sfn.StateMachineFragment):
         add_default_retry(task, max_attempts=3, quota_attempts=0)
         return task
 
-    def _associate(
-        self, id: str, source: str, destination: str, edge: str, statements: Sequence[Any]
-    ) -> SageMakerTask:
+    def _associate(self, id: str, source: str, destination: str, edge: str, statements: Sequence[Any]) -> SageMakerTask:
         return self._call(
             "addAssociation",
             id,
@@ -469,7 +468,6 @@ class RunLineage(sfn.StateMachineFragment):
     @property
     def end_states(self) -> list[sfn.INextable]:
         return [self._end]
-
 
 
 def acknowledge_lineage(role: Any) -> None:

@@ -474,7 +474,9 @@ def test_lineage_entities_have_documented_arns_and_a_second_create_already_exist
     with pytest.raises(ClientError) as exc:
         sm.create_context(ContextName="run-1", ContextType="t", Source={"SourceUri": "u"})
     assert _code(exc) == "ValidationException" and "already exists" in str(exc.value)
-    action = sm.create_action(ActionName="run-1-train", ActionType="TrainingJob", Source={"SourceUri": "j"})["ActionArn"]
+    action = sm.create_action(ActionName="run-1-train", ActionType="TrainingJob", Source={"SourceUri": "j"})[
+        "ActionArn"
+    ]
     # an artifact is named by a hash of its source: the same URI with other source types is another artifact
     data = sm.create_artifact(ArtifactType="DataSet", Source={"SourceUri": "s3://b/raw/"})["ArtifactArn"]
     other = sm.create_artifact(
@@ -499,7 +501,9 @@ def test_lineage_entities_have_documented_arns_and_a_second_create_already_exist
     assert _code(exc) == "ValidationException" and "already exists" in str(exc.value)
     (into,) = sm.list_associations(DestinationArn=action)["AssociationSummaries"]
     assert (into["SourceArn"], into["SourceType"], into["AssociationType"]) == (data, "DataSet", "ContributedTo")
-    assert sm.list_associations(DestinationType="StepFunctionsExecution")["AssociationSummaries"][0]["SourceArn"] == action
+    assert (
+        sm.list_associations(DestinationType="StepFunctionsExecution")["AssociationSummaries"][0]["SourceArn"] == action
+    )
     assert sm.list_associations(AssociationType="Produced")["AssociationSummaries"] == []
 
     # an entity with associations is not deleted; without them it is
@@ -531,3 +535,21 @@ def test_lineage_names_follow_botocores_patterns(emu):
         raw.create_context(ContextName="x" * 121, ContextType="t", Source={"SourceUri": "u"})
     assert "length" in str(exc.value)
     assert sm.create_context(ContextName="a_b-c", ContextType="t", Source={"SourceUri": "u"})["ContextArn"]
+
+
+def test_a_definite_path_below_an_index_is_its_value_as_on_aws(emu):
+    """Jayway JsonPath (Step Functions): ``$.a[0].b`` is a definite path, its value; ``$.a[*].b`` a list."""
+    sfn = emu["session"].client("stepfunctions")
+    parameters = {
+        "field.$": "$.a[0].b",
+        "format.$": "States.Format('{}#{}', $.a[0].b, $.a[0].c)",
+        "all.$": "$.a[*].b",
+    }
+    asl = {"StartAt": "Eval", "States": {"Eval": {"Type": "Pass", "Parameters": parameters, "End": True}}}
+    arn = sfn.create_state_machine(name="paths", definition=json.dumps(asl), roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"a": [{"b": "s3://x/", "c": "f"}]}))
+    deadline = time.monotonic() + 15
+    while (described := sfn.describe_execution(executionArn=run["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert json.loads(described["output"]) == {"field": "s3://x/", "format": "s3://x/#f", "all": ["s3://x/"]}

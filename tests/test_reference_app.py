@@ -218,3 +218,66 @@ def test_pinned_flags_are_aws_cdk_lib_s_recommended_values():
         assert member is not None
         recommended = json.load(member)
     assert {flag: recommended[flag] for flag in PINNED_FLAGS} == PINNED_FLAGS
+
+
+def _lineage_plan(asl):
+    return {k: v for k, v in asl["States"]["LineagePlan"]["Parameters"].items()}
+
+
+def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_registers(template, pipeline):
+    plan = _lineage_plan(pipeline)
+    steps = [(a["type"], a["source.$"]) for a in plan["actions"]]
+    assert steps == [
+        ("ProcessingJob", "$.steps.Preprocess.ProcessingJobArn"),
+        ("ProcessingJob", "$.steps.Baseline.ProcessingJobArn"),
+        ("TrainingJob", "$.steps.Train.TrainingJobArn"),
+        ("ProcessingJob", "$.steps.Evaluate.ProcessingJobArn"),
+        ("ModelRegistration", "$.steps.Register.ModelPackageArn"),
+    ]
+    reads = {
+        (a["step"], a["type"], a.get("uri.$", "literal")) for a in plan["artifacts"] if a["edge"] == "ContributedTo"
+    }
+    # the raw data: with the fingerprint its cache lookup listed, when it did (else the plain URI)
+    assert (0, "DataSet", "$.lineage.data.Preprocess.d0") in reads
+    versions = pipeline["States"]["PreprocessLineageVersions"]["Parameters"]["d0.$"]
+    assert versions == (
+        "States.Format('{}#sha256={}', $.cache.Preprocess.data[0].uri, $.cache.Preprocess.data[0].fingerprint)"
+    )
+    assert pipeline["States"]["PreprocessLineageUris"]["Parameters"] == {"d0.$": "$.input.inputDataUri"}
+    assert (2, "Image", "$.steps.Train.Image") in reads and (4, "Model", "$.steps.Train.ModelArtifacts") in reads
+    writes = {(a["step"], a["type"], a.get("uri.$")) for a in plan["artifacts"] if a["edge"] == "Produced"}
+    assert (2, "Model", "$.steps.Train.ModelArtifacts") in writes
+    assert (4, "ModelPackage", "$.steps.Register.ModelPackageArn") in writes
+    # the lineage comes last, before success, and a failure of it is notified as the step "Lineage"
+    assert pipeline["States"]["LineageArtifacts"]["Next"] == "PipelineSucceeded"
+
+
+def test_lineage_deployment_records_the_endpoint_and_the_batch_transform(template):
+    (asl,) = [a for a in state_machines(template).values() if "ReadApproval" in a["States"]]
+    plan = _lineage_plan(asl)
+    assert [a["type"] for a in plan["actions"]] == ["ModelDeployment", "TransformJob"]
+    reads = [(a["step"], a["type"], a.get("uri.$")) for a in plan["artifacts"] if a["edge"] == "ContributedTo"]
+    assert (0, "ModelPackage", "$.package.ModelPackageArn") in reads and (
+        1,
+        "ModelPackage",
+        "$.package.ModelPackageArn",
+    ) in reads
+    assert asl["States"]["LineageArtifacts"]["Next"] != "Deployed" or "SmokeTest" not in asl["States"]
+
+
+def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):
+    def statements(action):
+        for resource in template["Resources"].values():
+            for st in resource.get("Properties", {}).get("PolicyDocument", {}).get("Statement", []):
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                if action in actions:
+                    yield json.dumps(st["Resource"])
+
+    for action in ("sagemaker:CreateContext", "sagemaker:CreateAction", "sagemaker:AddAssociation"):
+        found = list(statements(action))
+        assert found, action
+        for resource in found:
+            assert "*" not in re.sub(
+                r":(context|action)/[a-z0-9-]+-[0-9a-f]{8}-\*", "", re.sub(r":artifact/\*", "", resource)
+            ), resource
+    assert all('":artifact/*"' in r or "artifact/*" in r for r in statements("sagemaker:CreateArtifact"))

@@ -346,7 +346,8 @@ def _install_context_start_time() -> None:
 def _install_indefinite_paths() -> None:
     """A JSONPath with a wildcard, filter, slice or deep scan gives a list on AWS, of any length
     (Step Functions evaluates paths with Jayway JsonPath: "indefinite paths always return a list").
-    moto's interpreter unwraps a single match and fails on no match for filters."""
+    moto's interpreter unwraps a single match and fails on no match for filters. A definite path
+    gives its one value, also below an index (``$.data[0].uri``), where moto gives a list."""
     import sys
 
     from jsonpath_ng.ext import parse
@@ -358,15 +359,18 @@ def _install_indefinite_paths() -> None:
     def extract_json(path: str, data: Any) -> Any:
         if _INDEFINITE.search(path):
             return [match.value for match in parse(path).find(data)]
+        matches = parse(path).find(data)
+        if len(matches) == 1:
+            return matches[0].value
         return original(path, data)
 
-    why = "indefinite JSONPaths give a list, as Jayway JsonPath does on AWS"
+    why = "indefinite JSONPaths give a list and definite ones their value, as Jayway JsonPath does on AWS"
     for name, module in list(sys.modules.items()):
         if name.startswith("moto.stepfunctions.parser") and getattr(module, "extract_json", None) is original:
             patches.replace(name, "extract_json", extract_json, why=why)
 
 
-_INDEFINITE = re.compile(r"\[\*\]|\[\?|\.\.|\[-?\d*:-?\d*\]")
+_INDEFINITE = re.compile(r"\[\*\]|\[\?|\.\.|\[-?\d*:-?\d*\]|\[[^\]]*,")
 
 
 def _install_time_scale(scale: TimeScale) -> None:

@@ -54,7 +54,9 @@ def _validate(operation: str, params: dict[str, Any]) -> None:
     shape = _model().operation_model(operation).input_shape
     for name in shape.required_members:
         if params.get(name) in (None, ""):
-            raise ValidationError(message=f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null")
+            raise ValidationError(
+                message=f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+            )
     for name, member in shape.members.items():
         value = params.get(name)
         if isinstance(value, dict) and member.type_name == "structure":
@@ -69,7 +71,7 @@ def _check(name: str, value: Any, shape: Any) -> None:
     if not isinstance(value, str):
         return
     meta = shape.metadata
-    if "min" in meta and len(value) < meta["min"] or "max" in meta and len(value) > meta["max"]:
+    if ("min" in meta and len(value) < meta["min"]) or ("max" in meta and len(value) > meta["max"]):
         raise ValidationError(
             message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
             f"Member must have length between {meta.get('min', 0)} and {meta.get('max')}"
@@ -162,19 +164,26 @@ def _as_time(value: Any) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _page(items: list[dict[str, Any]], params: dict[str, Any], sort_keys: dict[str, str]) -> tuple[list[Any], str | None]:
+def _page(
+    items: list[dict[str, Any]], params: dict[str, Any], sort_keys: dict[str, str]
+) -> tuple[list[Any], str | None]:
     """Filter by creation time, sort (default CreationTime, Descending), then page."""
     from moto.sagemaker.exceptions import ValidationError
 
     after, before = _as_time(params.get("CreatedAfter")), _as_time(params.get("CreatedBefore"))
     items = [
-        i for i in items if (after is None or i["CreationTime"] > after) and (before is None or i["CreationTime"] < before)
+        i
+        for i in items
+        if (after is None or i["CreationTime"] > after) and (before is None or i["CreationTime"] < before)
     ]
     sort_by = params.get("SortBy") or "CreationTime"
     key = sort_keys.get(sort_by)
     if key is None:
         raise ValidationError(message=f"SortBy {sort_by} is not one of {sorted(sort_keys)}")
-    items.sort(key=lambda i: (i.get(key) is None, i.get(key)), reverse=(params.get("SortOrder") or "Descending") == "Descending")
+    items.sort(
+        key=lambda i: (i.get(key) is None, i.get(key)),
+        reverse=(params.get("SortOrder") or "Descending") == "Descending",
+    )
     start = int(params.get("NextToken") or 0)
     size = int(params.get("MaxResults") or 10)
     token = str(start + size) if start + size < len(items) else None
@@ -296,7 +305,11 @@ def install() -> None:
                 for a in _store(self)["associations"].values()
                 if all(params.get(f) is None or a.get(f) == params[f] for f in fields)
             ]
-            return _page(items, params, {f: f for f in ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "CreationTime")})
+            return _page(
+                items,
+                params,
+                {f: f for f in ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "CreationTime")},
+            )
 
     # ---- responses ------------------------------------------------------------------------
     def create_response(kind: str):  # type: ignore[no-untyped-def]
