@@ -42,6 +42,7 @@ from sm_constructs import (
     ProcessingInput,
     ProcessingOutput,
     QualityGate,
+    RunManifest,
     SageMakerExecutionRole,
     StepCache,
     TrainingChannel,
@@ -286,6 +287,8 @@ def churn_pipeline(
             threshold=0.75,
         ),
         registration=register,
+        # each run's facts (steps, data fingerprints, lineage) as JSON under runs/<execution name>/
+        manifest=RunManifest(bucket=data, key_prefix=DataPrefix.RUNS),
         approval="manual",
         inputs=[
             InputField(

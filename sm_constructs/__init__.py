@@ -234,3 +234,9 @@ _EXPORTS.update(
     {name: ".graph" for name in ("Condition", "FailStep", "Metric", "Report", "Step", "all_of", "any_of", "not_")}
 )
 __all__ += ["Condition", "FailStep", "Metric", "Report", "Step", "all_of", "any_of", "not_"]
+
+# ---- provenance: the run manifest ----------------------------------------------------------------
+if TYPE_CHECKING:
+    from .manifest import RunManifest
+_EXPORTS.update({"RunManifest": ".manifest"})
+__all__ += ["RunManifest"]

@@ -429,3 +429,12 @@ LINEAGE_LIST_ARTIFACTS_ACTIONS = ("sagemaker:ListArtifacts",)
 #: AddAssociation is authorized on both ends: ``action``, ``artifact``, ``context``, ``experiment``,
 #: ``experiment-trial-component``.
 LINEAGE_ASSOCIATE_ACTIONS = ("sagemaker:AddAssociation",)
+
+# ---- the run manifest (sm_constructs.manifest) -----------------------------------------------
+#: ``arn:aws:states:::aws-sdk:s3:putObject`` writes it: Service Authorization Reference, Amazon S3,
+#: PutObject on the ``object`` resource.
+MANIFEST_WRITE_ACTIONS = ("s3:PutObject",)
+#: ... encrypted with SSE-KMS, which needs kms:GenerateDataKey on the key for an upload (Amazon S3 User
+#: Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)", permissions), through S3
+#: (``kms:ViaService``).
+MANIFEST_KEY_ACTIONS = ("kms:GenerateDataKey",)

@@ -75,6 +75,7 @@ from .jobs.hosting import EndpointDeployment, ModelDefinition
 from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
+from .manifest import RunManifest, acknowledge_manifest, manifest_states
 from .state_machine import MlStateMachine
 from .storage import MlDataBucket
 
@@ -276,6 +277,8 @@ class MlPipeline(NotifiedWorkflow):
         10 nested intrinsic functions bounds the merge of their results). Default: 10.
     :param lineage: record each successful run's data, jobs, model version and endpoint as SageMaker
         ML Lineage Tracking entities (:mod:`sm_constructs.lineage`, docs/provenance.md). Default: True.
+    :param manifest: write each successful run's facts as JSON beside its outputs
+        (:class:`~sm_constructs.manifest.RunManifest`). Default: - no manifest.
     """
 
     state_machine: MlStateMachine
@@ -312,7 +315,12 @@ class MlPipeline(NotifiedWorkflow):
         max_cost_per_run: float | None = None,
         log_group: logs.ILogGroup | None = None,
         lineage: bool = True,
+        manifest: RunManifest | None = None,
     ) -> None:
+        if manifest is not None:
+            problems = Problems.for_construct(type(self).__name__, scope, id)
+            manifest.check(problems, "manifest")
+            problems.raise_if_any()
         self._validate(
             scope,
             id,
@@ -400,6 +408,7 @@ class MlPipeline(NotifiedWorkflow):
         self._failures: dict[str, sfn.IChainable] = {}
         self._reads_newest_version = False
         self._lineage = lineage
+        self._manifest = manifest
         chain = self._build_graph()
         timeout = self._total_timeout()
         self._build_state_machine(
@@ -414,6 +423,8 @@ class MlPipeline(NotifiedWorkflow):
             acknowledge_lookups(self.state_machine, self._cached_steps)
         if lineage:
             acknowledge_lineage(self.state_machine.role)
+        if manifest is not None:
+            acknowledge_manifest(self.state_machine.role, manifest)
         if max_cost_per_run is not None:
             self._check_budget(max_cost_per_run, has_fan_out=any(isinstance(n.what, FanOut) for n in nodes))
         if self._reads_newest_version:
@@ -637,6 +648,8 @@ class MlPipeline(NotifiedWorkflow):
         assert chain is not None
         if self._lineage:
             chain = chain.next(self._lineage_states(plan))
+        if self._manifest is not None:
+            chain = chain.next(self._manifest_states(self._manifest))
         chain.next(sfn.Succeed(self, "PipelineSucceeded"))
         if not self._resumable:  # a Choice needs at least one rule
             return self._input_states().next(chain)
@@ -668,6 +681,20 @@ class MlPipeline(NotifiedWorkflow):
             versioned=versioned,
             failure=self._failure_for("Lineage", False),
         )
+
+    def _manifest_states(self, manifest: RunManifest) -> sfn.Chain:
+        """The run manifest: the input, every step's result, the data fingerprints, the lineage."""
+        facts: dict[str, Any] = {"input": sfn.JsonPath.object_at("$.input"), "steps": sfn.JsonPath.object_at("$.steps")}
+        if self._cached:
+            facts["cache"] = sfn.JsonPath.object_at("$.cache")
+        if self._lineage:
+            facts["lineage"] = {
+                "context": sfn.JsonPath.string_at("$.lineage.context.arn"),
+                "actions": sfn.JsonPath.object_at("$.lineage.actions"),
+            }
+        build, put = manifest_states(self, manifest, facts=facts)
+        self._catch(put, "Manifest", False)
+        return sfn.Chain.start(build).next(put)
 
     def _render(self, plan: Node | Series | Group, *, in_branch: bool) -> sfn.IChainable:
         """The states of a part of the layout; inside a ``Parallel`` branch a failure ends the branch

@@ -44,6 +44,8 @@ class DataPrefix:
     DATA_CAPTURE = "data-capture/"
     #: Model Monitor: baselines of the training data and the monitoring reports.
     MONITORING = "monitoring/"
+    #: Run manifests (``<execution name>/manifest.json``: :class:`~sm_constructs.RunManifest`).
+    RUNS = "runs/"
 
 
 def default_bucket_props(

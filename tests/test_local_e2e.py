@@ -256,6 +256,16 @@ def _assert_lineage(local, capsys, execution_arn, version_arn):
         assert f"ModelRegistration: {version_arn}" in out
         assert "ModelDeployment: arn:aws:sagemaker:" in out and ":endpoint/sm-constructs-churn" in out
         assert f"wrote ModelPackage {version_arn}" in out
+    # the run's manifest beside its outputs, encrypted with the bucket's key: the same facts
+    s3 = local["session"].client("s3")
+    run = execution_arn.rsplit(":", 1)[-1]
+    written = s3.get_object(Bucket=bucket, Key=f"runs/{run}/manifest.json")
+    assert written["ServerSideEncryption"] == "aws:kms"
+    manifest = json.loads(written["Body"].read())
+    assert manifest["execution"] == execution_arn and manifest["steps"]["Register"]["ModelPackageArn"] == version_arn
+    assert manifest["cache"]["Preprocess"]["data"][0]["fingerprint"] in out
+    assert manifest["lineage"]["context"].endswith(":context/" + manifest["lineage"]["context"].split("/")[-1])
+    assert len(manifest["lineage"]["actions"]) == 5
     # the version reused the artifact SageMaker knows by its URI: one artifact per source
     sm = local["session"].client("sagemaker")
     assert len(sm.list_artifacts(SourceUri=version_arn)["ArtifactSummaries"]) == 1

@@ -46,6 +46,7 @@ SAMPLE = {
     "@new_artifact": "arn:aws:sagemaker:us-east-1:123456789012:artifact/0123456789abcdef0123456789abcdef",
     "SourceArn": "arn:aws:sagemaker:us-east-1:123456789012:artifact/0123456789abcdef0123456789abcdef",
     "DestinationArn": "arn:aws:sagemaker:us-east-1:123456789012:action/run-step",
+    "SSEKMSKeyId": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 }
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 

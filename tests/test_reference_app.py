@@ -109,7 +109,8 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
     assert gate["Choices"][0]["Next"] == "QualityGatePassed"
     assert gate["Default"] == "QualityGateNotMet"
     # approval="manual": the build ends with the version pending approval; nothing is deployed
-    assert states["Register"]["Next"] == "PipelineSucceeded"
+    # (then records its lineage and writes its manifest)
+    assert states["Register"]["Next"] == "LineageNames"
     assert states["Register"]["Parameters"]["ModelApprovalStatus"] == "PendingManualApproval"
     # registered with the Model Monitor baseline of its training data
     assert "ModelDataQuality" in states["Register"]["Parameters"]["DriftCheckBaselines"]
@@ -124,7 +125,8 @@ def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template
     assert states["DeployInService"]["Next"] == "DeployRegisterScaling"
     assert states["DeployScalingPolicy"]["Next"] == "BatchTransform"
     # then the endpoint is monitored against the approved version's baseline
-    assert states["BatchTransform"]["Next"] == "ReadVersionBeforeMonitoring"
+    assert states["BatchTransform"]["Next"] == "LineageNames"  # the deployment's lineage, then monitoring
+    assert states["LineageArtifacts"]["Next"] == "ReadVersionBeforeMonitoring"
     assert states["CurrentBeforeMonitoring"]["Next"] == "MonitorBaseline"
     assert states["MonitorScheduleDone"]["Next"] == "Deployed"
     on_approval = {"EventPattern": {"detail": Match.object_like({"ModelPackageGroupName": Match.any_value()})}}
@@ -248,8 +250,8 @@ def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_reg
     writes = {(a["step"], a["type"], a.get("uri.$")) for a in plan["artifacts"] if a["edge"] == "Produced"}
     assert (2, "Model", "$.steps.Train.ModelArtifacts") in writes
     assert (4, "ModelPackage", "$.steps.Register.ModelPackageArn") in writes
-    # the lineage comes last, before success, and a failure of it is notified as the step "Lineage"
-    assert pipeline["States"]["LineageArtifacts"]["Next"] == "PipelineSucceeded"
+    # the lineage comes last, before the manifest, and a failure of it is notified as the step "Lineage"
+    assert pipeline["States"]["LineageArtifacts"]["Next"] == "Manifest"
 
 
 def test_lineage_deployment_records_the_endpoint_and_the_batch_transform(template):
@@ -281,3 +283,12 @@ def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):
                 r":(context|action)/[a-z0-9-]+-[0-9a-f]{8}-\*", "", re.sub(r":artifact/\*", "", resource)
             ), resource
     assert all('":artifact/*"' in r or "artifact/*" in r for r in statements("sagemaker:CreateArtifact"))
+
+
+def test_each_run_writes_its_manifest_encrypted_under_runs(template, pipeline):
+    build, put = pipeline["States"]["Manifest"], pipeline["States"]["WriteManifest"]
+    assert build["Next"] == "WriteManifest" and put["Next"] == "PipelineSucceeded"
+    assert {"input.$", "steps.$", "cache.$", "lineage"} <= set(build["Parameters"])
+    assert put["Parameters"]["Key.$"] == "States.Format('runs/{}/manifest.json', $$.Execution.Name)"
+    assert put["Parameters"]["ServerSideEncryption"] == "aws:kms" and put["Parameters"]["SSEKMSKeyId"]
+    assert put["Retry"][0]["ErrorEquals"] == ["S3.S3Exception"]

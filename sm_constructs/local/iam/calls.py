@@ -420,6 +420,26 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         Call("sagemaker:AddAssociation", "{SourceArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: on both ends"),
         Call("sagemaker:AddAssociation", "{DestinationArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: on both ends"),
     ),
+    # the run manifest (sm_constructs.manifest): one object, SSE-KMS with the request's key
+    "aws-sdk:s3:putObject": (
+        Call(
+            "s3:PutObject",
+            "arn:{partition}:s3:::{Bucket}/{Key}",
+            SDK_INTEGRATION,
+            context={"aws:SecureTransport": "true"},
+        ),
+        Call(
+            "kms:GenerateDataKey",
+            "{SSEKMSKeyId}",
+            S3_KMS,
+            when="kms",
+            field="SSEKMSKeyId",
+            context={
+                "kms:ViaService": "s3.{region}.amazonaws.com",
+                "kms:EncryptionContext:aws:s3:arn": "arn:{partition}:s3:::{Bucket}/{Key}",
+            },
+        ),
+    ),
     "sns:publish": (
         Call("sns:Publish", "{TopicArn}", SFN_SNS, context={"aws:SecureTransport": "true"}),
         *(
