@@ -60,10 +60,12 @@ def asl(synthesized):
 
 
 def _chain(states: dict, start: str) -> list[str]:
-    """State names from ``start`` following Next (and a Choice's Default)."""
+    """State names from ``start`` following Next (and a Choice's Default); the run's lineage at the
+    end (sm_constructs.lineage, tested with the reference app) is left out."""
     names, name = [], start
     while name:
-        names.append(name)
+        if "Lineage" not in name:
+            names.append(name)
         state = states[name]
         name = state.get("Next") or state.get("Default")
     return names
