@@ -156,8 +156,9 @@ def test_lookups_iam_is_scoped(built):
     statements = _statements(built["template"])
     star = [s for s in statements if s["Resource"] == "*"]
     star_actions = sorted({a for s in star for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])})
-    # only the two calls that take no resource ARN are granted on "*"
+    # only the calls that take no resource ARN are granted on "*": the two lookups and lineage's ListArtifacts
     assert [a for a in star_actions if a.startswith("sagemaker:")] == [
+        "sagemaker:ListArtifacts",
         "sagemaker:ListProcessingJobs",
         "sagemaker:Search",
     ]

@@ -145,6 +145,21 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
             need(facts.DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS, f"{where}: SM-PERMS DeleteDataQualityJobDefinition")
         elif integration == "aws-sdk:sagemaker:updateMonitoringSchedule":
             need(facts.UPDATE_MONITORING_SCHEDULE_ACTIONS, f"{where}: SM-PERMS UpdateMonitoringSchedule")
+        # lineage (AWS SDK integrations: the named API; SAR resource types context, action, artifact)
+        elif integration in ("aws-sdk:sagemaker:createContext", "aws-sdk:sagemaker:describeContext"):
+            need(facts.LINEAGE_CONTEXT_ACTIONS, f"{where}: SAR CreateContext/DescribeContext on context/<prefix>-*")
+        elif integration in ("aws-sdk:sagemaker:createAction", "aws-sdk:sagemaker:describeAction"):
+            need(facts.LINEAGE_ACTION_ACTIONS, f"{where}: SAR CreateAction/DescribeAction on action/<prefix>-*")
+        elif integration == "aws-sdk:sagemaker:createArtifact":
+            need(facts.LINEAGE_CREATE_ARTIFACT_ACTIONS, f"{where}: SAR CreateArtifact on artifact/*")
+        elif integration == "aws-sdk:sagemaker:listArtifacts":
+            need(facts.LINEAGE_LIST_ARTIFACTS_ACTIONS, f"{where}: SAR ListArtifacts (resource *)")
+        elif integration == "aws-sdk:sagemaker:addAssociation":
+            need(facts.LINEAGE_ASSOCIATE_ACTIONS, f"{where}: SAR AddAssociation on both ends")
+        # the run manifest
+        elif integration == "aws-sdk:s3:putObject":
+            need(facts.MANIFEST_WRITE_ACTIONS, f"{where}: AWS SDK integration s3:PutObject")
+            need(facts.MANIFEST_KEY_ACTIONS, f"{where}: S3 User Guide, an SSE-KMS upload needs kms:GenerateDataKey")
         elif integration == "sns:publish":
             need(facts.SNS_PUBLISH_ACTIONS, f"{where}: Step Functions 'IAM policies for Amazon SNS'")
             need(facts.SNS_ENCRYPTED_PUBLISH_KEY_ACTIONS, f"{where}: SNS 'Key management', encrypted topic")

@@ -119,9 +119,17 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     rule = json.dumps(states["StillCurrentStart"]["Choices"])
     assert "$.steps.ReadVersionStart.ModelApprovalStatus" in rule and "$.execution" in rule
     assert states["Model"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.package.ModelPackageArn"}]
+    # every task is caught into the notification, on itself or (lineage's Map items) on its Map
+    in_maps = {
+        n
+        for _, st in iter_states(machines["deploy"])
+        if st.get("Type") == "Map"
+        for n, _ in iter_states(st["ItemProcessor"])
+    }
     for name, state in iter_states(machines["deploy"]):
-        if state.get("Type") == "Task" and name not in ("NotifyFailure", "MonitorScheduleDeleteReplaced"):
-            assert any(c["Next"] == "NotifyFailure" for c in state.get("Catch", [])), name
+        if state.get("Type") in ("Task", "Map") and name not in ("NotifyFailure", "MonitorScheduleDeleteReplaced"):
+            if name not in in_maps:
+                assert any(c["Next"] == "NotifyFailure" for c in state.get("Catch", [])), name
     # deleting the job definition a release replaced is best effort: a failure skips it, the schedule is updated
     (skip,) = states["MonitorScheduleDeleteReplaced"]["Catch"]
     assert skip["ErrorEquals"] == ["States.ALL"] and skip["Next"] == "MonitorScheduleDone"
@@ -163,7 +171,8 @@ def test_autoscaling_follows_in_service_and_leaves_before_an_update(machines):
         "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
     }
     # then monitoring (the release app monitors the manual deployment), then done
-    assert states["DeployScalingPolicy"]["Next"] == "ReadVersionBeforeMonitoring"
+    assert states["DeployScalingPolicy"]["Next"] == "LineageNames"  # the deployment's lineage
+    assert states["LineageArtifacts"]["Next"] == "ReadVersionBeforeMonitoring"
     assert states["MonitorScheduleDone"]["Next"] == "Deployed"
 
 
