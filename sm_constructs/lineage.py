@@ -19,14 +19,17 @@ lineage-tracking-auto-creation.html); an artifact is identified by its source (S
 Authorization Reference for SageMaker, resource type ``artifact``:
 ``arn:${Partition}:sagemaker:${Region}:${Account}:artifact/${HashOfArtifactSource}``) and "there can be
 only one artifact with a unique SourceUri" (lineage-tracking-entities.html). So an artifact is looked
-up by its URI first (``ListArtifacts``) and created only when missing: the ones SageMaker made are
-reused, never duplicated. Names follow botocore's SageMaker model (``ContextName``: 1-120 chars,
-``[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,119}``; ``ActionName``: ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}``).
+up by its URI first (``ListArtifacts``) and created only when missing, as the SageMaker Python SDK's
+own lineage helpers do (``S3LineageEntityHandler.retrieve_raw_data_artifact``): the ones SageMaker
+made are reused, never duplicated. Names follow botocore's SageMaker model (``ContextName``: 1-120
+chars, ``[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,119}``; ``ActionName``: ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}``).
 
-A retried or redriven state meets what its first attempt made: SageMaker refuses a second context,
-action or association of the same name or ends with ``ValidationException`` "... already exists"
-(through the SDK integration: ``SageMaker.SageMakerException``, :mod:`sm_constructs._sfn_errors`);
-each such call catches it and reads the existing entity instead.
+A retried or redriven state meets what its first attempt made. A second context or action of one
+name, or a second association of two entities, is refused with ``ValidationException`` (through the
+SDK integration: ``SageMaker.SageMakerException``, :mod:`sm_constructs._sfn_errors`); each such call
+catches it and, when the cause says "already exists", reads the existing entity or goes on. The
+throttling retry every SageMaker call carries sees the same error name first, so an existing entity
+costs those retries' waits before it is read.
 """
 
 from __future__ import annotations

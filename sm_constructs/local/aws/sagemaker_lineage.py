@@ -202,7 +202,7 @@ def install() -> None:
 
     from .. import patches
 
-    def create_entity(kind: str, operation: str):  # type: ignore[no-untyped-def]
+    def create_entity(kind: str, operation: str) -> Any:
         title = kind.capitalize()
 
         def create(self: Any, params: dict[str, Any]) -> str:
@@ -231,14 +231,14 @@ def install() -> None:
 
         return create
 
-    def describe_entity(kind: str):  # type: ignore[no-untyped-def]
+    def describe_entity(kind: str) -> Any:
         def describe(self: Any, name_or_arn: str) -> dict[str, Any]:
             with _LOCK:
                 return dict(_by_name_or_arn(self, kind, name_or_arn))
 
         return describe
 
-    def delete_entity(kind: str):  # type: ignore[no-untyped-def]
+    def delete_entity(kind: str) -> Any:
         def delete(self: Any, name_or_arn: str) -> str:
             with _LOCK:
                 entity = _by_name_or_arn(self, kind, name_or_arn)
@@ -249,7 +249,7 @@ def install() -> None:
 
         return delete
 
-    def list_entities(kind: str, type_field: str):  # type: ignore[no-untyped-def]
+    def list_entities(kind: str, type_field: str) -> Any:
         title = kind.capitalize()
         summary = (f"{title}Arn", f"{title}Name", "Source", type_field, "Status", "CreationTime", "LastModifiedTime")
 
@@ -312,20 +312,20 @@ def install() -> None:
             )
 
     # ---- responses ------------------------------------------------------------------------
-    def create_response(kind: str):  # type: ignore[no-untyped-def]
+    def create_response(kind: str) -> Any:
         def respond(self: Any) -> Any:
             arn = getattr(self.sagemaker_backend, f"create_{kind}")(_body(self))
             return ActionResult({f"{kind.capitalize()}Arn": arn})
 
         return respond
 
-    def describe_response(kind: str, key: str):  # type: ignore[no-untyped-def]
+    def describe_response(kind: str, key: str) -> Any:
         def respond(self: Any) -> Any:
             return ActionResult(getattr(self.sagemaker_backend, f"describe_{kind}")(self._get_param(key)))
 
         return respond
 
-    def delete_response(kind: str, key: str):  # type: ignore[no-untyped-def]
+    def delete_response(kind: str, key: str) -> Any:
         def respond(self: Any) -> Any:
             if kind == "artifact" and not self._get_param(key):
                 source = self._get_param("Source") or {}
@@ -338,7 +338,7 @@ def install() -> None:
 
         return respond
 
-    def list_response(kind: str, plural: str):  # type: ignore[no-untyped-def]
+    def list_response(kind: str, plural: str) -> Any:
         def respond(self: Any) -> Any:
             items, token = getattr(self.sagemaker_backend, f"list_{plural}")(_body(self))
             return ActionResult({f"{kind.capitalize()}Summaries": items, **({"NextToken": token} if token else {})})
