@@ -117,6 +117,19 @@ def _value(key: str, value: str) -> dict[str, Any]:
     return dict(sfn.FieldUtils.render_object({key: value}) or {})
 
 
+#: The States Language's limit on a state name.
+MAX_STATE_NAME = 80
+
+
+def _state_name(step: str, what: str) -> str:
+    """``Lineage<step><what>``, within :data:`MAX_STATE_NAME` (a long step id is cut and told apart by a hash)."""
+    name = f"Lineage{step}{what}"
+    if len(name) <= MAX_STATE_NAME:
+        return name
+    digest = hashlib.sha256(step.encode()).hexdigest()[:8]
+    return f"Lineage{step[: MAX_STATE_NAME - len('Lineage') - len(what) - 8]}{digest}{what}"
+
+
 def _uri(value: Any) -> str:
     """A rendered request value (a literal, or a token of a JSONPath) as the expression a Pass reads."""
     rendered = _value("v", value)
@@ -391,7 +404,7 @@ class RunLineage(sfn.StateMachineFragment):
         cache = f"$.cache.{step}.data"
         versioned = sfn.Pass(
             self,
-            f"{step}LineageVersions",
+            _state_name(step, "Versions"),
             parameters={
                 f"d{i}.$": f"States.Format('{{}}#sha256={{}}', {cache}[{i}].uri, {cache}[{i}].fingerprint)"
                 for i, _ in enumerate(inputs)
@@ -400,13 +413,13 @@ class RunLineage(sfn.StateMachineFragment):
         )
         plain = sfn.Pass(
             self,
-            f"{step}LineageUris",
+            _state_name(step, "Uris"),
             parameters={
                 f"d{i}{'.$' if 'uri.$' in d.value else ''}": next(iter(d.value.values())) for i, d in enumerate(inputs)
             },
             result_path=f"$.lineage.data.{step}",
         )
-        choice = sfn.Choice(self, f"{step}LineageData")
+        choice = sfn.Choice(self, _state_name(step, "Data"))
         choice.when(sfn.Condition.is_present(f"{cache}[{len(inputs) - 1}].fingerprint"), versioned)
         return choice.otherwise(plain).afterwards()
 

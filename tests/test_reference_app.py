@@ -241,11 +241,11 @@ def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_reg
     }
     # the raw data: with the fingerprint its cache lookup listed, when it did (else the plain URI)
     assert (0, "DataSet", "$.lineage.data.Preprocess.d0") in reads
-    versions = pipeline["States"]["PreprocessLineageVersions"]["Parameters"]["d0.$"]
+    versions = pipeline["States"]["LineagePreprocessVersions"]["Parameters"]["d0.$"]
     assert versions == (
         "States.Format('{}#sha256={}', $.cache.Preprocess.data[0].uri, $.cache.Preprocess.data[0].fingerprint)"
     )
-    assert pipeline["States"]["PreprocessLineageUris"]["Parameters"] == {"d0.$": "$.input.inputDataUri"}
+    assert pipeline["States"]["LineagePreprocessUris"]["Parameters"] == {"d0.$": "$.input.inputDataUri"}
     assert (2, "Image", "$.steps.Train.Image") in reads and (4, "Model", "$.steps.Train.ModelArtifacts") in reads
     writes = {(a["step"], a["type"], a.get("uri.$")) for a in plan["artifacts"] if a["edge"] == "Produced"}
     assert (2, "Model", "$.steps.Train.ModelArtifacts") in writes
