@@ -506,6 +506,13 @@ def test_lineage_entities_have_documented_arns_and_a_second_create_already_exist
     )
     assert sm.list_associations(AssociationType="Produced")["AssociationSummaries"] == []
 
+    # an end may be a trial component (SageMaker creates one per job)
+    component = sm.create_trial_component(TrialComponentName="train-job-aws-training-job")["TrialComponentArn"]
+    sm.add_association(SourceArn=component, DestinationArn=context, AssociationType="AssociatedWith")
+    (linked,) = sm.list_associations(SourceArn=component)["AssociationSummaries"]
+    assert linked["DestinationArn"] == context and linked["AssociationType"] == "AssociatedWith"
+    sm.delete_association(SourceArn=component, DestinationArn=context)
+
     # an entity with associations is not deleted; without them it is
     with pytest.raises(ClientError) as exc:
         sm.delete_action(ActionName="run-1-train")
@@ -553,3 +560,94 @@ def test_a_definite_path_below_an_index_is_its_value_as_on_aws(emu):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     assert json.loads(described["output"]) == {"field": "s3://x/", "format": "s3://x/#f", "all": ["s3://x/"]}
+
+
+def _lineage_definition() -> str:
+    """The states of sm_constructs.lineage for one training step, as deployed in us-east-1 (pseudo
+    parameters filled in), from a stack of its own."""
+
+    from aws_cdk import aws_stepfunctions as sfn
+    from support import new_stack
+
+    from sm_constructs.lineage import LineageArtifact, LineageStep, RunLineage
+
+    stack = new_stack()
+    step = LineageStep(
+        "Train",
+        "TrainingJob",
+        "$.steps.Train.TrainingJobArn",
+        inputs=[LineageArtifact("DataSet", "$.input.data")],
+        outputs=[LineageArtifact("Model", "$.steps.Train.ModelArtifacts")],
+    )
+    failed = sfn.Fail(stack, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
+    lineage = RunLineage(stack, "Lineage", prefix="train-1234abcd", steps=[step], failure=failed)
+    machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(lineage))
+    rendered = stack.resolve(machine.node.default_child.definition_string)  # type: ignore[union-attr]
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT_ID, "AWS::URLSuffix": ""}
+    if isinstance(rendered, str):
+        return rendered
+    return "".join(p if isinstance(p, str) else pseudo[p["Ref"]] for p in rendered["Fn::Join"][1])
+
+
+def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):
+    """The lineage states run in the emulator; a run whose context, action and association exist
+    already (a redrive) reads them instead of failing, and reuses the artifacts it finds by URI."""
+    import hashlib as _hashlib
+
+    sfn = emu["session"].client("stepfunctions")
+    sm = emu["sm"]
+    arn = sfn.create_state_machine(name="lineage", definition=_lineage_definition(), roleArn=ROLE)["stateMachineArn"]
+    payload = {
+        "input": {"data": "s3://lineage/raw/"},
+        "steps": {
+            "Train": {
+                "TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/t",
+                "ModelArtifacts": "s3://lineage/m",
+            }
+        },
+    }
+
+    def run(name):
+        execution = f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
+        # what the first attempt of a redriven run made: its context, its action, that action's association
+        context_name = f"train-1234abcd-{_hashlib.md5(execution.encode()).hexdigest()}"
+        if name == "redriven":
+            context = sm.create_context(ContextName=context_name, ContextType="t", Source={"SourceUri": execution})
+            action = sm.create_action(ActionName=f"{context_name}-train", ActionType="t", Source={"SourceUri": "j"})
+            sm.add_association(SourceArn=action["ActionArn"], DestinationArn=context["ContextArn"])
+        sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
+        deadline = time.monotonic() + 30
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+        return described, entered, context_name
+
+    described, entered, context_name = run("first")
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert "LineageRunExisting" not in entered and entered.count("LineageCreate") == 2
+    action = sm.describe_action(ActionName=f"{context_name}-train")
+    assert (action["ActionType"], action["Source"]["SourceUri"]) == (
+        "TrainingJob",
+        payload["steps"]["Train"]["TrainingJobArn"],
+    )
+    edges = {
+        (a["SourceType"], a["AssociationType"], a["DestinationType"])
+        for a in sm.list_associations(SourceArn=action["ActionArn"])["AssociationSummaries"]
+    }
+    edges |= {
+        (a["SourceType"], a["AssociationType"], a["DestinationType"])
+        for a in sm.list_associations(DestinationArn=action["ActionArn"])["AssociationSummaries"]
+    }
+    assert edges == {
+        ("DataSet", "ContributedTo", "TrainingJob"),
+        ("TrainingJob", "Produced", "Model"),
+        ("TrainingJob", "AssociatedWith", "StepFunctionsExecution"),
+    }
+
+    described, entered, _ = run("redriven")
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    assert {"LineageRunExisting", "LineageActionExisting", "LineageActionInRunExists"} <= set(entered)
+    assert "LineageCreate" not in entered  # both artifacts found by URI: one artifact per source
+    assert len(sm.list_artifacts(SourceUri="s3://lineage/raw/")["ArtifactSummaries"]) == 1
