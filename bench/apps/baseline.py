@@ -8,7 +8,9 @@ hand-written request JSON, a tuning state machine, and a notebook instance in an
 Permissions live in hand-written customer-managed policies; roles are passed to L2s with
 ``without_policy_updates()`` so that nothing lands in inline policies. Image accounts come from the
 same data table (``sm_constructs/data/image_accounts.json``) as a ``CfnMapping``. cdk-nag is off, as
-in ``library.py``. Pipelines are split across stacks exactly as in ``library.py``.
+in ``library.py``. Pipelines are split across stacks exactly as in ``library.py``. The permissions of
+each run's lineage and manifest are here; their states are not (the library's definitions carry them,
+and the bench charges the library for them).
 """
 
 from __future__ import annotations
@@ -906,12 +908,38 @@ def churn_pipeline(
         ),
         pass_role,
     ]
+    # lineage and the run manifest (sm_constructs.lineage, sm_constructs.manifest): the calls each run ends with
+    lineage = [
+        iam.PolicyStatement(
+            actions=["sagemaker:CreateContext", "sagemaker:DescribeContext"], resources=[arn(f"context/{slug}-*")]
+        ),
+        iam.PolicyStatement(
+            actions=["sagemaker:CreateAction", "sagemaker:DescribeAction"], resources=[arn(f"action/{slug}-*")]
+        ),
+        iam.PolicyStatement(actions=["sagemaker:CreateArtifact"], resources=[arn("artifact/*")]),
+        iam.PolicyStatement(
+            actions=["sagemaker:AddAssociation"],
+            resources=[arn(f"context/{slug}-*"), arn(f"action/{slug}-*"), arn("artifact/*")],
+        ),
+        iam.PolicyStatement(actions=["sagemaker:ListArtifacts"], resources=["*"]),
+    ]
+    provenance_statements = [
+        *lineage,
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("runs/*")]),
+        iam.PolicyStatement(
+            actions=["kms:GenerateDataKey"],
+            resources=[data_key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{Aws.REGION}.amazonaws.com"}},
+        ),
+    ]
     release_run = [
+        *lineage,
         *runtime_statements(rel_parts.key, f"{name}-deployment"),
         iam.PolicyStatement(actions=["sns:Publish"], resources=[rel_parts.topic.topic_arn]),
         iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=[rel_parts.key.key_arn]),
     ]
     build_policy = policy(wf, "Permissions", role, build_statements)
+    provenance_policy = policy(wf, "Permissions2", role, provenance_statements)
     release_policies = [
         policy(rel, "Permissions", rel_role, release_statements),
         policy(rel, "Permissions2", rel_role, release_run),
@@ -926,7 +954,7 @@ def churn_pipeline(
         state_machine_name=name,
         comment=f"SageMaker pipeline {slug}",
     )
-    sm.node.add_dependency(build_policy)
+    sm.node.add_dependency(build_policy, provenance_policy)
     release_sm = state_machine(
         rel,
         releasing,
