@@ -74,6 +74,10 @@ MAX_NAME = 120
 #: ``<prefix>-<32 hex>``: the prefix's budget leaves room for the step names after it.
 MAX_PREFIX = 40
 _MD5_HEX = 32
+#: Where a run's lineage facts live in the state.
+_BASE = "$.lineage"
+#: ``<prefix>-<MD5 of the execution ARN>``: a valid name whatever the execution is called.
+_RUN_NAME = "States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
 
 
 @dataclass(frozen=True)
@@ -229,61 +233,45 @@ class RunLineage(sfn.StateMachineFragment):
         versioned: Mapping[str, Sequence[DataInput]] | None = None,
     ) -> None:
         super().__init__(scope, id)
-
-        def catch(state: Any) -> None:
-            state.add_catch(failure, errors=["States.ALL"], result_path="$.error")
-
-        base = "$.lineage"
-        run_name = f"States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
+        self._id, self._failure = id, failure
         context_arn = sagemaker_arn(self, "context", f"{prefix}-*")
         action_arn = sagemaker_arn(self, "action", f"{prefix}-*")
-        artifact_arn = sagemaker_arn(self, "artifact", "*")
-        context_statements = [statement(self, actions=list(LINEAGE_CONTEXT_ACTIONS), resources=[context_arn])]
-        action_statements = [statement(self, actions=list(LINEAGE_ACTION_ACTIONS), resources=[action_arn])]
-        associate = [
-            statement(self, actions=list(LINEAGE_ASSOCIATE_ACTIONS), resources=[context_arn, action_arn, artifact_arn])
+        self._artifact_arn = sagemaker_arn(self, "artifact", "*")
+        self._associate_statements = [
+            statement(
+                self, actions=list(LINEAGE_ASSOCIATE_ACTIONS), resources=[context_arn, action_arn, self._artifact_arn]
+            )
         ]
-
-        # ---- the run's context ----------------------------------------------------------------
         names = sfn.Pass(
             self,
             f"{id}Names",
-            parameters={"run.$": run_name, "data": {}},
-            result_path=base,
+            parameters={"run.$": _RUN_NAME.format(prefix=prefix), "data": {}},
+            result_path=_BASE,
             comment="The run's lineage names: <prefix>-<MD5 of the execution ARN> (valid whatever the execution name)",
         )
         chain = sfn.Chain.start(names)
         for step_id, inputs in (versioned or {}).items():
             chain = chain.next(self._versions(step_id, inputs))
-        create_run = self._call(
-            "createContext",
-            f"{id}Run",
-            {
-                "ContextName.$": f"{base}.run",
-                "ContextType": RUN_CONTEXT_TYPE,
-                "Source": {"SourceUri.$": "$$.Execution.Id", "SourceType": RUN_CONTEXT_TYPE},
-                "Properties": {"StateMachine.$": "$$.StateMachine.Id", "ExecutionName.$": "$$.Execution.Name"},
-            },
-            context_statements,
-            result_selector={"arn.$": "$.ContextArn"},
-            result_path=f"{base}.context",
-        )
-        describe_run = self._call(
-            "describeContext",
-            f"{id}RunExisting",
-            {"ContextName.$": f"{base}.run"},
-            context_statements,
-            result_selector={"arn.$": "$.ContextArn"},
-            result_path=f"{base}.context",
-        )
-        plan = sfn.Pass(
+        context, plan = self._context(context_arn, self._plan(prefix, steps))
+        chain.next(context)
+        artifacts = self._artifacts()
+        plan.next(self._actions(action_arn)).next(artifacts)
+        self._start: sfn.State = names
+        self._end: sfn.Map = artifacts
+
+    def _catch(self, state: Any) -> None:
+        state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+
+    def _plan(self, prefix: str, steps: Sequence[LineageStep]) -> sfn.Pass:
+        """``$.lineage.plan``: the actions (one per step) and the artifacts (one per read or write)."""
+        return sfn.Pass(
             self,
-            f"{id}Plan",
+            f"{self._id}Plan",
             parameters={
                 "actions": [
                     {
                         **_value("source", step.source),
-                        "name.$": f"States.Format('{{}}-{{}}', {base}.run, '{name}')",
+                        "name.$": f"States.Format('{{}}-{{}}', {_BASE}.run, '{name}')",
                         "type": step.type,
                     }
                     for step, name in zip(steps, self._step_names(prefix, steps), strict=True)
@@ -295,22 +283,52 @@ class RunLineage(sfn.StateMachineFragment):
                     for artifact in artifacts
                 ],
             },
-            result_path=f"{base}.plan",
+            result_path=f"{_BASE}.plan",
+        )
+
+    def _context(self, context_arn: str, plan: sfn.Pass) -> tuple[SageMakerTask, sfn.Pass]:
+        """The run's context, created (or, when it exists, read): ``(entry, exit)``, the exit being ``plan``."""
+        id = self._id
+        statements = [statement(self, actions=list(LINEAGE_CONTEXT_ACTIONS), resources=[context_arn])]
+        create_run = self._call(
+            "createContext",
+            f"{id}Run",
+            {
+                "ContextName.$": f"{_BASE}.run",
+                "ContextType": RUN_CONTEXT_TYPE,
+                "Source": {"SourceUri.$": "$$.Execution.Id", "SourceType": RUN_CONTEXT_TYPE},
+                "Properties": {"StateMachine.$": "$$.StateMachine.Id", "ExecutionName.$": "$$.Execution.Name"},
+            },
+            statements,
+            result_selector={"arn.$": "$.ContextArn"},
+            result_path=f"{_BASE}.context",
+        )
+        describe_run = self._call(
+            "describeContext",
+            f"{id}RunExisting",
+            {"ContextName.$": f"{_BASE}.run"},
+            statements,
+            result_selector={"arn.$": "$.ContextArn"},
+            result_path=f"{_BASE}.context",
         )
         create_run.next(plan)
-        self._exists_then(create_run, f"{id}RunExists", describe_run.next(plan), otherwise=failure)
+        self._exists_then(create_run, f"{id}RunExists", describe_run.next(plan), otherwise=self._failure)
         for call in (create_run, describe_run):
-            catch(call)
-        chain.next(create_run)
+            self._catch(call)
+        return create_run, plan
 
-        # ---- actions: one per step, associated with the context --------------------------------
+    def _actions(self, action_arn: str) -> sfn.Map:
+        """A Map over the planned actions: each created (or read) and ``AssociatedWith`` the context;
+        its result is each action's ``{arn}``, in the plan's order."""
+        id = self._id
+        statements = [statement(self, actions=list(LINEAGE_ACTION_ACTIONS), resources=[action_arn])]
         actions = sfn.Map(
             self,
             f"{id}Actions",
-            items_path=f"{base}.plan.actions",
-            item_selector={"item.$": "$$.Map.Item.Value", "context.$": f"{base}.context.arn"},
+            items_path=f"{_BASE}.plan.actions",
+            item_selector={"item.$": "$$.Map.Item.Value", "context.$": f"{_BASE}.context.arn"},
             max_concurrency=1,
-            result_path=f"{base}.actions",
+            result_path=f"{_BASE}.actions",
             comment="One action per step, AssociatedWith the run's context",
         )
         create_action = self._call(
@@ -322,7 +340,7 @@ class RunLineage(sfn.StateMachineFragment):
                 "Source": {"SourceUri.$": "$.item.source"},
                 "Status": "Completed",
             },
-            action_statements,
+            statements,
             result_selector={"arn.$": "$.ActionArn"},
             result_path="$.action",
         )
@@ -330,25 +348,29 @@ class RunLineage(sfn.StateMachineFragment):
             "describeAction",
             f"{id}ActionExisting",
             {"ActionName.$": "$.item.name"},
-            action_statements,
+            statements,
             result_selector={"arn.$": "$.ActionArn"},
             result_path="$.action",
         )
-        in_run = self._associate(f"{id}ActionInRun", "$.action.arn", "$.context", "AssociatedWith", associate)
+        in_run = self._associate(f"{id}ActionInRun", "$.action.arn", "$.context", "AssociatedWith")
         done = sfn.Pass(self, f"{id}ActionDone", parameters={"arn.$": "$.action.arn"}, comment="The step's action ARN")
         create_action.next(in_run)
         self._exists_then(create_action, f"{id}ActionExists", describe_action.next(in_run))
         in_run.next(done)
         self._exists_then(in_run, f"{id}ActionInRunExists", done)
         actions.item_processor(create_action)
-        catch(actions)
+        self._catch(actions)
+        return actions
 
-        # ---- artifacts: found by URI or created, then associated with their step's action ------
+    def _artifacts(self) -> sfn.Map:
+        """A Map over the planned artifacts: each found by URI or created, then associated with its
+        step's action (``ContributedTo`` it, or ``Produced`` by it)."""
+        id = self._id
         artifacts = sfn.Map(
             self,
             f"{id}Artifacts",
-            items_path=f"{base}.plan.artifacts",
-            item_selector={"item.$": "$$.Map.Item.Value", "actions.$": f"{base}.actions"},
+            items_path=f"{_BASE}.plan.artifacts",
+            item_selector={"item.$": "$$.Map.Item.Value", "actions.$": f"{_BASE}.actions"},
             max_concurrency=1,
             result_path=sfn.JsonPath.DISCARD,
             comment="Each artifact a step read (ContributedTo its action) or wrote (Produced by it)",
@@ -372,14 +394,14 @@ class RunLineage(sfn.StateMachineFragment):
             "createArtifact",
             f"{id}Create",
             {"ArtifactType.$": "$.item.type", "Source": {"SourceUri.$": "$.item.uri"}},
-            [statement(self, actions=list(LINEAGE_CREATE_ARTIFACT_ACTIONS), resources=[artifact_arn])],
+            [statement(self, actions=list(LINEAGE_CREATE_ARTIFACT_ACTIONS), resources=[self._artifact_arn])],
             result_selector={"arn.$": "$.ArtifactArn"},
             result_path="$.artifact",
         )
         self._exists_then(create, f"{id}CreateExists", find)  # made meanwhile: find it again
         direction = sfn.Choice(self, f"{id}Direction")
-        contributed = self._associate(f"{id}Read", "$.artifact.arn", "$.action.arn", "ContributedTo", associate)
-        produced = self._associate(f"{id}Wrote", "$.action.arn", "$.artifact.arn", "Produced", associate)
+        contributed = self._associate(f"{id}Read", "$.artifact.arn", "$.action.arn", "ContributedTo")
+        produced = self._associate(f"{id}Wrote", "$.action.arn", "$.artifact.arn", "Produced")
         linked = sfn.Succeed(self, f"{id}Linked")
         for call in (contributed, produced):
             call.next(linked)
@@ -391,11 +413,8 @@ class RunLineage(sfn.StateMachineFragment):
             .otherwise(create.next(direction))
         )
         artifacts.item_processor(step.next(find))
-        catch(artifacts)
-
-        plan.next(actions).next(artifacts)
-        self._start: sfn.State = names
-        self._end: sfn.Map = artifacts
+        self._catch(artifacts)
+        return artifacts
 
     def _versions(self, step: str, inputs: Sequence[DataInput]) -> sfn.Chain:
         """``$.lineage.data.<step>.d<i>``: each input's URI with the fingerprint this run's cache
@@ -456,12 +475,12 @@ class RunLineage(sfn.StateMachineFragment):
         add_default_retry(task, max_attempts=3, quota_attempts=0)
         return task
 
-    def _associate(self, id: str, source: str, destination: str, edge: str, statements: Sequence[Any]) -> SageMakerTask:
+    def _associate(self, id: str, source: str, destination: str, edge: str) -> SageMakerTask:
         return self._call(
             "addAssociation",
             id,
             {"SourceArn.$": source, "DestinationArn.$": destination, "AssociationType": edge},
-            statements,
+            self._associate_statements,
             result_path=sfn.JsonPath.DISCARD,
         )
 
