@@ -129,8 +129,9 @@ def venv(tmp_path_factory) -> Path:
             _uv("export", "--frozen", "--no-hashes", "--no-emit-project", "--all-extras", "--no-dev", "-q",
                 "-o", constraints, cwd=_ROOT)  # fmt: skip
             _uv("venv", "-q", out / "venv", "--python", sys.executable, cwd=_ROOT)
-            _uv("pip", "install", "-q", "--python", out / "venv" / "bin" / "python", "-c", constraints,
-                f"{wheel}[local,spark]", cwd=_ROOT)  # fmt: skip
+            # hard links from uv's cache rather than copies (its default here: reflink, then copy): 0.7 s, not 4.4 s
+            _uv("pip", "install", "-q", "--link-mode=hardlink", "--python", out / "venv" / "bin" / "python",
+                "-c", constraints, f"{wheel}[local,spark]", cwd=_ROOT)  # fmt: skip
     return out / "venv"
 
 
