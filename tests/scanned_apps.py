@@ -1,8 +1,9 @@
 """The apps whose synthesized templates checkov and the Control Tower controls scan (test_scanners.py).
 
-Each entry builds one app into the given ``App``; add yours with ``@scanned_app("name")``. Keep
-apps small and varied: together they should make every resource and option the constructs can
-synthesize.
+Each entry builds one app into the given ``App``; add yours with ``@scanned_app("name")``. Keep apps
+small and varied: together they should make every resource and option the constructs can synthesize.
+The reference app (app.py) is scanned too, from the cloud assembly ``cdk synth`` made of it once for
+the whole run (conftest's ``reference_assembly``), not synthesized again here.
 """
 
 from __future__ import annotations
@@ -27,14 +28,6 @@ def scanned_app(name: str) -> Callable[[Callable[[App], None]], Callable[[App], 
         return build
 
     return register
-
-
-@scanned_app("reference")
-def reference_app(app: App) -> None:
-    """app.py as `make synth` builds it."""
-    import app as reference
-
-    reference.build(app, nag=False)
 
 
 @scanned_app("constructs")

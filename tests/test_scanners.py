@@ -18,8 +18,9 @@ pytestmark = pytest.mark.xdist_group("scanners")
 
 
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> list[Path]:
-    paths: list[Path] = []
+def templates(tmp_path_factory, reference_assembly) -> list[Path]:
+    paths: list[Path] = sorted(reference_assembly.glob("*.template.json"))  # app.py, as `make synth` makes it
+    assert paths, reference_assembly
     for name, build in SCANNED_APPS.items():
         out = tmp_path_factory.mktemp(f"scan-{name}")
         # The CDK CLI adds aws:cdk:path metadata; suppressions name resources by that path.
