@@ -2,7 +2,7 @@
 
 Usage (``make bench`` runs it for its "per extra pipeline" table)::
 
-    .venv/bin/python bench/jsii_calls.py bench/apps/library.py --pipelines 2,4 [--top 30]
+    .venv/bin/python bench/jsii_calls.py bench/apps/library.py --pipelines 2,4 [--top 30] [--kind GetRequest:node]
 
 Every construct, property read or method call crosses to the Node jsii kernel and back, and Node
 does its share of the work behind each request, so the request count is a measure of synth cost
@@ -12,7 +12,8 @@ fresh process that counts the requests it sends (by kind: ``InvokeRequest:toStat
 ``sm_constructs`` / app function that sent them) and the CPU seconds of Python and of its Node
 child (from ``/proc``). The report is the difference between two counts divided by the pipelines
 added: what one more pipeline costs. It wraps jsii's (internal) process provider, so it is a
-measuring tool only.
+measuring tool only. ``--kind`` counts only the requests whose kind contains the text given, to
+find where one kind of request comes from.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def _children_cpu() -> float:
     return total
 
 
-def _profile_here(app: Path, pipelines: int) -> Profile:
-    """Run ``app`` in this process with ``BENCH_PIPELINES=pipelines``, counting what it sends to jsii."""
+def _profile_here(app: Path, pipelines: int, kind: str = "") -> Profile:
+    """Run ``app`` in this process with ``BENCH_PIPELINES=pipelines``, counting what it sends to jsii
+    (only the requests whose kind contains ``kind``)."""
     from jsii._kernel.providers.process import _NodeProcess
 
     profile = Profile(pipelines)
@@ -96,7 +98,10 @@ def _profile_here(app: Path, pipelines: int) -> Profile:
 
     def counting_send(self: Any, request: Any, response_type: Any) -> Any:
         name = getattr(request, "method", None) or getattr(request, "property", None) or getattr(request, "fqn", "")
-        profile.by_kind[f"{type(request).__name__}:{name}"] += 1
+        request_kind = f"{type(request).__name__}:{name}"
+        if kind not in request_kind:
+            return send(self, request, response_type)
+        profile.by_kind[request_kind] += 1
         frame = sys._getframe(1)
         site = OUTSIDE
         while frame is not None:
@@ -118,13 +123,13 @@ def _profile_here(app: Path, pipelines: int) -> Profile:
     return profile
 
 
-def profile(app: Path, pipelines: int) -> Profile:
+def profile(app: Path, pipelines: int, kind: str = "") -> Profile:
     """:func:`_profile_here` in a fresh Python process (what ``cdk synth`` runs)."""
     with tempfile.TemporaryDirectory(prefix="jsii-calls-") as outdir:
         env = {**os.environ, "CDK_OUTDIR": outdir}
         env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
         done = subprocess.run(
-            [sys.executable, __file__, str(app), "--one", str(pipelines)],
+            [sys.executable, __file__, str(app), "--one", str(pipelines), "--kind", kind],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -156,13 +161,14 @@ def main() -> None:
     parser.add_argument("app", type=Path)
     parser.add_argument("--pipelines", default="2,4", help="two pipeline counts (the report is their difference)")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--kind", default="", help="count only requests whose kind contains this text")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: profile one count, print JSON
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(_profile_here(args.app.resolve(), args.one).to_json()))
+        print(json.dumps(_profile_here(args.app.resolve(), args.one, args.kind).to_json()))
         return
     low_n, high_n = (int(n) for n in args.pipelines.split(","))
-    low, high = profile(args.app, low_n), profile(args.app, high_n)
+    low, high = profile(args.app, low_n, args.kind), profile(args.app, high_n, args.kind)
     for p in (low, high):
         print(f"{p.pipelines:3d} pipeline(s): {p.calls:7d} jsii requests, CPU {p.python_cpu:.2f} s Python + "
               f"{p.node_cpu:.2f} s Node")  # fmt: skip
