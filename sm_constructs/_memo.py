@@ -10,15 +10,19 @@ import json
 import weakref
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from aws_cdk import Aws, Stack
+from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import IConstruct
 
 T = TypeVar("T")
 _STACK_OF: weakref.WeakKeyDictionary[IConstruct, Stack] = weakref.WeakKeyDictionary()
 _BY_STACK: weakref.WeakKeyDictionary[Stack, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
+_SECONDS: weakref.WeakKeyDictionary[Any, float | None] = weakref.WeakKeyDictionary()
+_IDS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
+_ATTRIBUTES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def stack_memo(scope: IConstruct, key: Hashable, make: Callable[[Stack], T]) -> T:
@@ -36,6 +40,48 @@ def stack_memo(scope: IConstruct, key: Hashable, make: Callable[[Stack], T]) -> 
 def aws(name: str) -> str:
     """A pseudo parameter token (``PARTITION``, ``REGION``, ``URL_SUFFIX``, ...), fetched once."""
     return str(getattr(Aws, name))
+
+
+def attribute(resource: Any, name: str) -> Any:
+    """``getattr(resource, name)`` for an attribute that never changes (``key_arn``, ``role_arn``: a
+    token fixed when the resource is made), asked of jsii once per resource: requests are rendered
+    several times (checked, then sent), each time with the same references."""
+    known = _ATTRIBUTES.setdefault(resource, {})
+    if name not in known:
+        known[name] = getattr(resource, name)
+    return known[name]
+
+
+def node_id(construct: IConstruct) -> str:
+    """``construct.node.id``, asked of jsii once per construct (an id never changes)."""
+    if construct not in _IDS:
+        _IDS[construct] = construct.node.id
+    return _IDS[construct]
+
+
+def seconds(duration: Any) -> float | None:
+    """``duration.to_seconds()``, or None while it is unresolved: asked of jsii once per Duration object
+    (a Duration never changes). Raises as ``to_seconds`` does for a fraction of a second."""
+    if duration not in _SECONDS:
+        _SECONDS[duration] = None if duration.is_unresolved() else duration.to_seconds()
+    return _SECONDS[duration]
+
+
+@cache
+def duration(unit: str, amount: int) -> Duration:
+    """``Duration.<unit>(amount)``: Durations are immutable, so one object per value serves every use."""
+    return cast(Duration, getattr(Duration, unit)(amount))
+
+
+@cache
+def json_path(function: str, *args: str | int) -> str:
+    """``sfn.JsonPath.<function>(*args)`` (``string_at``, ``format``, ``uuid`` ...), made once per arguments.
+
+    A JSONPath token is a value: it renders as the same path or intrinsic function wherever it is
+    used (and every run evaluates ``States.UUID()`` anew), so one token serves every state and app
+    that asks for the same one.
+    """
+    return str(getattr(sfn.JsonPath, function)(*args))
 
 
 def statement(
