@@ -23,6 +23,7 @@ _BY_STACK: weakref.WeakKeyDictionary[Stack, dict[Hashable, Any]] = weakref.WeakK
 _SECONDS: weakref.WeakKeyDictionary[Any, float | None] = weakref.WeakKeyDictionary()
 _IDS: weakref.WeakKeyDictionary[IConstruct, str] = weakref.WeakKeyDictionary()
 _ATTRIBUTES: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_STATEMENT_JSON: weakref.WeakKeyDictionary[iam.PolicyStatement, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def stack_memo(scope: IConstruct, key: Hashable, make: Callable[[Stack], T]) -> T:
@@ -98,10 +99,40 @@ def statement(
     Build a new statement to vary one.
     """
     key = ("statement", tuple(actions), tuple(resources), json.dumps(conditions, sort_keys=True))
-    return stack_memo(
-        scope,
-        key,
-        lambda _: iam.PolicyStatement(
+
+    def make(_: Stack) -> iam.PolicyStatement:
+        made = iam.PolicyStatement(
             actions=list(actions), resources=list(resources), conditions=dict(conditions) if conditions else None
-        ).freeze(),
-    )
+        ).freeze()
+        _STATEMENT_JSON[made] = _statement_json(actions, resources, conditions)
+        return made
+
+    return stack_memo(scope, key, make)
+
+
+def statement_json(policy_statement: iam.PolicyStatement) -> dict[str, Any]:
+    """``policy_statement.to_statement_json()``, without asking jsii for a statement made by :func:`statement`."""
+    known = _STATEMENT_JSON.get(policy_statement)
+    return dict(known) if known is not None else policy_statement.to_statement_json()
+
+
+def _statement_json(
+    actions: Sequence[str], resources: Sequence[str], conditions: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """What aws-cdk-lib's ``PolicyStatement.toStatementJson()`` returns for an Allow statement of these
+    actions, resources and conditions (``aws-iam/lib/private/postprocess-policy-document.ts``,
+    ``normalizeStatement``: actions and resources each without repeats, one value unwrapped from its
+    list, empty elements left out). ``tests/test_job_base.py`` compares the two."""
+
+    def norm(values: Sequence[str]) -> str | list[str]:
+        unique = list(dict.fromkeys(values))
+        return unique[0] if len(unique) == 1 else unique
+
+    out: dict[str, Any] = {"Effect": "Allow"}
+    if actions:
+        out["Action"] = norm(actions)
+    if conditions:
+        out["Condition"] = dict(conditions)
+    if resources:
+        out["Resource"] = norm(resources)
+    return out
