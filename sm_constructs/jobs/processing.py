@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -273,6 +274,7 @@ class ProcessingDefinition(SageMakerDefinition):
         return duration("seconds", whole_seconds(self.max_runtime) + 3600)
 
 
+@cache
 def _per_run(value: str) -> bool:
     """Whether a (JSONPath) value is read from the execution context."""
     if not is_token(value):
