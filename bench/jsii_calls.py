@@ -123,10 +123,11 @@ def _profile_here(app: Path, pipelines: int, kind: str = "") -> Profile:
     return profile
 
 
-def profile(app: Path, pipelines: int, kind: str = "") -> Profile:
-    """:func:`_profile_here` in a fresh Python process (what ``cdk synth`` runs)."""
-    with tempfile.TemporaryDirectory(prefix="jsii-calls-") as outdir:
-        env = {**os.environ, "CDK_OUTDIR": outdir}
+def profile(app: Path, pipelines: int, kind: str = "", outdir: Path | None = None) -> Profile:
+    """:func:`_profile_here` in a fresh Python process (what ``cdk synth`` runs), synthesizing into
+    ``outdir`` (Default: - a temporary directory)."""
+    with tempfile.TemporaryDirectory(prefix="jsii-calls-") as temporary:
+        env = {**os.environ, "CDK_OUTDIR": str(outdir or temporary)}
         env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
         done = subprocess.run(
             [sys.executable, __file__, str(app), "--one", str(pipelines), "--kind", kind],

@@ -285,10 +285,15 @@ def _scale(counts: list[int], runs: int) -> list[str]:
 def _calls(low: int, high: int) -> list[str]:
     """jsii requests and CPU seconds of one more pipeline (``bench/jsii_calls.py``), library and baseline."""
     jsii_calls = _load("jsii_calls", ROOT / "bench" / "jsii_calls.py")
-    one = {}
+    one, states = {}, {}
     for variant in ("library", "baseline"):
-        profiles = [jsii_calls.profile(VARIANTS[variant], n) for n in (low, high)]
+        profiles, counted = [], []
+        for n in (low, high):
+            with tempfile.TemporaryDirectory(prefix="bench-calls-") as outdir:
+                profiles.append(jsii_calls.profile(VARIANTS[variant], n, outdir=Path(outdir)))
+                counted.append(read_assembly(Path(outdir), f"{variant} n={n}").states)
         one[variant] = jsii_calls.per_pipeline(*profiles)
+        states[variant] = (counted[1] - counted[0]) / (high - low)
         print(f"  {variant:8s} per pipeline {low}→{high}: {one[variant].calls:.0f} jsii requests", file=sys.stderr)
     lib, base = one["library"], one["baseline"]
     lines = [
@@ -296,17 +301,21 @@ def _calls(low: int, high: int) -> list[str]:
         "synthesized once in a fresh process by `bench/jsii_calls.py`): requests to the jsii kernel, and CPU",
         "time of Python and of its node kernel.",
         "",
-        "| app | jsii requests | Python CPU ms | node CPU ms | CPU ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| app | jsii requests | Python CPU ms | node CPU ms | CPU ms | states | requests per state |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, p in one.items():
         lines.append(
-            f"| {name} | {p.calls:,.0f} | {p.python_cpu * 1000:.0f} | {p.node_cpu * 1000:.0f} | {p.cpu * 1000:.0f} |"
+            f"| {name} | {p.calls:,.0f} | {p.python_cpu * 1000:.0f} | {p.node_cpu * 1000:.0f} | {p.cpu * 1000:.0f} | "
+            f"{states[name]:.0f} | {p.calls / states[name]:.1f} |"
         )
     lines += [
         "",
         f"Ratios: library / baseline = **{lib.calls / base.calls:.2f}×** jsii requests, "
-        f"**{lib.cpu / base.cpu:.2f}×** CPU. The library's most frequent requests per pipeline: "
+        f"**{lib.cpu / base.cpu:.2f}×** CPU; per state machine state, "
+        f"{(lib.calls / states['library']) / (base.calls / states['baseline']):.2f}× jsii requests. The baseline's "
+        "resources are the library's, but its state machines are smaller (no step cache lookups, data fingerprints, "
+        "resume or monitoring-schedule states). The library's most frequent requests per pipeline: "
         + ", ".join(f"`{kind}` {n:.0f}" for kind, n in lib.by_kind.most_common(8))
         + ".",
     ]
