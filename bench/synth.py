@@ -282,7 +282,7 @@ def _scale(counts: list[int], runs: int) -> list[str]:
     return lines
 
 
-def _calls(low: int, high: int) -> list[str]:
+def _calls(low: int, high: int, runs: int) -> list[str]:
     """jsii requests and CPU seconds of one more pipeline (``bench/jsii_calls.py``), library and baseline."""
     jsii_calls = _load("jsii_calls", ROOT / "bench" / "jsii_calls.py")
     one, states = {}, {}
@@ -290,7 +290,7 @@ def _calls(low: int, high: int) -> list[str]:
         profiles, counted = [], []
         for n in (low, high):
             with tempfile.TemporaryDirectory(prefix="bench-calls-") as outdir:
-                profiles.append(jsii_calls.profile(VARIANTS[variant], n, outdir=Path(outdir)))
+                profiles.append(jsii_calls.profile_runs(VARIANTS[variant], n, runs, outdir=Path(outdir)))
                 counted.append(read_assembly(Path(outdir), f"{variant} n={n}").states)
         one[variant] = jsii_calls.per_pipeline(*profiles)
         states[variant] = (counted[1] - counted[0]) / (high - low)
@@ -298,8 +298,8 @@ def _calls(low: int, high: int) -> list[str]:
     lib, base = one["library"], one["baseline"]
     lines = [
         f"One more pipeline, counted rather than timed (the difference between {low} and {high} pipelines, each",
-        "synthesized once in a fresh process by `bench/jsii_calls.py`): requests to the jsii kernel, and CPU",
-        "time of Python and of its node kernel.",
+        f"synthesized {runs} times in a fresh process by `bench/jsii_calls.py`): requests to the jsii kernel (the",
+        "same every run), and the median CPU time of Python and of its node kernel.",
         "",
         "| app | jsii requests | Python CPU ms | node CPU ms | CPU ms | states | requests per state |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -330,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--calls", default="2,6", help="two pipeline counts for jsii requests and CPU per pipeline ('' to skip)"
     )
+    parser.add_argument("--calls-runs", type=int, default=3, help="runs per count of --calls (CPU: the median)")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     parser.add_argument("--smoke", action="store_true", help="N=1 and N=2 in this process: resources and limits only")
     args = parser.parse_args(argv)
@@ -397,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", *_scale(counts, args.scale_runs)]
     calls = [int(c) for c in args.calls.split(",") if c.strip()]
     if calls:
-        lines += ["", *_calls(*calls)]
+        lines += ["", *_calls(*calls, args.calls_runs)]
     cores = os.cpu_count() or 1
     busiest = max(load, os.getloadavg()[0])
     if busiest > cores:
