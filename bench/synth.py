@@ -14,10 +14,12 @@ alike:
    aws-cdk-lib L1/L2 constructs and ``CustomState`` for processing, as a competent user would;
 3. ``bench/apps/library.py`` — the reference app built with sm_constructs.
 
-Wall time and peak memory (sum of RSS over the process tree: Python and its node jsii kernel,
-sampled every 10 ms) are reported as medians, with the ratios 3/2 and 3/1. ``--scale`` repeats
-2 and 3 for apps with N pipelines and reports the marginal cost per pipeline: template bytes,
-resources and synth time.
+Wall time, CPU time (Python and its node jsii kernel, which Python waits for) and peak memory
+(sum of RSS over the process tree, sampled every 10 ms) are reported as medians, with the ratios
+3/2 and 3/1. ``--scale`` repeats 2 and 3 for apps with N pipelines and reports the marginal cost
+per pipeline: template bytes, resources, state machine states and synth time. Wall time depends on
+what else the machine runs; ``--calls`` therefore also counts, for 2 and 3 at two pipeline counts,
+the jsii kernel requests and the CPU seconds of one more pipeline (``bench/jsii_calls.py``).
 
 Before any ratio is reported, every synthesized assembly is checked: each template is under
 CloudFormation's 1,000,000 bytes and 500 resources, and the baseline has exactly the library's
@@ -35,6 +37,7 @@ import itertools
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +46,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -60,10 +64,12 @@ MAX_RESOURCES = 500
 
 @dataclass
 class Assembly:
-    """What one synth produced: resources by type and template bytes, over all its stacks."""
+    """What one synth produced: resources by type, template bytes and state machine states (of the
+    definitions inline and stored as S3 assets), over all its stacks."""
 
     types: collections.Counter[str]
     template_bytes: int
+    states: int = 0
 
     @property
     def resources(self) -> int:
@@ -73,7 +79,7 @@ class Assembly:
 def read_assembly(outdir: Path, label: str) -> Assembly:
     """Resources and bytes of every template in ``outdir``; stops when a template is over a CloudFormation limit."""
     types: collections.Counter[str] = collections.Counter()
-    total = 0
+    total = states = 0
     for template in sorted(outdir.glob("*.template.json")):
         size = template.stat().st_size
         resources = json.loads(template.read_text()).get("Resources", {})
@@ -84,7 +90,27 @@ def read_assembly(outdir: Path, label: str) -> Assembly:
             )
         types.update(r["Type"] for r in resources.values())
         total += size
-    return Assembly(types, total)
+        states += sum(_states(_inline_definition(r)) for r in resources.values())
+    states += sum(_states(json.loads(f.read_text())) for f in outdir.glob("asset.*.json"))
+    return Assembly(types, total, states)
+
+
+def _inline_definition(resource: dict) -> object:
+    """A state machine's ``DefinitionString`` as JSON, each deploy-time value (inside a JSON string) as ``x``."""
+    body = resource.get("Properties", {}).get("DefinitionString")
+    if isinstance(body, dict) and "Fn::Join" in body:
+        separator, parts = body["Fn::Join"]
+        body = separator.join(p if isinstance(p, str) else "x" for p in parts)
+    return json.loads(body) if isinstance(body, str) else None
+
+
+def _states(definition: object) -> int:
+    """States of a state machine definition, those inside Parallel branches and Map processors included."""
+    if not isinstance(definition, dict) or not isinstance(definition.get("States"), dict):
+        return 0
+    states = definition["States"].values()
+    inner = [b for s in states for b in [*s.get("Branches", []), s.get("ItemProcessor"), s.get("Iterator")] if b]
+    return len(states) + sum(_states(b) for b in inner)
 
 
 def assert_same_resources(library: Assembly, baseline: Assembly, pipelines: int) -> None:
@@ -101,6 +127,7 @@ def assert_same_resources(library: Assembly, baseline: Assembly, pipelines: int)
 @dataclass
 class Sample:
     seconds: float
+    cpu_seconds: float
     peak_mib: float
     assembly: Assembly
 
@@ -126,6 +153,7 @@ def run_once(app: Path, pipelines: int) -> Sample:
         env = {**os.environ, "CDK_OUTDIR": outdir, "BENCH_PIPELINES": str(pipelines)}
         env["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env.get('PATH', '')}"
         peak = 0
+        cpu_before = _children_cpu()
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, str(app)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -143,11 +171,18 @@ def run_once(app: Path, pipelines: int) -> Sample:
         sampler.start()
         _out, err = proc.communicate()
         elapsed = time.perf_counter() - start
+        cpu = _children_cpu() - cpu_before
         done.set()
         sampler.join()
         if proc.returncode != 0:
             raise SystemExit(f"{app.name} failed ({proc.returncode}):\n{err.decode()[-3000:]}")
-        return Sample(elapsed, peak / 2**20, read_assembly(Path(outdir), f"{app.stem} n={pipelines}"))
+        return Sample(elapsed, cpu, peak / 2**20, read_assembly(Path(outdir), f"{app.stem} n={pipelines}"))
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children and theirs (a synth's Python waits for its node)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def measure(variants: list[str], runs: int, pipelines: int) -> dict[str, list[Sample]]:
@@ -157,7 +192,8 @@ def measure(variants: list[str], runs: int, pipelines: int) -> dict[str, list[Sa
             s = run_once(VARIANTS[variant], pipelines)
             results[variant].append(s)
             print(
-                f"  round {i + 1}/{runs} {variant:8s} n={pipelines:<3d} {s.seconds:6.2f}s {s.peak_mib:7.0f} MiB "
+                f"  round {i + 1}/{runs} {variant:8s} n={pipelines:<3d} {s.seconds:6.2f}s {s.cpu_seconds:6.2f}s CPU "
+                f"{s.peak_mib:7.0f} MiB "
                 f"{s.resources} resources {s.assembly.template_bytes:,} bytes",
                 file=sys.stderr,
             )
@@ -166,13 +202,17 @@ def measure(variants: list[str], runs: int, pipelines: int) -> dict[str, list[Sa
     return results
 
 
-def _load_app(variant: str) -> object:
-    spec = importlib.util.spec_from_file_location(f"bench_app_{variant}", VARIANTS[variant])
+def _load(name: str, path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
+    sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+def _load_app(variant: str) -> object:
+    return _load(f"app_{variant}", VARIANTS[variant])
 
 
 def smoke(counts: tuple[int, ...] = (1, 2)) -> dict[int, tuple[Assembly, Assembly]]:
@@ -198,11 +238,99 @@ def median(samples: list[Sample], attr: str) -> float:
     return statistics.median(getattr(s, attr) for s in samples)
 
 
+def _scale(counts: list[int], runs: int) -> list[str]:
+    """The scale table (each N) and the per-pipeline table (the difference between two points)."""
+    lines = [
+        "| pipelines | baseline (s) | library (s) | ratio | baseline CPU (s) | library CPU (s) | CPU ratio | "
+        "library MiB | resources | library bytes | baseline bytes |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    points = {}
+    for n in counts:
+        res = measure(["baseline", "library"], runs, n)
+        wall = [median(res[v], "seconds") for v in ("baseline", "library")]
+        cpu = [median(res[v], "cpu_seconds") for v in ("baseline", "library")]
+        points[n] = (wall, cpu, res["baseline"][0].assembly, res["library"][0].assembly)
+        lines.append(
+            f"| {n} | {wall[0]:.2f} | {wall[1]:.2f} | {wall[1] / wall[0]:.2f}× | {cpu[0]:.2f} | {cpu[1]:.2f} | "
+            f"{cpu[1] / cpu[0]:.2f}× | {median(res['library'], 'peak_mib'):.0f} | {res['library'][0].resources} | "
+            f"{points[n][3].template_bytes:,} | {points[n][2].template_bytes:,} |"
+        )
+    if len(counts) < 2:
+        return lines
+    lines += [
+        "",
+        "Per pipeline (the difference between two points, divided by the pipelines added; states are those",
+        "of the state machine definitions, inline or in S3):",
+        "",
+        "| pipelines | resources | library states | baseline states | library bytes | baseline bytes | "
+        "library ms | baseline ms | ratio | library CPU ms | baseline CPU ms | CPU ratio |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for a, c in [*itertools.pairwise(counts), *([(counts[0], counts[-1])] if len(counts) > 2 else [])]:
+        (wall_a, cpu_a, base_a, lib_a), (wall_c, cpu_c, base_c, lib_c) = points[a], points[c]
+        base_ms, lib_ms = ((wall_c[i] - wall_a[i]) / (c - a) * 1000 for i in (0, 1))
+        base_cpu, lib_cpu = ((cpu_c[i] - cpu_a[i]) / (c - a) * 1000 for i in (0, 1))
+        lines.append(
+            f"| {a}→{c} | {(lib_c.resources - lib_a.resources) / (c - a):.1f} | "
+            f"{(lib_c.states - lib_a.states) / (c - a):.0f} | {(base_c.states - base_a.states) / (c - a):.0f} | "
+            f"{(lib_c.template_bytes - lib_a.template_bytes) / (c - a):,.0f} | "
+            f"{(base_c.template_bytes - base_a.template_bytes) / (c - a):,.0f} | "
+            f"{lib_ms:.0f} | {base_ms:.0f} | {lib_ms / base_ms:.2f}× | "
+            f"{lib_cpu:.0f} | {base_cpu:.0f} | {lib_cpu / base_cpu:.2f}× |"
+        )
+    return lines
+
+
+def _calls(low: int, high: int, runs: int) -> list[str]:
+    """jsii requests and CPU seconds of one more pipeline (``bench/jsii_calls.py``), library and baseline."""
+    jsii_calls = _load("jsii_calls", ROOT / "bench" / "jsii_calls.py")
+    one, states = {}, {}
+    for variant in ("library", "baseline"):
+        profiles, counted = [], []
+        for n in (low, high):
+            with tempfile.TemporaryDirectory(prefix="bench-calls-") as outdir:
+                profiles.append(jsii_calls.profile_runs(VARIANTS[variant], n, runs, outdir=Path(outdir)))
+                counted.append(read_assembly(Path(outdir), f"{variant} n={n}").states)
+        one[variant] = jsii_calls.per_pipeline(*profiles)
+        states[variant] = (counted[1] - counted[0]) / (high - low)
+        print(f"  {variant:8s} per pipeline {low}→{high}: {one[variant].calls:.0f} jsii requests", file=sys.stderr)
+    lib, base = one["library"], one["baseline"]
+    lines = [
+        f"One more pipeline, counted rather than timed (the difference between {low} and {high} pipelines, each",
+        f"synthesized {runs} times in a fresh process by `bench/jsii_calls.py`): requests to the jsii kernel (the",
+        "same every run), and the median CPU time of Python and of its node kernel.",
+        "",
+        "| app | jsii requests | Python CPU ms | node CPU ms | CPU ms | states | requests per state |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, p in one.items():
+        lines.append(
+            f"| {name} | {p.calls:,.0f} | {p.python_cpu * 1000:.0f} | {p.node_cpu * 1000:.0f} | {p.cpu * 1000:.0f} | "
+            f"{states[name]:.0f} | {p.calls / states[name]:.1f} |"
+        )
+    lines += [
+        "",
+        f"Ratios: library / baseline = **{lib.calls / base.calls:.2f}×** jsii requests, "
+        f"**{lib.cpu / base.cpu:.2f}×** CPU; per state machine state, "
+        f"{(lib.calls / states['library']) / (base.calls / states['baseline']):.2f}× jsii requests. The baseline's "
+        "resources are the library's, but its state machines are smaller (no step cache lookups, data fingerprints, "
+        "resume or monitoring-schedule states). The library's most frequent requests per pipeline: "
+        + ", ".join(f"`{kind}` {n:.0f}" for kind, n in lib.by_kind.most_common(8))
+        + ".",
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="rounds for the reference comparison (>= 5)")
     parser.add_argument("--scale", default="1,25,50,100", help="pipeline counts for the scale run ('' to skip)")
     parser.add_argument("--scale-runs", type=int, default=3, help="rounds per scale point")
+    parser.add_argument(
+        "--calls", default="2,6", help="two pipeline counts for jsii requests and CPU per pipeline ('' to skip)"
+    )
+    parser.add_argument("--calls-runs", type=int, default=3, help="runs per count of --calls (CPU: the median)")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     parser.add_argument("--smoke", action="store_true", help="N=1 and N=2 in this process: resources and limits only")
     args = parser.parse_args(argv)
@@ -247,56 +375,30 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB, Python "
         f"{platform.python_version()}, load average {load:.1f} at start; medians of {args.runs} alternating runs.",
         "",
-        "| app | wall time (s) | peak memory (MiB) | resources |",
-        "| --- | ---: | ---: | ---: |",
+        "| app | wall time (s) | CPU time (s) | peak memory (MiB) | resources |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     ref = measure(["empty", "baseline", "library"], args.runs, 1)
     for variant, samples in ref.items():
         lines.append(
-            f"| {variant} | {median(samples, 'seconds'):.2f} | {median(samples, 'peak_mib'):.0f} | "
-            f"{samples[0].resources} |"
+            f"| {variant} | {median(samples, 'seconds'):.2f} | {median(samples, 'cpu_seconds'):.2f} | "
+            f"{median(samples, 'peak_mib'):.0f} | {samples[0].resources} |"
         )
     lib_t, base_t, empty_t = (median(ref[v], "seconds") for v in ("library", "baseline", "empty"))
+    lib_c, base_c = median(ref["library"], "cpu_seconds"), median(ref["baseline"], "cpu_seconds")
     lib_m, base_m = median(ref["library"], "peak_mib"), median(ref["baseline"], "peak_mib")
     lines += [
         "",
-        f"Ratios: library / baseline = **{lib_t / base_t:.2f}×** time, {lib_m / base_m:.2f}× memory; "
-        f"library / empty = {lib_t / empty_t:.2f}× time.",
+        f"Ratios: library / baseline = **{lib_t / base_t:.2f}×** time, {lib_c / base_c:.2f}× CPU, "
+        f"{lib_m / base_m:.2f}× memory; library / empty = {lib_t / empty_t:.2f}× time.",
     ]
 
     counts = [int(c) for c in args.scale.split(",") if c.strip()]
     if counts:
-        lines += [
-            "",
-            "| pipelines | baseline (s) | library (s) | ratio | library MiB | resources | library bytes | baseline bytes |",
-            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        ]
-        points = {}
-        for n in counts:
-            res = measure(["baseline", "library"], args.scale_runs, n)
-            b, lib = median(res["baseline"], "seconds"), median(res["library"], "seconds")
-            points[n] = (b, lib, res["baseline"][0].assembly, res["library"][0].assembly)
-            lines.append(
-                f"| {n} | {b:.2f} | {lib:.2f} | {lib / b:.2f}× | {median(res['library'], 'peak_mib'):.0f} | "
-                f"{res['library'][0].resources} | {points[n][3].template_bytes:,} | {points[n][2].template_bytes:,} |"
-            )
-        if len(counts) >= 2:
-            lines += [
-                "",
-                "Per pipeline (the difference between two points, divided by the pipelines added):",
-                "",
-                "| pipelines | resources | library bytes | baseline bytes | library ms | baseline ms | ratio |",
-                "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-            ]
-            for a, c in [*itertools.pairwise(counts), (counts[0], counts[-1])]:
-                base_ms = (points[c][0] - points[a][0]) / (c - a) * 1000
-                lib_ms = (points[c][1] - points[a][1]) / (c - a) * 1000
-                lines.append(
-                    f"| {a}→{c} | {(points[c][3].resources - points[a][3].resources) / (c - a):.1f} | "
-                    f"{(points[c][3].template_bytes - points[a][3].template_bytes) / (c - a):,.0f} | "
-                    f"{(points[c][2].template_bytes - points[a][2].template_bytes) / (c - a):,.0f} | "
-                    f"{lib_ms:.0f} | {base_ms:.0f} | {lib_ms / base_ms:.2f}× |"
-                )
+        lines += ["", *_scale(counts, args.scale_runs)]
+    calls = [int(c) for c in args.calls.split(",") if c.strip()]
+    if calls:
+        lines += ["", *_calls(*calls, args.calls_runs)]
     cores = os.cpu_count() or 1
     busiest = max(load, os.getloadavg()[0])
     if busiest > cores:

@@ -29,8 +29,9 @@ PINNED_FLAGS: dict[str, bool] = {
 
 def pin_feature_flags(construct: Construct) -> None:
     """Pin :data:`PINNED_FLAGS` for ``construct`` and everything it creates (call before it has children)."""
+    node = construct.node
     for flag, value in PINNED_FLAGS.items():
-        construct.node.set_context(flag, value)
+        node.set_context(flag, value)
 
 
 def key_policy() -> iam.PolicyDocument:

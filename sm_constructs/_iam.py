@@ -20,6 +20,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._iam_facts import SOURCE_ACCOUNT
+from ._memo import statement_json
 
 __all__ = ["ManagedPolicyRole", "combine_grants", "service_of_this_account"]
 
@@ -104,8 +105,8 @@ class ManagedPolicyRole(iam.Role):
         known = self._by_object.get(statement)
         if known is not None:
             return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=known)
-        statement_json = statement.to_statement_json()
-        rendered = json.dumps(statement_json, sort_keys=True, separators=(",", ":"))
+        as_json = statement_json(statement)
+        rendered = json.dumps(as_json, sort_keys=True, separators=(",", ":"))
         if rendered in self._added:
             self._by_object[statement] = self._added[rendered]
             return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._added[rendered])
@@ -125,7 +126,7 @@ class ManagedPolicyRole(iam.Role):
         self._used += size
         self._policies[-1].add_statements(statement)
         self._added[rendered] = self._policies[-1]
-        resources = statement_json.get("Resource", [])
+        resources = as_json.get("Resource", [])
         self._resources.extend(resources if isinstance(resources, list) else [resources])
         self._by_object[statement] = self._policies[-1]
         return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self._policies[-1])

@@ -30,6 +30,9 @@ from types import UnionType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from aws_cdk import Token
+from constructs import Construct
+
+from ._memo import seconds
 
 __all__ = [
     "ConstructValidationError",
@@ -181,7 +184,8 @@ def traced(value: Any, prop: str) -> Any:
 
 def whole_seconds(duration: Any) -> int:
     """``int(duration.to_seconds())``, named by the Duration's prop when it is traced."""
-    return carry(int(duration.to_seconds()), duration)
+    resolved = seconds(duration)
+    return carry(int(duration.to_seconds() if resolved is None else resolved), duration)
 
 
 def whole_days(problems: Problems, field: str, duration: Any) -> int | None:
@@ -825,9 +829,9 @@ def _check_duration(problems: Problems, field: str, value: Any) -> None:
     count seconds): a fraction would fail deep inside jsii (CannotConvertedIntoWhole)."""
     from aws_cdk import Duration
 
-    if isinstance(value, Duration) and not value.is_unresolved():
+    if isinstance(value, Duration):
         try:
-            value.to_seconds()
+            seconds(value)
         except Exception:  # jsii: CannotConvertedIntoWhole
             problems.add(field, value.to_human_string(), "must be a whole number of seconds")
 
@@ -890,7 +894,8 @@ def typed(method: Callable[P, R]) -> Callable[P, R]:
         kind = type(self).__name__
         if is_init:
             scope, id = values.get("scope"), values.get("id")
-            problems = Problems.for_construct(kind, scope if hasattr(scope, "node") else None, str(id))
+            is_scope = isinstance(scope, Construct) or hasattr(scope, "node")  # isinstance: no jsii call
+            problems = Problems.for_construct(kind, scope if is_scope else None, str(id))
         else:
             problems = Problems.at(kind, self)
         hints = _hints(method)

@@ -40,6 +40,7 @@ from ._iam_facts import (
     SCHEDULER_PRINCIPAL,
     VIA_SERVICE,
 )
+from ._memo import json_path
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import (
     Problems,
@@ -788,15 +789,15 @@ class MlPipeline(NotifiedWorkflow):
                     self,
                     f"{step}Failed",
                     error_path="$.error.Error",
-                    cause_path=sfn.JsonPath.format(f"{step} failed: {{}}", sfn.JsonPath.string_at("$.error.Cause")),
+                    cause_path=json_path("format", f"{step} failed: {{}}", json_path("string_at", "$.error.Cause")),
                 )
             else:
                 named = sfn.Pass(
                     self,
                     f"{step}Failed",
                     parameters={
-                        "Error": sfn.JsonPath.string_at("$.error.Error"),
-                        "Cause": sfn.JsonPath.string_at("$.error.Cause"),
+                        "Error": json_path("string_at", "$.error.Error"),
+                        "Cause": json_path("string_at", "$.error.Cause"),
                         "Step": step,
                     },
                     result_path="$.error",

@@ -282,3 +282,22 @@ def test_shared_statements_are_frozen_and_shared_once_per_stack():
     assert statement(stack, actions=["sagemaker:CreateModel"], resources=["arn:aws:sagemaker:::model/m-*"]) is shared
     with pytest.raises(RuntimeError, match=r"freeze\(\) has been called"):
         shared.add_actions("s3:GetObject")
+
+
+@pytest.mark.parametrize(
+    "actions, resources, conditions",
+    [
+        (["sagemaker:CreateModel"], ["arn:aws:sagemaker:::model/m-*"], None),
+        (["iam:PassRole", "iam:PassRole"], ["role-arn"], {"StringEquals": {"iam:PassedToService": "x"}}),
+        (["s3:GetObject", "s3:ListBucket"], ["b", "a", "b"], {}),
+    ],
+)
+def test_a_shared_statement_s_json_is_aws_cdk_s_without_asking_it(actions, resources, conditions):
+    from aws_cdk import Aws
+
+    from sm_constructs._memo import statement, statement_json
+
+    stack = new_stack()
+    resources = [*resources, f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:model/*"]
+    shared = statement(stack, actions=actions, resources=resources, conditions=conditions)
+    assert statement_json(shared) == shared.to_statement_json()

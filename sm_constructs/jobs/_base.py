@@ -17,7 +17,6 @@ import contextlib
 import inspect
 import re
 from collections.abc import Iterator, Mapping
-from functools import cache
 from typing import Any
 
 import jsii
@@ -27,9 +26,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct, IValidation
 
-from .._flags import pin_feature_flags
 from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINCIPAL, SageMakerApi
-from .._memo import stack_memo, statement
+from .._memo import attribute, json_path, node_id, stack_memo, statement
 from .._notify import failure_path
 from .._validation import ConstructValidationError, Problems, carry, check_request, traced, whole_days
 from ..state_machine import MlStateMachine
@@ -53,18 +51,21 @@ __all__ = [
     "integration_arn",
     "run_unique_name",
     "sagemaker_arn",
+    "uuid_group",
 ]
 
 #: Characters appended to a job-name prefix per run: ``-`` and 12 random hex digits.
 RUN_SUFFIX_CHARS = 13
 #: Tag that links every job to the Step Functions execution that started it.
 EXECUTION_TAG = "sm-constructs:execution"
+#: ``sfn.JsonPath.DISCARD`` (a constant: read from jsii once).
+_DISCARD = sfn.JsonPath.DISCARD
 _STATE_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
 
-@cache
-def _execution_id() -> str:
-    return sfn.JsonPath.string_at("$$.Execution.Id")
+def uuid_group(index: int) -> str:
+    """``States.ArrayGetItem(States.StringSplit(States.UUID(), '-'), index)``: a group of a fresh UUID."""
+    return json_path("array_get_item", json_path("string_split", json_path("uuid"), "-"), index)
 
 
 def run_unique_name(prefix: str) -> str:
@@ -74,8 +75,7 @@ def run_unique_name(prefix: str) -> str:
     whatever the execution name is (1 to 80 chars), and a retried create never collides with an
     earlier attempt. The execution is recorded on the job as the ``sm-constructs:execution`` tag.
     """
-    suffix = sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.uuid(), "-"), 4)
-    return sfn.JsonPath.format("{}-{}", prefix, suffix)
+    return json_path("format", "{}-{}", prefix, uuid_group(4))
 
 
 def _events_rule_arn(scope: Construct, rule: str) -> str:
@@ -159,8 +159,9 @@ class SageMakerDefinition(Construct):
         for key in tags or {}:  # lengths, characters and the count (50 with the execution tag) come from the model
             if isinstance(key, str) and key.startswith("aws:"):
                 problems.add("tags", key, "tag keys starting with 'aws:' are reserved by AWS")
+        # No pinned feature flags here (see _flags.py): a definition renders requests and states, no
+        # policy document or bucket; the state machine to_state_machine() makes pins its own.
         super().__init__(scope, id)
-        pin_feature_flags(self)
         # Raised with the request's problems by _check_request, so that all are reported at once.
         self._problems = problems
         self._request_checked = False
@@ -285,11 +286,11 @@ class SageMakerDefinition(Construct):
 
     def _tags(self) -> list[dict[str, Any]]:
         tags: list[dict[str, Any]] = carry([{"Key": k, "Value": v} for k, v in sorted(self.tags.items())], self.tags)
-        tags.append({"Key": EXECUTION_TAG, "Value": _execution_id()})
+        tags.append({"Key": EXECUTION_TAG, "Value": json_path("string_at", "$$.Execution.Id")})
         if self.cache is not None:
-            base = f"$.cache.{self.node.id}"
-            tags.append({"Key": CACHE_KEY_TAG, "Value": sfn.JsonPath.string_at(f"{base}.key")})
-            tags.append({"Key": CACHE_DAY_TAG, "Value": sfn.JsonPath.string_at(f"{base}.day")})
+            base = f"$.cache.{node_id(self)}"
+            tags.append({"Key": CACHE_KEY_TAG, "Value": json_path("string_at", f"{base}.key")})
+            tags.append({"Key": CACHE_DAY_TAG, "Value": json_path("string_at", f"{base}.day")})
         return tags
 
     # ---- step caching ---------------------------------------------------------------------
@@ -351,7 +352,7 @@ class SageMakerDefinition(Construct):
                 statement(
                     self,
                     actions=["iam:PassRole"],
-                    resources=[self.role.role_arn],
+                    resources=[attribute(self.role, "role_arn")],
                     conditions={"StringEquals": {PASSED_TO_SERVICE: SAGEMAKER_PRINCIPAL}},
                 )
             )
@@ -378,7 +379,7 @@ class SageMakerDefinition(Construct):
         :param timeout: state timeout. Default: - the job's maximum runtime plus 1 hour for jobs
             (queueing and upload), none for request-response calls.
         """
-        state_id = id or self.node.id
+        state_id = id or node_id(self)
         if self.node.try_find_child(state_id) is not None:
             problems = Problems.at(type(self).__name__, self)
             problems.add(
@@ -425,7 +426,7 @@ class SageMakerDefinition(Construct):
         the task really writes to. The task keeps its default ``result_path`` (``$.steps.<id>``)
         once something refers to it.
         """
-        if self._result_path == sfn.JsonPath.DISCARD:
+        if self._result_path == _DISCARD:
             problems = Problems.at(type(self).__name__, self)
             problems.add("task(result_path)", self._result_path, f"the result is discarded, so {field} cannot be read")
             problems.raise_if_any()

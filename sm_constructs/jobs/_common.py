@@ -16,7 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
-from .._memo import stack_memo
+from .._memo import attribute, stack_memo
 from .._nag import acknowledge
 from .._validation import Problems, carry, is_token
 from ..images import ContainerImage
@@ -64,7 +64,7 @@ class ClusterConfig:
             "VolumeSizeInGB": self.volume_size_gb,
         }
         if self.volume_key is not None:
-            out["VolumeKmsKeyId"] = self.volume_key.key_arn
+            out["VolumeKmsKeyId"] = attribute(self.volume_key, "key_arn")
         return out
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any
 
 from aws_cdk import Duration
@@ -15,8 +14,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._memo import aws, stack_memo
+from .._memo import aws, duration, stack_memo
 from .._sfn_errors import OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERROR
+from .._validation import whole_seconds
 
 __all__ = [
     "QUOTA_ERRORS",
@@ -36,12 +36,6 @@ RETRYABLE_ERRORS = [OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERRO
 _REGISTERED: weakref.WeakKeyDictionary[sfn.StateGraph, set[iam.PolicyStatement]] = weakref.WeakKeyDictionary()
 
 
-@cache
-def _duration(unit: str, amount: int) -> Duration:
-    """Durations are immutable: one object per value instead of a jsii call per use."""
-    return getattr(Duration, unit)(amount)
-
-
 #: The error of a job create over the account's instance quota for its type (either integration).
 QUOTA_ERRORS = [QUOTA_ERROR]
 
@@ -59,18 +53,18 @@ def add_default_retry(
     if quota_attempts:
         state.add_retry(
             errors=QUOTA_ERRORS,
-            interval=_duration("minutes", 1),
+            interval=duration("minutes", 1),
             backoff_rate=2,
             max_attempts=quota_attempts,
-            max_delay=_duration("minutes", 10),
+            max_delay=duration("minutes", 10),
             jitter_strategy=sfn.JitterType.FULL,
         )
     state.add_retry(
         errors=[e for e in RETRYABLE_ERRORS if e not in QUOTA_ERRORS] if quota_attempts else RETRYABLE_ERRORS,
-        interval=_duration("seconds", 10),
+        interval=duration("seconds", 10),
         backoff_rate=2,
         max_attempts=max_attempts,
-        max_delay=_duration("minutes", 5),
+        max_delay=duration("minutes", 5),
         jitter_strategy=sfn.JitterType.FULL,
     )
 
@@ -127,7 +121,7 @@ class SageMakerTask(sfn.CustomState):
         if result_path is not None:
             state["ResultPath"] = result_path
         if timeout is not None:
-            state["TimeoutSeconds"] = int(timeout.to_seconds())
+            state["TimeoutSeconds"] = whole_seconds(timeout)
         super().__init__(scope, id, state_json=state)
         self.policy_statements: list[iam.PolicyStatement] = list(policy_statements)
         self.state_json: dict[str, Any] = state

@@ -56,7 +56,7 @@ from .._iam_facts import (
     S3_PREFIX_CONDITION,
     SEARCH_ACTIONS,
 )
-from .._memo import statement
+from .._memo import node_id, statement
 from .._nag import acknowledge, iam5
 from .._validation import Problems
 from ._common import CODE_CHANNEL
@@ -224,7 +224,7 @@ class CachedStep(sfn.StateMachineFragment):
         id = task.state_id
         super().__init__(definition, f"{id}Cache")
         self.task = task
-        base = f"$.cache.{definition.node.id}"
+        base = f"$.cache.{node_id(definition)}"
         self.key_path = f"{base}.key"
         #: The S3 inputs whose data the key fingerprints (see :class:`DataFingerprint`).
         self.data_inputs = data_inputs(definition, input_defaults or {})

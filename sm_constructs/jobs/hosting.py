@@ -27,7 +27,7 @@ from .._iam_facts import (
     UPDATE_ENDPOINT_ACTIONS,
 )
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
-from .._memo import statement
+from .._memo import attribute, statement
 from .._sfn_errors import SDK_THROTTLING_ERROR, sdk_error_name
 from .._validation import Problems, carry, check_request, is_token, traced, typed, whole_seconds
 from ..images import ContainerImage
@@ -208,7 +208,7 @@ class ModelDefinition(SageMakerDefinition):
             container["Environment"] = self.environment
         request: dict[str, Any] = {
             "ModelName": self._name(),
-            "ExecutionRoleArn": self.role.role_arn if self.role else None,
+            "ExecutionRoleArn": attribute(self.role, "role_arn") if self.role else None,
             # A model from a registered version names it in Containers (CreateModel API reference:
             # ContainerDefinition.ModelPackageName), as SageMaker's own deploy-from-registry does.
             **({"Containers": [container]} if self.model_package is not None else {"PrimaryContainer": container}),
@@ -274,7 +274,7 @@ class AsyncInferenceConfig:
         if self.failure_path is not None:
             output["S3FailurePath"] = self.failure_path
         if self.kms_key is not None:
-            output["KmsKeyId"] = self.kms_key.key_arn
+            output["KmsKeyId"] = attribute(self.kms_key, "key_arn")
         notify: dict[str, Any] = {}
         if self.success_topic is not None:
             notify["SuccessTopic"] = self.success_topic.topic_arn
@@ -390,7 +390,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
             "Tags": self._tags(),
         }
         if self.kms_key is not None:
-            request["KmsKeyId"] = self.kms_key.key_arn
+            request["KmsKeyId"] = attribute(self.kms_key, "key_arn")
         if self.data_capture is not None:
             capture: dict[str, Any] = {
                 "EnableCapture": True,
@@ -399,7 +399,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
                 "CaptureOptions": [{"CaptureMode": m} for m in self.data_capture.capture_modes],
             }
             if self.data_capture.kms_key is not None:
-                capture["KmsKeyId"] = self.data_capture.kms_key.key_arn
+                capture["KmsKeyId"] = attribute(self.data_capture.kms_key, "key_arn")
             request["DataCaptureConfig"] = capture
         if self.async_inference is not None:
             request["AsyncInferenceConfig"] = self.async_inference.render()
@@ -485,7 +485,7 @@ class EndpointConfigDefinition(SageMakerDefinition):
             statement(
                 self,
                 actions=list(ENDPOINT_KEY_ACTIONS),
-                resources=[self.kms_key.key_arn],
+                resources=[attribute(self.kms_key, "key_arn")],
                 conditions={"Bool": {GRANT_IS_FOR_AWS_RESOURCE: True}},
             )
         ]
@@ -980,7 +980,7 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
 
     def _check_state_names(self, scope: Construct, id: str) -> None:
         """Every state this deployment built is named ``<id><suffix>``; the longest must fit the limit."""
-        longest = max((c.node.id for c in self.node.children if isinstance(c, sfn.State)), key=len)
+        longest = max((c.state_id for c in self.node.children if isinstance(c, sfn.State)), key=len)
         if len(longest) > _MAX_STATE_NAME:
             problems = Problems.for_construct(type(self).__name__, scope, id)
             problems.add(

@@ -41,7 +41,7 @@ from .._iam_facts import (
     UPDATE_MONITORING_SCHEDULE_ACTIONS,
 )
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
-from .._memo import statement
+from .._memo import attribute, statement
 from .._validation import check_request, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import DATA_QUALITY_JOB_DEFINITION, MONITORING_SCHEDULE
@@ -276,7 +276,7 @@ class DataQualityJobDefinition(SageMakerDefinition):
             ]
         }
         if self.output_kms_key is not None:
-            output["KmsKeyId"] = self.output_kms_key.key_arn
+            output["KmsKeyId"] = attribute(self.output_kms_key, "key_arn")
         return {
             "JobDefinitionName": self._name(),
             "DataQualityBaselineConfig": {
@@ -299,7 +299,7 @@ class DataQualityJobDefinition(SageMakerDefinition):
             "DataQualityJobOutputConfig": output,
             "JobResources": {"ClusterConfig": self.cluster.render()},
             "NetworkConfig": render_network(self.network, self.cluster.instance_count),
-            "RoleArn": self.role.role_arn if self.role else None,
+            "RoleArn": attribute(self.role, "role_arn") if self.role else None,
             "StoppingCondition": {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)},
             "Tags": self._tags(),
         }

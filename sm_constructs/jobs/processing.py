@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,10 +16,11 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
+from .._memo import attribute, duration, json_path, node_id
 from .._validation import Problems, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import PROCESSING
-from ._base import SageMakerDefinition
+from ._base import SageMakerDefinition, uuid_group
 from ._common import (
     CODE_CHANNEL,
     ClusterConfig,
@@ -212,7 +214,7 @@ class ProcessingDefinition(SageMakerDefinition):
             app["ContainerArguments"] = render_list(self.arguments)
         request: dict[str, Any] = {
             "ProcessingJobName": self._name(),
-            "RoleArn": self.role.role_arn if self.role else None,
+            "RoleArn": attribute(self.role, "role_arn") if self.role else None,
             "AppSpecification": app,
             "ProcessingResources": {"ClusterConfig": self.cluster.render()},
             "StoppingCondition": {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)},
@@ -223,7 +225,7 @@ class ProcessingDefinition(SageMakerDefinition):
         if self.outputs:
             output_config: dict[str, Any] = {"Outputs": [_render_output(o) for o in self.outputs]}
             if self.output_kms_key is not None:
-                output_config["KmsKeyId"] = self.output_kms_key.key_arn
+                output_config["KmsKeyId"] = attribute(self.output_kms_key, "key_arn")
             request["ProcessingOutputConfig"] = output_config
         if self.environment:
             request["Environment"] = self.environment
@@ -237,9 +239,8 @@ class ProcessingDefinition(SageMakerDefinition):
             return super()._name()
         # ``<prefix>-<key index>-<4 hex>``: the MD5 of the key's text finds the job again
         # (ListProcessingJobs NameContains); the second UUID group keeps names unique per attempt.
-        random = sfn.JsonPath.array_get_item(sfn.JsonPath.string_split(sfn.JsonPath.uuid(), "-"), 1)
-        index = sfn.JsonPath.string_at(f"$.cache.{self.node.id}.index")
-        return sfn.JsonPath.format("{}-{}-{}", self.name_prefix, index, random)
+        index = json_path("string_at", f"$.cache.{node_id(self)}.index")
+        return json_path("format", "{}-{}-{}", self.name_prefix, index, uuid_group(1))
 
     def _check_cached_name(self, problems: Problems) -> None:
         room = self.api.name_max - CACHED_PROCESSING_SUFFIX_CHARS
@@ -270,9 +271,10 @@ class ProcessingDefinition(SageMakerDefinition):
         )
 
     def default_timeout(self) -> Duration:
-        return Duration.seconds(int(self.max_runtime.to_seconds()) + 3600)
+        return duration("seconds", whole_seconds(self.max_runtime) + 3600)
 
 
+@cache
 def _per_run(value: str) -> bool:
     """Whether a (JSONPath) value is read from the execution context."""
     if not is_token(value):

@@ -21,6 +21,7 @@ from constructs import Construct
 
 from .._algorithms import AlgorithmError, xgboost_hyperparameters
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
+from .._memo import attribute
 from .._validation import Problems, _nearest, carry, is_token, looks_like_jsonpath, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import TRAINING
@@ -324,11 +325,11 @@ class TrainingDefinition(SageMakerDefinition):
         """The request fields a training job and a tuning job's training definition share."""
         output: dict[str, Any] = {"S3OutputPath": self.output_path}
         if self.output_kms_key is not None:
-            output["KmsKeyId"] = self.output_kms_key.key_arn
+            output["KmsKeyId"] = attribute(self.output_kms_key, "key_arn")
         stopping: dict[str, Any] = {"MaxRuntimeInSeconds": whole_seconds(self.max_runtime)}
         body: dict[str, Any] = {
             "AlgorithmSpecification": self.algorithm_specification(),
-            "RoleArn": self.role.role_arn if self.role else None,
+            "RoleArn": attribute(self.role, "role_arn") if self.role else None,
             "OutputDataConfig": output,
             "ResourceConfig": self._resource_config(),
             "StoppingCondition": stopping,

@@ -12,6 +12,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
+from .._memo import attribute
 from .._validation import typed
 from ._api import TRANSFORM
 from ._base import SageMakerDefinition
@@ -145,13 +146,13 @@ class TransformDefinition(SageMakerDefinition):
             "AssembleWith": self.assemble_with,
         }
         if self.output_kms_key is not None:
-            output["KmsKeyId"] = self.output_kms_key.key_arn
+            output["KmsKeyId"] = attribute(self.output_kms_key, "key_arn")
         resources: dict[str, Any] = {
             "InstanceType": self.cluster.instance_type,
             "InstanceCount": self.cluster.instance_count,
         }
         if self.cluster.volume_key is not None:
-            resources["VolumeKmsKeyId"] = self.cluster.volume_key.key_arn
+            resources["VolumeKmsKeyId"] = attribute(self.cluster.volume_key, "key_arn")
         request: dict[str, Any] = {
             "TransformJobName": self._name(),
             "ModelName": self.model.model_name,
