@@ -26,6 +26,7 @@ from ._nag import acknowledge
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
 from .jobs._api import PROCESSING, TRAINING, TRANSFORM
 from .jobs._base import RUN_SUFFIX_CHARS
+from .jobs._task import named_arn, sagemaker_arn
 from .jobs.refs import check_imported_name, name_from_arn
 from .lifecycle import autostop_script
 from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
@@ -163,13 +164,7 @@ class ImportedNotebookInstance(Construct):
         )
         super().__init__(scope, id)
         self.notebook_instance_name = notebook_instance_name
-        self.notebook_arn = notebook_arn or Stack.of(self).format_arn(
-            service="sagemaker",
-            resource="notebook-instance",
-            resource_name=notebook_instance_name
-            if is_token(notebook_instance_name)
-            else notebook_instance_name.lower(),
-        )
+        self.notebook_arn = notebook_arn or named_arn(self, "notebook-instance", notebook_instance_name)
         self.role = role
 
     @property
@@ -508,17 +503,13 @@ class NotebookInstance(Construct):
     # ---- grants --------------------------------------------------------------------------
     @property
     def notebook_arn(self) -> str:
-        name = self.notebook_instance_name
-        return self._sagemaker_arn("notebook-instance", name if is_token(name) else name.lower())
-
-    def _sagemaker_arn(self, arn_type: str, name: str) -> str:
-        return Stack.of(self).format_arn(service="sagemaker", resource=arn_type, resource_name=name)
+        return named_arn(self, "notebook-instance", self.notebook_instance_name)
 
     def _grant_notebook_work(self, bucket: MlDataBucket | s3.IBucket, access: Mapping[str, Access]) -> None:
         stack = Stack.of(self)
         grant_data_access(bucket, self.role, access)
         self.encryption_key.grant_encrypt_decrypt(self.role)
-        job_arns = [self._sagemaker_arn(api.arn_type, f"{self.job_name_prefix}-*") for api in _JOB_APIS]
+        job_arns = [sagemaker_arn(self, api.arn_type, f"{self.job_name_prefix}-*") for api in _JOB_APIS]
         iam.Grant.add_to_principal(
             grantee=self.role,
             actions=[f"sagemaker:{action}" for api in _JOB_APIS for action in (api.operation, api.describe, api.stop)]

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import jsii
-from aws_cdk import ArnFormat, CfnResource, CfnTag, RemovalPolicy, Stack
+from aws_cdk import CfnResource, CfnTag, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -25,6 +25,7 @@ from constructs import Construct
 from ._kms import new_key
 from ._nag import acknowledge
 from ._validation import Problems, check_request, is_token, typed
+from .jobs._task import sagemaker_arn
 from .jobs.refs import check_imported_name, name_from_arn
 from .network import MlVpc
 from .notebook import DEFAULT_DATA_ACCESS, MAX_SCRIPT_CHARS, LifecycleScript
@@ -232,9 +233,7 @@ class ImportedStudioDomain(Construct):
         check_imported_name(type(self).__name__, scope, id, "domain_id", domain_id, "domain ID", "DomainId")
         super().__init__(scope, id)
         self.domain_id = domain_id
-        self.domain_arn = domain_arn or Stack.of(self).format_arn(
-            service="sagemaker", resource="domain", resource_name=domain_id
-        )
+        self.domain_arn = domain_arn or sagemaker_arn(self, "domain", domain_id)
 
 
 @jsii.implements(iam.IGrantable)
@@ -511,9 +510,7 @@ class StudioDomain(_StudioAccess, Construct):
 
     def resource_arn(self, resource: str, name: str) -> str:
         """``arn:<partition>:sagemaker:<region>:<account>:<resource>/<name>``."""
-        return Stack.of(self).format_arn(
-            service="sagemaker", resource=resource, resource_name=name, arn_format=ArnFormat.SLASH_RESOURCE_NAME
-        )
+        return sagemaker_arn(self, resource, name)
 
 
 def _prop(app: str) -> str:

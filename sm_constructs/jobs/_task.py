@@ -16,7 +16,7 @@ from constructs import Construct
 
 from .._memo import aws, duration, stack_memo
 from .._sfn_errors import OPTIMIZED_THROTTLING_ERROR, QUOTA_ERROR, SDK_THROTTLING_ERROR
-from .._validation import whole_seconds
+from .._validation import is_token, whole_seconds
 
 __all__ = [
     "QUOTA_ERRORS",
@@ -82,6 +82,15 @@ def sagemaker_arn(scope: Construct, arn_type: str, name_pattern: str) -> str:
         ("sagemaker-arn", arn_type, name_pattern),
         lambda stack: stack.format_arn(service="sagemaker", resource=arn_type, resource_name=name_pattern),
     )
+
+
+def named_arn(scope: Construct, arn_type: str, name: str) -> str:
+    """ARN of the SageMaker resource of ``arn_type`` called ``name``.
+
+    SageMaker writes names lower-cased into ARNs (SageMaker API Reference, e.g. ``EndpointArn``,
+    ``NotebookInstanceArn``); a token (a name known at deploy or run time) is left as it is.
+    """
+    return sagemaker_arn(scope, arn_type, name.lower() if isinstance(name, str) and not is_token(name) else str(name))
 
 
 class SageMakerTask(sfn.CustomState):

@@ -31,8 +31,9 @@ from .._memo import attribute, statement
 from .._sfn_errors import SDK_THROTTLING_ERROR, sdk_error_name
 from .._validation import Problems, carry, check_request, is_token, traced, typed, whole_seconds
 from ..images import ContainerImage
-from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
+from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn
 from ._common import NetworkConfig, grant_role, validate_network
+from ._task import named_arn
 from .autoscaling import AUTOSCALING_FACTS, EndpointAutoscaling, scaling_states
 from .refs import (
     EndpointReference,
@@ -601,8 +602,7 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
         self.replace_failed_endpoint = replace_failed_endpoint
         self.autoscaling = autoscaling
         self.max_polls = max(1, int(max_wait.to_seconds() // poll_interval.to_seconds()))
-        # SageMaker puts endpoint names lower-cased into their ARNs.
-        self._endpoint_arn = sagemaker_arn(self, "endpoint", endpoint_name.lower())
+        self._endpoint_arn = named_arn(self, "endpoint", endpoint_name)
 
         start, describe, describe_statements = self._build_look(id, endpoint_name)
         create, update = self._build_writes(id, create_request, update_request)

@@ -45,8 +45,9 @@ from .._memo import attribute, statement
 from .._validation import check_request, is_token, typed, whole_seconds
 from ..images import ContainerImage
 from ._api import DATA_QUALITY_JOB_DEFINITION, MONITORING_SCHEDULE
-from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn, sagemaker_arn
+from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn
 from ._common import ClusterConfig, NetworkConfig, grant_role, render_network, validate_network
+from ._task import named_arn
 from .cache import StepCache
 from .processing import ProcessingDefinition, ProcessingInput, ProcessingOutput
 
@@ -379,8 +380,7 @@ class MonitoringScheduleDefinition(SageMakerDefinition):
         return {"MonitoringScheduleArn.$": "$.MonitoringScheduleArn"}
 
     def resource_arn_pattern(self) -> str:
-        # SageMaker puts names lower-cased into ARNs.
-        return sagemaker_arn(self, self.api.arn_type, self.schedule_name.lower())
+        return named_arn(self, self.api.arn_type, self.schedule_name)
 
     @property
     def schedule_arn(self) -> str:

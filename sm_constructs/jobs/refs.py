@@ -21,7 +21,7 @@ from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
 from .._memo import statement
 from .._validation import WHAT_TO_PASS, Problems, arn_resource_name, check_value, is_token, looks_like_jsonpath, typed
 from ..network import reach_service
-from ._task import sagemaker_arn
+from ._task import named_arn, sagemaker_arn
 from .training import TrainingDefinition
 from .tuning import TuningDefinition
 
@@ -168,11 +168,6 @@ def check_model_source(
             )
 
 
-def _arn_name(name: Any) -> str:
-    """SageMaker puts model, config and endpoint names lower-cased into their ARNs."""
-    return name.lower() if isinstance(name, str) and not is_token(name) else str(name)
-
-
 def check_imported_name(kind: str, scope: Construct, id: str, field: str, name: str, what: str, shape: str) -> None:
     """An imported resource's name: not empty, and within the API model's ``shape`` (length, pattern)."""
     problems = Problems.for_construct(kind, scope, id)
@@ -216,7 +211,7 @@ class ImportedModel(Construct):
 
     @property
     def model_arn(self) -> str:
-        return self._model_arn or sagemaker_arn(self, "model", _arn_name(self._model_name))
+        return self._model_arn or named_arn(self, "model", self._model_name)
 
     @property
     def model_name(self) -> str:
@@ -245,7 +240,7 @@ class ImportedEndpointConfig(Construct):
         check_imported_name(kind, scope, id, "variant_name", variant_name, "production variant name", "VariantName")
         super().__init__(scope, id)
         self._config_name = config_name
-        self._config_arn = config_arn or sagemaker_arn(self, "endpoint-config", _arn_name(config_name))
+        self._config_arn = config_arn or named_arn(self, "endpoint-config", config_name)
         self._variant_name = variant_name
         self._serverless = serverless
 
@@ -300,7 +295,7 @@ class ImportedEndpoint(EndpointReference, Construct):
         )
         super().__init__(scope, id)
         self._endpoint_name = endpoint_name
-        self._endpoint_arn = endpoint_arn or sagemaker_arn(self, "endpoint", _arn_name(endpoint_name))
+        self._endpoint_arn = endpoint_arn or named_arn(self, "endpoint", endpoint_name)
 
 
 class ImportedModelPackageGroup(Construct):
