@@ -74,7 +74,7 @@ docs: setup
 wheel: $(UV)
 	$(UV) build --wheel --out-dir dist
 
-## Synth-time benchmark against a hand-written aws-cdk-lib baseline, written to docs/performance.md (its N=1,2 smoke run is in `make test`: tests/test_bench.py).
+## Synth-time benchmark against a hand-written aws-cdk-lib baseline, written to docs/performance.md (its smoke run, N=1 to 3, is in `make test`: tests/test_bench.py).
 bench: setup
 	$(VENV)/bin/python bench/synth.py --markdown docs/performance.md
 

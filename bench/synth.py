@@ -225,7 +225,7 @@ def smoke(counts: tuple[int, ...] = (1, 2)) -> dict[int, tuple[Assembly, Assembl
         made = []
         for variant, module in apps.items():
             with tempfile.TemporaryDirectory(prefix="bench-smoke-") as outdir:
-                app = App(outdir=outdir)
+                app = App(outdir=outdir, context=module.CONTEXT)  # type: ignore[attr-defined]
                 module.build(app, n)  # type: ignore[attr-defined]
                 app.synth()
                 made.append(read_assembly(Path(outdir), f"{variant} n={n}"))

@@ -1,4 +1,4 @@
-"""``make bench`` keeps working: its smoke run (N=1 and N=2, in this process) synthesizes the library and
+"""``make bench`` keeps working: its smoke run (N=1, 2 and 3, in this process) synthesizes the library and
 the hand-written baseline, checks every template against CloudFormation's limits and the two apps'
 resources against each other, as a full run does before it reports a ratio."""
 
@@ -23,8 +23,13 @@ def bench():
     return module
 
 
-def test_smoke_run_renders_equal_resources_within_the_limits(bench):
-    results = bench.smoke((1, 2))
+@pytest.fixture(scope="module")
+def smoked(bench):
+    return bench.smoke((1, 2, 3))
+
+
+def test_smoke_run_renders_equal_resources_within_the_limits(bench, smoked):
+    results = smoked
     for n, (library, baseline) in results.items():
         assert library.types == baseline.types, n
         assert library.resources > 60 and library.template_bytes < bench.MAX_TEMPLATE_BYTES
@@ -32,6 +37,18 @@ def test_smoke_run_renders_equal_resources_within_the_limits(bench):
     # a second pipeline adds its build and release workflows: two state machines, one registry
     added = two.types - one.types
     assert added["AWS::StepFunctions::StateMachine"] == 2 and added["AWS::SageMaker::ModelPackageGroup"] == 1
+
+
+def test_a_full_stack_of_pipelines_stays_within_the_limits(bench, smoked):
+    """What a third pipeline adds (from the second on, definitions are in S3 and the key, topic and log
+    group shared), times the pipelines of a full stack: a change that makes a pipeline larger fails
+    here, not first in a full ``make bench`` at N=25."""
+    two, three = smoked[2][0], smoked[3][0]
+    full = bench._load_app("library").PIPELINES_PER_STACK
+    projected_bytes = three.template_bytes + (full - 3) * (three.template_bytes - two.template_bytes)
+    projected_resources = three.resources + (full - 3) * (three.resources - two.resources)
+    assert projected_bytes < bench.MAX_TEMPLATE_BYTES, f"{full} pipelines: about {projected_bytes:,} bytes"
+    assert projected_resources <= bench.MAX_RESOURCES, f"{full} pipelines: about {projected_resources} resources"
 
 
 def test_unequal_resources_stop_the_bench(bench):

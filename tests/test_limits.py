@@ -25,7 +25,8 @@ def test_a_template_over_the_limit_fails_synth_naming_the_stack(tmp_path):
     message = str(error.value)
     assert "Stack 'Big': template is " in message
     assert "over CloudFormation's limit of 2,000 bytes" in message
-    assert "Store state machine definitions in S3" in message and "put fewer pipelines in one stack" in message
+    assert "without indentation" in message and "store state machine definitions in S3" in message
+    assert "put fewer pipelines in one stack" in message
 
 
 def test_under_the_limit_synthesizes_with_two_state_machines(tmp_path):
