@@ -27,14 +27,17 @@ _ROOT = Path(__file__).resolve().parent.parent
 _UV = _ROOT / ".tools" / "bin" / "uv"
 
 # aws-cdk-lib checks every synthesized template against CloudFormation's rules with a WebAssembly engine
-# that takes about 4.5 s of CPU to start in each process and about 0.2 s per synth of the reference app
-# after that; CDK_VALIDATION=false turns it off (aws-cdk-lib's core/lib/private/synthesis-validation.ts,
-# defaultValidationEnabled). The suite is CPU-bound on 2 cores, so the tests' own synths (in the xdist
-# workers) and the fixture apps under tests/apps skip it and are linted with cfn-lint instead
-# (support.cfn_lint). It still runs where a user meets it: the reference app (``reference_assembly`` is
-# synthesized as `make synth` does, where cdk.json's @aws-cdk/core:validateAgainstDefaultRules makes its
-# findings errors) and each example's first deploy, which checks that it warns of nothing.
-os.environ.setdefault("CDK_VALIDATION", "false")
+# that takes about 4 s of CPU to start in each process; CDK_VALIDATION=false turns it off (aws-cdk-lib's
+# core/lib/private/synthesis-validation.ts, defaultValidationEnabled). The tests' own synths keep it: this process's
+# jsii kernel starts here with it on, once, and cdk.json's @aws-cdk/core:validateAgainstDefaultRules
+# (CDK_CONTEXT) makes its findings errors. The fixture apps under tests/apps, deployed from a subprocess,
+# skip it: their cdk.json leaves it in warning mode, where its report reaches no one. The reference app
+# (``reference_assembly``), the examples and the wheel's apps run it as a user does (they do not inherit
+# CDK_VALIDATION) and the examples check that it warns of nothing.
+if "CDK_VALIDATION" not in os.environ:
+    import aws_cdk  # noqa: F401
+
+    os.environ["CDK_VALIDATION"] = "false"
 
 
 def _uv(*args: str | Path, cwd: Path) -> None:
