@@ -74,12 +74,18 @@ class ConstructValidationError(ValueError):
         super().__init__(message)
 
 
+#: A string or list-member token as aws-cdk-lib encodes it (core/lib/private/encoding.ts: "${Token[" or "#{Token[",
+#: a key of VALID_KEY_CHARS 'a-zA-Z0-9:._-', "]}"). A user's literal text that merely contains "{Token[" is not one.
+_TOKEN_STRING = re.compile(r"[$#]\{Token\[[a-zA-Z0-9:._-]+\]\}")
+_STRING_TOKEN = re.compile(r"\$\{Token\[[a-zA-Z0-9:._-]+\]\}")
+
+
 def is_token(value: Any) -> bool:
     """True when ``value`` is (or contains) an unresolved CDK token: it cannot be checked at synth."""
     if value is None:
         return False
     if isinstance(value, str):  # string tokens always carry this marker; no jsii round trip needed
-        return "${Token[" in value
+        return _STRING_TOKEN.search(value) is not None
     if isinstance(value, int):  # number tokens are encoded as (huge negative) doubles, never as ints
         return False
     if isinstance(value, float) and not math.isfinite(value):  # not a token; jsii cannot even send NaN
@@ -375,13 +381,13 @@ def _java_pattern(pattern: str) -> Any:
 def _is_runtime(value: Any) -> bool:
     """A value known only at deploy or run time: a string/list token or a number token."""
     if isinstance(value, str):
-        return "{Token[" in value  # "${Token[..]}" strings, "#{Token[..]}" list members
+        return _TOKEN_STRING.search(value) is not None  # "${Token[..]}" strings, "#{Token[..]}" list members
     if isinstance(value, bool | int) or value is None:
         return False
     if isinstance(value, float):
         return is_token(value)
     if isinstance(value, list):  # a list token is one "#{Token[..]}" member; a static list of tokens has a size
-        return len(value) == 1 and isinstance(value[0], str) and value[0].startswith("#{Token[")
+        return len(value) == 1 and isinstance(value[0], str) and _TOKEN_STRING.match(value[0]) is not None
     return False
 
 
