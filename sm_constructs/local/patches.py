@@ -10,6 +10,9 @@ target must exist, every added one must not, a replacement must take the paramet
 takes, in its order. A moto release that moves or reshapes a target stops the emulator at start with
 "moto X.Y is not supported by this emulator (tested: …)" instead of letting it misbehave.
 
+A model's CloudFormation hooks take moto's long parameter lists; :func:`creates` and :func:`updates` make
+them of a function of one :class:`Change` (for a wrap too, with ``wrapping=True``).
+
 Declarations of one target from several modules stack in declaration order (a wrap receives what
 the ones before it made); a module that declares again (installs again) replaces its own.
 The tested range is :data:`TESTED_MOTO`, the bounds of moto in ``pyproject.toml`` (a test keeps the two equal).
@@ -23,12 +26,12 @@ import importlib
 import inspect
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any
 
-__all__ = ["TESTED_MOTO", "MotoNotSupported", "Patch", "add", "apply", "check", "entry", "held", "registered"]
-__all__ += ["replace", "subclass", "wrap", "wrap_cloudformation"]
+__all__ = ["TESTED_MOTO", "Change", "MotoNotSupported", "Patch", "add", "apply", "check", "creates", "entry", "held"]
+__all__ += ["registered", "replace", "subclass", "updates", "wrap", "wrap_cloudformation"]
 
 #: moto versions the emulator is tested with: ``>=`` lower bound, ``<`` upper bound.
 TESTED_MOTO = (">=5.2.5", "<5.3")
@@ -75,6 +78,7 @@ def _rewrap(like: Any, fn: Any) -> Any:
 
 def _signature_problem(original: Any, ours: Any, where: str, skip: int = 0) -> str | None:
     """Ours must take moto's parameters by name and, when positional, in moto's order."""
+    skip += isinstance(ours, classmethod) and isinstance(original, staticmethod)  # both called on the class
     try:
         theirs = list(inspect.signature(_unwrap(original)).parameters.values())
         mine = list(inspect.signature(_unwrap(ours), follow_wrapped=False).parameters.values())[skip:]
@@ -140,62 +144,108 @@ def wrap(owner: str, name: str, *, why: str) -> Callable[[Callable[..., Any]], C
     return declare
 
 
+@dataclass(frozen=True)
+class Change:
+    """One call of a moto model's CloudFormation hook (``create_from_cloudformation_json``,
+    ``update_from_cloudformation_json``), its arguments as one record; :func:`creates` and :func:`updates`
+    make a hook of a function that takes it."""
+
+    name: str  # the physical name: the template's name property, else one moto generated
+    template: dict[str, Any]  # the resource's JSON (Type, Properties, ...)
+    account_id: str
+    region_name: str
+    logical_id: str
+    previous: Any = None  # an update's resource as it was
+    extra: dict[str, Any] = field(default_factory=dict)  # a create's LogicalId, StackId and ResourceType
+    moto: Callable[..., Any] | None = None  # a wrap's original: moto's hook
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return dict(self.template.get("Properties") or {})
+
+    def original(self, cls: Any, template: dict[str, Any]) -> Any:
+        """A wrap's original (moto's hook) called with ``template`` in place of the one given."""
+        assert self.moto is not None, "only a wrap has an original"
+        if self.previous is None:
+            return self.moto(cls, self.name, template, self.account_id, self.region_name, **self.extra)
+        return self.moto(cls, self.previous, self.name, template, self.account_id, self.region_name)
+
+
+def _created(
+    hook: Callable[[Any, Change], Any],
+    moto: Any,
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    logical_id = kwargs.get("LogicalId", resource_name)
+    return hook(
+        cls, Change(resource_name, cloudformation_json, account_id, region_name, logical_id, None, kwargs, moto)
+    )
+
+
+def _updated(
+    hook: Callable[[Any, Change], Any],
+    moto: Any,
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
+    previous = original_resource
+    return hook(
+        cls, Change(new_resource_name, cloudformation_json, account_id, region_name, logical_id, previous, {}, moto)
+    )
+
+
+def creates(hook: Callable[[Any, Change], Any], *, wrapping: bool = False) -> Any:
+    """``create_from_cloudformation_json`` (a classmethod, as moto calls it) that calls ``hook(cls, change)``;
+    with ``wrapping``, the function :func:`wrap` takes, ``change.original`` moto's."""
+    return functools.partial(_created, hook) if wrapping else classmethod(functools.partial(_created, hook, None))
+
+
+def updates(hook: Callable[[Any, Change], Any], *, wrapping: bool = False) -> Any:
+    """``update_from_cloudformation_json`` that calls ``hook(cls, change)``, ``change.previous`` the
+    resource as it was; ``wrapping`` as :func:`creates`."""
+    return functools.partial(_updated, hook) if wrapping else classmethod(functools.partial(_updated, hook, None))
+
+
 def wrap_cloudformation(
     owner: str,
     *,
     why: str,
     properties: Callable[[dict[str, Any], str, str, str], dict[str, Any]] | None = None,
     made: Callable[[Any, dict[str, Any], str], None] | None = None,
+    create: bool = True,
     update: bool = True,
 ) -> None:
-    """Declare wraps of moto's CloudFormation create (and, with ``update``, update) of ``owner``'s model.
+    """Declare wraps of moto's CloudFormation create (with ``create``) and update (with ``update``) of
+    ``owner``'s model.
 
     ``properties(properties, account_id, region_name, logical_id)`` gives the ``Properties`` moto is
     handed; ``made(resource, properties, account_id)`` is told what moto made of them.
     """
 
-    def resolved(cloudformation_json: Any, account_id: str, region_name: str, logical_id: str) -> Any:
-        if properties is None:
-            return cloudformation_json
-        given = cloudformation_json.get("Properties", {})
-        return {**cloudformation_json, "Properties": properties(given, account_id, region_name, logical_id)}
-
-    def after(resource: Any, cloudformation_json: Any, account_id: str) -> Any:
+    def hook(cls: Any, change: Change) -> Any:
+        given = change.template
+        if properties is not None:
+            resolved = properties(change.properties, change.account_id, change.region_name, change.logical_id)
+            given = {**change.template, "Properties": resolved}
+        resource = change.original(cls, given)
         if made is not None:
-            made(resource, cloudformation_json.get("Properties", {}), account_id)
+            made(resource, given.get("Properties", {}), change.account_id)
         return resource
 
-    @wrap(owner, "create_from_cloudformation_json", why=why)
-    def create(
-        original: Any,
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        logical_id = kwargs.get("LogicalId", resource_name)
-        given = resolved(cloudformation_json, account_id, region_name, logical_id)
-        return after(original(cls, resource_name, given, account_id, region_name, **kwargs), given, account_id)
-
-    if not update:
-        return
-
-    @wrap(owner, "update_from_cloudformation_json", why=why)
-    def update_(
-        original: Any,
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
-        given = resolved(cloudformation_json, account_id, region_name, logical_id)
-        resource = original(cls, original_resource, new_resource_name, given, account_id, region_name)
-        return after(resource, given, account_id)
+    if create:
+        wrap(owner, "create_from_cloudformation_json", why=why)(creates(hook, wrapping=True))
+    if update:
+        wrap(owner, "update_from_cloudformation_json", why=why)(updates(hook, wrapping=True))
 
 
 def entry(owner: str, name: str, key: tuple[Any, ...], value: Any, *, why: str) -> None:
@@ -254,7 +304,9 @@ def _shape_problem(patch: Patch, owner: Any) -> list[str]:
     if patch.kind == "subclass":
         if not issubclass(patch.value, owner):
             return [f"{patch.value.__qualname__} is no longer a subclass of {patch.owner}"]
-        ours = [(n, v) for n, v in vars(patch.value).items() if not n.startswith("__")]  # its constructor is its own
+        mine = [c for c in patch.value.__mro__ if not issubclass(owner, c)]  # with our mixins, not moto's bases
+        # every attribute ours define (the last definition), but a constructor: it is their own
+        ours = {n: v for c in reversed(mine) for n, v in vars(c).items() if not n.startswith("__")}.items()
         found = [(n, v, inspect.getattr_static(owner, n, _MISSING)) for n, v in ours]
         where = f"{patch.owner}.{{}}"
         return [p for n, v, o in found if o is not _MISSING and (p := _signature_problem(o, v, where.format(n)))]
