@@ -95,37 +95,24 @@ def _install_model_package_group() -> None:
     from .aws import cloudformation
     from .iam.enforcement import GROUP_POLICIES
 
-    class ModelPackageGroupResource(CloudFormationModel):
+    class ModelPackageGroupResource(cloudformation.ResourceModel, CloudFormationModel):
+        TYPE = "AWS::SageMaker::ModelPackageGroup"
+        NAME_PROPERTY = "ModelPackageGroupName"
+        ATTRIBUTES = {"ModelPackageGroupArn": "arn", "ModelPackageGroupName": "name"}
+
         def __init__(self, name: str, arn: str) -> None:
             self.name = name
             self.arn = arn
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "ModelPackageGroupName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SageMaker::ModelPackageGroup"
 
         @property
         def physical_resource_id(self) -> str:
             return self.arn  # Ref returns the ARN
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in ("ModelPackageGroupArn", "ModelPackageGroupName")
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            return self.arn if attribute_name == "ModelPackageGroupArn" else self.name
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> ModelPackageGroupResource:
-            props = cloudformation_json["Properties"]
-            name = props.get("ModelPackageGroupName", resource_name)
-            backend = sagemaker_backends[account_id][region_name]
+        @patches.creates
+        def create_from_cloudformation_json(cls: Any, change: patches.Change) -> ModelPackageGroupResource:
+            props = cls.named(change)
+            name = props["ModelPackageGroupName"]
+            backend = sagemaker_backends[change.account_id][change.region_name]
             arn = backend.create_model_package_group(
                 model_package_group_name=name,
                 model_package_group_description=props.get("ModelPackageGroupDescription", ""),
@@ -160,44 +147,29 @@ def _install_studio_domain() -> None:
 
     from .aws import cloudformation
 
-    class DomainResource(CloudFormationModel):
+    class DomainResource(cloudformation.ResourceModel, CloudFormationModel):
+        TYPE = "AWS::SageMaker::Domain"
+        NAME_PROPERTY = "DomainName"
+        ATTRIBUTES = {
+            "DomainId": "domain.id",
+            "DomainArn": "domain.arn",
+            "Url": "domain.url",
+            "HomeEfsFileSystemId": "domain.home_efs_file_system_id",
+        }
+
         def __init__(self, domain: Any) -> None:
             self.domain = domain
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "DomainName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SageMaker::Domain"
 
         @property
         def physical_resource_id(self) -> str:
             return str(self.domain.id)  # Ref returns the domain ID (the schema's primary identifier)
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr in ("DomainId", "DomainArn", "Url", "HomeEfsFileSystemId")
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            return str(
-                {
-                    "DomainId": self.domain.id,
-                    "DomainArn": self.domain.arn,
-                    "Url": self.domain.url,
-                    "HomeEfsFileSystemId": self.domain.home_efs_file_system_id,
-                }[attribute_name]
-            )
-
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> DomainResource:
-            props = cloudformation_json["Properties"]
-            backend = sagemaker_backends[account_id][region_name]
+        @patches.creates
+        def create_from_cloudformation_json(cls: Any, change: patches.Change) -> DomainResource:
+            props = cls.named(change)
+            backend = sagemaker_backends[change.account_id][change.region_name]
             backend.create_domain(
-                domain_name=props.get("DomainName", resource_name),
+                domain_name=props["DomainName"],
                 auth_mode=props["AuthMode"],
                 default_user_settings=props["DefaultUserSettings"],
                 subnet_ids=props.get("SubnetIds", []),
@@ -210,38 +182,30 @@ def _install_studio_domain() -> None:
                 app_security_group_management=props.get("AppSecurityGroupManagement"),
                 default_space_settings=props.get("DefaultSpaceSettings"),
             )
-            domain = next(
-                d for d in backend.domains.values() if d.domain_name == props.get("DomainName", resource_name)
-            )
-            return cls(domain)
+            return cls(next(d for d in backend.domains.values() if d.domain_name == props["DomainName"]))
 
-        @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> DomainResource:
-            props = cloudformation_json["Properties"]
-            domain = original_resource.domain
+        @patches.updates
+        def update_from_cloudformation_json(cls: Any, change: patches.Change) -> DomainResource:
+            props = change.properties
+            domain = change.previous.domain
             # DomainName, AuthMode and KmsKeyId are create-only in CloudFormation's schema: a change replaces.
             if (props.get("DomainName"), props["AuthMode"], props.get("KmsKeyId")) != (
                 domain.domain_name,
                 domain.auth_mode,
                 domain.kms_key_id,
             ):
-                sagemaker_backends[account_id][region_name].delete_domain(domain.id, retention_policy=None)
+                sagemaker_backends[change.account_id][change.region_name].delete_domain(
+                    domain.id, retention_policy=None
+                )
                 return cls.create_from_cloudformation_json(
-                    new_resource_name, cloudformation_json, account_id, region_name
+                    change.name, change.template, change.account_id, change.region_name
                 )
             domain.default_user_settings = props["DefaultUserSettings"]
             domain.default_space_settings = props.get("DefaultSpaceSettings")
             domain.domain_settings = props.get("DomainSettings")
             domain.app_network_access_type = props.get("AppNetworkAccessType", domain.app_network_access_type)
             domain.app_security_group_management = props.get("AppSecurityGroupManagement")
-            return original_resource
+            return change.previous
 
         @classmethod
         def delete_from_cloudformation_json(

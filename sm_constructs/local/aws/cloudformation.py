@@ -64,12 +64,14 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import operator
 import re
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from .. import patches
 
-__all__ = ["KEPT_ON_DELETE", "ResourceFailed", "dependencies", "install", "resource_type"]
+__all__ = ["KEPT_ON_DELETE", "ResourceFailed", "ResourceModel", "dependencies", "install", "resource_type"]
 
 
 class ResourceFailed(Exception):
@@ -202,9 +204,52 @@ def _clear_model_caches() -> None:
 
 def resource_type(model: type, *, why: str) -> None:
     """Declare ``model``, a ``CloudFormationModel`` subclass moto's CloudFormation finds by its type name."""
-    from .. import patches
-
     patches.subclass("moto.core.common_models:CloudFormationModel", model, why=why, refresh=_clear_model_caches)
+
+
+class ResourceModel:
+    """What a CloudFormation type the emulator adds to moto (``class M(ResourceModel, CloudFormationModel)``,
+    declared with :func:`resource_type`) tells moto's CloudFormation about itself, from three class attributes.
+
+    A mixin: moto finds its types among the direct subclasses of ``CloudFormationModel`` only. The
+    create, update and delete hooks are each model's own (:func:`~sm_constructs.local.patches.creates`,
+    :func:`~sm_constructs.local.patches.updates`); a model without an update hook is left as it is by a
+    stack update (moto's behaviour).
+    """
+
+    #: the type name, ``AWS::<service>::<resource>``
+    TYPE: ClassVar[str]
+    #: the property that names the resource, generated when the template leaves it out; "" for none
+    NAME_PROPERTY: ClassVar[str] = ""
+    #: each ``Fn::GetAtt`` attribute → the model's attribute that holds it (a dotted path)
+    ATTRIBUTES: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attribute_name not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()  # moto's models' answer: the template is invalid
+        return str(operator.attrgetter(self.ATTRIBUTES[attribute_name])(self))
+
+    @classmethod
+    def named(cls, change: patches.Change) -> dict[str, Any]:
+        """The change's properties, the name property defaulted to the name moto generated."""
+        properties = change.properties
+        if cls.NAME_PROPERTY:
+            properties.setdefault(cls.NAME_PROPERTY, change.name)
+        return properties
 
 
 def _install_previous_values() -> None:

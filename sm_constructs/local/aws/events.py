@@ -30,29 +30,22 @@ def _install_bus_policies() -> None:
     from moto.core.common_models import CloudFormationModel
     from moto.events.models import events_backends
 
+    from .. import patches
     from . import cloudformation
 
-    class EventBusPolicyResource(CloudFormationModel):
+    class EventBusPolicyResource(cloudformation.ResourceModel, CloudFormationModel):
+        TYPE = "AWS::Events::EventBusPolicy"
+
         def __init__(self, bus: str, sid: str) -> None:
             self.bus, self.sid = bus, sid
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::Events::EventBusPolicy"
 
         @property
         def physical_resource_id(self) -> str:
             return self.sid
 
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> EventBusPolicyResource:
-            props = cloudformation_json["Properties"]
+        @patches.creates
+        def create_from_cloudformation_json(cls: Any, change: patches.Change) -> EventBusPolicyResource:
+            props = change.properties
             bus_name = str(props.get("EventBusName") or "default")
             sid = str(props["StatementId"])
             statement = props.get("Statement")
@@ -60,7 +53,7 @@ def _install_bus_policies() -> None:
                 statement = {"Effect": "Allow", "Action": props["Action"], "Principal": {"AWS": props["Principal"]}}
                 if props.get("Condition"):
                     statement["Condition"] = props["Condition"]
-            bus = events_backends[account_id][region_name].describe_event_bus(bus_name)
+            bus = events_backends[change.account_id][change.region_name].describe_event_bus(bus_name)
             bus.add_policy({"Statement": [{**statement, "Sid": sid, "Resource": statement.get("Resource", bus.arn)}]})
             return cls(bus_name, sid)
 

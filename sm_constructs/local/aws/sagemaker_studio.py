@@ -671,6 +671,7 @@ def _install_cloudformation() -> None:
     from moto.sagemaker.exceptions import SagemakerClientError
     from moto.sagemaker.models import sagemaker_backends
 
+    from .. import patches
     from . import cloudformation
     from .cloudformation import ResourceFailed
 
@@ -680,7 +681,7 @@ def _install_cloudformation() -> None:
             value = value.get(part) if isinstance(value, dict) else None
         return value
 
-    class StudioResource:  # a mixin: moto finds CloudFormation types among the direct subclasses only
+    class StudioResource(cloudformation.ResourceModel):  # a mixin: moto finds direct subclasses only
         kind: _Kind = PROFILE
 
         def __init__(self, backend: Any, domain_id: str, name: str, props: dict[str, Any]) -> None:
@@ -697,13 +698,8 @@ def _install_cloudformation() -> None:
         def physical_resource_id(self) -> str:
             return f"{self.domain_id}|{self.name}"
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == cls.kind.arn_member
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name != self.kind.arn_member:
-                raise ValueError(f"{self.kind.cfn_type} has no attribute {attribute_name}")
+        @property
+        def arn(self) -> str:
             return self.service().arn(self.backend, self.domain_id, self.name)
 
         @classmethod
@@ -717,26 +713,13 @@ def _install_cloudformation() -> None:
                 raise ResourceFailed(logical_id, cls.kind.cfn_type, error.message, physical) from None
             return cls(backend, props["DomainId"], props[cls.kind.name_member], dict(props))
 
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> Any:
-            props = dict(cloudformation_json["Properties"])
-            props.setdefault(cls.kind.name_member, resource_name)
-            return cls._create(props, account_id, region_name, kwargs.get("LogicalId", resource_name))
+        @patches.creates
+        def create_from_cloudformation_json(cls: Any, change: patches.Change) -> Any:
+            return cls._create(cls.named(change), change.account_id, change.region_name, change.logical_id)
 
-        @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> Any:
-            props = dict(cloudformation_json["Properties"])
-            props.setdefault(cls.kind.name_member, new_resource_name)
-            logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
+        @patches.updates
+        def update_from_cloudformation_json(cls: Any, change: patches.Change) -> Any:
+            props, original_resource, logical_id = cls.named(change), change.previous, change.logical_id
             old = original_resource.props
             if any(at(props, p) != at(old, p) for p in CREATE_ONLY[cls.kind.cfn_type]):
                 if (props["DomainId"], props[cls.kind.name_member]) == (
@@ -750,8 +733,8 @@ def _install_cloudformation() -> None:
                         f"Rename {original_resource.name} and update the stack again.",
                         original_resource.physical_resource_id,
                     )
-                new = cls._create(props, account_id, region_name, logical_id)  # replacement: new first, then old
-                original_resource.delete(account_id, region_name)
+                new = cls._create(props, change.account_id, change.region_name, logical_id)  # new first, then old
+                original_resource.delete(change.account_id, change.region_name)
                 return new
             request = {"DomainId": props["DomainId"], cls.kind.name_member: props[cls.kind.name_member]}
             request.update({m: props[m] for m in cls.kind.updatable if m in props})
@@ -780,93 +763,55 @@ def _install_cloudformation() -> None:
 
     class UserProfileResource(StudioResource, CloudFormationModel):
         kind = PROFILE
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "UserProfileName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SageMaker::UserProfile"
+        TYPE, NAME_PROPERTY, ATTRIBUTES = PROFILE.cfn_type, PROFILE.name_member, {PROFILE.arn_member: "arn"}
 
     class SpaceResource(StudioResource, CloudFormationModel):
         kind = SPACE
+        TYPE, NAME_PROPERTY, ATTRIBUTES = SPACE.cfn_type, SPACE.name_member, {SPACE.arn_member: "arn"}
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "SpaceName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SageMaker::Space"
-
-    class LifecycleConfigResource(CloudFormationModel):
+    class LifecycleConfigResource(cloudformation.ResourceModel, CloudFormationModel):
         """Every property is create-only in its schema: a change replaces it (under a new name, as
         the library's hashed names do; CloudFormation refuses a replacement that keeps the name)."""
+
+        TYPE = "AWS::SageMaker::StudioLifecycleConfig"
+        NAME_PROPERTY = "StudioLifecycleConfigName"
+        ATTRIBUTES = {"StudioLifecycleConfigArn": "arn"}
 
         def __init__(self, backend: Any, props: dict[str, Any]) -> None:
             self.backend = backend
             self.props = props
 
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "StudioLifecycleConfigName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SageMaker::StudioLifecycleConfig"
-
         @property
         def physical_resource_id(self) -> str:
             return str(self.props["StudioLifecycleConfigName"])  # Ref: the schema's primary identifier
 
-        @classmethod
-        def has_cfn_attr(cls, attr: str) -> bool:
-            return attr == "StudioLifecycleConfigArn"
-
-        def get_cfn_attribute(self, attribute_name: str) -> str:
-            if attribute_name != "StudioLifecycleConfigArn":
-                raise ValueError(f"AWS::SageMaker::StudioLifecycleConfig has no attribute {attribute_name}")
+        @property
+        def arn(self) -> str:
             return _lifecycle_arn(self.backend, self.physical_resource_id)
 
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> Any:
-            props = dict(cloudformation_json["Properties"])
-            props.setdefault("StudioLifecycleConfigName", resource_name)
-            backend = sagemaker_backends[account_id][region_name]
+        @patches.creates
+        def create_from_cloudformation_json(cls: Any, change: patches.Change) -> Any:
+            props = cls.named(change)
+            backend = sagemaker_backends[change.account_id][change.region_name]
             try:
                 LIFECYCLE_CONFIGS.create(backend, props)
             except SagemakerClientError as error:
-                logical_id = kwargs.get("LogicalId", resource_name)
-                raise ResourceFailed(
-                    logical_id, cls.cloudformation_type(), error.message, props["StudioLifecycleConfigName"]
-                ) from None
+                raise ResourceFailed(change.logical_id, cls.TYPE, error.message, props[cls.NAME_PROPERTY]) from None
             return cls(backend, props)
 
-        @classmethod
-        def update_from_cloudformation_json(
-            cls,
-            original_resource: Any,
-            new_resource_name: str,
-            cloudformation_json: Any,
-            account_id: str,
-            region_name: str,
-        ) -> Any:
-            props = dict(cloudformation_json["Properties"])
-            props.setdefault("StudioLifecycleConfigName", new_resource_name)
-            logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
-            if props["StudioLifecycleConfigName"] == original_resource.physical_resource_id:
+        @patches.updates
+        def update_from_cloudformation_json(cls: Any, change: patches.Change) -> Any:
+            original_resource = change.previous
+            if cls.named(change)[cls.NAME_PROPERTY] == original_resource.physical_resource_id:
                 raise ResourceFailed(
-                    logical_id,
-                    cls.cloudformation_type(),
+                    change.logical_id,
+                    cls.TYPE,
                     "CloudFormation cannot update a stack when a custom-named resource requires replacing. "
                     f"Rename {original_resource.physical_resource_id} and update the stack again.",
                     original_resource.physical_resource_id,
                 )
             new = cls.create_from_cloudformation_json(
-                new_resource_name, cloudformation_json, account_id, region_name, LogicalId=logical_id
+                change.name, change.template, change.account_id, change.region_name, LogicalId=change.logical_id
             )
             _studio(original_resource.backend).retired.add(original_resource.physical_resource_id)
             _collect_retired(original_resource.backend)  # now, unless the domain still names it

@@ -607,31 +607,23 @@ def _install_bucket_policies() -> None:
     """``AWS::S3::BucketPolicy`` for moto's CloudFormation (it skips the type), recorded for enforcement."""
     from moto.core.common_models import CloudFormationModel
 
+    from .. import patches
     from ..aws import cloudformation
 
-    class BucketPolicyResource(CloudFormationModel):
+    class BucketPolicyResource(cloudformation.ResourceModel, CloudFormationModel):
+        TYPE = "AWS::S3::BucketPolicy"
+
         def __init__(self, bucket: str) -> None:
             self.bucket = bucket
-
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::S3::BucketPolicy"
 
         @property
         def physical_resource_id(self) -> str:
             return self.bucket
 
-        @classmethod
-        def create_from_cloudformation_json(
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-        ) -> BucketPolicyResource:
-            props = cloudformation_json["Properties"]
-            bucket = str(props["Bucket"])
-            BUCKET_POLICIES[(account_id, bucket)] = _loads(props["PolicyDocument"])
+        @patches.creates
+        def create_from_cloudformation_json(cls: Any, change: patches.Change) -> BucketPolicyResource:
+            bucket = str(change.properties["Bucket"])
+            BUCKET_POLICIES[(change.account_id, bucket)] = _loads(change.properties["PolicyDocument"])
             return cls(bucket)
 
         @classmethod
