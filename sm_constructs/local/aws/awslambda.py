@@ -481,33 +481,19 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
         resource.set_data(response.get("Data") or {})
         return resource
 
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
+    def create(cls: Any, change: patches.Change) -> Any:
         from moto.cloudformation import cloudformation_backends
 
-        resource = new_resource(
-            region_name, kwargs["LogicalId"], resource_name, kwargs["StackId"], kwargs["ResourceType"]
-        )
-        properties = cloudformation_json["Properties"]
-        response = request(resource, "Create", account_id, region_name, properties)
-        cloudformation_backends[account_id][region_name].get_stack(resource.stack_id).add_custom_resource(resource)
+        stack_id, resource_type = change.extra["StackId"], change.extra["ResourceType"]
+        resource = new_resource(change.region_name, change.logical_id, change.name, stack_id, resource_type)
+        properties = change.properties
+        response = request(resource, "Create", change.account_id, change.region_name, properties)
+        cloudformation_backends[change.account_id][change.region_name].get_stack(stack_id).add_custom_resource(resource)
         return finish(resource, response, properties)
 
-    def update(
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        properties = cloudformation_json["Properties"]
+    def update(cls: Any, change: patches.Change) -> Any:
+        original_resource, properties = change.previous, change.properties
+        account_id, region_name = change.account_id, change.region_name
         previous = original_resource.properties
         if properties == previous:
             return original_resource
@@ -563,14 +549,14 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
     patches.replace(
         "moto.cloudformation.custom_model:CustomModel",
         "create_from_cloudformation_json",
-        classmethod(create),
+        patches.creates(create),
         why="send the Create request and wait for the handler's response; moto invokes through Docker in a "
         "thread and completes the stack whatever the handler answers",
     )
     patches.replace(
         "moto.cloudformation.custom_model:CustomModel",
         "update_from_cloudformation_json",
-        classmethod(update),
+        patches.updates(update),
         why="a changed custom resource is sent an Update request (and a Delete for a replaced physical ID)",
     )
     patches.add(
@@ -582,11 +568,7 @@ def _install_custom_resources(runtime: LambdaRuntime) -> None:
 
 
 def _install_functions(runtime: LambdaRuntime) -> None:
-    from moto.awslambda.models import LambdaFunction
-
     service_exception = _service_exception_class()
-    original_create = LambdaFunction.create_from_cloudformation_json
-    original_update = LambdaFunction.update_from_cloudformation_json
 
     def invoke(self: Any, body: str, request_headers: Any, response_headers: Any) -> str | bytes:
         event = json.loads(body) if body else {}
@@ -608,42 +590,19 @@ def _install_functions(runtime: LambdaRuntime) -> None:
         response_headers["x-amz-log-result"] = base64.b64encode(invocation.log[-4096:].encode()).decode()
         return invocation.payload
 
-    def create(
-        cls: Any,
-        resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> Any:
-        properties = cloudformation_json["Properties"]
-        inline = properties.get("Code", {}).get("ZipFile")
-        fn = original_create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[attr-defined]
+    def create(cls: Any, change: patches.Change) -> Any:
+        inline = change.properties.get("Code", {}).get("ZipFile")  # read first: moto replaces it with its zip
+        fn = change.original(cls, change.template)
         if isinstance(inline, str) and _runtime_family(fn.run_time) != "python":
             # moto names inline code index.py whatever the runtime
             fn.update_function_code({"ZipFile": _inline_zip(inline, fn.run_time)})
         return fn
 
-    def update(
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        properties = dict(cloudformation_json["Properties"])
+    def zipped_inline(properties: dict[str, Any], account_id: str, region_name: str, logical_id: str) -> dict[str, Any]:
         inline = properties.get("Code", {}).get("ZipFile")
         if isinstance(inline, str):  # moto would read the inline text as a base64 zip
             properties["Code"] = {"ZipFile": _inline_zip(inline, properties.get("Runtime"))}
-        return original_update.__func__(  # type: ignore[attr-defined]
-            cls,
-            original_resource,
-            new_resource_name,
-            {**cloudformation_json, "Properties": properties},
-            account_id,
-            region_name,
-        )
+        return properties
 
     def no_docker_client(self: Any) -> Any:
         raise AttributeError("the emulator runs Lambda functions without Docker")
@@ -661,17 +620,16 @@ def _install_functions(runtime: LambdaRuntime) -> None:
         invoke,
         why="run the function in a subprocess of this machine; moto needs Docker",
     )
-    patches.replace(
+    patches.wrap(
         "moto.awslambda.models:LambdaFunction",
         "create_from_cloudformation_json",
-        classmethod(create),
         why="inline Node.js code is index.js, as CloudFormation names it; moto writes index.py for every runtime",
-    )
-    patches.replace(
+    )(patches.creates(create, wrapping=True))
+    patches.wrap_cloudformation(
         "moto.awslambda.models:LambdaFunction",
-        "update_from_cloudformation_json",
-        classmethod(update),
         why="changed inline code is zipped as on create; moto decodes the text as a base64 zip",
+        properties=zipped_inline,
+        create=False,
     )
 
 

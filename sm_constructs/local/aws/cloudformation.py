@@ -333,20 +333,15 @@ def _install_iam_resources() -> None:
             set_attachments(backend, self.arn, {})
             backend.delete_policy(self.arn)
 
-    def update_policy(
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        backend = iam_backends[account_id][get_partition(region_name)]
-        props = cloudformation_json.get("Properties", {})
+    def update_policy(cls: Any, change: patches.Change) -> Any:
+        original_resource, props = change.previous, change.properties
+        backend = iam_backends[change.account_id][get_partition(change.region_name)]
         name = props.get("ManagedPolicyName", original_resource.name)
         if name != original_resource.name or props.get("Path", "/") != original_resource.path:
-            delete_policy(original_resource, account_id, region_name)
-            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+            delete_policy(original_resource, change.account_id, change.region_name)
+            return cls.create_from_cloudformation_json(
+                change.name, change.template, change.account_id, change.region_name
+            )
         document = json.dumps(props.get("PolicyDocument"))
         default = next(v for v in original_resource.versions if v.is_default)
         if json.loads(default.document) != props.get("PolicyDocument"):
@@ -357,25 +352,10 @@ def _install_iam_resources() -> None:
         set_attachments(backend, original_resource.arn, {f: set(props.get(f, [])) for f in attach})
         return original_resource
 
-    @patches.wrap(
-        "moto.iam.models:Role",
-        "update_from_cloudformation_json",
-        why="an AWS::IAM::Role update changes its trust policy, description, session duration and inline policies",
-    )
-    def update_role(
-        original_role_update: Any,
-        cls: Any,
-        original_resource: Any,
-        new_resource_name: str,
-        cloudformation_json: dict[str, Any],
-        account_id: str,
-        region_name: str,
-    ) -> Any:
-        backend = iam_backends[account_id][get_partition(region_name)]
-        props = cloudformation_json["Properties"]
-        role = original_role_update(
-            cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name
-        )
+    def update_role(cls: Any, change: patches.Change) -> Any:
+        backend = iam_backends[change.account_id][get_partition(change.region_name)]
+        props = change.properties
+        role = change.original(cls, change.template)
         trust = props["AssumeRolePolicyDocument"]
         backend.update_assume_role_policy(role.name, trust if isinstance(trust, str) else json.dumps(trust))
         role.max_session_duration = props.get("MaxSessionDuration", 3600)
@@ -387,11 +367,16 @@ def _install_iam_resources() -> None:
             role.put_policy(policy_name, document if isinstance(document, str) else json.dumps(document))
         return role
 
+    patches.wrap(
+        "moto.iam.models:Role",
+        "update_from_cloudformation_json",
+        why="an AWS::IAM::Role update changes its trust policy, description, session duration and inline policies",
+    )(patches.updates(update_role, wrapping=True))
     managed_policy = "moto.iam.models:ManagedPolicy"
     why = "deleting an AWS::IAM::ManagedPolicy stack resource detaches and deletes the policy"
     patches.add(managed_policy, "delete", delete_policy, why=why)
     why = "an AWS::IAM::ManagedPolicy update makes a new default version and changes attachments"
-    patches.replace(managed_policy, "update_from_cloudformation_json", classmethod(update_policy), why=why)
+    patches.replace(managed_policy, "update_from_cloudformation_json", patches.updates(update_policy), why=why)
 
 
 def _imported_by(backend: Any, exclude: str) -> dict[str, list[str]]:
