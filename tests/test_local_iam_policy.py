@@ -416,6 +416,26 @@ CASES = [
         Decision.IMPLICIT_DENY,
     ),
     (
+        "DateGreaterThanEquals: the same instant, written otherwise",
+        [allow("s3:*", "*", {"DateGreaterThanEquals": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}})],
+        None,
+        False,
+        "s3:GetObject",
+        f"{BUCKET}/a",
+        {"aws:CurrentTime": "2026-01-01T00:00:00+00:00"},
+        Decision.ALLOW,
+    ),
+    (
+        "DateLessThan: epoch seconds against ISO 8601",
+        [allow("s3:*", "*", {"DateLessThan": {"aws:CurrentTime": "2026-01-01T00:00:00Z"}})],
+        None,
+        False,
+        "s3:GetObject",
+        f"{BUCKET}/a",
+        {"aws:CurrentTime": "1767225600"},
+        Decision.IMPLICIT_DENY,
+    ),
+    (
         "two operators must both hold",
         [
             allow(

@@ -43,8 +43,9 @@ import datetime
 import enum
 import functools
 import ipaddress
+import operator
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -317,6 +318,18 @@ def _bool(value: Any) -> str:
     return str(value).lower()
 
 
+#: the operators that order values, by family and what it parses values as (IAM User Guide, "IAM JSON
+#: policy elements: Condition operators", Numeric and Date condition operators)
+_ORDERED_FAMILIES: tuple[tuple[str, Callable[[Any], Any]], ...] = (("Numeric", _number), ("Date", _date))
+_ORDERS: dict[str, Callable[[Any, Any], Any]] = {
+    "Equals": operator.eq,
+    "LessThan": operator.lt,
+    "LessThanEquals": operator.le,
+    "GreaterThan": operator.gt,
+    "GreaterThanEquals": operator.ge,
+}
+
+
 def _compare(base: str, expected: Any, actual: Any, variables: Request | None) -> bool | None:
     """One operator (without Not/IfExists/set prefixes) for one policy value and one context
     value; ``None`` for an operator this evaluator does not know.
@@ -338,28 +351,13 @@ def _compare(base: str, expected: Any, actual: Any, variables: Request | None) -
         return _arn_like(str(expected), text, variables)
     if base == "Bool":
         return _bool(actual) == _bool(expected)
-    if base.startswith("Numeric"):
-        a, e = _number(actual), _number(expected)
-        if a is None or e is None:
-            return False
-        return {
-            "NumericEquals": a == e,
-            "NumericLessThan": a < e,
-            "NumericLessThanEquals": a <= e,
-            "NumericGreaterThan": a > e,
-            "NumericGreaterThanEquals": a >= e,
-        }.get(base)
-    if base.startswith("Date"):
-        ad, ed = _date(actual), _date(expected)
-        if ad is None or ed is None:
-            return False
-        return {
-            "DateEquals": ad == ed,
-            "DateLessThan": ad < ed,
-            "DateLessThanEquals": ad <= ed,
-            "DateGreaterThan": ad > ed,
-            "DateGreaterThanEquals": ad >= ed,
-        }.get(base)
+    for family, parse in _ORDERED_FAMILIES:
+        if base.startswith(family):
+            a, e = parse(actual), parse(expected)
+            if a is None or e is None:
+                return False
+            order = _ORDERS.get(base.removeprefix(family))
+            return None if order is None else bool(order(a, e))
     if base == "IpAddress":
         try:
             return ipaddress.ip_address(text) in ipaddress.ip_network(str(expected), strict=False)
