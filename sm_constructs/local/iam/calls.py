@@ -163,6 +163,40 @@ def _arn(kind: str, name: str) -> str:
 _PASS_TO_SAGEMAKER = {"iam:PassedToService": "sagemaker.amazonaws.com"}
 
 
+def _kms(action: str, key: str, source: str, context: Mapping[str, str] | None = None) -> Call:
+    """A KMS call on the key that ``key`` (a request field or a looked-up ``@`` value) names, made
+    only when it is set."""
+    return Call(action, f"{{{key}}}", source, when="kms", field=key, context=context or {})
+
+
+#: a grant a service creates for an AWS resource it attaches the key to (KMS_EBS_GRANT, BOTO_ENDPOINT_KEY)
+_SAGEMAKER_GRANT = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": "sagemaker.{region}.amazonaws.com"}
+
+
+def _via_s3(object_arn: str) -> dict[str, str]:
+    """The context of S3's calls to KMS for an SSE-KMS object (S3_KMS)."""
+    return {"kms:ViaService": "s3.{region}.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": object_arn}
+
+
+def _assumed_by(service: str, source_arn: str, source: str) -> Call:
+    """A service assuming the role it works as, with the confused-deputy condition keys (``source``)."""
+    context = {"aws:SourceAccount": "{account}", "aws:SourceArn": source_arn}
+    return Call("sts:AssumeRole", "{role}", source, principal=service, context=context)
+
+
+#: a job's log group and its one instance's stream (SM_LOGS)
+_JOB_LOG_GROUP = "arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/{log_kind}"
+_JOB_LOG_STREAM = _JOB_LOG_GROUP + ":log-stream:{job}/algo-1"
+#: the object an S3 SDK integration request names
+_REQUEST_OBJECT = "arn:{partition}:s3:::{Bucket}/{Key}"
+
+
+def _sdk(action: str, resource: str, note: str = "") -> Call:
+    """A SageMaker API called through the AWS SDK integration: its IAM action on the resource the
+    Service Authorization Reference names (``note`` says more)."""
+    return Call(action, resource, f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}{note}")
+
+
 def _job(kind: str, name_field: str, rule: str, role_field: str | None, rule_source: str) -> tuple[Call, ...]:
     arn = _arn(kind, name_field)
     api = {
@@ -246,90 +280,46 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         Call("sagemaker:CreateEndpoint", _arn("endpoint", "EndpointName"), SAR_SAGEMAKER),
         Call("sagemaker:CreateEndpoint", _arn("endpoint-config", "EndpointConfigName"), SAR_SAGEMAKER),
         Call("sagemaker:AddTags", _arn("endpoint", "EndpointName"), SM_TAGGING, when="tags"),
-        Call(
-            "kms:CreateGrant",
-            "{@endpoint_config_kms_key}",
-            BOTO_ENDPOINT_KEY,
-            when="kms",
-            field="@endpoint_config_kms_key",
-            context={"kms:GrantIsForAWSResource": "true", "kms:ViaService": "sagemaker.{region}.amazonaws.com"},
-        ),
+        _kms("kms:CreateGrant", "@endpoint_config_kms_key", BOTO_ENDPOINT_KEY, _SAGEMAKER_GRANT),
     ),
     "sagemaker:updateEndpoint": (
         Call("sagemaker:UpdateEndpoint", _arn("endpoint", "EndpointName"), SAR_SAGEMAKER),
         Call("sagemaker:UpdateEndpoint", _arn("endpoint-config", "EndpointConfigName"), SAR_SAGEMAKER),
-        Call(
-            "kms:CreateGrant",
-            "{@endpoint_config_kms_key}",
-            BOTO_ENDPOINT_KEY,
-            when="kms",
-            field="@endpoint_config_kms_key",
-            context={"kms:GrantIsForAWSResource": "true", "kms:ViaService": "sagemaker.{region}.amazonaws.com"},
-        ),
+        _kms("kms:CreateGrant", "@endpoint_config_kms_key", BOTO_ENDPOINT_KEY, _SAGEMAKER_GRANT),
     ),
-    "aws-sdk:sagemaker:describeEndpoint": (
-        Call("sagemaker:DescribeEndpoint", _arn("endpoint", "EndpointName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
-    "aws-sdk:sagemaker:deleteEndpoint": (
-        Call("sagemaker:DeleteEndpoint", _arn("endpoint", "EndpointName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
+    "aws-sdk:sagemaker:describeEndpoint": (_sdk("sagemaker:DescribeEndpoint", _arn("endpoint", "EndpointName")),),
+    "aws-sdk:sagemaker:deleteEndpoint": (_sdk("sagemaker:DeleteEndpoint", _arn("endpoint", "EndpointName")),),
     "aws-sdk:sagemaker:createModelPackage": (
         # the new version's ARN: model-package/<group>/<version>
-        Call("sagemaker:CreateModelPackage", "{@next_model_package}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+        _sdk("sagemaker:CreateModelPackage", "{@next_model_package}"),
         Call("sagemaker:AddTags", "{@next_model_package}", SM_TAGGING, when="tags"),
     ),
-    "aws-sdk:sagemaker:updateModelPackage": (
-        Call("sagemaker:UpdateModelPackage", "{ModelPackageArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
+    "aws-sdk:sagemaker:updateModelPackage": (_sdk("sagemaker:UpdateModelPackage", "{ModelPackageArn}"),),
     "aws-sdk:sagemakerruntime:invokeEndpoint": (
         # a release's smoke test (ModelDeployment(smoke_test=...)): InvokeEndpoint on the endpoint
-        Call("sagemaker:InvokeEndpoint", _arn("endpoint", "EndpointName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
+        _sdk("sagemaker:InvokeEndpoint", _arn("endpoint", "EndpointName")),
     ),
-    "aws-sdk:sagemaker:describeModelPackage": (
-        Call("sagemaker:DescribeModelPackage", "{ModelPackageName}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
+    "aws-sdk:sagemaker:describeModelPackage": (_sdk("sagemaker:DescribeModelPackage", "{ModelPackageName}"),),
     # a registration's look at the group's newest version (sm_constructs.pipeline: register a new artifact only)
-    "aws-sdk:sagemaker:listModelPackages": (
-        Call("sagemaker:ListModelPackages", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: List* take no resource"),
-    ),
+    "aws-sdk:sagemaker:listModelPackages": (_sdk("sagemaker:ListModelPackages", "*", ": List* take no resource"),),
     # data-quality monitoring (sm_constructs.jobs.monitoring)
     "aws-sdk:sagemaker:createDataQualityJobDefinition": (
-        Call(
-            "sagemaker:CreateDataQualityJobDefinition",
-            _arn("data-quality-job-definition", "JobDefinitionName"),
-            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
-        ),
+        _sdk("sagemaker:CreateDataQualityJobDefinition", _arn("data-quality-job-definition", "JobDefinitionName")),
         Call("iam:PassRole", "{RoleArn}", f"{SAR_SAGEMAKER}; {BOTO_ROLE_ARN}", context=_PASS_TO_SAGEMAKER),
         Call("sagemaker:AddTags", _arn("data-quality-job-definition", "JobDefinitionName"), SM_TAGGING, when="tags"),
     ),
     "aws-sdk:sagemaker:createMonitoringSchedule": (
-        Call(
-            "sagemaker:CreateMonitoringSchedule",
-            _arn("monitoring-schedule", "MonitoringScheduleName"),
-            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
-        ),
+        _sdk("sagemaker:CreateMonitoringSchedule", _arn("monitoring-schedule", "MonitoringScheduleName")),
         Call("sagemaker:AddTags", _arn("monitoring-schedule", "MonitoringScheduleName"), SM_TAGGING, when="tags"),
     ),
     "aws-sdk:sagemaker:describeMonitoringSchedule": (
-        Call(
-            "sagemaker:DescribeMonitoringSchedule",
-            _arn("monitoring-schedule", "MonitoringScheduleName"),
-            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
-        ),
+        _sdk("sagemaker:DescribeMonitoringSchedule", _arn("monitoring-schedule", "MonitoringScheduleName")),
     ),
     "aws-sdk:sagemaker:deleteDataQualityJobDefinition": (
-        Call(
-            "sagemaker:DeleteDataQualityJobDefinition",
-            _arn("data-quality-job-definition", "JobDefinitionName"),
-            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
-        ),
+        _sdk("sagemaker:DeleteDataQualityJobDefinition", _arn("data-quality-job-definition", "JobDefinitionName")),
     ),
     "aws-sdk:sagemaker:updateMonitoringSchedule": (
-        Call(
-            "sagemaker:UpdateMonitoringSchedule",
-            _arn("monitoring-schedule", "MonitoringScheduleName"),
-            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
-        ),
+        _sdk("sagemaker:UpdateMonitoringSchedule", _arn("monitoring-schedule", "MonitoringScheduleName")),
     ),
     "aws-sdk:sfn:listExecutions": (Call("states:ListExecutions", "{StateMachineArn}", SDK_INTEGRATION),),
     "aws-sdk:applicationautoscaling:registerScalableTarget": (
@@ -355,19 +345,11 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         Call("cloudwatch:DeleteAlarms", _TRACKING_ALARM, AAS_IAM),
     ),
     # step caching's lookups (sm_constructs.jobs.cache)
-    "aws-sdk:sagemaker:search": (
-        Call("sagemaker:Search", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: Search takes no resource"),
-    ),
-    "aws-sdk:sagemaker:listProcessingJobs": (
-        Call("sagemaker:ListProcessingJobs", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: List* take no resource"),
-    ),
-    "aws-sdk:sagemaker:listTags": (Call("sagemaker:ListTags", "{ResourceArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),),
+    "aws-sdk:sagemaker:search": (_sdk("sagemaker:Search", "*", ": Search takes no resource"),),
+    "aws-sdk:sagemaker:listProcessingJobs": (_sdk("sagemaker:ListProcessingJobs", "*", ": List* take no resource"),),
+    "aws-sdk:sagemaker:listTags": (_sdk("sagemaker:ListTags", "{ResourceArn}"),),
     "aws-sdk:sagemaker:describeProcessingJob": (
-        Call(
-            "sagemaker:DescribeProcessingJob",
-            _arn("processing-job", "ProcessingJobName"),
-            f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}",
-        ),
+        _sdk("sagemaker:DescribeProcessingJob", _arn("processing-job", "ProcessingJobName")),
     ),
     "aws-sdk:s3:listObjectVersions": (
         Call(
@@ -378,78 +360,34 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
         ),
     ),
     "aws-sdk:s3:getObject": (
-        Call(
-            "s3:GetObject",
-            "arn:{partition}:s3:::{Bucket}/{Key}",
-            SDK_INTEGRATION,
-            context={"aws:SecureTransport": "true"},
-        ),
-        Call(
-            "kms:Decrypt",
-            "{@object_kms_key}",
-            S3_KMS,
-            when="kms",
-            field="@object_kms_key",
-            context={
-                "kms:ViaService": "s3.{region}.amazonaws.com",
-                "kms:EncryptionContext:aws:s3:arn": "arn:{partition}:s3:::{Bucket}/{Key}",
-            },
-        ),
+        Call("s3:GetObject", _REQUEST_OBJECT, SDK_INTEGRATION, context={"aws:SecureTransport": "true"}),
+        _kms("kms:Decrypt", "@object_kms_key", S3_KMS, _via_s3(_REQUEST_OBJECT)),
     ),
     # lineage (sm_constructs.lineage): SAR resource types context, action and artifact (whose ARN is a hash
     # of its source: the emulator names the one it is about to create, '@new_artifact')
-    "aws-sdk:sagemaker:createContext": (
-        Call("sagemaker:CreateContext", _arn("context", "ContextName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
-    "aws-sdk:sagemaker:describeContext": (
-        Call("sagemaker:DescribeContext", _arn("context", "ContextName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
-    "aws-sdk:sagemaker:createAction": (
-        Call("sagemaker:CreateAction", _arn("action", "ActionName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
-    "aws-sdk:sagemaker:describeAction": (
-        Call("sagemaker:DescribeAction", _arn("action", "ActionName"), f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
-    "aws-sdk:sagemaker:createArtifact": (
-        Call("sagemaker:CreateArtifact", "{@new_artifact}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}"),
-    ),
-    "aws-sdk:sagemaker:listArtifacts": (
-        Call("sagemaker:ListArtifacts", "*", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: List* take no resource"),
-    ),
+    "aws-sdk:sagemaker:createContext": (_sdk("sagemaker:CreateContext", _arn("context", "ContextName")),),
+    "aws-sdk:sagemaker:describeContext": (_sdk("sagemaker:DescribeContext", _arn("context", "ContextName")),),
+    "aws-sdk:sagemaker:createAction": (_sdk("sagemaker:CreateAction", _arn("action", "ActionName")),),
+    "aws-sdk:sagemaker:describeAction": (_sdk("sagemaker:DescribeAction", _arn("action", "ActionName")),),
+    "aws-sdk:sagemaker:createArtifact": (_sdk("sagemaker:CreateArtifact", "{@new_artifact}"),),
+    "aws-sdk:sagemaker:listArtifacts": (_sdk("sagemaker:ListArtifacts", "*", ": List* take no resource"),),
     "aws-sdk:sagemaker:addAssociation": (
-        Call("sagemaker:AddAssociation", "{SourceArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: on both ends"),
-        Call("sagemaker:AddAssociation", "{DestinationArn}", f"{SDK_INTEGRATION}; {SAR_SAGEMAKER}: on both ends"),
+        _sdk("sagemaker:AddAssociation", "{SourceArn}", ": on both ends"),
+        _sdk("sagemaker:AddAssociation", "{DestinationArn}", ": on both ends"),
     ),
     # the run manifest (sm_constructs.manifest): one object, SSE-KMS with the request's key
     "aws-sdk:s3:putObject": (
-        Call(
-            "s3:PutObject",
-            "arn:{partition}:s3:::{Bucket}/{Key}",
-            SDK_INTEGRATION,
-            context={"aws:SecureTransport": "true"},
-        ),
-        Call(
-            "kms:GenerateDataKey",
-            "{SSEKMSKeyId}",
-            S3_KMS,
-            when="kms",
-            field="SSEKMSKeyId",
-            context={
-                "kms:ViaService": "s3.{region}.amazonaws.com",
-                "kms:EncryptionContext:aws:s3:arn": "arn:{partition}:s3:::{Bucket}/{Key}",
-            },
-        ),
+        Call("s3:PutObject", _REQUEST_OBJECT, SDK_INTEGRATION, context={"aws:SecureTransport": "true"}),
+        _kms("kms:GenerateDataKey", "SSEKMSKeyId", S3_KMS, _via_s3(_REQUEST_OBJECT)),
     ),
     "sns:publish": (
         Call("sns:Publish", "{TopicArn}", SFN_SNS, context={"aws:SecureTransport": "true"}),
         *(
-            Call(
+            _kms(
                 action,
-                "{@topic_kms_key}",
+                "@topic_kms_key",
                 SNS_KMS,
-                when="kms",
-                field="@topic_kms_key",
-                context={
+                {
                     "kms:ViaService": "sns.{region}.amazonaws.com",
                     "kms:EncryptionContext:aws:sns:topicArn": "{TopicArn}",
                 },
@@ -463,66 +401,27 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
 JOB_ACCESS: dict[str, tuple[Call, ...]] = {
     # before anything runs: SageMaker assumes the role, pulls the image, opens the logs
     "start": (
-        Call(
-            "sts:AssumeRole",
-            "{role}",
-            SM_TRUST,
-            principal="sagemaker.amazonaws.com",
-            context={"aws:SourceAccount": "{account}", "aws:SourceArn": "{job_arn}"},
-        ),
+        _assumed_by("sagemaker.amazonaws.com", "{job_arn}", SM_TRUST),
         Call("ecr:GetAuthorizationToken", "*", SM_ROLES),
         Call("ecr:BatchCheckLayerAvailability", "{repository}", SM_ROLES),
         Call("ecr:GetDownloadUrlForLayer", "{repository}", SM_ROLES),
         Call("ecr:BatchGetImage", "{repository}", SM_ROLES),
-        Call(
-            "logs:CreateLogGroup",
-            "arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/{log_kind}",
-            SM_LOGS,
-        ),
-        Call(
-            "logs:CreateLogStream",
-            "arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/{log_kind}:log-stream:{job}/algo-1",
-            SM_LOGS,
-        ),
-        Call(
-            "logs:PutLogEvents",
-            "arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/{log_kind}:log-stream:{job}/algo-1",
-            SM_LOGS,
-        ),
-        Call(
-            "kms:CreateGrant",
-            "{volume_key}",
-            KMS_EBS_GRANT,
-            when="kms",
-            field="volume_key",
-            context={"kms:GrantIsForAWSResource": "true", "kms:ViaService": "sagemaker.{region}.amazonaws.com"},
-        ),
+        Call("logs:CreateLogGroup", _JOB_LOG_GROUP, SM_LOGS),
+        Call("logs:CreateLogStream", _JOB_LOG_STREAM, SM_LOGS),
+        Call("logs:PutLogEvents", _JOB_LOG_STREAM, SM_LOGS),
+        _kms("kms:CreateGrant", "volume_key", KMS_EBS_GRANT, _SAGEMAKER_GRANT),
     ),
     # each input prefix: list it, read each object (and decrypt it, if SSE-KMS)
     "list": (Call("s3:ListBucket", "arn:{partition}:s3:::{bucket}", S3_LIST, context={"s3:prefix": "{prefix}"}),),
     "read": (
         Call("s3:GetObject", "arn:{partition}:s3:::{bucket}/{key}", SM_ROLES),
-        Call(
-            "kms:Decrypt",
-            "{object_key}",
-            S3_KMS,
-            when="kms",
-            field="object_key",
-            context={"kms:ViaService": "s3.{region}.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": "{object_arn}"},
-        ),
+        _kms("kms:Decrypt", "object_key", S3_KMS, _via_s3("{object_arn}")),
     ),
     # each output object: write it (encrypted with the request's key, else the bucket's default key)
     "write": (
         Call("s3:PutObject", "arn:{partition}:s3:::{bucket}/{key}", SM_ROLES),
-        Call(
-            "kms:GenerateDataKey",
-            "{object_key}",
-            S3_KMS,
-            when="kms",
-            field="object_key",
-            context={"kms:ViaService": "s3.{region}.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": "{object_arn}"},
-        ),
-        Call("kms:Encrypt", "{output_key}", BOTO_OUTPUT_KEY, when="kms", field="output_key"),
+        _kms("kms:GenerateDataKey", "object_key", S3_KMS, _via_s3("{object_arn}")),
+        _kms("kms:Encrypt", "output_key", BOTO_OUTPUT_KEY),
     ),
     "metrics": (
         Call(
@@ -534,21 +433,13 @@ JOB_ACCESS: dict[str, tuple[Call, ...]] = {
 #: for each task: Step Functions assumes the state machine's role (principal states.amazonaws.com)
 #: and, with a customer managed key, encrypts and decrypts the execution's data as that role
 STATE_MACHINE_ACCESS: tuple[Call, ...] = (
-    Call(
-        "sts:AssumeRole",
-        "{role}",
-        SFN_TRUST,
-        principal="states.amazonaws.com",
-        context={"aws:SourceAccount": "{account}", "aws:SourceArn": "{state_machine_arn}"},
-    ),
+    _assumed_by("states.amazonaws.com", "{state_machine_arn}", SFN_TRUST),
     *(
-        Call(
+        _kms(
             action,
-            "{@state_machine_key}",
+            "@state_machine_key",
             SFN_ENCRYPTION,
-            when="kms",
-            field="@state_machine_key",
-            context={"kms:EncryptionContext:aws:states:stateMachineArn": "{state_machine_arn}"},
+            {"kms:EncryptionContext:aws:states:stateMachineArn": "{state_machine_arn}"},
         )
         for action in ("kms:GenerateDataKey", "kms:Decrypt")
     ),
