@@ -8,6 +8,7 @@ state machine's definition, so it reads the same on AWS and in the emulator.
 
 from __future__ import annotations
 
+import argparse
 import json
 from datetime import datetime
 from typing import Any
@@ -266,3 +267,10 @@ def summary(definition: dict[str, Any], described: dict[str, Any], events: list[
         lines.append("outputs:")
         lines.extend(f"  {line}" for line in outputs)
     return lines
+
+
+def add_follow_arguments(parser: argparse.ArgumentParser, *, interval: float) -> None:
+    """The options of a command that follows an execution to its end (``sm-pipeline run --watch`` and
+    ``watch``, ``sm-local run``): how often it looks, and ``--json`` for the raw output instead of :func:`summary`."""
+    parser.add_argument("--interval", type=float, default=interval, help="seconds between progress checks")
+    parser.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")

@@ -44,7 +44,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ._events import APPROVAL_EVENT
 from ._lineage_read import chain_lines, read_lineage, start_actions
-from ._run_summary import cache_hits, summary
+from ._run_summary import add_follow_arguments, cache_hits, summary
 from .cost import PriceTable, actual_cost, dollars, input_defaults, job_states, worst_case
 
 __all__ = ["cache_hits", "cost_lines", "main", "watch"]
@@ -590,15 +590,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--input", help="execution input: JSON object, or @file.json")
     run.add_argument("--name", help="execution name (default: generated)")
     run.add_argument("--watch", action="store_true", help="follow the execution to its end")
-    run.add_argument("--interval", type=float, default=5.0, help="seconds between progress checks")
     run.add_argument("--from", dest="from_step", metavar="STEP", help="start at this step (with --reuse)")
     run.add_argument("--reuse", metavar="EXECUTION_ARN", help="take the earlier steps' results from this execution")
-    run.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
+    add_follow_arguments(run, interval=5.0)
     run.set_defaults(func=_cmd_run)
     follow = sub.add_parser("watch", help="follow an execution")
     follow.add_argument("execution", help="execution ARN")
-    follow.add_argument("--interval", type=float, default=5.0)
-    follow.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
+    add_follow_arguments(follow, interval=5.0)
     follow.set_defaults(func=_cmd_watch)
     cost = sub.add_parser("cost", help="print a run's worst-case cost per job step")
     cost.add_argument("pipeline", help="state machine name or ARN")

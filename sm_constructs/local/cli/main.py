@@ -25,6 +25,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..._run_summary import add_follow_arguments
+
 PROG = "sm-local"
 
 
@@ -105,21 +107,24 @@ def _reset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _emulator_arguments(parser: argparse.ArgumentParser, *, time_scale: float) -> None:
+    """The options of a command that starts an emulator in this process (``serve``, ``demo``)."""
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--workdir", type=Path, default=Path(".sm-local"))
+    parser.add_argument("--time-scale", type=float, default=time_scale)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line; ``deploy`` and ``destroy`` pass arguments it does not know on to the CDK CLI."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
     parser.add_argument("--app-dir", type=Path, default=None, help="the CDK app directory (default: here)")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the emulator in the foreground")
-    serve.add_argument("--port", type=int, default=0)
-    serve.add_argument("--workdir", type=Path, default=Path(".sm-local"))
-    serve.add_argument("--time-scale", type=float, default=1.0)
+    _emulator_arguments(serve, time_scale=1.0)
     serve.add_argument("--no-iam", action="store_true", help="do not enforce IAM (also: SM_LOCAL_IAM=off)")
     serve.set_defaults(func=_serve)
     demo = sub.add_parser("demo", help="deploy and run the reference app")
-    demo.add_argument("--port", type=int, default=0)
-    demo.add_argument("--workdir", type=Path, default=Path(".sm-local"))
-    demo.add_argument("--time-scale", type=float, default=0.05)
+    _emulator_arguments(demo, time_scale=0.05)
     demo.add_argument("--keep", action="store_true", help="leave the emulator running")
     demo.set_defaults(func=_demo)
     deploy = sub.add_parser("deploy", help="cdk deploy this app into the emulator")
@@ -137,8 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="start a pipeline execution and follow it")
     run.add_argument("pipeline", help="state machine name or ARN")
     run.add_argument("--input", help="execution input: JSON object, or @file.json")
-    run.add_argument("--interval", type=float, default=1.0)
-    run.add_argument("--json", action="store_true", help="end with the execution's raw output instead of a summary")
+    add_follow_arguments(run, interval=1.0)  # passed on to sm-pipeline run --watch
     run.set_defaults(func=_run)
     env = sub.add_parser("env", help="print export lines for the emulator")
     env.add_argument("--account", help="act in another emulated account (12 digits), e.g. a release's staging account")
