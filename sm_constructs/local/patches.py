@@ -21,6 +21,7 @@ The tested range is :data:`TESTED_MOTO`, the bounds of moto in ``pyproject.toml`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -165,7 +166,8 @@ class Change:
 
     def original(self, cls: Any, template: dict[str, Any]) -> Any:
         """A wrap's original (moto's hook) called with ``template`` in place of the one given."""
-        assert self.moto is not None, "only a wrap has an original"
+        if self.moto is None:
+            raise TypeError("only a wrap (creates/updates with wrapping=True) has an original")
         if self.previous is None:
             return self.moto(cls, self.name, template, self.account_id, self.region_name, **self.extra)
         return self.moto(cls, self.previous, self.name, template, self.account_id, self.region_name)
@@ -183,7 +185,7 @@ def _created(
 ) -> Any:
     logical_id = kwargs.get("LogicalId", resource_name)
     return hook(
-        cls, Change(resource_name, cloudformation_json, account_id, region_name, logical_id, None, kwargs, moto)
+        cls, Change(resource_name, cloudformation_json, account_id, region_name, logical_id, extra=kwargs, moto=moto)
     )
 
 
@@ -198,10 +200,8 @@ def _updated(
     region_name: str,
 ) -> Any:
     logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
-    previous = original_resource
-    return hook(
-        cls, Change(new_resource_name, cloudformation_json, account_id, region_name, logical_id, previous, {}, moto)
-    )
+    change = Change(new_resource_name, cloudformation_json, account_id, region_name, logical_id, original_resource)
+    return hook(cls, dataclasses.replace(change, moto=moto))
 
 
 def creates(hook: Callable[[Any, Change], Any], *, wrapping: bool = False) -> Any:
