@@ -10,6 +10,7 @@ import tomllib
 import types
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -187,6 +188,109 @@ def test_a_subclass_of_a_reshaped_base_is_named(registry):
 
     patches.subclass("fake_moto:Backend", Thing, why="test")
     _raises_naming("fake_moto:Backend.create_thing takes tags")
+
+
+def test_a_subclass_is_checked_with_its_mixins_and_a_classmethod_may_stand_for_a_staticmethod(registry):
+    class Model:
+        @staticmethod
+        def kind() -> str:
+            return "moto's"
+
+        @classmethod
+        def create(cls, name: str, template: dict[str, Any]) -> Any:
+            return name
+
+    registry.Model = Model
+
+    class Named:
+        @classmethod
+        def kind(cls) -> str:
+            return cls.__name__
+
+    class Fits(Named, Model):
+        pass
+
+    patches.subclass("fake_moto:Model", Fits, why="test")
+    patches.check()
+    assert Fits.kind() == "Fits"
+
+    class Reshaped:
+        @classmethod
+        def create(cls, name: str) -> Any:
+            return name
+
+    class Wrong(Reshaped, Model):
+        pass
+
+    patches.subclass("fake_moto:Model", Wrong, why="test")
+    _raises_naming("fake_moto:Model.create takes template")
+
+
+def _cloudformation_model() -> type:
+    class Model:  # moto's hooks, by moto's names
+        @classmethod
+        def create_from_cloudformation_json(
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Any:
+            return ("created", resource_name, cloudformation_json["Properties"], kwargs)
+
+        @classmethod
+        def update_from_cloudformation_json(
+            cls,
+            original_resource: Any,
+            new_resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+        ) -> Any:
+            return ("updated", original_resource, new_resource_name, cloudformation_json["Properties"])
+
+    return Model
+
+
+def test_cloudformation_hooks_are_functions_of_one_change_that_wrap_moto_s(registry):
+    registry.Model = _cloudformation_model()
+    seen = []
+    patches.wrap_cloudformation(
+        "fake_moto:Model",
+        why="test",
+        properties=lambda properties, account, region, logical_id: {**properties, "By": logical_id},
+        made=lambda resource, properties, account: seen.append((resource[0], properties, account)),
+    )
+    patches.apply()
+    created = registry.Model.create_from_cloudformation_json(
+        "thing-1", {"Properties": {"A": 1}}, "111", "eu-west-1", LogicalId="Thing", StackId="stack"
+    )
+    assert created == ("created", "thing-1", {"A": 1, "By": "Thing"}, {"LogicalId": "Thing", "StackId": "stack"})
+    old = types.SimpleNamespace(logical_resource_id="Thing")
+    updated = registry.Model.update_from_cloudformation_json(
+        original_resource=old,  # moto calls the update hook by keyword
+        new_resource_name="thing-2",
+        cloudformation_json={"Properties": {}},
+        account_id="111",
+        region_name="eu-west-1",
+    )
+    assert updated == ("updated", old, "thing-2", {"By": "Thing"})
+    assert seen == [("created", {"A": 1, "By": "Thing"}, "111"), ("updated", {"By": "Thing"}, "111")]
+
+
+def test_cloudformation_hooks_made_of_a_change_take_moto_s_parameters(registry):
+    registry.Model = _cloudformation_model()
+    for name, make in (("create", patches.creates), ("update", patches.updates)):
+        patches.replace("fake_moto:Model", f"{name}_from_cloudformation_json", make(lambda cls, c: c), why="test")
+    patches.apply()  # checked against moto's parameter names
+    change = registry.Model.create_from_cloudformation_json("thing-1", {"Properties": {"A": 1}}, "111", "eu-west-1")
+    assert (change.name, change.logical_id, change.properties, change.previous) == (
+        "thing-1",
+        "thing-1",
+        {"A": 1},
+        None,
+    )
+    with pytest.raises(TypeError, match="only a wrap"):
+        change.original(registry.Model, {})
+    old = types.SimpleNamespace(logical_resource_id="Thing")
+    change = registry.Model.update_from_cloudformation_json(old, "thing-2", {}, "111", "eu-west-1")
+    assert (change.name, change.logical_id, change.properties, change.previous) == ("thing-2", "Thing", {}, old)
 
 
 def test_nothing_is_changed_when_one_target_is_wrong(registry):

@@ -120,6 +120,28 @@ def test_a_role_s_trust_and_inline_policies_change_in_place(aws):
     cfn.delete_stack(StackName="Roles")
 
 
+def test_a_type_the_emulator_adds_answers_moto_from_its_declaration():
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+    from sm_constructs.local import patches
+
+    class Group(cloudformation.ResourceModel):
+        TYPE = "AWS::SageMaker::ModelPackageGroup"
+        NAME_PROPERTY = "ModelPackageGroupName"
+        ATTRIBUTES = {"ModelPackageGroupArn": "arn"}
+        arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/g"
+
+    assert (Group.cloudformation_type(), Group.cloudformation_name_type()) == (Group.TYPE, "ModelPackageGroupName")
+    assert Group.has_cfn_attr("ModelPackageGroupArn") and not Group.has_cfn_attr("ModelPackageGroupName")
+    assert Group().get_cfn_attribute("ModelPackageGroupArn") == Group.arn
+    with pytest.raises(UnformattedGetAttTemplateException):  # moto's error for an invalid Fn::GetAtt
+        Group().get_cfn_attribute("ModelPackageGroupName")
+    generated = patches.Change("Stack-Group-ABC", {"Properties": {}}, "123456789012", "us-east-1", "Group")
+    assert Group.named(generated) == {"ModelPackageGroupName": "Stack-Group-ABC"}
+    given = patches.Change("Stack-Group-ABC", {"Properties": {"ModelPackageGroupName": "g"}}, "1", "r", "Group")
+    assert Group.named(given) == {"ModelPackageGroupName": "g"}
+
+
 def test_change_set_stacks_export_and_import_values_as_cloudformation_allows(aws):
     """Lake exports its bucket's ARN, Training imports it (both by change sets, as the CDK CLI deploys);
     while imported, the export can neither be removed nor Lake deleted (Template Reference, Fn::ImportValue)."""
