@@ -66,7 +66,7 @@ import contextvars
 import inspect
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from .. import patches
@@ -116,27 +116,21 @@ def _fail_stack(stack: Any, error: ResourceFailed, *, creating: bool) -> None:
 def _install_resource_failures() -> None:
     """CreateStack and UpdateStack end in a failed stack, not a failed call, when a resource fails."""
 
-    @patches.wrap(
-        "moto.cloudformation.models:Stack",
-        "create_resources",
-        why="a failed resource fails and rolls back the stack; moto ends CreateStack with an internal error",
-    )
-    def create_resources(original: Any, self: Any) -> None:
-        try:
-            original(self)
-        except ResourceFailed as error:
-            _fail_stack(self, error, creating=True)
+    def failing_the_stack(creating: bool) -> Callable[..., None]:
+        def run(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:
+            try:
+                original(self, *args, **kwargs)
+            except ResourceFailed as error:
+                _fail_stack(self, error, creating=creating)
 
-    @patches.wrap(
-        "moto.cloudformation.models:Stack",
-        "update",
-        why="a failed resource fails the stack update; moto ends UpdateStack with an internal error",
-    )
-    def update(original: Any, self: Any, *args: Any, **kwargs: Any) -> None:
-        try:
-            original(self, *args, **kwargs)
-        except ResourceFailed as error:
-            _fail_stack(self, error, creating=False)
+        return run
+
+    for name, creating, outcome in (
+        ("create_resources", True, "fails and rolls back the stack; moto ends CreateStack"),
+        ("update", False, "fails the stack update; moto ends UpdateStack"),
+    ):
+        why = f"a failed resource {outcome} with an internal error"
+        patches.wrap("moto.cloudformation.models:Stack", name, why=why)(failing_the_stack(creating))
 
 
 _STATE_MACHINE = "AWS::StepFunctions::StateMachine"
