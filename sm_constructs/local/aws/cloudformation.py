@@ -220,11 +220,8 @@ class ResourceModel:
 
     @classmethod
     def cloudformation_type(cls) -> str:
+        """The template's ``Type`` moto finds this model by."""
         return cls.TYPE
-
-    @classmethod
-    def cloudformation_name_type(cls) -> str:
-        return cls.NAME_PROPERTY
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
@@ -236,6 +233,11 @@ class ResourceModel:
         if attribute_name not in self.ATTRIBUTES:
             raise UnformattedGetAttTemplateException()  # moto's models' answer: the template is invalid
         return str(operator.attrgetter(self.ATTRIBUTES[attribute_name])(self))
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        """The property moto fills with a generated name when the template leaves it out."""
+        return cls.NAME_PROPERTY
 
     @classmethod
     def named(cls, change: patches.Change) -> dict[str, Any]:
