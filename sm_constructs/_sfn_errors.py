@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from functools import cache
 
-import botocore.session
+from ._service_model import service_model
 
 __all__ = [
     "ALREADY_EXISTS_CAUSE",
@@ -53,7 +53,7 @@ _SERVICE = "SageMaker"
 
 @cache
 def _modeled_errors() -> frozenset[str]:
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = service_model("sagemaker")
     return frozenset(shape.name for shape in model.error_shapes)
 
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.model import Shape, StructureShape
 
+from sm_constructs._service_model import service_model
 from sm_constructs.jobs import _api
 
 from ._asl import get
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: SageMaker's API as botocore ships it (the same model boto3 validates requests against).
-SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+SAGEMAKER = service_model("sagemaker")
 
 #: Operations that start a job (``.sync`` watches them): from the project's API table.
 JOB_OPERATIONS = frozenset(

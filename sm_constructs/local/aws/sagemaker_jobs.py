@@ -24,7 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
 
-import botocore.session
 from botocore import xform_name
 from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
@@ -43,6 +42,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.utils import boto_client
 
+from ..._service_model import service_model
 from ..._sfn_errors import optimized_error_name
 
 __all__ = ["JOB_KINDS", "Faults", "SageMakerIntegration", "optimized_error_name"]
@@ -88,7 +88,7 @@ class Faults:
             return dict(fault)
 
 
-_SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+_SAGEMAKER = service_model("sagemaker")
 
 
 def _cause(message: str, code: str) -> str:

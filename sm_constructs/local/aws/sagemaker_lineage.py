@@ -31,8 +31,9 @@ import hashlib
 import json
 import re
 import threading
-from functools import cache
 from typing import Any
+
+from ..._service_model import service_model
 
 __all__ = ["artifact_arn", "install"]
 
@@ -40,18 +41,11 @@ _LOCK = threading.RLock()
 _KINDS = ("context", "action", "artifact")
 
 
-@cache
-def _model() -> Any:
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("sagemaker")
-
-
 def _validate(operation: str, params: dict[str, Any]) -> None:
     """botocore's length and pattern rules of the request's string fields (top level and ``Source``)."""
     from moto.sagemaker.exceptions import ValidationError
 
-    shape = _model().operation_model(operation).input_shape
+    shape = service_model("sagemaker").operation_model(operation).input_shape
     for name in shape.required_members:
         if params.get(name) in (None, ""):
             raise ValidationError(

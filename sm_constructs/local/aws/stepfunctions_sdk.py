@@ -14,8 +14,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
+
+from ..._service_model import service_model
 
 __all__ = ["install"]
 
@@ -23,7 +24,7 @@ __all__ = ["install"]
 @cache
 def _operation(service: str, action: str) -> OperationModel | None:
     try:
-        model = botocore.session.get_session().get_service_model(service)
+        model = service_model(service)
         return model.operation_model(action[0].upper() + action[1:])
     except Exception:  # unknown service or operation: leave the fields alone (boto reports the error)
         return None
