@@ -569,9 +569,6 @@ class Emulator:
             runner: JobRunner = EnforcedJobRunner(s3, self.workdir, ACCOUNT_ID, enforcer=enforcer, **options)
         else:
             runner = JobRunner(s3, self.workdir, ACCOUNT_ID, **options)
-        from .jobs import zygote
-
-        zygote.shared()  # warm the job interpreter while the app deploys
         faults = Faults(self.workdir / "faults.json")
         with patches.held():  # every change is checked before any is made: an unsupported moto stops here
             _install(runner, faults, enforcer, self.workdir, self.time_scale, self.endpoint_url)

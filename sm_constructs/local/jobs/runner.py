@@ -60,6 +60,9 @@ from .failure import failure_reason
 __all__ = ["JobRunner", "serving_container"]
 
 _OPT_ML = "/opt/ml"
+#: How long a Python job waits for the warm interpreter that its submission started (it imports
+#: pandas, scikit-learn and xgboost: a few seconds) before it runs in a new process instead.
+WARM_START_TIMEOUT = 60.0
 #: The analyzer's repository (``ContainerImage.model_monitor()``, SDK image_uri_config model-monitor.json).
 MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
 
@@ -161,6 +164,7 @@ class JobRunner:
             return
         if operation not in kind:
             return
+        zygote.shared()  # the warm interpreter starts with the first job, while its inputs download
         name = request[f"{kind[operation].title()}JobName"]
         job = self._job(operation, name, region)
         field = f"{kind[operation]}_job_status"
@@ -366,7 +370,7 @@ class JobRunner:
     ) -> subprocess.CompletedProcess[str] | None:
         """A Python job forked from the warm interpreter (:mod:`.zygote`); None when it cannot take it."""
         warm = zygote.shared() if argv and argv[0] == sys.executable else None
-        if warm is None or not warm.ready():
+        if warm is None or not warm.wait_ready(WARM_START_TIMEOUT):
             return None
         start = log.stat().st_size
         try:

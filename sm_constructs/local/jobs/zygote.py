@@ -2,8 +2,8 @@
 
 A job script in the emulator is a new Python process, as in SageMaker's container. Starting one
 costs little; importing pandas, scikit-learn and xgboost costs seconds of CPU, paid again by every
-job. The runner starts this module once (``python -m sm_constructs.local.jobs.zygote <socket>``): it
-imports those libraries, then forks one child per job. The child takes the job's command line,
+job. The runner starts this module once, with the first job (``python -m sm_constructs.local.jobs.zygote
+<socket>``; an emulator that runs no job never starts it): it imports those libraries, then forks one child per job. The child takes the job's command line,
 environment, working directory and log as a fresh ``python`` would (script directory first on
 ``sys.path``, then ``PYTHONPATH``, ``sitecustomize`` from it, ``__main__``, exit code) and ends as
 it would (non-daemon threads awaited, ``atexit``, open files flushed), so the script sees what it
@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -218,6 +219,16 @@ class Zygote:
 
     def ready(self) -> bool:
         return self._proc is not None and self._proc.poll() is None and os.path.exists(self._path)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Whether it is ready within ``timeout`` seconds (False at once if it has exited). A job waits
+        for it rather than start a new interpreter that would import the same libraries beside it."""
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self._proc is None or self._proc.poll() is not None or time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def run(
         self,
