@@ -58,7 +58,7 @@ unit: setup setup-scanners
 	$(VENV)/bin/pytest -n 4 --dist loadgroup --no-loadscope-reorder -q --durations=25
 
 ## Full suite: lint, then types and tests side by side (assertions, cfn-lint, cdk-nag, botocore model,
-## scripts, end to end in the emulator). mypy on a fresh clone reads aws-cdk-lib's stubs for ~2 minutes.
+## scripts, end to end in the emulator). mypy reads only the aws-cdk-lib modules sm_constructs imports (pyproject.toml).
 test: lint
 	$(MAKE) --no-print-directory -j2 --output-sync=target typecheck unit
 

@@ -150,3 +150,31 @@ def test_helpers_live_below_the_constructs_that_use_them():
     assert "sm_constructs.pipeline" not in graph["sm_constructs.deployment"]
     assert {"sm_constructs._workflow"} <= graph["sm_constructs.deployment"] & graph["sm_constructs.pipeline"]
     assert "sm_constructs._notify" in graph["sm_constructs._workflow"] & graph["sm_constructs.jobs._base"]
+
+
+def test_mypy_reads_every_aws_cdk_module_sm_constructs_imports():
+    """pyproject.toml has mypy skip aws-cdk-lib's modules except those listed; the list is exactly the
+    aws_cdk modules (and packages named in ``from aws_cdk import ...``) that sm_constructs imports,
+    ``TYPE_CHECKING`` blocks included, so none of ours is checked against Any."""
+    import importlib.util
+    import tomllib
+
+    config = tomllib.loads((ROOT.parent / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    read = {m for o in config if o.get("follow_imports") == "normal" for m in o["module"]}
+    assert {m for o in config if o.get("follow_imports") == "skip" for m in o["module"]} == {"aws_cdk.*"}
+    imported = set()
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name for a in node.names if a.name.split(".")[0] == "aws_cdk"}
+            elif (
+                isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "aws_cdk"
+            ):
+                imported.add(node.module)
+                for alias in node.names:  # `from aws_cdk import aws_iam`: a module
+                    if importlib.util.find_spec(f"{node.module}.{alias.name}") is not None:
+                        imported.add(f"{node.module}.{alias.name}")
+    assert imported, "no aws_cdk import found"
+    assert read == imported, (
+        f"missing from pyproject: {sorted(imported - read)}; no longer imported: {sorted(read - imported)}"
+    )
