@@ -3,7 +3,7 @@
 Each key rotates yearly and carries the deny statement of AWS Control Tower's proactive control
 CT.KMS.PR.3: nobody but an AWS service may create grants on it, unless the grant is for an AWS
 resource (SageMaker attaching an encrypted volume, CloudWatch Logs ...). The statement is read from
-the IAM facts table (``jobs._api``), so the scanners and the keys agree on its exact shape.
+the IAM facts table (``_iam_facts``), so the scanners and the keys agree on its exact shape.
 """
 
 from __future__ import annotations

@@ -20,11 +20,10 @@ from constructs import Construct, IConstruct
 
 from ._flags import key_policy, pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
-from ._iam_facts import SAGEMAKER_PRINCIPAL
+from ._iam_facts import PROCESSING, SAGEMAKER_PRINCIPAL, TRAINING, TRANSFORM
 from ._kms import new_key
 from ._nag import acknowledge
 from ._validation import Problems, check_fields, is_token, service_shapes, typed
-from .jobs._api import PROCESSING, TRAINING, TRANSFORM
 from .jobs._base import RUN_SUFFIX_CHARS
 from .jobs._task import named_arn, sagemaker_arn
 from .jobs.refs import check_imported_name, name_from_arn

@@ -12,9 +12,9 @@ from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn, servi
 from sfn_requests import assert_all_requests_valid, sagemaker_requests, state_machines, validate_request
 from support import cfn_lint, new_app, new_stack, template_of
 
+from sm_constructs._iam_facts import MODEL, PROCESSING
 from sm_constructs._validation import ConstructValidationError
 from sm_constructs.jobs import SageMakerDefinition, add_default_retry
-from sm_constructs.jobs._api import MODEL, PROCESSING
 
 
 class _Model(SageMakerDefinition):

@@ -16,10 +16,11 @@ import pytest
 from aws_cdk import aws_stepfunctions as sfn
 from moto import mock_aws
 
-from sm_constructs.jobs import RUN_SUFFIX_CHARS, _api, run_unique_name
+from sm_constructs._iam_facts import ENDPOINT_CONFIG, MODEL, PROCESSING, TRAINING, TRANSFORM, TUNING
+from sm_constructs.jobs import RUN_SUFFIX_CHARS, run_unique_name
 
 _MODEL = botocore.session.get_session().get_service_model("sagemaker")
-APIS = [_api.PROCESSING, _api.TRAINING, _api.TUNING, _api.TRANSFORM, _api.MODEL, _api.ENDPOINT_CONFIG]
+APIS = [PROCESSING, TRAINING, TUNING, TRANSFORM, MODEL, ENDPOINT_CONFIG]
 
 
 def _name_rule(api):

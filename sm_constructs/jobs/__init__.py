@@ -1,6 +1,6 @@
 """SageMaker job definitions and the Step Functions tasks derived from them."""
 
-from ._api import SageMakerApi
+from .._iam_facts import SageMakerApi
 from ._base import (
     RETRYABLE_ERRORS,
     RUN_SUFFIX_CHARS,

@@ -35,8 +35,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._iam_facts import (
+    DATA_QUALITY_JOB_DEFINITION,
     DELETE_DATA_QUALITY_JOB_DEFINITION_ACTIONS,
     DESCRIBE_MONITORING_SCHEDULE_ACTIONS,
+    MONITORING_SCHEDULE,
     MONITORING_SCHEDULE_NOT_FOUND_ERROR,
     UPDATE_MONITORING_SCHEDULE_ACTIONS,
 )
@@ -44,7 +46,6 @@ from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import attribute, statement
 from .._validation import check_request, is_token, typed, whole_seconds
 from ..images import ContainerImage
-from ._api import DATA_QUALITY_JOB_DEFINITION, MONITORING_SCHEDULE
 from ._base import RETRYABLE_ERRORS, SageMakerDefinition, SageMakerTask, integration_arn
 from ._common import ClusterConfig, NetworkConfig, grant_role, render_network, validate_network
 from ._task import named_arn

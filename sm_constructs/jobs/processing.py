@@ -15,11 +15,11 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._iam_facts import PROCESSING
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import attribute, duration, json_path, node_id
 from .._validation import Problems, is_token, typed, whole_seconds
 from ..images import ContainerImage
-from ._api import PROCESSING
 from ._base import SageMakerDefinition, uuid_group
 from ._common import (
     CODE_CHANNEL,

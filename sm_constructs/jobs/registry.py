@@ -11,9 +11,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from .._flags import pin_feature_flags
+from .._iam_facts import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from .._memo import statement
 from .._validation import Problems, check_request, traced, typed
-from ._api import MODEL_PACKAGE, MODEL_PACKAGE_UPDATE
 from ._base import SageMakerDefinition, sagemaker_arn
 from .monitoring import DataQualityBaselineDefinition
 from .refs import (

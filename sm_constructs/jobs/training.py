@@ -20,11 +20,11 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from .._algorithms import AlgorithmError, xgboost_hyperparameters
+from .._iam_facts import TRAINING
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import attribute
 from .._validation import Problems, _nearest, carry, is_token, looks_like_jsonpath, typed, whole_seconds
 from ..images import ContainerImage
-from ._api import TRAINING
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, NetworkConfig, grant_role, max_runtime_seconds, validate_cluster, validate_network
 from .cache import StepCache

@@ -11,10 +11,10 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from .._iam_facts import TRANSFORM
 from .._kms import STACK_JOB_KEY, StackJobKey, resolve_job_key
 from .._memo import attribute
 from .._validation import typed
-from ._api import TRANSFORM
 from ._base import SageMakerDefinition
 from ._common import ClusterConfig, grant_role, max_runtime_seconds
 from .refs import IModelRef

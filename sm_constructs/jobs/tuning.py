@@ -10,8 +10,8 @@ from aws_cdk import Duration
 from constructs import Construct
 
 from .._algorithms import xgboost_hyperparameters
+from .._iam_facts import TUNING
 from .._validation import Problems, _nearest, carry, service_shapes, typed
-from ._api import TUNING
 from ._base import SageMakerDefinition
 from .training import TrainingDefinition, check_xgboost_hyperparameter
 

@@ -20,8 +20,18 @@ from typing import Any
 
 from botocore.model import Shape, StructureShape
 
+from sm_constructs import _iam_facts
+from sm_constructs._iam_facts import (
+    DATA_QUALITY_JOB_DEFINITION,
+    ENDPOINT_CONFIG,
+    MODEL,
+    PROCESSING,
+    TRAINING,
+    TRANSFORM,
+    TUNING,
+    SageMakerApi,
+)
 from sm_constructs._service_model import service_model
-from sm_constructs.jobs import _api
 
 from ._asl import get
 from ._values import MISSING, Deployed, RunTime, Verdict
@@ -44,15 +54,14 @@ SAGEMAKER = service_model("sagemaker")
 
 #: Operations that start a job (``.sync`` watches them): from the project's API table.
 JOB_OPERATIONS = frozenset(
-    api.operation for api in vars(_api).values() if isinstance(api, _api.SageMakerApi) and api.is_job
+    api.operation for api in vars(_iam_facts).values() if isinstance(api, SageMakerApi) and api.is_job
 )
 #: Operations that define jobs SageMaker starts later (Model Monitor's job definitions, run by a
 #: monitoring schedule): the job settings rules apply to them as to jobs; they are no ``.sync`` tasks.
-JOB_DEFINITION_OPERATIONS = frozenset({_api.DATA_QUALITY_JOB_DEFINITION.operation})
+JOB_DEFINITION_OPERATIONS = frozenset({DATA_QUALITY_JOB_DEFINITION.operation})
 #: Create operations whose resource is made anew by every run, with their name field.
 NAMED_OPERATIONS = {
-    api.operation: api.name_field
-    for api in (_api.PROCESSING, _api.TRAINING, _api.TUNING, _api.TRANSFORM, _api.MODEL, _api.ENDPOINT_CONFIG)
+    api.operation: api.name_field for api in (PROCESSING, TRAINING, TUNING, TRANSFORM, MODEL, ENDPOINT_CONFIG)
 }
 
 
