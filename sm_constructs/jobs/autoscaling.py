@@ -223,36 +223,44 @@ def scaling_states(
 ) -> tuple[SageMakerTask, SageMakerTask, SageMakerTask]:
     """``<id>Deregister`` (before an update), ``<id>Register`` → ``<id>Policy`` (after InService)."""
     statements = policy_statements(scope, endpoint_name, endpoint_arn)
-    deregister = SageMakerTask(
-        scope,
-        f"{id}DeregisterScaling",
-        resource=sdk_resource("deregisterScalableTarget"),
-        parameters=autoscaling.render_deregister(endpoint_name, variant_name),
-        policy_statements=statements,
-        result_path=sfn.JsonPath.DISCARD,
-    )
-    register = SageMakerTask(
-        scope,
-        f"{id}RegisterScaling",
-        resource=sdk_resource("registerScalableTarget"),
-        parameters=autoscaling.render_target(endpoint_name, variant_name),
-        policy_statements=statements,
-        result_path=sfn.JsonPath.DISCARD,
-    )
-    policy = SageMakerTask(
-        scope,
-        f"{id}ScalingPolicy",
-        resource=sdk_resource("putScalingPolicy"),
-        parameters=autoscaling.render_policy(endpoint_name, variant_name),
-        policy_statements=statements,
-        result_selector={"PolicyARN.$": "$.PolicyARN"},
-        result_path=result_path,
-    )
-    for task in (deregister, register, policy):
+
+    def call(name: str, action: str, parameters: dict[str, Any], **result: Any) -> SageMakerTask:
+        """One Application Auto Scaling call, retried while another update of the target is in flight."""
+        task = SageMakerTask(
+            scope,
+            f"{id}{name}",
+            resource=sdk_resource(action),
+            parameters=parameters,
+            policy_statements=statements,
+            **result,
+        )
         task.add_retry(
             errors=["ApplicationAutoScaling.ConcurrentUpdateException", "ApplicationAutoScaling.ThrottlingException"],
             interval=Duration.seconds(5),
             max_attempts=4,
             jitter_strategy=sfn.JitterType.FULL,
         )
-    return deregister, register, policy
+        return task
+
+    discard = sfn.JsonPath.DISCARD
+    return (
+        call(
+            "DeregisterScaling",
+            "deregisterScalableTarget",
+            autoscaling.render_deregister(endpoint_name, variant_name),
+            result_path=discard,
+        ),
+        call(
+            "RegisterScaling",
+            "registerScalableTarget",
+            autoscaling.render_target(endpoint_name, variant_name),
+            result_path=discard,
+        ),
+        call(
+            "ScalingPolicy",
+            "putScalingPolicy",
+            autoscaling.render_policy(endpoint_name, variant_name),
+            result_selector={"PolicyARN.$": "$.PolicyARN"},
+            result_path=result_path,
+        ),
+    )
