@@ -29,7 +29,13 @@ from ._base import SageMakerDefinition
 from ._common import ClusterConfig, NetworkConfig, grant_role, max_runtime_seconds, validate_cluster, validate_network
 from .cache import StepCache
 
-__all__ = ["TrainingChannel", "TrainingDefinition", "check_xgboost_hyperparameter", "source_archive"]
+__all__ = [
+    "ModelTrainingDefinition",
+    "TrainingChannel",
+    "TrainingDefinition",
+    "check_xgboost_hyperparameter",
+    "source_archive",
+]
 
 _ONE_HOUR = Duration.hours(1)
 _MAX_RUNTIME = 28 * 24 * 3600  # SageMaker's limit for MaxRuntimeInSeconds and MaxWaitTimeInSeconds
@@ -133,7 +139,25 @@ def source_archive(source_dir: Path) -> Path:
     return out
 
 
-class TrainingDefinition(SageMakerDefinition):
+class ModelTrainingDefinition(SageMakerDefinition):
+    """A definition whose job trains a model: a training job, or a tuning job (its best training job).
+
+    Its task's result selector keeps ``ModelArtifacts`` and ``Image``, which a model, a model version
+    or a transform job read at run time through :attr:`model_data_url` and :attr:`image_uri`.
+    """
+
+    @property
+    def model_data_url(self) -> str:
+        """S3 URI of the model artifact this run trained, read at run time from the task's result."""
+        return self.state_output("ModelArtifacts")
+
+    @property
+    def image_uri(self) -> str:
+        """URI of the image this run trained with, read at run time from the task's result."""
+        return self.state_output("Image")
+
+
+class TrainingDefinition(ModelTrainingDefinition):
     """A SageMaker training job.
 
     Two ways to train: a built-in algorithm image such as ``ContainerImage.xgboost()`` (the
@@ -378,16 +402,6 @@ class TrainingDefinition(SageMakerDefinition):
         if self.publishes_metrics():
             out["FinalMetrics.$"] = "$.FinalMetricDataList"
         return out
-
-    @property
-    def model_data_url(self) -> str:
-        """S3 URI of the model artifact this run's job wrote, read at run time from the task's result."""
-        return self.state_output("ModelArtifacts")
-
-    @property
-    def image_uri(self) -> str:
-        """URI of the image this run's job trained with, read at run time from the task's result."""
-        return self.state_output("Image")
 
     def default_timeout(self) -> Duration:
         longest = self.max_wait if self.max_wait is not None else self.max_runtime

@@ -12,8 +12,7 @@ from constructs import Construct
 from .._algorithms import xgboost_hyperparameters
 from .._iam_facts import TUNING
 from .._validation import Problems, _nearest, carry, service_shapes, typed
-from ._base import SageMakerDefinition
-from .training import TrainingDefinition, check_xgboost_hyperparameter
+from .training import ModelTrainingDefinition, TrainingDefinition, check_xgboost_hyperparameter
 
 __all__ = ["CategoricalRange", "ContinuousRange", "IntegerRange", "TuningDefinition"]
 
@@ -109,7 +108,7 @@ def _check_xgboost_ranges(problems: Problems, ranges: Sequence[ParameterRange]) 
                 check_xgboost_hyperparameter(problems, field, r.name, bound)
 
 
-class TuningDefinition(SageMakerDefinition):
+class TuningDefinition(ModelTrainingDefinition):
     """A hyperparameter tuning job that trains ``training`` many times and keeps the best model.
 
     The task output carries the best training job's name *and* its model artifact URI
@@ -237,16 +236,6 @@ class TuningDefinition(SageMakerDefinition):
             ),
             "Image.$": "$.TrainingJobDefinition.AlgorithmSpecification.TrainingImage",
         }
-
-    @property
-    def model_data_url(self) -> str:
-        """S3 URI of the best training job's model artifact, read at run time from the task's result."""
-        return self.state_output("ModelArtifacts")
-
-    @property
-    def image_uri(self) -> str:
-        """URI of the image the training jobs ran, read at run time from the task's result."""
-        return self.state_output("Image")
 
     def default_timeout(self) -> Duration:
         rounds = -(-self.max_training_jobs // self.max_parallel_jobs)
