@@ -36,6 +36,7 @@ __all__ = [
     "ImportedEndpointConfig",
     "ImportedModel",
     "ImportedModelPackageGroup",
+    "ModelPackageGroupReference",
     "check_imported_name",
     "check_model_source",
     "name_from_arn",
@@ -298,7 +299,36 @@ class ImportedEndpoint(EndpointReference, Construct):
         self._endpoint_arn = endpoint_arn or named_arn(self, "endpoint", endpoint_name)
 
 
-class ImportedModelPackageGroup(Construct):
+class ModelPackageGroupReference:
+    """What every model package group has (:class:`IModelPackageGroup`): its name, its ARN and the read grant."""
+
+    _group_name: str
+    _group_arn: str
+
+    @property
+    def group_name(self) -> str:
+        return self._group_name
+
+    @property
+    def group_arn(self) -> str:
+        return self._group_arn
+
+    @typed
+    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Describe and list the group's versions (e.g. for an approval dashboard or a notebook): the
+        group ARN and ``model-package/<group>/*``."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=[
+                "sagemaker:DescribeModelPackageGroup",
+                "sagemaker:DescribeModelPackage",
+                "sagemaker:ListModelPackages",
+            ],
+            resource_arns=[self.group_arn, group_versions_arn(self, self)],  # type: ignore[arg-type]
+        )
+
+
+class ImportedModelPackageGroup(ModelPackageGroupReference, Construct):
     """A model package group created outside this stack (``ModelPackageGroup.from_group_name``).
 
     The groups this library creates are retained when their stack is deleted; a new stack
@@ -354,30 +384,6 @@ class ImportedModelPackageGroup(Construct):
                 account=owner,
                 region=where,
             )
-
-    @property
-    def group_name(self) -> str:
-        return self._group_name
-
-    @property
-    def group_arn(self) -> str:
-        return self._group_arn
-
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        return grant_group_read(self, grantee)
-
-
-def grant_group_read(group: Any, grantee: iam.IGrantable) -> iam.Grant:
-    """Describe and list a group's versions (the group ARN and ``model-package/<group>/*``)."""
-    return iam.Grant.add_to_principal(
-        grantee=grantee,
-        actions=[
-            "sagemaker:DescribeModelPackageGroup",
-            "sagemaker:DescribeModelPackage",
-            "sagemaker:ListModelPackages",
-        ],
-        resource_arns=[group.group_arn, group_versions_arn(group, group)],
-    )
 
 
 def group_versions_arn(scope: Construct, group: IModelPackageGroup) -> str:

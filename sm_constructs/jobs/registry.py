@@ -20,8 +20,8 @@ from .refs import (
     IModelPackageGroup,
     IModelPackageVersion,
     ImportedModelPackageGroup,
+    ModelPackageGroupReference,
     check_model_source,
-    grant_group_read,
     group_versions_arn,
     name_from_arn,
 )
@@ -33,7 +33,7 @@ __all__ = ["ModelApprovalDefinition", "ModelPackageGroup", "ModelPackageVersion"
 ApprovalStatus = Literal["PendingManualApproval", "Approved", "Rejected"]
 
 
-class ModelPackageGroup(Construct):
+class ModelPackageGroup(ModelPackageGroupReference, Construct):
     """A SageMaker Model Registry group: the versioned history of one model.
 
     There is no L2 for it in aws-cdk-lib; the L1 is exposed as :attr:`cfn_group`. The group is
@@ -78,14 +78,6 @@ class ModelPackageGroup(Construct):
         self.cfn_group.apply_removal_policy(removal_policy)
         self._group_arn = self.cfn_group.attr_model_package_group_arn
 
-    @property
-    def group_name(self) -> str:
-        return self._group_name
-
-    @property
-    def group_arn(self) -> str:
-        return self._group_arn
-
     @staticmethod
     def from_group_name(
         scope: Construct, id: str, group_name: str, *, account: str | None = None, region: str | None = None
@@ -114,11 +106,6 @@ class ModelPackageGroup(Construct):
         :param group_arn: its ARN. Default: - built from the name in this stack's account and Region.
         """
         return ImportedModelPackageGroup(scope, id, group_name=group_name, group_arn=group_arn)
-
-    @typed
-    def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Describe and list the group's versions (e.g. for an approval dashboard or a notebook)."""
-        return grant_group_read(self, grantee)
 
 
 class ModelRegistrationDefinition(SageMakerDefinition):
