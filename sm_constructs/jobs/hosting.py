@@ -676,21 +676,38 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
         problems.raise_if_any()
         return _endpoint_requests(endpoint_name, config.config_name, tags, deployment)
 
+    def _describe_endpoint(
+        self,
+        state_id: str,
+        endpoint_name: str,
+        statements: list[iam.PolicyStatement],
+        result_path: str,
+        *,
+        also: Mapping[str, str] | None = None,
+    ) -> SageMakerTask:
+        """A DescribeEndpoint call (AWS SDK integration) that keeps the endpoint's status, the config it
+        serves and the ``also`` fields."""
+        return SageMakerTask(
+            self,
+            state_id,
+            resource=integration_arn(self, "describeEndpoint", sync=False, sdk=True),
+            parameters={"EndpointName": endpoint_name},
+            policy_statements=statements,
+            result_selector={
+                "EndpointStatus.$": "$.EndpointStatus",
+                "EndpointConfigName.$": "$.EndpointConfigName",
+                **(also or {}),
+            },
+            result_path=result_path,
+        )
+
     def _build_look(self, id: str, endpoint_name: str) -> tuple[sfn.Pass, SageMakerTask, list[iam.PolicyStatement]]:
         """``<id>Start`` (the busy count) → ``<id>Describe`` (the endpoint as it is); the describe
         statements, which the poll shares."""
         result = f"$.steps.{id}"
         start = sfn.Pass(self, f"{id}Start", parameters={"Count": 0}, result_path=f"{result}.Busy")
         describe_statements = [statement(self, actions=list(DESCRIBE_ENDPOINT_ACTIONS), resources=[self._endpoint_arn])]
-        describe = SageMakerTask(
-            self,
-            f"{id}Describe",
-            resource=f"arn:{Stack.of(self).partition}:states:::aws-sdk:sagemaker:describeEndpoint",
-            parameters={"EndpointName": endpoint_name},
-            policy_statements=describe_statements,
-            result_selector={"EndpointStatus.$": "$.EndpointStatus", "EndpointConfigName.$": "$.EndpointConfigName"},
-            result_path=f"{result}.Existing",
-        )
+        describe = self._describe_endpoint(f"{id}Describe", endpoint_name, describe_statements, f"{result}.Existing")
         # A missing endpoint and a throttled call report the same name (neither is modeled): two quick
         # retries, then the catch creates the endpoint.
         describe.add_retry(
@@ -805,7 +822,7 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
             delete = SageMakerTask(
                 self,
                 f"{id}Delete",
-                resource=f"arn:{Stack.of(self).partition}:states:::aws-sdk:sagemaker:deleteEndpoint",
+                resource=integration_arn(self, "deleteEndpoint", sync=False, sdk=True),
                 parameters={"EndpointName": self._endpoint_name},
                 policy_statements=[
                     statement(self, actions=list(DELETE_ENDPOINT_ACTIONS), resources=[self._endpoint_arn])
@@ -907,19 +924,12 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
         result = f"$.steps.{id}"
         count = sfn.Pass(self, f"{id}StartPolling", parameters={"Polls": 0}, result_path=f"{result}.Progress")
         wait = sfn.Wait(self, f"{id}Wait", time=sfn.WaitTime.duration(poll_interval))
-        poll = SageMakerTask(
-            self,
+        poll = self._describe_endpoint(
             f"{id}Poll",
-            resource=f"arn:{stack.partition}:states:::aws-sdk:sagemaker:describeEndpoint",
-            parameters={"EndpointName": endpoint_name},
-            policy_statements=describe_statements,
-            result_selector={
-                "EndpointStatus.$": "$.EndpointStatus",
-                "EndpointConfigName.$": "$.EndpointConfigName",
-                "EndpointArn.$": "$.EndpointArn",
-                "Details.$": "States.JsonToString($)",
-            },
-            result_path=f"{result}.Endpoint",
+            endpoint_name,
+            describe_statements,
+            f"{result}.Endpoint",
+            also={"EndpointArn.$": "$.EndpointArn", "Details.$": "States.JsonToString($)"},
         )
         poll.add_retry(errors=[SDK_THROTTLING_ERROR], max_attempts=5, jitter_strategy=sfn.JitterType.FULL)
         bump = sfn.Pass(
