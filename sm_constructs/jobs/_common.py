@@ -57,12 +57,12 @@ class ClusterConfig:
         assert not isinstance(key, StackJobKey), "resolve the cluster's key with with_key(scope) first"
         return key
 
-    def render(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "InstanceType": self.instance_type,
-            "InstanceCount": self.instance_count,
-            "VolumeSizeInGB": self.volume_size_gb,
-        }
+    def render(self, *, volume_size: bool = True) -> dict[str, Any]:
+        """The request's instances (``ClusterConfig``, ``ResourceConfig``); without the volume size for
+        ``TransformResources``, which has no such field (botocore's SageMaker model)."""
+        out: dict[str, Any] = {"InstanceType": self.instance_type, "InstanceCount": self.instance_count}
+        if volume_size:
+            out["VolumeSizeInGB"] = self.volume_size_gb
         if self.volume_key is not None:
             out["VolumeKmsKeyId"] = attribute(self.volume_key, "key_arn")
         return out

@@ -147,12 +147,6 @@ class TransformDefinition(SageMakerDefinition):
         }
         if self.output_kms_key is not None:
             output["KmsKeyId"] = attribute(self.output_kms_key, "key_arn")
-        resources: dict[str, Any] = {
-            "InstanceType": self.cluster.instance_type,
-            "InstanceCount": self.cluster.instance_count,
-        }
-        if self.cluster.volume_key is not None:
-            resources["VolumeKmsKeyId"] = attribute(self.cluster.volume_key, "key_arn")
         request: dict[str, Any] = {
             "TransformJobName": self._name(),
             "ModelName": self.model.model_name,
@@ -163,7 +157,7 @@ class TransformDefinition(SageMakerDefinition):
                 "CompressionType": self.compression,
             },
             "TransformOutput": output,
-            "TransformResources": resources,
+            "TransformResources": self.cluster.render(volume_size=False),
             "BatchStrategy": self.batch_strategy,
             "MaxPayloadInMB": self.max_payload_mb,
             "Tags": self._tags(),
