@@ -48,21 +48,18 @@ class _Interval:
         )
 
     def __str__(self) -> str:  # the toolkit's Interval.__str__: "[1, +inf)", "(0, 1]"
-        low = (
-            f"({_num(self.min_open)}, "
-            if self.min_open is not None
-            else f"[{_num(self.min_closed)}, "
-            if self.min_closed is not None
-            else "(-inf, "
-        )
-        high = (
-            f"{_num(self.max_open)})"
-            if self.max_open is not None
-            else f"{_num(self.max_closed)}]"
-            if self.max_closed is not None
-            else "+inf)"
-        )
+        low = _bound(self.min_open, "({}, ", self.min_closed, "[{}, ", "(-inf, ")
+        high = _bound(self.max_open, "{})", self.max_closed, "{}]", "+inf)")
         return low + high
+
+
+def _bound(open_value: float | None, open_form: str, closed_value: float | None, closed_form: str, none: str) -> str:
+    """One end of an interval as the toolkit writes it: open, closed, or unbounded."""
+    if open_value is not None:
+        return open_form.format(_num(open_value))
+    if closed_value is not None:
+        return closed_form.format(_num(closed_value))
+    return none
 
 
 def _num(value: float | None) -> str:
