@@ -44,6 +44,7 @@ from aws_cdk import Stack
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from ._fragment import BuiltFragment
 from ._iam_facts import (
     ANY_RESOURCE,
     LINEAGE_ACTION_ACTIONS,
@@ -209,7 +210,7 @@ def versioned_uris(step: str, inputs: Sequence[DataInput]) -> dict[str, str]:
     return {d.name: f"$.lineage.data.{step}.d{i}" for i, d in enumerate(inputs)}
 
 
-class RunLineage(sfn.StateMachineFragment):
+class RunLineage(BuiltFragment):
     """The states that record a run's lineage (see the module): the run's context, a Map over the
     steps' actions, then a Map over their artifacts and associations, one at a time (so that two
     items with one URI share one artifact).
@@ -256,8 +257,8 @@ class RunLineage(sfn.StateMachineFragment):
         chain.next(context)
         artifacts = self._artifacts()
         plan.next(self._actions(action_arn)).next(artifacts)
-        self._start: sfn.State = names
-        self._end: sfn.Map = artifacts
+        self._start = names
+        self._ends = [artifacts]
 
     def _catch(self, state: Any) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
@@ -495,14 +496,6 @@ class RunLineage(sfn.StateMachineFragment):
         exists = sfn.Choice(self, id)
         exists.when(sfn.Condition.string_matches("$.error.Cause", ALREADY_EXISTS_CAUSE), then).otherwise(otherwise)
         task.add_catch(exists, errors=[ALREADY_EXISTS_ERROR], result_path="$.error")
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return [self._end]
 
 
 def acknowledge_lineage(role: Any) -> None:

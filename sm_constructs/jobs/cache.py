@@ -48,6 +48,7 @@ from aws_cdk import Aws, Duration
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from .._fragment import BuiltFragment
 from .._iam_facts import (
     ANY_RESOURCE,
     CACHE_READ_ACTIONS,
@@ -200,7 +201,7 @@ def _tag_values(list_path: str, tag: str) -> str:
     return f"{list_path}[?(@.Key == '{tag}')].Value"
 
 
-class CachedStep(sfn.StateMachineFragment):
+class CachedStep(BuiltFragment):
     """A definition's task behind a cache lookup: key → lookup → hit (earlier job) or the task.
 
     :attr:`task` is the job's task (a miss), :attr:`lookups` the SDK calls of the lookup (for
@@ -389,14 +390,6 @@ class CachedStep(sfn.StateMachineFragment):
         self._start = compute
         self._ends = [self.hit, task]
 
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return list(self._ends)
-
     @staticmethod
     def _fresh(base: str) -> sfn.Condition:
         day = f"{base}.found.days[0]"
@@ -487,7 +480,7 @@ def data_inputs(definition: SageMakerDefinition, input_defaults: Mapping[str, st
     return inputs
 
 
-class DataFingerprint(sfn.StateMachineFragment):
+class DataFingerprint(BuiltFragment):
     """A Map over a step's input URIs: list each prefix's object versions page by page
     (``aws-sdk:s3:listObjectVersions``) and fold each page into a SHA-256 with intrinsics.
 
@@ -629,6 +622,8 @@ class DataFingerprint(sfn.StateMachineFragment):
             comment="Fingerprint each input prefix: its object versions, listed and hashed",
         )
         self.map.item_processor(sfn.Chain.start(locate).next(depth))
+        self._start = self.map
+        self._ends = [self.map]
 
     def _not_cached(self, id: str, why: str) -> sfn.Fail:
         return sfn.Fail(
@@ -639,14 +634,6 @@ class DataFingerprint(sfn.StateMachineFragment):
                 f"{{}} has {why}: the step runs without the cache", sfn.JsonPath.string_at("$.uri")
             ),
         )
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self.map
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return [self.map]
 
 
 def _s3_sdk(action: str) -> str:

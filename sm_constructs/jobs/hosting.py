@@ -16,6 +16,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from .._flags import pin_feature_flags
+from .._fragment import BuiltFragment
 from .._iam_facts import (
     DELETE_ENDPOINT_ACTIONS,
     DESCRIBE_ENDPOINT_ACTIONS,
@@ -529,7 +530,7 @@ class BlueGreenDeployment:
         return out
 
 
-class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
+class EndpointDeployment(EndpointReference, BuiltFragment):
     """Create the endpoint if it does not exist, update it if it does, then wait until InService.
 
     The endpoint name is stable (endpoints are long-lived; each run brings a new endpoint config).
@@ -625,7 +626,7 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
         update.next(count)
         self._start = start
         self.tasks.append(poll)
-        self._ends: list[sfn.INextable] = self._build_ends(done, superseded, count, scaling)
+        self._ends = self._build_ends(done, superseded, count, scaling)
         self._check_state_names(scope, id)
 
     # ---- stages: each returns its entry and exit states -----------------------------------------
@@ -1000,14 +1001,6 @@ class EndpointDeployment(EndpointReference, sfn.StateMachineFragment):
                 f"{_MAX_STATE_NAME}): use at most {_MAX_STATE_NAME - len(longest) + len(id)} characters",
             )
             problems.raise_if_any()
-
-    @property
-    def start_state(self) -> sfn.State:
-        return self._start
-
-    @property
-    def end_states(self) -> list[sfn.INextable]:
-        return self._ends
 
     @staticmethod
     def from_endpoint_name(scope: Construct, id: str, endpoint_name: str) -> IEndpointRef:
