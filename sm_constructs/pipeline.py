@@ -809,27 +809,36 @@ class MlPipeline(NotifiedWorkflow):
     def _catch(self, state: Any, step: str, in_branch: bool) -> None:
         state.add_catch(self._failure_for(step, in_branch), errors=["States.ALL"], result_path="$.error")
 
+    def _read_report(
+        self, state: str, report: QualityGate | Report, *, result_path: str, step: str, in_branch: bool
+    ) -> tasks.CallAwsService:
+        """``report``'s JSON read from S3 into ``<result_path>.report``, retried on S3's transient
+        errors and caught into ``step``'s failure path."""
+        read = tasks.CallAwsService(
+            self,
+            state,
+            service="s3",
+            action="getObject",
+            parameters={"Bucket": report.bucket.bucket_name, "Key": report.key},
+            iam_action=S3_GET_OBJECT_ACTIONS[0],
+            iam_resources=[report.bucket.arn_for_objects(f"{report.static_prefix()}*")],
+            result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
+            result_path=result_path,
+        )
+        if self._retry_attempts:
+            read.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"], max_attempts=3)
+        self._catch(read, step, in_branch)
+        return read
+
     def _condition_states(self, node: Node, *, in_branch: bool) -> sfn.IChainable:
         """Read the reports, check every metric is a number, then choose (or fail: a gate)."""
         cond: Condition = node.what
         reads: list[tasks.CallAwsService] = []
         for report in cond.reports():
             state = cond.report_state(report)
-            read = tasks.CallAwsService(
-                self,
-                state,
-                service="s3",
-                action="getObject",
-                parameters={"Bucket": report.bucket.bucket_name, "Key": report.key},
-                iam_action=S3_GET_OBJECT_ACTIONS[0],
-                iam_resources=[report.bucket.arn_for_objects(f"{report.static_prefix()}*")],
-                result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
-                result_path=f"$.steps.{state}",
+            reads.append(
+                self._read_report(state, report, result_path=f"$.steps.{state}", step=cond.id, in_branch=in_branch)
             )
-            if self._retry_attempts:
-                read.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"], max_attempts=3)
-            self._catch(read, cond.id, in_branch)
-            reads.append(read)
         metrics = cond.when.metrics()
         paths = [cond.path_of(m) for m in metrics]
         missing = sfn.Fail(
@@ -1201,20 +1210,9 @@ class MlPipeline(NotifiedWorkflow):
         return sfn.Condition.is_string(path)
 
     def _gate(self, gate: QualityGate, *, in_branch: bool) -> sfn.IChainable:
-        read = tasks.CallAwsService(
-            self,
-            "ReadEvaluation",
-            service="s3",
-            action="getObject",
-            parameters={"Bucket": gate.bucket.bucket_name, "Key": gate.key},
-            iam_action=S3_GET_OBJECT_ACTIONS[0],
-            iam_resources=[gate.bucket.arn_for_objects(f"{gate.static_prefix()}*")],
-            result_selector={"report": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$.Body"))},
-            result_path="$.steps.QualityGate",
+        read = self._read_report(
+            "ReadEvaluation", gate, result_path="$.steps.QualityGate", step="QualityGate", in_branch=in_branch
         )
-        if self._retry_attempts:
-            read.add_retry(errors=["S3.SdkClientException", "S3.S3Exception"], max_attempts=3)
-        self._catch(read, "QualityGate", in_branch)
         metric = f"$.steps.QualityGate.report.{gate.metric}"
         threshold = f"$.input.{gate.threshold_input}"
         compare = getattr(sfn.Condition, _COMPARISONS[gate.comparison])
