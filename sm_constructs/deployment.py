@@ -60,7 +60,6 @@ from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statemen
 from .jobs.registry import ModelPackageVersion
 from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step
 from .release import SMOKE_TEST_KEY, SmokeTest
-from .state_machine import MlStateMachine
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
 
@@ -115,8 +114,6 @@ class ModelDeployment(NotifiedWorkflow):
     :param lineage: record each deployment (the version, the endpoint, the batch transform's data) as
         SageMaker ML Lineage Tracking entities (:mod:`sm_constructs.lineage`). Default: True.
     """
-
-    state_machine: MlStateMachine
 
     @typed
     def __init__(

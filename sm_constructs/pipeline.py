@@ -77,7 +77,6 @@ from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
 from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
 from .manifest import RunManifest, acknowledge_manifest, manifest_states
-from .state_machine import MlStateMachine
 from .storage import MlDataBucket
 
 __all__ = ["FanOut", "InputField", "MlPipeline", "QualityGate", "S3Trigger"]  # the graph's steps: .graph
@@ -281,8 +280,6 @@ class MlPipeline(NotifiedWorkflow):
     :param manifest: write each successful run's facts as JSON beside its outputs
         (:class:`~sm_constructs.manifest.RunManifest`). Default: - no manifest.
     """
-
-    state_machine: MlStateMachine
 
     @typed
     def __init__(
