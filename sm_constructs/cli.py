@@ -35,6 +35,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -581,47 +582,92 @@ def _cmd_invoke(client: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+_Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+
+def _arg(*flags: str, **options: Any) -> _Argument:
+    """One argument of a sub-command: ``add_argument``'s flags and options."""
+    return flags, options
+
+
+@dataclass(frozen=True)
+class _Command:
+    """One sub-command: its name, help line, handler and arguments; one that ``follows`` an execution
+    also takes :func:`~sm_constructs._run_summary.add_follow_arguments` (``--interval``, ``--json``)."""
+
+    name: str
+    help: str
+    handler: Callable[[Any, argparse.Namespace], int]
+    arguments: tuple[_Argument, ...] = ()
+    follows: bool = False
+
+
+_PIPELINE = _arg("pipeline", help="state machine name or ARN")
+_GROUP = _arg("group", help="model package group name")
+
+_COMMANDS = (
+    _Command("list", "list the state machines", _cmd_list),
+    _Command(
+        "run",
+        "start an execution",
+        _cmd_run,
+        (
+            _PIPELINE,
+            _arg("--input", help="execution input: JSON object, or @file.json"),
+            _arg("--name", help="execution name (default: generated)"),
+            _arg("--watch", action="store_true", help="follow the execution to its end"),
+            _arg("--from", dest="from_step", metavar="STEP", help="start at this step (with --reuse)"),
+            _arg("--reuse", metavar="EXECUTION_ARN", help="take the earlier steps' results from this execution"),
+        ),
+        follows=True,
+    ),
+    _Command("watch", "follow an execution", _cmd_watch, (_arg("execution", help="execution ARN"),), follows=True),
+    _Command("cost", "print a run's worst-case cost per job step", _cmd_cost, (_PIPELINE,)),
+    _Command(
+        "lineage",
+        "print the chain data → jobs → model version → endpoint",
+        _cmd_lineage,
+        (_arg("target", help="execution ARN, model package version ARN or endpoint name"),),
+    ),
+    _Command("models", "list a model package group's versions with status and metrics", _cmd_models, (_GROUP,)),
+    _Command(
+        "approve",
+        "approve (or reject) a model version",
+        _cmd_approve,
+        (
+            _GROUP,
+            _arg("--version", type=int, help="version number (default: the newest pending approval)"),
+            _arg("--reject", action="store_true", help="reject instead of approving"),
+            _arg("--description", help="why (stored as the approval description)"),
+            _arg("--follow", action="store_true", help="follow the release execution the approval starts"),
+            _arg("--wait", type=float, default=60.0, help="seconds to wait for the release to start"),
+            _arg("--interval", type=float, default=5.0, help="seconds between progress checks (--follow)"),
+        ),
+    ),
+    _Command(
+        "invoke",
+        "send a request to an endpoint, print the response",
+        _cmd_invoke,
+        (
+            _arg("endpoint", help="endpoint name"),
+            _arg("--body", required=True, help="request body, or @file (e.g. @rows.csv)"),
+            _arg("--content-type", default="text/csv"),
+            _arg("--accept", default="text/csv"),
+        ),
+    ),
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sm-pipeline", description="Start and follow SageMaker pipeline executions.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="list the state machines").set_defaults(func=_cmd_list)
-    run = sub.add_parser("run", help="start an execution")
-    run.add_argument("pipeline", help="state machine name or ARN")
-    run.add_argument("--input", help="execution input: JSON object, or @file.json")
-    run.add_argument("--name", help="execution name (default: generated)")
-    run.add_argument("--watch", action="store_true", help="follow the execution to its end")
-    run.add_argument("--from", dest="from_step", metavar="STEP", help="start at this step (with --reuse)")
-    run.add_argument("--reuse", metavar="EXECUTION_ARN", help="take the earlier steps' results from this execution")
-    add_follow_arguments(run, interval=5.0)
-    run.set_defaults(func=_cmd_run)
-    follow = sub.add_parser("watch", help="follow an execution")
-    follow.add_argument("execution", help="execution ARN")
-    add_follow_arguments(follow, interval=5.0)
-    follow.set_defaults(func=_cmd_watch)
-    cost = sub.add_parser("cost", help="print a run's worst-case cost per job step")
-    cost.add_argument("pipeline", help="state machine name or ARN")
-    cost.set_defaults(func=_cmd_cost)
-    lineage = sub.add_parser("lineage", help="print the chain data → jobs → model version → endpoint")
-    lineage.add_argument("target", help="execution ARN, model package version ARN or endpoint name")
-    lineage.set_defaults(func=_cmd_lineage)
-    models = sub.add_parser("models", help="list a model package group's versions with status and metrics")
-    models.add_argument("group", help="model package group name")
-    models.set_defaults(func=_cmd_models)
-    approve = sub.add_parser("approve", help="approve (or reject) a model version")
-    approve.add_argument("group", help="model package group name")
-    approve.add_argument("--version", type=int, help="version number (default: the newest pending approval)")
-    approve.add_argument("--reject", action="store_true", help="reject instead of approving")
-    approve.add_argument("--description", help="why (stored as the approval description)")
-    approve.add_argument("--follow", action="store_true", help="follow the release execution the approval starts")
-    approve.add_argument("--wait", type=float, default=60.0, help="seconds to wait for the release to start")
-    approve.add_argument("--interval", type=float, default=5.0, help="seconds between progress checks (--follow)")
-    approve.set_defaults(func=_cmd_approve)
-    invoke = sub.add_parser("invoke", help="send a request to an endpoint, print the response")
-    invoke.add_argument("endpoint", help="endpoint name")
-    invoke.add_argument("--body", required=True, help="request body, or @file (e.g. @rows.csv)")
-    invoke.add_argument("--content-type", default="text/csv")
-    invoke.add_argument("--accept", default="text/csv")
-    invoke.set_defaults(func=_cmd_invoke)
+    for command in _COMMANDS:
+        sub_parser = sub.add_parser(command.name, help=command.help)
+        for flags, options in command.arguments:
+            sub_parser.add_argument(*flags, **options)
+        if command.follows:
+            add_follow_arguments(sub_parser, interval=5.0)
+        sub_parser.set_defaults(func=command.handler)
     return parser
 
 
