@@ -318,17 +318,27 @@ class RunLineage(BuiltFragment):
             self._catch(call)
         return create_run, plan
 
+    def _plan_map(self, plan_list: str, also: Mapping[str, str], *, result_path: str, comment: str) -> sfn.Map:
+        """``<id><Plan_list>``: a Map over one list of the plan (``actions`` or ``artifacts``), one item
+        at a time, each item given as ``item`` with the ``also`` fields."""
+        return sfn.Map(
+            self,
+            f"{self._id}{plan_list.capitalize()}",
+            items_path=f"{_BASE}.plan.{plan_list}",
+            item_selector={"item.$": "$$.Map.Item.Value", **also},
+            max_concurrency=1,
+            result_path=result_path,
+            comment=comment,
+        )
+
     def _actions(self, action_arn: str) -> sfn.Map:
         """A Map over the planned actions: each created (or read) and ``AssociatedWith`` the context;
         its result is each action's ``{arn}``, in the plan's order."""
         id = self._id
         statements = [statement(self, actions=list(LINEAGE_ACTION_ACTIONS), resources=[action_arn])]
-        actions = sfn.Map(
-            self,
-            f"{id}Actions",
-            items_path=f"{_BASE}.plan.actions",
-            item_selector={"item.$": "$$.Map.Item.Value", "context.$": f"{_BASE}.context.arn"},
-            max_concurrency=1,
+        actions = self._plan_map(
+            "actions",
+            {"context.$": f"{_BASE}.context.arn"},
             result_path=f"{_BASE}.actions",
             comment="One action per step, AssociatedWith the run's context",
         )
@@ -367,12 +377,9 @@ class RunLineage(BuiltFragment):
         """A Map over the planned artifacts: each found by URI or created, then associated with its
         step's action (``ContributedTo`` it, or ``Produced`` by it)."""
         id = self._id
-        artifacts = sfn.Map(
-            self,
-            f"{id}Artifacts",
-            items_path=f"{_BASE}.plan.artifacts",
-            item_selector={"item.$": "$$.Map.Item.Value", "actions.$": f"{_BASE}.actions"},
-            max_concurrency=1,
+        artifacts = self._plan_map(
+            "artifacts",
+            {"actions.$": f"{_BASE}.actions"},
             result_path=sfn.JsonPath.DISCARD,
             comment="Each artifact a step read (ContributedTo its action) or wrote (Produced by it)",
         )
