@@ -724,12 +724,31 @@ class EndpointDeployment(EndpointReference, BuiltFragment):
     ) -> tuple[SageMakerTask, SageMakerTask]:
         """``<id>Create`` and ``<id>Update``, each retried on SageMaker's transient errors."""
         endpoint_arn, config_arn = self._endpoint_arn, self.config.config_arn
-        create = SageMakerTask(
-            self,
-            f"{id}Create",
-            resource=integration_arn(self, "createEndpoint", sync=False),
-            parameters=sfn.FieldUtils.render_object(create_request) or {},
-            policy_statements=[
+
+        def write(
+            name: str, action: str, request: dict[str, Any], statements: list[iam.PolicyStatement]
+        ) -> SageMakerTask:
+            task = SageMakerTask(
+                self,
+                f"{id}{name}",
+                resource=integration_arn(self, action, sync=False),
+                parameters=sfn.FieldUtils.render_object(request) or {},
+                policy_statements=statements,
+                result_path=sfn.JsonPath.DISCARD,
+            )
+            task.add_retry(
+                errors=RETRYABLE_ERRORS,
+                interval=Duration.seconds(10),
+                max_attempts=4,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            return task
+
+        create = write(
+            "Create",
+            "createEndpoint",
+            create_request,
+            [
                 statement(self, actions=[f"sagemaker:{ENDPOINT.operation}"], resources=[endpoint_arn, config_arn]),
                 statement(
                     self,
@@ -737,25 +756,13 @@ class EndpointDeployment(EndpointReference, BuiltFragment):
                     resources=[endpoint_arn],
                 ),
             ],
-            result_path=sfn.JsonPath.DISCARD,
         )
-        update = SageMakerTask(
-            self,
-            f"{id}Update",
-            resource=integration_arn(self, "updateEndpoint", sync=False),
-            parameters=sfn.FieldUtils.render_object(update_request) or {},
-            policy_statements=[
-                statement(self, actions=list(UPDATE_ENDPOINT_ACTIONS), resources=[endpoint_arn, config_arn])
-            ],
-            result_path=sfn.JsonPath.DISCARD,
+        update = write(
+            "Update",
+            "updateEndpoint",
+            update_request,
+            [statement(self, actions=list(UPDATE_ENDPOINT_ACTIONS), resources=[endpoint_arn, config_arn])],
         )
-        for task in (create, update):
-            task.add_retry(
-                errors=RETRYABLE_ERRORS,
-                interval=Duration.seconds(10),
-                max_attempts=4,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
         return create, update
 
     def _build_failed_endpoint(self, id: str, endpoint_name: str) -> sfn.Fail:
