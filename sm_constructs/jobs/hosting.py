@@ -186,14 +186,8 @@ class ModelDefinition(SageMakerDefinition):
         name = name_from_arn("ImportedModel", scope, id, "model_arn", model_arn, "model")
         return ImportedModel(scope, id, model_name=name, model_arn=model_arn)
 
-    @staticmethod
-    def from_model_attributes(scope: Construct, id: str, *, model_name: str, model_arn: str | None = None) -> IModelRef:
-        """A model that exists outside this app, by name and ARN.
-
-        :param model_name: the model's name, as it was created.
-        :param model_arn: its ARN. Default: - built from the name in this stack's account and Region.
-        """
-        return ImportedModel(scope, id, model_name=model_name, model_arn=model_arn)
+    #: A model that exists outside this app, by name and ARN (:class:`~sm_constructs.jobs.refs.ImportedModel`'s props).
+    from_model_attributes = staticmethod(ImportedModel)
 
     @property
     def model_name(self) -> str:
@@ -434,26 +428,9 @@ class EndpointConfigDefinition(SageMakerDefinition):
         name = name_from_arn("ImportedEndpointConfig", scope, id, "config_arn", config_arn, "endpoint-config")
         return ImportedEndpointConfig(scope, id, config_name=name, config_arn=config_arn, variant_name=variant_name)
 
-    @staticmethod
-    def from_config_attributes(
-        scope: Construct,
-        id: str,
-        *,
-        config_name: str,
-        config_arn: str | None = None,
-        variant_name: str = "AllTraffic",
-        serverless: bool = False,
-    ) -> IEndpointConfigRef:
-        """An endpoint config that exists outside this app, with what this library needs to know of it.
-
-        :param config_name: the config's name, as it was created.
-        :param config_arn: its ARN. Default: - built from the name in this stack's account and Region.
-        :param variant_name: its production variant. Default: ``AllTraffic``.
-        :param serverless: whether the variant is serverless (no autoscaling then). Default: ``False``.
-        """
-        return ImportedEndpointConfig(
-            scope, id, config_name=config_name, config_arn=config_arn, variant_name=variant_name, serverless=serverless
-        )
+    #: An endpoint config that exists outside this app, with what this library needs to know of it
+    #: (:class:`~sm_constructs.jobs.refs.ImportedEndpointConfig`'s props).
+    from_config_attributes = staticmethod(ImportedEndpointConfig)
 
     @property
     def variant_name(self) -> str:
@@ -1022,16 +999,9 @@ class EndpointDeployment(EndpointReference, BuiltFragment):
         name = name_from_arn("ImportedEndpoint", scope, id, "endpoint_arn", endpoint_arn, "endpoint")
         return ImportedEndpoint(scope, id, endpoint_name=name, endpoint_arn=endpoint_arn)
 
-    @staticmethod
-    def from_endpoint_attributes(
-        scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None
-    ) -> IEndpointRef:
-        """An endpoint that exists outside this app, by name and ARN.
-
-        :param endpoint_name: the endpoint's name, as it was created.
-        :param endpoint_arn: its ARN. Default: - built from the name in this stack's account and Region.
-        """
-        return ImportedEndpoint(scope, id, endpoint_name=endpoint_name, endpoint_arn=endpoint_arn)
+    #: An endpoint that exists outside this app, by name and ARN (:class:`~sm_constructs.jobs.refs.ImportedEndpoint`'s
+    #: props).
+    from_endpoint_attributes = staticmethod(ImportedEndpoint)
 
 
 def _endpoint_requests(

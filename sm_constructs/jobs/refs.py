@@ -201,6 +201,9 @@ class ImportedModel(Construct):
 
     The name may also be read at run time (``sfn.JsonPath.string_at("$.input.modelName")``); a
     fixed name is checked here against the API model's ModelName, and where it is used.
+
+    :param model_name: the model's name, as it was created.
+    :param model_arn: its ARN. Default: - built from the name in this stack's account and Region.
     """
 
     @typed
@@ -223,6 +226,11 @@ class ImportedEndpointConfig(Construct):
     """An endpoint config created outside this app, by name (``EndpointConfigDefinition.from_config_name``).
 
     A fixed name is checked here against the API model, and in the CreateEndpoint / UpdateEndpoint requests.
+
+    :param config_name: the config's name, as it was created.
+    :param config_arn: its ARN. Default: - built from the name in this stack's account and Region.
+    :param variant_name: its production variant. Default: ``AllTraffic``.
+    :param serverless: whether the variant is serverless (no autoscaling then). Default: ``False``.
     """
 
     @typed
@@ -287,7 +295,11 @@ class EndpointReference:
 
 
 class ImportedEndpoint(EndpointReference, Construct):
-    """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``)."""
+    """An endpoint created outside this app, by name (``EndpointDeployment.from_endpoint_name``).
+
+    :param endpoint_name: the endpoint's name, as it was created.
+    :param endpoint_arn: its ARN. Default: - built from the name in this stack's account and Region.
+    """
 
     @typed
     def __init__(self, scope: Construct, id: str, *, endpoint_name: str, endpoint_arn: str | None = None) -> None:
