@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import jsii
 from aws_cdk import CfnResource, IPolicyValidationContext, PolicyValidationPluginReport, Stack, Stage
-from cdk_nag import IApplyRule, NagMessageLevel, NagPack
+from cdk_nag import IApplyRule, NagPack
 from constructs import IConstruct
 
 from ._rule import Context, SageMakerRule
@@ -86,30 +86,25 @@ class SageMakerChecks(NagPack):
             self._apply_rule(cast(IApplyRule, _AppliedRule(rule, node, self._context)))
 
 
+def _rule_field(name: str) -> Any:
+    """A read-only property that answers with the bound rule's ``name`` (a property, not an attribute:
+    jsii forwards only the interface's properties a class defines to cdk-nag)."""
+    return property(lambda self: getattr(self._rule, name))
+
+
 @jsii.implements(IApplyRule)
 class _AppliedRule:
     """A rule bound to one resource, in the shape cdk-nag's ``applyRule`` takes."""
+
+    rule_suffix_override = _rule_field("id")
+    info = _rule_field("info")
+    explanation = _rule_field("explanation")
+    level = _rule_field("level")
 
     def __init__(self, rule: SageMakerRule, node: CfnResource, context: Context) -> None:
         self._rule = rule
         self._node = node
         self._context = context
-
-    @property
-    def rule_suffix_override(self) -> str | None:
-        return self._rule.id
-
-    @property
-    def info(self) -> str:
-        return self._rule.info
-
-    @property
-    def explanation(self) -> str:
-        return self._rule.explanation
-
-    @property
-    def level(self) -> NagMessageLevel:
-        return self._rule.level
 
     @property
     def node(self) -> CfnResource:
