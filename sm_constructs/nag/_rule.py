@@ -26,6 +26,7 @@ from ._values import Verdict
 __all__ = [
     "STATE_MACHINE",
     "VPC_ONLY_CONTEXT",
+    "Check",
     "Context",
     "Result",
     "SageMakerRule",
@@ -144,17 +145,32 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Check:
+    """A rule's check and the resource types it reads (the pack runs it on those types only)."""
+
+    resource_types: frozenset[str]
+    run: Callable[[CfnResource, Context], Result]
+
+    def __call__(self, node: CfnResource, context: Context) -> Result:
+        return self.run(node, context)
+
+
+@dataclass(frozen=True)
 class SageMakerRule:
-    """One rule: id suffix (``SageMaker-<id>``), the resource types it reads and its check."""
+    """One rule: id suffix (``SageMaker-<id>``), its check (which knows the resource types it reads) and
+    what it tells the user."""
 
     id: str
-    resource_types: frozenset[str]
     #: One line shown with each finding: what is wrong.
     info: str
     #: Why it matters, and how to fix it with sm_constructs and without (cdk-nag's verbose output).
     explanation: str
-    check: Callable[[CfnResource, Context], Result]
+    check: Check
     level: NagMessageLevel = field(default=NagMessageLevel.ERROR)
+
+    @property
+    def resource_types(self) -> frozenset[str]:
+        return self.check.resource_types
 
 
 def findings(items: list[tuple[str, str]]) -> Result:
@@ -168,9 +184,7 @@ def findings(items: list[tuple[str, str]]) -> Result:
     return out
 
 
-def task_rule(
-    select: Callable[[Task], bool], verdict: Callable[[Task, CfnResource, Context], str]
-) -> Callable[[CfnResource, Context], Result]:
+def task_rule(select: Callable[[Task], bool], verdict: Callable[[Task, CfnResource, Context], str]) -> Check:
     """A check over the SageMaker task states ``select`` picks in a state machine's definition."""
 
     def check(node: CfnResource, context: Context) -> Result:
@@ -180,13 +194,14 @@ def task_rule(
             return NagRuleCompliance.NOT_APPLICABLE
         return findings([(task.name, verdict(task, node, context)) for task in tasks])
 
-    return check
+    return Check(frozenset({STATE_MACHINE}), check)
 
 
 def properties_rule(
-    verdict: Callable[[dict[str, Any], CfnResource, Context], tuple[str, str]],
-) -> Callable[[CfnResource, Context], Result]:
-    """A check over an L1 resource's properties; ``verdict`` returns (verdict, property it hinges on)."""
+    resource_type: str, verdict: Callable[[dict[str, Any], CfnResource, Context], tuple[str, str]]
+) -> Check:
+    """A check over the properties of each ``resource_type`` L1; ``verdict`` returns (verdict, property it
+    hinges on)."""
 
     def check(node: CfnResource, context: Context) -> Result:
         outcome, where = verdict(context.properties(node), node, context)
@@ -198,21 +213,21 @@ def properties_rule(
             return NagRuleCompliance.NOT_APPLICABLE
         return NagRuleCompliance.COMPLIANT
 
-    return check
+    return Check(frozenset({resource_type}), check)
 
 
-def dispatch(checks: dict[str, Callable[[CfnResource, Context], Result]]) -> Callable[[CfnResource, Context], Result]:
+def dispatch(checks: dict[str, Check]) -> Check:
     """One rule over several resource types: ``dispatch({"AWS::X::Y": check, ...})``."""
 
     def check(node: CfnResource, context: Context) -> Result:
         return checks[node.cfn_resource_type](node, context)
 
-    return check
+    return Check(frozenset().union(*(c.resource_types for c in checks.values())), check)
 
 
 def request_rule(
     resource_type: str, select: Callable[[Task], bool], verdict: Callable[[Any], str], where: str
-) -> Callable[[CfnResource, Context], Result]:
+) -> Check:
     """One check of a SageMaker request, made by a task state or by an L1 resource of the same shape.
 
     ``verdict`` reads the request of each task state ``select`` picks (``CreateEndpointConfig``, ...)
@@ -223,6 +238,6 @@ def request_rule(
     return dispatch(
         {
             STATE_MACHINE: task_rule(select, lambda task, node, context: verdict(task.request)),
-            resource_type: properties_rule(lambda props, node, context: (verdict(props), where)),
+            resource_type: properties_rule(resource_type, lambda props, node, context: (verdict(props), where)),
         }
     )

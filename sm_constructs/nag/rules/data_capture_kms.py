@@ -4,7 +4,7 @@ from typing import Any
 
 from .._asl import get
 from .._model import JOB_OPERATIONS, has_field
-from .._rule import STATE_MACHINE, SageMakerRule, request_rule
+from .._rule import SageMakerRule, request_rule
 from .._values import MISSING, Deployed, RunTime, Verdict, is_present
 from .endpoint_config_kms import ENDPOINT_CONFIG
 
@@ -28,7 +28,6 @@ def capture_verdict(request: Any) -> str:
 
 RULE = SageMakerRule(
     id="DataCaptureKms",
-    resource_types=frozenset({STATE_MACHINE, ENDPOINT_CONFIG}),
     info="Data capture is on without a KMS key for the captured data.",
     explanation=(
         "Data capture stores the inference requests and responses (often personal data) in S3; without "

@@ -29,7 +29,6 @@ def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tupl
 
 RULE = SageMakerRule(
     id="DomainIdleShutdown",
-    resource_types=frozenset({DOMAIN}),
     info="The Studio domain does not shut down idle JupyterLab and Code Editor apps.",
     explanation=(
         "A Studio app keeps its instance (and bill) running until it is deleted; idle shutdown stops it after "
@@ -38,5 +37,5 @@ RULE = SageMakerRule(
         "AppLifecycleManagement.IdleSettings {LifecycleManagement: ENABLED, IdleTimeoutInMinutes: ...} on "
         "AWS::SageMaker::Domain. If users cannot start one of the apps, acknowledge the finding with that reason."
     ),
-    check=properties_rule(_verdict),
+    check=properties_rule(DOMAIN, _verdict),
 )

@@ -7,7 +7,6 @@ from ._domain import DOMAIN
 
 RULE = SageMakerRule(
     id="DomainKms",
-    resource_types=frozenset({DOMAIN}),
     info="The Studio domain does not set KmsKeyId for its EFS home directories.",
     explanation=(
         "Every user's home directory (data, notebooks, credentials files) lives on the domain's EFS volume; "
@@ -15,5 +14,5 @@ RULE = SageMakerRule(
         "Fix: KmsKeyId on AWS::SageMaker::Domain (a customer-managed key with rotation, e.g. kms.Key(..., "
         "enable_key_rotation=True))."
     ),
-    check=properties_rule(lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
+    check=properties_rule(DOMAIN, lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
 )

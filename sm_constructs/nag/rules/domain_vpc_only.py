@@ -10,7 +10,6 @@ DEFAULT_ACCESS = "PublicInternetOnly"
 
 RULE = SageMakerRule(
     id="DomainVpcOnly",
-    resource_types=frozenset({DOMAIN}),
     info="The Studio domain's apps have direct internet access (AppNetworkAccessType is not VpcOnly).",
     explanation=(
         "With PublicInternetOnly (the default) Studio apps reach the internet through SageMaker's network, "
@@ -20,9 +19,10 @@ RULE = SageMakerRule(
         "Without sm_constructs: the same properties on AWS::SageMaker::Domain."
     ),
     check=properties_rule(
+        DOMAIN,
         lambda props, node, context: (
             equals(get(props, ("AppNetworkAccessType",)), "VpcOnly", default=DEFAULT_ACCESS),
             "AppNetworkAccessType",
-        )
+        ),
     ),
 )

@@ -3,7 +3,7 @@
 from typing import Any
 
 from .._asl import get
-from .._rule import STATE_MACHINE, SageMakerRule, request_rule
+from .._rule import SageMakerRule, request_rule
 from .._values import Deployed, RunTime, Verdict, is_present
 
 ENDPOINT_CONFIG = "AWS::SageMaker::EndpointConfig"
@@ -29,7 +29,6 @@ def config_verdict(config: Any) -> str:
 
 RULE = SageMakerRule(
     id="EndpointConfigKms",
-    resource_types=frozenset({STATE_MACHINE, ENDPOINT_CONFIG}),
     info="An endpoint configuration does not set KmsKeyId for the endpoint's storage volume.",
     explanation=(
         "The ML storage volume of each endpoint instance holds the model artifacts and may hold request data; "

@@ -3,7 +3,7 @@
 from typing import Any
 
 from .._asl import Task
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import Deployed, RunTime, Verdict
 from ._jobs import creates_job
 
@@ -31,7 +31,6 @@ def _verdict(task: Task, node: Any, context: Any) -> str:
 
 RULE = SageMakerRule(
     id="JobCatch",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A state that runs a SageMaker job has no Catch for its failure (on the state or an enclosing Parallel/Map).",
     explanation=(
         "A job can fail after hours (bad data, out of memory, capacity). Without a Catch on States.ALL or "

@@ -1,7 +1,7 @@
 """Distributed jobs encrypt the traffic between their instances."""
 
 from .._model import Definition, settings
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import Deployed, RunTime, Verdict
 from ._jobs import is_true, job_with_field, per_definition
 
@@ -40,7 +40,6 @@ def _unknown_count(definition: Definition) -> str:
 
 RULE = SageMakerRule(
     id="JobInterContainerEncryption",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A SageMaker job with more than one instance does not encrypt the traffic between them.",
     explanation=(
         "Distributed training and processing exchange data and model parameters between instances in clear "

@@ -1,6 +1,6 @@
 """Jobs set how long they may run."""
 
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from ._jobs import field_is_set, job_with_field
 
 #: The job's own limit lives in StoppingCondition (botocore's model); a tuning job's training jobs each have one.
@@ -8,7 +8,6 @@ CONTAINER = "^StoppingCondition$"
 
 RULE = SageMakerRule(
     id="JobMaxRuntime",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A SageMaker job started by this state machine does not set StoppingCondition.MaxRuntimeInSeconds.",
     explanation=(
         "A job without its own limit runs (and bills) until SageMaker's default stops it (1 day for training) "

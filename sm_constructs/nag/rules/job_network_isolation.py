@@ -1,11 +1,10 @@
 """Jobs run their containers without network access, where the API allows it."""
 
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from ._jobs import field_is_true, job_with_field
 
 RULE = SageMakerRule(
     id="JobNetworkIsolation",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A SageMaker job started by this state machine does not enable network isolation.",
     explanation=(
         "With EnableNetworkIsolation the job's containers have no network access (SageMaker still moves the "

@@ -1,6 +1,6 @@
 """Jobs encrypt what they write to S3 with a customer-managed KMS key."""
 
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from ._jobs import field_is_set, job_with_field
 
 #: Output configurations are the members named ...Output... that carry a KmsKeyId (botocore's model):
@@ -9,7 +9,6 @@ OUTPUT = "Output"
 
 RULE = SageMakerRule(
     id="JobOutputKms",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A SageMaker job started by this state machine does not set a KMS key for the output it writes to S3.",
     explanation=(
         "Without a KmsKeyId in its output configuration SageMaker writes the job's results (processed data, "

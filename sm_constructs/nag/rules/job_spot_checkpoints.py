@@ -2,7 +2,7 @@
 
 from .._asl import get
 from .._model import Definition, combine
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import Deployed, RunTime, Verdict, is_set
 from ._jobs import job_with_field, per_definition
 
@@ -27,7 +27,6 @@ def _definition_verdict(definition: Definition) -> str:
 
 RULE = SageMakerRule(
     id="JobSpotCheckpoints",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A managed spot training job has no CheckpointConfig.S3Uri or no StoppingCondition.MaxWaitTimeInSeconds.",
     explanation=(
         "Spot capacity can be reclaimed at any time: without checkpoints in S3 an interrupted job restarts from "

@@ -3,7 +3,7 @@
 from typing import Any
 
 from .._asl import Task
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import Verdict
 from ._jobs import creates_job
 
@@ -14,7 +14,6 @@ def _verdict(task: Task, node: Any, context: Any) -> str:
 
 RULE = SageMakerRule(
     id="JobSync",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A state starts a SageMaker job without the .sync integration pattern.",
     explanation=(
         "Only the optimized integration with .sync (arn:...:states:::sagemaker:create...Job.sync) makes the state "

@@ -1,11 +1,10 @@
 """Jobs encrypt their ML storage volumes with a customer-managed KMS key."""
 
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from ._jobs import field_is_set, job_with_field
 
 RULE = SageMakerRule(
     id="JobVolumeKms",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A SageMaker job started by this state machine does not set VolumeKmsKeyId for its ML storage volumes.",
     explanation=(
         "Without VolumeKmsKeyId the job's storage volumes (input data, checkpoints, intermediate files) are "

@@ -4,7 +4,7 @@ from typing import Any
 
 from .._asl import Task, get
 from .._model import Definition, combine, has_field, settings
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import Verdict, is_present
 from ._jobs import defines_job, per_definition
 
@@ -33,7 +33,6 @@ def _verdict(task: Task, node: Any, context: Any) -> str:
 
 RULE = SageMakerRule(
     id="JobVpcConfig",
-    resource_types=frozenset({STATE_MACHINE}),
     info="This app requires SageMaker work in a VPC, and a job or model of this state machine has no VpcConfig.",
     explanation=(
         "Enabled by SageMakerChecks(vpc_only=True) or the context key 'sm-constructs:nag:vpcOnly'. Without a "

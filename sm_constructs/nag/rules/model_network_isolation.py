@@ -3,7 +3,7 @@
 from typing import Any
 
 from .._asl import get
-from .._rule import STATE_MACHINE, SageMakerRule, request_rule
+from .._rule import SageMakerRule, request_rule
 from .._values import Deployed, RunTime, Verdict, equals
 
 MODEL = "AWS::SageMaker::Model"
@@ -17,7 +17,6 @@ def model_verdict(request: Any) -> str:
 
 RULE = SageMakerRule(
     id="ModelNetworkIsolation",
-    resource_types=frozenset({STATE_MACHINE, MODEL}),
     info="A SageMaker model does not enable network isolation.",
     explanation=(
         "A model's containers serve endpoints and batch transform jobs: with EnableNetworkIsolation they cannot "

@@ -61,7 +61,6 @@ def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tupl
 
 RULE = SageMakerRule(
     id="NotebookIdleStop",
-    resource_types=frozenset({NOTEBOOK}),
     info="The notebook instance has no lifecycle configuration whose on-start script stops it when idle.",
     explanation=(
         "A notebook instance bills by the hour until someone stops it; forgotten notebooks are a classic cost "
@@ -71,5 +70,5 @@ RULE = SageMakerRule(
         "Without: a NotebookInstanceLifecycleConfig whose OnStart installs an idle check that calls "
         "StopNotebookInstance, referenced by LifecycleConfigName."
     ),
-    check=properties_rule(_verdict),
+    check=properties_rule(NOTEBOOK, _verdict),
 )

@@ -11,7 +11,6 @@ API_DEFAULT = "1"
 
 RULE = SageMakerRule(
     id="NotebookImdsV2",
-    resource_types=frozenset({NOTEBOOK}),
     info="The notebook instance accepts IMDSv1 (InstanceMetadataServiceConfiguration.MinimumInstanceMetadataServiceVersion is not 2).",
     explanation=(
         "IMDSv1 answers any GET to 169.254.169.254, so a server-side request forgery in anything running on the "
@@ -22,6 +21,7 @@ RULE = SageMakerRule(
         "AWS::SageMaker::NotebookInstance, with a current PlatformIdentifier."
     ),
     check=properties_rule(
+        NOTEBOOK,
         lambda props, node, context: (
             equals(
                 get(props, ("InstanceMetadataServiceConfiguration", "MinimumInstanceMetadataServiceVersion")),
@@ -29,6 +29,6 @@ RULE = SageMakerRule(
                 default=API_DEFAULT,
             ),
             "InstanceMetadataServiceConfiguration",
-        )
+        ),
     ),
 )

@@ -7,7 +7,6 @@ from ._notebook import NOTEBOOK
 
 RULE = SageMakerRule(
     id="NotebookKms",
-    resource_types=frozenset({NOTEBOOK}),
     info="The notebook instance does not set KmsKeyId for its storage volume.",
     explanation=(
         "The notebook's volume keeps everything users download and write; without KmsKeyId it is encrypted "
@@ -15,5 +14,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: NotebookInstance (its own customer-managed key with rotation by default). "
         "Without: KmsKeyId on AWS::SageMaker::NotebookInstance."
     ),
-    check=properties_rule(lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
+    check=properties_rule(NOTEBOOK, lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
 )

@@ -8,7 +8,6 @@ from ._notebook import NOTEBOOK
 
 RULE = SageMakerRule(
     id="NotebookNoDirectInternet",
-    resource_types=frozenset({NOTEBOOK}),
     info="The notebook instance has direct internet access or is not in a VPC subnet.",
     explanation=(
         "SageMaker's default (DirectInternetAccess: Enabled) gives the notebook its own internet path around "
@@ -19,6 +18,7 @@ RULE = SageMakerRule(
         "Without: DirectInternetAccess: Disabled and SubnetId / SecurityGroupIds on AWS::SageMaker::NotebookInstance."
     ),
     check=properties_rule(
+        NOTEBOOK,
         lambda props, node, context: (
             combine(
                 [
@@ -27,6 +27,6 @@ RULE = SageMakerRule(
                 ]
             ),
             "DirectInternetAccess",
-        )
+        ),
     ),
 )

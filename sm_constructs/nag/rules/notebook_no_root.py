@@ -7,7 +7,6 @@ from ._notebook import NOTEBOOK
 
 RULE = SageMakerRule(
     id="NotebookNoRoot",
-    resource_types=frozenset({NOTEBOOK}),
     info="The notebook instance gives its users root access.",
     explanation=(
         "With root access (SageMaker's default, RootAccess: Enabled) a notebook user can change the instance: "
@@ -17,9 +16,10 @@ RULE = SageMakerRule(
         "Without: RootAccess: Disabled on AWS::SageMaker::NotebookInstance."
     ),
     check=properties_rule(
+        NOTEBOOK,
         lambda props, node, context: (
             equals(get(props, ("RootAccess",)), "Disabled", default="Enabled"),
             "RootAccess",
-        )
+        ),
     ),
 )

@@ -28,7 +28,6 @@ def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tupl
 
 RULE = SageMakerRule(
     id="StateMachineCmk",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A state machine that calls SageMaker is not encrypted with a customer-managed KMS key.",
     explanation=(
         "Execution input, output and history carry S3 locations, hyperparameters, metrics and whatever the "
@@ -36,5 +35,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: MlStateMachine / MlPipeline / to_state_machine() use their own key. "
         "Without: encryption_configuration=CustomerManagedEncryptionConfiguration(key) on sfn.StateMachine."
     ),
-    check=properties_rule(_verdict),
+    check=properties_rule(STATE_MACHINE, _verdict),
 )

@@ -23,7 +23,6 @@ def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tupl
 
 RULE = SageMakerRule(
     id="StateMachineLoggingAll",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A state machine that calls SageMaker does not log ALL events to CloudWatch Logs.",
     explanation=(
         "Execution history is kept 90 days and shows no job requests once an execution is gone; with logging "
@@ -32,5 +31,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: MlStateMachine / MlPipeline / to_state_machine() log ALL to an encrypted log "
         "group. Without: logs=LogOptions(destination=log_group, level=LogLevel.ALL) on sfn.StateMachine."
     ),
-    check=properties_rule(_verdict),
+    check=properties_rule(STATE_MACHINE, _verdict),
 )

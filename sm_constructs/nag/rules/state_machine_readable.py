@@ -15,7 +15,6 @@ def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tupl
 
 RULE = SageMakerRule(
     id="StateMachineReadable",
-    resource_types=frozenset({STATE_MACHINE}),
     info="The state machine's definition cannot be read at synth, so its SageMaker tasks are not checked.",
     explanation=(
         "The definition comes from S3 (DefinitionS3Location) or is a CloudFormation intrinsic as a whole, so "
@@ -23,5 +22,5 @@ RULE = SageMakerRule(
         "Fix: define the state machine in the app (sfn.DefinitionBody.from_chainable or from_string). "
         "If its SageMaker work is reviewed elsewhere, acknowledge the finding with that reason."
     ),
-    check=properties_rule(_verdict),
+    check=properties_rule(STATE_MACHINE, _verdict),
 )

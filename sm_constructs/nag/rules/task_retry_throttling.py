@@ -2,7 +2,7 @@
 
 from ..._sfn_errors import throttling_error
 from .._asl import Task
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import Deployed, RunTime, Verdict
 
 #: Step Functions' wildcards also cover throttling (Developer Guide, "Error names": States.ALL matches any
@@ -35,7 +35,6 @@ def retries_throttling(task: Task) -> str:
 
 RULE = SageMakerRule(
     id="TaskRetryThrottling",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A state that calls SageMaker has no Retry for throttling errors.",
     explanation=(
         "SageMaker throttles control-plane calls per account and Region (ThrottlingException); a pipeline that "

@@ -5,7 +5,7 @@ from typing import Any
 from .._asl import Task, get
 from .._model import NAMED_OPERATIONS, name_rule
 from .._names import evaluate_names
-from .._rule import STATE_MACHINE, SageMakerRule, task_rule
+from .._rule import SageMakerRule, task_rule
 from .._values import MISSING, Deployed, RunTime, Verdict
 
 
@@ -40,7 +40,6 @@ def _verdict(task: Task, node: Any, context: Any) -> str:
 
 RULE = SageMakerRule(
     id="UniqueJobName",
-    resource_types=frozenset({STATE_MACHINE}),
     info="A SageMaker name is not new for every attempt, or is too long or invalid for some execution names.",
     explanation=(
         "SageMaker names are unique per account and Region: a fixed name works once, and a name derived only "
