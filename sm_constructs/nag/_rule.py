@@ -20,8 +20,9 @@ from aws_cdk import CfnParameter, CfnResource, Stack
 from cdk_nag import NagMessageLevel, NagRuleCompliance
 from constructs import IConstruct
 
-from ._asl import Machine, Task, convert, read_machine
-from ._values import Verdict
+from ._asl import Machine, Task, convert, get, read_machine
+from ._model import combine
+from ._values import MISSING, Verdict, equals, is_present
 
 __all__ = [
     "STATE_MACHINE",
@@ -31,9 +32,12 @@ __all__ = [
     "Result",
     "SageMakerRule",
     "dispatch",
+    "equal_at",
     "findings",
     "properties_rule",
     "request_rule",
+    "set_at",
+    "settings_rule",
     "task_rule",
 ]
 
@@ -42,6 +46,8 @@ STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 VPC_ONLY_CONTEXT = "sm-constructs:nag:vpcOnly"
 
 Result = NagRuleCompliance | list[str]
+#: One requirement on an L1 resource's properties (:func:`set_at`, :func:`equal_at`): its verdict.
+Setting = Callable[[dict[str, Any]], str]
 
 
 class Context:
@@ -214,6 +220,33 @@ def properties_rule(
         return NagRuleCompliance.COMPLIANT
 
     return Check(frozenset({resource_type}), check)
+
+
+def set_at(*path: str) -> Setting:
+    """The property at ``path`` is set (:func:`~._values.is_present`)."""
+    return lambda props: is_present(get(props, path))
+
+
+def equal_at(*path: str, to: Any, default: Any = MISSING) -> Setting:
+    """The property at ``path`` is the literal ``to``; ``default`` is what AWS uses when it is not set."""
+    return lambda props: equals(get(props, path), to, default=default)
+
+
+def settings_rule(
+    resource_type: str,
+    where: str,
+    *settings: Setting,
+    applies: Callable[[CfnResource, Context], bool] | None = None,
+) -> Check:
+    """A check that each ``resource_type`` L1 meets every one of ``settings``; ``where`` is the property an
+    unverifiable finding names. ``applies`` picks the resources the rule is for (Default: - all)."""
+
+    def verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tuple[str, str]:
+        if applies is not None and not applies(node, context):
+            return Verdict.NA, where
+        return combine([setting(props) for setting in settings]), where
+
+    return properties_rule(resource_type, verdict)
 
 
 def dispatch(checks: dict[str, Check]) -> Check:

@@ -1,13 +1,6 @@
 """Studio apps shut down when idle."""
 
-from typing import Any
-
-from aws_cdk import CfnResource
-
-from .._asl import get
-from .._model import combine
-from .._rule import Context, SageMakerRule, properties_rule
-from .._values import Verdict, equals, is_present
+from .._rule import SageMakerRule, equal_at, set_at, settings_rule
 from ._domain import DOMAIN
 
 #: Studio apps with idle shutdown (SageMaker Developer Guide, "Idle shutdown"): each has
@@ -15,16 +8,8 @@ from ._domain import DOMAIN
 APPS = ("JupyterLabAppSettings", "CodeEditorAppSettings")
 
 
-def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tuple[str, str]:
-    verdicts = []
-    for app in APPS:
-        idle = get(props, ("DefaultUserSettings", app, "AppLifecycleManagement", "IdleSettings"))
-        verdicts += [
-            equals(get(idle, ("LifecycleManagement",)), "ENABLED", default="DISABLED"),
-            is_present(get(idle, ("IdleTimeoutInMinutes",))),
-        ]
-    verdict = combine(verdicts)
-    return verdict, "DefaultUserSettings" if verdict != Verdict.OK else ""
+def _idle_settings(app: str) -> tuple[str, ...]:
+    return ("DefaultUserSettings", app, "AppLifecycleManagement", "IdleSettings")
 
 
 RULE = SageMakerRule(
@@ -37,5 +22,10 @@ RULE = SageMakerRule(
         "AppLifecycleManagement.IdleSettings {LifecycleManagement: ENABLED, IdleTimeoutInMinutes: ...} on "
         "AWS::SageMaker::Domain. If users cannot start one of the apps, acknowledge the finding with that reason."
     ),
-    check=properties_rule(DOMAIN, _verdict),
+    check=settings_rule(
+        DOMAIN,
+        "DefaultUserSettings",
+        *(equal_at(*_idle_settings(app), "LifecycleManagement", to="ENABLED", default="DISABLED") for app in APPS),
+        *(set_at(*_idle_settings(app), "IdleTimeoutInMinutes") for app in APPS),
+    ),
 )

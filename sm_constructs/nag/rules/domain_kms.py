@@ -1,8 +1,6 @@
 """Studio domains encrypt their home file system with a customer-managed key."""
 
-from .._asl import get
-from .._rule import SageMakerRule, properties_rule
-from .._values import is_present
+from .._rule import SageMakerRule, set_at, settings_rule
 from ._domain import DOMAIN
 
 RULE = SageMakerRule(
@@ -14,5 +12,5 @@ RULE = SageMakerRule(
         "Fix: KmsKeyId on AWS::SageMaker::Domain (a customer-managed key with rotation, e.g. kms.Key(..., "
         "enable_key_rotation=True))."
     ),
-    check=properties_rule(DOMAIN, lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
+    check=settings_rule(DOMAIN, "KmsKeyId", set_at("KmsKeyId")),
 )

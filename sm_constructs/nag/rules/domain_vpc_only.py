@@ -1,8 +1,6 @@
 """Studio domains reach the network only through the app's VPC."""
 
-from .._asl import get
-from .._rule import SageMakerRule, properties_rule
-from .._values import equals
+from .._rule import SageMakerRule, equal_at, settings_rule
 from ._domain import DOMAIN
 
 #: AWS::SageMaker::Domain AppNetworkAccessType: "PublicInternetOnly" unless set (CloudFormation resource reference).
@@ -18,11 +16,7 @@ RULE = SageMakerRule(
         "runtime, STS and S3 endpoints (MlVpc provides them). "
         "Without sm_constructs: the same properties on AWS::SageMaker::Domain."
     ),
-    check=properties_rule(
-        DOMAIN,
-        lambda props, node, context: (
-            equals(get(props, ("AppNetworkAccessType",)), "VpcOnly", default=DEFAULT_ACCESS),
-            "AppNetworkAccessType",
-        ),
+    check=settings_rule(
+        DOMAIN, "AppNetworkAccessType", equal_at("AppNetworkAccessType", to="VpcOnly", default=DEFAULT_ACCESS)
     ),
 )

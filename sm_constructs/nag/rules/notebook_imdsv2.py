@@ -1,8 +1,6 @@
 """Notebook instances accept only IMDSv2."""
 
-from .._asl import get
-from .._rule import SageMakerRule, properties_rule
-from .._values import equals
+from .._rule import SageMakerRule, equal_at, settings_rule
 from ._notebook import NOTEBOOK
 
 #: SageMaker API reference, InstanceMetadataServiceConfiguration: "When passed as part of
@@ -20,15 +18,11 @@ RULE = SageMakerRule(
         "Without: InstanceMetadataServiceConfiguration: {MinimumInstanceMetadataServiceVersion: '2'} on "
         "AWS::SageMaker::NotebookInstance, with a current PlatformIdentifier."
     ),
-    check=properties_rule(
+    check=settings_rule(
         NOTEBOOK,
-        lambda props, node, context: (
-            equals(
-                get(props, ("InstanceMetadataServiceConfiguration", "MinimumInstanceMetadataServiceVersion")),
-                "2",
-                default=API_DEFAULT,
-            ),
-            "InstanceMetadataServiceConfiguration",
+        "InstanceMetadataServiceConfiguration",
+        equal_at(
+            "InstanceMetadataServiceConfiguration", "MinimumInstanceMetadataServiceVersion", to="2", default=API_DEFAULT
         ),
     ),
 )

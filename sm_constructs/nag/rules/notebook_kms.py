@@ -1,8 +1,6 @@
 """Notebook storage volumes are encrypted with a customer-managed key."""
 
-from .._asl import get
-from .._rule import SageMakerRule, properties_rule
-from .._values import is_present
+from .._rule import SageMakerRule, set_at, settings_rule
 from ._notebook import NOTEBOOK
 
 RULE = SageMakerRule(
@@ -14,5 +12,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: NotebookInstance (its own customer-managed key with rotation by default). "
         "Without: KmsKeyId on AWS::SageMaker::NotebookInstance."
     ),
-    check=properties_rule(NOTEBOOK, lambda props, node, context: (is_present(get(props, ("KmsKeyId",))), "KmsKeyId")),
+    check=settings_rule(NOTEBOOK, "KmsKeyId", set_at("KmsKeyId")),
 )

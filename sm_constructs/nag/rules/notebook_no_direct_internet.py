@@ -1,9 +1,6 @@
 """Notebooks reach the network only through the app's VPC."""
 
-from .._asl import get
-from .._model import combine
-from .._rule import SageMakerRule, properties_rule
-from .._values import equals, is_present
+from .._rule import SageMakerRule, equal_at, set_at, settings_rule
 from ._notebook import NOTEBOOK
 
 RULE = SageMakerRule(
@@ -17,16 +14,10 @@ RULE = SageMakerRule(
         "private subnets with the endpoints a notebook needs). "
         "Without: DirectInternetAccess: Disabled and SubnetId / SecurityGroupIds on AWS::SageMaker::NotebookInstance."
     ),
-    check=properties_rule(
+    check=settings_rule(
         NOTEBOOK,
-        lambda props, node, context: (
-            combine(
-                [
-                    equals(get(props, ("DirectInternetAccess",)), "Disabled", default="Enabled"),
-                    is_present(get(props, ("SubnetId",))),
-                ]
-            ),
-            "DirectInternetAccess",
-        ),
+        "DirectInternetAccess",
+        equal_at("DirectInternetAccess", to="Disabled", default="Enabled"),
+        set_at("SubnetId"),
     ),
 )

@@ -1,8 +1,6 @@
 """Notebook users cannot become root."""
 
-from .._asl import get
-from .._rule import SageMakerRule, properties_rule
-from .._values import equals
+from .._rule import SageMakerRule, equal_at, settings_rule
 from ._notebook import NOTEBOOK
 
 RULE = SageMakerRule(
@@ -15,11 +13,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: NotebookInstance (root_access=False by default). "
         "Without: RootAccess: Disabled on AWS::SageMaker::NotebookInstance."
     ),
-    check=properties_rule(
-        NOTEBOOK,
-        lambda props, node, context: (
-            equals(get(props, ("RootAccess",)), "Disabled", default="Enabled"),
-            "RootAccess",
-        ),
-    ),
+    check=settings_rule(NOTEBOOK, "RootAccess", equal_at("RootAccess", to="Disabled", default="Enabled")),
 )

@@ -1,30 +1,7 @@
 """State machines that run SageMaker work encrypt their data with a customer-managed key."""
 
-from typing import Any
-
-from aws_cdk import CfnResource
-
-from .._asl import get
-from .._model import combine
-from .._rule import STATE_MACHINE, Context, SageMakerRule, properties_rule
-from .._values import Verdict, equals, is_present
-from ._machines import calls_sagemaker
-
-
-def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tuple[str, str]:
-    if not calls_sagemaker(node, context):
-        return Verdict.NA, ""
-    encryption = get(props, ("EncryptionConfiguration",))
-    return (
-        combine(
-            [
-                equals(get(encryption, ("Type",)), "CUSTOMER_MANAGED_KMS_KEY", default="AWS_OWNED_KEY"),
-                is_present(get(encryption, ("KmsKeyId",))),
-            ]
-        ),
-        "EncryptionConfiguration",
-    )
-
+from .._rule import SageMakerRule
+from ._machines import machine_setting
 
 RULE = SageMakerRule(
     id="StateMachineCmk",
@@ -35,5 +12,7 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: MlStateMachine / MlPipeline / to_state_machine() use their own key. "
         "Without: encryption_configuration=CustomerManagedEncryptionConfiguration(key) on sfn.StateMachine."
     ),
-    check=properties_rule(STATE_MACHINE, _verdict),
+    check=machine_setting(
+        "EncryptionConfiguration", "Type", "CUSTOMER_MANAGED_KMS_KEY", default="AWS_OWNED_KEY", required="KmsKeyId"
+    ),
 )

@@ -1,25 +1,7 @@
 """State machines that run SageMaker work log every event."""
 
-from typing import Any
-
-from aws_cdk import CfnResource
-
-from .._asl import get
-from .._model import combine
-from .._rule import STATE_MACHINE, Context, SageMakerRule, properties_rule
-from .._values import Verdict, equals, is_present
-from ._machines import calls_sagemaker
-
-
-def _verdict(props: dict[str, Any], node: CfnResource, context: Context) -> tuple[str, str]:
-    if not calls_sagemaker(node, context):
-        return Verdict.NA, ""
-    logging = get(props, ("LoggingConfiguration",))
-    return (
-        combine([equals(get(logging, ("Level",)), "ALL", default="OFF"), is_present(get(logging, ("Destinations",)))]),
-        "LoggingConfiguration",
-    )
-
+from .._rule import SageMakerRule
+from ._machines import machine_setting
 
 RULE = SageMakerRule(
     id="StateMachineLoggingAll",
@@ -31,5 +13,5 @@ RULE = SageMakerRule(
         "Fix with sm_constructs: MlStateMachine / MlPipeline / to_state_machine() log ALL to an encrypted log "
         "group. Without: logs=LogOptions(destination=log_group, level=LogLevel.ALL) on sfn.StateMachine."
     ),
-    check=properties_rule(STATE_MACHINE, _verdict),
+    check=machine_setting("LoggingConfiguration", "Level", "ALL", default="OFF", required="Destinations"),
 )
