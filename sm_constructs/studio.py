@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import jsii
@@ -87,6 +88,10 @@ def check_api_request(
     request path (``DefaultUserSettings.SecurityGroups``, list indexes dropped) to the construct
     prop it comes from, so problems name what the user wrote."""
     check_request(_PropNamed(problems, operation, fields or {}), "sagemaker", operation, request)
+
+
+#: The request members the ``tags`` prop renders into (for :func:`check_api_request`'s ``fields``).
+_TAG_FIELDS = {"Tags": "tags", "Tags.Key": "tags", "Tags.Value": "tags"}
 
 
 def _tags(problems: Problems, field: str, tags: Mapping[str, str] | None) -> list[dict[str, str]]:
@@ -373,22 +378,20 @@ class StudioDomain(_StudioAccess, Construct):
                 "MaximumEbsVolumeSizeInGb": max_space_volume_size_gb,
             }
         }
-        draft = _domain_request(
+        request = partial(
+            _domain_request,
             name=name,
             auth_mode=auth_mode,
-            role_arn=None,
-            security_group_id=None,
-            subnet_ids=subnet_ids,
-            vpc_id=None,
-            key_arn=None,
             instance_types=instance_types,
             idle=idle,
             storage=storage,
-            lifecycle_arns={},
             direct_internet_access=direct_internet_access,
             docker_access=docker_access,
             tag_propagation=tag_propagation,
             tags=rendered_tags,
+        )
+        draft = request(
+            role_arn=None, security_group_id=None, subnet_ids=subnet_ids, vpc_id=None, key_arn=None, lifecycle_arns={}
         )
         check_api_request(problems, "CreateDomain", draft, _DOMAIN_FIELDS)
         problems.raise_if_any()
@@ -434,22 +437,13 @@ class StudioDomain(_StudioAccess, Construct):
                 self.lifecycle_configs[app] = config
                 lifecycle_arns[app] = self.resource_arn("studio-lifecycle-config", config.studio_lifecycle_config_name)
 
-        self.request = _domain_request(
-            name=name,
-            auth_mode=auth_mode,
+        self.request = request(
             role_arn=self.execution_role.role_arn,
             security_group_id=self.security_group.security_group_id,
             subnet_ids=subnet_ids,
             vpc_id=vpc.vpc_id,
             key_arn=self.encryption_key.key_arn,
-            instance_types=instance_types,
-            idle=idle,
-            storage=storage,
             lifecycle_arns=lifecycle_arns,
-            direct_internet_access=direct_internet_access,
-            docker_access=docker_access,
-            tag_propagation=tag_propagation,
-            tags=rendered_tags,
         )
         self.cfn_domain = sagemaker.CfnDomain(
             self,
@@ -520,9 +514,7 @@ def _prop(app: str) -> str:
 _DOMAIN_FIELDS = {
     "DomainName": "domain_name",
     "AuthMode": "auth_mode",
-    "Tags": "tags",
-    "Tags.Key": "tags",
-    "Tags.Value": "tags",
+    **_TAG_FIELDS,
     "SubnetIds": "subnet_selection",
     **{
         f"{where}.{settings}.DefaultResourceSpec.InstanceType": f"{_prop(app)}_instance_type"
@@ -731,14 +723,10 @@ class StudioUserProfile(_StudioAccess, Construct):
                 "only for domains with auth_mode='SSO'; this domain uses IAM",
             )
         rendered_tags = _tags(problems, "tags", {USER_TAG: user_profile_name, **(tags or {})})
-        draft = _user_profile_request(
-            domain_id=None,
-            name=user_profile_name,
-            role_arn=None,
-            sso_user_name=single_sign_on_user_name,
-            tags=rendered_tags,
+        request = partial(
+            _user_profile_request, name=user_profile_name, sso_user_name=single_sign_on_user_name, tags=rendered_tags
         )
-        check_api_request(problems, "CreateUserProfile", draft, _PROFILE_FIELDS)
+        check_api_request(problems, "CreateUserProfile", request(domain_id=None, role_arn=None), _PROFILE_FIELDS)
         problems.raise_if_any()
         super().__init__(scope, id)
 
@@ -754,13 +742,7 @@ class StudioUserProfile(_StudioAccess, Construct):
         _grant_studio_use(self.execution_role, domain, owner=user_profile_name)
         self.data_bucket.grant_read_write(self.execution_role, prefix)
         grant_data_access(self.data_bucket, self.execution_role, data_access or {})
-        self.request = _user_profile_request(
-            domain_id=domain.domain_id,
-            name=user_profile_name,
-            role_arn=self.execution_role.role_arn,
-            sso_user_name=single_sign_on_user_name,
-            tags=rendered_tags,
-        )
+        self.request = request(domain_id=domain.domain_id, role_arn=self.execution_role.role_arn)
         self.cfn_user_profile = sagemaker.CfnUserProfile(
             self,
             "Resource",
@@ -778,9 +760,7 @@ class StudioUserProfile(_StudioAccess, Construct):
 _PROFILE_FIELDS = {
     "UserProfileName": "user_profile_name",
     "SingleSignOnUserValue": "single_sign_on_user_name",
-    "Tags": "tags",
-    "Tags.Key": "tags",
-    "Tags.Value": "tags",
+    **_TAG_FIELDS,
 }
 
 
@@ -868,9 +848,7 @@ class StudioSharedSpace(Construct):
                 "SpaceDisplayName": "display_name",
                 f"SpaceSettings.{settings_key}.DefaultResourceSpec.InstanceType": "instance_type",
                 "SpaceSettings.SpaceStorageSettings.EbsStorageSettings.EbsVolumeSizeInGb": "volume_size_gb",
-                "Tags": "tags",
-                "Tags.Key": "tags",
-                "Tags.Value": "tags",
+                **_TAG_FIELDS,
             },
         )
         problems.raise_if_any()
