@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from aws_cdk import Annotations, Aws, CfnResource, RemovalPolicy, Stack, Token
 from aws_cdk import aws_ec2 as ec2
@@ -49,6 +49,31 @@ def reach_service(grantee: object, service: ec2.InterfaceVpcEndpointAwsService) 
     """Make ``service`` reachable from ``grantee`` when it runs in a VPC (:class:`ServiceReach`)."""
     if isinstance(grantee, ServiceReach):
         grantee.reach_service(service)
+
+
+def given_subnets(problems: Problems, vpc: ec2.IVpc | None, selection: ec2.SubnetSelection | None) -> list[str] | None:
+    """The subnets a notebook or Studio domain is placed in when it is given a ``vpc``: those ``selection``
+    picks (Default: the VPC's isolated subnets, else its private subnets with egress). None without a
+    ``vpc`` (the construct creates an :class:`MlVpc`) and when the selection picks none; the problems
+    name the props ``vpc`` and ``subnet_selection``."""
+    if vpc is None:
+        if selection is not None:
+            problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
+        return None
+    values: dict[str, Any] = dict(selection._values) if selection is not None else {}
+    if selection is None:
+        values["subnet_type"] = (
+            ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
+        )
+    try:
+        subnet_ids = list(vpc.select_subnets(**values).subnet_ids)
+    except Exception as error:  # jsii reports selection errors as RuntimeError with the CDK message
+        problems.add("subnet_selection", values or None, f"selects no subnets of the vpc: {error}")
+        return None
+    if not subnet_ids:
+        problems.add("subnet_selection", values or None, "selects no subnets of the vpc")
+        return None
+    return subnet_ids
 
 
 #: Smallest subnet per AZ we hand out (room for ENIs of jobs, endpoints, notebooks).

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, cast, get_args, runtime_checkable
+from typing import Protocol, cast, get_args, runtime_checkable
 
 import jsii
 from aws_cdk import ArnFormat, Aspects, IAspect, Stack
@@ -28,7 +28,7 @@ from .jobs._base import RUN_SUFFIX_CHARS
 from .jobs._task import named_arn, sagemaker_arn
 from .jobs.refs import check_imported_name, name_from_arn
 from .lifecycle import autostop_script
-from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc
+from .network import DEFAULT_INTERFACE_ENDPOINTS, MlVpc, given_subnets
 from .roles import grant_pass_role
 from .storage import Access, DataPrefix, MlDataBucket, grant_data_access
 
@@ -398,12 +398,8 @@ class NotebookInstance(Construct):
         for key, mode in (data_access or {}).items():
             problems.s3_prefix("data_access", key)
             problems.one_of(f"data_access[{key!r}]", mode, get_args(Access))
-        subnet_id = None
-        if vpc is None:
-            if subnet_selection is not None:
-                problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
-        else:
-            subnet_id = _first_subnet(problems, vpc, subnet_selection)
+        subnet_ids = given_subnets(problems, vpc, subnet_selection)
+        subnet_id = subnet_ids[0] if subnet_ids else None
         problems.raise_if_any()
         return _Plan(name=name, slug=slug, job_name_prefix=prefix, start_script=start_script, subnet_id=subnet_id)
 
@@ -609,23 +605,6 @@ def _start_script(on_start: LifecycleScript | None, idle_minutes: int | None) ->
     if on_start is not None:
         parts.append(on_start.content)
     return LifecycleScript("\n".join(parts)) if parts else None
-
-
-def _first_subnet(problems: Problems, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> str | None:
-    values: dict[str, Any] = dict(selection._values) if selection is not None else {}
-    if selection is None:
-        values["subnet_type"] = (
-            ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
-        )
-    try:
-        subnet_ids = vpc.select_subnets(**values).subnet_ids
-    except Exception as error:  # jsii reports selection errors as RuntimeError with the CDK message
-        problems.add("subnet_selection", values or None, f"selects no subnets of the vpc: {error}")
-        return None
-    if not subnet_ids:
-        problems.add("subnet_selection", values or None, "selects no subnets of the vpc")
-        return None
-    return subnet_ids[0]
 
 
 def _slug(text: str) -> str:

@@ -28,7 +28,7 @@ from ._nag import acknowledge
 from ._validation import Problems, check_request, is_token, typed
 from .jobs._task import sagemaker_arn
 from .jobs.refs import check_imported_name, name_from_arn
-from .network import MlVpc
+from .network import MlVpc, given_subnets
 from .notebook import DEFAULT_DATA_ACCESS, MAX_SCRIPT_CHARS, LifecycleScript
 from .roles import SageMakerExecutionRole
 from .storage import Access, MlDataBucket, grant_data_access
@@ -362,12 +362,7 @@ class StudioDomain(_StudioAccess, Construct):
         for app, script in scripts.items():
             _check_script(problems, f"{_prop(app)}_lifecycle", script)
         rendered_tags = _tags(problems, "tags", tags)
-        subnet_ids: list[str] | None = None
-        if vpc is None:
-            if subnet_selection is not None:
-                problems.conflict(["subnet_selection", "vpc"], "subnet_selection selects subnets of the vpc you give")
-        else:
-            subnet_ids = _subnets(problems, vpc, subnet_selection)
+        subnet_ids = given_subnets(problems, vpc, subnet_selection)
         # The request's static parts, before anything is created: placeholders stand for what the
         # constructs below provide (tokens are skipped by the check anyway).
         idle = _idle_settings(idle_timeout_minutes, min_idle_timeout_minutes, max_idle_timeout_minutes)
@@ -651,23 +646,6 @@ def _lifecycle_config(
         studio_lifecycle_config_content=content,
         studio_lifecycle_config_app_type=app,
     )
-
-
-def _subnets(problems: Problems, vpc: ec2.IVpc, selection: ec2.SubnetSelection | None) -> list[str] | None:
-    values: dict[str, Any] = dict(selection._values) if selection is not None else {}
-    if selection is None:
-        values["subnet_type"] = (
-            ec2.SubnetType.PRIVATE_ISOLATED if vpc.isolated_subnets else ec2.SubnetType.PRIVATE_WITH_EGRESS
-        )
-    try:
-        subnet_ids = list(vpc.select_subnets(**values).subnet_ids)
-    except Exception as error:  # jsii reports selection errors as RuntimeError with the CDK message
-        problems.add("subnet_selection", values or None, f"selects no subnets of the vpc: {error}")
-        return None
-    if not subnet_ids:
-        problems.add("subnet_selection", values or None, "selects no subnets of the vpc")
-        return None
-    return subnet_ids
 
 
 # ---- user profiles -------------------------------------------------------------------------------
