@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,39 +61,33 @@ class _AtSynth:
             self._owner._store_definition_in_s3()
 
     def _acknowledge_prefix_arns(self, stack: Stack) -> None:
-        """SageMaker ARNs ending in ``<name prefix>-*`` come from job definitions; say so to cdk-nag."""
-        # Only the candidate resource strings are resolved (one jsii call), not whole policy documents.
-        candidates = [
-            r
-            for r in self._owner._role.statement_resources
-            if ":sagemaker:" in str(r) and str(r).endswith("*") and not str(r).endswith(":artifact/*")
-        ]  # lineage artifacts have hash ARNs, not prefixed names: sm_constructs.lineage acknowledges them
-        findings = {f"AwsSolutions-IAM5[Resource::{_nag_text(v)}]" for v in stack.resolve(candidates) or []}
-        if findings:
-            acknowledge(
-                self._owner._role,
-                sorted(findings),
-                "SageMaker resources created by this workflow get run-unique names under a fixed, "
-                "validated name prefix; access is limited to that prefix.",
-            )
-        # Endpoint autoscaling: scalable targets have generated ids (the statement is limited to SageMaker
-        # variants by its service-namespace and scalable-dimension condition), and target tracking names
-        # its alarms after the variant with a generated suffix.
-        scaling = [
-            r
-            for r in self._owner._role.statement_resources
-            if (":application-autoscaling:" in str(r) and str(r).endswith(":scalable-target/*"))
-            or (":alarm:TargetTracking-" in str(r) and str(r).endswith("/variant/*"))
-        ]
-        scaling_findings = {f"AwsSolutions-IAM5[Resource::{_nag_text(v)}]" for v in stack.resolve(scaling) or []}
-        if scaling_findings:
-            acknowledge(
-                self._owner._role,
-                sorted(scaling_findings),
-                "Endpoint autoscaling: Application Auto Scaling gives scalable targets generated ids (the "
-                "statement is limited to SageMaker variants by its service-namespace and scalable-dimension "
-                "condition) and names target-tracking alarms after the endpoint variant with a generated suffix.",
-            )
+        """Wildcard resources of the role's statements that are as narrow as their names allow; say so to cdk-nag."""
+        for matches, reason in _NAMED_AT_RUN_TIME:
+            # Only the candidate resource strings are resolved (one jsii call), not whole policy documents.
+            candidates = [r for r in self._owner._role.statement_resources if matches(str(r))]
+            findings = {iam5(resource=_nag_text(v)) for v in stack.resolve(candidates) or []}
+            if findings:
+                acknowledge(self._owner._role, sorted(findings), reason)
+
+
+#: Resources a workflow's role reaches by a wildcard because they are named at run time: which, and why.
+_NAMED_AT_RUN_TIME: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (
+        # Lineage artifacts have hash ARNs, not prefixed names: sm_constructs.lineage acknowledges them.
+        lambda r: ":sagemaker:" in r and r.endswith("*") and not r.endswith(":artifact/*"),
+        "SageMaker resources created by this workflow get run-unique names under a fixed, "
+        "validated name prefix; access is limited to that prefix.",
+    ),
+    (
+        lambda r: (
+            (":application-autoscaling:" in r and r.endswith(":scalable-target/*"))
+            or (":alarm:TargetTracking-" in r and r.endswith("/variant/*"))
+        ),
+        "Endpoint autoscaling: Application Auto Scaling gives scalable targets generated ids (the "
+        "statement is limited to SageMaker variants by its service-namespace and scalable-dimension "
+        "condition) and names target-tracking alarms after the endpoint variant with a generated suffix.",
+    ),
+)
 
 
 def _nag_text(value: Any) -> str:
