@@ -28,7 +28,7 @@ from ._iam_facts import LOGS_ENCRYPTION_CONTEXT, LOGS_REGIONAL_PRINCIPAL, STATES
 from ._json_text import parts_in_strings
 from ._kms import allow_log_delivery, new_key
 from ._limits import check_template_size
-from ._nag import acknowledge, iam5, state_machine_executions
+from ._nag import acknowledge, flatten_cfn_reference, iam5, state_machine_executions
 from ._validation import Problems, arn_resource_name, check_state_machine_name, is_token, typed
 from .network import reach_service
 
@@ -65,7 +65,7 @@ class _AtSynth:
         for matches, reason in _NAMED_AT_RUN_TIME:
             # Only the candidate resource strings are resolved (one jsii call), not whole policy documents.
             candidates = [r for r in self._owner._role.statement_resources if matches(str(r))]
-            findings = {iam5(resource=_nag_text(v)) for v in stack.resolve(candidates) or []}
+            findings = {iam5(resource=flatten_cfn_reference(v)) for v in stack.resolve(candidates) or []}
             if findings:
                 acknowledge(self._owner._role, sorted(findings), reason)
 
@@ -88,21 +88,6 @@ _NAMED_AT_RUN_TIME: tuple[tuple[Callable[[str], bool], str], ...] = (
         "condition) and names target-tracking alarms after the endpoint variant with a generated suffix.",
     ),
 )
-
-
-def _nag_text(value: Any) -> str:
-    """A resolved CloudFormation value as cdk-nag prints it (``<AWS::Region>``, ``<Logical.Arn>``)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        if "Fn::Join" in value:
-            sep, parts = value["Fn::Join"]
-            return str(sep).join(_nag_text(p) for p in parts)
-        if "Ref" in value:
-            return f"<{value['Ref']}>"
-        if "Fn::GetAtt" in value:
-            return f"<{'.'.join(value['Fn::GetAtt'])}>"
-    return json.dumps(value, separators=(",", ":"))
 
 
 def _substitution_name(value: Any, taken: set[str]) -> str:
