@@ -13,7 +13,8 @@ turned on, and installs, as plug-ins rather than changes to moto:
 * SageMaker ``Search`` over training jobs and ``ListProcessingJobs`` as AWS documents them
   (:mod:`~sm_constructs.local.aws.sagemaker_search`: every filter, sort order and limit), which step
   caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
-  indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS;
+  indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS, and JSONata states
+  (:mod:`~sm_constructs.local.aws.stepfunctions_jsonata`);
 * SageMaker monitoring schedules, control plane only: created, updated and described with
   SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
@@ -409,6 +410,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         sagemaker_search,
         sagemaker_studio,
         stepfunctions_accounts,
+        stepfunctions_jsonata,
         stepfunctions_reuse,
     )
     from .jobs import tuning
@@ -439,6 +441,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     sagemaker_monitoring.install()
     _install_context_start_time()
     _install_indefinite_paths()
+    stepfunctions_jsonata.install()
     cloudformation.install()
     awslambda.install(endpoint_url, workdir)
     ec2.install()
