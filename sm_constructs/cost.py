@@ -30,7 +30,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["JobCost", "JobState", "PriceTable", "actual_cost", "dollars", "job_states", "worst_case"]
+__all__ = ["BILLING", "Billing", "JobCost", "JobState", "PriceTable", "actual_cost", "billing_selector", "dollars"]
+__all__ += ["job_states", "manifest_cost", "manifest_prices", "worst_case"]
 
 
 def dollars(amount: float) -> str:
@@ -232,24 +233,106 @@ def input_defaults(definition: Mapping[str, Any]) -> dict[str, Any]:
     return dict((state.get("Result") or {}).get("defaults") or {})
 
 
-#: describe call, instance config path, start and end fields of each kind of job.
-_DESCRIBE = {
-    "TrainingJobName": ("describe_training_job", "ResourceConfig", None, None, "training"),
-    "ProcessingJobName": (
+@dataclass(frozen=True)
+class Billing:
+    """What SageMaker bills a finished job of one kind from, in its ``Describe*`` response (see the module docs).
+
+    :param use: the price table's use of the instances.
+    :param name_field: the field naming the job in a step's result and in the describe request.
+    :param describe: the boto3 ``sagemaker`` method that describes the job.
+    :param cluster: where the response holds ``InstanceType`` and ``InstanceCount``.
+    :param start: the start time field. Default: - none: ``BillableTimeInSeconds`` is billed.
+    :param end: the end time field. Default: - none: ``BillableTimeInSeconds`` is billed.
+    """
+
+    use: str
+    name_field: str
+    describe: str
+    cluster: str
+    start: str | None = None
+    end: str | None = None
+
+    @property
+    def basis(self) -> str:
+        """What the billed seconds are read from."""
+        return "BillableTimeInSeconds" if self.start is None else f"{self.end} - {self.start}"
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The response fields the bill is computed from, by the name a step's result keeps them under."""
+        times = {"BillableTimeInSeconds": "BillableTimeInSeconds"} if self.start is None else {}
+        if self.start is not None and self.end is not None:
+            times = {self.start: self.start, self.end: self.end}
+        cluster = {n: f"{self.cluster}.{n}" for n in ("InstanceType", "InstanceCount")}
+        return {**cluster, **times}
+
+
+#: How each kind of job the actual cost covers is billed, by create operation. A tuning job is not
+#: priced after the run: its training jobs are billed each, and the step's result names only the best.
+BILLING = {
+    "CreateTrainingJob": Billing("training", "TrainingJobName", "describe_training_job", "ResourceConfig"),
+    "CreateProcessingJob": Billing(
+        "processing",
+        "ProcessingJobName",
         "describe_processing_job",
         "ProcessingResources.ClusterConfig",
         "ProcessingStartTime",
         "ProcessingEndTime",
-        "processing",
     ),
-    "TransformJobName": (
+    "CreateTransformJob": Billing(
+        "transform",
+        "TransformJobName",
         "describe_transform_job",
         "TransformResources",
         "TransformStartTime",
         "TransformEndTime",
-        "transform",
     ),
 }
+#: The key of a job step's result that holds :attr:`Billing.fields` (:func:`billing_selector`).
+BILLING_KEY = "Billing"
+#: The key set (``true``) in a step's result that is an earlier job's: a cache hit (:mod:`sm_constructs.jobs.cache`).
+REUSED_KEY = "Reused"
+
+
+def billing_selector(operation: str) -> dict[str, Any]:
+    """What a job step's ``ResultSelector`` keeps for its cost (``{"Billing": {...}}``), none for a job not priced."""
+    billing = BILLING.get(operation)
+    if billing is None:
+        return {}
+    return {BILLING_KEY: {f"{name}.$": f"$.{path}" for name, path in billing.fields.items()}}
+
+
+def _priced(
+    step: str,
+    billing: Billing,
+    instance_type: Any,
+    count: Any,
+    seconds: Any,
+    where: str,
+    table: PriceTable,
+    region: str | None,
+) -> JobCost:
+    named = ((billing.basis, seconds), (f"{billing.cluster}.InstanceType", instance_type), ("InstanceCount", count))
+    missing = [n for n, v in named if v is None]
+    if missing:
+        return JobCost(step=step, use=billing.use, problem=f"{where} has no {', '.join(missing)}")
+    hourly = table.hourly(region, billing.use, str(instance_type))
+    if hourly is None:
+        return JobCost(
+            step=step,
+            use=billing.use,
+            instance_type=str(instance_type),
+            problem=f"no {billing.use} price for {instance_type} in {table.region(region)}",
+        )
+    return JobCost(
+        step=step,
+        use=billing.use,
+        instance_type=str(instance_type),
+        instance_count=int(count),
+        seconds=float(seconds),
+        hourly=hourly,
+        basis=billing.basis,
+    )
 
 
 def actual_cost(
@@ -257,40 +340,107 @@ def actual_cost(
 ) -> JobCost | None:
     """The cost of the job a step ran (its task result names it), from SageMaker's description."""
     prices = table or PriceTable.load()
-    for field, (call, cluster, start, end, use) in _DESCRIBE.items():
-        name = result.get(field)
+    for billing in BILLING.values():
+        name = result.get(billing.name_field)
         if not isinstance(name, str):
             continue
-        described = getattr(sagemaker, call)(**{field: name})
-        config = _field(described, f"{cluster}.InstanceType", {}), _field(described, f"{cluster}.InstanceCount", {})
-        if start is None:
-            seconds, basis = described.get("BillableTimeInSeconds"), "BillableTimeInSeconds"
+        described = getattr(sagemaker, billing.describe)(**{billing.name_field: name})
+        instance_type = _field(described, f"{billing.cluster}.InstanceType", {})
+        count = _field(described, f"{billing.cluster}.InstanceCount", {})
+        if billing.start is None:
+            seconds = described.get("BillableTimeInSeconds")
         else:
-            began, ended = described.get(start), described.get(end)
+            began, ended = described.get(billing.start), described.get(billing.end or "")
             seconds = (ended - began).total_seconds() if began and ended else None
-            basis = f"{end} - {start}"
-        missing = [
-            n
-            for n, v in ((basis, seconds), (f"{cluster}.InstanceType", config[0]), ("InstanceCount", config[1]))
-            if v is None
-        ]
-        if missing:
-            return JobCost(step=step, use=use, problem=f"{name}'s description has no {', '.join(missing)}")
-        hourly = prices.hourly(region, use, str(config[0]))
-        if hourly is None:
-            return JobCost(
-                step=step,
-                use=use,
-                instance_type=str(config[0]),
-                problem=f"no {use} price for {config[0]} in {prices.region(region)}",
-            )
-        return JobCost(
-            step=step,
-            use=use,
-            instance_type=str(config[0]),
-            instance_count=int(config[1]),
-            seconds=float(seconds),
-            hourly=hourly,
-            basis=basis,
-        )
+        return _priced(step, billing, instance_type, count, seconds, f"{name}'s description", prices, region)
     return None
+
+
+# ---- in the run manifest ------------------------------------------------------------------------
+def manifest_prices(
+    jobs: Iterable[JobState], *, region: str | None, table: PriceTable | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """The prices a run of ``jobs`` can need: region -> use -> instance type -> USD per instance-hour.
+
+    The stack's region, or every region of the table for an environment-agnostic stack (the run reads its
+    region from its execution ARN); the instance types the requests name, or every type of a use
+    whose instance type is read from the execution input."""
+    prices = table or PriceTable.load()
+    named: dict[str, set[str] | None] = {}
+    for job in jobs:
+        billing = BILLING.get(job.operation)
+        if billing is None:
+            continue
+        cluster = _field(job.parameters, billing.cluster, {})
+        literal = cluster.get("InstanceType") if isinstance(cluster, Mapping) else None
+        types = named.setdefault(billing.use, set())
+        if isinstance(literal, str) and types is not None:
+            types.add(literal)
+        else:
+            named[billing.use] = None  # any type of the use
+    regions = [region] if region else list(prices.regions)
+    return {
+        r: {
+            use: {
+                t: p for t, p in sorted(prices.regions.get(r, {}).get(use, {}).items()) if types is None or t in types
+            }
+            for use, types in sorted(named.items())
+        }
+        for r in regions
+    }
+
+
+def manifest_cost(steps: Mapping[str, str], prices: Mapping[str, Any], *, source: str) -> str:
+    """A JSONata expression of the run's cost from the state's input (``$states.input.steps``).
+
+    ``steps`` maps each job step whose result is ``$.steps.<step>`` to its create operation (those
+    :data:`BILLING` covers are priced); ``prices`` come from :func:`manifest_prices`. Each step's figure
+    is :func:`actual_cost`'s: the same fields, the same table and ``hourly × count × seconds / 3600``;
+    a step whose result is an earlier job's (``Reused``: a cache hit; or given by a selective re-run's
+    ``input.resume.steps``) costs nothing; a step that did not run is left out."""
+    calls = []
+    for step, operation in steps.items():
+        billing = BILLING.get(operation)
+        if billing is None:
+            continue
+        if billing.start is None:
+            seconds = "$b.BillableTimeInSeconds"
+        else:
+            seconds = f"($ms($b.{billing.end}) - $ms($b.{billing.start})) / 1000"
+        name, use, basis = (json.dumps(v) for v in (step, billing.use, billing.basis))
+        calls.append(
+            f"{name}: ($r := $lookup($states.input.steps, {name}); $b := $r.{BILLING_KEY}; "
+            f"$exists($r) ? $job({name}, $r.{billing.name_field}, {use}, {basis}, $r, {seconds}))"
+        )
+    return _MANIFEST_COST.format(
+        prices=json.dumps(prices, separators=(",", ":")),
+        billing=BILLING_KEY,
+        reused=REUSED_KEY,
+        source=json.dumps(source),
+        steps=", ".join(calls),
+    )
+
+
+#: The JSONata of :func:`manifest_cost`; ``$job`` prices one step's result as :func:`_priced` does.
+_MANIFEST_COST = (
+    "($prices := {prices}; "
+    '$region := $split($states.context.Execution.Id, ":")[3]; '
+    "$resumed := $keys($states.input.input.resume.steps); "
+    '$ms := function($t) {{ $type($t) = "string" ? $toMillis($t) : $type($t) = "number" ? $t }}; '
+    "$job := function($step, $name, $use, $basis, $r, $seconds) {{ ("
+    "$b := $r.{billing}; "
+    "$hourly := $lookup($lookup($lookup($prices, $region), $use), $b.InstanceType); "
+    '$missing := [$not($type($seconds) = "number") ? $basis, $not($type($b.InstanceType) = "string") ? "InstanceType", '
+    '$not($type($b.InstanceCount) = "number") ? "InstanceCount"]; '
+    '$r.{reused} = true or $step in $resumed ? {{"reused": true, "usd": 0}} : '
+    '$count($missing) > 0 ? {{"use": $use, "problem": $name & "\'s description has no " & $join($missing, ", "), '
+    '"usd": 0}} : '
+    '$not($exists($hourly)) ? {{"use": $use, "instanceType": $b.InstanceType, '
+    '"problem": "no " & $use & " price for " & $b.InstanceType & " in " & $region, "usd": 0}} : '
+    '{{"use": $use, "instanceType": $b.InstanceType, "instanceCount": $b.InstanceCount, "seconds": $seconds, '
+    '"basis": $basis, "hourlyUsd": $hourly, "usd": $hourly * $b.InstanceCount * $seconds / 3600, '
+    '"priceSource": {source}}}'
+    ") }}; "
+    "$steps := {{{steps}}}; "
+    '{{"steps": $steps, "usd": $sum([$steps.*.usd]), "region": $region, "prices": {source}}})'
+)

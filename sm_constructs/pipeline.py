@@ -40,7 +40,7 @@ from ._iam_facts import (
     SCHEDULER_PRINCIPAL,
     VIA_SERVICE,
 )
-from ._memo import json_path
+from ._memo import json_path, node_id
 from ._nag import acknowledge, acknowledge_in_packs, bucket_prefix_findings, iam5, state_machine_executions
 from ._validation import (
     Problems,
@@ -53,7 +53,7 @@ from ._validation import (
     typed,
 )
 from ._workflow import NotifiedWorkflow
-from .cost import USES, JobCost, JobState, PriceTable, dollars, worst_case
+from .cost import USES, JobCost, JobState, PriceTable, dollars, manifest_cost, manifest_prices, worst_case
 from .graph import (
     MAX_BRANCHES,
     MAX_STATE_NAME,
@@ -681,8 +681,10 @@ class MlPipeline(NotifiedWorkflow):
         )
 
     def _manifest_states(self, manifest: RunManifest) -> sfn.Chain:
-        """The run manifest: the input, every step's result, the data fingerprints, the lineage."""
+        """The run manifest: the input, every step's result, the data fingerprints, the lineage, what
+        each job cost (computed in-state by a JSONata ``ManifestCost`` state: JSONPath cannot multiply)."""
         facts: dict[str, Any] = {"input": sfn.JsonPath.object_at("$.input"), "steps": sfn.JsonPath.object_at("$.steps")}
+        facts["cost"] = sfn.JsonPath.object_at("$.cost")
         if self._cached:
             facts["cache"] = sfn.JsonPath.object_at("$.cache")
         if self._lineage:
@@ -692,7 +694,25 @@ class MlPipeline(NotifiedWorkflow):
             }
         build, put = manifest_states(self, manifest, facts=facts)
         self._catch(put, "Manifest", False)
-        return sfn.Chain.start(build).next(put)
+        return sfn.Chain.start(self._cost_state()).next(build).next(put)
+
+    def _cost_state(self) -> sfn.Pass:
+        """``$.cost``: what each job step of the run cost (:func:`sm_constructs.cost.manifest_cost`), priced
+        from the repository's table in the run's region (read from its execution ARN)."""
+        steps = {
+            node_id(n.what): n.what.api.operation
+            for n in self.graph.all_nodes()
+            if isinstance(n.what, SageMakerDefinition) and n.what.sync
+        }
+        region = Stack.of(self).region
+        prices = manifest_prices(self._job_states(), region=None if is_token(region) else region)
+        expression = manifest_cost(steps, prices, source=PriceTable.load().describe())
+        return sfn.Pass.jsonata(
+            self,
+            "ManifestCost",
+            outputs=f"{{% $merge([$states.input, {{'cost': {expression}}}]) %}}",
+            comment="What each job of the run cost: its billed seconds x instances x the price table's hourly price",
+        )
 
     def _render(self, plan: Node | Series | Group, *, in_branch: bool) -> sfn.IChainable:
         """The states of a part of the layout; inside a ``Parallel`` branch a failure ends the branch
@@ -1077,14 +1097,17 @@ class MlPipeline(NotifiedWorkflow):
         """The worst-case cost of each job step of a run (:func:`sm_constructs.cost.worst_case`), in the
         stack's region (the price table's default region for an environment-agnostic stack)."""
         region = Stack.of(self).region
-        jobs = [
+        defaults = {f.name: f.default for f in self.inputs if not f.required}
+        return worst_case(self._job_states(), defaults, region=None if is_token(region) else region)
+
+    def _job_states(self) -> list[JobState]:
+        """The job steps of a run as rendered (:class:`~sm_constructs.cost.JobState`)."""
+        return [
             JobState(d.node.id, d.api.operation, d.request_parameters(), int(t.to_seconds()) if t else None)
             for d in self.definitions
             if d.api.operation in USES
             for t in [d.default_timeout()]
         ]
-        defaults = {f.name: f.default for f in self.inputs if not f.required}
-        return worst_case(jobs, defaults, region=None if is_token(region) else region)
 
     def _check_budget(self, budget: float, *, has_fan_out: bool) -> None:
         problems = Problems.at(type(self).__name__, self)

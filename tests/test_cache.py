@@ -127,12 +127,18 @@ def test_lookups_find_completed_jobs_only(built):
     assert '"StringGreaterThanEqualsPath": "$.cache.Prepare.cutoff"' in choice
 
 
+def _reused(selector):
+    """A hit's selection: the task's, marked Reused, without what this run was billed for (it ran no job)."""
+    return {**{k: v for k, v in selector.items() if k != "Billing"}, "Reused": True}
+
+
 def test_a_hit_has_the_shape_of_the_task_result(built):
     states = built["states"]
     train, hit = states["Train"], states["TrainCacheHit"]
-    assert hit["Parameters"] == train["ResultSelector"] and hit["ResultPath"] == train["ResultPath"]
+    assert "Billing" in train["ResultSelector"] and "Billing" in states["Prepare"]["ResultSelector"]
+    assert hit["Parameters"] == _reused(train["ResultSelector"]) and hit["ResultPath"] == train["ResultPath"]
     prepare, hit = states["Prepare"], states["PrepareCacheHit"]
-    assert hit["ResultSelector"] == prepare["ResultSelector"] and hit["ResultPath"] == prepare["ResultPath"]
+    assert hit["ResultSelector"] == _reused(prepare["ResultSelector"]) and hit["ResultPath"] == prepare["ResultPath"]
     assert hit["Resource"].endswith(":states:::aws-sdk:sagemaker:describeProcessingJob")
     # both paths continue with the same next state
     assert states["TrainCacheHit"].get("Next") == states["Train"].get("Next")

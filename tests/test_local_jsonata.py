@@ -78,4 +78,3 @@ def test_a_failed_evaluation_is_a_query_evaluation_error(expression, cause):
     described = _jsonata(expression)
     assert described["status"] == "FAILED" and described["error"] == "States.QueryEvaluationError"
     assert cause in described["cause"]
-

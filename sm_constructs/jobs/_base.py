@@ -30,6 +30,7 @@ from .._iam_facts import EVENTS_RULE_ACTIONS, PASSED_TO_SERVICE, SAGEMAKER_PRINC
 from .._memo import attribute, json_path, node_id, stack_memo, statement
 from .._notify import failure_path
 from .._validation import ConstructValidationError, Problems, carry, check_request, traced, whole_days
+from ..cost import billing_selector
 from ..state_machine import MlStateMachine
 from ._task import (
     QUOTA_ERRORS,
@@ -199,6 +200,12 @@ class SageMakerDefinition(Construct):
     def result_selector(self) -> dict[str, Any] | None:
         """What the task keeps of the API response (the ``.sync`` Describe output is large)."""
         return None
+
+    def task_result_selector(self) -> dict[str, Any] | None:
+        """The task's ``ResultSelector``: :meth:`result_selector` and, for a job the run manifest prices,
+        what it is billed for (``Billing``: :func:`sm_constructs.cost.billing_selector`)."""
+        selected = {**(self.result_selector() or {}), **(billing_selector(self.api.operation) if self.sync else {})}
+        return selected or None
 
     @property
     def sync(self) -> bool:
@@ -398,7 +405,7 @@ class SageMakerDefinition(Construct):
             resource=integration_arn(self, self.api.create_action, sync=self.sync, sdk=self.api.sdk),
             parameters=self.request_parameters(),
             policy_statements=self.policy_statements(),
-            result_selector=self.result_selector(),
+            result_selector=self.task_result_selector(),
             result_path=result_path,
             timeout=timeout if timeout is not None else self.default_timeout(),
             comment=comment,

@@ -32,7 +32,7 @@ numbers have five digits until the year 2243, so a string comparison orders them
 
 **On a hit** the step's result is the earlier job's description passed through the same result
 selector as the ``.sync`` task's, so later steps read the same fields (and so the earlier job's
-output locations); no job is created. **On a miss** the job runs as usual, tagged with the key.
+output locations), with ``"Reused": true``; no job is created. **On a miss** the job runs as usual, tagged with the key.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from .._iam_facts import (
 from .._memo import node_id, statement
 from .._nag import acknowledge, iam5
 from .._validation import Problems
+from ..cost import REUSED_KEY
 from ._common import CODE_CHANNEL
 from ._task import SageMakerTask, add_default_retry, integration_arn
 
@@ -291,6 +292,9 @@ class CachedStep(BuiltFragment):
         #: Whether the job's name carries the key index (processing jobs; see the module docs).
         self.indexed = api.operation != "CreateTrainingJob"
         choice = sfn.Choice(self, f"{id}CacheHitOrMiss")
+        #: A hit's result: the earlier job selected as the task selects its own, marked ``Reused`` (it ran no
+        #: job in this run, so the run manifest prices it at nothing).
+        reused = {**(definition.result_selector() or {}), REUSED_KEY: True}
         if api.operation == "CreateTrainingJob":
             lookup = SageMakerTask(
                 self,
@@ -319,7 +323,7 @@ class CachedStep(BuiltFragment):
             self.hit: sfn.State = _pass(
                 self,
                 f"{id}CacheHit",
-                parameters=dict(definition.result_selector() or {}),
+                parameters=reused,
                 result_path=task.state_json.get("ResultPath", f"$.steps.{id}"),
                 InputPath=f"{base}.found.jobs[0]",
                 Comment="The earlier job's description, selected as the task selects its result",
@@ -366,7 +370,7 @@ class CachedStep(BuiltFragment):
                 resource=integration_arn(definition, "describeProcessingJob", sync=False, sdk=True),
                 parameters={"ProcessingJobName.$": f"{base}.candidates.names[0]"},
                 policy_statements=[read_own],
-                result_selector=definition.result_selector(),
+                result_selector=reused,
                 result_path=task.state_json.get("ResultPath", f"$.steps.{id}"),
                 comment="The earlier job's description, selected as the task selects its result",
             )
