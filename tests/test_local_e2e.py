@@ -13,6 +13,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from sm_constructs import cli
+from sm_constructs.cost import actual_cost
 from sm_constructs.local.cli.demo import (
     ACCOUNT_ID,
     REGION,
@@ -266,6 +267,22 @@ def _assert_lineage(local, capsys, execution_arn, version_arn):
     assert manifest["cache"]["Preprocess"]["data"][0]["fingerprint"] in out
     assert manifest["lineage"]["context"].endswith(":context/" + manifest["lineage"]["context"].split("/")[-1])
     assert len(manifest["lineage"]["actions"]) == 5
+    # what each job cost, computed in-state: the figure the run summary prints (cost.actual_cost)
+    sm = local["session"].client("sagemaker")
+    priced = {step: c for step, c in manifest["cost"]["steps"].items() if "seconds" in c}
+    assert {"processing", "training", "transform"} <= {c["use"] for c in priced.values()}, manifest["cost"]
+    for step, figure in priced.items():
+        expected = actual_cost(sm, step, manifest["steps"][step], region=sm.meta.region_name)
+        assert expected is not None and expected.problem is None, step
+        assert (figure["instanceType"], figure["instanceCount"], figure["hourlyUsd"], figure["basis"]) == (
+            expected.instance_type,
+            expected.instance_count,
+            expected.hourly,
+            expected.basis,
+        )
+        assert figure["seconds"] == pytest.approx(expected.seconds, abs=0.001), step
+        assert figure["usd"] == pytest.approx(expected.usd, abs=1e-6), step
+    assert manifest["cost"]["usd"] == pytest.approx(sum(c["usd"] for c in manifest["cost"]["steps"].values()))
     # the version reused the artifact SageMaker knows by its URI: one artifact per source
     sm = local["session"].client("sagemaker")
     assert len(sm.list_artifacts(SourceUri=version_arn)["ArtifactSummaries"]) == 1

@@ -251,7 +251,7 @@ def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_reg
     assert (2, "Model", "$.steps.Train.ModelArtifacts") in writes
     assert (4, "ModelPackage", "$.steps.Register.ModelPackageArn") in writes
     # the lineage comes last, before the manifest, and a failure of it is notified as the step "Lineage"
-    assert pipeline["States"]["LineageArtifacts"]["Next"] == "Manifest"
+    assert pipeline["States"]["LineageArtifacts"]["Next"] == "ManifestCost"
 
 
 def test_lineage_deployment_records_the_endpoint_and_the_batch_transform(template):
@@ -287,8 +287,9 @@ def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):
 
 def test_each_run_writes_its_manifest_encrypted_under_runs(template, pipeline):
     build, put = pipeline["States"]["Manifest"], pipeline["States"]["WriteManifest"]
+    assert pipeline["States"]["ManifestCost"]["Next"] == "Manifest"
     assert build["Next"] == "WriteManifest" and put["Next"] == "PipelineSucceeded"
-    assert {"input.$", "steps.$", "cache.$", "lineage"} <= set(build["Parameters"])
+    assert {"input.$", "steps.$", "cache.$", "lineage", "cost.$"} <= set(build["Parameters"])
     assert put["Parameters"]["Key.$"] == "States.Format('runs/{}/manifest.json', $$.Execution.Name)"
     assert put["Parameters"]["ServerSideEncryption"] == "aws:kms" and put["Parameters"]["SSEKMSKeyId"]
     assert put["Retry"][0]["ErrorEquals"] == ["S3.S3Exception"]
