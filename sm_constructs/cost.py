@@ -17,7 +17,11 @@ requests, so the same function prices a construct at synth and a deployed state 
 BillableTimeInSeconds by the number of instances (InstanceCount) in your training cluster to get
 the total compute time SageMaker bills you"); processing and transform jobs their duration
 (``ProcessingEndTime`` − ``ProcessingStartTime``, ``TransformEndTime`` − ``TransformStartTime``)
-× instance count. A step that reused an earlier job (step caching) costs nothing in this run.
+× instance count (managed spot training too: its ``BillableTimeInSeconds`` is what is billed). A
+step that reused an earlier job (step caching) costs nothing in this run. :data:`BILLING` says where
+each kind of job's description holds these fields; :func:`actual_cost` reads them from SageMaker,
+and the run manifest from the step's result, which keeps them (:func:`billing_selector`), in a
+JSONata state (:func:`manifest_cost`) that applies the same rule to the same table.
 """
 
 from __future__ import annotations

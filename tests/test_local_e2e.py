@@ -270,7 +270,7 @@ def _assert_lineage(local, capsys, execution_arn, version_arn):
     # what each job cost, computed in-state: the figure the run summary prints (cost.actual_cost)
     sm = local["session"].client("sagemaker")
     priced = {step: c for step, c in manifest["cost"]["steps"].items() if "seconds" in c}
-    assert {"processing", "training", "transform"} <= {c["use"] for c in priced.values()}, manifest["cost"]
+    assert {"processing", "training"} <= {c["use"] for c in priced.values()}, manifest["cost"]
     for step, figure in priced.items():
         expected = actual_cost(sm, step, manifest["steps"][step], region=sm.meta.region_name)
         assert expected is not None and expected.problem is None, step
