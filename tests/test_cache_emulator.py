@@ -158,9 +158,16 @@ def test_identical_input_hits_without_creating_jobs_and_outputs_the_same_shape(e
     assert second["status"] == "SUCCEEDED", second["described"].get("cause")
     assert (_ran(second, "Prepare"), _ran(second, "Train")) == ("hit", "hit")
     assert _jobs(emulator) == jobs  # no job created
-    # a hit's step output is the earlier job's, in the shape the .sync task gives
+    # a hit's step output is the earlier job's, in the shape the .sync task gives, marked Reused and
+    # without what this run was billed for (it ran no job; the run manifest prices it at nothing)
     # (timestamps inside come as each integration writes them: epoch ms from .sync, text from the SDK)
-    assert _without_times(second["output"]["steps"]) == _without_times(first["output"]["steps"])
+    hits, misses = second["output"]["steps"], first["output"]["steps"]
+    assert {step: hits[step].pop("Reused") for step in hits} == {"Prepare": True, "Train": True}
+    assert {step: set(misses[step].pop("Billing")) for step in misses} == {
+        "Prepare": {"InstanceType", "InstanceCount", "ProcessingStartTime", "ProcessingEndTime"},
+        "Train": {"InstanceType", "InstanceCount", "BillableTimeInSeconds"},
+    }
+    assert _without_times(hits) == _without_times(misses)
     assert set(first["output"]["steps"]["Train"]) >= {"TrainingJobName", "ModelArtifacts", "FinalMetrics"}
     # the reused outputs are the first run's locations (this run wrote nothing of its own)
     assert "/identical-1/" in second["output"]["steps"]["Train"]["ModelArtifacts"]
