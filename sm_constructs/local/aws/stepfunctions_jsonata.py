@@ -29,7 +29,7 @@ import json
 import math
 import random
 import uuid
-from typing import Any
+from typing import Any, cast
 
 __all__ = ["STEP_FUNCTIONS_FUNCTIONS", "JSONataError", "evaluate", "install"]
 
@@ -167,6 +167,8 @@ def _query_evaluation_error(env: Any, expression: str, message: str) -> Exceptio
             env=env,
             error_name=name,
             event_type=HistoryEventType.EvaluationFailed,
-            event_details=EventDetails(evaluationFailedEventDetails=details),
+            event_details=cast(Any, EventDetails)(
+                evaluationFailedEventDetails=details
+            ),  # moto's TypedDict lists every kind
         )
     )
