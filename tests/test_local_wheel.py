@@ -34,7 +34,7 @@ def _sh(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None =
 
 
 def test_wheel_provides_the_local_extra_and_the_reference_app(venv):
-    probe = "import moto, numpy, pandas, sklearn, xgboost, sm_constructs.local.cli.demo as d;print(d.reference_app())"
+    probe = "import jsonata, moto, numpy, pandas, sklearn, xgboost, sm_constructs.local.cli.demo as d;print(d.reference_app())"
     where = Path(_sh(venv / "bin" / "python", "-c", probe, cwd=venv).strip())
     assert where.is_relative_to(venv) and (where / "app.py").is_file()
     assert (where / "reference" / "data" / "churn.csv").is_file()
