@@ -32,7 +32,8 @@ numbers have five digits until the year 2243, so a string comparison orders them
 
 **On a hit** the step's result is the earlier job's description passed through the same result
 selector as the ``.sync`` task's, so later steps read the same fields (and so the earlier job's
-output locations), with ``"Reused": true``; no job is created. **On a miss** the job runs as usual, tagged with the key.
+output locations), with ``"Reused": true``; no job is created. **On a miss** the job runs as usual,
+tagged with the key.
 """
 
 from __future__ import annotations
