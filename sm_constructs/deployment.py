@@ -355,8 +355,7 @@ class ModelDeployment(NotifiedWorkflow):
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
         if self._record_lineage:
-            recorded = [lineage_step(self.endpoint, model=self.model), lineage_step(self.batch_transform)]
-            steps = [s for s in recorded if s is not None]
+            steps = [*lineage_step(self.endpoint, model=self.model), *lineage_step(self.batch_transform)]
             prefix = lineage_prefix(self.node.path)
             chain = chain.next(RunLineage(self, "Lineage", prefix=prefix, steps=steps, failure=self._failure))
         if smoke_test is not None:

@@ -65,6 +65,7 @@ from .jobs.processing import ProcessingDefinition
 from .jobs.registry import ModelRegistrationDefinition
 from .jobs.training import TrainingDefinition
 from .jobs.transform import TransformDefinition
+from .jobs.tuning import TuningDefinition
 
 __all__ = ["LineageArtifact", "LineageStep", "RunLineage", "acknowledge_lineage", "lineage_prefix", "lineage_step"]
 
@@ -77,29 +78,42 @@ MAX_PREFIX = 40
 _MD5_HEX = 32
 #: Where a run's lineage facts live in the state.
 _BASE = "$.lineage"
+#: Where a lineage error is kept: not ``$.error``, which on the failure path holds the run's own.
+_ERROR = "$.lineage.error"
 #: ``<prefix>-<MD5 of the execution ARN>``: a valid name whatever the execution is called.
 _RUN_NAME = "States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
 
 
 @dataclass(frozen=True)
 class LineageArtifact:
-    """Something a step read or wrote: its ``ArtifactType`` and its URI (a literal or a JSONPath /
-    intrinsic expression evaluated at the end of the run)."""
+    """Something a step read or wrote: its ``ArtifactType`` and its URI (a literal, a JSONPath, or a
+    ``States.Format`` of those, read when the run's lineage is recorded). ``versions``: where the
+    step's cache lookup put this input's listing (``$.cache.<step>.data[<i>]``): when it holds a
+    fingerprint, the URI is recorded as ``<uri>#sha256=<fingerprint>``."""
 
     type: str
     uri: str
+    versions: str | None = None
 
 
 @dataclass(frozen=True)
 class LineageStep:
     """One step of a run as an action: its state id, ``ActionType``, source (the ARN of what it
-    ran or made) and the artifacts it read (``inputs``) and wrote (``outputs``)."""
+    ran or made) and the artifacts it read (``inputs``) and wrote (``outputs``).
+
+    ``ran``: the JSONPath that is present once the step has run (default: ``source``); a step of a
+    ``Condition`` branch not taken, or after the step a run failed at, is not recorded.
+    ``failed_arn``: the field of the job's description (``Describe*``) that holds its ARN: when the
+    run fails at this step and the failure's cause is that description (a ``.sync`` job that ended
+    Failed or Stopped), the job is recorded as a ``Failed`` action with what it read."""
 
     id: str
     type: str
     source: str
     inputs: Sequence[LineageArtifact] = field(default_factory=tuple)
     outputs: Sequence[LineageArtifact] = field(default_factory=tuple)
+    ran: str | None = None
+    failed_arn: str | None = None
 
 
 def _slug(text: str) -> str:
@@ -122,19 +136,6 @@ def _value(key: str, value: str) -> dict[str, Any]:
     return dict(sfn.FieldUtils.render_object({key: value}) or {})
 
 
-#: The States Language's limit on a state name.
-MAX_STATE_NAME = 80
-
-
-def _state_name(step: str, what: str) -> str:
-    """``Lineage<step><what>``, within :data:`MAX_STATE_NAME` (a long step id is cut and told apart by a hash)."""
-    name = f"Lineage{step}{what}"
-    if len(name) <= MAX_STATE_NAME:
-        return name
-    digest = hashlib.sha256(step.encode()).hexdigest()[:8]
-    return f"Lineage{step[: MAX_STATE_NAME - len('Lineage') - len(what) - 8]}{digest}{what}"
-
-
 def _uri(value: Any) -> str:
     """A rendered request value (a literal, or a token of a JSONPath) as the expression a Pass reads."""
     rendered = _value("v", value)
@@ -150,27 +151,30 @@ def model_artifact(model: Any) -> LineageArtifact | None:
     return LineageArtifact("Model", _uri(model.model_data_url))
 
 
-def lineage_step(what: Any, *, data: Mapping[str, str] | None = None, model: Any = None) -> LineageStep | None:
-    """The lineage of one step of a workflow, from its definition (``None`` for a step that runs
-    nothing lineage records: a model, an endpoint config, a tuning job, an approval).
+def lineage_step(what: Any, *, data: Mapping[str, str] | None = None, model: Any = None) -> list[LineageStep]:
+    """The lineage of one step of a workflow, from its definition: its actions (none for a step that
+    runs nothing lineage records: a model, an endpoint config, an approval; two for a tuning job:
+    the tuning job and its best training job, which made the model).
 
-    :param data: by input name, the expression of a cached input's versioned URI (replacing its URI).
+    :param data: by input name, where the step's cache lookup lists that input (:func:`versioned_uris`).
     :param model: the model an :class:`EndpointDeployment` serves.
     """
     data = data or {}
     if isinstance(what, EndpointDeployment):
         inputs = [a for a in [model_artifact(model)] if a is not None]
-        return LineageStep(what.node.id, "ModelDeployment", what.endpoint_arn, inputs=inputs)
+        # <id>Start writes $.steps.<id>.Busy before the endpoint is created or updated
+        return [LineageStep(what.node.id, "ModelDeployment", what.endpoint_arn, inputs, ran=f"$.steps.{what.node.id}")]
     if not isinstance(what, SageMakerDefinition):
-        return None
+        return []
     id, result = what.node.id, f"$.steps.{what.node.id}"
     request = what.render_request()
+
+    def read(kind: str, name: str, uri: Any) -> LineageArtifact:
+        return LineageArtifact("Code" if name == CODE_CHANNEL else kind, _uri(uri), data.get(name))
+
     if isinstance(what, ProcessingDefinition):
         inputs = [
-            LineageArtifact(
-                "Code" if i["InputName"] == CODE_CHANNEL else "DataSet",
-                data.get(i["InputName"], _uri(i["S3Input"]["S3Uri"])),
-            )
+            read("DataSet", i["InputName"], i["S3Input"]["S3Uri"])
             for i in request.get("ProcessingInputs", [])
             if "S3Input" in i
         ]
@@ -179,48 +183,180 @@ def lineage_step(what: Any, *, data: Mapping[str, str] | None = None, model: Any
             LineageArtifact("DataSet", f"{result}.Outputs[{i}]")
             for i, _ in enumerate(request.get("ProcessingOutputConfig", {}).get("Outputs", []))
         ]
-        return LineageStep(id, "ProcessingJob", f"{result}.ProcessingJobArn", inputs=inputs, outputs=outputs)
-    if isinstance(what, TrainingDefinition):
+        source = f"{result}.ProcessingJobArn"
+        return [LineageStep(id, "ProcessingJob", source, inputs, outputs, failed_arn="ProcessingJobArn")]
+    if isinstance(what, TuningDefinition | TrainingDefinition):
+        spec = request.get("TrainingJobDefinition", request)
         inputs = [
-            LineageArtifact(
-                "Code" if c["ChannelName"] == CODE_CHANNEL else "DataSet",
-                data.get(c["ChannelName"], _uri(c["DataSource"]["S3DataSource"]["S3Uri"])),
-            )
-            for c in request.get("InputDataConfig", [])
+            read("DataSet", c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"])
+            for c in spec.get("InputDataConfig", [])
             if "S3DataSource" in c.get("DataSource", {})
         ]
-        inputs.append(LineageArtifact("Image", f"{result}.Image"))
-        outputs = [LineageArtifact("Model", f"{result}.ModelArtifacts")]
-        return LineageStep(id, "TrainingJob", f"{result}.TrainingJobArn", inputs=inputs, outputs=outputs)
+        image = LineageArtifact("Image", f"{result}.Image")
+        model_out = [LineageArtifact("Model", f"{result}.ModelArtifacts")]
+        if isinstance(what, TrainingDefinition):
+            source = f"{result}.TrainingJobArn"
+            return [LineageStep(id, "TrainingJob", source, [*inputs, image], model_out, failed_arn="TrainingJobArn")]
+        tuning = LineageStep(
+            id, "HyperParameterTuningJob", f"{result}.HyperParameterTuningJobArn", [*inputs, image],
+            failed_arn="HyperParameterTuningJobArn",
+        )
+        best = LineageStep(f"{id}Best", "TrainingJob", f"{result}.BestTrainingJobArn", [*inputs, image], model_out)
+        return [tuning, best]
     if isinstance(what, TransformDefinition):
-        source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+        source_uri = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
         inputs = [a for a in [model_artifact(what.model)] if a is not None]
-        inputs.append(LineageArtifact("DataSet", _uri(source)))
+        inputs.append(LineageArtifact("DataSet", _uri(source_uri)))
         outputs = [LineageArtifact("DataSet", f"{result}.OutputPath")]
-        return LineageStep(id, "TransformJob", f"{result}.TransformJobArn", inputs=inputs, outputs=outputs)
+        source = f"{result}.TransformJobArn"
+        return [LineageStep(id, "TransformJob", source, inputs, outputs, failed_arn="TransformJobArn")]
     if isinstance(what, ModelRegistrationDefinition):
         inputs = [LineageArtifact("Model", _uri(what.model_data_url))]
         outputs = [LineageArtifact("ModelPackage", f"{result}.ModelPackageArn")]
-        return LineageStep(id, "ModelRegistration", f"{result}.ModelPackageArn", inputs=inputs, outputs=outputs)
-    return None
+        return [LineageStep(id, "ModelRegistration", f"{result}.ModelPackageArn", inputs, outputs)]
+    return []
 
 
 def versioned_uris(step: str, inputs: Sequence[DataInput]) -> dict[str, str]:
-    """By input name, where :class:`RunLineage` puts a cached step's input URI with its fingerprint."""
-    return {d.name: f"$.lineage.data.{step}.d{i}" for i, d in enumerate(inputs)}
+    """By input name, where a cached step's lookup lists that input (its URI and fingerprint)."""
+    return {d.name: f"$.cache.{step}.data[{i}]" for i, d in enumerate(inputs)}
+
+
+def _quote(text: str) -> str:
+    """A JSONata string literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+_PATH_PART = re.compile(r"\.([^.\[]+)|(\[\d+\])")
+
+
+def _path(path: str) -> str:
+    """A JSONPath of the state (``$.a.b[0]``) or the context (``$$.Execution.Id``) as JSONata over
+    ``$i`` (the state) and ``$states.context``; a member that is not an identifier is back-quoted."""
+    root, rest = ("$states.context", path[2:]) if path.startswith("$$") else ("$i", path[1:])
+    out, at = [root], 0
+    while at < len(rest):
+        m = _PATH_PART.match(rest, at)
+        if m is None:
+            raise ValueError(f"not a plain JSONPath: {path}")
+        name, index = m.groups()
+        out.append(index if name is None else f".{name}" if name.isidentifier() else f".`{name}`")
+        at = m.end()
+    return "".join(out)
+
+
+def _intrinsic(text: str, at: int) -> tuple[str, str | None, int]:
+    """The argument at ``at`` of an intrinsic: ``(JSONata, the literal if it is a string literal, end)``."""
+    while text[at] == " ":
+        at += 1
+    if text[at] == "'":
+        end, chars = at + 1, []
+        while text[end] != "'":
+            if text[end] == "\\":
+                end += 1
+            chars.append(text[end])
+            end += 1
+        literal = "".join(chars)
+        return _quote(literal), literal, end + 1
+    call = re.compile(r"States\.(Format|ArrayGetItem)\(").match(text, at)
+    if call is not None:
+        args, at = [], call.end()
+        while True:
+            arg, literal, at = _intrinsic(text, at)
+            args.append((arg, literal))
+            while text[at] == " ":
+                at += 1
+            at += 1
+            if text[at - 1] == ")":
+                break
+        if call.group(1) == "ArrayGetItem":
+            return f"({args[0][0]})[{args[1][0]}]", None, at
+        template = args[0][1]
+        if template is None or template.count("{}") != len(args) - 1:
+            raise ValueError(f"not a States.Format this module reads: {text}")
+        pieces = template.split("{}")
+        joined = [_quote(pieces[0])] + [p for (arg, _), piece in zip(args[1:], pieces[1:]) for p in (arg, _quote(piece))]
+        return "(" + " & ".join(joined) + ")", None, at
+    end = at
+    while end < len(text) and text[end] not in ",) ":
+        end += 1
+    token = text[at:end]
+    if token.startswith(("$.", "$$.")):
+        return _path(token), None, end
+    if re.fullmatch(r"-?\d+(\.\d+)?", token):
+        return token, None, end
+    raise ValueError(f"not an expression this module reads: {text[at:]}")
+
+
+def jsonata_of(value: str) -> str:
+    """A value as :func:`lineage_step` writes it (a literal, a JSONPath, ``States.Format`` /
+    ``States.ArrayGetItem`` of those) as a JSONata expression over ``$i`` (the state): a path not
+    present in the state is then *undefined* (the step is left out), where JSONPath would fail."""
+    if value.startswith(("$.", "$$.")):
+        return _path(value)
+    if value.startswith("States."):
+        expression, _, end = _intrinsic(value, 0)
+        if end != len(value):
+            raise ValueError(f"not an expression this module reads: {value}")
+        return expression
+    return _quote(value)
+
+
+def plan_expression(steps: Sequence[LineageStep], names: Sequence[str]) -> str:
+    """The JSONata expression of a run's plan: ``{actions: [{source, name, type, status}],
+    artifacts: [{uri, type, edge, step}]}`` (``step``: the index of the action), over the steps
+    that ran (:attr:`LineageStep.ran` present) and the job the run failed at (``$.error.Step``,
+    its description as ``$.error.Cause``: :attr:`LineageStep.failed_arn`). An artifact whose URI
+    is not in the state (an output the step did not write) is left out."""
+
+    def artifacts(items: Sequence[LineageArtifact], edge: str) -> list[str]:
+        out = []
+        for a in items:
+            uri = jsonata_of(a.uri)
+            if a.versions is not None:
+                v = _path(a.versions)
+                uri = f"($v := {v}; $exists($v.fingerprint) ? $v.uri & '#sha256=' & $v.fingerprint : {uri})"
+            out.append(f"{{'uri': {uri}, 'type': {_quote(a.type)}, 'edge': '{edge}'}}")
+        return out
+
+    parts = []
+    for step, name in zip(steps, names, strict=True):
+        head = f"'name': $r & {_quote('-' + name)}, 'type': {_quote(step.type)}"
+        at = f"$e.Step = {_quote(step.id)}"
+        source, ran = jsonata_of(step.source), jsonata_of(step.ran or step.source)
+        status = f"{at} ? 'Failed' : 'Completed'"
+        wrote = ", ".join(artifacts(step.outputs, "Produced"))
+        part = (
+            f"$a := [{', '.join(artifacts(step.inputs, 'ContributedTo'))}]; $exists({ran}) ? "
+            f"{{'action': {{'source': {source}, {head}, 'status': {status}}}, 'artifacts': $append($a, [{wrote}])}}"
+        )
+        if step.failed_arn is not None:
+            # the cause of a .sync job that ended Failed or Stopped is its description (JSON, one line)
+            described = f'$contains($e.Cause, /^\\{{.*"{step.failed_arn}"/)'
+            failed = f"{{'source': $parse($e.Cause).{step.failed_arn}, {head}, 'status': 'Failed'}}"
+            part += f" : ({at} and {described}) ? {{'action': {failed}, 'artifacts': $a}}"
+        parts.append(f"({part})")
+    return (
+        f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; "
+        "{'actions': [$ran.action], 'artifacts': $reduce([$map($ran, function($p, $n) "
+        "{[$p.artifacts[$type(uri) = 'string'].$merge([$, {'step': $n}])]})], $append, [])})"
+    )
 
 
 class RunLineage(BuiltFragment):
-    """The states that record a run's lineage (see the module): the run's context, a Map over the
-    steps' actions, then a Map over their artifacts and associations, one at a time (so that two
-    items with one URI share one artifact).
+    """The states that record a run's lineage (see the module): the run's context, the plan (a
+    JSONata state: the steps that ran, each with what it read and wrote), a Map over the steps'
+    actions, then a Map over their artifacts and associations, one at a time (so that two items with
+    one URI share one artifact).
 
     :param prefix: the entities' name prefix (:func:`lineage_prefix`).
-    :param steps: the steps, in run order.
-    :param versioned: by step id, the data inputs a cached step fingerprinted (their URIs become
-        ``<uri>#sha256=<fingerprint>`` when this run fingerprinted them, else stay plain). Default: - none.
+    :param steps: the steps, in run order; a step is recorded when it ran (:attr:`LineageStep.ran`).
     :param failure: where a failure goes (``$.error`` holds it): a lineage call that fails for
-        another reason than "already exists" fails the run, as any step would.
+        another reason than "already exists" fails the run as the step ``<id>``, as any step would.
+    :param failed_runs: the workflow's failure path enters these states too (with ``$.error`` the
+        run's error, ``$.error.Step`` the step it failed at): they record what ran, the failed job,
+        then go on to ``failure`` with the run's own error (a lineage error then is kept in
+        ``$.lineage.error`` and does not replace it). Default: False.
     """
 
     def __init__(
@@ -231,10 +367,10 @@ class RunLineage(BuiltFragment):
         prefix: str,
         steps: Sequence[LineageStep],
         failure: sfn.IChainable,
-        versioned: Mapping[str, Sequence[DataInput]] | None = None,
+        failed_runs: bool = False,
     ) -> None:
         super().__init__(scope, id)
-        self._id, self._failure = id, failure
+        self._id = id
         context_arn = sagemaker_arn(self, "context", f"{prefix}-*")
         action_arn = sagemaker_arn(self, "action", f"{prefix}-*")
         self._artifact_arn = sagemaker_arn(self, "artifact", "*")
@@ -243,48 +379,53 @@ class RunLineage(BuiltFragment):
                 self, actions=list(LINEAGE_ASSOCIATE_ACTIONS), resources=[context_arn, action_arn, self._artifact_arn]
             )
         ]
+        named = sfn.Pass(
+            self,
+            f"{id}Failed",
+            parameters={"Error.$": f"{_ERROR}.Error", "Cause.$": f"{_ERROR}.Cause", "Step": id},
+            result_path="$.error",
+        )
+        named.next(failure)
+        #: where a lineage error goes: the failure path, named as this step (a run that already failed
+        #: keeps its own error)
+        self._failure: sfn.IChainable = named
+        if failed_runs:
+            self._failure = (
+                sfn.Choice(self, f"{id}Error").when(sfn.Condition.is_present("$.error"), failure).otherwise(named)
+            )
         names = sfn.Pass(
             self,
             f"{id}Names",
-            parameters={"run.$": _RUN_NAME.format(prefix=prefix), "data": {}},
+            parameters={"run.$": _RUN_NAME.format(prefix=prefix)},
             result_path=_BASE,
             comment="The run's lineage names: <prefix>-<MD5 of the execution ARN> (valid whatever the execution name)",
         )
-        chain = sfn.Chain.start(names)
-        for step_id, inputs in (versioned or {}).items():
-            chain = chain.next(self._versions(step_id, inputs))
         context, plan = self._context(context_arn, self._plan(prefix, steps))
-        chain.next(context)
+        names.next(context)
         artifacts = self._artifacts()
         plan.next(self._actions(action_arn)).next(artifacts)
         self._start = names
         self._ends = [artifacts]
+        if failed_runs:
+            recorded = sfn.Choice(self, f"{id}Recorded", comment="A failed run goes on to its failure path")
+            recorded.when(sfn.Condition.is_present("$.error"), failure)
+            artifacts.next(recorded)
+            # the Choice's default is the state after these (``DefaultAsNext``); the failure path ends in Fail
+            self._ends = [e for e in recorded.afterwards(include_otherwise=True).end_states if not isinstance(e, sfn.State)]
 
     def _catch(self, state: Any) -> None:
-        state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+        state.add_catch(self._failure, errors=["States.ALL"], result_path=_ERROR)
 
     def _plan(self, prefix: str, steps: Sequence[LineageStep]) -> sfn.Pass:
-        """``$.lineage.plan``: the actions (one per step) and the artifacts (one per read or write)."""
-        return sfn.Pass(
+        """``$.lineage.plan``: the actions (one per step that ran, and the job a failed run failed at)
+        and the artifacts (one per read or write), computed by one JSONata state (:func:`plan_expression`)."""
+        names = self._step_names(prefix, steps)
+        expression = plan_expression(steps, names)
+        return sfn.Pass.jsonata(
             self,
             f"{self._id}Plan",
-            parameters={
-                "actions": [
-                    {
-                        **_value("source", step.source),
-                        "name.$": f"States.Format('{{}}-{{}}', {_BASE}.run, '{name}')",
-                        "type": step.type,
-                    }
-                    for step, name in zip(steps, self._step_names(prefix, steps), strict=True)
-                ],
-                "artifacts": [
-                    {**_value("uri", artifact.uri), "type": artifact.type, "step": i, "edge": edge}
-                    for i, step in enumerate(steps)
-                    for edge, artifacts in (("ContributedTo", step.inputs), ("Produced", step.outputs))
-                    for artifact in artifacts
-                ],
-            },
-            result_path=f"{_BASE}.plan",
+            outputs=f"{{% $merge([$states.input, {{'lineage': $merge([$states.input.lineage, {{'plan': {expression}}}])}}]) %}}",
+            comment="The steps that ran (their results are present), each with what it read and wrote",
         )
 
     def _context(self, context_arn: str, plan: sfn.Pass) -> tuple[SageMakerTask, sfn.Pass]:
@@ -313,7 +454,9 @@ class RunLineage(BuiltFragment):
             result_path=f"{_BASE}.context",
         )
         create_run.next(plan)
-        self._exists_then(create_run, f"{id}RunExists", describe_run.next(plan), otherwise=self._failure)
+        self._exists_then(
+            create_run, f"{id}RunExists", describe_run.next(plan), otherwise=self._failure, error=_ERROR
+        )
         for call in (create_run, describe_run):
             self._catch(call)
         return create_run, plan
@@ -349,7 +492,7 @@ class RunLineage(BuiltFragment):
                 "ActionName.$": "$.item.name",
                 "ActionType.$": "$.item.type",
                 "Source": {"SourceUri.$": "$.item.source"},
-                "Status": "Completed",
+                "Status.$": "$.item.status",
             },
             statements,
             result_selector={"arn.$": "$.ActionArn"},
@@ -424,32 +567,6 @@ class RunLineage(BuiltFragment):
         self._catch(artifacts)
         return artifacts
 
-    def _versions(self, step: str, inputs: Sequence[DataInput]) -> sfn.Chain:
-        """``$.lineage.data.<step>.d<i>``: each input's URI with the fingerprint this run's cache
-        lookup listed (``$.cache.<step>.data``), or the plain URI when it did not (a step run uncached,
-        or resumed)."""
-        cache = f"$.cache.{step}.data"
-        versioned = sfn.Pass(
-            self,
-            _state_name(step, "Versions"),
-            parameters={
-                f"d{i}.$": f"States.Format('{{}}#sha256={{}}', {cache}[{i}].uri, {cache}[{i}].fingerprint)"
-                for i, _ in enumerate(inputs)
-            },
-            result_path=f"$.lineage.data.{step}",
-        )
-        plain = sfn.Pass(
-            self,
-            _state_name(step, "Uris"),
-            parameters={
-                f"d{i}{'.$' if 'uri.$' in d.value else ''}": next(iter(d.value.values())) for i, d in enumerate(inputs)
-            },
-            result_path=f"$.lineage.data.{step}",
-        )
-        choice = sfn.Choice(self, _state_name(step, "Data"))
-        choice.when(sfn.Condition.is_present(f"{cache}[{len(inputs) - 1}].fingerprint"), versioned)
-        return choice.otherwise(plain).afterwards()
-
     @staticmethod
     def _step_names(prefix: str, steps: Sequence[LineageStep]) -> list[str]:
         """Each step's part of its action name: its id as a slug, distinct within the run, within
@@ -493,16 +610,22 @@ class RunLineage(BuiltFragment):
         )
 
     def _exists_then(
-        self, task: SageMakerTask, id: str, then: sfn.IChainable, *, otherwise: sfn.IChainable | None = None
+        self,
+        task: SageMakerTask,
+        id: str,
+        then: sfn.IChainable,
+        *,
+        otherwise: sfn.IChainable | None = None,
+        error: str = "$.error",
     ) -> None:
         """When ``task`` fails because what it creates already exists, go on with ``then``; any other
         failure goes to ``otherwise`` (default: a Fail state, which inside a Map fails the Map, whose
-        catch handles it)."""
+        catch handles it). ``error``: where the caught error is kept (inside a Map, the item's own)."""
         if otherwise is None:
-            otherwise = sfn.Fail(self, f"{id}Not", error_path="$.error.Error", cause_path="$.error.Cause")
+            otherwise = sfn.Fail(self, f"{id}Not", error_path=f"{error}.Error", cause_path=f"{error}.Cause")
         exists = sfn.Choice(self, id)
-        exists.when(sfn.Condition.string_matches("$.error.Cause", ALREADY_EXISTS_CAUSE), then).otherwise(otherwise)
-        task.add_catch(exists, errors=[ALREADY_EXISTS_ERROR], result_path="$.error")
+        exists.when(sfn.Condition.string_matches(f"{error}.Cause", ALREADY_EXISTS_CAUSE), then).otherwise(otherwise)
+        task.add_catch(exists, errors=[ALREADY_EXISTS_ERROR], result_path=error)
 
 
 def acknowledge_lineage(role: Any) -> None:

@@ -404,6 +404,8 @@ class MlPipeline(NotifiedWorkflow):
             "PipelineFailed", _FAILURE_SUBJECT, {"step": sfn.JsonPath.string_at("$.error.Step")}
         )
         self._failures: dict[str, sfn.IChainable] = {}
+        #: the top-level failure states that lead to the run's lineage, until it is built
+        self._unrecorded: list[sfn.Pass] | None = [] if lineage else None
         self._reads_newest_version = False
         self._lineage = lineage
         self._manifest = manifest
@@ -658,27 +660,39 @@ class MlPipeline(NotifiedWorkflow):
         return self._input_states().next(resume)
 
     def _lineage_states(self, plan: Node | Series | Group) -> RunLineage:
-        """The run's lineage (:class:`RunLineage`): every step of the layout that ran a job, registered
-        a version or deployed an endpoint; a cached step's inputs with their data fingerprint."""
-        nodes = [n.what for n in plan_nodes(plan)]
+        """The run's lineage (:class:`RunLineage`), recorded by successful and failed runs alike (every
+        top-level catch leads here first): each step of the layout, and of its conditions' branches,
+        that ran a job, registered a version or deployed an endpoint; a cached step's inputs with
+        their data fingerprint."""
+        nodes = [n.what for n in self._recorded_nodes(plan)]
         model = next((what for what in nodes if isinstance(what, ModelDefinition)), None)
         fingerprinted = {c.node.scope.node.id: c.data_inputs for c in self._cached_steps if c.data_inputs}  # type: ignore[union-attr]
-        steps, versioned = [], {}
+        steps = []
         for what in nodes:
             inputs = fingerprinted.get(getattr(getattr(what, "node", None), "id", ""), [])
-            step = lineage_step(what, data=versioned_uris(what.node.id, inputs) if inputs else None, model=model)
-            if step is not None:
-                steps.append(step)
-                if inputs:
-                    versioned[step.id] = inputs
-        return RunLineage(
+            steps += lineage_step(what, data=versioned_uris(what.node.id, inputs) if inputs else None, model=model)
+        lineage = RunLineage(
             self,
             "Lineage",
             prefix=lineage_prefix(self.node.path),
             steps=steps,
-            versioned=versioned,
-            failure=self._failure_for("Lineage", False),
+            failure=self._failure,
+            failed_runs=True,
         )
+        for named in self._unrecorded:
+            named.next(lineage)
+        self._unrecorded = None
+        return lineage
+
+    def _recorded_nodes(self, plan: Node | Series | Group | None) -> list[Node]:
+        """The nodes of a layout in run order, each ``Condition`` followed by the nodes of its branches."""
+        out = []
+        for node in plan_nodes(plan):
+            out.append(node)
+            for branch in (node.then, node.otherwise):
+                if branch is not None:
+                    out += self._recorded_nodes(branch.layout(self._max_concurrency))
+        return out
 
     def _manifest_states(self, manifest: RunManifest) -> sfn.Chain:
         """The run manifest: the input, every step's result, the data fingerprints, the lineage, what
@@ -819,7 +833,10 @@ class MlPipeline(NotifiedWorkflow):
                     },
                     result_path="$.error",
                 )
-                named.next(self._failure)
+                if self._unrecorded is not None:  # the run's lineage, then the failure path
+                    self._unrecorded.append(named)
+                else:
+                    named.next(self._failure)
                 self._failures[key] = named
         return self._failures[key]
 

@@ -38,12 +38,3 @@ def test_step_names_are_distinct_within_a_run():
 def test_two_workflows_never_share_a_prefix():
     assert lineage_prefix("Stack/A/Pipeline") != lineage_prefix("Stack/B/Pipeline")
     assert lineage_prefix("Stack/A/Pipeline").startswith("pipeline-")
-
-
-def test_state_names_stay_within_80_chars_for_any_step_id():
-    from sm_constructs.lineage import MAX_STATE_NAME, _state_name
-
-    long = "S" + "x" * 79
-    names = {_state_name(long, w) for w in ("Data", "Versions", "Uris")} | {_state_name("S" + "y" * 79, "Data")}
-    assert len(names) == 4 and all(len(n) <= MAX_STATE_NAME for n in names)
-    assert _state_name("Prepare", "Data") == "LineagePrepareData"

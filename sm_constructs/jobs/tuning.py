@@ -227,8 +227,10 @@ class TuningDefinition(ModelTrainingDefinition):
     def result_selector(self) -> dict[str, Any]:
         return {
             "HyperParameterTuningJobName.$": "$.HyperParameterTuningJobName",
+            "HyperParameterTuningJobArn.$": "$.HyperParameterTuningJobArn",
             "HyperParameterTuningJobStatus.$": "$.HyperParameterTuningJobStatus",
             "BestTrainingJobName.$": "$.BestTrainingJob.TrainingJobName",
+            "BestTrainingJobArn.$": "$.BestTrainingJob.TrainingJobArn",
             "BestObjectiveValue.$": "$.BestTrainingJob.FinalHyperParameterTuningJobObjectiveMetric.Value",
             "ModelArtifacts.$": (
                 "States.Format('{}/{}/output/model.tar.gz', $.TrainingJobDefinition.OutputDataConfig.S3OutputPath, "
