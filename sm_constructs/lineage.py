@@ -339,7 +339,7 @@ def plan_expression(steps: Sequence[LineageStep], names: Sequence[str]) -> str:
     return (
         f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; "
         "{'actions': [$ran.action], 'artifacts': $reduce([$map($ran, function($p, $n) "
-        "{[$p.artifacts[$type(uri) = 'string'].$merge([$, {'step': $n}])]})], $append, [])})"
+        "{[$p.artifacts[$type(uri) = 'string'].{'uri': uri, 'type': type, 'edge': edge, 'step': $n}]})], $append, [])})"
     )
 
 

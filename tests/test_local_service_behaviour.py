@@ -562,9 +562,9 @@ def test_a_definite_path_below_an_index_is_its_value_as_on_aws(emu):
     assert json.loads(described["output"]) == {"field": "s3://x/", "format": "s3://x/#f", "all": ["s3://x/"]}
 
 
-def _lineage_definition() -> str:
-    """The states of sm_constructs.lineage for one training step, as deployed in us-east-1 (pseudo
-    parameters filled in), from a stack of its own."""
+def _lineage_definition(steps=None, *, failed_runs: bool = False) -> str:
+    """The states of sm_constructs.lineage (default: for one training step), as deployed in us-east-1
+    (pseudo parameters filled in), from a stack of its own."""
 
     from aws_cdk import aws_stepfunctions as sfn
     from support import new_stack
@@ -572,21 +572,108 @@ def _lineage_definition() -> str:
     from sm_constructs.lineage import LineageArtifact, LineageStep, RunLineage
 
     stack = new_stack()
-    step = LineageStep(
-        "Train",
-        "TrainingJob",
-        "$.steps.Train.TrainingJobArn",
-        inputs=[LineageArtifact("DataSet", "$.input.data")],
-        outputs=[LineageArtifact("Model", "$.steps.Train.ModelArtifacts")],
-    )
+    steps = steps or [
+        LineageStep(
+            "Train",
+            "TrainingJob",
+            "$.steps.Train.TrainingJobArn",
+            inputs=[LineageArtifact("DataSet", "$.input.data")],
+            outputs=[LineageArtifact("Model", "$.steps.Train.ModelArtifacts")],
+        )
+    ]
     failed = sfn.Fail(stack, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
-    lineage = RunLineage(stack, "Lineage", prefix="train-1234abcd", steps=[step], failure=failed)
-    machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(lineage))
+    lineage = RunLineage(
+        stack, "Lineage", prefix="train-1234abcd", steps=steps, failure=failed, failed_runs=failed_runs
+    )
+    chain = sfn.Chain.start(lineage).next(sfn.Succeed(stack, "Done")) if failed_runs else lineage
+    machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(chain))
     rendered = stack.resolve(machine.node.default_child.definition_string)  # type: ignore[union-attr]
     pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT_ID, "AWS::URLSuffix": ""}
     if isinstance(rendered, str):
         return rendered
     return "".join(p if isinstance(p, str) else pseudo[p["Ref"]] for p in rendered["Fn::Join"][1])
+
+
+def _run_lineage(emu, arn: str, name: str, payload: dict) -> tuple[dict, list[str]]:
+    sfn = emu["session"].client("stepfunctions")
+    execution = f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
+    sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
+    deadline = time.monotonic() + 30
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    return described, [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
+def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_with_its_own_error(emu):
+    """The failure path enters the lineage states with the run's error (``$.error.Step`` the step,
+    ``$.error.Cause`` the failed job's description, as a ``.sync`` task reports it): the step that
+    ran is recorded Completed, the job the run failed at Failed with what it read, a step that did
+    not run (a Condition branch not taken) not at all; the run then fails with its own error."""
+    import hashlib as _hashlib
+
+    from sm_constructs.lineage import LineageArtifact, LineageStep
+
+    sm = emu["sm"]
+    prepared = "$.steps.Prepare.Outputs[0]"
+    steps = [
+        LineageStep(
+            "Prepare",
+            "ProcessingJob",
+            "$.steps.Prepare.ProcessingJobArn",
+            inputs=[LineageArtifact("DataSet", "$.input.data", versions="$.cache.Prepare.data[0]")],
+            outputs=[LineageArtifact("DataSet", prepared)],
+            failed_arn="ProcessingJobArn",
+        ),
+        LineageStep("Other", "ProcessingJob", "$.steps.Other.ProcessingJobArn", failed_arn="ProcessingJobArn"),
+        LineageStep(
+            "Train",
+            "TrainingJob",
+            "$.steps.Train.TrainingJobArn",
+            inputs=[LineageArtifact("DataSet", prepared), LineageArtifact("Image", "$.steps.Train.Image")],
+            outputs=[LineageArtifact("Model", "$.steps.Train.ModelArtifacts")],
+            failed_arn="TrainingJobArn",
+        ),
+    ]
+    sfn = emu["session"].client("stepfunctions")
+    definition = _lineage_definition(steps, failed_runs=True)
+    arn = sfn.create_state_machine(name="lineage-failed", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    training_job = "arn:aws:sagemaker:us-east-1:1:training-job/failed-t"
+    cause = json.dumps({"TrainingJobName": "failed-t", "TrainingJobArn": training_job, "TrainingJobStatus": "Failed"})
+    payload = {
+        "input": {"data": "s3://lineage-failed/raw/"},
+        "cache": {"Prepare": {"data": [{"uri": "s3://lineage-failed/raw/", "fingerprint": "5f0c"}]}},
+        "steps": {
+            "Prepare": {
+                "ProcessingJobArn": "arn:aws:sagemaker:us-east-1:1:processing-job/p",
+                "Outputs": ["s3://lineage-failed/prepared/"],
+            }
+        },
+        "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "Train"},
+    }
+    described, entered = _run_lineage(emu, arn, "failed", payload)
+    assert described["status"] == "FAILED" and described["error"] == "States.TaskFailed", described
+    assert described["cause"] == cause and entered[-2:] == ["LineageRecorded", "Failed"], entered
+
+    execution = f"{arn.replace(':stateMachine:', ':execution:')}:failed"
+    run = f"train-1234abcd-{_hashlib.md5(execution.encode()).hexdigest()}"
+    prepare, train = (sm.describe_action(ActionName=f"{run}-{step}") for step in ("prepare", "train"))
+    assert (prepare["Status"], train["Status"]) == ("Completed", "Failed")
+    assert train["Source"]["SourceUri"] == training_job and train["ActionType"] == "TrainingJob"
+    with pytest.raises(sm.exceptions.ClientError):
+        sm.describe_action(ActionName=f"{run}-other")  # a step that did not run
+
+    def reads(action):
+        listed = sm.list_associations(DestinationArn=action["ActionArn"], AssociationType="ContributedTo")
+        return {sm.describe_artifact(ArtifactArn=a["SourceArn"])["Source"]["SourceUri"] for a in listed["AssociationSummaries"]}
+
+    # the data with the fingerprint its cache lookup listed; the failed job read the prepared data
+    # (its image is in its result, which a failed job has not: not recorded)
+    assert reads(prepare) == {"s3://lineage-failed/raw/#sha256=5f0c"}
+    assert reads(train) == {"s3://lineage-failed/prepared/"}
+    wrote = sm.list_associations(SourceArn=train["ActionArn"], AssociationType="Produced")["AssociationSummaries"]
+    assert wrote == []
 
 
 def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):

@@ -147,11 +147,17 @@ def test_every_task_retries_and_is_caught(pipeline):
     for name, state in top.items():
         if state["Type"] in ("Task", "Parallel", "Map") and name != "NotifyFailure":
             assert state.get("Catch"), name
-            # the catch of any error names the step (<step>Failed adds it to the error), then notifies
+            # the catch of any error names the step (<step>Failed adds it to the error), then records the
+            # run's lineage (sm_constructs.lineage) and notifies; the lineage's own errors (on a run that
+            # already failed, the run's error is kept) and the manifest's, written after it, notify at once
             assert any(c["ErrorEquals"] == ["States.ALL"] for c in state["Catch"]), name
             for catch in [c for c in state["Catch"] if c["ErrorEquals"] == ["States.ALL"]]:
+                if name.startswith("Lineage"):
+                    assert catch["Next"] == "LineageError", name
+                    continue
                 named = top[catch["Next"]]
-                assert named["Type"] == "Pass" and named["Next"] == "NotifyFailure", name
+                then = "NotifyFailure" if name == "WriteManifest" else "LineageNames"
+                assert named["Type"] == "Pass" and named["Next"] == then, name
                 assert named["Parameters"]["Step"] == catch["Next"].removesuffix("Failed"), name
     for name, state in iter_states(pipeline):
         if state.get("Type") == "Task" and ":sagemaker:create" in state["Resource"]:
@@ -222,48 +228,131 @@ def test_pinned_flags_are_aws_cdk_lib_s_recommended_values():
     assert {flag: recommended[flag] for flag in PINNED_FLAGS} == PINNED_FLAGS
 
 
-def _lineage_plan(asl):
-    return {k: v for k, v in asl["States"]["LineagePlan"]["Parameters"].items()}
+def _lineage_plan(asl, state):
+    """The lineage plan the ``LineagePlan`` JSONata state computes for a run whose state is ``state``
+    (evaluated as Step Functions binds ``$states``: jsonata-python, the emulator's evaluator)."""
+    from sm_constructs.local.aws.stepfunctions_jsonata import evaluate
+
+    output = asl["States"]["LineagePlan"]["Output"].removeprefix("{%").removesuffix("%}")
+    context = {"Execution": {"Id": "arn:aws:states:us-east-1:1:execution:m:run-1", "Name": "run-1"}}
+    bound = json.dumps({"input": state, "context": context})
+    return evaluate(f"($states := {bound}; {output})")["lineage"]["plan"]
 
 
-def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_registers(template, pipeline):
-    plan = _lineage_plan(pipeline)
-    steps = [(a["type"], a["source.$"]) for a in plan["actions"]]
-    assert steps == [
-        ("ProcessingJob", "$.steps.Preprocess.ProcessingJobArn"),
-        ("ProcessingJob", "$.steps.Baseline.ProcessingJobArn"),
-        ("TrainingJob", "$.steps.Train.TrainingJobArn"),
-        ("ProcessingJob", "$.steps.Evaluate.ProcessingJobArn"),
-        ("ModelRegistration", "$.steps.Register.ModelPackageArn"),
+_ARN = "arn:aws:sagemaker:us-east-1:1"
+_RAN = {
+    "Preprocess": {"ProcessingJobArn": f"{_ARN}:processing-job/p", "Outputs": [f"s3://b/out/{i}/" for i in range(4)]},
+    "Baseline": {"ProcessingJobArn": f"{_ARN}:processing-job/b", "Outputs": ["s3://b/baseline/"]},
+    "Train": {"TrainingJobArn": f"{_ARN}:training-job/t", "Image": "xgboost", "ModelArtifacts": "s3://b/m.tar.gz"},
+    "Evaluate": {"ProcessingJobArn": f"{_ARN}:processing-job/e", "Outputs": ["s3://b/evaluation/"]},
+    "Register": {"ModelPackageArn": f"{_ARN}:model-package/churn-models/1"},
+}
+
+
+def _edges(plan, step):
+    return {(a["edge"], a["type"], a["uri"]) for a in plan["artifacts"] if a["step"] == step}
+
+
+def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_registers(pipeline):
+    run = {"lineage": {"run": "r"}, "input": {"inputDataUri": "s3://b/raw/"}, "steps": _RAN}
+    fingerprinted = {**run, "cache": {"Preprocess": {"data": [{"uri": "s3://b/raw/", "fingerprint": "5f0c"}]}}}
+    plan = _lineage_plan(pipeline, fingerprinted)
+    assert [(a["type"], a["source"], a["name"], a["status"]) for a in plan["actions"]] == [
+        ("ProcessingJob", _RAN["Preprocess"]["ProcessingJobArn"], "r-preprocess", "Completed"),
+        ("ProcessingJob", _RAN["Baseline"]["ProcessingJobArn"], "r-baseline", "Completed"),
+        ("TrainingJob", _RAN["Train"]["TrainingJobArn"], "r-train", "Completed"),
+        ("ProcessingJob", _RAN["Evaluate"]["ProcessingJobArn"], "r-evaluate", "Completed"),
+        ("ModelRegistration", _RAN["Register"]["ModelPackageArn"], "r-register", "Completed"),
     ]
-    reads = {
-        (a["step"], a["type"], a.get("uri.$", "literal")) for a in plan["artifacts"] if a["edge"] == "ContributedTo"
+    # the raw data with the fingerprint its cache lookup listed, when it did (else the plain URI)
+    assert ("ContributedTo", "DataSet", "s3://b/raw/#sha256=5f0c") in _edges(plan, 0)
+    assert ("ContributedTo", "DataSet", "s3://b/raw/") in _edges(_lineage_plan(pipeline, run), 0)
+    assert {("ContributedTo", "Image", "xgboost"), ("Produced", "Model", "s3://b/m.tar.gz")} <= _edges(plan, 2)
+    assert _edges(plan, 4) == {
+        ("ContributedTo", "Model", "s3://b/m.tar.gz"),
+        ("Produced", "ModelPackage", _RAN["Register"]["ModelPackageArn"]),
     }
-    # the raw data: with the fingerprint its cache lookup listed, when it did (else the plain URI)
-    assert (0, "DataSet", "$.lineage.data.Preprocess.d0") in reads
-    versions = pipeline["States"]["LineagePreprocessVersions"]["Parameters"]["d0.$"]
-    assert versions == (
-        "States.Format('{}#sha256={}', $.cache.Preprocess.data[0].uri, $.cache.Preprocess.data[0].fingerprint)"
-    )
-    assert pipeline["States"]["LineagePreprocessUris"]["Parameters"] == {"d0.$": "$.input.inputDataUri"}
-    assert (2, "Image", "$.steps.Train.Image") in reads and (4, "Model", "$.steps.Train.ModelArtifacts") in reads
-    writes = {(a["step"], a["type"], a.get("uri.$")) for a in plan["artifacts"] if a["edge"] == "Produced"}
-    assert (2, "Model", "$.steps.Train.ModelArtifacts") in writes
-    assert (4, "ModelPackage", "$.steps.Register.ModelPackageArn") in writes
+    assert len(plan["artifacts"]) == 21
+    # the statuses an action is created with are SageMaker's (botocore's ActionStatus)
+    import botocore.session
+
+    statuses = botocore.session.get_session().get_service_model("sagemaker").shape_for("ActionStatus").enum
+    assert {"Completed", "Failed"} <= set(statuses)
     # the lineage comes last, before the manifest, and a failure of it is notified as the step "Lineage"
-    assert pipeline["States"]["LineageArtifacts"]["Next"] == "ManifestCost"
+    states = pipeline["States"]
+    assert states["LineageArtifacts"]["Next"] == "LineageRecorded"
+    assert states["LineageRecorded"]["Default"] == "ManifestCost"
+    assert states["LineageFailed"]["Parameters"]["Step"] == "Lineage"
+
+
+def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipeline):
+    """Every top-level catch leads through the run's lineage: the steps that ran, and the job the run
+    failed at (its description is the failure's cause), then the failure path with the run's error."""
+    states = pipeline["States"]
+    for step in ("Preprocess", "Train", "Register"):
+        assert states[f"{step}Failed"]["Next"] == "LineageNames", step
+    assert states["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
+    # a lineage error on a failed run keeps the run's error; on a successful one it is the step Lineage's
+    assert states["LineageError"]["Choices"][0]["Next"] == "NotifyFailure"
+    assert states["LineageError"]["Default"] == "LineageFailed"
+    assert states["LineageRun"]["Catch"][-1]["ResultPath"] == "$.lineage.error"
+    # the manifest is written after the lineage: its failure goes straight to the notification
+    assert states["ManifestFailed"]["Next"] == "NotifyFailure"
+
+    cause = json.dumps({"TrainingJobArn": f"{_ARN}:training-job/failed", "TrainingJobStatus": "Failed"})
+    failed = {
+        "lineage": {"run": "r"},
+        "input": {"inputDataUri": "s3://b/raw/"},
+        "steps": {k: _RAN[k] for k in ("Preprocess", "Baseline")},
+        "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "Train"},
+    }
+    plan = _lineage_plan(pipeline, failed)
+    assert [(a["name"], a["status"], a["source"]) for a in plan["actions"]] == [
+        ("r-preprocess", "Completed", _RAN["Preprocess"]["ProcessingJobArn"]),
+        ("r-baseline", "Completed", _RAN["Baseline"]["ProcessingJobArn"]),
+        ("r-train", "Failed", f"{_ARN}:training-job/failed"),
+    ]
+    # the failed job read the prepared data; it wrote nothing, and its image is in the result it has not
+    assert _edges(plan, 2) == {("ContributedTo", "DataSet", "s3://b/out/0/"), ("ContributedTo", "DataSet", "s3://b/out/1/")}
+    # a cause that is not a job's description (a refused request): the job is not recorded
+    refused = {**failed, "error": {"Error": "SageMaker.ValidationException", "Cause": "bad request", "Step": "Train"}}
+    assert [a["name"] for a in _lineage_plan(pipeline, refused)["actions"]] == ["r-preprocess", "r-baseline"]
+
+
+def test_a_tuning_step_records_the_tuning_job_and_its_best_training_job(template):
+    (asl,) = [a for a in state_machines(template).values() if "Tune" in a["States"]]
+    selected = asl["States"]["Tune"]["ResultSelector"]
+    assert selected["HyperParameterTuningJobArn.$"] == "$.HyperParameterTuningJobArn"
+    assert selected["BestTrainingJobArn.$"] == "$.BestTrainingJob.TrainingJobArn"
+    tuned = {
+        "HyperParameterTuningJobArn": f"{_ARN}:hyper-parameter-tuning-job/tune",
+        "BestTrainingJobArn": f"{_ARN}:training-job/tune-003",
+        "ModelArtifacts": "s3://b/models/tune-003/output/model.tar.gz",
+        "Image": "xgboost",
+    }
+    plan = _lineage_plan(asl, {"lineage": {"run": "r"}, "input": {}, "steps": {"Tune": tuned}})
+    assert [(a["type"], a["source"]) for a in plan["actions"]] == [
+        ("HyperParameterTuningJob", tuned["HyperParameterTuningJobArn"]),
+        ("TrainingJob", tuned["BestTrainingJobArn"]),
+    ]
+    assert ("Produced", "Model", tuned["ModelArtifacts"]) in _edges(plan, 1)
+    assert ("ContributedTo", "Image", "xgboost") in _edges(plan, 0) & _edges(plan, 1)
 
 
 def test_lineage_deployment_records_the_endpoint_and_the_batch_transform(template):
     (asl,) = [a for a in state_machines(template).values() if "ReadApproval" in a["States"]]
-    plan = _lineage_plan(asl)
+    version = f"{_ARN}:model-package/churn-models/1"
+    state = {
+        "lineage": {"run": "r"},
+        "package": {"ModelPackageArn": version},
+        "steps": {
+            "Deploy": {"Busy": {"Count": 0}},
+            "BatchTransform": {"TransformJobArn": f"{_ARN}:transform-job/t", "OutputPath": "s3://b/scores/"},
+        },
+    }
+    plan = _lineage_plan(asl, state)
     assert [a["type"] for a in plan["actions"]] == ["ModelDeployment", "TransformJob"]
-    reads = [(a["step"], a["type"], a.get("uri.$")) for a in plan["artifacts"] if a["edge"] == "ContributedTo"]
-    assert (0, "ModelPackage", "$.package.ModelPackageArn") in reads and (
-        1,
-        "ModelPackage",
-        "$.package.ModelPackageArn",
-    ) in reads
+    assert ("ContributedTo", "ModelPackage", version) in _edges(plan, 0) & _edges(plan, 1)
     assert asl["States"]["LineageArtifacts"]["Next"] != "Deployed" or "SmokeTest" not in asl["States"]
 
 
