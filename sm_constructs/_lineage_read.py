@@ -26,6 +26,8 @@ class Action:
     arn: str
     type: str
     source: str
+    #: the action's Status: ``Completed``, or ``Failed`` for the job a failed run failed at
+    status: str = "Completed"
     reads: list[tuple[str, str, str]] = field(default_factory=list)  # (artifact ARN, type, URI)
     writes: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -91,7 +93,9 @@ def read_lineage(sm: Any, starts: list[str]) -> Lineage:
         action = lineage.actions.get(arn)
         if action is None:
             described = sm.describe_action(ActionName=arn)
-            action = Action(arn, described.get("ActionType", "-"), described["Source"]["SourceUri"])
+            action = Action(
+                arn, described.get("ActionType", "-"), described["Source"]["SourceUri"], described.get("Status", "-")
+            )
             for a in _associations(sm, DestinationArn=arn):
                 action.reads.append((a["SourceArn"], *_artifact(sm, a["SourceArn"], artifacts)))
             for a in _associations(sm, SourceArn=arn):
@@ -126,13 +130,15 @@ def _ordered(lineage: Lineage) -> list[str]:
 
 
 def chain_lines(lineage: Lineage) -> list[str]:
-    """The chain as text: the data no step of the chain wrote, then each step with what it read and wrote."""
+    """The chain as text: the data no step of the chain wrote, then each step with what it read and wrote
+    (a step whose action is not Completed with its status: ``TrainingJob (Failed): <job ARN>``)."""
     written = {w[0] for a in lineage.actions.values() for w in a.writes}
     data = {r[0]: r for a in lineage.actions.values() for r in a.reads if r[0] not in written}
     lines = [f"data: {kind} {uri}" for _, kind, uri in sorted(data.values(), key=lambda r: (r[1], r[2]))]
     for arn in lineage.order:
         action = lineage.actions[arn]
-        lines.append(f"{action.type}: {action.source}")
+        status = "" if action.status == "Completed" else f" ({action.status})"
+        lines.append(f"{action.type}{status}: {action.source}")
         lines += [f"    read  {kind} {uri}" for _, kind, uri in action.reads]
         lines += [f"    wrote {kind} {uri}" for _, kind, uri in action.writes]
     kinds = [lineage.actions[a].type for a in lineage.order]

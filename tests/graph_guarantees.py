@@ -38,8 +38,9 @@ def assert_every_step_guaranteed(
         (catch,) = state["Catch"]
         assert catch["Next"] == f"{job}Failed", job
         failed = states[f"{job}Failed"]
-        if job in top:  # names the step in the notification
-            assert failed["Parameters"]["Step"] == job and failed["Next"] == "NotifyFailure", job
+        if job in top:  # names the step, records the failed run's lineage, then notifies
+            assert failed["Parameters"]["Step"] == job and failed["Next"] == "LineageNames", job
+            assert top["LineageRecorded"]["Choices"][0]["Next"] == "NotifyFailure"
         else:  # ends its branch naming the step; the Parallel state's catch notifies
             assert failed["CausePath"] == f"States.Format('{job} failed: {{}}', $.error.Cause)", job
         name = next(v for k, v in state["Parameters"].items() if k.endswith("Name.$"))

@@ -195,11 +195,13 @@ def test_every_job_retries_and_a_failure_names_its_step(asl):
         "ErrorPath": "$.error.Error",
         "CausePath": "States.Format('TrainA failed: {}', $.error.Cause)",
     }
-    # ... and the Parallel state's catch notifies; at the top level the step's own Pass names it
+    # ... and the Parallel state's catch notifies; at the top level the step's own Pass names it, then
+    # the failed run's lineage is recorded (sm_constructs.lineage) before the notification
     assert s[PARALLEL]["Catch"][0]["Next"] == f"{PARALLEL}Failed"
     for step in (PARALLEL, "RegisterA", "PickBetter"):
         assert s[f"{step}Failed"]["Parameters"]["Step"] == step
-        assert s[f"{step}Failed"]["Next"] == "NotifyFailure"
+        assert s[f"{step}Failed"]["Next"] == "LineageNames"
+    assert s["LineageRecorded"]["Choices"][0]["Next"] == "NotifyFailure"
     assert s["PickBetterReport1"]["Catch"][0]["Next"] == "PickBetterFailed"
 
 

@@ -18,6 +18,7 @@ from cache_harness import run
 from graph_app import build
 
 from sm_constructs import MlDataBucket, SageMakerExecutionRole, cli
+from sm_constructs._lineage_read import read_lineage, start_actions
 from sm_constructs.local.cli.demo import ACCOUNT_ID, REGION, LocalSession, cdk, emulator_env, start_server, stop_server
 from sm_constructs.local.server import _free_port
 
@@ -95,6 +96,17 @@ def test_the_graph_runs_in_parallel_picks_the_better_candidate_and_a_cached_reru
     (version,) = _versions(emulator)
     scored = emulator["session"].client("s3").list_objects_v2(Bucket=emulator["bucket"], Prefix="scores/graph-1/")
     assert scored.get("KeyCount", 0) >= 1
+    # the run's lineage holds the steps of the Condition's branch it took, and none of the other's
+    sm = emulator["session"].client("sagemaker")
+    recorded = read_lineage(sm, start_actions(sm, first["arn"]))
+    own = [recorded.actions[arn] for arn in start_actions(sm, first["arn"])]
+    assert sorted(a.type for a in own) == ["ModelRegistration"] + ["ProcessingJob"] * 4 + ["TrainingJob"] * 2 + [
+        "TransformJob"
+    ], [(a.type, a.source) for a in own]
+    (registration,) = [a for a in own if a.type == "ModelRegistration"]
+    (score,) = [a for a in own if a.type == "TransformJob"]
+    assert registration.source == version["ModelPackageArn"] and f":transform-job/graph-score-{better.lower()}" in score.source
+    assert any(kind == "ModelPackage" and uri == version["ModelPackageArn"] for _, kind, uri in score.reads)
 
     # the same data again: every job is reused, the condition reads the reused evaluations' reports,
     # and the version the first run registered is this run's (no duplicate)

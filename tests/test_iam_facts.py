@@ -465,8 +465,10 @@ def test_failure_notifications_reach_the_encrypted_topic(template, body):
 def test_standalone_tuning_is_caught_notified_and_alarmed(body, stack):
     (tuning,) = [a for a in state_machines(body).values() if "Tune" in a["States"]]
     tune = tuning["States"]["Tune"]
-    assert tune["Catch"] and tune["Catch"][0]["Next"] == "TuneFailed"  # names the step, then notifies
-    assert tuning["States"]["TuneFailed"]["Next"] == "NotifyFailure"
+    # names the step, records the failed run's lineage, then notifies
+    assert tune["Catch"] and tune["Catch"][0]["Next"] == "TuneFailed"
+    assert tuning["States"]["TuneFailed"]["Next"] == "LineageNames"
+    assert tuning["States"]["LineageRecorded"]["Choices"][0]["Next"] == "NotifyFailure"
     assert tuning["States"]["NotifyFailure"]["Resource"].endswith(":states:::sns:publish")
     of_tuning = {"Properties": {"AlarmDescription": Match.string_like_regexp("/ChurnTuning")}}
     assert len(Template.from_json(body).find_resources("AWS::CloudWatch::Alarm", of_tuning)) == 2

@@ -193,7 +193,7 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     assert 0.5 < metrics["validation:auc"] <= 1.0
 
 
-def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local):
+def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local, capsys):
     session = local["session"]
     sqs, sns = session.client("sqs"), session.client("sns")
     queue = sqs.create_queue(QueueName="failures")["QueueUrl"]
@@ -210,6 +210,14 @@ def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local):
     assert "AlgorithmError" in described["cause"] and "churn-preprocess-" in described["cause"]
     entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
     assert entered[-2:] == ["NotifyFailure", "PipelineFailed"] and "Train" not in entered
+    # the failed run's lineage, recorded before the notification (IAM enforced): the job it failed
+    # at, Failed, with the data it read by the fingerprint its cache lookup listed
+    assert entered.index("LineagePlan") < entered.index("NotifyFailure")
+    assert cli.main(["lineage", described["executionArn"]]) == 0
+    out = capsys.readouterr().out
+    assert "ProcessingJob (Failed): arn:aws:sagemaker:" in out and ":processing-job/churn-preprocess-" in out, out
+    assert f"read  DataSet s3://{local['bucket']}/raw/broken/#sha256=" in out, out
+    assert "TrainingJob" not in out, out
 
     messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=2).get("Messages", [])
     assert len(messages) == 1
