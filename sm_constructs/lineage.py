@@ -1,13 +1,16 @@
 """Lineage: what each run read, ran and made, as SageMaker ML Lineage Tracking entities.
 
-Every run of an :class:`~sm_constructs.MlPipeline` or :class:`~sm_constructs.ModelDeployment` ends
+Every run of an :class:`~sm_constructs.MlPipeline` (a failed one too: its failure path passes
+through these states) and every successful run of a :class:`~sm_constructs.ModelDeployment` ends
 its work by recording, through the Step Functions AWS SDK integrations (no Lambda):
 
 * one **context** for the execution (``ContextType`` ``StepFunctionsExecution``, ``Source.SourceUri``
   the execution ARN), named ``<prefix>-<MD5 of the execution ARN>``;
-* one **action** per step (``ActionType`` ``ProcessingJob``, ``TrainingJob``, ``TransformJob``,
-  ``ModelRegistration``, ``ModelDeployment``; ``Source.SourceUri`` the job, version or endpoint ARN),
-  named ``<context name>-<step>``, ``AssociatedWith`` the context;
+* one **action** per step that ran (``ActionType`` ``ProcessingJob``, ``TrainingJob``,
+  ``HyperParameterTuningJob`` and its best ``TrainingJob``, ``TransformJob``, ``ModelRegistration``,
+  ``ModelDeployment``; ``Source.SourceUri`` the job, version or endpoint ARN; ``Status``
+  ``Completed``, or ``Failed`` for the job a failed run failed at), named ``<context name>-<step>``,
+  ``AssociatedWith`` the context;
 * one **artifact** per thing a step read or wrote (``DataSet``, ``Code``, ``Image``, ``Model``,
   ``ModelPackage``), by its URI: ``ContributedTo`` the step's action (inputs) or ``Produced`` by it
   (outputs). A cached step's input data carries its listing fingerprint (``<uri>#sha256=<fingerprint>``:
@@ -24,6 +27,12 @@ own lineage helpers do (``S3LineageEntityHandler.retrieve_raw_data_artifact``): 
 made are reused, never duplicated. Names follow botocore's SageMaker model (``ContextName``: 1-120
 chars, ``[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,119}``; ``ActionName``: ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}``).
 
+Which steps ran is known only at run time (a ``Condition``'s branch not taken, the steps after a
+failure): the plan is one JSONata state (Step Functions lets a state of a JSONPath state machine use
+JSONata: AWS Step Functions Developer Guide, "Transforming data with JSONata in Step Functions"),
+where a path the state lacks is *undefined* and leaves its step out, where a JSONPath reference
+would fail the state.
+
 A retried or redriven state meets what its first attempt made. A second context or action of one
 name, or a second association of two entities, is refused with ``ValidationException`` (through the
 SDK integration: ``SageMaker.SageMakerException``, :mod:`sm_constructs._sfn_errors`); each such call
@@ -35,12 +44,13 @@ costs those retries' waits before it is read.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -198,7 +208,10 @@ def lineage_step(what: Any, *, data: Mapping[str, str] | None = None, model: Any
             source = f"{result}.TrainingJobArn"
             return [LineageStep(id, "TrainingJob", source, [*inputs, image], model_out, failed_arn="TrainingJobArn")]
         tuning = LineageStep(
-            id, "HyperParameterTuningJob", f"{result}.HyperParameterTuningJobArn", [*inputs, image],
+            id,
+            "HyperParameterTuningJob",
+            f"{result}.HyperParameterTuningJobArn",
+            [*inputs, image],
             failed_arn="HyperParameterTuningJobArn",
         )
         best = LineageStep(f"{id}Best", "TrainingJob", f"{result}.BestTrainingJobArn", [*inputs, image], model_out)
@@ -223,8 +236,9 @@ def versioned_uris(step: str, inputs: Sequence[DataInput]) -> dict[str, str]:
 
 
 def _quote(text: str) -> str:
-    """A JSONata string literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    """A JSONata string literal: single-quoted, or as JSON writes it (JSONata's escapes are JSON's,
+    with no escape for a single quote) when it holds a quote or a backslash."""
+    return json.dumps(text) if "'" in text or "\\" in text else f"'{text}'"
 
 
 _PATH_PART = re.compile(r"\.([^.\[]+)|(\[\d+\])")
@@ -275,7 +289,9 @@ def _intrinsic(text: str, at: int) -> tuple[str, str | None, int]:
         if template is None or template.count("{}") != len(args) - 1:
             raise ValueError(f"not a States.Format this module reads: {text}")
         pieces = template.split("{}")
-        joined = [_quote(pieces[0])] + [p for (arg, _), piece in zip(args[1:], pieces[1:]) for p in (arg, _quote(piece))]
+        joined = [_quote(pieces[0])] + [
+            p for (arg, _), piece in zip(args[1:], pieces[1:], strict=True) for p in (arg, _quote(piece))
+        ]
         return "(" + " & ".join(joined) + ")", None, at
     end = at
     while end < len(text) and text[end] not in ",) ":
@@ -302,17 +318,23 @@ def jsonata_of(value: str) -> str:
     return _quote(value)
 
 
-def plan_expression(steps: Sequence[LineageStep], names: Sequence[str]) -> str:
+def plan_expression(steps: Sequence[LineageStep], names: Sequence[str], unread: list[str] | None = None) -> str:
     """The JSONata expression of a run's plan: ``{actions: [{source, name, type, status}],
     artifacts: [{uri, type, edge, step}]}`` (``step``: the index of the action), over the steps
     that ran (:attr:`LineageStep.ran` present) and the job the run failed at (``$.error.Step``,
     its description as ``$.error.Cause``: :attr:`LineageStep.failed_arn`). An artifact whose URI
-    is not in the state (an output the step did not write) is left out."""
+    is not in the state (an output the step did not write) is left out; one built with an intrinsic
+    function :func:`jsonata_of` does not read is left out and named in ``unread``."""
 
     def artifacts(items: Sequence[LineageArtifact], edge: str) -> list[str]:
         out = []
         for a in items:
-            uri = jsonata_of(a.uri)
+            try:
+                uri = jsonata_of(a.uri)
+            except ValueError:
+                if unread is not None:
+                    unread.append(a.uri)
+                continue
             if a.versions is not None:
                 v = _path(a.versions)
                 uri = f"($v := {v}; $exists($v.fingerprint) ? $v.uri & '#sha256=' & $v.fingerprint : {uri})"
@@ -411,7 +433,9 @@ class RunLineage(BuiltFragment):
             recorded.when(sfn.Condition.is_present("$.error"), failure)
             artifacts.next(recorded)
             # the Choice's default is the state after these (``DefaultAsNext``); the failure path ends in Fail
-            self._ends = [e for e in recorded.afterwards(include_otherwise=True).end_states if not isinstance(e, sfn.State)]
+            self._ends = [
+                e for e in recorded.afterwards(include_otherwise=True).end_states if not isinstance(e, sfn.State)
+            ]
 
     def _catch(self, state: Any) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path=_ERROR)
@@ -420,7 +444,14 @@ class RunLineage(BuiltFragment):
         """``$.lineage.plan``: the actions (one per step that ran, and the job a failed run failed at)
         and the artifacts (one per read or write), computed by one JSONata state (:func:`plan_expression`)."""
         names = self._step_names(prefix, steps)
-        expression = plan_expression(steps, names)
+        unread: list[str] = []
+        expression = plan_expression(steps, names, unread)
+        for uri in unread:
+            Annotations.of(self).add_warning_v2(
+                "sm-constructs:lineage-unread-uri",
+                f"Lineage: {uri} is built with an intrinsic function the lineage plan does not evaluate "
+                "(it reads JSONPaths, States.Format and States.ArrayGetItem): that artifact is not recorded",
+            )
         return sfn.Pass.jsonata(
             self,
             f"{self._id}Plan",
@@ -454,9 +485,7 @@ class RunLineage(BuiltFragment):
             result_path=f"{_BASE}.context",
         )
         create_run.next(plan)
-        self._exists_then(
-            create_run, f"{id}RunExists", describe_run.next(plan), otherwise=self._failure, error=_ERROR
-        )
+        self._exists_then(create_run, f"{id}RunExists", describe_run.next(plan), otherwise=self._failure, error=_ERROR)
         for call in (create_run, describe_run):
             self._catch(call)
         return create_run, plan

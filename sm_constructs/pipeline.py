@@ -275,8 +275,9 @@ class MlPipeline(NotifiedWorkflow):
         instead of the stage arguments. Default: - the graph the stage arguments build.
     :param max_concurrency: the most branches of one ``Parallel`` state (Step Functions' limit of
         10 nested intrinsic functions bounds the merge of their results). Default: 10.
-    :param lineage: record each successful run's data, jobs, model version and endpoint as SageMaker
-        ML Lineage Tracking entities (:mod:`sm_constructs.lineage`, docs/provenance.md). Default: True.
+    :param lineage: record each run's data, jobs, model version and endpoint as SageMaker ML Lineage
+        Tracking entities (:mod:`sm_constructs.lineage`, docs/provenance.md); a failed run records the
+        steps that ran and the job it failed at. Default: True.
     :param manifest: write each successful run's facts as JSON beside its outputs
         (:class:`~sm_constructs.manifest.RunManifest`). Default: - no manifest.
     """

@@ -105,7 +105,10 @@ def test_the_graph_runs_in_parallel_picks_the_better_candidate_and_a_cached_reru
     ], [(a.type, a.source) for a in own]
     (registration,) = [a for a in own if a.type == "ModelRegistration"]
     (score,) = [a for a in own if a.type == "TransformJob"]
-    assert registration.source == version["ModelPackageArn"] and f":transform-job/graph-score-{better.lower()}" in score.source
+    assert (
+        registration.source == version["ModelPackageArn"]
+        and f":transform-job/graph-score-{better.lower()}" in score.source
+    )
     assert any(kind == "ModelPackage" and uri == version["ModelPackageArn"] for _, kind, uri in score.reads)
 
     # the same data again: every job is reused, the condition reads the reused evaluations' reports,

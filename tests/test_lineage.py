@@ -38,3 +38,47 @@ def test_step_names_are_distinct_within_a_run():
 def test_two_workflows_never_share_a_prefix():
     assert lineage_prefix("Stack/A/Pipeline") != lineage_prefix("Stack/B/Pipeline")
     assert lineage_prefix("Stack/A/Pipeline").startswith("pipeline-")
+
+
+def _evaluate(expression: str, state: dict) -> object:
+    """A JSONata expression over ``$i`` (the state) as the plan evaluates it (jsonata-python)."""
+    import json
+
+    from sm_constructs.local.aws.stepfunctions_jsonata import evaluate
+
+    context = {"Execution": {"Name": "run-1"}}
+    bound = json.dumps({"input": state, "context": context})
+    return evaluate(f"($states := {bound}; $i := $states.input; {expression})")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("$.steps.Prep.Outputs[1]", "s3://b/out/1/"),
+        ("$.steps.my-step.Uri", "s3://b/dashed/"),
+        ("States.Format('s3://{}/runs/{}/', $.input.bucket, $$.Execution.Name)", "s3://b/runs/run-1/"),
+        ("States.ArrayGetItem($.steps.Prep.Outputs, 0)", "s3://b/out/0/"),
+        ("States.Format('{}x', States.ArrayGetItem($.steps.Prep.Outputs, 1))", "s3://b/out/1/x"),
+        ("s3://it's/a\\literal", "s3://it's/a\\literal"),
+    ],
+)
+def test_the_plan_reads_what_a_jsonpath_state_would(value, expected):
+    from sm_constructs.lineage import jsonata_of
+
+    state = {
+        "input": {"bucket": "b"},
+        "steps": {"Prep": {"Outputs": ["s3://b/out/0/", "s3://b/out/1/"]}, "my-step": {"Uri": "s3://b/dashed/"}},
+    }
+    assert _evaluate(jsonata_of(value), state) == expected
+    # a path the state lacks (a step that did not run) is undefined, where JSONPath fails the state
+    assert _evaluate(f"$exists({jsonata_of('$.steps.Other.Outputs[0]')})", state) is False
+
+
+def test_a_uri_built_with_another_intrinsic_is_named_not_guessed():
+    from sm_constructs.lineage import LineageArtifact, jsonata_of, plan_expression
+
+    with pytest.raises(ValueError, match="not an expression"):
+        jsonata_of("States.UUID()")
+    unread: list[str] = []
+    step = LineageStep("P", "ProcessingJob", "$.steps.P.Arn", inputs=[LineageArtifact("DataSet", "States.UUID()")])
+    assert "UUID" not in plan_expression([step], ["p"], unread) and unread == ["States.UUID()"]

@@ -193,7 +193,7 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     assert 0.5 < metrics["validation:auc"] <= 1.0
 
 
-def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local, capsys):
+def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local, monkeypatch, capsys):
     session = local["session"]
     sqs, sns = session.client("sqs"), session.client("sns")
     queue = sqs.create_queue(QueueName="failures")["QueueUrl"]
@@ -213,6 +213,9 @@ def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local, capsy
     # the failed run's lineage, recorded before the notification (IAM enforced): the job it failed
     # at, Failed, with the data it read by the fingerprint its cache lookup listed
     assert entered.index("LineagePlan") < entered.index("NotifyFailure")
+    for key, value in emulator_env(local["session"].endpoint_url).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
     assert cli.main(["lineage", described["executionArn"]]) == 0
     out = capsys.readouterr().out
     assert "ProcessingJob (Failed): arn:aws:sagemaker:" in out and ":processing-job/churn-preprocess-" in out, out

@@ -666,7 +666,10 @@ def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_w
 
     def reads(action):
         listed = sm.list_associations(DestinationArn=action["ActionArn"], AssociationType="ContributedTo")
-        return {sm.describe_artifact(ArtifactArn=a["SourceArn"])["Source"]["SourceUri"] for a in listed["AssociationSummaries"]}
+        return {
+            sm.describe_artifact(ArtifactArn=a["SourceArn"])["Source"]["SourceUri"]
+            for a in listed["AssociationSummaries"]
+        }
 
     # the data with the fingerprint its cache lookup listed; the failed job read the prepared data
     # (its image is in its result, which a failed job has not: not recorded)

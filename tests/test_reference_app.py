@@ -313,7 +313,10 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
         ("r-train", "Failed", f"{_ARN}:training-job/failed"),
     ]
     # the failed job read the prepared data; it wrote nothing, and its image is in the result it has not
-    assert _edges(plan, 2) == {("ContributedTo", "DataSet", "s3://b/out/0/"), ("ContributedTo", "DataSet", "s3://b/out/1/")}
+    assert _edges(plan, 2) == {
+        ("ContributedTo", "DataSet", "s3://b/out/0/"),
+        ("ContributedTo", "DataSet", "s3://b/out/1/"),
+    }
     # a cause that is not a job's description (a refused request): the job is not recorded
     refused = {**failed, "error": {"Error": "SageMaker.ValidationException", "Cause": "bad request", "Step": "Train"}}
     assert [a["name"] for a in _lineage_plan(pipeline, refused)["actions"]] == ["r-preprocess", "r-baseline"]
