@@ -18,6 +18,7 @@ import time
 
 import pytest
 
+from sm_constructs._lineage_read import read_lineage, start_actions
 from sm_constructs.local.cli.demo import (
     ACCOUNT_ID,
     REGION,
@@ -203,6 +204,18 @@ def test_tuning_machine_runs_green(local):
     allowed = {d["action"] for d in decisions if d["decision"] == "allow"}
     assert {"sagemaker:CreateHyperParameterTuningJob", "iam:PassRole", "events:PutRule", "sts:AssumeRole"} <= allowed
     assert all(d["decision"] == "allow" for d in decisions)
+    # the run's lineage: the tuning job, and its best training job, which made the model
+    assert {"sagemaker:CreateAction", "sagemaker:AddAssociation"} <= allowed
+    tuned = json.loads(described["output"])["steps"]["Tune"]
+    sm = local["session"].client("sagemaker")
+    lineage = read_lineage(sm, start_actions(sm, described["executionArn"]))
+    assert sorted((a.type, a.source) for a in lineage.actions.values()) == [
+        ("HyperParameterTuningJob", tuned["HyperParameterTuningJobArn"]),
+        ("TrainingJob", tuned["BestTrainingJobArn"]),
+    ]
+    assert tuned["BestTrainingJobArn"].endswith(f":training-job/{tuned['BestTrainingJobName']}")
+    (best,) = [a for a in lineage.actions.values() if a.type == "TrainingJob"]
+    assert [(kind, uri) for _, kind, uri in best.writes] == [("Model", tuned["ModelArtifacts"])]
 
 
 def test_tuning_without_its_events_rule_is_denied_at_tune(local):
