@@ -680,14 +680,14 @@ class MlPipeline(NotifiedWorkflow):
             failure=self._failure,
             failed_runs=True,
         )
-        for named in self._unrecorded:
+        for named in self._unrecorded or []:
             named.next(lineage)
-        self._unrecorded = None
+        self._unrecorded = None  # a failure after the lineage (the manifest) notifies at once
         return lineage
 
     def _recorded_nodes(self, plan: Node | Series | Group | None) -> list[Node]:
         """The nodes of a layout in run order, each ``Condition`` followed by the nodes of its branches."""
-        out = []
+        out: list[Node] = []
         for node in plan_nodes(plan):
             out.append(node)
             for branch in (node.then, node.otherwise):
