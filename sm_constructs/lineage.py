@@ -270,11 +270,12 @@ def _intrinsic(text: str, at: int) -> tuple[str, str | None, int]:
                 end += 1
             chars.append(text[end])
             end += 1
-        literal = "".join(chars)
-        return _quote(literal), literal, end + 1
+        text_literal = "".join(chars)
+        return _quote(text_literal), text_literal, end + 1
     call = re.compile(r"States\.(Format|ArrayGetItem)\(").match(text, at)
     if call is not None:
-        args, at = [], call.end()
+        args: list[tuple[str, str | None]] = []
+        at = call.end()
         while True:
             arg, literal, at = _intrinsic(text, at)
             args.append((arg, literal))
@@ -311,7 +312,10 @@ def jsonata_of(value: str) -> str:
     if value.startswith(("$.", "$$.")):
         return _path(value)
     if value.startswith("States."):
-        expression, _, end = _intrinsic(value, 0)
+        try:
+            expression, _, end = _intrinsic(value, 0)
+        except IndexError:  # unbalanced: not an intrinsic Step Functions would take either
+            raise ValueError(f"not an expression this module reads: {value}") from None
         if end != len(value):
             raise ValueError(f"not an expression this module reads: {value}")
         return expression
