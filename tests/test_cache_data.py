@@ -81,7 +81,8 @@ def test_each_input_prefix_but_the_code_is_fingerprinted_and_hashed_into_the_key
         "Next": "PrepareNotCached",
     }
     assert failed["ErrorEquals"] == ["States.ALL"] and failed["Next"] == "PrepareFailed"
-    assert states["PrepareFailed"]["Next"] == "NotifyFailure"  # the failure path, naming the step
+    # the failure path, naming the step (the failed run's lineage, then the notification)
+    assert states["PrepareFailed"]["Next"] == "LineageNames"
     assert states["PrepareNotCached"]["Next"] == "Prepare"
     assert states["PrepareNotCached"]["Parameters"]["key"] == "uncached"
 

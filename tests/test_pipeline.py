@@ -201,7 +201,8 @@ def test_failure_path_notifies_then_fails(asl):
         and s["NotifyFailure"]["Next"] == "PipelineFailed"
     )
     assert s["PipelineFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
-    # each step's catch names the step in the error, then notifies (the message carries it as "step")
+    # each step's catch names the step in the error, records the failed run's lineage, then notifies
+    # (the message carries the step as "step")
     assert s["NotifyFailure"]["Parameters"]["Message"]["step.$"] == "$.error.Step"
     for name, step in (
         ("PerFileFanOut", "PerFileFanOut"),
@@ -214,8 +215,9 @@ def test_failure_path_notifies_then_fails(asl):
             "Type": "Pass",
             "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "Step": step},
             "ResultPath": "$.error",
-            "Next": "NotifyFailure",
+            "Next": "LineageNames",
         }
+    assert s["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
 
 
 def test_fan_out_is_a_distributed_map_over_the_prefix(asl):

@@ -119,7 +119,8 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     rule = json.dumps(states["StillCurrentStart"]["Choices"])
     assert "$.steps.ReadVersionStart.ModelApprovalStatus" in rule and "$.execution" in rule
     assert states["Model"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.package.ModelPackageArn"}]
-    # every task is caught into the notification, on itself or (lineage's Map items) on its Map
+    # every task is caught into the notification, on itself or (lineage's Map items) on its Map; the
+    # lineage's own catches name the step Lineage first (LineageFailed)
     in_maps = {
         n
         for _, st in iter_states(machines["deploy"])
@@ -129,7 +130,9 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     for name, state in iter_states(machines["deploy"]):
         skipped = ("NotifyFailure", "MonitorScheduleDeleteReplaced", *in_maps)
         if state.get("Type") in ("Task", "Map") and name not in skipped:
-            assert any(c["Next"] == "NotifyFailure" for c in state.get("Catch", [])), name
+            then = "LineageFailed" if name.startswith("Lineage") else "NotifyFailure"
+            assert any(c["Next"] == then for c in state.get("Catch", [])), name
+    assert states["LineageFailed"]["Next"] == "NotifyFailure"
     # deleting the job definition a release replaced is best effort: a failure skips it, the schedule is updated
     (skip,) = states["MonitorScheduleDeleteReplaced"]["Catch"]
     assert skip["ErrorEquals"] == ["States.ALL"] and skip["Next"] == "MonitorScheduleDone"
