@@ -6,6 +6,7 @@ to delete.
 """
 
 import contextlib
+import functools
 import json
 import time
 
@@ -562,9 +563,11 @@ def test_a_definite_path_below_an_index_is_its_value_as_on_aws(emu):
     assert json.loads(described["output"]) == {"field": "s3://x/", "format": "s3://x/#f", "all": ["s3://x/"]}
 
 
-def _lineage_definition(steps=None, *, failed_runs: bool = False) -> str:
-    """The states of sm_constructs.lineage (default: for one training step), as deployed in us-east-1
-    (pseudo parameters filled in), from a stack of its own."""
+@functools.cache
+def _lineage_definition() -> str:
+    """The states of sm_constructs.lineage, failure path included, for a processing step, a step that
+    never runs (a Condition branch not taken) and a training step, as deployed in us-east-1 (pseudo
+    parameters filled in), from a stack of its own: synthesized once for the tests that run it."""
 
     from aws_cdk import aws_stepfunctions as sfn
     from support import new_stack
@@ -572,20 +575,28 @@ def _lineage_definition(steps=None, *, failed_runs: bool = False) -> str:
     from sm_constructs.lineage import LineageArtifact, LineageStep, RunLineage
 
     stack = new_stack()
-    steps = steps or [
+    steps = [
+        LineageStep(
+            "Prepare",
+            "ProcessingJob",
+            "$.steps.Prepare.ProcessingJobArn",
+            inputs=[LineageArtifact("DataSet", "$.input.data", versions="$.cache.Prepare.data[0]")],
+            outputs=[LineageArtifact("DataSet", "$.steps.Prepare.Outputs[0]")],
+            failed_arn="ProcessingJobArn",
+        ),
+        LineageStep("Other", "ProcessingJob", "$.steps.Other.ProcessingJobArn", failed_arn="ProcessingJobArn"),
         LineageStep(
             "Train",
             "TrainingJob",
             "$.steps.Train.TrainingJobArn",
-            inputs=[LineageArtifact("DataSet", "$.input.data")],
+            inputs=[LineageArtifact("DataSet", "$.input.data"), LineageArtifact("Image", "$.steps.Train.Image")],
             outputs=[LineageArtifact("Model", "$.steps.Train.ModelArtifacts")],
-        )
+            failed_arn="TrainingJobArn",
+        ),
     ]
     failed = sfn.Fail(stack, "Failed", error_path="$.error.Error", cause_path="$.error.Cause")
-    lineage = RunLineage(
-        stack, "Lineage", prefix="train-1234abcd", steps=steps, failure=failed, failed_runs=failed_runs
-    )
-    chain = sfn.Chain.start(lineage).next(sfn.Succeed(stack, "Done")) if failed_runs else lineage
+    lineage = RunLineage(stack, "Lineage", prefix="train-1234abcd", steps=steps, failure=failed, failed_runs=True)
+    chain = sfn.Chain.start(lineage).next(sfn.Succeed(stack, "Done"))
     machine = sfn.StateMachine(stack, "M", definition_body=sfn.DefinitionBody.from_chainable(chain))
     rendered = stack.resolve(machine.node.default_child.definition_string)  # type: ignore[union-attr]
     pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": ACCOUNT_ID, "AWS::URLSuffix": ""}
@@ -613,32 +624,11 @@ def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_w
     not run (a Condition branch not taken) not at all; the run then fails with its own error."""
     import hashlib as _hashlib
 
-    from sm_constructs.lineage import LineageArtifact, LineageStep
-
     sm = emu["sm"]
-    prepared = "$.steps.Prepare.Outputs[0]"
-    steps = [
-        LineageStep(
-            "Prepare",
-            "ProcessingJob",
-            "$.steps.Prepare.ProcessingJobArn",
-            inputs=[LineageArtifact("DataSet", "$.input.data", versions="$.cache.Prepare.data[0]")],
-            outputs=[LineageArtifact("DataSet", prepared)],
-            failed_arn="ProcessingJobArn",
-        ),
-        LineageStep("Other", "ProcessingJob", "$.steps.Other.ProcessingJobArn", failed_arn="ProcessingJobArn"),
-        LineageStep(
-            "Train",
-            "TrainingJob",
-            "$.steps.Train.TrainingJobArn",
-            inputs=[LineageArtifact("DataSet", prepared), LineageArtifact("Image", "$.steps.Train.Image")],
-            outputs=[LineageArtifact("Model", "$.steps.Train.ModelArtifacts")],
-            failed_arn="TrainingJobArn",
-        ),
-    ]
     sfn = emu["session"].client("stepfunctions")
-    definition = _lineage_definition(steps, failed_runs=True)
-    arn = sfn.create_state_machine(name="lineage-failed", definition=definition, roleArn=ROLE)["stateMachineArn"]
+    arn = sfn.create_state_machine(name="lineage-failed", definition=_lineage_definition(), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
     training_job = "arn:aws:sagemaker:us-east-1:1:training-job/failed-t"
     cause = json.dumps({"TrainingJobName": "failed-t", "TrainingJobArn": training_job, "TrainingJobStatus": "Failed"})
     payload = {
@@ -671,10 +661,10 @@ def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_w
             for a in listed["AssociationSummaries"]
         }
 
-    # the data with the fingerprint its cache lookup listed; the failed job read the prepared data
-    # (its image is in its result, which a failed job has not: not recorded)
+    # the data with the fingerprint its cache lookup listed; the failed job read its (uncached) data,
+    # and its image is in its result, which a failed job has not: not recorded
     assert reads(prepare) == {"s3://lineage-failed/raw/#sha256=5f0c"}
-    assert reads(train) == {"s3://lineage-failed/prepared/"}
+    assert reads(train) == {"s3://lineage-failed/raw/"}
     wrote = sm.list_associations(SourceArn=train["ActionArn"], AssociationType="Produced")["AssociationSummaries"]
     assert wrote == []
 
