@@ -357,7 +357,9 @@ def plan_expression(steps: Sequence[LineageStep], names: Sequence[str], unread: 
             f"{{'action': {{'source': {source}, {head}, 'status': {status}}}, 'artifacts': $append($a, [{wrote}])}}"
         )
         if step.failed_arn is not None:
-            # the cause of a .sync job that ended Failed or Stopped is its description (JSON, one line)
+            # the cause of a .sync job that ended Failed or Stopped is its description (JSON, one line),
+            # as the emulator reports it and the CLI reads it; AWS does not document the cause's form,
+            # so anything else (not a JSON object naming <Kind>JobArn) records no job rather than a wrong one
             described = f'$contains($e.Cause, /^\\{{.*"{step.failed_arn}"/)'
             failed = f"{{'source': $parse($e.Cause).{step.failed_arn}, {head}, 'status': 'Failed'}}"
             part += f" : ({at} and {described}) ? {{'action': {failed}, 'artifacts': $a}}"
