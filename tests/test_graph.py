@@ -117,6 +117,29 @@ def test_the_condition_picks_a_branch_and_each_branch_registers_then_releases(as
     assert _chain(s, "RegisterB")[:4] == ["RegisterB", "ModelB", "ScoreB", "PickBetterDone"]
 
 
+def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
+    """The lineage plan (a JSONata state, evaluated here as the emulator does) lists the steps of both
+    branches and keeps those whose results the run has: B's branch ran, A's did not."""
+    from sm_constructs.local.aws.stepfunctions_jsonata import evaluate
+
+    arn = "arn:aws:sagemaker:us-east-1:1"
+    ran = {
+        f"{kind}{c}": {"ProcessingJobArn": f"{arn}:processing-job/{kind}-{c}", "Outputs": []}
+        for kind in ("Prepare", "Evaluate")
+        for c in "AB"
+    }
+    ran |= {f"Train{c}": {"TrainingJobArn": f"{arn}:training-job/t-{c}", "ModelArtifacts": f"s3://b/{c}"} for c in "AB"}
+    ran["RegisterB"] = {"ModelPackageArn": f"{arn}:model-package/graph-candidates/1"}
+    ran["ScoreB"] = {"TransformJobArn": f"{arn}:transform-job/score-b", "OutputPath": "s3://b/scores/"}
+    state = {"lineage": {"run": "r"}, "input": {"inputDataUri": "s3://b/raw/"}, "steps": ran}
+    output = asl["States"]["LineagePlan"]["Output"].removeprefix("{%").removesuffix("%}")
+    bound = json.dumps({"input": state, "context": {"Execution": {"Name": "graph-1"}}})
+    plan = evaluate(f"($states := {bound}; {output})")["lineage"]["plan"]
+    names = [a["name"] for a in plan["actions"]]
+    assert {"r-registerb", "r-scoreb"} <= set(names) and not {"r-registera", "r-scorea"} & set(names)
+    assert len(names) == 8 and "RegisterA" in output and "ScoreA" in output
+
+
 def test_a_model_is_registered_only_when_its_artifact_is_new(asl):
     s = asl["States"]
     newest = s["RegisterANewest"]
