@@ -322,11 +322,13 @@ def jsonata_of(value: str) -> str:
     return _quote(value)
 
 
-def plan_expression(steps: Sequence[LineageStep], names: Sequence[str], unread: list[str] | None = None) -> str:
+def plan_expression(
+    steps: Sequence[LineageStep], names: Sequence[str], unread: list[str] | None = None, *, failed_runs: bool = True
+) -> str:
     """The JSONata expression of a run's plan: ``{actions: [{source, name, type, status}],
     artifacts: [{uri, type, edge, step}]}`` (``step``: the index of the action), over the steps
-    that ran (:attr:`LineageStep.ran` present) and the job the run failed at (``$.error.Step``,
-    its description as ``$.error.Cause``: :attr:`LineageStep.failed_arn`). An artifact whose URI
+    that ran (:attr:`LineageStep.ran` present) and, with ``failed_runs``, the job the run failed at
+    (``$.error.Step``, its description as ``$.error.Cause``: :attr:`LineageStep.failed_arn`). An artifact whose URI
     is not in the state (an output the step did not write) is left out; one built with an intrinsic
     function :func:`jsonata_of` does not read is left out and named in ``unread``."""
 
@@ -352,17 +354,25 @@ def plan_expression(steps: Sequence[LineageStep], names: Sequence[str], unread: 
         source, ran = jsonata_of(step.source), jsonata_of(step.ran or step.source)
         status = f"{at} ? 'Failed' : 'Completed'"
         wrote = ", ".join(artifacts(step.outputs, "Produced"))
-        part = (
-            f"$a := [{', '.join(artifacts(step.inputs, 'ContributedTo'))}]; $exists({ran}) ? "
+        done = (
+            f"$exists({ran}) ? "
             f"{{'action': {{'source': {source}, {head}, 'status': {status}}}, 'artifacts': $append($a, [{wrote}])}}"
         )
-        if step.failed_arn is not None:
+        reads = ", ".join(artifacts(step.inputs, "ContributedTo"))
+        part = f"$a := [{reads}]; {done}"
+        if step.failed_arn is not None and failed_runs:
             # the cause of a .sync job that ended Failed or Stopped is its description (JSON, one line),
             # as the emulator reports it and the CLI reads it; AWS does not document the cause's form,
-            # so anything else (not a JSON object naming <Kind>JobArn) records no job rather than a wrong one
-            described = f'$contains($e.Cause, /^\\{{.*"{step.failed_arn}"/)'
-            failed = f"{{'source': $parse($e.Cause).{step.failed_arn}, {head}, 'status': 'Failed'}}"
-            part += f" : ({at} and {described}) ? {{'action': {failed}, 'artifacts': $a}}"
+            # so anything else (not a JSON object naming <Kind>JobArn) records no job rather than a wrong one.
+            # A step inside a Parallel branch ends the branch with "<id> failed: <cause>" (and the
+            # Parallel state's catch names the Parallel as the step).
+            branch = (
+                f"$substringBefore($e.Cause, ' failed: ') = {_quote(step.id)} ? $substringAfter($e.Cause, ' failed: ')"
+            )
+            described = f'$contains($c, /^\\{{.*"{step.failed_arn}"/)'
+            failed = f"{{'source': $parse($c).{step.failed_arn}, {head}, 'status': 'Failed'}}"
+            part = f"$a := [{reads}]; $c := {at} ? $e.Cause : {branch}; {done}"
+            part += f" : {described} ? {{'action': {failed}, 'artifacts': $a}}"
         parts.append(f"({part})")
     return (
         f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; "
@@ -428,7 +438,7 @@ class RunLineage(BuiltFragment):
             result_path=_BASE,
             comment="The run's lineage names: <prefix>-<MD5 of the execution ARN> (valid whatever the execution name)",
         )
-        context, plan = self._context(context_arn, self._plan(prefix, steps))
+        context, plan = self._context(context_arn, self._plan(prefix, steps, failed_runs=failed_runs))
         names.next(context)
         artifacts = self._artifacts()
         plan.next(self._actions(action_arn)).next(artifacts)
@@ -446,12 +456,12 @@ class RunLineage(BuiltFragment):
     def _catch(self, state: Any) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path=_ERROR)
 
-    def _plan(self, prefix: str, steps: Sequence[LineageStep]) -> sfn.Pass:
+    def _plan(self, prefix: str, steps: Sequence[LineageStep], *, failed_runs: bool) -> sfn.Pass:
         """``$.lineage.plan``: the actions (one per step that ran, and the job a failed run failed at)
         and the artifacts (one per read or write), computed by one JSONata state (:func:`plan_expression`)."""
         names = self._step_names(prefix, steps)
         unread: list[str] = []
-        expression = plan_expression(steps, names, unread)
+        expression = plan_expression(steps, names, unread, failed_runs=failed_runs)
         for uri in unread:
             Annotations.of(self).add_warning_v2(
                 "sm-constructs:lineage-unread-uri",

@@ -139,6 +139,16 @@ def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
     assert {"r-registerb", "r-scoreb"} <= set(names) and not {"r-registera", "r-scorea"} & set(names)
     assert len(names) == 8 and "RegisterA" in output and "ScoreA" in output
 
+    # a job that failed inside a Parallel branch: the branch's cause names it ("<id> failed: <cause>")
+    cause = json.dumps({"TrainingJobArn": f"{arn}:training-job/t-a", "TrainingJobStatus": "Failed"})
+    failed = {**state, "steps": {}, "error": {"Error": "States.TaskFailed", "Cause": f"TrainA failed: {cause}"}}
+    failed["error"]["Step"] = PARALLEL
+    bound = json.dumps({"input": failed, "context": {"Execution": {"Name": "graph-1"}}})
+    plan = evaluate(f"($states := {bound}; {output})")["lineage"]["plan"]
+    assert [(a["name"], a["status"], a["source"]) for a in plan["actions"]] == [
+        ("r-traina", "Failed", f"{arn}:training-job/t-a")
+    ]
+
 
 def test_a_model_is_registered_only_when_its_artifact_is_new(asl):
     s = asl["States"]
