@@ -40,10 +40,14 @@ if "CDK_VALIDATION" not in os.environ:
     os.environ["CDK_VALIDATION"] = "false"
 
 
-def _uv(*args: str | Path, cwd: Path) -> None:
-    done = subprocess.run(
+def _uv_run(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [str(_UV), *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600, check=False
     )
+
+
+def _uv(*args: str | Path, cwd: Path) -> None:
+    done = _uv_run(*args, cwd=cwd)
     assert done.returncode == 0, f"uv {args[0]} exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
 
@@ -126,12 +130,19 @@ def venv(tmp_path_factory) -> Path:
             _uv("build", "--wheel", "--out-dir", out / "dist", cwd=_ROOT)
             (wheel,) = (out / "dist").glob("sm_constructs-*.whl")
             constraints = out / "constraints.txt"
-            _uv("export", "--frozen", "--no-hashes", "--no-emit-project", "--all-extras", "--no-dev", "-q",
-                "-o", constraints, cwd=_ROOT)  # fmt: skip
+            _uv("export", "--frozen", "--no-emit-project", "--all-extras", "--no-dev", "-q", "-o", constraints,
+                cwd=_ROOT)  # fmt: skip
             _uv("venv", "-q", out / "venv", "--python", sys.executable, cwd=_ROOT)
             # hard links from uv's cache rather than copies (its default here: reflink, then copy): 0.7 s, not 4.4 s
-            _uv("pip", "install", "-q", "--link-mode=hardlink", "--python", out / "venv" / "bin" / "python",
-                "-c", constraints, f"{wheel}[local,spark]", cwd=_ROOT)  # fmt: skip
+            install = ("pip", "install", "-q", "--link-mode=hardlink", "--python", out / "venv" / "bin" / "python",
+                       "-c", constraints, f"{wheel}[local,spark]")  # fmt: skip
+            # The locked versions and hashes are those `make setup` (uv sync --frozen) already put in uv's cache,
+            # pyspark's wheel built from its source distribution among them: offline, uv installs them from there,
+            # each checked against uv.lock's hash, in 0.3 s of CPU. Online, uv asks the index whether pyspark's
+            # 455 MB sdist changed; an index that sends no caching headers has it downloaded and built again
+            # (about 25 s of CPU, and 1 GB more of uv's cache, every run). A cache without them: online.
+            if _uv_run(*install, "--offline", cwd=_ROOT).returncode != 0:
+                _uv(*install, cwd=_ROOT)
     return out / "venv"
 
 
