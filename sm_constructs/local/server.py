@@ -392,6 +392,20 @@ def _install_service_behaviour(runner: Any, faults: Any, workdir: Path, scale: T
     job_faults.install(runner, faults, scale)
 
 
+def _install_shared_botocore_data() -> None:
+    """One botocore data loader per data path for the process: every new botocore session made its
+    own and read the JSON of each service model it needed again (moto's EC2 module makes three
+    sessions at import, each reading EC2's model to list its Regions; moto's backends list Regions
+    through one session, and the clients of jobs and Step Functions tasks read models through
+    another). botocore's files do not change while the emulator runs, and a loader already hands the
+    same data to every client of its session."""
+    import botocore.loaders
+
+    shared = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
+    why = "botocore sessions share one loader (and the models it read) instead of reading them again"
+    patches.replace("botocore.session", "create_loader", shared, why=why)
+
+
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale, endpoint_url: str) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
     from .aws import (
@@ -549,6 +563,8 @@ class Emulator:
     def start(self) -> str:
         global _installed
         self.workdir.mkdir(parents=True, exist_ok=True)
+        _install_shared_botocore_data()  # before moto's modules make their botocore sessions
+        patches.apply()
         os.environ["MOTO_PORT"] = str(self.port)  # moto's interpreter calls services on this port
         from moto.stepfunctions.parser.asl.utils.boto_client import boto_client_for
 
