@@ -52,3 +52,46 @@ def test_only_the_most_recent_definitions_are_kept():
         reuse.parse(DEFINITION.replace('"x": 1', f'"x": {i + 2}'))
     _, reparsed = reuse.parse(DEFINITION)
     assert reparsed is not first
+
+
+def test_executions_starting_at_once_each_read_their_own_query_languages():
+    """A JSONata state among JSONPath ones, preprocessed by many threads at once (executions starting
+    together): each sees its own states' query languages (moto's Preprocessor shares one scope stack)."""
+    import threading
+
+    mixed = json.dumps(
+        {
+            "StartAt": "Path",
+            "States": {
+                "Path": {"Type": "Pass", "Parameters": {"a.$": "$.x"}, "ResultPath": "$.y", "Next": "Nata"},
+                "Nata": {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% $states.input %}", "Next": "Map"},
+                "Map": {
+                    "Type": "Map",
+                    "ItemsPath": "$.items",
+                    "ItemProcessor": {
+                        "StartAt": "Inner",
+                        "States": {"Inner": {"Type": "Pass", "QueryLanguage": "JSONata", "End": True}},
+                    },
+                    "ResultPath": "$.z",
+                    "End": True,
+                },
+            },
+        }
+    )
+    reuse = _TreeReuse()
+    reuse.parse(mixed)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        for _ in range(15):
+            try:
+                reuse.parse(mixed)
+            except BaseException as error:
+                errors.append(error)
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []

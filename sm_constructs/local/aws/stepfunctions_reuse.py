@@ -11,7 +11,8 @@ fifth of the server's CPU went into each of:
 * **the ANTLR parse of the whole definition at every execution start** (and at
   CreateStateMachine). The parse tree is kept per definition text; each caller still gets its own
   evaluation components from moto's ``Preprocessor``, which only reads the tree, so executions of
-  one state machine share nothing they change. A definition with syntax errors is parsed again
+  one state machine share nothing they change (each Preprocessor also gets its own stack of
+  query-language scopes, which moto shares between all of them). A definition with syntax errors is parsed again
   each time and fails as before. The lexer/parser set-up repeats moto's ``parse`` (moto has no
   seam between parsing and preprocessing); the registry's check of the replaced target guards it.
 """
@@ -80,7 +81,12 @@ class _TreeReuse:
                 self._trees[definition] = tree
                 while len(self._trees) > TREES_KEPT:
                     self._trees.popitem(last=False)
-        return Preprocessor().visit(tree), tree
+        preprocessor = Preprocessor()
+        # moto keeps the stack of query-language scopes in a class attribute, one list shared by every
+        # Preprocessor: two executions starting at once corrupt each other's stack ("Unsupported
+        # declaration in QueryLanguage=JSONPath block") when a definition has JSONata states. Each gets its own.
+        preprocessor._query_language_per_scope = []
+        return preprocessor.visit(tree), tree
 
 
 def install() -> None:
