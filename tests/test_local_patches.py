@@ -131,7 +131,7 @@ def registry(monkeypatch):
     module.Backend = Backend  # type: ignore[attr-defined]
     module.config = {"service": {"flag": False}}  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "fake_moto", module)
-    for name, empty in (("_layers", {}), ("_originals", {}), ("_dirty", set()), ("_hold", [0])):
+    for name, empty in (("_layers", {}), ("_originals", {}), ("_entries", {}), ("_dirty", set()), ("_hold", [0])):
         monkeypatch.setattr(patches, name, empty)
     return module
 
@@ -332,6 +332,27 @@ def test_held_changes_wait_for_the_apply_after_them(registry):
         assert registry.Backend().create_thing("a", []) == "created a"
     patches.apply()
     assert registry.Backend().create_thing("a", []) == "ours"
+
+
+def test_restore_gives_moto_back_what_apply_changed(registry):
+    class Base:
+        def inherited(self) -> str:
+            return "base"
+
+    registry.Backend = type("Backend", (Base,), dict(vars(registry.Backend)))
+    patches.replace("fake_moto:Backend", "create_thing", lambda self, name, tags: "ours", why="test")
+    patches.replace("fake_moto:Backend", "inherited", lambda self: "ours", why="test")
+    patches.add("fake_moto:Backend", "create_thing_v2", lambda self: None, why="test")
+    patches.entry("fake_moto", "config", ("service", "flag"), True, why="test")
+    patches.entry("fake_moto", "config", ("service", "new"), 1, why="test")
+    patches.apply()
+    assert registry.Backend().inherited() == "ours"
+    patches.restore()
+    backend = registry.Backend()
+    assert (backend.create_thing("a", []), backend.inherited()) == ("created a", "base")
+    assert "inherited" not in vars(registry.Backend) and not hasattr(registry.Backend, "create_thing_v2")
+    assert registry.config == {"service": {"flag": False}}
+    assert patches.registered() == []
 
 
 def test_tested_moto_is_the_range_pyproject_and_the_lock_ask_for():

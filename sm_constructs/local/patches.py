@@ -32,7 +32,7 @@ from importlib import metadata
 from typing import Any
 
 __all__ = ["TESTED_MOTO", "Change", "MotoNotSupported", "Patch", "add", "apply", "check", "creates", "entry", "held"]
-__all__ += ["registered", "replace", "subclass", "updates", "wrap", "wrap_cloudformation"]
+__all__ += ["registered", "replace", "restore", "subclass", "updates", "wrap", "wrap_cloudformation"]
 
 #: moto versions the emulator is tested with: ``>=`` lower bound, ``<`` upper bound.
 TESTED_MOTO = (">=5.2.5", "<5.3")
@@ -103,6 +103,7 @@ def _signature_problem(original: Any, ours: Any, where: str, skip: int = 0) -> s
 
 _layers: dict[tuple[str, str], list[Patch]] = {}
 _originals: dict[tuple[str, str], Any] = {}
+_entries: dict[tuple[str, str], tuple[dict[Any, Any], Any, Any]] = {}  # (dict, key, moto's value) of each entry set
 _dirty: set[tuple[str, str]] = set()
 _hold = [0]
 
@@ -354,9 +355,33 @@ def apply() -> None:
             container = getattr(patch.target(), patch.name)
             for k in patch.key[:-1]:
                 container = container[k]
+            _entries.setdefault(slot, (container, patch.key[-1], container.get(patch.key[-1], _MISSING)))
             container[patch.key[-1]] = value
         elif patch.kind == "subclass" and patch.refresh:
             patch.refresh()
         elif patch.kind != "subclass":
             setattr(patch.target(), patch.name, value)
         _dirty.discard(slot)
+
+
+def restore() -> None:
+    """Undo what :func:`apply` made and forget every declaration: moto's functions, methods and dicts are
+    moto's again. For a process that installs the emulator's plug-ins for a while and then runs plain moto
+    (the tests install some in process). A declared subclass stays one while its module is imported."""
+    for (owner, name), original in _originals.items():
+        target = Patch(owner, name, None, "replace", "", "").target()
+        if name in vars(target):
+            delattr(target, name)  # ours; moto's own is set again below, an inherited one shows through
+        getter = inspect.getattr_static if isinstance(target, type) else getattr
+        if original is not _MISSING and getter(target, name, _MISSING) is not original:
+            setattr(target, name, original)
+    for container, key, original in _entries.values():
+        if original is _MISSING:
+            container.pop(key, None)
+        else:
+            container[key] = original
+    for patch in registered():
+        if patch.kind == "subclass" and patch.refresh:
+            patch.refresh()
+    for state in (_layers, _originals, _entries, _dirty):
+        state.clear()
