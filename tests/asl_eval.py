@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
+from unittest import mock
 
 import boto3
 from moto import mock_aws
@@ -21,6 +24,17 @@ def evaluate_parameters(parameters: dict[str, Any], *, runs: int = 1, execution_
     return outputs
 
 
+@contextlib.contextmanager
+def moto_step_functions() -> Iterator[None]:
+    """moto, its Step Functions running the executions it starts (its ASL interpreter), in us-east-1: clients
+    made in the block need no region, and the environment is as it was once the block ends."""
+    with (
+        mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "us-east-1"}),
+        mock_aws(config={"stepfunctions": {"execute_state_machine": True}}),
+    ):
+        yield
+
+
 def run_states(states: dict[str, Any], start: str, execution_input: Any) -> dict[str, Any]:
     """Run ``states`` (taken from a synthesized state machine) in moto's ASL interpreter; the execution's
     description (status, error, cause, output) once it ends."""
@@ -29,11 +43,8 @@ def run_states(states: dict[str, Any], start: str, execution_input: Any) -> dict
 
 def run_each(states: dict[str, Any], start: str, inputs: list[Any]) -> list[dict[str, Any]]:
     """:func:`run_states` for several inputs in one interpreter: each execution's description, in order."""
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     asl = {"StartAt": start, "States": states}
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with moto_step_functions():
         client = boto3.client("stepfunctions")
         arn = client.create_state_machine(
             name="part", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"

@@ -7,17 +7,15 @@ The whole pipeline (hits and misses on changed data, in the emulator) is in test
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any
 
 import boto3
 import pytest
-from asl_eval import ended
+from asl_eval import ended, moto_step_functions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
-from moto import mock_aws
 from sfn_requests import iter_states, state_machines
 from support import new_app, new_stack
 
@@ -134,10 +132,7 @@ def _fingerprint(states: dict[str, Any], s3: Any, sfn_client: Any, uris: list[st
 
 @pytest.fixture(scope="module")
 def aws():
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with moto_step_functions():
         s3 = boto3.client("s3")
         s3.create_bucket(Bucket=BUCKET)
         s3.create_bucket(Bucket=f"{BUCKET}-versioned")

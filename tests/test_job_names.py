@@ -6,15 +6,14 @@ botocore's SageMaker model gives for each name field.
 """
 
 import json
-import os
 import re
 import time
 
 import boto3
 import botocore.session
 import pytest
+from asl_eval import moto_step_functions
 from aws_cdk import aws_stepfunctions as sfn
-from moto import mock_aws
 
 from sm_constructs._iam_facts import ENDPOINT_CONFIG, MODEL, PROCESSING, TRAINING, TRANSFORM, TUNING
 from sm_constructs.jobs import RUN_SUFFIX_CHARS, run_unique_name
@@ -36,14 +35,11 @@ def _longest_prefix(api):
 
 @pytest.fixture(scope="module")
 def evaluated_names():
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     params = {f"{api.name_field}": run_unique_name(_longest_prefix(api)) for api in APIS}
     rendered = sfn.FieldUtils.render_object(params)
     asl = {"StartAt": "Names", "States": {"Names": {"Type": "Pass", "Parameters": rendered, "End": True}}}
     results = {}
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with moto_step_functions():
         client = boto3.client("stepfunctions")
         arn = client.create_state_machine(
             name="names", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
@@ -117,8 +113,8 @@ def test_reference_app_job_names_are_valid_for_every_execution_name():
     # a cached step's name carries its key index (an MD5, 32 hex digits) from $.cache.<step>.index
     cached = {m: {"index": "f" * 32} for _, v in fields.values() for m in re.findall(r"\$\.cache\.(\w+)\.index", v)}
     run_input = json.dumps({"cache": cached})
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        client = boto3.client("stepfunctions", region_name="us-east-1")
+    with moto_step_functions():
+        client = boto3.client("stepfunctions")
         arn = client.create_state_machine(
             name="refnames", definition=json.dumps(asl), roleArn="arn:aws:iam::123456789012:role/r"
         )["stateMachineArn"]

@@ -40,7 +40,6 @@ def _rows(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def byo(tmp_path_factory):
     app = Path(shutil.copytree(ROOT / "tests" / "apps" / "byo", tmp_path_factory.mktemp("byo") / "app"))
     project = LocalProject(app)
-    os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"  # the user's CDK CLI
     try:
         project.deploy("--context", "trials=2", time_scale=0.05)
         # the change: Grid search over categorical depths instead of 2 random trials, deployed as a change set

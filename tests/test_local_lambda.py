@@ -32,7 +32,6 @@ FUNCTION = "AWS::Lambda::Function"
 def lambdas(tmp_path_factory):
     app = Path(shutil.copytree(ROOT / "tests" / "apps" / "lambdas", tmp_path_factory.mktemp("lambdas") / "app"))
     project = LocalProject(app)
-    os.environ["PATH"] = f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}"  # the user's CDK CLI
     try:
         project.deploy("Network", "Functions")
         url = project.state()["url"]  # the emulator the deploy started
