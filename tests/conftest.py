@@ -102,6 +102,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank[item.nodeid])
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _module_leaves_the_process_as_it_found_it(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test module runs on its own and in any order: an xdist worker runs several modules in one
+    process, so a module that left an environment variable, the working directory or the import path
+    changed would make the modules after it pass or fail by where the scheduler put them. A fixture
+    that needs a change scopes it (``monkeypatch``, ``pytest.MonkeyPatch.context()``).
+
+    Modules that install the emulator's plug-ins in process change moto for the process: moto is given
+    back unchanged after each module (``patches.restore``), so the next module meets plain moto."""
+    before = dict(os.environ), os.getcwd(), list(sys.path)
+    yield
+    if (patches := sys.modules.get("sm_constructs.local.patches")) is not None:
+        patches.restore()
+    environ, cwd, path = before
+    names = (environ.keys() | os.environ.keys()) - {"PYTEST_CURRENT_TEST"}  # pytest's own, of the test running
+    changed = sorted(name for name in names if environ.get(name) != os.environ.get(name))
+    left = [f"environment variables {changed}"] if changed else []
+    left += [f"working directory {os.getcwd()} (was {cwd})"] if os.getcwd() != cwd else []
+    left += ["sys.path"] if sys.path != path else []
+    assert not left, f"{request.module.__name__} left {', '.join(left)} changed for the modules after it"
+
+
 @contextlib.contextmanager
 def _once_per_run(tmp_path_factory, name: str) -> Iterator[tuple[Path, bool]]:
     """``(<run's shared temp dir>/<name>, already built)``, held under a file lock: the first xdist
