@@ -206,7 +206,12 @@ def test_a_job_over_its_instance_quota_is_refused_with_resource_limit_exceeded(e
     try:
         machine = _processing_machine(emu, "quota", seconds=3)
         first = _start(emu, machine, "quota-first")
-        time.sleep(0.5)
+        deadline = time.monotonic() + 30  # the first job holds the instance before the second asks for one
+        while not emu["sm"].list_processing_jobs(NameContains="quota-first", StatusEquals="InProgress")[
+            "ProcessingJobSummaries"
+        ]:
+            assert time.monotonic() < deadline, "the first job never started"
+            time.sleep(0.1)
         described, _ = _finish(emu, _start(emu, machine, "quota-second"))
         assert described["status"] == "FAILED"
         # the optimized integration names the modeled error after its SDK exception
