@@ -700,13 +700,7 @@ def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):
             context = sm.create_context(ContextName=context_name, ContextType="t", Source={"SourceUri": execution})
             action = sm.create_action(ActionName=f"{context_name}-train", ActionType="t", Source={"SourceUri": "j"})
             sm.add_association(SourceArn=action["ActionArn"], DestinationArn=context["ContextArn"])
-        sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))
-        deadline = time.monotonic() + 30
-        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
-        entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+        described, entered = _run_lineage(emu, arn, name, payload)
         return described, entered, context_name
 
     described, entered, context_name = run("first")

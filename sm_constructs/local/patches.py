@@ -21,7 +21,6 @@ The tested range is :data:`TESTED_MOTO`, the bounds of moto in ``pyproject.toml`
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import importlib
 import inspect
@@ -201,8 +200,12 @@ def _updated(
     region_name: str,
 ) -> Any:
     logical_id = getattr(original_resource, "logical_resource_id", new_resource_name)
-    change = Change(new_resource_name, cloudformation_json, account_id, region_name, logical_id, original_resource)
-    return hook(cls, dataclasses.replace(change, moto=moto))
+    return hook(
+        cls,
+        Change(
+            new_resource_name, cloudformation_json, account_id, region_name, logical_id, original_resource, moto=moto
+        ),
+    )
 
 
 def creates(hook: Callable[[Any, Change], Any], *, wrapping: bool = False) -> Any:
