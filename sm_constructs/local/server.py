@@ -315,9 +315,10 @@ def _install_indefinite_paths() -> None:
     gives its one value, also below an index (``$.data[0].uri``), where moto gives a list."""
     import sys
 
-    from jsonpath_ng.ext import parse
     from moto.stepfunctions.parser.asl.parse import asl_parser  # noqa: F401  (imports the states)
     from moto.stepfunctions.parser.asl.utils import json_path
+
+    from .aws.stepfunctions_reuse import jsonpath as parse  # parsed once per path text
 
     original = json_path.extract_json
 

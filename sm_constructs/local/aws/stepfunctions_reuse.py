@@ -15,20 +15,56 @@ fifth of the server's CPU went into each of:
   query-language scopes, which moto shares between all of them). A definition with syntax errors is parsed again
   each time and fails as before. The lexer/parser set-up repeats moto's ``parse`` (moto has no
   seam between parsing and preprocessing); the registry's check of the replaced target guards it.
+
+Profiled the same way (CPU samples of the thread holding the GIL), two more parses repeated per
+evaluation, each about a tenth of the server's CPU:
+
+* **every JSONPath at every evaluation** (``jsonpath_ng``'s ``parse`` builds a new PLY parser, its
+  tables read again, for each ``$.x`` a state reads). Parsed paths are kept per path text: a parsed
+  path is an immutable expression tree whose ``find``/``update_or_create`` change only the data.
+* **every intrinsic function (``States.Format(...)``) at every execution start**, an ANTLR parse
+  per ``.$`` field of the definition. The parsed function is kept per text; intrinsic components
+  keep nothing between evaluations (their results go on the execution's own stack).
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from typing import Any
 
 from .. import patches
 
-__all__ = ["install"]
+__all__ = ["install", "jsonpath"]
 
 #: Definitions whose parse trees are kept (least recently used dropped first).
 TREES_KEPT = 256
+#: JSONPaths and intrinsic functions kept parsed (least recently used dropped first).
+EXPRESSIONS_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=EXPRESSIONS_KEPT)
+def _parsed(path: str, extended: bool) -> Any:
+    from jsonpath_ng import parse as plain
+    from jsonpath_ng.ext import parse as extension
+
+    return extension(path) if extended else plain(path)
+
+
+def jsonpath(path: str, debug: bool | None = None) -> Any:
+    """``jsonpath_ng.ext.parse(path)``, parsed once per path text (a syntax error is raised each time)."""
+    return _parsed(path, True)
+
+
+def _plain_jsonpath(string: str) -> Any:
+    """``jsonpath_ng.parse(string)`` (without the extensions), as moto's ``ResultPath`` uses it."""
+    return _parsed(string, False)
+
+
+@functools.lru_cache(maxsize=EXPRESSIONS_KEPT)
+def _intrinsic(original: Any, src: str) -> Any:
+    return original(src)
 
 
 class _ClientReuse:
@@ -104,4 +140,25 @@ def install() -> None:
         staticmethod(_TreeReuse().parse),
         why="a definition is parsed (ANTLR) once, not at every execution start; components stay per caller",
     )
+    patches.replace(
+        "moto.stepfunctions.parser.asl.utils.json_path",
+        "parse",
+        jsonpath,
+        why="a JSONPath is parsed once per path text, not at every evaluation",
+    )
+    patches.replace(
+        "moto.stepfunctions.parser.asl.component.common.path.result_path",
+        "parse",
+        _plain_jsonpath,
+        why="a ResultPath is parsed once per path text, not at every evaluation",
+    )
+
+    @patches.wrap(
+        "moto.stepfunctions.parser.asl.parse.intrinsic.intrinsic_parser:IntrinsicParser",
+        "parse",
+        why="an intrinsic function is parsed (ANTLR) once per text, not at every execution start",
+    )
+    def parse_intrinsic(original: Any, src: str) -> Any:
+        return _intrinsic(original, src)
+
     patches.apply()
