@@ -76,11 +76,16 @@ def _loads(document: Any) -> dict[str, Any]:
     if isinstance(document, bytes):
         document = document.decode()
     if isinstance(document, str):
-        from urllib.parse import unquote
-
-        text = document if document.lstrip().startswith("{") else unquote(document)
-        return dict(json.loads(text))
+        return dict(_parsed(document))
     return dict(document)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(document: str) -> dict[str, Any]:
+    """A policy document's JSON, parsed once per text: every request reads the same few (read-only)."""
+    from urllib.parse import unquote
+
+    return dict(json.loads(document if document.lstrip().startswith("{") else unquote(document)))
 
 
 class PolicyStore:

@@ -186,14 +186,15 @@ def _regex(parts: Iterable[tuple[str, bool]]) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _wildcard(regex: str, *, case: bool = True) -> re.Pattern[str]:
-    return re.compile(f"^{regex}$", re.DOTALL if case else re.IGNORECASE | re.DOTALL)
+def _wildcard(parts: tuple[tuple[str, bool], ...], *, case: bool = True) -> re.Pattern[str]:
+    """The compiled pattern of resolved ``parts``, built once per parts (every request checks the same few)."""
+    return re.compile(f"^{_regex(parts)}$", re.DOTALL if case else re.IGNORECASE | re.DOTALL)
 
 
 def _like(pattern: str, value: str, *, case: bool = True, request: Request | None = None) -> bool:
     """``*``/``?`` wildcard match; with ``request``, policy variables are substituted first."""
     parts = _resolve(_pieces(pattern, request is not None), request) if request is not None else [(pattern, True)]
-    return parts is not None and _wildcard(_regex(parts), case=case).match(value) is not None
+    return parts is not None and _wildcard(tuple(parts), case=case).match(value) is not None
 
 
 def _text(pattern: str, request: Request | None) -> str | None:
@@ -237,7 +238,7 @@ def _arn_like(pattern: str, value: str, request: Request | None = None) -> bool:
         return False
     for component, part in zip(components, values, strict=True):
         resolved = _resolve(component, request) if request is not None else [(p.text, True) for p in component]
-        if resolved is None or _wildcard(_regex(resolved)).match(part) is None:
+        if resolved is None or _wildcard(tuple(resolved)).match(part) is None:
             return False
     return True
 
