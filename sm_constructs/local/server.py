@@ -409,6 +409,7 @@ def _install_shared_botocore_data() -> None:
 
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale, endpoint_url: str) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
+    from . import serialization
     from .aws import (
         awslambda,
         cloudformation,
@@ -438,6 +439,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         why="moto runs state machine executions instead of only recording them",
     )
     stepfunctions_reuse.install()
+    serialization.install()
     _install_sagemaker(runner.submit, faults)
     if enforcer is not None:
         from .iam.enforcement import install
