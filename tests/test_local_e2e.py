@@ -7,6 +7,7 @@ retry intervals run 20x faster (time scale 0.05); everything else is as the stat
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,6 +61,50 @@ def _run(local, name, **input_fields):
     return described, events
 
 
+def _states(definition):
+    """States of a definition, counting those inside Parallel branches and Map processors."""
+    count = 0
+    for state in definition["States"].values():
+        count += 1
+        count += sum(_states(branch) for branch in state.get("Branches", []))
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        count += _states(processor) if processor else 0
+    return count
+
+
+def _definition(reference_assembly, logical_prefix):
+    """The synthesized definition of a state machine of the reference app (tokens as ``X``)."""
+    template = json.loads((reference_assembly / "SmConstructsReference.template.json").read_text())
+    (machine,) = [
+        r
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::StepFunctions::StateMachine" and k.startswith(logical_prefix)
+    ]
+    text = machine["Properties"]["DefinitionString"]
+    return json.loads(
+        text if isinstance(text, str) else "".join(p if isinstance(p, str) else "X" for p in text["Fn::Join"][1])
+    )
+
+
+def _assert_cost_figures(reference_assembly, build_events, release_events):
+    """docs/reference-app.md ("What a run costs") states these figures of the reference app and this run."""
+    guide = " ".join((Path(__file__).resolve().parent.parent / "docs" / "reference-app.md").read_text().split())
+    build = _definition(reference_assembly, "ChurnPipelineStateMachine")
+    release = _definition(reference_assembly, "ChurnDeploymentStateMachine")
+
+    def entered(events):
+        return sum(e["type"].endswith("StateEntered") for e in events)
+
+    figures = [
+        f"has **{_states(build)} states** ({len(build['States'])} at its top level",
+        f"its release (`ModelDeployment`) **{_states(release)}**",
+        f"enters **{entered(build_events)} states**",
+        f"the release it starts enters **{entered(release_events)}**",
+    ]
+    stale = [figure for figure in figures if figure not in guide]
+    assert not stale, f"docs/reference-app.md does not say: {stale}"
+
+
 def _keys(local, prefix):
     s3 = local["session"].client("s3")
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=local["bucket"], Prefix=prefix).get("Contents", []))
@@ -75,7 +120,7 @@ def _load_csv(local, key):
     return np.loadtxt(body.splitlines(), delimiter=",", ndmin=2)
 
 
-def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, monkeypatch, capsys):
+def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, monkeypatch, capsys, reference_assembly):
     (local["workdir"] / "faults.json").write_text(
         json.dumps({"CreateTrainingJob": {"error": "ThrottlingException", "times": 1}})
     )
@@ -139,6 +184,8 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
     assert deployed["status"] == "SUCCEEDED", deployed.get("cause")
     run = deployment["name"]
     assert _keys(local, f"batch/{run}/") == [f"batch/{run}/batch.csv.out"]
+    released = sfn.get_execution_history(executionArn=deployment["executionArn"], maxResults=1000)["events"]
+    _assert_cost_figures(reference_assembly, events, released)
 
     # the metric is real: the batch predictions of the approved version, scored against the held-out
     # labels here, give the AUC the evaluation job reported (two jobs, one model, same test rows)
