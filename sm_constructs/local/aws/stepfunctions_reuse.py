@@ -140,18 +140,12 @@ def install() -> None:
         staticmethod(_TreeReuse().parse),
         why="a definition is parsed (ANTLR) once, not at every execution start; components stay per caller",
     )
-    patches.replace(
+    paths = (
         "moto.stepfunctions.parser.asl.utils.json_path",
-        "parse",
-        jsonpath,
-        why="a JSONPath is parsed once per path text, not at every evaluation",
-    )
-    patches.replace(
         "moto.stepfunctions.parser.asl.component.common.path.result_path",
-        "parse",
-        _plain_jsonpath,
-        why="a ResultPath is parsed once per path text, not at every evaluation",
     )
+    for module, parse in zip(paths, (jsonpath, _plain_jsonpath), strict=True):
+        patches.replace(module, "parse", parse, why="a JSONPath is parsed once per path text, not at every evaluation")
 
     @patches.wrap(
         "moto.stepfunctions.parser.asl.parse.intrinsic.intrinsic_parser:IntrinsicParser",
