@@ -13,7 +13,7 @@ import pytest
 
 from sm_constructs.local.jobs import namespace
 from sm_constructs.local.jobs.runner import JobRunner
-from sm_constructs.local.jobs.zygote import Zygote
+from sm_constructs.local.jobs.zygote import SHARED_MACHINE_ENV, Zygote
 
 SCRIPT = """
 import os, sys, json
@@ -147,3 +147,10 @@ def test_a_job_past_its_time_is_killed_with_what_it_started(warm, job, tmp_path)
 def test_turned_off_every_job_is_a_new_process(monkeypatch):
     monkeypatch.setenv("SM_LOCAL_ZYGOTE", "off")
     assert not Zygote.enabled()
+
+
+def test_the_warm_interpreter_starts_its_openmp_threads_waiting_passively(warm):
+    """libgomp reads OMP_WAIT_POLICY once, when xgboost loads it in the warm interpreter; its jobs inherit that."""
+    environ = Path(f"/proc/{warm._proc.pid}/environ").read_bytes().split(b"\0")
+    expected = os.environ.get("OMP_WAIT_POLICY", SHARED_MACHINE_ENV["OMP_WAIT_POLICY"])
+    assert f"OMP_WAIT_POLICY={expected}".encode() in environ

@@ -137,6 +137,7 @@ class _HandlerProcess:
 
     def __init__(self, root: Path, code_dir: Path, model_dir: Path, env: dict[str, str]) -> None:
         from ..jobs import namespace
+        from ..jobs.zygote import SHARED_MACHINE_ENV
 
         try:  # the model server's /opt/ml is root's (``model/``, ``code/``), as a job's
             contract = namespace.contract(root / "opt/ml")
@@ -152,7 +153,7 @@ class _HandlerProcess:
             stdout=subprocess.PIPE,
             stderr=log,
             cwd=code_dir,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env},
+            env={**SHARED_MACHINE_ENV, **os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env},
             bufsize=0,
         )
         log.close()

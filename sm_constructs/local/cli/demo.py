@@ -87,6 +87,11 @@ class LocalSession:
 
 
 def serve(args: argparse.Namespace) -> int:
+    from ..jobs.zygote import SHARED_MACHINE_ENV
+
+    # the emulator scores built-in XGBoost models in its own process; its OpenMP threads wait as the jobs' do
+    for key, value in SHARED_MACHINE_ENV.items():
+        os.environ.setdefault(key, value)
     enforce = False if getattr(args, "no_iam", False) else None  # None: the default (SM_LOCAL_IAM)
     with Emulator(port=args.port, workdir=args.workdir, time_scale=args.time_scale, enforce_iam=enforce) as emulator:
         iam = "IAM enforced" if emulator.enforce_iam else "IAM NOT enforced"

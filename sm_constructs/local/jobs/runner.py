@@ -343,7 +343,7 @@ class JobRunner:
                 env = {**env, namespace.PYTHON_ONLY_IMAGE_ENV: str(image)}
         elif image is not None:  # the namespace's working directory; the process starts in the job's own
             host_cwd = root
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
+        full_env = {**zygote.SHARED_MACHINE_ENV, **os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
         try:
