@@ -189,3 +189,23 @@ def reference_assembly(tmp_path_factory) -> Path:
             if synth.wait(timeout=600) != 0:
                 pytest.fail(f"cdk synth of the reference app failed; see {workdir / 'synth.log'}")
     return workdir / "cdk.out"
+
+
+@pytest.fixture(scope="session")
+def reference_app(tmp_path_factory):
+    """The reference app's stack (app.py) as `make synth` builds it, with its compliance packs, synthesized
+    in this process (an unacknowledged finding fails the synth), for the modules that read it and change
+    nothing in it: the app's template, its constructs, SageMakerChecks run on it again.
+
+    Those modules are one xdist group (``reference-app``), so the app is built and synthesized once per run
+    (about 6 s of CPU), not once per module; their asserts read the same app as before. A module that needs
+    another shape of it (more pipelines, no acknowledgements, a bare App) builds its own.
+    """
+    from support import new_app
+
+    import app as reference
+
+    app = new_app(outdir=str(tmp_path_factory.mktemp("reference-app")))
+    stack = reference.build(app)  # registers the four cdk-nag packs and SageMakerChecks
+    app.synth()  # raises on any unacknowledged finding; Template.from_stack reuses this synthesis
+    return stack

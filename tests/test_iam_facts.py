@@ -16,9 +16,8 @@ import pytest
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match, Template
 from sfn_requests import iter_states, state_machines
-from support import new_app, new_stack
+from support import new_stack
 
-import app as reference
 from sm_constructs import (
     MlDataBucket,
     MlPipeline,
@@ -29,6 +28,8 @@ from sm_constructs import (
 )
 from sm_constructs import _iam_facts as facts
 from sm_constructs._validation import ConstructValidationError
+
+pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_app, built once for the group
 
 _OPTIMIZED = {
     api.create_action: api
@@ -45,9 +46,8 @@ _OPTIMIZED = {
 
 
 @pytest.fixture(scope="module")
-def stack():
-    app = new_app()
-    return reference.build(app, nag=False)
+def stack(reference_app):
+    return reference_app
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from sm_constructs._iam_facts import ENDPOINT_CONFIG, MODEL, PROCESSING, TRAINING, TRANSFORM, TUNING
 from sm_constructs.jobs import RUN_SUFFIX_CHARS, run_unique_name
 
+pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_app, built once for the group
+
 _MODEL = botocore.session.get_session().get_service_model("sagemaker")
 APIS = [PROCESSING, TRAINING, TUNING, TRANSFORM, MODEL, ENDPOINT_CONFIG]
 
@@ -75,14 +77,11 @@ def test_names_fit_botocore_limits_and_pattern(evaluated_names, api):
     assert len(seen) == len(evaluated_names)  # a new name every run
 
 
-def _reference_name_fields():
+def _reference_name_fields(stack):
     """Every run-unique SageMaker name expression the reference app's state machines send."""
     from sfn_requests import iter_states, state_machines
-    from support import new_app, template_of
+    from support import template_of
 
-    import app as reference
-
-    stack = reference.build(new_app(), nag=False)
     fields = {}
     for asl in state_machines(template_of(stack).to_json()).values():
         for state_name, state in iter_states(asl):
@@ -92,8 +91,8 @@ def _reference_name_fields():
     return fields
 
 
-def test_reference_app_job_names_are_valid_for_every_execution_name():
-    fields = _reference_name_fields()
+def test_reference_app_job_names_are_valid_for_every_execution_name(reference_app):
+    fields = _reference_name_fields(reference_app)
     # processing x2, training, tuning (+ its template), model, endpoint config, transform
     assert len(fields) >= 7, fields
     asl = {

@@ -24,6 +24,8 @@ from support import new_app, new_stack, sagemaker_findings
 import app as reference
 from sm_constructs.nag import RULES
 
+pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_app, built once for the group
+
 
 def plain_app_stack(stack: Stack) -> None:
     role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"))
@@ -201,11 +203,9 @@ def test_plain_app_findings_cover_the_rules_it_breaks(plain_findings: dict[str, 
     assert reported == {r.id for r in RULES} - not_applicable
 
 
-def test_reference_app_is_clean() -> None:
+def test_reference_app_is_clean(reference_app: Stack) -> None:
     """The reference app (app.py) with its acknowledgements: no unacknowledged finding."""
-    app = new_app()
-    reference.build(app, nag=False)
-    assert sagemaker_findings(app) == {}
+    assert sagemaker_findings(reference_app.node.root) == {}
 
 
 def test_reference_app_acknowledgements_are_needed(monkeypatch: pytest.MonkeyPatch) -> None:

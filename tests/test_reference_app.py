@@ -7,20 +7,19 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match, Template
 from sfn_requests import assert_all_requests_valid, iter_states, state_machines
-from support import cfn_lint, new_app
+from support import cfn_lint
 
 import app as reference
 from sm_constructs.diagram import to_mermaid
 
+pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_app, built once for the group
+
 
 @pytest.fixture(scope="session")
-def synthesized(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cdk.out")
-    app = new_app(outdir=str(out))
-    stack = reference.build(app)  # registers the four cdk-nag packs
-    assembly = app.synth()  # raises on any unacknowledged finding
+def synthesized(reference_app):
+    assembly = reference_app.node.root.synth()  # conftest's synthesis, with the four cdk-nag packs
     templates = {p.name: json.loads(p.read_text()) for p in Path(assembly.directory).glob("*.template.json")}
-    return stack, templates
+    return reference_app, templates
 
 
 @pytest.fixture(scope="session")
