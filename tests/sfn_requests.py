@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 from botocore.model import OperationModel, Shape, StructureShape
 from botocore.validate import validate_parameters
 
-_SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+from sm_constructs._service_model import service_model
+
+_SAGEMAKER = service_model("sagemaker")
 _RESOURCE_RE = re.compile(r":states:::(?:aws-sdk:)?sagemaker:(\w+?)(?:\.sync|\.waitForTaskToken)?$")
 PLACEHOLDER = "placeholder"
 
@@ -217,7 +218,6 @@ def _to_model_names(params: Any, shape: Shape) -> Any:
 
 def sdk_requests(template: dict[str, Any]) -> list[SageMakerRequest]:
     """Every ``aws-sdk:<service>:<action>`` call in a template's state machines, run-time fields filled."""
-    session = botocore.session.get_session()
     found = []
     for sm_id, asl in state_machines(template).items():
         for name, state in iter_states(asl):
@@ -225,7 +225,7 @@ def sdk_requests(template: dict[str, Any]) -> list[SageMakerRequest]:
             if state.get("Type") != "Task" or not match:
                 continue
             service, action = match.groups()
-            model = session.get_service_model(_SDK_SERVICES.get(service, service))
+            model = service_model(_SDK_SERVICES.get(service, service))
             operation = model.operation_model(action[0].upper() + action[1:])
             params = _to_model_names(state.get("Parameters", {}), operation.input_shape)
             found.append(SageMakerRequest(sm_id, name, operation, fill_runtime_fields(params, operation.input_shape)))

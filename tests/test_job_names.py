@@ -10,17 +10,17 @@ import re
 import time
 
 import boto3
-import botocore.session
 import pytest
 from asl_eval import moto_step_functions
 from aws_cdk import aws_stepfunctions as sfn
 
 from sm_constructs._iam_facts import ENDPOINT_CONFIG, MODEL, PROCESSING, TRAINING, TRANSFORM, TUNING
+from sm_constructs._service_model import service_model
 from sm_constructs.jobs import RUN_SUFFIX_CHARS, run_unique_name
 
 pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_app, built once for the group
 
-_MODEL = botocore.session.get_session().get_service_model("sagemaker")
+_MODEL = service_model("sagemaker")
 APIS = [PROCESSING, TRAINING, TUNING, TRANSFORM, MODEL, ENDPOINT_CONFIG]
 
 

@@ -3,12 +3,12 @@ and step ids, every context and action name the state machine builds fits Contex
 
 import re
 
-import botocore.session
 import pytest
 
+from sm_constructs._service_model import service_model
 from sm_constructs.lineage import MAX_NAME, LineageStep, RunLineage, lineage_prefix
 
-_MODEL = botocore.session.get_session().get_service_model("sagemaker")
+_MODEL = service_model("sagemaker")
 CONTEXT = _MODEL.shape_for("ContextName").metadata
 ACTION = _MODEL.shape_for("ExperimentEntityName").metadata
 MD5 = "0123456789abcdef0123456789abcdef"  # States.Hash(..., 'MD5'): 32 hex digits

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import time
 
-import botocore.session
 import pytest
 from aws_cdk import CfnParameter
 from aws_cdk import aws_ec2 as ec2
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from iam_match import assert_allows, get_att_arn, role_ref, sagemaker_arn, service_arn
 from support import add_nag_packs, cfn_lint, new_app, new_stack, template_of
 
+from sm_constructs._service_model import service_model
 from sm_constructs._validation import ConstructValidationError
 from sm_constructs.jobs.hosting import EndpointDeployment
 from sm_constructs.lifecycle import AUTOSTOP_MARKER, autostop, autostop_script
@@ -86,7 +86,7 @@ def test_secure_defaults(template):
 
 def test_default_platform_is_the_newest_al2023_cloudformation_accepts():
     # SageMaker's API model lists the platforms; the default is an Amazon Linux 2023 one it accepts.
-    model = botocore.session.get_session().get_service_model("sagemaker")
+    model = service_model("sagemaker")
     pattern = model.shape_for("CreateNotebookInstanceInput").members["PlatformIdentifier"].metadata["pattern"]
     assert re.fullmatch(pattern, DEFAULT_PLATFORM) and DEFAULT_PLATFORM.startswith("notebook-al2023-")
 
@@ -590,13 +590,7 @@ def shared_deps():
     return stack, *_deps(stack)
 
 
-_NOTEBOOK_TYPES = (
-    botocore.session.get_session()
-    .get_service_model("sagemaker")
-    .shape_for("CreateNotebookInstanceInput")
-    .members["InstanceType"]
-    .enum
-)
+_NOTEBOOK_TYPES = service_model("sagemaker").shape_for("CreateNotebookInstanceInput").members["InstanceType"].enum
 
 
 @settings(max_examples=40, deadline=None)

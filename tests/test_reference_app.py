@@ -10,6 +10,7 @@ from sfn_requests import assert_all_requests_valid, iter_states, state_machines
 from support import cfn_lint
 
 import app as reference
+from sm_constructs._service_model import service_model
 from sm_constructs.diagram import to_mermaid
 
 pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_app, built once for the group
@@ -273,9 +274,7 @@ def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_reg
     }
     assert len(plan["artifacts"]) == 21
     # the statuses an action is created with are SageMaker's (botocore's ActionStatus)
-    import botocore.session
-
-    statuses = botocore.session.get_session().get_service_model("sagemaker").shape_for("ActionStatus").enum
+    statuses = service_model("sagemaker").shape_for("ActionStatus").enum
     assert {"Completed", "Failed"} <= set(statuses)
     # the lineage comes last, before the manifest, and a failure of it is notified as the step "Lineage"
     states = pipeline["States"]

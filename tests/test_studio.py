@@ -11,7 +11,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import botocore.session
 import pytest
 from apps.studio import build
 from aws_cdk import RemovalPolicy, Stack
@@ -29,6 +28,7 @@ from sm_constructs import (
     MlVpc,
     SageMakerExecutionRole,
 )
+from sm_constructs._service_model import service_model
 from sm_constructs._validation import ConstructValidationError, Problems
 from sm_constructs.notebook import MAX_SCRIPT_CHARS
 from sm_constructs.studio import (
@@ -44,7 +44,7 @@ DOMAIN = "AWS::SageMaker::Domain"
 PROFILE = "AWS::SageMaker::UserProfile"
 SPACE = "AWS::SageMaker::Space"
 LIFECYCLE = "AWS::SageMaker::StudioLifecycleConfig"
-MODEL = botocore.session.get_session().get_service_model("sagemaker")
+MODEL = service_model("sagemaker")
 
 
 @pytest.fixture(scope="module")

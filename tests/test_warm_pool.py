@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import botocore.session
 import pytest
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -10,9 +9,10 @@ from sfn_requests import assert_all_requests_valid, state_named
 from support import new_app, new_stack
 
 from sm_constructs import TrainingDefinition
+from sm_constructs._service_model import service_model
 from sm_constructs._validation import ConstructValidationError
 
-_LIMITS = botocore.session.get_session().get_service_model("sagemaker").shape_for("ResourceConfig")
+_LIMITS = service_model("sagemaker").shape_for("ResourceConfig")
 _MAX = _LIMITS.members["KeepAlivePeriodInSeconds"].metadata["max"]
 
 
