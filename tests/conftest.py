@@ -102,6 +102,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank[item.nodeid])
 
 
+#: Environment variables set for the process by someone other than a test module: pytest's own
+#: (``PYTEST_CURRENT_TEST``, of the test running) and scikit-learn's (its ``__init__`` sets the ``KMP_*``
+#: settings of Intel's OpenMP runtime when first imported, also through xgboost). Which module imports it
+#: first depends on where the scheduler put the modules, so they are no module's change.
+SET_AT_IMPORT = frozenset({"PYTEST_CURRENT_TEST", "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK"})
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _module_leaves_the_process_as_it_found_it(request: pytest.FixtureRequest) -> Iterator[None]:
     """Every test module runs on its own and in any order: an xdist worker runs several modules in one
@@ -116,7 +123,7 @@ def _module_leaves_the_process_as_it_found_it(request: pytest.FixtureRequest) ->
     if (patches := sys.modules.get("sm_constructs.local.patches")) is not None:
         patches.restore()
     environ, cwd, path = before
-    names = (environ.keys() | os.environ.keys()) - {"PYTEST_CURRENT_TEST"}  # pytest's own, of the test running
+    names = (environ.keys() | os.environ.keys()) - SET_AT_IMPORT
     changed = sorted(name for name in names if environ.get(name) != os.environ.get(name))
     left = [f"environment variables {changed}"] if changed else []
     left += [f"working directory {os.getcwd()} (was {cwd})"] if os.getcwd() != cwd else []
