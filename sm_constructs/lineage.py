@@ -1,11 +1,13 @@
 """Lineage: what each run read, ran and made, as SageMaker ML Lineage Tracking entities.
 
 Every run of an :class:`~sm_constructs.MlPipeline` (a failed one too: its failure path passes
-through these states) and every successful run of a :class:`~sm_constructs.ModelDeployment` ends
-its work by recording, through the Step Functions AWS SDK integrations (no Lambda):
+through these states, and so does a run its own rule ended: a quality gate or condition not met, a
+``FailStep``, an invalid input) and every successful run of a :class:`~sm_constructs.ModelDeployment`
+ends its work by recording, through the Step Functions AWS SDK integrations (no Lambda):
 
 * one **context** for the execution (``ContextType`` ``StepFunctionsExecution``, ``Source.SourceUri``
-  the execution ARN), named ``<prefix>-<MD5 of the execution ARN>``;
+  the execution ARN), named ``<prefix>-<MD5 of the execution ARN>``, with how the run ended in its
+  properties (``Outcome``: ``Succeeded``, ``Failed`` or ``Rejected``; ``Error`` and ``Step``);
 * one **action** per step that ran (``ActionType`` ``ProcessingJob``, ``TrainingJob``,
   ``HyperParameterTuningJob`` and its best ``TrainingJob``, ``TransformJob``, ``ModelRegistration``,
   ``ModelDeployment``; ``Source.SourceUri`` the job, version or endpoint ARN; ``Status``
@@ -92,6 +94,24 @@ _BASE = "$.lineage"
 _ERROR = "$.lineage.error"
 #: ``<prefix>-<MD5 of the execution ARN>``: a valid name whatever the execution is called.
 _RUN_NAME = "States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
+#: Where a run that the workflow's own rule ended (a Fail state of its own: a quality gate or condition
+#: not met, a ``FailStep``, an invalid input) says so: ``$.error`` is that Fail state's error, cause
+#: and step, and ``$.error.<ENDED_AT>`` the state's name.
+ENDED_AT = "EndedAt"
+#: How the run ended (JSONata over the plan's ``$e``, the run's error): ``Succeeded``, ``Failed`` (a step
+#: failed: the failure path) or ``Rejected`` (the workflow's own rule ended it), in the plan's ``outcome`` (the
+#: manifest's) and its context's properties (the state machine, the execution's name, ``Outcome``,
+#: and when it did not succeed its ``Error`` and ``Step``). A property value is at most 2,500
+#: characters (botocore's SageMaker model, ``StringParameterValue``): error and state names are far
+#: shorter; a cause may not be, so the context leaves it out (the execution and the manifest keep it).
+_OUTCOME = (
+    f"$o := $exists($e) ? ($exists($e.{ENDED_AT}) ? 'Rejected' : 'Failed') : 'Succeeded'; "
+    "$o := {'status': $o, 'error': $e.Error, 'step': $e.Step, 'cause': $e.Cause}"
+)
+_PROPERTIES = (
+    "{'StateMachine': $states.context.StateMachine.Id, 'ExecutionName': $states.context.Execution.Name, "
+    "'Outcome': $o.status, 'Error': $o.error, 'Step': $o.step}"
+)
 
 
 @dataclass(frozen=True)
@@ -326,7 +346,8 @@ def plan_expression(
     steps: Sequence[LineageStep], names: Sequence[str], unread: list[str] | None = None, *, failed_runs: bool = True
 ) -> str:
     """The JSONata expression of a run's plan: ``{actions: [{source, name, type, status}],
-    artifacts: [{uri, type, edge, step}]}`` (``step``: the index of the action), over the steps
+    artifacts: [{uri, type, edge, step}], outcome: {status, error, step, cause}, properties}``
+    (``step``: the index of the action; ``properties``: the context's), over the steps
     that ran (:attr:`LineageStep.ran` present) and, with ``failed_runs``, the job the run failed at
     (``$.error.Step``, its description as ``$.error.Cause``: :attr:`LineageStep.failed_arn`). An artifact whose URI
     is not in the state (an output the step did not write) is left out; one built with an intrinsic
@@ -375,9 +396,10 @@ def plan_expression(
             part += f" : {described} ? {{'action': {failed}, 'artifacts': $a}}"
         parts.append(f"({part})")
     return (
-        f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; "
+        f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; {_OUTCOME}; "
         "{'actions': [$ran.action], 'artifacts': $reduce([$map($ran, function($p, $n) "
-        "{[$p.artifacts[$type(uri) = 'string'].{'uri': uri, 'type': type, 'edge': edge, 'step': $n}]})], $append, [])})"
+        "{[$p.artifacts[$type(uri) = 'string'].{'uri': uri, 'type': type, 'edge': edge, 'step': $n}]})], $append, []), "
+        f"'outcome': $o, 'properties': {_PROPERTIES}}})"
     )
 
 
@@ -395,6 +417,10 @@ class RunLineage(BuiltFragment):
         run's error, ``$.error.Step`` the step it failed at): they record what ran, the failed job,
         then go on to ``failure`` with the run's own error (a lineage error then is kept in
         ``$.lineage.error`` and does not replace it). Default: False.
+    :param ended: where a run that the workflow's own rule ended goes once its lineage is recorded
+        (``$.error.EndedAt`` present, :data:`ENDED_AT`: the Fail states of its own enter these states
+        first); a lineage error on such a run fails it as the step ``<id>``, as on a successful run.
+        Default: - no such runs.
     """
 
     def __init__(
@@ -406,6 +432,7 @@ class RunLineage(BuiltFragment):
         steps: Sequence[LineageStep],
         failure: sfn.IChainable,
         failed_runs: bool = False,
+        ended: sfn.IChainable | None = None,
     ) -> None:
         super().__init__(scope, id)
         self._id = id
@@ -428,9 +455,10 @@ class RunLineage(BuiltFragment):
         #: keeps its own error)
         self._failure: sfn.IChainable = named
         if failed_runs:
-            self._failure = (
-                sfn.Choice(self, f"{id}Error").when(sfn.Condition.is_present("$.error"), failure).otherwise(named)
-            )
+            error = sfn.Choice(self, f"{id}Error")
+            if ended is not None:
+                error.when(sfn.Condition.is_present(f"$.error.{ENDED_AT}"), named)
+            self._failure = error.when(sfn.Condition.is_present("$.error"), failure).otherwise(named)
         names = sfn.Pass(
             self,
             f"{id}Names",
@@ -438,14 +466,16 @@ class RunLineage(BuiltFragment):
             result_path=_BASE,
             comment="The run's lineage names: <prefix>-<MD5 of the execution ARN> (valid whatever the execution name)",
         )
-        context, plan = self._context(context_arn, self._plan(prefix, steps, failed_runs=failed_runs))
-        names.next(context)
-        artifacts = self._artifacts()
-        plan.next(self._actions(action_arn)).next(artifacts)
+        # the plan comes first: the context's properties say how the run ended
+        actions, artifacts = self._actions(action_arn), self._artifacts()
+        names.next(self._plan(prefix, steps, failed_runs=failed_runs)).next(self._context(context_arn, actions))
+        actions.next(artifacts)
         self._start = names
         self._ends = [artifacts]
         if failed_runs:
             recorded = sfn.Choice(self, f"{id}Recorded", comment="A failed run goes on to its failure path")
+            if ended is not None:
+                recorded.when(sfn.Condition.is_present(f"$.error.{ENDED_AT}"), ended)
             recorded.when(sfn.Condition.is_present("$.error"), failure)
             artifacts.next(recorded)
             # the Choice's default is the state after these (``DefaultAsNext``); the failure path ends in Fail
@@ -475,8 +505,8 @@ class RunLineage(BuiltFragment):
             comment="The steps that ran (their results are present), each with what it read and wrote",
         )
 
-    def _context(self, context_arn: str, plan: sfn.Pass) -> tuple[SageMakerTask, sfn.Pass]:
-        """The run's context, created (or, when it exists, read): ``(entry, exit)``, the exit being ``plan``."""
+    def _context(self, context_arn: str, then: sfn.IChainable) -> SageMakerTask:
+        """The run's context, created with the plan's properties (or, when it exists, read), then ``then``."""
         id = self._id
         statements = [statement(self, actions=list(LINEAGE_CONTEXT_ACTIONS), resources=[context_arn])]
         create_run = self._call(
@@ -486,7 +516,7 @@ class RunLineage(BuiltFragment):
                 "ContextName.$": f"{_BASE}.run",
                 "ContextType": RUN_CONTEXT_TYPE,
                 "Source": {"SourceUri.$": "$$.Execution.Id", "SourceType": RUN_CONTEXT_TYPE},
-                "Properties": {"StateMachine.$": "$$.StateMachine.Id", "ExecutionName.$": "$$.Execution.Name"},
+                "Properties.$": f"{_BASE}.plan.properties",
             },
             statements,
             result_selector={"arn.$": "$.ContextArn"},
@@ -500,11 +530,11 @@ class RunLineage(BuiltFragment):
             result_selector={"arn.$": "$.ContextArn"},
             result_path=f"{_BASE}.context",
         )
-        create_run.next(plan)
-        self._exists_then(create_run, f"{id}RunExists", describe_run.next(plan), otherwise=self._failure, error=_ERROR)
+        create_run.next(then)
+        self._exists_then(create_run, f"{id}RunExists", describe_run.next(then), otherwise=self._failure, error=_ERROR)
         for call in (create_run, describe_run):
             self._catch(call)
-        return create_run, plan
+        return create_run
 
     def _plan_map(self, plan_list: str, also: Mapping[str, str], *, result_path: str, comment: str) -> sfn.Map:
         """``<id><Plan_list>``: a Map over one list of the plan (``actions`` or ``artifacts``), one item

@@ -71,11 +71,12 @@ from .graph import (
     static_prefix,
 )
 from .jobs._base import SageMakerDefinition, add_default_retry, integration_arn
+from .jobs._task import SageMakerTask
 from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment, ModelDefinition
 from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
-from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
+from .lineage import ENDED_AT, RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
 from .manifest import RunManifest, acknowledge_manifest, manifest_states
 from .storage import MlDataBucket
 
@@ -407,6 +408,8 @@ class MlPipeline(NotifiedWorkflow):
         self._failures: dict[str, sfn.IChainable] = {}
         #: the top-level failure states that lead to the run's lineage, until it is built
         self._unrecorded: list[sfn.Pass] | None = [] if lineage else None
+        #: the pipeline's own ends of a run that lead to its lineage (:meth:`_end`)
+        self._ended: list[sfn.Pass] = []
         self._reads_newest_version = False
         self._lineage = lineage
         self._manifest = manifest
@@ -635,6 +638,7 @@ class MlPipeline(NotifiedWorkflow):
         """Input handling, the ``Resume`` choice (selective re-runs, when a top-level job step can be
         started at), the graph's layout, then success."""
         self._resumable: list[tuple[str, sfn.IChainable]] = []
+        inputs = self._input_states()  # its Fail states lead to the lineage too
         plan = self.graph.layout(self._max_concurrency)
         assert plan is not None  # _validate: steps or stages are given
         top = plan.parts if isinstance(plan, Series) else [plan]
@@ -647,24 +651,42 @@ class MlPipeline(NotifiedWorkflow):
                 self._resumable += [(step_id, step) for step_id in self._resumable_ids(part)]
             chain = sfn.Chain.start(step) if chain is None else chain.next(step)
         assert chain is not None
-        if self._lineage:
-            chain = chain.next(self._lineage_states(plan))
+        succeeded = sfn.Succeed(self, "PipelineSucceeded")
+        # a run the pipeline's own rule ended (:meth:`_end`) records its lineage and writes its manifest as
+        # a successful run does, then fails with its error (PipelineFailed), without notifying
+        after: sfn.IChainable = succeeded
+        ended: sfn.IChainable | None = self.node.find_child("PipelineFailed") if self._ended else None
+        put = None
         if self._manifest is not None:
-            chain = chain.next(self._manifest_states(self._manifest))
-        chain.next(sfn.Succeed(self, "PipelineSucceeded"))
+            manifest, put = self._manifest_states(self._manifest)
+            if ended is not None:
+                outcome = sfn.Choice(
+                    self, "RunEnded", comment="A run the pipeline's own rule ended fails with its error"
+                )
+                manifest.next(outcome.when(sfn.Condition.is_present(f"$.error.{ENDED_AT}"), ended).otherwise(succeeded))
+                ended = manifest
+            else:
+                manifest.next(succeeded)
+            after = manifest
+        if self._lineage:
+            chain = chain.next(self._lineage_states(plan, ended=ended))
+        if put is not None:  # after the lineage: a failure to write the manifest notifies at once
+            self._catch(put, "Manifest", False)
+        chain.next(after)
         if not self._resumable:  # a Choice needs at least one rule
-            return self._input_states().next(chain)
+            return inputs.next(chain)
         resume = sfn.Choice(
             self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
         )
         self._resume_states(resume, first=chain)
-        return self._input_states().next(resume)
+        return inputs.next(resume)
 
-    def _lineage_states(self, plan: Node | Series | Group) -> RunLineage:
+    def _lineage_states(self, plan: Node | Series | Group, *, ended: sfn.IChainable | None) -> RunLineage:
         """The run's lineage (:class:`RunLineage`), recorded by successful and failed runs alike (every
-        top-level catch leads here first): each step of the layout, and of its conditions' branches,
-        that ran a job, registered a version or deployed an endpoint; a cached step's inputs with
-        their data fingerprint."""
+        top-level catch, and every Fail state of the pipeline's own, leads here first): each step of the
+        layout, and of its conditions' branches, that ran a job, registered a version or deployed an
+        endpoint; a cached step's inputs with their data fingerprint. ``ended``: where a run the
+        pipeline's own rule ended goes next."""
         nodes = [n.what for n in self._recorded_nodes(plan)]
         model = next((what for what in nodes if isinstance(what, ModelDefinition)), None)
         fingerprinted = {c.node.scope.node.id: c.data_inputs for c in self._cached_steps if c.data_inputs}  # type: ignore[union-attr]
@@ -679,6 +701,7 @@ class MlPipeline(NotifiedWorkflow):
             steps=steps,
             failure=self._failure,
             failed_runs=True,
+            ended=ended,
         )
         for named in self._unrecorded or []:
             named.next(lineage)
@@ -695,9 +718,10 @@ class MlPipeline(NotifiedWorkflow):
                     out += self._recorded_nodes(branch.layout(self._max_concurrency))
         return out
 
-    def _manifest_states(self, manifest: RunManifest) -> sfn.Chain:
-        """The run manifest: the input, every step's result, the data fingerprints, the lineage, what
-        each job cost (computed in-state by a JSONata ``ManifestCost`` state: JSONPath cannot multiply)."""
+    def _manifest_states(self, manifest: RunManifest) -> tuple[sfn.Chain, SageMakerTask]:
+        """The run manifest: the input, every step's result, the data fingerprints, the lineage and how
+        the run ended, what each job cost (computed in-state by a JSONata ``ManifestCost`` state: JSONPath
+        cannot multiply). ``(chain, the write)``: the caller catches the write."""
         facts: dict[str, Any] = {"input": sfn.JsonPath.object_at("$.input"), "steps": sfn.JsonPath.object_at("$.steps")}
         facts["cost"] = sfn.JsonPath.object_at("$.cost")
         if self._cached:
@@ -707,9 +731,9 @@ class MlPipeline(NotifiedWorkflow):
                 "context": sfn.JsonPath.string_at("$.lineage.context.arn"),
                 "actions": sfn.JsonPath.object_at("$.lineage.actions"),
             }
+            facts["outcome"] = sfn.JsonPath.object_at("$.lineage.plan.outcome")
         build, put = manifest_states(self, manifest, facts=facts)
-        self._catch(put, "Manifest", False)
-        return sfn.Chain.start(self._cost_state()).next(build).next(put)
+        return sfn.Chain.start(self._cost_state()).next(build).next(put), put
 
     def _cost_state(self) -> sfn.Pass:
         """``$.cost``: what each job step of the run cost (:func:`sm_constructs.cost.manifest_cost`), priced
@@ -806,10 +830,33 @@ class MlPipeline(NotifiedWorkflow):
         if isinstance(what, QualityGate):
             return self._gate(what, in_branch=in_branch)
         if isinstance(what, FailStep):
-            return sfn.Fail(self, what.id, error=what.error, cause=what.message)
+            return self._end(what.id, step=what.id, error=what.error, cause=what.message, in_branch=in_branch)
         if isinstance(what, Condition):
             return self._condition_states(node, in_branch=in_branch)
         return self._custom(node, in_branch=in_branch)
+
+    def _end(self, id: str, *, step: str, error: str, cause: str, in_branch: bool) -> sfn.State:
+        """One of the pipeline's own ends of a run (a quality gate or condition not met, a ``FailStep``,
+        an invalid input; ``cause``: text or a ``sfn.JsonPath`` of it): a ``Fail`` state. At the top level
+        of a pipeline that records lineage, a ``Pass`` of that name keeps the error where the failure
+        path keeps a step's (``$.error``: ``Error``, ``Cause``, ``Step``, and ``EndedAt`` the state's
+        name) and the run records its lineage and writes its manifest, then fails with that error,
+        without notifying (a verdict, not a fault). Inside a ``Parallel`` branch the ``Fail`` ends the
+        branch, and the ``Parallel`` state's catch records the run and notifies, as for a failed step."""
+        if in_branch or self._unrecorded is None:
+            if is_token(cause):
+                return sfn.Fail(self, id, error=error, cause_path=cause)
+            return sfn.Fail(self, id, error=error, cause=cause)
+        ended = sfn.Pass(
+            self,
+            id,
+            parameters={"Error": error, "Cause": cause, "Step": step, ENDED_AT: id},
+            result_path="$.error",
+            comment=f"Ends the run with {error}, once its lineage is recorded",
+        )
+        self._unrecorded.append(ended)
+        self._ended.append(ended)
+        return ended
 
     def _failure_for(self, step: str, in_branch: bool) -> sfn.IChainable:
         """Where a failure of ``step`` goes: ``<step>Failed`` adds the step's name to the error, then
@@ -876,11 +923,12 @@ class MlPipeline(NotifiedWorkflow):
             )
         metrics = cond.when.metrics()
         paths = [cond.path_of(m) for m in metrics]
-        missing = sfn.Fail(
-            self,
+        missing = self._end(
             f"{cond.id}MetricMissing",
+            step=cond.id,
             error="ConditionMetricMissing",
             cause=f"Condition {cond.id}: one of {', '.join(m.describe() for m in metrics)} is missing or not a number",
+            in_branch=in_branch,
         )
         choice = sfn.Choice(self, cond.id, comment=cond.when.describe())
         present = [c for p in paths for c in (sfn.Condition.is_present(p), sfn.Condition.is_numeric(p))]
@@ -891,14 +939,15 @@ class MlPipeline(NotifiedWorkflow):
         if cond.otherwise is None:
             values = "; ".join(f"{m.describe()} is {{}}" for m in metrics)
             choice.otherwise(
-                sfn.Fail(
-                    self,
+                self._end(
                     f"{cond.id}NotMet",
+                    step=cond.id,
                     error="ConditionNotMet",
-                    cause_path=sfn.JsonPath.format(
+                    cause=sfn.JsonPath.format(
                         f"Condition {cond.id} not met: {cond.when.describe()} does not hold ({values})",
                         *[sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(p)) for p in paths],
                     ),
+                    in_branch=in_branch,
                 )
             )
             ends = [then]
@@ -908,7 +957,7 @@ class MlPipeline(NotifiedWorkflow):
             ends = [then, otherwise]
         for end in ends:
             for last in end.end_states:
-                if hasattr(last, "next") and not isinstance(last, sfn.Fail | sfn.Succeed):
+                if hasattr(last, "next") and not isinstance(last, sfn.Fail | sfn.Succeed) and last not in self._ended:
                     last.next(done)
         start: sfn.IChainable = choice
         for earlier in reversed(reads):
@@ -1194,27 +1243,30 @@ class MlPipeline(NotifiedWorkflow):
             path = f"$.input.{f.name}"
             expected = f"{f.kind} ({_KINDS[f.kind].text})"
             if f.required:
-                missing = sfn.Fail(
-                    self,
+                missing = self._end(
                     f"MissingInput_{f.name}",
+                    step="ValidateInput",
                     error="InvalidInput",
                     cause=f"Execution input has no field {f.name}: it is required, expected {expected}",
+                    in_branch=False,
                 )
                 choice.when(sfn.Condition.not_(sfn.Condition.is_present(path)), missing)
             condition = self._condition(f)
             if condition is not None:
-                invalid = sfn.Fail(
-                    self,
+                invalid = self._end(
                     f"InvalidInput_{f.name}",
+                    step="ValidateInput",
                     error="InvalidInput",
-                    cause_path=sfn.JsonPath.format(
+                    cause=sfn.JsonPath.format(
                         f"Execution input field {f.name} is {{}}: expected {expected}",
                         sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(path)),
                     ),
+                    in_branch=False,
                 )
                 choice.when(sfn.Condition.not_(condition), invalid)
-        choice.otherwise(sfn.Pass(self, "InputValid"))
-        return chain.next(choice.afterwards())
+        valid = sfn.Pass(self, "InputValid")
+        chain.next(choice.otherwise(valid))
+        return sfn.Chain.custom(chain.start_state, [valid], valid)  # the ends (:meth:`_end`) lead elsewhere
 
     def _resume_states(self, resume: sfn.Choice, *, first: sfn.IChainable) -> None:
         """``Resume`` jumps to the step named in ``input.resume.from`` with ``input.resume.steps`` as the
@@ -1255,20 +1307,22 @@ class MlPipeline(NotifiedWorkflow):
         threshold = f"$.input.{gate.threshold_input}"
         compare = getattr(sfn.Condition, _COMPARISONS[gate.comparison])
         # The causes name the metric, its value, the comparison and the threshold (States.Format).
-        rejected = sfn.Fail(
-            self,
+        rejected = self._end(
             "QualityGateNotMet",
+            step="QualityGate",
+            in_branch=in_branch,
             error="QualityGateNotMet",
-            cause_path=sfn.JsonPath.format(
+            cause=sfn.JsonPath.format(
                 f"{gate.metric} is {{}}, which does not pass {gate.comparison} {{}} (the threshold, input field "
                 f"{gate.threshold_input}); nothing was deployed",
                 sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(metric)),
                 sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(threshold)),
             ),
         )
-        missing = sfn.Fail(
-            self,
+        missing = self._end(
             "QualityGateMetricMissing",
+            step="QualityGate",
+            in_branch=in_branch,
             error="QualityGateNotMet",
             cause=f"The evaluation report has no {gate.metric}, so it cannot pass {gate.comparison} the threshold "
             f"(input field {gate.threshold_input}); nothing was deployed",
@@ -1280,7 +1334,8 @@ class MlPipeline(NotifiedWorkflow):
             .when(sfn.Condition.not_(sfn.Condition.is_present(metric)), missing)
             .otherwise(rejected)
         )
-        return sfn.Chain.start(read).next(choice.afterwards(include_otherwise=False))
+        read.next(choice)
+        return sfn.Chain.custom(read, [passed], passed)  # the ends (:meth:`_end`) lead elsewhere
 
     def _total_timeout(self) -> Duration:
         seconds = 3600  # input handling, gate, notifications, endpoint waits

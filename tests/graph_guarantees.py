@@ -27,7 +27,13 @@ def assert_every_step_guaranteed(
     top = asl["States"]
     checked = [choice["Next"] for choice in top["ValidateInput"]["Choices"]] if inputs else []
     assert checked == [f"InvalidInput_{name}" for name in inputs], checked
-    assert all(top[f"InvalidInput_{name}"]["Type"] == "Fail" for name in inputs)
+    for name in inputs:  # each ends the run with InvalidInput (with lineage: once the run's lineage is recorded)
+        refused = top[f"InvalidInput_{name}"]
+        if refused["Type"] == "Fail":
+            assert refused["Error"] == "InvalidInput", refused
+        else:
+            ended = (refused["Type"], refused["Next"], refused["Parameters"]["Error"])
+            assert ended == ("Pass", "LineageNames", "InvalidInput"), refused
     policies = json.dumps(
         [r for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy")]
     )
@@ -40,7 +46,11 @@ def assert_every_step_guaranteed(
         failed = states[f"{job}Failed"]
         if job in top:  # names the step, records the failed run's lineage, then notifies
             assert failed["Parameters"]["Step"] == job and failed["Next"] == "LineageNames", job
-            assert top["LineageRecorded"]["Choices"][0]["Next"] == "NotifyFailure"
+            assert top["LineageRecorded"]["Choices"][-1] == {
+                "Variable": "$.error",
+                "IsPresent": True,
+                "Next": "NotifyFailure",
+            }
         else:  # ends its branch naming the step; the Parallel state's catch notifies
             assert failed["CausePath"] == f"States.Format('{job} failed: {{}}', $.error.Cause)", job
         name = next(v for k, v in state["Parameters"].items() if k.endswith("Name.$"))

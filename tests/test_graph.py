@@ -234,7 +234,7 @@ def test_every_job_retries_and_a_failure_names_its_step(asl):
     for step in (PARALLEL, "RegisterA", "PickBetter"):
         assert s[f"{step}Failed"]["Parameters"]["Step"] == step
         assert s[f"{step}Failed"]["Next"] == "LineageNames"
-    assert s["LineageRecorded"]["Choices"][0]["Next"] == "NotifyFailure"
+    assert s["LineageRecorded"]["Choices"][-1] == {"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}
     assert s["PickBetterReport1"]["Catch"][0]["Next"] == "PickBetterFailed"
 
 
@@ -415,6 +415,7 @@ def test_a_gate_condition_fails_naming_each_value_the_comparison_and_the_thresho
     s = asl["States"]
     part = {n: s[n] for n in ("Gate", "GateMetricMissing", "GateNotMet", "GateMet", "GateDone")}
     part["GateDone"] = {"Type": "Succeed"}
+    part["LineageNames"] = s["PipelineFailed"]  # the run's lineage (tested with the reference app), then its error
     low = run_states(part, "Gate", {"steps": {"A": {"Score": 0.61}}, "input": {"threshold": 0.7}})
     assert (low["status"], low["error"]) == ("FAILED", "ConditionNotMet")
     assert low["cause"] == (

@@ -118,6 +118,8 @@ def _input_states(asl):
     part["ApplyDefaults"] = s["ApplyDefaults"]
     part["ValidateInput"] = s["ValidateInput"]
     part["InputValid"] = {"Type": "Succeed"}
+    # a refused input records the run's lineage (tested with the reference app), then fails with its error
+    part["LineageNames"] = s["PipelineFailed"]
     return part
 
 
@@ -165,6 +167,7 @@ def _gate_states(asl, report):
         "Next": "QualityGate",
     }
     part["QualityGatePassed"] = {"Type": "Succeed"}
+    part["LineageNames"] = s["PipelineFailed"]  # the lineage (tested with the reference app), then the error
     return part
 
 
@@ -217,7 +220,11 @@ def test_failure_path_notifies_then_fails(asl):
             "ResultPath": "$.error",
             "Next": "LineageNames",
         }
-    assert s["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
+    # a run the pipeline's own rule ended (the gate, an invalid input) fails with its error, not notified
+    assert s["LineageRecorded"]["Choices"] == [
+        {"Variable": "$.error.EndedAt", "IsPresent": True, "Next": "PipelineFailed"},
+        {"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"},
+    ]
 
 
 def test_fan_out_is_a_distributed_map_over_the_prefix(asl):

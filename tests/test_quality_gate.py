@@ -83,6 +83,7 @@ def gates(tmp_path_factory) -> dict[str | None, dict[str, Any]]:
             "Next": "QualityGate",
         }
         part["QualityGatePassed"] = {"Type": "Succeed"}
+        part["LineageNames"] = s["PipelineFailed"]  # the run's lineage (tested with the reference app), then its error
         out[comparison] = part
     return out
 

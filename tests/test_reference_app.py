@@ -289,9 +289,15 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
     states = pipeline["States"]
     for step in ("Preprocess", "Train", "Register"):
         assert states[f"{step}Failed"]["Next"] == "LineageNames", step
-    assert states["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
-    # a lineage error on a failed run keeps the run's error; on a successful one it is the step Lineage's
-    assert states["LineageError"]["Choices"][0]["Next"] == "NotifyFailure"
+    assert states["LineageRecorded"]["Choices"][1:] == [
+        {"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}
+    ]
+    # a lineage error on a failed run keeps the run's error; on a successful one (or one the pipeline's
+    # own rule ended) it is the step Lineage's
+    assert states["LineageError"]["Choices"] == [
+        {"Variable": "$.error.EndedAt", "IsPresent": True, "Next": "LineageFailed"},
+        {"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"},
+    ]
     assert states["LineageError"]["Default"] == "LineageFailed"
     assert states["LineageRun"]["Catch"][-1]["ResultPath"] == "$.lineage.error"
     # the manifest is written after the lineage: its failure goes straight to the notification
@@ -305,6 +311,12 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
         "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "Train"},
     }
     plan = _lineage_plan(pipeline, failed)
+    assert plan["properties"] == {
+        "ExecutionName": "run-1",
+        "Outcome": "Failed",
+        "Error": "States.TaskFailed",
+        "Step": "Train",
+    }
     assert [(a["name"], a["status"], a["source"]) for a in plan["actions"]] == [
         ("r-preprocess", "Completed", _RAN["Preprocess"]["ProcessingJobArn"]),
         ("r-baseline", "Completed", _RAN["Baseline"]["ProcessingJobArn"]),
@@ -318,6 +330,70 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
     # a cause that is not a job's description (a refused request): the job is not recorded
     refused = {**failed, "error": {"Error": "SageMaker.ValidationException", "Cause": "bad request", "Step": "Train"}}
     assert [a["name"] for a in _lineage_plan(pipeline, refused)["actions"]] == ["r-preprocess", "r-baseline"]
+
+
+def test_a_run_the_gate_rejected_records_its_lineage_and_manifest_then_fails_unnotified(pipeline):
+    """The pipeline's own Fail states (the gate, an invalid input) are Pass states of the same name that
+    keep their error as a failure path would, with ``EndedAt``: the run records the steps that ran and
+    writes its manifest, as a successful run does, then fails with that error, without notifying."""
+    states = pipeline["States"]
+    ended = ["QualityGateNotMet", "QualityGateMetricMissing", "InvalidInput_threshold", "InvalidInput_inputDataUri"]
+    for name in ended:
+        assert states[name]["Type"] == "Pass" and states[name]["Next"] == "LineageNames", name
+        assert states[name]["ResultPath"] == "$.error" and states[name]["Parameters"]["EndedAt"] == name, name
+    assert states["QualityGateNotMet"]["Parameters"] == {
+        "Error": "QualityGateNotMet",
+        "Cause.$": states["QualityGateNotMet"]["Parameters"]["Cause.$"],
+        "Step": "QualityGate",
+        "EndedAt": "QualityGateNotMet",
+    }
+    assert states["QualityGateNotMet"]["Parameters"]["Cause.$"].startswith("States.Format('metrics.auc is {}")
+    assert states["InvalidInput_inputDataUri"]["Parameters"]["Step"] == "ValidateInput"
+    assert states["LineageRecorded"]["Choices"][0] == {
+        "Variable": "$.error.EndedAt",
+        "IsPresent": True,
+        "Next": "ManifestCost",
+    }
+    assert states["WriteManifest"]["Next"] == "RunEnded"
+    assert states["RunEnded"]["Choices"] == [
+        {"Variable": "$.error.EndedAt", "IsPresent": True, "Next": "PipelineFailed"}
+    ]
+    assert states["RunEnded"]["Default"] == "PipelineSucceeded"
+    assert states["PipelineFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
+    # what it records: every step that ran, Completed; the context and the manifest say how it ended
+    rejected = {
+        "lineage": {"run": "r"},
+        "input": {"inputDataUri": "s3://b/raw/"},
+        "steps": {k: _RAN[k] for k in ("Preprocess", "Baseline", "Train", "Evaluate")},
+        "error": {
+            "Error": "QualityGateNotMet",
+            "Cause": "auc is 0.61",
+            "Step": "QualityGate",
+            "EndedAt": "QualityGateNotMet",
+        },
+    }
+    plan = _lineage_plan(pipeline, rejected)
+    assert [(a["name"], a["status"]) for a in plan["actions"]] == [
+        (f"r-{step}", "Completed") for step in ("preprocess", "baseline", "train", "evaluate")
+    ]
+    assert ("Produced", "Model", "s3://b/m.tar.gz") in _edges(plan, 2)  # the model the gate rejected
+    assert plan["properties"] == {
+        "ExecutionName": "run-1",
+        "Outcome": "Rejected",
+        "Error": "QualityGateNotMet",
+        "Step": "QualityGate",
+    }
+    assert plan["outcome"] == {
+        "status": "Rejected",
+        "error": "QualityGateNotMet",
+        "step": "QualityGate",
+        "cause": "auc is 0.61",
+    }
+    assert states["LineageRun"]["Parameters"]["Properties.$"] == "$.lineage.plan.properties"
+    assert states["Manifest"]["Parameters"]["outcome.$"] == "$.lineage.plan.outcome"
+    # a successful run's
+    succeeded = _lineage_plan(pipeline, {"lineage": {"run": "r"}, "input": rejected["input"], "steps": _RAN})
+    assert succeeded["outcome"] == {"status": "Succeeded"} and succeeded["properties"]["Outcome"] == "Succeeded"
 
 
 def test_a_tuning_step_records_the_tuning_job_and_its_best_training_job(template):
@@ -378,8 +454,8 @@ def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):
 def test_each_run_writes_its_manifest_encrypted_under_runs(template, pipeline):
     build, put = pipeline["States"]["Manifest"], pipeline["States"]["WriteManifest"]
     assert pipeline["States"]["ManifestCost"]["Next"] == "Manifest"
-    assert build["Next"] == "WriteManifest" and put["Next"] == "PipelineSucceeded"
-    assert {"input.$", "steps.$", "cache.$", "lineage", "cost.$"} <= set(build["Parameters"])
+    assert build["Next"] == "WriteManifest" and put["Next"] == "RunEnded"  # then PipelineSucceeded (or Failed)
+    assert {"input.$", "steps.$", "cache.$", "lineage", "cost.$", "outcome.$"} <= set(build["Parameters"])
     assert put["Parameters"]["Key.$"] == "States.Format('runs/{}/manifest.json', $$.Execution.Name)"
     assert put["Parameters"]["ServerSideEncryption"] == "aws:kms" and put["Parameters"]["SSEKMSKeyId"]
     assert put["Retry"][0]["ErrorEquals"] == ["S3.S3Exception"]
