@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Action", "Lineage", "chain_lines", "read_lineage", "start_actions"]
+__all__ = ["Action", "Lineage", "chain_lines", "read_lineage", "run_outcome", "start_actions"]
 
 #: The most actions a walk visits (a model read by many later runs would otherwise list them all).
 MAX_ACTIONS = 200
@@ -71,6 +71,18 @@ def start_actions(sm: Any, target: str) -> list[str]:
         return ends
     endpoint = sm.describe_endpoint(EndpointName=target)["EndpointArn"]
     return [a["ActionArn"] for a in _pages(sm.list_actions, "ActionSummaries", SourceUri=endpoint, MaxResults=100)]
+
+
+def run_outcome(sm: Any, execution_arn: str) -> str | None:
+    """How a run ended, as its context's properties say (``Outcome``, ``Error``, ``Step``):
+    ``Rejected: QualityGateNotMet at QualityGate``; None when no context names the execution."""
+    for context in _pages(sm.list_contexts, "ContextSummaries", SourceUri=execution_arn, MaxResults=100):
+        properties = sm.describe_context(ContextName=context["ContextName"]).get("Properties") or {}
+        outcome = properties.get("Outcome", "outcome not recorded")
+        if "Error" in properties:
+            outcome += f": {properties['Error']}" + (f" at {properties['Step']}" if "Step" in properties else "")
+        return outcome
+    return None
 
 
 def _artifact(sm: Any, arn: str, cache: dict[str, tuple[str, str]]) -> tuple[str, str]:

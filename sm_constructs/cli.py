@@ -44,7 +44,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ._events import APPROVAL_EVENT
-from ._lineage_read import chain_lines, read_lineage, start_actions
+from ._lineage_read import chain_lines, read_lineage, run_outcome, start_actions
 from ._run_summary import add_follow_arguments, cache_hits, summary
 from .cost import PriceTable, actual_cost, dollars, input_defaults, job_states, worst_case
 
@@ -416,9 +416,12 @@ def _cmd_cost(client: Any, args: argparse.Namespace) -> int:
 def _cmd_lineage(client: Any, args: argparse.Namespace) -> int:
     sm = _sagemaker()
     starts = start_actions(sm, args.target)
-    if not starts:
+    outcome = run_outcome(sm, args.target) if ":execution:" in args.target else None
+    if not starts and outcome is None:
         raise CliError(f"no lineage recorded for {args.target} (runs record it when they end; see docs/provenance.md)")
-    for line in chain_lines(read_lineage(sm, starts)):
+    if outcome is not None:  # a run that ended before any step ran (an invalid input) has no actions
+        print(f"run: {outcome}")
+    for line in chain_lines(read_lineage(sm, starts)) if starts else []:
         print(line)
     return 0
 

@@ -96,8 +96,8 @@ _ERROR = "$.lineage.error"
 _RUN_NAME = "States.Format('{prefix}-{{}}', States.Hash($$.Execution.Id, 'MD5'))"
 #: Where a run that the workflow's own rule ended (a Fail state of its own: a quality gate or condition
 #: not met, a ``FailStep``, an invalid input) says so: ``$.error`` is that Fail state's error, cause
-#: and step, and ``$.error.<ENDED_AT>`` the state's name.
-ENDED_AT = "EndedAt"
+#: and step, and ``$.error.Rejected`` is true.
+REJECTED = "Rejected"
 #: How the run ended (JSONata over the plan's ``$e``, the run's error): ``Succeeded``, ``Failed`` (a step
 #: failed: the failure path) or ``Rejected`` (the workflow's own rule ended it), in the plan's ``outcome`` (the
 #: manifest's) and its context's properties (the state machine, the execution's name, ``Outcome``,
@@ -105,7 +105,7 @@ ENDED_AT = "EndedAt"
 #: characters (botocore's SageMaker model, ``StringParameterValue``): error and state names are far
 #: shorter; a cause may not be, so the context leaves it out (the execution and the manifest keep it).
 _OUTCOME = (
-    f"$o := $exists($e) ? ($exists($e.{ENDED_AT}) ? 'Rejected' : 'Failed') : 'Succeeded'; "
+    f"$o := $exists($e) ? ($exists($e.{REJECTED}) ? 'Rejected' : 'Failed') : 'Succeeded'; "
     "$o := {'status': $o, 'error': $e.Error, 'step': $e.Step, 'cause': $e.Cause}"
 )
 _PROPERTIES = (
@@ -418,7 +418,7 @@ class RunLineage(BuiltFragment):
         then go on to ``failure`` with the run's own error (a lineage error then is kept in
         ``$.lineage.error`` and does not replace it). Default: False.
     :param ended: where a run that the workflow's own rule ended goes once its lineage is recorded
-        (``$.error.EndedAt`` present, :data:`ENDED_AT`: the Fail states of its own enter these states
+        (``$.error.Rejected`` present, :data:`REJECTED`: the Fail states of its own enter these states
         first); a lineage error on such a run fails it as the step ``<id>``, as on a successful run.
         Default: - no such runs.
     """
@@ -457,7 +457,7 @@ class RunLineage(BuiltFragment):
         if failed_runs:
             error = sfn.Choice(self, f"{id}Error")
             if ended is not None:
-                error.when(sfn.Condition.is_present(f"$.error.{ENDED_AT}"), named)
+                error.when(sfn.Condition.is_present(f"$.error.{REJECTED}"), named)
             self._failure = error.when(sfn.Condition.is_present("$.error"), failure).otherwise(named)
         names = sfn.Pass(
             self,
@@ -475,7 +475,7 @@ class RunLineage(BuiltFragment):
         if failed_runs:
             recorded = sfn.Choice(self, f"{id}Recorded", comment="A failed run goes on to its failure path")
             if ended is not None:
-                recorded.when(sfn.Condition.is_present(f"$.error.{ENDED_AT}"), ended)
+                recorded.when(sfn.Condition.is_present(f"$.error.{REJECTED}"), ended)
             recorded.when(sfn.Condition.is_present("$.error"), failure)
             artifacts.next(recorded)
             # the Choice's default is the state after these (``DefaultAsNext``); the failure path ends in Fail

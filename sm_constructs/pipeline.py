@@ -76,7 +76,7 @@ from .jobs.cache import CachedStep, StepCache, acknowledge_lookups
 from .jobs.hosting import EndpointDeployment, ModelDefinition
 from .jobs.refs import group_versions_arn
 from .jobs.registry import ModelApprovalDefinition, ModelRegistrationDefinition
-from .lineage import ENDED_AT, RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
+from .lineage import REJECTED, RunLineage, acknowledge_lineage, lineage_prefix, lineage_step, versioned_uris
 from .manifest import RunManifest, acknowledge_manifest, manifest_states
 from .storage import MlDataBucket
 
@@ -651,19 +651,28 @@ class MlPipeline(NotifiedWorkflow):
                 self._resumable += [(step_id, step) for step_id in self._resumable_ids(part)]
             chain = sfn.Chain.start(step) if chain is None else chain.next(step)
         assert chain is not None
+        self._build_end(chain, plan)
+        if not self._resumable:  # a Choice needs at least one rule
+            return inputs.next(chain)
+        resume = sfn.Choice(
+            self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
+        )
+        self._resume_states(resume, first=chain)
+        return inputs.next(resume)
+
+    def _build_end(self, chain: sfn.Chain, plan: Node | Series | Group) -> None:
+        """After the steps: the run's lineage, its manifest, then ``PipelineSucceeded``. A run the
+        pipeline's own rule ended (:meth:`_end`) records its lineage and writes its manifest too, then
+        fails with its error (``PipelineFailed``, after the manifest through ``RunEnded``), unnotified."""
         succeeded = sfn.Succeed(self, "PipelineSucceeded")
-        # a run the pipeline's own rule ended (:meth:`_end`) records its lineage and writes its manifest as
-        # a successful run does, then fails with its error (PipelineFailed), without notifying
         after: sfn.IChainable = succeeded
         ended: sfn.IChainable | None = self.node.find_child("PipelineFailed") if self._ended else None
         put = None
         if self._manifest is not None:
             manifest, put = self._manifest_states(self._manifest)
             if ended is not None:
-                outcome = sfn.Choice(
-                    self, "RunEnded", comment="A run the pipeline's own rule ended fails with its error"
-                )
-                manifest.next(outcome.when(sfn.Condition.is_present(f"$.error.{ENDED_AT}"), ended).otherwise(succeeded))
+                outcome = sfn.Choice(self, "RunEnded", comment="A run the pipeline's own rule ended fails")
+                manifest.next(outcome.when(sfn.Condition.is_present(f"$.error.{REJECTED}"), ended).otherwise(succeeded))
                 ended = manifest
             else:
                 manifest.next(succeeded)
@@ -673,13 +682,6 @@ class MlPipeline(NotifiedWorkflow):
         if put is not None:  # after the lineage: a failure to write the manifest notifies at once
             self._catch(put, "Manifest", False)
         chain.next(after)
-        if not self._resumable:  # a Choice needs at least one rule
-            return inputs.next(chain)
-        resume = sfn.Choice(
-            self, "Resume", comment="Selective re-run: start at input.resume.from with input.resume.steps as results"
-        )
-        self._resume_states(resume, first=chain)
-        return inputs.next(resume)
 
     def _lineage_states(self, plan: Node | Series | Group, *, ended: sfn.IChainable | None) -> RunLineage:
         """The run's lineage (:class:`RunLineage`), recorded by successful and failed runs alike (every
@@ -839,8 +841,8 @@ class MlPipeline(NotifiedWorkflow):
         """One of the pipeline's own ends of a run (a quality gate or condition not met, a ``FailStep``,
         an invalid input; ``cause``: text or a ``sfn.JsonPath`` of it): a ``Fail`` state. At the top level
         of a pipeline that records lineage, a ``Pass`` of that name keeps the error where the failure
-        path keeps a step's (``$.error``: ``Error``, ``Cause``, ``Step``, and ``EndedAt`` the state's
-        name) and the run records its lineage and writes its manifest, then fails with that error,
+        path keeps a step's (``$.error``: ``Error``, ``Cause``, ``Step``, and ``Rejected``:
+        true) and the run records its lineage and writes its manifest, then fails with that error,
         without notifying (a verdict, not a fault). Inside a ``Parallel`` branch the ``Fail`` ends the
         branch, and the ``Parallel`` state's catch records the run and notifies, as for a failed step."""
         if in_branch or self._unrecorded is None:
@@ -850,9 +852,8 @@ class MlPipeline(NotifiedWorkflow):
         ended = sfn.Pass(
             self,
             id,
-            parameters={"Error": error, "Cause": cause, "Step": step, ENDED_AT: id},
+            parameters={"Error": error, "Cause": cause, "Step": step, REJECTED: True},
             result_path="$.error",
-            comment=f"Ends the run with {error}, once its lineage is recorded",
         )
         self._unrecorded.append(ended)
         self._ended.append(ended)

@@ -278,7 +278,7 @@ def test_a_failing_script_takes_the_failure_path_and_keeps_the_data(local, monke
     assert not _keys(local, "processed/broken/") and not _keys(local, "models/broken/")
 
 
-def test_a_gate_below_the_threshold_changes_no_endpoint(local):
+def test_a_gate_below_the_threshold_changes_no_endpoint(local, monkeypatch, capsys):
     sm = local["session"].client("sagemaker")
 
     def endpoint_state():
@@ -299,6 +299,28 @@ def test_a_gate_below_the_threshold_changes_no_endpoint(local):
     assert "QualityGate" in entered and not {"Register", "Model", "EndpointConfig", "BatchTransform"} & set(entered)
     assert endpoint_state() == before
     assert packages() == registered
+    # the rejected run records what made the model it rejected and writes its manifest, then fails with
+    # its own error, unnotified (IAM enforced)
+    assert entered[-4:] == ["Manifest", "WriteManifest", "RunEnded", "PipelineFailed"], entered
+    assert "QualityGateNotMet" in entered and "NotifyFailure" not in entered
+    for key, value in emulator_env(local["session"].endpoint_url).items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    assert cli.main(["lineage", described["executionArn"]]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("run: Rejected: QualityGateNotMet at QualityGate\n"), out
+    kinds = out.strip().splitlines()[-1].removeprefix("chain: data → ").split(" → ")
+    assert sorted(kinds) == ["ProcessingJob"] * 3 + ["TrainingJob"], out  # Preprocess, Baseline, Train, Evaluate
+    assert "(Failed)" not in out and "ModelRegistration" not in out, out
+    written = local["session"].client("s3").get_object(Bucket=local["bucket"], Key="runs/strict/manifest.json")
+    manifest = json.loads(written["Body"].read())
+    assert manifest["outcome"] == {
+        "status": "Rejected",
+        "error": "QualityGateNotMet",
+        "step": "QualityGate",
+        "cause": described["cause"],
+    }
+    assert len(manifest["lineage"]["actions"]) == 4 and "Register" not in manifest["steps"]
 
 
 def _assert_lineage(local, capsys, execution_arn, version_arn):

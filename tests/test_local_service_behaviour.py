@@ -653,6 +653,14 @@ def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_w
 
     execution = f"{arn.replace(':stateMachine:', ':execution:')}:failed"
     run = f"train-1234abcd-{_hashlib.md5(execution.encode()).hexdigest()}"
+    # the run's context says how it ended (a property value is at most 2,500 characters: no cause)
+    assert sm.describe_context(ContextName=run)["Properties"] == {
+        "StateMachine": arn,
+        "ExecutionName": "failed",
+        "Outcome": "Failed",
+        "Error": "States.TaskFailed",
+        "Step": "Train",
+    }
     prepare, train = (sm.describe_action(ActionName=f"{run}-{step}") for step in ("prepare", "train"))
     assert (prepare["Status"], train["Status"]) == ("Completed", "Failed")
     assert train["Source"]["SourceUri"] == training_job and train["ActionType"] == "TrainingJob"

@@ -222,7 +222,7 @@ def test_failure_path_notifies_then_fails(asl):
         }
     # a run the pipeline's own rule ended (the gate, an invalid input) fails with its error, not notified
     assert s["LineageRecorded"]["Choices"] == [
-        {"Variable": "$.error.EndedAt", "IsPresent": True, "Next": "PipelineFailed"},
+        {"Variable": "$.error.Rejected", "IsPresent": True, "Next": "PipelineFailed"},
         {"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"},
     ]
 

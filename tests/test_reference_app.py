@@ -295,7 +295,7 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
     # a lineage error on a failed run keeps the run's error; on a successful one (or one the pipeline's
     # own rule ended) it is the step Lineage's
     assert states["LineageError"]["Choices"] == [
-        {"Variable": "$.error.EndedAt", "IsPresent": True, "Next": "LineageFailed"},
+        {"Variable": "$.error.Rejected", "IsPresent": True, "Next": "LineageFailed"},
         {"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"},
     ]
     assert states["LineageError"]["Default"] == "LineageFailed"
@@ -334,29 +334,29 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
 
 def test_a_run_the_gate_rejected_records_its_lineage_and_manifest_then_fails_unnotified(pipeline):
     """The pipeline's own Fail states (the gate, an invalid input) are Pass states of the same name that
-    keep their error as a failure path would, with ``EndedAt``: the run records the steps that ran and
+    keep their error as a failure path would, with ``Rejected``: the run records the steps that ran and
     writes its manifest, as a successful run does, then fails with that error, without notifying."""
     states = pipeline["States"]
     ended = ["QualityGateNotMet", "QualityGateMetricMissing", "InvalidInput_threshold", "InvalidInput_inputDataUri"]
     for name in ended:
         assert states[name]["Type"] == "Pass" and states[name]["Next"] == "LineageNames", name
-        assert states[name]["ResultPath"] == "$.error" and states[name]["Parameters"]["EndedAt"] == name, name
+        assert states[name]["ResultPath"] == "$.error" and states[name]["Parameters"]["Rejected"] is True, name
     assert states["QualityGateNotMet"]["Parameters"] == {
         "Error": "QualityGateNotMet",
         "Cause.$": states["QualityGateNotMet"]["Parameters"]["Cause.$"],
         "Step": "QualityGate",
-        "EndedAt": "QualityGateNotMet",
+        "Rejected": True,
     }
     assert states["QualityGateNotMet"]["Parameters"]["Cause.$"].startswith("States.Format('metrics.auc is {}")
     assert states["InvalidInput_inputDataUri"]["Parameters"]["Step"] == "ValidateInput"
     assert states["LineageRecorded"]["Choices"][0] == {
-        "Variable": "$.error.EndedAt",
+        "Variable": "$.error.Rejected",
         "IsPresent": True,
         "Next": "ManifestCost",
     }
     assert states["WriteManifest"]["Next"] == "RunEnded"
     assert states["RunEnded"]["Choices"] == [
-        {"Variable": "$.error.EndedAt", "IsPresent": True, "Next": "PipelineFailed"}
+        {"Variable": "$.error.Rejected", "IsPresent": True, "Next": "PipelineFailed"}
     ]
     assert states["RunEnded"]["Default"] == "PipelineSucceeded"
     assert states["PipelineFailed"] == {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}
@@ -369,7 +369,7 @@ def test_a_run_the_gate_rejected_records_its_lineage_and_manifest_then_fails_unn
             "Error": "QualityGateNotMet",
             "Cause": "auc is 0.61",
             "Step": "QualityGate",
-            "EndedAt": "QualityGateNotMet",
+            "Rejected": True,
         },
     }
     plan = _lineage_plan(pipeline, rejected)
