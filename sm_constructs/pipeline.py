@@ -666,7 +666,9 @@ class MlPipeline(NotifiedWorkflow):
         fails with its error (``PipelineFailed``, after the manifest through ``RunEnded``), unnotified."""
         succeeded = sfn.Succeed(self, "PipelineSucceeded")
         after: sfn.IChainable = succeeded
-        ended: sfn.IChainable | None = self.node.find_child("PipelineFailed") if self._ended else None
+        failed = self.node.find_child("PipelineFailed")
+        assert isinstance(failed, sfn.Fail)  # the failure path's end (_build_failure_path)
+        ended: sfn.IChainable | None = failed if self._ended else None
         put = None
         if self._manifest is not None:
             manifest, put = self._manifest_states(self._manifest)
