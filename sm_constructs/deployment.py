@@ -112,7 +112,8 @@ class ModelDeployment(NotifiedWorkflow):
     :param removal_policy: for the key, the topic, the log group and the state machine. Default:
         ``RemovalPolicy.RETAIN``.
     :param lineage: record each deployment (the version, the endpoint, the batch transform's data) as
-        SageMaker ML Lineage Tracking entities (:mod:`sm_constructs.lineage`). Default: True.
+        SageMaker ML Lineage Tracking entities (:mod:`sm_constructs.lineage`); a deployment that failed
+        before its smoke test records what ran and the step it failed at. Default: True.
     """
 
     @typed
@@ -193,6 +194,9 @@ class ModelDeployment(NotifiedWorkflow):
             {"modelPackageArn": sfn.JsonPath.string_at("$.package.ModelPackageArn")},
         )
         self._record_lineage = lineage
+        #: the catches before the run's lineage, each naming its step (``<step>Error``), until it is built
+        self._unrecorded: list[sfn.Pass] | None = [] if lineage else None
+        self._failures: dict[str, sfn.Pass] = {}
         chain = self._build_workflow(state_machine_name, required_metadata=required_metadata, smoke_test=smoke_test)
         seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
         if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
@@ -350,14 +354,12 @@ class ModelDeployment(NotifiedWorkflow):
             chain = chain.next(self._task(definition))
         chain = chain.next(self._still_current("BeforeEndpoint", group, own_arn, superseded))
         for task in self.endpoint.tasks:
-            self._catch(task)
+            self._catch(task, self.endpoint.node.id)
         chain = chain.next(self.endpoint)
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
         if self._record_lineage:
-            steps = [*lineage_step(self.endpoint, model=self.model), *lineage_step(self.batch_transform)]
-            prefix = lineage_prefix(self.node.path)
-            chain = chain.next(RunLineage(self, "Lineage", prefix=prefix, steps=steps, failure=self._failure))
+            chain = chain.next(self._lineage_states())
         if smoke_test is not None:
             chain = chain.next(self._smoke_test(smoke_test, group, self._endpoint_name))
         deployed = sfn.Succeed(self, "Deployed")
@@ -365,6 +367,18 @@ class ModelDeployment(NotifiedWorkflow):
             return chain.next(deployed)
         chain = chain.next(self._still_current("BeforeMonitoring", group, own_arn, superseded))
         return chain.next(self._monitoring_states(group, deployed))
+
+    def _lineage_states(self) -> RunLineage:
+        """The run's lineage (:class:`RunLineage`): the endpoint it deployed and the batch transform, and
+        on a failed run (every catch before it names its step first) what ran and the step it failed at,
+        then the failure path; a failure after it (the smoke test, monitoring) notifies at once."""
+        steps = [*lineage_step(self.endpoint, model=self.model), *lineage_step(self.batch_transform)]
+        prefix = lineage_prefix(self.node.path)
+        lineage = RunLineage(self, "Lineage", prefix=prefix, steps=steps, failure=self._failure, failed_runs=True)
+        for named in self._unrecorded or []:
+            named.next(lineage)
+        self._unrecorded = None
+        return lineage
 
     def _build_trigger(self) -> None:
         """``OnApproval``: the registry's approval events of this group start the state machine."""
@@ -438,7 +452,7 @@ class ModelDeployment(NotifiedWorkflow):
         assert self.monitoring_job is not None and self.monitoring_schedule is not None
         # The whole description: a ResultSelector path to an absent field would fail the state.
         read = self._read_version("MonitorBaseline", group)
-        self._retry_then_catch(read)
+        self._retry_then_catch(read, step="MonitorBaseline")
         baseline = "$.steps.MonitorBaseline.DriftCheckBaselines.ModelDataQuality"
         missing = sfn.Fail(
             self,
@@ -452,7 +466,7 @@ class ModelDeployment(NotifiedWorkflow):
         entry, done = self.monitoring_schedule.create_or_update()
         for task in self.monitoring_schedule.tasks:
             if task.node.id != f"{self.monitoring_schedule.node.id}DeleteReplaced":  # caught: skipped
-                self._catch(task)
+                self._catch(task, self.monitoring_schedule.node.id)
         done.next(deployed)
         job.next(entry)
         registered = sfn.Choice(self, "BaselineRegistered")
@@ -470,7 +484,7 @@ class ModelDeployment(NotifiedWorkflow):
     def _promotion_gate(self, group: IModelPackageGroup, required: Mapping[str, str]) -> sfn.Chain:
         """The version's metadata holds every required value; else ``NotPromoted``."""
         read = self._read_version("ReadPromotion", group)
-        self._retry_then_catch(read)
+        self._retry_then_catch(read, step="ReadPromotion")
         metadata = "$.steps.ReadPromotion.CustomerMetadataProperties"
         gate = sfn.Choice(self, "Promoted")
         gate.when(
@@ -532,7 +546,7 @@ class ModelDeployment(NotifiedWorkflow):
         }
         for task in record.values():
             add_default_retry(task)
-            self._catch(task)
+            self._catch(task, "SmokeTest")
         failed = sfn.Pass(
             self,
             "SmokeTestFailedError",
@@ -557,10 +571,24 @@ class ModelDeployment(NotifiedWorkflow):
         invoke.next(checked)
         return sfn.Chain.custom(invoke, [record["Passed"]], checked)
 
-    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase) -> None:
-        state.add_catch(self._failure, errors=["States.ALL"], result_path="$.error")
+    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase, step: str) -> None:
+        """Every error of ``state`` to the failure path: before the run's lineage through ``<step>Error``,
+        which names the step (``$.error.Step``), and the lineage, which records what ran and the step
+        the run failed at; after it (or without lineage), at once."""
+        target: sfn.IChainable = self._failure
+        if self._unrecorded is not None:
+            if step not in self._failures:
+                self._failures[step] = sfn.Pass(
+                    self,
+                    f"{step}Error",
+                    parameters={"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "Step": step},
+                    result_path="$.error",
+                )
+                self._unrecorded.append(self._failures[step])
+            target = self._failures[step]
+        state.add_catch(target, errors=["States.ALL"], result_path="$.error")
 
-    def _retry_then_catch(self, task: SageMakerTask, *errors: str) -> None:
+    def _retry_then_catch(self, task: SageMakerTask, *errors: str, step: str) -> None:
         """Retry throttling (and ``errors``) three times, 5 s apart with full jitter; then the failure path."""
         task.add_retry(
             errors=[SDK_THROTTLING_ERROR, *errors],
@@ -568,12 +596,12 @@ class ModelDeployment(NotifiedWorkflow):
             max_attempts=3,
             jitter_strategy=sfn.JitterType.FULL,
         )
-        self._catch(task)
+        self._catch(task, step)
 
     def _task(self, definition: SageMakerDefinition) -> sfn.CustomState:
         task = definition.task()
         add_default_retry(task)
-        self._catch(task)
+        self._catch(task, definition.node.id)
         return task
 
     def _read_version(
@@ -607,7 +635,7 @@ class ModelDeployment(NotifiedWorkflow):
             result_path=f"$.steps.NewestDeployment{when}",
         )
         for task in (describe, newest):
-            self._retry_then_catch(task, "Sfn.SfnException", "States.Timeout")
+            self._retry_then_catch(task, "Sfn.SfnException", "States.Timeout", step=f"StillCurrent{when}")
         current = sfn.Choice(self, f"StillCurrent{when}")
         current.when(
             sfn.Condition.and_(

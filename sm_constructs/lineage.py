@@ -2,8 +2,8 @@
 
 Every run of an :class:`~sm_constructs.MlPipeline` (a failed one too: its failure path passes
 through these states, and so does a run its own rule ended: a quality gate or condition not met, a
-``FailStep``, an invalid input) and every successful run of a :class:`~sm_constructs.ModelDeployment`
-ends its work by recording, through the Step Functions AWS SDK integrations (no Lambda):
+``FailStep``, an invalid input) and every run of a :class:`~sm_constructs.ModelDeployment` (a
+failed one too, up to its endpoint and batch transform) ends its work by recording, through the Step Functions AWS SDK integrations (no Lambda):
 
 * one **context** for the execution (``ContextType`` ``StepFunctionsExecution``, ``Source.SourceUri``
   the execution ARN), named ``<prefix>-<MD5 of the execution ARN>``, with how the run ended in its

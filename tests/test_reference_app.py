@@ -126,7 +126,7 @@ def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template
     assert states["DeployScalingPolicy"]["Next"] == "BatchTransform"
     # then the endpoint is monitored against the approved version's baseline
     assert states["BatchTransform"]["Next"] == "LineageNames"  # the deployment's lineage, then monitoring
-    assert states["LineageArtifacts"]["Next"] == "ReadVersionBeforeMonitoring"
+    assert states["LineageRecorded"]["Default"] == "ReadVersionBeforeMonitoring"
     assert states["CurrentBeforeMonitoring"]["Next"] == "MonitorBaseline"
     assert states["MonitorScheduleDone"]["Next"] == "Deployed"
     on_approval = {"EventPattern": {"detail": Match.object_like({"ModelPackageGroupName": Match.any_value()})}}
@@ -430,7 +430,47 @@ def test_lineage_deployment_records_the_endpoint_and_the_batch_transform(templat
     plan = _lineage_plan(asl, state)
     assert [a["type"] for a in plan["actions"]] == ["ModelDeployment", "TransformJob"]
     assert ("ContributedTo", "ModelPackage", version) in _edges(plan, 0) & _edges(plan, 1)
+    assert plan["properties"]["Outcome"] == "Succeeded"
     assert asl["States"]["LineageArtifacts"]["Next"] != "Deployed" or "SmokeTest" not in asl["States"]
+
+
+def test_a_failed_deployment_records_what_ran_and_the_step_it_failed_at(template):
+    """Each catch before the deployment's lineage names its step (``<step>Error``), then the lineage records
+    the endpoint it deployed and the transform job it failed at (its description is the failure's cause),
+    then the notification; the monitoring after the lineage notifies at once."""
+    (asl,) = [a for a in state_machines(template).values() if "ReadApproval" in a["States"]]
+    states = asl["States"]
+    for task, step in (("Model", "Model"), ("DeployPoll", "Deploy"), ("BatchTransform", "BatchTransform")):
+        assert states[task]["Catch"][-1]["Next"] == f"{step}Error", task
+        assert states[f"{step}Error"]["Parameters"]["Step"] == step and states[f"{step}Error"]["Next"] == "LineageNames"
+    assert states["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
+    assert states["MonitorBaseline"]["Catch"][-1]["Next"] == "NotifyFailure"
+    version, job = f"{_ARN}:model-package/churn-models/1", f"{_ARN}:transform-job/t"
+    cause = json.dumps({"TransformJobArn": job, "TransformJobStatus": "Failed", "FailureReason": "bad input"})
+    state = {
+        "lineage": {"run": "r"},
+        "package": {"ModelPackageArn": version},
+        "steps": {"Deploy": {"Busy": {"Count": 0}}},
+        "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "BatchTransform"},
+    }
+    plan = _lineage_plan(asl, state)
+    assert [(a["type"], a["status"], a["source"]) for a in plan["actions"]] == [
+        ("ModelDeployment", "Completed", plan["actions"][0]["source"]),
+        ("TransformJob", "Failed", job),
+    ]
+    assert _edges(plan, 1) == {
+        ("ContributedTo", "ModelPackage", version),
+        ("ContributedTo", "DataSet", next(a["uri"] for a in plan["artifacts"] if a["type"] == "DataSet")),
+    }
+    assert plan["properties"] | {"ExecutionName": None} == {
+        "ExecutionName": None,
+        "Outcome": "Failed",
+        "Error": "States.TaskFailed",
+        "Step": "BatchTransform",
+    }
+    # the endpoint that failed (a task of its step caught): its action Failed
+    failed = {**state, "error": {"Error": "SageMaker.ValidationException", "Cause": "x", "Step": "Deploy"}}
+    assert [(a["type"], a["status"]) for a in _lineage_plan(asl, failed)["actions"]] == [("ModelDeployment", "Failed")]
 
 
 def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):

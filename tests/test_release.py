@@ -119,19 +119,40 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     rule = json.dumps(states["StillCurrentStart"]["Choices"])
     assert "$.steps.ReadVersionStart.ModelApprovalStatus" in rule and "$.execution" in rule
     assert states["Model"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.package.ModelPackageArn"}]
-    # every task is caught into the notification, on itself or (lineage's Map items) on its Map; the
-    # lineage's own catches name the step Lineage first (LineageFailed)
+    # every task is caught, on itself or (lineage's Map items) on its Map: before the run's lineage into
+    # <step>Error, which names the step, then the lineage (what ran, and the step the run failed at),
+    # then the notification; the lineage's own catches keep a failed run's error (LineageError); after
+    # the lineage (monitoring) into the notification at once
     in_maps = {
         n
         for _, st in iter_states(machines["deploy"])
         if st.get("Type") == "Map"
         for n, _ in iter_states(st["ItemProcessor"])
     }
+
+    def caught_into(name):
+        if name.startswith("Lineage"):
+            return "LineageError"
+        if name.endswith("BeforeMonitoring") or name.startswith("Monitor"):
+            return "NotifyFailure"
+        for when in ("Start", "BeforeEndpoint"):
+            if name in (f"ReadVersion{when}", f"NewestDeployment{when}"):
+                return f"StillCurrent{when}Error"
+        return "DeployError" if name.startswith("Deploy") else f"{name}Error"
+
     for name, state in iter_states(machines["deploy"]):
         skipped = ("NotifyFailure", "MonitorScheduleDeleteReplaced", *in_maps)
         if state.get("Type") in ("Task", "Map") and name not in skipped:
-            then = "LineageFailed" if name.startswith("Lineage") else "NotifyFailure"
-            assert any(c["Next"] == then for c in state.get("Catch", [])), name
+            assert caught_into(name) in {c["Next"] for c in state.get("Catch", [])}, name
+    for step in ("StillCurrentStart", "Model", "EndpointConfig", "StillCurrentBeforeEndpoint", "Deploy"):
+        assert states[f"{step}Error"] == {
+            "Type": "Pass",
+            "Parameters": {"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "Step": step},
+            "ResultPath": "$.error",
+            "Next": "LineageNames",
+        }, step
+    assert states["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
+    assert states["LineageError"]["Choices"][0]["Next"] == "NotifyFailure"
     assert states["LineageFailed"]["Next"] == "NotifyFailure"
     # deleting the job definition a release replaced is best effort: a failure skips it, the schedule is updated
     (skip,) = states["MonitorScheduleDeleteReplaced"]["Catch"]
@@ -175,7 +196,8 @@ def test_autoscaling_follows_in_service_and_leaves_before_an_update(machines):
     }
     # then monitoring (the release app monitors the manual deployment), then done
     assert states["DeployScalingPolicy"]["Next"] == "LineageNames"  # the deployment's lineage
-    assert states["LineageArtifacts"]["Next"] == "ReadVersionBeforeMonitoring"
+    assert states["LineageArtifacts"]["Next"] == "LineageRecorded"  # a failed run: the notification
+    assert states["LineageRecorded"]["Default"] == "ReadVersionBeforeMonitoring"
     assert states["MonitorScheduleDone"]["Next"] == "Deployed"
 
 
