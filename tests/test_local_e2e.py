@@ -325,6 +325,32 @@ def test_a_gate_below_the_threshold_changes_no_endpoint(local, monkeypatch, caps
     assert len(manifest["lineage"]["actions"]) == 4 and "Register" not in manifest["steps"]
 
 
+def test_a_failed_deployment_records_the_step_it_failed_at_then_notifies(local):
+    """A release of a version the registry does not have: its first read fails, is caught under its step
+    (StillCurrentStartError), and the run records its lineage (IAM enforced) before the notification."""
+    sfn, sm = local["session"].client("stepfunctions"), local["session"].client("sagemaker")
+    missing = f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:model-package/churn-models/999"
+    detail = {"ModelPackageArn": missing, "ModelPackageVersion": 999, "ModelPackageGroupName": "churn-models"}
+    arn = sfn.start_execution(stateMachineArn=DEPLOYMENT, name="missing", input=json.dumps({"detail": detail}))[
+        "executionArn"
+    ]
+    deadline = time.monotonic() + 60
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, arn
+        time.sleep(0.2)
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if e["type"].endswith("StateEntered")]
+    assert described["status"] == "FAILED" and entered[-2:] == ["NotifyFailure", "DeploymentFailed"], entered
+    assert entered.index("StillCurrentStartError") < entered.index("LineagePlan") < entered.index("NotifyFailure")
+    (context,) = sm.list_contexts(SourceUri=arn)["ContextSummaries"]
+    properties = sm.describe_context(ContextName=context["ContextName"])["Properties"]
+    assert (properties["Outcome"], properties["Step"], properties["Error"]) == (
+        "Failed",
+        "StillCurrentStart",
+        described["error"],
+    )
+
+
 def _assert_lineage(local, capsys, execution_arn, version_arn):
     """``sm-pipeline lineage`` from the version, the endpoint and the build's execution: the chain from the
     raw data (with the fingerprint its cache lookup listed) through the jobs and the version to the endpoint."""
