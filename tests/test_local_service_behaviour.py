@@ -681,6 +681,20 @@ def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_w
     wrote = sm.list_associations(SourceArn=train["ActionArn"], AssociationType="Produced")["AssociationSummaries"]
     assert wrote == []
 
+    # a run its own rule ended before any step (an invalid input): its context only, no action
+    refused = {
+        "input": {"data": 5},
+        "steps": {},
+        "error": {"Error": "InvalidInput", "Cause": "data is 5", "Step": "ValidateInput", "Rejected": True},
+    }
+    described, entered = _run_lineage(emu, arn, "refused", refused)
+    assert (described["status"], described["error"], described["cause"]) == ("FAILED", "InvalidInput", "data is 5")
+    execution = f"{arn.replace(':stateMachine:', ':execution:')}:refused"
+    run = f"train-1234abcd-{_hashlib.md5(execution.encode()).hexdigest()}"
+    assert sm.describe_context(ContextName=run)["Properties"]["Outcome"] == "Rejected"
+    context = sm.describe_context(ContextName=run)["ContextArn"]
+    assert sm.list_associations(DestinationArn=context)["AssociationSummaries"] == []
+
 
 def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):
     """The lineage states run in the emulator; a run whose context, action and association exist
