@@ -353,9 +353,7 @@ class ModelDeployment(NotifiedWorkflow):
         for definition in (self.model, self.endpoint_config):
             chain = chain.next(self._task(definition))
         chain = chain.next(self._still_current("BeforeEndpoint", group, own_arn, superseded))
-        for task in self.endpoint.tasks:
-            self._catch(task, self.endpoint.node.id)
-        chain = chain.next(self.endpoint)
+        chain = chain.next(self._endpoint_states())
         if self.batch_transform is not None:
             chain = chain.next(self._task(self.batch_transform))
         if self._record_lineage:
@@ -367,6 +365,21 @@ class ModelDeployment(NotifiedWorkflow):
             return chain.next(deployed)
         chain = chain.next(self._still_current("BeforeMonitoring", group, own_arn, superseded))
         return chain.next(self._monitoring_states(group, deployed))
+
+    def _endpoint_states(self) -> sfn.Parallel:
+        """``<id>Endpoint``: the endpoint step in a ``Parallel`` state of one branch, so that every way it
+        can fail, its own ``Fail`` states (an endpoint that went ``Failed``, rolled back, stayed busy) as
+        well as its tasks' errors, reaches one catch with its error and cause (a branch that reaches a
+        ``Fail`` state fails the ``Parallel`` state, whose output is otherwise the array of its branches'
+        outputs: AWS Step Functions Developer Guide, "Parallel workflow state") and, through
+        ``<id>Error``, the run's lineage and the notification."""
+        id = self.endpoint.node.id
+        wrapped = sfn.Parallel(
+            self, f"{id}Endpoint", output_path="$[0]", comment="The endpoint step; its failures are caught here"
+        )
+        wrapped.branch(self.endpoint)
+        self._catch(wrapped, id)
+        return wrapped
 
     def _lineage_states(self) -> RunLineage:
         """The run's lineage (:class:`RunLineage`): the endpoint it deployed and the batch transform, and
@@ -571,7 +584,7 @@ class ModelDeployment(NotifiedWorkflow):
         invoke.next(checked)
         return sfn.Chain.custom(invoke, [record["Passed"]], checked)
 
-    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase, step: str) -> None:
+    def _catch(self, state: sfn.CustomState | sfn.TaskStateBase | sfn.Parallel, step: str) -> None:
         """Every error of ``state`` to the failure path: before the run's lineage through ``<step>Error``,
         which names the step (``$.error.Step``), and the lineage, which records what ran and the step
         the run failed at; after it (or without lineage), at once."""

@@ -135,7 +135,10 @@ class LineageStep:
     ``Condition`` branch not taken, or after the step a run failed at, is not recorded.
     ``failed_arn``: the field of the job's description (``Describe*``) that holds its ARN: when the
     run fails at this step and the failure's cause is that description (a ``.sync`` job that ended
-    Failed or Stopped), the job is recorded as a ``Failed`` action with what it read."""
+    Failed or Stopped), the job is recorded as a ``Failed`` action with what it read.
+    ``failed_at``: when the run fails at this step (``$.error.Step``) and its result is not in the state
+    (a ``Parallel`` state's catch keeps its input only), record it ``Failed`` with its ``source``, which
+    must then be known before the step runs (an endpoint's ARN)."""
 
     id: str
     type: str
@@ -144,6 +147,7 @@ class LineageStep:
     outputs: Sequence[LineageArtifact] = field(default_factory=tuple)
     ran: str | None = None
     failed_arn: str | None = None
+    failed_at: bool = False
 
 
 def _slug(text: str) -> str:
@@ -193,7 +197,8 @@ def lineage_step(what: Any, *, data: Mapping[str, str] | None = None, model: Any
     if isinstance(what, EndpointDeployment):
         inputs = [a for a in [model_artifact(model)] if a is not None]
         # <id>Start writes $.steps.<id>.Busy before the endpoint is created or updated
-        return [LineageStep(what.node.id, "ModelDeployment", what.endpoint_arn, inputs, ran=f"$.steps.{what.node.id}")]
+        id = what.node.id
+        return [LineageStep(id, "ModelDeployment", what.endpoint_arn, inputs, ran=f"$.steps.{id}", failed_at=True)]
     if not isinstance(what, SageMakerDefinition):
         return []
     id, result = what.node.id, f"$.steps.{what.node.id}"
@@ -394,6 +399,8 @@ def plan_expression(
             failed = f"{{'source': $parse($c).{step.failed_arn}, {head}, 'status': 'Failed'}}"
             part = f"$a := [{reads}]; $c := {at} ? $e.Cause : {branch}; {done}"
             part += f" : {described} ? {{'action': {failed}, 'artifacts': $a}}"
+        elif step.failed_at and failed_runs:
+            part += f" : {at} ? {{'action': {{'source': {source}, {head}, 'status': 'Failed'}}, 'artifacts': $a}}"
         parts.append(f"({part})")
     return (
         f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; {_OUTCOME}; "

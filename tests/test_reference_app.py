@@ -120,10 +120,10 @@ def test_pipeline_has_the_gate_and_the_stages(pipeline):
 def test_approved_versions_deploy_with_autoscaling_then_batch_transform(template):
     machines = state_machines(template)
     (deploy,) = [a for a in machines.values() if "ReadApproval" in a["States"]]
-    states = deploy["States"]
+    states = dict(iter_states(deploy))  # the endpoint's states are in its Parallel state's branch
     assert states["Model"]["Parameters"]["Containers"] == [{"ModelPackageName.$": "$.package.ModelPackageArn"}]
     assert states["DeployInService"]["Next"] == "DeployRegisterScaling"
-    assert states["DeployScalingPolicy"]["Next"] == "BatchTransform"
+    assert states["DeployScalingPolicy"]["End"] is True and states["DeployEndpoint"]["Next"] == "BatchTransform"
     # then the endpoint is monitored against the approved version's baseline
     assert states["BatchTransform"]["Next"] == "LineageNames"  # the deployment's lineage, then monitoring
     assert states["LineageRecorded"]["Default"] == "ReadVersionBeforeMonitoring"
@@ -440,7 +440,7 @@ def test_a_failed_deployment_records_what_ran_and_the_step_it_failed_at(template
     then the notification; the monitoring after the lineage notifies at once."""
     (asl,) = [a for a in state_machines(template).values() if "ReadApproval" in a["States"]]
     states = asl["States"]
-    for task, step in (("Model", "Model"), ("DeployPoll", "Deploy"), ("BatchTransform", "BatchTransform")):
+    for task, step in (("Model", "Model"), ("DeployEndpoint", "Deploy"), ("BatchTransform", "BatchTransform")):
         assert states[task]["Catch"][-1]["Next"] == f"{step}Error", task
         assert states[f"{step}Error"]["Parameters"]["Step"] == step and states[f"{step}Error"]["Next"] == "LineageNames"
     assert states["LineageRecorded"]["Choices"] == [{"Variable": "$.error", "IsPresent": True, "Next": "NotifyFailure"}]
@@ -454,8 +454,10 @@ def test_a_failed_deployment_records_what_ran_and_the_step_it_failed_at(template
         "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "BatchTransform"},
     }
     plan = _lineage_plan(asl, state)
+    source = plan["actions"][0]["source"]
+    assert source.endswith(":endpoint/sm-constructs-churn"), source
     assert [(a["type"], a["status"], a["source"]) for a in plan["actions"]] == [
-        ("ModelDeployment", "Completed", plan["actions"][0]["source"]),
+        ("ModelDeployment", "Completed", source),
         ("TransformJob", "Failed", job),
     ]
     assert _edges(plan, 1) == {
@@ -468,9 +470,12 @@ def test_a_failed_deployment_records_what_ran_and_the_step_it_failed_at(template
         "Error": "States.TaskFailed",
         "Step": "BatchTransform",
     }
-    # the endpoint that failed (a task of its step caught): its action Failed
-    failed = {**state, "error": {"Error": "SageMaker.ValidationException", "Cause": "x", "Step": "Deploy"}}
-    assert [(a["type"], a["status"]) for a in _lineage_plan(asl, failed)["actions"]] == [("ModelDeployment", "Failed")]
+    # the endpoint that failed (its step's Fail state, or a task of it: the Parallel state's catch keeps its
+    # input only, without $.steps.Deploy): its action Failed, by the endpoint's ARN
+    failed = {**state, "steps": {}, "error": {"Error": "EndpointDeploymentRolledBack", "Cause": "x", "Step": "Deploy"}}
+    (endpoint,) = _lineage_plan(asl, failed)["actions"]
+    assert (endpoint["type"], endpoint["status"], endpoint["source"]) == ("ModelDeployment", "Failed", source)
+    assert _edges(_lineage_plan(asl, failed), 0) == {("ContributedTo", "ModelPackage", version)}
 
 
 def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):

@@ -112,8 +112,10 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     # checked when it starts and again right before the endpoint is touched
     assert states["StillCurrentStart"]["Default"] == "Superseded"
     assert states["StillCurrentBeforeEndpoint"]["Default"] == "Superseded"
-    assert states["CurrentBeforeEndpoint"]["Next"] == "DeployStart"
-    assert states["DeployStart"]["Next"] == "DeployDescribe"
+    assert states["CurrentBeforeEndpoint"]["Next"] == "DeployEndpoint"
+    (branch,) = states["DeployEndpoint"]["Branches"]  # the endpoint step, its failures caught in one place
+    assert branch["StartAt"] == "DeployStart" and branch["States"]["DeployStart"]["Next"] == "DeployDescribe"
+    assert states["DeployEndpoint"]["OutputPath"] == "$[0]"
     newest = states["NewestDeploymentStart"]
     assert newest["Parameters"] == {"StateMachineArn.$": "$$.StateMachine.Id", "MaxResults": 1}
     rule = json.dumps(states["StillCurrentStart"]["Choices"])
@@ -131,6 +133,8 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
     }
 
     def caught_into(name):
+        if name.startswith("Deploy"):  # its Parallel state catches every failure of the endpoint step
+            return None
         if name.startswith("Lineage"):
             return "LineageError"
         if name.endswith("BeforeMonitoring") or name.startswith("Monitor"):
@@ -138,12 +142,18 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
         for when in ("Start", "BeforeEndpoint"):
             if name in (f"ReadVersion{when}", f"NewestDeployment{when}"):
                 return f"StillCurrent{when}Error"
-        return "DeployError" if name.startswith("Deploy") else f"{name}Error"
+        return f"{name}Error"
 
     for name, state in iter_states(machines["deploy"]):
         skipped = ("NotifyFailure", "MonitorScheduleDeleteReplaced", *in_maps)
-        if state.get("Type") in ("Task", "Map") and name not in skipped:
-            assert caught_into(name) in {c["Next"] for c in state.get("Catch", [])}, name
+        if state.get("Type") in ("Task", "Map", "Parallel") and name not in skipped:
+            if name.startswith("Deploy"):
+                assert name == "DeployEndpoint" or "NotifyFailure" not in json.dumps(state.get("Catch", [])), name
+            else:
+                assert caught_into(name) in {c["Next"] for c in state.get("Catch", [])}, name
+    assert states["DeployEndpoint"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DeployError"}
+    ]
     for step in ("StillCurrentStart", "Model", "EndpointConfig", "StillCurrentBeforeEndpoint", "Deploy"):
         assert states[f"{step}Error"] == {
             "Type": "Pass",
@@ -160,7 +170,7 @@ def test_deployment_machine_stands_down_for_stale_approvals(machines):
 
 
 def test_autoscaling_follows_in_service_and_leaves_before_an_update(machines):
-    states = machines["deploy"]["States"]
+    states = dict(iter_states(machines["deploy"]))  # the endpoint's states are in its Parallel state's branch
     # an endpoint found InService (or OutOfService) is deregistered before its update
     assert states["DeployDescribe"]["Next"] == "DeployRoute"
     (to_update,) = [c for c in states["DeployRoute"]["Choices"] if c["Next"] == "DeployDeregisterScaling"]
@@ -195,7 +205,8 @@ def test_autoscaling_follows_in_service_and_leaves_before_an_update(machines):
         "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"
     }
     # then monitoring (the release app monitors the manual deployment), then done
-    assert states["DeployScalingPolicy"]["Next"] == "LineageNames"  # the deployment's lineage
+    assert states["DeployScalingPolicy"]["End"] is True  # its branch's end, then the deployment's lineage
+    assert states["DeployEndpoint"]["Next"] == "LineageNames"
     assert states["LineageArtifacts"]["Next"] == "LineageRecorded"  # a failed run: the notification
     assert states["LineageRecorded"]["Default"] == "ReadVersionBeforeMonitoring"
     assert states["MonitorScheduleDone"]["Next"] == "Deployed"
@@ -435,7 +446,7 @@ def test_custom_metric_and_async_inference_render_valid_requests(parts):
     assert_all_requests_valid(body)
     for request in sdk_requests(body):
         validate_parameters(request.parameters, request.operation.input_shape)
-    states = next(a for a in state_machines(body).values() if "ReadApproval" in a["States"])["States"]
+    states = dict(iter_states(next(a for a in state_machines(body).values() if "ReadApproval" in a["States"])))
     config = states["EndpointConfig"]["Parameters"]["AsyncInferenceConfig"]
     assert config["ClientConfig"] == {"MaxConcurrentInvocationsPerInstance": 4}
     assert set(config["OutputConfig"]) == {"S3OutputPath", "S3FailurePath", "KmsKeyId", "NotificationConfig"}
