@@ -235,6 +235,30 @@ def test_build_then_approval_deploys_and_a_throttled_create_is_retried(local, mo
 
     _assert_lineage(local, capsys, described["executionArn"], version["ModelPackageArn"])
 
+    # a release whose endpoint update fails is rolled back: the endpoint step's own Fail state fails its
+    # Parallel state, whose catch names the step, records the endpoint Failed, and notifies
+    (local["workdir"] / "faults.json").write_text(json.dumps({"EndpointFailure": {"error": "ping failed", "times": 1}}))
+    detail = {
+        "ModelPackageArn": version["ModelPackageArn"],
+        "ModelPackageVersion": 1,
+        "ModelPackageGroupName": "churn-models",
+    }
+    again = sfn.start_execution(stateMachineArn=DEPLOYMENT, name="rolled-back", input=json.dumps({"detail": detail}))
+    while (rolled := sfn.describe_execution(executionArn=again["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline + 60
+        time.sleep(0.5)
+    assert rolled["error"] == "EndpointDeploymentRolledBack", rolled.get("cause")
+    history = sfn.get_execution_history(executionArn=again["executionArn"], maxResults=1000)["events"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
+    assert entered.index("DeployRolledBack") < entered.index("DeployError") < entered.index("LineagePlan")
+    assert entered[-2:] == ["NotifyFailure", "DeploymentFailed"], entered
+    (action,) = [sm.describe_action(ActionName=a) for a in start_actions(sm, again["executionArn"])]
+    assert (action["ActionType"], action["Status"]) == ("ModelDeployment", "Failed")
+    assert action["Source"]["SourceUri"] == endpoint["EndpointArn"]
+    assert (
+        sm.describe_endpoint(EndpointName="sm-constructs-churn")["EndpointConfigName"] == config["EndpointConfigName"]
+    )
+
     output = json.loads(described["output"])
     training = sm.describe_training_job(TrainingJobName=output["steps"]["Train"]["TrainingJobName"])
     metrics = {m["MetricName"]: m["Value"] for m in training["FinalMetricDataList"]}
