@@ -36,6 +36,11 @@ class NotifiedWorkflow(ExecutionMetrics, Construct):
     state_machine: MlStateMachine
     _own_topic: bool
     _alarms_may_publish: bool
+    #: where every catch leads (:meth:`_build_failure_path`)
+    _failure: sfn.IChainable
+    #: the states that lead to the run's lineage once it is built (:meth:`_record_failures`); None: a
+    #: workflow without lineage, or after it is built (a failure then goes to the failure path at once)
+    _unrecorded: list[sfn.Pass] | None
 
     def _build_notifications(
         self,
@@ -61,6 +66,27 @@ class NotifiedWorkflow(ExecutionMetrics, Construct):
         return failure_path(
             self, failed_id=failed_id, notify_id="NotifyFailure", topic=self.topic, subject=subject, fields=fields
         )
+
+    def _named_failure(self, state_id: str, step: str) -> sfn.Pass:
+        """``state_id``: a failure of ``step``, named in the run's error (``$.error``: ``Error``, ``Cause``,
+        ``Step``), then the run's lineage (once :meth:`_record_failures` built it) or the failure path."""
+        named = sfn.Pass(
+            self,
+            state_id,
+            parameters={"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "Step": step},
+            result_path="$.error",
+        )
+        if self._unrecorded is not None:
+            self._unrecorded.append(named)
+        else:
+            named.next(self._failure)
+        return named
+
+    def _record_failures(self, lineage: sfn.IChainable) -> None:
+        """The failures named so far go to the run's ``lineage``; any named after it, to the failure path."""
+        for named in self._unrecorded or []:
+            named.next(lineage)
+        self._unrecorded = None
 
     def _build_state_machine(
         self,

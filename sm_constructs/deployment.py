@@ -195,7 +195,7 @@ class ModelDeployment(NotifiedWorkflow):
         )
         self._record_lineage = lineage
         #: the catches before the run's lineage, each naming its step (``<step>Error``), until it is built
-        self._unrecorded: list[sfn.Pass] | None = [] if lineage else None
+        self._unrecorded = [] if lineage else None
         self._failures: dict[str, sfn.Pass] = {}
         chain = self._build_workflow(state_machine_name, required_metadata=required_metadata, smoke_test=smoke_test)
         seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
@@ -388,9 +388,7 @@ class ModelDeployment(NotifiedWorkflow):
         steps = [*lineage_step(self.endpoint, model=self.model), *lineage_step(self.batch_transform)]
         prefix = lineage_prefix(self.node.path)
         lineage = RunLineage(self, "Lineage", prefix=prefix, steps=steps, failure=self._failure, failed_runs=True)
-        for named in self._unrecorded or []:
-            named.next(lineage)
-        self._unrecorded = None
+        self._record_failures(lineage)
         return lineage
 
     def _build_trigger(self) -> None:
@@ -591,13 +589,7 @@ class ModelDeployment(NotifiedWorkflow):
         target: sfn.IChainable = self._failure
         if self._unrecorded is not None:
             if step not in self._failures:
-                self._failures[step] = sfn.Pass(
-                    self,
-                    f"{step}Error",
-                    parameters={"Error.$": "$.error.Error", "Cause.$": "$.error.Cause", "Step": step},
-                    result_path="$.error",
-                )
-                self._unrecorded.append(self._failures[step])
+                self._failures[step] = self._named_failure(f"{step}Error", step)
             target = self._failures[step]
         state.add_catch(target, errors=["States.ALL"], result_path="$.error")
 

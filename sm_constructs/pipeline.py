@@ -407,7 +407,7 @@ class MlPipeline(NotifiedWorkflow):
         )
         self._failures: dict[str, sfn.IChainable] = {}
         #: the top-level failure states that lead to the run's lineage, until it is built
-        self._unrecorded: list[sfn.Pass] | None = [] if lineage else None
+        self._unrecorded = [] if lineage else None
         #: the pipeline's own ends of a run that lead to its lineage (:meth:`_end`)
         self._ended: list[sfn.Pass] = []
         self._reads_newest_version = False
@@ -707,9 +707,7 @@ class MlPipeline(NotifiedWorkflow):
             failed_runs=True,
             ended=ended,
         )
-        for named in self._unrecorded or []:
-            named.next(lineage)
-        self._unrecorded = None  # a failure after the lineage (the manifest) notifies at once
+        self._record_failures(lineage)  # a failure after the lineage (the manifest) notifies at once
         return lineage
 
     def _recorded_nodes(self, plan: Node | Series | Group | None) -> list[Node]:
@@ -874,21 +872,7 @@ class MlPipeline(NotifiedWorkflow):
                     cause_path=json_path("format", f"{step} failed: {{}}", json_path("string_at", "$.error.Cause")),
                 )
             else:
-                named = sfn.Pass(
-                    self,
-                    f"{step}Failed",
-                    parameters={
-                        "Error": json_path("string_at", "$.error.Error"),
-                        "Cause": json_path("string_at", "$.error.Cause"),
-                        "Step": step,
-                    },
-                    result_path="$.error",
-                )
-                if self._unrecorded is not None:  # the run's lineage, then the failure path
-                    self._unrecorded.append(named)
-                else:
-                    named.next(self._failure)
-                self._failures[key] = named
+                self._failures[key] = self._named_failure(f"{step}Failed", step)
         return self._failures[key]
 
     def _catch(self, state: Any, step: str, in_branch: bool) -> None:
