@@ -57,7 +57,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import random
 import select
 import shutil
@@ -72,7 +71,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .._net import free_port
-from ..jobs.runner import serving_container
+from ..jobs.runner import process_environment, serving_container
 
 __all__ = ["install"]
 
@@ -137,7 +136,6 @@ class _HandlerProcess:
 
     def __init__(self, root: Path, code_dir: Path, model_dir: Path, env: dict[str, str]) -> None:
         from ..jobs import namespace
-        from ..jobs.zygote import SHARED_MACHINE_ENV
 
         try:  # the model server's /opt/ml is root's (``model/``, ``code/``), as a job's
             contract = namespace.contract(root / "opt/ml")
@@ -153,7 +151,7 @@ class _HandlerProcess:
             stdout=subprocess.PIPE,
             stderr=log,
             cwd=code_dir,
-            env={**SHARED_MACHINE_ENV, **os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env},
+            env=process_environment(contract, env),
             bufsize=0,
         )
         log.close()

@@ -57,7 +57,7 @@ from typing import Any
 from . import namespace, zygote
 from .failure import failure_reason
 
-__all__ = ["JobRunner", "serving_container"]
+__all__ = ["JobRunner", "process_environment", "serving_container"]
 
 _OPT_ML = "/opt/ml"
 #: How long a Python job waits for the warm interpreter that its submission started (it imports
@@ -65,6 +65,12 @@ _OPT_ML = "/opt/ml"
 WARM_START_TIMEOUT = 60.0
 #: The analyzer's repository (``ContainerImage.model_monitor()``, SDK image_uri_config model-monitor.json).
 MODEL_MONITOR_REPOSITORY = "sagemaker-model-monitor-analyzer"
+
+
+def process_environment(contract: namespace.Contract, env: dict[str, str]) -> dict[str, str]:
+    """The environment of a job or model server process: the shared-machine defaults, the emulator's
+    own environment, unbuffered output, the ``/opt/ml`` contract's and the container's ``env``."""
+    return {**zygote.SHARED_MACHINE_ENV, **os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -343,7 +349,7 @@ class JobRunner:
                 env = {**env, namespace.PYTHON_ONLY_IMAGE_ENV: str(image)}
         elif image is not None:  # the namespace's working directory; the process starts in the job's own
             host_cwd = root
-        full_env = {**zygote.SHARED_MACHINE_ENV, **os.environ, "PYTHONUNBUFFERED": "1", **contract.env, **env}
+        full_env = process_environment(contract, env)
         with log.open("a") as out:
             out.write(f"$ {shlex.join(argv)}\n")
         try:
