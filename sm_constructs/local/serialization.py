@@ -17,7 +17,6 @@ which moto reads as paths) goes through moto's own code.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from . import patches
@@ -26,7 +25,6 @@ __all__ = ["install"]
 
 _MISSING = object()
 _candidates: dict[tuple[Any, ...], tuple[str, ...] | None] = {}
-_lock = threading.Lock()
 
 
 def _keys(serializer: Any, shape: Any, key: str) -> tuple[str, ...] | None:
@@ -46,8 +44,7 @@ def _keys(serializer: Any, shape: Any, key: str) -> tuple[str, ...] | None:
             found = None
         if found is not None and any("." in candidate for candidate in found):
             found = None
-        with _lock:
-            _candidates[slot] = found
+        _candidates[slot] = found  # the same value whichever thread computes it
     return found  # type: ignore[return-value]
 
 
