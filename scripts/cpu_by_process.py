@@ -6,7 +6,7 @@ CLI, Spark. Wall-clock profiles and per-test durations do not see them; this doe
 environment holds ``--marker`` (inherited by everything a marked command starts, detached or not) is
 sampled every ``--interval`` seconds until ``--pid`` exits (or Ctrl-C); its user + system time is
 attributed to its command line and to the test module whose ``PYTEST_CURRENT_TEST`` it inherited.
-A process that lives less than one interval is missed, and one that execs is counted under its first
+A process that lives less than one interval is missed, and one that execs is counted under its last
 command line. Linux only.
 
 Usage::
