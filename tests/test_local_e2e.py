@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sfn_requests import iter_states, state_machines
 from sklearn.metrics import roc_auc_score
 
 from sm_constructs import cli
@@ -62,29 +63,11 @@ def _run(local, name, **input_fields):
     return described, events
 
 
-def _states(definition):
-    """States of a definition, counting those inside Parallel branches and Map processors."""
-    count = 0
-    for state in definition["States"].values():
-        count += 1
-        count += sum(_states(branch) for branch in state.get("Branches", []))
-        processor = state.get("ItemProcessor") or state.get("Iterator")
-        count += _states(processor) if processor else 0
-    return count
-
-
 def _definition(reference_assembly, logical_prefix):
-    """The synthesized definition of a state machine of the reference app (tokens as ``X``)."""
+    """The synthesized definition of a state machine of the reference app."""
     template = json.loads((reference_assembly / "SmConstructsReference.template.json").read_text())
-    (machine,) = [
-        r
-        for k, r in template["Resources"].items()
-        if r["Type"] == "AWS::StepFunctions::StateMachine" and k.startswith(logical_prefix)
-    ]
-    text = machine["Properties"]["DefinitionString"]
-    return json.loads(
-        text if isinstance(text, str) else "".join(p if isinstance(p, str) else "X" for p in text["Fn::Join"][1])
-    )
+    (machine,) = [asl for k, asl in state_machines(template).items() if k.startswith(logical_prefix)]
+    return machine
 
 
 def _assert_cost_figures(reference_assembly, build_events, release_events):
@@ -97,8 +80,8 @@ def _assert_cost_figures(reference_assembly, build_events, release_events):
         return sum(e["type"].endswith("StateEntered") for e in events)
 
     figures = [
-        f"has **{_states(build)} states** ({len(build['States'])} at its top level",
-        f"its release (`ModelDeployment`) **{_states(release)}**",
+        f"has **{len(list(iter_states(build)))} states** ({len(build['States'])} at its top level",
+        f"its release (`ModelDeployment`) **{len(list(iter_states(release)))}**",
         f"enters **{entered(build_events)} states**",
         f"the release it starts enters **{entered(release_events)}**",
     ]
