@@ -114,6 +114,8 @@ def test_the_trials_of_a_tuning_job_are_listed_sorted_and_paged():
             HyperParameterTuningJobName="t", SortBy="FinalObjectiveMetricValue", NextToken=best["NextToken"]
         )
         assert [s["TrainingJobName"] for s in rest["TrainingJobSummaries"]] == ["t-001"] and "NextToken" not in rest
+        with pytest.raises(ClientError, match=r"ValidationException.*Invalid pagination token 'x'"):
+            sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName="t", NextToken="x")
         failed = sm.list_training_jobs_for_hyper_parameter_tuning_job(
             HyperParameterTuningJobName="t", StatusEquals="Failed"
         )

@@ -34,6 +34,7 @@ import threading
 from typing import Any
 
 from ..._service_model import service_model
+from .._sagemaker_requests import page, request_members
 
 __all__ = ["artifact_arn", "install"]
 
@@ -158,9 +159,9 @@ def _as_time(value: Any) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def _page(
+def _listed(
     items: list[dict[str, Any]], params: dict[str, Any], sort_keys: dict[str, str]
-) -> tuple[list[Any], str | None]:
+) -> tuple[list[Any], dict[str, str]]:
     """Filter by creation time, sort (default CreationTime, Descending), then page."""
     from moto.sagemaker.exceptions import ValidationError
 
@@ -178,15 +179,7 @@ def _page(
         key=lambda i: (i.get(key) is None, i.get(key)),
         reverse=(params.get("SortOrder") or "Descending") == "Descending",
     )
-    start = int(params.get("NextToken") or 0)
-    size = int(params.get("MaxResults") or 10)
-    token = str(start + size) if start + size < len(items) else None
-    return items[start : start + size], token
-
-
-def _body(response: Any) -> dict[str, Any]:
-    """The request's JSON members (SageMaker's protocol is JSON)."""
-    return dict(json.loads(response.body or "{}"))
+    return page(items, params)
 
 
 def install() -> None:
@@ -247,7 +240,7 @@ def install() -> None:
         title = kind.capitalize()
         summary = (f"{title}Arn", f"{title}Name", "Source", type_field, "Status", "CreationTime", "LastModifiedTime")
 
-        def listed(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        def listed(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
             with _LOCK:
                 items = [
                     e
@@ -255,8 +248,8 @@ def install() -> None:
                     if (params.get("SourceUri") is None or e["Source"].get("SourceUri") == params["SourceUri"])
                     and (params.get(type_field) is None or e.get(type_field) == params[type_field])
                 ]
-                page, token = _page(items, params, {"CreationTime": "CreationTime", "Name": f"{title}Name"})
-                return [{k: e[k] for k in summary if k in e} for e in page], token
+                shown, more = _listed(items, params, {"CreationTime": "CreationTime", "Name": f"{title}Name"})
+                return [{k: e[k] for k in summary if k in e} for e in shown], more
 
         return listed
 
@@ -290,7 +283,7 @@ def install() -> None:
                 raise ResourceNotFound(f"Association between {source} and {destination} does not exist.")
             return source, destination
 
-    def list_associations(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+    def list_associations(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
         fields = ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "AssociationType")
         _validate("ListAssociations", {k: params.get(k) for k in fields})
         with _LOCK:
@@ -299,7 +292,7 @@ def install() -> None:
                 for a in _store(self)["associations"].values()
                 if all(params.get(f) is None or a.get(f) == params[f] for f in fields)
             ]
-            return _page(
+            return _listed(
                 items,
                 params,
                 {f: f for f in ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "CreationTime")},
@@ -308,7 +301,7 @@ def install() -> None:
     # ---- responses ------------------------------------------------------------------------
     def create_response(kind: str) -> Any:
         def respond(self: Any) -> Any:
-            arn = getattr(self.sagemaker_backend, f"create_{kind}")(_body(self))
+            arn = getattr(self.sagemaker_backend, f"create_{kind}")(request_members(self))
             return ActionResult({f"{kind.capitalize()}Arn": arn})
 
         return respond
@@ -334,8 +327,8 @@ def install() -> None:
 
     def list_response(kind: str, plural: str) -> Any:
         def respond(self: Any) -> Any:
-            items, token = getattr(self.sagemaker_backend, f"list_{plural}")(_body(self))
-            return ActionResult({f"{kind.capitalize()}Summaries": items, **({"NextToken": token} if token else {})})
+            items, more = getattr(self.sagemaker_backend, f"list_{plural}")(request_members(self))
+            return ActionResult({f"{kind.capitalize()}Summaries": items, **more})
 
         return respond
 
@@ -352,8 +345,8 @@ def install() -> None:
         return ActionResult({"SourceArn": source, "DestinationArn": destination})
 
     def list_associations_response(self: Any) -> Any:
-        items, token = self.sagemaker_backend.list_associations(_body(self))
-        return ActionResult({"AssociationSummaries": items, **({"NextToken": token} if token else {})})
+        items, more = self.sagemaker_backend.list_associations(request_members(self))
+        return ActionResult({"AssociationSummaries": items, **more})
 
     why = "SageMaker's ML Lineage Tracking API (moto has none)"
     backend = "moto.sagemaker.models:SageMakerModelBackend"

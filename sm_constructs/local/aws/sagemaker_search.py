@@ -21,8 +21,9 @@ replaced here for the cases the cache uses, following botocore's SageMaker model
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
+
+from .._sagemaker_requests import request_members
 
 __all__ = ["install"]
 
@@ -220,7 +221,7 @@ def install() -> None:
         "moto.sagemaker.responses:SageMakerResponse", "search", why="Search over training jobs as AWS documents it"
     )
     def search(original_search: Any, self: Any) -> Any:
-        params = json.loads(self.body or "{}")
+        params = request_members(self)
         if params.get("Resource") != "TrainingJob":
             return original_search(self)
         try:
@@ -230,7 +231,7 @@ def install() -> None:
         return _result(result)
 
     def processing_jobs(self: Any) -> Any:
-        return _result(list_processing_jobs(self.sagemaker_backend, json.loads(self.body or "{}")))
+        return _result(list_processing_jobs(self.sagemaker_backend, request_members(self)))
 
     patches.replace(
         "moto.sagemaker.responses:SageMakerResponse",

@@ -51,6 +51,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._sagemaker_requests import page
+
 __all__ = ["CREATE_ONLY", "DELETING_SECONDS", "install"]
 
 #: How long a deleted profile or space stays ``Deleting`` before it is gone.
@@ -314,8 +316,8 @@ class _Service:
             by = "created" if params.get("SortBy", "CreationTime") == "CreationTime" else "modified"
             # defaults per botocore's model docs: CreationTime, Ascending, 10 per page
             found.sort(key=lambda r: getattr(r, by), reverse=params.get("SortOrder") == "Descending")
-            page, more = _page(params, found)
-            summaries = [self.summary(r) for r in page]
+            shown, more = page(found, params)
+            summaries = [self.summary(r) for r in shown]
         key = "UserProfiles" if self.kind is PROFILE else "Spaces"
         return {key: summaries, **more}
 
@@ -338,15 +340,6 @@ class _Service:
             if "SpaceDisplayName" in request:
                 out["SpaceDisplayName"] = request["SpaceDisplayName"]
         return out
-
-
-def _page(params: dict[str, Any], found: list[_Record]) -> tuple[list[_Record], dict[str, str]]:
-    """One page of ``found`` (``MaxResults``, default 10 in the model's docs) and the ``NextToken`` after it."""
-    token = params.get("NextToken") or "0"
-    if not token.isdigit():
-        raise _validation_error(f"Invalid pagination token {token!r}.")
-    start, size = int(token), int(params.get("MaxResults") or 10)
-    return found[start : start + size], ({"NextToken": str(start + size)} if start + size < len(found) else {})
 
 
 def _not_found(message: str) -> Exception:
@@ -498,7 +491,7 @@ class _LifecycleConfigs:
                 key=lambda r: getattr(r, key) if key else r.request["StudioLifecycleConfigName"],
                 reverse=params.get("SortOrder", "Descending") == "Descending",  # the default here (model docs)
             )
-            page, more = _page(params, found)
+            shown, more = page(found, params)
             details = [
                 {
                     "StudioLifecycleConfigArn": r.arn,
@@ -507,7 +500,7 @@ class _LifecycleConfigs:
                     "LastModifiedTime": r.modified,
                     "StudioLifecycleConfigAppType": r.request["StudioLifecycleConfigAppType"],
                 }
-                for r in page
+                for r in shown
             ]
         return {"StudioLifecycleConfigs": details, **more}
 

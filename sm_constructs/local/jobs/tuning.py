@@ -36,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from .._sagemaker_requests import page, request_members
+
 __all__ = ["install", "list_trials", "run_tuning_job", "trial_hyperparameters"]
 
 #: Strategies without a local implementation, drawn as Random trials.
@@ -252,24 +254,18 @@ def list_trials(backend: Any, params: dict[str, Any]) -> dict[str, Any]:
         "FinalObjectiveMetricValue": lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
     }[sort_by]
     summaries.sort(key=key, reverse=params.get("SortOrder", "Ascending") == "Descending")
-    start = int(params.get("NextToken") or 0)
-    end = start + int(params.get("MaxResults") or 10)
-    result: dict[str, Any] = {"TrainingJobSummaries": summaries[start:end]}
-    if end < len(summaries):
-        result["NextToken"] = str(end)
-    return result
+    shown, more = page(summaries, params)
+    return {"TrainingJobSummaries": shown, **more}
 
 
 def install() -> None:
     """Answer ``ListTrainingJobsForHyperParameterTuningJob`` from the trials run here."""
-    import json
-
     from moto.core.responses import ActionResult
 
     from .. import patches
 
     def list_training_jobs_for_hyper_parameter_tuning_job(self: Any) -> Any:
-        return ActionResult(list_trials(self.sagemaker_backend, json.loads(self.body or "{}")))
+        return ActionResult(list_trials(self.sagemaker_backend, request_members(self)))
 
     patches.add(
         "moto.sagemaker.responses:SageMakerResponse",

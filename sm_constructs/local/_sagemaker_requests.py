@@ -1,0 +1,40 @@
+"""How the emulator's own SageMaker handlers read a request and page what a ``List*`` call returns.
+
+* SageMaker's protocol is ``json`` (botocore's ``sagemaker`` model, ``metadata.protocol``): a
+  request's members are its JSON body.
+* A ``List*`` call returns at most ``MaxResults`` items, 10 when it is not given ("The default value
+  is 10": ``MaxResults`` of ListArtifacts, ListAssociations, ListTrainingJobsForHyperParameterTuningJob
+  ... in botocore's model), and a ``NextToken`` while items are left, which the next call passes
+  back. The emulator's token is the offset of the next page; a token it did not write is refused
+  with a ValidationException, as AWS refuses one it cannot read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+__all__ = ["page", "request_members"]
+
+_Item = TypeVar("_Item")
+#: ``MaxResults`` when a List* request does not give it (botocore's model, see the module docs).
+DEFAULT_PAGE_SIZE = 10
+
+
+def request_members(response: Any) -> dict[str, Any]:
+    """The members of the request a moto ``BaseResponse`` handles (its JSON body)."""
+    return dict(json.loads(response.body or "{}"))
+
+
+def page(items: Sequence[_Item], params: dict[str, Any]) -> tuple[list[_Item], dict[str, str]]:
+    """The page of ``items`` the request's ``NextToken`` and ``MaxResults`` name, and ``{"NextToken": ...}``
+    for the next one while items are left (else ``{}``), to merge into the response."""
+    token = params.get("NextToken") or "0"
+    if not str(token).isdigit():
+        from moto.sagemaker.exceptions import ValidationError
+
+        raise ValidationError(message=f"Invalid pagination token {token!r}.")
+    start = int(token)
+    end = start + int(params.get("MaxResults") or DEFAULT_PAGE_SIZE)
+    return list(items[start:end]), ({"NextToken": str(end)} if end < len(items) else {})
