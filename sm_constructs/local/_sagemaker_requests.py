@@ -12,10 +12,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["page", "request_members"]
+__all__ = ["answer_with", "page", "request_members"]
 
 _Item = TypeVar("_Item")
 #: ``MaxResults`` when a List* request does not give it (botocore's model, see the module docs).
@@ -25,6 +25,17 @@ DEFAULT_PAGE_SIZE = 10
 def request_members(response: Any) -> dict[str, Any]:
     """The members of the request a moto ``BaseResponse`` handles (its JSON body)."""
     return dict(json.loads(response.body or "{}"))
+
+
+def answer_with(respond: Callable[[Any, dict[str, Any]], dict[str, Any]]) -> Callable[[Any], Any]:
+    """A handler for moto's ``SageMakerResponse`` that answers with ``respond(backend, request members)``."""
+
+    def handle(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        return ActionResult(respond(self.sagemaker_backend, request_members(self)))
+
+    return handle
 
 
 def page(items: Sequence[_Item], params: dict[str, Any]) -> tuple[list[_Item], dict[str, str]]:

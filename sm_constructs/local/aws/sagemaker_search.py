@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from .._sagemaker_requests import request_members
+from .._sagemaker_requests import answer_with, request_members
 
 __all__ = ["install"]
 
@@ -230,13 +230,10 @@ def install() -> None:
             raise ValidationError(message=str(exc)) from None
         return _result(result)
 
-    def processing_jobs(self: Any) -> Any:
-        return _result(list_processing_jobs(self.sagemaker_backend, request_members(self)))
-
     patches.replace(
         "moto.sagemaker.responses:SageMakerResponse",
         "list_processing_jobs",
-        processing_jobs,
+        answer_with(list_processing_jobs),
         why="ListProcessingJobs with every filter, sort order and limit AWS documents (step caching looks jobs up)",
     )
     patches.apply()

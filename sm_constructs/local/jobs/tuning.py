@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from .._sagemaker_requests import page, request_members
+from .._sagemaker_requests import answer_with, page
 
 __all__ = ["install", "list_trials", "run_tuning_job", "trial_hyperparameters"]
 
@@ -260,17 +260,12 @@ def list_trials(backend: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 def install() -> None:
     """Answer ``ListTrainingJobsForHyperParameterTuningJob`` from the trials run here."""
-    from moto.core.responses import ActionResult
-
     from .. import patches
-
-    def list_training_jobs_for_hyper_parameter_tuning_job(self: Any) -> Any:
-        return ActionResult(list_trials(self.sagemaker_backend, request_members(self)))
 
     patches.add(
         "moto.sagemaker.responses:SageMakerResponse",
         "list_training_jobs_for_hyper_parameter_tuning_job",
-        list_training_jobs_for_hyper_parameter_tuning_job,
+        answer_with(list_trials),
         why="moto does not implement ListTrainingJobsForHyperParameterTuningJob; the trials are this module's",
     )
     patches.apply()
