@@ -10,12 +10,13 @@ replaced here for the cases the cache uses, following botocore's SageMaker model
   ``HyperParameters.<name>`` or ``Metrics.<name>``; ``Operator`` defaults to ``Equals``;
   ``GreaterThan``/``LessThan`` (and ``...OrEqualTo``) are refused on text properties and ``In`` /
   ``Contains`` on anything else ("Not supported for text properties" / "Only supported for text
-  properties"); ``SortBy``/``SortOrder``; ``MaxResults`` (default 10). ``NestedFilters`` and
-  ``SubExpressions`` are refused with a clear message rather than ignored. Each result is the
-  training job's description with its ``Tags``. Other resources stay moto's.
+  properties"); ``SortBy``/``SortOrder``; pages of ``MaxResults`` (default 10) and ``NextToken``.
+  ``NestedFilters`` and ``SubExpressions`` are refused with a clear message rather than ignored.
+  Each result is the training job's description with its ``Tags``. Other resources stay moto's.
 * ``ListProcessingJobs``: the filters (``NameContains``, ``StatusEquals``, creation and
   modification times), then ``SortBy`` (``Name``, ``CreationTime``, ``Status``) and ``SortOrder``
-  (default ``CreationTime`` ``Descending``), then ``MaxResults`` (default 10).
+  (default ``CreationTime`` ``Descending``), then pages of ``MaxResults`` (default 10) and
+  ``NextToken``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from .._sagemaker_requests import answer_with, request_members
+from .._sagemaker_requests import answer_with, page, request_members
 
 __all__ = ["install"]
 
@@ -164,12 +165,12 @@ def search_training_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]
             reverse=params.get("SortOrder", "Descending") == "Descending",
         )
         found = [r for r, _ in key]
-    limit = int(params.get("MaxResults") or 10)
-    return {"Results": [{"TrainingJob": r} for r in found[:limit]]}
+    shown, more = page(found, params)
+    return {"Results": [{"TrainingJob": r} for r in shown], **more}
 
 
 def list_processing_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """``ListProcessingJobs``: filters, then sort, then ``MaxResults`` (see the module docs)."""
+    """``ListProcessingJobs``: filters, then sort, then a page (see the module docs)."""
     jobs = list(backend.processing_jobs.values())
     name = params.get("NameContains")
     if name:
@@ -196,7 +197,7 @@ def list_processing_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]
         "Status": lambda j: j.processing_job_status,
     }[sort_by]
     jobs.sort(key=sort_key, reverse=params.get("SortOrder", "Descending") == "Descending")
-    limit = int(params.get("MaxResults") or 10)
+    shown, more = page(jobs, params)
     return {
         "ProcessingJobSummaries": [
             {
@@ -206,8 +207,9 @@ def list_processing_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]
                 "LastModifiedTime": j.last_modified_time,
                 "ProcessingJobStatus": j.processing_job_status,
             }
-            for j in jobs[:limit]
-        ]
+            for j in shown
+        ],
+        **more,
     }
 
 
