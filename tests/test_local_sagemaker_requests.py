@@ -4,6 +4,8 @@ import pytest
 
 
 def test_processing_jobs_and_training_job_search_are_paged_with_next_token():
+    import datetime
+
     import boto3
     from botocore.exceptions import ClientError
     from moto import mock_aws
@@ -49,3 +51,24 @@ def test_processing_jobs_and_training_job_search_are_paged_with_next_token():
         assert search() == (["p-1", "p-2", "p-3"], None)  # 10 a page when MaxResults is not given
         with pytest.raises(ClientError, match=r"ValidationException.*Invalid pagination token"):
             sm.list_processing_jobs(NextToken="not-ours")
+        after = sm.list_processing_jobs(CreationTimeAfter=datetime.datetime(2000, 1, 1))["ProcessingJobSummaries"]
+        assert (
+            len(after) == 3
+            and not sm.list_processing_jobs(CreationTimeBefore=datetime.datetime(2000, 1, 1))["ProcessingJobSummaries"]
+        )
+
+
+def test_a_time_in_a_request_is_read_as_utc_or_refused():
+    import datetime
+
+    from moto.sagemaker.exceptions import ValidationError
+
+    from sm_constructs.local._sagemaker_requests import request_time
+
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+    assert request_time({"CreatedAfter": 0}, "CreatedAfter") == epoch  # botocore sends epoch seconds
+    assert request_time({"CreatedAfter": "1970-01-01T00:00:00Z"}, "CreatedAfter") == epoch
+    assert request_time({"CreatedAfter": "1970-01-01T00:00:00"}, "CreatedAfter") == epoch  # no zone: UTC
+    assert request_time({}, "CreatedAfter") is None
+    with pytest.raises(ValidationError, match="CreatedAfter 'yesterday' is not a timestamp"):
+        request_time({"CreatedAfter": "yesterday"}, "CreatedAfter")

@@ -1,7 +1,9 @@
 """How the emulator's own SageMaker handlers read a request and page what a ``List*`` call returns.
 
 * SageMaker's protocol is ``json`` (botocore's ``sagemaker`` model, ``metadata.protocol``): a
-  request's members are its JSON body.
+  request's members are its JSON body, where a ``Timestamp`` member is epoch seconds (botocore's
+  JSON serializer) or, from other clients, ISO 8601 text; one the emulator cannot read as a time is
+  refused with a ValidationException, never ignored.
 * A ``List*`` call returns at most ``MaxResults`` items, 10 when it is not given ("The default value
   is 10": ``MaxResults`` of ListArtifacts, ListAssociations, ListTrainingJobsForHyperParameterTuningJob
   ... in botocore's model), and a ``NextToken`` while items are left, which the next call passes
@@ -11,11 +13,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-__all__ = ["answer_with", "page", "request_members"]
+__all__ = ["answer_with", "page", "request_members", "request_time", "timestamp"]
 
 _Item = TypeVar("_Item")
 #: ``MaxResults`` when a List* request does not give it (botocore's model, see the module docs).
@@ -25,6 +28,35 @@ DEFAULT_PAGE_SIZE = 10
 def request_members(response: Any) -> dict[str, Any]:
     """The members of the request a moto ``BaseResponse`` handles (its JSON body)."""
     return dict(json.loads(response.body or "{}"))
+
+
+def timestamp(value: Any) -> datetime.datetime | None:
+    """``value`` as a time in UTC: a ``datetime`` (naive ones are UTC), epoch seconds, or ISO 8601
+    text; ``None`` for anything else."""
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
+    if isinstance(value, int | float):
+        return datetime.datetime.fromtimestamp(value, datetime.UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return None
+
+
+def request_time(params: dict[str, Any], member: str) -> datetime.datetime | None:
+    """The time the request's ``member`` gives (``None`` when it gives none); refused when it is not one."""
+    value = params.get(member)
+    if value is None:
+        return None
+    found = timestamp(value)
+    if found is None:
+        from moto.sagemaker.exceptions import ValidationError
+
+        raise ValidationError(message=f"{member} {value!r} is not a timestamp.")
+    return found
 
 
 def answer_with(respond: Callable[[Any, dict[str, Any]], dict[str, Any]]) -> Callable[[Any], Any]:

@@ -34,7 +34,7 @@ import threading
 from typing import Any
 
 from ..._service_model import service_model
-from .._sagemaker_requests import page, request_members
+from .._sagemaker_requests import page, request_members, request_time
 
 __all__ = ["artifact_arn", "install"]
 
@@ -149,23 +149,13 @@ def _refuse_if_associated(backend: Any, kind: str, arn: str) -> None:
         )
 
 
-def _as_time(value: Any) -> datetime.datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    if isinstance(value, int | float):
-        return datetime.datetime.fromtimestamp(value, datetime.UTC)
-    return datetime.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _listed(
     items: list[dict[str, Any]], params: dict[str, Any], sort_keys: dict[str, str]
 ) -> tuple[list[Any], dict[str, str]]:
     """Filter by creation time, sort (default CreationTime, Descending), then page."""
     from moto.sagemaker.exceptions import ValidationError
 
-    after, before = _as_time(params.get("CreatedAfter")), _as_time(params.get("CreatedBefore"))
+    after, before = request_time(params, "CreatedAfter"), request_time(params, "CreatedBefore")
     items = [
         i
         for i in items

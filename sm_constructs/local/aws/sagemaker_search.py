@@ -21,10 +21,9 @@ replaced here for the cases the cache uses, following botocore's SageMaker model
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
-from .._sagemaker_requests import answer_with, page, request_members
+from .._sagemaker_requests import answer_with, page, request_members, request_time, timestamp
 
 __all__ = ["install"]
 
@@ -39,20 +38,6 @@ _TEXT_ONLY = {"In", "Contains"}
 
 class SearchError(Exception):
     """A request SageMaker refuses with ``ValidationException``."""
-
-
-def _as_time(value: Any) -> datetime.datetime | None:
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    if isinstance(value, int | float):
-        return datetime.datetime.fromtimestamp(value, datetime.UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
-    return None
 
 
 def _number(value: Any) -> float | None:
@@ -114,7 +99,7 @@ def _matches(record: dict[str, Any], flt: dict[str, Any]) -> bool:
         a: Any
         b: Any
         if kind == "time":
-            a, b = _as_time(actual), _as_time(expected)
+            a, b = timestamp(actual), timestamp(expected)
             if b is None:
                 raise SearchError(f"Value {expected!r} of {name} is not a timestamp")
         else:
@@ -131,7 +116,7 @@ def _matches(record: dict[str, Any], flt: dict[str, Any]) -> bool:
     if operator == "Contains":
         return str(expected) in str(actual)
     equal = (
-        _as_time(actual) == _as_time(expected)
+        timestamp(actual) == timestamp(expected)
         if kind == "time"
         else (_number(actual) == _number(expected) if kind == "number" else str(actual) == str(expected))
     )
@@ -161,7 +146,7 @@ def search_training_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]
     if sort_by:
         key = [(r, _property(r, sort_by)) for r in found]
         key.sort(
-            key=lambda item: (_as_time(item[1][1]) or item[1][1]) if item[1][2] == "time" else item[1][1],
+            key=lambda item: (timestamp(item[1][1]) or item[1][1]) if item[1][2] == "time" else item[1][1],
             reverse=params.get("SortOrder", "Descending") == "Descending",
         )
         found = [r for r, _ in key]
@@ -183,17 +168,17 @@ def list_processing_jobs(backend: Any, params: dict[str, Any]) -> dict[str, Any]
         ("LastModifiedTimeAfter", "last_modified_time", True),
         ("LastModifiedTimeBefore", "last_modified_time", False),
     ):
-        bound = _as_time(params.get(field)) if params.get(field) is not None else None
+        bound = request_time(params, field)
         if bound is not None:
             jobs = (
-                [j for j in jobs if (_as_time(getattr(j, attr)) or bound) > bound]
+                [j for j in jobs if (timestamp(getattr(j, attr)) or bound) > bound]
                 if after
-                else [j for j in jobs if (_as_time(getattr(j, attr)) or bound) < bound]
+                else [j for j in jobs if (timestamp(getattr(j, attr)) or bound) < bound]
             )
     sort_by = params.get("SortBy", "CreationTime")
     sort_key = {
         "Name": lambda j: j.processing_job_name,
-        "CreationTime": lambda j: _as_time(j.creation_time),
+        "CreationTime": lambda j: timestamp(j.creation_time),
         "Status": lambda j: j.processing_job_status,
     }[sort_by]
     jobs.sort(key=sort_key, reverse=params.get("SortOrder", "Descending") == "Descending")

@@ -51,7 +51,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._sagemaker_requests import page
+from .._sagemaker_requests import page, request_time
 
 __all__ = ["CREATE_ONLY", "DELETING_SECONDS", "install"]
 
@@ -480,7 +480,7 @@ class _LifecycleConfigs:
                 if params.get("NameContains", "") in name
                 and params.get("AppTypeEquals") in (None, r.request["StudioLifecycleConfigAppType"])
                 and all(
-                    test(getattr(r, attr), _as_time(params[bound]))
+                    test(getattr(r, attr), request_time(params, bound))
                     for bound, (attr, test) in bounds.items()
                     if bound in params
                 )
@@ -503,14 +503,6 @@ class _LifecycleConfigs:
                 for r in shown
             ]
         return {"StudioLifecycleConfigs": details, **more}
-
-
-def _as_time(value: Any) -> datetime.datetime:
-    if isinstance(value, datetime.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-    if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value, datetime.UTC)
-    return datetime.datetime.fromisoformat(str(value))
 
 
 LIFECYCLE_CONFIGS = _LifecycleConfigs()
