@@ -141,6 +141,11 @@ class ImportedNotebookInstance(Construct):
 
     A grantee through its ``role`` when given; without one, grants to it add nothing and warn
     (aws-cdk's ``UnknownPrincipal``).
+
+    :param notebook_instance_name: its name, as it was created.
+    :param notebook_arn: its ARN. Default: - built from the name in this stack's account and Region.
+    :param role: its role, so that resources can grant to the notebook
+        (``pipeline.grant_start_execution(notebook)``). Default: - none: grants to it add nothing.
     """
 
     def __init__(
@@ -475,25 +480,8 @@ class NotebookInstance(Construct):
         name = name_from_arn("ImportedNotebookInstance", scope, id, "notebook_arn", notebook_arn, "notebook-instance")
         return ImportedNotebookInstance(scope, id, notebook_instance_name=name, notebook_arn=notebook_arn)
 
-    @staticmethod
-    def from_notebook_instance_attributes(
-        scope: Construct,
-        id: str,
-        *,
-        notebook_instance_name: str,
-        notebook_arn: str | None = None,
-        role: iam.IRole | None = None,
-    ) -> ImportedNotebookInstance:
-        """A notebook instance made outside this app, by name, ARN and role.
-
-        :param notebook_instance_name: its name, as it was created.
-        :param notebook_arn: its ARN. Default: - built from the name in this stack's account and Region.
-        :param role: its role, so that resources can grant to the notebook
-            (``pipeline.grant_start_execution(notebook)``). Default: - none: grants to it add nothing.
-        """
-        return ImportedNotebookInstance(
-            scope, id, notebook_instance_name=notebook_instance_name, notebook_arn=notebook_arn, role=role
-        )
+    #: A notebook instance made outside this app, by name, ARN and role (:class:`ImportedNotebookInstance`'s props).
+    from_notebook_instance_attributes = staticmethod(ImportedNotebookInstance)
 
     # ---- grants --------------------------------------------------------------------------
     @property

@@ -232,7 +232,11 @@ class IStudioDomain(Protocol):
 
 
 class ImportedStudioDomain(Construct):
-    """A Studio domain made outside this app (``StudioDomain.from_domain_*``)."""
+    """A Studio domain made outside this app (``StudioDomain.from_domain_*``).
+
+    :param domain_id: its ID (``d-...``).
+    :param domain_arn: its ARN. Default: - built from the ID in this stack's account and Region.
+    """
 
     def __init__(self, scope: Construct, id: str, *, domain_id: str, domain_arn: str | None = None) -> None:
         check_imported_name(type(self).__name__, scope, id, "domain_id", domain_id, "domain ID", "DomainId")
@@ -472,16 +476,8 @@ class StudioDomain(_StudioAccess, Construct):
         domain_id = name_from_arn("ImportedStudioDomain", scope, id, "domain_arn", domain_arn, "domain")
         return ImportedStudioDomain(scope, id, domain_id=domain_id, domain_arn=domain_arn)
 
-    @staticmethod
-    def from_domain_attributes(
-        scope: Construct, id: str, *, domain_id: str, domain_arn: str | None = None
-    ) -> IStudioDomain:
-        """A domain made outside this app, by ID and ARN.
-
-        :param domain_id: its ID (``d-...``).
-        :param domain_arn: its ARN. Default: - built from the ID in this stack's account and Region.
-        """
-        return ImportedStudioDomain(scope, id, domain_id=domain_id, domain_arn=domain_arn)
+    #: A domain made outside this app, by ID and ARN (:class:`ImportedStudioDomain`'s props).
+    from_domain_attributes = staticmethod(ImportedStudioDomain)
 
     @property
     def domain_id(self) -> str:

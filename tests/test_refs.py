@@ -431,9 +431,12 @@ def test_state_machine_notebook_domain_and_bucket_imports():
     by_arn.grant_start_execution(with_role)  # an imported notebook with its role is a grantee
     assert stack.resolve(with_role.notebook_arn)["Fn::Join"][1][-1] == ":notebook-instance/explore"
     assert NotebookInstance.from_notebook_instance_name(stack, "NbName", "explore").notebook_instance_name == "explore"
-    domain = StudioDomain.from_domain_arn(stack, "Dom", "arn:aws:sagemaker:us-east-1:111122223333:domain/d-abc123")
+    domain_arn = "arn:aws:sagemaker:us-east-1:111122223333:domain/d-abc123"
+    domain = StudioDomain.from_domain_arn(stack, "Dom", domain_arn)
     assert isinstance(domain, IStudioDomain) and domain.domain_id == "d-abc123"
     assert StudioDomain.from_domain_id(stack, "DomId", "d-abc123").domain_id == "d-abc123"
+    by_attributes = StudioDomain.from_domain_attributes(stack, "DomAttrs", domain_id="d-abc123", domain_arn=domain_arn)
+    assert isinstance(by_attributes, IStudioDomain) and by_attributes.domain_arn == domain_arn
     key = kms.Key.from_key_arn(
         stack, "Key", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     )
