@@ -103,14 +103,16 @@ def new_user_env(venv: Path, home: Path) -> dict[str, str]:
     """The environment of a new user's shell: the wheel's venv and the pinned CDK CLI on ``PATH``, no AWS
     or CDK settings, and a ``HOME`` of its own (no ``~/.aws``).
 
-    The jsii runtime's package cache stays where it was (``JSII_RUNTIME_PACKAGE_CACHE_ROOT``): with the new
-    ``HOME`` each app's first synth would unpack aws-cdk-lib's tarball again (about 5 s of CPU), which
-    a user does once per machine, not once per app. The cache's default root is jsii's ``defaultCacheRoot``
-    (``$XDG_CACHE_HOME`` or ``~/.cache``, then ``aws/jsii/package-cache``).
+    The machine's caches stay where they were: with the new ``HOME`` each app would otherwise unpack
+    aws-cdk-lib's tarball into jsii's package cache again (about 5 s of CPU) and install the emulator's AWS
+    SDK for JavaScript for Node.js Lambda functions again (``npm ci``, about 2.5 s), which a user does once
+    per machine, not once per app. jsii's cache root is ``~/.cache/aws/jsii/package-cache`` on Linux
+    (``defaultCacheRoot``, which reads ``HOME`` only), so it is named (``JSII_RUNTIME_PACKAGE_CACHE_ROOT``);
+    the emulator's is ``$XDG_CACHE_HOME/sm-constructs`` (``awslambda._cache_root``).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV", "CDK_", "PYTHONPATH"))}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    env.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(Path(cache_home, "aws", "jsii", "package-cache")))
+    env.setdefault("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    env.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(Path(Path.home(), ".cache", "aws", "jsii", "package-cache")))
     env["HOME"] = str(home)
     return env

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -240,3 +242,34 @@ def test_a_node_function_needing_a_client_the_emulator_lacks_fails_saying_how_to
     message = payload["errorMessage"]
     assert "Cannot find module '@aws-sdk/client-route-53'" in message
     assert "Lambda function needs-route53 needs it" in message and "npm install --prefix" in message
+
+
+def _ensure_in_another_process(cache: str, ready: Any) -> None:  # pragma: no cover - runs in a child process
+    os.environ["XDG_CACHE_HOME"] = cache
+    from sm_constructs.local.aws.awslambda import NodeSdk
+
+    ready.wait()
+    NodeSdk(say=lambda _message: None).ensure("f")
+
+
+def test_emulators_starting_together_install_the_node_sdk_once(tmp_path, monkeypatch):
+    """Two emulators on one machine that need the runtime's SDK at once share one install: the second waits
+    for the first's ``npm ci`` instead of running its own in the same directory."""
+    log = tmp_path / "npm.log"
+    npm = tmp_path / "bin" / "npm"
+    npm.parent.mkdir()
+    npm.write_text(f"#!/bin/sh\necho start >> {log}\nsleep 1\necho end >> {log}\n")
+    npm.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{npm.parent}{os.pathsep}{os.environ['PATH']}")
+    context = multiprocessing.get_context("spawn")
+    ready = context.Event()
+    children = [
+        context.Process(target=_ensure_in_another_process, args=(str(tmp_path / "cache"), ready)) for _ in range(2)
+    ]
+    for child in children:
+        child.start()
+    ready.set()
+    for child in children:
+        child.join(60)
+    assert [child.exitcode for child in children] == [0, 0]
+    assert log.read_text().split() == ["start", "end"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import hashlib
 import http.server
 import io
@@ -137,7 +138,10 @@ class NodeSdk:
         return self.home / "node_modules"
 
     def ensure(self, function_name: str) -> Path:
-        """``node_modules`` with the pinned clients; npm installs them on first use."""
+        """``node_modules`` with the pinned clients; npm installs them on first use.
+
+        Emulators on one machine share the install: the first to need it installs under a lock file, the
+        others wait and use it (two ``npm ci`` in one directory would break each other)."""
         with self._lock:
             if (self.home / ".installed").is_file():
                 return self.node_path
@@ -150,22 +154,26 @@ class NodeSdk:
                     f"{RUNTIME_DIR} at {self.home}"
                 )
             self.home.mkdir(parents=True, exist_ok=True)
-            for name in ("package.json", "package-lock.json"):
-                shutil.copyfile(RUNTIME_DIR / name, self.home / name)
-            self._say(f"sm-local: installing the AWS SDK for JavaScript v3 for Node.js functions into {self.home}")
-            done = subprocess.run(
-                [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
-                cwd=self.home,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if done.returncode != 0:
-                raise FunctionUnavailable(
-                    f"Lambda function {function_name} needs the AWS SDK for JavaScript v3; `npm ci` in {self.home} "
-                    f"failed (exit {done.returncode}): {done.stderr.strip()[-800:]}"
+            with (self.home.parent / f"{self.home.name}.lock").open("w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if (self.home / ".installed").is_file():  # another emulator installed it while this one waited
+                    return self.node_path
+                for name in ("package.json", "package-lock.json"):
+                    shutil.copyfile(RUNTIME_DIR / name, self.home / name)
+                self._say(f"sm-local: installing the AWS SDK for JavaScript v3 for Node.js functions into {self.home}")
+                done = subprocess.run(
+                    [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund"],
+                    cwd=self.home,
+                    capture_output=True,
+                    text=True,
+                    check=False,
                 )
-            (self.home / ".installed").write_text("")
+                if done.returncode != 0:
+                    raise FunctionUnavailable(
+                        f"Lambda function {function_name} needs the AWS SDK for JavaScript v3; `npm ci` in "
+                        f"{self.home} failed (exit {done.returncode}): {done.stderr.strip()[-800:]}"
+                    )
+                (self.home / ".installed").write_text("")
             return self.node_path
 
 
