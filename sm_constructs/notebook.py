@@ -366,8 +366,9 @@ class NotebookInstance(Construct):
             problems.int_range("idle_timeout_minutes", idle_timeout_minutes, 5, 7 * 24 * 60, " minutes")
         # Names known only at deploy time cannot be lower-cased or cut: derive from the construct instead.
         slug = _slug(_default_name(scope, id) if is_token(name) else name)
-        prefix = job_name_prefix or slug[: 63 - RUN_SUFFIX_CHARS].rstrip("-")
-        problems.name("job_name_prefix", prefix, max_len=63, reserve=RUN_SUFFIX_CHARS, what="job name prefix")
+        name_max = min(api.name_max for api in _JOB_APIS)  # the jobs the notebook may start
+        prefix = job_name_prefix or slug[: name_max - RUN_SUFFIX_CHARS].rstrip("-")
+        problems.name("job_name_prefix", prefix, max_len=name_max, reserve=RUN_SUFFIX_CHARS, what="job name prefix")
         if not is_token(prefix) and isinstance(prefix, str) and prefix != prefix.lower():
             problems.add(
                 "job_name_prefix", prefix, "use lower case: SageMaker lower-cases names in job ARNs, IAM matches case"
