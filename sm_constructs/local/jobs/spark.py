@@ -25,9 +25,9 @@ driver's ``file://`` paths on their own disks; here all executors share the prim
 **The driver's JVM.** A job of the size one runs on this machine spends most of its CPU in the
 JVM's optimizing compiler and its Spark UI (``sessionize.py`` of examples/any-shape: 39 s of CPU
 as Spark starts by default, 19 s with the options below), so the local driver runs with the client
-compiler only (``-XX:TieredStopAtLevel=1``), the serial collector and no UI
-(``spark.ui.enabled=false``: nobody could reach it here). They change how fast the job runs, not
-what it computes.
+compiler only (``-XX:TieredStopAtLevel=1``) on one compiler thread (``-XX:CICompilerCount=1``: a
+10,000-row ``groupBy``, 15.8 → 13.5 s of CPU), the serial collector and no UI (``spark.ui.enabled=false``:
+nobody could reach it here). They change how fast the job runs, not what it computes.
 
 Spark needs Java (17 or later for pyspark 4): without ``java`` on ``PATH`` or ``JAVA_HOME``, or
 without ``pyspark`` installed, the job fails with a message saying so.
@@ -50,7 +50,7 @@ _LOCAL_DRIVER = [
     "--conf",
     "spark.ui.enabled=false",
     "--driver-java-options",
-    "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1 -XX:+UseSerialGC",
 ]
 
 
