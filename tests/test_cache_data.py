@@ -177,18 +177,17 @@ def test_versioned_inputs_are_fingerprinted_by_version(built, aws):
 
 
 def test_prefixes_are_paged_and_too_many_objects_are_not_cached_saying_why(built, aws):
+    from moto.s3.models import s3_backends  # objects straight into moto's S3, quickly: the states list them
+
     s3, sfn_client = aws
+    backend = s3_backends["123456789012"]["aws"]
     for i in range(PAGE_SIZE + 5):
-        s3.put_object(Bucket=BUCKET, Key=f"paged/{i:04}.csv", Body=b"1\n")
+        backend.put_object(BUCKET, f"paged/{i:04}.csv", b"1\n")
     uri = f"s3://{BUCKET}/paged/"
     (paged,) = _prints(built, aws, uri)
     assert paged["pages"] == 2
     s3.put_object(Bucket=BUCKET, Key=f"paged/{PAGE_SIZE + 2:04}.csv", Body=b"2\n")  # an object on the second page
     assert _prints(built, aws, uri)[0]["fingerprint"] != paged["fingerprint"]
-
-    from moto.s3.models import s3_backends  # straight into moto's S3: 1,001 objects, quickly
-
-    backend = s3_backends["123456789012"]["aws"]
     for i in range(PAGE_SIZE * MAX_PAGES + 1):
         backend.put_object(BUCKET, f"big/{i:05}", b"")
     described = _fingerprint(built["states"], s3, sfn_client, [f"s3://{BUCKET}/big/"])
