@@ -117,11 +117,24 @@ def _count_states(definition: dict[str, Any]) -> int:
     return total
 
 
-def _progress(client: Any, execution_arn: str) -> dict[str, Any]:
+def _progress(client: Any, execution_arn: str, seen: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The execution now: its description, the states it finished and runs, and its history.
+
+    :param seen: the history an earlier call returned (``events``): only the events after it are read,
+        newest first (``reverseOrder``), so following a long execution does not read it all again at
+        every check (each page is a GetExecutionHistory request).
+    """
     described = client.describe_execution(executionArn=execution_arn)
-    events: list[dict[str, Any]] = []
-    for page in client.get_paginator("get_execution_history").paginate(executionArn=execution_arn):
-        events.extend(page["events"])
+    known = seen or []
+    last = known[-1]["id"] if known else 0
+    new: list[dict[str, Any]] = []
+    pages = client.get_paginator("get_execution_history").paginate(executionArn=execution_arn, reverseOrder=True)
+    for page in pages:
+        fresh = [e for e in page["events"] if e["id"] > last]
+        new.extend(fresh)
+        if len(fresh) < len(page["events"]):
+            break
+    events = known + new[::-1]
     done = [e["stateExitedEventDetails"]["name"] for e in events if "stateExitedEventDetails" in e]
     return {"described": described, "done": done, "current": _running(events) or None, "events": events}
 
@@ -339,8 +352,10 @@ def watch(
     total = _count_states(definition)
     last = None
     shown: set[str] = set()
+    events: list[dict[str, Any]] = []
     while True:
-        progress = _progress(client, execution_arn)
+        progress = _progress(client, execution_arn, events)
+        events = progress["events"]
         status = progress["described"]["status"]
         state = (status, len(set(progress["done"])), progress["current"])
         if state != last:

@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 
 from sm_constructs.cli import main
+from sm_constructs.local.aws import stepfunctions_history
 
 ROLE = "arn:aws:iam::123456789012:role/sm"
 OK = {
@@ -34,6 +35,9 @@ def sfn(monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # the CLI follows an execution newest event first (reverseOrder), which plain moto ignores; the
+    # emulator's plug-in pages the history as Step Functions does (conftest gives moto back after the module)
+    stepfunctions_history.install()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         client = boto3.client("stepfunctions")
         client.create_state_machine(name="churn", definition=json.dumps(OK), roleArn=ROLE)

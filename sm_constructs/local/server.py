@@ -13,8 +13,9 @@ turned on, and installs, as plug-ins rather than changes to moto:
 * SageMaker ``Search`` over training jobs and ``ListProcessingJobs`` as AWS documents them
   (:mod:`~sm_constructs.local.aws.sagemaker_search`: every filter, sort order and limit), which step
   caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
-  indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS, and JSONata states
-  (:mod:`~sm_constructs.local.aws.stepfunctions_jsonata`);
+  indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS, JSONata states
+  (:mod:`~sm_constructs.local.aws.stepfunctions_jsonata`), and ``GetExecutionHistory`` in pages,
+  newest first when asked (:mod:`~sm_constructs.local.aws.stepfunctions_history`);
 * SageMaker monitoring schedules, control plane only: created, updated and described with
   SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
 * IAM enforcement (on by default): every call of a run authorized against the deployed policies
@@ -426,6 +427,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         sagemaker_search,
         sagemaker_studio,
         stepfunctions_accounts,
+        stepfunctions_history,
         stepfunctions_jsonata,
         stepfunctions_reuse,
     )
@@ -439,6 +441,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         why="moto runs state machine executions instead of only recording them",
     )
     stepfunctions_reuse.install()
+    stepfunctions_history.install()
     serialization.install()
     _install_sagemaker(runner.submit, faults)
     if enforcer is not None:
