@@ -54,8 +54,11 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+## Three workers on two cores: most of the suite's CPU is in the processes the workers start (emulators, jsii
+## kernels, the CDK CLI, jobs), which keep both cores busy; a fourth worker added its own start-up, test
+## collection and jsii kernel (template validation engine included) and more contention, not speed.
 unit: setup setup-scanners
-	$(VENV)/bin/pytest -n 4 --dist loadgroup --no-loadscope-reorder -q --durations=25
+	$(VENV)/bin/pytest -n 3 --dist loadgroup --no-loadscope-reorder -q --durations=25
 
 ## Full suite: lint, then types and tests side by side (assertions, cfn-lint, cdk-nag, botocore model,
 ## scripts, end to end in the emulator). mypy reads only the aws-cdk-lib modules sm_constructs imports (pyproject.toml).
