@@ -7,6 +7,7 @@ publish to the topic. Each stage is built once here, under the same construct ID
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -21,6 +22,9 @@ from ._flags import key_policy
 from ._kms import new_key
 from ._notify import allow_alarm_publish, failure_path, grant_encrypted_publish
 from .state_machine import ExecutionMetrics, MlStateMachine
+
+if TYPE_CHECKING:
+    from .jobs.hosting import EndpointDeployment
 
 __all__ = ["NotifiedWorkflow"]
 
@@ -87,6 +91,21 @@ class NotifiedWorkflow(ExecutionMetrics, Construct):
         for named in self._unrecorded or []:
             named.next(lineage)
         self._unrecorded = None
+
+    def _endpoint_step(self, endpoint: EndpointDeployment) -> sfn.Parallel:
+        """``<id>Endpoint``: an endpoint step in a ``Parallel`` state of one branch, for the caller to
+        catch, so that every way it can fail, its own ``Fail`` states (an endpoint that went ``Failed``,
+        rolled back, stayed busy) as well as its tasks' errors, reaches that one catch with its error and
+        cause (a branch that reaches a ``Fail`` state fails the ``Parallel`` state, whose output is
+        otherwise the array of its branches' outputs: AWS Step Functions Developer Guide, "Parallel
+        workflow state") and, through it, the run's lineage and the notification."""
+        wrapped = sfn.Parallel(
+            self,
+            f"{endpoint.node.id}Endpoint",
+            output_path="$[0]",
+            comment="The endpoint step; its failures are caught here",
+        )
+        return wrapped.branch(endpoint)
 
     def _build_state_machine(
         self,

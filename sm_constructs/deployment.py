@@ -372,18 +372,10 @@ class ModelDeployment(NotifiedWorkflow):
         return chain.next(self._monitoring_states(group, deployed))
 
     def _endpoint_states(self) -> sfn.Parallel:
-        """``<id>Endpoint``: the endpoint step in a ``Parallel`` state of one branch, so that every way it
-        can fail, its own ``Fail`` states (an endpoint that went ``Failed``, rolled back, stayed busy) as
-        well as its tasks' errors, reaches one catch with its error and cause (a branch that reaches a
-        ``Fail`` state fails the ``Parallel`` state, whose output is otherwise the array of its branches'
-        outputs: AWS Step Functions Developer Guide, "Parallel workflow state") and, through
-        ``<id>Error``, the run's lineage and the notification."""
-        id = self.endpoint.node.id
-        wrapped = sfn.Parallel(
-            self, f"{id}Endpoint", output_path="$[0]", comment="The endpoint step; its failures are caught here"
-        )
-        wrapped.branch(self.endpoint)
-        self._catch(wrapped, id)
+        """The endpoint step in its ``Parallel`` state (:meth:`_endpoint_step`), every failure of it
+        through ``<id>Error`` to the run's lineage and the notification."""
+        wrapped = self._endpoint_step(self.endpoint)
+        self._catch(wrapped, self.endpoint.node.id)
         return wrapped
 
     def _lineage_states(self) -> RunLineage:

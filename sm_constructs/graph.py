@@ -29,6 +29,7 @@ from typing import Any, Literal
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 
+from ._fragment import BuiltFragment
 from ._validation import Problems, is_token
 from .jobs._base import SageMakerDefinition
 
@@ -328,7 +329,11 @@ def _step_name(step: Any) -> str:
     if definition is not None and not hasattr(step, "node"):
         return f"{definition.node.id}FanOut"
     node = getattr(step, "node", None)
-    if node is not None and not isinstance(step, sfn.State | sfn.StateMachineFragment):
+    # our fragments (an endpoint deployment) go by their construct id, which prefixes their states and
+    # names their result ($.steps.<id>); anyone else's state or fragment, by its first state
+    if node is not None and (
+        isinstance(step, BuiltFragment) or not isinstance(step, sfn.State | sfn.StateMachineFragment)
+    ):
         return str(node.id)
     start = step.start_state if hasattr(step, "start_state") else step
     return str(start.state_id)

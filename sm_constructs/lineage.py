@@ -136,9 +136,10 @@ class LineageStep:
     ``failed_arn``: the field of the job's description (``Describe*``) that holds its ARN: when the
     run fails at this step and the failure's cause is that description (a ``.sync`` job that ended
     Failed or Stopped), the job is recorded as a ``Failed`` action with what it read.
-    ``failed_at``: when the run fails at this step (``$.error.Step``) and its result is not in the state
-    (a ``Parallel`` state's catch keeps its input only), record it ``Failed`` with its ``source``, which
-    must then be known before the step runs (an endpoint's ARN)."""
+    ``failed_at``: when the run fails at this step (``$.error.Step``, or the cause of a ``Parallel``
+    branch it ended) and its result is not in the state (a ``Parallel`` state's catch keeps its input
+    only), record it ``Failed`` with its ``source``, which must then be known before the step runs (an
+    endpoint's ARN)."""
 
     id: str
     type: str
@@ -386,21 +387,23 @@ def plan_expression(
         )
         reads = ", ".join(artifacts(step.inputs, "ContributedTo"))
         part = f"$a := [{reads}]; {done}"
+        # A step inside a Parallel branch ends the branch with "<id> failed: <cause>" (and the Parallel
+        # state's catch names the Parallel as the step).
+        in_branch = f"$substringBefore($e.Cause, ' failed: ') = {_quote(step.id)}"
         if step.failed_arn is not None and failed_runs:
             # the cause of a .sync job that ended Failed or Stopped is its description (JSON, one line),
             # as the emulator reports it and the CLI reads it; AWS does not document the cause's form,
             # so anything else (not a JSON object naming <Kind>JobArn) records no job rather than a wrong one.
-            # A step inside a Parallel branch ends the branch with "<id> failed: <cause>" (and the
-            # Parallel state's catch names the Parallel as the step).
-            branch = (
-                f"$substringBefore($e.Cause, ' failed: ') = {_quote(step.id)} ? $substringAfter($e.Cause, ' failed: ')"
-            )
+            branch = f"{in_branch} ? $substringAfter($e.Cause, ' failed: ')"
             described = f'$contains($c, /^\\{{.*"{step.failed_arn}"/)'
             failed = f"{{'source': $parse($c).{step.failed_arn}, {head}, 'status': 'Failed'}}"
             part = f"$a := [{reads}]; $c := {at} ? $e.Cause : {branch}; {done}"
             part += f" : {described} ? {{'action': {failed}, 'artifacts': $a}}"
         elif step.failed_at and failed_runs:
-            part += f" : {at} ? {{'action': {{'source': {source}, {head}, 'status': 'Failed'}}, 'artifacts': $a}}"
+            failed_here = f"({at} or {in_branch})"
+            part += (
+                f" : {failed_here} ? {{'action': {{'source': {source}, {head}, 'status': 'Failed'}}, 'artifacts': $a}}"
+            )
         parts.append(f"({part})")
     return (
         f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; {_OUTCOME}; "

@@ -835,7 +835,23 @@ class MlPipeline(NotifiedWorkflow):
             return self._end(what.id, step=what.id, error=what.error, cause=what.message, in_branch=in_branch)
         if isinstance(what, Condition):
             return self._condition_states(node, in_branch=in_branch)
+        if isinstance(what, EndpointDeployment):
+            return self._endpoint(node, in_branch=in_branch)
         return self._custom(node, in_branch=in_branch)
+
+    def _endpoint(self, node: Node, *, in_branch: bool) -> sfn.Parallel:
+        """An endpoint step: its tasks retried as a custom step's are, the step in its ``Parallel`` state
+        (:meth:`_endpoint_step`), whose one catch takes its tasks' errors and its own ``Fail`` states (an
+        endpoint that went ``Failed``, rolled back, stayed busy) to the step's failure path (``<id>StepFailed``),
+        as for any step."""
+        endpoint: EndpointDeployment = node.what
+        for task in endpoint.tasks if self._retry_attempts else []:
+            if isinstance(task, sfn.TaskStateBase):
+                add_default_retry(task, max_attempts=self._retry_attempts, quota_attempts=0)
+        wrapped = self._endpoint_step(endpoint)
+        id = endpoint.node.id  # <id>Failed is the endpoint's own Fail state (an endpoint that went Failed)
+        self._catch(wrapped, id, in_branch, f"{id}StepFailed")
+        return wrapped
 
     def _end(self, id: str, *, step: str, error: str, cause: str, in_branch: bool) -> sfn.State:
         """One of the pipeline's own ends of a run (a quality gate or condition not met, a ``FailStep``,
@@ -859,24 +875,25 @@ class MlPipeline(NotifiedWorkflow):
         self._ended.append(ended)
         return ended
 
-    def _failure_for(self, step: str, in_branch: bool) -> sfn.IChainable:
-        """Where a failure of ``step`` goes: ``<step>Failed`` adds the step's name to the error, then
-        the notification (or, inside a Parallel branch, ends the branch with the step in the cause)."""
-        key = f"{step}/{in_branch}"
+    def _failure_for(self, step: str, in_branch: bool, name: str | None = None) -> sfn.IChainable:
+        """Where a failure of ``step`` goes: ``<step>Failed`` (or ``name``) adds the step's name to the
+        error, then the notification (or, inside a Parallel branch, ends the branch with the step in the cause)."""
+        name = name or f"{step}Failed"
+        key = f"{name}/{in_branch}"
         if key not in self._failures:
             if in_branch:
                 self._failures[key] = sfn.Fail(
                     self,
-                    f"{step}Failed",
+                    name,
                     error_path="$.error.Error",
                     cause_path=json_path("format", f"{step} failed: {{}}", json_path("string_at", "$.error.Cause")),
                 )
             else:
-                self._failures[key] = self._named_failure(f"{step}Failed", step)
+                self._failures[key] = self._named_failure(name, step)
         return self._failures[key]
 
-    def _catch(self, state: Any, step: str, in_branch: bool) -> None:
-        state.add_catch(self._failure_for(step, in_branch), errors=["States.ALL"], result_path="$.error")
+    def _catch(self, state: Any, step: str, in_branch: bool, name: str | None = None) -> None:
+        state.add_catch(self._failure_for(step, in_branch, name), errors=["States.ALL"], result_path="$.error")
 
     def _read_report(
         self, state: str, report: QualityGate | Report, *, result_path: str, step: str, in_branch: bool

@@ -80,3 +80,14 @@ def ended(client: Any, execution: str, *, tries: int = 500) -> dict[str, Any]:
             return dict(described)
         time.sleep(0.01)
     raise AssertionError(f"the execution did not end: {described}")
+
+
+def lineage_plan(asl: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """The lineage plan ``asl``'s ``LineagePlan`` JSONata state computes for a run whose state is ``state``
+    (evaluated as Step Functions binds ``$states``: jsonata-python, the emulator's evaluator)."""
+    from sm_constructs.local.aws.stepfunctions_jsonata import evaluate
+
+    output = asl["States"]["LineagePlan"]["Output"].removeprefix("{%").removesuffix("%}")
+    context = {"Execution": {"Id": "arn:aws:states:us-east-1:1:execution:m:run-1", "Name": "run-1"}}
+    bound = json.dumps({"input": state, "context": context})
+    return dict(evaluate(f"($states := {bound}; {output})")["lineage"]["plan"])

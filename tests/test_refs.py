@@ -1,7 +1,7 @@
 """Definitions refer to each other by object; imports stand in for resources made outside the app."""
 
 import pytest
-from asl_eval import evaluate_parameters
+from asl_eval import evaluate_parameters, lineage_plan, run_states
 from aws_cdk import Fn
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Match
 from iam_match import assert_allows, assert_grants
 from iam_match import sagemaker_arn as _arn
-from sfn_requests import assert_all_requests_valid, state_machines
+from sfn_requests import assert_all_requests_valid, iter_states, state_machines
 from support import cfn_lint, new_app, new_stack, template_of
 
 from sm_constructs import (
@@ -137,6 +137,43 @@ def test_pipeline_lists_its_endpoints(synthesized):
     _, _, _, pipeline = synthesized
     assert [e.endpoint_name for e in pipeline.endpoints] == ["churn"]
     assert isinstance(pipeline.endpoints[0], IEndpointRef)
+
+
+def test_an_endpoint_step_s_own_failures_reach_its_catch_the_lineage_and_the_notification(synthesized):
+    """An endpoint step in a pipeline runs in a Parallel state of one branch (``<id>Endpoint``), as in a
+    ModelDeployment: its own Fail states (an endpoint that went Failed, rolled back, stayed busy or timed
+    out) fail that state, whose one catch names the step as its tasks' errors do; the run then records
+    its lineage (the endpoint Failed, by its ARN) and notifies. Run in moto's ASL interpreter."""
+    _, _, asl, _ = synthesized
+    states = dict(iter_states(asl))
+    wrapped = states["DeployEndpoint"]
+    (branch,) = wrapped["Branches"]
+    own = {name for name, state in branch["States"].items() if state["Type"] == "Fail"}
+    ends = {"DeployEndpointFailed", "DeployBusyTimedOut", "DeployRolledBack", "DeployFailed", "DeployTimedOut"}
+    assert own == {*ends, "DeployRejected"}
+    assert wrapped["OutputPath"] == "$[0]"  # the branch's output, as if the step ran unwrapped
+    assert wrapped["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "DeployStepFailed"}]
+    # inside the pipeline's Release Parallel: the branch ends naming the step, the Parallel's catch records
+    assert (
+        states["Release"]["Catch"][0]["Next"] == "ReleaseFailed" and states["ReleaseFailed"]["Next"] == "LineageNames"
+    )
+    # the branch as it is when the endpoint came back on its old config (DeployCheck chose DeployRolledBack)
+    rolled_back = {
+        **wrapped,
+        "Branches": [{"StartAt": "DeployRolledBack", "States": {n: branch["States"][n] for n in own}}],
+    }
+    part = {"DeployEndpoint": rolled_back, "DeployStepFailed": states["DeployStepFailed"]}
+    described = run_states(part, "DeployEndpoint", {"steps": {}})
+    assert (described["status"], described["error"]) == ("FAILED", "EndpointDeploymentRolledBack"), described
+    assert described["cause"] == f"Deploy failed: {branch['States']['DeployRolledBack']['Cause']}"
+    run = {
+        "lineage": {"run": "r"},
+        "steps": {"Train": {"TrainingJobArn": _arn("training-job/t"), "ModelArtifacts": "s3://b/m.tar.gz"}},
+        "error": {"Error": described["error"], "Cause": described["cause"], "Step": "Release"},
+    }
+    actions = lineage_plan(asl, run)["actions"]
+    assert [(a["type"], a["status"]) for a in actions] == [("TrainingJob", "Completed"), ("ModelDeployment", "Failed")]
+    assert actions[1]["source"].endswith(":endpoint/churn"), actions[1]
 
 
 def test_template_is_cfn_lint_clean(synthesized):
