@@ -87,7 +87,8 @@ class FailStep:
 
     Usually the ``otherwise`` of a :class:`Condition`; nothing may depend on it.
 
-    :param message: the execution's failure cause: say why the run stops.
+    :param message: the execution's failure cause: say why the run stops. It is text, rendered as
+        written whatever it starts with (``$.``, ``States.``) or holds (a CDK token, resolved at deploy).
     :param error: the error name. Default: ``PipelineStopped``.
     """
 

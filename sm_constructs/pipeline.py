@@ -853,24 +853,35 @@ class MlPipeline(NotifiedWorkflow):
         self._catch(wrapped, id, in_branch, f"{id}StepFailed")
         return wrapped
 
-    def _end(self, id: str, *, step: str, error: str, cause: str, in_branch: bool) -> sfn.State:
+    def _end(
+        self,
+        id: str,
+        *,
+        step: str,
+        error: str,
+        in_branch: bool,
+        cause: str | None = None,
+        cause_path: str | None = None,
+    ) -> sfn.State:
         """One of the pipeline's own ends of a run (a quality gate or condition not met, a ``FailStep``,
-        an invalid input; ``cause``: text or a ``sfn.JsonPath`` of it): a ``Fail`` state. At the top level
-        of a pipeline that records lineage, a ``Pass`` of that name keeps the error where the failure
-        path keeps a step's (``$.error``: ``Error``, ``Cause``, ``Step``, and ``Rejected``:
-        true) and the run records its lineage and writes its manifest, then fails with that error,
-        without notifying (a verdict, not a fault). Inside a ``Parallel`` branch the ``Fail`` ends the
-        branch, and the ``Parallel`` state's catch records the run and notifies, as for a failed step."""
+        an invalid input): a ``Fail`` state. ``cause``: text, rendered as it is whatever it holds (a
+        ``FailStep``'s message that starts with ``$.`` or ``States.``, or holds a CDK token, is still
+        text: a ``Fail`` state's ``Cause`` and a ``Pass`` state's ``Result`` are literal JSON, where a
+        ``CausePath`` and a ``Parameters`` value carrying a ``sfn.JsonPath`` token are read as paths:
+        AWS Step Functions Developer Guide, "Fail workflow state" and "Pass workflow state");
+        ``cause_path``: a ``sfn.JsonPath`` of it, read at run time. At the top level of a pipeline that
+        records lineage, a ``Pass`` of that name keeps the error where the failure path keeps a step's
+        (``$.error``: ``Error``, ``Cause``, ``Step``, and ``Rejected``: true) and the run records its
+        lineage and writes its manifest, then fails with that error, without notifying (a verdict, not
+        a fault). Inside a ``Parallel`` branch the ``Fail`` ends the branch, and the ``Parallel``
+        state's catch records the run and notifies, as for a failed step."""
         if in_branch or self._unrecorded is None:
-            if is_token(cause):
-                return sfn.Fail(self, id, error=error, cause_path=cause)
-            return sfn.Fail(self, id, error=error, cause=cause)
-        ended = sfn.Pass(
-            self,
-            id,
-            parameters={"Error": error, "Cause": cause, "Step": step, REJECTED: True},
-            result_path="$.error",
-        )
+            return sfn.Fail(self, id, error=error, cause=cause, cause_path=cause_path)
+        fields = {"Error": error, "Step": step, REJECTED: True}
+        if cause_path is not None:
+            ended = sfn.Pass(self, id, parameters={**fields, "Cause": cause_path}, result_path="$.error")
+        else:
+            ended = sfn.Pass(self, id, result=sfn.Result.from_object({**fields, "Cause": cause}), result_path="$.error")
         self._unrecorded.append(ended)
         self._ended.append(ended)
         return ended
@@ -947,7 +958,7 @@ class MlPipeline(NotifiedWorkflow):
                     f"{cond.id}NotMet",
                     step=cond.id,
                     error="ConditionNotMet",
-                    cause=sfn.JsonPath.format(
+                    cause_path=sfn.JsonPath.format(
                         f"Condition {cond.id} not met: {cond.when.describe()} does not hold ({values})",
                         *[sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(p)) for p in paths],
                     ),
@@ -1261,7 +1272,7 @@ class MlPipeline(NotifiedWorkflow):
                     f"InvalidInput_{f.name}",
                     step="ValidateInput",
                     error="InvalidInput",
-                    cause=sfn.JsonPath.format(
+                    cause_path=sfn.JsonPath.format(
                         f"Execution input field {f.name} is {{}}: expected {expected}",
                         sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(path)),
                     ),
@@ -1316,7 +1327,7 @@ class MlPipeline(NotifiedWorkflow):
             step="QualityGate",
             in_branch=in_branch,
             error="QualityGateNotMet",
-            cause=sfn.JsonPath.format(
+            cause_path=sfn.JsonPath.format(
                 f"{gate.metric} is {{}}, which does not pass {gate.comparison} {{}} (the threshold, input field "
                 f"{gate.threshold_input}); nothing was deployed",
                 sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(metric)),

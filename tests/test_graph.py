@@ -7,7 +7,7 @@ import json
 
 import pytest
 from asl_eval import run_states
-from aws_cdk import Validations
+from aws_cdk import Aws, Stack, Validations
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from aws_cdk.assertions import Match, Template
@@ -341,6 +341,44 @@ def test_a_read_of_a_step_not_in_the_pipeline_is_dangling(parts):
     assert "steps[0]" in message and "$.steps.A" in message and "dangling" in message
     message = _error(lambda: MlPipeline(stack, "P2", steps=[Step(b, depends_on=[job("C")]), a]))
     assert "depends on C" in message
+
+
+def test_a_fail_step_s_message_is_text_whatever_it_holds(parts):
+    """A FailStep's message is the run's cause as written: one that starts with ``$.``, holds an intrinsic's
+    text or a CDK token (the account, resolved at deploy time) is never read as a path, whether the run
+    records its lineage first (at the top level: a Pass keeps the error, its ``Result`` literal) or the
+    state ends a Parallel branch (a Fail: ``Cause``, never ``CausePath``). Run in moto's ASL interpreter,
+    the token as CloudFormation resolves it."""
+    stack, job = parts
+    message = f"$.metrics.auc stayed low; States.Format('{{}}') and {{braces}} are text; ask {Aws.ACCOUNT_ID}"
+    text = message.replace(Aws.ACCOUNT_ID, "123456789012")
+    first = job("First")
+    # Halt depends on nothing: it runs beside Noted, in a Parallel branch; Stop is at the top level
+    then = [sfn.Pass(stack, "Noted"), FailStep("Halt", message)]
+    gate = Condition("Gate", when=Metric.result(first, "Score") >= 1, then=then, otherwise=[FailStep("Stop", message)])
+    pipeline = MlPipeline(stack, "P", steps=[first, gate], alarms=False)
+
+    def rendered(id):
+        state = Stack.of(stack).resolve(pipeline.node.find_child(id).to_state_json())
+        return json.loads(json.dumps(state).replace('{"Ref": "AWS::AccountId"}', '"123456789012"'), object_hook=_join)
+
+    stop = rendered("Stop")
+    assert stop["Result"] == {"Error": "PipelineStopped", "Cause": text, "Step": "Stop", "Rejected": True}
+    assert "Parameters" not in stop and stop["Next"] == "LineageNames"
+    part = {"Stop": {**stop, "Next": "Done"}, "Done": {"Type": "Succeed"}}
+    assert json.loads(run_states(part, "Stop", {"steps": {}})["output"])["error"]["Cause"] == text
+    halt = rendered("Halt")
+    assert halt == {"Type": "Fail", "Error": "PipelineStopped", "Cause": text}
+    described = run_states({"Halt": halt}, "Halt", {"metrics": {"auc": 0.5}})
+    assert (described["error"], described["cause"]) == ("PipelineStopped", text)
+
+
+def _join(value: dict) -> object:
+    """``Fn::Join`` of strings, as CloudFormation resolves it."""
+    if set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(parts)
+    return value
 
 
 def test_steps_that_can_never_run_are_unreachable(parts):
