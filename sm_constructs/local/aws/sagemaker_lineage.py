@@ -8,6 +8,9 @@ only). They are added here with botocore's shapes and SageMaker's documented rul
   (``ValidationException``);
 * ARNs as the Service Authorization Reference gives them: ``context/<name>``, ``action/<name>``,
   ``artifact/<hash of the artifact's source>``;
+* ``UpdateContext`` sets the ``Properties`` it is given (a key's value replaced or added) and removes
+  ``PropertiesToRemove``; removing a key the context has not is refused (``ValidationException``):
+  AWS does not document that case, and the emulator takes the stricter reading;
 * a context or action whose name exists, an artifact whose source (``SourceUri`` and
   ``SourceTypes``) exists ("there can be only one artifact with a unique SourceUri": SageMaker
   Developer Guide, lineage-tracking-entities.html) and an association that exists are refused with
@@ -57,7 +60,27 @@ def _validate(operation: str, params: dict[str, Any]) -> None:
         if isinstance(value, dict) and member.type_name == "structure":
             for sub, sub_shape in member.members.items():
                 _check(f"{name}.{sub}", value.get(sub), sub_shape)
+        elif isinstance(value, dict) and member.type_name == "map":  # Properties: entries, keys and values
+            _check_count(name, value, member)
+            for key, item in value.items():
+                _check(f"{name}.key", key, member.key)
+                _check(f"{name}.{key}", item, member.value)
+        elif isinstance(value, list) and member.type_name == "list":  # PropertiesToRemove
+            _check_count(name, value, member)
+            for item in value:
+                _check(f"{name}.member", item, member.member)
         _check(name, value, member)
+
+
+def _check_count(name: str, value: dict[str, Any] | list[Any], shape: Any) -> None:
+    from moto.sagemaker.exceptions import ValidationError
+
+    meta = shape.metadata
+    if ("min" in meta and len(value) < meta["min"]) or ("max" in meta and len(value) > meta["max"]):
+        raise ValidationError(
+            message=f"1 validation error detected: Value at '{name}' failed to satisfy constraint: "
+            f"Member must have between {meta.get('min', 0)} and {meta.get('max')} items"
+        )
 
 
 def _check(name: str, value: Any, shape: Any) -> None:
@@ -215,6 +238,29 @@ def install() -> None:
 
         return describe
 
+    def update_context(self: Any, params: dict[str, Any]) -> str:
+        """UpdateContext: ``Properties`` set (each given key's value replaced or added: the API reference's
+        "Overwrites the current property list", read per key, as ``PropertiesToRemove`` exists beside
+        it), then ``PropertiesToRemove`` removed. A key to remove that the context has not is refused:
+        SageMaker does not document that case, and the emulator takes the stricter reading."""
+        _validate("UpdateContext", params)
+        with _LOCK:
+            context = _by_name_or_arn(self, "context", params["ContextName"])
+            properties = dict(context.get("Properties") or {})
+            absent = [k for k in params.get("PropertiesToRemove") or [] if k not in properties]
+            if absent:
+                raise ValidationError(
+                    message=f"Context {params['ContextName']} has no properties {absent} to remove (PropertiesToRemove)"
+                )
+            properties.update(params.get("Properties") or {})
+            for key in params.get("PropertiesToRemove") or []:
+                properties.pop(key, None)
+            context["Properties"] = properties
+            if "Description" in params:
+                context["Description"] = params["Description"]
+            context["LastModifiedTime"] = _now()
+            return str(context["ContextArn"])
+
     def delete_entity(kind: str) -> Any:
         def delete(self: Any, name_or_arn: str) -> str:
             with _LOCK:
@@ -322,6 +368,9 @@ def install() -> None:
 
         return respond
 
+    def update_context_response(self: Any) -> Any:
+        return ActionResult({"ContextArn": self.sagemaker_backend.update_context(request_members(self))})
+
     def add_association_response(self: Any) -> Any:
         source, destination = self.sagemaker_backend.add_association(
             self._get_param("SourceArn"), self._get_param("DestinationArn"), self._get_param("AssociationType")
@@ -355,6 +404,8 @@ def install() -> None:
         patches.add(responses, f"describe_{kind}", describe_response(kind, name_key), why=why)
         patches.add(responses, f"delete_{kind}", delete_response(kind, name_key), why=why)
         patches.add(responses, f"list_{kind}s", list_response(kind, f"{kind}s"), why=why)
+    patches.add(backend, "update_context", update_context, why=why)
+    patches.add(responses, "update_context", update_context_response, why=why)
     patches.add(backend, "add_association", add_association, why=why)
     patches.add(backend, "delete_association", delete_association, why=why)
     patches.add(backend, "list_associations", list_associations, why=why)

@@ -367,6 +367,7 @@ INTEGRATIONS: dict[str, tuple[Call, ...]] = {
     # of its source: the emulator names the one it is about to create, '@new_artifact')
     "aws-sdk:sagemaker:createContext": (_sdk("sagemaker:CreateContext", _arn("context", "ContextName")),),
     "aws-sdk:sagemaker:describeContext": (_sdk("sagemaker:DescribeContext", _arn("context", "ContextName")),),
+    "aws-sdk:sagemaker:updateContext": (_sdk("sagemaker:UpdateContext", _arn("context", "ContextName")),),
     "aws-sdk:sagemaker:createAction": (_sdk("sagemaker:CreateAction", _arn("action", "ActionName")),),
     "aws-sdk:sagemaker:describeAction": (_sdk("sagemaker:DescribeAction", _arn("action", "ActionName")),),
     "aws-sdk:sagemaker:createArtifact": (_sdk("sagemaker:CreateArtifact", "{@new_artifact}"),),
