@@ -418,8 +418,8 @@ S3_PREFIX_CONDITION = "s3:prefix"
 # (``context/${ContextName}``), ``action`` (``action/${ActionName}``) and ``artifact``
 # (``artifact/${HashOfArtifactSource}``: an artifact's ARN is derived from its source, so a policy
 # can name no narrower pattern than ``artifact/*``).
-#: CreateContext and DescribeContext take the ``context`` resource.
-LINEAGE_CONTEXT_ACTIONS = ("sagemaker:CreateContext", "sagemaker:DescribeContext")
+#: CreateContext and UpdateContext take the ``context`` resource.
+LINEAGE_CONTEXT_ACTIONS = ("sagemaker:CreateContext", "sagemaker:UpdateContext")
 #: CreateAction and DescribeAction take the ``action`` resource.
 LINEAGE_ACTION_ACTIONS = ("sagemaker:CreateAction", "sagemaker:DescribeAction")
 #: CreateArtifact takes the ``artifact`` resource (the new artifact's hash ARN).

@@ -38,7 +38,8 @@ would fail the state.
 A retried or redriven state meets what its first attempt made. A second context or action of one
 name, or a second association of two entities, is refused with ``ValidationException`` (through the
 SDK integration: ``SageMaker.SageMakerException``, :mod:`sm_constructs._sfn_errors`); each such call
-catches it and, when the cause says "already exists", reads the existing entity or goes on. The
+catches it and, when the cause says "already exists", updates the run's context to how this
+attempt ended (``UpdateContext``), reads the existing action or goes on. The
 throttling retry every SageMaker call carries sees the same error name first, so an existing entity
 costs those retries' waits before it is read.
 """
@@ -112,6 +113,18 @@ _PROPERTIES = (
     "{'StateMachine': $states.context.StateMachine.Id, 'ExecutionName': $states.context.Execution.Name, "
     "'Outcome': $o.status, 'Error': $o.error, 'Step': $o.step}"
 )
+#: Why a run that failed at a ``Parallel`` state records none of its steps: Step Functions keeps no result
+#: of a ``Parallel`` state that failed (its catch's ``ResultPath`` adds the error to the state's input:
+#: AWS Step Functions Developer Guide, "Parallel workflow state"), and keeping them
+#: would take a store outside the state, or branches that never fail (the run would then wait for the
+#: siblings of a failed step to end instead of stopping them).
+UNRECORDED_WHY = (
+    "the run failed at this Parallel state, whose results Step Functions does not keep: "
+    "these steps may have run, and are neither in steps nor in the lineage"
+)
+#: The properties a run that succeeded has not and an attempt that failed wrote: a redrive that succeeds
+#: removes them from the context its first attempt made (UpdateContext ``PropertiesToRemove``).
+_STALE = "$o.status = 'Succeeded' ? ['Error', 'Step'] : []"
 
 
 @dataclass(frozen=True)
@@ -349,7 +362,12 @@ def jsonata_of(value: str) -> str:
 
 
 def plan_expression(
-    steps: Sequence[LineageStep], names: Sequence[str], unread: list[str] | None = None, *, failed_runs: bool = True
+    steps: Sequence[LineageStep],
+    names: Sequence[str],
+    unread: list[str] | None = None,
+    *,
+    failed_runs: bool = True,
+    unrecorded: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
     """The JSONata expression of a run's plan: ``{actions: [{source, name, type, status}],
     artifacts: [{uri, type, edge, step}], outcome: {status, error, step, cause}, properties}``
@@ -357,7 +375,9 @@ def plan_expression(
     that ran (:attr:`LineageStep.ran` present) and, with ``failed_runs``, the job the run failed at
     (``$.error.Step``, its description as ``$.error.Cause``: :attr:`LineageStep.failed_arn`). An artifact whose URI
     is not in the state (an output the step did not write) is left out; one built with an intrinsic
-    function :func:`jsonata_of` does not read is left out and named in ``unread``."""
+    function :func:`jsonata_of` does not read is left out and named in ``unread``. ``unrecorded``: the
+    steps of each ``Parallel`` state, by its name: when the run failed at one, the outcome names its
+    steps as ``unrecorded`` (:data:`UNRECORDED_WHY`)."""
 
     def artifacts(items: Sequence[LineageArtifact], edge: str) -> list[str]:
         out = []
@@ -405,11 +425,18 @@ def plan_expression(
                 f" : {failed_here} ? {{'action': {{'source': {source}, {head}, 'status': 'Failed'}}, 'artifacts': $a}}"
             )
         parts.append(f"({part})")
+    outcome = _OUTCOME
+    if failed_runs and unrecorded:
+        groups = json.dumps({name: list(ids) for name, ids in unrecorded.items()}, separators=(",", ":"))
+        outcome += (
+            f"; $u := $lookup({groups}, $e.Step); "
+            f"$o := $exists($u) ? $merge([$o, {{'unrecorded': {{'steps': $u, 'why': {_quote(UNRECORDED_WHY)}}}}}]) : $o"
+        )
     return (
-        f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; {_OUTCOME}; "
+        f"($i := $states.input; $e := $i.error; $r := $i.lineage.run; $ran := [{', '.join(parts)}]; {outcome}; "
         "{'actions': [$ran.action], 'artifacts': $reduce([$map($ran, function($p, $n) "
         "{[$p.artifacts[$type(uri) = 'string'].{'uri': uri, 'type': type, 'edge': edge, 'step': $n}]})], $append, []), "
-        f"'outcome': $o, 'properties': {_PROPERTIES}}})"
+        f"'outcome': $o, 'properties': {_PROPERTIES}, 'stale': {_STALE}}})"
     )
 
 
@@ -431,6 +458,8 @@ class RunLineage(BuiltFragment):
         (``$.error.Rejected`` present, :data:`REJECTED`: the Fail states of its own enter these states
         first); a lineage error on such a run fails it as the step ``<id>``, as on a successful run.
         Default: - no such runs.
+    :param unrecorded: the steps of each top-level ``Parallel`` state, by its name: a run that failed at
+        one says in its outcome which steps it could not record (:func:`plan_expression`). Default: - none.
     """
 
     def __init__(
@@ -443,6 +472,7 @@ class RunLineage(BuiltFragment):
         failure: sfn.IChainable,
         failed_runs: bool = False,
         ended: sfn.IChainable | None = None,
+        unrecorded: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         super().__init__(scope, id)
         self._id = id
@@ -478,7 +508,8 @@ class RunLineage(BuiltFragment):
         )
         # the plan comes first: the context's properties say how the run ended
         actions, artifacts = self._actions(action_arn), self._artifacts()
-        names.next(self._plan(prefix, steps, failed_runs=failed_runs)).next(self._context(context_arn, actions))
+        plan = self._plan(prefix, steps, failed_runs=failed_runs, unrecorded=unrecorded)
+        names.next(plan).next(self._context(context_arn, actions))
         actions.next(artifacts)
         self._start = names
         self._ends = [artifacts]
@@ -496,12 +527,19 @@ class RunLineage(BuiltFragment):
     def _catch(self, state: Any) -> None:
         state.add_catch(self._failure, errors=["States.ALL"], result_path=_ERROR)
 
-    def _plan(self, prefix: str, steps: Sequence[LineageStep], *, failed_runs: bool) -> sfn.Pass:
+    def _plan(
+        self,
+        prefix: str,
+        steps: Sequence[LineageStep],
+        *,
+        failed_runs: bool,
+        unrecorded: Mapping[str, Sequence[str]] | None,
+    ) -> sfn.Pass:
         """``$.lineage.plan``: the actions (one per step that ran, and the job a failed run failed at)
         and the artifacts (one per read or write), computed by one JSONata state (:func:`plan_expression`)."""
         names = self._step_names(prefix, steps)
         unread: list[str] = []
-        expression = plan_expression(steps, names, unread, failed_runs=failed_runs)
+        expression = plan_expression(steps, names, unread, failed_runs=failed_runs, unrecorded=unrecorded)
         for uri in unread:
             Annotations.of(self).add_warning_v2(
                 "sm-constructs:lineage-unread-uri",
@@ -516,7 +554,10 @@ class RunLineage(BuiltFragment):
         )
 
     def _context(self, context_arn: str, then: sfn.IChainable) -> SageMakerTask:
-        """The run's context, created with the plan's properties (or, when it exists, read), then ``then``."""
+        """The run's context, created with the plan's properties, then ``then``. When it exists (a redrive,
+        or a retry of the creation), ``<id>RunExisting`` updates it to this attempt's properties
+        (``UpdateContext``: ``Properties``, and ``PropertiesToRemove`` the ones an attempt that failed
+        wrote and a successful one has not), so the context says how the run ended last."""
         id = self._id
         statements = [statement(self, actions=list(LINEAGE_CONTEXT_ACTIONS), resources=[context_arn])]
         create_run = self._call(
@@ -532,17 +573,21 @@ class RunLineage(BuiltFragment):
             result_selector={"arn.$": "$.ContextArn"},
             result_path=f"{_BASE}.context",
         )
-        describe_run = self._call(
-            "describeContext",
+        update_run = self._call(
+            "updateContext",
             f"{id}RunExisting",
-            {"ContextName.$": f"{_BASE}.run"},
+            {
+                "ContextName.$": f"{_BASE}.run",
+                "Properties.$": f"{_BASE}.plan.properties",
+                "PropertiesToRemove.$": f"{_BASE}.plan.stale",
+            },
             statements,
             result_selector={"arn.$": "$.ContextArn"},
             result_path=f"{_BASE}.context",
         )
         create_run.next(then)
-        self._exists_then(create_run, f"{id}RunExists", describe_run.next(then), otherwise=self._failure, error=_ERROR)
-        for call in (create_run, describe_run):
+        self._exists_then(create_run, f"{id}RunExists", update_run.next(then), otherwise=self._failure, error=_ERROR)
+        for call in (create_run, update_run):
             self._catch(call)
         return create_run
 

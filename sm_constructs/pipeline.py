@@ -410,6 +410,8 @@ class MlPipeline(NotifiedWorkflow):
         self._unrecorded = [] if lineage else None
         #: the pipeline's own ends of a run that lead to its lineage (:meth:`_end`)
         self._ended: list[sfn.Pass] = []
+        #: the steps of each top-level Parallel state, by its name (:meth:`_render`)
+        self._parallel_steps: dict[str, list[str]] = {}
         self._reads_newest_version = False
         self._lineage = lineage
         self._manifest = manifest
@@ -706,6 +708,7 @@ class MlPipeline(NotifiedWorkflow):
             failure=self._failure,
             failed_runs=True,
             ended=ended,
+            unrecorded=self._parallel_steps,
         )
         self._record_failures(lineage)  # a failure after the lineage (the manifest) notifies at once
         return lineage
@@ -779,6 +782,8 @@ class MlPipeline(NotifiedWorkflow):
             for branch in plan.branches:
                 parallel.branch(self._branch(branch))
             self._catch(parallel, name, in_branch)
+            if not in_branch:  # a run that fails here cannot record these (lineage.UNRECORDED_WHY)
+                self._parallel_steps[name] = [n.id for n in self._recorded_nodes(plan)]
             return parallel
         return self._render_node(plan, in_branch=in_branch)
 

@@ -32,6 +32,7 @@ from sm_constructs._validation import ConstructValidationError
 from sm_constructs.diagram import to_mermaid
 from sm_constructs.graph import merge_results
 from sm_constructs.jobs._base import RETRYABLE_ERRORS
+from sm_constructs.lineage import UNRECORDED_WHY
 from sm_constructs.nag import SageMakerChecks
 
 PARALLEL = "Parallel_PrepareA_PrepareB"
@@ -138,6 +139,7 @@ def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
     names = [a["name"] for a in plan["actions"]]
     assert {"r-registerb", "r-scoreb"} <= set(names) and not {"r-registera", "r-scorea"} & set(names)
     assert len(names) == 8 and "RegisterA" in output and "ScoreA" in output
+    assert "unrecorded" not in plan["outcome"]  # only a run that failed at a Parallel state has that list
 
     # a job that failed inside a Parallel branch: the branch's cause names it ("<id> failed: <cause>")
     cause = json.dumps({"TrainingJobArn": f"{arn}:training-job/t-a", "TrainingJobStatus": "Failed"})
@@ -148,6 +150,12 @@ def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
     assert [(a["name"], a["status"], a["source"]) for a in plan["actions"]] == [
         ("r-traina", "Failed", f"{arn}:training-job/t-a")
     ]
+    # the Parallel state's other steps, which may have run, are not in the state: the outcome (the
+    # manifest's) names them and says why
+    assert plan["outcome"]["unrecorded"] == {
+        "steps": ["PrepareA", "TrainA", "EvaluateA", "PrepareB", "TrainB", "EvaluateB"],
+        "why": UNRECORDED_WHY,
+    }
 
 
 def test_a_model_is_registered_only_when_its_artifact_is_new(asl):

@@ -146,8 +146,8 @@ def documented_actions(state_machine: dict[str, Any], asl: dict[str, Any]) -> di
         elif integration == "aws-sdk:sagemaker:updateMonitoringSchedule":
             need(facts.UPDATE_MONITORING_SCHEDULE_ACTIONS, f"{where}: SM-PERMS UpdateMonitoringSchedule")
         # lineage (AWS SDK integrations: the named API; SAR resource types context, action, artifact)
-        elif integration in ("aws-sdk:sagemaker:createContext", "aws-sdk:sagemaker:describeContext"):
-            need(facts.LINEAGE_CONTEXT_ACTIONS, f"{where}: SAR CreateContext/DescribeContext on context/<prefix>-*")
+        elif integration in ("aws-sdk:sagemaker:createContext", "aws-sdk:sagemaker:updateContext"):
+            need(facts.LINEAGE_CONTEXT_ACTIONS, f"{where}: SAR CreateContext/UpdateContext on context/<prefix>-*")
         elif integration in ("aws-sdk:sagemaker:createAction", "aws-sdk:sagemaker:describeAction"):
             need(facts.LINEAGE_ACTION_ACTIONS, f"{where}: SAR CreateAction/DescribeAction on action/<prefix>-*")
         elif integration == "aws-sdk:sagemaker:createArtifact":

@@ -698,7 +698,8 @@ def test_a_failed_run_records_the_steps_that_ran_and_the_failed_job_then_fails_w
 
 def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):
     """The lineage states run in the emulator; a run whose context, action and association exist
-    already (a redrive) reads them instead of failing, and reuses the artifacts it finds by URI."""
+    already (a redrive) updates its context to how it ended and reads the others instead of failing,
+    and reuses the artifacts it finds by URI."""
     import hashlib as _hashlib
 
     sfn = emu["session"].client("stepfunctions")
@@ -718,8 +719,11 @@ def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):
         execution = f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
         # what the first attempt of a redriven run made: its context, its action, that action's association
         context_name = f"train-1234abcd-{_hashlib.md5(execution.encode()).hexdigest()}"
-        if name == "redriven":
-            context = sm.create_context(ContextName=context_name, ContextType="t", Source={"SourceUri": execution})
+        if name == "redriven":  # its first attempt failed
+            failed = {"ExecutionName": name, "Outcome": "Failed", "Error": "States.TaskFailed", "Step": "Train"}
+            context = sm.create_context(
+                ContextName=context_name, ContextType="t", Source={"SourceUri": execution}, Properties=failed
+            )
             action = sm.create_action(ActionName=f"{context_name}-train", ActionType="t", Source={"SourceUri": "j"})
             sm.add_association(SourceArn=action["ActionArn"], DestinationArn=context["ContextArn"])
         described, entered = _run_lineage(emu, arn, name, payload)
@@ -747,8 +751,11 @@ def test_lineage_states_record_a_run_and_a_redriven_run_meets_what_exists(emu):
         ("TrainingJob", "AssociatedWith", "StepFunctionsExecution"),
     }
 
-    described, entered, _ = run("redriven")
+    described, entered, context_name = run("redriven")
     assert described["status"] == "SUCCEEDED", described.get("cause")
+    # the context now says how the run ended last: the failed attempt's error and step are gone
+    properties = sm.describe_context(ContextName=context_name)["Properties"]
+    assert properties == {"StateMachine": arn, "ExecutionName": "redriven", "Outcome": "Succeeded"}
     assert {"LineageRunExisting", "LineageActionExisting", "LineageActionInRunExists"} <= set(entered)
     assert "LineageCreate" not in entered  # both artifacts found by URI: one artifact per source
     assert len(sm.list_artifacts(SourceUri="s3://lineage/raw/")["ArtifactSummaries"]) == 1
