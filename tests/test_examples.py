@@ -519,9 +519,15 @@ def _objects(app: UserApp, uri: str) -> dict[str, bytes]:
     return {k: app.read(bucket, prefix + k) for k in rest if not k.rsplit("/", 1)[-1].startswith(".")}
 
 
-def _watched_together(history: list[dict[str, Any]], *states: str) -> bool:
-    """At some point of the run ``sm-pipeline watch`` showed each of ``states`` running (one per branch)."""
-    return any(set(states) <= set(cli._running(history[:i]).split(", ")) for i in range(len(history)))
+def _watched_together(history: list[dict[str, Any]], *branches: str | tuple[str, ...]) -> bool:
+    """At some point of the run ``sm-pipeline watch`` showed each branch running: a state of each of
+    ``branches`` (a state's name, or the names its states start with) at once."""
+    wanted = [(b,) if isinstance(b, str) else b for b in branches]
+    for i in range(len(history)):
+        running = cli._running(history[:i]).split(", ")
+        if all(any(state.startswith(names) for state in running) for names in wanted):
+            return True
+    return False
 
 
 @pytest.mark.xdist_group("example-any-shape")
@@ -581,7 +587,9 @@ def test_any_shape(user_app):
         assert best["TrainingJobName"] in model["PrimaryContainer"]["ModelDataUrl"]
         # the serverless endpoint beside the batch transform, both on the best trial's model
         app.expect(
-            _watched_together(history, "ServerlessConfig", "Score"),
+            # the endpoint's branch: its config (one quick request), then the deployment's states (Endpoint...),
+            # which wait for the endpoint while the transform runs
+            _watched_together(history, ("ServerlessConfig", "Endpoint"), "Score"),
             f"{phase}: the endpoint and the transform did not run side by side",
         )
         config = sm.describe_endpoint_config(EndpointConfigName=steps["ServerlessConfig"]["EndpointConfigName"])
