@@ -8,8 +8,8 @@ import time
 
 import boto3
 import pytest
+from asl_eval import moto_step_functions
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from sm_constructs import cli
 from sm_constructs._service_model import service_model
@@ -21,15 +21,9 @@ STATES = 60  # a Pass state enters and exits: 2 events each, with the execution'
 
 @pytest.fixture
 def sfn(monkeypatch):
-    for key, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-    }.items():
-        monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     stepfunctions_history.install()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+    with moto_step_functions():
         client = boto3.client("stepfunctions")
         states = {f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(STATES)}
         states[f"S{STATES}"] = {"Type": "Succeed"}
