@@ -50,6 +50,7 @@ __all__ = [
     "Step",
     "all_of",
     "any_of",
+    "format_text",
     "not_",
 ]
 
@@ -66,6 +67,23 @@ MAX_STATE_NAME = 80
 
 #: ``States.Format('<literal>{}...', ...)``: the literal text before the first placeholder.
 _FORMAT_PREFIX = re.compile(r"^States\.Format\('((?:[^'\\{]|\\.)*)")
+
+
+#: A brace outside a CDK token (``${Token[...]}``, whose braces CDK resolves away).
+_BRACE = re.compile(r"(\$\{Token\[[^\]]*\]\})|([{}])")
+
+
+def format_text(text: str) -> str:
+    """``text`` as literal text of a ``sfn.JsonPath.format`` template: its braces escaped (``\\{``, ``\\}``).
+
+    ``'``, ``{``, ``}`` and ``\\`` are reserved in an intrinsic function's string, each written after a
+    backslash to stand for itself (AWS Step Functions Developer Guide, "Intrinsic functions for JSONPath
+    states", reserved characters); a bare brace of a ``States.Format`` template is a placeholder, so
+    text with one fails the run ("Invalid template in States.Format": aws/aws-cdk#29261). CDK escapes
+    ``'`` and ``\\`` itself, but leaves a backslash right before a brace as the escape it then is
+    (aws-cdk-lib, aws-stepfunctions/lib/private/json-path.ts, ``singleQuotestring``): the braces are
+    ours to escape. The caller keeps a brace of its template off the end of ``text``."""
+    return _BRACE.sub(lambda m: m.group(1) or "\\" + m.group(2), text)
 
 
 def static_prefix(key: str, key_prefix: str | None) -> str:
@@ -454,6 +472,14 @@ class PipelineGraph:
                 node.reads |= branch.outside_reads()
                 node.explicit += branch.outside_explicit()
         elif hasattr(what, "start_state"):  # a state, chain or fragment (jsii interfaces are no runtime protocols)
+            if not what.end_states:  # a Succeed or Fail state, or a chain every path of which ends in one
+                self.problems.add(
+                    where,
+                    node.id,
+                    "ends the execution itself (a Succeed or Fail state): the pipeline could not record the run "
+                    "(lineage, manifest) nor notify of a failure; stop a run with FailStep, and end a custom step "
+                    "in a state that can go on",
+                )
             for text in _state_texts(what):
                 texts.append(text)
                 node.writes |= {m for m in re.findall(r'"ResultPath": "\$\.steps\.([A-Za-z0-9_]+)', text)}

@@ -20,6 +20,7 @@ from ._iam_facts import MANIFEST_KEY_ACTIONS, MANIFEST_WRITE_ACTIONS, VIA_SERVIC
 from ._memo import statement
 from ._nag import acknowledge, bucket_prefix_findings
 from ._validation import Problems
+from .graph import format_text
 from .jobs._task import SageMakerTask
 from .storage import MlDataBucket
 
@@ -69,7 +70,9 @@ def manifest_states(
         result_path="$.manifest",
         comment="The run's facts, written as JSON beside its outputs",
     )
-    key = sfn.JsonPath.format(f"{manifest.key_prefix}{{}}/{MANIFEST_NAME}", sfn.JsonPath.string_at("$$.Execution.Name"))
+    key = sfn.JsonPath.format(
+        f"{format_text(manifest.key_prefix)}{{}}/{MANIFEST_NAME}", sfn.JsonPath.string_at("$$.Execution.Name")
+    )
     bucket, kms_key = manifest.bucket, manifest.bucket.encryption_key
     assert kms_key is not None  # RunManifest.check
     objects = bucket.bucket.arn_for_objects(f"{manifest.key_prefix}*")

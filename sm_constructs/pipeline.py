@@ -65,6 +65,7 @@ from .graph import (
     Report,
     Series,
     Step,
+    format_text,
     merge_results,
     parallel_name,
     plan_nodes,
@@ -681,11 +682,15 @@ class MlPipeline(NotifiedWorkflow):
             else:
                 manifest.next(succeeded)
             after = manifest
+        # a FailStep that runs last ends every run itself (through the lineage, as any of the pipeline's own ends)
+        runs_on = any(end not in self._ended for end in chain.end_states)
         if self._lineage:
-            chain = chain.next(self._lineage_states(plan, ended=ended))
+            lineage = self._lineage_states(plan, ended=ended)
+            chain = chain.next(lineage) if runs_on else chain
         if put is not None:  # after the lineage: a failure to write the manifest notifies at once
             self._catch(put, "Manifest", False)
-        chain.next(after)
+        if runs_on:
+            chain.next(after)
 
     def _lineage_states(self, plan: Node | Series | Group, *, ended: sfn.IChainable | None) -> RunLineage:
         """The run's lineage (:class:`RunLineage`), recorded by successful and failed runs alike (every
@@ -803,7 +808,9 @@ class MlPipeline(NotifiedWorkflow):
         chain = sfn.Chain.start(rendered[0][1])
         for _, state in rendered[1:]:
             chain = chain.next(state)
-        ids = self._resumable_ids(plan)
+        # a re-run starts at top-level steps and the steps of their Parallel states only (``_resume_order``):
+        # a Condition's branches run whole whenever the Condition does
+        ids = [step_id for step_id in self._resumable_ids(plan) if step_id in self._resume_order]
         if not ids or not self._resume_branches:
             return chain
         first = plan_nodes(plan)[0].id
@@ -902,7 +909,9 @@ class MlPipeline(NotifiedWorkflow):
                     self,
                     name,
                     error_path="$.error.Error",
-                    cause_path=json_path("format", f"{step} failed: {{}}", json_path("string_at", "$.error.Cause")),
+                    cause_path=json_path(
+                        "format", f"{format_text(step)} failed: {{}}", json_path("string_at", "$.error.Cause")
+                    ),
                 )
             else:
                 self._failures[key] = self._named_failure(name, step)
@@ -957,14 +966,15 @@ class MlPipeline(NotifiedWorkflow):
         then = self.graph_branch(node.then, in_branch) or sfn.Pass(self, f"{cond.id}Met")
         choice.when(cond.when.render(cond.path_of), then)
         if cond.otherwise is None:
-            values = "; ".join(f"{m.describe()} is {{}}" for m in metrics)
+            values = "; ".join(f"{format_text(m.describe())} is {{}}" for m in metrics)
             choice.otherwise(
                 self._end(
                     f"{cond.id}NotMet",
                     step=cond.id,
                     error="ConditionNotMet",
                     cause_path=sfn.JsonPath.format(
-                        f"Condition {cond.id} not met: {cond.when.describe()} does not hold ({values})",
+                        f"Condition {format_text(cond.id)} not met: {format_text(cond.when.describe())} does not "
+                        f"hold ({values})",
                         *[sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(p)) for p in paths],
                     ),
                     in_branch=in_branch,
@@ -1278,7 +1288,7 @@ class MlPipeline(NotifiedWorkflow):
                     step="ValidateInput",
                     error="InvalidInput",
                     cause_path=sfn.JsonPath.format(
-                        f"Execution input field {f.name} is {{}}: expected {expected}",
+                        f"Execution input field {format_text(f.name)} is {{}}: expected {format_text(expected)}",
                         sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(path)),
                     ),
                     in_branch=False,
@@ -1333,8 +1343,8 @@ class MlPipeline(NotifiedWorkflow):
             in_branch=in_branch,
             error="QualityGateNotMet",
             cause_path=sfn.JsonPath.format(
-                f"{gate.metric} is {{}}, which does not pass {gate.comparison} {{}} (the threshold, input field "
-                f"{gate.threshold_input}); nothing was deployed",
+                f"{format_text(gate.metric)} is {{}}, which does not pass {gate.comparison} {{}} (the threshold, "
+                f"input field {format_text(gate.threshold_input)}); nothing was deployed",
                 sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(metric)),
                 sfn.JsonPath.json_to_string(sfn.JsonPath.object_at(threshold)),
             ),
