@@ -560,11 +560,24 @@ class PipelineGraph:
                     self._edge(n, target)
                 elif self.outer is None:
                     name = _step_name(_unwrap(dep)) if _has_name(_unwrap(dep)) else type(dep).__name__
-                    self.problems.add(
-                        n.where,
-                        n.id,
-                        f"depends on {name}, which is not a step of this pipeline (a dangling reference): add it to steps",
+                    # who wrote the depends_on: the step, or a step of its branches (a condition inherits theirs)
+                    owner = next(
+                        (m for m in _branch_nodes(n) if any(_unwrap(d) is _unwrap(dep) for d in m.explicit)), n
                     )
+                    inside = next((m for m in root.all_nodes() if m.what is _unwrap(dep)), None)
+                    if inside is None:
+                        rule = "which is not a step of this pipeline (a dangling reference): add it to steps"
+                    elif owner is n and inside.where.startswith(f"{n.where}."):  # a condition waiting for its branch
+                        rule = (
+                            f"which runs in {n.id}'s own branch ({inside.where}), only after {n.id} chose it "
+                            "(unreachable): compare a step that runs before the condition"
+                        )
+                    else:
+                        rule = (
+                            f"which runs only in a branch of a condition ({inside.where}), so {owner.id} could never "
+                            f"run when the other branch is taken (unreachable): move {owner.id} into that branch"
+                        )
+                    self.problems.add(owner.where, owner.id, f"depends on {name}, {rule}")
         for n in self.nodes:
             for before in n.after:
                 if isinstance(before.what, FailStep):
@@ -627,6 +640,11 @@ class PipelineGraph:
         if not self.nodes:
             return None
         return _layout(self.order(), max_concurrency)
+
+
+def _branch_nodes(node: Node) -> list[Node]:
+    """The steps of a condition's branches (none for any other step)."""
+    return [m for branch in (node.then, node.otherwise) if branch is not None for m in branch.all_nodes()]
 
 
 def _unwrap(step: Any) -> Any:

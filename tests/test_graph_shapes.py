@@ -1,5 +1,5 @@
-"""Unusual but legal graph shapes of ``MlPipeline(steps=[...])``: each synthesizes (cdk-nag clean, every
-SageMaker request valid against botocore's model) and runs as its graph says in moto's ASL interpreter
+"""Unusual but legal graph shapes of ``MlPipeline(steps=[...])``: each synthesizes (every SageMaker
+request valid against botocore's model) and runs as its graph says in moto's ASL interpreter
 (job tasks stood in for by Pass states), or fails at synth with a clear error. One app for the module."""
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 from asl_eval import run_states
-from aws_cdk import Validations
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from sfn_requests import assert_all_requests_valid, state_machines
-from support import add_nag_packs, new_app, new_stack
+from support import new_app, new_stack
 
 from sm_constructs import (
     Condition,
@@ -29,7 +28,6 @@ from sm_constructs import (
 )
 from sm_constructs._validation import ConstructValidationError
 from sm_constructs.graph import format_text
-from sm_constructs.nag import SageMakerChecks
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +63,11 @@ def built(tmp_path_factory):
     pipelines["FailLast"] = MlPipeline(
         stack, "FailLast", steps=[b, Step(FailStep("Stop", "B ran: stop here"), depends_on=[b])], alarms=False
     )
+    # without lineage, after a gate whose metric's path holds braces (text of the gate's cause)
     c = job("C")
-    halt = Step(FailStep("Halt", "C ran: stop here"), depends_on=[c])
-    pipelines["FailLastNoLineage"] = MlPipeline(
-        stack, "FailLastNoLineage", steps=[c, halt], lineage=False, alarms=False
-    )
-    # a gate whose metric's path holds braces (text of its cause)
-    d = job("D")
-    gate = Condition("Braces", when=Metric.result(d, "scores['auc{val}']") >= 0.5)
-    pipelines["Braces"] = MlPipeline(stack, "Braces", steps=[d, gate], alarms=False)
-    add_nag_packs(app)
-    Validations.of(app).add_plugins(SageMakerChecks(app))
-    app.synth()  # any unacknowledged finding of the four packs or SageMakerChecks fails here
+    braces = Condition("Braces", when=Metric.result(c, "scores['auc{val}']") >= 0.5)
+    halt = Step(FailStep("Halt", "C passed: stop here"), depends_on=[braces])
+    pipelines["NoLineage"] = MlPipeline(stack, "NoLineage", steps=[c, braces, halt], lineage=False, alarms=False)
     template = Template.from_stack(stack).to_json()
     by_pipeline = {}
     for asl in state_machines(template).values():
@@ -144,10 +135,10 @@ def test_a_fail_step_after_a_step_ends_the_run_with_its_error(built):
     states = _part(s, "B", {"LineageNames": s["PipelineFailed"]})
     run = run_states(states, "B", {"input": {}, "steps": {}})
     assert (run["status"], run["error"], run["cause"]) == ("FAILED", "PipelineStopped", "B ran: stop here")
-    s = built["asl"]["FailLastNoLineage"]["States"]
-    assert s["C"]["Next"] == "Halt"
-    run = run_states(_part(s, "C", {}), "C", {"input": {}, "steps": {}})
-    assert (run["status"], run["error"], run["cause"]) == ("FAILED", "PipelineStopped", "C ran: stop here")
+    s = built["asl"]["NoLineage"]["States"]
+    assert s["BracesDone"]["Next"] == "Halt" and s["Halt"]["Type"] == "Fail"
+    run = run_states(_part(s, "BracesDone", {}), "BracesDone", {"input": {}, "steps": {}})
+    assert (run["status"], run["error"], run["cause"]) == ("FAILED", "PipelineStopped", "C passed: stop here")
 
 
 # ---- braces in the text of a cause --------------------------------------------------------------------
@@ -156,10 +147,10 @@ def test_braces_in_a_condition_s_text_are_escaped_in_its_cause(built):
     ``'`` and ``\\`` kept."""
     assert format_text("a {b} \\c it's") == "a \\{b\\} \\c it's"
     assert format_text("${Token[AWS.AccountId.4]} {") == "${Token[AWS.AccountId.4]} \\{"  # CDK's own braces
-    cause = built["asl"]["Braces"]["States"]["BracesNotMet"]["Parameters"]["Cause.$"]
+    cause = built["asl"]["NoLineage"]["States"]["BracesNotMet"]["CausePath"]
     assert cause.startswith(
-        "States.Format('Condition Braces not met: D scores[\\'auc\\{val\\}\\'] >= 0.5 does not hold "
-        "(D scores[\\'auc\\{val\\}\\'] is {})', States.JsonToString("
+        "States.Format('Condition Braces not met: C scores[\\'auc\\{val\\}\\'] >= 0.5 does not hold "
+        "(C scores[\\'auc\\{val\\}\\'] is {})', States.JsonToString("
     )
 
 
@@ -180,3 +171,25 @@ def test_a_custom_step_that_ends_the_run_fails_at_synth(built, terminal):
             MlPipeline(stack, "Bad", steps=steps, alarms=False)
         message = str(caught.value)
         assert f"='{end.state_id}' is invalid: ends the execution itself" in message and "FailStep" in message
+
+
+def test_waiting_for_a_step_of_a_condition_s_branch_fails_naming_where_it_runs(built):
+    """A step that waits for a step of another branch, or a condition that compares a step of its own
+    branch, could never run: named as unreachable, with where that step runs (not as a dangling one)."""
+    stack, job = built["stack"], built["job"]
+    first, other, mine = job("Before"), job("Other"), job("Mine")
+    then = [Step(job("Waits"), depends_on=[other])]
+    gate = Condition("Split", when=Metric.result(first, "S") >= 1, then=then, otherwise=[other])
+    with pytest.raises(ConstructValidationError) as caught:
+        MlPipeline(stack, "Bad", steps=[first, gate], alarms=False)
+    assert "steps[1].then[0]='Waits' is invalid: depends on Other, which runs only in a branch of a condition " in (
+        str(caught.value)
+    )
+    assert "(steps[1].otherwise[0]), so Waits could never run" in str(caught.value)
+    own = Condition("Own", when=Metric.result(mine, "S") >= 1, then=[mine])
+    with pytest.raises(ConstructValidationError) as caught:
+        MlPipeline(stack, "Bad", steps=[first, own], alarms=False)
+    assert "steps[1]='Own' is invalid: depends on Mine, which runs in Own's own branch (steps[1].then[0])" in (
+        str(caught.value)
+    )
+    assert "dangling" not in str(caught.value)
