@@ -82,7 +82,9 @@ def format_text(text: str) -> str:
     text with one fails the run ("Invalid template in States.Format": aws/aws-cdk#29261). CDK escapes
     ``'`` and ``\\`` itself, but leaves a backslash right before a brace as the escape it then is
     (aws-cdk-lib, aws-stepfunctions/lib/private/json-path.ts, ``singleQuotestring``): the braces are
-    ours to escape. The caller keeps a brace of its template off the end of ``text``."""
+    ours to escape. A backslash ending ``text`` right before a placeholder of the template stays
+    an escape of it (CDK leaves it): the templates here follow ``text`` with a space or a ``/``, and a
+    manifest's key prefix, followed by the execution's name, may not end in one (``RunManifest.check``)."""
     return _BRACE.sub(lambda m: m.group(1) or "\\" + m.group(2), text)
 
 

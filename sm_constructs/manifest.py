@@ -46,6 +46,13 @@ class RunManifest:
 
     def check(self, problems: Problems, field: str) -> None:
         problems.s3_prefix(f"{field}.key_prefix", self.key_prefix)
+        if isinstance(self.key_prefix, str) and self.key_prefix.endswith("\\"):  # graph.format_text
+            problems.add(
+                f"{field}.key_prefix",
+                self.key_prefix,
+                "the execution's name follows it in a States.Format template, where a backslash before it "
+                "would escape the placeholder: end it in another character, e.g. '/'",
+            )
         if self.bucket.encryption_key is None:
             problems.add(f"{field}.bucket", self.bucket.node.path, "the manifest is written with the bucket's KMS key")
 

@@ -26,8 +26,9 @@ from sm_constructs import (
     SageMakerExecutionRole,
     Step,
 )
-from sm_constructs._validation import ConstructValidationError
+from sm_constructs._validation import ConstructValidationError, Problems
 from sm_constructs.graph import format_text
+from sm_constructs.manifest import RunManifest
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +148,11 @@ def test_braces_in_a_condition_s_text_are_escaped_in_its_cause(built):
     ``'`` and ``\\`` kept."""
     assert format_text("a {b} \\c it's") == "a \\{b\\} \\c it's"
     assert format_text("${Token[AWS.AccountId.4]} {") == "${Token[AWS.AccountId.4]} \\{"  # CDK's own braces
+    # a backslash ending the manifest's key prefix would escape the execution name's placeholder after it
+    problems = Problems.at("MlPipeline", built["stack"])
+    RunManifest(built["stack"].node.find_child("Data"), key_prefix="runs\\").check(problems, "manifest")
+    with pytest.raises(ConstructValidationError, match=r"manifest.key_prefix='runs\\\\' is invalid: the execution"):
+        problems.raise_if_any()
     cause = built["asl"]["NoLineage"]["States"]["BracesNotMet"]["CausePath"]
     assert cause.startswith(
         "States.Format('Condition Braces not met: C scores[\\'auc\\{val\\}\\'] >= 0.5 does not hold "
