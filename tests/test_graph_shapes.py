@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from asl_eval import run_states
+from asl_eval import run_each, run_states
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Template
 from sfn_requests import assert_all_requests_valid, state_machines
@@ -118,7 +118,7 @@ def test_independent_steps_in_a_condition_s_branch_run_side_by_side(built):
     for name in ("Parallel_T1_T2", "Parallel_O1_O2"):
         assert [b["StartAt"] for b in s[name]["Branches"]] == [name.split("_")[1], name.split("_")[2]]
     states = _part(s, "Pick", {"PickDone": {"Type": "Succeed"}, "LineageNames": s["PipelineFailed"]})
-    runs = {score: run_states(states, "Pick", {"input": {}, "steps": {"A": {"Score": score}}}) for score in (0, 1, 2)}
+    runs = dict(enumerate(run_each(states, "Pick", [{"input": {}, "steps": {"A": {"Score": n}}} for n in (0, 1, 2)])))
     assert [runs[score]["status"] for score in (0, 2)] == ["SUCCEEDED", "SUCCEEDED"]
     assert _ran(json.loads(runs[0]["output"])) == {"O1", "O2"}
     assert _ran(json.loads(runs[2]["output"])) == {"T1", "T2"}
