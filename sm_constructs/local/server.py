@@ -14,7 +14,9 @@ turned on, and installs, as plug-ins rather than changes to moto:
   (:mod:`~sm_constructs.local.aws.sagemaker_search`: every filter, sort order and limit), which step
   caching looks jobs up with, ``$$.Execution.StartTime`` as the ISO 8601 text AWS gives, and
   indefinite JSONPaths (wildcards, filters) that always give a list, as on AWS, JSONata states
-  (:mod:`~sm_constructs.local.aws.stepfunctions_jsonata`), and ``GetExecutionHistory`` in pages,
+  (:mod:`~sm_constructs.local.aws.stepfunctions_jsonata`), intrinsic functions' escaped characters
+  (``\\{`` in a ``States.Format`` template: :mod:`~sm_constructs.local.aws.stepfunctions_intrinsics`),
+  and ``GetExecutionHistory`` in pages,
   newest first when asked (:mod:`~sm_constructs.local.aws.stepfunctions_history`);
 * SageMaker monitoring schedules, control plane only: created, updated and described with
   SageMaker's checks, never executed (:mod:`~sm_constructs.local.aws.sagemaker_monitoring`);
@@ -428,6 +430,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         sagemaker_studio,
         stepfunctions_accounts,
         stepfunctions_history,
+        stepfunctions_intrinsics,
         stepfunctions_jsonata,
         stepfunctions_reuse,
     )
@@ -462,6 +465,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
     _install_context_start_time()
     _install_indefinite_paths()
     stepfunctions_jsonata.install()
+    stepfunctions_intrinsics.install()
     cloudformation.install()
     awslambda.install(endpoint_url, workdir)
     ec2.install()
