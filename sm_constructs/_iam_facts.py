@@ -342,6 +342,8 @@ CREATE_GRANT_DENY_CONDITIONS: dict[str, dict[str, str]] = {
 #: (CreateModel with ``Containers[].ModelPackageName``): SM-PERMS DescribeModelPackage, on
 #: ``model-package/<group>/*``.
 DESCRIBE_MODEL_PACKAGE_ACTIONS = ("sagemaker:DescribeModelPackage",)
+#: Reading a group (DescribeModelPackageGroup): SM-PERMS, on the ``model-package-group`` resource.
+DESCRIBE_MODEL_PACKAGE_GROUP_ACTIONS = ("sagemaker:DescribeModelPackageGroup",)
 #: Recording a result on a version (``aws-sdk:sagemaker:updateModelPackage`` with
 #: ``CustomerMetadataProperties``): Service Authorization Reference for SageMaker, UpdateModelPackage on
 #: ``model-package/<group>/*``.

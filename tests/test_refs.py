@@ -309,12 +309,24 @@ def test_imported_group_grant_read():
     reader = iam.Role(stack, "Reader", assumed_by=iam.AccountRootPrincipal())
     grant = ModelPackageGroup.from_group_name(stack, "Group", "churn").grant_read(reader)
     assert grant.success
+    template = template_of(stack)
     assert_allows(
-        template_of(stack),
-        ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup", "sagemaker:ListModelPackages"],
+        template,
+        ["sagemaker:DescribeModelPackage", "sagemaker:DescribeModelPackageGroup"],
         [_arn("model-package-group/churn"), _arn("model-package/churn/*")],
         policy_type="AWS::IAM::Policy",
     )
+    # ListModelPackages has no resource type (SM-PERMS; the emulator's IAM call table checks it on "*"):
+    # scoped to the group's ARNs it would allow nothing
+    assert_allows(template, ["sagemaker:ListModelPackages"], "*", policy_type="AWS::IAM::Policy")
+    scoped_listing = [
+        s
+        for p in template.find_resources("AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "sagemaker:ListModelPackages" in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        and s["Resource"] != "*"
+    ]
+    assert scoped_listing == []
 
 
 def test_model_role_other_than_the_training_role_may_pull_the_training_image():

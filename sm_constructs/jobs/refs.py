@@ -17,7 +17,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from .._iam_facts import DESCRIBE_MODEL_PACKAGE_ACTIONS
+from .._iam_facts import (
+    ANY_RESOURCE,
+    DESCRIBE_MODEL_PACKAGE_ACTIONS,
+    DESCRIBE_MODEL_PACKAGE_GROUP_ACTIONS,
+    LIST_MODEL_PACKAGES_ACTIONS,
+)
 from .._memo import statement
 from .._validation import WHAT_TO_PASS, Problems, arn_resource_name, check_value, is_token, looks_like_jsonpath, typed
 from ..network import reach_service
@@ -327,17 +332,18 @@ class ModelPackageGroupReference:
 
     @typed
     def grant_read(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Describe and list the group's versions (e.g. for an approval dashboard or a notebook): the
-        group ARN and ``model-package/<group>/*``."""
-        return iam.Grant.add_to_principal(
+        """Describe the group and its versions (the group ARN and ``model-package/<group>/*``) and list the
+        versions (e.g. for an approval dashboard or a notebook). ``sagemaker:ListModelPackages`` takes no
+        resource ARN, so it is granted on ``*``, which cdk-nag reports as ``AwsSolutions-IAM5[Resource::*]``."""
+        described = iam.Grant.add_to_principal(
             grantee=grantee,
-            actions=[
-                "sagemaker:DescribeModelPackageGroup",
-                "sagemaker:DescribeModelPackage",
-                "sagemaker:ListModelPackages",
-            ],
+            actions=[*DESCRIBE_MODEL_PACKAGE_GROUP_ACTIONS, *DESCRIBE_MODEL_PACKAGE_ACTIONS],
             resource_arns=[self.group_arn, group_versions_arn(self, self)],  # type: ignore[arg-type]
         )
+        listed = iam.Grant.add_to_principal(
+            grantee=grantee, actions=list(LIST_MODEL_PACKAGES_ACTIONS), resource_arns=[ANY_RESOURCE]
+        )
+        return described.combine(listed)
 
 
 class ImportedModelPackageGroup(ModelPackageGroupReference, Construct):
