@@ -34,15 +34,17 @@ from ._events import APPROVAL_EVENT
 from ._flags import pin_feature_flags
 from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import (
+    ENDPOINT,
     EVENTS_PRINCIPAL,
     INVOKE_ENDPOINT_ACTIONS,
     LIST_EXECUTIONS_ACTIONS,
+    MONITORING_SCHEDULE,
     UPDATE_MODEL_PACKAGE_ACTIONS,
 )
 from ._kms import STACK_JOB_KEY, StackJobKey
 from ._memo import aws, statement
 from ._sfn_errors import SDK_THROTTLING_ERROR
-from ._validation import Problems, check_state_machine_name, service_shapes, typed
+from ._validation import Problems, check_state_machine_name, typed
 from ._workflow import NotifiedWorkflow
 from .jobs._base import SageMakerDefinition, SageMakerTask, add_default_retry
 from .jobs._common import NetworkConfig
@@ -60,11 +62,6 @@ from .jobs.refs import IModelPackageGroup, IModelRef, describe_versions_statemen
 from .jobs.registry import ModelPackageVersion
 from .lineage import RunLineage, acknowledge_lineage, lineage_prefix, lineage_step
 from .release import SMOKE_TEST_KEY, SmokeTest
-
-#: SageMaker's name limits, from botocore's model (CreateEndpoint's EndpointName, CreateMonitoringSchedule's
-#: MonitoringScheduleName).
-_ENDPOINT_NAME_MAX: int = service_shapes("sagemaker")["shapes"]["EndpointName"]["max"]
-_SCHEDULE_NAME_MAX: int = service_shapes("sagemaker")["shapes"]["MonitoringScheduleName"]["max"]
 
 __all__ = ["APPROVAL_EVENT", "ModelDeployment"]
 
@@ -242,7 +239,7 @@ class ModelDeployment(NotifiedWorkflow):
                 problems.add("required_metadata", key, "keys are read as JSONPath fields: letters, digits and '_' only")
         if smoke_test is not None and async_inference is not None:
             problems.conflict(["smoke_test", "async_inference"], "the smoke test invokes a real-time endpoint")
-        problems.name("endpoint_name", endpoint_name, max_len=_ENDPOINT_NAME_MAX, what="endpoint name")
+        problems.name("endpoint_name", endpoint_name, max_len=ENDPOINT.name_max, what="endpoint name")
         state_machine_name = state_machine_name or f"{endpoint_name}-deployment"
         check_state_machine_name(problems, "state_machine_name", state_machine_name)
         if monitoring is not None:
@@ -676,7 +673,10 @@ def _check_monitoring(
         problems.conflict(["monitoring", "async_inference"], "data-quality monitoring here covers real-time endpoints")
     if monitoring.schedule_name is not None:
         problems.name(
-            "monitoring.schedule_name", monitoring.schedule_name, max_len=_SCHEDULE_NAME_MAX, what="schedule name"
+            "monitoring.schedule_name",
+            monitoring.schedule_name,
+            max_len=MONITORING_SCHEDULE.name_max,
+            what="schedule name",
         )
     problems.one_of("monitoring.frequency", monitoring.frequency, ("hourly", "daily"))
     ids = [_alarm_id(f) for f in monitoring.alarm_features]
@@ -684,12 +684,12 @@ def _check_monitoring(
         problems.add("monitoring.alarm_features", feature, "features must be distinct (one alarm each)")
     if not monitoring.drift_threshold > 0:
         problems.add("monitoring.drift_threshold", monitoring.drift_threshold, "must be above 0")
-    if monitoring.schedule_name is None and len(endpoint_name) > _SCHEDULE_NAME_MAX - len("-data-quality"):
+    if monitoring.schedule_name is None and len(endpoint_name) > MONITORING_SCHEDULE.name_max - len("-data-quality"):
         problems.add(
             "monitoring.schedule_name",
             None,
-            f"the default '<endpoint name>-data-quality' exceeds {_SCHEDULE_NAME_MAX} chars with endpoint_name "
-            f"'{endpoint_name}': give one",
+            f"the default '<endpoint name>-data-quality' exceeds {MONITORING_SCHEDULE.name_max} chars "
+            f"with endpoint_name '{endpoint_name}': give one",
         )
 
 

@@ -14,7 +14,17 @@ import pytest
 from asl_eval import moto_step_functions
 from aws_cdk import aws_stepfunctions as sfn
 
-from sm_constructs._iam_facts import ENDPOINT_CONFIG, MODEL, PROCESSING, TRAINING, TRANSFORM, TUNING
+from sm_constructs._iam_facts import (
+    DATA_QUALITY_JOB_DEFINITION,
+    ENDPOINT,
+    ENDPOINT_CONFIG,
+    MODEL,
+    MONITORING_SCHEDULE,
+    PROCESSING,
+    TRAINING,
+    TRANSFORM,
+    TUNING,
+)
 from sm_constructs._service_model import service_model
 from sm_constructs.jobs import RUN_SUFFIX_CHARS, run_unique_name
 
@@ -22,6 +32,8 @@ pytestmark = pytest.mark.xdist_group("reference-app")  # conftest's reference_ap
 
 _MODEL = service_model("sagemaker")
 APIS = [PROCESSING, TRAINING, TUNING, TRANSFORM, MODEL, ENDPOINT_CONFIG]
+#: The resource kinds whose names synth checks against ``name_max`` (APIS also name per run).
+NAMED = [*APIS, ENDPOINT, DATA_QUALITY_JOB_DEFINITION, MONITORING_SCHEDULE]
 
 
 def _name_rule(api):
@@ -57,6 +69,13 @@ def evaluated_names():
             assert described["status"] == "SUCCEEDED", described
             results[name] = json.loads(described["output"])
     return results
+
+
+@pytest.mark.parametrize("api", NAMED, ids=lambda a: a.operation)
+def test_every_name_limit_in_the_facts_is_botocore_s(api):
+    """``name_max`` is what synth-time checks read for every resource kind (jobs, models, endpoints,
+    monitoring schedules ...): each row agrees with the service model."""
+    assert api.name_max == _name_rule(api)[0]
 
 
 def test_all_execution_name_lengths_were_run(evaluated_names):
