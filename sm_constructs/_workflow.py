@@ -73,7 +73,11 @@ class NotifiedWorkflow(ExecutionMetrics, Construct):
 
     def _named_failure(self, state_id: str, step: str) -> sfn.Pass:
         """``state_id``: a failure of ``step``, named in the run's error (``$.error``: ``Error``, ``Cause``,
-        ``Step``), then the run's lineage (once :meth:`_record_failures` built it) or the failure path."""
+        ``Step``), then the run's lineage (once :meth:`_record_failures` built it) or the failure path.
+        Made once: a second call with the same ``state_id`` returns the first's state."""
+        existing = self.node.try_find_child(state_id)
+        if isinstance(existing, sfn.Pass):
+            return existing
         named = sfn.Pass(
             self,
             state_id,

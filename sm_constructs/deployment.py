@@ -198,7 +198,6 @@ class ModelDeployment(NotifiedWorkflow):
         self._record_lineage = lineage
         #: the catches before the run's lineage, each naming its step (``<step>Error``), until it is built
         self._unrecorded = [] if lineage else None
-        self._failures: dict[str, sfn.Pass] = {}
         chain = self._build_workflow(state_machine_name, required_metadata=required_metadata, smoke_test=smoke_test)
         seconds = 3600 + int((max_wait or Duration.hours(1)).to_seconds())
         if self.batch_transform is not None and self.batch_transform.default_timeout() is not None:
@@ -582,9 +581,7 @@ class ModelDeployment(NotifiedWorkflow):
         the run failed at; after it (or without lineage), at once."""
         target: sfn.IChainable = self._failure
         if self._unrecorded is not None:
-            if step not in self._failures:
-                self._failures[step] = self._named_failure(f"{step}Error", step)
-            target = self._failures[step]
+            target = self._named_failure(f"{step}Error", step)
         state.add_catch(target, errors=["States.ALL"], result_path="$.error")
 
     def _retry_then_catch(self, task: SageMakerTask, *errors: str, step: str) -> None:
