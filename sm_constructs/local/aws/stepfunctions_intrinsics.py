@@ -25,12 +25,15 @@ from .. import patches
 
 __all__ = ["format_template", "install"]
 
+#: The characters a backslash makes stand for themselves in an intrinsic function's string (see above).
+_RESERVED = "'{}\\"
+
 
 def _unescape(text: str) -> str:
     """A string literal's value: each reserved character after a backslash stands for itself."""
     out, i = [], 0
     while i < len(text):
-        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in "'{}\\":
+        if text[i] == "\\" and i + 1 < len(text) and text[i + 1] in _RESERVED:
             i += 1
         out.append(text[i])
         i += 1
@@ -42,7 +45,7 @@ def format_template(template: str, values: list[str]) -> str:
     out, i, at = [], 0, 0
     while i < len(template):
         c = template[i]
-        if c == "\\" and i + 1 < len(template) and template[i + 1] in "'{}\\":
+        if c == "\\" and i + 1 < len(template) and template[i + 1] in _RESERVED:
             out.append(template[i + 1])
             i += 2
             continue
