@@ -18,6 +18,8 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from ._paging import offset_page
+
 __all__ = ["answer_with", "page", "request_members", "request_time", "timestamp"]
 
 _Item = TypeVar("_Item")
@@ -73,11 +75,8 @@ def answer_with(respond: Callable[[Any, dict[str, Any]], dict[str, Any]]) -> Cal
 def page(items: Sequence[_Item], params: dict[str, Any]) -> tuple[list[_Item], dict[str, str]]:
     """The page of ``items`` the request's ``NextToken`` and ``MaxResults`` name, and ``{"NextToken": ...}``
     for the next one while items are left (else ``{}``), to merge into the response."""
-    token = params.get("NextToken") or "0"
-    if not str(token).isdigit():
-        from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.exceptions import ValidationError
 
-        raise ValidationError(message=f"Invalid pagination token {token!r}.")
-    start = int(token)
-    end = start + int(params.get("MaxResults") or DEFAULT_PAGE_SIZE)
-    return list(items[start:end]), ({"NextToken": str(end)} if end < len(items) else {})
+    size = int(params.get("MaxResults") or DEFAULT_PAGE_SIZE)
+    found, after = offset_page(items, params.get("NextToken") or None, size, lambda why: ValidationError(message=why))
+    return found, ({"NextToken": after} if after is not None else {})

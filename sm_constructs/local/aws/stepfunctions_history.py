@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import patches
+from .._paging import offset_page
 
 __all__ = ["DEFAULT_PAGE_SIZE", "install"]
 
@@ -40,16 +41,12 @@ def page(events: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]
     """The response to a ``GetExecutionHistory`` request (``params``) over the whole history ``events``."""
     from moto.stepfunctions.exceptions import InvalidToken
 
-    token = params.get("nextToken")
-    if token is not None and not str(token).isdigit():
-        raise InvalidToken(f"{token!r} is not a token this service returned")
-    start = int(token or 0)
-    size = int(params.get("maxResults") or DEFAULT_PAGE_SIZE)
     ordered = events[::-1] if params.get("reverseOrder") else events
-    found = ordered[start : start + size]
+    size = int(params.get("maxResults") or DEFAULT_PAGE_SIZE)
+    found, after = offset_page(ordered, params.get("nextToken"), size, InvalidToken)
     if params.get("includeExecutionData") is False:
         found = [_without_data(event) for event in found]
-    return {"events": found} | ({"nextToken": str(start + size)} if start + size < len(ordered) else {})
+    return {"events": found} | ({"nextToken": after} if after is not None else {})
 
 
 def install() -> None:
