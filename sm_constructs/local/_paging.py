@@ -18,6 +18,6 @@ def offset_page(
     when no item is left); a token that is not one raises ``refuse(<why>)``."""
     if token is not None and not str(token).isdigit():
         raise refuse(f"Invalid pagination token {token!r}.")
-    start = int(token or 0)
+    start = int(str(token)) if token is not None else 0
     end = start + size
     return list(items[start:end]), (str(end) if end < len(items) else None)
