@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from asl_eval import run_states
+from asl_eval import lineage_plan, run_states
 from aws_cdk import Aws, Stack, Validations
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -121,8 +121,6 @@ def test_the_condition_picks_a_branch_and_each_branch_registers_then_releases(as
 def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
     """The lineage plan (a JSONata state, evaluated here as the emulator does) lists the steps of both
     branches and keeps those whose results the run has: B's branch ran, A's did not."""
-    from sm_constructs.local.aws.stepfunctions_jsonata import evaluate
-
     arn = "arn:aws:sagemaker:us-east-1:1"
     ran = {
         f"{kind}{c}": {"ProcessingJobArn": f"{arn}:processing-job/{kind}-{c}", "Outputs": []}
@@ -133,9 +131,8 @@ def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
     ran["RegisterB"] = {"ModelPackageArn": f"{arn}:model-package/graph-candidates/1"}
     ran["ScoreB"] = {"TransformJobArn": f"{arn}:transform-job/score-b", "OutputPath": "s3://b/scores/"}
     state = {"lineage": {"run": "r"}, "input": {"inputDataUri": "s3://b/raw/"}, "steps": ran}
-    output = asl["States"]["LineagePlan"]["Output"].removeprefix("{%").removesuffix("%}")
-    bound = json.dumps({"input": state, "context": {"Execution": {"Name": "graph-1"}}})
-    plan = evaluate(f"($states := {bound}; {output})")["lineage"]["plan"]
+    output = asl["States"]["LineagePlan"]["Output"]
+    plan = lineage_plan(asl, state)
     names = [a["name"] for a in plan["actions"]]
     assert {"r-registerb", "r-scoreb"} <= set(names) and not {"r-registera", "r-scorea"} & set(names)
     assert len(names) == 8 and "RegisterA" in output and "ScoreA" in output
@@ -145,8 +142,7 @@ def test_the_lineage_records_the_steps_of_the_branch_that_ran(asl):
     cause = json.dumps({"TrainingJobArn": f"{arn}:training-job/t-a", "TrainingJobStatus": "Failed"})
     failed = {**state, "steps": {}, "error": {"Error": "States.TaskFailed", "Cause": f"TrainA failed: {cause}"}}
     failed["error"]["Step"] = PARALLEL
-    bound = json.dumps({"input": failed, "context": {"Execution": {"Name": "graph-1"}}})
-    plan = evaluate(f"($states := {bound}; {output})")["lineage"]["plan"]
+    plan = lineage_plan(asl, failed)
     assert [(a["name"], a["status"], a["source"]) for a in plan["actions"]] == [
         ("r-traina", "Failed", f"{arn}:training-job/t-a")
     ]

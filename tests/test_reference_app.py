@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from asl_eval import lineage_plan
 from aws_cdk.assertions import Match, Template
 from sfn_requests import assert_all_requests_valid, iter_states, state_machines
 from support import cfn_lint
@@ -228,17 +229,6 @@ def test_pinned_flags_are_aws_cdk_lib_s_recommended_values():
     assert {flag: recommended[flag] for flag in PINNED_FLAGS} == PINNED_FLAGS
 
 
-def _lineage_plan(asl, state):
-    """The lineage plan the ``LineagePlan`` JSONata state computes for a run whose state is ``state``
-    (evaluated as Step Functions binds ``$states``: jsonata-python, the emulator's evaluator)."""
-    from sm_constructs.local.aws.stepfunctions_jsonata import evaluate
-
-    output = asl["States"]["LineagePlan"]["Output"].removeprefix("{%").removesuffix("%}")
-    context = {"Execution": {"Id": "arn:aws:states:us-east-1:1:execution:m:run-1", "Name": "run-1"}}
-    bound = json.dumps({"input": state, "context": context})
-    return evaluate(f"($states := {bound}; {output})")["lineage"]["plan"]
-
-
 _ARN = "arn:aws:sagemaker:us-east-1:1"
 _RAN = {
     "Preprocess": {"ProcessingJobArn": f"{_ARN}:processing-job/p", "Outputs": [f"s3://b/out/{i}/" for i in range(4)]},
@@ -256,7 +246,7 @@ def _edges(plan, step):
 def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_registers(pipeline):
     run = {"lineage": {"run": "r"}, "input": {"inputDataUri": "s3://b/raw/"}, "steps": _RAN}
     fingerprinted = {**run, "cache": {"Preprocess": {"data": [{"uri": "s3://b/raw/", "fingerprint": "5f0c"}]}}}
-    plan = _lineage_plan(pipeline, fingerprinted)
+    plan = lineage_plan(pipeline, fingerprinted)
     assert [(a["type"], a["source"], a["name"], a["status"]) for a in plan["actions"]] == [
         ("ProcessingJob", _RAN["Preprocess"]["ProcessingJobArn"], "r-preprocess", "Completed"),
         ("ProcessingJob", _RAN["Baseline"]["ProcessingJobArn"], "r-baseline", "Completed"),
@@ -266,7 +256,7 @@ def test_lineage_records_each_step_its_data_with_versions_and_the_version_it_reg
     ]
     # the raw data with the fingerprint its cache lookup listed, when it did (else the plain URI)
     assert ("ContributedTo", "DataSet", "s3://b/raw/#sha256=5f0c") in _edges(plan, 0)
-    assert ("ContributedTo", "DataSet", "s3://b/raw/") in _edges(_lineage_plan(pipeline, run), 0)
+    assert ("ContributedTo", "DataSet", "s3://b/raw/") in _edges(lineage_plan(pipeline, run), 0)
     assert {("ContributedTo", "Image", "xgboost"), ("Produced", "Model", "s3://b/m.tar.gz")} <= _edges(plan, 2)
     assert _edges(plan, 4) == {
         ("ContributedTo", "Model", "s3://b/m.tar.gz"),
@@ -310,7 +300,7 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
         "steps": {k: _RAN[k] for k in ("Preprocess", "Baseline")},
         "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "Train"},
     }
-    plan = _lineage_plan(pipeline, failed)
+    plan = lineage_plan(pipeline, failed)
     assert plan["properties"] == {
         "ExecutionName": "run-1",
         "Outcome": "Failed",
@@ -329,7 +319,7 @@ def test_a_failed_run_records_its_lineage_then_notifies_with_its_own_error(pipel
     }
     # a cause that is not a job's description (a refused request): the job is not recorded
     refused = {**failed, "error": {"Error": "SageMaker.ValidationException", "Cause": "bad request", "Step": "Train"}}
-    assert [a["name"] for a in _lineage_plan(pipeline, refused)["actions"]] == ["r-preprocess", "r-baseline"]
+    assert [a["name"] for a in lineage_plan(pipeline, refused)["actions"]] == ["r-preprocess", "r-baseline"]
 
 
 def test_a_run_the_gate_rejected_records_its_lineage_and_manifest_then_fails_unnotified(pipeline):
@@ -374,7 +364,7 @@ def test_a_run_the_gate_rejected_records_its_lineage_and_manifest_then_fails_unn
             "Rejected": True,
         },
     }
-    plan = _lineage_plan(pipeline, rejected)
+    plan = lineage_plan(pipeline, rejected)
     assert [(a["name"], a["status"]) for a in plan["actions"]] == [
         (f"r-{step}", "Completed") for step in ("preprocess", "baseline", "train", "evaluate")
     ]
@@ -394,7 +384,7 @@ def test_a_run_the_gate_rejected_records_its_lineage_and_manifest_then_fails_unn
     assert states["LineageRun"]["Parameters"]["Properties.$"] == "$.lineage.plan.properties"
     assert states["Manifest"]["Parameters"]["outcome.$"] == "$.lineage.plan.outcome"
     # a successful run's
-    succeeded = _lineage_plan(pipeline, {"lineage": {"run": "r"}, "input": rejected["input"], "steps": _RAN})
+    succeeded = lineage_plan(pipeline, {"lineage": {"run": "r"}, "input": rejected["input"], "steps": _RAN})
     assert succeeded["outcome"] == {"status": "Succeeded"} and succeeded["properties"]["Outcome"] == "Succeeded"
 
 
@@ -409,7 +399,7 @@ def test_a_tuning_step_records_the_tuning_job_and_its_best_training_job(template
         "ModelArtifacts": "s3://b/models/tune-003/output/model.tar.gz",
         "Image": "xgboost",
     }
-    plan = _lineage_plan(asl, {"lineage": {"run": "r"}, "input": {}, "steps": {"Tune": tuned}})
+    plan = lineage_plan(asl, {"lineage": {"run": "r"}, "input": {}, "steps": {"Tune": tuned}})
     assert [(a["type"], a["source"]) for a in plan["actions"]] == [
         ("HyperParameterTuningJob", tuned["HyperParameterTuningJobArn"]),
         ("TrainingJob", tuned["BestTrainingJobArn"]),
@@ -429,7 +419,7 @@ def test_lineage_deployment_records_the_endpoint_and_the_batch_transform(templat
             "BatchTransform": {"TransformJobArn": f"{_ARN}:transform-job/t", "OutputPath": "s3://b/scores/"},
         },
     }
-    plan = _lineage_plan(asl, state)
+    plan = lineage_plan(asl, state)
     assert [a["type"] for a in plan["actions"]] == ["ModelDeployment", "TransformJob"]
     assert ("ContributedTo", "ModelPackage", version) in _edges(plan, 0) & _edges(plan, 1)
     assert plan["properties"]["Outcome"] == "Succeeded"
@@ -455,7 +445,7 @@ def test_a_failed_deployment_records_what_ran_and_the_step_it_failed_at(template
         "steps": {"Deploy": {"Busy": {"Count": 0}}},
         "error": {"Error": "States.TaskFailed", "Cause": cause, "Step": "BatchTransform"},
     }
-    plan = _lineage_plan(asl, state)
+    plan = lineage_plan(asl, state)
     source = plan["actions"][0]["source"]
     assert source.endswith(":endpoint/sm-constructs-churn"), source
     assert [(a["type"], a["status"], a["source"]) for a in plan["actions"]] == [
@@ -475,9 +465,9 @@ def test_a_failed_deployment_records_what_ran_and_the_step_it_failed_at(template
     # the endpoint that failed (its step's Fail state, or a task of it: the Parallel state's catch keeps its
     # input only, without $.steps.Deploy): its action Failed, by the endpoint's ARN
     failed = {**state, "steps": {}, "error": {"Error": "EndpointDeploymentRolledBack", "Cause": "x", "Step": "Deploy"}}
-    (endpoint,) = _lineage_plan(asl, failed)["actions"]
+    (endpoint,) = lineage_plan(asl, failed)["actions"]
     assert (endpoint["type"], endpoint["status"], endpoint["source"]) == ("ModelDeployment", "Failed", source)
-    assert _edges(_lineage_plan(asl, failed), 0) == {("ContributedTo", "ModelPackage", version)}
+    assert _edges(lineage_plan(asl, failed), 0) == {("ContributedTo", "ModelPackage", version)}
 
 
 def test_lineage_iam_is_scoped_to_the_workflow_s_names(template):
