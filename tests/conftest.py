@@ -172,7 +172,37 @@ def venv(tmp_path_factory) -> Path:
             # (about 25 s of CPU, and 1 GB more of uv's cache, every run). A cache without them: online.
             if _uv_run(*install, "--offline", cwd=_ROOT).returncode != 0:
                 _uv(*install, cwd=_ROOT)
+            _share_bytecode(out / "venv")
     return out / "venv"
+
+
+def _share_bytecode(venv: Path) -> None:
+    """Lets the wheel's venv read and write the bytecode this venv's packages compile to.
+
+    Both venvs install the locked packages as hard links to the same files of uv's cache (same inode, so
+    the same modification time and size, which a ``.pyc`` records and Python checks before it uses one).
+    With one ``PYTHONPYCACHEPREFIX`` (``make``), bytecode is kept by source path, so every module the
+    wheel's emulators, jobs and synths import was compiled a second time, under the venv's path: about
+    6 s of CPU for the emulator's and the jobs' imports alone. Python fixes each code object's file name to
+    the path it was imported from (``importlib``'s ``_fix_co_filename``), so tracebacks still name the
+    wheel venv's files; a package whose files differ (the wheel's own ``sm_constructs``, absent from this
+    venv's site-packages) fails the check and is compiled again, as before.
+    """
+    prefix = sys.pycache_prefix
+    if not prefix:
+        return
+    import importlib.util
+    import sysconfig
+
+    def cache_dir(site: str) -> Path:
+        return Path(importlib.util.cache_from_source(str(Path(site, "x.py")))).parent
+
+    ours = cache_dir(sysconfig.get_paths()["purelib"])
+    (theirs,) = {cache_dir(p) for p in venv.glob("lib/python*/site-packages")}
+    ours.mkdir(parents=True, exist_ok=True)
+    theirs.parent.mkdir(parents=True, exist_ok=True)
+    if not theirs.exists():
+        theirs.symlink_to(ours, target_is_directory=True)
 
 
 @pytest.fixture(scope="session")

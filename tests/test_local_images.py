@@ -81,6 +81,7 @@ def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
     )
     assert argv[0].endswith("pyspark/bin/spark-submit")
     assert argv[1:4] == ["--master", "local[*]", "--conf"]
+    assert f"spark.sql.shuffle.partitions={2 * (os.cpu_count() or 1)}" in argv  # speed only (spark.py)
     assert argv[-5:] == ["--py-files", "/x/lib.zip", "/x/app.py", "--n", "1"]
     assert env["PYSPARK_PYTHON"] == sys.executable and Path(env["JAVA_HOME"], "bin", "java").exists()
 
