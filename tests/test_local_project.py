@@ -23,7 +23,7 @@ from sm_constructs.local.cli.demo import LocalSession, health
 from sm_constructs.local.cli.processes import alive, emulator_processes
 from sm_constructs.local.cli.project import LocalProject, with_defaults
 from sm_constructs.local.cli.project import _digest as project_digest
-from sm_constructs.local.cli.toolchain import NODE_MAJOR, find_cdk, find_node
+from sm_constructs.local.cli.toolchain import NODE_MAJOR, cdk_path, compile_cache, find_cdk, find_node
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("local-project")
@@ -88,6 +88,26 @@ def test_a_node_of_the_tested_major_is_preferred(tmp_path, monkeypatch):
     assert find_node(tmp_path / "app") == (str(ROOT / "node_modules" / ".bin" / "node"), NODE_MAJOR)
     monkeypatch.setenv("PATH", str(old.parent))  # only an old one: it is used (and cdk_path says so)
     assert find_node(tmp_path / "app") == (str(old), 18)
+
+
+def test_the_cdk_cli_keeps_its_compiled_code_in_the_users_cache(tmp_path, monkeypatch):
+    """Node.js writes the CLI's compiled modules where ``compile_cache`` says, and a user's own setting wins."""
+    monkeypatch.delenv("NODE_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    env = compile_cache()
+    assert env == {"NODE_COMPILE_CACHE": str(tmp_path / "sm-constructs" / "node-compile-cache")}
+    done = subprocess.run(
+        [*find_cdk(ROOT), "--version"],
+        env={**os.environ, "PATH": cdk_path(ROOT, say=lambda _: None), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert any(Path(env["NODE_COMPILE_CACHE"]).rglob("*")), "Node.js wrote no compile cache"
+    monkeypatch.setenv("NODE_COMPILE_CACHE", str(tmp_path / "mine"))
+    assert compile_cache() == {}
 
 
 def test_a_stale_record_is_said_and_removed(tmp_path, capsys):

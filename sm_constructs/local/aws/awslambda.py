@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import patches
+from .._cache import cache_root
 
 __all__ = ["FunctionUnavailable", "Invocation", "LambdaRuntime", "install"]
 
@@ -119,10 +120,6 @@ def _inline_zip(code: str, runtime: str | None) -> str:
     return base64.b64encode(data).decode()
 
 
-def _cache_root() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sm-constructs"
-
-
 class NodeSdk:
     """The AWS SDK for JavaScript v3 clients that Lambda's Node.js runtimes provide, installed once with npm."""
 
@@ -130,7 +127,7 @@ class NodeSdk:
 
     def __init__(self, say: Any = None) -> None:
         lock_text = (RUNTIME_DIR / "package-lock.json").read_bytes()
-        self.home = _cache_root() / "lambda-nodejs-sdk" / hashlib.sha256(lock_text).hexdigest()[:16]
+        self.home = cache_root() / "lambda-nodejs-sdk" / hashlib.sha256(lock_text).hexdigest()[:16]
         self._say = say or (lambda message: print(message, file=sys.stderr, flush=True))
 
     @property

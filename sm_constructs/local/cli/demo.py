@@ -21,7 +21,7 @@ from typing import Any
 
 from .._net import free_port
 from ..server import ACCOUNT_ID, HEALTH_PATH, SERVICE, Emulator
-from .toolchain import ROOT, cdk_path, find_cdk
+from .toolchain import ROOT, cdk_path, compile_cache, find_cdk
 
 REGION = "us-east-1"
 STACK = "SmConstructsReference"
@@ -179,7 +179,7 @@ def stop_server(proc: subprocess.Popen[str]) -> None:
 def _cdk_command(*args: str) -> tuple[list[str], dict[str, str]]:
     path = cdk_path(ROOT)  # the pinned Node.js first, then this interpreter (the app's `python`)
     command = find_cdk(ROOT)
-    return [*command, *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path}
+    return [*command, *args, "--no-notices", "--no-version-reporting", "--ci"], {"PATH": path, **compile_cache()}
 
 
 def cdk(env: dict[str, str], *args: str, log: Path, cwd: Path = ROOT) -> None:

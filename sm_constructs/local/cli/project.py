@@ -45,7 +45,7 @@ from .._net import free_port
 from ..server import ACCOUNT_ID, HEALTH_PATH, TIME_SCALE_PATH
 from .demo import ROOT, LocalSession, emulator_env, health, start_server
 from .processes import is_emulator_server, stop_all
-from .toolchain import cdk_cli_version, cdk_path, find_cdk, find_node
+from .toolchain import cdk_cli_version, cdk_path, compile_cache, find_cdk, find_node
 
 __all__ = [
     "LocalProject",
@@ -348,6 +348,7 @@ class LocalProject:
             **self.env(url),
             "PATH": self._path,
             "CDK_DOCKER": str(shim_command(self.workdir)),
+            **compile_cache(),
         }
         print(f"$ {shlex.join(command)}", flush=True)
         done = subprocess.run(command, cwd=cwd or self.app_dir, env=env)
