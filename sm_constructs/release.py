@@ -49,7 +49,8 @@ from ._iam import ManagedPolicyRole, service_of_this_account
 from ._iam_facts import EVENTS_PRINCIPAL
 from ._nag import acknowledge, flatten_cfn_reference, iam5
 from ._validation import Problems, typed
-from .jobs.refs import IModelPackageGroup
+from .jobs._task import sagemaker_arn
+from .jobs.refs import IModelPackageGroup, group_versions_arn
 from .jobs.registry import ModelPackageGroup
 from .storage import DataPrefix, MlDataBucket
 
@@ -217,12 +218,9 @@ class ReleaseSource(Construct):
         self.accounts = accounts
         stack = Stack.of(self)
         targets = [env.account for env in accounts.targets.values()]
-        group_arn = stack.format_arn(
-            service="sagemaker", resource="model-package-group", resource_name=group.group_name
-        )
-        versions_arn = stack.format_arn(
-            service="sagemaker", resource="model-package", resource_name=f"{group.group_name}/*"
-        )
+        # from the name, not the group's ARN attribute: the policy is a property of the group itself
+        group_arn = sagemaker_arn(self, "model-package-group", group.group_name)
+        versions_arn = group_versions_arn(self, group)
         #: The group's resource policy, as rendered into ``ModelPackageGroupPolicy``.
         self.group_policy = iam.PolicyDocument(
             statements=[

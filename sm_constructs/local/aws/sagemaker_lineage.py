@@ -247,13 +247,14 @@ def install() -> None:
         with _LOCK:
             context = _by_name_or_arn(self, "context", params["ContextName"])
             properties = dict(context.get("Properties") or {})
-            absent = [k for k in params.get("PropertiesToRemove") or [] if k not in properties]
+            to_remove = params.get("PropertiesToRemove") or []
+            absent = [k for k in to_remove if k not in properties]
             if absent:
                 raise ValidationError(
                     message=f"Context {params['ContextName']} has no properties {absent} to remove (PropertiesToRemove)"
                 )
             properties.update(params.get("Properties") or {})
-            for key in params.get("PropertiesToRemove") or []:
+            for key in to_remove:
                 properties.pop(key, None)
             context["Properties"] = properties
             if "Description" in params:
