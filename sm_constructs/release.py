@@ -216,7 +216,6 @@ class ReleaseSource(Construct):
         super().__init__(scope, id)
         pin_feature_flags(self)
         self.accounts = accounts
-        stack = Stack.of(self)
         targets = [env.account for env in accounts.targets.values()]
         # from the name, not the group's ARN attribute: the policy is a property of the group itself
         group_arn = sagemaker_arn(self, "model-package-group", group.group_name)
