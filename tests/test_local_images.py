@@ -1,5 +1,6 @@
 """Image assets without a Docker engine: what runs here and what fails, saying why."""
 
+import json
 import os
 import subprocess
 import sys
@@ -67,7 +68,7 @@ def test_unknown_docker_commands_fail(tmp_path):
 def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
     from sm_constructs.local.jobs.spark import spark_command
 
-    argv, env = spark_command(
+    argv, env, _ = spark_command(
         [
             "smspark-submit",
             "--py-files",
@@ -84,6 +85,24 @@ def test_smspark_submit_becomes_a_local_spark_submit(monkeypatch):
     assert f"spark.sql.shuffle.partitions={2 * (os.cpu_count() or 1)}" in argv  # speed only (spark.py)
     assert argv[-5:] == ["--py-files", "/x/lib.zip", "/x/app.py", "--n", "1"]
     assert env["PYSPARK_PYTHON"] == sys.executable and Path(env["JAVA_HOME"], "bin", "java").exists()
+
+
+def test_a_spark_configuration_the_image_refuses_fails_with_its_message(tmp_path):
+    from sm_constructs.local.jobs.spark import CONFIGURATION, SparkConfigurationError, spark_command
+
+    conf = tmp_path / "opt_ml" / CONFIGURATION
+    conf.parent.mkdir(parents=True)
+    for given, refused in (
+        ({"Classification": "spark-default", "Properties": {}}, r"Invalid classification: spark-default\. Must be one"),
+        ({"Classification": "spark-env", "Properties": {"A": "1"}}, r"'env' classifications require a sub-config"),
+        (
+            {"Classification": "spark-env", "Configurations": [{"Classification": "spark", "Properties": {}}]},
+            r"must use the 'export' sub-classification",
+        ),
+    ):
+        conf.write_text(json.dumps([given]))
+        with pytest.raises(SparkConfigurationError, match=refused):
+            spark_command(["smspark-submit", "/x/app.py"], tmp_path / "opt_ml")
 
 
 def test_spark_without_java_says_so(monkeypatch, tmp_path):

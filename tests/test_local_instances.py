@@ -132,17 +132,32 @@ def test_one_failing_instance_fails_the_job(tmp_path, s3):
         _run(tmp_path, _request(["python3", str(script)], 3, "ShardedByS3Key", {"FAIL_ON": "algo-2"}))
 
 
+#: What the SageMaker Python SDK's ``PySparkProcessor.run(configuration=...)`` uploads as the ``conf`` input.
+SPARK_CONFIGURATION = [
+    {"Classification": "spark-defaults", "Properties": {"spark.sql.shuffle.partitions": "3", "spark.app.flag": "on"}},
+    {"Classification": "core-site", "Properties": {"fs.sm.test": "42"}},
+    {"Classification": "spark-env", "Configurations": [{"Classification": "export", "Properties": {"SM_ENV": "set"}}]},
+    {"Classification": "yarn-site", "Properties": {"yarn.nodemanager.vmem-check-enabled": "false"}},
+]
+
+
 def test_spark_runs_on_the_primary_host_and_reads_its_shard(tmp_path, s3):
     app = tmp_path / "count.py"
     app.write_text(
         textwrap.dedent(
             """
-            import json, sys
+            import json, os, sys
             from pyspark.sql import SparkSession
             spark = SparkSession.builder.appName("count").getOrCreate()
             rows = spark.read.csv(sys.argv[1]).count()
+            configured = {
+                "partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+                "flag": spark.conf.get("spark.app.flag"),
+                "hadoop": spark.sparkContext._jsc.hadoopConfiguration().get("fs.sm.test"),
+                "env": os.environ.get("SM_ENV"),
+            }
             with open(sys.argv[2] + "/count.json", "w") as f:
-                json.dump({"rows": rows}, f)
+                json.dump({"rows": rows, "configured": configured}, f)
             spark.stop()
             """
         )
@@ -150,17 +165,54 @@ def test_spark_runs_on_the_primary_host_and_reads_its_shard(tmp_path, s3):
     request = _request(
         ["smspark-submit", str(app), "/opt/ml/processing/input/data", "/opt/ml/processing/output"], 2, "ShardedByS3Key"
     )
+    s3.put_object(Bucket="in-data", Key="conf/configuration.json", Body=json.dumps(SPARK_CONFIGURATION).encode())
+    request["ProcessingInputs"].append(
+        {
+            "InputName": "conf",
+            "S3Input": {
+                "S3Uri": "s3://in-data/conf/configuration.json",
+                "LocalPath": "/opt/ml/processing/input/conf",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+            },
+        }
+    )
     root = _run(tmp_path, request)
     counted = json.loads(s3.get_object(Bucket="out-data", Key="run/count.json")["Body"].read())
     primary = sorted(p.name for p in (root / "opt/ml/processing/input/data").iterdir())
     worker = sorted(p.name for p in (root / "hosts/algo-2/opt/ml/processing/input/data").iterdir())
     assert len(primary) == 3 and len(worker) == 2 and not set(primary) & set(worker)
-    assert counted == {"rows": 2 * len(primary)}  # two rows per object, the primary's objects only
+    assert counted["rows"] == 2 * len(primary)  # two rows per object, the primary's objects only
+    # the job's configuration.json: its values win over the local driver's, YARN's is said not to apply
+    assert counted["configured"] == {"partitions": "3", "flag": "on", "hadoop": "42", "env": "set"}
+    assert "not applied here (no such daemon or file locally): ['yarn-site']" in (root / "job.log").read_text()
     config = json.loads((root / "hosts/algo-2/opt/ml/config/resourceconfig.json").read_text())
     assert config == {"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]}
     log = (root / "job.log").read_text()
     assert "the application runs on the primary host algo-1" in log and "algo-2 holds 2 of 5 objects" in log
     assert not (root / "hosts/algo-2/job.log").exists()  # the worker runs no application
+
+
+def test_a_spark_configuration_the_image_refuses_fails_the_job_before_spark_starts(tmp_path, s3):
+    request = _request(["smspark-submit", str(tmp_path / "never.py")], 1, "FullyReplicated")
+    s3.put_object(
+        Bucket="in-data", Key="conf/configuration.json", Body=b'[{"Classification": "spark", "Properties": {}}]'
+    )
+    request["ProcessingInputs"].append(
+        {
+            "InputName": "conf",
+            "S3Input": {
+                "S3Uri": "s3://in-data/conf/configuration.json",
+                "LocalPath": "/opt/ml/processing/input/conf",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+            },
+        }
+    )
+    with pytest.raises(JobFailed, match=r"^AlgorithmError: .*Exit code 1: ValueError: Invalid classification: spark\."):
+        _run(tmp_path, request)
 
 
 def test_training_on_more_than_one_instance_fails_saying_so(tmp_path):

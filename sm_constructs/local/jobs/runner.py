@@ -328,12 +328,19 @@ class JobRunner:
         if argv and Path(argv[0]).name.startswith("python"):
             argv = [sys.executable, *argv[1:]]
         elif argv and Path(argv[0]).name == "smspark-submit":
-            from .spark import SparkUnavailable, spark_command
+            from .spark import SparkConfigurationError, SparkUnavailable, spark_command
 
             try:
-                argv, spark_env = spark_command(argv)
+                argv, spark_env, not_applied = spark_command(argv, root / "opt/ml")
             except SparkUnavailable as error:
                 raise JobFailed(str(error)) from None
+            except SparkConfigurationError as error:  # the image fails before spark-submit, saying why
+                with log.open("a") as out:
+                    out.write(f"ValueError: {error}\n")
+                raise JobFailed(failure_reason(1, f"ValueError: {error}")) from None
+            if not_applied:
+                with log.open("a") as out:
+                    out.write(f"configuration.json: not applied here (no such daemon or file locally): {not_applied}\n")
             env = {**spark_env, **env}
         elif argv:
             raise JobFailed(f"ClientError: the local runner runs Python entry points only, not {argv[0]!r}")

@@ -36,6 +36,17 @@ a shuffle without ``coalesce()`` leaves once the data passes about 1 MB per part
 coalesces smaller ones into one either way). A job that sets the option itself
 (``SparkSession.builder.config(...)``, ``spark.conf.set(...)``) gets its own value.
 
+**The job's configuration.** The SageMaker Python SDK's ``PySparkProcessor``/``SparkJarProcessor``
+``configuration=`` (EMR-style classifications) reaches the image as the ``conf`` input,
+``/opt/ml/processing/input/conf/configuration.json``; the image validates it and writes each classification
+into its file before ``spark-submit`` (``Bootstrapper.write_user_configuration`` and
+``Configuration``, src/smspark/bootstrapper.py and config.py). Here the same validation fails the job with
+the image's message, and what a local driver can take is applied: ``spark-defaults`` properties as
+``--conf`` (after the speed options above, so the job's own values win, as the file's lines override the
+image's defaults), ``core-site`` properties as ``spark.hadoop.*`` and ``spark-env`` exports in the driver's
+environment. The classifications of daemons and files that do not exist here (YARN, Hive, Hadoop's
+environment, the cluster's log4j and metrics files) are named in the job log as not applied.
+
 Spark needs Java (17 or later for pyspark 4): without ``java`` on ``PATH`` or ``JAVA_HOME``, or
 without ``pyspark`` installed, the job fails with a message saying so.
 """
@@ -43,12 +54,36 @@ without ``pyspark`` installed, the job fails with a message saying so.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
-__all__ = ["SparkUnavailable", "spark_command"]
+__all__ = ["CLASSIFICATIONS", "SparkCommand", "SparkConfigurationError", "SparkUnavailable", "spark_command"]
+
+#: The job's configuration file under its ``/opt/ml`` (``Bootstrapper.PROCESSING_CONF_INPUT_PATH``).
+CONFIGURATION = "processing/input/conf/configuration.json"
+#: The classifications the image accepts (``Configuration.classification_data``, src/smspark/config.py of
+#: aws/sagemaker-spark-container); ``export`` only inside an ``*-env`` one.
+CLASSIFICATIONS = (
+    "core-site",
+    "hadoop-env",
+    "hadoop-log4j",
+    "hive-env",
+    "hive-log4j",
+    "hive-exec-log4j",
+    "hive-site",
+    "spark-defaults",
+    "spark-env",
+    "spark-log4j",
+    "spark-hive-site",
+    "spark-metrics",
+    "yarn-env",
+    "yarn-site",
+)
+_EMR_CONFIGURE_APPS_URL = "https://docs.aws.amazon.com/emr/latest/ReleaseGuide/emr-configure-apps.html"
 
 _WITH_VALUE = {"--jars", "--py-files", "--files", "--spark-event-logs-s3-uri", "--local-spark-event-logs-dir"}
 _PASSED_ON = {"--jars", "--py-files", "--files"}
@@ -65,6 +100,65 @@ _LOCAL_DRIVER = [
 
 class SparkUnavailable(Exception):
     """Why Spark cannot run here."""
+
+
+class SparkConfigurationError(ValueError):
+    """The job's ``configuration.json`` is one the image refuses (its message)."""
+
+
+class SparkCommand(NamedTuple):
+    """The local ``spark-submit`` command line, its environment, and what of the job's configuration it
+    leaves out (for the job log)."""
+
+    argv: list[str]
+    env: dict[str, str]
+    not_applied: list[str]
+
+
+def _configurations(opt_ml: Path | None) -> list[dict[str, Any]]:
+    """The job's configuration, checked as the image checks it (``Configuration.__post_init__``)."""
+    path = None if opt_ml is None else opt_ml / CONFIGURATION
+    if path is None or not path.is_file():
+        return []
+    loaded = json.loads(path.read_text())
+    found = [loaded] if isinstance(loaded, dict) else list(loaded)
+    for conf in found:
+        classification = conf["Classification"]
+        if classification not in CLASSIFICATIONS:
+            raise SparkConfigurationError(
+                f"Invalid classification: {classification}. Must be one of {list(CLASSIFICATIONS)}. "
+                f"Please refer to {_EMR_CONFIGURE_APPS_URL} for more information."
+            )
+        inner = conf.get("Configurations") or []
+        if "env" in classification and not inner:
+            raise SparkConfigurationError(
+                f"'env' classifications require a sub-configuration. Please refer to {_EMR_CONFIGURE_APPS_URL} "
+                "for more information"
+            )
+        if "env" in classification and any(c["Classification"] != "export" for c in inner):
+            raise SparkConfigurationError(
+                "env classifications must use the 'export' sub-classification. Please refer to "
+                f"{_EMR_CONFIGURE_APPS_URL} for more information."
+            )
+    return found
+
+
+def _applied(configurations: list[dict[str, Any]]) -> tuple[list[str], dict[str, str], list[str]]:
+    """``--conf`` arguments, environment variables and the classifications not applied here."""
+    args: list[str] = []
+    env: dict[str, str] = {}
+    not_applied: list[str] = []
+    for conf in configurations:
+        properties = conf.get("Properties") or {}
+        if conf["Classification"] == "spark-defaults":
+            args += [part for key, value in properties.items() for part in ("--conf", f"{key}={value}")]
+        elif conf["Classification"] == "core-site":
+            args += [part for key, value in properties.items() for part in ("--conf", f"spark.hadoop.{key}={value}")]
+        elif conf["Classification"] == "spark-env":
+            env.update({k: str(v) for inner in conf["Configurations"] for k, v in inner["Properties"].items()})
+        else:
+            not_applied.append(conf["Classification"])
+    return args, env, not_applied
 
 
 def _java() -> str:
@@ -90,9 +184,12 @@ def _spark_submit() -> str:
     return str(Path(spec.origin).parent / "bin" / "spark-submit")
 
 
-def spark_command(argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """``smspark-submit ...`` as a local ``spark-submit`` command line and its environment."""
-    command = [_spark_submit(), "--master", "local[*]", *_LOCAL_DRIVER]
+def spark_command(argv: list[str], opt_ml: Path | None = None) -> SparkCommand:
+    """``smspark-submit ...`` as a local ``spark-submit`` command line and its environment, with the job's
+    configuration under ``opt_ml`` (the job's ``/opt/ml``) applied; :class:`SparkConfigurationError` when the
+    image would refuse it."""
+    conf_args, conf_env, not_applied = _applied(_configurations(opt_ml))
+    command = [_spark_submit(), "--master", "local[*]", *_LOCAL_DRIVER, *conf_args]
     i = 1
     while i < len(argv) and argv[i].startswith("--"):
         option, value = argv[i], None
@@ -107,9 +204,10 @@ def spark_command(argv: list[str]) -> tuple[list[str], dict[str, str]]:
         if option in _PASSED_ON and value is not None:
             command += [option, value]
     env = {
+        **conf_env,
         "JAVA_HOME": _java(),
         "PYSPARK_PYTHON": sys.executable,
         "PYSPARK_DRIVER_PYTHON": sys.executable,
         "SPARK_LOCAL_IP": "127.0.0.1",
     }
-    return [*command, *argv[i:]], env
+    return SparkCommand([*command, *argv[i:]], env, not_applied)
