@@ -96,8 +96,12 @@ def test_a_spark_configuration_the_image_refuses_fails_with_its_message(tmp_path
         ({"Classification": "spark-default", "Properties": {}}, r"Invalid classification: spark-default\. Must be one"),
         ({"Classification": "spark-env", "Properties": {"A": "1"}}, r"'env' classifications require a sub-config"),
         (
-            {"Classification": "spark-env", "Configurations": [{"Classification": "spark", "Properties": {}}]},
+            {"Classification": "spark-env", "Configurations": [{"Classification": "spark-defaults", "Properties": {}}]},
             r"must use the 'export' sub-classification",
+        ),
+        (  # nested classifications are checked too
+            {"Classification": "spark-defaults", "Properties": {}, "Configurations": [{"Classification": "spark"}]},
+            r"Invalid classification: spark\. Must be one",
         ),
     ):
         conf.write_text(json.dumps([given]))

@@ -124,12 +124,13 @@ def _configurations(opt_ml: Path | None) -> list[dict[str, Any]]:
     found = [loaded] if isinstance(loaded, dict) else list(loaded)
     for conf in found:
         classification = conf["Classification"]
-        if classification not in CLASSIFICATIONS:
-            raise SparkConfigurationError(
-                f"Invalid classification: {classification}. Must be one of {list(CLASSIFICATIONS)}. "
-                f"Please refer to {_EMR_CONFIGURE_APPS_URL} for more information."
-            )
         inner = conf.get("Configurations") or []
+        for named in (classification, *(c["Classification"] for c in inner)):  # nested ones are checked too
+            if named not in CLASSIFICATIONS and (named != "export" or named == classification):
+                raise SparkConfigurationError(
+                    f"Invalid classification: {named}. Must be one of {list(CLASSIFICATIONS)}. "
+                    f"Please refer to {_EMR_CONFIGURE_APPS_URL} for more information."
+                )
         if "env" in classification and not inner:
             raise SparkConfigurationError(
                 f"'env' classifications require a sub-configuration. Please refer to {_EMR_CONFIGURE_APPS_URL} "
