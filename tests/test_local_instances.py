@@ -141,6 +141,23 @@ SPARK_CONFIGURATION = [
 ]
 
 
+def _with_configuration(request: dict, s3, body: bytes) -> None:
+    """``configuration.json`` as the job's ``conf`` input, where the SDK's ``PySparkProcessor`` puts it."""
+    s3.put_object(Bucket="in-data", Key="conf/configuration.json", Body=body)
+    request["ProcessingInputs"].append(
+        {
+            "InputName": "conf",
+            "S3Input": {
+                "S3Uri": "s3://in-data/conf/configuration.json",
+                "LocalPath": "/opt/ml/processing/input/conf",
+                "S3DataType": "S3Prefix",
+                "S3InputMode": "File",
+                "S3DataDistributionType": "FullyReplicated",
+            },
+        }
+    )
+
+
 def test_spark_runs_on_the_primary_host_and_reads_its_shard(tmp_path, s3):
     app = tmp_path / "count.py"
     app.write_text(
@@ -165,19 +182,7 @@ def test_spark_runs_on_the_primary_host_and_reads_its_shard(tmp_path, s3):
     request = _request(
         ["smspark-submit", str(app), "/opt/ml/processing/input/data", "/opt/ml/processing/output"], 2, "ShardedByS3Key"
     )
-    s3.put_object(Bucket="in-data", Key="conf/configuration.json", Body=json.dumps(SPARK_CONFIGURATION).encode())
-    request["ProcessingInputs"].append(
-        {
-            "InputName": "conf",
-            "S3Input": {
-                "S3Uri": "s3://in-data/conf/configuration.json",
-                "LocalPath": "/opt/ml/processing/input/conf",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-            },
-        }
-    )
+    _with_configuration(request, s3, json.dumps(SPARK_CONFIGURATION).encode())
     root = _run(tmp_path, request)
     counted = json.loads(s3.get_object(Bucket="out-data", Key="run/count.json")["Body"].read())
     primary = sorted(p.name for p in (root / "opt/ml/processing/input/data").iterdir())
@@ -196,21 +201,7 @@ def test_spark_runs_on_the_primary_host_and_reads_its_shard(tmp_path, s3):
 
 def test_a_spark_configuration_the_image_refuses_fails_the_job_before_spark_starts(tmp_path, s3):
     request = _request(["smspark-submit", str(tmp_path / "never.py")], 1, "FullyReplicated")
-    s3.put_object(
-        Bucket="in-data", Key="conf/configuration.json", Body=b'[{"Classification": "spark", "Properties": {}}]'
-    )
-    request["ProcessingInputs"].append(
-        {
-            "InputName": "conf",
-            "S3Input": {
-                "S3Uri": "s3://in-data/conf/configuration.json",
-                "LocalPath": "/opt/ml/processing/input/conf",
-                "S3DataType": "S3Prefix",
-                "S3InputMode": "File",
-                "S3DataDistributionType": "FullyReplicated",
-            },
-        }
-    )
+    _with_configuration(request, s3, b'[{"Classification": "spark", "Properties": {}}]')
     with pytest.raises(JobFailed, match=r"^AlgorithmError: .*Exit code 1: ValueError: Invalid classification: spark\."):
         _run(tmp_path, request)
 
