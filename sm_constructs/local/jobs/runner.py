@@ -335,9 +335,10 @@ class JobRunner:
             except SparkUnavailable as error:
                 raise JobFailed(str(error)) from None
             except SparkConfigurationError as error:  # the image fails before spark-submit, saying why
+                said = f"ValueError: {error}"
                 with log.open("a") as out:
-                    out.write(f"ValueError: {error}\n")
-                raise JobFailed(failure_reason(1, f"ValueError: {error}")) from None
+                    out.write(f"{said}\n")
+                raise JobFailed(failure_reason(1, said)) from None
             if not_applied:
                 with log.open("a") as out:
                     out.write(f"configuration.json: not applied here (no such daemon or file locally): {not_applied}\n")

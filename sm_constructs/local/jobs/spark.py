@@ -124,19 +124,23 @@ def _configurations(opt_ml: Path | None) -> list[dict[str, Any]]:
     found = [loaded] if isinstance(loaded, dict) else list(loaded)
     for conf in found:
         classification = conf["Classification"]
-        inner = conf.get("Configurations") or []
-        for named in (classification, *(c["Classification"] for c in inner)):  # nested ones are checked too
-            if named not in CLASSIFICATIONS and (named != "export" or named == classification):
-                raise SparkConfigurationError(
-                    f"Invalid classification: {named}. Must be one of {list(CLASSIFICATIONS)}. "
-                    f"Please refer to {_EMR_CONFIGURE_APPS_URL} for more information."
-                )
-        if "env" in classification and not inner:
+        nested = [c["Classification"] for c in conf.get("Configurations") or []]
+        # a nested one may also be ``export``; the image checks the nested ones too
+        unknown = [classification] if classification not in CLASSIFICATIONS else []
+        unknown += [name for name in nested if name not in CLASSIFICATIONS and name != "export"]
+        if unknown:
+            raise SparkConfigurationError(
+                f"Invalid classification: {unknown[0]}. Must be one of {list(CLASSIFICATIONS)}. "
+                f"Please refer to {_EMR_CONFIGURE_APPS_URL} for more information."
+            )
+        if "env" not in classification:
+            continue
+        if not nested:
             raise SparkConfigurationError(
                 f"'env' classifications require a sub-configuration. Please refer to {_EMR_CONFIGURE_APPS_URL} "
                 "for more information"
             )
-        if "env" in classification and any(c["Classification"] != "export" for c in inner):
+        if any(name != "export" for name in nested):
             raise SparkConfigurationError(
                 "env classifications must use the 'export' sub-classification. Please refer to "
                 f"{_EMR_CONFIGURE_APPS_URL} for more information."
