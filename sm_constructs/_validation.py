@@ -43,6 +43,7 @@ __all__ = [
     "check_type",
     "check_value",
     "is_token",
+    "received_request_problems",
     "service_shapes",
     "traced",
     "typed",
@@ -417,11 +418,15 @@ def _nearest(value: str, options: list[str]) -> str:
 class _RequestWalk:
     """Walks a request's static parts against the shapes of one service model."""
 
-    def __init__(self, problems: Problems, service: str, operation: str) -> None:
+    def __init__(self, problems: Problems, service: str, operation: str, *, received: bool = False) -> None:
         model = service_shapes(service)
         self.shapes: dict[str, Any] = model["shapes"]
         self.problems = problems
         self.source = f"{model['metadata'].get('serviceId', service)} {operation}"
+        #: A request as the service receives it (not one we render into a state machine): its strings
+        #: are data, never JSONPaths or ``.$`` fields, and members the model does not name are left
+        #: to the service's own handler.
+        self.received = received
 
     def add(self, path: str, value: Any, rule: str, shape: str, origin: Any = None) -> None:
         """A problem at request ``path``, named by the prop it came from when the value carries one."""
@@ -453,7 +458,7 @@ class _RequestWalk:
                 return
             self._size(shape_name, shape, value, path, "entries")
             for key, item in value.items():
-                if not isinstance(key, str) or key.endswith(".$"):
+                if not isinstance(key, str) or (key.endswith(".$") and not self.received):
                     continue
                 self.walk(shape["key"]["shape"], key, f"{path} key")
                 self.walk(shape["value"]["shape"], item, f"{path}.{key}")
@@ -471,8 +476,10 @@ class _RequestWalk:
         members: dict[str, Any] = shape.get("members", {})
         at = f"{path}." if path else ""
         for key, item in value.items():
-            name = key[:-2] if key.endswith(".$") else key
+            name = key[:-2] if key.endswith(".$") and not self.received else key
             if name not in members:
+                if self.received:
+                    continue
                 self.add(f"{at}{name}", item, f"not a field of {shape_name}{_nearest(name, list(members))}", shape_name)
             elif key == name:
                 if item is None:
@@ -495,7 +502,7 @@ class _RequestWalk:
         if not isinstance(value, str):
             self.add(path, value, f"must be a string, not {type(value).__name__}", shape_name)
             return
-        if looks_like_jsonpath(value) and shape_name not in _JSONPATH_SHAPES:
+        if not self.received and looks_like_jsonpath(value) and shape_name not in _JSONPATH_SHAPES:
             prop = prop_of(value)
             if prop is None:
                 self.problems.add(path, value, jsonpath_rule(value))
@@ -519,7 +526,7 @@ class _RequestWalk:
             if compiled is not None and compiled.fullmatch(value) is None:
                 self.add(path, value, f"must match {pattern}", shape_name)
                 return
-        bucket = s3_uri_rule(value)  # the API's URI patterns accept any bucket name; S3 does not
+        bucket = None if self.received else s3_uri_rule(value)  # the API's URI patterns accept any bucket name
         if bucket is not None:
             self.add(path, value, bucket, shape_name)
 
@@ -549,6 +556,20 @@ def check_request(problems: Problems, service: str, operation: str, request: Map
     model = service_shapes(service)
     walk = _RequestWalk(problems, service, operation)
     walk.walk(model["operations"][operation]["input"]["shape"], dict(request), "")
+
+
+def received_request_problems(service: str, operation: str, request: Mapping[str, Any]) -> list[str]:
+    """What ``operation`` of ``service`` refuses in a request it receives, one line a member.
+
+    The model's constraints as a service checks them on receipt: required members, types, ``enum``,
+    ``min``/``max`` and ``pattern``. botocore's client checks only required members, types and
+    ``min``; AWS refuses the rest with a ``ValidationException``. Members the model does not name
+    are left alone here, and strings are data (no JSONPath rule).
+    """
+    problems = Problems(operation, "")
+    walk = _RequestWalk(problems, service, operation, received=True)
+    walk.walk(service_shapes(service)["operations"][operation]["input"]["shape"], dict(request), "")
+    return list(problems._items)
 
 
 def check_value(problems: Problems, field: str, service: str, shape: str, value: Any) -> None:

@@ -40,7 +40,7 @@ TUNING = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn
 # role name fragments (CloudFormation names roles <stack>-<logical id>-<suffix>)
 PIPELINE_ROLE = ("ChurnPipeline", "StateMachineRole")
 TUNING_ROLE = ("ChurnTuning", "StateMachineRole")
-EXECUTION_ROLE = ("-ExecutionRole",)
+EXECUTION_ROLE = ("ExecutionRole",)
 
 
 @pytest.fixture(scope="session")
@@ -71,9 +71,18 @@ def _upload_tuning_data(session, bucket, prepared):
 
 
 def _role(local, *fragments):
-    roles = local["session"].client("iam").list_roles()["Roles"]
-    (role,) = [r for r in roles if all(f in r["RoleName"] for f in fragments)]
-    return role
+    """The stack's role whose logical ID starts with the first fragment and holds the others (by logical ID:
+    CloudFormation cuts a generated role name to IAM's 64 characters, as the emulator does)."""
+    cfn = local["session"].client("cloudformation")
+    (name,) = [
+        r["PhysicalResourceId"]
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=STACK)
+        for r in page["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::IAM::Role"
+        and r["LogicalResourceId"].startswith(fragments[0])
+        and all(f in r["LogicalResourceId"] for f in fragments[1:])
+    ]
+    return local["session"].client("iam").get_role(RoleName=name)["Role"]
 
 
 @contextlib.contextmanager

@@ -543,10 +543,10 @@ def test_lineage_names_follow_botocores_patterns(emu):
     )
     with pytest.raises(ClientError) as exc:
         raw.create_action(ActionName="has_underscore", ActionType="t", Source={"SourceUri": "u"})
-    assert _code(exc) == "ValidationException" and "regular expression" in str(exc.value)
+    assert _code(exc) == "ValidationException" and "must match [a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}" in str(exc.value)
     with pytest.raises(ClientError) as exc:
         raw.create_context(ContextName="x" * 121, ContextType="t", Source={"SourceUri": "u"})
-    assert "length" in str(exc.value)
+    assert "is 121 characters; at most 120" in str(exc.value)
     assert sm.create_context(ContextName="a_b-c", ContextType="t", Source={"SourceUri": "u"})["ContextArn"]
 
 

@@ -420,6 +420,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         events,
         kms,
         logs,
+        request_constraints,
         s3,
         sagemaker_billing,
         sagemaker_lineage,
@@ -443,6 +444,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         True,
         why="moto runs state machine executions instead of only recording them",
     )
+    request_constraints.install()  # first: a request AWS refuses reaches no other plug-in
     stepfunctions_reuse.install()
     stepfunctions_history.install()
     serialization.install()

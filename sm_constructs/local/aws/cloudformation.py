@@ -51,6 +51,14 @@ definition", ``${variable}``): the definition from S3 (the CDK CLI uploads file 
 bucket before it deploys) or from ``Definition``, each ``${name}`` of the substitutions replaced
 (:func:`_install_state_machine_definitions`). moto read ``DefinitionString`` only, unsubstituted.
 
+A name CloudFormation generates (a resource the template does not name) fits the type: moto's
+``<stack>-<logical id>-<suffix>`` is cut in its middle to the ``maxLength`` of the type's name property
+in its CloudFormation registry schema (``data/cfn_name_limits.json``, written by
+``scripts/refresh_cfn_name_limits.py`` from the schemas cfn-lint ships). moto did not cut it, so a
+rule of a long stack and logical ID got a 68-character name that the Events API (``RuleName``: at
+most 64) refuses. How AWS splits the cut between stack name and logical ID is not documented; only
+the limit is.
+
 A resource that fails (:class:`ResourceFailed`, raised by a custom resource whose handler answers
 FAILED or cannot run) fails its stack as CloudFormation reports it (AWS CloudFormation User Guide,
 "Stack status codes" and "Resource status codes"; the values are botocore's ``StackStatus`` and
@@ -64,9 +72,11 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import json
 import operator
 import re
 from collections.abc import Callable, Mapping
+from importlib import resources
 from typing import Any, ClassVar
 
 from .. import patches
@@ -686,11 +696,39 @@ def _install_stack_deletion() -> None:
     patches.apply()
 
 
+def generated_name_limits() -> dict[str, int]:
+    """The longest name CloudFormation generates for each type (``data/cfn_name_limits.json``)."""
+    text = resources.files("sm_constructs.data").joinpath("cfn_name_limits.json").read_text(encoding="utf-8")
+    return {kind: int(limit["maxLength"]) for kind, limit in json.loads(text)["types"].items()}
+
+
+def fit_generated_name(name: str, limit: int | None) -> str:
+    """``<stack>-<logical id>-<suffix>`` cut to ``limit`` characters in its middle, the unique suffix kept."""
+    if limit is None or len(name) <= limit:
+        return name
+    head, _, suffix = name.rpartition("-")
+    return f"{head[: limit - len(suffix) - 1].rstrip('-')}-{suffix}"
+
+
+def _install_generated_names() -> None:
+    limits = generated_name_limits()
+
+    @patches.wrap(
+        "moto.cloudformation.parsing",
+        "generate_resource_name",
+        why="a name CloudFormation generates fits its type (moto's can pass the type's maxLength: a 68-character "
+        "AWS::Events::Rule name the Events API then refuses)",
+    )
+    def generate_resource_name(original: Any, resource_type: str, stack_name: str, logical_id: str) -> str:
+        return fit_generated_name(original(resource_type, stack_name, logical_id), limits.get(resource_type))
+
+
 def install() -> None:
     from moto.cloudformation.exceptions import CloudFormationError
 
     from .. import patches
 
+    _install_generated_names()
     _install_previous_values()
     _install_iam_resources()
     _install_stack_deletion()

@@ -3,9 +3,9 @@
 moto implements none of these APIs (its SageMaker has experiments, trials and trial components
 only). They are added here with botocore's shapes and SageMaker's documented rules:
 
-* names (``ContextName``, ``ActionName``, ``ArtifactName``) and every other length and pattern are
-  checked against botocore's SageMaker model, as SageMaker's request validation does
-  (``ValidationException``);
+* names (``ContextName``, ``ActionName``, ``ArtifactName``) and every other length, count, enum and
+  pattern are checked against botocore's SageMaker model, as SageMaker's request validation does
+  (``ValidationException``, :mod:`.request_constraints`);
 * ARNs as the Service Authorization Reference gives them: ``context/<name>``, ``action/<name>``,
   ``artifact/<hash of the artifact's source>``;
 * ``UpdateContext`` sets the ``Properties`` it is given (a key's value replaced or added) and removes
@@ -32,12 +32,11 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import re
 import threading
 from typing import Any
 
-from ..._service_model import service_model
 from .._sagemaker_requests import page, request_members, request_time
+from . import request_constraints
 
 __all__ = ["artifact_arn", "install"]
 
@@ -46,64 +45,13 @@ _KINDS = ("context", "action", "artifact")
 
 
 def _validate(operation: str, params: dict[str, Any]) -> None:
-    """botocore's length and pattern rules of the request's string fields (top level and ``Source``)."""
+    """The request against botocore's model of ``operation`` (:mod:`.request_constraints`), also when it
+    does not come through the API (moto in a test's process without that plug-in)."""
     from moto.sagemaker.exceptions import ValidationError
 
-    shape = service_model("sagemaker").operation_model(operation).input_shape
-    for name in shape.required_members:
-        if params.get(name) in (None, ""):
-            raise ValidationError(
-                message=f"1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
-            )
-    for name, member in shape.members.items():
-        value = params.get(name)
-        if isinstance(value, dict) and member.type_name == "structure":
-            for sub, sub_shape in member.members.items():
-                _check(f"{name}.{sub}", value.get(sub), sub_shape)
-        elif isinstance(value, dict) and member.type_name == "map":  # Properties: entries, keys and values
-            _check_count(name, value, member)
-            for key, item in value.items():
-                _check(f"{name}.key", key, member.key)
-                _check(f"{name}.{key}", item, member.value)
-        elif isinstance(value, list) and member.type_name == "list":  # PropertiesToRemove
-            _check_count(name, value, member)
-            for item in value:
-                _check(f"{name}.member", item, member.member)
-        _check(name, value, member)
-
-
-def _check_count(name: str, value: dict[str, Any] | list[Any], shape: Any) -> None:
-    from moto.sagemaker.exceptions import ValidationError
-
-    meta = shape.metadata
-    if ("min" in meta and len(value) < meta["min"]) or ("max" in meta and len(value) > meta["max"]):
-        raise ValidationError(
-            message=f"1 validation error detected: Value at '{name}' failed to satisfy constraint: "
-            f"Member must have between {meta.get('min', 0)} and {meta.get('max')} items"
-        )
-
-
-def _check(name: str, value: Any, shape: Any) -> None:
-    from moto.sagemaker.exceptions import ValidationError
-
-    if not isinstance(value, str):
-        return
-    meta = shape.metadata
-    if ("min" in meta and len(value) < meta["min"]) or ("max" in meta and len(value) > meta["max"]):
-        raise ValidationError(
-            message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
-            f"Member must have length between {meta.get('min', 0)} and {meta.get('max')}"
-        )
-    if "pattern" in meta and re.fullmatch(meta["pattern"], value) is None:
-        raise ValidationError(
-            message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {meta['pattern']}"
-        )
-    if shape.enum and value not in shape.enum:
-        raise ValidationError(
-            message=f"1 validation error detected: Value '{value}' at '{name}' failed to satisfy constraint: "
-            f"Member must satisfy enum value set: {shape.enum}"
-        )
+    refused = request_constraints.message("sagemaker", operation, params)
+    if refused is not None:
+        raise ValidationError(message=refused)
 
 
 def _store(backend: Any) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._sagemaker_requests import page, request_time
+from . import request_constraints
 
 __all__ = ["CREATE_ONLY", "DELETING_SECONDS", "install"]
 
@@ -153,15 +154,11 @@ def _validation_error(message: str) -> Exception:
 
 
 def _check_request(operation: str, request: dict[str, Any]) -> None:
-    """``request`` against ``operation``'s input shape in botocore's model; ``ValidationException`` if it breaks it."""
-    from sm_constructs._validation import ConstructValidationError, Problems, check_request
-
-    problems = Problems(operation, "")
-    check_request(problems, "sagemaker", operation, {k: v for k, v in request.items() if v is not None})
-    try:
-        problems.raise_if_any()
-    except ConstructValidationError as error:
-        raise _validation_error("; ".join(error.problems)) from None
+    """``request`` against ``operation``'s input shape in botocore's model; ``ValidationException`` if it breaks it
+    (:mod:`.request_constraints`: also for a call that does not come through the API, from CloudFormation)."""
+    refused = request_constraints.message("sagemaker", operation, {k: v for k, v in request.items() if v is not None})
+    if refused is not None:
+        raise _validation_error(refused)
 
 
 def _trusts_sagemaker(document: Any) -> bool:
