@@ -184,7 +184,9 @@ class UserApp:
                 if kind == "AWS::CDK::Metadata":
                     continue
                 summary = before[stack].get(logical)
-                if summary is None:  # a type moto's CloudFormation skips (docs/local-emulator.md: what it does not do)
+                if summary is None or "PhysicalResourceId" not in summary:
+                    # a type moto's CloudFormation skips (docs/local-emulator.md: what it does not do): listed
+                    # with its logical ID and type, without a physical ID
                     skipped.add(kind)
                     continue
                 exists = EXISTS.get(kind)

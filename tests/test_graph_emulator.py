@@ -53,7 +53,7 @@ def emulator(tmp_path_factory):
         cdk(env, "deploy", STACK, "--app", str(assembly), "--require-approval", "never", log=log, cwd=workdir)
         session = LocalSession(url)
         resources = session.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-        physical = {(r["ResourceType"], r["LogicalResourceId"]): r["PhysicalResourceId"] for r in resources}
+        physical = {(r["ResourceType"], r["LogicalResourceId"]): r.get("PhysicalResourceId") for r in resources}
         (bucket,) = [
             p for (kind, logical), p in physical.items() if kind == "AWS::S3::Bucket" and "DataBucket" in logical
         ]

@@ -75,3 +75,38 @@ def test_generated_names_fit_and_the_apis_accept_them(aws):
     # the APIs that check RuleName and RoleName take them
     assert aws.client("events").list_targets_by_rule(Rule=rule)["Targets"] == []
     assert aws.client("iam").get_role(RoleName=role)["Role"]["RoleName"] == role
+
+
+def test_a_resource_moto_cannot_create_is_listed_with_its_logical_id_type_and_why(aws):
+    alarm = {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "ComparisonOperator": "GreaterThanThreshold",
+            "EvaluationPeriods": 1,
+            "MetricName": "ExecutionsFailed",
+            "Namespace": "AWS/States",
+            "Period": 300,
+            "Statistic": "Sum",
+            "Threshold": 0,
+        },
+    }
+    template = {"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}, "FailedAlarm": alarm}}
+    cfn = aws.client("cloudformation")
+    with pytest.warns(UserWarning, match="AWS::CloudWatch::Alarm"):
+        cfn.create_stack(StackName="Listed", TemplateBody=json.dumps(template))
+    described = {r["LogicalResourceId"]: r for r in cfn.describe_stack_resources(StackName="Listed")["StackResources"]}
+    assert {k: r["ResourceType"] for k, r in described.items()} == {
+        "Topic": "AWS::SNS::Topic",
+        "FailedAlarm": "AWS::CloudWatch::Alarm",
+    }
+    assert described["Topic"]["PhysicalResourceId"].startswith("arn:aws:sns:")
+    assert "PhysicalResourceId" not in described["FailedAlarm"]
+    assert "moto has no AWS::CloudWatch::Alarm" in described["FailedAlarm"]["ResourceStatusReason"]
+    (one,) = cfn.describe_stack_resources(StackName="Listed", LogicalResourceId="FailedAlarm")["StackResources"]
+    assert one["ResourceType"] == "AWS::CloudWatch::Alarm"
+    summaries = cfn.list_stack_resources(StackName="Listed")["StackResourceSummaries"]
+    assert {r["LogicalResourceId"]: r["ResourceType"] for r in summaries} == {
+        k: r["ResourceType"] for k, r in described.items()
+    }
+    (skipped,) = [r for r in summaries if "PhysicalResourceId" not in r]
+    assert skipped["ResourceStatusReason"] == described["FailedAlarm"]["ResourceStatusReason"]

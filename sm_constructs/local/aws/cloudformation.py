@@ -723,12 +723,86 @@ def _install_generated_names() -> None:
         return fit_generated_name(original(resource_type, stack_name, logical_id), limits.get(resource_type))
 
 
+class NotCreated:
+    """A stack's resource of a type moto cannot create, as ``DescribeStackResources`` and ``ListStackResources``
+    list it: its logical ID and type (members AWS always returns), no physical ID, and a reason."""
+
+    def __init__(self, logical_id: str, resource_type: str) -> None:
+        self.logical_resource_id = logical_id
+        self.cf_resource_type = resource_type
+        self.physical_resource_id = None
+        self.status_reason = self.reason(resource_type)
+
+    @staticmethod
+    def reason(resource_type: str) -> str:
+        return f"not created by the emulator: moto has no {resource_type}"
+
+
+def _listed(stack: Any, logical_id: str | None = None) -> list[Any]:
+    """The stack's resources in template order, a :class:`NotCreated` for each that moto could not create."""
+    resource_map = stack.resource_map
+    found = []
+    for name in list(resource_map.resources):
+        if logical_id is not None and name != logical_id:
+            continue
+        resource = resource_map._parsed_resources.get(name)
+        if resource is None:
+            resource = NotCreated(name, str(resource_map._resource_json_map[name].get("Type", "")))
+        found.append(resource)
+    return found
+
+
+def _install_resource_listings() -> None:
+    @patches.wrap(
+        "moto.cloudformation.models:CloudFormationBackend",
+        "describe_stack_resources",
+        why="DescribeStackResources lists every resource with its logical ID and type, also one of a type moto "
+        "cannot create (moto listed an entry without them, and found none by its logical ID)",
+    )
+    def describe_stack_resources(original: Any, self: Any, stack_name: str, logical_resource_id: str) -> Any:
+        stack, _ = original(self, stack_name, None)  # moto's own search fails on a resource it did not create
+        return stack, _listed(stack, logical_resource_id)
+
+    @patches.wrap(
+        "moto.cloudformation.models:CloudFormationBackend",
+        "list_stack_resources",
+        why="ListStackResources lists every resource with its logical ID and type, also one of a type moto "
+        "cannot create",
+    )
+    def list_stack_resources(original: Any, self: Any, stack_name_or_id: str) -> Any:
+        stack, _ = original(self, stack_name_or_id)
+        return stack, _listed(stack)
+
+    @patches.wrap(
+        "moto.cloudformation.responses:CloudFormationResponse",
+        "list_stack_resources",
+        why="a resource the emulator did not create says so in ResourceStatusReason and has no physical ID",
+    )
+    def list_response(original: Any, self: Any) -> Any:
+        from moto.core.responses import ActionResult
+
+        result = original(self).result
+        for summary in result["StackResourceSummaries"]:
+            if summary.get("PhysicalResourceId") is None:
+                summary.pop("PhysicalResourceId", None)
+                summary["ResourceStatusReason"] = NotCreated.reason(summary["ResourceType"])
+        return ActionResult(result)
+
+    @patches.wrap(
+        "moto.cloudformation.responses:StackResourceDTO",
+        "__init__",
+        why="a resource the emulator did not create says so in ResourceStatusReason",
+    )
+    def dto_init(original: Any, self: Any, stack: Any, resource: Any) -> None:
+        original(self, stack, resource)
+        self.resource_status_reason = getattr(resource, "status_reason", None)
+
+
 def install() -> None:
     from moto.cloudformation.exceptions import CloudFormationError
 
-    from .. import patches
-
     _install_generated_names()
+    _install_resource_listings()
     _install_previous_values()
     _install_iam_resources()
     _install_stack_deletion()
