@@ -29,10 +29,8 @@ from pathlib import Path
 from types import UnionType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from aws_cdk import Token
-from constructs import Construct
-
-from ._memo import seconds
+# aws_cdk, constructs and ._memo (which imports aws_cdk) are imported where used: the emulator checks the
+# requests it receives with this module's model walk, and a process that imports aws_cdk starts a jsii kernel.
 
 __all__ = [
     "ConstructValidationError",
@@ -91,6 +89,8 @@ def is_token(value: Any) -> bool:
         return False
     if isinstance(value, float) and not math.isfinite(value):  # not a token; jsii cannot even send NaN
         return False
+    from aws_cdk import Token
+
     try:
         return bool(Token.is_unresolved(value))
     except Exception:  # pragma: no cover - jsii refuses some Python objects; those are not tokens
@@ -191,6 +191,8 @@ def traced(value: Any, prop: str) -> Any:
 
 def whole_seconds(duration: Any) -> int:
     """``int(duration.to_seconds())``, named by the Duration's prop when it is traced."""
+    from ._memo import seconds
+
     resolved = seconds(duration)
     return carry(int(duration.to_seconds() if resolved is None else resolved), duration)
 
@@ -440,7 +442,7 @@ class _RequestWalk:
     def walk(self, shape_name: str, value: Any, path: str) -> None:
         shape = self.shapes[shape_name]
         kind = shape["type"]
-        if _is_runtime(value):
+        if not self.received and _is_runtime(value):  # a received request holds values, never tokens
             return
         if kind == "structure":
             self._structure(shape_name, shape, value, path)
@@ -856,6 +858,8 @@ def _check_duration(problems: Problems, field: str, value: Any) -> None:
     count seconds): a fraction would fail deep inside jsii (CannotConvertedIntoWhole)."""
     from aws_cdk import Duration
 
+    from ._memo import seconds
+
     if isinstance(value, Duration):
         try:
             seconds(value)
@@ -909,6 +913,8 @@ def typed(method: Callable[P, R]) -> Callable[P, R]:
     jsii error deep inside aws-cdk. Constructors (``scope, id``) report the path of the construct
     about to be created; methods the path of their construct.
     """
+    from constructs import Construct
+
     signature = inspect.signature(method)
     is_init = method.__name__ == "__init__"
 

@@ -7,6 +7,8 @@ and moto alone would answer it. The bounds are read from botocore's model, not w
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -103,3 +105,16 @@ def test_valid_requests_and_other_protocols_pass(aws):
 def _start(execution_input: str) -> str:
     arn = "arn:aws:states:us-east-1:123456789012:stateMachine:m"
     return json.dumps({"stateMachineArn": arn, "input": execution_input})
+
+
+def test_checking_a_request_does_not_load_aws_cdk():
+    """The emulator checks every request: importing aws-cdk-lib there would start a jsii kernel in each emulator."""
+    code = (
+        "import sys\n"
+        "from sm_constructs.local.aws import request_constraints\n"
+        "assert request_constraints.refusal('sagemaker', 'ListTrainingJobs', '{\"MaxResults\": 500}')\n"
+        "assert request_constraints.refusal('sagemaker', 'ListTrainingJobs', '{\"CreationTimeAfter\": 1.7e9}') is None\n"
+        "print(sorted(m for m in ('aws_cdk', 'constructs', 'jsii') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr

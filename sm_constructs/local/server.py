@@ -410,6 +410,23 @@ def _install_shared_botocore_data() -> None:
     patches.replace("botocore.session", "create_loader", shared, why=why)
 
 
+def _install_module_list() -> None:
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> tuple[str, ...]:
+        return modules
+
+    patches.replace(
+        "moto.backends",
+        "list_of_moto_modules",
+        list_of_moto_modules,
+        why="moto's server lists its package directory (a listdir and an isdir per entry) for every request, "
+        "under the lock that routes requests; the list is read once",
+    )
+
+
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale, endpoint_url: str) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
     from . import serialization
@@ -444,6 +461,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         True,
         why="moto runs state machine executions instead of only recording them",
     )
+    _install_module_list()
     request_constraints.install()  # first: a request AWS refuses reaches no other plug-in
     stepfunctions_reuse.install()
     stepfunctions_history.install()

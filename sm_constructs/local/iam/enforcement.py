@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from botocore.exceptions import ClientError
 
@@ -351,6 +351,7 @@ class Enforcer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self._out: TextIO | None = None
 
     def _record(self, request: Request, outcome: Outcome) -> None:
         if self.log is None:
@@ -362,8 +363,12 @@ class Enforcer:
             "decision": outcome.decision.value,
             "reason": outcome.reason,
         }
-        with self._lock, self.log.open("a") as out:
-            out.write(json.dumps(line) + "\n")
+        text = json.dumps(line) + "\n"
+        with self._lock:
+            # opened once, in append mode and line-buffered: each decision is in the file as it is made
+            if self._out is None or self._out.closed:
+                self._out = self.log.open("a", buffering=1)
+            self._out.write(text)
 
     def check(self, principal: str, call: Call, values: Mapping[str, Any], *, session: str) -> Request | None:
         """Authorize one call; raises :class:`AccessDenied`. ``None`` when the call does not happen."""

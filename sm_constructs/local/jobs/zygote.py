@@ -20,6 +20,7 @@ waits for it and answers its exit code. The runner kills the job's process group
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import os
 import signal
@@ -95,11 +96,13 @@ def _run_job(request: dict[str, Any]) -> None:
 
 def _flush_open_files() -> None:
     """Flush the files the script left open, as interpreter shutdown would (``os._exit`` does not)."""
-    import gc
-    import io
+    import _io
 
+    # gc.get_objects() leaves out what the zygote froze (main): only the job's own objects are visited.
+    # _io._IOBase, not the io.IOBase ABC over it: every file object (FileIO, the buffered readers and
+    # writers, TextIOWrapper, GzipFile ...) subclasses it, and the check is a C type check.
     for obj in gc.get_objects():
-        if isinstance(obj, io.IOBase):
+        if isinstance(obj, _io._IOBase):
             with contextlib.suppress(Exception):
                 if not obj.closed:
                     obj.flush()
@@ -168,6 +171,10 @@ def main(path: str) -> None:
     for name in PRELOAD:
         with contextlib.suppress(Exception):
             __import__(name)
+    # What is loaded now is shared by every job: the collector leaves it alone from here on. A job's
+    # collections (and the scan for its open files at exit) then visit only the job's own objects, and do not
+    # write to the preloaded heap's pages, which a forked job shares with this process until it writes to them.
+    gc.freeze()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path + ".tmp")
     os.rename(path + ".tmp", path)  # ready only once preloaded and listening
