@@ -8,6 +8,7 @@ module's later tests build on. Each such module is one xdist group, so its fixtu
 
 import contextlib
 import fcntl
+import gc
 import os
 import subprocess
 import sys
@@ -25,6 +26,26 @@ if _node_bin.is_dir():
 
 _ROOT = Path(__file__).resolve().parent.parent
 _UV = _ROOT / ".tools" / "bin" / "uv"
+
+# botocore gives each session a loader of its own, which reads and parses the JSON of endpoints and of every
+# service model again: moto's mock_aws makes a new default session per block, and each LocalSession one more.
+# The emulator shares one loader per process (server._install_shared_botocore_data, in the checked registry of
+# changes); the tests' processes do the same.
+from sm_constructs.local import patches as _patches  # noqa: E402
+from sm_constructs.local import server as _server  # noqa: E402
+
+
+def _share_botocore_loader() -> None:
+    _server._install_shared_botocore_data()
+    _patches.apply()
+
+
+_share_botocore_loader()
+
+# Synthesizing apps allocates many small objects that live until the app is dropped; with Python's default
+# thresholds a test worker spent about a sixth of its CPU in the collector's full passes over a heap that holds
+# aws-cdk-lib, pandas and moto. Fewer, larger first-generation collections do the same work less often.
+gc.set_threshold(20_000, 20, 20)
 
 # aws-cdk-lib checks every synthesized template against CloudFormation's rules with a WebAssembly engine
 # that takes about 4 s of CPU to start in each process; CDK_VALIDATION=false turns it off (aws-cdk-lib's
@@ -117,11 +138,12 @@ def _module_leaves_the_process_as_it_found_it(request: pytest.FixtureRequest) ->
     that needs a change scopes it (``monkeypatch``, ``pytest.MonkeyPatch.context()``).
 
     Modules that install the emulator's plug-ins in process change moto for the process: moto is given
-    back unchanged after each module (``patches.restore``), so the next module meets plain moto."""
+    back unchanged after each module (``patches.restore``), so the next module meets plain moto (botocore's
+    sessions go on sharing one loader: see the top of this file)."""
     before = dict(os.environ), os.getcwd(), list(sys.path)
     yield
-    if (patches := sys.modules.get("sm_constructs.local.patches")) is not None:
-        patches.restore()
+    _patches.restore()
+    _share_botocore_loader()
     environ, cwd, path = before
     names = (environ.keys() | os.environ.keys()) - SET_AT_IMPORT
     changed = sorted(name for name in names if environ.get(name) != os.environ.get(name))
