@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from moto import mock_aws
 
@@ -104,6 +105,11 @@ def test_a_resource_moto_cannot_create_is_listed_with_its_logical_id_type_and_wh
     assert "moto has no AWS::CloudWatch::Alarm" in described["FailedAlarm"]["ResourceStatusReason"]
     (one,) = cfn.describe_stack_resources(StackName="Listed", LogicalResourceId="FailedAlarm")["StackResources"]
     assert one["ResourceType"] == "AWS::CloudWatch::Alarm"
+    for logical in ("Topic", "FailedAlarm"):  # one by one, the skipped one before or after
+        detail = cfn.describe_stack_resource(StackName="Listed", LogicalResourceId=logical)["StackResourceDetail"]
+        assert detail["ResourceType"] == described[logical]["ResourceType"]
+    with pytest.raises(ClientError, match="Resource Nothing does not exist for stack Listed"):
+        cfn.describe_stack_resource(StackName="Listed", LogicalResourceId="Nothing")
     summaries = cfn.list_stack_resources(StackName="Listed")["StackResourceSummaries"]
     assert {r["LogicalResourceId"]: r["ResourceType"] for r in summaries} == {
         k: r["ResourceType"] for k, r in described.items()

@@ -765,6 +765,21 @@ def _install_resource_listings() -> None:
 
     @patches.wrap(
         "moto.cloudformation.models:CloudFormationBackend",
+        "describe_stack_resource",
+        why="DescribeStackResource finds a resource by logical ID also beside one of a type moto cannot create "
+        "(moto's search failed with an internal error on any stack that has one)",
+    )
+    def describe_stack_resource(original: Any, self: Any, stack_name: str, logical_resource_id: str) -> Any:
+        from moto.cloudformation.exceptions import ValidationError
+
+        stack = self.get_stack(stack_name)
+        found = _listed(stack, logical_resource_id)
+        if not found:  # moto's own words
+            raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
+        return stack, found[0]
+
+    @patches.wrap(
+        "moto.cloudformation.models:CloudFormationBackend",
         "list_stack_resources",
         why="ListStackResources lists every resource with its logical ID and type, also one of a type moto "
         "cannot create",
