@@ -547,16 +547,20 @@ class _RequestWalk:
             self.add(path, value, f"must be {bounds}", shape_name)
 
 
-def check_request(problems: Problems, service: str, operation: str, request: Mapping[str, Any]) -> None:
+def check_request(
+    problems: Problems, service: str, operation: str, request: Mapping[str, Any], *, received: bool = False
+) -> None:
     """Add a problem for every static part of ``request`` that ``operation`` of ``service`` rejects.
 
     Checks what botocore's own ParamValidator leaves out as well as what it checks: required
     members, types, ``enum``, ``min``/``max`` of strings, lists, maps and numbers, and ``pattern``
     (SageMaker's are Java regexes; ``regex`` reads their ``\\p{..}`` classes). Run-time values
     (``Key.$`` fields, tokens) are skipped; a static string that looks like a JSONPath is an error.
+
+    :param received: the request as the service receives it (:func:`received_request_problems`).
     """
     model = service_shapes(service)
-    walk = _RequestWalk(problems, service, operation)
+    walk = _RequestWalk(problems, service, operation, received=received)
     walk.walk(model["operations"][operation]["input"]["shape"], dict(request), "")
 
 
@@ -569,8 +573,7 @@ def received_request_problems(service: str, operation: str, request: Mapping[str
     are left alone here, and strings are data (no JSONPath rule).
     """
     problems = Problems(operation, "")
-    walk = _RequestWalk(problems, service, operation, received=True)
-    walk.walk(service_shapes(service)["operations"][operation]["input"]["shape"], dict(request), "")
+    check_request(problems, service, operation, request, received=True)
     return list(problems._items)
 
 

@@ -37,7 +37,7 @@ from sm_constructs.local.server import _free_port
 pytestmark = pytest.mark.xdist_group("emulator-iam")
 PIPELINE = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn"
 TUNING = f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:sm-constructs-churn-tuning"
-# role name fragments (CloudFormation names roles <stack>-<logical id>-<suffix>)
+# fragments of the roles' logical IDs (_role)
 PIPELINE_ROLE = ("ChurnPipeline", "StateMachineRole")
 TUNING_ROLE = ("ChurnTuning", "StateMachineRole")
 EXECUTION_ROLE = ("ExecutionRole",)

@@ -81,10 +81,10 @@ def install() -> None:
         service = self.boto3_service_name if self.service_name else None
         if not service or not _json_operations(service):  # read the action only where it is checked
             return original(self)
-        message = refusal(service, self._get_action(), self.body)
-        if message is None:
+        refused = refusal(service, self._get_action(), self.body)
+        if refused is None:
             return original(self)
-        status, headers, body = self.serialized(ActionResult(ValidationException(message)))
+        status, headers, body = self.serialized(ActionResult(ValidationException(refused)))
         headers, body = self._enrich_response(headers, body)
         return status, headers, body
 

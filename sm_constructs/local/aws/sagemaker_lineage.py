@@ -5,7 +5,8 @@ only). They are added here with botocore's shapes and SageMaker's documented rul
 
 * names (``ContextName``, ``ActionName``, ``ArtifactName``) and every other length, count, enum and
   pattern are checked against botocore's SageMaker model, as SageMaker's request validation does
-  (``ValidationException``, :mod:`.request_constraints`);
+  (``ValidationException``): :mod:`.request_constraints` checks every SageMaker request before these
+  handlers see it;
 * ARNs as the Service Authorization Reference gives them: ``context/<name>``, ``action/<name>``,
   ``artifact/<hash of the artifact's source>``;
 * ``UpdateContext`` sets the ``Properties`` it is given (a key's value replaced or added) and removes
@@ -36,22 +37,11 @@ import threading
 from typing import Any
 
 from .._sagemaker_requests import page, request_members, request_time
-from . import request_constraints
 
 __all__ = ["artifact_arn", "install"]
 
 _LOCK = threading.RLock()
 _KINDS = ("context", "action", "artifact")
-
-
-def _validate(operation: str, params: dict[str, Any]) -> None:
-    """The request against botocore's model of ``operation`` (:mod:`.request_constraints`), also when it
-    does not come through the API (moto in a test's process without that plug-in)."""
-    from moto.sagemaker.exceptions import ValidationError
-
-    refused = request_constraints.message("sagemaker", operation, params)
-    if refused is not None:
-        raise ValidationError(message=refused)
 
 
 def _store(backend: Any) -> dict[str, Any]:
@@ -154,7 +144,6 @@ def install() -> None:
         title = kind.capitalize()
 
         def create(self: Any, params: dict[str, Any]) -> str:
-            _validate(operation, params)
             with _LOCK:
                 entities = _store(self)[kind]
                 if kind == "artifact":
@@ -191,7 +180,6 @@ def install() -> None:
         "Overwrites the current property list", read per key, as ``PropertiesToRemove`` exists beside
         it), then ``PropertiesToRemove`` removed. A key to remove that the context has not is refused:
         SageMaker does not document that case, and the emulator takes the stricter reading."""
-        _validate("UpdateContext", params)
         with _LOCK:
             context = _by_name_or_arn(self, "context", params["ContextName"])
             properties = dict(context.get("Properties") or {})
@@ -239,7 +227,6 @@ def install() -> None:
         return listed
 
     def add_association(self: Any, source: str, destination: str, edge: str | None) -> tuple[str, str]:
-        _validate("AddAssociation", {"SourceArn": source, "DestinationArn": destination, "AssociationType": edge})
         with _LOCK:
             ends = []
             for arn in (source, destination):
@@ -270,7 +257,6 @@ def install() -> None:
 
     def list_associations(self: Any, params: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
         fields = ("SourceArn", "DestinationArn", "SourceType", "DestinationType", "AssociationType")
-        _validate("ListAssociations", {k: params.get(k) for k in fields})
         with _LOCK:
             items = [
                 dict(a)
