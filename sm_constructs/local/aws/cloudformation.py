@@ -725,7 +725,8 @@ def _install_generated_names() -> None:
 
 class NotCreated:
     """A stack's resource of a type moto cannot create, as ``DescribeStackResources`` and ``ListStackResources``
-    list it: its logical ID and type (members AWS always returns), no physical ID, and a reason."""
+    list it: its logical ID and type (required members of ``StackResource`` and ``StackResourceSummary`` in
+    botocore's CloudFormation model), no physical ID (optional there), and a reason."""
 
     def __init__(self, logical_id: str, resource_type: str) -> None:
         self.logical_resource_id = logical_id
