@@ -192,21 +192,30 @@ def test_a_redeploy_goes_into_the_running_emulator_and_its_data_survives(deploye
 
 def test_the_time_scale_changes_while_the_emulator_runs(deployed):
     """A 100-second Wait state takes about a second once the running emulator is scaled to 0.01."""
-    done = sm_local(deployed["app"], "scale", "0.01")
-    assert done.returncode == 0 and "time scale 0.01" in done.stderr
-    assert health(deployed["url"])["time_scale"] == 0.01
-    refused = sm_local(deployed["app"], "scale", "0")
-    assert refused.returncode == 1 and "time scale 0.0 must be a positive number" in refused.stderr
-    started = time.monotonic()
-    run = sm_local(deployed["app"], "run", "lifecycle-wait", "--interval", "0.2", timeout=90)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "SUCCEEDED" in run.stdout and time.monotonic() - started < 60
+    found = health(deployed["url"])["time_scale"]
+    try:
+        done = sm_local(deployed["app"], "scale", "0.01")
+        assert done.returncode == 0 and "time scale 0.01" in done.stderr
+        assert health(deployed["url"])["time_scale"] == 0.01
+        refused = sm_local(deployed["app"], "scale", "0")
+        assert refused.returncode == 1 and "time scale 0.0 must be a positive number" in refused.stderr
+        started = time.monotonic()
+        run = sm_local(deployed["app"], "run", "lifecycle-wait", "--interval", "0.2", timeout=90)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "SUCCEEDED" in run.stdout and time.monotonic() - started < 60
+    finally:
+        # the tests after this one keep a job running: at 0.01 its hour of MaxRuntime lasts 36 s, which a busy
+        # machine spends before they look for it
+        assert sm_local(deployed["app"], "scale", str(found)).returncode == 0
 
 
 def test_destroy_finds_the_emulator(deployed):
     sfn = LocalSession(deployed["url"]).client("stepfunctions")
     hold = "arn:aws:states:us-east-1:123456789012:stateMachine:lifecycle-hold"
     sfn.start_execution(stateMachineArn=hold, name="hold")  # a job that runs until stopped: reset's
+    # its job runs before the stack goes: the execution's first state would otherwise ask for the job after
+    # the destroy deleted the job's role, and reset would find no job to stop
+    _wait_for_a_job_process(int(deployed["project"].state()["pid"]))
     done = sm_local(deployed["app"], "destroy")
     assert done.returncode == 0, done.stdout + done.stderr
     # the redeploy above left cdk.out as it deployed it: the CLI reads it instead of running the app
@@ -216,12 +225,16 @@ def test_destroy_finds_the_emulator(deployed):
     assert {s["StackName"] for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"} == {"CDKToolkit"}
 
 
-def test_reset_stops_every_process_the_emulator_started_and_says_which(deployed):
-    server = int(deployed["project"].state()["pid"])
+def _wait_for_a_job_process(server: int) -> None:
     deadline = time.monotonic() + 120
     while not any(p.kind(server).startswith("job") for p in emulator_processes(server)):
         assert time.monotonic() < deadline, "the processing job did not start"
         time.sleep(0.5)
+
+
+def test_reset_stops_every_process_the_emulator_started_and_says_which(deployed):
+    server = int(deployed["project"].state()["pid"])
+    _wait_for_a_job_process(server)
     processes = emulator_processes(server)
     kinds = {p.kind(server) for p in processes}
     assert {"emulator server", "warm interpreter"} <= kinds

@@ -402,12 +402,19 @@ def _install_shared_botocore_data() -> None:
     sessions at import, each reading EC2's model to list its Regions; moto's backends list Regions
     through one session, and the clients of jobs and Step Functions tasks read models through
     another). botocore's files do not change while the emulator runs, and a loader already hands the
-    same data to every client of its session."""
+    same data to every client of its session. The loaders live as long as the process: a test process
+    that gives moto back after each module (``patches.restore``) and declares this again keeps the models
+    its earlier modules read."""
+    why = "botocore sessions share one loader (and the models it read) instead of reading them again"
+    patches.replace("botocore.session", "create_loader", _shared_loader, why=why)
+
+
+@functools.cache
+def _shared_loader(search_path_string: str | None = None) -> Any:
+    """botocore's ``create_loader``, once per data path for the process."""
     import botocore.loaders
 
-    shared = functools.lru_cache(maxsize=None)(botocore.loaders.create_loader)
-    why = "botocore sessions share one loader (and the models it read) instead of reading them again"
-    patches.replace("botocore.session", "create_loader", shared, why=why)
+    return botocore.loaders.create_loader(search_path_string)
 
 
 def _install_module_list() -> None:

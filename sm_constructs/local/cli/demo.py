@@ -94,12 +94,18 @@ def serve(args: argparse.Namespace) -> int:
     for key, value in SHARED_MACHINE_ENV.items():
         os.environ.setdefault(key, value)
     enforce = False if getattr(args, "no_iam", False) else None  # None: the default (SM_LOCAL_IAM)
+    # This process is the emulator's alone. Its start imports moto, its plug-ins and botocore's models, which
+    # make no garbage worth collecting: without the collector's passes over a growing heap, starting takes
+    # about a quarter less CPU (moto's CloudFormation, Step Functions and SageMaker modules and the server:
+    # 1.7-2.2 s → 1.2-1.4 s).
+    gc.disable()
     with Emulator(port=args.port, workdir=args.workdir, time_scale=args.time_scale, enforce_iam=enforce) as emulator:
-        # This process is the emulator's alone. What it has loaded by now (moto, botocore's models, the plug-ins)
-        # lives as long as it does: the collector's full passes skip it, and they come less often (a request
-        # makes many short-lived objects). The collector took about a tenth of an emulator's CPU before.
+        # What it has loaded by now lives as long as it does: the collector's full passes skip it, and they
+        # come less often (a request makes many short-lived objects). The collector took about a tenth of an
+        # emulator's CPU before.
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
+        gc.enable()
         iam = "IAM enforced" if emulator.enforce_iam else "IAM NOT enforced"
         print(f"emulator listening on {emulator.endpoint_url} (work dir {emulator.workdir}; {iam})", flush=True)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
