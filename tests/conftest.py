@@ -125,7 +125,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure() -> None:
-    """After pytest's last collection in this process: what survived it is frozen.
+    """After pytest's first garbage-collection pass at the end of this process: what survived it is frozen.
 
     pytest's unraisable-exception plugin collects the heap twice as a process ends, in its
     ``pytest_unconfigure`` hook and again in its cleanup, to report finalizers that raised. A worker's heap
