@@ -754,40 +754,48 @@ def _listed(stack: Any, logical_id: str | None = None) -> list[Any]:
 
 
 def _install_resource_listings() -> None:
-    @patches.wrap(
-        "moto.cloudformation.models:CloudFormationBackend",
-        "describe_stack_resources",
-        why="DescribeStackResources lists every resource with its logical ID and type, also one of a type moto "
-        "cannot create (moto listed an entry without them, and found none by its logical ID)",
-    )
-    def describe_stack_resources(original: Any, self: Any, stack_name: str, logical_resource_id: str) -> Any:
-        stack, _ = original(self, stack_name, None)  # moto's own search fails on a resource it did not create
+    from moto.cloudformation.exceptions import ValidationError
+
+    # moto's three listings look the stack up and read ``stack.stack_resources``, which leaves out what moto
+    # could not create (and its searches by logical ID fail on such a stack); these list from the template
+    backend = "moto.cloudformation.models:CloudFormationBackend"
+
+    def describe_stack_resources(self: Any, stack_name: str, logical_resource_id: str | None) -> Any:
+        stack = self.get_stack(stack_name)
         return stack, _listed(stack, logical_resource_id)
 
-    @patches.wrap(
-        "moto.cloudformation.models:CloudFormationBackend",
-        "describe_stack_resource",
-        why="DescribeStackResource finds a resource by logical ID also beside one of a type moto cannot create "
-        "(moto's search failed with an internal error on any stack that has one)",
-    )
-    def describe_stack_resource(original: Any, self: Any, stack_name: str, logical_resource_id: str) -> Any:
-        from moto.cloudformation.exceptions import ValidationError
-
+    def describe_stack_resource(self: Any, stack_name: str, logical_resource_id: str) -> Any:
         stack = self.get_stack(stack_name)
         found = _listed(stack, logical_resource_id)
         if not found:  # moto's own words
             raise ValidationError(stack_name, f"Resource {logical_resource_id} does not exist for stack {stack_name}")
         return stack, found[0]
 
-    @patches.wrap(
-        "moto.cloudformation.models:CloudFormationBackend",
+    def list_stack_resources(self: Any, stack_name_or_id: str) -> Any:
+        stack = self.get_stack(stack_name_or_id)
+        return stack, _listed(stack)
+
+    patches.replace(
+        backend,
+        "describe_stack_resources",
+        describe_stack_resources,
+        why="DescribeStackResources lists every resource with its logical ID and type, also one of a type moto "
+        "cannot create (moto listed an entry without them, and found none by its logical ID)",
+    )
+    patches.replace(
+        backend,
+        "describe_stack_resource",
+        describe_stack_resource,
+        why="DescribeStackResource finds a resource by logical ID also beside one of a type moto cannot create "
+        "(moto's search failed with an internal error on any stack that has one)",
+    )
+    patches.replace(
+        backend,
         "list_stack_resources",
+        list_stack_resources,
         why="ListStackResources lists every resource with its logical ID and type, also one of a type moto "
         "cannot create",
     )
-    def list_stack_resources(original: Any, self: Any, stack_name_or_id: str) -> Any:
-        stack, _ = original(self, stack_name_or_id)
-        return stack, _listed(stack)
 
     @patches.wrap(
         "moto.cloudformation.responses:CloudFormationResponse",
