@@ -6,12 +6,15 @@ tests, and a module-scoped fixture would then be torn down and built again, losi
 module's later tests build on. Each such module is one xdist group, so its fixture lives on one worker.
 """
 
+import atexit
 import contextlib
 import fcntl
 import gc
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +44,13 @@ def _share_botocore_loader() -> None:
 
 
 _share_botocore_loader()
+
+# The job-name rule keeps moto's evaluations per user (sm_constructs.nag._names); a run keeps its own, made fresh
+# by the first synth that needs them and shared by every worker and subprocess (set here, in the process that
+# starts the workers, before it starts them), so no result of an earlier run, or of an older checkout, is read.
+if "SM_CONSTRUCTS_CACHE_DIR" not in os.environ:
+    os.environ["SM_CONSTRUCTS_CACHE_DIR"] = tempfile.mkdtemp(prefix="sm-constructs-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["SM_CONSTRUCTS_CACHE_DIR"], ignore_errors=True)
 
 # Synthesizing apps allocates many small objects that live until the app is dropped; with Python's default
 # thresholds a test worker spent about a sixth of its CPU in the collector's full passes over a heap that holds

@@ -108,7 +108,7 @@ def new_user_env(venv: Path, home: Path) -> dict[str, str]:
     SDK for JavaScript for Node.js Lambda functions again (``npm ci``, about 2.5 s), which a user does once
     per machine, not once per app. jsii's cache root is ``~/.cache/aws/jsii/package-cache`` on Linux
     (``defaultCacheRoot``, which reads ``HOME`` only), so it is named (``JSII_RUNTIME_PACKAGE_CACHE_ROOT``);
-    the emulator's is ``$XDG_CACHE_HOME/sm-constructs`` (``sm_constructs.local._cache.cache_root``).
+    the emulator's is ``$XDG_CACHE_HOME/sm-constructs`` (``sm_constructs._user_cache.cache_root``).
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "VIRTUAL_ENV", "CDK_", "PYTHONPATH"))}
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{ROOT / 'node_modules' / '.bin'}{os.pathsep}{env['PATH']}"

@@ -645,6 +645,8 @@ def test_name_evaluation_stays_in_process(monkeypatch: pytest.MonkeyPatch) -> No
     from sm_constructs.nag import _names
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("SM_CONSTRUCTS_CACHE_DIR", "off")  # evaluated here, not read from an earlier run
     monkeypatch.setattr(_names, "_CACHE", {})
+    monkeypatch.setattr(_names, "_kept_loaded", False)
     evaluation = _names.evaluate_name(UNIQUE)
     assert evaluation.error == "" and len(evaluation.attempts) == 2

@@ -7,17 +7,33 @@ is run in a one-state machine by moto (an interpreter independent of this projec
 shortest and the longest execution name, twice per execution as two attempts would be
 (``$$.State.RetryCount`` is 0, then 1). moto is needed for this check only; without it, or when
 the expression reads execution input, the name cannot be verified and the rule says so.
+
+Loading moto's interpreter costs a synth about 2.5 s of CPU (moto imports its EC2 and Batch models
+with it), so what moto made of an expression is kept on disk, per moto version, and a later synth
+that finds all its expressions there does not load moto at all: one JSON file per moto version in
+``$SM_CONSTRUCTS_CACHE_DIR`` (default :func:`~sm_constructs._user_cache.cache_root`,
+``$XDG_CACHE_HOME/sm-constructs`` or ``~/.cache/sm-constructs``; ``off`` keeps nothing). What moto made of an expression is kept, names or
+the reason it could not evaluate it, except an execution it did not finish in time (a busy machine):
+that one is run again by the next synth.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import json
 import logging
+import os
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+from .._user_cache import cache_root
 
 __all__ = ["EXECUTION_NAMES", "NameEvaluation", "evaluate_name", "evaluate_names"]
 
@@ -57,6 +73,83 @@ class NameEvaluation:
 
 
 _CACHE: dict[str, NameEvaluation] = {}
+#: Bumped when what is evaluated, or how, changes: kept results of an older way are not read.
+_KEPT_FORMAT = 2
+#: ``_wait``'s status for an execution moto did not finish: depends on the machine's load, so never kept.
+_UNFINISHED = "TIMED_OUT (moto)"
+_kept_loaded = False
+
+
+def kept_results_file() -> Path | None:
+    """Where evaluations by the installed moto are kept; None when keeping is off or moto is not installed."""
+    folder = os.environ.get("SM_CONSTRUCTS_CACHE_DIR")
+    if folder == "off":
+        return None
+    try:
+        version = metadata.version("moto")
+    except metadata.PackageNotFoundError:
+        return None
+    key = hashlib.sha256(json.dumps([_KEPT_FORMAT, version, EXECUTION_NAMES]).encode()).hexdigest()[:16]
+    return Path(folder or cache_root()) / f"job-names-moto-{version}-{key}.json"
+
+
+def _load_kept() -> None:
+    """Once per process: the kept evaluations join the in-process cache. A file that is unreadable or not
+    of the expected shape (every expression evaluated for exactly the execution names, two names each)
+    counts as none."""
+    global _kept_loaded
+    _kept_loaded = True
+    path = kept_results_file()
+    try:
+        kept = json.loads(path.read_text()) if path is not None and path.is_file() else {}
+    except (OSError, ValueError):
+        return
+    if not isinstance(kept, dict):
+        return
+    found: dict[str, NameEvaluation] = {}
+    for expression, result in kept.items():
+        attempts, error = (result.get("attempts"), result.get("error")) if isinstance(result, dict) else (None, None)
+        if isinstance(error, str) and error and attempts == {}:
+            found[expression] = NameEvaluation({}, error)
+        elif (
+            isinstance(attempts, dict)
+            and error == ""
+            and sorted(attempts) == sorted(EXECUTION_NAMES)
+            and all(
+                isinstance(a, list) and len(a) == 2 and all(isinstance(n, str) for n in a) for a in attempts.values()
+            )
+        ):
+            found[expression] = NameEvaluation({e: (a[0], a[1]) for e, a in attempts.items()})
+        else:
+            return
+    for expression, evaluation in found.items():
+        _CACHE.setdefault(expression, evaluation)
+
+
+def _keep(results: dict[str, NameEvaluation]) -> None:
+    """Add finished evaluations to the kept file (written whole, then renamed: a reader never sees half)."""
+    path = kept_results_file()
+    finished = {
+        e: {"attempts": {x: list(a) for x, a in r.attempts.items()}, "error": r.error}
+        for e, r in results.items()
+        if _UNFINISHED not in r.error
+    }
+    if path is None or not finished:
+        return
+    try:
+        kept = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        kept = {}
+    kept = {**(kept if isinstance(kept, dict) else {}), **finished}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".job-names-", delete=False) as out:
+            written = out.name
+            json.dump(kept, out, sort_keys=True)
+        os.replace(written, path)
+    except OSError:  # a read-only or full disk: the results are only not kept
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(written)
 
 
 def evaluate_name(expression: str) -> NameEvaluation:
@@ -66,16 +159,22 @@ def evaluate_name(expression: str) -> NameEvaluation:
 
 def evaluate_names(expressions: tuple[str, ...]) -> dict[str, NameEvaluation]:
     """Evaluate several expressions in one state machine; one by one when one of them fails."""
+    if not _kept_loaded:
+        _load_kept()
     todo = tuple(dict.fromkeys(e for e in expressions if e not in _CACHE))
+    new: dict[str, NameEvaluation] = {}
     if len(todo) > 1:
         batch = _run(todo)
         if batch is None:
             for expression in todo:
-                _CACHE.update(_run((expression,)) or {})
+                new.update(_run((expression,)) or {})
         else:
-            _CACHE.update(batch)
+            new.update(batch)
     elif todo:  # a single expression always gets a result
-        _CACHE.update(_run(todo) or {})
+        new.update(_run(todo) or {})
+    if new:
+        _CACHE.update(new)
+        _keep(new)
     return {e: _CACHE[e] for e in expressions}
 
 
@@ -143,4 +242,4 @@ def _wait(client: object, execution_arn: str) -> dict:
         if described["status"] != "RUNNING":
             return described
         time.sleep(0.01)
-    return {"status": "TIMED_OUT (moto)"}
+    return {"status": _UNFINISHED}

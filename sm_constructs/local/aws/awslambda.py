@@ -50,8 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..._user_cache import cache_root
 from .. import patches
-from .._cache import cache_root
 
 __all__ = ["FunctionUnavailable", "Invocation", "LambdaRuntime", "install"]
 

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .._cache import cache_root
+from ..._user_cache import cache_root
 
 __all__ = ["NODE_MAJOR", "ROOT", "cdk_cli_version", "cdk_path", "compile_cache", "find_cdk", "find_node"]
 
@@ -92,7 +92,7 @@ def cdk_path(app_dir: Path, *, say: Any = None) -> str:
 
 def compile_cache() -> dict[str, str]:
     """``NODE_COMPILE_CACHE`` for the CDK CLI, unless the environment sets it: a directory under
-    :func:`~sm_constructs.local._cache.cache_root` where Node.js (22.1 or later; earlier versions ignore it)
+    :func:`~sm_constructs._user_cache.cache_root` where Node.js (22.1 or later; earlier versions ignore it)
     keeps the V8 code it compiles for each module and reuses it while the file is unchanged (Node.js
     docs, "Module compile cache"). Each ``cdk`` command otherwise compiles the CLI's 16 MB bundle again:
     ``cdk --version`` takes 1.35 s of CPU without the cache and 1.1 s with it on this project's machines,

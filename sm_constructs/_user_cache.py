@@ -1,4 +1,5 @@
-"""Where the emulator keeps what it builds once per machine and user (not per app or emulator)."""
+"""Where sm_constructs keeps what it makes once per machine and user, not per app, synth or emulator: the
+emulator's Node.js SDK and compile cache, the job-name rule's evaluations (:mod:`sm_constructs.nag._names`)."""
 
 from __future__ import annotations
 
