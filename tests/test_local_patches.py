@@ -385,3 +385,29 @@ def test_every_binding_of_the_step_functions_client_factory_is_replaced(declared
     assert binding == set(stepfunctions_accounts.IMPORTERS)
     replaced = {where.rsplit(".", 1)[0] for by, kind, where in declared if where.endswith(".boto_client_for")}
     assert replaced == binding
+
+
+def test_kept_method_names_are_moto_s_and_follow_added_and_removed_methods():
+    from moto.core.utils import method_names_from_class as moto_s
+    from moto.sagemaker.responses import SageMakerResponse
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from sm_constructs.local.server import method_names_from_class as ours
+
+    for clazz in (SageMakerResponse, StepFunctionResponse):
+        assert ours(clazz) == moto_s(clazz) and ours(clazz) is ours(clazz)  # the second from what was kept
+
+    class Response(StepFunctionResponse):
+        pass
+
+    assert "describe_thing" not in ours(Response)
+    Response.describe_thing = lambda self: "{}"  # type: ignore[attr-defined]
+    assert "describe_thing" in ours(Response) and ours(Response) == moto_s(Response)
+    del Response.describe_thing  # type: ignore[attr-defined]
+    assert "describe_thing" not in ours(Response)
+    StepFunctionResponse.added_to_a_base = lambda self: "{}"  # type: ignore[attr-defined]
+    try:
+        assert "added_to_a_base" in ours(Response)
+    finally:
+        del StepFunctionResponse.added_to_a_base  # type: ignore[attr-defined]
+    assert ours(Response) == moto_s(Response)

@@ -434,6 +434,32 @@ def _install_module_list() -> None:
     )
 
 
+_METHOD_NAMES: dict[tuple[type, tuple[int, ...]], list[str]] = {}
+
+
+def method_names_from_class(clazz: Any) -> list[str]:
+    """moto's ``method_names_from_class`` (the names of a class's functions, its bases' included), kept per class:
+    the key holds the size of each namespace in its MRO, so a method added or taken away (the registry's own
+    ``add`` and ``restore``) makes a new key."""
+    import inspect
+
+    key = (clazz, tuple(len(vars(c)) for c in clazz.__mro__))
+    names = _METHOD_NAMES.get(key)
+    if names is None:
+        names = _METHOD_NAMES[key] = [name for name, _ in inspect.getmembers(clazz, predicate=inspect.isfunction)]
+    return names
+
+
+def _install_method_names() -> None:
+    patches.replace(
+        "moto.core.responses",
+        "method_names_from_class",
+        method_names_from_class,
+        why="moto lists a response class's methods (inspect.getmembers over its whole MRO) for every request "
+        "to find the action's handler; the list is kept per class while its methods stay the same",
+    )
+
+
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale, endpoint_url: str) -> None:
     """Declare every change to moto, in the order the wrapping ones stack (see :mod:`.patches`)."""
     from . import serialization
@@ -469,6 +495,7 @@ def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: Time
         why="moto runs state machine executions instead of only recording them",
     )
     _install_module_list()
+    _install_method_names()
     request_constraints.install()  # first: a request AWS refuses reaches no other plug-in
     stepfunctions_reuse.install()
     stepfunctions_history.install()
