@@ -57,7 +57,10 @@ typecheck: setup
 ## Three workers on two cores: most of the suite's CPU is in the processes the workers start (emulators, jsii
 ## kernels, the CDK CLI, jobs), which keep both cores busy; a fourth worker added its own start-up, test
 ## collection and jsii kernel (template validation engine included) and more contention, not speed.
+## In a fresh checkout the bytecode the run imports is compiled once first (scripts/warm_bytecode.py; beside mypy),
+## not by every worker, synth and emulator at once.
 unit: setup setup-scanners
+	$(VENV)/bin/python scripts/warm_bytecode.py
 	$(VENV)/bin/pytest -n 3 --dist loadgroup --no-loadscope-reorder -q --durations=25
 
 ## Full suite: lint, then types and tests side by side (assertions, cfn-lint, cdk-nag, botocore model,
