@@ -9,12 +9,12 @@ shortest and the longest execution name, twice per execution as two attempts wou
 the expression reads execution input, the name cannot be verified and the rule says so.
 
 Loading moto's interpreter costs a synth about 2.5 s of CPU (moto imports its EC2 and Batch models
-with it), so what moto made of an expression is kept on disk, per moto version, and a later synth
-that finds all its expressions there does not load moto at all: one JSON file per moto version in
-``$SM_CONSTRUCTS_CACHE_DIR`` (default :func:`~sm_constructs._user_cache.cache_root`,
-``$XDG_CACHE_HOME/sm-constructs`` or ``~/.cache/sm-constructs``; ``off`` keeps nothing). What moto made of an expression is kept, names or
-the reason it could not evaluate it, except an execution it did not finish in time (a busy machine):
-that one is run again by the next synth.
+with it), so what moto made of each expression (its names, or why it could not evaluate it) is kept
+on disk, one JSON file per moto version, and a later synth that finds all its expressions there does
+not load moto at all. The folder is ``$SM_CONSTRUCTS_CACHE_DIR``, by default
+:func:`~sm_constructs._user_cache.cache_root` (``$XDG_CACHE_HOME/sm-constructs``, else
+``~/.cache/sm-constructs``); ``off`` keeps nothing. An execution moto did not finish in time (a busy
+machine) is not kept: the next synth runs it again.
 """
 
 from __future__ import annotations
