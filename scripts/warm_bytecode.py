@@ -23,7 +23,6 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Installed files whose compiled bytecode says the cache was filled before (found without importing them).
@@ -37,23 +36,10 @@ def is_warm() -> bool:
 
 def _emulator_and_jobs() -> None:
     sys.path.insert(0, str(ROOT))
-    from sm_constructs.local import patches, server
-    from sm_constructs.local.aws.sagemaker_jobs import Faults
-    from sm_constructs.local.iam.enforcement import Enforcer, PolicyStore
+    from sm_constructs.local import server
     from sm_constructs.local.jobs import zygote
 
-    work = Path(tempfile.mkdtemp(prefix="sm-warm-"))
-    enforcer = Enforcer(PolicyStore(server.ACCOUNT_ID), server.ACCOUNT_ID, log=work / "iam.jsonl")
-    with patches.held():  # declared, never applied: check() imports every module the emulator changes
-        server._install(
-            SimpleNamespace(submit=lambda *args: None),
-            Faults(work / "faults.json"),
-            enforcer,
-            work,
-            server.TimeScale(1.0),
-            "http://localhost:1",
-        )
-    patches.check()
+    server.declare_changes(Path(tempfile.mkdtemp(prefix="sm-warm-")))
     for name in ("moto.server", "moto.cloudformation.parsing", "moto.stepfunctions.parser.models", *zygote.PRELOAD):
         importlib.import_module(name)
 

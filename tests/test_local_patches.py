@@ -25,17 +25,9 @@ LOCAL = ROOT / "sm_constructs" / "local"
 _DECLARE_ALL = """
 import json, sys, tempfile
 from pathlib import Path
-from types import SimpleNamespace
 from sm_constructs.local import patches, server
-from sm_constructs.local.aws.sagemaker_jobs import Faults
-from sm_constructs.local.iam.enforcement import Enforcer, PolicyStore
 
-work = Path(tempfile.mkdtemp())
-enforcer = Enforcer(PolicyStore(server.ACCOUNT_ID), server.ACCOUNT_ID, log=work / "iam.jsonl")
-runner = SimpleNamespace(submit=lambda *args: None)
-with patches.held():
-    server._install(runner, Faults(work / "faults.json"), enforcer, work, server.TimeScale(0.5), "http://localhost:1")
-patches.check()
+server.declare_changes(Path(tempfile.mkdtemp()))
 json.dump([[p.by, p.kind, p.where] for p in patches.registered()], sys.stdout)
 """
 

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import inspect
 import json
 import math
 import os
@@ -61,7 +62,7 @@ from typing import Any
 from . import patches
 from ._net import free_port as _free_port
 
-__all__ = ["ACCOUNT_ID", "HEALTH_PATH", "SERVICE", "TIME_SCALE_PATH", "Emulator", "TimeScale"]
+__all__ = ["ACCOUNT_ID", "HEALTH_PATH", "SERVICE", "TIME_SCALE_PATH", "Emulator", "TimeScale", "declare_changes"]
 
 ACCOUNT_ID = "123456789012"
 #: The emulator's own routes (not AWS APIs): its identity, and its time scale changed at run time.
@@ -441,8 +442,6 @@ def method_names_from_class(clazz: Any) -> list[str]:
     """moto's ``method_names_from_class`` (the names of a class's functions, its bases' included), kept per class:
     the key holds the size of each namespace in its MRO, so a method added or taken away (the registry's own
     ``add`` and ``restore``) makes a new key."""
-    import inspect
-
     key = (clazz, tuple(len(vars(c)) for c in clazz.__mro__))
     names = _METHOD_NAMES.get(key)
     if names is None:
@@ -458,6 +457,20 @@ def _install_method_names() -> None:
         why="moto lists a response class's methods (inspect.getmembers over its whole MRO) for every request "
         "to find the action's handler; the list is kept per class while its methods stay the same",
     )
+
+
+def declare_changes(workdir: Path) -> None:
+    """Declare every change :meth:`Emulator.start` makes to moto (IAM enforced, a job runner that runs
+    nothing), held and never applied, then check them as ``start`` does: every module they change is
+    imported, nothing is served. For the registry's own tests and the test run's bytecode warm-up."""
+    from .aws.sagemaker_jobs import Faults
+    from .iam.enforcement import Enforcer, PolicyStore
+
+    enforcer = Enforcer(PolicyStore(ACCOUNT_ID), ACCOUNT_ID, log=workdir / "iam.jsonl")
+    runner = SimpleNamespace(submit=lambda *args: None)
+    with patches.held():
+        _install(runner, Faults(workdir / "faults.json"), enforcer, workdir, TimeScale(1.0), "http://localhost:1")
+    patches.check()
 
 
 def _install(runner: Any, faults: Any, enforcer: Any, workdir: Path, scale: TimeScale, endpoint_url: str) -> None:

@@ -141,6 +141,7 @@ def _keep(results: dict[str, NameEvaluation]) -> None:
     except (OSError, ValueError):
         kept = {}
     kept = {**(kept if isinstance(kept, dict) else {}), **finished}
+    written = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".job-names-", delete=False) as out:
@@ -148,8 +149,9 @@ def _keep(results: dict[str, NameEvaluation]) -> None:
             json.dump(kept, out, sort_keys=True)
         os.replace(written, path)
     except OSError:  # a read-only or full disk: the results are only not kept
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(written)
+        if written is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(written)
 
 
 def evaluate_name(expression: str) -> NameEvaluation:
